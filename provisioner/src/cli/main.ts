@@ -1,0 +1,51 @@
+// The CLI's single entry: builds the command tree and maps every error to an exit code in one
+// place (a user's mistake -> 2 with a sentence, a remote failure -> 1 naming the endpoint).
+import { Command, CommanderError } from 'commander';
+import { ExitCode, RemoteError, UserError } from '../errors.ts';
+
+export interface GlobalOptions {
+  config: string;
+  debug: boolean;
+}
+
+function program(): Command {
+  const cli = new Command('provisioner')
+    .description('Keeps a fleet of Jenkins build agents on EC2 in the state fleet.yaml describes.')
+    .option('-c, --config <path>', 'the fleet file', 'fleet.yaml')
+    .option('--debug', 'print full error details and stack traces', false)
+    .showHelpAfterError()
+    .exitOverride();
+  return cli;
+}
+
+/** Runs the CLI with `argv` (without node and script) and resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const cli = program();
+  try {
+    await cli.parseAsync(argv, { from: 'user' });
+    return ExitCode.ok;
+  } catch (err) {
+    return report(err, Boolean(cli.opts<GlobalOptions>().debug));
+  }
+}
+
+function report(err: unknown, debug: boolean): number {
+  if (err instanceof CommanderError) {
+    // Commander already printed help, a version, or the usage problem.
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version') return ExitCode.ok;
+    return ExitCode.usage;
+  }
+  if (err instanceof UserError) {
+    for (const problem of err.problems) process.stderr.write(`error: ${problem}\n`);
+    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+    return ExitCode.usage;
+  }
+  if (err instanceof RemoteError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    if (debug) process.stderr.write(`${err.stack ?? ''}\n${err.cause ? String((err.cause as Error).stack ?? err.cause) : ''}\n`);
+    return ExitCode.remoteFailure;
+  }
+  process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+  if (debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  return ExitCode.remoteFailure;
+}

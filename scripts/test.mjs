@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// `npm test`: runs every suite of the repository in turn (TypeScript, the app's pytest, the
+// Groovy harness, linters and freshness checks), streams their output, and ends with one line
+// that adds them up. Exit 1 if any suite failed. `npm test -- NAME...` runs only those suites.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const scratch = mkdtempSync(join(tmpdir(), 'npm-test-'));
+const env = { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null' };
+
+/**
+ * A suite is a command plus a way to count what it ran. `count` gets the captured output and
+ * returns {passed, failed}; a check (lint, typecheck) counts as one test that passed or failed.
+ */
+const suites = [
+  {
+    name: 'typecheck',
+    cmd: ['npx', 'tsc', '--noEmit', '-p', '.'],
+  },
+  {
+    name: 'vitest',
+    cmd: ['npx', 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'vitest.json')}`],
+    count: () => {
+      const report = JSON.parse(readFileSync(join(scratch, 'vitest.json'), 'utf8'));
+      return { passed: report.numPassedTests, failed: report.numFailedTests + (report.numRuntimeErrorTests ?? 0) };
+    },
+  },
+];
+
+function run(suite) {
+  return new Promise((resolve) => {
+    const [cmd, ...args] = suite.cmd;
+    const child = spawn(cmd, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => { output += chunk; process.stdout.write(chunk); });
+    child.stderr.on('data', (chunk) => { output += chunk; process.stderr.write(chunk); });
+    child.on('error', (err) => resolve({ code: 127, output: `${output}\n${err.message}` }));
+    child.on('close', (code) => resolve({ code: code ?? 1, output }));
+  });
+}
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((name) => !suites.some((s) => s.name === name));
+if (unknown.length > 0) {
+  console.error(`npm test: unknown suite ${unknown.join(', ')}; suites are: ${suites.map((s) => s.name).join(', ')}`);
+  process.exit(2);
+}
+
+const results = [];
+for (const suite of suites.filter((s) => wanted.length === 0 || wanted.includes(s.name))) {
+  console.log(`\n=== ${suite.name}: ${suite.cmd.join(' ')}`);
+  const started = Date.now();
+  const { code, output } = await run(suite);
+  let passed = code === 0 ? 1 : 0;
+  let failed = code === 0 ? 0 : 1;
+  if (suite.count) {
+    try {
+      ({ passed, failed } = suite.count(output));
+      if (code !== 0 && failed === 0) failed = 1; // the runner failed outside any test
+    } catch (err) {
+      failed = Math.max(failed, 1);
+      console.error(`npm test: could not count the results of ${suite.name}: ${err.message}`);
+    }
+  }
+  results.push({ name: suite.name, code, passed, failed, seconds: (Date.now() - started) / 1000 });
+}
+rmSync(scratch, { recursive: true, force: true });
+
+console.log('\n=== summary');
+for (const r of results) {
+  console.log(`${r.code === 0 ? 'ok  ' : 'FAIL'} ${r.name.padEnd(16)} ${String(r.passed).padStart(5)} passed ${String(r.failed).padStart(4)} failed  ${r.seconds.toFixed(1)}s`);
+}
+const passed = results.reduce((n, r) => n + r.passed, 0);
+const failed = results.reduce((n, r) => n + r.failed, 0);
+console.log(`tests: ${passed} passed, ${failed} failed`);
+process.exit(results.every((r) => r.code === 0) ? 0 : 1);
