@@ -28,6 +28,11 @@ const suites = [
       return { passed: report.numPassedTests, failed: report.numFailedTests + (report.numRuntimeErrorTests ?? 0) };
     },
   },
+  {
+    // The Terraform policy tests run in the vitest suite (test/terraform/); this is the formatter.
+    name: 'terraform-fmt',
+    cmd: ['bash', 'test/terraform/fmt-check.sh'],
+  },
 ];
 
 function run(suite) {
