@@ -8,6 +8,14 @@ export interface GlobalOptions {
   debug: boolean;
 }
 
+/**
+ * Each command lives in its own module and adds itself to the tree. `globals()` reads the
+ * options given before the command (`--config`, `--debug`) once parsing is done.
+ */
+export type CommandModule = (cli: Command, globals: () => GlobalOptions) => void;
+
+const commands: CommandModule[] = [];
+
 function program(): Command {
   const cli = new Command('provisioner')
     .description('Keeps a fleet of Jenkins build agents on EC2 in the state fleet.yaml describes.')
@@ -15,6 +23,7 @@ function program(): Command {
     .option('--debug', 'print full error details and stack traces', false)
     .showHelpAfterError()
     .exitOverride();
+  for (const add of commands) add(cli, () => cli.opts<GlobalOptions>());
   return cli;
 }
 
