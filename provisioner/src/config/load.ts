@@ -43,12 +43,12 @@ export async function loadFleet(path: string, env: NodeJS.ProcessEnv = process.e
 /** Validates fleet.yaml's text; `name` is how the file is named in messages. */
 export function parseFleet(text: string, name: string, env: NodeJS.ProcessEnv = {}, source = resolve(name)): Fleet {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new UserError(
       doc.errors.map((e) => {
         const at = e.linePos?.[0];
-        return `${name}${at ? `:${at.line}:${at.col}` : ''}: not valid YAML (${e.message.split('\n')[0]})`;
+        return `${name}${at ? `:${at.line}:${at.col}` : ''}: not valid YAML (${e.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')})`;
       }),
     );
   }
@@ -175,12 +175,17 @@ function explain(issue: z.core.$ZodIssue): string {
       if (issue.origin === 'array') return `expected at most ${String(issue.maximum)} item(s), found ${found}`;
       return `expected a number <= ${String(issue.maximum)}, found ${found}`;
     case 'invalid_format':
-      return `expected ${issue.message.startsWith('Invalid') ? issue.format : issue.message}, found ${found}`;
+      return `${expected(issue.message.startsWith('Invalid') ? issue.format : issue.message)}, found ${found}`;
     case 'custom':
-      return `expected ${issue.message}`;
+      return expected(issue.message);
     default:
       return `${issue.message}, found ${found}`;
   }
+}
+
+/** Schemas phrase their messages as what was expected, with or without the word itself. */
+function expected(message: string): string {
+  return message.startsWith('expected ') ? message : `expected ${message}`;
 }
 
 function article(type: string): string {

@@ -1,6 +1,7 @@
 // The shape of fleet.yaml: what a valid fleet file is, with the defaults a pool gets when a key is
 // left out. Strict everywhere: an unknown key is a typo until proven otherwise.
 import { z } from 'zod';
+import { librarySchema } from '../library/schema.ts';
 
 const durationPattern = /^(\d+)(ms|s|m|h)$/;
 
@@ -80,6 +81,8 @@ export const fleetSchema = z
       })
       .default({ offlineAfter: 300_000 }),
     pools: z.array(poolSchema),
+    /** Conventions the generated shared library is rendered with (`provisioner library`). */
+    library: librarySchema.optional(),
   })
   .superRefine((fleet, ctx) => {
     const seen = new Map<string, number>();
