@@ -51,6 +51,21 @@ const suites = [
     name: 'terraform-fmt',
     cmd: ['bash', 'test/terraform/fmt-check.sh'],
   },
+  {
+    // The shared library's steps, resource scripts and Jenkinsfile in the Groovy harness (groovy 2.4.21).
+    name: 'library-groovy',
+    cmd: ['bash', 'test/groovy/run.sh'],
+    count: (output) => {
+      const match = [...output.matchAll(/^(\d+) passed, (\d+) failed$/gm)].at(-1);
+      if (!match) throw new Error('no "N passed, N failed" line');
+      return { passed: Number(match[1]), failed: Number(match[2]) };
+    },
+  },
+  {
+    // The committed vars/ and Jenkinsfile match what the templates render from fleet.yaml.
+    name: 'library-check',
+    cmd: ['node', 'bin/provisioner.mjs', 'library', '--check'],
+  },
 ];
 
 function run(suite) {

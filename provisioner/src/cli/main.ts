@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode, RemoteError, UserError } from '../errors.ts';
 import { doctorCommand } from '../doctor/command.ts';
+import { libraryCommand } from '../library/command.ts';
 
 export interface GlobalOptions {
   config: string;
@@ -15,7 +16,7 @@ export interface GlobalOptions {
  */
 export type CommandModule = (cli: Command, globals: () => GlobalOptions) => void;
 
-const commands: CommandModule[] = [doctorCommand];
+const commands: CommandModule[] = [libraryCommand, doctorCommand];
 
 function program(): Command {
   const cli = new Command('provisioner')
