@@ -1,7 +1,7 @@
 // `provisioner doctor` over a copy of the repository's files: it passes as they are, and each
 // broken variant (one thing changed) fails naming that problem.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,61 +13,16 @@ import type { DoctorReport } from '../../provisioner/src/doctor/report.ts';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'bin/provisioner.mjs');
 
-// The bank's pipeline shape (until the generated root Jenkinsfile is on main, the tests use this).
-const fixtureJenkinsfile = `// The bank app's pipeline
-@Library('bank-pipeline@v1.0.0') _
-
-pipeline {
-  agent none
-  options {
-    timestamps()
-    timeout(time: 45, unit: 'MINUTES')
-    disableConcurrentBuilds()
-  }
-  stages {
-    stage('Build and test') {
-      agent { label 'awsDeploy && python' }
-      steps {
-        buildApp(dir: 'app')
-        test dir: 'app', junit: 'reports/junit.xml'
-      }
-    }
-    stage('Image') {
-      agent { label 'docker' }
-      steps {
-        script {
-          def digest = dockerPush(image: 'bankco/banking-app', tags: ["\${env.BUILD_NUMBER}"])
-          echo "pushed \${digest}"
-        }
-      }
-    }
-    stage('Deploy') {
-      when { branch 'main' }
-      agent { label 'terraform' }
-      steps {
-        lock(resource: 'terraform-app') {
-          terraformApply(dir: 'terraform/app')
-        }
-      }
-    }
-  }
-  post { always { junit 'app/reports/*.xml' } }
-}
-`;
-
 let repo: string;
 
 /** Copies the files doctor reads into a temporary repository. */
 function copyRepository(): string {
   const dir = mkdtempSync(join(tmpdir(), 'doctor-'));
-  for (const file of ['jenkins/casc.yaml', 'jenkins/plugins.txt', 'jenkins/Dockerfile']) {
+  for (const file of ['jenkins/casc.yaml', 'jenkins/plugins.txt', 'jenkins/Dockerfile', 'Jenkinsfile', 'fleet.yaml']) {
     mkdirSync(dirname(join(dir, file)), { recursive: true });
-    cpSync(join(root, file), join(dir, file));
+    cpSync(join(root, file), join(dir, file), { dereference: true });
   }
-  cpSync(join(root, 'examples/fleet.yaml'), join(dir, 'fleet.yaml'));
-  const jenkinsfile = join(root, 'Jenkinsfile');
-  writeFileSync(join(dir, 'Jenkinsfile'), existsSync(jenkinsfile) ? readFileSync(jenkinsfile, 'utf8') : fixtureJenkinsfile);
-  if (existsSync(join(root, 'vars'))) cpSync(join(root, 'vars'), join(dir, 'vars'), { recursive: true });
+  cpSync(join(root, 'vars'), join(dir, 'vars'), { recursive: true });
   return dir;
 }
 
@@ -107,7 +62,7 @@ describe('provisioner doctor on the repository', () => {
     const run = cli();
     expect(run.stderr).toBe('');
     expect(run.stdout).toContain('doctor: no problems found');
-    for (const name of ['fleet', 'labels', 'tools', 'library', 'credentials', 'plugins']) expect(run.stdout).toMatch(new RegExp(`^ok +${name} `, 'm'));
+    for (const name of ['fleet', 'labels', 'tools', 'library', 'credentials', 'plugins', 'fresh']) expect(run.stdout).toMatch(new RegExp(`^ok +${name} `, 'm'));
     expect(run.status).toBe(0);
   });
 
@@ -116,41 +71,45 @@ describe('provisioner doctor on the repository', () => {
     const report = JSON.parse(run.stdout) as DoctorReport;
     expect(report.ok).toBe(true);
     expect(report.problems).toBe(0);
-    expect(report.checks.map((c) => c.name)).toEqual(['fleet', 'labels', 'tools', 'library', 'credentials', 'plugins']);
+    expect(report.checks.map((c) => c.name)).toEqual(['fleet', 'labels', 'tools', 'library', 'credentials', 'plugins', 'fresh']);
     expect(run.status).toBe(0);
   });
 
   it('looks at every stage and at the library in three places', async () => {
     const checks = await doctor();
-    expect(checks.find((c) => c.name === 'labels')?.notes[0]).toMatch(/^3 stages, 2 pools$/);
+    expect(checks.find((c) => c.name === 'labels')?.notes[0]).toMatch(/^[1-9]\d* stages, 2 pools$/);
     expect(checks.find((c) => c.name === 'library')?.notes[0]).toBe('bank-pipeline@v1.0.0 in 3 places');
   });
 });
 
 describe('provisioner doctor on a broken copy', () => {
   it('names a stage whose label no pool serves, and exits 1', () => {
-    edit('Jenkinsfile', "label 'terraform'", "label 'windows && terraform'");
+    edit('Jenkinsfile', "agent { label 'docker' }", "agent { label 'windows && docker' }");
     const run = cli();
     expect(run.status).toBe(1);
     expect(run.stdout).toMatch(/^FAIL labels/m);
-    expect(run.stdout).toContain("stage 'Deploy' runs on label 'windows && terraform', which no pool in");
-    expect(run.stdout).toContain('doctor: 1 problem found');
-    expect(run.stderr).toBe('error: doctor found 1 problem\n');
+    expect(run.stdout).toContain("stage 'Image' runs on label 'windows && docker', which no pool in fleet.yaml serves");
+    // The Jenkinsfile is generated: the hand edit also makes it stale.
+    expect(run.stdout).toMatch(/^FAIL fresh/m);
+    expect(run.stdout).toContain('doctor: 2 problems found');
+    expect(run.stderr).toBe('error: doctor found 2 problems\n');
   });
 
   it('names the step, tool and pool when a pool serving the stage lacks the tool', async () => {
+    // awsDeploy keeps its terraform label but no longer installs terraform.
     edit('fleet.yaml', 'tools: [terraform, python]', 'tools: [python]');
     const problems = await problemsOf('tools');
-    expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(/stage 'Deploy' calls terraformApply, which needs terraform, but pool awsDeploy serves label 'terraform'/);
+    expect(problems.length).toBeGreaterThanOrEqual(1);
+    for (const problem of problems) {
+      expect(problem).toMatch(/stage '(Plan|Deploy)' calls terraformApply, which needs terraform, but pool awsDeploy serves label 'terraform'/);
+    }
   });
 
   it('names a step whose tool is missing on one of several pools serving its label', async () => {
-    // awsDeploy2 also carries `python`, so builds may land there: it must have python too.
-    edit('Jenkinsfile', "label 'awsDeploy && python'", "label 'python'");
+    // Both pools carry the `python` label, so builds may land on either: both must have python.
     edit('fleet.yaml', 'tools: [docker, python]', 'tools: [docker]');
     const problems = await problemsOf('tools');
-    expect(problems.some((p) => p.includes('calls buildApp, which needs python, but pool awsDeploy2'))).toBe(true);
+    expect(problems.some((p) => p.includes("calls buildApp, which needs python, but pool awsDeploy2 serves label 'python'"))).toBe(true);
     expect(problems.every((p) => !p.includes('pool awsDeploy '))).toBe(true);
   });
 
@@ -183,10 +142,22 @@ describe('provisioner doctor on a broken copy', () => {
     expect(problems.some((p) => p.startsWith("jenkins/casc.yaml uses credential 'github', which jenkins/casc.yaml does not define"))).toBe(true);
   });
 
-  it('names a plugin the Jenkinsfile needs that plugins.txt lacks', async () => {
+  it('names a plugin the library or the Jenkinsfile needs that plugins.txt lacks', async () => {
     edit('jenkins/plugins.txt', /^lockable-resources:.*\n/m, '');
+    edit('jenkins/plugins.txt', /^timestamper:.*\n/m, '');
     const problems = await problemsOf('plugins');
-    expect(problems).toContain('Jenkinsfile needs plugin lockable-resources for lock, which jenkins/plugins.txt does not list');
+    expect(problems).toContain('vars/terraformApply.groovy needs plugin lockable-resources for lock, which jenkins/plugins.txt does not list');
+    expect(problems).toContain('Jenkinsfile needs plugin timestamper for timestamps(), which jenkins/plugins.txt does not list');
+  });
+
+  it('names a generated file edited by hand', async () => {
+    edit('vars/dockerPush.groovy', "credentialsId: 'dockerhub'", "credentialsId: 'dockerhub2'");
+    const checks = await doctor();
+    expect(checks.find((c) => c.name === 'fresh')?.problems).toEqual([
+      'vars/dockerPush.groovy: differs from what dockerPush.groovy.hbs renders; run `npx provisioner library`',
+    ]);
+    // The edited default is also an undefined credential.
+    expect(checks.find((c) => c.name === 'credentials')?.problems[0]).toMatch(/^vars\/dockerPush\.groovy uses credential 'dockerhub2'/);
   });
 
   it('names a plugin casc.yaml needs that plugins.txt lacks', async () => {
@@ -214,5 +185,6 @@ describe('provisioner doctor on a broken copy', () => {
   it('names a missing file', async () => {
     rmSync(join(repo, 'Jenkinsfile'));
     expect(await problemsOf('labels')).toContain('Jenkinsfile: missing');
+    expect((await problemsOf('fresh'))[0]).toMatch(/^Jenkinsfile: missing/);
   });
 });

@@ -1,6 +1,9 @@
 // The repository's cross-checks, as pure functions of the files `readRepository` read: each check
 // returns the problems it found, one sentence each naming the file, the thing and what disagrees.
-import type { Tool } from '../config/schema.ts';
+import { UserError } from '../errors.ts';
+import { staleFiles } from '../library/command.ts';
+import { renderLibrary } from '../library/render.ts';
+import { steps as librarySteps } from '../library/steps.ts';
 import { readJenkinsfile, type JenkinsfileFacts } from './jenkinsfile.ts';
 import { labelsSatisfy } from './labels.ts';
 import { paths, type Repository } from './repository.ts';
@@ -15,14 +18,6 @@ export interface CheckResult {
   /** What was looked at, for the report (e.g. "3 stages, 2 pools"). */
   notes: string[];
 }
-
-/** The library's steps and the tools each needs on the agent (the bank-pipeline conventions). */
-export const stepTools: Readonly<Record<string, readonly Tool[]>> = {
-  buildApp: ['python'],
-  test: ['python'],
-  dockerPush: ['docker'],
-  terraformApply: ['terraform'],
-};
 
 const defaultLibrary = { name: 'bank-pipeline', version: 'v1.0.0' };
 
@@ -70,9 +65,15 @@ function fleetCheck(repo: Repository): CheckResult {
   return result;
 }
 
+/** The library's steps and the tool each needs, from the library's own table (library/steps.ts). */
+function stepTools(repo: Repository): Map<string, string> | undefined {
+  const library = repo.fleet.ok ? repo.fleet.value.library : undefined;
+  return library ? new Map(librarySteps(library).map((step) => [step.name, step.tool])) : undefined;
+}
+
 function libraryStepNames(repo: Repository): string[] {
   const fromVars = repo.steps.ok ? [...repo.steps.value.keys()] : [];
-  return [...new Set([...Object.keys(stepTools), ...fromVars])];
+  return [...new Set([...(stepTools(repo)?.keys() ?? []), ...fromVars])];
 }
 
 function jenkinsfileFacts(repo: Repository): JenkinsfileFacts | undefined {
@@ -93,6 +94,8 @@ function labelsAndTools(repo: Repository, facts: JenkinsfileFacts | undefined): 
   }
   if (!facts || !repo.fleet.ok) return [labels, tools];
   const pools = repo.fleet.value.pools;
+  const toolOf = stepTools(repo);
+  if (!toolOf) tools.problems.push(`${repo.fleet.path} has no library: section, so the steps' tools are unknown`);
   const file = paths.jenkinsfile;
   if (facts.stages.length === 0) labels.problems.push(`${file}: no stage found`);
   let checkedSteps = 0;
@@ -120,9 +123,10 @@ function labelsAndTools(repo: Repository, facts: JenkinsfileFacts | undefined): 
       continue;
     }
     for (const step of stage.steps) {
-      for (const tool of stepTools[step] ?? []) {
+      const tool = toolOf?.get(step);
+      if (tool) {
         checkedSteps++;
-        for (const pool of serving.filter((p) => !p.tools.includes(tool))) {
+        for (const pool of serving.filter((p) => !(p.tools as readonly string[]).includes(tool))) {
           tools.problems.push(
             `${where} calls ${step}, which needs ${tool}, but pool ${pool.name} serves label '${stage.label}' and its tools are [${pool.tools.join(', ')}] (add ${tool} to pools.${pool.name}.tools or change the stage's label)`,
           );
@@ -271,9 +275,32 @@ function pluginsCheck(repo: Repository): CheckResult {
   return result;
 }
 
+/** The committed vars/ and Jenkinsfile match what `provisioner library` renders from fleet.yaml. */
+function freshCheck(repo: Repository): CheckResult {
+  const result: CheckResult = { name: 'fresh', title: 'the generated library and Jenkinsfile are fresh (provisioner library --check)', problems: [], notes: [] };
+  if (!repo.fleet.ok) {
+    result.problems.push(`${repo.fleet.path} is not valid, so the library cannot be rendered`);
+    return result;
+  }
+  const library = repo.fleet.value.library;
+  if (!library) {
+    result.problems.push(`${repo.fleet.path} has no library: section, so the library cannot be rendered`);
+    return result;
+  }
+  try {
+    const files = renderLibrary(library, repo.fleet.value.pools);
+    for (const stale of staleFiles(files, repo.root)) result.problems.push(`${stale}; run \`npx provisioner library\``);
+    result.notes.push(`${files.length} generated files`);
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    result.problems.push(...err.problems);
+  }
+  return result;
+}
+
 /** Runs every repository check. */
 export function checkRepository(repo: Repository): CheckResult[] {
   const facts = jenkinsfileFacts(repo);
   const [labels, tools] = labelsAndTools(repo, facts);
-  return [fleetCheck(repo), labels, tools, libraryCheck(repo, facts), credentialsCheck(repo), pluginsCheck(repo)];
+  return [fleetCheck(repo), labels, tools, libraryCheck(repo, facts), credentialsCheck(repo), pluginsCheck(repo), freshCheck(repo)];
 }
