@@ -29,6 +29,44 @@ const suites = [
     },
   },
   {
+    // The controller as code (jenkins/) and `provisioner doctor`: also part of `vitest`, runnable alone.
+    name: 'jenkins',
+    cmd: ['npx', 'vitest', 'run', 'test/jenkins', 'test/doctor', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'jenkins.json')}`],
+    count: () => {
+      const report = JSON.parse(readFileSync(join(scratch, 'jenkins.json'), 'utf8'));
+      return { passed: report.numPassedTests, failed: report.numFailedTests + (report.numRuntimeErrorTests ?? 0) };
+    },
+  },
+  {
+    // The Terraform policy (test/terraform/): also part of `vitest`, runnable alone.
+    name: 'terraform-policy',
+    cmd: ['npx', 'vitest', 'run', 'test/terraform', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'terraform.json')}`],
+    count: () => {
+      const report = JSON.parse(readFileSync(join(scratch, 'terraform.json'), 'utf8'));
+      return { passed: report.numPassedTests, failed: report.numFailedTests + (report.numRuntimeErrorTests ?? 0) };
+    },
+  },
+  {
+    // `terraform fmt -check` over terraform/, naming every unformatted file.
+    name: 'terraform-fmt',
+    cmd: ['bash', 'test/terraform/fmt-check.sh'],
+  },
+  {
+    // The shared library's steps, resource scripts and Jenkinsfile in the Groovy harness (groovy 2.4.21).
+    name: 'library-groovy',
+    cmd: ['bash', 'test/groovy/run.sh'],
+    count: (output) => {
+      const match = [...output.matchAll(/^(\d+) passed, (\d+) failed$/gm)].at(-1);
+      if (!match) throw new Error('no "N passed, N failed" line');
+      return { passed: Number(match[1]), failed: Number(match[2]) };
+    },
+  },
+  {
+    // The committed vars/ and Jenkinsfile match what the templates render from fleet.yaml.
+    name: 'library-check',
+    cmd: ['node', 'bin/provisioner.mjs', 'library', '--check'],
+  },
+  {
     // The banking app (app/): pytest on Debian's python3, against SQLite and a MariaDB it starts.
     name: 'app',
     cmd: ['/usr/bin/python3', '-m', 'pytest', 'app/tests', '-q', '-p', 'no:cacheprovider', `--junitxml=${join(scratch, 'app-junit.xml')}`],

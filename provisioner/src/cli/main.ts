@@ -2,11 +2,20 @@
 // place (a user's mistake -> 2 with a sentence, a remote failure -> 1 naming the endpoint).
 import { Command, CommanderError } from 'commander';
 import { ExitCode, RemoteError, UserError } from '../errors.ts';
+import { libraryCommand } from '../library/command.ts';
 
 export interface GlobalOptions {
   config: string;
   debug: boolean;
 }
+
+/**
+ * Each command lives in its own module and adds itself to the tree. `globals()` reads the
+ * options given before the command (`--config`, `--debug`) once parsing is done.
+ */
+export type CommandModule = (cli: Command, globals: () => GlobalOptions) => void;
+
+const commands: CommandModule[] = [libraryCommand];
 
 function program(): Command {
   const cli = new Command('provisioner')
@@ -15,6 +24,7 @@ function program(): Command {
     .option('--debug', 'print full error details and stack traces', false)
     .showHelpAfterError()
     .exitOverride();
+  for (const add of commands) add(cli, () => cli.opts<GlobalOptions>());
   return cli;
 }
 
