@@ -28,6 +28,29 @@ const suites = [
       return { passed: report.numPassedTests, failed: report.numFailedTests + (report.numRuntimeErrorTests ?? 0) };
     },
   },
+  {
+    // The controller as code (jenkins/) and `provisioner doctor`: also part of `vitest`, runnable alone.
+    name: 'jenkins',
+    cmd: ['npx', 'vitest', 'run', 'test/jenkins', 'test/doctor', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'jenkins.json')}`],
+    count: () => {
+      const report = JSON.parse(readFileSync(join(scratch, 'jenkins.json'), 'utf8'));
+      return { passed: report.numPassedTests, failed: report.numFailedTests + (report.numRuntimeErrorTests ?? 0) };
+    },
+  },
+  {
+    // The Terraform policy (test/terraform/): also part of `vitest`, runnable alone.
+    name: 'terraform-policy',
+    cmd: ['npx', 'vitest', 'run', 'test/terraform', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'terraform.json')}`],
+    count: () => {
+      const report = JSON.parse(readFileSync(join(scratch, 'terraform.json'), 'utf8'));
+      return { passed: report.numPassedTests, failed: report.numFailedTests + (report.numRuntimeErrorTests ?? 0) };
+    },
+  },
+  {
+    // `terraform fmt -check` over terraform/, naming every unformatted file.
+    name: 'terraform-fmt',
+    cmd: ['bash', 'test/terraform/fmt-check.sh'],
+  },
 ];
 
 function run(suite) {
