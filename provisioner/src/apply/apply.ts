@@ -4,7 +4,8 @@
 // Every step is safe to repeat, so a run killed at any moment is finished by the next one.
 import { createHash } from 'node:crypto';
 import type { Fleet, Pool } from '../config/load.ts';
-import { agentName, nodeDescription, secretParameterName, type Instance } from '../model.ts';
+import { isStaticPool } from '../config/schema.ts';
+import { agentName, isStaticHostId, nodeDescription, secretParameterName, staticHostId, type Instance } from '../model.ts';
 import { drainMessage, type Action, type Plan } from '../plan/plan.ts';
 import { CapacityError, type Compute, type Controller, type Parameters } from '../ports.ts';
 import { bootstrapValues, renderBootstrap } from '../transport/bootstrap.ts';
@@ -98,7 +99,7 @@ class Execution {
     const targets: Array<{ target: AgentTarget; needsNode: boolean }> = [];
     const region = pool.region;
     const launches = actions.filter((a): a is LaunchAction => a.type === 'launch');
-    if (launches.length > 0) {
+    if (launches.length > 0 && !isStaticPool(pool)) {
       let imageId: string | undefined;
       try {
         imageId = await this.systems.compute(region).resolveImage(pool.image);
@@ -108,7 +109,7 @@ class Execution {
       if (imageId) {
         const launched = await Promise.all(launches.map((a) => this.launch(pool, a, imageId)));
         for (const instance of launched.flat()) {
-          targets.push({ target: this.target(pool, instance.id, instance.privateIp, instance.publicIp), needsNode: true });
+          targets.push({ target: this.target(pool, instance.id, instance), needsNode: true });
         }
       }
     }
@@ -144,12 +145,19 @@ class Execution {
     await Promise.all(waits);
   }
 
-  private target(pool: Pool, instanceId: string, privateIp?: string, publicIp?: string): AgentTarget {
-    return { name: agentName(pool.name, instanceId), pool, instanceId, address: privateIp ?? publicIp };
+  /** Where an agent lives: a static pool's host, or an instance (its address for SSH). */
+  private target(pool: Pool, instanceId: string, instance?: Instance): AgentTarget {
+    const name = agentName(pool.name, instanceId);
+    if (isStaticPool(pool)) {
+      const host = pool.hosts.find((h) => staticHostId(h.address, h.port) === instanceId);
+      return { name, pool, address: host?.address, port: host?.port, user: host?.user };
+    }
+    const address = pool.sshAddress === 'public' ? instance?.publicIp : instance?.privateIp;
+    return { name, pool, instanceId, address };
   }
 
   /** One launch action, falling back to the pool's other subnets when a zone has no capacity. */
-  private async launch(pool: Pool, action: LaunchAction, imageId: string): Promise<Instance[]> {
+  private async launch(pool: Extract<Pool, { subnets: string[] }>, action: LaunchAction, imageId: string): Promise<Instance[]> {
     const compute = this.systems.compute(pool.region);
     const subnets = [action.subnetId, ...pool.subnets.filter((s) => s !== action.subnetId)];
     const instances: Instance[] = [];
@@ -224,7 +232,7 @@ class Execution {
   }
 
   private async markBootstrapped(pool: Pool, target: AgentTarget): Promise<void> {
-    if (!target.instanceId) return;
+    if (!target.instanceId || isStaticPool(pool)) return;
     try {
       await this.bootstrapMarks.add(pool.region, target.instanceId);
     } catch (err) {
@@ -291,13 +299,17 @@ class Execution {
         step = 'delete-node';
         await this.jenkins(() => this.systems.controller.deleteNode(node));
       }
-      if (instanceId && region) {
+      const pool = this.pools.get(action.pool);
+      if (instanceId && isStaticHostId(instanceId)) {
+        // A static host stays; what the bootstrap put there goes (if the host is still in the file).
+        step = 'delete-secret';
+        if (pool) await this.systems.transport(pool).forget(this.target(pool, instanceId));
+      } else if (instanceId && region) {
         step = 'terminate';
         await this.terminations.add(region, instanceId);
+        // The host is gone; only its secret parameter (SSM pools) may be left. Missing is fine.
         step = 'delete-secret';
-        const pool = this.pools.get(action.pool);
-        if (pool) await this.systems.transport(pool).forget(this.target(pool, instanceId));
-        else await this.systems.parameters(region).deleteSecret(secretParameterName(this.fleet.fleet, instanceId));
+        await this.systems.parameters(region).deleteSecret(secretParameterName(this.fleet.fleet, instanceId));
       }
       this.report({ kind: 'removed', pool: action.pool, agent: node, instanceId });
     } catch (err) {

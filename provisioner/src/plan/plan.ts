@@ -3,8 +3,10 @@
 // so the executor only carries actions out and the tests here need no mocks.
 import { createHash } from 'node:crypto';
 import type { Fleet, Pool } from '../config/load.ts';
+import { isStaticPool } from '../config/schema.ts';
 import {
   agentName,
+  isStaticHostId,
   parseAgentName,
   parseNodeDescription,
   type AgentNode,
@@ -128,7 +130,7 @@ export function planUp(fleet: Fleet, observed: Observed): Plan {
 
     // Scale up: fill the subnets with the fewest of this pool's instances first.
     const missing = pool.count - keep.length;
-    if (missing > 0) {
+    if (missing > 0 && !isStaticPool(pool)) {
       const perSubnet = new Map(pool.subnets.map((s) => [s, 0]));
       for (const i of keep) if (i.subnetId && perSubnet.has(i.subnetId)) perSubnet.set(i.subnetId, (perSubnet.get(i.subnetId) ?? 0) + 1);
       const launches = new Map<string, number>();
@@ -190,8 +192,13 @@ export function planUp(fleet: Fleet, observed: Observed): Plan {
     const instanceId = parsed?.instanceId;
     if (instanceId && (liveById.has(instanceId) || removed.has(instanceId))) continue;
     if (instanceId && observed.instances.some((i) => i.id === instanceId && !gone(i))) continue;
-    // No live instance under it: nothing can run there, so there is nothing to drain.
     const pool = poolOfNode(node) ?? '';
+    if (instanceId && isStaticHostId(instanceId)) {
+      // A host taken out of the file still exists and may be running a build: drain it first.
+      actions.push({ type: 'remove', pool, instanceId, node: node.name, reason: pools.has(pool) ? 'stray' : 'pool-removed', busy: !node.idle });
+      continue;
+    }
+    // No live instance under it: nothing can run there, so there is nothing to drain.
     const reason = !pools.has(pool) ? 'its pool is no longer in the fleet file' : instanceId ? `instance ${instanceId} is gone` : 'no instance behind it';
     actions.push({ type: 'delete-node', pool, node: node.name, instanceId, reason });
   }
