@@ -51,7 +51,42 @@ const suites = [
     name: 'terraform-fmt',
     cmd: ['bash', 'test/terraform/fmt-check.sh'],
   },
+  {
+    // The shared library's steps, resource scripts and Jenkinsfile in the Groovy harness (groovy 2.4.21).
+    name: 'library-groovy',
+    cmd: ['bash', 'test/groovy/run.sh'],
+    count: (output) => {
+      const match = [...output.matchAll(/^(\d+) passed, (\d+) failed$/gm)].at(-1);
+      if (!match) throw new Error('no "N passed, N failed" line');
+      return { passed: Number(match[1]), failed: Number(match[2]) };
+    },
+  },
+  {
+    // The committed vars/ and Jenkinsfile match what the templates render from fleet.yaml.
+    name: 'library-check',
+    cmd: ['node', 'bin/provisioner.mjs', 'library', '--check'],
+  },
+  {
+    // The banking app (app/): pytest on Debian's python3, against SQLite and a MariaDB it starts.
+    name: 'app',
+    cmd: ['/usr/bin/python3', '-m', 'pytest', 'app/tests', '-q', '-p', 'no:cacheprovider', `--junitxml=${join(scratch, 'app-junit.xml')}`],
+    count: () => junitCounts(readFileSync(join(scratch, 'app-junit.xml'), 'utf8')),
+  },
 ];
+
+/** passed/failed from a JUnit XML report (pytest's); a skipped test counts as failed: nothing may skip silently. */
+function junitCounts(xml) {
+  let passed = 0;
+  let failed = 0;
+  for (const match of xml.matchAll(/<testsuite\b([^>]*)>/g)) {
+    const attr = (name) => Number((match[1].match(new RegExp(`\\b${name}="(\\d+)"`)) ?? [0, 0])[1]);
+    const bad = attr('failures') + attr('errors') + attr('skipped');
+    passed += attr('tests') - bad;
+    failed += bad;
+  }
+  if (passed + failed === 0) throw new Error('the JUnit report lists no tests');
+  return { passed, failed };
+}
 
 function run(suite) {
   return new Promise((resolve) => {

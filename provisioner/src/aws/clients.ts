@@ -120,3 +120,8 @@ export function inGroupsOf<T>(items: readonly T[], size: number): T[][] {
   for (let i = 0; i < items.length; i += size) groups.push(items.slice(i, i + size));
   return groups;
 }
+
+/** A few ids for a message: `i-1, i-2, i-3 and 47 more`. */
+export function describeIds(ids: readonly string[]): string {
+  return ids.length <= 3 ? ids.join(', ') : `${ids.slice(0, 3).join(', ')} and ${ids.length - 3} more`;
+}

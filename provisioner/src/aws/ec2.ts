@@ -16,7 +16,7 @@ import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { UserError } from '../errors.ts';
 import { Tags, managedByValue, type Instance, type InstanceState } from '../model.ts';
 import { CapacityError, type Compute, type LaunchRequest } from '../ports.ts';
-import { awsErrorCode, awsRemoteError, describeFailure, ec2Client, inGroupsOf, ssmClient } from './clients.ts';
+import { awsErrorCode, awsRemoteError, describeFailure, describeIds, ec2Client, inGroupsOf, ssmClient } from './clients.ts';
 
 /** DescribeInstances accepts MaxResults 5..1000 (without InstanceIds). */
 const describePageSize = 1000;
@@ -261,8 +261,4 @@ function idsIn(err: unknown): string[] {
 
 function unique(ids: string[]): string[] {
   return [...new Set(ids)];
-}
-
-function describeIds(ids: string[]): string {
-  return ids.length <= 3 ? ids.join(', ') : `${ids.slice(0, 3).join(', ')} and ${ids.length - 3} more`;
 }

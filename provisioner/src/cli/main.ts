@@ -2,7 +2,8 @@
 // place (a user's mistake -> 2 with a sentence, a remote failure -> 1 naming the endpoint).
 import { Command, CommanderError } from 'commander';
 import { ExitCode, RemoteError, UserError } from '../errors.ts';
-import { ApplyFailed, downCommand, ExitRequest, planCommand, statusCommand, upCommand } from './fleet.ts';
+import { doctorCommand } from '../doctor/command.ts';
+import { libraryCommand } from '../library/command.ts';
 
 export interface GlobalOptions {
   config: string;
@@ -15,7 +16,7 @@ export interface GlobalOptions {
  */
 export type CommandModule = (cli: Command, globals: () => GlobalOptions) => void;
 
-const commands: CommandModule[] = [planCommand(), upCommand(), statusCommand(), downCommand()];
+const commands: CommandModule[] = [libraryCommand, doctorCommand];
 
 function program(): Command {
   const cli = new Command('provisioner')
@@ -44,11 +45,6 @@ function report(err: unknown, debug: boolean): number {
     // Commander already printed help, a version, or the usage problem.
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version') return ExitCode.ok;
     return ExitCode.usage;
-  }
-  if (err instanceof ExitRequest) return err.code;
-  if (err instanceof ApplyFailed) {
-    process.stderr.write(`error: ${err.message}\n`);
-    return ExitCode.remoteFailure;
   }
   if (err instanceof UserError) {
     for (const problem of err.problems) process.stderr.write(`error: ${problem}\n`);
