@@ -38,6 +38,12 @@ const suites = [
     },
   },
   {
+    // The repository's parts agree (labels, tools, library version, credentials, plugins, freshness).
+    // Never the live controller here, whatever the environment says.
+    name: 'doctor',
+    cmd: ['env', '-u', 'JENKINS_URL', 'node', 'bin/provisioner.mjs', 'doctor'],
+  },
+  {
     // The Terraform policy (test/terraform/): also part of `vitest`, runnable alone.
     name: 'terraform-policy',
     cmd: ['npx', 'vitest', 'run', 'test/terraform', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'terraform.json')}`],
@@ -66,7 +72,27 @@ const suites = [
     name: 'library-check',
     cmd: ['node', 'bin/provisioner.mjs', 'library', '--check'],
   },
+  {
+    // The banking app (app/): pytest on Debian's python3, against SQLite and a MariaDB it starts.
+    name: 'app',
+    cmd: ['/usr/bin/python3', '-m', 'pytest', 'app/tests', '-q', '-p', 'no:cacheprovider', `--junitxml=${join(scratch, 'app-junit.xml')}`],
+    count: () => junitCounts(readFileSync(join(scratch, 'app-junit.xml'), 'utf8')),
+  },
 ];
+
+/** passed/failed from a JUnit XML report (pytest's); a skipped test counts as failed: nothing may skip silently. */
+function junitCounts(xml) {
+  let passed = 0;
+  let failed = 0;
+  for (const match of xml.matchAll(/<testsuite\b([^>]*)>/g)) {
+    const attr = (name) => Number((match[1].match(new RegExp(`\\b${name}="(\\d+)"`)) ?? [0, 0])[1]);
+    const bad = attr('failures') + attr('errors') + attr('skipped');
+    passed += attr('tests') - bad;
+    failed += bad;
+  }
+  if (passed + failed === 0) throw new Error('the JUnit report lists no tests');
+  return { passed, failed };
+}
 
 function run(suite) {
   return new Promise((resolve) => {
