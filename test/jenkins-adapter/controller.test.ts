@@ -343,6 +343,32 @@ describe('JenkinsController.drain', () => {
   });
 });
 
+describe('JenkinsController.resume', () => {
+  it('toggles a temporarily offline node back online', async () => {
+    handlers = [json(200, { temporarilyOffline: true }), redirect];
+    await controller().resume('awsDeploy-i-0123456789abcdef0');
+    expect(seen.map((s) => `${s.method} ${s.path}`)).toEqual([
+      'GET /jenkins/computer/awsDeploy-i-0123456789abcdef0/api/json',
+      'POST /jenkins/computer/awsDeploy-i-0123456789abcdef0/toggleOffline',
+    ]);
+    expect(seen[0]!.query.get('tree')).toBe('temporarilyOffline');
+    expect(seen[1]!.headers.authorization).toBe(basic);
+  });
+
+  it('leaves a node that is not temporarily offline alone, so a toggle never takes it offline', async () => {
+    handlers = [json(200, { temporarilyOffline: false })];
+    await controller().resume('awsDeploy-i-0123456789abcdef0');
+    expect(seen).toHaveLength(1);
+  });
+
+  it('names Agent/Connect when bringing the node back is forbidden', async () => {
+    handlers = [json(200, { temporarilyOffline: true }), html(403, 'denied', { 'X-Required-Permission': 'hudson.model.Computer.Connect' })];
+    await expect(controller().resume('awsDeploy-i-0123456789abcdef0')).rejects.toThrow(
+      `taking node awsDeploy-i-0123456789abcdef0 back online: Jenkins at ${url} answered 403 Forbidden: the user lacks the Agent/Connect permission`,
+    );
+  });
+});
+
 describe('JenkinsController.deleteNode', () => {
   it('POSTs computer/NAME/doDelete and takes the 302 as deleted', async () => {
     handlers = [redirect];

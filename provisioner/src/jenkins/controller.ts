@@ -179,6 +179,17 @@ export class JenkinsController implements Controller {
     await this.call({ doing, permission: 'Agent/Disconnect', readOnly: false }, () => this.client.node.changeOfflineCause({ name, message }));
   }
 
+  async resume(name: string): Promise<void> {
+    const doing = `taking node ${name} back online`;
+    const state = await this.call({ doing, permission: 'Overall/Read', readOnly: true }, () =>
+      this.client.node.get({ name, tree: 'temporarilyOffline' }),
+    );
+    if (state.temporarilyOffline !== true) return;
+    // Jenkins has no "set online" call: toggleOffline on a temporarily offline node clears it.
+    // Read-then-toggle leaves a window in which a person's own toggle could cross ours.
+    await this.call({ doing, permission: 'Agent/Connect', readOnly: false }, () => this.client.node.toggleOffline({ name, message: '' }));
+  }
+
   async deleteNode(name: string): Promise<'deleted' | 'absent'> {
     try {
       await this.call({ doing: `deleting node ${name}`, permission: 'Agent/Delete', readOnly: false }, () => this.client.node.destroy({ name }));

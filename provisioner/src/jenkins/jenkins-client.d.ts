@@ -43,6 +43,7 @@ declare module 'jenkins' {
         launcher: Record<string, unknown>;
       }): Promise<void>;
       changeOfflineCause(options: { name: string; message: string }): Promise<void>;
+      toggleOffline(options: { name: string; message: string }): Promise<void>;
       destroy(options: { name: string }): Promise<void>;
     };
     _get(request: RawRequest, ...middleware: Array<(ctx: { err?: Error; res?: IncomingMessage & { body?: unknown } }, next: (err?: unknown, value?: unknown) => void) => void>): Promise<IncomingMessage & { body?: unknown }>;
