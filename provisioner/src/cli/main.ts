@@ -2,6 +2,7 @@
 // place (a user's mistake -> 2 with a sentence, a remote failure -> 1 naming the endpoint).
 import { Command, CommanderError } from 'commander';
 import { ExitCode, RemoteError, UserError } from '../errors.ts';
+import { sandboxCommand } from '../sandbox/command.ts';
 
 export interface GlobalOptions {
   config: string;
@@ -14,7 +15,7 @@ export interface GlobalOptions {
  */
 export type CommandModule = (cli: Command, globals: () => GlobalOptions) => void;
 
-const commands: CommandModule[] = [];
+const commands: CommandModule[] = [sandboxCommand];
 
 function program(): Command {
   const cli = new Command('provisioner')
