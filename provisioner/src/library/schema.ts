@@ -1,0 +1,92 @@
+// The `library:` section of fleet.yaml: the organisation's conventions (library name and
+// version, registry and image, credential ids, deploy branch, tool versions, cache
+// directories) that `provisioner library` renders into the shared library's steps and the
+// Jenkinsfile. Every value lands in generated Groovy, so each one is held to a strict pattern.
+import { z } from 'zod';
+
+const relativePath = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, 'expected a relative path of letters, digits, ".", "_", "-" and "/"')
+  .refine((p) => !p.split('/').includes('..'), 'expected a path inside the workspace (no "..")');
+
+const absolutePath = z
+  .string()
+  .regex(/^\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, 'expected an absolute path of letters, digits, ".", "_", "-" and "/"')
+  .refine((p) => !p.split('/').includes('..'), 'expected a path without ".."');
+
+const credentialsId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a Jenkins credentials id (letters, digits, ".", "_", "-")');
+
+/** A minimum version such as `3.11` or `1.5.0`. */
+const minVersion = z.string().regex(/^\d+(\.\d+){0,2}$/, 'expected a version such as 3.11 or 1.5.0');
+
+/** A git branch or tag name as Jenkins and `@Library` accept it. */
+const gitRef = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._\/-]*$/, 'expected a git branch or tag name (letters, digits, ".", "_", "-", "/")')
+  .refine((r) => !r.includes('..') && !r.endsWith('/') && !r.endsWith('.lock'), 'expected a valid git ref name');
+
+/** Docker's reference grammar: lower-case path components separated by `/`. */
+export const imagePathPattern = /^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/;
+/** A registry host with an optional port. */
+export const registryPattern = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$/;
+
+export const librarySchema = z.strictObject({
+  /** The name Jenkins knows the library by (`@Library('NAME@VERSION')`). */
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a library name (letters, digits, ".", "_", "-")')
+    .default('bank-pipeline'),
+  /** The pinned version (a git tag of this repository) the Jenkinsfile loads. */
+  version: gitRef.default('v1.0.0'),
+  /** The only branch that pushes `latest` and applies Terraform. */
+  deployBranch: gitRef.default('main'),
+  python: z
+    .strictObject({
+      /** The interpreter command `buildApp` uses on the agent. */
+      interpreter: z
+        .string()
+        .regex(/^[A-Za-z0-9._\/+-]+$/, 'expected an interpreter command or path such as python3')
+        .default('python3'),
+      /** The oldest Python the steps accept. */
+      minVersion: minVersion.default('3.11'),
+      /** Where `buildApp` keeps virtualenvs between builds (outside any workspace). */
+      venvCache: absolutePath.default('/var/cache/bank-pipeline/venvs'),
+      /** Whether the virtualenv sees the agent's system site packages. */
+      systemSitePackages: z.boolean().default(false),
+    })
+    .prefault({}),
+  docker: z.strictObject({
+    /** Registry host, e.g. docker.io or 123456789012.dkr.ecr.us-east-1.amazonaws.com. */
+    registry: z.string().regex(registryPattern, 'expected a registry host such as docker.io').default('docker.io'),
+    /** Image repository inside the registry, e.g. bankco/bank-app. */
+    image: z.string().regex(imagePathPattern, 'expected an image repository such as bankco/bank-app (lower case)'),
+    /** Username/password credentials for `docker login`. */
+    credentialsId: credentialsId.default('dockerhub'),
+  }),
+  terraform: z
+    .strictObject({
+      /** The oldest Terraform the steps accept. */
+      minVersion: minVersion.default('1.5.0'),
+      /** AWS credentials bound into the environment of `terraform`. */
+      credentialsId: credentialsId.default('aws-deploy'),
+      /** Provider plugin cache shared by every build on an agent. */
+      pluginCache: absolutePath.default('/var/cache/bank-pipeline/terraform-plugins'),
+      /** When `terraformApply` asks a person to approve: builds a person started, always, or never. */
+      approve: z.enum(['user', 'always', 'never']).default('user'),
+    })
+    .prefault({}),
+  jenkinsfile: z
+    .strictObject({
+      /** The app's directory (requirements.txt, tests/, Dockerfile). */
+      appDir: relativePath.default('app'),
+      /** The Terraform the deploy stage applies. */
+      terraformDir: relativePath.default('terraform/app'),
+      /** The whole build's timeout. */
+      timeoutMinutes: z.number().int().min(5).max(24 * 60).default(45),
+    })
+    .prefault({}),
+});
+
+export type Library = z.infer<typeof librarySchema>;

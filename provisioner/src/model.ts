@@ -1,0 +1,122 @@
+// The provisioner's words for what it manages: instances and Jenkins nodes as observed, the names
+// and tags that tie them to a fleet and a pool, and the contracts of the outside systems
+// (compute, parameters, run-command, Jenkins) that the executor drives. Adapters implement these.
+
+/** EC2 tag keys on every managed instance and volume (the IAM policies in terraform/ match them). */
+export const Tags = {
+  fleet: 'jenkins-fleet:fleet',
+  pool: 'jenkins-fleet:pool',
+  managedBy: 'jenkins-fleet:managed-by',
+  /** The ClientToken of the launch that made the instance: ties a retried launch to its result. */
+  launch: 'jenkins-fleet:launch',
+  /** Set once the bootstrap command succeeded, as epoch milliseconds. */
+  bootstrapped: 'jenkins-fleet:bootstrapped',
+} as const;
+
+export const managedByValue = 'provisioner';
+
+/** Node names are `<pool>-<instance-id>`: unique per instance, so each agent's secret is too. */
+export function agentName(pool: string, instanceId: string): string {
+  return `${pool}-${instanceId}`;
+}
+
+/** Splits a node name made by `agentName`; undefined for names we did not make. */
+export function parseAgentName(name: string): { pool: string; instanceId: string } | undefined {
+  const match = /^([A-Za-z][A-Za-z0-9_-]*?)-(i-[0-9a-f]{8,17}|h-[A-Za-z0-9_.-]+)$/.exec(name);
+  return match ? { pool: match[1] as string, instanceId: match[2] as string } : undefined;
+}
+
+/**
+ * A static host's stand-in for an instance id: `h-` and its address (and port unless 22), in the
+ * characters Jenkins allows in a node name.
+ */
+export function staticHostId(address: string, port?: number): string {
+  const clean = address.replace(/[^A-Za-z0-9_.-]/g, '-');
+  return `h-${clean}${port && port !== 22 ? `-${port}` : ''}`;
+}
+
+export function isStaticHostId(id: string): boolean {
+  return id.startsWith('h-');
+}
+
+/** The first words of every managed node's description: how a node is known to be ours. */
+export function nodeDescription(fleet: string, pool: string, instanceId: string): string {
+  return `Managed by jenkins-fleet (fleet ${fleet}, pool ${pool}); instance ${instanceId}. Changes made by hand are undone by 'provisioner up'.`;
+}
+
+/** The fleet and pool named in a managed node's description. */
+export function parseNodeDescription(description: string | undefined): { fleet: string; pool: string } | undefined {
+  const match = /^Managed by jenkins-fleet \(fleet ([a-z0-9-]+), pool ([A-Za-z0-9_-]+)\)/.exec(description ?? '');
+  return match ? { fleet: match[1] as string, pool: match[2] as string } : undefined;
+}
+
+/** Where an agent's secret lives in Parameter Store (agents may read only `/jenkins-fleet/<fleet>/*`). */
+export function secretParameterName(fleet: string, instanceId: string): string {
+  return `${secretParameterPrefix(fleet)}${instanceId}/secret`;
+}
+
+export function secretParameterPrefix(fleet: string): string {
+  return `/jenkins-fleet/${fleet}/agents/`;
+}
+
+/** The instance id in a name made by `secretParameterName`. */
+export function parseSecretParameterName(fleet: string, name: string): string | undefined {
+  const prefix = secretParameterPrefix(fleet);
+  if (!name.startsWith(prefix)) return undefined;
+  const match = /^(i-[0-9a-f]{8,17})\/secret$/.exec(name.slice(prefix.length));
+  return match?.[1];
+}
+
+export type InstanceState = 'pending' | 'running' | 'shutting-down' | 'terminated' | 'stopping' | 'stopped';
+
+/** An EC2 instance carrying the fleet's tag. */
+export interface Instance {
+  id: string;
+  /** From the pool tag; may name a pool no longer in the file. */
+  pool: string;
+  region: string;
+  state: InstanceState;
+  subnetId?: string;
+  privateIp?: string;
+  publicIp?: string;
+  /** Epoch milliseconds. */
+  launchedAt: number;
+  /** Epoch milliseconds of the last successful bootstrap (from its tag), if any. */
+  bootstrappedAt?: number;
+  launchToken?: string;
+  /** Set for a static pool's host: a machine that always exists, never launched or terminated. */
+  host?: { address: string; port?: number; user?: string };
+}
+
+/** A Jenkins node as the controller reports it. */
+export interface AgentNode {
+  name: string;
+  description?: string;
+  /** Connected and usable (not offline). */
+  online: boolean;
+  /** Taken offline on purpose (draining, or by a person). */
+  temporarilyOffline: boolean;
+  /** No build running on it. */
+  idle: boolean;
+  offlineReason?: string;
+  labels: string[];
+  executors: number;
+}
+
+/** An SSM parameter holding an agent's secret. */
+export interface SecretParameter {
+  name: string;
+  instanceId: string;
+  region: string;
+}
+
+/** What the provisioner saw of the world in one observation, all read at about the same time. */
+export interface Observed {
+  /** Instances tagged with the fleet, in every region the fleet uses, terminated ones included. */
+  instances: Instance[];
+  /** Every node on the controller (ours are told apart by description and name). */
+  nodes: AgentNode[];
+  secrets: SecretParameter[];
+  /** Epoch milliseconds when the observation was made. */
+  now: number;
+}

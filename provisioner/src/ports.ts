@@ -1,0 +1,113 @@
+// The contracts between the executor and the outside systems, in the provisioner's own words.
+// One adapter per system implements each (aws/ec2.ts, aws/ssm.ts, jenkins/controller.ts); they own
+// batching, pagination, retries and timeouts, and nothing else imports an SDK.
+import type { AgentNode, Instance } from './model.ts';
+
+export interface LaunchRequest {
+  fleet: string;
+  pool: string;
+  region: string;
+  /** How many instances this call should start (MaxCount); at least one or the call fails. */
+  count: number;
+  subnetId: string;
+  /** Idempotency token (<= 64 ASCII): the same token returns the same instances for >= 24 h. */
+  clientToken: string;
+  /** A resolved AMI id (ami-...). */
+  imageId: string;
+  instanceType: string;
+  securityGroupIds: string[];
+  /** Instance profile name or ARN. */
+  instanceProfile: string;
+  rootVolumeGiB: number;
+  publicIp: boolean;
+}
+
+/** EC2 said it has no capacity for this instance type in this subnet's zone: try another subnet. */
+export class CapacityError extends Error {
+  constructor(readonly subnetId: string, message: string) {
+    super(message);
+    this.name = 'CapacityError';
+  }
+}
+
+/** EC2, for one region. */
+export interface Compute {
+  readonly region: string;
+  /** Every instance tagged with the fleet (all pages, all states incl. terminated while listed). */
+  listInstances(fleet: string): Promise<Instance[]>;
+  /**
+   * Starts instances tagged at creation (instance and volumes) with the fleet, pool, managed-by and
+   * launch tags, IMDSv2 required. Throws CapacityError when the subnet has no capacity.
+   */
+  launch(request: LaunchRequest): Promise<Instance[]>;
+  terminate(instanceIds: string[]): Promise<void>;
+  /** Records on the instances that their bootstrap succeeded at `at` (epoch ms). */
+  markBootstrapped(instanceIds: string[], at: number): Promise<void>;
+  /** `ami-...` as is; `resolve:ssm:/aws/service/...` through the public SSM parameter. */
+  resolveImage(image: string): Promise<string>;
+}
+
+/** SSM Parameter Store, for one region: where agents' secrets live. */
+export interface Parameters {
+  readonly region: string;
+  /** Creates or overwrites a SecureString parameter. The value is never logged. */
+  putSecret(name: string, value: string, kmsKeyId?: string): Promise<void>;
+  /** Deletes a parameter; a missing one is not an error. */
+  deleteSecret(name: string): Promise<void>;
+  /** Names of every parameter under `prefix` (recursive, all pages). */
+  listNames(prefix: string): Promise<string[]>;
+}
+
+export type CommandStatus = 'Success' | 'Failed' | 'TimedOut' | 'Cancelled' | 'Undeliverable' | 'Terminated' | 'InvalidPlatform' | 'AccessDenied';
+
+export interface CommandResult {
+  instanceId: string;
+  status: CommandStatus;
+  exitCode?: number;
+  /** The end of the command's stdout and stderr, as SSM kept them. */
+  stdout: string;
+  stderr: string;
+}
+
+/** SSM Run Command, for one region. */
+export interface RunCommand {
+  readonly region: string;
+  /**
+   * The subset of `instanceIds` whose SSM agent is online now (DescribeInstanceInformation, filtered
+   * by id, batched). Called in rounds by the executor; one round costs calls independent of N / 50.
+   */
+  managedOnline(instanceIds: string[]): Promise<Set<string>>;
+  /**
+   * Runs `script` with AWS-RunShellScript on the instances (at most 50 per SendCommand call), waits
+   * for every invocation to end or `timeoutSeconds`, and returns one result per instance.
+   * The script must hold no secret: SSM stores command parameters.
+   */
+  runScript(instanceIds: string[], script: string, options: { comment: string; timeoutSeconds: number }): Promise<CommandResult[]>;
+}
+
+/** What the provisioner asks Jenkins to create for an agent. */
+export interface NodeSpec {
+  name: string;
+  description: string;
+  remoteFS: string;
+  executors: number;
+  labels: string[];
+  mode: 'NORMAL' | 'EXCLUSIVE';
+}
+
+/** The Jenkins controller's REST API. */
+export interface Controller {
+  readonly url: string;
+  /** Every node (one `computer/api/json?tree=...` call). The built-in node is left out. */
+  listNodes(): Promise<AgentNode[]>;
+  /** Creates an inbound (WebSocket) agent; `exists` if a node of that name is already there. */
+  createNode(spec: NodeSpec): Promise<'created' | 'exists'>;
+  /** The agent's secret from `computer/NAME/jenkins-agent.jnlp`. Never logged. */
+  readSecret(name: string): Promise<string>;
+  /** Marks the node temporarily offline (no new builds) with a message; no-op if it already is. */
+  drain(name: string, message: string): Promise<void>;
+  /** Takes a node the provisioner drained back online (toggleOffline again); no-op if online. */
+  resume(name: string): Promise<void>;
+  /** Deletes the node; `absent` if there was none. */
+  deleteNode(name: string): Promise<'deleted' | 'absent'>;
+}

@@ -1,0 +1,45 @@
+// Renders the bootstrap script a pool's hosts run (provisioner/templates/bootstrap.sh.hbs). One
+// script serves every host of a pool: each host works out its own agent name, so one SendCommand
+// can carry up to 50 hosts. The script holds no secret.
+import { readFileSync } from 'node:fs';
+import Handlebars from 'handlebars';
+import type { Fleet, Pool } from '../config/load.ts';
+import { secretParameterPrefix } from '../model.ts';
+
+const templatePath = new URL('../../templates/bootstrap.sh.hbs', import.meta.url);
+let compiled: HandlebarsTemplateDelegate | undefined;
+
+export interface BootstrapValues {
+  fleet: string;
+  pool: string;
+  controllerUrl: string;
+  remoteFS: string;
+  region: string;
+  parameterPrefix: string;
+  /** Space-separated tool names. */
+  tools: string;
+}
+
+// Values land inside single quotes in bash: allow only characters that can neither end the quote
+// nor start an expansion, so no value can inject code even if validation upstream changes.
+const safe = /^[A-Za-z0-9_.:/@%+=, -]*$/;
+
+export function bootstrapValues(fleet: Fleet, pool: Pool): BootstrapValues {
+  return {
+    fleet: fleet.fleet,
+    pool: pool.name,
+    controllerUrl: fleet.controller.url.replace(/\/+$/, ''),
+    remoteFS: pool.remoteFS,
+    region: pool.region,
+    parameterPrefix: secretParameterPrefix(fleet.fleet),
+    tools: pool.tools.join(' '),
+  };
+}
+
+export function renderBootstrap(values: BootstrapValues): string {
+  for (const [key, value] of Object.entries(values)) {
+    if (!safe.test(value)) throw new Error(`bootstrap: ${key} '${value}' holds characters not allowed in the script`);
+  }
+  compiled ??= Handlebars.compile(readFileSync(templatePath, 'utf8'), { noEscape: true, strict: true });
+  return compiled(values);
+}

@@ -1,0 +1,29 @@
+output "vpc_id" {
+  description = "Id of the VPC."
+  value       = aws_vpc.this.id
+}
+
+output "vpc_cidr_block" {
+  description = "IPv4 range of the VPC."
+  value       = aws_vpc.this.cidr_block
+}
+
+output "public_subnet_ids" {
+  description = "The two public subnets (load balancers and NAT gateways only), one per availability zone."
+  value       = aws_subnet.public[*].id
+}
+
+output "private_subnet_ids" {
+  description = "The two private subnets (instances, tasks, databases), one per availability zone."
+  value       = aws_subnet.private[*].id
+}
+
+output "availability_zones" {
+  description = "The two availability zones, in the order of the subnet lists."
+  value       = local.zones
+}
+
+output "flow_log_group_name" {
+  description = "CloudWatch log group that receives the VPC flow logs."
+  value       = aws_cloudwatch_log_group.flow.name
+}

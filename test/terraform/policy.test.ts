@@ -1,0 +1,561 @@
+import { describe, expect, it } from 'vitest';
+import { checkTree, loadTree, rule, RULES, treeFromSources, type Finding, type RuleId } from './policy.ts';
+
+const repoRoot = new URL('../..', import.meta.url).pathname;
+
+/** Runs one rule over snippets; a snippet's key is its path, so root vs module placement matters. */
+async function findings(id: RuleId, sources: Record<string, string>): Promise<Finding[]> {
+  return checkTree(await treeFromSources(sources), [rule(id)]);
+}
+
+const MODULE = 'terraform/modules/sample/main.tf';
+const ROOT = 'terraform/sample/main.tf';
+
+const lbWith = (ingress: string) => `
+resource "aws_security_group" "alb" {
+  vpc_id = var.vpc_id
+  ${ingress}
+}
+resource "aws_lb" "app" {
+  security_groups = [aws_security_group.alb.id]
+  subnets         = var.public_subnet_ids
+}`;
+
+describe('open-ingress', () => {
+  it('rejects ingress from the internet to a security group that is not a load balancer\'s', async () => {
+    const out = await findings('open-ingress', {
+      [MODULE]: `resource "aws_security_group" "jenkins" {
+        ingress {
+          from_port   = 8080
+          to_port     = 8080
+          protocol    = "tcp"
+          cidr_blocks = ["0.0.0.0/0"]
+        }
+      }`,
+    });
+    expect(out.map((f) => f.where)).toEqual([`${MODULE}: aws_security_group.jenkins`]);
+    expect(out[0]?.message).toMatch(/not a load balancer/);
+  });
+
+  it('rejects IPv6-wide ingress written as a separate rule resource', async () => {
+    const out = await findings('open-ingress', {
+      [MODULE]: `resource "aws_vpc_security_group_ingress_rule" "app" {
+        security_group_id = aws_security_group.app.id
+        ip_protocol       = "tcp"
+        from_port         = 8000
+        to_port           = 8000
+        cidr_ipv6         = "::/0"
+      }`,
+    });
+    expect(out).toHaveLength(1);
+  });
+
+  it('rejects a world-open CIDR hidden in a variable default', async () => {
+    const out = await findings('open-ingress', {
+      [MODULE]: `variable "allowed" {
+        type        = list(string)
+        description = "who may connect"
+        default     = ["10.0.0.0/8", "0.0.0.0/0"]
+      }
+      resource "aws_security_group_rule" "app" {
+        type              = "ingress"
+        security_group_id = aws_security_group.app.id
+        protocol          = "tcp"
+        from_port         = 8000
+        to_port           = 8000
+        cidr_blocks       = var.allowed
+      }`,
+    });
+    expect(out).toHaveLength(1);
+  });
+
+  it('rejects ingress CIDRs it cannot see', async () => {
+    const out = await findings('open-ingress', {
+      [MODULE]: `resource "aws_security_group" "app" {
+        dynamic "ingress" {
+          for_each = local.rules
+          content {
+            from_port   = 8000
+            to_port     = 8000
+            protocol    = "tcp"
+            cidr_blocks = local.cidrs
+          }
+        }
+      }`,
+    });
+    expect(out[0]?.message).toMatch(/cannot resolve/);
+  });
+
+  it('rejects a load balancer open to the internet on a port other than 80 and 443', async () => {
+    const out = await findings('open-ingress', {
+      [MODULE]: lbWith(`ingress {
+        from_port   = 8080
+        to_port     = 8080
+        protocol    = "tcp"
+        cidr_blocks = ["0.0.0.0/0"]
+      }`),
+    });
+    expect(out[0]?.message).toMatch(/only TCP 80 and 443/);
+  });
+
+  it('accepts a load balancer open on 443 and an app reachable only from it', async () => {
+    const out = await findings('open-ingress', {
+      [MODULE]: `${lbWith(`ingress {
+        from_port        = 443
+        to_port          = 443
+        protocol         = "tcp"
+        cidr_blocks      = ["0.0.0.0/0"]
+        ipv6_cidr_blocks = ["::/0"]
+      }`)}
+      resource "aws_vpc_security_group_ingress_rule" "app" {
+        security_group_id            = aws_security_group.app.id
+        referenced_security_group_id = aws_security_group.alb.id
+        ip_protocol                  = "tcp"
+        from_port                    = 8000
+        to_port                      = 8000
+      }`,
+    });
+    expect(out).toEqual([]);
+  });
+});
+
+describe('ssh', () => {
+  it('rejects any rule on port 22, even from inside the VPC', async () => {
+    const out = await findings('ssh', {
+      [MODULE]: `resource "aws_vpc_security_group_ingress_rule" "ssh" {
+        security_group_id = aws_security_group.app.id
+        ip_protocol       = "tcp"
+        from_port         = 22
+        to_port           = 22
+        cidr_ipv4         = "10.0.0.0/16"
+      }`,
+    });
+    expect(out.map((f) => f.message)).toEqual([expect.stringMatching(/covers port 22/)]);
+  });
+
+  it('rejects a port range and an all-protocol rule that include 22', async () => {
+    const out = await findings('ssh', {
+      [MODULE]: `resource "aws_security_group" "wide" {
+        ingress {
+          from_port   = 0
+          to_port     = 1024
+          protocol    = "tcp"
+          cidr_blocks = ["10.0.0.0/8"]
+        }
+        egress {
+          from_port   = 0
+          to_port     = 0
+          protocol    = "-1"
+          cidr_blocks = ["0.0.0.0/0"]
+        }
+      }`,
+    });
+    expect(out).toHaveLength(2);
+  });
+
+  it('rejects an instance with an SSH key pair', async () => {
+    const out = await findings('ssh', {
+      [MODULE]: `resource "aws_instance" "jenkins" {
+        ami      = data.aws_ssm_parameter.ami.value
+        key_name = "ops"
+      }`,
+    });
+    expect(out[0]?.message).toMatch(/key_name/);
+  });
+
+  it('accepts HTTPS egress', async () => {
+    const out = await findings('ssh', {
+      [MODULE]: `resource "aws_vpc_security_group_egress_rule" "https" {
+        security_group_id = aws_security_group.app.id
+        ip_protocol       = "tcp"
+        from_port         = 443
+        to_port           = 443
+        cidr_ipv4         = "0.0.0.0/0"
+      }`,
+    });
+    expect(out).toEqual([]);
+  });
+});
+
+describe('database', () => {
+  it('rejects a public, unencrypted database without backups, naming each fault', async () => {
+    const out = await findings('database', {
+      [MODULE]: `resource "aws_db_instance" "bank" {
+        engine              = "mysql"
+        publicly_accessible = true
+      }`,
+    });
+    expect(out.map((f) => f.message)).toEqual([
+      expect.stringMatching(/publicly_accessible/),
+      expect.stringMatching(/storage_encrypted/),
+      expect.stringMatching(/backup_retention_period/),
+    ]);
+  });
+
+  it('rejects zero-day backups taken from a variable default', async () => {
+    const out = await findings('database', {
+      [MODULE]: `variable "days" {
+        type        = number
+        description = "backup days"
+        default     = 0
+      }
+      resource "aws_db_instance" "bank" {
+        storage_encrypted       = true
+        backup_retention_period = var.days
+      }`,
+    });
+    expect(out.map((f) => f.message)).toEqual([expect.stringMatching(/backup_retention_period/)]);
+  });
+
+  it('accepts a private, encrypted, backed-up database', async () => {
+    const out = await findings('database', {
+      [MODULE]: `resource "aws_db_instance" "bank" {
+        publicly_accessible     = false
+        storage_encrypted       = true
+        backup_retention_period = 7
+      }`,
+    });
+    expect(out).toEqual([]);
+  });
+});
+
+describe('imdsv2', () => {
+  it('rejects an instance without metadata options and a launch template with optional tokens', async () => {
+    const out = await findings('imdsv2', {
+      [MODULE]: `resource "aws_instance" "a" {
+        ami = data.aws_ssm_parameter.ami.value
+      }
+      resource "aws_launch_template" "b" {
+        metadata_options {
+          http_tokens = "optional"
+        }
+      }`,
+    });
+    expect(out.map((f) => f.where)).toEqual([`${MODULE}: aws_instance.a`, `${MODULE}: aws_launch_template.b`]);
+  });
+
+  it('accepts http_tokens = "required"', async () => {
+    const out = await findings('imdsv2', {
+      [MODULE]: `resource "aws_instance" "a" {
+        metadata_options {
+          http_endpoint = "enabled"
+          http_tokens   = "required"
+        }
+      }`,
+    });
+    expect(out).toEqual([]);
+  });
+});
+
+describe('encrypted-volumes', () => {
+  it('rejects an unencrypted EBS volume, an instance without a declared root device and an unencrypted launch template device', async () => {
+    const out = await findings('encrypted-volumes', {
+      [MODULE]: `resource "aws_ebs_volume" "home" {
+        availability_zone = "x"
+        size              = 100
+      }
+      resource "aws_instance" "a" {
+        ami = data.aws_ssm_parameter.ami.value
+      }
+      resource "aws_launch_template" "b" {
+        block_device_mappings {
+          device_name = "/dev/xvda"
+          ebs {
+            encrypted = false
+          }
+        }
+      }`,
+    });
+    expect(out.map((f) => f.where)).toEqual([
+      `${MODULE}: aws_ebs_volume.home`,
+      `${MODULE}: aws_instance.a`,
+      `${MODULE}: aws_launch_template.b`,
+    ]);
+  });
+
+  it('rejects an instance whose extra EBS device is unencrypted', async () => {
+    const out = await findings('encrypted-volumes', {
+      [MODULE]: `resource "aws_instance" "a" {
+        root_block_device {
+          encrypted = true
+        }
+        ebs_block_device {
+          device_name = "/dev/sdf"
+        }
+      }`,
+    });
+    expect(out[0]?.message).toMatch(/\/dev\/sdf/);
+  });
+
+  it('accepts encrypted volumes', async () => {
+    const out = await findings('encrypted-volumes', {
+      [MODULE]: `resource "aws_ebs_volume" "home" {
+        encrypted = true
+      }
+      resource "aws_instance" "a" {
+        root_block_device {
+          encrypted = true
+        }
+      }`,
+    });
+    expect(out).toEqual([]);
+  });
+});
+
+describe('public-ip', () => {
+  it('rejects an ECS service that gives its tasks public IPs', async () => {
+    const out = await findings('public-ip', {
+      [MODULE]: `resource "aws_ecs_service" "app" {
+        network_configuration {
+          subnets          = var.private_subnet_ids
+          assign_public_ip = true
+        }
+      }`,
+    });
+    expect(out.map((f) => f.where)).toEqual([`${MODULE}: aws_ecs_service.app`]);
+  });
+
+  it('rejects an instance with a public IP', async () => {
+    const out = await findings('public-ip', {
+      [MODULE]: `resource "aws_instance" "a" {
+        associate_public_ip_address = true
+      }`,
+    });
+    expect(out).toHaveLength(1);
+  });
+
+  it('accepts tasks in private subnets without public IPs', async () => {
+    const out = await findings('public-ip', {
+      [MODULE]: `resource "aws_ecs_service" "app" {
+        network_configuration {
+          subnets          = var.private_subnet_ids
+          assign_public_ip = false
+        }
+      }`,
+    });
+    expect(out).toEqual([]);
+  });
+});
+
+describe('variables', () => {
+  it('rejects a variable without type or description', async () => {
+    const out = await findings('variables', {
+      [MODULE]: `variable "size" {
+        default = 1
+      }`,
+    });
+    expect(out.map((f) => f.message)).toEqual(['has no type', 'has no description']);
+  });
+
+  it('rejects a root input without validation', async () => {
+    const out = await findings('variables', {
+      [ROOT]: `variable "size" {
+        type        = number
+        description = "How many."
+      }`,
+    });
+    expect(out.map((f) => f.message)).toEqual([expect.stringMatching(/no validation/)]);
+  });
+
+  it('accepts a typed, described module variable', async () => {
+    const out = await findings('variables', {
+      [MODULE]: `variable "size" {
+        type        = number
+        description = "How many."
+      }`,
+    });
+    expect(out).toEqual([]);
+  });
+});
+
+describe('credentials', () => {
+  it('rejects keys in the provider block and an access key id anywhere', async () => {
+    const out = await findings('credentials', {
+      [ROOT]: `provider "aws" {
+        region     = var.region
+        access_key = "AKIAIOSFODNN7EXAMPLE"
+        secret_key = var.secret_key
+      }`,
+    });
+    const messages = out.map((f) => f.message);
+    expect(messages).toContain('contains an AWS access key id');
+    expect(messages).toContain('sets access_key: credentials come from the environment (role, profile, OIDC), never from the configuration');
+    expect(messages).toContain('sets secret_key: credentials come from the environment (role, profile, OIDC), never from the configuration');
+  });
+
+  it('rejects a literal database password, one inside jsonencode, and a secret variable with a default', async () => {
+    const out = await findings('credentials', {
+      [MODULE]: `resource "aws_db_instance" "bank" {
+        password = "hunter2hunter2"
+      }
+      resource "aws_ecs_task_definition" "app" {
+        container_definitions = jsonencode([{ environment = [{ name = "X", password = "hunter2" }] }])
+      }
+      variable "db_password" {
+        type        = string
+        description = "The password."
+        default     = "changeme"
+      }`,
+    });
+    expect(out.map((f) => f.where)).toEqual([
+      `${MODULE}: resource.aws_db_instance.bank.password`,
+      `${MODULE}: resource.aws_ecs_task_definition.app.container_definitions`,
+      `${MODULE}: variable.db_password`,
+    ]);
+  });
+
+  it('accepts a password taken from Secrets Manager', async () => {
+    const out = await findings('credentials', {
+      [MODULE]: `resource "aws_ecs_task_definition" "app" {
+        container_definitions = jsonencode([{ secrets = [{ name = "DB_PASSWORD", valueFrom = var.secret_arn }] }])
+      }
+      variable "db_password_secret_arn" {
+        type        = string
+        description = "ARN of the secret."
+      }`,
+    });
+    expect(out).toEqual([]);
+  });
+});
+
+describe('hard-coded-ids', () => {
+  it('rejects an AMI id and an account id in an ARN', async () => {
+    const out = await findings('hard-coded-ids', {
+      [MODULE]: `resource "aws_instance" "a" {
+        ami = "ami-0abcdef1234567890"
+      }
+      data "aws_iam_policy_document" "p" {
+        statement {
+          resources = ["arn:aws:ssm:\${var.region}:123456789012:parameter/x"]
+        }
+      }`,
+    });
+    expect(out).toHaveLength(2);
+  });
+
+  it('accepts an AMI from an SSM public parameter and the caller\'s account', async () => {
+    const out = await findings('hard-coded-ids', {
+      [MODULE]: `resource "aws_instance" "a" {
+        ami = data.aws_ssm_parameter.ami.insecure_value
+      }
+      locals {
+        arn = "arn:aws:ssm:\${var.region}:\${data.aws_caller_identity.current.account_id}:parameter/x"
+      }`,
+    });
+    expect(out).toEqual([]);
+  });
+});
+
+describe('region', () => {
+  it('rejects a provider with a literal region and a region written into a resource', async () => {
+    const out = await findings('region', {
+      [ROOT]: `provider "aws" {
+        region = "us-east-1"
+      }
+      resource "aws_ebs_volume" "v" {
+        availability_zone = "us-west-2a"
+      }`,
+    });
+    expect(out.map((f) => f.where)).toEqual([`${ROOT}: provider.aws`, `${ROOT}: resource.aws_ebs_volume.v.availability_zone`]);
+  });
+
+  it('rejects a root configuration without a provider region', async () => {
+    const out = await findings('region', { [ROOT]: 'locals {\n  a = 1\n}\n' });
+    expect(out[0]?.message).toMatch(/no provider "aws"/);
+  });
+
+  it('accepts a region variable with a default', async () => {
+    const out = await findings('region', {
+      [ROOT]: `variable "region" {
+        type        = string
+        description = "Region."
+        default     = "us-east-1"
+      }
+      provider "aws" {
+        region = var.region
+      }`,
+    });
+    expect(out).toEqual([]);
+  });
+});
+
+describe('pinned-versions', () => {
+  it('rejects an unpinned provider, a missing required_version and an unpinned registry module', async () => {
+    const out = await findings('pinned-versions', {
+      [MODULE]: `terraform {
+        required_providers {
+          aws = {
+            source = "hashicorp/aws"
+          }
+        }
+      }
+      module "vpc" {
+        source = "terraform-aws-modules/vpc/aws"
+      }`,
+    });
+    expect(out.map((f) => f.message)).toEqual([
+      'no required_version',
+      'provider aws needs both source and version',
+      'source terraform-aws-modules/vpc/aws is not pinned (version, or ?ref= for git)',
+    ]);
+  });
+
+  it('accepts pinned providers and local modules', async () => {
+    const out = await findings('pinned-versions', {
+      [MODULE]: `terraform {
+        required_version = ">= 1.11.0"
+        required_providers {
+          aws = {
+            source  = "hashicorp/aws"
+            version = "~> 5.90"
+          }
+        }
+      }
+      module "network" {
+        source = "../network"
+      }`,
+    });
+    expect(out).toEqual([]);
+  });
+});
+
+describe('backend', () => {
+  it('rejects a root without an s3 backend and one with its bucket in code', async () => {
+    expect(await findings('backend', { [ROOT]: 'locals {\n  a = 1\n}\n' })).toHaveLength(1);
+    const out = await findings('backend', {
+      [ROOT]: `terraform {
+        backend "s3" {
+          bucket       = "bank-tfstate"
+          use_lockfile = true
+        }
+      }`,
+    });
+    expect(out.map((f) => f.message)).toEqual(['backend "s3" sets bucket in code; pass it with -backend-config']);
+  });
+
+  it('accepts a partial s3 backend with locking', async () => {
+    const out = await findings('backend', {
+      [ROOT]: `terraform {
+        backend "s3" {
+          encrypt      = true
+          use_lockfile = true
+        }
+      }`,
+    });
+    expect(out).toEqual([]);
+  });
+});
+
+describe('the repository\'s terraform/', () => {
+  it('passes every rule', async () => {
+    const tree = await loadTree(repoRoot, 'terraform');
+    expect(tree.configurations.length).toBeGreaterThan(0);
+    expect(checkTree(tree, RULES)).toEqual([]);
+  });
+
+  it('has a test above for every rule', () => {
+    // Keeps a new rule from landing without the bad snippet that proves it can fail.
+    const tested = new Set(['open-ingress', 'ssh', 'database', 'imdsv2', 'encrypted-volumes', 'public-ip', 'variables', 'credentials', 'hard-coded-ids', 'region', 'pinned-versions', 'backend']);
+    expect(RULES.map((r) => r.id).filter((id) => !tested.has(id))).toEqual([]);
+  });
+});

@@ -1,0 +1,42 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { parseFleet } from '../../provisioner/src/config/load.ts';
+import { bootstrapValues, renderBootstrap } from '../../provisioner/src/transport/bootstrap.ts';
+import { readFileSync } from 'node:fs';
+
+const example = readFileSync(new URL('../../examples/fleet.yaml', import.meta.url), 'utf8');
+const fleet = parseFleet(example, 'examples/fleet.yaml');
+
+describe('the bootstrap script', () => {
+  for (const pool of fleet.pools) {
+    it(`renders for pool ${pool.name} and passes bash -n`, () => {
+      const script = renderBootstrap(bootstrapValues(fleet, pool));
+      const check = spawnSync('bash', ['-n'], { input: script, encoding: 'utf8' });
+      expect(check.stderr).toBe('');
+      expect(check.status).toBe(0);
+      expect(script).toContain(`POOL='${pool.name}'`);
+      expect(script).toContain(`TOOLS='${pool.tools.join(' ')}'`);
+      expect(script).toContain("CONTROLLER_URL='https://jenkins.bank.example'");
+      expect(script).toContain("PARAMETER_PREFIX='/jenkins-fleet/bank-ci/agents/'");
+    });
+  }
+
+  it('starts the agent over WebSocket with the secret read from a file, never inline', () => {
+    const script = renderBootstrap(bootstrapValues(fleet, fleet.pools[0]!));
+    expect(script).toMatch(/-secret @\$secret_file -name \$NAME -webSocket -workDir/);
+    expect(script).not.toMatch(/set -x|xtrace/);
+    expect(script).toContain('chmod 0600 "$secret_file.new"');
+  });
+
+  it('holds no secret: the only way in is the parameter store or a file the transport wrote', () => {
+    const script = renderBootstrap(bootstrapValues(fleet, fleet.pools[1]!));
+    // The rendered script is a function of the fleet file alone, which holds no token or secret.
+    expect(script).not.toMatch(/[0-9a-f]{64}/);
+    expect(script).toContain('aws ssm get-parameter --region "$REGION" --with-decryption');
+  });
+
+  it('refuses a value that could break out of its quotes', () => {
+    const values = { ...bootstrapValues(fleet, fleet.pools[0]!), remoteFS: "/tmp/x'; touch /PWNED; '" };
+    expect(() => renderBootstrap(values)).toThrow(/remoteFS .* not allowed/);
+  });
+});
