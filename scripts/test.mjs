@@ -38,6 +38,12 @@ const suites = [
     },
   },
   {
+    // The repository's parts agree (labels, tools, library version, credentials, plugins, freshness).
+    // Never the live controller here, whatever the environment says.
+    name: 'doctor',
+    cmd: ['env', '-u', 'JENKINS_URL', 'node', 'bin/provisioner.mjs', 'doctor'],
+  },
+  {
     // The Terraform policy (test/terraform/): also part of `vitest`, runnable alone.
     name: 'terraform-policy',
     cmd: ['npx', 'vitest', 'run', 'test/terraform', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'terraform.json')}`],

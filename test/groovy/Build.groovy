@@ -121,7 +121,7 @@ class Build {
     } catch (StepError e) {
       return e
     }
-    throw new AssertionError("${name}(${args}) was expected to fail the build, but it passed")
+    throw new AssertionError((Object) "${name}(${args}) was expected to fail the build, but it passed".toString())
   }
 
   Binding binding() {

@@ -22,7 +22,7 @@ case "$name" in
       pull) exit "${HARNESS_DOCKER_PULL_EXIT:-0}" ;;
       build) exit "${HARNESS_DOCKER_BUILD_EXIT:-0}" ;;
       push) echo "digest: sha256:4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a size: 1573"; exit "${HARNESS_DOCKER_PUSH_EXIT:-0}" ;;
-      image) echo "${HARNESS_DOCKER_REPO_DIGEST:-docker.io/bankco/banking-app@sha256:4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a}" ;;
+      image) echo "${HARNESS_DOCKER_REPO_DIGEST-docker.io/bankco/banking-app@sha256:4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a}" ;;
     esac ;;
   terraform)
     case "$sub" in

@@ -29,7 +29,7 @@ cases.findAll { filter == null || it.name.contains(filter) }.each { Map c ->
   } catch (Throwable e) {
     failed++
     println "FAIL ${c.name} [${c.file}]"
-    println e.toString().readLines().take(40).collect { "     ${it}" }.join('\n')
+    println e.toString().readLines().take(40).collect { "     ${it.take(300)}" }.join('\n')
     if (!(e instanceof AssertionError) && !(e instanceof StepError)) {
       e.stackTrace.findAll { it.fileName?.endsWith('.groovy') }.take(8).each { println "       at ${it}" }
     }

@@ -2,6 +2,7 @@
 // place (a user's mistake -> 2 with a sentence, a remote failure -> 1 naming the endpoint).
 import { Command, CommanderError } from 'commander';
 import { ExitCode, RemoteError, UserError } from '../errors.ts';
+import { doctorCommand } from '../doctor/command.ts';
 import { libraryCommand } from '../library/command.ts';
 
 export interface GlobalOptions {
@@ -15,7 +16,7 @@ export interface GlobalOptions {
  */
 export type CommandModule = (cli: Command, globals: () => GlobalOptions) => void;
 
-const commands: CommandModule[] = [libraryCommand];
+const commands: CommandModule[] = [libraryCommand, doctorCommand];
 
 function program(): Command {
   const cli = new Command('provisioner')
