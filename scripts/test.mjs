@@ -38,6 +38,15 @@ const suites = [
     },
   },
   {
+    // The SSH transport and static hosts against real sshd on loopback (test/ssh/): also part of `vitest`, runnable alone.
+    name: 'ssh',
+    cmd: ['npx', 'vitest', 'run', 'test/ssh', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'ssh.json')}`],
+    count: () => {
+      const report = JSON.parse(readFileSync(join(scratch, 'ssh.json'), 'utf8'));
+      return { passed: report.numPassedTests, failed: report.numFailedTests + (report.numRuntimeErrorTests ?? 0) };
+    },
+  },
+  {
     // The repository's parts agree (labels, tools, library version, credentials, plugins, freshness).
     // Never the live controller here, whatever the environment says.
     name: 'doctor',
