@@ -3,14 +3,15 @@
 SQLite and on MariaDB, in this project's configuration (WEB_CONCURRENCY workers, SQL echo off)
 and in the original's (one sync worker, SQL echo on), all in one run. Prints a Markdown table.
 
-    /usr/bin/python3 bench/app/run.py [--seconds 10] [--connections 16] [--workers 5]
+    /usr/bin/python3 bench/app/run.py [--seconds 5] [--rounds 3] [--connections 16] [--workers 5]
 
 Needs: wrk, mariadb-server, gunicorn and the python3-* packages of scripts/system-packages.txt.
-Each measurement is bounded by --seconds; everything listens on 127.0.0.1 only.
+Runs take rounds x 8 x seconds plus start-up (about 2.5 minutes by default); everything listens on 127.0.0.1 only.
 """
 import argparse
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -93,26 +94,15 @@ def wrk(base, lua, session, token, seconds, connections):
             "socket_errors": errors.group(1) if errors else ""}
 
 
-def measure(label, database, env, workers, echo, args):
-    server = Gunicorn({**env, "BANK_SQL_ECHO": "1" if echo else "0"}, workers=workers).start()
-    try:
-        accounts = open_accounts(server.url)
-        ids = ", ".join(map(str, accounts))
-        session, token = log_in(server.url, "bench-teller")
-        rows = []
-        for workload, lua in (("account read", READ_LUA % ids), ("transfer", TRANSFER_LUA % ids)):
-            result = wrk(server.url, lua, session, token, args.seconds, args.connections)
-            rows.append((label, database, workload, result))
-            print(f"  {label:<34} {database:<8} {workload:<13} {result['rate']:>8.1f} req/s  "
-                  f"p50 {result['p50']:>8}  p99 {result['p99']:>8}  non-2xx {result['non2xx']}", flush=True)
-        return rows
-    finally:
-        server.stop()
+def _ms(text):
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run")
+    parser.add_argument("--seconds", type=int, default=5, help="duration of each wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved repetitions; the median is reported")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=5, help="gunicorn workers in this project's configuration")
     args = parser.parse_args()
@@ -121,25 +111,52 @@ def main():
         mariadb = MariaDB().start()
     except MissingTool as error:
         sys.exit(str(error))
-    rows = []
+    configurations = [(f"this app: {args.workers} sync workers", args.workers, False),
+                      ("original's: 1 sync worker, SQL echo", 1, True)]
+    servers, targets = [], []
+    load_before = os.getloadavg()
     try:
         with tempfile.TemporaryDirectory() as scratch:
+            # All four servers run side by side and the measurements interleave round by round, so
+            # a burst of other load on the machine hits every configuration alike.
             for database in ("sqlite", "mariadb"):
-                for label, workers, echo in ((f"this app, {args.workers} sync workers", args.workers, False),
-                                             ("original config: 1 worker, SQL echo", 1, True)):
-                    name = f"bench_{len(rows)}"
-                    url = (f"sqlite:///{scratch}/{name}.sqlite" if database == "sqlite"
-                           else mariadb.create_database(name))
-                    rows += measure(label, database, prepare(url), workers, echo, args)
+                for label, workers, echo in configurations:
+                    name = f"bench_{len(servers)}"
+                    url = f"sqlite:///{scratch}/{name}.sqlite" if database == "sqlite" else mariadb.create_database(name)
+                    env = prepare(url)
+                    server = Gunicorn({**env, "BANK_SQL_ECHO": "1" if echo else "0"}, workers=workers).start()
+                    servers.append(server)
+                    ids = ", ".join(map(str, open_accounts(server.url)))
+                    session, token = log_in(server.url, "bench-teller")
+                    for workload, lua in (("account read", READ_LUA % ids), ("transfer", TRANSFER_LUA % ids)):
+                        targets.append({"label": label, "database": database, "workload": workload, "server": server,
+                                        "lua": lua, "session": session, "token": token, "runs": []})
+            for round_ in range(args.rounds):
+                for target in targets:
+                    result = wrk(target["server"].url, target["lua"], target["session"], target["token"],
+                                 args.seconds, args.connections)
+                    target["runs"].append(result)
+                    print(f"  round {round_ + 1}: {target['label']:<36} {target['database']:<8} {target['workload']:<13}"
+                          f"{result['rate']:>8.1f} req/s  p50 {result['p50']:>8}  p99 {result['p99']:>8}"
+                          f"  non-2xx {result['non2xx']}", flush=True)
     finally:
+        for server in servers:
+            server.stop()
         mariadb.stop()
+    load_after = os.getloadavg()
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    print(f"\nwrk -t2 -c{args.connections} -d{args.seconds}s on {os.cpu_count()} cores ({cpu}), loopback, "
-          "session cookie auth\n")
-    print("| configuration | database | workload | requests/s | p50 | p99 | non-2xx |")
-    print("|---|---|---|---:|---:|---:|---:|")
-    for label, database, workload, r in rows:
-        print(f"| {label} | {database} | {workload} | {r['rate']:.1f} | {r['p50']} | {r['p99']} | {r['non2xx']} |")
+    print(f"\nwrk -t2 -c{args.connections}, {args.rounds} interleaved rounds of {args.seconds}s, median shown;"
+          f" {os.cpu_count()} cores ({cpu}); loopback; session-cookie auth;"
+          f" load average {load_before[0]:.1f} before, {load_after[0]:.1f} after\n")
+    print("| configuration | database | workload | requests/s (median) | min..max | p50 | p99 | non-2xx |")
+    print("|---|---|---|---:|---:|---:|---:|---:|")
+    for t in targets:
+        rates = sorted(r["rate"] for r in t["runs"])
+        p50 = statistics.median(_ms(r["p50"]) for r in t["runs"])
+        p99 = statistics.median(_ms(r["p99"]) for r in t["runs"])
+        bad = sum(r["non2xx"] for r in t["runs"])
+        print(f"| {t['label']} | {t['database']} | {t['workload']} | {statistics.median(rates):.0f} |"
+              f" {rates[0]:.0f}..{rates[-1]:.0f} | {p50:.1f} ms | {p99:.1f} ms | {bad} |")
 
 
 if __name__ == "__main__":
