@@ -40,6 +40,11 @@ def _settings(app):
 
 
 def _engine_options(database_url):
+    # Statement parameters (password hashes, customers' SSN ids) stay out of logs and error messages.
+    return {"hide_parameters": True, **_pool_options(database_url)}
+
+
+def _pool_options(database_url):
     if database_url.startswith(("mysql", "mariadb")):
         # RDS and MariaDB close idle connections; ping before use and recycle before they do.
         return {"pool_pre_ping": True, "pool_recycle": 280, "pool_size": 5, "max_overflow": 5}
