@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode, RemoteError, UserError } from '../errors.ts';
 import { doctorCommand } from '../doctor/command.ts';
 import { libraryCommand } from '../library/command.ts';
+import { sandboxCommand } from '../sandbox/command.ts';
 import { ApplyFailed, downCommand, ExitRequest, planCommand, statusCommand, upCommand } from './fleet.ts';
 
 export interface GlobalOptions {
@@ -17,7 +18,15 @@ export interface GlobalOptions {
  */
 export type CommandModule = (cli: Command, globals: () => GlobalOptions) => void;
 
-const commands: CommandModule[] = [planCommand(), upCommand(), statusCommand(), downCommand(), libraryCommand, doctorCommand];
+const commands: CommandModule[] = [
+  planCommand(),
+  upCommand(),
+  statusCommand(),
+  downCommand(),
+  libraryCommand,
+  doctorCommand,
+  sandboxCommand,
+];
 
 function program(): Command {
   const cli = new Command('provisioner')
