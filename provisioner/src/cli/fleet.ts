@@ -150,7 +150,7 @@ export function upCommand(deps: FleetDeps = {}): CommandModule {
         table?.finish();
         const failures = [...result.failures, ...late];
         if (opts.json) io.out(JSON.stringify({ fleet: fleet.fleet, actions: plan.actions, online: result.online, failures }, null, 2));
-        else log(failures.length === 0 ? `Done in ${Math.round((now() - started) / 1000)}s: fleet ${fleet.fleet} matches fleet.yaml.` : '');
+        else if (failures.length === 0) log(`Done in ${Math.round((now() - started) / 1000)}s: fleet ${fleet.fleet} matches fleet.yaml.`);
         if (failures.length > 0) throw new ApplyFailed(failures);
       });
   };
