@@ -53,6 +53,15 @@ const suites = [
     cmd: ['env', '-u', 'JENKINS_URL', 'node', 'bin/provisioner.mjs', 'doctor'],
   },
   {
+    // Local stand-ins of EC2, SSM and Jenkins (test/sandbox/), through the real clients: also part of `vitest`, runnable alone.
+    name: 'sandbox',
+    cmd: ['npx', 'vitest', 'run', 'test/sandbox', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'sandbox.json')}`],
+    count: () => {
+      const report = JSON.parse(readFileSync(join(scratch, 'sandbox.json'), 'utf8'));
+      return { passed: report.numPassedTests, failed: report.numFailedTests + (report.numRuntimeErrorTests ?? 0) };
+    },
+  },
+  {
     // The Terraform policy (test/terraform/): also part of `vitest`, runnable alone.
     name: 'terraform-policy',
     cmd: ['npx', 'vitest', 'run', 'test/terraform', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'terraform.json')}`],
