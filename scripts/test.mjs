@@ -38,6 +38,30 @@ const suites = [
     },
   },
   {
+    // The SSH transport and static hosts against real sshd on loopback (test/ssh/): also part of `vitest`, runnable alone.
+    name: 'ssh',
+    cmd: ['npx', 'vitest', 'run', 'test/ssh', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'ssh.json')}`],
+    count: () => {
+      const report = JSON.parse(readFileSync(join(scratch, 'ssh.json'), 'utf8'));
+      return { passed: report.numPassedTests, failed: report.numFailedTests + (report.numRuntimeErrorTests ?? 0) };
+    },
+  },
+  {
+    // The repository's parts agree (labels, tools, library version, credentials, plugins, freshness).
+    // Never the live controller here, whatever the environment says.
+    name: 'doctor',
+    cmd: ['env', '-u', 'JENKINS_URL', 'node', 'bin/provisioner.mjs', 'doctor'],
+  },
+  {
+    // Local stand-ins of EC2, SSM and Jenkins (test/sandbox/), through the real clients: also part of `vitest`, runnable alone.
+    name: 'sandbox',
+    cmd: ['npx', 'vitest', 'run', 'test/sandbox', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'sandbox.json')}`],
+    count: () => {
+      const report = JSON.parse(readFileSync(join(scratch, 'sandbox.json'), 'utf8'));
+      return { passed: report.numPassedTests, failed: report.numFailedTests + (report.numRuntimeErrorTests ?? 0) };
+    },
+  },
+  {
     // The Terraform policy (test/terraform/): also part of `vitest`, runnable alone.
     name: 'terraform-policy',
     cmd: ['npx', 'vitest', 'run', 'test/terraform', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'terraform.json')}`],

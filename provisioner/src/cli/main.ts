@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode, RemoteError, UserError } from '../errors.ts';
 import { doctorCommand } from '../doctor/command.ts';
 import { libraryCommand } from '../library/command.ts';
+import { sandboxCommand } from '../sandbox/command.ts';
 
 export interface GlobalOptions {
   config: string;
@@ -16,7 +17,7 @@ export interface GlobalOptions {
  */
 export type CommandModule = (cli: Command, globals: () => GlobalOptions) => void;
 
-const commands: CommandModule[] = [libraryCommand, doctorCommand];
+const commands: CommandModule[] = [libraryCommand, doctorCommand, sandboxCommand];
 
 function program(): Command {
   const cli = new Command('provisioner')
