@@ -3,6 +3,7 @@ import os
 import sys
 
 import click
+from flask.cli import with_appcontext
 
 from .database import db
 from .errors import BankError
@@ -16,6 +17,7 @@ def init_app(app):
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db():
     """Create the tables that are missing (safe to run again)."""
     init_schema()
@@ -25,6 +27,7 @@ def init_db():
 @click.command("create-staff")
 @click.argument("username")
 @click.argument("role")
+@with_appcontext
 def create_staff_command(username, role):
     """Create a staff user; the password comes from BANK_STAFF_PASSWORD or stdin, never argv."""
     from .staff import create_staff
@@ -51,6 +54,7 @@ _DEMO_CUSTOMERS = [
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo():
     """Demo customers and accounts (skipped for SSN ids that already exist)."""
     from .customers import create_customer, open_account
