@@ -86,6 +86,11 @@ const suites = [
     },
   },
   {
+    // npm-groovy-lint (CodeNarc) on vars/ and the Jenkinsfile with .groovylintrc.json: no findings.
+    name: 'library-lint',
+    cmd: ['bash', 'test/library/lint.sh'],
+  },
+  {
     // The committed vars/ and Jenkinsfile match what the templates render from fleet.yaml.
     name: 'library-check',
     cmd: ['node', 'bin/provisioner.mjs', 'library', '--check'],

@@ -21,15 +21,27 @@ Map call(Map args = [:]) {
     minVersion: '3.11'
   ]
   Map rules = [
-    dir: [type: 'String', pattern: '(?!(.*/)?\\.\\.(/|$))[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*', expected: 'a relative path of letters, digits, ".", "_", "-" and "/" without ".."'],
-    python: [type: 'String', pattern: '[A-Za-z0-9._/+-]+', expected: 'a command or path of letters, digits, ".", "_", "/", "+", "-"'],
-    requirements: [type: 'String', pattern: '(?!(.*/)?\\.\\.(/|$))[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*', expected: 'a relative path of letters, digits, ".", "_", "-" and "/" without ".."'],
+    dir: [type: 'String',
+      pattern: '(?!(.*/)?\\.\\.(/|$))[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*',
+      expected: 'a relative path of letters, digits, ".", "_", "-" and "/" without ".."'],
+    python: [type: 'String',
+      pattern: '[A-Za-z0-9._/+-]+',
+      expected: 'a command or path of letters, digits, ".", "_", "/", "+", "-"'],
+    requirements: [type: 'String',
+      pattern: '(?!(.*/)?\\.\\.(/|$))[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*',
+      expected: 'a relative path of letters, digits, ".", "_", "-" and "/" without ".."'],
     systemSitePackages: [type: 'Boolean'],
-    venvCache: [type: 'String', pattern: '(?!(.*/)?\\.\\.(/|$))/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*', expected: 'an absolute path of letters, digits, ".", "_", "-" and "/" without ".."'],
-    minVersion: [type: 'String', pattern: '[0-9]+(\\.[0-9]+){0,2}', expected: 'a version such as 3.11']
+    venvCache: [type: 'String',
+      pattern: '(?!(.*/)?\\.\\.(/|$))/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*',
+      expected: 'an absolute path of letters, digits, ".", "_", "-" and "/" without ".."'],
+    minVersion: [type: 'String',
+      pattern: '[0-9]+(\\.[0-9]+){0,2}',
+      expected: 'a version such as 3.11']
   ]
+  String toolHint = 'run it on a node with label \'python\' (pools awsDeploy: labels awsDeploy, ' +
+      'terraform, python; awsDeploy2: labels awsDeploy2, docker, python)'
   Map opts = stepArguments('buildApp', defaults, rules, args)
-  requireTool('buildApp', opts.python, 'run it on a node with label \'python\' (pools awsDeploy: labels awsDeploy, terraform, python; awsDeploy2: labels awsDeploy2, docker, python)')
+  requireTool('buildApp', opts.python, toolHint)
 
   writeFile(file: '.bank-pipeline/buildApp.sh', text: libraryResource('bank-pipeline/buildApp.sh'))
   withEnv([
@@ -39,7 +51,7 @@ Map call(Map args = [:]) {
     "SYSTEM_SITE_PACKAGES=${opts.systemSitePackages}",
     "VENV_CACHE=${opts.venvCache}",
     "MIN_PYTHON=${opts.minVersion}",
-    'TOOL_HINT=run it on a node with label \'python\' (pools awsDeploy: labels awsDeploy, terraform, python; awsDeploy2: labels awsDeploy2, docker, python)',
+    "TOOL_HINT=${toolHint}",
     'RESULT_FILE=.bank-pipeline/venv',
   ]) {
     sh(label: 'buildApp', script: 'bash .bank-pipeline/buildApp.sh')
@@ -62,7 +74,8 @@ Map stepArguments(String step, Map defaults, Map rules, Map args) {
 void requireTool(String step, String command, String hint) {
   int found = 1
   withEnv(["STEP_TOOL=${command}"]) {
-    found = sh(label: "${step}: look for ${command}", returnStatus: true, script: 'command -v "$STEP_TOOL" >/dev/null 2>&1')
+    found = sh(label: "${step}: look for ${command}", returnStatus: true,
+        script: 'command -v "$STEP_TOOL" >/dev/null 2>&1')
   }
   if (found != 0) {
     error("${step}: ${command} was not found on node ${env.NODE_NAME ?: '(unnamed)'}; ${hint}")
@@ -144,7 +157,8 @@ static List<String> valueProblems(String step, String key, Map rule, Object valu
         if (item instanceof CharSequence) {
           problems.addAll(patternProblems(step, "${key}[${index}]", rule.pattern, rule.expected, item.toString()))
         } else {
-          problems << "${step}: parameter '${key}' must be a List of Strings; item ${index} is a ${item == null ? 'null' : item.getClass().simpleName}".toString()
+          String itemType = item == null ? 'null' : item.getClass().simpleName
+          problems << "${step}: parameter '${key}' must be a List of Strings; item ${index} is a ${itemType}".toString()
         }
       }
     } else {
@@ -156,9 +170,12 @@ static List<String> valueProblems(String step, String key, Map rule, Object valu
         Object entryValue = value[entryKey]
         problems.addAll(patternProblems(step, "${key} key", rule.keyPattern, rule.expected, entryKey.toString()))
         if (entryValue instanceof CharSequence || entryValue instanceof Number || entryValue instanceof Boolean) {
-          problems.addAll(patternProblems(step, "${key}.${entryKey}", rule.pattern, rule.expected, entryValue.toString()))
+          String entryName = "${key}.${entryKey}"
+          problems.addAll(patternProblems(step, entryName, rule.pattern, rule.expected, entryValue.toString()))
         } else {
-          problems << "${step}: parameter '${key}.${entryKey}' must be a String, number or Boolean, got ${entryValue == null ? 'null' : entryValue.getClass().simpleName}".toString()
+          String valueType = entryValue == null ? 'null' : entryValue.getClass().simpleName
+          problems << "${step}: parameter '${key}.${entryKey}' must be a String, number or Boolean, got ${valueType}"
+              .toString()
         }
       }
     } else {

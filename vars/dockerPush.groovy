@@ -26,22 +26,38 @@ String call(Map args = [:]) {
     deployBranch: 'main'
   ]
   Map rules = [
-    image: [type: 'String', pattern: '[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(\\/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*', expected: 'an image repository such as bankco/bank-app (lower case)'],
-    registry: [type: 'String', pattern: '[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?', expected: 'a registry host such as docker.io'],
+    image: [type: 'String',
+      pattern: '[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(\\/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*',
+      expected: 'an image repository such as bankco/bank-app (lower case)'],
+    registry: [type: 'String',
+      pattern: '[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?',
+      expected: 'a registry host such as docker.io'],
     credentialsId: [type: 'String'],
-    tags: [type: 'List', pattern: '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}', expected: 'a Docker tag (letters, digits, "_", ".", "-", at most 128, not starting with "." or "-")', nullable: true],
-    context: [type: 'String', pattern: '(?!(.*/)?\\.\\.(/|$))[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*', expected: 'a relative path of letters, digits, ".", "_", "-" and "/" without ".."'],
-    dockerfile: [type: 'String', pattern: '(?!(.*/)?\\.\\.(/|$))[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*', expected: 'a relative path of letters, digits, ".", "_", "-" and "/" without ".."', nullable: true],
-    buildArgs: [type: 'Map', keyPattern: '[A-Za-z_][A-Za-z0-9_]*', expected: 'a build argument name (letters, digits, "_")'],
-    deployBranch: [type: 'String', pattern: '[A-Za-z0-9][A-Za-z0-9._/-]*', expected: 'a branch name']
+    tags: [type: 'List', nullable: true,
+      pattern: '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}',
+      expected: 'a Docker tag (letters, digits, "_", ".", "-", at most 128, not starting with "." or "-")'],
+    context: [type: 'String',
+      pattern: '(?!(.*/)?\\.\\.(/|$))[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*',
+      expected: 'a relative path of letters, digits, ".", "_", "-" and "/" without ".."'],
+    dockerfile: [type: 'String', nullable: true,
+      pattern: '(?!(.*/)?\\.\\.(/|$))[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*',
+      expected: 'a relative path of letters, digits, ".", "_", "-" and "/" without ".."'],
+    buildArgs: [type: 'Map',
+      keyPattern: '[A-Za-z_][A-Za-z0-9_]*',
+      expected: 'a build argument name (letters, digits, "_")'],
+    deployBranch: [type: 'String',
+      pattern: '[A-Za-z0-9][A-Za-z0-9._/-]*',
+      expected: 'a branch name']
   ]
+  String toolHint = 'run it on a node with label \'docker\' (pool awsDeploy2: labels awsDeploy2, ' +
+      'docker, python)'
   Map opts = stepArguments('dockerPush', defaults, rules, args)
   List<String> tags = opts.tags == null ? defaultTags(opts.deployBranch) : opts.tags
   List<String> tagProblems = tagProblems(tags, rules.tags)
   if (tagProblems) {
     error(tagProblems.join('\n'))
   }
-  requireTool('dockerPush', 'docker', 'run it on a node with label \'docker\' (pool awsDeploy2: labels awsDeploy2, docker, python)')
+  requireTool('dockerPush', 'docker', toolHint)
 
   writeFile(file: '.bank-pipeline/dockerPush.sh', text: libraryResource('bank-pipeline/dockerPush.sh'))
   // A login of this build only: concurrent builds on the agent keep their own sessions.
@@ -118,7 +134,8 @@ Map stepArguments(String step, Map defaults, Map rules, Map args) {
 void requireTool(String step, String command, String hint) {
   int found = 1
   withEnv(["STEP_TOOL=${command}"]) {
-    found = sh(label: "${step}: look for ${command}", returnStatus: true, script: 'command -v "$STEP_TOOL" >/dev/null 2>&1')
+    found = sh(label: "${step}: look for ${command}", returnStatus: true,
+        script: 'command -v "$STEP_TOOL" >/dev/null 2>&1')
   }
   if (found != 0) {
     error("${step}: ${command} was not found on node ${env.NODE_NAME ?: '(unnamed)'}; ${hint}")
@@ -200,7 +217,8 @@ static List<String> valueProblems(String step, String key, Map rule, Object valu
         if (item instanceof CharSequence) {
           problems.addAll(patternProblems(step, "${key}[${index}]", rule.pattern, rule.expected, item.toString()))
         } else {
-          problems << "${step}: parameter '${key}' must be a List of Strings; item ${index} is a ${item == null ? 'null' : item.getClass().simpleName}".toString()
+          String itemType = item == null ? 'null' : item.getClass().simpleName
+          problems << "${step}: parameter '${key}' must be a List of Strings; item ${index} is a ${itemType}".toString()
         }
       }
     } else {
@@ -212,9 +230,12 @@ static List<String> valueProblems(String step, String key, Map rule, Object valu
         Object entryValue = value[entryKey]
         problems.addAll(patternProblems(step, "${key} key", rule.keyPattern, rule.expected, entryKey.toString()))
         if (entryValue instanceof CharSequence || entryValue instanceof Number || entryValue instanceof Boolean) {
-          problems.addAll(patternProblems(step, "${key}.${entryKey}", rule.pattern, rule.expected, entryValue.toString()))
+          String entryName = "${key}.${entryKey}"
+          problems.addAll(patternProblems(step, entryName, rule.pattern, rule.expected, entryValue.toString()))
         } else {
-          problems << "${step}: parameter '${key}.${entryKey}' must be a String, number or Boolean, got ${entryValue == null ? 'null' : entryValue.getClass().simpleName}".toString()
+          String valueType = entryValue == null ? 'null' : entryValue.getClass().simpleName
+          problems << "${step}: parameter '${key}.${entryKey}' must be a String, number or Boolean, got ${valueType}"
+              .toString()
         }
       }
     } else {

@@ -31,38 +31,63 @@ Map call(Map args = [:]) {
     minVersion: '1.5.0'
   ]
   Map rules = [
-    dir: [type: 'String', pattern: '(?!(.*/)?\\.\\.(/|$))[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*', expected: 'a relative path of letters, digits, ".", "_", "-" and "/" without ".."'],
+    dir: [type: 'String',
+      pattern: '(?!(.*/)?\\.\\.(/|$))[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*',
+      expected: 'a relative path of letters, digits, ".", "_", "-" and "/" without ".."'],
     credentialsId: [type: 'String', nullable: true],
-    vars: [type: 'Map', keyPattern: '[A-Za-z_][A-Za-z0-9_-]*', expected: 'a Terraform variable name'],
-    varFiles: [type: 'List', pattern: '(?!(.*/)?\\.\\.(/|$))[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*', expected: 'a relative path of letters, digits, ".", "_", "-" and "/" without ".."'],
-    backendConfig: [type: 'Map', pattern: '[^\\n\\r]*', keyPattern: '[A-Za-z_][A-Za-z0-9_.-]*', expected: 'a backend setting name and a single-line value'],
-    approve: [type: 'String', pattern: 'user|always|never', expected: 'user, always or never'],
+    vars: [type: 'Map',
+      keyPattern: '[A-Za-z_][A-Za-z0-9_-]*',
+      expected: 'a Terraform variable name'],
+    varFiles: [type: 'List',
+      pattern: '(?!(.*/)?\\.\\.(/|$))[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*',
+      expected: 'a relative path of letters, digits, ".", "_", "-" and "/" without ".."'],
+    backendConfig: [type: 'Map',
+      pattern: '[^\\n\\r]*',
+      keyPattern: '[A-Za-z_][A-Za-z0-9_.-]*',
+      expected: 'a backend setting name and a single-line value'],
+    approve: [type: 'String',
+      pattern: 'user|always|never',
+      expected: 'user, always or never'],
     planOnly: [type: 'Boolean'],
-    deployBranch: [type: 'String', pattern: '[A-Za-z0-9][A-Za-z0-9._/-]*', expected: 'a branch name'],
-    pluginCache: [type: 'String', pattern: '(?!(.*/)?\\.\\.(/|$))/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*', expected: 'an absolute path of letters, digits, ".", "_", "-" and "/" without ".."', nullable: true],
-    minVersion: [type: 'String', pattern: '[0-9]+(\\.[0-9]+){0,2}', expected: 'a version such as 1.5.0']
+    deployBranch: [type: 'String',
+      pattern: '[A-Za-z0-9][A-Za-z0-9._/-]*',
+      expected: 'a branch name'],
+    pluginCache: [type: 'String', nullable: true,
+      pattern: '(?!(.*/)?\\.\\.(/|$))/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*',
+      expected: 'an absolute path of letters, digits, ".", "_", "-" and "/" without ".."'],
+    minVersion: [type: 'String',
+      pattern: '[0-9]+(\\.[0-9]+){0,2}',
+      expected: 'a version such as 1.5.0']
   ]
+  String toolHint = 'run it on a node with label \'terraform\' (pool awsDeploy: labels awsDeploy, ' +
+      'terraform, python)'
   Map opts = stepArguments('terraformApply', defaults, rules, args)
-  requireTool('terraformApply', 'terraform', 'run it on a node with label \'terraform\' (pool awsDeploy: labels awsDeploy, terraform, python)')
+  requireTool('terraformApply', 'terraform', toolHint)
   boolean pullRequest = env.CHANGE_ID != null
   boolean planOnly = opts.planOnly || pullRequest || env.BRANCH_NAME != opts.deployBranch
   if (planOnly) {
-    echo("terraformApply: plan only for ${opts.dir} (${pullRequest ? 'pull request' : opts.planOnly ? 'planOnly: true' : "branch ${env.BRANCH_NAME ?: '(none)'} is not ${opts.deployBranch}"})")
-    return planAndApply(opts, true)
+    String reason = "branch ${env.BRANCH_NAME ?: '(none)'} is not ${opts.deployBranch}"
+    if (pullRequest) {
+      reason = 'pull request'
+    } else if (opts.planOnly) {
+      reason = 'planOnly: true'
+    }
+    echo("terraformApply: plan only for ${opts.dir} (${reason})")
+    return planAndApply(opts, true, toolHint)
   }
   Map result = [:]
   // One plan-and-apply at a time per directory, so no apply runs a plan made stale by another.
   lock(resource: "terraformApply ${opts.dir}") {
-    result = planAndApply(opts, false)
+    result = planAndApply(opts, false, toolHint)
   }
   return result
 }
 
-Map planAndApply(Map opts, boolean planOnly) {
+Map planAndApply(Map opts, boolean planOnly, String toolHint) {
   writeFile(file: '.bank-pipeline/terraformPlan.sh', text: libraryResource('bank-pipeline/terraformPlan.sh'))
   writeFile(file: '.bank-pipeline/terraformApply.sh', text: libraryResource('bank-pipeline/terraformApply.sh'))
   String planText = "${opts.dir}/terraform-plan.txt"
-  List<String> environment = terraformEnvironment(opts) + ['TOOL_HINT=run it on a node with label \'terraform\' (pool awsDeploy: labels awsDeploy, terraform, python)']
+  List<String> environment = terraformEnvironment(opts) + ["TOOL_HINT=${toolHint}".toString()]
   List credentials = opts.credentialsId == null ? [] : [[$class: 'AmazonWebServicesCredentialsBinding',
       credentialsId: opts.credentialsId,
       accessKeyVariable: 'AWS_ACCESS_KEY_ID', secretKeyVariable: 'AWS_SECRET_ACCESS_KEY']]
@@ -70,7 +95,8 @@ Map planAndApply(Map opts, boolean planOnly) {
   int status = 1
   withCredentials(credentials) {
     withEnv(environment) {
-      status = sh(label: "terraform plan ${opts.dir}", returnStatus: true, script: 'bash .bank-pipeline/terraformPlan.sh')
+      status = sh(label: "terraform plan ${opts.dir}", returnStatus: true,
+          script: 'bash .bank-pipeline/terraformPlan.sh')
     }
   }
   if (fileExists(planText)) {
@@ -143,7 +169,8 @@ Map stepArguments(String step, Map defaults, Map rules, Map args) {
 void requireTool(String step, String command, String hint) {
   int found = 1
   withEnv(["STEP_TOOL=${command}"]) {
-    found = sh(label: "${step}: look for ${command}", returnStatus: true, script: 'command -v "$STEP_TOOL" >/dev/null 2>&1')
+    found = sh(label: "${step}: look for ${command}", returnStatus: true,
+        script: 'command -v "$STEP_TOOL" >/dev/null 2>&1')
   }
   if (found != 0) {
     error("${step}: ${command} was not found on node ${env.NODE_NAME ?: '(unnamed)'}; ${hint}")
@@ -225,7 +252,8 @@ static List<String> valueProblems(String step, String key, Map rule, Object valu
         if (item instanceof CharSequence) {
           problems.addAll(patternProblems(step, "${key}[${index}]", rule.pattern, rule.expected, item.toString()))
         } else {
-          problems << "${step}: parameter '${key}' must be a List of Strings; item ${index} is a ${item == null ? 'null' : item.getClass().simpleName}".toString()
+          String itemType = item == null ? 'null' : item.getClass().simpleName
+          problems << "${step}: parameter '${key}' must be a List of Strings; item ${index} is a ${itemType}".toString()
         }
       }
     } else {
@@ -237,9 +265,12 @@ static List<String> valueProblems(String step, String key, Map rule, Object valu
         Object entryValue = value[entryKey]
         problems.addAll(patternProblems(step, "${key} key", rule.keyPattern, rule.expected, entryKey.toString()))
         if (entryValue instanceof CharSequence || entryValue instanceof Number || entryValue instanceof Boolean) {
-          problems.addAll(patternProblems(step, "${key}.${entryKey}", rule.pattern, rule.expected, entryValue.toString()))
+          String entryName = "${key}.${entryKey}"
+          problems.addAll(patternProblems(step, entryName, rule.pattern, rule.expected, entryValue.toString()))
         } else {
-          problems << "${step}: parameter '${key}.${entryKey}' must be a String, number or Boolean, got ${entryValue == null ? 'null' : entryValue.getClass().simpleName}".toString()
+          String valueType = entryValue == null ? 'null' : entryValue.getClass().simpleName
+          problems << "${step}: parameter '${key}.${entryKey}' must be a String, number or Boolean, got ${valueType}"
+              .toString()
         }
       }
     } else {

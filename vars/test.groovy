@@ -18,12 +18,22 @@ void call(Map args = [:]) {
     publish: true
   ]
   Map rules = [
-    dir: [type: 'String', pattern: '(?!(.*/)?\\.\\.(/|$))[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*', expected: 'a relative path of letters, digits, ".", "_", "-" and "/" without ".."'],
-    junit: [type: 'String', pattern: '(?!(.*/)?\\.\\.(/|$))[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*', expected: 'a relative path of letters, digits, ".", "_", "-" and "/" without ".."', nullable: true],
-    venv: [type: 'String', pattern: '(?!(.*/)?\\.\\.(/|$))/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*', expected: 'an absolute path of letters, digits, ".", "_", "-" and "/" without ".."', nullable: true],
-    args: [type: 'List', pattern: '[^\\n\\r]*', expected: 'a single line'],
+    dir: [type: 'String',
+      pattern: '(?!(.*/)?\\.\\.(/|$))[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*',
+      expected: 'a relative path of letters, digits, ".", "_", "-" and "/" without ".."'],
+    junit: [type: 'String', nullable: true,
+      pattern: '(?!(.*/)?\\.\\.(/|$))[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*',
+      expected: 'a relative path of letters, digits, ".", "_", "-" and "/" without ".."'],
+    venv: [type: 'String', nullable: true,
+      pattern: '(?!(.*/)?\\.\\.(/|$))/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*',
+      expected: 'an absolute path of letters, digits, ".", "_", "-" and "/" without ".."'],
+    args: [type: 'List',
+      pattern: '[^\\n\\r]*',
+      expected: 'a single line'],
     publish: [type: 'Boolean']
   ]
+  String toolHint = 'run it on a node with label \'python\' (pools awsDeploy: labels awsDeploy, ' +
+      'terraform, python; awsDeploy2: labels awsDeploy2, docker, python)'
   Map opts = stepArguments('test', defaults, rules, args)
   String junitFile = opts.junit ?: "${opts.dir}/build/test-results/junit.xml"
 
@@ -36,7 +46,7 @@ void call(Map args = [:]) {
       "VENV=${opts.venv ?: ''}",
       "PYTEST_ARGS=${opts.args.join('\n')}",
       'VENV_FILE=.bank-pipeline/venv',
-      'TOOL_HINT=run it on a node with label \'python\' (pools awsDeploy: labels awsDeploy, terraform, python; awsDeploy2: labels awsDeploy2, docker, python)',
+      "TOOL_HINT=${toolHint}",
     ]) {
       status = sh(label: 'test: pytest', returnStatus: true, script: 'bash .bank-pipeline/test.sh')
     }
@@ -68,7 +78,8 @@ Map stepArguments(String step, Map defaults, Map rules, Map args) {
 void requireTool(String step, String command, String hint) {
   int found = 1
   withEnv(["STEP_TOOL=${command}"]) {
-    found = sh(label: "${step}: look for ${command}", returnStatus: true, script: 'command -v "$STEP_TOOL" >/dev/null 2>&1')
+    found = sh(label: "${step}: look for ${command}", returnStatus: true,
+        script: 'command -v "$STEP_TOOL" >/dev/null 2>&1')
   }
   if (found != 0) {
     error("${step}: ${command} was not found on node ${env.NODE_NAME ?: '(unnamed)'}; ${hint}")
@@ -150,7 +161,8 @@ static List<String> valueProblems(String step, String key, Map rule, Object valu
         if (item instanceof CharSequence) {
           problems.addAll(patternProblems(step, "${key}[${index}]", rule.pattern, rule.expected, item.toString()))
         } else {
-          problems << "${step}: parameter '${key}' must be a List of Strings; item ${index} is a ${item == null ? 'null' : item.getClass().simpleName}".toString()
+          String itemType = item == null ? 'null' : item.getClass().simpleName
+          problems << "${step}: parameter '${key}' must be a List of Strings; item ${index} is a ${itemType}".toString()
         }
       }
     } else {
@@ -162,9 +174,12 @@ static List<String> valueProblems(String step, String key, Map rule, Object valu
         Object entryValue = value[entryKey]
         problems.addAll(patternProblems(step, "${key} key", rule.keyPattern, rule.expected, entryKey.toString()))
         if (entryValue instanceof CharSequence || entryValue instanceof Number || entryValue instanceof Boolean) {
-          problems.addAll(patternProblems(step, "${key}.${entryKey}", rule.pattern, rule.expected, entryValue.toString()))
+          String entryName = "${key}.${entryKey}"
+          problems.addAll(patternProblems(step, entryName, rule.pattern, rule.expected, entryValue.toString()))
         } else {
-          problems << "${step}: parameter '${key}.${entryKey}' must be a String, number or Boolean, got ${entryValue == null ? 'null' : entryValue.getClass().simpleName}".toString()
+          String valueType = entryValue == null ? 'null' : entryValue.getClass().simpleName
+          problems << "${step}: parameter '${key}.${entryKey}' must be a String, number or Boolean, got ${valueType}"
+              .toString()
         }
       }
     } else {

@@ -10,6 +10,8 @@ class Build {
   static final File repo = new File(System.getProperty('repo.root', '.')).canonicalFile
   static final GroovyClassLoader loader = newLoader()
   static final Map<String, Class> classes = [:]
+  /** The latest build a case made: run.groovy prints the end of its log when the case fails. */
+  static Build latest
 
   final File dir
   final File workspace
@@ -51,6 +53,7 @@ class Build {
   }
 
   Build() {
+    latest = this
     dir = File.createTempDir('library-case-', '')
     workspace = new File(dir, 'workspace')
     bin = new File(dir, 'bin')

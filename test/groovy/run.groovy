@@ -22,6 +22,7 @@ int failed = 0
 long started = System.currentTimeMillis()
 cases.findAll { filter == null || it.name.contains(filter) }.each { Map c ->
   long t0 = System.currentTimeMillis()
+  Build.latest = null
   try {
     c.body()
     passed++
@@ -32,6 +33,10 @@ cases.findAll { filter == null || it.name.contains(filter) }.each { Map c ->
     println e.toString().readLines().take(40).collect { "     ${it.take(300)}" }.join('\n')
     if (!(e instanceof AssertionError) && !(e instanceof StepError)) {
       e.stackTrace.findAll { it.fileName?.endsWith('.groovy') }.take(8).each { println "       at ${it}" }
+    }
+    if (Build.latest?.log) {
+      println '     the build log ended with:'
+      println Build.latest.log.toString().readLines().takeRight(15).collect { "       | ${it.take(300)}" }.join('\n')
     }
   }
 }

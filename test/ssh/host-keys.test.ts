@@ -172,9 +172,9 @@ ${address}`;
       'f',
     ).pools[0]!;
     expect(staticHostTargets(pool).map(({ name, address, port, user }) => ({ name, address, port, user }))).toEqual([
-      { name: 'rack-10.1.0.5', address: '10.1.0.5', port: undefined, user: undefined },
-      { name: 'rack-build2.bank.example-2222', address: 'build2.bank.example', port: 2222, user: 'admin' },
-      { name: 'rack-fd00__5', address: 'fd00::5', port: undefined, user: undefined },
+      { name: 'rack-h-10.1.0.5', address: '10.1.0.5', port: undefined, user: undefined },
+      { name: 'rack-h-build2.bank.example-2222', address: 'build2.bank.example', port: 2222, user: 'admin' },
+      { name: 'rack-h-fd00--5', address: 'fd00::5', port: undefined, user: undefined },
     ]);
   });
 });

@@ -59,7 +59,7 @@ describe('SSH transport against real sshd', () => {
     const pool = fleet.pools[0]!;
     const script = renderBootstrap(bootstrapValues(fleet, pool));
     const targets = staticHostTargets(pool);
-    expect(targets.map((t) => t.name)).toEqual(hosts.hosts.map((h) => `rack-127.0.0.1-${h.port}`));
+    expect(targets.map((t) => t.name)).toEqual(hosts.hosts.map((h) => `rack-h-127.0.0.1-${h.port}`));
 
     const transport = new SshTransport({ concurrency: 2 });
     const secrets = new Map(targets.map((t) => [t.name, randomBytes(32).toString('hex')]));

@@ -48,3 +48,20 @@ export function groovyComment(text: string, width = 100): string {
   lines.push(line);
   return lines.join('\n');
 }
+
+/**
+ * A long string as single-quoted pieces joined by `+` on lines of their own, so generated lines
+ * stay short; `indent` is the continuation lines' indentation.
+ */
+export function groovyWrapped(text: string, indent = '      ', width = 80): string {
+  const pieces: string[] = [];
+  let rest = text;
+  while (rest.length > width) {
+    const cut = rest.lastIndexOf(' ', width);
+    const at = cut > 0 ? cut + 1 : width;
+    pieces.push(rest.slice(0, at));
+    rest = rest.slice(at);
+  }
+  pieces.push(rest);
+  return pieces.map(groovyString).join(` +\n${indent}`);
+}

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
-import { groovyComment, groovyLiteral, groovyString, type GroovyValue } from './groovy.ts';
+import { groovyComment, groovyLiteral, groovyString, groovyWrapped, type GroovyValue } from './groovy.ts';
 import type { Library } from './schema.ts';
 import { steps, toolHomes, type Param, type Step } from './steps.ts';
 
@@ -29,7 +29,7 @@ function engine(dir: string): typeof Handlebars {
   hb.registerHelper('groovy', (value: GroovyValue) => groovyLiteral(value));
   // `{{comment a b}}`: `a: b` as wrapped `//` lines (the last argument is Handlebars' options).
   hb.registerHelper('comment', (...args: unknown[]) => groovyComment(args.slice(0, -1).map(String).join(': ')));
-  hb.registerHelper('groovyEnv', (name: string, value: string) => groovyString(`${name}=${value}`));
+  hb.registerHelper('wrapped', (value: string) => groovyWrapped(value));
   const partials = join(dir, 'partials');
   for (const file of readdirSync(partials)) {
     if (file.endsWith('.hbs')) hb.registerPartial(file.slice(0, -4), readFileSync(join(partials, file), 'utf8'));
@@ -37,13 +37,15 @@ function engine(dir: string): typeof Handlebars {
   return hb;
 }
 
+// One entry per line after the type, so long patterns keep generated lines short.
 function rule(param: Param): string {
-  const value: Record<string, GroovyValue> = { type: param.type };
-  if (param.pattern) value.pattern = param.pattern;
-  if (param.keyPattern) value.keyPattern = param.keyPattern;
-  if (param.expected) value.expected = param.expected;
-  if (param.default === null || param.nullable) value.nullable = true;
-  return groovyLiteral(value);
+  const head = [`type: ${groovyString(param.type)}`];
+  if (param.default === null || param.nullable) head.push('nullable: true');
+  const lines = [head.join(', ')];
+  if (param.pattern) lines.push(`pattern: ${groovyString(param.pattern)}`);
+  if (param.keyPattern) lines.push(`keyPattern: ${groovyString(param.keyPattern)}`);
+  if (param.expected) lines.push(`expected: ${groovyString(param.expected)}`);
+  return `[${lines.join(',\n      ')}]`;
 }
 
 function stepContext(step: Step) {

@@ -10,9 +10,8 @@ import { readFile } from 'node:fs/promises';
 import { NodeSSH } from 'node-ssh';
 import ssh2 from 'ssh2';
 import type { Pool } from '../config/load.ts';
-import type { StaticHost } from '../config/schema.ts';
 import { RemoteError, UserError } from '../errors.ts';
-import type { Instance } from '../model.ts';
+import { agentName, staticHostId, type Instance } from '../model.ts';
 import { defaultKnownHostsFile, expandPath, HostKeyError, hostCheck, type HostKeyPolicyConfig } from './ssh-host-keys.ts';
 import type { AgentTarget, BootstrapOptions, BootstrapResult, Transport } from './transport.ts';
 
@@ -36,21 +35,13 @@ export const defaultSshConcurrency = 10;
 /** How many lines of a script's output are kept for the result (the tail is what explains a failure). */
 const tailLines = 30;
 
-// Node names must be valid in the bootstrap (`[A-Za-z0-9_.-]`); an address may hold `:` (IPv6).
-function slug(text: string): string {
-  return text.replace(/[^A-Za-z0-9_.-]/g, '_');
-}
-
-/** A stable id for a static host, in place of an instance id: its address, and its port unless 22. */
-export function staticHostId(pool: Pool, host: StaticHost): string {
-  const port = host.port ?? pool.port ?? 22;
-  return slug(port === 22 ? host.address : `${host.address}-${port}`);
-}
-
-/** The agents of a static pool: one per host, named `<pool>-<address>[-<port>]`. */
+/**
+ * The agents of a static pool, one per host, named as the executor names them
+ * (`<pool>-h-<address>[-<port>]`, model.ts); for tests and tools that drive the transport alone.
+ */
 export function staticHostTargets(pool: Pool): AgentTarget[] {
   return (pool.hosts ?? []).map((host) => ({
-    name: `${pool.name}-${staticHostId(pool, host)}`,
+    name: agentName(pool.name, staticHostId(host.address, host.port)),
     pool,
     address: host.address,
     ...(host.port !== undefined ? { port: host.port } : {}),
