@@ -153,6 +153,20 @@ describe('ssh', () => {
     expect(out).toHaveLength(2);
   });
 
+  it('rejects a rule whose ports it cannot see', async () => {
+    const out = await findings('ssh', {
+      [MODULE]: `resource "aws_vpc_security_group_egress_rule" "out" {
+        for_each          = toset(["22", "443"])
+        security_group_id = aws_security_group.app.id
+        ip_protocol       = "tcp"
+        from_port         = tonumber(each.key)
+        to_port           = tonumber(each.key)
+        cidr_ipv4         = "0.0.0.0/0"
+      }`,
+    });
+    expect(out[0]?.message).toMatch(/cannot resolve/);
+  });
+
   it('rejects an instance with an SSH key pair', async () => {
     const out = await findings('ssh', {
       [MODULE]: `resource "aws_instance" "jenkins" {

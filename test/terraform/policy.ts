@@ -351,11 +351,14 @@ const openIngress: Rule = {
 
 const ssh: Rule = {
   id: 'ssh',
-  description: 'No security group rule opens port 22 (all-protocol rules included), and no instance or launch template carries an SSH key pair.',
+  description: 'No security group rule opens port 22 (all-protocol rules included) or hides its ports in an expression, and no instance or launch template carries an SSH key pair.',
   check(tree) {
     const out: Finding[] = [];
     for (const rule of securityGroupRules(tree)) {
-      if (portsCover(rule, 22)) {
+      const allProtocols = ALL_PROTOCOLS.has(rule.protocol as string | number);
+      if (!allProtocols && (asNumber(rule.fromPort) === undefined || asNumber(rule.toPort) === undefined)) {
+        out.push(finding('ssh', rule.owner, `${rule.direction} rule ports come from an expression the policy cannot resolve; write them as literals so port 22 can be ruled out`));
+      } else if (portsCover(rule, 22)) {
         out.push(finding('ssh', rule.owner, `${rule.direction} rule covers port 22 (${describePorts(rule)}); the fleet is reached through SSM, never SSH`));
       }
     }
