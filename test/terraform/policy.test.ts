@@ -560,6 +560,46 @@ describe('backend', () => {
   });
 });
 
+describe('fleet-tags', () => {
+  it('rejects a Terraform resource or default tag that claims a fleet', async () => {
+    const out = await findings('fleet-tags', {
+      [ROOT]: `provider "aws" {
+        region = var.region
+        default_tags {
+          tags = {
+            "jenkins-fleet:fleet" = "bank-ci"
+          }
+        }
+      }
+      resource "aws_instance" "controller" {
+        tags = merge(var.tags, { "jenkins-fleet:fleet" = var.fleet })
+      }`,
+    });
+    expect(out.map((f) => f.where).sort()).toEqual([
+      `${ROOT}: provider.aws.default_tags.tags`,
+      `${ROOT}: resource.aws_instance.controller.tags`,
+    ]);
+  });
+
+  it('accepts the tag key as a value in an IAM condition', async () => {
+    const out = await findings('fleet-tags', {
+      [MODULE]: `locals {
+        fleet_tag = "jenkins-fleet:fleet"
+      }
+      data "aws_iam_policy_document" "p" {
+        statement {
+          condition {
+            test     = "StringEquals"
+            variable = "aws:RequestTag/\${local.fleet_tag}"
+            values   = [var.fleet]
+          }
+        }
+      }`,
+    });
+    expect(out).toEqual([]);
+  });
+});
+
 describe('the repository\'s terraform/', () => {
   it('passes every rule', async () => {
     const tree = await loadTree(repoRoot, 'terraform');
@@ -569,7 +609,7 @@ describe('the repository\'s terraform/', () => {
 
   it('has a test above for every rule', () => {
     // Keeps a new rule from landing without the bad snippet that proves it can fail.
-    const tested = new Set(['open-ingress', 'ssh', 'database', 'imdsv2', 'encrypted-volumes', 'public-ip', 'variables', 'credentials', 'hard-coded-ids', 'region', 'pinned-versions', 'backend']);
+    const tested = new Set(['open-ingress', 'ssh', 'database', 'imdsv2', 'encrypted-volumes', 'public-ip', 'variables', 'credentials', 'hard-coded-ids', 'region', 'pinned-versions', 'backend', 'fleet-tags']);
     expect(RULES.map((r) => r.id).filter((id) => !tested.has(id))).toEqual([]);
   });
 });

@@ -34,7 +34,8 @@ export type RuleId =
   | 'region'
   | 'app-regions'
   | 'pinned-versions'
-  | 'backend';
+  | 'backend'
+  | 'fleet-tags';
 
 export interface Rule {
   id: RuleId;
@@ -671,6 +672,40 @@ const backend: Rule = {
   },
 };
 
+/** A jenkins-fleet:* tag written as a key: an object key, or `"jenkins-fleet:x" =` inside an expression. */
+const FLEET_TAG_KEY = /["']?jenkins-fleet:[A-Za-z-]+["']?\s*[=:]/;
+
+function objectKeys(value: unknown, path: string[] = []): Array<{ path: string[]; key: string }> {
+  if (Array.isArray(value)) return value.flatMap((v) => objectKeys(v, path));
+  if (typeof value === 'object' && value !== null) {
+    return Object.entries(value).flatMap(([k, v]) => [{ path, key: k }, ...objectKeys(v, [...path, k])]);
+  }
+  return [];
+}
+
+const fleetTags: Rule = {
+  id: 'fleet-tags',
+  description: 'No Terraform-managed resource carries a jenkins-fleet:* tag: the provisioner may terminate and run commands on whatever carries jenkins-fleet:fleet, so only the instances it launched may have it.',
+  check(tree) {
+    const out: Finding[] = [];
+    for (const config of tree.configurations) {
+      for (const file of config.files) {
+        for (const kind of ['resource', 'provider', 'module', 'locals'] as const) {
+          const section = file.body[kind];
+          const at = (path: string[]): string => `${file.path}: ${[kind, ...path].join('.')}`;
+          for (const k of objectKeys(section)) {
+            if (k.key.startsWith('jenkins-fleet:')) out.push({ rule: 'fleet-tags', where: at(k.path), message: `sets the tag ${k.key}, which only the provisioner's own instances may carry` });
+          }
+          for (const s of strings(section)) {
+            if (FLEET_TAG_KEY.test(s.value)) out.push({ rule: 'fleet-tags', where: at(s.path), message: 'sets a jenkins-fleet:* tag, which only the provisioner\'s own instances may carry' });
+          }
+        }
+      }
+    }
+    return out;
+  },
+};
+
 export const RULES: Rule[] = [
   openIngress,
   ssh,
@@ -684,6 +719,7 @@ export const RULES: Rule[] = [
   region,
   pinnedVersions,
   backend,
+  fleetTags,
 ];
 
 export function rule(id: RuleId): Rule {

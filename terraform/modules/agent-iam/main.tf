@@ -21,7 +21,7 @@ resource "aws_kms_key" "agent_secrets" {
   enable_key_rotation     = true
   deletion_window_in_days = var.kms_deletion_window_days
 
-  tags = merge(var.tags, { "jenkins-fleet:fleet" = var.fleet })
+  tags = merge(var.tags, { JenkinsFleet = var.fleet })
 }
 
 resource "aws_kms_alias" "agent_secrets" {
@@ -45,7 +45,7 @@ resource "aws_iam_role" "agent" {
   description        = "Build agents of Jenkins fleet ${var.fleet}"
   assume_role_policy = data.aws_iam_policy_document.assume_ec2.json
 
-  tags = merge(var.tags, { "jenkins-fleet:fleet" = var.fleet })
+  tags = merge(var.tags, { JenkinsFleet = var.fleet })
 }
 
 resource "aws_iam_role_policy_attachment" "ssm_core" {
@@ -97,7 +97,7 @@ resource "aws_iam_instance_profile" "agent" {
   name = local.name
   role = aws_iam_role.agent.name
 
-  tags = merge(var.tags, { "jenkins-fleet:fleet" = var.fleet })
+  tags = merge(var.tags, { JenkinsFleet = var.fleet })
 }
 
 # No ingress rule at all: SSM and the Jenkins WebSocket connection are both outbound.
@@ -106,7 +106,7 @@ resource "aws_security_group" "agent" {
   description = "Jenkins fleet ${var.fleet} agents: no inbound, HTTP(S) outbound"
   vpc_id      = var.vpc_id
 
-  tags = merge(var.tags, { Name = local.name, "jenkins-fleet:fleet" = var.fleet })
+  tags = merge(var.tags, { Name = local.name, JenkinsFleet = var.fleet })
 
   lifecycle {
     create_before_destroy = true

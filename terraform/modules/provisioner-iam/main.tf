@@ -222,7 +222,7 @@ resource "aws_iam_policy" "provisioner" {
   description = "Least privilege for the jenkins-fleet provisioner of fleet ${var.fleet}"
   policy      = data.aws_iam_policy_document.provisioner.json
 
-  tags = merge(var.tags, { "jenkins-fleet:fleet" = var.fleet })
+  tags = merge(var.tags, { JenkinsFleet = var.fleet })
 }
 
 data "aws_iam_policy_document" "assume" {
@@ -246,7 +246,7 @@ resource "aws_iam_role" "provisioner" {
   assume_role_policy   = data.aws_iam_policy_document.assume[0].json
   max_session_duration = 3600
 
-  tags = merge(var.tags, { "jenkins-fleet:fleet" = var.fleet })
+  tags = merge(var.tags, { JenkinsFleet = var.fleet })
 }
 
 resource "aws_iam_role_policy_attachment" "provisioner" {
