@@ -35,7 +35,10 @@ export type RuleId =
   | 'app-regions'
   | 'pinned-versions'
   | 'backend'
-  | 'fleet-tags';
+  | 'fleet-tags'
+  | 'iam-wildcards'
+  | 'provisioner-iam'
+  | 'agent-iam';
 
 export interface Rule {
   id: RuleId;
@@ -510,7 +513,8 @@ const credentials: Rule = {
         }
       }
       for (const v of labelled(config, 'variable')) {
-        if (/(password|secret|token|access_key)/i.test(v.name) && v.body.default !== undefined && v.body.default !== null) {
+        // db_password holds a secret; db_password_version or db_password_secret_arn do not.
+        if (/(password|passwd|secret|token|access_key|secret_key)$/i.test(v.name) && v.body.default !== undefined && v.body.default !== null) {
           out.push(finding('credentials', v, 'is a secret with a default value'));
         }
       }
@@ -706,6 +710,189 @@ const fleetTags: Rule = {
   },
 };
 
+
+// ---------------------------------------------------------------------------------------------
+// IAM policy documents (data "aws_iam_policy_document"), read statement by statement
+
+interface Condition {
+  test: string;
+  variable: string;
+  values: string[];
+}
+
+interface Statement {
+  owner: Declared;
+  sid: string;
+  effect: 'Allow' | 'Deny';
+  actions: string[];
+  resources: string[];
+  notResources: string[];
+  conditions: Condition[];
+}
+
+/** Replaces `${local.NAME}` by that local's value when the local is a string, a few levels deep. */
+function expandLocals(value: string, config: Configuration): string {
+  const locals: Record<string, unknown> = Object.assign({}, ...config.files.flatMap((f) => asBodies(f.body.locals)));
+  let out = value;
+  for (let depth = 0; depth < 5; depth++) {
+    const next = out.replace(/\$\{local\.([A-Za-z0-9_]+)\}/g, (whole, name: string) => {
+      const v = locals[name];
+      return typeof v === 'string' && !/^\$\{.*\}$/.test(v) ? v : whole;
+    });
+    if (next === out) break;
+    out = next;
+  }
+  return out;
+}
+
+function stringList(value: unknown, config: Configuration): string[] {
+  const list = Array.isArray(value) ? value : value === undefined ? [] : [value];
+  return list.map((v) => expandLocals(String(v), config));
+}
+
+function policyStatements(tree: Tree, dirSuffix?: string): Statement[] {
+  const out: Statement[] = [];
+  for (const doc of declared(tree, 'data', ['aws_iam_policy_document'])) {
+    if (dirSuffix !== undefined && !doc.config.dir.endsWith(dirSuffix)) continue;
+    for (const st of nested(doc.body, 'statement')) {
+      out.push({
+        owner: doc,
+        sid: typeof st.sid === 'string' ? st.sid : '(no sid)',
+        effect: st.effect === 'Deny' ? 'Deny' : 'Allow',
+        actions: stringList(st.actions, doc.config),
+        resources: stringList(st.resources, doc.config),
+        notResources: stringList(st.not_resources, doc.config),
+        conditions: nested(st, 'condition').map((c) => ({
+          test: String(c.test),
+          variable: expandLocals(String(c.variable), doc.config),
+          values: stringList(c.values, doc.config),
+        })),
+      });
+    }
+  }
+  return out;
+}
+
+function statementFinding(rule: RuleId, st: Statement, message: string): Finding {
+  return { rule, where: `${where(st.owner)} statement ${st.sid}`, message };
+}
+
+function hasCondition(st: Statement, test: string, variable: string, value: string): boolean {
+  return st.conditions.some((c) => c.test === test && c.variable === variable && c.values.includes(value));
+}
+
+/** Actions that AWS authorises only on "*" and that read without changing anything. */
+const READ_ONLY_ON_ANY = /^[a-z0-9-]+:(Describe|List)[A-Za-z]*$|^ssm:GetCommandInvocation$/;
+
+const iamWildcards: Rule = {
+  id: 'iam-wildcards',
+  description: 'No IAM statement allows every action of a service ("*", "svc:*"), and Resource "*" is allowed only for read-only Describe/List calls.',
+  check(tree) {
+    const out: Finding[] = [];
+    for (const st of policyStatements(tree)) {
+      if (st.effect !== 'Allow') continue;
+      for (const action of st.actions) {
+        if (action === '*' || action.endsWith(':*')) out.push(statementFinding('iam-wildcards', st, `allows ${action}`));
+      }
+      if (st.resources.includes('*')) {
+        const writes = st.actions.filter((a) => !READ_ONLY_ON_ANY.test(a));
+        if (writes.length > 0) out.push(statementFinding('iam-wildcards', st, `allows ${writes.join(', ')} on every resource ("*")`));
+      }
+    }
+    return out;
+  },
+};
+
+const FLEET_TAG = 'jenkins-fleet:fleet';
+const FLEET_VALUE = '${var.fleet}';
+const FLEET_PARAMETERS = /:parameter\/jenkins-fleet\/\$\{var\.fleet\}(\/\*)?$/;
+const PARAMETER_ACTIONS = /^ssm:(PutParameter|GetParameters?|GetParametersByPath|GetParameterHistory|DeleteParameters?|AddTagsToResource|LabelParameterVersion)$/;
+
+function missingModule(rule: RuleId, dir: string): Finding {
+  return { rule, where: dir, message: `the ${dir} module is missing` };
+}
+
+const provisionerIam: Rule = {
+  id: 'provisioner-iam',
+  description: 'The provisioner\'s policy launches and tags only resources tagged jenkins-fleet:fleet = fleet at creation, terminates and runs AWS-RunShellScript only on instances carrying that tag, keeps parameters only under /jenkins-fleet/<fleet>/, and passes only the agent role.',
+  check(tree) {
+    const dir = 'terraform/modules/provisioner-iam';
+    if (!tree.configurations.some((c) => c.dir === dir)) return [missingModule('provisioner-iam', dir)];
+    const out: Finding[] = [];
+    const granted = new Set<string>();
+    const requestTagged = (st: Statement): boolean => hasCondition(st, 'StringEquals', `aws:RequestTag/${FLEET_TAG}`, FLEET_VALUE);
+    for (const st of policyStatements(tree, dir)) {
+      if (st.effect !== 'Allow') continue;
+      const flag = (message: string): void => void out.push(statementFinding('provisioner-iam', st, message));
+      for (const action of st.actions) {
+        granted.add(action);
+        if (action === 'ec2:RunInstances') {
+          for (const r of st.resources) {
+            if (r === '*') flag('allows RunInstances on "*"');
+            else if (/:(instance|volume)\/\*$/.test(r) && !requestTagged(st)) flag(`allows RunInstances on ${r} without aws:RequestTag/${FLEET_TAG} = fleet`);
+            else if (r.endsWith('/*') && st.conditions.length === 0) flag(`allows RunInstances on every ${r} without a condition`);
+          }
+        } else if (action === 'ec2:CreateTags') {
+          if (!hasCondition(st, 'StringEquals', 'ec2:CreateAction', 'RunInstances') || !requestTagged(st)) {
+            flag('allows CreateTags other than at launch (ec2:CreateAction = RunInstances) with the fleet tag');
+          }
+        } else if (/^ec2:(TerminateInstances|StopInstances|RebootInstances|ModifyInstanceAttribute|DeleteTags)$/.test(action)) {
+          if (!hasCondition(st, 'StringEquals', `ec2:ResourceTag/${FLEET_TAG}`, FLEET_VALUE)) flag(`allows ${action} on instances without ec2:ResourceTag/${FLEET_TAG} = fleet`);
+        } else if (action === 'ssm:SendCommand') {
+          for (const r of st.resources) {
+            if (/:instance\/\*$/.test(r)) {
+              if (!hasCondition(st, 'StringEquals', `ssm:resourceTag/${FLEET_TAG}`, FLEET_VALUE)) flag(`allows SendCommand to ${r} without ssm:resourceTag/${FLEET_TAG} = fleet`);
+            } else if (!/:document\/AWS-RunShellScript$/.test(r)) {
+              flag(`allows SendCommand on ${r}; only the fleet's instances and the AWS-RunShellScript document`);
+            }
+          }
+        } else if (PARAMETER_ACTIONS.test(action)) {
+          for (const r of st.resources) {
+            const publicAmi = /::parameter\/aws\/service\/\*$/.test(r) && /^ssm:GetParameters?$/.test(action);
+            if (!FLEET_PARAMETERS.test(r) && !publicAmi) flag(`allows ${action} on ${r}; only /jenkins-fleet/<fleet>/`);
+          }
+        } else if (action === 'iam:PassRole') {
+          if (st.resources.length !== 1 || st.resources[0] !== '${var.agent_role_arn}') flag(`allows PassRole on ${st.resources.join(', ')}; only the agent role`);
+        }
+      }
+    }
+    for (const needed of ['ec2:RunInstances', 'ec2:TerminateInstances', 'ssm:SendCommand', 'ssm:PutParameter', 'ssm:DeleteParameter', 'iam:PassRole']) {
+      if (!granted.has(needed)) out.push({ rule: 'provisioner-iam', where: dir, message: `the policy never grants ${needed}, which the provisioner needs` });
+    }
+    return out;
+  },
+};
+
+const agentIam: Rule = {
+  id: 'agent-iam',
+  description: 'Agents get AmazonSSMManagedInstanceCore, read only /jenkins-fleet/<fleet>/* (with a deny of every other parameter, which the managed policy would allow), decrypt only with the fleet\'s key, and their security group has no ingress.',
+  check(tree) {
+    const dir = 'terraform/modules/agent-iam';
+    const config = tree.configurations.find((c) => c.dir === dir);
+    if (!config) return [missingModule('agent-iam', dir)];
+    const out: Finding[] = [];
+    const statements = policyStatements(tree, dir);
+    for (const st of statements) {
+      if (st.effect !== 'Allow') continue;
+      const flag = (message: string): void => void out.push(statementFinding('agent-iam', st, message));
+      for (const action of st.actions) {
+        if (PARAMETER_ACTIONS.test(action) && st.resources.some((r) => !FLEET_PARAMETERS.test(r) || !r.endsWith('/*'))) flag(`allows ${action} beyond /jenkins-fleet/<fleet>/*`);
+        if (/^ssm:(PutParameter|DeleteParameters?)$/.test(action)) flag(`allows ${action}: agents only read their secret`);
+        if (action.startsWith('kms:') && action !== 'kms:Decrypt') flag(`allows ${action}: agents only decrypt`);
+        if (action === 'kms:Decrypt' && st.resources.some((r) => !/^\$\{aws_kms_key\.[A-Za-z0-9_]+\.arn\}$/.test(r))) flag('allows kms:Decrypt on something other than the fleet\'s key');
+      }
+    }
+    const denies = statements.some((st) => st.effect === 'Deny' && st.actions.includes('ssm:GetParameter') && st.notResources.length > 0 && st.notResources.every((r) => FLEET_PARAMETERS.test(r)));
+    if (!denies) out.push({ rule: 'agent-iam', where: dir, message: 'no Deny of ssm:GetParameter outside /jenkins-fleet/<fleet>/*: AmazonSSMManagedInstanceCore allows reading every parameter' });
+    const core = declared(tree, 'resource', ['aws_iam_role_policy_attachment']).some((d) => d.config === config && String(d.body.policy_arn).endsWith(':policy/AmazonSSMManagedInstanceCore'));
+    if (!core) out.push({ rule: 'agent-iam', where: dir, message: 'the agent role has no AmazonSSMManagedInstanceCore attachment' });
+    for (const rule of securityGroupRules(tree)) {
+      if (rule.owner.config === config && rule.direction === 'ingress') out.push(finding('agent-iam', rule.owner, 'the agents\' security group must have no ingress rule'));
+    }
+    return out;
+  },
+};
+
 export const RULES: Rule[] = [
   openIngress,
   ssh,
@@ -717,9 +904,13 @@ export const RULES: Rule[] = [
   credentials,
   hardCodedIds,
   region,
+  appRegions,
   pinnedVersions,
   backend,
   fleetTags,
+  iamWildcards,
+  provisionerIam,
+  agentIam,
 ];
 
 export function rule(id: RuleId): Rule {
