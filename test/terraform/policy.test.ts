@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkTree, loadTree, rule, RULES, treeFromSources, type Finding, type RuleId } from './policy.ts';
 
@@ -892,6 +893,15 @@ describe('the repository\'s terraform/', () => {
     const tree = await loadTree(repoRoot, 'terraform');
     expect(tree.configurations.length).toBeGreaterThan(0);
     expect(checkTree(tree, RULES)).toEqual([]);
+  });
+
+  it('outputs every value examples/fleet.yaml says comes from terraform/jenkins', async () => {
+    const example = readFileSync(new URL('examples/fleet.yaml', `file://${repoRoot}`), 'utf8');
+    const wanted = [...new Set([...example.matchAll(/<([a-z_]+)>/g)].map((m) => m[1]))];
+    expect(wanted.length).toBeGreaterThan(0);
+    const tree = await loadTree(repoRoot, 'terraform/jenkins');
+    const outputs = tree.configurations.flatMap((c) => c.files).flatMap((f) => Object.keys((f.body.output ?? {}) as object));
+    expect(wanted.filter((name) => !outputs.includes(name!))).toEqual([]);
   });
 
   it('has a test above for every rule', () => {
