@@ -38,6 +38,30 @@ const suites = [
     },
   },
   {
+    // The SSH transport and static hosts against real sshd on loopback (test/ssh/): also part of `vitest`, runnable alone.
+    name: 'ssh',
+    cmd: ['npx', 'vitest', 'run', 'test/ssh', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'ssh.json')}`],
+    count: () => {
+      const report = JSON.parse(readFileSync(join(scratch, 'ssh.json'), 'utf8'));
+      return { passed: report.numPassedTests, failed: report.numFailedTests + (report.numRuntimeErrorTests ?? 0) };
+    },
+  },
+  {
+    // The repository's parts agree (labels, tools, library version, credentials, plugins, freshness).
+    // Never the live controller here, whatever the environment says.
+    name: 'doctor',
+    cmd: ['env', '-u', 'JENKINS_URL', 'node', 'bin/provisioner.mjs', 'doctor'],
+  },
+  {
+    // Local stand-ins of EC2, SSM and Jenkins (test/sandbox/), through the real clients: also part of `vitest`, runnable alone.
+    name: 'sandbox',
+    cmd: ['npx', 'vitest', 'run', 'test/sandbox', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'sandbox.json')}`],
+    count: () => {
+      const report = JSON.parse(readFileSync(join(scratch, 'sandbox.json'), 'utf8'));
+      return { passed: report.numPassedTests, failed: report.numFailedTests + (report.numRuntimeErrorTests ?? 0) };
+    },
+  },
+  {
     // The Terraform policy (test/terraform/): also part of `vitest`, runnable alone.
     name: 'terraform-policy',
     cmd: ['npx', 'vitest', 'run', 'test/terraform', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'terraform.json')}`],
@@ -51,7 +75,47 @@ const suites = [
     name: 'terraform-fmt',
     cmd: ['bash', 'test/terraform/fmt-check.sh'],
   },
+  {
+    // The shared library's steps, resource scripts and Jenkinsfile in the Groovy harness (groovy 2.4.21).
+    name: 'library-groovy',
+    cmd: ['bash', 'test/groovy/run.sh'],
+    count: (output) => {
+      const match = [...output.matchAll(/^(\d+) passed, (\d+) failed$/gm)].at(-1);
+      if (!match) throw new Error('no "N passed, N failed" line');
+      return { passed: Number(match[1]), failed: Number(match[2]) };
+    },
+  },
+  {
+    // npm-groovy-lint (CodeNarc) on vars/ and the Jenkinsfile with .groovylintrc.json: no findings.
+    name: 'library-lint',
+    cmd: ['bash', 'test/library/lint.sh'],
+  },
+  {
+    // The committed vars/ and Jenkinsfile match what the templates render from fleet.yaml.
+    name: 'library-check',
+    cmd: ['node', 'bin/provisioner.mjs', 'library', '--check'],
+  },
+  {
+    // The banking app (app/): pytest on Debian's python3, against SQLite and a MariaDB it starts.
+    name: 'app',
+    cmd: ['/usr/bin/python3', '-m', 'pytest', 'app/tests', '-q', '-p', 'no:cacheprovider', `--junitxml=${join(scratch, 'app-junit.xml')}`],
+    count: () => junitCounts(readFileSync(join(scratch, 'app-junit.xml'), 'utf8')),
+  },
 ];
+
+/** passed/failed from a JUnit XML report (pytest's); a skipped test counts as failed: nothing may skip silently. */
+function junitCounts(xml) {
+  let passed = 0;
+  let failed = 0;
+  for (const match of xml.matchAll(/<testsuite\b([^>]*)>/g)) {
+    const attr = (name) => Number((match[1].match(new RegExp(`\\b${name}="(\\d+)"`)) ?? [0, 0])[1]);
+    const bad = attr('failures') + attr('errors') + attr('skipped');
+    passed += attr('tests') - bad;
+    failed += bad;
+  }
+  if (passed + failed === 0) throw new Error('the JUnit report lists no tests');
+  return { passed, failed };
+}
 
 function run(suite) {
   return new Promise((resolve) => {

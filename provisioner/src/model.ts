@@ -22,8 +22,21 @@ export function agentName(pool: string, instanceId: string): string {
 
 /** Splits a node name made by `agentName`; undefined for names we did not make. */
 export function parseAgentName(name: string): { pool: string; instanceId: string } | undefined {
-  const match = /^([A-Za-z][A-Za-z0-9_-]*)-(i-[0-9a-f]{8,17})$/.exec(name);
+  const match = /^([A-Za-z][A-Za-z0-9_-]*?)-(i-[0-9a-f]{8,17}|h-[A-Za-z0-9_.-]+)$/.exec(name);
   return match ? { pool: match[1] as string, instanceId: match[2] as string } : undefined;
+}
+
+/**
+ * A static host's stand-in for an instance id: `h-` and its address (and port unless 22), in the
+ * characters Jenkins allows in a node name.
+ */
+export function staticHostId(address: string, port?: number): string {
+  const clean = address.replace(/[^A-Za-z0-9_.-]/g, '-');
+  return `h-${clean}${port && port !== 22 ? `-${port}` : ''}`;
+}
+
+export function isStaticHostId(id: string): boolean {
+  return id.startsWith('h-');
 }
 
 /** The first words of every managed node's description: how a node is known to be ours. */
@@ -71,6 +84,8 @@ export interface Instance {
   /** Epoch milliseconds of the last successful bootstrap (from its tag), if any. */
   bootstrappedAt?: number;
   launchToken?: string;
+  /** Set for a static pool's host: a machine that always exists, never launched or terminated. */
+  host?: { address: string; port?: number; user?: string };
 }
 
 /** A Jenkins node as the controller reports it. */

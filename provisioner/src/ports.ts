@@ -106,6 +106,8 @@ export interface Controller {
   readSecret(name: string): Promise<string>;
   /** Marks the node temporarily offline (no new builds) with a message; no-op if it already is. */
   drain(name: string, message: string): Promise<void>;
+  /** Takes a node the provisioner drained back online (toggleOffline again); no-op if online. */
+  resume(name: string): Promise<void>;
   /** Deletes the node; `absent` if there was none. */
   deleteNode(name: string): Promise<'deleted' | 'absent'>;
 }

@@ -39,17 +39,55 @@ const image = z
     'an AMI id (ami-...) or resolve:ssm:/aws/service/... (a public SSM parameter)',
   );
 
-export const poolSchema = z.strictObject({
+// How the provisioner reaches a pool's hosts over SSH (transport: ssh). The key is never inline:
+// a file, or the name of an environment variable that holds it.
+const sshKeyEnv = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable');
+// OpenSSH prints SHA256 fingerprints as unpadded base64 of 32 bytes: 43 characters.
+const hostKeyFingerprint = z
+  .string()
+  .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'a host key fingerprint as ssh-keygen -lf prints it (SHA256: and 43 base64 characters)');
+const port = z.int().min(1).max(65535);
+const sshUser = z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/, 'a Unix user name');
+const hostAddress = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$/, 'a host name or an IP address');
+
+/** A machine that always exists (a static pool's host), reached over SSH. */
+export const staticHostSchema = z.strictObject({
+  address: hostAddress,
+  port: port.optional(),
+  user: sshUser.optional(),
+});
+export type StaticHost = z.infer<typeof staticHostSchema>;
+
+// What only EC2 pools have: a static pool (one with `hosts`) leaves these out, an EC2 pool needs all.
+const ec2Fields = ['instanceType', 'image', 'subnets', 'securityGroups', 'instanceProfile'] as const;
+const ec2Expected = { instanceType: 'string', image: 'string', subnets: 'array', securityGroups: 'array', instanceProfile: 'string' } as const;
+const sshOnlyFields = ['sshUser', 'sshKeyFile', 'sshKeyEnv', 'sshAddress', 'hostKeyPolicy', 'knownHostsFile', 'hostKeyFingerprints', 'port'] as const;
+
+const poolObject = z.strictObject({
   name: poolName,
-  count: z.int().min(0).max(1000),
+  /** EC2 pools: how many instances. Static pools: the number of hosts (may be left out). */
+  count: z.int().min(0).max(1000).optional(),
   labels: z.array(label).min(1),
   executors: z.int().min(1).max(64).default(1),
-  instanceType: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'an EC2 instance type such as t3.medium'),
-  image,
-  subnets: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id (subnet-...)')).min(1),
-  securityGroups: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'a security group id (sg-...)')).min(1),
-  instanceProfile: z.string().min(1),
-  transport: z.enum(['ssm']).default('ssm'),
+  instanceType: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'an EC2 instance type such as t3.medium').optional(),
+  image: image.optional(),
+  subnets: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id (subnet-...)')).min(1).optional(),
+  securityGroups: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'a security group id (sg-...)')).min(1).optional(),
+  instanceProfile: z.string().min(1).optional(),
+  /** Static pools: machines that always exist (no EC2 calls at all). */
+  hosts: z.array(staticHostSchema).min(1).optional(),
+  transport: z.enum(['ssm', 'ssh']).default('ssm'),
+  sshUser: sshUser.optional(),
+  sshKeyFile: z.string().min(1).optional(),
+  sshKeyEnv: sshKeyEnv.optional(),
+  /** Which of an instance's addresses to connect to (EC2 pools). */
+  sshAddress: z.enum(['private', 'public']).optional(),
+  hostKeyPolicy: z.enum(['known-hosts', 'pinned', 'accept-new']).optional(),
+  knownHostsFile: z.string().min(1).optional(),
+  hostKeyFingerprints: z.array(hostKeyFingerprint).min(1).optional(),
+  port: port.optional(),
   region: region.optional(),
   tools: z.array(z.enum(tools)).default([]),
   remoteFS: z.string().regex(/^\/[^\s]*$/, 'an absolute path without spaces').default('/home/jenkins/agent'),
@@ -57,6 +95,97 @@ export const poolSchema = z.strictObject({
   rootVolumeGiB: z.int().min(8).max(16384).default(30),
   publicIp: z.boolean().default(false),
 });
+
+type PoolObject = z.infer<typeof poolObject>;
+type PoolBase = Omit<PoolObject, (typeof ec2Fields)[number] | 'hosts' | 'count'> & { count: number };
+/** A pool of EC2 instances the provisioner launches and terminates. */
+export type Ec2PoolConfig = PoolBase & {
+  instanceType: string;
+  image: string;
+  subnets: string[];
+  securityGroups: string[];
+  instanceProfile: string;
+  hosts?: undefined;
+};
+/** A pool of machines that always exist, reached over SSH; `count` is the number of hosts. */
+export type StaticPoolConfig = PoolBase & {
+  transport: 'ssh';
+  hosts: StaticHost[];
+  instanceType?: undefined;
+  image?: undefined;
+  subnets?: undefined;
+  securityGroups?: undefined;
+  instanceProfile?: undefined;
+};
+
+export const poolSchema = poolObject
+  .superRefine((pool, ctx) => {
+    const problem = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (pool.hosts) {
+      for (const field of ec2Fields) {
+        if (pool[field] !== undefined) problem(field, `no ${field} in a static pool (one with hosts): its machines already exist`);
+      }
+      if (pool.transport !== 'ssh') problem('transport', `transport: ssh for a static pool (one with hosts), found '${pool.transport}'`);
+      if (pool.count !== undefined && pool.count !== pool.hosts.length) {
+        problem('count', `the number of hosts (${pool.hosts.length}) or no count at all in a static pool, found ${pool.count}`);
+      }
+      if (pool.sshAddress !== undefined) problem('sshAddress', 'sshAddress only in an EC2 pool (a static host is reached at its address)');
+      const seen = new Map<string, number>();
+      pool.hosts.forEach((host, index) => {
+        const key = `${host.address.toLowerCase()}:${host.port ?? pool.port ?? 22}`;
+        const first = seen.get(key);
+        if (first !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['hosts', index, 'address'], message: `a host listed once, found ${key} again (first at hosts[${first}])` });
+        } else seen.set(key, index);
+      });
+    } else {
+      for (const field of ec2Fields) {
+        // The same wording as any missing key, plus the way out for machines that already exist.
+        if (pool[field] === undefined) {
+          ctx.addIssue({ code: 'invalid_type', expected: ec2Expected[field], input: undefined, path: [field], message: `${field} is required` });
+        }
+      }
+      if (pool.count === undefined) ctx.addIssue({ code: 'invalid_type', expected: 'int', input: undefined, path: ['count'], message: 'count is required' });
+    }
+
+    if (pool.transport !== 'ssh') {
+      for (const field of sshOnlyFields) {
+        if (pool[field] !== undefined) problem(field, `${field} only with transport: ssh (this pool uses ${pool.transport})`);
+      }
+      return;
+    }
+    if (pool.sshUser === undefined && !(pool.hosts?.every((host) => host.user !== undefined) ?? false)) {
+      problem('sshUser', 'an sshUser for transport: ssh (the user the provisioner logs in as; a host may override it with hosts[].user)');
+    }
+    if ((pool.sshKeyFile === undefined) === (pool.sshKeyEnv === undefined)) {
+      problem(
+        pool.sshKeyFile === undefined ? 'sshKeyFile' : 'sshKeyEnv',
+        pool.sshKeyFile === undefined
+          ? 'exactly one of sshKeyFile (a private key file) or sshKeyEnv (an environment variable holding the key) for transport: ssh, found neither'
+          : 'exactly one of sshKeyFile or sshKeyEnv, found both',
+      );
+    }
+    if (pool.hostKeyPolicy === undefined) {
+      problem('hostKeyPolicy', 'a hostKeyPolicy for transport: ssh: known-hosts, pinned or accept-new (host keys are never accepted blindly)');
+    }
+    if (pool.hostKeyPolicy === 'known-hosts' && pool.knownHostsFile === undefined) {
+      problem('knownHostsFile', 'a knownHostsFile with hostKeyPolicy: known-hosts (the file that lists the hosts\' keys)');
+    }
+    if (pool.hostKeyPolicy === 'pinned' && pool.hostKeyFingerprints === undefined) {
+      problem('hostKeyFingerprints', 'a list of hostKeyFingerprints (SHA256:...) with hostKeyPolicy: pinned');
+    }
+    if (pool.hostKeyPolicy === 'pinned' && pool.knownHostsFile !== undefined) {
+      problem('knownHostsFile', 'no knownHostsFile with hostKeyPolicy: pinned (the fingerprints are the only keys trusted)');
+    }
+    if (pool.hostKeyPolicy !== 'pinned' && pool.hostKeyFingerprints !== undefined) {
+      problem('hostKeyFingerprints', `hostKeyFingerprints only with hostKeyPolicy: pinned, found hostKeyPolicy: ${pool.hostKeyPolicy ?? 'none'}`);
+    }
+  })
+  .transform((pool) => {
+    const count = pool.count ?? pool.hosts?.length ?? 0;
+    const sshAddress = pool.transport === 'ssh' && !pool.hosts ? (pool.sshAddress ?? 'private') : pool.sshAddress;
+    return { ...pool, count, sshAddress } as Ec2PoolConfig | StaticPoolConfig;
+  });
 
 export const controllerSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }),
@@ -99,4 +228,9 @@ export const fleetSchema = z
   });
 
 export type PoolConfig = z.infer<typeof poolSchema>;
+
+/** A pool whose machines always exist (`hosts`), as opposed to EC2 instances the provisioner launches. */
+export function isStaticPool<P extends PoolConfig>(pool: P): pool is Extract<P, { hosts: StaticHost[] }> {
+  return pool.hosts !== undefined;
+}
 export type FleetConfig = z.infer<typeof fleetSchema>;

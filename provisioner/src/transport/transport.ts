@@ -28,6 +28,8 @@ export interface BootstrapOptions {
   deadline: number;
   /** Called once per agent as soon as its result is known, so it need not wait for the others. */
   onResult?: (result: BootstrapResult) => void;
+  /** Called once per agent when its host can take commands (SSM agent online, sshd answered). */
+  onReady?: (name: string) => void;
   /** Progress lines ("waiting for SSM agent", output lines), with the agent's name. */
   onProgress?: (name: string, message: string) => void;
 }

@@ -1,0 +1,252 @@
+"""The JSON API under /api/v1. Roles: executives manage customers and accounts; tellers and
+cashiers move money; every staff role reads accounts, customers, history and statements;
+the audit logs are for executives."""
+from flask import Blueprint, jsonify, request, send_file
+
+from . import customers, ledger, statements
+from .access import api_roles
+from .errors import InvalidInput
+from .money import format_cents, parse_amount
+from .validation import (
+    account_type,
+    customer_fields,
+    id_field,
+    reject_unknown,
+    require_object,
+    required,
+    statement_range,
+)
+
+blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+
+EXECUTIVE = ("executive",)
+MONEY_HANDLERS = ("teller", "cashier")
+
+
+def _stamp(moment):
+    return moment.isoformat(timespec="microseconds") + "Z"
+
+
+def customer_json(customer):
+    return {
+        "cust_id": customer.cust_id,
+        "ssn_id": customer.ssn_id,
+        "name": customer.name,
+        "address": customer.address,
+        "age": customer.age,
+        "state": customer.state,
+        "city": customer.city,
+        "status": customer.status,
+        "last_update": _stamp(customer.last_update),
+        "accounts": [account.acc_id for account in customer.accounts],
+    }
+
+
+def account_json(account):
+    return {
+        "acc_id": account.acc_id,
+        "cust_id": account.cust_id,
+        "type": account.type,
+        "balance": format_cents(account.balance_cents),
+        "status": account.status,
+        "message": account.message,
+        "last_update": _stamp(account.last_update),
+    }
+
+
+def transaction_json(row):
+    return {
+        "trans_id": row.trans_id,
+        "acc_id": row.acc_id,
+        "kind": row.kind,
+        "amount": format_cents(row.amount_cents),
+        "balance_after": format_cents(row.balance_after_cents),
+        "transfer_id": row.transfer_id,
+        "counterparty_acc_id": row.counterparty_acc_id,
+        "message": row.message,
+        "time_stamp": _stamp(row.time_stamp),
+    }
+
+
+def transfer_json(record):
+    rows = ledger.transfer_rows(record)
+    return {
+        "transfer_id": record.transfer_id,
+        "from": record.from_acc_id,
+        "to": record.to_acc_id,
+        "amount": format_cents(record.amount_cents),
+        "from_balance": format_cents(rows["transfer_out"].balance_after_cents),
+        "to_balance": format_cents(rows["transfer_in"].balance_after_cents),
+        "time_stamp": _stamp(record.time_stamp),
+    }
+
+
+def _body():
+    body = request.get_json(silent=True)
+    if body is None:
+        raise InvalidInput("body", "must be JSON (Content-Type: application/json)")
+    return require_object(body)
+
+
+def _amount_body():
+    body = _body()
+    reject_unknown(body, ("amount",))
+    return parse_amount(required(body, "amount"))
+
+
+# --- customers (executive) ---------------------------------------------------------------
+
+@blueprint.post("/customers")
+@api_roles(*EXECUTIVE)
+def create_customer(staff):
+    customer = customers.create_customer(customer_fields(_body()), staff)
+    return jsonify(customer_json(customer)), 201
+
+
+@blueprint.get("/customers/<int:cust_id>")
+@api_roles()
+def show_customer(staff, cust_id):
+    return jsonify(customer_json(customers.get_customer(cust_id)))
+
+
+@blueprint.patch("/customers/<int:cust_id>")
+@api_roles(*EXECUTIVE)
+def update_customer(staff, cust_id):
+    fields = customer_fields(_body(), partial=True)
+    return jsonify(customer_json(customers.update_customer(cust_id, fields, staff)))
+
+
+@blueprint.delete("/customers/<int:cust_id>")
+@api_roles(*EXECUTIVE)
+def deactivate_customer(staff, cust_id):
+    return jsonify(customer_json(customers.deactivate_customer(cust_id, staff)))
+
+
+@blueprint.post("/customers/<int:cust_id>/activate")
+@api_roles(*EXECUTIVE)
+def activate_customer(staff, cust_id):
+    return jsonify(customer_json(customers.activate_customer(cust_id, staff)))
+
+
+# --- accounts (executive opens and closes) ----------------------------------------------
+
+@blueprint.post("/accounts")
+@api_roles(*EXECUTIVE)
+def open_account(staff):
+    body = _body()
+    reject_unknown(body, ("cust_id", "type", "deposit"))
+    cust_id = id_field(body, "cust_id")
+    kind = account_type(body)
+    deposit = parse_amount(body.get("deposit", "0.00"), "deposit", allow_zero=True)
+    account = customers.open_account(cust_id, kind, deposit, staff)
+    return jsonify(account_json(account)), 201
+
+
+@blueprint.get("/accounts/<int:acc_id>")
+@api_roles()
+def show_account(staff, acc_id):
+    return jsonify(account_json(customers.get_account(acc_id)))
+
+
+@blueprint.delete("/accounts/<int:acc_id>")
+@api_roles(*EXECUTIVE)
+def close_account(staff, acc_id):
+    return jsonify(account_json(customers.close_account(acc_id, staff)))
+
+
+@blueprint.post("/accounts/<int:acc_id>/activate")
+@api_roles(*EXECUTIVE)
+def activate_account(staff, acc_id):
+    return jsonify(account_json(customers.activate_account(acc_id, staff)))
+
+
+# --- money (teller, cashier) --------------------------------------------------------------
+
+@blueprint.post("/accounts/<int:acc_id>/deposit")
+@api_roles(*MONEY_HANDLERS)
+def deposit(staff, acc_id):
+    row = ledger.deposit(acc_id, _amount_body(), staff)
+    return jsonify({"acc_id": acc_id, "balance": format_cents(row.balance_after_cents), "trans_id": row.trans_id})
+
+
+@blueprint.post("/accounts/<int:acc_id>/withdraw")
+@api_roles(*MONEY_HANDLERS)
+def withdraw(staff, acc_id):
+    row = ledger.withdraw(acc_id, _amount_body(), staff)
+    return jsonify({"acc_id": acc_id, "balance": format_cents(row.balance_after_cents), "trans_id": row.trans_id})
+
+
+@blueprint.post("/transfers")
+@api_roles(*MONEY_HANDLERS)
+def transfer(staff):
+    key = ledger.idempotency_key(request.headers.get("Idempotency-Key"))
+    body = _body()
+    reject_unknown(body, ("from", "to", "amount"))
+    from_id = id_field(body, "from")
+    to_id = id_field(body, "to")
+    cents = parse_amount(required(body, "amount"))
+    record, replayed = ledger.transfer(from_id, to_id, cents, staff, key)
+    response = jsonify(transfer_json(record))
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response, 201
+
+
+# --- history and statements (every staff role) ------------------------------------------
+
+@blueprint.get("/accounts/<int:acc_id>/transactions")
+@api_roles()
+def transactions(staff, acc_id):
+    since, until, limit = statement_range(request.args)
+    rows, truncated = ledger.history(acc_id, since, until, limit)
+    return jsonify({
+        "acc_id": acc_id,
+        "transactions": [transaction_json(row) for row in rows],
+        "truncated": truncated,
+    })
+
+
+@blueprint.get("/accounts/<int:acc_id>/statement.pdf")
+@api_roles()
+def statement_pdf(staff, acc_id):
+    statement = statements.build(acc_id, *statement_range(request.args))
+    return send_file(statements.to_pdf(statement), mimetype="application/pdf",
+                     as_attachment=True, download_name=f"statement-{acc_id}.pdf")
+
+
+@blueprint.get("/accounts/<int:acc_id>/statement.xlsx")
+@api_roles()
+def statement_xlsx(staff, acc_id):
+    statement = statements.build(acc_id, *statement_range(request.args))
+    return send_file(statements.to_xlsx(statement),
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     as_attachment=True, download_name=f"statement-{acc_id}.xlsx")
+
+
+# --- audit logs (executive) ---------------------------------------------------------------
+
+def _log_limit():
+    raw = request.args.get("limit", "200")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        raise InvalidInput("limit", "must be a whole number from 1 to 1000")
+    return int(raw)
+
+
+@blueprint.get("/customerlog")
+@api_roles(*EXECUTIVE)
+def customer_log(staff):
+    return jsonify([
+        {"log_id": e.log_id, "cust_id": e.cust_id, "action": e.action, "message": e.message,
+         "staff": e.staff, "time_stamp": _stamp(e.time_stamp)}
+        for e in customers.customer_log(_log_limit())
+    ])
+
+
+@blueprint.get("/accountlog")
+@api_roles(*EXECUTIVE)
+def account_log(staff):
+    return jsonify([
+        {"log_id": e.log_id, "acc_id": e.acc_id, "cust_id": e.cust_id, "action": e.action, "status": e.status,
+         "message": e.message, "staff": e.staff, "time_stamp": _stamp(e.time_stamp)}
+        for e in customers.account_log(_log_limit())
+    ])

@@ -1,0 +1,78 @@
+"""The database handle and how the bank writes: one short transaction per operation that takes its
+write locks up front (BEGIN IMMEDIATE on SQLite, SELECT ... FOR UPDATE on MariaDB/MySQL)."""
+import sqlite3
+import time
+from contextlib import contextmanager
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+
+db = SQLAlchemy()
+
+# MariaDB error codes after which the whole operation can safely run again: it was rolled back.
+_RETRYABLE_MYSQL_ERRORS = {1205, 1213}  # lock wait timeout, deadlock
+_WRITE_LOCK_OPTION = "bank_write_lock"
+
+
+@event.listens_for(Engine, "connect")
+def _tune_sqlite(dbapi_connection, _record):
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    # pysqlite's own transaction handling would issue BEGIN lazily and never IMMEDIATE; take it over.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers do not wait for the writer
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _begin_sqlite(connection):
+    if connection.dialect.name != "sqlite":
+        return
+    # A writer takes SQLite's single write lock at BEGIN, so two writers never both read a balance
+    # and then race to upgrade their locks.
+    immediate = connection.get_execution_options().get(_WRITE_LOCK_OPTION)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _retryable(error):
+    code = getattr(error.orig, "args", [None])[0]
+    return code in _RETRYABLE_MYSQL_ERRORS
+
+
+@contextmanager
+def _one_write():
+    session = db.session
+    # End whatever read transaction the request opened (loading the staff user): the write lock
+    # must be taken when the transaction begins, not upgraded half-way.
+    session.commit()
+    session.connection(execution_options={_WRITE_LOCK_OPTION: True})
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def run_write(operation, attempts=4):
+    """Run `operation(session)` in its own write transaction and commit; retried from scratch when
+    MariaDB reports a deadlock or lock timeout (the failed attempt was rolled back whole)."""
+    for attempt in range(attempts):
+        try:
+            with _one_write() as session:
+                return operation(session)
+        except OperationalError as error:
+            if attempt + 1 == attempts or not _retryable(error):
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def is_mysql():
+    return db.engine.dialect.name in ("mysql", "mariadb")

@@ -1,0 +1,122 @@
+// A person's walk through the bank's pages in Debian's Chromium: an executive creates a customer
+// and two accounts, a teller deposits and transfers, the statement shows it and downloads as PDF
+// and spreadsheet. Usage: node walkthrough.mjs BASE_URL DOWNLOAD_DIR; passwords come from the
+// environment (BANK_E2E_EXECUTIVE_PASSWORD, BANK_E2E_TELLER_PASSWORD). Exit 0 when every check held.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const [base, downloads] = process.argv.slice(2);
+if (!base || !downloads) {
+  console.error('usage: node walkthrough.mjs BASE_URL DOWNLOAD_DIR');
+  process.exit(2);
+}
+
+function check(condition, what) {
+  if (!condition) throw new Error(`check failed: ${what}`);
+  console.log(`ok - ${what}`);
+}
+
+async function flash(page) {
+  return (await page.locator('p.flash').allInnerTexts()).join(' | ');
+}
+
+async function logIn(page, username, password) {
+  await page.goto(`${base}/login`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL(`${base}/`);
+  check((await page.locator('header').innerText()).includes(username), `${username} is logged in`);
+}
+
+async function logOut(page) {
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.waitForURL(/\/login/);
+}
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run'],
+});
+try {
+  const context = await browser.newContext({ acceptDownloads: true });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+
+  // The executive: a customer, a savings account with 100.00 and an empty current account.
+  await logIn(page, 'exec1', process.env.BANK_E2E_EXECUTIVE_PASSWORD);
+  await page.getByRole('link', { name: 'New customer' }).click();
+  await page.getByLabel('SSN id').fill('424242424');
+  await page.getByLabel('Name').fill('Katherine Johnson');
+  await page.getByLabel('Address').fill('1 Langley Way');
+  await page.getByLabel('Age').fill('41');
+  await page.getByLabel('State').fill('Virginia');
+  await page.getByLabel('City').fill('Hampton');
+  await page.getByRole('button', { name: 'Create customer' }).click();
+  const created = (await flash(page)).match(/Customer (\d+) created/);
+  check(created !== null, 'the customer is created');
+  const custId = created[1];
+
+  const accounts = [];
+  for (const [type, deposit] of [['savings', '100.00'], ['current', '0.00']]) {
+    await page.goto(`${base}/customers/${custId}`);
+    await page.getByRole('link', { name: 'Open an account' }).click();
+    check(await page.getByLabel('Customer id').inputValue() === custId, 'the account form knows the customer');
+    await page.getByLabel('Type').selectOption(type);
+    await page.getByLabel('Opening deposit').fill(deposit);
+    await page.getByRole('button', { name: 'Open account' }).click();
+    const opened = (await flash(page)).match(/Account (\d+) opened/);
+    check(opened !== null, `the ${type} account is opened`);
+    accounts.push(opened[1]);
+  }
+  const [savings, current] = accounts;
+  check((await page.locator('#balance').innerText()).trim() === '0.00', 'the current account starts empty');
+  await logOut(page);
+
+  // The teller: finds the account, deposits 50.00, transfers 30.00 to the current account.
+  await logIn(page, 'teller1', process.env.BANK_E2E_TELLER_PASSWORD);
+  await page.getByLabel('Account or customer id').fill(savings);
+  await page.getByRole('button', { name: 'Find' }).first().click();
+  await page.waitForURL(`${base}/accounts/${savings}`);
+  await page.locator('form', { hasText: 'Deposit' }).getByLabel('Amount').fill('50.00');
+  await page.getByRole('button', { name: 'Deposit' }).click();
+  check((await flash(page)).includes('Deposited 50.00. New balance 150.00.'), 'the deposit is confirmed');
+  check((await page.locator('#balance').innerText()).trim() === '150.00', 'the balance shows 150.00');
+
+  await page.getByRole('link', { name: 'Transfer from this account' }).click();
+  check(await page.getByLabel('From account').inputValue() === savings, 'the transfer form starts from the account');
+  await page.getByLabel('To account').fill(current);
+  await page.getByLabel('Amount').fill('30.00');
+  await page.getByRole('button', { name: 'Transfer' }).click();
+  check((await flash(page)).includes(`Transferred 30.00 from ${savings} to ${current}.`), 'the transfer is confirmed');
+  check((await page.locator('#balance').innerText()).trim() === '120.00', 'the balance shows 120.00');
+
+  // A refused withdrawal says why and changes nothing.
+  await page.locator('form', { hasText: 'Withdraw' }).getByLabel('Amount').fill('500.00');
+  await page.getByRole('button', { name: 'Withdraw' }).click();
+  check((await flash(page)).includes('insufficient funds'), 'an overdraft is refused with a reason');
+  check((await page.locator('#balance').innerText()).trim() === '120.00', 'the balance is unchanged');
+
+  // The statement: on screen, then both downloads.
+  await page.getByLabel('or last').fill('10');
+  await page.getByRole('button', { name: 'Show statement' }).click();
+  const table = await page.locator('#statement').innerText();
+  for (const expected of ['Opening deposit', 'Deposit', `Transfer out (to ${current})`, '150.00', '120.00']) {
+    check(table.includes(expected), `the statement shows ${expected}`);
+  }
+  check((await page.locator('#closing').innerText()).trim() === '120.00', 'the closing balance is 120.00');
+
+  for (const [link, magic, name] of [['Download PDF', '%PDF-', 'pdf'], ['Download spreadsheet', 'PK', 'xlsx']]) {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: link }).click()]);
+    check(download.suggestedFilename() === `statement-${savings}.${name}`, `the ${name} download is named for the account`);
+    const file = join(downloads, download.suggestedFilename());
+    await download.saveAs(file);
+    check(readFileSync(file).subarray(0, magic.length).toString('latin1') === magic, `the ${name} file is a real ${name}`);
+  }
+  await logOut(page);
+  console.log('walkthrough passed');
+} finally {
+  await browser.close();
+}

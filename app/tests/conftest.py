@@ -1,0 +1,161 @@
+"""Fixtures: the app on SQLite and on a real MariaDB (started once per run), staff users of each
+role, and API clients that speak as them."""
+import base64
+import tempfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bank import create_app
+from bank.database import db
+from bank.models import FIRST_ACCOUNT_ID, FIRST_CUSTOMER_ID, init_schema
+from bank.staff import create_staff
+from servers import MariaDB, MissingTool
+
+PASSWORDS = {"executive": "executive-password-1", "teller": "teller-password-12", "cashier": "cashier-password-1"}
+TABLES_CHILD_FIRST = ("transactions", "transfers", "account_log", "customer_log", "accounts", "customers",
+                      "login_throttle", "staff")
+
+
+@pytest.fixture(scope="session")
+def mariadb():
+    try:
+        server = MariaDB()
+    except MissingTool as error:
+        pytest.fail(str(error), pytrace=False)
+    server.start()
+    yield server
+    server.stop()
+
+
+def _make_app(url):
+    return create_app({
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": "test-secret-key",
+        "BCRYPT_ROUNDS": 4,
+        "SESSION_COOKIE_SECURE": False,
+        "TESTING": True,
+    })
+
+
+@pytest.fixture(scope="session", params=["sqlite", "mariadb"])
+def backend_app(request):
+    if request.param == "sqlite":
+        folder = tempfile.mkdtemp(prefix="bank-sqlite-")
+        app = _make_app(f"sqlite:///{Path(folder) / 'bank.sqlite'}")
+    else:
+        server = request.getfixturevalue("mariadb")
+        app = _make_app(server.create_database("bank_tests"))
+    app.backend = request.param
+    with app.app_context():
+        init_schema()
+    return app
+
+
+def reset_database():
+    session = db.session
+    mysql = db.engine.dialect.name != "sqlite"
+    if mysql:
+        session.execute(text("SET FOREIGN_KEY_CHECKS=0"))
+    for table in TABLES_CHILD_FIRST:
+        session.execute(text(f"DELETE FROM {table}"))
+    if mysql:
+        session.execute(text("SET FOREIGN_KEY_CHECKS=1"))
+        session.commit()
+        session.execute(text(f"ALTER TABLE customers AUTO_INCREMENT = {FIRST_CUSTOMER_ID}"))
+        session.execute(text(f"ALTER TABLE accounts AUTO_INCREMENT = {FIRST_ACCOUNT_ID}"))
+    else:
+        session.execute(text("DELETE FROM sqlite_sequence WHERE name NOT IN ('customers', 'accounts')"))
+        session.execute(text(f"UPDATE sqlite_sequence SET seq = {FIRST_CUSTOMER_ID - 1} WHERE name = 'customers'"))
+        session.execute(text(f"UPDATE sqlite_sequence SET seq = {FIRST_ACCOUNT_ID - 1} WHERE name = 'accounts'"))
+    session.commit()
+
+
+@pytest.fixture
+def app(backend_app):
+    with backend_app.app_context():
+        reset_database()
+        for role, password in PASSWORDS.items():
+            create_staff(role, role, password)
+        db.session.remove()
+    yield backend_app
+    with backend_app.app_context():
+        db.session.remove()
+
+
+class Speaker:
+    """A test client that sends every request as one staff user (HTTP Basic)."""
+
+    def __init__(self, app, username=None, password=None):
+        self.client = app.test_client()
+        self.headers = {}
+        if username:
+            token = base64.b64encode(f"{username}:{password}".encode()).decode()
+            self.headers["Authorization"] = f"Basic {token}"
+
+    def _send(self, method, url, headers=None, **kwargs):
+        return self.client.open(url, method=method, headers={**self.headers, **(headers or {})}, **kwargs)
+
+    def get(self, url, **kwargs):
+        return self._send("GET", url, **kwargs)
+
+    def post(self, url, **kwargs):
+        return self._send("POST", url, **kwargs)
+
+    def patch(self, url, **kwargs):
+        return self._send("PATCH", url, **kwargs)
+
+    def delete(self, url, **kwargs):
+        return self._send("DELETE", url, **kwargs)
+
+
+@pytest.fixture
+def executive(app):
+    return Speaker(app, "executive", PASSWORDS["executive"])
+
+
+@pytest.fixture
+def teller(app):
+    return Speaker(app, "teller", PASSWORDS["teller"])
+
+
+@pytest.fixture
+def cashier(app):
+    return Speaker(app, "cashier", PASSWORDS["cashier"])
+
+
+@pytest.fixture
+def anonymous(app):
+    return Speaker(app)
+
+
+_ssn_counter = iter(range(100000000, 999999999))
+
+
+@pytest.fixture
+def new_customer(executive):
+    """Creates a customer through the API and returns its JSON."""
+
+    def create(**fields):
+        body = {"ssn_id": str(next(_ssn_counter)), "name": "Ada Lovelace", "address": "12 St James's Square",
+                "age": 36, "state": "London", "city": "Westminster", **fields}
+        response = executive.post("/api/v1/customers", json=body)
+        assert response.status_code == 201, response.json
+        return response.json
+
+    return create
+
+
+@pytest.fixture
+def new_account(executive, new_customer):
+    """Opens an account (for a new customer unless cust_id is given) and returns its JSON."""
+
+    def open_(deposit="100.00", type="savings", cust_id=None):
+        if cust_id is None:
+            cust_id = new_customer()["cust_id"]
+        response = executive.post("/api/v1/accounts", json={"cust_id": cust_id, "type": type, "deposit": deposit})
+        assert response.status_code == 201, response.json
+        return response.json
+
+    return open_

@@ -1,0 +1,43 @@
+"""A person's walk through the pages in a real browser: Debian's Chromium driven by playwright-core
+(tests/browser/walkthrough.mjs) against gunicorn on SQLite."""
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from servers import Gunicorn, app_env, flask_cli
+
+SCRIPT = Path(__file__).parent / "browser" / "walkthrough.mjs"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_an_executive_and_a_teller_work_through_the_pages(tmp_path):
+    if not os.path.exists("/usr/bin/chromium"):
+        pytest.fail("/usr/bin/chromium not found: install the Debian package chromium", pytrace=False)
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node not found: install Node.js 20", pytrace=False)
+    if not (REPO / "node_modules" / "playwright-core").is_dir():
+        pytest.fail("playwright-core is missing: run npm ci at the repository root", pytrace=False)
+    passwords = {"exec1": ("executive", "exec-walkthrough-1"), "teller1": ("teller", "teller-walkthrough-1")}
+    env = app_env(f"sqlite:///{tmp_path / 'bank.sqlite'}")
+    flask_cli(env, "init-db")
+    for username, (role, password) in passwords.items():
+        flask_cli(env, "create-staff", username, role, input_text=password + "\n")
+    server = Gunicorn(env, workers=2).start()
+    try:
+        downloads = tmp_path / "downloads"
+        downloads.mkdir()
+        result = subprocess.run(
+            [node, str(SCRIPT), server.url, str(downloads)],
+            env={**os.environ, "BANK_E2E_EXECUTIVE_PASSWORD": passwords["exec1"][1],
+                 "BANK_E2E_TELLER_PASSWORD": passwords["teller1"][1]},
+            capture_output=True, text=True, timeout=180,
+        )
+    finally:
+        server.stop()
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}\n--- gunicorn ---\n{server.logs()[-3000:]}"
+    assert "walkthrough passed" in result.stdout
+    assert sorted(p.suffix for p in downloads.iterdir()) == [".pdf", ".xlsx"]

@@ -1,0 +1,327 @@
+// The executor: carries out a plan's actions against the outside systems. Every agent moves
+// through launch -> register -> secret -> bootstrap -> online on its own, so one failing agent
+// never holds the others; removals drain first and never kill a busy agent unless forced.
+// Every step is safe to repeat, so a run killed at any moment is finished by the next one.
+import { createHash } from 'node:crypto';
+import type { Fleet, Pool } from '../config/load.ts';
+import { isStaticPool } from '../config/schema.ts';
+import { agentName, isStaticHostId, nodeDescription, secretParameterName, staticHostId, type Instance } from '../model.ts';
+import { drainMessage, type Action, type Plan } from '../plan/plan.ts';
+import { CapacityError, type Compute, type Controller, type Parameters } from '../ports.ts';
+import { bootstrapValues, renderBootstrap } from '../transport/bootstrap.ts';
+import type { AgentTarget, Transport } from '../transport/transport.ts';
+import { Batcher, limiter } from './batch.ts';
+import type { Failure, ProgressEvent, Reporter, Step } from './events.ts';
+import { NodeWatch } from './watch.ts';
+
+/** The outside world as the executor reaches it: one shared client per service and region. */
+export interface Systems {
+  controller: Controller;
+  compute(region: string): Compute;
+  parameters(region: string): Parameters;
+  transport(pool: Pool): Transport;
+}
+
+export interface ApplyOptions {
+  /** Epoch milliseconds by which every agent should be online (or removed). */
+  deadline: number;
+  /** Remove busy agents without waiting for their builds. */
+  force?: boolean;
+  reporter: Reporter;
+  watch?: NodeWatch;
+  /** Jenkins calls in flight at once. */
+  concurrency?: number;
+  now?: () => number;
+}
+
+export interface ApplyResult {
+  failures: Failure[];
+  /** Agents seen online at the end of their steps. */
+  online: string[];
+}
+
+type LaunchAction = Extract<Action, { type: 'launch' }>;
+type RemoveAction = Extract<Action, { type: 'remove' }>;
+
+export async function applyPlan(fleet: Fleet, plan: Plan, systems: Systems, options: ApplyOptions): Promise<ApplyResult> {
+  return new Execution(fleet, systems, options).run(plan);
+}
+
+class Execution {
+  private readonly failures: Failure[] = [];
+  private readonly online: string[] = [];
+  private readonly watch: NodeWatch;
+  private readonly jenkins: <T>(task: () => Promise<T>) => Promise<T>;
+  private readonly now: () => number;
+  private readonly pools: Map<string, Pool>;
+  private readonly terminations: Batcher<string>;
+  private readonly bootstrapMarks: Batcher<string>;
+
+  constructor(
+    private readonly fleet: Fleet,
+    private readonly systems: Systems,
+    private readonly options: ApplyOptions,
+  ) {
+    this.watch = options.watch ?? new NodeWatch(systems.controller);
+    this.jenkins = limiter(options.concurrency ?? 16);
+    this.now = options.now ?? Date.now;
+    this.pools = new Map(fleet.pools.map((p) => [p.name, p]));
+    this.terminations = new Batcher((region, ids) => systems.compute(region).terminate(ids), 500);
+    this.bootstrapMarks = new Batcher((region, ids) => systems.compute(region).markBootstrapped(ids, this.now()), 500);
+  }
+
+  async run(plan: Plan): Promise<ApplyResult> {
+    const byPool = new Map<string, Action[]>();
+    const rest: Action[] = [];
+    for (const action of plan.actions) {
+      if (action.type === 'launch' || action.type === 'register' || action.type === 'bootstrap') {
+        byPool.set(action.pool, [...(byPool.get(action.pool) ?? []), action]);
+      } else rest.push(action);
+    }
+    await Promise.all([
+      ...[...byPool].map(([pool, actions]) => this.bringUp(this.pools.get(pool) as Pool, actions)),
+      ...rest.map((action) => this.carryOut(action)),
+    ]);
+    return { failures: this.failures, online: this.online };
+  }
+
+  private report(event: ProgressEvent): void {
+    this.options.reporter.event(event);
+  }
+
+  private fail(failure: Failure): void {
+    this.failures.push(failure);
+    this.report({ kind: 'failed', ...failure });
+  }
+
+  /** Launch, register, bootstrap and wait online for one pool's new or broken agents. */
+  private async bringUp(pool: Pool, actions: Action[]): Promise<void> {
+    const targets: Array<{ target: AgentTarget; needsNode: boolean }> = [];
+    const region = pool.region;
+    const launches = actions.filter((a): a is LaunchAction => a.type === 'launch');
+    if (launches.length > 0 && !isStaticPool(pool)) {
+      let imageId: string | undefined;
+      try {
+        imageId = await this.systems.compute(region).resolveImage(pool.image);
+      } catch (err) {
+        this.fail({ pool: pool.name, step: 'launch', error: `resolving image ${pool.image}: ${message(err)}` });
+      }
+      if (imageId) {
+        const launched = await Promise.all(launches.map((a) => this.launch(pool, a, imageId)));
+        for (const instance of launched.flat()) {
+          targets.push({ target: this.target(pool, instance.id, instance), needsNode: true });
+        }
+      }
+    }
+    for (const action of actions) {
+      if (action.type === 'register' || action.type === 'bootstrap') {
+        targets.push({ target: this.target(pool, action.instanceId), needsNode: action.type === 'register' });
+      }
+    }
+    if (targets.length === 0) return;
+
+    const transport = this.systems.transport(pool);
+    const prepared = await Promise.all(targets.map(({ target, needsNode }) => this.jenkins(() => this.prepare(pool, transport, target, needsNode))));
+    const ready = prepared.filter((t): t is AgentTarget => t !== undefined);
+    if (ready.length === 0) return;
+
+    const script = renderBootstrap(bootstrapValues(this.fleet, pool));
+    const byName = new Map(ready.map((t) => [t.name, t]));
+    const waits: Promise<void>[] = [];
+    await transport.bootstrap(ready, script, {
+      deadline: this.options.deadline,
+      onReady: (name) => this.report({ kind: 'ready', pool: pool.name, agent: name }),
+      onProgress: (name, text) => this.report({ kind: 'note', pool: pool.name, agent: name, message: text }),
+      onResult: (result) => {
+        const target = byName.get(result.name) as AgentTarget;
+        if (!result.ok) {
+          this.fail({ pool: pool.name, agent: result.name, instanceId: target.instanceId, step: 'bootstrap', error: result.error ?? 'failed' });
+          return;
+        }
+        this.report({ kind: 'bootstrapped', pool: pool.name, agent: result.name });
+        waits.push(this.markBootstrapped(pool, target), this.awaitOnline(pool, target));
+      },
+    });
+    await Promise.all(waits);
+  }
+
+  /** Where an agent lives: a static pool's host, or an instance (its address for SSH). */
+  private target(pool: Pool, instanceId: string, instance?: Instance): AgentTarget {
+    const name = agentName(pool.name, instanceId);
+    if (isStaticPool(pool)) {
+      const host = pool.hosts.find((h) => staticHostId(h.address, h.port ?? pool.port) === instanceId);
+      return { name, pool, address: host?.address, port: host?.port ?? pool.port, user: host?.user ?? pool.sshUser };
+    }
+    const address = pool.sshAddress === 'public' ? instance?.publicIp : instance?.privateIp;
+    return { name, pool, instanceId, address };
+  }
+
+  /** One launch action, falling back to the pool's other subnets when a zone has no capacity. */
+  private async launch(pool: Extract<Pool, { subnets: string[] }>, action: LaunchAction, imageId: string): Promise<Instance[]> {
+    const compute = this.systems.compute(pool.region);
+    const subnets = [action.subnetId, ...pool.subnets.filter((s) => s !== action.subnetId)];
+    const instances: Instance[] = [];
+    let remaining = action.count;
+    const refused: string[] = [];
+    for (const subnetId of subnets) {
+      if (remaining <= 0) break;
+      // Another subnet is another request: derive its token from the planned one, deterministically.
+      const clientToken = subnetId === action.subnetId ? action.clientToken : derivedToken(action.clientToken, subnetId);
+      try {
+        const started = await compute.launch({
+          fleet: this.fleet.fleet,
+          pool: pool.name,
+          region: pool.region,
+          count: remaining,
+          subnetId,
+          clientToken,
+          imageId,
+          instanceType: pool.instanceType,
+          securityGroupIds: pool.securityGroups,
+          instanceProfile: pool.instanceProfile,
+          rootVolumeGiB: pool.rootVolumeGiB,
+          publicIp: pool.publicIp,
+        });
+        const alive = started.filter((i) => i.state === 'pending' || i.state === 'running');
+        if (started.length > 0 && alive.length === 0) {
+          refused.push(`${subnetId} (its launch token returned only terminated instances)`);
+          continue;
+        }
+        instances.push(...alive);
+        remaining -= alive.length;
+        this.report({ kind: 'launched', pool: pool.name, instanceIds: alive.map((i) => i.id) });
+      } catch (err) {
+        if (err instanceof CapacityError) {
+          refused.push(`${subnetId} (${err.message})`);
+          this.report({ kind: 'note', pool: pool.name, message: `no capacity in ${subnetId}, trying the pool's other subnets` });
+          continue;
+        }
+        this.fail({ pool: pool.name, step: 'launch', error: `launching ${remaining} instance(s) in ${subnetId}: ${message(err)}` });
+        return instances;
+      }
+    }
+    if (remaining > 0) {
+      this.fail({ pool: pool.name, step: 'launch', error: `${remaining} instance(s) could not be launched: ${refused.join('; ')}` });
+    }
+    return instances;
+  }
+
+  /** Registers the node if needed and hands its secret to the transport. */
+  private async prepare(pool: Pool, transport: Transport, target: AgentTarget, needsNode: boolean): Promise<AgentTarget | undefined> {
+    let step: Step = 'register';
+    try {
+      if (needsNode) {
+        await this.systems.controller.createNode({
+          name: target.name,
+          description: nodeDescription(this.fleet.fleet, pool.name, target.instanceId ?? target.name),
+          remoteFS: pool.remoteFS,
+          executors: pool.executors,
+          labels: pool.labels,
+          mode: pool.mode,
+        });
+        this.report({ kind: 'registered', pool: pool.name, agent: target.name });
+      }
+      step = 'secret';
+      const secret = await this.systems.controller.readSecret(target.name);
+      await transport.storeSecret(target, secret);
+      return target;
+    } catch (err) {
+      this.fail({ pool: pool.name, agent: target.name, instanceId: target.instanceId, step, error: message(err) });
+      return undefined;
+    }
+  }
+
+  private async markBootstrapped(pool: Pool, target: AgentTarget): Promise<void> {
+    if (!target.instanceId || isStaticPool(pool)) return;
+    try {
+      await this.bootstrapMarks.add(pool.region, target.instanceId);
+    } catch (err) {
+      // Only costs a repeated bootstrap on a later run: worth a note, not a failure.
+      this.report({ kind: 'note', pool: pool.name, agent: target.name, message: `could not tag the instance as bootstrapped: ${message(err)}` });
+    }
+  }
+
+  private async awaitOnline(pool: Pool, target: AgentTarget): Promise<void> {
+    if (await this.watch.online(target.name, this.options.deadline)) {
+      this.online.push(target.name);
+      this.report({ kind: 'online', pool: pool.name, agent: target.name });
+      return;
+    }
+    const node = this.watch.last(target.name);
+    const why = this.watch.lastError
+      ? `the controller could not be asked: ${this.watch.lastError}`
+      : node
+        ? `still offline${node.offlineReason ? `: ${node.offlineReason}` : ' (the agent has not connected)'}`
+        : 'the node is gone from the controller';
+    this.fail({ pool: pool.name, agent: target.name, instanceId: target.instanceId, step: 'online', error: `not online before the timeout, ${why}` });
+  }
+
+  private async carryOut(action: Action): Promise<void> {
+    const controller = this.systems.controller;
+    try {
+      switch (action.type) {
+        case 'remove':
+          return await this.remove(action);
+        case 'resume':
+          await this.jenkins(() => controller.resume(action.node));
+          this.report({ kind: 'resumed', pool: action.pool, agent: action.node });
+          return;
+        case 'delete-node':
+          await this.jenkins(() => controller.deleteNode(action.node));
+          this.report({ kind: 'deleted', what: 'node', name: action.node });
+          return;
+        case 'delete-secret':
+          await this.systems.parameters(action.region).deleteSecret(action.name);
+          this.report({ kind: 'deleted', what: 'secret', name: action.name });
+          return;
+        default:
+          throw new Error(`unexpected action ${action.type}`);
+      }
+    } catch (err) {
+      const step: Step = action.type === 'delete-secret' ? 'delete-secret' : action.type === 'resume' ? 'resume' : 'delete-node';
+      this.fail({ pool: 'pool' in action ? action.pool : '', agent: 'node' in action ? action.node : undefined, step, error: message(err) });
+    }
+  }
+
+  /** Drain, wait until idle (unless forced), delete the node, terminate, forget the secret. */
+  private async remove(action: RemoveAction): Promise<void> {
+    const { node, instanceId, region } = action;
+    let step: Step = 'drain';
+    const where = { pool: action.pool, agent: node, instanceId };
+    try {
+      if (node) {
+        await this.jenkins(() => this.systems.controller.drain(node, drainMessage(this.fleet.fleet, action.reason)));
+        this.report({ kind: 'draining', pool: action.pool, agent: node });
+        if (!this.options.force && !(await this.watch.idle(node, this.options.deadline))) {
+          this.fail({ ...where, step, error: 'still running a build at the timeout: it stays drained (no new builds) and a later run removes it once idle, or use --force' });
+          return;
+        }
+        step = 'delete-node';
+        await this.jenkins(() => this.systems.controller.deleteNode(node));
+      }
+      const pool = this.pools.get(action.pool);
+      if (instanceId && isStaticHostId(instanceId)) {
+        // A static host stays; what the bootstrap put there goes (if the host is still in the file).
+        step = 'delete-secret';
+        if (pool) await this.systems.transport(pool).forget(this.target(pool, instanceId));
+      } else if (instanceId && region) {
+        step = 'terminate';
+        await this.terminations.add(region, instanceId);
+        // The host is gone; only its secret parameter (SSM pools) may be left. Missing is fine.
+        step = 'delete-secret';
+        await this.systems.parameters(region).deleteSecret(secretParameterName(this.fleet.fleet, instanceId));
+      }
+      this.report({ kind: 'removed', pool: action.pool, agent: node, instanceId });
+    } catch (err) {
+      this.fail({ ...where, step, error: message(err) });
+    }
+  }
+}
+
+function derivedToken(token: string, subnetId: string): string {
+  return `jf-${createHash('sha256').update(`${token}/${subnetId}`).digest('hex').slice(0, 48)}`;
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

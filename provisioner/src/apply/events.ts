@@ -1,0 +1,41 @@
+// What the executor tells the outside world while it works: one event per step of an agent's life,
+// consumed by the progress display, the log lines or the JSON report.
+
+export type Step =
+  | 'launch'
+  | 'register'
+  | 'secret'
+  | 'bootstrap'
+  | 'online'
+  | 'resume'
+  | 'drain'
+  | 'delete-node'
+  | 'terminate'
+  | 'delete-secret';
+
+export type ProgressEvent =
+  | { kind: 'launched'; pool: string; instanceIds: string[] }
+  /** The agent's host can take commands (its instance runs and SSM or sshd answers). */
+  | { kind: 'ready'; pool: string; agent: string }
+  | { kind: 'registered'; pool: string; agent: string }
+  | { kind: 'bootstrapped'; pool: string; agent: string }
+  | { kind: 'online'; pool: string; agent: string }
+  | { kind: 'resumed'; pool: string; agent: string }
+  | { kind: 'draining'; pool: string; agent: string }
+  | { kind: 'removed'; pool: string; agent?: string; instanceId?: string }
+  | { kind: 'deleted'; what: 'node' | 'secret'; name: string }
+  | { kind: 'failed'; pool: string; agent?: string; instanceId?: string; step: Step; error: string }
+  | { kind: 'note'; pool?: string; agent?: string; message: string };
+
+export interface Reporter {
+  event(event: ProgressEvent): void;
+}
+
+/** Something that did not end as wanted, named with the step and the remote's words. */
+export interface Failure {
+  pool: string;
+  agent?: string;
+  instanceId?: string;
+  step: Step;
+  error: string;
+}

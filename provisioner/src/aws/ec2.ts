@@ -1,0 +1,264 @@
+// EC2 for one region, in the provisioner's words: the fleet's instances as observed, launching
+// tagged and hardened instances idempotently, terminating, recording bootstrap, and resolving AMIs.
+// Owns paging, per-call limits and the mapping of EC2's answers to the domain and to errors.
+import {
+  CreateTagsCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+  type EC2Client,
+  type Instance as Ec2Instance,
+  type _InstanceType,
+  type Tag,
+} from '@aws-sdk/client-ec2';
+import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { UserError } from '../errors.ts';
+import { Tags, managedByValue, type Instance, type InstanceState } from '../model.ts';
+import { CapacityError, type Compute, type LaunchRequest } from '../ports.ts';
+import { awsErrorCode, awsRemoteError, describeFailure, describeIds, ec2Client, inGroupsOf, ssmClient } from './clients.ts';
+
+/** DescribeInstances accepts MaxResults 5..1000 (without InstanceIds). */
+const describePageSize = 1000;
+/** Kept well under EC2's per-request limits for TerminateInstances and CreateTags resources. */
+const idsPerCall = 500;
+
+const ssmImagePrefix = 'resolve:ssm:';
+
+const states: ReadonlySet<string> = new Set<InstanceState>(['pending', 'running', 'shutting-down', 'terminated', 'stopping', 'stopped']);
+
+export class Ec2Compute implements Compute {
+  private readonly ec2: EC2Client;
+  private readonly ssm: SSMClient;
+  private readonly rootDevices = new Map<string, Promise<string>>();
+  private readonly images = new Map<string, Promise<string>>();
+
+  constructor(readonly region: string, clients: { ec2?: EC2Client; ssm?: SSMClient } = {}) {
+    this.ec2 = clients.ec2 ?? ec2Client(region);
+    this.ssm = clients.ssm ?? ssmClient(region);
+  }
+
+  async listInstances(fleet: string): Promise<Instance[]> {
+    const instances: Instance[] = [];
+    let nextToken: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.ec2.send(
+          new DescribeInstancesCommand({
+            Filters: [{ Name: `tag:${Tags.fleet}`, Values: [fleet] }],
+            MaxResults: describePageSize,
+            NextToken: nextToken,
+          }),
+        );
+      } catch (err) {
+        throw awsRemoteError(`listing the instances of fleet ${fleet}`, 'EC2', this.region, err);
+      }
+      for (const reservation of page.Reservations ?? []) {
+        for (const raw of reservation.Instances ?? []) {
+          const instance = this.toInstance(raw);
+          if (instance) instances.push(instance);
+        }
+      }
+      nextToken = page.NextToken || undefined;
+    } while (nextToken);
+    return instances;
+  }
+
+  async launch(request: LaunchRequest): Promise<Instance[]> {
+    checkLaunchRequest(request);
+    const doing = `launching ${request.count} instance(s) of pool ${request.pool} in subnet ${request.subnetId}`;
+    const rootDevice = await this.rootDeviceName(request.imageId);
+    const tags: Tag[] = [
+      { Key: 'Name', Value: `${request.fleet}-${request.pool}` },
+      { Key: Tags.fleet, Value: request.fleet },
+      { Key: Tags.pool, Value: request.pool },
+      { Key: Tags.managedBy, Value: managedByValue },
+      { Key: Tags.launch, Value: request.clientToken },
+    ];
+    let reply;
+    try {
+      reply = await this.ec2.send(
+        new RunInstancesCommand({
+          ImageId: request.imageId,
+          InstanceType: request.instanceType as _InstanceType,
+          MinCount: 1,
+          MaxCount: request.count,
+          ClientToken: request.clientToken,
+          // Always an explicit interface: a subnet's MapPublicIpOnLaunch would otherwise hand out a
+          // public address nobody asked for.
+          NetworkInterfaces: [
+            {
+              DeviceIndex: 0,
+              SubnetId: request.subnetId,
+              Groups: request.securityGroupIds,
+              AssociatePublicIpAddress: request.publicIp,
+              DeleteOnTermination: true,
+            },
+          ],
+          IamInstanceProfile: request.instanceProfile.startsWith('arn:')
+            ? { Arn: request.instanceProfile }
+            : { Name: request.instanceProfile },
+          MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1, HttpEndpoint: 'enabled' },
+          BlockDeviceMappings: [
+            {
+              DeviceName: rootDevice,
+              Ebs: { VolumeSize: request.rootVolumeGiB, VolumeType: 'gp3', Encrypted: true, DeleteOnTermination: true },
+            },
+          ],
+          TagSpecifications: [
+            { ResourceType: 'instance', Tags: tags },
+            { ResourceType: 'volume', Tags: tags },
+          ],
+        }),
+      );
+    } catch (err) {
+      const code = awsErrorCode(err);
+      if (code === 'InsufficientInstanceCapacity') {
+        throw new CapacityError(request.subnetId, `${doing}: EC2 has no capacity: ${describeFailure(err)}`);
+      }
+      if (code === 'IdempotentParameterMismatch') {
+        throw awsRemoteError(`${doing} (launch token ${request.clientToken} was used before with other parameters)`, 'EC2', this.region, err);
+      }
+      throw awsRemoteError(doing, 'EC2', this.region, err);
+    }
+    // The answer is all we need: a describe right after launch may not know the instances yet.
+    return (reply.Instances ?? []).flatMap((raw) => {
+      const instance = this.toInstance(raw, request);
+      return instance ? [instance] : [];
+    });
+  }
+
+  async terminate(instanceIds: string[]): Promise<void> {
+    for (const group of inGroupsOf(unique(instanceIds), idsPerCall)) {
+      let remaining = group;
+      // One unknown id fails the whole call; ids EC2 no longer knows are gone already, so drop
+      // them and terminate the rest (a second round covers a message naming only some of them).
+      for (let round = 0; round < 3 && remaining.length > 0; round++) {
+        try {
+          await this.ec2.send(new TerminateInstancesCommand({ InstanceIds: remaining }));
+          remaining = [];
+        } catch (err) {
+          const missing = awsErrorCode(err) === 'InvalidInstanceID.NotFound' ? idsIn(err) : [];
+          const rest = remaining.filter((id) => !missing.includes(id));
+          if (missing.length === 0 || rest.length === remaining.length) {
+            throw awsRemoteError(`terminating ${describeIds(remaining)}`, 'EC2', this.region, err);
+          }
+          remaining = rest;
+        }
+      }
+    }
+  }
+
+  async markBootstrapped(instanceIds: string[], at: number): Promise<void> {
+    for (const group of inGroupsOf(unique(instanceIds), idsPerCall)) {
+      try {
+        await this.ec2.send(
+          new CreateTagsCommand({ Resources: group, Tags: [{ Key: Tags.bootstrapped, Value: String(at) }] }),
+        );
+      } catch (err) {
+        throw awsRemoteError(`recording the bootstrap of ${describeIds(group)}`, 'EC2', this.region, err);
+      }
+    }
+  }
+
+  resolveImage(image: string): Promise<string> {
+    if (/^ami-[0-9a-f]{8,17}$/.test(image)) return Promise.resolve(image);
+    if (!image.startsWith(ssmImagePrefix) || image.length === ssmImagePrefix.length) {
+      return Promise.reject(
+        new UserError(`image: expected an AMI id (ami-...) or resolve:ssm:PARAMETER, found ${JSON.stringify(image)}`),
+      );
+    }
+    let resolved = this.images.get(image);
+    if (!resolved) {
+      resolved = this.readImageParameter(image.slice(ssmImagePrefix.length));
+      // A failed lookup is not remembered: the next call asks again.
+      resolved.catch(() => this.images.delete(image));
+      this.images.set(image, resolved);
+    }
+    return resolved;
+  }
+
+  private async readImageParameter(name: string): Promise<string> {
+    const doing = `resolving the image parameter ${name}`;
+    let value: string | undefined;
+    try {
+      const reply = await this.ssm.send(new GetParameterCommand({ Name: name }));
+      value = reply.Parameter?.Value;
+    } catch (err) {
+      throw awsRemoteError(doing, 'SSM', this.region, err);
+    }
+    if (!value || !/^ami-[0-9a-f]{8,17}$/.test(value)) {
+      throw awsRemoteError(doing, 'SSM', this.region, new Error(`the parameter holds ${JSON.stringify(value ?? '')}, not an AMI id`));
+    }
+    return value;
+  }
+
+  /** The AMI's root device (`/dev/xvda`, `/dev/sda1`): the mapping must name it to size the root volume. */
+  private rootDeviceName(imageId: string): Promise<string> {
+    let name = this.rootDevices.get(imageId);
+    if (!name) {
+      name = (async () => {
+        const doing = `reading the root device of image ${imageId}`;
+        let image;
+        try {
+          image = (await this.ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images?.[0];
+        } catch (err) {
+          throw awsRemoteError(doing, 'EC2', this.region, err);
+        }
+        if (!image?.RootDeviceName) {
+          throw awsRemoteError(doing, 'EC2', this.region, new Error(`no such image ${imageId} in ${this.region} (or it is not shared with this account)`));
+        }
+        return image.RootDeviceName;
+      })();
+      name.catch(() => this.rootDevices.delete(imageId));
+      this.rootDevices.set(imageId, name);
+    }
+    return name;
+  }
+
+  private toInstance(raw: Ec2Instance, launched?: LaunchRequest): Instance | undefined {
+    if (!raw.InstanceId) return undefined;
+    const tags = new Map((raw.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+    const state = raw.State?.Name ?? 'pending';
+    const bootstrapped = Number(tags.get(Tags.bootstrapped));
+    const instance: Instance = {
+      id: raw.InstanceId,
+      pool: tags.get(Tags.pool) ?? launched?.pool ?? '',
+      region: this.region,
+      state: (states.has(state) ? state : 'pending') as InstanceState,
+      launchedAt: raw.LaunchTime ? raw.LaunchTime.getTime() : Date.now(),
+    };
+    const subnetId = raw.SubnetId ?? launched?.subnetId;
+    if (subnetId) instance.subnetId = subnetId;
+    if (raw.PrivateIpAddress) instance.privateIp = raw.PrivateIpAddress;
+    if (raw.PublicIpAddress) instance.publicIp = raw.PublicIpAddress;
+    if (Number.isFinite(bootstrapped) && bootstrapped > 0) instance.bootstrappedAt = bootstrapped;
+    const launchToken = tags.get(Tags.launch) ?? launched?.clientToken;
+    if (launchToken) instance.launchToken = launchToken;
+    return instance;
+  }
+}
+
+function checkLaunchRequest(request: LaunchRequest): void {
+  const problems: string[] = [];
+  if (!Number.isInteger(request.count) || request.count < 1) problems.push(`launch count: expected a whole number >= 1, found ${request.count}`);
+  if (!/^[\x21-\x7e]{1,64}$/.test(request.clientToken)) {
+    problems.push(`launch clientToken: expected 1 to 64 printable ASCII characters, found ${JSON.stringify(request.clientToken)}`);
+  }
+  if (!/^ami-[0-9a-f]{8,17}$/.test(request.imageId)) problems.push(`launch imageId: expected a resolved AMI id (ami-...), found ${JSON.stringify(request.imageId)}`);
+  if (!Number.isInteger(request.rootVolumeGiB) || request.rootVolumeGiB < 1) {
+    problems.push(`launch rootVolumeGiB: expected a whole number of GiB >= 1, found ${request.rootVolumeGiB}`);
+  }
+  // The executor builds requests from a validated fleet: a bad one is a bug, not a user's mistake.
+  if (problems.length > 0) throw new Error(problems.join('; '));
+}
+
+/** Instance ids named in an EC2 error message (`The instance IDs 'i-1, i-2' do not exist`). */
+function idsIn(err: unknown): string[] {
+  return [...String((err as Error)?.message ?? '').matchAll(/\bi-[0-9a-f]{8,17}\b/g)].map((m) => m[0]);
+}
+
+function unique(ids: string[]): string[] {
+  return [...new Set(ids)];
+}

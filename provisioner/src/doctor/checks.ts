@@ -1,0 +1,306 @@
+// The repository's cross-checks, as pure functions of the files `readRepository` read: each check
+// returns the problems it found, one sentence each naming the file, the thing and what disagrees.
+import { UserError } from '../errors.ts';
+import { staleFiles } from '../library/command.ts';
+import { renderLibrary } from '../library/render.ts';
+import { steps as librarySteps } from '../library/steps.ts';
+import { readJenkinsfile, type JenkinsfileFacts } from './jenkinsfile.ts';
+import { labelsSatisfy } from './labels.ts';
+import { paths, type Repository } from './repository.ts';
+
+export type CheckName = 'fleet' | 'labels' | 'tools' | 'library' | 'credentials' | 'plugins' | 'fresh' | 'controller';
+
+export interface CheckResult {
+  name: CheckName;
+  /** What holds when the check passes. */
+  title: string;
+  problems: string[];
+  /** What was looked at, for the report (e.g. "3 stages, 2 pools"). */
+  notes: string[];
+}
+
+const defaultLibrary = { name: 'bank-pipeline', version: 'v1.0.0' };
+
+interface Need {
+  plugin: string;
+  /** Other plugins that bring it along as a dependency. */
+  orVia?: string[];
+  because: string;
+}
+
+// What Groovy in the Jenkinsfile and vars/ calls, and the plugin that provides it. Strings and
+// comments are masked before matching, so a `sh 'docker build'` is not a docker-workflow need.
+const groovyNeeds: { pattern: RegExp; need: Need }[] = [
+  { pattern: /\bpipeline\s*\{/, need: { plugin: 'pipeline-model-definition', orVia: ['workflow-aggregator'], because: 'Declarative pipeline' } },
+  { pattern: /\bwithCredentials\s*\(/, need: { plugin: 'credentials-binding', because: 'withCredentials' } },
+  { pattern: /\b(?:AmazonWebServicesCredentialsBinding|aws\s*\(\s*credentialsId)/, need: { plugin: 'aws-credentials', because: 'the AWS credentials binding' } },
+  { pattern: /\bjunit\b/, need: { plugin: 'junit', because: 'junit' } },
+  { pattern: /\btimestamps\s*\(/, need: { plugin: 'timestamper', because: 'timestamps()' } },
+  { pattern: /\block\s*\(/, need: { plugin: 'lockable-resources', because: 'lock' } },
+  { pattern: /\binput\s*\(/, need: { plugin: 'pipeline-input-step', orVia: ['workflow-aggregator'], because: 'input' } },
+  { pattern: /\blibraryResource\s*\(/, need: { plugin: 'pipeline-groovy-lib', orVia: ['workflow-aggregator'], because: 'libraryResource' } },
+  {
+    pattern: /\b(?:readJSON|writeJSON|readYaml|writeYaml|readProperties|readCSV|writeCSV|findFiles|sha256|sha1|compareVersions|readManifest)\s*\(/,
+    need: { plugin: 'pipeline-utility-steps', because: 'a pipeline utility step (readJSON, readYaml, findFiles, sha256...)' },
+  },
+  { pattern: /\bdocker\s*\.\s*(?:image|build|withRegistry|withServer|withTool)\b|\bwithDockerRegistry\s*\(/, need: { plugin: 'docker-workflow', because: 'the docker global variable' } },
+  { pattern: /\bwithAWS\s*\(/, need: { plugin: 'pipeline-aws', because: 'withAWS' } },
+  { pattern: /\bsshagent\s*\(/, need: { plugin: 'ssh-agent', because: 'sshagent' } },
+  { pattern: /\bansiColor\s*\(/, need: { plugin: 'ansicolor', because: 'ansiColor' } },
+];
+
+/** Removes comments and string contents, so only code is matched. */
+function code(source: string): string {
+  return source
+    .replace(/'''[\s\S]*?'''|"""[\s\S]*?"""/g, "''")
+    .replace(/\/\*[\s\S]*?\*\//g, ' ')
+    .replace(/'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"/g, "''")
+    .replace(/\/\/[^\n]*/g, ' ');
+}
+
+function fleetCheck(repo: Repository): CheckResult {
+  const result: CheckResult = { name: 'fleet', title: `${repo.fleet.path} is valid`, problems: [], notes: [] };
+  if (!repo.fleet.ok) result.problems.push(...repo.fleet.problems);
+  else result.notes.push(`${repo.fleet.value.pools.length} pools: ${repo.fleet.value.pools.map((p) => p.name).join(', ')}`);
+  return result;
+}
+
+/** The library's steps and the tool each needs, from the library's own table (library/steps.ts). */
+function stepTools(repo: Repository): Map<string, string> | undefined {
+  const library = repo.fleet.ok ? repo.fleet.value.library : undefined;
+  return library ? new Map(librarySteps(library).map((step) => [step.name, step.tool])) : undefined;
+}
+
+function libraryStepNames(repo: Repository): string[] {
+  const fromVars = repo.steps.ok ? [...repo.steps.value.keys()] : [];
+  return [...new Set([...(stepTools(repo)?.keys() ?? []), ...fromVars])];
+}
+
+function jenkinsfileFacts(repo: Repository): JenkinsfileFacts | undefined {
+  return repo.jenkinsfile.ok ? readJenkinsfile(repo.jenkinsfile.value, libraryStepNames(repo)) : undefined;
+}
+
+function labelsAndTools(repo: Repository, facts: JenkinsfileFacts | undefined): [CheckResult, CheckResult] {
+  const labels: CheckResult = { name: 'labels', title: 'every agent label a Jenkinsfile stage uses is served by a pool', problems: [], notes: [] };
+  const tools: CheckResult = { name: 'tools', title: 'every library step runs only on pools that have its tool', problems: [], notes: [] };
+  if (!repo.jenkinsfile.ok) {
+    labels.problems.push(...repo.jenkinsfile.problems);
+    tools.problems.push(...repo.jenkinsfile.problems);
+  }
+  if (!repo.fleet.ok) {
+    const why = `${repo.fleet.path} is not valid, so the pools are unknown`;
+    labels.problems.push(why);
+    tools.problems.push(why);
+  }
+  if (!facts || !repo.fleet.ok) return [labels, tools];
+  const pools = repo.fleet.value.pools;
+  const toolOf = stepTools(repo);
+  if (!toolOf) tools.problems.push(`${repo.fleet.path} has no library: section, so the steps' tools are unknown`);
+  const file = paths.jenkinsfile;
+  if (facts.stages.length === 0) labels.problems.push(`${file}: no stage found`);
+  let checkedSteps = 0;
+  for (const stage of facts.stages) {
+    const where = `${file}:${stage.line}: stage '${stage.name}'`;
+    if (stage.label === undefined) {
+      if (stage.steps.length > 0) labels.problems.push(`${where} calls ${stage.steps.join(', ')} without an agent (give the stage an agent { label '...' })`);
+      continue;
+    }
+    if (stage.label === 'any') {
+      labels.problems.push(`${where} runs on any agent; give it a label so it lands on a pool that has its tools`);
+      continue;
+    }
+    let serving;
+    try {
+      serving = pools.filter((pool) => labelsSatisfy(stage.label as string, pool.labels));
+    } catch (err) {
+      labels.problems.push(`${where}: ${(err as Error).message}`);
+      continue;
+    }
+    if (serving.length === 0) {
+      labels.problems.push(
+        `${where} runs on label '${stage.label}', which no pool in ${repo.fleet.path} serves (pools: ${pools.map((p) => `${p.name} [${p.labels.join(' ')}]`).join(', ') || 'none'})`,
+      );
+      continue;
+    }
+    for (const step of stage.steps) {
+      const tool = toolOf?.get(step);
+      if (tool) {
+        checkedSteps++;
+        for (const pool of serving.filter((p) => !(p.tools as readonly string[]).includes(tool))) {
+          tools.problems.push(
+            `${where} calls ${step}, which needs ${tool}, but pool ${pool.name} serves label '${stage.label}' and its tools are [${pool.tools.join(', ')}] (add ${tool} to pools.${pool.name}.tools or change the stage's label)`,
+          );
+        }
+      }
+    }
+  }
+  labels.notes.push(`${facts.stages.length} stages, ${pools.length} pools`);
+  tools.notes.push(`${checkedSteps} step-tool pairs`);
+  return [labels, tools];
+}
+
+function libraryCheck(repo: Repository, facts: JenkinsfileFacts | undefined): CheckResult {
+  const result: CheckResult = { name: 'library', title: 'the library name and version agree across casc.yaml, fleet.yaml and the Jenkinsfile', problems: [], notes: [] };
+  const seen: { where: string; name: string; version: string | undefined }[] = [];
+  if (repo.casc.ok) {
+    const libraries: unknown = repo.casc.value.data?.unclassified?.globalLibraries?.libraries;
+    if (!Array.isArray(libraries) || libraries.length === 0) {
+      result.problems.push(`${paths.casc}: no library in unclassified.globalLibraries.libraries`);
+    } else {
+      libraries.forEach((library: Record<string, unknown>, i: number) => {
+        const at = `${paths.casc} unclassified.globalLibraries.libraries[${i}]`;
+        seen.push({ where: at, name: String(library.name), version: library.defaultVersion === undefined ? undefined : String(library.defaultVersion) });
+        if (library.allowVersionOverride !== false) result.problems.push(`${at}: allowVersionOverride must be false (a Jenkinsfile could load any version, outside the sandbox)`);
+        if (library.implicit === true) result.problems.push(`${at}: implicit must be false (every pipeline would load the library unasked)`);
+      });
+    }
+  } else result.problems.push(...repo.casc.problems);
+  if (repo.fleet.ok) {
+    const library = repo.fleet.value.library ?? defaultLibrary;
+    seen.push({ where: `${repo.fleet.path} library${repo.fleet.value.library ? '' : ' (defaults)'}`, name: library.name, version: library.version });
+  }
+  if (facts) {
+    if (facts.libraries.length === 0) result.problems.push(`${paths.jenkinsfile}: no @Library('NAME@VERSION') line`);
+    for (const reference of facts.libraries) {
+      seen.push({ where: `${paths.jenkinsfile}:${reference.line} @Library`, name: reference.name, version: reference.version });
+    }
+  } else if (!repo.jenkinsfile.ok) result.problems.push(...repo.jenkinsfile.problems);
+
+  const expected = seen.find((s) => s.where.startsWith(repo.fleet.path)) ?? seen[0];
+  if (expected) {
+    for (const entry of seen) {
+      if (entry === expected) continue;
+      if (entry.name !== expected.name) {
+        result.problems.push(`${entry.where} names library '${entry.name}' but ${expected.where} names '${expected.name}'`);
+      } else if (entry.version === undefined) {
+        result.problems.push(`${entry.where} loads '${entry.name}' without a version; pin it to ${expected.version}`);
+      } else if (entry.version !== expected.version) {
+        result.problems.push(`${entry.where} pins ${entry.name} to ${entry.version} but ${expected.where} pins ${expected.version}`);
+      }
+    }
+    result.notes.push(`${expected.name}@${expected.version ?? '(none)'} in ${seen.length} places`);
+  }
+  return result;
+}
+
+/** Credential ids defined in casc.yaml (credentials.system.domainCredentials[].credentials[].<kind>.id). */
+function definedCredentials(casc: Repository['casc']): Map<string, string> {
+  const ids = new Map<string, string>();
+  if (!casc.ok) return ids;
+  const domains: unknown = casc.value.data?.credentials?.system?.domainCredentials;
+  for (const domain of Array.isArray(domains) ? domains : []) {
+    for (const credential of Array.isArray(domain?.credentials) ? domain.credentials : []) {
+      for (const [kind, body] of Object.entries(credential ?? {})) {
+        const id = (body as { id?: unknown })?.id;
+        if (typeof id === 'string') ids.set(id, kind);
+      }
+    }
+  }
+  return ids;
+}
+
+function credentialsCheck(repo: Repository): CheckResult {
+  const result: CheckResult = { name: 'credentials', title: 'every credential id the library and casc.yaml use is defined in casc.yaml', problems: [], notes: [] };
+  if (!repo.casc.ok) {
+    result.problems.push(...repo.casc.problems);
+    return result;
+  }
+  const defined = definedCredentials(repo.casc);
+  const used: { id: string; by: string }[] = [];
+  if (repo.steps.ok) {
+    for (const [step, text] of repo.steps.value) {
+      for (const m of text.matchAll(/\bcredentialsId\s*:\s*(?:'([^'$]+)'|"([^"$]+)")/g)) used.push({ id: (m[1] ?? m[2]) as string, by: `${paths.vars}/${step}.groovy` });
+    }
+  } else result.problems.push(...repo.steps.problems);
+  const library = repo.fleet.ok ? repo.fleet.value.library : undefined;
+  if (library) {
+    used.push({ id: library.docker.credentialsId, by: `${repo.fleet.path} library.docker.credentialsId` });
+    used.push({ id: library.terraform.credentialsId, by: `${repo.fleet.path} library.terraform.credentialsId` });
+  }
+  // casc.yaml refers to its own credentials: the library's retriever, the branch source, webhooks.
+  for (const m of repo.casc.value.text.matchAll(/\bcredentialsId\s*(?::\s*|\(\s*)['"]?([A-Za-z0-9._-]+)['"]?/g)) {
+    used.push({ id: m[1] as string, by: paths.casc });
+  }
+  const reported = new Set<string>();
+  for (const { id, by } of used) {
+    if (defined.has(id) || reported.has(`${id} ${by}`)) continue;
+    reported.add(`${id} ${by}`);
+    result.problems.push(`${by} uses credential '${id}', which ${paths.casc} does not define (defined: ${[...defined.keys()].join(', ') || 'none'})`);
+  }
+  result.notes.push(`${new Set(used.map((u) => u.id)).size} ids used, ${defined.size} defined`);
+  return result;
+}
+
+function cascNeeds(data: Record<string, unknown> | undefined, text: string): Need[] {
+  const needs: Need[] = [{ plugin: 'configuration-as-code', because: 'casc.yaml itself' }];
+  const jobs = data?.jobs;
+  if (jobs) needs.push({ plugin: 'job-dsl', because: 'casc.yaml jobs' });
+  const jobText = JSON.stringify(jobs ?? '');
+  if (/\bmultibranchPipelineJob\b/.test(jobText)) needs.push({ plugin: 'workflow-multibranch', orVia: ['workflow-aggregator'], because: 'the multibranchPipelineJob in casc.yaml jobs' });
+  if (/\bgithub\s*\{/.test(jobText)) needs.push({ plugin: 'github-branch-source', because: 'the GitHub branch source in casc.yaml jobs' });
+  if (/\bglobalMatrix\s*:|\bprojectMatrix\s*:/.test(text)) needs.push({ plugin: 'matrix-auth', because: 'matrix authorization in casc.yaml' });
+  if (/\bglobalLibraries\s*:/.test(text)) needs.push({ plugin: 'pipeline-groovy-lib', orVia: ['workflow-aggregator'], because: 'casc.yaml globalLibraries' });
+  if (/^\s*git\s*:/m.test(text)) needs.push({ plugin: 'git', because: 'the git retriever in casc.yaml' });
+  if (/^\s*-?\s*aws\s*:/m.test(text)) needs.push({ plugin: 'aws-credentials', because: 'the aws credential in casc.yaml' });
+  if (/\bgitHubPluginConfig\s*:/.test(text)) needs.push({ plugin: 'github', orVia: ['github-branch-source'], because: 'casc.yaml gitHubPluginConfig' });
+  return needs;
+}
+
+function pluginsCheck(repo: Repository): CheckResult {
+  const result: CheckResult = { name: 'plugins', title: 'every plugin casc.yaml, the Jenkinsfile and the library need is in plugins.txt', problems: [], notes: [] };
+  if (!repo.plugins.ok) {
+    result.problems.push(...repo.plugins.problems);
+    return result;
+  }
+  const needs: { need: Need; by: string }[] = [];
+  if (repo.casc.ok) for (const need of cascNeeds(repo.casc.value.data, repo.casc.value.text)) needs.push({ need, by: paths.casc });
+  else result.problems.push(...repo.casc.problems);
+  const groovy: [string, string][] = [];
+  if (repo.jenkinsfile.ok) groovy.push([paths.jenkinsfile, repo.jenkinsfile.value]);
+  if (repo.steps.ok) for (const [step, text] of repo.steps.value) groovy.push([`${paths.vars}/${step}.groovy`, text]);
+  for (const [file, text] of groovy) {
+    const plain = code(text);
+    for (const { pattern, need } of groovyNeeds) if (pattern.test(plain)) needs.push({ need, by: file });
+  }
+  const installed = repo.plugins.value;
+  const reported = new Set<string>();
+  for (const { need, by } of needs) {
+    if (installed.has(need.plugin) || (need.orVia ?? []).some((p) => installed.has(p))) continue;
+    if (reported.has(`${need.plugin} ${by}`)) continue;
+    reported.add(`${need.plugin} ${by}`);
+    const via = need.orVia?.length ? ` (or ${need.orVia.join(', ')}, which brings it)` : '';
+    result.problems.push(`${by} needs plugin ${need.plugin}${via} for ${need.because}, which ${paths.plugins} does not list`);
+  }
+  result.notes.push(`${new Set(needs.map((n) => n.need.plugin)).size} plugins needed, ${installed.size} listed`);
+  return result;
+}
+
+/** The committed vars/ and Jenkinsfile match what `provisioner library` renders from fleet.yaml. */
+function freshCheck(repo: Repository): CheckResult {
+  const result: CheckResult = { name: 'fresh', title: 'the generated library and Jenkinsfile are fresh (provisioner library --check)', problems: [], notes: [] };
+  if (!repo.fleet.ok) {
+    result.problems.push(`${repo.fleet.path} is not valid, so the library cannot be rendered`);
+    return result;
+  }
+  const library = repo.fleet.value.library;
+  if (!library) {
+    result.problems.push(`${repo.fleet.path} has no library: section, so the library cannot be rendered`);
+    return result;
+  }
+  try {
+    const files = renderLibrary(library, repo.fleet.value.pools);
+    for (const stale of staleFiles(files, repo.root)) result.problems.push(`${stale}; run \`npx provisioner library\``);
+    result.notes.push(`${files.length} generated files`);
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    result.problems.push(...err.problems);
+  }
+  return result;
+}
+
+/** Runs every repository check. */
+export function checkRepository(repo: Repository): CheckResult[] {
+  const facts = jenkinsfileFacts(repo);
+  const [labels, tools] = labelsAndTools(repo, facts);
+  return [fleetCheck(repo), labels, tools, libraryCheck(repo, facts), credentialsCheck(repo), pluginsCheck(repo), freshCheck(repo)];
+}

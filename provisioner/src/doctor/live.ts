@@ -1,0 +1,186 @@
+// The live controller check of `doctor` (run when JENKINS_URL is set): reachable as the service
+// account, its version, WebSocket agents on and the TCP agent port off, no executors on the
+// built-in node, and the service account's permissions: each one the provisioner needs exercised
+// on a short-lived probe node, and the ones it must not have shown to be refused.
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readToken } from '../config/load.ts';
+import { UserError } from '../errors.ts';
+import type { CheckResult } from './checks.ts';
+import type { Repository } from './repository.ts';
+
+const timeoutMs = 15_000;
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  body: string;
+}
+
+class Unreachable extends Error {}
+
+/** The Jenkins REST calls the check makes, authenticated with the service account's API token. */
+class Probe {
+  constructor(readonly url: string, private readonly authorization: string) {}
+
+  async call(method: 'GET' | 'POST', path: string, body?: URLSearchParams | string, contentType?: string): Promise<Answer> {
+    const headers: Record<string, string> = { authorization: this.authorization };
+    if (contentType) headers['content-type'] = contentType;
+    let response: Response;
+    try {
+      // API-token requests skip the CSRF crumb (ApiCrumbExclusion); redirects are answers here.
+      response = await fetch(new URL(path, this.url), { method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new Unreachable(`${method} ${path}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+    }
+    return { status: response.status, headers: response.headers, body: await response.text() };
+  }
+}
+
+const succeeded = (a: Answer) => a.status >= 200 && a.status < 400;
+
+/** The LTS version jenkins/Dockerfile builds on, if it can be read. */
+async function pinnedVersion(root: string): Promise<string | undefined> {
+  try {
+    const dockerfile = await readFile(join(root, 'jenkins/Dockerfile'), 'utf8');
+    return /^FROM\s+jenkins\/jenkins:(\d+(?:\.\d+)+)/m.exec(dockerfile)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Exercises each agent permission the provisioner needs on a probe node, and deletes it. */
+async function agentPermissions(probe: Probe, user: string, problems: string[], notes: string[]) {
+  const name = `doctor-probe-${randomBytes(4).toString('hex')}`;
+  const node = `computer/${encodeURIComponent(name)}/`;
+  const lacks = (permission: string, answer: Answer, doing: string) => {
+    if (answer.status === 403) problems.push(`${user} lacks ${permission}: ${doing} was refused (403); the provisioner needs it`);
+    else problems.push(`${doing} failed: Jenkins answered ${answer.status}`);
+  };
+  const json = {
+    name,
+    nodeDescription: 'Temporary node made by provisioner doctor to test the service account permissions; safe to delete',
+    numExecutors: '1',
+    remoteFS: '/tmp/doctor-probe',
+    labelString: '',
+    mode: 'EXCLUSIVE',
+    type: 'hudson.slaves.DumbSlave$DescriptorImpl',
+    retentionStrategy: { 'stapler-class': 'hudson.slaves.RetentionStrategy$Always' },
+    nodeProperties: { 'stapler-class-bag': 'true' },
+    launcher: { 'stapler-class': 'hudson.slaves.JNLPLauncher', webSocket: true },
+  };
+  const created = await probe.call(
+    'POST',
+    'computer/doCreateItem',
+    new URLSearchParams({ name, type: 'hudson.slaves.DumbSlave$DescriptorImpl', json: JSON.stringify(json) }),
+    'application/x-www-form-urlencoded',
+  );
+  if (!succeeded(created)) {
+    lacks('Agent/Create', created, `creating the probe node ${name}`);
+    return;
+  }
+  const exercised = ['Agent/Create'];
+  try {
+    const config = await probe.call('GET', `${node}config.xml`);
+    const configured = succeeded(config) ? await probe.call('POST', `${node}config.xml`, config.body, 'application/xml') : config;
+    if (succeeded(configured)) exercised.push('Agent/Configure');
+    else lacks('Agent/Configure', configured, `reconfiguring the probe node ${name}`);
+
+    const jnlp = await probe.call('GET', `${node}jenkins-agent.jnlp`);
+    // The secret in the answer is never kept or shown: only whether there was one.
+    if (succeeded(jnlp) && /<argument>[0-9a-f]{32,}<\/argument>/.test(jnlp.body)) exercised.push('Agent/Connect');
+    else if (succeeded(jnlp)) problems.push(`reading the probe node's agent secret gave no secret (computer/${name}/jenkins-agent.jnlp)`);
+    else lacks('Agent/Connect', jnlp, `reading the probe node's agent secret`);
+
+    const offline = await probe.call('POST', `${node}toggleOffline?${new URLSearchParams({ offlineMessage: 'provisioner doctor probe' })}`);
+    if (succeeded(offline)) exercised.push('Agent/Disconnect');
+    else lacks('Agent/Disconnect', offline, `taking the probe node ${name} offline`);
+  } finally {
+    const deleted = await probe.call('POST', `${node}doDelete`);
+    if (succeeded(deleted)) exercised.push('Agent/Delete');
+    else {
+      lacks('Agent/Delete', deleted, `deleting the probe node ${name}`);
+      problems.push(`the probe node ${name} is left on the controller: delete it by hand`);
+    }
+  }
+  notes.push(`exercised ${exercised.join(', ')}`);
+}
+
+/** Checks the controller at JENKINS_URL (through the fleet's controller settings and token). */
+export async function checkController(repo: Repository, env: NodeJS.ProcessEnv): Promise<CheckResult> {
+  const result: CheckResult = {
+    name: 'controller',
+    title: 'the live controller is reachable, takes WebSocket agents, and grants the service account exactly what it needs',
+    problems: [],
+    notes: [],
+  };
+  const { problems, notes } = result;
+  if (!repo.fleet.ok) {
+    problems.push(`${repo.fleet.path} is not valid, so the controller's user and token are unknown`);
+    return result;
+  }
+  const fleet = repo.fleet.value;
+  let token: string;
+  try {
+    token = await readToken(fleet, env);
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    problems.push(...err.problems);
+    return result;
+  }
+  const user = fleet.controller.user;
+  const probe = new Probe(fleet.controller.url, `Basic ${Buffer.from(`${user}:${token}`).toString('base64')}`);
+  notes.push(`${probe.url} as ${user}`);
+  try {
+    const root = await probe.call('GET', 'api/json?tree=numExecutors,useSecurity,jobs[name]');
+    if (root.status === 401) {
+      problems.push(`Jenkins at ${probe.url} refuses ${user}'s API token (401): check JENKINS_USER and JENKINS_API_TOKEN`);
+      return result;
+    }
+    if (root.status === 403) {
+      problems.push(`${user} lacks Overall/Read (403 on ${probe.url}api/json); the provisioner needs it`);
+      return result;
+    }
+    const version = root.headers.get('x-jenkins');
+    if (!version) {
+      problems.push(`${probe.url} does not answer as Jenkins (no X-Jenkins header; HTTP ${root.status})`);
+      return result;
+    }
+    if (root.status !== 200) {
+      problems.push(`Jenkins at ${probe.url} answered ${root.status} to api/json`);
+      return result;
+    }
+    const pinned = await pinnedVersion(repo.root);
+    notes.push(`Jenkins ${version}${pinned && pinned !== version ? ` (jenkins/Dockerfile pins ${pinned})` : ''}`);
+    const data = JSON.parse(root.body) as { numExecutors?: number; useSecurity?: boolean; jobs?: { name: string }[] };
+    if (data.useSecurity === false) problems.push(`Jenkins at ${probe.url} has security turned off: anyone can do anything`);
+    if ((data.numExecutors ?? 0) > 0) problems.push(`the built-in node has ${data.numExecutors} executors: builds could run on the controller (casc.yaml sets numExecutors: 0)`);
+    if ((data.jobs ?? []).length > 0) {
+      problems.push(`${user} can read jobs (${data.jobs!.slice(0, 3).map((j) => j.name).join(', ')}): Job/Read is more than the provisioner needs`);
+    }
+
+    const websocket = await probe.call('GET', 'wsagents/');
+    // Jenkins answers 400 to a plain GET of its WebSocket agent endpoint, and 404 where WebSocket is unavailable.
+    if (websocket.status === 404) problems.push(`Jenkins at ${probe.url} does not take WebSocket agents (wsagents/ answers 404)`);
+    else if (websocket.status !== 400) problems.push(`Jenkins at ${probe.url} answered ${websocket.status} on wsagents/, where 400 means WebSocket agents are on`);
+    const tcp = await probe.call('GET', 'tcpSlaveAgentListener/');
+    if (succeeded(tcp)) {
+      const port = tcp.headers.get('x-jenkins-jnlp-port');
+      problems.push(`the TCP agent port is open${port ? ` (port ${port})` : ''}: casc.yaml sets slaveAgentPort: -1, agents use WebSocket`);
+    }
+
+    for (const [path, permission] of [['manage/', 'Overall/Administer or Overall/Manage'], ['script', 'Overall/Administer']] as const) {
+      const answer = await probe.call('GET', path);
+      if (succeeded(answer)) problems.push(`${user} can open ${path} (${permission}): more than the provisioner needs`);
+      else if (answer.status !== 403) problems.push(`${path} answered ${answer.status}, where 403 means ${user} is refused`);
+    }
+
+    await agentPermissions(probe, user, problems, notes);
+  } catch (err) {
+    if (!(err instanceof Unreachable)) throw err;
+    problems.push(`cannot reach Jenkins at ${probe.url}: ${err.message}`);
+  }
+  return result;
+}

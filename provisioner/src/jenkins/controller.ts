@@ -1,0 +1,315 @@
+// The Jenkins controller's REST API in the provisioner's words: list the nodes, create an inbound
+// WebSocket agent, read its secret, drain it, delete it. Owns authentication (user + API token,
+// never shown), timeouts, retries of transient failures, and errors that say what was being done,
+// to which controller, and what it answered (with the missing permission on a 403).
+import Jenkins, { type JenkinsClientError } from 'jenkins';
+import { XMLParser } from 'fast-xml-parser';
+import { RemoteError } from '../errors.ts';
+import type { AgentNode } from '../model.ts';
+import type { Controller, NodeSpec } from '../ports.ts';
+
+export interface JenkinsControllerOptions {
+  /** The controller's root URL, e.g. https://ci.example.com/ (no credentials in it). */
+  url: string;
+  user: string;
+  token: string;
+  /** Per request, including the wait for the answer. */
+  timeoutMs?: number;
+  /** Further attempts after a 502/503/504 or a dropped connection. */
+  retries?: number;
+  /** First pause between attempts; doubles each time. */
+  retryDelayMs?: number;
+}
+
+/** The fields of every computer in one `computer/api/json` call (all exported by hudson.model.Computer). */
+export const nodesTree = 'computer[displayName,description,offline,temporarilyOffline,idle,offlineCauseReason,numExecutors,assignedLabels[name]]';
+
+/** The built-in node's class in the API: it is not an agent and is left out. */
+const builtInClass = /\$MasterComputer$/;
+
+/** Jenkins' permission ids (X-Required-Permission) in the words of its security matrix. */
+const permissionNames: Record<string, string> = {
+  'hudson.model.Hudson.Read': 'Overall/Read',
+  'hudson.model.Hudson.Administer': 'Overall/Administer',
+  'hudson.model.Computer.Create': 'Agent/Create',
+  'hudson.model.Computer.Delete': 'Agent/Delete',
+  'hudson.model.Computer.Connect': 'Agent/Connect',
+  'hudson.model.Computer.Disconnect': 'Agent/Disconnect',
+  'hudson.model.Computer.Configure': 'Agent/Configure',
+  'hudson.model.Computer.ExtendedRead': 'Agent/ExtendedRead',
+};
+
+const transientStatuses = new Set([502, 503, 504]);
+const transientCodes = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN']);
+
+interface Call {
+  /** What is being done, for the message: `creating node awsDeploy-i-0abc`. */
+  doing: string;
+  /** The permission this call needs, named when the controller answers 403 without saying. */
+  permission: string;
+  /** Whether a timeout may be retried (only for calls that change nothing). */
+  readOnly: boolean;
+}
+
+export class JenkinsController implements Controller {
+  readonly url: string;
+  private readonly client: Jenkins;
+  private readonly retries: number;
+  private readonly retryDelayMs: number;
+  private readonly timeoutMs: number;
+  private readonly xml = new XMLParser({
+    // A secret made only of digits must stay a string, exactly as sent.
+    parseTagValue: false,
+    ignoreAttributes: true,
+    isArray: (name) => name === 'argument',
+  });
+
+  constructor(options: JenkinsControllerOptions) {
+    let parsed: URL;
+    try {
+      parsed = new URL(options.url);
+    } catch {
+      throw new Error(`controller.url: expected an http(s) URL, found ${JSON.stringify(options.url)}`);
+    }
+    if (!/^https?:$/.test(parsed.protocol) || parsed.username || parsed.password) {
+      throw new Error('controller.url: expected an http(s) URL without credentials in it');
+    }
+    const root = `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
+    this.url = `${root}/`;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.retries = options.retries ?? 3;
+    this.retryDelayMs = options.retryDelayMs ?? 500;
+    this.client = new Jenkins({
+      baseUrl: root,
+      // With an API token, POSTs are exempt from CSRF crumbs (Jenkins >= 2.96); asking for a crumb
+      // before each POST would only double the calls.
+      crumbIssuer: false,
+      headers: { authorization: `Basic ${Buffer.from(`${options.user}:${options.token}`).toString('base64')}` },
+      timeout: this.timeoutMs,
+    });
+  }
+
+  async listNodes(): Promise<AgentNode[]> {
+    const computers = await this.call({ doing: 'listing the nodes', permission: 'Overall/Read', readOnly: true }, () =>
+      this.client.node.list({ tree: nodesTree }),
+    );
+    if (!Array.isArray(computers)) {
+      throw new RemoteError('listing the nodes', this.endpoint, 'answered without a computer list (is this URL a Jenkins controller?)');
+    }
+    return computers.flatMap((raw) => {
+      const computer = raw as Record<string, unknown>;
+      if (builtInClass.test(String(computer._class ?? ''))) return [];
+      const name = String(computer.displayName ?? '');
+      if (!name) return [];
+      const node: AgentNode = {
+        name,
+        online: computer.offline === false,
+        temporarilyOffline: computer.temporarilyOffline === true,
+        idle: computer.idle !== false,
+        labels: ((computer.assignedLabels as Array<{ name?: string }> | undefined) ?? [])
+          .map((label) => label.name ?? '')
+          // Every node carries its own name as a label; it is not one of the pool's.
+          .filter((label) => label && label !== name),
+        executors: typeof computer.numExecutors === 'number' ? computer.numExecutors : 0,
+      };
+      if (typeof computer.description === 'string' && computer.description) node.description = computer.description;
+      if (typeof computer.offlineCauseReason === 'string' && computer.offlineCauseReason) node.offlineReason = computer.offlineCauseReason;
+      return [node];
+    });
+  }
+
+  async createNode(spec: NodeSpec): Promise<'created' | 'exists'> {
+    checkSpec(spec);
+    const call = { doing: `creating node ${spec.name}`, permission: 'Agent/Create', readOnly: false };
+    try {
+      await this.call(call, () =>
+        // POST computer/doCreateItem?name=&type=DumbSlave$DescriptorImpl&json={...}: the client
+        // fills in the Always retention strategy and empty node properties.
+        this.client.node.create({
+          name: spec.name,
+          nodeDescription: spec.description,
+          numExecutors: spec.executors,
+          remoteFS: spec.remoteFS,
+          labelString: spec.labels.join(' '),
+          mode: spec.mode,
+          launcher: {
+            'stapler-class': 'hudson.slaves.JNLPLauncher',
+            webSocket: true,
+            workDirSettings: { disabled: false, workDirPath: '', internalDir: 'remoting', failIfWorkDirIsMissing: false },
+          },
+        }),
+      );
+      return 'created';
+    } catch (err) {
+      // ComputerSet.checkName answers a taken name with a 400 whose X-Error says "already exists".
+      const cause = (err as RemoteError).cause as JenkinsClientError | undefined;
+      if (err instanceof RemoteError && cause?.res?.statusCode === 400 && /already exists/i.test(errorHeader(cause.res))) return 'exists';
+      throw err;
+    }
+  }
+
+  async readSecret(name: string): Promise<string> {
+    const doing = `reading the secret of node ${name}`;
+    const res = await this.call({ doing, permission: 'Agent/Connect', readOnly: true }, () =>
+      this.client._get({ path: '/computer/{name}/jenkins-agent.jnlp', params: { name }, buffer: true }),
+    );
+    const body = Buffer.isBuffer(res.body) ? res.body.toString('utf8') : String(res.body ?? '');
+    let secret: unknown;
+    try {
+      const document = this.xml.parse(body, true) as { jnlp?: { 'application-desc'?: { argument?: unknown[] } } };
+      secret = document.jnlp?.['application-desc']?.argument?.[0];
+    } catch {
+      secret = undefined;
+    }
+    // The body holds the secret: it is never quoted, only described.
+    if (typeof secret !== 'string' || !/^\S+$/.test(secret.trim())) {
+      throw new RemoteError(doing, this.endpoint, `answered ${res.statusCode} without a JNLP document naming a secret (${body.length} bytes; is ${name} an inbound agent?)`);
+    }
+    return secret.trim();
+  }
+
+  async drain(name: string, message: string): Promise<void> {
+    const doing = `taking node ${name} offline`;
+    const state = await this.call({ doing, permission: 'Overall/Read', readOnly: true }, () =>
+      this.client.node.get({ name, tree: 'temporarilyOffline' }),
+    );
+    if (state.temporarilyOffline === true) return;
+    // changeOfflineCause sets the node temporarily offline whatever its state (Computer.java since
+    // 2.361 at least), unlike toggleOffline, which a concurrent drain would turn back online.
+    await this.call({ doing, permission: 'Agent/Disconnect', readOnly: false }, () => this.client.node.changeOfflineCause({ name, message }));
+  }
+
+  async resume(name: string): Promise<void> {
+    const doing = `taking node ${name} back online`;
+    const state = await this.call({ doing, permission: 'Overall/Read', readOnly: true }, () =>
+      this.client.node.get({ name, tree: 'temporarilyOffline' }),
+    );
+    if (state.temporarilyOffline !== true) return;
+    // Jenkins has no "set online" call: toggleOffline on a temporarily offline node clears it.
+    // Read-then-toggle leaves a window in which a person's own toggle could cross ours.
+    await this.call({ doing, permission: 'Agent/Connect', readOnly: false }, () => this.client.node.toggleOffline({ name, message: '' }));
+  }
+
+  async deleteNode(name: string): Promise<'deleted' | 'absent'> {
+    try {
+      await this.call({ doing: `deleting node ${name}`, permission: 'Agent/Delete', readOnly: false }, () => this.client.node.destroy({ name }));
+      return 'deleted';
+    } catch (err) {
+      if (err instanceof RemoteError && statusOf(err.cause as JenkinsClientError) === 404) return 'absent';
+      throw err;
+    }
+  }
+
+  private get endpoint(): string {
+    return `Jenkins at ${this.url}`;
+  }
+
+  /** Runs one client call with retries of transient failures; anything else becomes a RemoteError. */
+  private async call<T>(call: Call, request: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await request();
+      } catch (raw) {
+        const err = raw as JenkinsClientError;
+        const status = statusOf(err);
+        const timedOut = err.isTimeout === true;
+        const transient =
+          (status !== undefined && transientStatuses.has(status)) ||
+          (status === undefined && !timedOut && transientCodes.has(err.code ?? '')) ||
+          (timedOut && call.readOnly);
+        if (transient && attempt < this.retries) {
+          await sleep(this.retryDelayMs * 2 ** attempt);
+          continue;
+        }
+        const tries = attempt > 0 ? ` (after ${attempt + 1} attempts)` : '';
+        throw new RemoteError(call.doing, this.endpoint, `${this.describe(err, call)}${tries}`, { cause: sanitized(err) });
+      }
+    }
+  }
+
+  private describe(err: JenkinsClientError, call: Call): string {
+    const res = err.res;
+    // The client's notFound step answers a 404 with a fresh error that keeps no response.
+    if (!res && err.notFound) return 'answered 404 Not Found';
+    if (!res) {
+      if (err.isTimeout) return `did not answer within ${this.timeoutMs / 1000} s`;
+      if (err.code === 'ECONNREFUSED') return 'refused the connection';
+      if (err.code === 'ECONNRESET') return 'reset the connection';
+      if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return 'could not be resolved (DNS)';
+      if (err.code?.startsWith('ERR_TLS') || /certificate/i.test(err.message)) return `failed TLS: ${err.message}`;
+      return err.code ? `could not be reached: ${err.code}` : `failed: ${err.message}`;
+    }
+    const status = res.statusCode ?? 0;
+    const said = shortBody(res);
+    if (status === 401) {
+      return `answered 401 Unauthorized: the user name or API token was not accepted (check controller.user and JENKINS_API_TOKEN or controller.tokenFile)`;
+    }
+    if (status === 403) {
+      const required = headerValue(res, 'x-required-permission');
+      const who = headerValue(res, 'x-you-are-authenticated-as');
+      const permission = required ? (permissionNames[required] ?? required) : call.permission;
+      return `answered 403 Forbidden: ${who ? `user ${who}` : 'the user'} lacks the ${permission} permission`;
+    }
+    return `answered ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}${said ? `: ${said}` : ''}`;
+  }
+}
+
+function checkSpec(spec: NodeSpec): void {
+  const problems: string[] = [];
+  if (!/^[^\s/\\?*%!@#$^&|<>[\]:;]+$/.test(spec.name)) problems.push(`node name: expected no spaces or /\\?*%!@#$^&|<>[]:; found ${JSON.stringify(spec.name)}`);
+  if (!Number.isInteger(spec.executors) || spec.executors < 1) problems.push(`node executors: expected a whole number >= 1, found ${spec.executors}`);
+  if (!spec.remoteFS) problems.push('node remoteFS: expected a directory, found nothing');
+  if (spec.labels.some((label) => /\s/.test(label) || !label)) problems.push(`node labels: expected words without spaces, found ${JSON.stringify(spec.labels)}`);
+  // The executor builds specs from a validated fleet: a bad one is a bug, not a user's mistake.
+  if (problems.length > 0) throw new Error(problems.join('; '));
+}
+
+/** The HTTP status the controller answered, if it answered. */
+function statusOf(err: JenkinsClientError | undefined): number | undefined {
+  return err?.res?.statusCode ?? (err?.notFound ? 404 : undefined);
+}
+
+function headerValue(res: { headers?: Record<string, string | string[] | undefined> }, name: string): string {
+  const value = res.headers?.[name];
+  return Array.isArray(value) ? (value[0] ?? '') : (value ?? '');
+}
+
+/** Jenkins' error pages carry their message in X-Error (non-ASCII quotes arrive as '?'). */
+function errorHeader(res: { headers?: Record<string, string | string[] | undefined> }): string {
+  return headerValue(res, 'x-error');
+}
+
+/** What the controller said, in one short line: its X-Error, or the text of its body. */
+function shortBody(res: { headers?: Record<string, string | string[] | undefined>; body?: unknown }): string {
+  const header = errorHeader(res);
+  if (header) return header;
+  const body = res.body;
+  const text = Buffer.isBuffer(body) ? body.toString('utf8') : typeof body === 'string' ? body : body ? JSON.stringify(body) : '';
+  const plain = text
+    .replace(/<(script|style|head)[\s\S]*?<\/\1>/gi, ' ')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&nbsp;/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return plain.length > 200 ? `${plain.slice(0, 200)}...` : plain;
+}
+
+/**
+ * The client's error keeps the response, whose request holds the Authorization header: only the
+ * status, headers and message travel on as the cause, so --debug output cannot show the token.
+ */
+function sanitized(err: JenkinsClientError): Error {
+  const copy = new Error(err.message) as JenkinsClientError;
+  copy.name = err.name;
+  if (err.code) copy.code = err.code;
+  if (err.isTimeout) copy.isTimeout = true;
+  if (err.notFound) copy.notFound = true;
+  if (err.res) {
+    copy.res = { statusCode: err.res.statusCode, statusMessage: err.res.statusMessage, headers: { ...err.res.headers } } as JenkinsClientError['res'];
+  }
+  return copy;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,162 @@
+// The four steps' parameters (name, type, default, rule, meaning) and where each tool lives in
+// the fleet. One table drives both the Groovy defaults and validation in vars/NAME.groovy and the
+// help in vars/NAME.txt, so the two cannot disagree.
+import { UserError } from '../errors.ts';
+import type { GroovyValue } from './groovy.ts';
+import { imagePathPattern, registryPattern, type Library } from './schema.ts';
+
+export type Tool = 'python' | 'docker' | 'terraform';
+
+/** Parameter types a step accepts; `List` holds strings, `Map` maps names to strings, numbers or booleans. */
+export type ParamType = 'String' | 'Boolean' | 'List' | 'Map';
+
+export interface Param {
+  key: string;
+  type: ParamType;
+  /** The default; `null` means "computed by the step" (and so a caller may pass null). */
+  default: GroovyValue;
+  doc: string;
+  /** A Java regex a String (or each List element, or each Map value) must match in full. */
+  pattern?: string;
+  /** A Java regex each Map key must match in full. */
+  keyPattern?: string;
+  /** What `pattern`/`keyPattern` mean, for the error message. */
+  expected?: string;
+  /** Whether null is accepted although the default is not null. */
+  nullable?: boolean;
+}
+
+export interface Step {
+  name: 'buildApp' | 'test' | 'dockerPush' | 'terraformApply';
+  summary: string;
+  tool: Tool;
+  params: Param[];
+  returns: string;
+  example: string;
+}
+
+export interface ToolHome {
+  tool: Tool;
+  /** The label expression a stage needing this tool runs on. */
+  label: string;
+  /** Pools that install the tool, with their labels. */
+  pools: { name: string; labels: string[] }[];
+  /** One sentence for error messages: where to run a step that needs this tool. */
+  hint: string;
+}
+
+interface PoolLike {
+  name: string;
+  labels: string[];
+  tools: readonly string[];
+}
+
+// Java regexes (matched in full by Groovy's ==~). Paths stay inside the workspace and hold no
+// shell metacharacters, so they can also be used in Ant patterns and messages as they are.
+const relativePath = '(?!(.*/)?\\.\\.(/|$))[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*';
+const relativePathText = 'a relative path of letters, digits, ".", "_", "-" and "/" without ".."';
+const absolutePath = '(?!(.*/)?\\.\\.(/|$))/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*';
+const absolutePathText = 'an absolute path of letters, digits, ".", "_", "-" and "/" without ".."';
+const gitRef = '[A-Za-z0-9][A-Za-z0-9._/-]*';
+const singleLine = '[^\\n\\r]*';
+
+/** Which label runs each tool, from the pools' `tools` and `labels`. */
+export function toolHomes(pools: readonly PoolLike[]): Record<Tool, ToolHome> {
+  const problems: string[] = [];
+  const homes = {} as Record<Tool, ToolHome>;
+  for (const tool of ['python', 'docker', 'terraform'] as const) {
+    const providers = pools.filter((p) => p.tools.includes(tool));
+    if (providers.length === 0) {
+      problems.push(`pools: no pool has '${tool}' in its tools; the shared library's steps and the Jenkinsfile need one`);
+      continue;
+    }
+    // Prefer a label every provider carries (the tool's own name first), so any of them can
+    // take the stage; otherwise any provider's first label.
+    const common = (providers[0] as PoolLike).labels.filter((l) => providers.every((p) => p.labels.includes(l)));
+    const label = common.includes(tool) ? tool : (common[0] ?? providers.map((p) => p.labels[0]).join(' || '));
+    const where = providers.map((p) => `${p.name}: labels ${p.labels.join(', ')}`).join('; ');
+    homes[tool] = {
+      tool,
+      label,
+      pools: providers.map((p) => ({ name: p.name, labels: [...p.labels] })),
+      hint: `run it on a node with label '${label}' (${providers.length === 1 ? 'pool' : 'pools'} ${where})`,
+    };
+  }
+  if (problems.length > 0) throw new UserError(problems);
+  return homes;
+}
+
+export function steps(library: Library): Step[] {
+  const appDir = library.jenkinsfile.appDir;
+  return [
+    {
+      name: 'buildApp',
+      summary:
+        'Builds a Python project: a virtualenv keyed by the hash of the requirements and the Python version, kept outside the workspace so a warm build skips installation; installs the requirements, byte-compiles the project and archives the interpreter and pip freeze.',
+      tool: 'python',
+      params: [
+        { key: 'dir', type: 'String', default: appDir, doc: 'the project directory, relative to the workspace', pattern: relativePath, expected: relativePathText },
+        { key: 'python', type: 'String', default: library.python.interpreter, doc: 'the interpreter on the agent (a command on PATH or an absolute path)', pattern: '[A-Za-z0-9._/+-]+', expected: 'a command or path of letters, digits, ".", "_", "/", "+", "-"' },
+        { key: 'requirements', type: 'String', default: 'requirements.txt', doc: 'the requirements file, relative to dir', pattern: relativePath, expected: relativePathText },
+        { key: 'systemSitePackages', type: 'Boolean', default: library.python.systemSitePackages, doc: "whether the virtualenv sees the agent's system site packages (lets a build work offline)" },
+        { key: 'venvCache', type: 'String', default: library.python.venvCache, doc: 'where virtualenvs are kept between builds', pattern: absolutePath, expected: absolutePathText },
+        { key: 'minVersion', type: 'String', default: library.python.minVersion, doc: 'the oldest Python accepted', pattern: '[0-9]+(\\.[0-9]+){0,2}', expected: 'a version such as 3.11' },
+      ],
+      returns: 'a Map: venv (the virtualenv path), also written to .bank-pipeline/venv for the test step',
+      example: `buildApp(dir: '${appDir}')`,
+    },
+    {
+      name: 'test',
+      summary:
+        "Runs pytest in buildApp's virtualenv and publishes the JUnit XML always, also when tests fail; the build fails when a test fails.",
+      tool: 'python',
+      params: [
+        { key: 'dir', type: 'String', default: appDir, doc: 'the project directory, relative to the workspace (pytest runs there)', pattern: relativePath, expected: relativePathText },
+        { key: 'junit', type: 'String', default: null, doc: 'the JUnit XML file, relative to the workspace (default: DIR/build/test-results/junit.xml)', pattern: relativePath, expected: relativePathText },
+        { key: 'venv', type: 'String', default: null, doc: 'the virtualenv (default: the one buildApp recorded on this node)', pattern: absolutePath, expected: absolutePathText },
+        { key: 'args', type: 'List', default: [], doc: 'extra pytest arguments, passed as they are (one line each)', pattern: singleLine, expected: 'a single line' },
+        { key: 'publish', type: 'Boolean', default: true, doc: 'whether to publish the JUnit XML with the junit step' },
+      ],
+      returns: 'nothing; fails the build when pytest fails',
+      example: `test(dir: '${appDir}')`,
+    },
+    {
+      name: 'dockerPush',
+      summary:
+        'Builds an image with OCI labels (revision, source, created) and --cache-from the last pushed image, logs in with --password-stdin inside withCredentials, pushes every tag, always logs out, and returns the pushed digest.',
+      tool: 'docker',
+      params: [
+        { key: 'image', type: 'String', default: library.docker.image, doc: 'the repository inside the registry', pattern: imagePathPattern.source.slice(1, -1), expected: 'an image repository such as bankco/bank-app (lower case)' },
+        { key: 'registry', type: 'String', default: library.docker.registry, doc: 'the registry host', pattern: registryPattern.source.slice(1, -1), expected: 'a registry host such as docker.io' },
+        { key: 'credentialsId', type: 'String', default: library.docker.credentialsId, doc: 'username/password credentials for docker login' },
+        { key: 'tags', type: 'List', default: null, doc: `the tags to push (default: the build number, the short commit, and latest on ${library.deployBranch})`, pattern: '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}', expected: 'a Docker tag (letters, digits, "_", ".", "-", at most 128, not starting with "." or "-")' },
+        { key: 'context', type: 'String', default: appDir, doc: 'the build context, relative to the workspace', pattern: relativePath, expected: relativePathText },
+        { key: 'dockerfile', type: 'String', default: null, doc: 'the Dockerfile, relative to the workspace (default: CONTEXT/Dockerfile)', pattern: relativePath, expected: relativePathText },
+        { key: 'buildArgs', type: 'Map', default: {}, doc: 'build arguments (not for secrets: they stay in the image history)', keyPattern: '[A-Za-z_][A-Za-z0-9_]*', expected: 'a build argument name (letters, digits, "_")' },
+        { key: 'deployBranch', type: 'String', default: library.deployBranch, doc: 'the branch whose builds also push latest', pattern: gitRef, expected: 'a branch name' },
+      ],
+      returns: 'the pushed digest (sha256:...)',
+      example: `script {\n  env.IMAGE_DIGEST = dockerPush(context: '${appDir}')\n}`,
+    },
+    {
+      name: 'terraformApply',
+      summary:
+        'Runs terraform init, validate and plan -detailed-exitcode, archives the readable plan, and on the deploy branch applies exactly that plan when it has changes (after approval for builds a person started), one apply at a time per directory. Pull requests and other branches only plan. AWS credentials come through a credentials binding into the environment, never -var.',
+      tool: 'terraform',
+      params: [
+        { key: 'dir', type: 'String', default: library.jenkinsfile.terraformDir, doc: 'the Terraform root module, relative to the workspace', pattern: relativePath, expected: relativePathText },
+        { key: 'credentialsId', type: 'String', default: library.terraform.credentialsId, doc: 'AWS credentials bound to AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (null: use the agent\'s instance role)', nullable: true },
+        { key: 'vars', type: 'Map', default: {}, doc: 'input variables, passed as TF_VAR_name in the environment', keyPattern: '[A-Za-z_][A-Za-z0-9_-]*', expected: 'a Terraform variable name' },
+        { key: 'varFiles', type: 'List', default: [], doc: 'variable files, relative to dir', pattern: relativePath, expected: relativePathText },
+        { key: 'backendConfig', type: 'Map', default: {}, doc: 'backend settings for init (-backend-config=KEY=VALUE)', keyPattern: '[A-Za-z_][A-Za-z0-9_.-]*', pattern: singleLine, expected: 'a backend setting name and a single-line value' },
+        { key: 'approve', type: 'String', default: library.terraform.approve, doc: 'when to ask a person before applying: user (builds a person started), always, never', pattern: 'user|always|never', expected: 'user, always or never' },
+        { key: 'planOnly', type: 'Boolean', default: false, doc: 'plan without applying (always so on pull requests and branches other than deployBranch)' },
+        { key: 'deployBranch', type: 'String', default: library.deployBranch, doc: 'the only branch that applies', pattern: gitRef, expected: 'a branch name' },
+        { key: 'pluginCache', type: 'String', default: library.terraform.pluginCache, doc: 'the provider plugin cache shared by builds on the agent (null: none)', pattern: absolutePath, expected: absolutePathText, nullable: true },
+        { key: 'minVersion', type: 'String', default: library.terraform.minVersion, doc: 'the oldest Terraform accepted', pattern: '[0-9]+(\\.[0-9]+){0,2}', expected: 'a version such as 1.5.0' },
+      ],
+      returns: 'a Map: changes (the plan had changes), applied (the plan was applied)',
+      example: `terraformApply(dir: '${library.jenkinsfile.terraformDir}', vars: [image: "${library.docker.registry}/${library.docker.image}@\${env.IMAGE_DIGEST}"])`,
+    },
+  ];
+}

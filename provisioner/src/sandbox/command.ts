@@ -1,0 +1,127 @@
+// `provisioner sandbox`: runs the local stand-ins of EC2, SSM and Jenkins in the foreground until
+// SIGINT/SIGTERM, printing the `export` lines that point the provisioner at them. `sandbox busy`
+// and `sandbox idle` mark an agent as running a build (or done), to try draining.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { CommandModule } from '../cli/main.ts';
+import { UserError } from '../errors.ts';
+import { defaultOptions, envLines, startSandbox } from './server.ts';
+
+/** `1500`, `1500ms`, `1.5s`, `2m` -> milliseconds; anything else is the user's mistake. */
+export function parseDuration(flag: string, raw: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(raw.trim());
+  if (!m) throw new UserError(`${flag}: expected a duration such as 1500, 1500ms, 1.5s or 2m, found ${JSON.stringify(raw)}`);
+  const n = Number(m[1]);
+  return Math.round(m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n);
+}
+
+function parseRate(flag: string, raw: string): number {
+  const n = Number(raw.endsWith('%') ? Number(raw.slice(0, -1)) / 100 : raw);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new UserError(`${flag}: expected a rate from 0 to 1 (or a percentage such as 10%), found ${JSON.stringify(raw)}`);
+  return n;
+}
+
+interface SandboxFlags {
+  state: string;
+  port: string;
+  region: string;
+  bootDelay: string;
+  ssmOnlineDelay: string;
+  shutdownDelay: string;
+  terminatedLinger: string;
+  latencyEc2: string;
+  latencySsm: string;
+  latencyJenkins: string;
+  throttleEc2: string;
+  throttleSsm: string;
+  throttleJenkins: string;
+  outOfCapacity: string[];
+  ssmNeverOnline: boolean;
+  agentRetry: string;
+  seed?: string;
+}
+
+async function run(flags: SandboxFlags): Promise<void> {
+  const options = defaultOptions(resolve(flags.state));
+  const port = Number(flags.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port: expected a TCP port from 0 to 65535 (0 picks a free one), found ${JSON.stringify(flags.port)}`);
+  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(flags.region)) throw new UserError(`--region: expected an AWS region such as us-east-1, found ${JSON.stringify(flags.region)}`);
+  options.port = port;
+  options.region = flags.region;
+  options.timing = {
+    bootMs: parseDuration('--boot-delay', flags.bootDelay),
+    ssmOnlineMs: parseDuration('--ssm-online-delay', flags.ssmOnlineDelay),
+    shutdownMs: parseDuration('--shutdown-delay', flags.shutdownDelay),
+    lingerMs: parseDuration('--terminated-linger', flags.terminatedLinger),
+  };
+  options.faults.ec2 = { latencyMs: parseDuration('--latency-ec2', flags.latencyEc2), throttleRate: parseRate('--throttle-ec2', flags.throttleEc2) };
+  options.faults.ssm = { latencyMs: parseDuration('--latency-ssm', flags.latencySsm), throttleRate: parseRate('--throttle-ssm', flags.throttleSsm) };
+  options.faults.jenkins = { latencyMs: parseDuration('--latency-jenkins', flags.latencyJenkins), throttleRate: parseRate('--throttle-jenkins', flags.throttleJenkins) };
+  for (const subnet of flags.outOfCapacity) if (!/^subnet-[0-9a-f]{8,17}$/.test(subnet)) throw new UserError(`--out-of-capacity: expected a subnet id such as subnet-0a1b2c3d, found ${JSON.stringify(subnet)}`);
+  options.faults.noCapacitySubnets = flags.outOfCapacity;
+  options.faults.ssmNeverOnline = flags.ssmNeverOnline;
+  options.agentRetrySeconds = parseDuration('--agent-retry', flags.agentRetry) / 1000;
+  if (flags.seed !== undefined) {
+    if (!/^\d+$/.test(flags.seed)) throw new UserError(`--seed: expected a whole number, found ${JSON.stringify(flags.seed)}`);
+    options.seed = Number(flags.seed);
+  }
+  // A fixed admin token (e.g. a test's canary) comes from the environment, never from argv.
+  if (process.env.SANDBOX_JENKINS_API_TOKEN) options.adminToken = process.env.SANDBOX_JENKINS_API_TOKEN;
+
+  const sandbox = await startSandbox(options);
+  process.stdout.write(envLines(sandbox.env));
+  process.stderr.write(`sandbox: EC2, SSM and Jenkins answer on ${sandbox.url} (state in ${options.stateDir}, requests in ${options.stateDir}/requests.log); the lines above are also in ${options.stateDir}/env. Ctrl-C stops it.\n`);
+  await new Promise<void>((done) => {
+    const stop = () => { void sandbox.stop().then(done); };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+async function mark(name: string, state: 'busy' | 'idle', stateDir: string): Promise<void> {
+  let url: string;
+  try {
+    url = /^export JENKINS_URL=(\S+)$/m.exec(readFileSync(resolve(stateDir, 'env'), 'utf8'))![1]!.replace(/\/jenkins\/?$/, '');
+  } catch {
+    throw new UserError(`--state ${stateDir}: no running sandbox found there (expected ${resolve(stateDir, 'env')}); start one with \`provisioner sandbox --state ${stateDir}\``);
+  }
+  const response = await fetch(`${url}/_sandbox/agents/${encodeURIComponent(name)}/${state}`, { method: 'POST' }).catch((err: Error) => {
+    throw new UserError(`the sandbox at ${url} does not answer (${err.message}); is it running?`);
+  });
+  const body = (await response.json()) as { error?: string };
+  if (!response.ok) throw new UserError(`sandbox ${state} ${name}: ${body.error}`);
+  process.stdout.write(`${name} is now ${state}\n`);
+}
+
+export const sandboxCommand: CommandModule = (cli: Command) => {
+  const sandbox = cli
+    .command('sandbox')
+    .description('Run local stand-ins of EC2, SSM and a Jenkins controller (real wire protocols) and print the exports that point the provisioner at them.')
+    .option('--state <dir>', 'state directory (instances, parameters, nodes, hosts, request log)', '.sandbox')
+    .option('--port <n>', 'TCP port on 127.0.0.1 (0: the one used last, or any free one)', '0')
+    .option('--region <region>', 'the AWS region it pretends to be', 'us-east-1')
+    .option('--boot-delay <duration>', 'pending -> running', '2s')
+    .option('--ssm-online-delay <duration>', 'running -> SSM agent Online', '3s')
+    .option('--shutdown-delay <duration>', 'shutting-down -> terminated', '1s')
+    .option('--terminated-linger <duration>', 'how long terminated instances stay visible', '60s')
+    .option('--latency-ec2 <duration>', 'added to every EC2 request', '0')
+    .option('--latency-ssm <duration>', 'added to every SSM request', '0')
+    .option('--latency-jenkins <duration>', 'added to every Jenkins request', '0')
+    .option('--throttle-ec2 <rate>', 'share of EC2 requests failing with RequestLimitExceeded', '0')
+    .option('--throttle-ssm <rate>', 'share of SSM requests failing with ThrottlingException', '0')
+    .option('--throttle-jenkins <rate>', 'share of Jenkins API requests failing with 503', '0')
+    .option('--out-of-capacity <subnet...>', 'subnets where RunInstances fails with InsufficientInstanceCapacity', [])
+    .option('--ssm-never-online', 'SSM agents never register', false)
+    .option('--agent-retry <duration>', 'how long an agent waits before reconnecting', '5s')
+    .option('--seed <n>', 'seed of the fault generator')
+    .action(async (flags: SandboxFlags) => run(flags));
+  for (const state of ['busy', 'idle'] as const) {
+    sandbox
+      .command(state)
+      .description(state === 'busy' ? 'Mark an agent as running a build (so draining waits for it).' : 'Mark an agent as done with its build.')
+      .argument('<node>', 'Jenkins node name, e.g. awsDeploy-i-0abc...')
+      // --state is the parent's option (commander hands it to `sandbox` wherever it appears).
+      .action(async (name: string, _flags: unknown, command: Command) => mark(name, state, command.optsWithGlobals<{ state: string }>().state));
+  }
+};

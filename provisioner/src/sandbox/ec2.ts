@@ -1,0 +1,427 @@
+// The EC2 stand-in: the Query protocol (form-encoded POST with Action= and Version=, XML replies in
+// the 2016-11-15 namespace, errors as <Response><Errors><Error>) for the calls the provisioner
+// makes: RunInstances, DescribeInstances, TerminateInstances, CreateTags.
+import { randomUUID } from 'node:crypto';
+import type { Instance, Tag } from './state.ts';
+import { instanceState, resourceId, stableHash, stateCodes, type Sandbox } from './world.ts';
+import { resolvePublicParameter } from './ssm.ts';
+
+const namespace = 'http://ec2.amazonaws.com/doc/2016-11-15/';
+/** Every subnet of the sandbox lies in one VPC. */
+const sandboxVpc = 'vpc-0a5a4db0c0ffee001';
+
+export interface Ec2Reply {
+  status: number;
+  body: string;
+  action: string;
+  mutating: boolean;
+  error?: string;
+  subject?: string;
+}
+
+/** An EC2 error: code and HTTP status as EC2 sends them. */
+export class Ec2Error extends Error {
+  constructor(readonly code: string, message: string, readonly status = 400) {
+    super(message);
+  }
+}
+
+export function escapeXml(text: string): string {
+  return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
+}
+
+export function ec2ErrorXml(code: string, message: string, requestId: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${escapeXml(code)}</Code><Message>${escapeXml(message)}</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`;
+}
+
+const mutatingActions = new Set(['RunInstances', 'TerminateInstances', 'CreateTags', 'DeleteTags']);
+
+export function handleEc2(sb: Sandbox, form: URLSearchParams, requestId: string): Ec2Reply {
+  const action = form.get('Action') ?? '';
+  const mutating = mutatingActions.has(action);
+  try {
+    if (!action) throw new Ec2Error('MissingAction', 'The request must contain the parameter Action');
+    const version = form.get('Version');
+    if (version !== '2016-11-15') throw new Ec2Error('InvalidParameterValue', `Unsupported API version ${JSON.stringify(version)}: the sandbox speaks 2016-11-15`);
+    let inner: string;
+    let subject: string | undefined;
+    switch (action) {
+      case 'RunInstances': ({ inner, subject } = runInstances(sb, form)); break;
+      case 'DescribeInstances': inner = describeInstances(sb, form); break;
+      case 'TerminateInstances': ({ inner, subject } = terminateInstances(sb, form)); break;
+      case 'CreateTags': ({ inner, subject } = changeTags(sb, form, 'create')); break;
+      case 'DeleteTags': ({ inner, subject } = changeTags(sb, form, 'delete')); break;
+      default:
+        throw new Ec2Error('InvalidAction', `The action ${action} is not valid for this web service (the sandbox implements RunInstances, DescribeInstances, TerminateInstances, CreateTags, DeleteTags).`);
+    }
+    const body = `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${namespace}"><requestId>${requestId}</requestId>${inner}</${action}Response>`;
+    return { status: 200, body, action, mutating, ...(subject ? { subject } : {}) };
+  } catch (err) {
+    if (!(err instanceof Ec2Error)) throw err;
+    return { status: err.status, body: ec2ErrorXml(err.code, err.message, requestId), action: action || '(none)', mutating, error: err.code };
+  }
+}
+
+// ---- parameter decoding (the Query protocol flattens lists as Name.1, Name.2, ...)
+
+function list(form: URLSearchParams, prefix: string): string[] {
+  const out: string[] = [];
+  for (let i = 1; form.has(`${prefix}.${i}`); i++) out.push(form.get(`${prefix}.${i}`)!);
+  return out;
+}
+
+function count(form: URLSearchParams, prefix: string): number {
+  let n = 0;
+  const re = new RegExp(`^${prefix.replace(/\./g, '\\.')}\\.(\\d+)\\.`);
+  for (const key of form.keys()) {
+    const m = re.exec(key);
+    if (m) n = Math.max(n, Number(m[1]));
+  }
+  return n;
+}
+
+function tags(form: URLSearchParams, prefix: string): Tag[] {
+  const out: Tag[] = [];
+  for (let i = 1; i <= count(form, prefix); i++) {
+    const key = form.get(`${prefix}.${i}.Key`);
+    if (key === null) throw new Ec2Error('InvalidParameterValue', `Tag ${i}: the Key is missing`);
+    if (key.toLowerCase().startsWith('aws:')) throw new Ec2Error('InvalidParameterValue', `Tag keys starting with 'aws:' are reserved for internal use`);
+    if (key.length > 128) throw new Ec2Error('InvalidParameterValue', `Tag key exceeds the maximum length of 128 characters`);
+    const value = form.get(`${prefix}.${i}.Value`) ?? '';
+    if (value.length > 256) throw new Ec2Error('InvalidParameterValue', `Tag value exceeds the maximum length of 256 characters`);
+    out.push({ key, value });
+  }
+  if (out.length > 50) throw new Ec2Error('TagLimitExceeded', 'The maximum number of tags per resource is 50');
+  return out;
+}
+
+function integer(form: URLSearchParams, name: string): number | undefined {
+  const raw = form.get(name);
+  if (raw === null) return undefined;
+  if (!/^-?\d+$/.test(raw)) throw new Ec2Error('InvalidParameterValue', `Invalid value '${raw}' for ${name}: expected an integer`);
+  return Number(raw);
+}
+
+function requireInteger(form: URLSearchParams, name: string): number {
+  const n = integer(form, name);
+  if (n === undefined) throw new Ec2Error('MissingParameter', `The request must contain the parameter ${name}`);
+  return n;
+}
+
+// ---- RunInstances
+
+const instanceTypeShape = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
+
+function fingerprint(form: URLSearchParams): string {
+  return [...form.entries()]
+    .filter(([k]) => k !== 'ClientToken' && k !== 'Action' && k !== 'Version')
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&');
+}
+
+function resolveImage(sb: Sandbox, imageId: string): string {
+  if (imageId.startsWith('resolve:ssm:')) {
+    const name = imageId.slice('resolve:ssm:'.length);
+    const value = resolvePublicParameter(name) ?? sb.store.world.parameters.find((p) => p.name === name && p.type === 'String')?.value;
+    if (!value) throw new Ec2Error('InvalidParameterValue', `Invalid value '${imageId}' for ImageId: the SSM parameter ${name} was not found`);
+    return value;
+  }
+  if (!/^ami-[0-9a-f]{8,17}$/.test(imageId)) throw new Ec2Error('InvalidAMIID.Malformed', `Invalid id: "${imageId}" (expecting "ami-...")`);
+  return imageId;
+}
+
+function availabilityZone(sb: Sandbox, subnetId: string): string {
+  return `${sb.region}${'abcdef'[stableHash(subnetId) % 6]}`;
+}
+
+function runInstances(sb: Sandbox, form: URLSearchParams): { inner: string; subject: string } {
+  const world = sb.store.world;
+  const clientToken = form.get('ClientToken') ?? undefined;
+  if (clientToken !== undefined && (clientToken.length > 64 || !/^[\x20-\x7e]+$/.test(clientToken))) {
+    throw new Ec2Error('InvalidParameterValue', 'Value for parameter ClientToken is invalid: at most 64 ASCII characters');
+  }
+  const print = fingerprint(form);
+  if (clientToken !== undefined) {
+    const earlier = world.launches.find((l) => l.clientToken === clientToken);
+    if (earlier) {
+      if (earlier.fingerprint !== print) {
+        throw new Ec2Error('IdempotentParameterMismatch', `The client token you have provided is associated with a resource that is already deleted or has different parameters. Please use a different client token.`);
+      }
+      const instances = earlier.instanceIds.map((id) => world.instances.find((i) => i.id === id)!).filter(Boolean);
+      return { inner: reservationXml(sb, earlier.reservationId, instances), subject: `replay ${clientToken}` };
+    }
+  }
+  const imageId = form.get('ImageId');
+  if (!imageId) throw new Ec2Error('MissingParameter', 'The request must contain the parameter ImageId');
+  const resolvedImage = resolveImage(sb, imageId);
+  const minCount = requireInteger(form, 'MinCount');
+  const maxCount = requireInteger(form, 'MaxCount');
+  if (minCount < 1 || maxCount < 1) throw new Ec2Error('InvalidParameterValue', `Value (${Math.min(minCount, maxCount)}) for parameter count is invalid. Must be at least 1`);
+  if (minCount > maxCount) throw new Ec2Error('InvalidParameterValue', `Value (${minCount}) for parameter MinCount is invalid. MinCount must be less than or equal to MaxCount (${maxCount})`);
+  const instanceType = form.get('InstanceType') ?? 'm1.small';
+  if (!instanceTypeShape.test(instanceType)) throw new Ec2Error('InvalidParameterValue', `Invalid value '${instanceType}' for InstanceType.`);
+
+  const subnetId = form.get('SubnetId') ?? form.get('NetworkInterface.1.SubnetId') ?? 'subnet-0d0d0d0d0d0d0d0d0';
+  if (!/^subnet-[0-9a-f]{8,17}$/.test(subnetId)) throw new Ec2Error('InvalidSubnetID.Malformed', `Invalid id: "${subnetId}" (expecting "subnet-...")`);
+  const groups = [...list(form, 'SecurityGroupId'), ...list(form, 'NetworkInterface.1.SecurityGroupId')];
+  for (const g of groups) if (!/^sg-[0-9a-f]{8,17}$/.test(g)) throw new Ec2Error('InvalidGroupId.Malformed', `Invalid id: "${g}" (expecting "sg-...")`);
+  const zone = availabilityZone(sb, subnetId);
+  if (sb.faults.noCapacitySubnets.includes(subnetId)) {
+    throw new Ec2Error('InsufficientInstanceCapacity', `We currently do not have sufficient ${instanceType} capacity in the Availability Zone you requested (${zone}). Our system will be working on provisioning additional capacity. You can currently get ${instanceType} capacity by not specifying an Availability Zone in your request or choosing another Availability Zone.`, 500);
+  }
+
+  const httpTokens = form.get('MetadataOptions.HttpTokens') ?? 'optional';
+  if (httpTokens !== 'optional' && httpTokens !== 'required') throw new Ec2Error('InvalidParameterValue', `Invalid value '${httpTokens}' for MetadataOptions.HttpTokens: expected optional or required`);
+  const hopLimit = integer(form, 'MetadataOptions.HttpPutResponseHopLimit') ?? 1;
+  if (hopLimit < 1 || hopLimit > 64) throw new Ec2Error('InvalidParameterValue', `Invalid value '${hopLimit}' for MetadataOptions.HttpPutResponseHopLimit: expected 1 to 64`);
+  const httpEndpoint = form.get('MetadataOptions.HttpEndpoint') ?? 'enabled';
+
+  let instanceTags: Tag[] = [];
+  let volumeTags: Tag[] = [];
+  for (let i = 1; i <= count(form, 'TagSpecification'); i++) {
+    const type = form.get(`TagSpecification.${i}.ResourceType`);
+    const specTags = tags(form, `TagSpecification.${i}.Tag`);
+    if (type === 'instance') instanceTags = [...instanceTags, ...specTags];
+    else if (type === 'volume') volumeTags = [...volumeTags, ...specTags];
+    else if (type !== 'network-interface') throw new Ec2Error('InvalidParameterValue', `'${type}' is not a valid taggable resource type for this operation.`);
+  }
+  const profileName = form.get('IamInstanceProfile.Name') ?? undefined;
+  const profileArn = form.get('IamInstanceProfile.Arn') ?? undefined;
+  const publicIp = form.get('NetworkInterface.1.AssociatePublicIpAddress') === 'true';
+  const userData = form.get('UserData') ?? undefined;
+  if (userData !== undefined && Buffer.from(userData, 'base64').length > 16384) throw new Ec2Error('InvalidParameterValue', 'User data is limited to 16384 bytes');
+  const sizeGiB = integer(form, 'BlockDeviceMapping.1.Ebs.VolumeSize') ?? 8;
+
+  const reservationId = resourceId('r');
+  const now = Date.now();
+  const block = stableHash(subnetId) % 200;
+  const created: Instance[] = [];
+  for (let n = 0; n < maxCount; n++) {
+    const serial = world.instances.filter((i) => i.subnetId === subnetId).length + 1;
+    const instance: Instance = {
+      id: resourceId('i'),
+      reservationId,
+      imageId: resolvedImage,
+      instanceType,
+      subnetId,
+      availabilityZone: zone,
+      vpcId: sandboxVpc,
+      privateIp: `10.${block}.${Math.floor(serial / 250)}.${(serial % 250) + 4}`,
+      ...(publicIp ? { publicIp: `198.51.100.${(serial % 250) + 1}` } : {}),
+      securityGroupIds: groups,
+      ...(profileName || profileArn ? { instanceProfile: profileArn ?? `arn:aws:iam::${sb.accountId}:instance-profile/${profileName}` } : {}),
+      ...(clientToken !== undefined ? { clientToken } : {}),
+      launchIndex: n,
+      tags: instanceTags,
+      volume: { id: resourceId('vol'), sizeGiB, tags: volumeTags },
+      metadataOptions: { httpTokens, hopLimit, httpEndpoint },
+      ...(userData !== undefined ? { userData } : {}),
+      launchedAt: now,
+    };
+    world.instances.push(instance);
+    created.push(instance);
+  }
+  if (clientToken !== undefined) world.launches.push({ clientToken, fingerprint: print, reservationId, instanceIds: created.map((i) => i.id) });
+  sb.store.save();
+  return { inner: reservationXml(sb, reservationId, created), subject: created.map((i) => i.id).join(' ') };
+}
+
+// ---- DescribeInstances
+
+function globToRegExp(pattern: string): RegExp {
+  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`);
+}
+
+function filterValue(sb: Sandbox, instance: Instance, name: string): string[] | undefined {
+  if (name.startsWith('tag:')) {
+    const key = name.slice(4);
+    return instance.tags.filter((t) => t.key === key).map((t) => t.value);
+  }
+  const state = instanceState(sb, instance) ?? 'terminated';
+  switch (name) {
+    case 'instance-state-name': return [state];
+    case 'instance-state-code': return [String(stateCodes[state])];
+    case 'instance-id': return [instance.id];
+    case 'tag-key': return instance.tags.map((t) => t.key);
+    case 'tag-value': return instance.tags.map((t) => t.value);
+    case 'subnet-id': return [instance.subnetId];
+    case 'vpc-id': return [instance.vpcId];
+    case 'availability-zone': return [instance.availabilityZone];
+    case 'instance-type': return [instance.instanceType];
+    case 'image-id': return [instance.imageId];
+    case 'client-token': return instance.clientToken ? [instance.clientToken] : [];
+    case 'reservation-id': return [instance.reservationId];
+    case 'private-ip-address': return [instance.privateIp];
+    case 'iam-instance-profile.arn': return instance.instanceProfile ? [instance.instanceProfile] : [];
+    default: return undefined;
+  }
+}
+
+function describeInstances(sb: Sandbox, form: URLSearchParams): string {
+  const world = sb.store.world;
+  const ids = list(form, 'InstanceId');
+  const maxResults = integer(form, 'MaxResults');
+  if (ids.length > 0 && maxResults !== undefined) {
+    throw new Ec2Error('InvalidParameterCombination', 'The parameter instancesSet cannot be used with the parameter maxResults');
+  }
+  if (maxResults !== undefined && (maxResults < 5 || maxResults > 1000)) {
+    throw new Ec2Error('InvalidParameterValue', `Value ( ${maxResults} ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.`);
+  }
+  for (const id of ids) if (!/^i-[0-9a-f]{8,17}$/.test(id)) throw new Ec2Error('InvalidInstanceID.Malformed', `Invalid id: "${id}"`);
+  const visible = world.instances.filter((i) => instanceState(sb, i) !== undefined);
+  if (ids.length > 0) {
+    const missing = ids.filter((id) => !visible.some((i) => i.id === id));
+    if (missing.length === 1) throw new Ec2Error('InvalidInstanceID.NotFound', `The instance ID '${missing[0]}' does not exist`);
+    if (missing.length > 1) throw new Ec2Error('InvalidInstanceID.NotFound', `The instance IDs '${missing.join(', ')}' do not exist`);
+  }
+  const filters: { name: string; values: RegExp[] }[] = [];
+  for (let i = 1; i <= count(form, 'Filter'); i++) {
+    const name = form.get(`Filter.${i}.Name`);
+    if (!name) throw new Ec2Error('InvalidParameterValue', `Filter ${i} has no Name`);
+    const values = list(form, `Filter.${i}.Value`);
+    if (values.length > 200) throw new Ec2Error('FilterLimitExceeded', 'The maximum number of filter values specified on a single call is 200');
+    if (filterValue(sb, visible[0] ?? world.instances[0] ?? dummyInstance, name) === undefined) {
+      throw new Ec2Error('InvalidParameterValue', `The filter '${name}' is invalid`);
+    }
+    filters.push({ name, values: values.map(globToRegExp) });
+  }
+  let matched = visible.filter((instance) =>
+    (ids.length === 0 || ids.includes(instance.id)) &&
+    filters.every((f) => (filterValue(sb, instance, f.name) ?? []).some((v) => f.values.some((re) => re.test(v)))));
+  let nextToken: string | undefined;
+  const token = form.get('NextToken');
+  let offset = 0;
+  if (token) {
+    const decoded = /^sbx1:(\d+)$/.exec(Buffer.from(token, 'base64').toString('utf8'));
+    if (!decoded) throw new Ec2Error('InvalidParameterValue', 'The token is not valid (NextToken)');
+    offset = Number(decoded[1]);
+  }
+  if (maxResults !== undefined || token) {
+    const size = maxResults ?? 1000;
+    const page = matched.slice(offset, offset + size);
+    if (offset + size < matched.length) nextToken = Buffer.from(`sbx1:${offset + size}`).toString('base64');
+    matched = page;
+  }
+  // Instances launched together share a reservation, as in EC2.
+  const byReservation = new Map<string, Instance[]>();
+  for (const instance of matched) {
+    const group = byReservation.get(instance.reservationId) ?? [];
+    group.push(instance);
+    byReservation.set(instance.reservationId, group);
+  }
+  const reservations = [...byReservation.entries()].map(([rid, group]) => `<item>${reservationXml(sb, rid, group)}</item>`).join('');
+  return `<reservationSet>${reservations}</reservationSet>${nextToken ? `<nextToken>${nextToken}</nextToken>` : ''}`;
+}
+
+const dummyInstance = { tags: [], id: '', subnetId: '', vpcId: '', availabilityZone: '', instanceType: '', imageId: '', reservationId: '', privateIp: '', launchedAt: 0 } as unknown as Instance;
+
+// ---- TerminateInstances, CreateTags
+
+function terminateInstances(sb: Sandbox, form: URLSearchParams): { inner: string; subject: string } {
+  const ids = list(form, 'InstanceId');
+  if (ids.length === 0) throw new Ec2Error('MissingParameter', 'The request must contain the parameter InstanceId');
+  for (const id of ids) if (!/^i-[0-9a-f]{8,17}$/.test(id)) throw new Ec2Error('InvalidInstanceID.Malformed', `Invalid id: "${id}"`);
+  const world = sb.store.world;
+  const found = ids.map((id) => world.instances.find((i) => i.id === id && instanceState(sb, i) !== undefined));
+  const missing = ids.filter((_, n) => !found[n]);
+  if (missing.length > 0) throw new Ec2Error('InvalidInstanceID.NotFound', missing.length === 1 ? `The instance ID '${missing[0]}' does not exist` : `The instance IDs '${missing.join(', ')}' do not exist`);
+  const now = Date.now();
+  const items = found.map((instance) => {
+    const i = instance!;
+    const previous = instanceState(sb, i, now)!;
+    if (i.terminatedAt === undefined) {
+      i.terminatedAt = now;
+      sb.onTerminate(i);
+    }
+    const current = instanceState(sb, i, now)!;
+    return `<item><instanceId>${i.id}</instanceId><currentState>${stateXml(current)}</currentState><previousState>${stateXml(previous)}</previousState></item>`;
+  });
+  sb.store.save();
+  return { inner: `<instancesSet>${items.join('')}</instancesSet>`, subject: ids.join(' ') };
+}
+
+function changeTags(sb: Sandbox, form: URLSearchParams, how: 'create' | 'delete'): { inner: string; subject: string } {
+  const ids = list(form, 'ResourceId');
+  if (ids.length === 0) throw new Ec2Error('MissingParameter', 'The request must contain the parameter ResourceId');
+  const newTags = tags(form, 'Tag');
+  if (how === 'create' && newTags.length === 0) throw new Ec2Error('MissingParameter', 'The request must contain the parameter Tag');
+  const world = sb.store.world;
+  const targets = ids.map((id) => {
+    const instance = world.instances.find((i) => i.id === id);
+    if (instance) return instance;
+    const owner = world.instances.find((i) => i.volume.id === id);
+    if (owner) return owner.volume;
+    if (id.startsWith('i-')) throw new Ec2Error('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
+    if (id.startsWith('vol-')) throw new Ec2Error('InvalidVolume.NotFound', `The volume '${id}' does not exist.`);
+    throw new Ec2Error('InvalidID', `The ID '${id}' is not valid`);
+  });
+  for (const target of targets) {
+    for (const tag of newTags) {
+      target.tags = target.tags.filter((t) => t.key !== tag.key);
+      if (how === 'create') target.tags.push(tag);
+    }
+  }
+  sb.store.save();
+  return { inner: '<return>true</return>', subject: ids.join(' ') };
+}
+
+// ---- XML of an instance, as DescribeInstances and RunInstances show it
+
+function stateXml(state: keyof typeof stateCodes): string {
+  return `<code>${stateCodes[state]}</code><name>${state}</name>`;
+}
+
+function tagSetXml(list: Tag[]): string {
+  return list.length === 0 ? '' : `<tagSet>${list.map((t) => `<item><key>${escapeXml(t.key)}</key><value>${escapeXml(t.value)}</value></item>`).join('')}</tagSet>`;
+}
+
+function instanceXml(sb: Sandbox, i: Instance): string {
+  const state = instanceState(sb, i) ?? 'terminated';
+  const launch = new Date(i.launchedAt).toISOString();
+  const dns = `ip-${i.privateIp.replace(/\./g, '-')}.ec2.internal`;
+  const reason = i.terminatedAt !== undefined ? `User initiated (${new Date(i.terminatedAt).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' GMT')})` : '';
+  const running = state === 'pending' || state === 'running';
+  return [
+    `<instanceId>${i.id}</instanceId>`,
+    `<imageId>${i.imageId}</imageId>`,
+    `<instanceState>${stateXml(state)}</instanceState>`,
+    `<privateDnsName>${running ? dns : ''}</privateDnsName>`,
+    `<dnsName/>`,
+    `<reason>${escapeXml(reason)}</reason>`,
+    `<amiLaunchIndex>${i.launchIndex}</amiLaunchIndex>`,
+    `<productCodes/>`,
+    `<instanceType>${i.instanceType}</instanceType>`,
+    `<launchTime>${launch}</launchTime>`,
+    `<placement><availabilityZone>${i.availabilityZone}</availabilityZone><groupName/><tenancy>default</tenancy></placement>`,
+    `<monitoring><state>disabled</state></monitoring>`,
+    running ? `<subnetId>${i.subnetId}</subnetId><vpcId>${i.vpcId}</vpcId><privateIpAddress>${i.privateIp}</privateIpAddress>` : '',
+    running && i.publicIp ? `<ipAddress>${i.publicIp}</ipAddress>` : '',
+    `<sourceDestCheck>true</sourceDestCheck>`,
+    `<groupSet>${i.securityGroupIds.map((g) => `<item><groupId>${g}</groupId><groupName>${g}</groupName></item>`).join('')}</groupSet>`,
+    i.terminatedAt !== undefined ? `<stateReason><code>Client.UserInitiatedShutdown</code><message>Client.UserInitiatedShutdown: User initiated shutdown</message></stateReason>` : '',
+    `<architecture>x86_64</architecture>`,
+    `<rootDeviceType>ebs</rootDeviceType>`,
+    `<rootDeviceName>/dev/xvda</rootDeviceName>`,
+    running ? `<blockDeviceMapping><item><deviceName>/dev/xvda</deviceName><ebs><volumeId>${i.volume.id}</volumeId><status>attached</status><attachTime>${launch}</attachTime><deleteOnTermination>true</deleteOnTermination></ebs></item></blockDeviceMapping>` : '<blockDeviceMapping/>',
+    `<virtualizationType>hvm</virtualizationType>`,
+    `<clientToken>${escapeXml(i.clientToken ?? '')}</clientToken>`,
+    tagSetXml(i.tags),
+    `<hypervisor>xen</hypervisor>`,
+    i.instanceProfile ? `<iamInstanceProfile><arn>${escapeXml(i.instanceProfile)}</arn><id>AIPA${i.id.slice(2, 19).toUpperCase()}</id></iamInstanceProfile>` : '',
+    `<ebsOptimized>false</ebsOptimized>`,
+    `<enaSupport>true</enaSupport>`,
+    `<metadataOptions><state>applied</state><httpTokens>${i.metadataOptions.httpTokens}</httpTokens><httpPutResponseHopLimit>${i.metadataOptions.hopLimit}</httpPutResponseHopLimit><httpEndpoint>${i.metadataOptions.httpEndpoint}</httpEndpoint><httpProtocolIpv6>disabled</httpProtocolIpv6><instanceMetadataTags>disabled</instanceMetadataTags></metadataOptions>`,
+    `<platformDetails>Linux/UNIX</platformDetails>`,
+    `<usageOperation>RunInstances</usageOperation>`,
+  ].join('');
+}
+
+function reservationXml(sb: Sandbox, reservationId: string, instances: Instance[]): string {
+  return `<reservationId>${reservationId}</reservationId><ownerId>${sb.accountId}</ownerId><groupSet/><instancesSet>${instances.map((i) => `<item>${instanceXml(sb, i)}</item>`).join('')}</instancesSet>`;
+}
+
+export function newRequestId(): string {
+  return randomUUID();
+}

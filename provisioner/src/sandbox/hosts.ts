@@ -1,0 +1,226 @@
+// The sandbox's hosts: one directory per instance (`DIR/hosts/<instance-id>/`, the bootstrap's
+// install root) in which Run Command really executes scripts with bash, with a PATH of stand-ins
+// (toolbox/) for what a real host provides: aws, package managers, accounts, systemctl, java.
+// Processes started on a host (its units) are tracked by pid files under the host's root so that
+// terminating the instance or stopping the sandbox ends them.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Instance, Invocation } from './state.ts';
+import type { Sandbox } from './world.ts';
+
+const here = new URL('./toolbox/', import.meta.url).pathname;
+
+/** Real utilities a minimal host has; anything else (java, python3, terraform...) must be installed. */
+const baseUtilities = [
+  'bash', 'sh', 'cat', 'cp', 'mv', 'rm', 'ln', 'ls', 'mkdir', 'rmdir', 'chmod', 'touch', 'echo', 'printf', 'test', '[',
+  'true', 'false', 'sleep', 'date', 'env', 'basename', 'dirname', 'readlink', 'realpath', 'mktemp', 'stat', 'head', 'tail',
+  'tee', 'wc', 'cut', 'tr', 'sort', 'uniq', 'sed', 'awk', 'gawk', 'mawk', 'grep', 'egrep', 'fgrep', 'find', 'xargs', 'install',
+  'cmp', 'diff', 'md5sum', 'sha256sum', 'sha1sum', 'base64', 'uname', 'hostname', 'seq', 'tar', 'gzip', 'gunzip', 'zcat',
+  'curl', 'wget', 'setsid', 'nohup', 'timeout', 'ps', 'flock', 'getopt', 'which', 'nproc', 'df', 'du', 'sync', 'file', 'od',
+];
+
+/** Stand-ins always on a host's PATH, by the script that implements them. */
+const standIns: Record<string, string> = {
+  aws: 'aws.mjs', systemctl: 'systemctl',
+  'apt-get': 'packages', apt: 'packages', dnf: 'packages', yum: 'packages',
+  useradd: 'accounts', groupadd: 'accounts', usermod: 'accounts', id: 'accounts', getent: 'accounts', chown: 'accounts', whoami: 'accounts',
+  sudo: 'become', runuser: 'become', su: 'become',
+};
+
+/** What installing a package makes available (linked into the host's usr/bin by `packages`). */
+const installable: Record<string, string> = {
+  java: 'java', terraform: 'tool', docker: 'tool', python3: 'tool', pip3: 'tool', git: 'tool', unzip: 'tool',
+};
+
+export interface HostOptions {
+  /** Seconds the `java` stand-in waits before reconnecting a dropped agent connection. */
+  agentRetrySeconds: number;
+  /** Run Command scripts running at once across all hosts (a 2-core machine runs 200 hosts). */
+  concurrency: number;
+}
+
+export class Hosts {
+  readonly toolbox: string;
+  private readonly running = new Map<string, ChildProcess>();
+  private readonly queue: (() => void)[] = [];
+  private active = 0;
+
+  constructor(private readonly sb: Sandbox, private readonly options: HostOptions) {
+    this.toolbox = join(sb.store.dir, 'toolbox');
+  }
+
+  root(instanceId: string): string {
+    return join(this.sb.store.dir, 'hosts', instanceId);
+  }
+
+  /** (Re)writes the toolbox: the stand-ins, links to the base utilities, and the endpoint config. */
+  install(): void {
+    rmSync(this.toolbox, { recursive: true, force: true });
+    for (const d of ['lib', 'bin', 'pkg']) mkdirSync(join(this.toolbox, d), { recursive: true });
+    for (const file of readdirSync(here)) {
+      const target = join(this.toolbox, 'lib', file);
+      if (file === 'aws.mjs') {
+        // The host's PATH has no node: point the shebang at the one running the sandbox.
+        writeFileSync(target, readFileSync(join(here, file), 'utf8').replace(/^#!.*\n/, `#!${process.execPath}\n`));
+      } else {
+        copyFileSync(join(here, file), target);
+      }
+      chmodSync(target, 0o755);
+    }
+    for (const [name, script] of Object.entries(standIns)) symlinkSync(join(this.toolbox, 'lib', script), join(this.toolbox, 'bin', name));
+    for (const [name, script] of Object.entries(installable)) symlinkSync(join(this.toolbox, 'lib', script), join(this.toolbox, 'pkg', name));
+    const systemPath = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+    for (const name of baseUtilities) {
+      const found = systemPath.map((d) => join(d, name)).find((p) => existsSync(p));
+      if (found && !existsSync(join(this.toolbox, 'bin', name))) symlinkSync(found, join(this.toolbox, 'bin', name));
+    }
+    const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    writeFileSync(join(this.toolbox, 'sandbox.conf'), [
+      `SANDBOX_SSM_ENDPOINT=${quote(`${this.sb.baseUrl}/ssm/`)}`,
+      `SANDBOX_REGION=${quote(this.sb.region)}`,
+      `SANDBOX_AGENT_RETRY_SECONDS=${this.options.agentRetrySeconds}`,
+      '',
+    ].join('\n'));
+  }
+
+  /** The environment the SSM agent gives a command on this host. */
+  env(instance: Instance): NodeJS.ProcessEnv {
+    const root = this.root(instance.id);
+    return {
+      PATH: [join(root, 'usr/local/bin'), join(root, 'usr/bin'), join(this.toolbox, 'bin')].join(':'),
+      HOME: join(root, 'root'),
+      TMPDIR: join(root, 'tmp'),
+      LANG: 'C.UTF-8',
+      AGENT_INSTALL_ROOT: root,
+      AWS_SSM_INSTANCE_ID: instance.id,
+      AWS_SSM_REGION_NAME: this.sb.region,
+    };
+  }
+
+  private prepare(instance: Instance): string {
+    const root = this.root(instance.id);
+    for (const d of ['root', 'tmp', 'usr/bin', 'usr/local/bin', 'etc/systemd/system', 'var/log', 'run/sandbox/units']) mkdirSync(join(root, d), { recursive: true });
+    return root;
+  }
+
+  /** Runs an invocation of a Run Command now or when a slot frees up. */
+  run(commandId: string, instanceId: string): void {
+    this.queue.push(() => this.execute(commandId, instanceId));
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.active < this.options.concurrency && this.queue.length > 0) {
+      this.active++;
+      this.queue.shift()!();
+    }
+  }
+
+  private finish(invocation: Invocation, status: Invocation['status'], code: number, out: string, err: string): void {
+    invocation.status = status;
+    invocation.responseCode = code;
+    invocation.stdout = out;
+    invocation.stderr = err;
+    invocation.endedAt = Date.now();
+    this.sb.store.save();
+    this.active--;
+    this.pump();
+  }
+
+  private execute(commandId: string, instanceId: string): void {
+    const world = this.sb.store.world;
+    const record = world.commands.find((c) => c.id === commandId);
+    const invocation = record?.invocations.find((i) => i.instanceId === instanceId);
+    const instance = world.instances.find((i) => i.id === instanceId);
+    if (!record || !invocation) { this.active--; this.pump(); return; }
+    invocation.startedAt = Date.now();
+    if (!instance || instance.terminatedAt !== undefined) {
+      this.finish(invocation, 'Terminated', -1, '', 'The instance was terminated before the command ran.');
+      return;
+    }
+    invocation.status = 'InProgress';
+    this.sb.store.save();
+    const root = this.prepare(instance);
+    const orchestration = join(root, 'var/lib/amazon/ssm', instanceId, 'document/orchestration', commandId, 'awsrunShellScript/0.awsrunShellScript');
+    mkdirSync(orchestration, { recursive: true });
+    const script = join(orchestration, '_script.sh');
+    writeFileSync(script, `${(record.parameters.commands ?? []).join('\n')}\n`, { mode: 0o700 });
+    const workdir = record.parameters.workingDirectory?.[0];
+    const cwd = workdir ? (workdir.startsWith(root) ? workdir : join(root, workdir)) : orchestration;
+    const child = spawn('/bin/bash', [script], { cwd: existsSync(cwd) ? cwd : orchestration, env: this.env(instance), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const key = `${commandId}/${instanceId}`;
+    this.running.set(key, child);
+    // Keep what GetCommandInvocation can show (24,000 / 8,000 characters) plus some slack.
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (chunk: Buffer) => { if (out.length < 48000) out += chunk.toString('utf8'); });
+    child.stderr!.on('data', (chunk: Buffer) => { if (err.length < 16000) err += chunk.toString('utf8'); });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* already gone */ }
+    }, record.timeoutSeconds * 1000);
+    child.on('error', (e) => { err += `\nfailed to run bash: ${e.message}`; });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      this.running.delete(key);
+      writeFileSync(join(orchestration, 'stdout'), out);
+      writeFileSync(join(orchestration, 'stderr'), err);
+      if (timedOut) this.finish(invocation, 'TimedOut', -1, out, `${err}\nfailed to run commands: the execution timed out (executionTimeout ${record.timeoutSeconds}s)`);
+      else if (code === 0) this.finish(invocation, 'Success', 0, out, err);
+      else this.finish(invocation, 'Failed', code ?? (signal ? 128 : 1), out, err);
+    });
+  }
+
+  private unitPids(instanceId: string): number[] {
+    const dir = join(this.root(instanceId), 'run/sandbox/units');
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir).filter((f) => f.endsWith('.pid')).map((f) => Number(readFileSync(join(dir, f), 'utf8').trim())).filter((p) => p > 0);
+  }
+
+  /** Ends every process of a host: its units and any command still running. */
+  stopHost(instanceId: string, forget: boolean): void {
+    for (const pid of this.unitPids(instanceId)) {
+      try { process.kill(-pid, 'SIGTERM'); } catch { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
+    }
+    for (const [key, child] of this.running) {
+      if (key.endsWith(`/${instanceId}`)) { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }
+    }
+    if (forget) {
+      const dir = join(this.root(instanceId), 'run/sandbox/units');
+      if (existsSync(dir)) for (const f of readdirSync(dir)) if (f.endsWith('.pid') || f.endsWith('.active')) rmSync(join(dir, f), { force: true });
+    }
+  }
+
+  /** Stopping the sandbox: end all host processes but remember which units were active. */
+  stopAll(): void {
+    for (const instance of this.sb.store.world.instances) this.stopHost(instance.id, false);
+  }
+
+  /** Starting the sandbox again: hosts that kept running get their active units back. */
+  resume(): void {
+    const world = this.sb.store.world;
+    for (const record of world.commands) {
+      for (const i of record.invocations) {
+        if (i.status === 'Pending' || i.status === 'InProgress') {
+          i.status = 'Failed';
+          i.stderr += '\nThe sandbox stopped while the command ran.';
+          i.endedAt = Date.now();
+        }
+      }
+    }
+    for (const instance of world.instances) {
+      if (instance.terminatedAt !== undefined) continue;
+      const dir = join(this.root(instance.id), 'run/sandbox/units');
+      if (!existsSync(dir)) continue;
+      const units = readdirSync(dir).filter((f) => f.endsWith('.active')).map((f) => f.slice(0, -'.active'.length));
+      for (const unit of units) {
+        rmSync(join(dir, `${unit}.pid`), { force: true });
+        const child = spawn(join(this.toolbox, 'bin', 'systemctl'), ['start', unit], { env: this.env(instance), stdio: 'ignore' });
+        child.on('error', () => undefined);
+      }
+    }
+    this.sb.store.save();
+  }
+}

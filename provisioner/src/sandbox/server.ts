@@ -1,0 +1,303 @@
+// Starts the sandbox: one HTTP server on 127.0.0.1 that answers as EC2 (/ec2/), SSM (/ssm/), a
+// Jenkins controller (/jenkins/, with the agents' WebSocket at /jenkins/wsagents/) and a small
+// control API (/_sandbox/) for tests: state, busy agents, faults. Every request is appended to
+// DIR/requests.log (identifiers only, never bodies or headers, so no secret can land there).
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { WebSocketServer } from 'ws';
+import { ec2ErrorXml, handleEc2, newRequestId } from './ec2.ts';
+import { delay, noFaults, seededRandom, updateFaults, type Faults, type Service } from './faults.ts';
+import { Hosts } from './hosts.ts';
+import { JenkinsStandIn, jenkinsVersion } from './jenkins.ts';
+import { handleSsm, type Caller } from './ssm.ts';
+import { Store, type World } from './state.ts';
+import { instanceState, ssmOnline, type RequestLogEntry, type Sandbox, type Timing } from './world.ts';
+
+export interface SandboxOptions {
+  stateDir: string;
+  /** 0 picks a free port (or the one the state directory used last, if free). */
+  port: number;
+  region: string;
+  timing: Timing;
+  faults: Faults;
+  seed: number;
+  agentRetrySeconds: number;
+  /** The admin's API token; generated and kept in the state directory when not given. */
+  adminToken?: string;
+}
+
+export interface RunningSandbox {
+  url: string;
+  /** The variables that point the provisioner here, in the order they are printed. */
+  env: Record<string, string>;
+  sandbox: Sandbox;
+  jenkins: JenkinsStandIn;
+  hosts: Hosts;
+  stop(): Promise<void>;
+}
+
+export const defaultTiming: Timing = { bootMs: 2000, ssmOnlineMs: 3000, shutdownMs: 1000, lingerMs: 60_000 };
+
+export function defaultOptions(stateDir: string): SandboxOptions {
+  return { stateDir, port: 0, region: 'us-east-1', timing: { ...defaultTiming }, faults: noFaults(), seed: Date.now() % 2 ** 31, agentRetrySeconds: 5 };
+}
+
+function freshWorld(adminToken: string | undefined): () => World {
+  return () => ({
+    version: 1,
+    jnlpKey: randomBytes(32).toString('hex'),
+    users: [
+      { name: 'admin', token: adminToken ?? randomBytes(17).toString('hex'), permissions: 'admin' },
+      // A user with Overall/Read only: lets tests see the 403 a token without Agent rights gets.
+      { name: 'reader', token: randomBytes(17).toString('hex'), permissions: 'read' },
+    ],
+    instances: [],
+    launches: [],
+    parameters: [],
+    commands: [],
+    nodes: [],
+    nextBuild: 1,
+  });
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** What the SigV4 Authorization header claims (signatures are not verified: there are no real keys). */
+function credentialScope(req: IncomingMessage): { accessKey: string; region: string; service: string } | undefined {
+  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=[^,]+, ?Signature=[0-9a-f]+$/.exec(String(req.headers.authorization ?? ''));
+  return m ? { accessKey: m[1]!, region: m[2]!, service: m[3]! } : undefined;
+}
+
+export async function startSandbox(options: SandboxOptions): Promise<RunningSandbox> {
+  const store = new Store(options.stateDir, freshWorld(options.adminToken));
+  if (options.adminToken) store.world.users.find((u) => u.name === 'admin')!.token = options.adminToken;
+  const logFile = join(options.stateDir, 'requests.log');
+  const random = seededRandom(options.seed);
+  const sb: Sandbox = {
+    store,
+    timing: options.timing,
+    faults: options.faults,
+    random,
+    region: options.region,
+    accountId: '123456789012',
+    baseUrl: '',
+    log(entry: RequestLogEntry) {
+      appendFileSync(logFile, `${JSON.stringify({ t: new Date().toISOString(), ...entry })}\n`);
+    },
+    onTerminate: (instance) => hosts.stopHost(instance.id, true),
+    runCommand: (commandId, instanceId) => hosts.run(commandId, instanceId),
+    disconnectNode: (name) => jenkins.disconnect(name, 'node deleted'),
+    isConnected: (name) => jenkins.isConnected(name),
+  };
+  const jenkins = new JenkinsStandIn(sb, '/jenkins');
+  const hosts = new Hosts(sb, { agentRetrySeconds: options.agentRetrySeconds, concurrency: 32 });
+
+  const throttled = (service: Service) => sb.faults[service].throttleRate > 0 && random() < sb.faults[service].throttleRate;
+
+  async function handleAws(service: 'ec2' | 'ssm', req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = Date.now();
+    const requestId = newRequestId();
+    const body = await readBody(req);
+    await delay(sb.faults[service].latencyMs);
+    const scope = credentialScope(req);
+    const reply = (status: number, payload: string, entry: Omit<RequestLogEntry, 'service' | 'status' | 'ms'>) => {
+      res.writeHead(status, {
+        'content-type': service === 'ec2' ? 'text/xml;charset=UTF-8' : 'application/x-amz-json-1.1',
+        'x-amzn-requestid': requestId,
+        'content-length': Buffer.byteLength(payload),
+      });
+      res.end(payload);
+      sb.log({ service, status, ms: Date.now() - started, ...entry });
+    };
+    if (service === 'ec2') {
+      const form = new URLSearchParams(req.method === 'GET' ? (req.url ?? '').split('?')[1] ?? '' : body.toString('utf8'));
+      const action = form.get('Action') ?? '(none)';
+      const authError = !scope ? ['MissingAuthenticationToken', 'The request must contain either a valid (registered) AWS access key ID or X.509 certificate.']
+        : scope.service !== 'ec2' ? ['AuthFailure', `Credential should be scoped to correct service: 'ec2'.`]
+        : scope.region !== sb.region ? ['AuthFailure', `Credential should be scoped to a valid region, not '${scope.region}'. The sandbox serves ${sb.region}.`]
+        : undefined;
+      if (authError) return reply(401, ec2ErrorXml(authError[0]!, authError[1]!, requestId), { action, mutating: false, error: authError[0]! });
+      if (throttled('ec2')) return reply(503, ec2ErrorXml('RequestLimitExceeded', 'Request limit exceeded.', requestId), { action, mutating: false, error: 'RequestLimitExceeded' });
+      const r = handleEc2(sb, form, requestId);
+      return reply(r.status, r.body, { action: r.action, mutating: r.mutating && r.status === 200, ...(r.error ? { error: r.error } : {}), ...(r.subject ? { subject: r.subject } : {}) });
+    }
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const op = target.startsWith('AmazonSSM.') ? target.slice('AmazonSSM.'.length) : '';
+    const fail = (type: string, message: string) => reply(400, JSON.stringify({ __type: type, message }), { action: op || '(none)', mutating: false, error: type });
+    if (!scope) return fail('MissingAuthenticationTokenException', 'Missing Authentication Token');
+    if (scope.service !== 'ssm') return fail('InvalidSignatureException', `Credential should be scoped to correct service: 'ssm'.`);
+    if (scope.region !== sb.region) return fail('InvalidSignatureException', `Credential should be scoped to a valid region, not '${scope.region}'. The sandbox serves ${sb.region}.`);
+    if (!op) return fail('UnknownOperationException', `X-Amz-Target must be AmazonSSM.<Operation>, found ${JSON.stringify(target)}`);
+    if (!String(req.headers['content-type'] ?? '').startsWith('application/x-amz-json-1.1')) return fail('SerializationException', 'Content-Type must be application/x-amz-json-1.1');
+    let input: Record<string, unknown>;
+    try {
+      input = body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
+    } catch {
+      return fail('SerializationException', 'The request body is not valid JSON');
+    }
+    let caller: Caller = { kind: 'account' };
+    const token = String(req.headers['x-amz-security-token'] ?? '');
+    if (token.startsWith('sandbox-instance:')) {
+      const instanceId = token.slice('sandbox-instance:'.length);
+      const instance = store.world.instances.find((i) => i.id === instanceId);
+      if (!instance || instanceState(sb, instance) !== 'running') return fail('UnrecognizedClientException', 'The security token included in the request is invalid.');
+      caller = { kind: 'instance', instanceId };
+    }
+    if (throttled('ssm')) return fail('ThrottlingException', 'Rate exceeded');
+    const r = handleSsm(sb, op, input, caller);
+    return reply(r.status, JSON.stringify(r.body), { action: op, mutating: r.mutating && r.status === 200, ...(r.error ? { error: r.error } : {}), ...(r.subject ? { subject: r.subject } : {}), ...(caller.kind === 'instance' ? { subject: `${r.subject ?? ''} by ${caller.instanceId}`.trim() } : {}) });
+  }
+
+  async function handleJenkins(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const started = Date.now();
+    const body = await readBody(req);
+    await delay(sb.faults.jenkins.latencyMs);
+    const path = url.pathname.slice('/jenkins/'.length);
+    const common = { 'x-jenkins': jenkinsVersion, 'x-hudson': '1.395', 'x-content-type-options': 'nosniff' };
+    if (path !== 'jnlpJars/agent.jar' && path !== 'login' && throttled('jenkins')) {
+      res.writeHead(503, { ...common, 'content-type': 'text/html', 'retry-after': '1' });
+      res.end('<html><body><h1>503 Service Unavailable</h1></body></html>');
+      sb.log({ service: 'jenkins', action: `${req.method} ${path.split('/')[0]}`, status: 503, mutating: false, error: '503 Service Unavailable', ms: Date.now() - started });
+      return;
+    }
+    const r = jenkins.handle({ method: req.method ?? 'GET', path, query: url.searchParams, headers: req.headers, body });
+    res.writeHead(r.status, { ...common, ...r.headers });
+    res.end(req.method === 'HEAD' ? undefined : r.body);
+    sb.log({ service: 'jenkins', action: r.action, status: r.status, mutating: r.mutating && r.status < 400, ms: Date.now() - started, ...(r.error ? { error: r.error } : {}), ...(r.subject ? { subject: r.subject } : {}) });
+  }
+
+  async function handleControl(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const body = await readBody(req);
+    const send = (status: number, value: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(value));
+    };
+    const path = url.pathname.slice('/_sandbox/'.length);
+    const busy = /^agents\/([^/]+)\/(busy|idle)$/.exec(path);
+    if (req.method === 'POST' && busy) {
+      const problem = jenkins.setBusy(decodeURIComponent(busy[1]!), busy[2] === 'busy');
+      sb.log({ service: 'control', action: `agent ${busy[2]}`, status: problem ? 409 : 200, mutating: false, subject: decodeURIComponent(busy[1]!) });
+      return send(problem ? 409 : 200, problem ? { error: problem } : { ok: true });
+    }
+    if (req.method === 'GET' && path === 'state') return send(200, describe());
+    if (path === 'faults') {
+      if (req.method === 'POST') {
+        let patch: unknown;
+        try { patch = JSON.parse(body.toString('utf8')); } catch { return send(400, { error: 'faults: the body is not JSON' }); }
+        const problems = updateFaults(sb.faults, patch);
+        if (problems.length) return send(400, { error: problems.join('; ') });
+      }
+      return send(200, sb.faults);
+    }
+    if (req.method === 'GET' && path === 'health') return send(200, { ok: true });
+    return send(404, { error: `no control endpoint ${req.method} /_sandbox/${path}` });
+  }
+
+  /** The world as tests compare it with `provisioner status`: no tokens, keys or parameter values. */
+  function describe(): unknown {
+    const world = store.world;
+    const now = Date.now();
+    return {
+      instances: world.instances
+        .map((i) => ({ id: i.id, state: instanceState(sb, i, now), ssmOnline: ssmOnline(sb, i, now), subnetId: i.subnetId, privateIp: i.privateIp, tags: Object.fromEntries(i.tags.map((t) => [t.key, t.value])), volumeTags: Object.fromEntries(i.volume.tags.map((t) => [t.key, t.value])), clientToken: i.clientToken, userData: i.userData, metadataOptions: i.metadataOptions, instanceProfile: i.instanceProfile, publicIp: i.publicIp, root: hosts.root(i.id) }))
+        .filter((i) => i.state !== undefined),
+      nodes: world.nodes.map((n) => ({ name: n.name, description: n.description, labels: n.labelString, numExecutors: n.numExecutors, remoteFS: n.remoteFS, mode: n.mode, webSocket: n.webSocket, online: jenkins.isConnected(n.name) && !n.temporarilyOffline, connected: jenkins.isConnected(n.name), temporarilyOffline: n.temporarilyOffline, busy: Boolean(n.busy) })),
+      parameters: world.parameters.map((p) => ({ name: p.name, type: p.type, keyId: p.keyId, version: p.version })),
+      commands: world.commands.map((c) => ({ id: c.id, parameters: c.parameters, invocations: c.invocations.map((i) => ({ instanceId: i.instanceId, status: i.status, responseCode: i.responseCode, stdout: i.stdout, stderr: i.stderr })) })),
+    };
+  }
+
+  const wss = new WebSocketServer({ noServer: true });
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://sandbox');
+    const p = url.pathname;
+    const done = (promise: Promise<void>) => promise.catch((err: Error) => {
+      process.stderr.write(`sandbox: internal error on ${req.method} ${p}: ${err.stack ?? err.message}\n`);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('sandbox internal error');
+    });
+    if (p === '/ec2' || p === '/ec2/') return void done(handleAws('ec2', req, res));
+    if (p === '/ssm' || p === '/ssm/') return void done(handleAws('ssm', req, res));
+    if (p.startsWith('/jenkins/')) return void done(handleJenkins(req, res, url));
+    if (p === '/jenkins') { res.writeHead(302, { location: '/jenkins/' }); return void res.end(); }
+    if (p.startsWith('/_sandbox/')) return void done(handleControl(req, res, url));
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end(`The sandbox answers on /ec2/, /ssm/, /jenkins/ and /_sandbox/, not ${p}\n`);
+  });
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://sandbox');
+    const refuse = (status: number, message: string) => {
+      socket.end(`HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Bad Request'}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${message}\n`);
+      sb.log({ service: 'jenkins', action: 'WS wsagents/', status, mutating: false, error: message, ...(typeof req.headers['node-name'] === 'string' ? { subject: req.headers['node-name'] } : {}) });
+    };
+    if (url.pathname !== '/jenkins/wsagents/' && url.pathname !== '/jenkins/wsagents') return refuse(404, `no WebSocket endpoint at ${url.pathname}`);
+    const checked = jenkins.checkAgent(req.headers);
+    if ('status' in checked) return refuse(checked.status, checked.message);
+    wss.once('headers', (headers) => {
+      headers.push(`X-Remoting-Capability: sandbox-controller`, `X-Remoting-Minimum-Version: 3107.v665000b_51092`, `Connection-Cookie: ${randomBytes(16).toString('hex')}`);
+    });
+    wss.handleUpgrade(req, socket, head, (ws) => jenkins.attach(checked.name, ws));
+  });
+
+  const portFile = join(options.stateDir, 'port');
+  const remembered = options.port === 0 && existsSync(portFile) ? Number(readFileSync(portFile, 'utf8')) : 0;
+  const listen = (port: number) => new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => { server.off('error', reject); resolve(); });
+  });
+  try {
+    await listen(options.port || remembered);
+  } catch (err) {
+    if (options.port !== 0 || remembered === 0) throw err;
+    await listen(0); // the port used last is taken now: any free one will do
+  }
+  const port = (server.address() as AddressInfo).port;
+  writeFileSync(portFile, String(port));
+  sb.baseUrl = `http://127.0.0.1:${port}`;
+  hosts.install();
+  hosts.resume();
+
+  const admin = store.world.users.find((u) => u.name === 'admin')!;
+  const env: Record<string, string> = {
+    JENKINS_URL: `${sb.baseUrl}/jenkins/`,
+    JENKINS_USER: admin.name,
+    JENKINS_API_TOKEN: admin.token,
+    AWS_REGION: sb.region,
+    AWS_ENDPOINT_URL_EC2: `${sb.baseUrl}/ec2/`,
+    AWS_ENDPOINT_URL_SSM: `${sb.baseUrl}/ssm/`,
+    AWS_ACCESS_KEY_ID: 'AKIASANDBOX000000000',
+    AWS_SECRET_ACCESS_KEY: 'sandbox-secret-access-key-not-a-real-one',
+  };
+  writeFileSync(join(options.stateDir, 'env'), envLines(env), { mode: 0o600 });
+
+  let stopped = false;
+  return {
+    url: sb.baseUrl,
+    env,
+    sandbox: sb,
+    jenkins,
+    hosts,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      hosts.stopAll();
+      jenkins.closeAll();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      store.save();
+    },
+  };
+}
+
+export function envLines(env: Record<string, string>): string {
+  const quote = (v: string) => (/^[A-Za-z0-9_./:@-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
+  return Object.entries(env).map(([k, v]) => `export ${k}=${quote(v)}\n`).join('');
+}

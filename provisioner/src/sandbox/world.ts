@@ -1,0 +1,80 @@
+// What the three stand-ins share: the persisted store, timing, faults, and derived instance
+// state. An instance's lifecycle is computed from its timestamps rather than from timers, so the
+// sandbox can be stopped and started again without losing track of where each instance is.
+import { createHash, randomBytes } from 'node:crypto';
+import type { Faults } from './faults.ts';
+import type { Instance, Store } from './state.ts';
+
+export interface Timing {
+  /** pending -> running. */
+  bootMs: number;
+  /** running -> SSM agent Online. */
+  ssmOnlineMs: number;
+  /** shutting-down -> terminated. */
+  shutdownMs: number;
+  /** How long terminated instances stay visible in DescribeInstances. */
+  lingerMs: number;
+}
+
+export interface RequestLogEntry {
+  service: 'ec2' | 'ssm' | 'jenkins' | 'control';
+  action: string;
+  status: number;
+  mutating: boolean;
+  error?: string;
+  ms?: number;
+  /** Identifiers only (instance ids, parameter names, node names): never values or bodies. */
+  subject?: string;
+}
+
+export interface Sandbox {
+  store: Store;
+  timing: Timing;
+  faults: Faults;
+  random: () => number;
+  region: string;
+  accountId: string;
+  /** Base URL the sandbox answers on, e.g. http://127.0.0.1:4566 */
+  baseUrl: string;
+  log(entry: RequestLogEntry): void;
+  /** Called when an instance stops existing for its host's processes (terminate). */
+  onTerminate(instance: Instance): void;
+  /** Called when the SSM agent of a host runs a command. */
+  runCommand(commandId: string, instanceId: string): void;
+  /** Closes the agent connection of a node (deleted node). */
+  disconnectNode(name: string): void;
+  isConnected(name: string): boolean;
+}
+
+export type InstanceStateName = 'pending' | 'running' | 'shutting-down' | 'terminated';
+
+export const stateCodes: Record<InstanceStateName, number> = {
+  pending: 0,
+  running: 16,
+  'shutting-down': 32,
+  terminated: 48,
+};
+
+/** The state an instance is in now, or undefined once a terminated one has stopped lingering. */
+export function instanceState(sb: Sandbox, instance: Instance, now = Date.now()): InstanceStateName | undefined {
+  if (instance.terminatedAt !== undefined) {
+    if (now >= instance.terminatedAt + sb.timing.lingerMs) return undefined;
+    return now < instance.terminatedAt + sb.timing.shutdownMs ? 'shutting-down' : 'terminated';
+  }
+  return now < instance.launchedAt + sb.timing.bootMs ? 'pending' : 'running';
+}
+
+/** Whether the instance's SSM agent has registered and pings (the host runs, the delay passed). */
+export function ssmOnline(sb: Sandbox, instance: Instance, now = Date.now()): boolean {
+  if (sb.faults.ssmNeverOnline || instance.terminatedAt !== undefined) return false;
+  return now >= instance.launchedAt + sb.timing.bootMs + sb.timing.ssmOnlineMs;
+}
+
+export function resourceId(prefix: string): string {
+  return `${prefix}-${randomBytes(9).toString('hex').slice(0, 17)}`;
+}
+
+/** A stable small number from a string (AZ of a subnet, IP block, AMI of an alias). */
+export function stableHash(text: string): number {
+  return createHash('sha256').update(text).digest().readUInt32BE(0);
+}

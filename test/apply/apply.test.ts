@@ -1,0 +1,162 @@
+import { describe, expect, it } from 'vitest';
+import { applyPlan } from '../../provisioner/src/apply/apply.ts';
+import type { ProgressEvent } from '../../provisioner/src/apply/events.ts';
+import { observe } from '../../provisioner/src/apply/observe.ts';
+import { NodeWatch } from '../../provisioner/src/apply/watch.ts';
+import { parseFleet, type Fleet } from '../../provisioner/src/config/load.ts';
+import { planDown, planUp } from '../../provisioner/src/plan/plan.ts';
+import { Crash, World } from './world.ts';
+
+function fleetOf(counts: Record<string, number>): Fleet {
+  const pools = Object.entries(counts)
+    .map(
+      ([name, count]) => `  - name: ${name}
+    count: ${count}
+    labels: [${name}]
+    instanceType: t3.medium
+    image: resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64
+    subnets: [subnet-0000000a, subnet-0000000b]
+    securityGroups: [sg-0123456789abcdef0]
+    instanceProfile: agent
+    tools: [python]`,
+    )
+    .join('\n');
+  return parseFleet(`fleet: bank-ci\nregion: us-east-1\ncontroller: {url: 'http://jenkins.test/', user: provisioner}\npools:\n${pools}\n`, 'fleet.yaml');
+}
+
+async function up(world: World, fleet: Fleet, options: { deadlineMs?: number; force?: boolean } = {}) {
+  const systems = world.systems(fleet);
+  const events: ProgressEvent[] = [];
+  const plan = planUp(fleet, await observe(fleet, systems, () => world.now));
+  const watch = new NodeWatch(systems.controller, 1, async () => {});
+  const result = await applyPlan(fleet, plan, systems, {
+    deadline: Date.now() + (options.deadlineMs ?? 5_000),
+    force: options.force,
+    reporter: { event: (e) => events.push(e) },
+    watch,
+    now: () => world.now,
+  });
+  return { plan, result, events };
+}
+
+function liveInstances(world: World, pool?: string) {
+  return [...world.instances.values()].filter((i) => i.state !== 'terminated' && (!pool || i.pool === pool));
+}
+
+describe('applying a plan', () => {
+  it('brings a fleet up from nothing: every agent launched, registered, bootstrapped and online', async () => {
+    const world = new World();
+    const fleet = fleetOf({ awsDeploy: 3, awsDeploy2: 2 });
+    const { result } = await up(world, fleet);
+    expect(result.failures).toEqual([]);
+    expect(liveInstances(world)).toHaveLength(5);
+    expect([...world.nodes.values()].every((n) => n.online)).toBe(true);
+    expect(result.online).toHaveLength(5);
+    expect(world.calls.filter((c) => c.startsWith('SendCommand'))).toHaveLength(2); // one per pool
+    expect(liveInstances(world).every((i) => i.bootstrappedAt !== undefined)).toBe(true);
+  });
+
+  it('makes no mutating call when run again on a fleet that matches', async () => {
+    const world = new World();
+    const fleet = fleetOf({ awsDeploy: 2 });
+    await up(world, fleet);
+    const before = world.calls.length;
+    const { plan } = await up(world, fleet);
+    expect(plan.actions).toEqual([]);
+    expect(world.calls.slice(before)).toEqual([]);
+  });
+
+  it('converges to exactly the wanted fleet when killed after any mutating call and run again', async () => {
+    const fleet = fleetOf({ awsDeploy: 3, awsDeploy2: 2 });
+    const total = await (async () => {
+      const world = new World();
+      await up(world, fleet);
+      return world.calls.length;
+    })();
+    for (let k = 0; k < total; k++) {
+      const world = new World();
+      world.crashAfter = k;
+      await up(world, fleet).catch((err) => {
+        if (!(err instanceof Crash)) throw err;
+      });
+      world.crashAfter = Infinity;
+      const { result } = await up(world, fleet);
+      expect(result.failures, `crash after ${k} calls`).toEqual([]);
+      expect(liveInstances(world, 'awsDeploy'), `crash after ${k} calls`).toHaveLength(3);
+      expect(liveInstances(world, 'awsDeploy2'), `crash after ${k} calls`).toHaveLength(2);
+      expect(world.nodes.size, `crash after ${k} calls`).toBe(5);
+      expect([...world.nodes.values()].every((n) => n.online), `crash after ${k} calls`).toBe(true);
+      expect((await up(world, fleet)).plan.actions, `crash after ${k} calls`).toEqual([]);
+    }
+  });
+
+  it('fills a pool from its other subnet when one has no capacity', async () => {
+    const world = new World();
+    world.fullSubnets.add('subnet-0000000a');
+    const { result, events } = await up(world, fleetOf({ awsDeploy: 3 }));
+    expect(result.failures).toEqual([]);
+    expect(liveInstances(world).map((i) => i.subnetId)).toEqual(['subnet-0000000b', 'subnet-0000000b', 'subnet-0000000b']);
+    expect(events).toContainEqual(expect.objectContaining({ kind: 'note', message: expect.stringContaining('no capacity in subnet-0000000a') }));
+  });
+
+  it('fails only the agent whose bootstrap failed, naming the step and the host\'s words', async () => {
+    const world = new World();
+    const fleet = fleetOf({ awsDeploy: 3 });
+    // The world numbers instances in launch order: break the second.
+    world.brokenHosts.add('i-00000000000000002');
+    const { result } = await up(world, fleet);
+    expect(result.online).toHaveLength(2);
+    expect(result.failures).toEqual([
+      expect.objectContaining({ agent: 'awsDeploy-i-00000000000000002', step: 'bootstrap', error: expect.stringContaining('no java for you') }),
+    ]);
+  });
+
+  it('drains a busy agent on scale-down and removes it only once idle', async () => {
+    const world = new World();
+    await up(world, fleetOf({ awsDeploy: 1 }));
+    const [busy] = [...world.nodes.values()];
+    busy!.idle = false;
+    const first = await up(world, fleetOf({ awsDeploy: 0 }), { deadlineMs: 50 });
+    expect(first.result.failures).toEqual([expect.objectContaining({ agent: busy!.name, step: 'drain', error: expect.stringContaining('still running a build') })]);
+    expect(world.nodes.get(busy!.name)?.temporarilyOffline).toBe(true);
+    expect(liveInstances(world)).toHaveLength(1);
+
+    busy!.idle = true;
+    const second = await up(world, fleetOf({ awsDeploy: 0 }));
+    expect(second.result.failures).toEqual([]);
+    expect(world.nodes.size).toBe(0);
+    expect(liveInstances(world)).toHaveLength(0);
+    expect(world.strayParams()).toEqual([]);
+  });
+
+  it('down removes everything, a busy agent too when forced', async () => {
+    const world = new World();
+    const fleet = fleetOf({ awsDeploy: 2, awsDeploy2: 1 });
+    await up(world, fleet);
+    [...world.nodes.values()][0]!.idle = false;
+    const systems = world.systems(fleet);
+    const plan = planDown(fleet, await observe(fleet, systems, () => world.now));
+    const result = await applyPlan(fleet, plan, systems, { deadline: Date.now() + 1000, force: true, reporter: { event: () => {} }, watch: new NodeWatch(systems.controller, 1, async () => {}) });
+    expect(result.failures).toEqual([]);
+    expect(world.nodes.size).toBe(0);
+    expect(liveInstances(world)).toHaveLength(0);
+    expect(world.params.size).toBe(0);
+  });
+
+  it('repairs what drifted: a deleted node, a terminated instance, an agent gone offline long ago', async () => {
+    const world = new World();
+    const fleet = fleetOf({ awsDeploy: 3 });
+    await up(world, fleet);
+    const [a, b, c] = [...world.nodes.values()];
+    world.nodes.delete(a!.name);
+    world.instances.get(b!.name.replace('awsDeploy-', ''))!.state = 'terminated';
+    c!.online = false;
+    world.now += 60 * 60_000;
+    const { plan, result } = await up(world, fleet);
+    expect(plan.actions.map((x) => x.type).sort()).toEqual(['bootstrap', 'delete-node', 'delete-secret', 'launch', 'register']);
+    expect(result.failures).toEqual([]);
+    expect(liveInstances(world)).toHaveLength(3);
+    expect([...world.nodes.values()].filter((n) => n.online)).toHaveLength(3);
+    expect(world.strayParams()).toEqual([]);
+  });
+});

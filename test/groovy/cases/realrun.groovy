@@ -1,0 +1,105 @@
+// The resource scripts run for real: buildApp and test with Debian's /usr/bin/python3 on a
+// fixture project, and terraformApply with terraform on a module that uses only
+// terraform_data with a local backend (init, plan, apply, then a second run finds no changes).
+
+File fixtures = new File(Build.repo, 'test/library/fixtures')
+
+Closure copy = { File from, File to ->
+  to.mkdirs()
+  Process p = ['cp', '-R', "${from.path}/.", to.path].execute()
+  assert p.waitFor() == 0 : p.errorStream.text
+}
+
+Closure pythonBuild = { Closure body ->
+  Build b = new Build()
+  try {
+    copy(new File(fixtures, 'python-project'), new File(b.workspace, 'app'))
+    body(b, [python: '/usr/bin/python3', systemSitePackages: true, venvCache: new File(b.dir, 'venvs').path])
+  } finally {
+    b.close()
+  }
+}
+
+test('real: buildApp makes a virtualenv with Debian python offline, byte-compiles and records pip freeze; a second build reuses it') {
+  pythonBuild { Build b, Map python ->
+    Map first = b.step('buildApp', python)
+    assert new File(first.venv, 'bin/python').canExecute()
+    assert new File(b.workspace, 'app/ledger/__pycache__').list().any { it.startsWith('interest.') && it.endsWith('.pyc') }
+    String environment = new File(b.workspace, 'app/build/python-environment.txt').text
+    assert environment.contains('/usr/bin/python3 (Python 3.')
+    assert environment =~ /(?m)^pytest==\d/
+    Map second = b.step('buildApp', python)
+    assert second.venv == first.venv
+    assert b.log.contains("requirements unchanged, reusing ${first.venv}")
+  }
+}
+
+test('real: test runs pytest in the virtualenv and publishes a JUnit file with every test') {
+  pythonBuild { Build b, Map python ->
+    b.step('buildApp', python)
+    b.step('test')
+    File junit = new File(b.workspace, 'app/build/test-results/junit.xml')
+    def suites = new XmlSlurper().parse(junit)
+    assert suites.testsuite.@tests.text() == '3'
+    assert suites.testsuite.@failures.text() == '0'
+    assert b.callsOf('junit')*.args == [[testResults: 'app/build/test-results/junit.xml']]
+  }
+}
+
+test('real: a failing test fails the build and its JUnit file is still published') {
+  pythonBuild { Build b, Map python ->
+    b.file('app/tests/test_broken.py', 'def test_broken():\n    assert 1 + 1 == 3\n')
+    b.step('buildApp', python)
+    assert b.failure('test').message == 'test: pytest failed with exit code 1 in app'
+    def suites = new XmlSlurper().parse(new File(b.workspace, 'app/build/test-results/junit.xml'))
+    assert suites.testsuite.@failures.text() == '1'
+    assert suites.testsuite.testcase.find { it.@name == 'test_broken' }.failure.size() == 1
+    assert b.callsOf('junit').size() == 1
+  }
+}
+
+Closure terraformBuild = { Closure body ->
+  Build b = new Build().real('terraform', '/usr/local/bin/terraform')
+  b.causes = []
+  try {
+    copy(new File(fixtures, 'terraform-data'), new File(b.workspace, 'terraform/app'))
+    body(b, [credentialsId: null, pluginCache: new File(b.dir, 'plugins').path])
+  } finally {
+    b.close()
+  }
+}
+
+test('real: terraformApply inits, plans and applies a terraform_data module, and a second run finds no changes') {
+  terraformBuild { Build b, Map common ->
+    assert b.step('terraformApply', common + [vars: [image: 'docker.io/bankco/banking-app@sha256:' + 'a' * 64]]) == [changes: true, applied: true]
+    String plan = new File(b.workspace, 'terraform/app/terraform-plan.txt').text
+    assert plan.contains('terraform_data.release will be created')
+    def state = new groovy.json.JsonSlurper().parse(new File(b.workspace, 'terraform/app/terraform.tfstate'))
+    assert state.outputs.image.value == 'docker.io/bankco/banking-app@sha256:' + 'a' * 64
+    assert !new File(b.workspace, 'terraform/app/bank-pipeline.tfplan').exists()
+
+    assert b.step('terraformApply', common + [vars: [image: 'docker.io/bankco/banking-app@sha256:' + 'a' * 64]]) == [changes: false, applied: false]
+    assert b.log.contains('terraformApply: no changes in terraform/app')
+
+    assert b.step('terraformApply', common + [vars: [image: 'docker.io/bankco/banking-app@sha256:' + 'b' * 64]]) == [changes: true, applied: true]
+    assert new groovy.json.JsonSlurper().parse(new File(b.workspace, 'terraform/app/terraform.tfstate')).outputs.image.value.endsWith('b' * 64)
+  }
+}
+
+test('real: terraformApply on a pull request plans the change and leaves the state alone') {
+  terraformBuild { Build b, Map common ->
+    b.env.BRANCH_NAME = 'PR-3'
+    b.env.CHANGE_ID = '3'
+    assert b.step('terraformApply', common + [vars: [image: 'x']]) == [changes: true, applied: false]
+    assert !new File(b.workspace, 'terraform/app/terraform.tfstate').exists()
+  }
+}
+
+test('real: terraformApply fails the build on an invalid module and applies nothing') {
+  terraformBuild { Build b, Map common ->
+    b.file('terraform/app/broken.tf', 'resource "terraform_data" "x" {\n  no_such_argument = 1\n}\n')
+    assert b.failure('terraformApply', common + [vars: [image: 'x']]).message == 'terraformApply: terraform plan failed in terraform/app (exit code 1)'
+    assert b.log.contains('Unsupported argument')
+    assert !new File(b.workspace, 'terraform/app/terraform.tfstate').exists()
+  }
+}

@@ -1,0 +1,231 @@
+import { describe, expect, it } from 'vitest';
+import { parseFleet, type Fleet } from '../../provisioner/src/config/load.ts';
+import { agentName, nodeDescription, type AgentNode, type Instance, type Observed } from '../../provisioner/src/model.ts';
+import { drainMessage, launchToken, planDown, planUp, type Action } from '../../provisioner/src/plan/plan.ts';
+
+const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
+const MIN = 60_000;
+
+function fleetWith(pools: Array<{ name: string; count: number; subnets?: string[] }>): Fleet {
+  const text = `fleet: bank-ci
+region: us-east-1
+controller: {url: 'https://jenkins.example/', user: provisioner}
+repair: {offlineAfter: 5m}
+pools:
+${pools
+  .map(
+    (p) => `  - name: ${p.name}
+    count: ${p.count}
+    labels: [${p.name}]
+    instanceType: t3.medium
+    image: ami-0123456789abcdef0
+    subnets: [${(p.subnets ?? ['subnet-0000000a', 'subnet-0000000b']).join(', ')}]
+    securityGroups: [sg-0123456789abcdef0]
+    instanceProfile: agent`,
+  )
+  .join('\n')}
+`;
+  return parseFleet(text, 'fleet.yaml');
+}
+
+let serial = 0;
+function instance(pool: string, extra: Partial<Instance> = {}): Instance {
+  serial += 1;
+  return {
+    id: `i-${serial.toString(16).padStart(17, '0')}`,
+    pool,
+    region: 'us-east-1',
+    state: 'running',
+    subnetId: 'subnet-0000000a',
+    launchedAt: NOW - 60 * MIN + serial,
+    bootstrappedAt: NOW - 59 * MIN,
+    ...extra,
+  };
+}
+
+function node(i: Instance, extra: Partial<AgentNode> = {}): AgentNode {
+  return {
+    name: agentName(i.pool, i.id),
+    description: nodeDescription('bank-ci', i.pool, i.id),
+    online: true,
+    temporarilyOffline: false,
+    idle: true,
+    labels: [i.pool],
+    executors: 1,
+    ...extra,
+  };
+}
+
+function observed(instances: Instance[], nodes: AgentNode[], secrets: Observed['secrets'] = []): Observed {
+  return { instances, nodes, secrets, now: NOW };
+}
+
+const types = (actions: Action[]) => actions.map((a) => a.type);
+
+describe('planning up', () => {
+  it('launches a new pool spread over its subnets, one call per subnet', () => {
+    const plan = planUp(fleetWith([{ name: 'awsDeploy', count: 3 }]), observed([], []));
+    expect(plan.actions).toEqual([
+      expect.objectContaining({ type: 'launch', pool: 'awsDeploy', subnetId: 'subnet-0000000a', count: 2 }),
+      expect.objectContaining({ type: 'launch', pool: 'awsDeploy', subnetId: 'subnet-0000000b', count: 1 }),
+    ]);
+  });
+
+  it('plans nothing when every wanted agent runs and is online', () => {
+    const a = instance('awsDeploy');
+    const b = instance('awsDeploy', { subnetId: 'subnet-0000000b' });
+    const plan = planUp(fleetWith([{ name: 'awsDeploy', count: 2 }]), observed([a, b], [node(a), node(b)]));
+    expect(plan.actions).toEqual([]);
+  });
+
+  it('scales up into the subnet that has fewer of the pool', () => {
+    const a = instance('awsDeploy');
+    const plan = planUp(fleetWith([{ name: 'awsDeploy', count: 2 }]), observed([a], [node(a)]));
+    expect(plan.actions).toEqual([expect.objectContaining({ type: 'launch', subnetId: 'subnet-0000000b', count: 1 })]);
+  });
+
+  it('scales down idle agents first and never marks a busy one for removal while an idle one is left', () => {
+    const busy = instance('awsDeploy');
+    const idle = instance('awsDeploy');
+    const plan = planUp(fleetWith([{ name: 'awsDeploy', count: 1 }]), observed([busy, idle], [node(busy, { idle: false }), node(idle)]));
+    expect(plan.actions).toEqual([expect.objectContaining({ type: 'remove', instanceId: idle.id, reason: 'scale-down', busy: false })]);
+  });
+
+  it('removes a busy agent on scale-down only when no idle one is left, and flags it busy', () => {
+    const busy = instance('awsDeploy');
+    const plan = planUp(fleetWith([{ name: 'awsDeploy', count: 0 }]), observed([busy], [node(busy, { idle: false })]));
+    expect(plan.actions).toEqual([expect.objectContaining({ type: 'remove', instanceId: busy.id, busy: true })]);
+  });
+
+  it('scales down instances that never got a node before ones serving builds', () => {
+    const serving = instance('awsDeploy');
+    const bare = instance('awsDeploy');
+    const plan = planUp(fleetWith([{ name: 'awsDeploy', count: 1 }]), observed([serving, bare], [node(serving)]));
+    expect(plan.actions).toEqual([expect.objectContaining({ type: 'remove', instanceId: bare.id, node: undefined })]);
+  });
+
+  it('registers and bootstraps a running instance whose node is missing', () => {
+    const a = instance('awsDeploy', { bootstrappedAt: undefined });
+    const plan = planUp(fleetWith([{ name: 'awsDeploy', count: 1 }]), observed([a], []));
+    expect(plan.actions).toEqual([expect.objectContaining({ type: 'register', instanceId: a.id, node: agentName('awsDeploy', a.id) })]);
+  });
+
+  it('registers a pending instance too, so its node is ready while it boots', () => {
+    const a = instance('awsDeploy', { state: 'pending', bootstrappedAt: undefined });
+    expect(types(planUp(fleetWith([{ name: 'awsDeploy', count: 1 }]), observed([a], [])).actions)).toEqual(['register']);
+  });
+
+  it('bootstraps an offline node that was never bootstrapped (a crash between register and bootstrap)', () => {
+    const a = instance('awsDeploy', { bootstrappedAt: undefined });
+    const plan = planUp(fleetWith([{ name: 'awsDeploy', count: 1 }]), observed([a], [node(a, { online: false })]));
+    expect(plan.actions).toEqual([expect.objectContaining({ type: 'bootstrap', instanceId: a.id, reason: 'never bootstrapped' })]);
+  });
+
+  it('gives an offline node that was bootstrapped recently time to connect', () => {
+    const a = instance('awsDeploy', { bootstrappedAt: NOW - 2 * MIN });
+    expect(planUp(fleetWith([{ name: 'awsDeploy', count: 1 }]), observed([a], [node(a, { online: false })])).actions).toEqual([]);
+  });
+
+  it('bootstraps again a node offline for longer than repair.offlineAfter', () => {
+    const a = instance('awsDeploy', { bootstrappedAt: NOW - 30 * MIN });
+    const plan = planUp(fleetWith([{ name: 'awsDeploy', count: 1 }]), observed([a], [node(a, { online: false })]));
+    expect(plan.actions).toEqual([expect.objectContaining({ type: 'bootstrap', reason: 'offline, last bootstrapped 30m ago' })]);
+  });
+
+  it('leaves alone a node a person took offline', () => {
+    const a = instance('awsDeploy');
+    const plan = planUp(fleetWith([{ name: 'awsDeploy', count: 1 }]), observed([a], [node(a, { online: false, temporarilyOffline: true, offlineReason: 'disk check' })]));
+    expect(plan.actions).toEqual([]);
+  });
+
+  it('takes back online a node it drained earlier when the pool wants it again', () => {
+    const a = instance('awsDeploy');
+    const drained = node(a, { online: false, temporarilyOffline: true, offlineReason: drainMessage('bank-ci', 'scale-down') });
+    expect(planUp(fleetWith([{ name: 'awsDeploy', count: 1 }]), observed([a], [drained])).actions).toEqual([
+      expect.objectContaining({ type: 'resume', node: drained.name }),
+    ]);
+  });
+
+  it('prefers an agent it already drained when scaling down', () => {
+    const a = instance('awsDeploy');
+    const b = instance('awsDeploy');
+    const drained = node(b, { online: false, temporarilyOffline: true, offlineReason: drainMessage('bank-ci', 'scale-down') });
+    const plan = planUp(fleetWith([{ name: 'awsDeploy', count: 1 }]), observed([a, b], [node(a), drained]));
+    expect(plan.actions).toEqual([expect.objectContaining({ type: 'remove', instanceId: b.id })]);
+  });
+
+  it('deletes a node whose instance was terminated, and that instance\'s secret, and replaces the instance', () => {
+    const dead = instance('awsDeploy', { state: 'terminated' });
+    const secret = { name: `/jenkins-fleet/bank-ci/agents/${dead.id}/secret`, instanceId: dead.id, region: 'us-east-1' };
+    const plan = planUp(fleetWith([{ name: 'awsDeploy', count: 1, subnets: ['subnet-0000000a'] }]), observed([dead], [node(dead, { online: false })], [secret]));
+    expect(types(plan.actions)).toEqual(['launch', 'delete-node', 'delete-secret']);
+  });
+
+  it('deletes a managed node whose instance was never seen', () => {
+    const ghost = instance('awsDeploy');
+    const plan = planUp(fleetWith([{ name: 'awsDeploy', count: 0 }]), observed([], [node(ghost, { online: false })]));
+    expect(plan.actions).toEqual([expect.objectContaining({ type: 'delete-node', node: node(ghost).name })]);
+  });
+
+  it('drains and removes the instances of a pool no longer in the file', () => {
+    const old = instance('oldPool');
+    const plan = planUp(fleetWith([{ name: 'awsDeploy', count: 0 }]), observed([old], [node(old, { idle: false })]));
+    expect(plan.actions).toEqual([expect.objectContaining({ type: 'remove', instanceId: old.id, node: node(old).name, reason: 'pool-removed', busy: true })]);
+  });
+
+  it('removes a tagged instance that names no pool', () => {
+    const stray = instance('');
+    expect(planUp(fleetWith([{ name: 'awsDeploy', count: 0 }]), observed([stray], [])).actions).toEqual([
+      expect.objectContaining({ type: 'remove', instanceId: stray.id, reason: 'stray' }),
+    ]);
+  });
+
+  it('replaces a stopped instance rather than counting it', () => {
+    const stopped = instance('awsDeploy', { state: 'stopped' });
+    const plan = planUp(fleetWith([{ name: 'awsDeploy', count: 1, subnets: ['subnet-0000000a'] }]), observed([stopped], [node(stopped, { online: false })]));
+    expect(types(plan.actions)).toEqual(['launch', 'remove']);
+    expect(plan.actions[1]).toMatchObject({ reason: 'stopped', instanceId: stopped.id });
+  });
+
+  it('ignores nodes that are not the fleet\'s', () => {
+    const stranger: AgentNode = { name: 'static-mac-mini', online: false, temporarilyOffline: false, idle: true, labels: [], executors: 1 };
+    const other = instance('awsDeploy');
+    const othersNode = { ...node(other), description: nodeDescription('other-fleet', 'awsDeploy', other.id) };
+    expect(planUp(fleetWith([{ name: 'awsDeploy', count: 0 }]), observed([], [stranger, othersNode])).actions).toEqual([]);
+  });
+
+  it('derives the same launch token from the same state, and another once the state moved', () => {
+    const fleet = fleetWith([{ name: 'awsDeploy', count: 2 }]);
+    const first = planUp(fleet, observed([], [])).actions[0] as Extract<Action, { type: 'launch' }>;
+    const again = planUp(fleet, observed([], [])).actions[0] as Extract<Action, { type: 'launch' }>;
+    expect(again.clientToken).toBe(first.clientToken);
+    expect(first.clientToken.length).toBeLessThanOrEqual(64);
+    expect(launchToken('bank-ci', 'awsDeploy', 'subnet-0000000a', 1, ['i-1'])).not.toBe(launchToken('bank-ci', 'awsDeploy', 'subnet-0000000a', 1, ['i-2']));
+  });
+});
+
+describe('planning down', () => {
+  it('removes every managed agent, and marks busy ones', () => {
+    const a = instance('awsDeploy');
+    const b = instance('awsDeploy2');
+    const plan = planDown(fleetWith([{ name: 'awsDeploy', count: 1 }, { name: 'awsDeploy2', count: 1 }]), observed([a, b], [node(a), node(b, { idle: false })]));
+    expect(plan.actions).toEqual([
+      expect.objectContaining({ type: 'remove', instanceId: a.id, busy: false, reason: 'down' }),
+      expect.objectContaining({ type: 'remove', instanceId: b.id, busy: true, reason: 'down' }),
+    ]);
+  });
+
+  it('removes only the named pool with --pool', () => {
+    const a = instance('awsDeploy');
+    const b = instance('awsDeploy2');
+    const plan = planDown(fleetWith([{ name: 'awsDeploy', count: 1 }, { name: 'awsDeploy2', count: 1 }]), observed([a, b], [node(a), node(b)]), 'awsDeploy2');
+    expect(plan.actions).toEqual([expect.objectContaining({ type: 'remove', instanceId: b.id })]);
+  });
+
+  it('cleans up nodes and secrets left without instances', () => {
+    const dead = instance('awsDeploy', { state: 'terminated' });
+    const secret = { name: `/jenkins-fleet/bank-ci/agents/${dead.id}/secret`, instanceId: dead.id, region: 'us-east-1' };
+    const plan = planDown(fleetWith([{ name: 'awsDeploy', count: 1 }]), observed([dead], [node(dead, { online: false })], [secret]));
+    expect(types(plan.actions)).toEqual(['delete-node', 'delete-secret']);
+  });
+});

@@ -1,0 +1,52 @@
+// `provisioner sandbox` as a user runs it: foreground process, export lines on stdout and in
+// DIR/env, clean stop on SIGTERM, `sandbox busy`, and flags checked with clear errors.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { jenkinsClient } from './harness.ts';
+
+const bin = new URL('../../bin/provisioner.mjs', import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'sandbox-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function startCli(args: string[]): Promise<{ child: ReturnType<typeof spawn>; env: Record<string, string>; stdout: string }> {
+  const child = spawn(process.execPath, [bin, 'sandbox', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      stdout += c;
+      if (stdout.includes('AWS_SECRET_ACCESS_KEY')) {
+        const env = Object.fromEntries([...stdout.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+        resolve({ child, env, stdout });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`sandbox exited early with ${code}`)));
+  });
+}
+
+describe('provisioner sandbox', () => {
+  it('prints the exports, writes DIR/env, answers, marks agents busy and stops on SIGTERM', async () => {
+    const state = join(dir, 'state');
+    const { child, env, stdout } = await startCli(['--state', state, '--boot-delay', '0.5s']);
+    expect(Object.keys(env)).toEqual(['JENKINS_URL', 'JENKINS_USER', 'JENKINS_API_TOKEN', 'AWS_REGION', 'AWS_ENDPOINT_URL_EC2', 'AWS_ENDPOINT_URL_SSM', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']);
+    expect(readFileSync(join(state, 'env'), 'utf8')).toBe(stdout);
+    const jenkins = jenkinsClient(env.JENKINS_URL!, env.JENKINS_USER!, env.JENKINS_API_TOKEN!);
+    await jenkins.node.create({ name: 'awsDeploy-i-00000000000000001', launcher: { 'stapler-class': 'hudson.slaves.JNLPLauncher', webSocket: true } });
+    const offline = spawnSync(process.execPath, [bin, 'sandbox', 'busy', 'awsDeploy-i-00000000000000001', '--state', state], { encoding: 'utf8' });
+    expect(offline.status).toBe(2);
+    expect(offline.stderr).toContain('is offline: a build cannot run on it');
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('names the flag and what it expected when a flag is wrong (exit 2)', () => {
+    const r = spawnSync(process.execPath, [bin, 'sandbox', '--state', join(dir, 'x'), '--throttle-ec2', 'lots'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--throttle-ec2: expected a rate from 0 to 1 (or a percentage such as 10%), found "lots"');
+    const d = spawnSync(process.execPath, [bin, 'sandbox', '--state', join(dir, 'x'), '--boot-delay', 'soon'], { encoding: 'utf8' });
+    expect(d.stderr).toContain('--boot-delay: expected a duration such as 1500, 1500ms, 1.5s or 2m, found "soon"');
+  });
+});
