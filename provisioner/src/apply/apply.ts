@@ -149,7 +149,7 @@ class Execution {
   private target(pool: Pool, instanceId: string, instance?: Instance): AgentTarget {
     const name = agentName(pool.name, instanceId);
     if (isStaticPool(pool)) {
-      const host = pool.hosts.find((h) => staticHostId(h.address, h.port ?? pool.port) === instanceId);
+      const host = pool.hosts.find((h) => staticHostId(h.address, h.port) === instanceId);
       return { name, pool, address: host?.address, port: host?.port ?? pool.port, user: host?.user ?? pool.sshUser };
     }
     const address = pool.sshAddress === 'public' ? instance?.publicIp : instance?.privateIp;

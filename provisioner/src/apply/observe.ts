@@ -33,7 +33,7 @@ function staticHosts(fleet: Fleet): Instance[] {
   return fleet.pools.flatMap((pool) =>
     isStaticPool(pool)
       ? pool.hosts.map((host) => ({
-          id: staticHostId(host.address, host.port ?? pool.port),
+          id: staticHostId(host.address, host.port),
           pool: pool.name,
           region: pool.region,
           state: 'running' as const,
