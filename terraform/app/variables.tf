@@ -206,11 +206,6 @@ variable "replica_multi_az" {
   type        = bool
   description = "Run the secondary region's replica in two availability zones too (dearer; keeps the standby highly available once promoted)."
   default     = false
-
-  validation {
-    condition     = var.replica_multi_az == true || var.replica_multi_az == false
-    error_message = "replica_multi_az must be true or false."
-  }
 }
 
 variable "tags" {

@@ -99,11 +99,6 @@ variable "ebs_encryption_by_default" {
   type        = bool
   description = "Turn on EBS encryption by default for the whole account in `region`, so that every agent volume is encrypted whatever the launch request says."
   default     = true
-
-  validation {
-    condition     = var.ebs_encryption_by_default == true || var.ebs_encryption_by_default == false
-    error_message = "ebs_encryption_by_default must be true or false."
-  }
 }
 
 variable "tags" {

@@ -372,6 +372,17 @@ describe('variables', () => {
     expect(out.map((f) => f.message)).toEqual([expect.stringMatching(/no validation/)]);
   });
 
+  it('accepts a root bool without validation', async () => {
+    const out = await findings('variables', {
+      [ROOT]: `variable "multi_az" {
+        type        = bool
+        description = "Two zones."
+        default     = true
+      }`,
+    });
+    expect(out).toEqual([]);
+  });
+
   it('accepts a typed, described module variable', async () => {
     const out = await findings('variables', {
       [MODULE]: `variable "size" {

@@ -465,14 +465,15 @@ const publicIp: Rule = {
 
 const variables: Rule = {
   id: 'variables',
-  description: 'Every variable has a type and a description; the variables of root configurations also have a validation block.',
+  description: 'Every variable has a type and a description; the variables of root configurations, bools aside, also have a validation block.',
   check(tree) {
     const out: Finding[] = [];
     for (const config of tree.configurations) {
       for (const v of labelled(config, 'variable')) {
         if (v.body.type === undefined) out.push(finding('variables', v, 'has no type'));
         if (typeof v.body.description !== 'string' || v.body.description.trim() === '') out.push(finding('variables', v, 'has no description'));
-        if (config.isRoot && asBodies(v.body.validation).length === 0) out.push(finding('variables', v, 'is an input of a root configuration and has no validation block'));
+        // A bool's type already says everything a validation could.
+        if (config.isRoot && v.body.type !== '${bool}' && asBodies(v.body.validation).length === 0) out.push(finding('variables', v, 'is an input of a root configuration and has no validation block'));
       }
     }
     return out;
