@@ -31,7 +31,7 @@ const suites = [
   {
     // The controller as code (jenkins/) and `provisioner doctor`: also part of `vitest`, runnable alone.
     name: 'jenkins',
-    cmd: ['npx', 'vitest', 'run', 'test/jenkins', 'test/doctor', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'jenkins.json')}`],
+    cmd: ['npx', 'vitest', 'run', 'test/jenkins/', 'test/doctor/', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'jenkins.json')}`],
     count: () => {
       const report = JSON.parse(readFileSync(join(scratch, 'jenkins.json'), 'utf8'));
       return { passed: report.numPassedTests, failed: report.numFailedTests + (report.numRuntimeErrorTests ?? 0) };
