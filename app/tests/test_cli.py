@@ -1,5 +1,6 @@
 """`flask --app bank` commands: init-db, create-staff, seed-demo."""
 import pytest
+from sqlalchemy import text
 
 from bank.database import db
 from bank.models import Account, Customer, Staff
@@ -58,3 +59,12 @@ def test_seed_demo_creates_customers_once(app, cli):
         assert db.session.query(Account).count() == 4
         robot = db.session.query(Staff).filter_by(username="seed-demo").one()
         assert robot.active is False
+
+
+def test_init_db_puts_sqlite_in_wal_mode_so_readers_do_not_wait(app, cli):
+    cli.invoke(args=["init-db"])
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            assert db.session.execute(text("SELECT @@default_storage_engine")).scalar() == "InnoDB"
+            return
+        assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"

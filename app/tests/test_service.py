@@ -46,3 +46,18 @@ def test_responses_carry_security_headers(anonymous):
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_sql_logging_never_shows_parameters(tmp_path, caplog):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'echo.sqlite'}", "SQLALCHEMY_ECHO": True,
+                      "SECRET_KEY": "x", "BCRYPT_ROUNDS": 4})
+    from bank.models import init_schema
+    from bank.staff import create_staff
+
+    with app.app_context(), caplog.at_level("INFO", logger="sqlalchemy.engine"):
+        init_schema()
+        staff = create_staff("echo-user", "teller", "a-secret-password")
+        stored_hash = staff.password_hash
+    logged = caplog.text
+    assert "INSERT INTO staff" in logged
+    assert stored_hash not in logged and "echo-user" not in logged

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { describeEndpoint, ec2Client, maxAttempts, ssmClient } from '../../provisioner/src/aws/clients.ts';
 import { Ec2Compute } from '../../provisioner/src/aws/ec2.ts';
+import { SsmParameters, SsmRunCommand } from '../../provisioner/src/aws/ssm.ts';
 import { RemoteError } from '../../provisioner/src/errors.ts';
 
 interface Seen {
@@ -110,6 +111,42 @@ describe('the shared AWS clients', () => {
     expect(error).toBeInstanceOf(RemoteError);
     expect((error as Error).message).toMatch(new RegExp(`^listing the instances of fleet bank-ci: EC2 at ${dead} \\(eu-north-1\\) refused the connection`));
   }, 30_000);
+
+  it('read EC2 error codes off the wire: an unknown id is dropped from a termination', async () => {
+    answers = [
+      {
+        status: 400,
+        type: 'text/xml',
+        body: "<Response><Errors><Error><Code>InvalidInstanceID.NotFound</Code><Message>The instance ID 'i-0000000000000bad' does not exist</Message></Error></Errors><RequestID>r-4</RequestID></Response>",
+      },
+      {
+        status: 200,
+        type: 'text/xml',
+        body: '<TerminateInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r-5</requestId><instancesSet/></TerminateInstancesResponse>',
+      },
+    ];
+    await new Ec2Compute('ap-northeast-1').terminate(['i-0000000000000001', 'i-0000000000000bad']);
+    expect(seen.map((s) => new URLSearchParams(s.body).getAll('InstanceId.2'))).toEqual([['i-0000000000000bad'], []]);
+    expect(new URLSearchParams(seen[1]!.body).get('InstanceId.1')).toBe('i-0000000000000001');
+  });
+
+  it('read SSM JSON error types off the wire: a missing parameter is already deleted, an unknown instance undeliverable', async () => {
+    const json = (status: number, body: unknown) => ({ status, type: 'application/x-amz-json-1.1', body: JSON.stringify(body) });
+    answers = [json(400, { __type: 'ParameterNotFound', message: 'Parameter /x not found.' })];
+    await new SsmParameters('ap-northeast-2').deleteSecret('/x');
+    expect(seen.map((s) => s.target)).toEqual(['AmazonSSM.DeleteParameter']);
+
+    seen = [];
+    answers = [
+      json(400, { __type: 'InvalidInstanceId', Message: 'Instances [[i-0000000000000bad]] not in a valid state for account 123456789012' }),
+    ];
+    const results = await new SsmRunCommand('ap-northeast-2', { pollIntervalMs: 1 }).runScript(['i-0000000000000bad'], 'true', { comment: 'probe', timeoutSeconds: 60 });
+    expect(results).toEqual([
+      { instanceId: 'i-0000000000000bad', status: 'Undeliverable', stdout: '', stderr: 'SSM refused the command: Instances [[i-0000000000000bad]] not in a valid state for account 123456789012' },
+    ]);
+    expect(seen.map((s) => s.target)).toEqual(['AmazonSSM.SendCommand']);
+    expect(JSON.parse(seen[0]!.body)).toMatchObject({ DocumentName: 'AWS-RunShellScript', InstanceIds: ['i-0000000000000bad'], Parameters: { commands: ['true'] } });
+  });
 
   it('describe AWS regional endpoints when nothing else is configured', () => {
     expect(describeEndpoint('EC2', 'eu-central-1', {})).toBe('EC2 at https://ec2.eu-central-1.amazonaws.com');

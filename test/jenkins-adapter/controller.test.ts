@@ -148,6 +148,11 @@ describe('JenkinsController.listNodes', () => {
     ]);
   });
 
+  it('takes a node as busy and offline unless Jenkins says otherwise', async () => {
+    handlers = [json(200, { computer: [{ _class: 'hudson.slaves.SlaveComputer', displayName: 'odd-one' }] })];
+    expect(await controller().listNodes()).toEqual([{ name: 'odd-one', online: false, temporarilyOffline: false, idle: false, labels: [], executors: 0 }]);
+  });
+
   it('says which permission is missing when the controller answers 403', async () => {
     handlers = [html(403, 'fleet-bot is missing the Overall/Read permission', { 'X-Required-Permission': 'hudson.model.Hudson.Read', 'X-You-Are-Authenticated-As': 'fleet-bot' })];
     const error = await controller().listNodes().catch((e: unknown) => e);

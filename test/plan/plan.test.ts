@@ -229,3 +229,37 @@ describe('planning down', () => {
     expect(types(plan.actions)).toEqual(['delete-node', 'delete-secret']);
   });
 });
+
+describe('planning static hosts', () => {
+  const text = `fleet: bank-ci
+region: us-east-1
+controller: {url: 'https://jenkins.example/', user: provisioner}
+pools:
+  - name: rack
+    labels: [rack]
+    transport: ssh
+    sshUser: jenkins
+    sshKeyFile: id_ed25519
+    hostKeyPolicy: accept-new
+    hosts: [{address: 10.1.0.5}, {address: 10.1.0.6, port: 2222}]
+`;
+  const fleet = parseFleet(text, 'fleet.yaml');
+  const hosts = (): Instance[] =>
+    fleet.pools[0]!.hosts!.map((h) => ({ id: `h-${h.address}${h.port ? `-${h.port}` : ''}`, pool: 'rack', region: 'us-east-1', state: 'running', launchedAt: 0, host: h }));
+
+  it('registers every host and never launches or terminates anything', () => {
+    const plan = planUp(fleet, observed(hosts(), []));
+    expect(plan.actions).toEqual([
+      expect.objectContaining({ type: 'register', node: 'rack-h-10.1.0.5' }),
+      expect.objectContaining({ type: 'register', node: 'rack-h-10.1.0.6-2222' }),
+    ]);
+  });
+
+  it('drains and removes the node of a host taken out of the file', () => {
+    const [kept] = hosts();
+    const gone: AgentNode = { ...node({ ...kept!, id: 'h-10.1.0.9' }), idle: false };
+    const plan = planUp(fleet, observed([kept!], [node(kept!), gone]));
+    expect(plan.actions).toContainEqual(expect.objectContaining({ type: 'remove', node: 'rack-h-10.1.0.9', busy: true }));
+    expect(plan.actions.some((a) => a.type === 'launch' || a.type === 'delete-node')).toBe(false);
+  });
+});

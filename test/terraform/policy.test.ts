@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkTree, loadTree, rule, RULES, treeFromSources, type Finding, type RuleId } from './policy.ts';
 
@@ -151,6 +152,20 @@ describe('ssh', () => {
       }`,
     });
     expect(out).toHaveLength(2);
+  });
+
+  it('rejects a rule whose ports it cannot see', async () => {
+    const out = await findings('ssh', {
+      [MODULE]: `resource "aws_vpc_security_group_egress_rule" "out" {
+        for_each          = toset(["22", "443"])
+        security_group_id = aws_security_group.app.id
+        ip_protocol       = "tcp"
+        from_port         = tonumber(each.key)
+        to_port           = tonumber(each.key)
+        cidr_ipv4         = "0.0.0.0/0"
+      }`,
+    });
+    expect(out[0]?.message).toMatch(/cannot resolve/);
   });
 
   it('rejects an instance with an SSH key pair', async () => {
@@ -357,6 +372,17 @@ describe('variables', () => {
     expect(out.map((f) => f.message)).toEqual([expect.stringMatching(/no validation/)]);
   });
 
+  it('accepts a root bool without validation', async () => {
+    const out = await findings('variables', {
+      [ROOT]: `variable "multi_az" {
+        type        = bool
+        description = "Two zones."
+        default     = true
+      }`,
+    });
+    expect(out).toEqual([]);
+  });
+
   it('accepts a typed, described module variable', async () => {
     const out = await findings('variables', {
       [MODULE]: `variable "size" {
@@ -412,6 +438,11 @@ describe('credentials', () => {
       variable "db_password_secret_arn" {
         type        = string
         description = "ARN of the secret."
+      }
+      variable "db_password_version" {
+        type        = number
+        description = "Generation of the password."
+        default     = 1
       }`,
     });
     expect(out).toEqual([]);
@@ -473,6 +504,88 @@ describe('region', () => {
       }
       provider "aws" {
         region = var.region
+      }`,
+    });
+    expect(out).toEqual([]);
+  });
+});
+
+describe('app-regions', () => {
+  const APP = 'terraform/app/main.tf';
+  const regions = `
+    variable "primary_region" {
+      type        = string
+      description = "Primary."
+      default     = "us-east-1"
+    }
+    variable "secondary_region" {
+      type        = string
+      description = "Secondary."
+      default     = "us-west-2"
+    }
+    provider "aws" {
+      alias  = "primary"
+      region = var.primary_region
+    }
+    provider "aws" {
+      alias  = "secondary"
+      region = var.secondary_region
+    }`;
+
+  it('rejects a tree without terraform/app', async () => {
+    const out = await findings('app-regions', { [MODULE]: 'locals {\n  a = 1\n}\n' });
+    expect(out.map((f) => f.message)).toEqual(['the terraform/app root configuration is missing']);
+  });
+
+  it('rejects an app in one region only', async () => {
+    const out = await findings('app-regions', {
+      [APP]: `variable "region" {
+        type        = string
+        description = "Region."
+        default     = "us-east-1"
+      }
+      provider "aws" {
+        alias  = "primary"
+        region = var.region
+      }
+      module "app" {
+        source    = "../modules/app-region"
+        providers = { aws = aws.primary }
+      }`,
+    });
+    expect(out.map((f) => f.message)).toEqual([
+      'no aliased aws provider whose region defaults to us-west-2',
+      'no call of the app-region module runs in us-west-2',
+    ]);
+  });
+
+  it('rejects two providers but the region module called in only one of them', async () => {
+    const out = await findings('app-regions', {
+      [APP]: `${regions}
+      module "app_a" {
+        source    = "../modules/app-region"
+        providers = { aws = aws.primary }
+      }
+      module "app_b" {
+        source = "../modules/app-region"
+      }`,
+    });
+    expect(out.map((f) => f.message)).toEqual([
+      expect.stringMatching(/without providers/),
+      'no call of the app-region module runs in us-west-2',
+    ]);
+  });
+
+  it('accepts the region module called once per region', async () => {
+    const out = await findings('app-regions', {
+      [APP]: `${regions}
+      module "app_primary" {
+        source    = "../modules/app-region"
+        providers = { aws = aws.primary }
+      }
+      module "app_secondary" {
+        source    = "../modules/app-region"
+        providers = { aws = aws.secondary }
       }`,
     });
     expect(out).toEqual([]);
@@ -546,6 +659,246 @@ describe('backend', () => {
   });
 });
 
+describe('fleet-tags', () => {
+  it('rejects a Terraform resource or default tag that claims a fleet', async () => {
+    const out = await findings('fleet-tags', {
+      [ROOT]: `provider "aws" {
+        region = var.region
+        default_tags {
+          tags = {
+            "jenkins-fleet:fleet" = "bank-ci"
+          }
+        }
+      }
+      resource "aws_instance" "controller" {
+        tags = merge(var.tags, { "jenkins-fleet:fleet" = var.fleet })
+      }`,
+    });
+    expect(out.map((f) => f.where).sort()).toEqual([
+      `${ROOT}: provider.aws.default_tags.tags`,
+      `${ROOT}: resource.aws_instance.controller.tags`,
+    ]);
+  });
+
+  it('accepts the tag key as a value in an IAM condition', async () => {
+    const out = await findings('fleet-tags', {
+      [MODULE]: `locals {
+        fleet_tag = "jenkins-fleet:fleet"
+      }
+      data "aws_iam_policy_document" "p" {
+        statement {
+          condition {
+            test     = "StringEquals"
+            variable = "aws:RequestTag/\${local.fleet_tag}"
+            values   = [var.fleet]
+          }
+        }
+      }`,
+    });
+    expect(out).toEqual([]);
+  });
+});
+
+describe('iam-wildcards', () => {
+  it('rejects a service wildcard and a write on every resource', async () => {
+    const out = await findings('iam-wildcards', {
+      [MODULE]: `data "aws_iam_policy_document" "p" {
+        statement {
+          sid       = "All"
+          actions   = ["ec2:*"]
+          resources = ["arn:aws:ec2:\${var.region}:\${local.account}:instance/*"]
+        }
+        statement {
+          sid       = "Anywhere"
+          actions   = ["ec2:DescribeInstances", "ec2:TerminateInstances"]
+          resources = ["*"]
+        }
+      }`,
+    });
+    expect(out.map((f) => f.message)).toEqual(['allows ec2:*', 'allows ec2:TerminateInstances on every resource ("*")']);
+  });
+
+  it('accepts Describe calls on "*" and a deny with a wildcard', async () => {
+    const out = await findings('iam-wildcards', {
+      [MODULE]: `data "aws_iam_policy_document" "p" {
+        statement {
+          actions   = ["ec2:DescribeInstances", "ssm:ListCommands", "ssm:GetCommandInvocation"]
+          resources = ["*"]
+        }
+        statement {
+          effect    = "Deny"
+          actions   = ["*"]
+          resources = ["*"]
+        }
+      }`,
+    });
+    expect(out).toEqual([]);
+  });
+});
+
+describe('provisioner-iam', () => {
+  const PROVISIONER = 'terraform/modules/provisioner-iam/main.tf';
+  const policy = (statements: string) => ({
+    [PROVISIONER]: `locals {
+      fleet_tag = "jenkins-fleet:fleet"
+      parameter = "arn:\${local.partition}:ssm:\${local.region}:\${local.account}:parameter/jenkins-fleet/\${var.fleet}"
+    }
+    data "aws_iam_policy_document" "provisioner" {
+      ${statements}
+    }`,
+  });
+  const complete = `
+    statement {
+      sid       = "Launch"
+      actions   = ["ec2:RunInstances"]
+      resources = ["\${local.ec2_arn}:instance/*", "\${local.ec2_arn}:volume/*"]
+      condition {
+        test     = "StringEquals"
+        variable = "aws:RequestTag/\${local.fleet_tag}"
+        values   = [var.fleet]
+      }
+    }
+    statement {
+      sid       = "Terminate"
+      actions   = ["ec2:TerminateInstances"]
+      resources = ["\${local.ec2_arn}:instance/*"]
+      condition {
+        test     = "StringEquals"
+        variable = "ec2:ResourceTag/\${local.fleet_tag}"
+        values   = [var.fleet]
+      }
+    }
+    statement {
+      sid       = "Commands"
+      actions   = ["ssm:SendCommand"]
+      resources = ["\${local.ec2_arn}:instance/*"]
+      condition {
+        test     = "StringEquals"
+        variable = "ssm:resourceTag/\${local.fleet_tag}"
+        values   = [var.fleet]
+      }
+    }
+    statement {
+      sid       = "Document"
+      actions   = ["ssm:SendCommand"]
+      resources = ["arn:aws:ssm:\${local.region}::document/AWS-RunShellScript"]
+    }
+    statement {
+      sid       = "Parameters"
+      actions   = ["ssm:PutParameter", "ssm:GetParameter", "ssm:DeleteParameter"]
+      resources = ["\${local.parameter}/*"]
+    }
+    statement {
+      sid       = "Pass"
+      actions   = ["iam:PassRole"]
+      resources = [var.agent_role_arn]
+    }`;
+
+  it('accepts a policy that scopes every action to the fleet', async () => {
+    expect(await findings('provisioner-iam', policy(complete))).toEqual([]);
+  });
+
+  it('rejects launching instances without the fleet tag at creation', async () => {
+    const out = await findings('provisioner-iam', policy(complete.replace('aws:RequestTag/', 'aws:ResourceTag/')));
+    expect(out.map((f) => f.message)).toEqual([
+      expect.stringMatching(/RunInstances on .*instance\/\* without aws:RequestTag/),
+      expect.stringMatching(/RunInstances on .*volume\/\* without aws:RequestTag/),
+    ]);
+  });
+
+  it('rejects terminating instances of any fleet', async () => {
+    const out = await findings('provisioner-iam', policy(complete.replace('ec2:ResourceTag/', 'aws:RequestTag/')));
+    expect(out.map((f) => f.message)).toEqual([expect.stringMatching(/TerminateInstances on instances without ec2:ResourceTag/)]);
+  });
+
+  it('rejects SendCommand to untagged instances and with other documents', async () => {
+    const out = await findings('provisioner-iam', policy(complete.replace('ssm:resourceTag/', 'aws:RequestTag/').replace('AWS-RunShellScript', 'AWS-RunPowerShellScript')));
+    expect(out.map((f) => f.message)).toEqual([
+      expect.stringMatching(/SendCommand to .*instance\/\* without ssm:resourceTag/),
+      expect.stringMatching(/SendCommand on .*AWS-RunPowerShellScript/),
+    ]);
+  });
+
+  it('rejects parameters outside the fleet path, tagging after launch and passing any role', async () => {
+    const out = await findings('provisioner-iam', policy(`${complete.replace('${local.parameter}/*', 'arn:aws:ssm:*:*:parameter/*').replace('[var.agent_role_arn]', '["*"]')}
+      statement {
+        sid       = "Tag"
+        actions   = ["ec2:CreateTags"]
+        resources = ["\${local.ec2_arn}:instance/*"]
+      }`));
+    expect(out.map((f) => f.message)).toEqual([
+      expect.stringMatching(/ssm:PutParameter on arn:aws:ssm:\*:\*:parameter\/\*/),
+      expect.stringMatching(/ssm:GetParameter on/),
+      expect.stringMatching(/ssm:DeleteParameter on/),
+      expect.stringMatching(/PassRole on \*; only the agent role/),
+      expect.stringMatching(/CreateTags other than at launch/),
+    ]);
+  });
+
+  it('rejects a policy that forgets what the provisioner needs', async () => {
+    const out = await findings('provisioner-iam', policy(complete.replace('"iam:PassRole"', '"iam:GetRole"')));
+    expect(out.map((f) => f.message)).toEqual(['the policy never grants iam:PassRole, which the provisioner needs']);
+  });
+});
+
+describe('agent-iam', () => {
+  const AGENT = 'terraform/modules/agent-iam/main.tf';
+  const agent = (extra: string) => ({
+    [AGENT]: `locals {
+      parameter_path_arn = "arn:\${local.partition}:ssm:\${local.region}:\${local.account}:parameter/jenkins-fleet/\${var.fleet}/*"
+    }
+    resource "aws_iam_role_policy_attachment" "ssm_core" {
+      role       = aws_iam_role.agent.name
+      policy_arn = "arn:\${local.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
+    }
+    resource "aws_security_group" "agent" {
+      vpc_id = var.vpc_id
+    }
+    ${extra}`,
+  });
+  const document = (readResource: string, decryptResource: string, deny = true) => `
+    data "aws_iam_policy_document" "agent" {
+      statement {
+        actions   = ["ssm:GetParameter"]
+        resources = [${readResource}]
+      }
+      ${deny ? `statement {
+        effect        = "Deny"
+        actions       = ["ssm:GetParameter", "ssm:GetParameters"]
+        not_resources = [local.parameter_path_arn]
+      }` : ''}
+      statement {
+        actions   = ["kms:Decrypt"]
+        resources = [${decryptResource}]
+      }
+    }`;
+
+  it('accepts reads of its own fleet, decrypt with its key, and no ingress', async () => {
+    expect(await findings('agent-iam', agent(document('local.parameter_path_arn', 'aws_kms_key.agent_secrets.arn')))).toEqual([]);
+  });
+
+  it('rejects reading every parameter, decrypting with any key, and a missing deny', async () => {
+    const out = await findings('agent-iam', agent(document('"*"', '"*"', false)));
+    expect(out.map((f) => f.message)).toEqual([
+      'allows ssm:GetParameter beyond /jenkins-fleet/<fleet>/*',
+      "allows kms:Decrypt on something other than the fleet's key",
+      expect.stringMatching(/no Deny of ssm:GetParameter/),
+    ]);
+  });
+
+  it('rejects any ingress rule on the agents\' security group', async () => {
+    const out = await findings('agent-iam', agent(`${document('local.parameter_path_arn', 'aws_kms_key.agent_secrets.arn')}
+      resource "aws_vpc_security_group_ingress_rule" "jnlp" {
+        security_group_id            = aws_security_group.agent.id
+        ip_protocol                  = "tcp"
+        from_port                    = 50000
+        to_port                      = 50000
+        referenced_security_group_id = var.controller_security_group_id
+      }`));
+    expect(out.map((f) => f.where)).toEqual([`${AGENT}: aws_vpc_security_group_ingress_rule.jnlp`]);
+  });
+});
+
 describe('the repository\'s terraform/', () => {
   it('passes every rule', async () => {
     const tree = await loadTree(repoRoot, 'terraform');
@@ -553,9 +906,18 @@ describe('the repository\'s terraform/', () => {
     expect(checkTree(tree, RULES)).toEqual([]);
   });
 
+  it('outputs every value examples/fleet.yaml says comes from terraform/jenkins', async () => {
+    const example = readFileSync(new URL('examples/fleet.yaml', `file://${repoRoot}`), 'utf8');
+    const wanted = [...new Set([...example.matchAll(/<([a-z_]+)>/g)].map((m) => m[1]))];
+    expect(wanted.length).toBeGreaterThan(0);
+    const tree = await loadTree(repoRoot, 'terraform/jenkins');
+    const outputs = tree.configurations.flatMap((c) => c.files).flatMap((f) => Object.keys((f.body.output ?? {}) as object));
+    expect(wanted.filter((name) => !outputs.includes(name!))).toEqual([]);
+  });
+
   it('has a test above for every rule', () => {
     // Keeps a new rule from landing without the bad snippet that proves it can fail.
-    const tested = new Set(['open-ingress', 'ssh', 'database', 'imdsv2', 'encrypted-volumes', 'public-ip', 'variables', 'credentials', 'hard-coded-ids', 'region', 'pinned-versions', 'backend']);
+    const tested = new Set(['open-ingress', 'ssh', 'database', 'imdsv2', 'encrypted-volumes', 'public-ip', 'variables', 'credentials', 'hard-coded-ids', 'region', 'app-regions', 'pinned-versions', 'backend', 'fleet-tags', 'iam-wildcards', 'provisioner-iam', 'agent-iam']);
     expect(RULES.map((r) => r.id).filter((id) => !tested.has(id))).toEqual([]);
   });
 });

@@ -34,7 +34,11 @@ export type RuleId =
   | 'region'
   | 'app-regions'
   | 'pinned-versions'
-  | 'backend';
+  | 'backend'
+  | 'fleet-tags'
+  | 'iam-wildcards'
+  | 'provisioner-iam'
+  | 'agent-iam';
 
 export interface Rule {
   id: RuleId;
@@ -351,11 +355,14 @@ const openIngress: Rule = {
 
 const ssh: Rule = {
   id: 'ssh',
-  description: 'No security group rule opens port 22 (all-protocol rules included), and no instance or launch template carries an SSH key pair.',
+  description: 'No security group rule opens port 22 (all-protocol rules included) or hides its ports in an expression, and no instance or launch template carries an SSH key pair.',
   check(tree) {
     const out: Finding[] = [];
     for (const rule of securityGroupRules(tree)) {
-      if (portsCover(rule, 22)) {
+      const allProtocols = ALL_PROTOCOLS.has(rule.protocol as string | number);
+      if (!allProtocols && (asNumber(rule.fromPort) === undefined || asNumber(rule.toPort) === undefined)) {
+        out.push(finding('ssh', rule.owner, `${rule.direction} rule ports come from an expression the policy cannot resolve; write them as literals so port 22 can be ruled out`));
+      } else if (portsCover(rule, 22)) {
         out.push(finding('ssh', rule.owner, `${rule.direction} rule covers port 22 (${describePorts(rule)}); the fleet is reached through SSM, never SSH`));
       }
     }
@@ -458,14 +465,15 @@ const publicIp: Rule = {
 
 const variables: Rule = {
   id: 'variables',
-  description: 'Every variable has a type and a description; the variables of root configurations also have a validation block.',
+  description: 'Every variable has a type and a description; the variables of root configurations, bools aside, also have a validation block.',
   check(tree) {
     const out: Finding[] = [];
     for (const config of tree.configurations) {
       for (const v of labelled(config, 'variable')) {
         if (v.body.type === undefined) out.push(finding('variables', v, 'has no type'));
         if (typeof v.body.description !== 'string' || v.body.description.trim() === '') out.push(finding('variables', v, 'has no description'));
-        if (config.isRoot && asBodies(v.body.validation).length === 0) out.push(finding('variables', v, 'is an input of a root configuration and has no validation block'));
+        // A bool's type already says everything a validation could.
+        if (config.isRoot && v.body.type !== '${bool}' && asBodies(v.body.validation).length === 0) out.push(finding('variables', v, 'is an input of a root configuration and has no validation block'));
       }
     }
     return out;
@@ -506,7 +514,8 @@ const credentials: Rule = {
         }
       }
       for (const v of labelled(config, 'variable')) {
-        if (/(password|secret|token|access_key)/i.test(v.name) && v.body.default !== undefined && v.body.default !== null) {
+        // db_password holds a secret; db_password_version or db_password_secret_arn do not.
+        if (/(password|passwd|secret|token|access_key|secret_key)$/i.test(v.name) && v.body.default !== undefined && v.body.default !== null) {
           out.push(finding('credentials', v, 'is a secret with a default value'));
         }
       }
@@ -668,6 +677,223 @@ const backend: Rule = {
   },
 };
 
+/** A jenkins-fleet:* tag written as a key: an object key, or `"jenkins-fleet:x" =` inside an expression. */
+const FLEET_TAG_KEY = /["']?jenkins-fleet:[A-Za-z-]+["']?\s*[=:]/;
+
+function objectKeys(value: unknown, path: string[] = []): Array<{ path: string[]; key: string }> {
+  if (Array.isArray(value)) return value.flatMap((v) => objectKeys(v, path));
+  if (typeof value === 'object' && value !== null) {
+    return Object.entries(value).flatMap(([k, v]) => [{ path, key: k }, ...objectKeys(v, [...path, k])]);
+  }
+  return [];
+}
+
+const fleetTags: Rule = {
+  id: 'fleet-tags',
+  description: 'No Terraform-managed resource carries a jenkins-fleet:* tag: the provisioner may terminate and run commands on whatever carries jenkins-fleet:fleet, so only the instances it launched may have it.',
+  check(tree) {
+    const out: Finding[] = [];
+    for (const config of tree.configurations) {
+      for (const file of config.files) {
+        for (const kind of ['resource', 'provider', 'module', 'locals'] as const) {
+          const section = file.body[kind];
+          const at = (path: string[]): string => `${file.path}: ${[kind, ...path].join('.')}`;
+          for (const k of objectKeys(section)) {
+            if (k.key.startsWith('jenkins-fleet:')) out.push({ rule: 'fleet-tags', where: at(k.path), message: `sets the tag ${k.key}, which only the provisioner's own instances may carry` });
+          }
+          for (const s of strings(section)) {
+            if (FLEET_TAG_KEY.test(s.value)) out.push({ rule: 'fleet-tags', where: at(s.path), message: 'sets a jenkins-fleet:* tag, which only the provisioner\'s own instances may carry' });
+          }
+        }
+      }
+    }
+    return out;
+  },
+};
+
+
+// ---------------------------------------------------------------------------------------------
+// IAM policy documents (data "aws_iam_policy_document"), read statement by statement
+
+interface Condition {
+  test: string;
+  variable: string;
+  values: string[];
+}
+
+interface Statement {
+  owner: Declared;
+  sid: string;
+  effect: 'Allow' | 'Deny';
+  actions: string[];
+  resources: string[];
+  notResources: string[];
+  conditions: Condition[];
+}
+
+/** Replaces `${local.NAME}` by that local's value when the local is a string, a few levels deep. */
+function expandLocals(value: string, config: Configuration): string {
+  const locals: Record<string, unknown> = Object.assign({}, ...config.files.flatMap((f) => asBodies(f.body.locals)));
+  let out = value;
+  for (let depth = 0; depth < 5; depth++) {
+    const next = out.replace(/\$\{local\.([A-Za-z0-9_]+)\}/g, (whole, name: string) => {
+      const v = locals[name];
+      return typeof v === 'string' && !/^\$\{.*\}$/.test(v) ? v : whole;
+    });
+    if (next === out) break;
+    out = next;
+  }
+  return out;
+}
+
+function stringList(value: unknown, config: Configuration): string[] {
+  const list = Array.isArray(value) ? value : value === undefined ? [] : [value];
+  return list.map((v) => expandLocals(String(v), config));
+}
+
+function policyStatements(tree: Tree, dirSuffix?: string): Statement[] {
+  const out: Statement[] = [];
+  for (const doc of declared(tree, 'data', ['aws_iam_policy_document'])) {
+    if (dirSuffix !== undefined && !doc.config.dir.endsWith(dirSuffix)) continue;
+    for (const st of nested(doc.body, 'statement')) {
+      out.push({
+        owner: doc,
+        sid: typeof st.sid === 'string' ? st.sid : '(no sid)',
+        effect: st.effect === 'Deny' ? 'Deny' : 'Allow',
+        actions: stringList(st.actions, doc.config),
+        resources: stringList(st.resources, doc.config),
+        notResources: stringList(st.not_resources, doc.config),
+        conditions: nested(st, 'condition').map((c) => ({
+          test: String(c.test),
+          variable: expandLocals(String(c.variable), doc.config),
+          values: stringList(c.values, doc.config),
+        })),
+      });
+    }
+  }
+  return out;
+}
+
+function statementFinding(rule: RuleId, st: Statement, message: string): Finding {
+  return { rule, where: `${where(st.owner)} statement ${st.sid}`, message };
+}
+
+function hasCondition(st: Statement, test: string, variable: string, value: string): boolean {
+  return st.conditions.some((c) => c.test === test && c.variable === variable && c.values.includes(value));
+}
+
+/** Actions that AWS authorises only on "*" and that read without changing anything. */
+const READ_ONLY_ON_ANY = /^[a-z0-9-]+:(Describe|List)[A-Za-z]*$|^ssm:GetCommandInvocation$/;
+
+const iamWildcards: Rule = {
+  id: 'iam-wildcards',
+  description: 'No IAM statement allows every action of a service ("*", "svc:*"), and Resource "*" is allowed only for read-only Describe/List calls.',
+  check(tree) {
+    const out: Finding[] = [];
+    for (const st of policyStatements(tree)) {
+      if (st.effect !== 'Allow') continue;
+      for (const action of st.actions) {
+        if (action === '*' || action.endsWith(':*')) out.push(statementFinding('iam-wildcards', st, `allows ${action}`));
+      }
+      if (st.resources.includes('*')) {
+        const writes = st.actions.filter((a) => !READ_ONLY_ON_ANY.test(a));
+        if (writes.length > 0) out.push(statementFinding('iam-wildcards', st, `allows ${writes.join(', ')} on every resource ("*")`));
+      }
+    }
+    return out;
+  },
+};
+
+const FLEET_TAG = 'jenkins-fleet:fleet';
+const FLEET_VALUE = '${var.fleet}';
+const FLEET_PARAMETERS = /:parameter\/jenkins-fleet\/\$\{var\.fleet\}(\/\*)?$/;
+const PARAMETER_ACTIONS = /^ssm:(PutParameter|GetParameters?|GetParametersByPath|GetParameterHistory|DeleteParameters?|AddTagsToResource|LabelParameterVersion)$/;
+
+function missingModule(rule: RuleId, dir: string): Finding {
+  return { rule, where: dir, message: `the ${dir} module is missing` };
+}
+
+const provisionerIam: Rule = {
+  id: 'provisioner-iam',
+  description: 'The provisioner\'s policy launches and tags only resources tagged jenkins-fleet:fleet = fleet at creation, terminates and runs AWS-RunShellScript only on instances carrying that tag, keeps parameters only under /jenkins-fleet/<fleet>/, and passes only the agent role.',
+  check(tree) {
+    const dir = 'terraform/modules/provisioner-iam';
+    if (!tree.configurations.some((c) => c.dir === dir)) return [missingModule('provisioner-iam', dir)];
+    const out: Finding[] = [];
+    const granted = new Set<string>();
+    const requestTagged = (st: Statement): boolean => hasCondition(st, 'StringEquals', `aws:RequestTag/${FLEET_TAG}`, FLEET_VALUE);
+    for (const st of policyStatements(tree, dir)) {
+      if (st.effect !== 'Allow') continue;
+      const flag = (message: string): void => void out.push(statementFinding('provisioner-iam', st, message));
+      for (const action of st.actions) {
+        granted.add(action);
+        if (action === 'ec2:RunInstances') {
+          for (const r of st.resources) {
+            if (r === '*') flag('allows RunInstances on "*"');
+            else if (/:(instance|volume)\/\*$/.test(r) && !requestTagged(st)) flag(`allows RunInstances on ${r} without aws:RequestTag/${FLEET_TAG} = fleet`);
+            else if (r.endsWith('/*') && st.conditions.length === 0) flag(`allows RunInstances on every ${r} without a condition`);
+          }
+        } else if (action === 'ec2:CreateTags') {
+          if (!hasCondition(st, 'StringEquals', 'ec2:CreateAction', 'RunInstances') || !requestTagged(st)) {
+            flag('allows CreateTags other than at launch (ec2:CreateAction = RunInstances) with the fleet tag');
+          }
+        } else if (/^ec2:(TerminateInstances|StopInstances|RebootInstances|ModifyInstanceAttribute|DeleteTags)$/.test(action)) {
+          if (!hasCondition(st, 'StringEquals', `ec2:ResourceTag/${FLEET_TAG}`, FLEET_VALUE)) flag(`allows ${action} on instances without ec2:ResourceTag/${FLEET_TAG} = fleet`);
+        } else if (action === 'ssm:SendCommand') {
+          for (const r of st.resources) {
+            if (/:instance\/\*$/.test(r)) {
+              if (!hasCondition(st, 'StringEquals', `ssm:resourceTag/${FLEET_TAG}`, FLEET_VALUE)) flag(`allows SendCommand to ${r} without ssm:resourceTag/${FLEET_TAG} = fleet`);
+            } else if (!/:document\/AWS-RunShellScript$/.test(r)) {
+              flag(`allows SendCommand on ${r}; only the fleet's instances and the AWS-RunShellScript document`);
+            }
+          }
+        } else if (PARAMETER_ACTIONS.test(action)) {
+          for (const r of st.resources) {
+            const publicAmi = /::parameter\/aws\/service\/\*$/.test(r) && /^ssm:GetParameters?$/.test(action);
+            if (!FLEET_PARAMETERS.test(r) && !publicAmi) flag(`allows ${action} on ${r}; only /jenkins-fleet/<fleet>/`);
+          }
+        } else if (action === 'iam:PassRole') {
+          if (st.resources.length !== 1 || st.resources[0] !== '${var.agent_role_arn}') flag(`allows PassRole on ${st.resources.join(', ')}; only the agent role`);
+        }
+      }
+    }
+    for (const needed of ['ec2:RunInstances', 'ec2:TerminateInstances', 'ssm:SendCommand', 'ssm:PutParameter', 'ssm:DeleteParameter', 'iam:PassRole']) {
+      if (!granted.has(needed)) out.push({ rule: 'provisioner-iam', where: dir, message: `the policy never grants ${needed}, which the provisioner needs` });
+    }
+    return out;
+  },
+};
+
+const agentIam: Rule = {
+  id: 'agent-iam',
+  description: 'Agents get AmazonSSMManagedInstanceCore, read only /jenkins-fleet/<fleet>/* (with a deny of every other parameter, which the managed policy would allow), decrypt only with the fleet\'s key, and their security group has no ingress.',
+  check(tree) {
+    const dir = 'terraform/modules/agent-iam';
+    const config = tree.configurations.find((c) => c.dir === dir);
+    if (!config) return [missingModule('agent-iam', dir)];
+    const out: Finding[] = [];
+    const statements = policyStatements(tree, dir);
+    for (const st of statements) {
+      if (st.effect !== 'Allow') continue;
+      const flag = (message: string): void => void out.push(statementFinding('agent-iam', st, message));
+      for (const action of st.actions) {
+        if (PARAMETER_ACTIONS.test(action) && st.resources.some((r) => !FLEET_PARAMETERS.test(r) || !r.endsWith('/*'))) flag(`allows ${action} beyond /jenkins-fleet/<fleet>/*`);
+        if (/^ssm:(PutParameter|DeleteParameters?)$/.test(action)) flag(`allows ${action}: agents only read their secret`);
+        if (action.startsWith('kms:') && action !== 'kms:Decrypt') flag(`allows ${action}: agents only decrypt`);
+        if (action === 'kms:Decrypt' && st.resources.some((r) => !/^\$\{aws_kms_key\.[A-Za-z0-9_]+\.arn\}$/.test(r))) flag('allows kms:Decrypt on something other than the fleet\'s key');
+      }
+    }
+    const denies = statements.some((st) => st.effect === 'Deny' && st.actions.includes('ssm:GetParameter') && st.notResources.length > 0 && st.notResources.every((r) => FLEET_PARAMETERS.test(r)));
+    if (!denies) out.push({ rule: 'agent-iam', where: dir, message: 'no Deny of ssm:GetParameter outside /jenkins-fleet/<fleet>/*: AmazonSSMManagedInstanceCore allows reading every parameter' });
+    const core = declared(tree, 'resource', ['aws_iam_role_policy_attachment']).some((d) => d.config === config && String(d.body.policy_arn).endsWith(':policy/AmazonSSMManagedInstanceCore'));
+    if (!core) out.push({ rule: 'agent-iam', where: dir, message: 'the agent role has no AmazonSSMManagedInstanceCore attachment' });
+    for (const rule of securityGroupRules(tree)) {
+      if (rule.owner.config === config && rule.direction === 'ingress') out.push(finding('agent-iam', rule.owner, 'the agents\' security group must have no ingress rule'));
+    }
+    return out;
+  },
+};
+
 export const RULES: Rule[] = [
   openIngress,
   ssh,
@@ -679,8 +905,13 @@ export const RULES: Rule[] = [
   credentials,
   hardCodedIds,
   region,
+  appRegions,
   pinnedVersions,
   backend,
+  fleetTags,
+  iamWildcards,
+  provisionerIam,
+  agentIam,
 ];
 
 export function rule(id: RuleId): Rule {

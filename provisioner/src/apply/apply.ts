@@ -150,7 +150,7 @@ class Execution {
     const name = agentName(pool.name, instanceId);
     if (isStaticPool(pool)) {
       const host = pool.hosts.find((h) => staticHostId(h.address, h.port) === instanceId);
-      return { name, pool, address: host?.address, port: host?.port, user: host?.user };
+      return { name, pool, address: host?.address, port: host?.port ?? pool.port, user: host?.user ?? pool.sshUser };
     }
     const address = pool.sshAddress === 'public' ? instance?.publicIp : instance?.privateIp;
     return { name, pool, instanceId, address };

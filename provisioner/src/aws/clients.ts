@@ -14,7 +14,7 @@ export type AwsService = 'EC2' | 'SSM';
 export const maxAttempts = 8;
 
 /** Per attempt. Without `throwOnRequestTimeout` the SDK only warns when a request overruns. */
-export const timeouts = { connectionTimeout: 5_000, requestTimeout: 30_000 } as const;
+export const timeouts = { connectionTimeout: 3_000, requestTimeout: 30_000 } as const;
 
 const ec2Clients = new Map<string, EC2Client>();
 const ssmClients = new Map<string, SSMClient>();

@@ -5,6 +5,7 @@ import { ExitCode, RemoteError, UserError } from '../errors.ts';
 import { doctorCommand } from '../doctor/command.ts';
 import { libraryCommand } from '../library/command.ts';
 import { sandboxCommand } from '../sandbox/command.ts';
+import { ApplyFailed, downCommand, ExitRequest, planCommand, statusCommand, upCommand } from './fleet.ts';
 
 export interface GlobalOptions {
   config: string;
@@ -17,7 +18,15 @@ export interface GlobalOptions {
  */
 export type CommandModule = (cli: Command, globals: () => GlobalOptions) => void;
 
-const commands: CommandModule[] = [libraryCommand, doctorCommand, sandboxCommand];
+const commands: CommandModule[] = [
+  planCommand(),
+  upCommand(),
+  statusCommand(),
+  downCommand(),
+  libraryCommand,
+  doctorCommand,
+  sandboxCommand,
+];
 
 function program(): Command {
   const cli = new Command('provisioner')
@@ -46,6 +55,11 @@ function report(err: unknown, debug: boolean): number {
     // Commander already printed help, a version, or the usage problem.
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version') return ExitCode.ok;
     return ExitCode.usage;
+  }
+  if (err instanceof ExitRequest) return err.code;
+  if (err instanceof ApplyFailed) {
+    process.stderr.write(`error: ${err.message}\n`);
+    return ExitCode.remoteFailure;
   }
   if (err instanceof UserError) {
     for (const problem of err.problems) process.stderr.write(`error: ${problem}\n`);

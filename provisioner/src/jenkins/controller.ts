@@ -105,7 +105,8 @@ export class JenkinsController implements Controller {
         name,
         online: computer.offline === false,
         temporarilyOffline: computer.temporarilyOffline === true,
-        idle: computer.idle !== false,
+        // Only a node Jenkins calls idle is idle: a busy agent must never look free to scale-in.
+        idle: computer.idle === true,
         labels: ((computer.assignedLabels as Array<{ name?: string }> | undefined) ?? [])
           .map((label) => label.name ?? '')
           // Every node carries its own name as a label; it is not one of the pool's.

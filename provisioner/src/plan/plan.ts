@@ -116,15 +116,7 @@ export function planUp(fleet: Fleet, observed: Observed): Plan {
     for (const instance of byCost.slice(0, Math.max(0, surplus))) {
       const node = nodeOf(instance);
       removed.add(instance.id);
-      actions.push({
-        type: 'remove',
-        pool: pool.name,
-        region: instance.region,
-        instanceId: instance.id,
-        node: node?.name,
-        reason: 'scale-down',
-        busy: node !== undefined && !node.idle,
-      });
+      actions.push(removal(instance, node, 'scale-down'));
     }
     const keep = members.filter((i) => !removed.has(i.id));
 
@@ -175,15 +167,7 @@ export function planUp(fleet: Fleet, observed: Observed): Plan {
     if (pool && !stopped) continue;
     const node = nodes.get(agentName(instance.pool, instance.id));
     removed.add(instance.id);
-    actions.push({
-      type: 'remove',
-      pool: instance.pool,
-      region: instance.region,
-      instanceId: instance.id,
-      node: node?.name,
-      reason: stopped ? 'stopped' : instance.pool ? 'pool-removed' : 'stray',
-      busy: node !== undefined && !node.idle,
-    });
+    actions.push(removal(instance, node, stopped ? 'stopped' : instance.pool ? 'pool-removed' : 'stray'));
   }
 
   // Nodes whose instance is gone or never was.
@@ -213,6 +197,10 @@ export function planUp(fleet: Fleet, observed: Observed): Plan {
   return { fleet: fleet.fleet, actions: sortActions(actions) };
 }
 
+function removal(instance: Instance, node: AgentNode | undefined, reason: RemoveReason): Action {
+  return { type: 'remove', pool: instance.pool, region: instance.region, instanceId: instance.id, node: node?.name, reason, busy: node !== undefined && !node.idle };
+}
+
 /** Why an offline node's host should be bootstrapped again, or undefined to leave it be. */
 function needsBootstrap(fleet: Fleet, _pool: Pool, instance: Instance, now: number): string | undefined {
   if (instance.bootstrappedAt === undefined) return 'never bootstrapped';
@@ -230,15 +218,7 @@ export function planDown(fleet: Fleet, observed: Observed, poolName?: string): P
     if (gone(instance) || (poolName && instance.pool !== poolName)) continue;
     const node = nodes.get(agentName(instance.pool, instance.id));
     if (node) handled.add(node.name);
-    actions.push({
-      type: 'remove',
-      pool: instance.pool,
-      region: instance.region,
-      instanceId: instance.id,
-      node: node?.name,
-      reason: 'down',
-      busy: node !== undefined && !node.idle,
-    });
+    actions.push(removal(instance, node, 'down'));
   }
   for (const node of nodes.values()) {
     const pool = poolOfNode(node) ?? '';

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import type { CommandModule } from '../cli/main.ts';
 import { UserError } from '../errors.ts';
 import { defaultOptions, envLines, startSandbox } from './server.ts';
+import { startSandboxSshHosts } from './ssh-hosts.ts';
 
 /** `1500`, `1500ms`, `1.5s`, `2m` -> milliseconds; anything else is the user's mistake. */
 export function parseDuration(flag: string, raw: string): number {
@@ -40,6 +41,7 @@ interface SandboxFlags {
   ssmNeverOnline: boolean;
   agentRetry: string;
   seed?: string;
+  sshHosts: string;
 }
 
 async function run(flags: SandboxFlags): Promise<void> {
@@ -70,10 +72,14 @@ async function run(flags: SandboxFlags): Promise<void> {
   if (process.env.SANDBOX_JENKINS_API_TOKEN) options.adminToken = process.env.SANDBOX_JENKINS_API_TOKEN;
 
   const sandbox = await startSandbox(options);
+  const sshHosts = await startSandboxSshHosts(flags.sshHosts, options.stateDir, sandbox.hosts.toolbox).catch(async (err: unknown) => {
+    await sandbox.stop();
+    throw err;
+  });
   process.stdout.write(envLines(sandbox.env));
   process.stderr.write(`sandbox: EC2, SSM and Jenkins answer on ${sandbox.url} (state in ${options.stateDir}, requests in ${options.stateDir}/requests.log); the lines above are also in ${options.stateDir}/env. Ctrl-C stops it.\n`);
   await new Promise<void>((done) => {
-    const stop = () => { void sandbox.stop().then(done); };
+    const stop = () => { void Promise.resolve(sshHosts?.stop()).then(() => sandbox.stop()).then(done); };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
@@ -115,6 +121,7 @@ export const sandboxCommand: CommandModule = (cli: Command) => {
     .option('--ssm-never-online', 'SSM agents never register', false)
     .option('--agent-retry <duration>', 'how long an agent waits before reconnecting', '5s')
     .option('--seed <n>', 'seed of the fault generator')
+    .option('--ssh-hosts <n>', 'also start N real sshd hosts on loopback for a static pool (settings in STATE/ssh-hosts.yaml)', '0')
     .action(async (flags: SandboxFlags) => run(flags));
   for (const state of ['busy', 'idle'] as const) {
     sandbox

@@ -51,8 +51,9 @@ export function handleEc2(sb: Sandbox, form: URLSearchParams, requestId: string)
       case 'TerminateInstances': ({ inner, subject } = terminateInstances(sb, form)); break;
       case 'CreateTags': ({ inner, subject } = changeTags(sb, form, 'create')); break;
       case 'DeleteTags': ({ inner, subject } = changeTags(sb, form, 'delete')); break;
+      case 'DescribeImages': inner = describeImages(form); break;
       default:
-        throw new Ec2Error('InvalidAction', `The action ${action} is not valid for this web service (the sandbox implements RunInstances, DescribeInstances, TerminateInstances, CreateTags, DeleteTags).`);
+        throw new Ec2Error('InvalidAction', `The action ${action} is not valid for this web service (the sandbox implements RunInstances, DescribeInstances, TerminateInstances, CreateTags, DeleteTags, DescribeImages).`);
     }
     const body = `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${namespace}"><requestId>${requestId}</requestId>${inner}</${action}Response>`;
     return { status: 200, body, action, mutating, ...(subject ? { subject } : {}) };
@@ -365,6 +366,23 @@ function changeTags(sb: Sandbox, form: URLSearchParams, how: 'create' | 'delete'
   }
   sb.store.save();
   return { inner: '<return>true</return>', subject: ids.join(' ') };
+}
+
+// ---- DescribeImages: every well-formed AMI id stands for a public Linux image with an EBS root
+
+function describeImages(form: URLSearchParams): string {
+  const ids = list(form, 'ImageId');
+  if (ids.length === 0) throw new Ec2Error('InvalidParameterCombination', 'The sandbox describes images by ImageId.N only');
+  for (const id of ids) if (!/^ami-[0-9a-f]{8,17}$/.test(id)) throw new Ec2Error('InvalidAMIID.Malformed', `Invalid id: "${id}" (expecting "ami-...")`);
+  const items = ids.map((id) => [
+    `<item><imageId>${id}</imageId><imageLocation>amazon/sandbox-${id}</imageLocation><imageState>available</imageState>`,
+    `<imageOwnerId>137112412989</imageOwnerId><creationDate>2026-01-01T00:00:00.000Z</creationDate><isPublic>true</isPublic>`,
+    `<architecture>x86_64</architecture><imageType>machine</imageType><name>sandbox-linux-${id}</name><imageOwnerAlias>amazon</imageOwnerAlias>`,
+    `<rootDeviceType>ebs</rootDeviceType><rootDeviceName>/dev/xvda</rootDeviceName>`,
+    `<blockDeviceMapping><item><deviceName>/dev/xvda</deviceName><ebs><snapshotId>snap-0${id.slice(5).padEnd(16, '0').slice(0, 16)}</snapshotId><volumeSize>8</volumeSize><deleteOnTermination>true</deleteOnTermination><volumeType>gp3</volumeType><encrypted>false</encrypted></ebs></item></blockDeviceMapping>`,
+    `<virtualizationType>hvm</virtualizationType><hypervisor>xen</hypervisor><enaSupport>true</enaSupport><platformDetails>Linux/UNIX</platformDetails><usageOperation>RunInstances</usageOperation></item>`,
+  ].join(''));
+  return `<imagesSet>${items.join('')}</imagesSet>`;
 }
 
 // ---- XML of an instance, as DescribeInstances and RunInstances show it

@@ -30,7 +30,7 @@ const standIns: Record<string, string> = {
 
 /** What installing a package makes available (linked into the host's usr/bin by `packages`). */
 const installable: Record<string, string> = {
-  java: 'java', terraform: 'tool', docker: 'tool', python3: 'tool', pip3: 'tool', git: 'tool', unzip: 'tool',
+  java: 'java', terraform: 'tool', docker: 'tool', dockerd: 'tool', python3: 'tool', pip3: 'tool', git: 'tool', unzip: 'tool',
 };
 
 export interface HostOptions {
@@ -80,6 +80,7 @@ export class Hosts {
       `SANDBOX_SSM_ENDPOINT=${quote(`${this.sb.baseUrl}/ssm/`)}`,
       `SANDBOX_REGION=${quote(this.sb.region)}`,
       `SANDBOX_AGENT_RETRY_SECONDS=${this.options.agentRetrySeconds}`,
+      `SANDBOX_PID=${process.pid}`,
       '',
     ].join('\n'));
   }

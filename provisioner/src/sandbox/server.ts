@@ -80,6 +80,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   if (options.adminToken) store.world.users.find((u) => u.name === 'admin')!.token = options.adminToken;
   const logFile = join(options.stateDir, 'requests.log');
   const random = seededRandom(options.seed);
+  let stopping = false;
   const sb: Sandbox = {
     store,
     timing: options.timing,
@@ -89,6 +90,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     accountId: '123456789012',
     baseUrl: '',
     log(entry: RequestLogEntry) {
+      if (stopping) return;
       appendFileSync(logFile, `${JSON.stringify({ t: new Date().toISOString(), ...entry })}\n`);
     },
     onTerminate: (instance) => hosts.stopHost(instance.id, true),
@@ -287,12 +289,13 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     async stop() {
       if (stopped) return;
       stopped = true;
+      stopping = true;
       hosts.stopAll();
       jenkins.closeAll();
       wss.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      store.save();
+      store.close();
     },
   };
 }

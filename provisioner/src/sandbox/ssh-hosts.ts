@@ -9,9 +9,45 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { connect, createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
+import { UserError } from '../errors.ts';
 import { fingerprint, knownHostsName } from '../transport/ssh-host-keys.ts';
 
 export const sshdPath = '/usr/sbin/sshd';
+
+/**
+ * A session's environment on an SSH host, the same as a Run Command gets on the sandbox's
+ * instances (hosts.ts): the stand-ins of the sandbox's toolbox on PATH, the host's root as install root.
+ */
+export function sandboxHostEnv(toolbox: string, root: string): Record<string, string> {
+  return {
+    PATH: [join(root, 'usr/local/bin'), join(root, 'usr/bin'), join(toolbox, 'bin')].join(':'),
+    HOME: join(root, 'root'),
+    TMPDIR: join(root, 'tmp'),
+    LANG: 'C.UTF-8',
+    AGENT_INSTALL_ROOT: root,
+  };
+}
+
+/** `provisioner sandbox --ssh-hosts N`: undefined for 0, else the running hosts, with a line on stderr. */
+export async function startSandboxSshHosts(flag: string, stateDir: string, toolbox: string): Promise<SshHosts | undefined> {
+  const count = Number(flag);
+  if (!/^\d+$/.test(flag) || count > 50) throw new UserError(`--ssh-hosts: expected a number of SSH hosts from 0 to 50, found ${JSON.stringify(flag)}`);
+  if (count === 0) return undefined;
+  const hosts = await startSshHosts({ dir: stateDir, count, env: (root) => sandboxHostEnv(toolbox, root) });
+  // A restarted sandbox: the agents that ran on these hosts run again, as on the SSM instances.
+  for (const host of hosts.hosts) {
+    const units = join(host.root, 'run/sandbox/units');
+    if (!existsSync(units)) continue;
+    for (const unit of readdirSync(units).filter((f) => f.endsWith('.active')).map((f) => f.slice(0, -'.active'.length))) {
+      rmSync(join(units, `${unit}.pid`), { force: true });
+      spawn(join(toolbox, 'bin', 'systemctl'), ['start', unit], { env: sandboxHostEnv(toolbox, host.root), stdio: 'ignore' }).on('error', () => undefined);
+    }
+  }
+  process.stderr.write(
+    `sandbox: ${count} SSH host(s) on ${hosts.hosts.map((h) => `${h.address}:${h.port}`).join(', ')}; the static pool settings for them are in ${hosts.poolFile}\n`,
+  );
+  return hosts;
+}
 
 export interface SshHostsOptions {
   /** The sandbox's state directory. */

@@ -385,7 +385,9 @@ function sendCommand(sb: Sandbox, input: Record<string, unknown>): { body: unkno
     return !instance || instanceState(sb, instance, now) !== 'running' || !ssmOnline(sb, instance, now);
   });
   if (invalid.length > 0) throw new SsmError('InvalidInstanceId', `Instances [[${invalid.join(', ')}]] not in a valid state for account ${sb.accountId}`);
+  const deliverySeconds = int(input, 'TimeoutSeconds', 30, 2592000);
   const comment = str(input, 'Comment');
+  if (comment !== undefined && comment.length > 100) throw new SsmError('ValidationException', `1 validation error detected: Value at 'comment' failed to satisfy constraint: Member must have length less than or equal to 100`);
   const record: CommandRecord = {
     id: randomUUID(),
     documentName: 'AWS-RunShellScript',
@@ -393,6 +395,7 @@ function sendCommand(sb: Sandbox, input: Record<string, unknown>): { body: unkno
     parameters: parameters as Record<string, string[]>,
     requestedAt: now,
     timeoutSeconds,
+    ...(deliverySeconds !== undefined ? { deliverySeconds } : {}),
     maxConcurrency: str(input, 'MaxConcurrency') ?? '50',
     maxErrors: str(input, 'MaxErrors') ?? '0',
     invocations: ids.map((instanceId) => ({ instanceId, status: 'Pending', responseCode: -1, stdout: '', stderr: '' })),

@@ -68,7 +68,10 @@ export interface CommandRecord {
   /** Parameters as sent (the AWS-RunShellScript `commands`); SSM keeps them, so do we. */
   parameters: Record<string, string[]>;
   requestedAt: number;
+  /** executionTimeout of the script. */
   timeoutSeconds: number;
+  /** TimeoutSeconds of the request: how long delivery may take. */
+  deliverySeconds?: number;
   maxConcurrency: string;
   maxErrors: string;
   invocations: Invocation[];
@@ -118,10 +121,18 @@ export class Store {
     this.save();
   }
 
+  private closed = false;
+
   /** Writes the whole world; a crash mid-write leaves the previous file intact. */
   save(): void {
+    if (this.closed) return; // late events (agent sockets closing) after the sandbox stopped
     const tmp = `${this.file}.tmp`;
     writeFileSync(tmp, JSON.stringify(this.world));
     renameSync(tmp, this.file);
+  }
+
+  close(): void {
+    this.save();
+    this.closed = true;
   }
 }

@@ -220,7 +220,12 @@ export class SshTransport implements Transport {
     const pool = target.pool;
     if (pool.transport !== 'ssh') throw new Error(`pool ${pool.name} uses transport ${pool.transport}, not ssh`);
     const host = target.address;
-    if (!host) throw new Error(`no address for ${target.name} (an instance without a ${pool.sshAddress ?? 'private'} IP?)`);
+    if (!host) {
+      if (target.instanceId === undefined) {
+        throw new Error(`no address for ${target.name}: its host is no longer in the pool's hosts, so the agent service there was not stopped (stop and disable jenkins-agent on it by hand)`);
+      }
+      throw new Error(`no address for ${target.name} (an instance without a ${pool.sshAddress ?? 'private'} IP?)`);
+    }
     const port = target.port ?? pool.port ?? 22;
     const user = target.user ?? pool.sshUser;
     if (!user) throw new UserError(`pools[${pool.name}].sshUser: no SSH user for ${target.name}`);

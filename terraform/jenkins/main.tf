@@ -1,0 +1,50 @@
+# Root configuration of the CI estate: the network, the Jenkins controller, the agents' IAM and
+# security group, and the provisioner's least-privilege policy. Its outputs fill fleet.yaml.
+
+module "network" {
+  source = "../modules/network"
+
+  name       = "${var.fleet}-ci"
+  cidr_block = var.vpc_cidr_block
+}
+
+module "agent_iam" {
+  source = "../modules/agent-iam"
+
+  fleet  = var.fleet
+  vpc_id = module.network.vpc_id
+}
+
+module "controller" {
+  source = "../modules/jenkins-controller"
+
+  name              = "${var.fleet}-jenkins"
+  vpc_id            = module.network.vpc_id
+  private_subnet_id = module.network.private_subnet_ids[0]
+  public_subnet_ids = module.network.public_subnet_ids
+  domain_name       = var.controller_domain_name
+  hosted_zone_id    = var.hosted_zone_id
+  certificate_arn   = var.controller_certificate_arn
+  instance_type     = var.controller_instance_type
+  home_volume_gib   = var.controller_home_gib
+}
+
+module "provisioner_iam" {
+  source = "../modules/provisioner-iam"
+
+  fleet                      = var.fleet
+  agent_role_arn             = module.agent_iam.role_arn
+  agent_instance_profile_arn = module.agent_iam.instance_profile_arn
+  agent_subnet_ids           = module.network.private_subnet_ids
+  agent_security_group_id    = module.agent_iam.security_group_id
+  kms_key_arn                = module.agent_iam.kms_key_arn
+  trusted_principal_arns     = var.provisioner_principal_arns
+}
+
+# The provisioner launches agents with their own block device mappings; this makes their
+# volumes encrypted even if a pool's launch request forgot to ask.
+resource "aws_ebs_encryption_by_default" "this" {
+  count = var.ebs_encryption_by_default ? 1 : 0
+
+  enabled = true
+}

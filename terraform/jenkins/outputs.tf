@@ -1,0 +1,61 @@
+# Everything fleet.yaml needs, named after the placeholders in examples/fleet.yaml.
+
+output "fleet" {
+  description = "fleet.yaml `fleet:`."
+  value       = var.fleet
+}
+
+output "region" {
+  description = "fleet.yaml `region:`."
+  value       = var.region
+}
+
+output "controller_url" {
+  description = "fleet.yaml controller.url."
+  value       = module.controller.url
+}
+
+output "agent_subnet_ids" {
+  description = "fleet.yaml pools[].subnets: the two private subnets, one per availability zone."
+  value       = module.network.private_subnet_ids
+}
+
+output "agent_security_group_id" {
+  description = "fleet.yaml pools[].securityGroups: the agents' group, which has no inbound rule."
+  value       = module.agent_iam.security_group_id
+}
+
+output "agent_instance_profile" {
+  description = "fleet.yaml pools[].instanceProfile."
+  value       = module.agent_iam.instance_profile_name
+}
+
+output "agent_kms_key_alias" {
+  description = "fleet.yaml secrets.kmsKeyId: the alias of the key that encrypts agent secrets."
+  value       = module.agent_iam.kms_alias_name
+}
+
+output "agent_kms_key_id" {
+  description = "Id of the same key (secrets.kmsKeyId accepts either)."
+  value       = module.agent_iam.kms_key_id
+}
+
+output "provisioner_policy_arn" {
+  description = "The provisioner's least-privilege policy, to attach to whatever identity runs `provisioner up`."
+  value       = module.provisioner_iam.policy_arn
+}
+
+output "provisioner_role_arn" {
+  description = "Role carrying that policy, when provisioner_principal_arns is set; null otherwise."
+  value       = module.provisioner_iam.role_arn
+}
+
+output "controller_instance_id" {
+  description = "The controller instance (aws ssm start-session --target <id>)."
+  value       = module.controller.instance_id
+}
+
+output "controller_load_balancer_dns_name" {
+  description = "Where controller_domain_name must point when hosted_zone_id is null."
+  value       = module.controller.load_balancer_dns_name
+}

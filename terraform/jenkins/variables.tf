@@ -1,0 +1,113 @@
+variable "region" {
+  type        = string
+  description = "AWS region of the controller and the agents (fleet.yaml `region:`)."
+  default     = "us-east-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as us-east-1."
+  }
+}
+
+variable "fleet" {
+  type        = string
+  description = "The fleet id (fleet.yaml `fleet:`): it scopes the agents' parameters (/jenkins-fleet/<fleet>/), KMS key and the provisioner's rights."
+  default     = "bank-ci"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,30}[a-z0-9]$", var.fleet))
+    error_message = "fleet must be 2-32 lower-case letters, digits and hyphens, starting with a letter (e.g. bank-ci)."
+  }
+}
+
+variable "vpc_cidr_block" {
+  type        = string
+  description = "IPv4 range of the CI VPC."
+  default     = "10.40.0.0/16"
+
+  validation {
+    condition     = can(regex("^\\d+\\.\\d+\\.\\d+\\.\\d+/(1[6-9]|20)$", var.vpc_cidr_block)) && can(cidrhost(var.vpc_cidr_block, 0))
+    error_message = "vpc_cidr_block must be an IPv4 CIDR between /16 and /20."
+  }
+}
+
+variable "controller_domain_name" {
+  type        = string
+  description = "Host name of Jenkins, e.g. jenkins.bank.example (fleet.yaml controller.url is https://<this>/)."
+
+  validation {
+    condition     = can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,}$", var.controller_domain_name))
+    error_message = "controller_domain_name must be a lower-case DNS name such as jenkins.bank.example."
+  }
+}
+
+variable "controller_certificate_arn" {
+  type        = string
+  description = "ACM certificate in `region` covering controller_domain_name."
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]+:certificate/", var.controller_certificate_arn))
+    error_message = "controller_certificate_arn must be an ACM certificate ARN."
+  }
+}
+
+variable "hosted_zone_id" {
+  type        = string
+  description = "Route 53 zone that gets the controller's alias record; null to manage that DNS record elsewhere."
+  default     = null
+
+  validation {
+    condition     = var.hosted_zone_id == null || can(regex("^Z[A-Z0-9]+$", var.hosted_zone_id))
+    error_message = "hosted_zone_id must be a Route 53 zone id (Z...) or null."
+  }
+}
+
+variable "controller_instance_type" {
+  type        = string
+  description = "EC2 instance type of the controller."
+  default     = "m7i.large"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]*\\.[a-z0-9]+$", var.controller_instance_type))
+    error_message = "controller_instance_type must look like m7i.large."
+  }
+}
+
+variable "controller_home_gib" {
+  type        = number
+  description = "Size of the JENKINS_HOME volume, GiB."
+  default     = 200
+
+  validation {
+    condition     = var.controller_home_gib >= 20 && var.controller_home_gib <= 16384
+    error_message = "controller_home_gib must be between 20 and 16384."
+  }
+}
+
+variable "provisioner_principal_arns" {
+  type        = list(string)
+  description = "Principals that may assume the provisioner's role (e.g. the controller's role for a provisioning job, an operator role); empty makes only the policy."
+  default     = []
+
+  validation {
+    condition     = alltrue([for p in var.provisioner_principal_arns : can(regex("^arn:aws[a-z-]*:(iam|sts)::[0-9]+:", p))])
+    error_message = "provisioner_principal_arns must be IAM or STS principal ARNs."
+  }
+}
+
+variable "ebs_encryption_by_default" {
+  type        = bool
+  description = "Turn on EBS encryption by default for the whole account in `region`, so that every agent volume is encrypted whatever the launch request says."
+  default     = true
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags added to every resource (cost centre, owner)."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k in keys(var.tags) : !startswith(k, "jenkins-fleet:")])
+    error_message = "tags must not use the jenkins-fleet: prefix; the provisioner owns those tag keys."
+  }
+}

@@ -1,0 +1,134 @@
+# What a build agent of one fleet may do: its instance profile (SSM management, read of its own
+# fleet's parameters, decryption with the fleet's key), the key itself, and the agents' security
+# group, which accepts no inbound connection (agents dial out to the controller over WebSocket).
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  partition = data.aws_partition.current.partition
+  account   = data.aws_caller_identity.current.account_id
+  region    = data.aws_region.current.region
+
+  # Every agent secret lives under this path: /jenkins-fleet/<fleet>/agents/<instance-id>/secret.
+  parameter_path_arn = "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter/jenkins-fleet/${var.fleet}/*"
+  name               = "jenkins-fleet-${var.fleet}-agent"
+}
+
+resource "aws_kms_key" "agent_secrets" {
+  description             = "Encrypts the agent secrets of Jenkins fleet ${var.fleet} in Parameter Store"
+  enable_key_rotation     = true
+  deletion_window_in_days = var.kms_deletion_window_days
+
+  tags = merge(var.tags, { JenkinsFleet = var.fleet })
+}
+
+resource "aws_kms_alias" "agent_secrets" {
+  name          = "alias/jenkins-fleet/${var.fleet}"
+  target_key_id = aws_kms_key.agent_secrets.key_id
+}
+
+data "aws_iam_policy_document" "assume_ec2" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ec2.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "agent" {
+  name               = local.name
+  description        = "Build agents of Jenkins fleet ${var.fleet}"
+  assume_role_policy = data.aws_iam_policy_document.assume_ec2.json
+
+  tags = merge(var.tags, { JenkinsFleet = var.fleet })
+}
+
+resource "aws_iam_role_policy_attachment" "ssm_core" {
+  role       = aws_iam_role.agent.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
+}
+
+data "aws_iam_policy_document" "agent" {
+  statement {
+    sid       = "ReadOwnFleetParameters"
+    actions   = ["ssm:GetParameter"]
+    resources = [local.parameter_path_arn]
+  }
+
+  # AmazonSSMManagedInstanceCore allows ssm:GetParameter(s) on every parameter; without this
+  # deny an agent could read another fleet's secrets that use the account's aws/ssm key.
+  statement {
+    sid    = "DenyOtherParameters"
+    effect = "Deny"
+    actions = [
+      "ssm:GetParameter",
+      "ssm:GetParameters",
+      "ssm:GetParametersByPath",
+      "ssm:GetParameterHistory",
+    ]
+    not_resources = [local.parameter_path_arn]
+  }
+
+  statement {
+    sid       = "DecryptWithFleetKey"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.agent_secrets.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["ssm.${local.region}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "agent" {
+  name   = "fleet-parameters"
+  role   = aws_iam_role.agent.id
+  policy = data.aws_iam_policy_document.agent.json
+}
+
+resource "aws_iam_instance_profile" "agent" {
+  name = local.name
+  role = aws_iam_role.agent.name
+
+  tags = merge(var.tags, { JenkinsFleet = var.fleet })
+}
+
+# No ingress rule at all: SSM and the Jenkins WebSocket connection are both outbound.
+resource "aws_security_group" "agent" {
+  name_prefix = "${local.name}-"
+  description = "Jenkins fleet ${var.fleet} agents: no inbound, HTTP(S) outbound"
+  vpc_id      = var.vpc_id
+
+  tags = merge(var.tags, { Name = local.name, JenkinsFleet = var.fleet })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+# HTTPS reaches SSM, the controller, package and tool downloads; HTTP only the distributions'
+# package mirrors that still serve it.
+resource "aws_vpc_security_group_egress_rule" "agent_http" {
+  security_group_id = aws_security_group.agent.id
+  description       = "outbound TCP 80"
+  ip_protocol       = "tcp"
+  from_port         = 80
+  to_port           = 80
+  cidr_ipv4         = "0.0.0.0/0"
+}
+
+resource "aws_vpc_security_group_egress_rule" "agent_https" {
+  security_group_id = aws_security_group.agent.id
+  description       = "outbound TCP 443"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = "0.0.0.0/0"
+}

@@ -1,0 +1,230 @@
+variable "name" {
+  type        = string
+  description = "Prefix of this region's resources, e.g. \"bank-app-use1\"."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,18}[a-z0-9]$", var.name))
+    error_message = "name must be 3-20 lower-case letters, digits and hyphens (it prefixes 32-character load balancer and target group names)."
+  }
+}
+
+variable "vpc_id" {
+  type        = string
+  description = "VPC of this region's app."
+
+  validation {
+    condition     = can(regex("^vpc-[0-9a-f]+$", var.vpc_id))
+    error_message = "vpc_id must look like vpc-0123abcd."
+  }
+}
+
+variable "vpc_cidr_block" {
+  type        = string
+  description = "IPv4 range of the VPC: the tasks may open MySQL connections only inside it."
+
+  validation {
+    condition     = can(cidrhost(var.vpc_cidr_block, 0))
+    error_message = "vpc_cidr_block must be an IPv4 CIDR such as 10.20.0.0/16."
+  }
+}
+
+variable "public_subnet_ids" {
+  type        = list(string)
+  description = "Public subnets (two zones) of the load balancer."
+
+  validation {
+    condition     = length(var.public_subnet_ids) >= 2 && alltrue([for s in var.public_subnet_ids : can(regex("^subnet-[0-9a-f]+$", s))])
+    error_message = "public_subnet_ids must list at least two subnet ids."
+  }
+}
+
+variable "private_subnet_ids" {
+  type        = list(string)
+  description = "Private subnets (two zones) of the Fargate tasks."
+
+  validation {
+    condition     = length(var.private_subnet_ids) >= 2 && alltrue([for s in var.private_subnet_ids : can(regex("^subnet-[0-9a-f]+$", s))])
+    error_message = "private_subnet_ids must list at least two subnet ids."
+  }
+}
+
+variable "certificate_arn" {
+  type        = string
+  description = "ACM certificate in this region for the app's domain name, presented by the load balancer."
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]+:certificate/", var.certificate_arn))
+    error_message = "certificate_arn must be an ACM certificate ARN."
+  }
+}
+
+variable "container_image" {
+  type        = string
+  description = "The app's image, by tag or digest (what the pipeline's dockerPush pushed), e.g. docker.io/bankco/banking-app@sha256:..."
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9./_-]*(:[A-Za-z0-9._-]+)?(@sha256:[0-9a-f]{64})?$", var.container_image))
+    error_message = "container_image must be an image reference such as registry/repo:tag or registry/repo@sha256:<64 hex>."
+  }
+}
+
+variable "container_port" {
+  type        = number
+  description = "Port gunicorn listens on inside the container."
+  default     = 8000
+
+  validation {
+    condition     = var.container_port > 1024 && var.container_port < 65536
+    error_message = "container_port must be an unprivileged port (1025-65535)."
+  }
+}
+
+variable "task_cpu" {
+  type        = number
+  description = "Fargate CPU units of one task (256 = 0.25 vCPU)."
+  default     = 512
+
+  validation {
+    condition     = contains([256, 512, 1024, 2048, 4096, 8192, 16384], var.task_cpu)
+    error_message = "task_cpu must be one of Fargate's sizes: 256, 512, 1024, 2048, 4096, 8192, 16384."
+  }
+}
+
+variable "task_memory" {
+  type        = number
+  description = "Memory of one task in MiB; must be a combination Fargate accepts for task_cpu."
+  default     = 1024
+
+  validation {
+    condition     = var.task_memory >= 512 && var.task_memory <= 122880
+    error_message = "task_memory must be between 512 and 122880 MiB."
+  }
+}
+
+variable "min_tasks" {
+  type        = number
+  description = "Fewest running tasks (also the service's starting count)."
+  default     = 2
+
+  validation {
+    condition     = var.min_tasks >= 1
+    error_message = "min_tasks must be at least 1."
+  }
+}
+
+variable "max_tasks" {
+  type        = number
+  description = "Most running tasks autoscaling may reach."
+  default     = 10
+
+  validation {
+    condition     = var.max_tasks >= 1 && var.max_tasks <= 1000
+    error_message = "max_tasks must be between 1 and 1000."
+  }
+}
+
+variable "cpu_target_percent" {
+  type        = number
+  description = "Average CPU utilisation the service scales to keep."
+  default     = 60
+
+  validation {
+    condition     = var.cpu_target_percent >= 10 && var.cpu_target_percent <= 90
+    error_message = "cpu_target_percent must be between 10 and 90."
+  }
+}
+
+variable "requests_per_task" {
+  type        = number
+  description = "Load balancer requests per task (per minute) the service scales to keep."
+  default     = 500
+
+  validation {
+    condition     = var.requests_per_task >= 10
+    error_message = "requests_per_task must be at least 10."
+  }
+}
+
+variable "db_host" {
+  type        = string
+  description = "Address of the MySQL database this region's tasks use (the primary, or in the second region the replica, which becomes writable when promoted)."
+
+  validation {
+    condition     = length(var.db_host) > 0
+    error_message = "db_host must not be empty."
+  }
+}
+
+variable "db_name" {
+  type        = string
+  description = "Name of the app's MySQL database."
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9_]{0,63}$", var.db_name))
+    error_message = "db_name must be a MySQL identifier (letter, then letters, digits, underscores)."
+  }
+}
+
+variable "db_credentials_secret_arn" {
+  type        = string
+  description = "Secrets Manager secret in this region holding JSON {\"username\", \"password\"} of the app's database user."
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:secretsmanager:", var.db_credentials_secret_arn))
+    error_message = "db_credentials_secret_arn must be a Secrets Manager secret ARN."
+  }
+}
+
+variable "app_secret_key_arn" {
+  type        = string
+  description = "Secrets Manager secret in this region holding the Flask SECRET_KEY (a plain string)."
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:secretsmanager:", var.app_secret_key_arn))
+    error_message = "app_secret_key_arn must be a Secrets Manager secret ARN."
+  }
+}
+
+variable "secrets_kms_key_arn" {
+  type        = string
+  description = "KMS key in this region that encrypts both secrets; the task execution role may decrypt with it."
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:kms:", var.secrets_kms_key_arn))
+    error_message = "secrets_kms_key_arn must be a KMS key ARN."
+  }
+}
+
+variable "log_retention_days" {
+  type        = number
+  description = "Days CloudWatch keeps the app's logs."
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of the values CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, ... 3653)."
+  }
+}
+
+variable "deletion_protection" {
+  type        = bool
+  description = "Protect the load balancer from deletion (turn off only to tear the region down)."
+  default     = true
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags added to every resource."
+  default     = {}
+}
+
+variable "db_url_scheme" {
+  type        = string
+  description = "SQLAlchemy dialect and driver of DATABASE_URL, composed inside the container."
+  default     = "mysql+pymysql"
+
+  validation {
+    condition     = can(regex("^mysql(\\+[a-z]+)?$", var.db_url_scheme))
+    error_message = "db_url_scheme must be mysql or mysql+DRIVER (e.g. mysql+pymysql)."
+  }
+}

@@ -1,0 +1,336 @@
+# The Jenkins controller: one instance in a private subnet, managed through SSM (no SSH key, no
+# port 22), reached only through an internet-facing load balancer that terminates TLS. Its
+# JENKINS_HOME lives on its own encrypted EBS volume, snapshotted daily, that outlives the
+# instance: replacing the instance (new AMI, new type) mounts the same home again.
+
+data "aws_partition" "current" {}
+
+data "aws_ssm_parameter" "ami" {
+  name = var.ami_parameter
+}
+
+data "aws_subnet" "controller" {
+  id = var.private_subnet_id
+}
+
+locals {
+  partition = data.aws_partition.current.partition
+  home_tag  = { "jenkins-controller:home" = var.name }
+}
+
+# --- Identity: SSM Session Manager and Run Command instead of SSH -----------------------------
+
+data "aws_iam_policy_document" "assume_ec2" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ec2.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "controller" {
+  name_prefix        = "${var.name}-"
+  description        = "Jenkins controller ${var.name}"
+  assume_role_policy = data.aws_iam_policy_document.assume_ec2.json
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "ssm_core" {
+  role       = aws_iam_role.controller.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
+}
+
+resource "aws_iam_instance_profile" "controller" {
+  name_prefix = "${var.name}-"
+  role        = aws_iam_role.controller.name
+
+  tags = var.tags
+}
+
+# --- Network: the internet reaches the load balancer; only the load balancer reaches Jenkins ---
+
+resource "aws_security_group" "alb" {
+  name_prefix = "${var.name}-alb-"
+  description = "Jenkins load balancer: HTTPS (and HTTP, redirected) from anywhere"
+  vpc_id      = var.vpc_id
+
+  tags = merge(var.tags, { Name = "${var.name}-alb" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "alb_http" {
+  security_group_id = aws_security_group.alb.id
+  description       = "TCP 80 from anywhere"
+  ip_protocol       = "tcp"
+  from_port         = 80
+  to_port           = 80
+  cidr_ipv4         = "0.0.0.0/0"
+}
+
+resource "aws_vpc_security_group_ingress_rule" "alb_https" {
+  security_group_id = aws_security_group.alb.id
+  description       = "TCP 443 from anywhere"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = "0.0.0.0/0"
+}
+
+resource "aws_vpc_security_group_egress_rule" "alb_to_jenkins" {
+  security_group_id            = aws_security_group.alb.id
+  description                  = "to the controller's HTTP port"
+  ip_protocol                  = "tcp"
+  from_port                    = 8080
+  to_port                      = 8080
+  referenced_security_group_id = aws_security_group.controller.id
+}
+
+resource "aws_security_group" "controller" {
+  name_prefix = "${var.name}-controller-"
+  description = "Jenkins controller: HTTP 8080 from its load balancer only"
+  vpc_id      = var.vpc_id
+
+  tags = merge(var.tags, { Name = "${var.name}-controller" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "controller_from_alb" {
+  security_group_id            = aws_security_group.controller.id
+  description                  = "Jenkins HTTP from the load balancer"
+  ip_protocol                  = "tcp"
+  from_port                    = 8080
+  to_port                      = 8080
+  referenced_security_group_id = aws_security_group.alb.id
+}
+
+# SSM, plugin and package downloads go out over HTTPS; HTTP for mirrors that still use it.
+resource "aws_vpc_security_group_egress_rule" "controller_http" {
+  security_group_id = aws_security_group.controller.id
+  description       = "outbound TCP 80"
+  ip_protocol       = "tcp"
+  from_port         = 80
+  to_port           = 80
+  cidr_ipv4         = "0.0.0.0/0"
+}
+
+resource "aws_vpc_security_group_egress_rule" "controller_https" {
+  security_group_id = aws_security_group.controller.id
+  description       = "outbound TCP 443"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = "0.0.0.0/0"
+}
+
+resource "aws_lb" "this" {
+  name                       = "${var.name}-alb"
+  load_balancer_type         = "application"
+  internal                   = false
+  subnets                    = var.public_subnet_ids
+  security_groups            = [aws_security_group.alb.id]
+  drop_invalid_header_fields = true
+  enable_deletion_protection = true
+
+  tags = var.tags
+}
+
+resource "aws_lb_target_group" "jenkins" {
+  name     = "${var.name}-8080"
+  port     = 8080
+  protocol = "HTTP"
+  vpc_id   = var.vpc_id
+
+  health_check {
+    path                = "/login"
+    matcher             = "200"
+    interval            = 30
+    healthy_threshold   = 2
+    unhealthy_threshold = 5
+  }
+
+  tags = var.tags
+}
+
+resource "aws_lb_target_group_attachment" "controller" {
+  target_group_arn = aws_lb_target_group.jenkins.arn
+  target_id        = aws_instance.controller.id
+  port             = 8080
+}
+
+resource "aws_lb_listener" "https" {
+  load_balancer_arn = aws_lb.this.arn
+  port              = 443
+  protocol          = "HTTPS"
+  ssl_policy        = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+  certificate_arn   = var.certificate_arn
+
+  default_action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.jenkins.arn
+  }
+
+  tags = var.tags
+}
+
+resource "aws_lb_listener" "http" {
+  load_balancer_arn = aws_lb.this.arn
+  port              = 80
+  protocol          = "HTTP"
+
+  default_action {
+    type = "redirect"
+
+    redirect {
+      port        = "443"
+      protocol    = "HTTPS"
+      status_code = "HTTP_301"
+    }
+  }
+
+  tags = var.tags
+}
+
+resource "aws_route53_record" "jenkins" {
+  count = var.hosted_zone_id == null ? 0 : 1
+
+  zone_id = var.hosted_zone_id
+  name    = var.domain_name
+  type    = "A"
+
+  alias {
+    name                   = aws_lb.this.dns_name
+    zone_id                = aws_lb.this.zone_id
+    evaluate_target_health = true
+  }
+}
+
+# --- The instance and its home ----------------------------------------------------------------
+
+resource "aws_ebs_volume" "home" {
+  availability_zone = data.aws_subnet.controller.availability_zone
+  size              = var.home_volume_gib
+  type              = "gp3"
+  encrypted         = true
+  kms_key_id        = var.kms_key_arn
+  final_snapshot    = true
+
+  tags = merge(var.tags, local.home_tag, { Name = "${var.name}-jenkins-home" })
+
+  # The home is the controller's state (jobs, build history, credentials store): Terraform must
+  # never delete it, whatever the plan says.
+  lifecycle {
+    prevent_destroy = true
+  }
+}
+
+resource "aws_instance" "controller" {
+  ami                    = data.aws_ssm_parameter.ami.insecure_value
+  instance_type          = var.instance_type
+  subnet_id              = var.private_subnet_id
+  vpc_security_group_ids = [aws_security_group.controller.id]
+  iam_instance_profile   = aws_iam_instance_profile.controller.name
+  monitoring             = true
+  ebs_optimized          = true
+
+  metadata_options {
+    http_endpoint               = "enabled"
+    http_tokens                 = "required"
+    http_put_response_hop_limit = 1
+  }
+
+  root_block_device {
+    volume_type           = "gp3"
+    volume_size           = var.root_volume_gib
+    encrypted             = true
+    kms_key_id            = var.kms_key_arn
+    delete_on_termination = true
+  }
+
+  user_data = templatefile("${path.module}/user-data.sh.tftpl", {
+    # Nitro instances show an EBS volume as an NVMe device whose serial is the volume id.
+    home_device = "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${replace(aws_ebs_volume.home.id, "-", "")}"
+    home_mount  = "/var/lib/jenkins"
+  })
+  user_data_replace_on_change = true
+
+  tags = merge(var.tags, { Name = var.name })
+
+  lifecycle {
+    # A new AMI is published every few weeks; replace the controller when you choose to
+    # (terraform apply -replace=...), not on whichever apply happens to run next.
+    ignore_changes = [ami]
+  }
+}
+
+resource "aws_volume_attachment" "home" {
+  device_name = "/dev/sdf"
+  volume_id   = aws_ebs_volume.home.id
+  instance_id = aws_instance.controller.id
+
+  # Stop Jenkins' instance before detaching so the file system is clean for the next one.
+  stop_instance_before_detaching = true
+}
+
+# --- Daily snapshots of the home --------------------------------------------------------------
+
+data "aws_iam_policy_document" "assume_dlm" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["dlm.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "snapshots" {
+  name_prefix        = "${var.name}-dlm-"
+  description        = "Snapshots the JENKINS_HOME volume of ${var.name}"
+  assume_role_policy = data.aws_iam_policy_document.assume_dlm.json
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "snapshots" {
+  role       = aws_iam_role.snapshots.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole"
+}
+
+resource "aws_dlm_lifecycle_policy" "home" {
+  description        = "Daily snapshots of ${var.name} JENKINS_HOME"
+  execution_role_arn = aws_iam_role.snapshots.arn
+  state              = "ENABLED"
+
+  policy_details {
+    resource_types = ["VOLUME"]
+    target_tags    = local.home_tag
+
+    schedule {
+      name      = "daily"
+      copy_tags = true
+
+      create_rule {
+        interval      = 24
+        interval_unit = "HOURS"
+        times         = ["03:00"]
+      }
+
+      retain_rule {
+        count = var.home_snapshot_retention
+      }
+    }
+  }
+
+  tags = var.tags
+}

@@ -1,0 +1,34 @@
+output "url" {
+  description = "The controller's URL (fleet.yaml controller.url)."
+  value       = "https://${var.domain_name}/"
+}
+
+output "load_balancer_dns_name" {
+  description = "DNS name of the load balancer; point domain_name at it when hosted_zone_id is null."
+  value       = aws_lb.this.dns_name
+}
+
+output "load_balancer_zone_id" {
+  description = "Route 53 zone id of the load balancer, for alias records."
+  value       = aws_lb.this.zone_id
+}
+
+output "instance_id" {
+  description = "Instance id of the controller (aws ssm start-session --target ...)."
+  value       = aws_instance.controller.id
+}
+
+output "security_group_id" {
+  description = "Security group of the controller instance."
+  value       = aws_security_group.controller.id
+}
+
+output "role_arn" {
+  description = "IAM role of the controller instance."
+  value       = aws_iam_role.controller.arn
+}
+
+output "home_volume_id" {
+  description = "The JENKINS_HOME EBS volume, which outlives the instance."
+  value       = aws_ebs_volume.home.id
+}

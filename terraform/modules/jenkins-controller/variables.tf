@@ -1,0 +1,142 @@
+variable "name" {
+  type        = string
+  description = "Prefix of the controller's resources, e.g. \"bank-ci-jenkins\"."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,22}[a-z0-9]$", var.name))
+    error_message = "name must be 3-24 lower-case letters, digits and hyphens (it prefixes the load balancer's 32-character name)."
+  }
+}
+
+variable "vpc_id" {
+  type        = string
+  description = "VPC of the controller and its load balancer."
+
+  validation {
+    condition     = can(regex("^vpc-[0-9a-f]+$", var.vpc_id))
+    error_message = "vpc_id must look like vpc-0123abcd."
+  }
+}
+
+variable "private_subnet_id" {
+  type        = string
+  description = "Private subnet of the controller. Its availability zone is also JENKINS_HOME's: an EBS volume cannot leave its zone, so changing this subnet to another zone needs a snapshot restore."
+
+  validation {
+    condition     = can(regex("^subnet-[0-9a-f]+$", var.private_subnet_id))
+    error_message = "private_subnet_id must look like subnet-0123abcd."
+  }
+}
+
+variable "public_subnet_ids" {
+  type        = list(string)
+  description = "Public subnets (two zones) of the load balancer in front of the controller."
+
+  validation {
+    condition     = length(var.public_subnet_ids) >= 2 && alltrue([for s in var.public_subnet_ids : can(regex("^subnet-[0-9a-f]+$", s))])
+    error_message = "public_subnet_ids must list at least two subnet ids, in different availability zones."
+  }
+}
+
+variable "domain_name" {
+  type        = string
+  description = "Host name users and agents reach Jenkins at, e.g. jenkins.bank.example; the certificate must cover it."
+
+  validation {
+    condition     = can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,}$", var.domain_name))
+    error_message = "domain_name must be a lower-case DNS name such as jenkins.bank.example."
+  }
+}
+
+variable "hosted_zone_id" {
+  type        = string
+  description = "Route 53 hosted zone that gets the alias record for domain_name; null to manage DNS elsewhere (point domain_name at the load balancer yourself)."
+  default     = null
+
+  validation {
+    condition     = var.hosted_zone_id == null || can(regex("^Z[A-Z0-9]+$", var.hosted_zone_id))
+    error_message = "hosted_zone_id must be a Route 53 zone id (Z...) or null."
+  }
+}
+
+variable "certificate_arn" {
+  type        = string
+  description = "ACM certificate (in the controller's region) the load balancer presents for domain_name."
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]+:certificate/", var.certificate_arn))
+    error_message = "certificate_arn must be an ACM certificate ARN."
+  }
+}
+
+variable "instance_type" {
+  type        = string
+  description = "EC2 instance type of the controller."
+  default     = "m7i.large"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]*\\.[a-z0-9]+$", var.instance_type))
+    error_message = "instance_type must look like m7i.large."
+  }
+}
+
+variable "ami_parameter" {
+  type        = string
+  description = "Public SSM parameter that names the controller's AMI (Amazon Linux 2023: the user data uses dnf)."
+  default     = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+
+  validation {
+    condition     = startswith(var.ami_parameter, "/aws/service/ami-amazon-linux-latest/al2023-")
+    error_message = "ami_parameter must be an Amazon Linux 2023 public parameter (/aws/service/ami-amazon-linux-latest/al2023-...)."
+  }
+}
+
+variable "root_volume_gib" {
+  type        = number
+  description = "Size of the controller's root volume (system, Java, Jenkins package), GiB."
+  default     = 30
+
+  validation {
+    condition     = var.root_volume_gib >= 20 && var.root_volume_gib <= 500
+    error_message = "root_volume_gib must be between 20 and 500."
+  }
+}
+
+variable "home_volume_gib" {
+  type        = number
+  description = "Size of the JENKINS_HOME volume (jobs, builds, plugins), GiB."
+  default     = 200
+
+  validation {
+    condition     = var.home_volume_gib >= 20 && var.home_volume_gib <= 16384
+    error_message = "home_volume_gib must be between 20 and 16384."
+  }
+}
+
+variable "home_snapshot_retention" {
+  type        = number
+  description = "How many daily snapshots of JENKINS_HOME to keep."
+  default     = 14
+
+  validation {
+    condition     = var.home_snapshot_retention >= 1 && var.home_snapshot_retention <= 1000
+    error_message = "home_snapshot_retention must be between 1 and 1000."
+  }
+}
+
+variable "kms_key_arn" {
+  type        = string
+  description = "KMS key that encrypts the controller's volumes; null uses the account's aws/ebs key."
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN or null."
+  }
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags added to every resource."
+  default     = {}
+}

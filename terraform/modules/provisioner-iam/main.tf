@@ -1,0 +1,257 @@
+# The provisioner's own permissions, least privilege: it may launch instances and volumes only if
+# they carry the fleet's tag from birth, with IMDSv2, the agent profile, the agent subnets and
+# security group; touch (terminate, run commands on) only instances carrying that tag; keep
+# parameters only under /jenkins-fleet/<fleet>/; and pass only the agent role.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  partition = data.aws_partition.current.partition
+  account   = data.aws_caller_identity.current.account_id
+  region    = data.aws_region.current.region
+
+  ec2_arn      = "arn:${local.partition}:ec2:${local.region}:${local.account}"
+  subnet_arns  = [for s in var.agent_subnet_ids : "${local.ec2_arn}:subnet/${s}"]
+  fleet_tag    = "jenkins-fleet:fleet"
+  parameter    = "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter/jenkins-fleet/${var.fleet}"
+  name         = "jenkins-fleet-${var.fleet}-provisioner"
+  ssm_endpoint = "ssm.${local.region}.amazonaws.com"
+}
+
+data "aws_iam_policy_document" "provisioner" {
+  # RunInstances is authorised once per resource it touches; each statement below covers some.
+
+  statement {
+    sid       = "LaunchOnlyTaggedHardenedAgents"
+    actions   = ["ec2:RunInstances"]
+    resources = ["${local.ec2_arn}:instance/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${local.fleet_tag}"
+      values   = [var.fleet]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:MetadataHttpTokens"
+      values   = ["required"]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "ec2:InstanceProfile"
+      values   = [var.agent_instance_profile_arn]
+    }
+  }
+
+  statement {
+    sid       = "LaunchOnlyTaggedVolumes"
+    actions   = ["ec2:RunInstances"]
+    resources = ["${local.ec2_arn}:volume/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${local.fleet_tag}"
+      values   = [var.fleet]
+    }
+  }
+
+  statement {
+    sid     = "LaunchIntoAgentNetworkOnly"
+    actions = ["ec2:RunInstances"]
+    resources = concat(local.subnet_arns, [
+      "${local.ec2_arn}:security-group/${var.agent_security_group_id}",
+    ])
+  }
+
+  statement {
+    sid       = "LaunchInterfacesInAgentSubnetsOnly"
+    actions   = ["ec2:RunInstances"]
+    resources = ["${local.ec2_arn}:network-interface/*"]
+
+    condition {
+      test     = "ArnEquals"
+      variable = "ec2:Subnet"
+      values   = local.subnet_arns
+    }
+  }
+
+  statement {
+    sid       = "BootTrustedImagesOnly"
+    actions   = ["ec2:RunInstances"]
+    resources = ["arn:${local.partition}:ec2:${local.region}::image/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:Owner"
+      values   = var.image_owners
+    }
+  }
+
+  # Tags may be written only as part of the launch (TagSpecifications), never added later to
+  # someone else's instance to bring it under the fleet.
+  statement {
+    sid     = "TagOnlyAtLaunch"
+    actions = ["ec2:CreateTags"]
+    resources = [
+      "${local.ec2_arn}:instance/*",
+      "${local.ec2_arn}:volume/*",
+    ]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:CreateAction"
+      values   = ["RunInstances"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${local.fleet_tag}"
+      values   = [var.fleet]
+    }
+  }
+
+  statement {
+    sid       = "TerminateOwnFleetOnly"
+    actions   = ["ec2:TerminateInstances"]
+    resources = ["${local.ec2_arn}:instance/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:ResourceTag/${local.fleet_tag}"
+      values   = [var.fleet]
+    }
+  }
+
+  statement {
+    sid       = "PassAgentRoleOnly"
+    actions   = ["iam:PassRole"]
+    resources = [var.agent_role_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["ec2.amazonaws.com"]
+    }
+  }
+
+  # SendCommand is authorised on the instances and on the document separately.
+  statement {
+    sid       = "RunCommandsOnOwnFleetOnly"
+    actions   = ["ssm:SendCommand"]
+    resources = ["${local.ec2_arn}:instance/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ssm:resourceTag/${local.fleet_tag}"
+      values   = [var.fleet]
+    }
+  }
+
+  statement {
+    sid       = "RunShellScriptDocumentOnly"
+    actions   = ["ssm:SendCommand"]
+    resources = ["arn:${local.partition}:ssm:${local.region}::document/AWS-RunShellScript"]
+  }
+
+  statement {
+    sid = "FleetParametersOnly"
+    actions = [
+      "ssm:PutParameter",
+      "ssm:GetParameter",
+      "ssm:DeleteParameter",
+      "ssm:DeleteParameters",
+      "ssm:AddTagsToResource",
+    ]
+    resources = ["${local.parameter}/*"]
+  }
+
+  # Listing the fleet's secrets finds those of instances that no longer exist.
+  statement {
+    sid       = "ListFleetParameters"
+    actions   = ["ssm:GetParametersByPath"]
+    resources = [local.parameter, "${local.parameter}/*"]
+  }
+
+  # `image: resolve:ssm:/aws/service/...` is resolved by RunInstances with the caller's rights.
+  statement {
+    sid       = "ResolvePublicAmiParameters"
+    actions   = ["ssm:GetParameter", "ssm:GetParameters"]
+    resources = ["arn:${local.partition}:ssm:${local.region}::parameter/aws/service/*"]
+  }
+
+  # These calls have no resource-level permissions: they can only be granted on "*". They read,
+  # never change.
+  statement {
+    sid = "DescribeAndFollowCommands"
+    actions = [
+      "ec2:DescribeInstances",
+      "ec2:DescribeInstanceStatus",
+      "ec2:DescribeSubnets",
+      "ec2:DescribeSecurityGroups",
+      "ec2:DescribeImages",
+      "ec2:DescribeTags",
+      "ec2:DescribeAvailabilityZones",
+      "ssm:DescribeInstanceInformation",
+      "ssm:GetCommandInvocation",
+      "ssm:ListCommandInvocations",
+      "ssm:ListCommands",
+    ]
+    resources = ["*"]
+  }
+
+  dynamic "statement" {
+    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+
+    content {
+      sid       = "UseFleetKeyThroughSsmOnly"
+      actions   = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = [local.ssm_endpoint]
+      }
+    }
+  }
+}
+
+resource "aws_iam_policy" "provisioner" {
+  name        = local.name
+  description = "Least privilege for the jenkins-fleet provisioner of fleet ${var.fleet}"
+  policy      = data.aws_iam_policy_document.provisioner.json
+
+  tags = merge(var.tags, { JenkinsFleet = var.fleet })
+}
+
+data "aws_iam_policy_document" "assume" {
+  count = length(var.trusted_principal_arns) > 0 ? 1 : 0
+
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "AWS"
+      identifiers = var.trusted_principal_arns
+    }
+  }
+}
+
+resource "aws_iam_role" "provisioner" {
+  count = length(var.trusted_principal_arns) > 0 ? 1 : 0
+
+  name                 = local.name
+  description          = "Runs the jenkins-fleet provisioner for fleet ${var.fleet}"
+  assume_role_policy   = data.aws_iam_policy_document.assume[0].json
+  max_session_duration = 3600
+
+  tags = merge(var.tags, { JenkinsFleet = var.fleet })
+}
+
+resource "aws_iam_role_policy_attachment" "provisioner" {
+  count = length(var.trusted_principal_arns) > 0 ? 1 : 0
+
+  role       = aws_iam_role.provisioner[0].name
+  policy_arn = aws_iam_policy.provisioner.arn
+}

@@ -1,0 +1,88 @@
+variable "fleet" {
+  type        = string
+  description = "The fleet id (fleet.yaml `fleet:`): the value of the jenkins-fleet:fleet tag the provisioner may create and touch."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,30}[a-z0-9]$", var.fleet))
+    error_message = "fleet must be 2-32 lower-case letters, digits and hyphens, starting with a letter (e.g. bank-ci)."
+  }
+}
+
+variable "agent_role_arn" {
+  type        = string
+  description = "ARN of the agents' IAM role: the only role the provisioner may pass to EC2."
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]+:role/", var.agent_role_arn))
+    error_message = "agent_role_arn must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)."
+  }
+}
+
+variable "agent_instance_profile_arn" {
+  type        = string
+  description = "ARN of the agents' instance profile: the only profile instances may be launched with."
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]+:instance-profile/", var.agent_instance_profile_arn))
+    error_message = "agent_instance_profile_arn must be an instance profile ARN (arn:aws:iam::ACCOUNT:instance-profile/NAME)."
+  }
+}
+
+variable "agent_subnet_ids" {
+  type        = list(string)
+  description = "Subnets the provisioner may launch agents into (fleet.yaml pools[].subnets)."
+
+  validation {
+    condition     = length(var.agent_subnet_ids) > 0 && alltrue([for s in var.agent_subnet_ids : can(regex("^subnet-[0-9a-f]+$", s))])
+    error_message = "agent_subnet_ids must be a non-empty list of subnet ids (subnet-0123abcd)."
+  }
+}
+
+variable "agent_security_group_id" {
+  type        = string
+  description = "The only security group agents may be launched with (fleet.yaml pools[].securityGroups)."
+
+  validation {
+    condition     = can(regex("^sg-[0-9a-f]+$", var.agent_security_group_id))
+    error_message = "agent_security_group_id must look like sg-0123abcd."
+  }
+}
+
+variable "kms_key_arn" {
+  type        = string
+  description = "ARN of the key that encrypts the fleet's agent secrets (fleet.yaml secrets.kmsKeyId); null when they use the account's aws/ssm key."
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN or null."
+  }
+}
+
+variable "image_owners" {
+  type        = list(string)
+  description = "Owners whose AMIs agents may boot from (the ec2:Owner condition): \"amazon\" covers the Amazon Linux public parameters; add an account id for your own images."
+  default     = ["amazon"]
+
+  validation {
+    condition     = length(var.image_owners) > 0 && alltrue([for o in var.image_owners : can(regex("^(amazon|aws-marketplace|[0-9]{12})$", o))])
+    error_message = "image_owners must list \"amazon\", \"aws-marketplace\" or 12-digit account ids."
+  }
+}
+
+variable "trusted_principal_arns" {
+  type        = list(string)
+  description = "Principals (the Jenkins controller's role, an operator role) allowed to assume a role that carries the policy; empty: only the managed policy is made, for you to attach."
+  default     = []
+
+  validation {
+    condition     = alltrue([for p in var.trusted_principal_arns : can(regex("^arn:aws[a-z-]*:(iam|sts)::[0-9]+:", p))])
+    error_message = "trusted_principal_arns must be IAM or STS principal ARNs."
+  }
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags added to every resource."
+  default     = {}
+}

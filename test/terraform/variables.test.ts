@@ -1,0 +1,150 @@
+// Runs the real Terraform on each configuration's variable blocks alone (no provider needed):
+// sensible values must pass every validation, and for every variable that has a validation,
+// a wrong value must be rejected with an error naming that variable.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadTree } from './policy.ts';
+
+const repoRoot = new URL('../..', import.meta.url).pathname;
+const env = { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null', TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' };
+
+type Values = Record<string, unknown>;
+
+const ARN = {
+  cert: 'arn:aws:acm:us-east-1:111122223333:certificate/0b1c2d3e-aaaa-bbbb-cccc-111122223333',
+  kms: 'arn:aws:kms:us-east-1:111122223333:key/0b1c2d3e-aaaa-bbbb-cccc-111122223333',
+  secret: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:bank-app/db-AbCdEf',
+  role: 'arn:aws:iam::111122223333:role/jenkins-fleet-bank-ci-agent',
+  profile: 'arn:aws:iam::111122223333:instance-profile/jenkins-fleet-bank-ci-agent',
+};
+const IMAGE = 'docker.io/bankco/banking-app@sha256:' + 'a'.repeat(64);
+
+/** Per configuration: values that must pass (besides the defaults), and one wrong value per validated variable. */
+const CASES: Record<string, { good: Values; bad: Values }> = {
+  'terraform/modules/network': {
+    good: { name: 'bank-ci-ci', cidr_block: '10.40.0.0/16', flow_log_kms_key_arn: ARN.kms },
+    bad: { name: 'Bank_CI', cidr_block: '10.40.0.0/24', flow_log_retention_days: 10, flow_log_kms_key_arn: 'alias/x' },
+  },
+  'terraform/modules/agent-iam': {
+    good: { fleet: 'bank-ci', vpc_id: 'vpc-0a1b2c3d' },
+    bad: { fleet: 'Bank CI', vpc_id: 'default', kms_deletion_window_days: 3 },
+  },
+  'terraform/modules/provisioner-iam': {
+    good: {
+      fleet: 'bank-ci', agent_role_arn: ARN.role, agent_instance_profile_arn: ARN.profile,
+      agent_subnet_ids: ['subnet-0a1b', 'subnet-0c2d'], agent_security_group_id: 'sg-0a1b2c',
+      kms_key_arn: ARN.kms, image_owners: ['amazon', '111122223333'], trusted_principal_arns: ['arn:aws:iam::111122223333:role/ci'],
+    },
+    bad: {
+      fleet: '-x', agent_role_arn: ARN.profile, agent_instance_profile_arn: ARN.role, agent_subnet_ids: [],
+      agent_security_group_id: 'default', kms_key_arn: 'key', image_owners: ['anyone'], trusted_principal_arns: ['*'],
+    },
+  },
+  'terraform/modules/jenkins-controller': {
+    good: {
+      name: 'bank-ci-jenkins', vpc_id: 'vpc-0a1b', private_subnet_id: 'subnet-0a1b', public_subnet_ids: ['subnet-0c2d', 'subnet-0e3f'],
+      domain_name: 'jenkins.bank.example', hosted_zone_id: 'Z0123456789ABC', certificate_arn: ARN.cert, kms_key_arn: ARN.kms,
+    },
+    bad: {
+      name: 'a-name-that-is-far-too-long-for-an-alb', vpc_id: 'vpc', private_subnet_id: 'subnet', public_subnet_ids: ['subnet-0c2d'],
+      domain_name: 'Jenkins', hosted_zone_id: 'zone', certificate_arn: 'cert', instance_type: 'large',
+      ami_parameter: '/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id',
+      root_volume_gib: 8, home_volume_gib: 1, home_snapshot_retention: 0, kms_key_arn: 'alias/aws/ebs',
+    },
+  },
+  'terraform/modules/app-region': {
+    good: {
+      name: 'bank-app-pri', vpc_id: 'vpc-0a1b', vpc_cidr_block: '10.50.0.0/16', public_subnet_ids: ['subnet-01', 'subnet-02'],
+      private_subnet_ids: ['subnet-03', 'subnet-04'], certificate_arn: ARN.cert, container_image: IMAGE,
+      db_host: 'bank-app-primary.abc.us-east-1.rds.amazonaws.com', db_name: 'bank', db_credentials_secret_arn: ARN.secret,
+      app_secret_key_arn: ARN.secret, secrets_kms_key_arn: ARN.kms,
+    },
+    bad: {
+      name: 'x', vpc_id: 'v', vpc_cidr_block: 'ten', public_subnet_ids: ['subnet-01'], private_subnet_ids: ['s', 't'],
+      certificate_arn: ARN.kms, container_image: 'Not An Image', container_port: 80, task_cpu: 300, task_memory: 100,
+      min_tasks: 0, max_tasks: 0, cpu_target_percent: 99, requests_per_task: 1, db_host: '', db_name: '1bank',
+      db_credentials_secret_arn: ARN.kms, app_secret_key_arn: 'secret', secrets_kms_key_arn: ARN.secret,
+      log_retention_days: 2, db_url_scheme: 'postgresql',
+    },
+  },
+  'terraform/jenkins': {
+    good: {
+      controller_domain_name: 'jenkins.bank.example', controller_certificate_arn: ARN.cert, hosted_zone_id: 'Z0123456789ABC',
+      provisioner_principal_arns: ['arn:aws:iam::111122223333:role/ci'], tags: { CostCentre: 'ci' },
+    },
+    bad: {
+      region: 'mars-1', fleet: 'BANK', vpc_cidr_block: '10.0.0.0/8', controller_domain_name: 'localhost',
+      controller_certificate_arn: 'cert', hosted_zone_id: 'zone', controller_instance_type: 'big', controller_home_gib: 5,
+      provisioner_principal_arns: ['*'], tags: { 'jenkins-fleet:fleet': 'bank-ci' },
+    },
+  },
+  'terraform/app': {
+    good: {
+      domain_name: 'app.bank.example', hosted_zone_id: 'Z0123456789ABC', primary_certificate_arn: ARN.cert,
+      secondary_certificate_arn: ARN.cert.replace('us-east-1', 'us-west-2'), container_image: IMAGE, db_password_version: 2,
+    },
+    bad: {
+      name: 'b', primary_region: 'east', secondary_region: 'west', primary_vpc_cidr_block: '10.50.0.0', secondary_vpc_cidr_block: '10.60.0.0/28',
+      domain_name: 'app', hosted_zone_id: 'z', primary_certificate_arn: 'c', secondary_certificate_arn: 'd', container_image: 'UPPER',
+      min_tasks: 0, max_tasks: 0, db_instance_class: 'm7g.large', db_engine_version: '5.7', db_allocated_storage_gib: 5,
+      db_name: 'bank-db', db_username: 'admin', db_password_version: 1.5, db_backup_retention_days: 1,
+      tags: { 'jenkins-fleet:pool': 'x' },
+    },
+  },
+};
+
+let scratch: string;
+
+beforeAll(() => {
+  const version = spawnSync('terraform', ['version'], { env, encoding: 'utf8' });
+  if (version.error) throw new Error('terraform is not on PATH; install Terraform >= 1.11 (https://developer.hashicorp.com/terraform/install)');
+  scratch = mkdtempSync(join(tmpdir(), 'tf-variables-'));
+});
+
+afterAll(() => {
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+/** Copies the directory's variables.tf alone into a fresh directory and runs `terraform plan` on it. */
+function plan(dir: string, values: Values, label: string): { ok: boolean; output: string } {
+  const work = join(scratch, `${dir.replaceAll('/', '_')}-${label}`);
+  execFileSync('mkdir', ['-p', work]);
+  copyFileSync(join(repoRoot, dir, 'variables.tf'), join(work, 'variables.tf'));
+  writeFileSync(join(work, 'values.tfvars.json'), JSON.stringify(values));
+  execFileSync('terraform', ['init', '-input=false', '-backend=false', '-no-color'], { cwd: work, env, stdio: 'pipe' });
+  const run = spawnSync('terraform', ['plan', '-input=false', '-lock=false', '-no-color', '-var-file=values.tfvars.json'], { cwd: work, env, encoding: 'utf8' });
+  return { ok: run.status === 0, output: `${run.stdout}${run.stderr}` };
+}
+
+describe('variable validations, run by terraform', () => {
+  it('has a case for every configuration and a wrong value for every validated variable', async () => {
+    const tree = await loadTree(repoRoot, 'terraform');
+    expect(Object.keys(CASES).sort()).toEqual(tree.configurations.map((c) => c.dir).sort());
+    for (const config of tree.configurations) {
+      const validated = config.files.flatMap((f) =>
+        Object.entries((f.body.variable ?? {}) as Record<string, Array<Record<string, unknown>>>)
+          .filter(([, bodies]) => bodies.some((b) => b.validation !== undefined))
+          .map(([name]) => name),
+      );
+      expect({ dir: config.dir, missing: validated.filter((v) => !(v in CASES[config.dir]!.bad)) }).toEqual({ dir: config.dir, missing: [] });
+    }
+  });
+
+  for (const [dir, { good, bad }] of Object.entries(CASES)) {
+    it(`${dir} accepts its defaults and sensible values`, () => {
+      const result = plan(dir, good, 'good');
+      expect(result.ok, result.output).toBe(true);
+    });
+
+    it(`${dir} rejects a wrong value of each validated variable, naming it`, () => {
+      const required = Object.fromEntries(Object.entries(good).filter(([k]) => !(k in bad)));
+      const result = plan(dir, { ...required, ...bad }, 'bad');
+      expect(result.ok).toBe(false);
+      const named = [...result.output.matchAll(/var\.([a-z0-9_]+) is /g)].map((m) => m[1]);
+      expect(Object.keys(bad).filter((v) => !named.includes(v)), result.output).toEqual([]);
+    });
+  }
+});
