@@ -72,7 +72,8 @@ async function startController(controller: Controller): Promise<Running> {
     if (path === 'manage/' || path === 'script') return guard('Overall/Administer', () => send(200, '<html/>'));
     if (path === 'computer/doCreateItem' && req.method === 'POST') {
       return guard('Agent/Create', () => {
-        const form = new URLSearchParams(text);
+        // The adapter's client sends the form in the query string; a browser sends it in the body.
+        const form = new URLSearchParams([...url.searchParams, ...new URLSearchParams(text)]);
         nodes.set(form.get('name') as string, `<slave><name>${form.get('name')}</name></slave>`);
         send(302, '', { location: '/jenkins/computer/' });
       });
@@ -86,7 +87,10 @@ async function startController(controller: Controller): Promise<Running> {
     if (action === 'jenkins-agent.jnlp') {
       return guard('Agent/Connect', () => send(200, `<jnlp><application-desc><argument>${randomBytes(32).toString('hex')}</argument><argument>${nodeName}</argument></application-desc></jnlp>`));
     }
-    if (action === 'toggleOffline' && req.method === 'POST') return guard('Agent/Disconnect', () => send(302, '', { location: '.' }));
+    if (action === 'api/json') return send(200, JSON.stringify({ temporarilyOffline: false }), { 'content-type': 'application/json' });
+    if ((action === 'toggleOffline' || action === 'changeOfflineCause') && req.method === 'POST') {
+      return guard('Agent/Disconnect', () => send(302, '', { location: '.' }));
+    }
     if (action === 'doDelete' && req.method === 'POST') return guard('Agent/Delete', () => (nodes.delete(nodeName), send(302, '', { location: '/jenkins/computer/' })));
     send(404);
   });
@@ -122,7 +126,7 @@ describe('the live controller check', () => {
     expect(jenkins.requests.filter((r) => r.startsWith('POST'))).toEqual([
       'POST computer/doCreateItem',
       expect.stringMatching(/^POST computer\/doctor-probe-[0-9a-f]{8}\/config\.xml$/),
-      expect.stringMatching(/^POST computer\/doctor-probe-[0-9a-f]{8}\/toggleOffline$/),
+      expect.stringMatching(/^POST computer\/doctor-probe-[0-9a-f]{8}\/changeOfflineCause$/),
       expect.stringMatching(/^POST computer\/doctor-probe-[0-9a-f]{8}\/doDelete$/),
     ]);
   });

@@ -114,6 +114,10 @@ describe('Jenkins stand-in through the real jenkins client', () => {
     expect(await h.jenkins.node.get(name)).toMatchObject({ idle: true });
     await h.jenkins.node.enable(name);
     expect(await h.jenkins.node.get(name)).toMatchObject({ temporarilyOffline: false, offline: false });
+    // changeOfflineCause takes a node offline whatever its state (Computer.doChangeOfflineCause).
+    const changed = await fetch(`${h.sandbox.env.JENKINS_URL}computer/${name}/changeOfflineCause`, { method: 'POST', headers: { ...jenkinsAuth(h), 'content-type': 'application/x-www-form-urlencoded' }, body: 'offlineMessage=drained', redirect: 'manual' });
+    expect(changed.status).toBe(302);
+    expect(await h.jenkins.node.get(name)).toMatchObject({ temporarilyOffline: true, offlineCauseReason: 'drained' });
     const closed = new Promise((r) => ws!.once('close', r));
     await h.jenkins.node.destroy(name);
     await closed; // deleting a node disconnects its agent

@@ -6,7 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readToken } from '../config/load.ts';
-import { UserError } from '../errors.ts';
+import { RemoteError, UserError } from '../errors.ts';
+import { JenkinsController } from '../jenkins/controller.ts';
+import type { Controller } from '../ports.ts';
 import type { CheckResult } from './checks.ts';
 import type { Repository } from './repository.ts';
 
@@ -51,57 +53,55 @@ async function pinnedVersion(root: string): Promise<string | undefined> {
   }
 }
 
-/** Exercises each agent permission the provisioner needs on a probe node, and deletes it. */
-async function agentPermissions(probe: Probe, user: string, problems: string[], notes: string[]) {
+/** The HTTP status a Jenkins adapter error carries, if the controller answered. */
+function statusOf(err: unknown): number | undefined {
+  return (err as { cause?: { res?: { statusCode?: number } } }).cause?.res?.statusCode;
+}
+
+/**
+ * Exercises each agent permission the provisioner needs on a probe node, through the same
+ * Jenkins adapter the provisioner uses, and deletes the node again.
+ */
+async function agentPermissions(probe: Probe, controller: Controller, user: string, problems: string[], notes: string[]) {
   const name = `doctor-probe-${randomBytes(4).toString('hex')}`;
-  const node = `computer/${encodeURIComponent(name)}/`;
-  const lacks = (permission: string, answer: Answer, doing: string) => {
-    if (answer.status === 403) problems.push(`${user} lacks ${permission}: ${doing} was refused (403); the provisioner needs it`);
-    else problems.push(`${doing} failed: Jenkins answered ${answer.status}`);
+  const exercised: string[] = [];
+  /** Runs one step; a 403 names the permission, anything else what the controller said. */
+  const attempt = async (permission: string, doing: string, step: () => Promise<unknown>): Promise<boolean> => {
+    try {
+      await step();
+      exercised.push(permission);
+      return true;
+    } catch (err) {
+      if (!(err instanceof RemoteError)) throw err;
+      if (statusOf(err) === 403) problems.push(`${user} lacks ${permission}: ${doing} was refused (403); the provisioner needs it`);
+      else problems.push(err.message);
+      return false;
+    }
   };
-  const json = {
+  const spec = {
     name,
-    nodeDescription: 'Temporary node made by provisioner doctor to test the service account permissions; safe to delete',
-    numExecutors: '1',
+    description: 'Temporary node made by provisioner doctor to test the service account permissions; safe to delete',
     remoteFS: '/tmp/doctor-probe',
-    labelString: '',
-    mode: 'EXCLUSIVE',
-    type: 'hudson.slaves.DumbSlave$DescriptorImpl',
-    retentionStrategy: { 'stapler-class': 'hudson.slaves.RetentionStrategy$Always' },
-    nodeProperties: { 'stapler-class-bag': 'true' },
-    launcher: { 'stapler-class': 'hudson.slaves.JNLPLauncher', webSocket: true },
+    executors: 1,
+    labels: [],
+    mode: 'EXCLUSIVE' as const,
   };
-  const created = await probe.call(
-    'POST',
-    'computer/doCreateItem',
-    new URLSearchParams({ name, type: 'hudson.slaves.DumbSlave$DescriptorImpl', json: JSON.stringify(json) }),
-    'application/x-www-form-urlencoded',
-  );
-  if (!succeeded(created)) {
-    lacks('Agent/Create', created, `creating the probe node ${name}`);
-    return;
-  }
-  const exercised = ['Agent/Create'];
+  if (!(await attempt('Agent/Create', `creating the probe node ${name}`, () => controller.createNode(spec)))) return;
   try {
-    const config = await probe.call('GET', `${node}config.xml`);
-    const configured = succeeded(config) ? await probe.call('POST', `${node}config.xml`, config.body, 'application/xml') : config;
-    if (succeeded(configured)) exercised.push('Agent/Configure');
-    else lacks('Agent/Configure', configured, `reconfiguring the probe node ${name}`);
-
-    const jnlp = await probe.call('GET', `${node}jenkins-agent.jnlp`);
-    // The secret in the answer is never kept or shown: only whether there was one.
-    if (succeeded(jnlp) && /<argument>[0-9a-f]{32,}<\/argument>/.test(jnlp.body)) exercised.push('Agent/Connect');
-    else if (succeeded(jnlp)) problems.push(`reading the probe node's agent secret gave no secret (computer/${name}/jenkins-agent.jnlp)`);
-    else lacks('Agent/Connect', jnlp, `reading the probe node's agent secret`);
-
-    const offline = await probe.call('POST', `${node}toggleOffline?${new URLSearchParams({ offlineMessage: 'provisioner doctor probe' })}`);
-    if (succeeded(offline)) exercised.push('Agent/Disconnect');
-    else lacks('Agent/Disconnect', offline, `taking the probe node ${name} offline`);
+    await attempt('Agent/Configure', `reconfiguring the probe node ${name}`, async () => {
+      // Not a provisioner call: saving the node's own config.xml back is the smallest change that needs Configure.
+      const path = `computer/${encodeURIComponent(name)}/config.xml`;
+      const config = await probe.call('GET', path);
+      const saved = succeeded(config) ? await probe.call('POST', path, config.body, 'application/xml') : config;
+      if (!succeeded(saved)) {
+        throw new RemoteError(`reconfiguring the probe node ${name}`, `Jenkins at ${probe.url}`, `answered ${saved.status}`, { cause: { res: { statusCode: saved.status } } });
+      }
+    });
+    // The secret is read and dropped: never kept or shown.
+    await attempt('Agent/Connect', `reading the probe node's agent secret`, () => controller.readSecret(name));
+    await attempt('Agent/Disconnect', `taking the probe node ${name} offline`, () => controller.drain(name, 'provisioner doctor probe'));
   } finally {
-    const deleted = await probe.call('POST', `${node}doDelete`);
-    if (succeeded(deleted)) exercised.push('Agent/Delete');
-    else {
-      lacks('Agent/Delete', deleted, `deleting the probe node ${name}`);
+    if (!(await attempt('Agent/Delete', `deleting the probe node ${name}`, () => controller.deleteNode(name)))) {
       problems.push(`the probe node ${name} is left on the controller: delete it by hand`);
     }
   }
@@ -177,7 +177,9 @@ export async function checkController(repo: Repository, env: NodeJS.ProcessEnv):
       else if (answer.status !== 403) problems.push(`${path} answered ${answer.status}, where 403 means ${user} is refused`);
     }
 
-    await agentPermissions(probe, user, problems, notes);
+    // One attempt per call: a doctor reports what it finds rather than waiting out a flaky controller.
+    const controller = new JenkinsController({ url: probe.url, user, token, timeoutMs, retries: 0 });
+    await agentPermissions(probe, controller, user, problems, notes);
   } catch (err) {
     if (!(err instanceof Unreachable)) throw err;
     problems.push(`cannot reach Jenkins at ${probe.url}: ${err.message}`);

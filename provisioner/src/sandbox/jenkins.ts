@@ -252,7 +252,9 @@ export class JenkinsStandIn {
         case 'changeOfflineCause': {
           const denied = deny('Agent/Disconnect', action);
           if (denied) return tagged(denied);
-          node.offlineMessage = formParams(req).get('offlineMessage') ?? req.query.get('offlineMessage') ?? '';
+          // Computer.doChangeOfflineCause sets the node temporarily offline whatever its state.
+          node.temporarilyOffline = true;
+          node.offlineMessage = (formParams(req).get('offlineMessage') ?? req.query.get('offlineMessage') ?? '').trim();
           this.sb.store.save();
           return redirect(`${this.rootUrl()}computer/${encodeURIComponent(name)}/`, action, name);
         }
