@@ -4,12 +4,7 @@ terraform {
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = "~> 6.0"
-    }
-    # Only its ephemeral random_password is used: generated passwords never reach the state.
-    random = {
-      source  = "hashicorp/random"
-      version = "~> 3.7"
+      version = "~> 5.100"
     }
   }
 

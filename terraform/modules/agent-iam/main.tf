@@ -9,7 +9,7 @@ data "aws_region" "current" {}
 locals {
   partition = data.aws_partition.current.partition
   account   = data.aws_caller_identity.current.account_id
-  region    = data.aws_region.current.region
+  region    = data.aws_region.current.name
 
   # Every agent secret lives under this path: /jenkins-fleet/<fleet>/agents/<instance-id>/secret.
   parameter_path_arn = "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter/jenkins-fleet/${var.fleet}/*"

@@ -8,7 +8,7 @@ data "aws_region" "current" {}
 
 locals {
   partition = data.aws_partition.current.partition
-  region    = data.aws_region.current.region
+  region    = data.aws_region.current.name
 
   # The app reads a single DATABASE_URL, but ECS injects a secret only as a whole variable:
   # compose the URL inside the container (password URL-quoted), so that the password is never

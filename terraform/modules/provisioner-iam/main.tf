@@ -10,7 +10,7 @@ data "aws_region" "current" {}
 locals {
   partition = data.aws_partition.current.partition
   account   = data.aws_caller_identity.current.account_id
-  region    = data.aws_region.current.region
+  region    = data.aws_region.current.name
 
   ec2_arn      = "arn:${local.partition}:ec2:${local.region}:${local.account}"
   subnet_arns  = [for s in var.agent_subnet_ids : "${local.ec2_arn}:subnet/${s}"]
