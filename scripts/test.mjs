@@ -96,6 +96,15 @@ const suites = [
     cmd: ['bash', 'test/terraform/fmt-check.sh'],
   },
   {
+    // The library generator, its schema and `provisioner library` (test/library/): also part of `vitest`, runnable alone.
+    name: 'library-ts',
+    cmd: ['npx', 'vitest', 'run', 'test/library', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'library.json')}`],
+    count: () => {
+      const report = JSON.parse(readFileSync(join(scratch, 'library.json'), 'utf8'));
+      return { passed: report.numPassedTests, failed: report.numFailedTests + (report.numRuntimeErrorTests ?? 0) };
+    },
+  },
+  {
     // The shared library's steps, resource scripts and Jenkinsfile in the Groovy harness (groovy 2.4.21).
     name: 'library-groovy',
     cmd: ['bash', 'test/groovy/run.sh'],

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseFleet } from '../../provisioner/src/config/load.ts';
 import type { Instance } from '../../provisioner/src/model.ts';
-import { defaultKnownHostsFile, entryMatches, fingerprint, hostCheck, keyType, parseKnownHosts } from '../../provisioner/src/transport/ssh-host-keys.ts';
+import { defaultKnownHostsFile, entryMatches, fingerprint, hostCheck, hostKeysFromConsole, keyType, parseKnownHosts } from '../../provisioner/src/transport/ssh-host-keys.ts';
 import { SshTransport, sshAddressOf, staticHostTargets } from '../../provisioner/src/transport/ssh.ts';
 import { requireTools } from './sshd.ts';
 
@@ -16,8 +16,8 @@ const dir = mkdtempSync(join(tmpdir(), 'host-keys-'));
 let ed25519: { blob: Buffer; line: string; fingerprint: string };
 let rsa: { blob: Buffer; line: string; fingerprint: string };
 
-function makeKey(type: 'ed25519' | 'rsa') {
-  const path = join(dir, `key_${type}`);
+function makeKey(type: 'ed25519' | 'rsa', name: string = type) {
+  const path = join(dir, `key_${name}`);
   execFileSync('ssh-keygen', ['-q', '-t', type, ...(type === 'rsa' ? ['-b', '2048'] : []), '-N', '', '-C', '', '-f', path]);
   const line = readFileSync(`${path}.pub`, 'utf8').trim();
   const printed = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${path}.pub`], { encoding: 'utf8' }).split(' ')[1]!;
@@ -103,6 +103,40 @@ describe('host key fingerprints and known_hosts', () => {
   it('keeps accept-new records in the provisioner\'s state directory by default', () => {
     expect(defaultKnownHostsFile({ HOME: '/home/ops' })).toBe('/home/ops/.local/state/jenkins-fleet/known_hosts');
     expect(defaultKnownHostsFile({ HOME: '/home/ops', XDG_STATE_HOME: '/var/state' })).toBe('/var/state/jenkins-fleet/known_hosts');
+  });
+});
+
+describe('host keys from an EC2 console (accept-new)', () => {
+  const consoleText = () => [
+    '[    5.123456] cloud-init[812]: Cloud-init v. 22.2.2 running \'modules:final\'',
+    'ec2: #############################################################',
+    'ec2: -----BEGIN SSH HOST KEY FINGERPRINTS-----',
+    `ec2: 3072 ${rsa.fingerprint} root@ip-10-0-1-5 (RSA)`,
+    'ec2: -----END SSH HOST KEY FINGERPRINTS-----',
+    'ec2: #############################################################',
+    '-----BEGIN SSH HOST KEY KEYS-----',
+    `${ed25519.line} root@ip-10-0-1-5`,
+    'ssh-ed25519 AAAAB3NzaC1yc2EAAAADAQABAAABAQ root@ip (a key whose blob names another type)',
+    '-----END SSH HOST KEY KEYS-----',
+    `${rsa.line} outside any block`,
+  ].join('\r\n');
+
+  it('reads the keys and fingerprints cloud-init printed, whatever prefixes the lines', () => {
+    const printed = hostKeysFromConsole(consoleText(), 'the console output of i-0abc');
+    expect(printed.keys.map((k) => k.toString('base64'))).toEqual([ed25519.blob.toString('base64')]);
+    expect(printed.fingerprints).toEqual([rsa.fingerprint]);
+    expect(hostKeysFromConsole('booting...\n', 'x')).toEqual({ source: 'x', keys: [], fingerprints: [] });
+  });
+
+  it('trusts a first key only if the console printed it (as a key or a fingerprint)', async () => {
+    const file = join(dir, 'console-known');
+    const printed = hostKeysFromConsole(consoleText(), 'the console output of i-0abc');
+    const check = await hostCheck({ hostKeyPolicy: 'accept-new', knownHostsFile: file }, '10.0.1.5', 22, printed);
+    expect(check.verify(ed25519.blob)).toBe(true);
+    expect(check.verify(rsa.blob)).toBe(true);
+    const other = makeKey('ed25519', 'unprinted');
+    expect(check.verify(other.blob)).toBe(false);
+    expect(check.refusal).toBe(`host key of 10.0.1.5:22 ${other.fingerprint} (ssh-ed25519) is not one of those the console output of i-0abc printed (${ed25519.fingerprint}, ${rsa.fingerprint}); refusing to connect`);
   });
 });
 

@@ -3,11 +3,12 @@
 // secret lands in a 0600 file and nowhere else (argv, output, logs), and `forget` cleans a host.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseFleet } from '../../provisioner/src/config/load.ts';
 import { bootstrapValues, renderBootstrap } from '../../provisioner/src/transport/bootstrap.ts';
 import { SshTransport, staticHostTargets } from '../../provisioner/src/transport/ssh.ts';
 import type { BootstrapResult } from '../../provisioner/src/transport/transport.ts';
@@ -235,6 +236,76 @@ describe('SSH transport against real sshd', () => {
     } finally {
       await solo.stop();
     }
+  });
+
+  it('accept-new on an EC2 instance trusts only a key its console printed', async () => {
+    const host = hosts.hosts[0]!;
+    const fleet = parseFleet(
+      `fleet: bank-ci
+region: us-east-1
+controller: { url: '${controller.url}', user: provisioner }
+pools:
+  - name: awsDeploy
+    count: 1
+    labels: [awsDeploy]
+    instanceType: t3.medium
+    image: ami-0123456789abcdef0
+    subnets: [subnet-0123456789abcdef0]
+    securityGroups: [sg-0123456789abcdef0]
+    instanceProfile: jenkins-agent
+    transport: ssh
+    sshUser: ${hosts.user}
+    sshKeyFile: ${hosts.keyFile}
+    hostKeyPolicy: accept-new
+    knownHostsFile: ${join(hosts.dir, 'ec2_known_hosts')}
+`,
+      'fleet.yaml',
+    );
+    const pool = fleet.pools[0]!;
+    const hostKey = readFileSync(`${host.hostKeyFile}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
+    const target = (id: string) => ({ name: `awsDeploy-${id}`, pool, instanceId: id, address: host.address, port: host.port });
+    const asked: string[] = [];
+    const consoles: Record<string, string> = {
+      'i-00000000000000001': `ec2: -----BEGIN SSH HOST KEY KEYS-----\nec2: ${hostKey} root@ip\nec2: -----END SSH HOST KEY KEYS-----\n`,
+      'i-00000000000000002': `-----BEGIN SSH HOST KEY FINGERPRINTS-----\n256 SHA256:${'B'.repeat(43)} root@ip (ED25519)\n-----END SSH HOST KEY FINGERPRINTS-----\n`,
+    };
+    const transport = new SshTransport({
+      consoleOutput: async (instanceId, region) => {
+        asked.push(`${instanceId} ${region}`);
+        return consoles[instanceId];
+      },
+    });
+    for (const id of Object.keys(consoles)) await transport.storeSecret(target(id), 'x');
+    const [printed] = await transport.bootstrap([target('i-00000000000000001')], 'echo trusted', { deadline: Date.now() + 20_000 });
+    expect(printed).toMatchObject({ ok: true, output: 'trusted' });
+    expect(asked).toEqual(['i-00000000000000001 us-east-1']);
+    // Another instance at the same address whose console printed another key: refused.
+    rmSync(join(hosts.dir, 'ec2_known_hosts'));
+    const [other] = await transport.bootstrap([target('i-00000000000000002')], 'echo never', { deadline: Date.now() + 20_000 });
+    expect(other!.ok).toBe(false);
+    expect(other!.error).toBe(`host key of 127.0.0.1:${host.port} ${host.fingerprint} (ssh-ed25519) is not one of those the console output of i-00000000000000002 printed (SHA256:${'B'.repeat(43)}); refusing to connect`);
+  });
+
+  it('refuses a host that no longer offers the key type known_hosts lists, at once', async () => {
+    const host = hosts.hosts[2]!;
+    const keyDir = mkdtempSync(join(tmpdir(), 'rsa-'));
+    await new Promise<void>((resolve, reject) =>
+      execFile('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', join(keyDir, 'rsa')], (err) => (err ? reject(err) : resolve())),
+    );
+    const knownHosts = join(keyDir, 'known_hosts');
+    await import('node:fs/promises').then((fs) =>
+      fs.writeFile(knownHosts, `[127.0.0.1]:${host.port} ${readFileSync(join(keyDir, 'rsa.pub'), 'utf8').split(' ').slice(0, 2).join(' ')}\n`),
+    );
+    const fleet = staticFleet(controller.url, hosts, `hostKeyPolicy: known-hosts\nknownHostsFile: ${knownHosts}`, [host]);
+    const [target] = staticHostTargets(fleet.pools[0]!);
+    const transport = new SshTransport();
+    await transport.storeSecret(target!, 'x');
+    const started = Date.now();
+    const [result] = await transport.bootstrap([target!], 'true', { deadline: Date.now() + 20_000 });
+    expect(result!.error).toBe(
+      `HOST KEY CHANGED for 127.0.0.1:${host.port}: ${knownHosts} lists only rsa-sha2-512/rsa-sha2-256/ssh-rsa keys for it and the host offers none of them; if the host was rebuilt, remove its lines from that file`,
+    );
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it('names the user and host when the login key is refused', async () => {

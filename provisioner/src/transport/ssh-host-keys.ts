@@ -111,6 +111,43 @@ function algorithmsFor(type: string): string[] {
   return type === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [type];
 }
 
+/** Host keys an EC2 instance printed to its console at first boot (cloud-init), for accept-new. */
+export interface ConsoleHostKeys {
+  /** What printed them, for messages: `the console output of i-0abc...`. */
+  source: string;
+  keys: Buffer[];
+  fingerprints: string[];
+}
+
+const keyLine = /(ssh-ed25519|ecdsa-sha2-nistp(?:256|384|521)|ssh-rsa|ssh-dss)\s+([A-Za-z0-9+/]+={0,3})/;
+const fingerprintPattern = /SHA256:[A-Za-z0-9+/]{43}/;
+
+/**
+ * Reads the blocks cloud-init writes to the console (`-----BEGIN SSH HOST KEY KEYS-----` and
+ * `-----BEGIN SSH HOST KEY FINGERPRINTS-----`), whatever prefix the console puts before each line
+ * (`ec2: `, a kernel timestamp). Empty lists when the instance printed none (yet).
+ */
+export function hostKeysFromConsole(output: string, source: string): ConsoleHostKeys {
+  const keys: Buffer[] = [];
+  const fingerprints: string[] = [];
+  let block: 'keys' | 'fingerprints' | undefined;
+  for (const line of output.split(/\r?\n/)) {
+    if (line.includes('-----BEGIN SSH HOST KEY KEYS-----')) block = 'keys';
+    else if (line.includes('-----BEGIN SSH HOST KEY FINGERPRINTS-----')) block = 'fingerprints';
+    else if (/-----END SSH HOST KEY (KEYS|FINGERPRINTS)-----/.test(line)) block = undefined;
+    else if (block === 'keys') {
+      const match = keyLine.exec(line);
+      if (!match) continue;
+      const blob = Buffer.from(match[2] as string, 'base64');
+      if (keyType(blob) === match[1] && !keys.some((k) => k.equals(blob))) keys.push(blob);
+    } else if (block === 'fingerprints') {
+      const found = fingerprintPattern.exec(line)?.[0];
+      if (found && !fingerprints.includes(found)) fingerprints.push(found);
+    }
+  }
+  return { source, keys, fingerprints };
+}
+
 /** A host-key check refused the host: not a network problem, so never retried. */
 export class HostKeyError extends Error {
   constructor(message: string) {
@@ -157,9 +194,10 @@ async function readKnownHosts(path: string, missingOk: boolean): Promise<KnownHo
 
 /**
  * Prepares the host-key check of one connection to host:port under a pool's policy. Reads the
- * known hosts file now, so each connection attempt sees what earlier ones recorded.
+ * known hosts file now, so each connection attempt sees what earlier ones recorded. With accept-new,
+ * keys an instance printed to its console (`console`) decide whether a first key is trusted.
  */
-export async function hostCheck(policy: HostKeyPolicyConfig, host: string, port: number): Promise<HostCheck> {
+export async function hostCheck(policy: HostKeyPolicyConfig, host: string, port: number, console?: ConsoleHostKeys): Promise<HostCheck> {
   const where = `${host}:${port}`;
   if (policy.hostKeyPolicy === 'pinned') {
     const pinned = policy.hostKeyFingerprints ?? [];
@@ -199,6 +237,14 @@ export async function hostCheck(policy: HostKeyPolicyConfig, host: string, port:
       if (!acceptNew) {
         check.refusal = `host ${where} is not in known hosts file ${file} (its key is ${found}); add it, e.g. ssh-keyscan -p ${port} ${host} >> ${file} after checking the fingerprint, or use hostKeyPolicy: accept-new`;
         return false;
+      }
+      if (console && (console.keys.length > 0 || console.fingerprints.length > 0)) {
+        const printed = console.keys.some((k) => k.equals(key)) || console.fingerprints.includes(fingerprint(key));
+        if (!printed) {
+          const listed = [...new Set([...console.keys.map(fingerprint), ...console.fingerprints])].join(', ');
+          check.refusal = `host key of ${where} ${found} is not one of those ${console.source} printed (${listed}); refusing to connect`;
+          return false;
+        }
       }
       pending = key;
       return true;

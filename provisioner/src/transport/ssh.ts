@@ -12,7 +12,7 @@ import ssh2 from 'ssh2';
 import type { Pool } from '../config/load.ts';
 import { RemoteError, UserError } from '../errors.ts';
 import { agentName, staticHostId, type Instance } from '../model.ts';
-import { defaultKnownHostsFile, expandPath, HostKeyError, hostCheck, type HostKeyPolicyConfig } from './ssh-host-keys.ts';
+import { defaultKnownHostsFile, expandPath, HostKeyError, hostCheck, hostKeysFromConsole, type ConsoleHostKeys, type HostKeyPolicyConfig } from './ssh-host-keys.ts';
 import type { AgentTarget, BootstrapOptions, BootstrapResult, Transport } from './transport.ts';
 
 export interface SshTransportOptions {
@@ -28,6 +28,12 @@ export interface SshTransportOptions {
   commandTimeoutMs?: number;
   /** Longest wait between two connection attempts. */
   maxBackoffMs?: number;
+  /**
+   * An EC2 instance's console output (GetConsoleOutput, decoded), for `accept-new`: a first key is
+   * trusted only if it is among the host keys cloud-init printed there. Without it, or while the
+   * console shows no keys yet, accept-new trusts the first key it sees.
+   */
+  consoleOutput?: (instanceId: string, region: string) => Promise<string | undefined>;
 }
 
 export const defaultSshConcurrency = 10;
@@ -98,6 +104,9 @@ interface Endpoint {
   policy: HostKeyPolicyConfig;
   /** `host:port`, for messages. */
   where: string;
+  /** The EC2 instance behind the address, if any (its console may list its host keys). */
+  instanceId?: string;
+  region: string;
 }
 
 // Removes what a bootstrap put on a host: the agent service, its unit, the secret and agent.jar.
@@ -127,6 +136,8 @@ export class SshTransport implements Transport {
   private readonly forgetTimeoutMs: number;
   private readonly commandTimeoutMs: number;
   private readonly maxBackoffMs: number;
+  private readonly consoleOutput: SshTransportOptions['consoleOutput'];
+  private readonly consoleKeys = new Map<string, ConsoleHostKeys>();
   private running = 0;
   private readonly waiting: Array<() => void> = [];
 
@@ -137,6 +148,7 @@ export class SshTransport implements Transport {
     this.forgetTimeoutMs = options.forgetTimeoutMs ?? 60_000;
     this.commandTimeoutMs = options.commandTimeoutMs ?? 20 * 60_000;
     this.maxBackoffMs = options.maxBackoffMs ?? 5_000;
+    this.consoleOutput = options.consoleOutput;
   }
 
   /** Kept in memory until the bootstrap connects; it leaves this process only inside SFTP. */
@@ -235,7 +247,16 @@ export class SshTransport implements Transport {
     };
     if (pool.knownHostsFile) policy.knownHostsFile = expandPath(pool.knownHostsFile, this.baseDir, this.env);
     else if (policy.hostKeyPolicy === 'accept-new') policy.knownHostsFile = defaultKnownHostsFile(this.env);
-    return { host, port, user, privateKey: await this.privateKey(pool), policy, where: `${host}:${port}` };
+    return {
+      host,
+      port,
+      user,
+      privateKey: await this.privateKey(pool),
+      policy,
+      where: `${host}:${port}`,
+      ...(target.instanceId ? { instanceId: target.instanceId } : {}),
+      region: pool.region,
+    };
   }
 
   private async privateKey(pool: Pool): Promise<string> {
@@ -268,7 +289,7 @@ export class SshTransport implements Transport {
     let lastReported = 0;
     for (;;) {
       attempt++;
-      const check = await hostCheck(endpoint.policy, endpoint.host, endpoint.port);
+      const check = await hostCheck(endpoint.policy, endpoint.host, endpoint.port, await this.printedHostKeys(endpoint, progress));
       const ssh = new NodeSSH();
       const remaining = deadline - Date.now();
       try {
@@ -293,6 +314,16 @@ export class SshTransport implements Transport {
         if (level === 'client-authentication') {
           throw new RemoteError(`logging in to ${endpoint.where}`, `sshd at ${endpoint.where}`, `refused the key for user ${endpoint.user} (${reason})`);
         }
+        if (check.serverHostKey && /no matching host key format/.test(reason)) {
+          // The known hosts file lists keys of types this host no longer offers: a changed host key.
+          throw new HostKeyError(
+            `HOST KEY CHANGED for ${endpoint.where}: ${endpoint.policy.knownHostsFile} lists only ${check.serverHostKey.join('/')} keys for it and the host offers none of them; if the host was rebuilt, remove its lines from that file`,
+          );
+        }
+        if (level === 'handshake' || level === 'protocol') {
+          // The server answered and the two sides disagree: trying again gives the same answer.
+          throw new RemoteError(`connecting to ${endpoint.where}`, `sshd at ${endpoint.where}`, `failed the SSH handshake (${reason})`);
+        }
         if (Date.now() + delay >= deadline) {
           throw new RemoteError(`connecting to ${endpoint.where}`, `sshd at ${endpoint.where}`, `did not answer within the deadline after ${attempt} attempt(s) (last: ${reason})`);
         }
@@ -304,6 +335,25 @@ export class SshTransport implements Transport {
         delay = Math.min(delay * 2, this.maxBackoffMs);
       }
     }
+  }
+
+  /** The host keys an instance printed to its console, once it printed some (accept-new only). */
+  private async printedHostKeys(endpoint: Endpoint, progress: (message: string) => void): Promise<ConsoleHostKeys | undefined> {
+    const { instanceId } = endpoint;
+    if (!instanceId || !this.consoleOutput || endpoint.policy.hostKeyPolicy !== 'accept-new') return undefined;
+    const cached = this.consoleKeys.get(instanceId);
+    if (cached) return cached;
+    let output: string | undefined;
+    try {
+      output = await this.consoleOutput(instanceId, endpoint.region);
+    } catch (err) {
+      progress(`cannot read the console output of ${instanceId} (${err instanceof Error ? err.message : String(err)}); accept-new trusts the first host key`);
+      return undefined;
+    }
+    const keys = hostKeysFromConsole(output ?? '', `the console output of ${instanceId}`);
+    if (keys.keys.length === 0 && keys.fingerprints.length === 0) return undefined;
+    this.consoleKeys.set(instanceId, keys);
+    return keys;
   }
 
   /** Creates a fresh file with mode 0600 (exclusively: never over an existing one) and writes the secret. */

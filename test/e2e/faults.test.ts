@@ -1,0 +1,40 @@
+// Faults: with throttling on EC2 and SSM (10%) and Jenkins answering 503 (5%), `up` of 30 agents
+// still converges; with one subnet out of capacity, the pool is filled from its other subnet.
+import { afterAll, describe, expect, it } from 'vitest';
+import { alive, converged, counts, Sandbox, scaled } from './harness.ts';
+
+const started: Sandbox[] = [];
+afterAll(async () => { await Promise.all(started.map((s) => s.stop())); });
+
+async function sandboxWith(flags: string[]): Promise<Sandbox> {
+  const s = new Sandbox(['--boot-delay', '1s', '--ssm-online-delay', '1s', '--seed', '11', ...flags]);
+  started.push(s);
+  return s.start();
+}
+
+describe('faults', () => {
+  it(`converges ${scaled(30)} agents through 10% EC2/SSM throttling and 5% Jenkins 503s`, { timeout: 240_000 }, async () => {
+    const agents = scaled(30);
+    const sandbox = await sandboxWith(['--throttle-ec2', '10%', '--throttle-ssm', '10%', '--throttle-jenkins', '5%']);
+    const wanted = { awsDeploy: Math.ceil(agents / 2), awsDeploy2: Math.floor(agents / 2) };
+    const run = await sandbox.provisioner(sandbox.fleet((f) => counts(f, wanted)), ['up', '--yes', '--timeout', '180s']);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(converged(await sandbox.state(), wanted)).toEqual([]);
+    const refused = sandbox.requests().filter((r) => r.error === 'RequestLimitExceeded' || r.error === 'ThrottlingException' || r.status === 503);
+    expect(refused.length, 'the faults were really injected').toBeGreaterThan(0);
+  });
+
+  it('fills a pool from its other subnet when one is out of capacity', async () => {
+    const sandbox = await sandboxWith(['--out-of-capacity', 'subnet-0a1b2c3d4e5f60001']);
+    const config = sandbox.fleet((f) => {
+      counts(f, { awsDeploy: 4 });
+      f.pools = f.pools.filter((p: { name: string }) => p.name === 'awsDeploy');
+    });
+    const run = await sandbox.provisioner(config, ['up', '--yes', '--timeout', '90s']);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    const state = await sandbox.state();
+    expect(converged(state, { awsDeploy: 4 })).toEqual([]);
+    expect(new Set(alive(state).map((i) => i.subnetId))).toEqual(new Set(['subnet-0a1b2c3d4e5f60002']));
+    expect(sandbox.requests().some((r) => r.error === 'InsufficientInstanceCapacity')).toBe(true);
+  });
+});
