@@ -2,7 +2,7 @@ import {
   DeleteParameterCommand,
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
-  GetParametersByPathCommand,
+  DescribeParametersCommand,
   ListCommandInvocationsCommand,
   PutParameterCommand,
   SendCommandCommand,
@@ -70,17 +70,18 @@ describe('SsmParameters', () => {
     await expect(new SsmParameters('us-east-1').deleteSecret('/x/y')).rejects.toThrow('deleting the secret parameter /x/y: SSM at https://ssm.us-east-1.amazonaws.com answered 400 AccessDeniedException');
   });
 
-  it('lists names under a prefix recursively through every page, never decrypting', async () => {
+  it('lists names under a prefix recursively through every page, 50 a page, never reading values', async () => {
     ssm
-      .on(GetParametersByPathCommand)
+      .on(DescribeParametersCommand)
       .resolvesOnce({ Parameters: [{ Name: '/jenkins-fleet/bank-ci/agents/i-0000000000000001/secret' }], NextToken: 't2' })
       .resolvesOnce({ Parameters: [{ Name: '/jenkins-fleet/bank-ci/agents/i-0000000000000002/secret' }] });
     const names = await new SsmParameters('us-east-1').listNames('/jenkins-fleet/bank-ci/agents/');
     expect(names).toEqual(['/jenkins-fleet/bank-ci/agents/i-0000000000000001/secret', '/jenkins-fleet/bank-ci/agents/i-0000000000000002/secret']);
-    const inputs = ssm.commandCalls(GetParametersByPathCommand).map((c) => c.args[0].input);
+    const inputs = ssm.commandCalls(DescribeParametersCommand).map((c) => c.args[0].input);
+    const filter = [{ Key: 'Path', Option: 'Recursive', Values: ['/jenkins-fleet/bank-ci/agents'] }];
     expect(inputs).toEqual([
-      { Path: '/jenkins-fleet/bank-ci/agents', Recursive: true, WithDecryption: false, MaxResults: 10, NextToken: undefined },
-      { Path: '/jenkins-fleet/bank-ci/agents', Recursive: true, WithDecryption: false, MaxResults: 10, NextToken: 't2' },
+      { ParameterFilters: filter, MaxResults: 50, NextToken: undefined },
+      { ParameterFilters: filter, MaxResults: 50, NextToken: 't2' },
     ]);
   });
 });

@@ -62,7 +62,7 @@ describe('provisioner doctor on the repository', () => {
     const run = cli();
     expect(run.stderr).toBe('');
     expect(run.stdout).toContain('doctor: no problems found');
-    for (const name of ['fleet', 'labels', 'tools', 'library', 'credentials', 'plugins', 'fresh']) expect(run.stdout).toMatch(new RegExp(`^ok +${name} `, 'm'));
+    for (const name of ['fleet', 'labels', 'tools', 'library', 'credentials', 'account', 'plugins', 'fresh']) expect(run.stdout).toMatch(new RegExp(`^ok +${name} `, 'm'));
     expect(run.status).toBe(0);
   });
 
@@ -71,7 +71,7 @@ describe('provisioner doctor on the repository', () => {
     const report = JSON.parse(run.stdout) as DoctorReport;
     expect(report.ok).toBe(true);
     expect(report.problems).toBe(0);
-    expect(report.checks.map((c) => c.name)).toEqual(['fleet', 'labels', 'tools', 'library', 'credentials', 'plugins', 'fresh']);
+    expect(report.checks.map((c) => c.name)).toEqual(['fleet', 'labels', 'tools', 'library', 'credentials', 'account', 'plugins', 'fresh']);
     expect(run.status).toBe(0);
   });
 
@@ -140,6 +140,28 @@ describe('provisioner doctor on a broken copy', () => {
     edit('jenkins/casc.yaml', 'id: github\n', 'id: github-token\n');
     const problems = await problemsOf('credentials');
     expect(problems.some((p) => p.startsWith("jenkins/casc.yaml uses credential 'github', which jenkins/casc.yaml does not define"))).toBe(true);
+  });
+
+  it('names a permission casc.yaml takes from the service account, or gives it beyond its needs', async () => {
+    edit('jenkins/casc.yaml', /( +)- "Agent\/Delete"\n/, '');
+    edit('jenkins/casc.yaml', /( +)- "Agent\/Disconnect"\n/, '$1- "Agent/Disconnect"\n$1- "Job/Build"\n');
+    expect(await problemsOf('account')).toEqual([
+      'jenkins/casc.yaml jenkins.authorizationStrategy.globalMatrix.entries does not grant provisioner Agent/Delete, which the provisioner needs',
+      'jenkins/casc.yaml jenkins.authorizationStrategy.globalMatrix.entries grants provisioner Job/Build directly: more than the provisioner needs',
+    ]);
+  });
+
+  it('counts what every logged-in user gets as granted to the service account', async () => {
+    edit('jenkins/casc.yaml', 'name: developers', 'name: authenticated');
+    const problems = await problemsOf('account');
+    expect(problems).toContain(
+      'jenkins/casc.yaml jenkins.authorizationStrategy.globalMatrix.entries grants provisioner Job/Build through the group authenticated: more than the provisioner needs',
+    );
+  });
+
+  it('names the account fleet.yaml uses when casc.yaml gives it nothing', async () => {
+    edit('fleet.yaml', 'user: provisioner', 'user: ci-bot');
+    expect(await problemsOf('account')).toHaveLength(6);
   });
 
   it('names a plugin the library or the Jenkinsfile needs that plugins.txt lacks', async () => {

@@ -69,7 +69,7 @@ async function startController(controller: Controller): Promise<Running> {
       const jobs = has('Job/Read') ? (controller.jobs ?? []).map((j) => ({ name: j })) : [];
       return send(200, JSON.stringify({ numExecutors: controller.numExecutors ?? 0, useSecurity: true, jobs }), { 'content-type': 'application/json' });
     }
-    if (path === 'manage/' || path === 'script') return guard('Overall/Administer', () => send(200, '<html/>'));
+    if (path === 'script') return guard('Overall/Administer', () => send(200, '<html/>'));
     if (path === 'computer/doCreateItem' && req.method === 'POST') {
       return guard('Agent/Create', () => {
         // The adapter's client sends the form in the query string; a browser sends it in the body.
@@ -153,8 +153,7 @@ describe('the live controller check', () => {
     const result = await check(jenkins.url, 'admin', 'a');
     expect(result.problems).toEqual([
       'admin can read jobs (bank-app): Job/Read is more than the provisioner needs',
-      'admin can open manage/ (Overall/Administer or Overall/Manage): more than the provisioner needs',
-      'admin can open script (Overall/Administer): more than the provisioner needs',
+      'admin can open the script console (Overall/Administer): more than the provisioner needs',
     ]);
   });
 

@@ -286,6 +286,28 @@ pools:
     expect(other!.error).toBe(`host key of 127.0.0.1:${host.port} ${host.fingerprint} (ssh-ed25519) is not one of those the console output of i-00000000000000002 printed (SHA256:${'B'.repeat(43)}); refusing to connect`);
   });
 
+  it('refuses a host that no longer offers the key type known_hosts lists, at once', async () => {
+    const host = hosts.hosts[2]!;
+    const keyDir = mkdtempSync(join(tmpdir(), 'rsa-'));
+    await new Promise<void>((resolve, reject) =>
+      execFile('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', join(keyDir, 'rsa')], (err) => (err ? reject(err) : resolve())),
+    );
+    const knownHosts = join(keyDir, 'known_hosts');
+    await import('node:fs/promises').then((fs) =>
+      fs.writeFile(knownHosts, `[127.0.0.1]:${host.port} ${readFileSync(join(keyDir, 'rsa.pub'), 'utf8').split(' ').slice(0, 2).join(' ')}\n`),
+    );
+    const fleet = staticFleet(controller.url, hosts, `hostKeyPolicy: known-hosts\nknownHostsFile: ${knownHosts}`, [host]);
+    const [target] = staticHostTargets(fleet.pools[0]!);
+    const transport = new SshTransport();
+    await transport.storeSecret(target!, 'x');
+    const started = Date.now();
+    const [result] = await transport.bootstrap([target!], 'true', { deadline: Date.now() + 20_000 });
+    expect(result!.error).toBe(
+      `HOST KEY CHANGED for 127.0.0.1:${host.port}: ${knownHosts} lists only rsa-sha2-512/rsa-sha2-256/ssh-rsa keys for it and the host offers none of them; if the host was rebuilt, remove its lines from that file`,
+    );
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
   it('names the user and host when the login key is refused', async () => {
     const fleet = staticFleet(controller.url, hosts, `hostKeyPolicy: known-hosts\nknownHostsFile: ${hosts.knownHostsFile}`, hosts.hosts.slice(0, 1));
     const pool = { ...fleet.pools[0]!, sshUser: 'nobody' };

@@ -835,6 +835,28 @@ describe('provisioner-iam', () => {
     ]);
   });
 
+  it('lets the provisioner mark its own instances bootstrapped, with that tag key only', async () => {
+    const mark = (keys: string) => `${complete}
+      statement {
+        sid       = "Mark"
+        actions   = ["ec2:CreateTags"]
+        resources = ["\${local.ec2_arn}:instance/*"]
+        condition {
+          test     = "StringEquals"
+          variable = "ec2:ResourceTag/jenkins-fleet:fleet"
+          values   = [var.fleet]
+        }
+        condition {
+          test     = "ForAllValues:StringEquals"
+          variable = "aws:TagKeys"
+          values   = [${keys}]
+        }
+      }`;
+    expect(await findings('provisioner-iam', policy(mark('"jenkins-fleet:bootstrapped"')))).toEqual([]);
+    const widened = await findings('provisioner-iam', policy(mark('"jenkins-fleet:bootstrapped", "jenkins-fleet:pool"')));
+    expect(widened.map((f) => f.message)).toEqual([expect.stringMatching(/CreateTags other than at launch/)]);
+  });
+
   it('rejects a policy that forgets what the provisioner needs', async () => {
     const out = await findings('provisioner-iam', policy(complete.replace('"iam:PassRole"', '"iam:GetRole"')));
     expect(out.map((f) => f.message)).toEqual(['the policy never grants iam:PassRole, which the provisioner needs']);

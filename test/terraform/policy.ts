@@ -834,8 +834,14 @@ const provisionerIam: Rule = {
             else if (r.endsWith('/*') && st.conditions.length === 0) flag(`allows RunInstances on every ${r} without a condition`);
           }
         } else if (action === 'ec2:CreateTags') {
-          if (!hasCondition(st, 'StringEquals', 'ec2:CreateAction', 'RunInstances') || !requestTagged(st)) {
-            flag('allows CreateTags other than at launch (ec2:CreateAction = RunInstances) with the fleet tag');
+          const atLaunch = hasCondition(st, 'StringEquals', 'ec2:CreateAction', 'RunInstances') && requestTagged(st);
+          // After a bootstrap the provisioner marks the fleet's own instance, with that one key only.
+          const bootstrapMark =
+            hasCondition(st, 'StringEquals', `ec2:ResourceTag/${FLEET_TAG}`, FLEET_VALUE) &&
+            hasCondition(st, 'ForAllValues:StringEquals', 'aws:TagKeys', 'jenkins-fleet:bootstrapped') &&
+            st.conditions.filter((c) => c.variable === 'aws:TagKeys').every((c) => c.values.length === 1);
+          if (!atLaunch && !bootstrapMark) {
+            flag('allows CreateTags other than at launch (ec2:CreateAction = RunInstances) with the fleet tag, or than the jenkins-fleet:bootstrapped key on the fleet\'s instances');
           }
         } else if (/^ec2:(TerminateInstances|StopInstances|RebootInstances|ModifyInstanceAttribute|DeleteTags)$/.test(action)) {
           if (!hasCondition(st, 'StringEquals', `ec2:ResourceTag/${FLEET_TAG}`, FLEET_VALUE)) flag(`allows ${action} on instances without ec2:ResourceTag/${FLEET_TAG} = fleet`);

@@ -5,7 +5,7 @@ import {
   DeleteParameterCommand,
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
-  GetParametersByPathCommand,
+  DescribeParametersCommand,
   ListCommandInvocationsCommand,
   PutParameterCommand,
   SendCommandCommand,
@@ -21,8 +21,11 @@ export const instancesPerCommand = 50;
 const idsPerFilter = 100;
 /** DescribeInstanceInformation pages hold 5..50 entries; ListCommandInvocations 1..50. */
 const pageSize = 50;
-/** GetParametersByPath pages hold at most 10 parameters. */
-const parametersPerPage = 10;
+/**
+ * DescribeParameters pages hold up to 50 names (GetParametersByPath only 10, and it reads values):
+ * a 500-agent fleet is listed in 10 calls.
+ */
+const parametersPerPage = 50;
 /** SendCommand's Comment is at most 100 characters. */
 const commentLength = 100;
 /** SendCommand's TimeoutSeconds (time to deliver) must be at least 30. */
@@ -80,7 +83,11 @@ export class SsmParameters implements Parameters {
       let page;
       try {
         page = await this.ssm.send(
-          new GetParametersByPathCommand({ Path: path, Recursive: true, WithDecryption: false, MaxResults: parametersPerPage, NextToken: nextToken }),
+          new DescribeParametersCommand({
+            ParameterFilters: [{ Key: 'Path', Option: 'Recursive', Values: [path] }],
+            MaxResults: parametersPerPage,
+            NextToken: nextToken,
+          }),
         );
       } catch (err) {
         throw awsRemoteError(`listing the parameters under ${path}`, 'SSM', this.region, err);

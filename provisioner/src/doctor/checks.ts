@@ -8,7 +8,7 @@ import { readJenkinsfile, type JenkinsfileFacts } from './jenkinsfile.ts';
 import { labelsSatisfy } from './labels.ts';
 import { paths, type Repository } from './repository.ts';
 
-export type CheckName = 'fleet' | 'labels' | 'tools' | 'library' | 'credentials' | 'plugins' | 'fresh' | 'controller';
+export type CheckName = 'fleet' | 'labels' | 'tools' | 'library' | 'credentials' | 'account' | 'plugins' | 'fresh' | 'controller';
 
 export interface CheckResult {
   name: CheckName;
@@ -231,6 +231,48 @@ function credentialsCheck(repo: Repository): CheckResult {
   return result;
 }
 
+/** What the provisioner's service account needs on the controller, and no more. */
+export const serviceAccountPermissions = ['Overall/Read', 'Agent/Create', 'Agent/Configure', 'Agent/Connect', 'Agent/Delete', 'Agent/Disconnect'];
+
+function accountCheck(repo: Repository): CheckResult {
+  const result: CheckResult = {
+    name: 'account',
+    title: "casc.yaml grants fleet.yaml's controller.user exactly what the provisioner needs",
+    problems: [],
+    notes: [],
+  };
+  if (!repo.casc.ok || !repo.fleet.ok) {
+    if (!repo.casc.ok) result.problems.push(...repo.casc.problems);
+    if (!repo.fleet.ok) result.problems.push(`${repo.fleet.path} is not valid, so the service account is unknown`);
+    return result;
+  }
+  const user = repo.fleet.value.controller.user;
+  const where = `${paths.casc} jenkins.authorizationStrategy.globalMatrix.entries`;
+  const entries: unknown = repo.casc.value.data?.jenkins?.authorizationStrategy?.globalMatrix?.entries;
+  if (!Array.isArray(entries)) {
+    result.problems.push(`${where} is missing: the controller's permissions are not configured as code`);
+    return result;
+  }
+  // Everything the account holds: its own entry, and whatever every logged-in user gets.
+  const granted = new Map<string, string>();
+  for (const entry of entries as Record<string, { name?: unknown; permissions?: unknown } | undefined>[]) {
+    const own = entry.user?.name === user ? entry.user : undefined;
+    const everyone = entry.group?.name === 'authenticated' ? entry.group : undefined;
+    for (const source of [own, everyone]) {
+      if (!source || !Array.isArray(source.permissions)) continue;
+      for (const permission of source.permissions) if (!granted.has(String(permission))) granted.set(String(permission), source === own ? 'directly' : 'through the group authenticated');
+    }
+  }
+  for (const permission of serviceAccountPermissions) {
+    if (!granted.has(permission)) result.problems.push(`${where} does not grant ${user} ${permission}, which the provisioner needs`);
+  }
+  for (const [permission, how] of granted) {
+    if (!serviceAccountPermissions.includes(permission)) result.problems.push(`${where} grants ${user} ${permission} ${how}: more than the provisioner needs`);
+  }
+  result.notes.push(`${user}: ${[...granted.keys()].join(', ') || 'nothing'}`);
+  return result;
+}
+
 function cascNeeds(data: Record<string, unknown> | undefined, text: string): Need[] {
   const needs: Need[] = [{ plugin: 'configuration-as-code', because: 'casc.yaml itself' }];
   const jobs = data?.jobs;
@@ -302,5 +344,5 @@ function freshCheck(repo: Repository): CheckResult {
 export function checkRepository(repo: Repository): CheckResult[] {
   const facts = jenkinsfileFacts(repo);
   const [labels, tools] = labelsAndTools(repo, facts);
-  return [fleetCheck(repo), labels, tools, libraryCheck(repo, facts), credentialsCheck(repo), pluginsCheck(repo), freshCheck(repo)];
+  return [fleetCheck(repo), labels, tools, libraryCheck(repo, facts), credentialsCheck(repo), accountCheck(repo), pluginsCheck(repo), freshCheck(repo)];
 }

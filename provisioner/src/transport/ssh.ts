@@ -314,6 +314,16 @@ export class SshTransport implements Transport {
         if (level === 'client-authentication') {
           throw new RemoteError(`logging in to ${endpoint.where}`, `sshd at ${endpoint.where}`, `refused the key for user ${endpoint.user} (${reason})`);
         }
+        if (check.serverHostKey && /no matching host key format/.test(reason)) {
+          // The known hosts file lists keys of types this host no longer offers: a changed host key.
+          throw new HostKeyError(
+            `HOST KEY CHANGED for ${endpoint.where}: ${endpoint.policy.knownHostsFile} lists only ${check.serverHostKey.join('/')} keys for it and the host offers none of them; if the host was rebuilt, remove its lines from that file`,
+          );
+        }
+        if (level === 'handshake' || level === 'protocol') {
+          // The server answered and the two sides disagree: trying again gives the same answer.
+          throw new RemoteError(`connecting to ${endpoint.where}`, `sshd at ${endpoint.where}`, `failed the SSH handshake (${reason})`);
+        }
         if (Date.now() + delay >= deadline) {
           throw new RemoteError(`connecting to ${endpoint.where}`, `sshd at ${endpoint.where}`, `did not answer within the deadline after ${attempt} attempt(s) (last: ${reason})`);
         }

@@ -166,11 +166,23 @@ data "aws_iam_policy_document" "provisioner" {
     resources = ["${local.parameter}/*"]
   }
 
-  # Listing the fleet's secrets finds those of instances that no longer exist.
+  # After a successful bootstrap the provisioner marks the instance (jenkins-fleet:bootstrapped):
+  # only on the fleet's own instances, and only that one tag key.
   statement {
-    sid       = "ListFleetParameters"
-    actions   = ["ssm:GetParametersByPath"]
-    resources = [local.parameter, "${local.parameter}/*"]
+    sid       = "MarkOwnInstancesBootstrapped"
+    actions   = ["ec2:CreateTags"]
+    resources = ["${local.ec2_arn}:instance/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:ResourceTag/${local.fleet_tag}"
+      values   = [var.fleet]
+    }
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = ["jenkins-fleet:bootstrapped"]
+    }
   }
 
   # `image: resolve:ssm:/aws/service/...` is resolved by RunInstances with the caller's rights.
@@ -193,6 +205,8 @@ data "aws_iam_policy_document" "provisioner" {
       "ec2:DescribeTags",
       "ec2:DescribeAvailabilityZones",
       "ssm:DescribeInstanceInformation",
+      # Lists the fleet's secret parameters (names only) to find those of instances now gone.
+      "ssm:DescribeParameters",
       "ssm:GetCommandInvocation",
       "ssm:ListCommandInvocations",
       "ssm:ListCommands",
