@@ -81,6 +81,16 @@ const suites = [
     },
   },
   {
+    // terraform validate and offline plans (terraform test) with the real aws provider from the
+    // machine's filesystem mirror: test/terraform/provider/, outside the main vitest run.
+    name: 'terraform-provider',
+    cmd: ['npx', 'vitest', 'run', '--config', 'test/terraform/provider/vitest.config.ts', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'terraform-provider.json')}`],
+    count: () => {
+      const report = JSON.parse(readFileSync(join(scratch, 'terraform-provider.json'), 'utf8'));
+      return { passed: report.numPassedTests, failed: report.numFailedTests + (report.numRuntimeErrorTests ?? 0) };
+    },
+  },
+  {
     // `terraform fmt -check` over terraform/, naming every unformatted file.
     name: 'terraform-fmt',
     cmd: ['bash', 'test/terraform/fmt-check.sh'],

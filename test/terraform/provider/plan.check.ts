@@ -1,0 +1,43 @@
+// Offline plans with the real aws provider: `terraform test` runs each plans/<name>.tftest.hcl
+// (command = plan, AWS-calling data sources overridden) against terraform/<name> or
+// terraform/modules/<name>, asserting on what the provider would be asked to create.
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openWorkspace, repoRoot, type Workspace } from './offline.ts';
+
+const plans = join(repoRoot, 'test/terraform/provider/plans');
+const files = readdirSync(plans).filter((f) => f.endsWith('.tftest.hcl')).sort();
+
+function configurationOf(file: string): string {
+  const name = file.replace(/\.tftest\.hcl$/, '');
+  return ['jenkins', 'app'].includes(name) ? `terraform/${name}` : `terraform/modules/${name}`;
+}
+
+let workspace: Workspace;
+
+beforeAll(() => {
+  workspace = openWorkspace();
+});
+
+afterAll(() => workspace?.remove());
+
+describe('offline plans (terraform test)', () => {
+  it('has a configuration for every plan file', () => {
+    expect(files.length).toBeGreaterThan(0);
+    expect(files.filter((f) => !existsSync(join(repoRoot, configurationOf(f))))).toEqual([]);
+  });
+
+  for (const file of files) {
+    const dir = configurationOf(file);
+    it(`${dir} plans as ${file} asserts`, () => {
+      mkdirSync(join(workspace.path(dir), 'tests'), { recursive: true });
+      copyFileSync(join(plans, file), join(workspace.path(dir), 'tests', file));
+      const init = workspace.run(dir, ['init', '-backend=false', '-input=false', '-no-color']);
+      expect(init.status, init.output).toBe(0);
+      const test = workspace.run(dir, ['test', '-no-color']);
+      expect(test.status, test.output).toBe(0);
+      expect(test.output).toMatch(/Success! \d+ passed, 0 failed\./);
+    });
+  }
+});

@@ -1,0 +1,70 @@
+# Plans the whole terraform/jenkins root offline with the real aws provider (only the data sources
+# that would call AWS are overridden): every module's expressions evaluate, and the outputs that
+# fleet.yaml takes have the expected shape.
+
+provider "aws" {
+  region                      = "us-east-1"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+}
+
+override_data {
+  target = module.network.data.aws_availability_zones.available
+  values = { names = ["us-east-1a", "us-east-1b", "us-east-1c"] }
+}
+
+override_data {
+  target = module.agent_iam.data.aws_caller_identity.current
+  values = { account_id = "111122223333" }
+}
+
+override_data {
+  target = module.provisioner_iam.data.aws_caller_identity.current
+  values = { account_id = "111122223333" }
+}
+
+override_data {
+  target = module.controller.data.aws_ssm_parameter.ami
+  values = { insecure_value = "ami-00000000000000000", value = "ami-00000000000000000" }
+}
+
+override_data {
+  target = module.controller.data.aws_subnet.controller
+  values = { availability_zone = "us-east-1a" }
+}
+
+variables {
+  controller_domain_name     = "jenkins.bank.example"
+  controller_certificate_arn = "arn:aws:acm:us-east-1:111122223333:certificate/jenkins"
+  hosted_zone_id             = "Z0123456789ABC"
+}
+
+run "the_ci_estate_plans_and_outputs_what_fleet_yaml_needs" {
+  command = plan
+
+  assert {
+    condition     = output.fleet == "bank-ci" && output.region == "us-east-1"
+    error_message = "fleet and region come from the inputs."
+  }
+
+  assert {
+    condition     = output.controller_url == "https://jenkins.bank.example/"
+    error_message = "controller.url is the controller's HTTPS name."
+  }
+
+  assert {
+    condition     = length(output.agent_subnet_ids) == 2
+    error_message = "Agents get the two private subnets."
+  }
+
+  assert {
+    condition     = output.agent_instance_profile == "jenkins-fleet-bank-ci-agent" && output.agent_kms_key_alias == "alias/jenkins-fleet/bank-ci"
+    error_message = "The profile and key alias are named after the fleet."
+  }
+
+  assert {
+    condition     = aws_ebs_encryption_by_default.this[0].enabled
+    error_message = "EBS encryption by default is on."
+  }
+}

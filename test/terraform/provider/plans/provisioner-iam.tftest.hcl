@@ -1,0 +1,136 @@
+# Plans terraform/modules/provisioner-iam offline with the real aws provider and checks the policy
+# document as the provider renders it: exact ARNs, condition keys and values for fleet bank-ci.
+
+provider "aws" {
+  region                      = "us-east-1"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+}
+
+override_data {
+  target = data.aws_caller_identity.current
+  values = { account_id = "111122223333" }
+}
+
+variables {
+  fleet                      = "bank-ci"
+  agent_role_arn             = "arn:aws:iam::111122223333:role/jenkins-fleet-bank-ci-agent"
+  agent_instance_profile_arn = "arn:aws:iam::111122223333:instance-profile/jenkins-fleet-bank-ci-agent"
+  agent_subnet_ids           = ["subnet-0aaa", "subnet-0bbb"]
+  agent_security_group_id    = "sg-0ccc"
+  kms_key_arn                = "arn:aws:kms:us-east-1:111122223333:key/fleet-key"
+}
+
+run "launch_is_conditioned_on_the_fleet_tag_imdsv2_and_the_agent_profile" {
+  command = plan
+
+  assert {
+    condition = [for s in jsondecode(output.policy_json).Statement : s if s.Sid == "LaunchOnlyTaggedHardenedAgents"] == [{
+      Sid      = "LaunchOnlyTaggedHardenedAgents"
+      Effect   = "Allow"
+      Action   = "ec2:RunInstances"
+      Resource = "arn:aws:ec2:us-east-1:111122223333:instance/*"
+      Condition = {
+        StringEquals = { "aws:RequestTag/jenkins-fleet:fleet" = "bank-ci", "ec2:MetadataHttpTokens" = "required" }
+        ArnEquals    = { "ec2:InstanceProfile" = "arn:aws:iam::111122223333:instance-profile/jenkins-fleet-bank-ci-agent" }
+      }
+    }]
+    error_message = "RunInstances on instances must require the fleet tag, IMDSv2 and the agent profile: ${jsonencode([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "LaunchOnlyTaggedHardenedAgents"])}"
+  }
+
+  assert {
+    condition = one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "LaunchOnlyTaggedVolumes"]).Condition == {
+      StringEquals = { "aws:RequestTag/jenkins-fleet:fleet" = "bank-ci" }
+    }
+    error_message = "RunInstances on volumes must require the fleet tag."
+  }
+
+  assert {
+    condition = toset(flatten([one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "LaunchIntoAgentNetworkOnly"]).Resource])) == toset([
+      "arn:aws:ec2:us-east-1:111122223333:subnet/subnet-0aaa",
+      "arn:aws:ec2:us-east-1:111122223333:subnet/subnet-0bbb",
+      "arn:aws:ec2:us-east-1:111122223333:security-group/sg-0ccc",
+    ])
+    error_message = "Launches may use only the agent subnets and security group."
+  }
+
+  assert {
+    condition     = toset(flatten([one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "LaunchInterfacesInAgentSubnetsOnly"]).Condition.ArnEquals["ec2:Subnet"]])) == toset(["arn:aws:ec2:us-east-1:111122223333:subnet/subnet-0aaa", "arn:aws:ec2:us-east-1:111122223333:subnet/subnet-0bbb"])
+    error_message = "Network interfaces may be made only in the agent subnets."
+  }
+
+  assert {
+    condition     = one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "BootTrustedImagesOnly"]).Resource == "arn:aws:ec2:us-east-1::image/*"
+    error_message = "Image ARNs have no account."
+  }
+}
+
+run "tags_terminate_commands_parameters_and_passrole_stay_within_the_fleet" {
+  command = plan
+
+  assert {
+    condition = one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "TagOnlyAtLaunch"]).Condition == {
+      StringEquals = { "ec2:CreateAction" = "RunInstances", "aws:RequestTag/jenkins-fleet:fleet" = "bank-ci" }
+    }
+    error_message = "CreateTags must be allowed only as part of RunInstances, with the fleet tag."
+  }
+
+  assert {
+    condition = one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "TerminateOwnFleetOnly"]).Condition == {
+      StringEquals = { "ec2:ResourceTag/jenkins-fleet:fleet" = "bank-ci" }
+    }
+    error_message = "TerminateInstances must require the fleet tag on the instance."
+  }
+
+  assert {
+    condition = one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "RunCommandsOnOwnFleetOnly"]).Condition == {
+      StringEquals = { "ssm:resourceTag/jenkins-fleet:fleet" = "bank-ci" }
+    }
+    error_message = "SendCommand must require the fleet tag on the instance."
+  }
+
+  assert {
+    condition     = one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "RunShellScriptDocumentOnly"]).Resource == "arn:aws:ssm:us-east-1::document/AWS-RunShellScript"
+    error_message = "SendCommand may use only the AWS-RunShellScript document."
+  }
+
+  assert {
+    condition     = one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "FleetParametersOnly"]).Resource == "arn:aws:ssm:us-east-1:111122223333:parameter/jenkins-fleet/bank-ci/*"
+    error_message = "Parameters must stay under /jenkins-fleet/bank-ci/."
+  }
+
+  assert {
+    condition = [for s in jsondecode(output.policy_json).Statement : [s.Resource, s.Condition] if s.Sid == "PassAgentRoleOnly"] == [[
+      "arn:aws:iam::111122223333:role/jenkins-fleet-bank-ci-agent",
+      { StringEquals = { "iam:PassedToService" = "ec2.amazonaws.com" } },
+    ]]
+    error_message = "PassRole must name only the agent role, only for EC2."
+  }
+
+  assert {
+    condition = [for s in jsondecode(output.policy_json).Statement : [s.Resource, s.Condition] if s.Sid == "UseFleetKeyThroughSsmOnly"] == [[
+      "arn:aws:kms:us-east-1:111122223333:key/fleet-key",
+      { StringEquals = { "kms:ViaService" = "ssm.us-east-1.amazonaws.com" } },
+    ]]
+    error_message = "The fleet key may be used only through SSM."
+  }
+
+  assert {
+    condition     = alltrue([for s in jsondecode(output.policy_json).Statement : s.Sid == "DescribeAndFollowCommands" || !contains(flatten([s.Resource]), "*")])
+    error_message = "Only the Describe/List statement may name every resource."
+  }
+}
+
+run "without_a_customer_key_no_kms_permission_is_granted" {
+  command = plan
+
+  variables {
+    kms_key_arn = null
+  }
+
+  assert {
+    condition     = length([for s in jsondecode(output.policy_json).Statement : s if startswith(jsonencode(s.Action), "\"kms:") || strcontains(jsonencode(s.Action), "\"kms:")]) == 0
+    error_message = "With the aws/ssm key the provisioner needs no KMS permission."
+  }
+}
