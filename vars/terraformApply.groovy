@@ -28,7 +28,7 @@ Map call(Map args = [:]) {
     // the provider plugin cache shared by builds on the agent (null: none)
     pluginCache: '/var/cache/bank-pipeline/terraform-plugins',
     // the oldest Terraform accepted
-    minVersion: '1.5.0'
+    minVersion: '1.11.1'
   ]
   Map rules = [
     dir: [type: 'String',

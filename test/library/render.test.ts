@@ -37,8 +37,8 @@ describe('the library: section', () => {
       deployBranch: 'main',
       python: { interpreter: 'python3', minVersion: '3.11', venvCache: '/var/cache/bank-pipeline/venvs', systemSitePackages: false },
       docker: { registry: 'docker.io', image: 'bankco/banking-app', credentialsId: 'dockerhub' },
-      terraform: { minVersion: '1.5.0', credentialsId: 'aws-deploy', pluginCache: '/var/cache/bank-pipeline/terraform-plugins', approve: 'user' },
-      jenkinsfile: { appDir: 'app', terraformDir: 'terraform/app', timeoutMinutes: 45 },
+      terraform: { minVersion: '1.11.1', credentialsId: 'aws-deploy', pluginCache: '/var/cache/bank-pipeline/terraform-plugins', approve: 'user' },
+      jenkinsfile: { appDir: 'app', terraformDir: 'terraform/app', timeoutMinutes: 45, imageVariable: 'container_image', backendConfig: {}, vars: {} },
     });
   });
 
@@ -148,6 +148,31 @@ describe('rendering', () => {
       expect(lines.length % 2).toBe(0);
       lines.forEach((line, i) => expect(line.trim().startsWith('//')).toBe(i % 2 === 0));
     }
+  });
+
+  it('passes the deploy settings of the fleet to both terraformApply stages of the Jenkinsfile', () => {
+    const withDeploy = librarySchema.parse({
+      docker: { image: 'bankco/banking-app' },
+      jenkinsfile: {
+        backendConfig: { bucket: 'bank-tfstate-prod', key: 'app/terraform.tfstate', region: 'us-east-1' },
+        vars: { domain_name: "app.bank.example", hosted_zone_id: 'Z0123' },
+        imageVariable: 'image',
+      },
+    });
+    const jenkinsfile = renderLibrary(withDeploy, pools).find((f) => f.path === 'Jenkinsfile')?.text ?? '';
+    const call = [
+      "          backendConfig: [",
+      "            bucket: 'bank-tfstate-prod',",
+      "            key: 'app/terraform.tfstate',",
+      "            region: 'us-east-1'",
+      '          ],',
+      '          vars: [',
+      "            domain_name: 'app.bank.example',",
+      "            hosted_zone_id: 'Z0123',",
+      "            image: 'docker.io/bankco/banking-app@' + env.IMAGE_DIGEST",
+      '          ])',
+    ].join('\n');
+    expect(jenkinsfile.split(call).length).toBe(3);
   });
 
   it('fails on a template that names a value the context lacks (strict mode)', () => {

@@ -70,6 +70,13 @@ export function renderLibrary(library: Library, pools: readonly PoolLike[], dir 
     files.push({ path: `vars/${step.name}.txt`, template: 'step.txt.hbs', text: txt(context) });
   }
   const appDir = library.jenkinsfile.appDir;
+  const deploy = library.jenkinsfile;
+  const imageRef = `${groovyString(`${library.docker.registry}/${library.docker.image}@`)} + env.IMAGE_DIGEST`;
+  const entry = (key: string, value: string) => `${/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : groovyString(key)}: ${value}`;
+  // One entry a line, indented under the terraformApply call.
+  const mapLiteral = (entries: string[]) => `[\n            ${entries.join(',\n            ')}\n          ]`;
+  const backendConfig = Object.entries(deploy.backendConfig).map(([k, v]) => entry(k, groovyString(v)));
+  const vars = [...Object.entries(deploy.vars).map(([k, v]) => entry(k, groovyString(v))), entry(deploy.imageVariable, imageRef)];
   files.push({
     path: 'Jenkinsfile',
     template: 'Jenkinsfile.hbs',
@@ -78,7 +85,8 @@ export function renderLibrary(library: Library, pools: readonly PoolLike[], dir 
       tools,
       libraryRef: `${library.name}@${library.version}`,
       junitFile: `${appDir}/build/test-results/junit.xml`,
-      imageRef: `${library.docker.registry}/${library.docker.image}@`,
+      backendConfig: backendConfig.length > 0 ? mapLiteral(backendConfig) : '',
+      deployVars: mapLiteral(vars),
     }),
   });
   return files;

@@ -18,6 +18,9 @@ const credentialsId = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a Jenkins credentials id (letters, digits, ".", "_", "-")');
 
+const terraformName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'expected a Terraform variable name');
+const singleLine = z.string().regex(/^[^\n\r]*$/, 'expected a single line');
+
 /** A minimum version such as `3.11` or `1.5.0`. */
 const minVersion = z.string().regex(/^\d+(\.\d+){0,2}$/, 'expected a version such as 3.11 or 1.5.0');
 
@@ -68,7 +71,7 @@ export const librarySchema = z.strictObject({
   terraform: z
     .strictObject({
       /** The oldest Terraform the steps accept. */
-      minVersion: minVersion.default('1.5.0'),
+      minVersion: minVersion.default('1.11.1'),
       /** AWS credentials bound into the environment of `terraform`. */
       credentialsId: credentialsId.default('aws-deploy'),
       /** Provider plugin cache shared by every build on an agent. */
@@ -85,6 +88,14 @@ export const librarySchema = z.strictObject({
       terraformDir: relativePath.default('terraform/app'),
       /** The whole build's timeout. */
       timeoutMinutes: z.number().int().min(5).max(24 * 60).default(45),
+      /** The Terraform variable that receives the pushed image (`REGISTRY/IMAGE@DIGEST`). */
+      imageVariable: terraformName.default('container_image'),
+      /** Backend settings for `init` (e.g. the S3 bucket, key and region of the state). */
+      backendConfig: z
+        .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'expected a backend setting name'), singleLine)
+        .default({}),
+      /** Further input variables of the deploy (not secrets: they are visible in the Jenkinsfile). */
+      vars: z.record(terraformName, singleLine).default({}),
     })
     .prefault({}),
 });

@@ -41,7 +41,7 @@ test('on main the Jenkinsfile builds and tests on python, pushes the image on do
   ]
   assert runs.find { it.name == 'Plan' }.result == 'skipped by when'
   Map deploy = runs.find { it.name == 'Deploy' }.steps[0]
-  assert deploy.args == [dir: 'terraform/app', vars: [image: 'docker.io/bankco/banking-app@sha256:' + 'a' * 64]]
+  assert deploy.args == [dir: 'terraform/app', vars: [container_image: 'docker.io/bankco/banking-app@sha256:' + 'a' * 64]]
 }
 
 test('on another branch the Jenkinsfile builds, tests and pushes the image, and neither plans nor deploys') {
@@ -50,11 +50,12 @@ test('on another branch the Jenkinsfile builds, tests and pushes the image, and 
   assert runs.findAll { !it.ran }*.name == ['Plan', 'Deploy']
 }
 
-test('on a pull request into main the Jenkinsfile builds, tests and only plans, and pushes no image') {
+test('on a pull request into main the Jenkinsfile builds, tests, pushes its image and only plans with it') {
   List<Declarative.StageRun> runs = runFor('pullRequest')[1]
-  assert summary(runs) == ['Build and test on python: buildApp, test, junit', 'Plan on terraform: terraformApply']
-  assert runs.find { it.name == 'Plan' }.steps[0].args == [dir: 'terraform/app', planOnly: true]
-  assert runs.findAll { !it.ran }*.name == ['Image', 'Deploy']
+  assert summary(runs) == ['Build and test on python: buildApp, test, junit', 'Image on docker: dockerPush', 'Plan on terraform: terraformApply']
+  assert runs.find { it.name == 'Plan' }.steps[0].args ==
+    [dir: 'terraform/app', planOnly: true, vars: [container_image: 'docker.io/bankco/banking-app@sha256:' + 'a' * 64]]
+  assert runs.findAll { !it.ran }*.name == ['Deploy']
 }
 
 test('stages skipped by when allocate no agent (beforeAgent)') {
@@ -90,7 +91,7 @@ test('the Jenkinsfile on main runs through the real library steps with recorded 
     }
     assert runs.findAll { it.ran }*.result == ['SUCCESS', 'SUCCESS', 'SUCCESS']
     Map plan = b.toolCalls('terraform').find { it.argv.contains('plan') }
-    assert plan.env.TF_VAR_image == 'docker.io/bankco/banking-app@sha256:4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a'
+    assert plan.env.TF_VAR_container_image == 'docker.io/bankco/banking-app@sha256:4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a'
     assert b.callsOf('junit')*.args == [[testResults: 'app/build/test-results/junit.xml', allowEmptyResults: true]]
     assert b.toolCalls('terraform').any { it.argv.contains('apply') }
   } finally {

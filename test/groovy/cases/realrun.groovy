@@ -1,5 +1,5 @@
 // The resource scripts run for real: buildApp and test with Debian's /usr/bin/python3 on a
-// fixture project, and terraformApply with terraform on a module that uses only
+// fixture project and on app/, and terraformApply with terraform on a module that uses only
 // terraform_data with a local backend (init, plan, apply, then a second run finds no changes).
 
 File fixtures = new File(Build.repo, 'test/library/fixtures')
@@ -55,6 +55,20 @@ test('real: a failing test fails the build and its JUnit file is still published
     assert suites.testsuite.@failures.text() == '1'
     assert suites.testsuite.testcase.find { it.@name == 'test_broken' }.failure.size() == 1
     assert b.callsOf('junit').size() == 1
+  }
+}
+
+test('real: buildApp and test on the bank app (app/) with Debian python') {
+  Build b = new Build()
+  try {
+    copy(new File(Build.repo, 'app'), new File(b.workspace, 'app'))
+    b.step('buildApp', [python: '/usr/bin/python3', systemSitePackages: true, venvCache: new File(b.dir, 'venvs').path])
+    b.step('test', [args: ['tests/test_money.py']])
+    def suites = new XmlSlurper().parse(new File(b.workspace, 'app/build/test-results/junit.xml'))
+    assert (suites.testsuite.@tests.text() as int) > 0
+    assert suites.testsuite.@failures.text() == '0'
+  } finally {
+    b.close()
   }
 }
 

@@ -167,7 +167,7 @@ test('terraformApply fails naming the terraform labels when terraform is too old
   inBuild { Build b ->
     b.behaviour.TERRAFORM_VERSION = '1.3.9'
     b.failure('terraformApply')
-    assert b.log.contains("terraformApply: terraform 1.3.9 is older than 1.5.0; run it on a node with label 'terraform'")
+    assert b.log.contains("terraformApply: terraform 1.3.9 is older than 1.11.1; run it on a node with label 'terraform'")
   }
 }
 
