@@ -111,7 +111,7 @@ describe('static SSH hosts through the CLI and the sandbox', () => {
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
     })();
-    const up = await cli(['up', '--yes', '--timeout', '8s']);
+    const up = await cli(['up', '--yes', '--timeout', '15s']);
     sampling = false;
     await sampler;
 
