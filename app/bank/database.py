@@ -1,5 +1,6 @@
 """The database handle and how the bank writes: one short transaction per operation that takes its
 write locks up front (BEGIN IMMEDIATE on SQLite, SELECT ... FOR UPDATE on MariaDB/MySQL)."""
+import logging
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -10,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 db = SQLAlchemy()
+logger = logging.getLogger(__name__)
 
 # MariaDB error codes after which the whole operation can safely run again: it was rolled back.
 _RETRYABLE_MYSQL_ERRORS = {1205, 1213}  # lock wait timeout, deadlock
@@ -69,6 +71,7 @@ def run_write(operation, attempts=4):
         except OperationalError as error:
             if attempt + 1 == attempts or not _retryable(error):
                 raise
+            logger.warning("write retried after MariaDB error %s (attempt %d)", error.orig.args[0], attempt + 1)
             time.sleep(0.01 * (attempt + 1))
     raise AssertionError("unreachable")
 

@@ -85,6 +85,16 @@ def test_a_bad_customer_form_is_shown_again_with_the_problem(desk, field, value,
         assert 'value="Kept Name"' in text(page)
 
 
+def test_a_bad_edit_is_shown_again_and_changes_nothing(desk, executive, new_customer):
+    customer = new_customer()
+    browser = desk["executive"]
+    browser.get(f"/customers/{customer['cust_id']}/edit")
+    page = browser.submit(f"/customers/{customer['cust_id']}/edit", name="New Name", address="A", age="-3", state="S", city="C")
+    assert page.status_code == 400
+    assert "age: must be a whole number from 0 to 150" in text(page)
+    assert executive.get(f"/api/v1/customers/{customer['cust_id']}").json["name"] == customer["name"]
+
+
 def test_a_duplicate_ssn_id_on_the_form_is_a_409(desk, new_customer):
     new_customer(ssn_id="777888999")
     browser = desk["executive"]

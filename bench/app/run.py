@@ -139,6 +139,8 @@ def main():
                     print(f"  round {round_ + 1}: {target['label']:<36} {target['database']:<8} {target['workload']:<13}"
                           f"{result['rate']:>8.1f} req/s  p50 {result['p50']:>8}  p99 {result['p99']:>8}"
                           f"  non-2xx {result['non2xx']}", flush=True)
+        retries = sum(server.logs().count("write retried") for server in servers)
+        tracebacks = sum(server.logs().count("Traceback") for server in servers)
     finally:
         for server in servers:
             server.stop()
@@ -147,7 +149,8 @@ def main():
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     print(f"\nwrk -t2 -c{args.connections}, {args.rounds} interleaved rounds of {args.seconds}s, median shown;"
           f" {os.cpu_count()} cores ({cpu}); loopback; session-cookie auth;"
-          f" load average {load_before[0]:.1f} before, {load_after[0]:.1f} after\n")
+          f" load average {load_before[0]:.1f} before, {load_after[0]:.1f} after;"
+          f" {retries} deadlock retries, {tracebacks} server errors logged\n")
     print("| configuration | database | workload | requests/s (median) | min..max | p50 | p99 | non-2xx |")
     print("|---|---|---|---:|---:|---:|---:|---:|")
     for t in targets:

@@ -130,6 +130,25 @@ describe('SSH transport against real sshd', () => {
     expect(readdirSync(join(hosts.hosts[0]!.root, '.jenkins-fleet'))).toEqual([]);
   });
 
+  it('removes a secret copy an interrupted run left behind, once it is an hour old', async () => {
+    const host = hosts.hosts[1]!;
+    const fleet = staticFleet(controller.url, hosts, `hostKeyPolicy: known-hosts\nknownHostsFile: ${hosts.knownHostsFile}`, [host]);
+    const [target] = staticHostTargets(fleet.pools[0]!);
+    const uploads = join(host.root, '.jenkins-fleet');
+    const { mkdirSync, utimesSync, writeFileSync } = await import('node:fs');
+    mkdirSync(uploads, { recursive: true, mode: 0o700 });
+    writeFileSync(join(uploads, 'secret-stale'), 'old', { mode: 0o600 });
+    const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+    utimesSync(join(uploads, 'secret-stale'), twoHoursAgo, twoHoursAgo);
+    writeFileSync(join(uploads, 'secret-recent'), 'another run', { mode: 0o600 });
+    const transport = new SshTransport();
+    await transport.storeSecret(target!, 'x');
+    const [result] = await transport.bootstrap([target!], 'true', { deadline: Date.now() + 20_000 });
+    expect(result).toMatchObject({ ok: true });
+    expect(readdirSync(uploads)).toEqual(['secret-recent']);
+    rmSync(join(uploads, 'secret-recent'));
+  });
+
   it('refuses a host whose key is not pinned, naming the host and both fingerprints', async () => {
     const wrong = `SHA256:${'A'.repeat(43)}`;
     const fleet = staticFleet(controller.url, hosts, `hostKeyPolicy: pinned\nhostKeyFingerprints: [${wrong}]`, hosts.hosts.slice(0, 1));

@@ -17,16 +17,18 @@ function check(condition, what) {
   console.log(`ok - ${what}`);
 }
 
-// The message the next page shows after a form is sent. It waits for a flash matching `expected`
-// (a form post answers with a redirect, so reading at once could still see the previous page);
-// when none comes it returns whatever flashes there are, for the check to name.
-async function flash(page, expected) {
+/** The flash message matching `pattern` on the page the last submit led to (waits for it). */
+async function flashed(page, pattern, what) {
+  const message = page.locator('p.flash', { hasText: pattern }).first();
   try {
-    await page.locator('p.flash', { hasText: expected }).first().waitFor();
+    await message.waitFor();
   } catch {
-    // fall through: the check below fails with what the page did show
+    const shown = (await page.locator('p.flash').allInnerTexts()).join(' | ');
+    throw new Error(`check failed: ${what} (page ${page.url()} shows ${shown || 'no message'})`);
   }
-  return (await page.locator('p.flash').allInnerTexts()).join(' | ');
+  const text = await message.innerText();
+  console.log(`ok - ${what}`);
+  return text;
 }
 
 async function logIn(page, username, password) {
@@ -51,7 +53,7 @@ const browser = await chromium.launch({
 try {
   const context = await browser.newContext({ acceptDownloads: true });
   const page = await context.newPage();
-  page.setDefaultTimeout(15000);
+  page.setDefaultTimeout(30000); // CI machines are shared; a slow page is not a failure
 
   // The executive: a customer, a savings account with 100.00 and an empty current account.
   await logIn(page, 'exec1', process.env.BANK_E2E_EXECUTIVE_PASSWORD);
@@ -63,9 +65,7 @@ try {
   await page.getByLabel('State').fill('Virginia');
   await page.getByLabel('City').fill('Hampton');
   await page.getByRole('button', { name: 'Create customer' }).click();
-  const created = (await flash(page, /Customer \d+ created/)).match(/Customer (\d+) created/);
-  check(created !== null, 'the customer is created');
-  const custId = created[1];
+  const custId = (await flashed(page, /Customer \d+ created/, 'the customer is created')).match(/\d+/)[0];
 
   const accounts = [];
   for (const [type, deposit] of [['savings', '100.00'], ['current', '0.00']]) {
@@ -75,9 +75,8 @@ try {
     await page.getByLabel('Type').selectOption(type);
     await page.getByLabel('Opening deposit').fill(deposit);
     await page.getByRole('button', { name: 'Open account' }).click();
-    const opened = (await flash(page, /Account \d+ opened/)).match(/Account (\d+) opened/);
-    check(opened !== null, `the ${type} account is opened`);
-    accounts.push(opened[1]);
+    const opened = await flashed(page, /Account \d+ opened/, `the ${type} account is opened`);
+    accounts.push(opened.match(/\d+/)[0]);
   }
   const [savings, current] = accounts;
   check((await page.locator('#balance').innerText()).trim() === '0.00', 'the current account starts empty');
@@ -90,7 +89,7 @@ try {
   await page.waitForURL(`${base}/accounts/${savings}`);
   await page.locator('form', { hasText: 'Deposit' }).getByLabel('Amount').fill('50.00');
   await page.getByRole('button', { name: 'Deposit' }).click();
-  check((await flash(page, 'Deposited')).includes('Deposited 50.00. New balance 150.00.'), 'the deposit is confirmed');
+  await flashed(page, 'Deposited 50.00. New balance 150.00.', 'the deposit is confirmed');
   check((await page.locator('#balance').innerText()).trim() === '150.00', 'the balance shows 150.00');
 
   await page.getByRole('link', { name: 'Transfer from this account' }).click();
@@ -98,13 +97,13 @@ try {
   await page.getByLabel('To account').fill(current);
   await page.getByLabel('Amount').fill('30.00');
   await page.getByRole('button', { name: 'Transfer' }).click();
-  check((await flash(page, 'Transferred')).includes(`Transferred 30.00 from ${savings} to ${current}.`), 'the transfer is confirmed');
+  await flashed(page, `Transferred 30.00 from ${savings} to ${current}.`, 'the transfer is confirmed');
   check((await page.locator('#balance').innerText()).trim() === '120.00', 'the balance shows 120.00');
 
   // A refused withdrawal says why and changes nothing.
   await page.locator('form', { hasText: 'Withdraw' }).getByLabel('Amount').fill('500.00');
   await page.getByRole('button', { name: 'Withdraw' }).click();
-  check((await flash(page, 'insufficient funds')).includes('insufficient funds'), 'an overdraft is refused with a reason');
+  await flashed(page, 'insufficient funds', 'an overdraft is refused with a reason');
   check((await page.locator('#balance').innerText()).trim() === '120.00', 'the balance is unchanged');
 
   // The statement: on screen, then both downloads.

@@ -126,7 +126,8 @@ echo "cleaned: agent service, unit and secret removed"
 `;
 
 // The login user's private directory for uploaded secrets (under the install root in the sandbox).
-const uploadDirCommand = `umask 077; d="\${AGENT_INSTALL_ROOT:-$HOME}/.jenkins-fleet"; mkdir -p "$d" && chmod 700 "$d" && cd "$d" && pwd -P`;
+// A copy left by a run that was killed mid-bootstrap is removed once it is an hour old.
+const uploadDirCommand = `umask 077; d="\${AGENT_INSTALL_ROOT:-$HOME}/.jenkins-fleet"; mkdir -p "$d" && chmod 700 "$d" && cd "$d" && { find . -maxdepth 1 -name 'secret-*' -mmin +60 -delete 2>/dev/null || true; } && pwd -P`;
 
 export class SshTransport implements Transport {
   private readonly secrets = new Map<string, string>();
