@@ -1,7 +1,7 @@
 # The provisioner's own permissions, least privilege: it may launch instances and volumes only if
 # they carry the fleet's tag from birth, with IMDSv2, the agent profile, the agent subnets and
-# security group; touch (terminate, run commands on) only instances carrying that tag; keep
-# parameters only under /jenkins-fleet/<fleet>/; and pass only the agent role.
+# security group; touch (terminate, run commands on, mark bootstrapped) only instances carrying
+# that tag; keep parameters only under /jenkins-fleet/<fleet>/; and pass only the agent role.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -12,12 +12,13 @@ locals {
   account   = data.aws_caller_identity.current.account_id
   region    = data.aws_region.current.name
 
-  ec2_arn      = "arn:${local.partition}:ec2:${local.region}:${local.account}"
-  subnet_arns  = [for s in var.agent_subnet_ids : "${local.ec2_arn}:subnet/${s}"]
-  fleet_tag    = "jenkins-fleet:fleet"
-  parameter    = "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter/jenkins-fleet/${var.fleet}"
-  name         = "jenkins-fleet-${var.fleet}-provisioner"
-  ssm_endpoint = "ssm.${local.region}.amazonaws.com"
+  ec2_arn          = "arn:${local.partition}:ec2:${local.region}:${local.account}"
+  subnet_arns      = [for s in var.agent_subnet_ids : "${local.ec2_arn}:subnet/${s}"]
+  fleet_tag        = "jenkins-fleet:fleet"
+  bootstrapped_tag = "jenkins-fleet:bootstrapped"
+  parameter        = "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter/jenkins-fleet/${var.fleet}"
+  name             = "jenkins-fleet-${var.fleet}-provisioner"
+  ssm_endpoint     = "ssm.${local.region}.amazonaws.com"
 }
 
 data "aws_iam_policy_document" "provisioner" {
@@ -89,8 +90,8 @@ data "aws_iam_policy_document" "provisioner" {
     }
   }
 
-  # Tags may be written only as part of the launch (TagSpecifications), never added later to
-  # someone else's instance to bring it under the fleet.
+  # Tags may be written only as part of the launch (TagSpecifications): no existing instance,
+  # someone else's included, can be brought under the fleet by tagging it later.
   statement {
     sid     = "TagOnlyAtLaunch"
     actions = ["ec2:CreateTags"]
@@ -108,6 +109,26 @@ data "aws_iam_policy_document" "provisioner" {
       test     = "StringEquals"
       variable = "aws:RequestTag/${local.fleet_tag}"
       values   = [var.fleet]
+    }
+  }
+
+  # The one later tag: the provisioner records a finished bootstrap on its own instances
+  # (jenkins-fleet:bootstrapped). The instance must already be the fleet's, and no other key
+  # (fleet, pool) may be written this way.
+  statement {
+    sid       = "MarkOwnInstancesBootstrapped"
+    actions   = ["ec2:CreateTags"]
+    resources = ["${local.ec2_arn}:instance/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:ResourceTag/${local.fleet_tag}"
+      values   = [var.fleet]
+    }
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = [local.bootstrapped_tag]
     }
   }
 
@@ -160,29 +181,8 @@ data "aws_iam_policy_document" "provisioner" {
       "ssm:PutParameter",
       "ssm:GetParameter",
       "ssm:DeleteParameter",
-      "ssm:DeleteParameters",
-      "ssm:AddTagsToResource",
     ]
     resources = ["${local.parameter}/*"]
-  }
-
-  # After a successful bootstrap the provisioner marks the instance (jenkins-fleet:bootstrapped):
-  # only on the fleet's own instances, and only that one tag key.
-  statement {
-    sid       = "MarkOwnInstancesBootstrapped"
-    actions   = ["ec2:CreateTags"]
-    resources = ["${local.ec2_arn}:instance/*"]
-
-    condition {
-      test     = "StringEquals"
-      variable = "ec2:ResourceTag/${local.fleet_tag}"
-      values   = [var.fleet]
-    }
-    condition {
-      test     = "ForAllValues:StringEquals"
-      variable = "aws:TagKeys"
-      values   = ["jenkins-fleet:bootstrapped"]
-    }
   }
 
   # `image: resolve:ssm:/aws/service/...` is resolved by RunInstances with the caller's rights.
@@ -193,7 +193,8 @@ data "aws_iam_policy_document" "provisioner" {
   }
 
   # These calls have no resource-level permissions: they can only be granted on "*". They read,
-  # never change.
+  # never change (DescribeParameters lists names and metadata, never values: the provisioner
+  # finds the secrets of instances that no longer exist with it).
   statement {
     sid = "DescribeAndFollowCommands"
     actions = [

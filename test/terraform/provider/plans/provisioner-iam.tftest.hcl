@@ -77,6 +77,17 @@ run "tags_terminate_commands_parameters_and_passrole_stay_within_the_fleet" {
   }
 
   assert {
+    condition = [for s in jsondecode(output.policy_json).Statement : [s.Resource, s.Condition] if s.Sid == "MarkOwnInstancesBootstrapped"] == [[
+      "arn:aws:ec2:us-east-1:111122223333:instance/*",
+      {
+        StringEquals                = { "ec2:ResourceTag/jenkins-fleet:fleet" = "bank-ci" }
+        "ForAllValues:StringEquals" = { "aws:TagKeys" = "jenkins-fleet:bootstrapped" }
+      },
+    ]]
+    error_message = "Later tags: only jenkins-fleet:bootstrapped, only on the fleet's instances."
+  }
+
+  assert {
     condition = one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "TerminateOwnFleetOnly"]).Condition == {
       StringEquals = { "ec2:ResourceTag/jenkins-fleet:fleet" = "bank-ci" }
     }

@@ -1,0 +1,26 @@
+// `npm start` (scripts/quickstart.mjs) as a newcomer runs it: sandbox up, the example fleet up,
+// status, down, sandbox stopped, nothing left behind.
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+
+const script = new URL('../../scripts/quickstart.mjs', import.meta.url).pathname;
+
+describe('npm start', () => {
+  it('brings the example fleet up, shows it, takes it down and cleans up', { timeout: 180_000 }, async () => {
+    const before = new Set(readdirSync(tmpdir()).filter((f) => f.startsWith('jenkins-fleet-quickstart-')));
+    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir() } });
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => { out += c; });
+    child.stderr!.on('data', (c: Buffer) => { out += c; });
+    const code = await new Promise((r) => child.once('close', r));
+    expect(code, out).toBe(0);
+    expect(out).toMatch(/Done in \d+s: fleet bank-ci matches fleet.yaml/);
+    expect(out).toMatch(/Pool awsDeploy: 2 wanted, 2 present, 2 online/);
+    expect(out).toMatch(/Pool awsDeploy2: 2 wanted, 2 present, 2 online/);
+    expect(out).toContain('Done: fleet bank-ci removed.');
+    const after = readdirSync(tmpdir()).filter((f) => f.startsWith('jenkins-fleet-quickstart-') && !before.has(f));
+    expect(after).toEqual([]);
+  });
+});
