@@ -33,12 +33,12 @@ test('dockerPush with defaults on main builds app/, pushes build number, short c
   }
 }
 
-test('dockerPush on another branch does not push latest') {
+test('dockerPush on another branch tags the build with the branch and does not push latest') {
   inBuild { Build b ->
-    b.env.BRANCH_NAME = 'feature/login'
+    b.env.BRANCH_NAME = 'feature/login+2fa'
     b.step('dockerPush')
     assert b.toolCalls('docker').findAll { it.argv[0] == 'push' }*.argv*.getAt(1) ==
-      ['docker.io/bankco/banking-app:42', 'docker.io/bankco/banking-app:0123456']
+      ['docker.io/bankco/banking-app:feature-login-2fa-42', 'docker.io/bankco/banking-app:0123456']
   }
 }
 
@@ -47,7 +47,8 @@ test('dockerPush on a pull request into main does not push latest') {
     b.env.BRANCH_NAME = 'main'
     b.env.CHANGE_ID = '7'
     b.step('dockerPush')
-    assert !b.toolCalls('docker').any { it.argv[0] == 'push' && it.argv[1].endsWith(':latest') }
+    assert b.toolCalls('docker').findAll { it.argv[0] == 'push' }*.argv*.getAt(1) ==
+      ['docker.io/bankco/banking-app:main-42', 'docker.io/bankco/banking-app:0123456']
   }
 }
 
