@@ -165,3 +165,13 @@ test('two builds on one agent at once create a virtualenv once: the second waits
     ['rm', '-rf', '--', shared.path].execute().waitFor()
   }
 }
+
+test('buildApp fails saying what to do when the virtualenv cache cannot be written') {
+  inBuild { Build b ->
+    File blocked = new File(b.dir, 'not-a-dir')
+    blocked.text = 'a file where the cache should be'
+    b.failure('buildApp', [venvCache: "${blocked.path}/venvs"])
+    assert b.log.contains("buildApp: the virtualenv cache ${blocked.path}/venvs is not writable by")
+    assert b.log.contains("create it for the agent's user or pass venvCache:")
+  }
+}

@@ -198,3 +198,14 @@ test('terraformApply honours deployBranch, pluginCache and minVersion') {
     assert b.log.contains('terraformApply: terraform 1.11.4 is older than 1.12;')
   }
 }
+
+test('terraformApply fails saying what to do when the plugin cache cannot be written') {
+  inBuild { Build b ->
+    File blocked = new File(b.dir, 'not-a-dir')
+    blocked.text = 'a file where the cache should be'
+    assert b.failure('terraformApply', [pluginCache: "${blocked.path}/plugins"]).message ==
+      'terraformApply: terraform plan failed in terraform/app (exit code 3)'
+    assert b.log.contains("terraformApply: the plugin cache ${blocked.path}/plugins is not writable by")
+    assert !b.toolCalls('terraform').any { it.argv.contains('init') }
+  }
+}
