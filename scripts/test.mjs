@@ -14,6 +14,8 @@ const env = { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null' };
 /**
  * A suite is a command plus a way to count what it ran. `count` gets the captured output and
  * returns {passed, failed}; a check (lint, typecheck) counts as one test that passed or failed.
+ * A suite `partOf` another is a slice of it, run only when named (`npm test -- e2e`), so that a
+ * full run runs each test once.
  */
 const suites = [
   {
@@ -31,6 +33,7 @@ const suites = [
   {
     // The controller as code (jenkins/) and `provisioner doctor`: also part of `vitest`, runnable alone.
     name: 'jenkins',
+    partOf: 'vitest',
     cmd: ['npx', 'vitest', 'run', 'test/jenkins/', 'test/doctor/', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'jenkins.json')}`],
     count: () => {
       const report = JSON.parse(readFileSync(join(scratch, 'jenkins.json'), 'utf8'));
@@ -40,6 +43,7 @@ const suites = [
   {
     // The SSH transport and static hosts against real sshd on loopback (test/ssh/): also part of `vitest`, runnable alone.
     name: 'ssh',
+    partOf: 'vitest',
     cmd: ['npx', 'vitest', 'run', 'test/ssh', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'ssh.json')}`],
     count: () => {
       const report = JSON.parse(readFileSync(join(scratch, 'ssh.json'), 'utf8'));
@@ -55,6 +59,7 @@ const suites = [
   {
     // Local stand-ins of EC2, SSM and Jenkins (test/sandbox/), through the real clients: also part of `vitest`, runnable alone.
     name: 'sandbox',
+    partOf: 'vitest',
     cmd: ['npx', 'vitest', 'run', 'test/sandbox', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'sandbox.json')}`],
     count: () => {
       const report = JSON.parse(readFileSync(join(scratch, 'sandbox.json'), 'utf8'));
@@ -65,6 +70,7 @@ const suites = [
     // The provisioner end to end through the sandbox (test/e2e/): also part of `vitest`, runnable alone.
     // E2E_SCALE=0.5 halves the agent counts of the crash and fault runs (the issue's numbers are the default).
     name: 'e2e',
+    partOf: 'vitest',
     cmd: ['npx', 'vitest', 'run', 'test/e2e', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'e2e.json')}`],
     count: () => {
       const report = JSON.parse(readFileSync(join(scratch, 'e2e.json'), 'utf8'));
@@ -74,6 +80,7 @@ const suites = [
   {
     // The Terraform policy (test/terraform/): also part of `vitest`, runnable alone.
     name: 'terraform-policy',
+    partOf: 'vitest',
     cmd: ['npx', 'vitest', 'run', 'test/terraform', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'terraform.json')}`],
     count: () => {
       const report = JSON.parse(readFileSync(join(scratch, 'terraform.json'), 'utf8'));
@@ -98,6 +105,7 @@ const suites = [
   {
     // The library generator, its schema and `provisioner library` (test/library/): also part of `vitest`, runnable alone.
     name: 'library-ts',
+    partOf: 'vitest',
     cmd: ['npx', 'vitest', 'run', 'test/library', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'library.json')}`],
     count: () => {
       const report = JSON.parse(readFileSync(join(scratch, 'library.json'), 'utf8'));
@@ -166,7 +174,8 @@ if (unknown.length > 0) {
 }
 
 const results = [];
-for (const suite of suites.filter((s) => wanted.length === 0 || wanted.includes(s.name))) {
+const chosen = wanted.length === 0 ? suites.filter((s) => !s.partOf) : suites.filter((s) => wanted.includes(s.name));
+for (const suite of chosen) {
   console.log(`\n=== ${suite.name}: ${suite.cmd.join(' ')}`);
   const started = Date.now();
   const { code, output } = await run(suite);

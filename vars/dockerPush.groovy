@@ -14,7 +14,7 @@ String call(Map args = [:]) {
     registry: 'docker.io',
     // username/password credentials for docker login
     credentialsId: 'dockerhub',
-    // the tags to push (default: the build number, the short commit, and latest on main)
+    // the tags (default: build number, branch-prefixed off main; short commit; latest on main)
     tags: null,
     // the build context, relative to the workspace
     context: 'app',
@@ -87,19 +87,29 @@ String call(Map args = [:]) {
   return readFile('.bank-pipeline/dockerPush.digest').trim()
 }
 
-// The build number, the short commit, and latest on the deploy branch.
+// The build number (prefixed with the branch off the deploy branch, so branches' builds never
+// overwrite each other's tags), the short commit, and latest on the deploy branch.
 List<String> defaultTags(String deployBranch) {
+  boolean deploying = env.BRANCH_NAME == deployBranch && !env.CHANGE_ID
   List<String> tags = []
   if (env.BUILD_NUMBER) {
-    tags << env.BUILD_NUMBER.toString()
+    String number = env.BUILD_NUMBER.toString()
+    tags << (deploying || !env.BRANCH_NAME ? number : "${tagSafe(env.BRANCH_NAME.toString())}-${number}".toString())
   }
   if (env.GIT_COMMIT) {
     tags << env.GIT_COMMIT.toString().take(7)
   }
-  if (env.BRANCH_NAME == deployBranch && !env.CHANGE_ID) {
+  if (deploying) {
     tags << 'latest'
   }
   return tags
+}
+
+// A branch name as the start of a Docker tag: other characters become '-', at most 100.
+@NonCPS
+static String tagSafe(String branch) {
+  String safe = branch.replaceAll('[^A-Za-z0-9_.-]', '-').replaceAll('^[.-]+', '')
+  return safe.take(100) ?: 'branch'
 }
 
 @NonCPS

@@ -50,6 +50,11 @@ def staff_page(*roles):
     return decorate
 
 
+def _page_number():
+    raw = request.args.get("page", "1")
+    return max(int(raw), 1) if raw.isdigit() else 1
+
+
 def _form_error(error, template, **context):
     """Show the form again with what the person typed and the sentence saying what is wrong."""
     return render_template(template, error=error.message, form=request.form, **context), error.status
@@ -112,7 +117,7 @@ def customer_list():
     status = request.args.get("status", "")
     if status in ("active", "deactivated"):
         query = query.filter(Customer.status == status)
-    page = max(int(request.args.get("page", "1")) if request.args.get("page", "1").isdigit() else 1, 1)
+    page = _page_number()
     rows = query.order_by(Customer.cust_id).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1).all()
     return render_template("customers.html", customers=rows[:PAGE_SIZE], more=len(rows) > PAGE_SIZE,
                            page=page, search=search, status=status)
@@ -192,7 +197,7 @@ def account_list():
     status = request.args.get("status", "")
     if status in ("active", "closed"):
         query = query.filter(Account.status == status)
-    page = max(int(request.args.get("page", "1")) if request.args.get("page", "1").isdigit() else 1, 1)
+    page = _page_number()
     rows = query.order_by(Account.acc_id).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1).all()
     if search and len(rows) == 1 and rows[0].acc_id == int(search):
         return redirect(url_for("web.account_page", acc_id=rows[0].acc_id))

@@ -11,7 +11,9 @@ import time
 from pathlib import Path
 
 APP_DIR = Path(__file__).resolve().parent.parent
-PYTHON = "/usr/bin/python3"  # Debian's interpreter sees the python3-* packages
+# The interpreter running the tests (Debian's /usr/bin/python3 in CI, a virtualenv's in Jenkins)
+# runs the app too, so the servers see the same packages as the tests.
+PYTHON = sys.executable
 
 
 class MissingTool(RuntimeError):
@@ -134,9 +136,13 @@ class Gunicorn:
         self.process = None
 
     def start(self):
-        gunicorn = _find("gunicorn", "gunicorn")
+        try:
+            import gunicorn  # noqa: F401
+        except ImportError:
+            raise MissingTool("gunicorn is not importable: install the Debian package gunicorn "
+                              "(or pip install -r requirements.txt)") from None
         self.output = tempfile.TemporaryFile()
-        self.process = subprocess.Popen([PYTHON, gunicorn, "-c", "gunicorn.conf.py", "wsgi:app"], cwd=APP_DIR,
+        self.process = subprocess.Popen([PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=APP_DIR,
                                         env=self.env, stdout=self.output, stderr=subprocess.STDOUT,
                                         start_new_session=True)
         import urllib.request

@@ -32,14 +32,15 @@ def test_the_image_bakes_in_no_secret_or_database_url():
 
 def test_requirements_pin_what_the_tests_run_against():
     pins = {}
-    for line in (APP / "requirements.txt").read_text().splitlines():
+    lines = (APP / "requirements.txt").read_text().splitlines() + (APP / "requirements-test.txt").read_text().splitlines()
+    for line in lines:
         line = line.split("#", 1)[0].strip()
-        if line:
+        if line and line != "-r requirements.txt":
             name, _, version = line.partition("==")
             assert version, f"requirements.txt: {line!r} is not pinned with =="
             pins[name] = version
     assert {"Flask", "Flask-SQLAlchemy", "SQLAlchemy", "PyMySQL", "bcrypt", "openpyxl", "reportlab", "gunicorn",
-            "Flask-Login", "Flask-WTF"} <= set(pins)
+            "Flask-Login", "Flask-WTF", "pytest", "requests"} <= set(pins)
     for name, version in pins.items():
         installed = importlib.metadata.version(name)
         assert installed == version, f"requirements.txt pins {name}=={version} but the tests run {installed}"
@@ -62,3 +63,10 @@ def test_wsgi_exposes_the_app(monkeypatch, tmp_path):
     module = runpy.run_path(str(APP / "wsgi.py"))
     assert module["app"].name == "bank"
     assert module["app"].config["SQLALCHEMY_DATABASE_URI"].endswith("bank.sqlite")
+
+
+def test_a_missing_server_binary_fails_naming_the_package_to_install():
+    from servers import MissingTool, _find
+
+    with pytest.raises(MissingTool, match=r"no-such-mariadbd not found: install the Debian package mariadb-server"):
+        _find("no-such-mariadbd", "mariadb-server")

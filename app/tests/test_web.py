@@ -255,3 +255,19 @@ def test_unknown_customers_and_accounts_are_html_404s(desk):
         response = desk["teller"].get(url)
         assert response.status_code == 404
         assert "Not found" in text(response)
+
+
+def test_long_lists_are_paged_by_fifty(app, desk):
+    from bank.database import db
+    from bank.models import Customer
+
+    with app.app_context():
+        db.session.add_all(Customer(ssn_id=f"{500000000 + n}", name=f"Paged {n}", address="A", age=30, state="S",
+                                    city="C") for n in range(51))
+        db.session.commit()
+    browser = desk["executive"]
+    first = text(browser.get("/customers"))
+    assert first.count("Paged ") == 50 and ">Next<" in first and ">Previous<" not in first
+    second = text(browser.get("/customers?page=2"))
+    assert second.count("Paged ") == 1 and ">Previous<" in second and ">Next<" not in second
+    assert browser.get("/customers?page=x").status_code == 200

@@ -27,6 +27,9 @@ module "controller" {
   certificate_arn   = var.controller_certificate_arn
   instance_type     = var.controller_instance_type
   home_volume_gib   = var.controller_home_gib
+  controller_image  = var.controller_image
+  github_owner      = var.github_owner
+  github_repository = var.github_repository
 }
 
 module "provisioner_iam" {

@@ -59,3 +59,8 @@ output "controller_load_balancer_dns_name" {
   description = "Where controller_domain_name must point when hosted_zone_id is null."
   value       = module.controller.load_balancer_dns_name
 }
+
+output "controller_secrets_path" {
+  description = "Put each secret casc.yaml reads (see jenkins/.env.example) here as a SecureString named after its variable."
+  value       = module.controller.secrets_path
+}

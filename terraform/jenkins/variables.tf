@@ -62,6 +62,37 @@ variable "hosted_zone_id" {
   }
 }
 
+variable "controller_image" {
+  type        = string
+  description = "The controller image built from jenkins/Dockerfile, by tag or digest (ECR or another registry)."
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9./_-]*(:[A-Za-z0-9._-]+)?(@sha256:[0-9a-f]{64})?$", var.controller_image))
+    error_message = "controller_image must be an image reference such as registry/repo:tag or registry/repo@sha256:<64 hex>."
+  }
+}
+
+variable "github_owner" {
+  type        = string
+  description = "Owner of the GitHub repository with the app, its Jenkinsfile and the library (casc.yaml GITHUB_OWNER)."
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9-]{0,38}$", var.github_owner))
+    error_message = "github_owner must be a GitHub user or organisation name."
+  }
+}
+
+variable "github_repository" {
+  type        = string
+  description = "That repository's name (casc.yaml GITHUB_REPOSITORY)."
+  default     = "jenkins-fleet"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,100}$", var.github_repository))
+    error_message = "github_repository must be a GitHub repository name."
+  }
+}
+
 variable "controller_instance_type" {
   type        = string
   description = "EC2 instance type of the controller."

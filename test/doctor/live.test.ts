@@ -20,6 +20,7 @@ interface Controller {
   version?: string;
   websocket?: boolean;
   tcpPort?: number;
+  slaveAgentPort?: number;
   numExecutors?: number;
   jobs?: string[];
   users: Record<string, { token: string; permissions: string[] }>;
@@ -67,7 +68,7 @@ async function startController(controller: Controller): Promise<Running> {
     if (!has('Overall/Read')) return send(403, `${name} is missing the Overall/Read permission`);
     if (path === 'api/json') {
       const jobs = has('Job/Read') ? (controller.jobs ?? []).map((j) => ({ name: j })) : [];
-      return send(200, JSON.stringify({ numExecutors: controller.numExecutors ?? 0, useSecurity: true, jobs }), { 'content-type': 'application/json' });
+      return send(200, JSON.stringify({ numExecutors: controller.numExecutors ?? 0, useSecurity: true, slaveAgentPort: controller.slaveAgentPort ?? -1, jobs }), { 'content-type': 'application/json' });
     }
     if (path === 'script') return guard('Overall/Administer', () => send(200, '<html/>'));
     if (path === 'computer/doCreateItem' && req.method === 'POST') {
@@ -171,6 +172,12 @@ describe('the live controller check', () => {
       `Jenkins at ${jenkins.url} does not take WebSocket agents (wsagents/ answers 404)`,
       'the TCP agent port is open (port 50000): casc.yaml sets slaveAgentPort: -1, agents use WebSocket',
     ]);
+  });
+
+  it('names a TCP agent port the configuration opens even when nothing listens on it yet', async () => {
+    const jenkins = await startController({ version: '2.580.1', slaveAgentPort: 0, users: { provisioner: { token: 't', permissions: ['Overall/Read', ...agentPermissions] } } });
+    const result = await check(jenkins.url, 'provisioner', 't');
+    expect(result.problems).toEqual(['the TCP agent port is open (slaveAgentPort 0): casc.yaml sets slaveAgentPort: -1, agents use WebSocket']);
   });
 
   it('notes a version other than the one jenkins/Dockerfile pins', async () => {

@@ -80,12 +80,13 @@ class Build {
     return this
   }
 
-  /** Puts the real binary on PATH under its name. */
-  Build real(String tool, String path) {
-    if (!new File(path).canExecute()) {
-      throw new IllegalStateException("${path} is missing: install ${tool} (see README.md, Shared library)")
+  /** Puts the real tool (found on this JVM's PATH) on the build's PATH. */
+  Build real(String tool) {
+    File found = System.getenv('PATH').split(':').collect { new File(it, tool) }.find { it.file && it.canExecute() }
+    if (found == null) {
+      throw new IllegalStateException("${tool} is not on PATH: install it (README.md, The shared library, says how)")
     }
-    link(tool, path)
+    link(tool, found.path)
     return this
   }
 

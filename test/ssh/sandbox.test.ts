@@ -152,4 +152,43 @@ ${poolSettings
     });
     expect((await controller.listNodes()).filter((n) => targets.some((t) => t.name === n.name))).toEqual([]);
   });
+  it('keeps the SSH hosts\' ports and keys across a restart, and their agents come back', async () => {
+    const fleet = parseFleet(
+      `fleet: bank-ci
+region: us-east-1
+controller: { url: '${sandbox.env.JENKINS_URL}', user: ${sandbox.env.JENKINS_USER} }
+pools:
+  - name: again
+    labels: [again]
+    transport: ssh
+${readFileSync(join(dir, 'ssh-hosts.yaml'), 'utf8')
+  .split('\n')
+  .filter((line) => line.trim() && !line.startsWith('#'))
+  .map((line) => `    ${line}`)
+  .join('\n')}
+`,
+      'fleet.yaml',
+    );
+    const pool = fleet.pools[0]!;
+    const [target] = staticHostTargets(pool);
+    const host = pool.hosts![0]!;
+    const controller = new JenkinsController({ url: sandbox.env.JENKINS_URL!, user: sandbox.env.JENKINS_USER!, token: sandbox.env.JENKINS_API_TOKEN! });
+    await controller.createNode({ name: target!.name, description: nodeDescription(fleet.fleet, pool.name, staticHostId(host.address, host.port)), remoteFS: pool.remoteFS, executors: 1, labels: pool.labels, mode: pool.mode });
+    const transport = new SshTransport();
+    await transport.storeSecret(target!, await controller.readSecret(target!.name));
+    const [result] = await transport.bootstrap([target!], renderBootstrap(bootstrapValues(fleet, pool)), { deadline: Date.now() + 30_000 });
+    expect(result).toMatchObject({ ok: true });
+    const isOnline = async () => (await controller.listNodes()).find((n) => n.name === target!.name)?.online;
+    await eventually('the agent online', async () => ((await isOnline()) ? true : undefined));
+
+    const before = readFileSync(join(dir, 'ssh-hosts.yaml'), 'utf8');
+    await sshHosts.stop();
+    await eventually('the agent offline with its host stopped', async () => ((await isOnline()) === false ? true : undefined));
+    sshHosts = (await startSandboxSshHosts('2', dir, sandbox.hosts.toolbox))!;
+    expect(readFileSync(join(dir, 'ssh-hosts.yaml'), 'utf8')).toBe(before);
+    await eventually('the agent online again', async () => ((await isOnline()) ? true : undefined));
+
+    await controller.deleteNode(target!.name);
+    await transport.forget(target!);
+  });
 });

@@ -47,12 +47,14 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
     good: {
       name: 'bank-ci-jenkins', vpc_id: 'vpc-0a1b', private_subnet_id: 'subnet-0a1b', public_subnet_ids: ['subnet-0c2d', 'subnet-0e3f'],
       domain_name: 'jenkins.bank.example', hosted_zone_id: 'Z0123456789ABC', certificate_arn: ARN.cert, kms_key_arn: ARN.kms,
+      controller_image: '111122223333.dkr.ecr.us-east-1.amazonaws.com/bank-ci/jenkins:2.580.1', github_owner: 'bank-example', github_repository: 'jenkins-fleet',
     },
     bad: {
       name: 'a-name-that-is-far-too-long-for-an-alb', vpc_id: 'vpc', private_subnet_id: 'subnet', public_subnet_ids: ['subnet-0c2d'],
       domain_name: 'Jenkins', hosted_zone_id: 'zone', certificate_arn: 'cert', instance_type: 'large',
       ami_parameter: '/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id',
       root_volume_gib: 8, home_volume_gib: 1, home_snapshot_retention: 0, kms_key_arn: 'alias/aws/ebs',
+      controller_image: 'Jenkins Latest', github_owner: 'bank example', github_repository: 'a/b',
     },
   },
   'terraform/modules/app-region': {
@@ -73,12 +75,14 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
   'terraform/jenkins': {
     good: {
       controller_domain_name: 'jenkins.bank.example', controller_certificate_arn: ARN.cert, hosted_zone_id: 'Z0123456789ABC',
+      controller_image: 'docker.io/bankco/jenkins:2.580.1', github_owner: 'bank-example',
       provisioner_principal_arns: ['arn:aws:iam::111122223333:role/ci'], tags: { CostCentre: 'ci' },
     },
     bad: {
       region: 'mars-1', fleet: 'BANK', vpc_cidr_block: '10.0.0.0/8', controller_domain_name: 'localhost',
       controller_certificate_arn: 'cert', hosted_zone_id: 'zone', controller_instance_type: 'big', controller_home_gib: 5,
       provisioner_principal_arns: ['*'], tags: { 'jenkins-fleet:fleet': 'bank-ci' },
+      controller_image: 'jenkins:latest:x', github_owner: '-bank', github_repository: 'two words',
     },
   },
   'terraform/app': {

@@ -301,9 +301,11 @@ class Execution {
       }
       const pool = this.pools.get(action.pool);
       if (instanceId && isStaticHostId(instanceId)) {
-        // A static host stays; what the bootstrap put there goes (if the host is still in the file).
+        // A static host stays; what the bootstrap put there goes, if the file still says where it is.
         step = 'delete-secret';
-        if (pool) await this.systems.transport(pool).forget(this.target(pool, instanceId));
+        const target = pool ? this.target(pool, instanceId) : undefined;
+        if (pool && target?.address) await this.systems.transport(pool).forget(target);
+        else this.report({ kind: 'note', pool: action.pool, agent: node, message: `host ${instanceId.slice(2)} is no longer in the fleet file: stop and disable jenkins-agent.service on it by hand` });
       } else if (instanceId && region) {
         step = 'terminate';
         await this.terminations.add(region, instanceId);

@@ -134,7 +134,7 @@ export async function checkController(repo: Repository, env: NodeJS.ProcessEnv):
   const probe = new Probe(fleet.controller.url, `Basic ${Buffer.from(`${user}:${token}`).toString('base64')}`);
   notes.push(`${probe.url} as ${user}`);
   try {
-    const root = await probe.call('GET', 'api/json?tree=numExecutors,useSecurity,jobs[name]');
+    const root = await probe.call('GET', 'api/json?tree=numExecutors,useSecurity,slaveAgentPort,jobs[name]');
     if (root.status === 401) {
       problems.push(`Jenkins at ${probe.url} refuses ${user}'s API token (401): check JENKINS_USER and JENKINS_API_TOKEN`);
       return result;
@@ -154,7 +154,7 @@ export async function checkController(repo: Repository, env: NodeJS.ProcessEnv):
     }
     const pinned = await pinnedVersion(repo.root);
     notes.push(`Jenkins ${version}${pinned && pinned !== version ? ` (jenkins/Dockerfile pins ${pinned})` : ''}`);
-    const data = JSON.parse(root.body) as { numExecutors?: number; useSecurity?: boolean; jobs?: { name: string }[] };
+    const data = JSON.parse(root.body) as { numExecutors?: number; useSecurity?: boolean; slaveAgentPort?: number; jobs?: { name: string }[] };
     if (data.useSecurity === false) problems.push(`Jenkins at ${probe.url} has security turned off: anyone can do anything`);
     if ((data.numExecutors ?? 0) > 0) problems.push(`the built-in node has ${data.numExecutors} executors: builds could run on the controller (casc.yaml sets numExecutors: 0)`);
     if ((data.jobs ?? []).length > 0) {
@@ -166,9 +166,12 @@ export async function checkController(repo: Repository, env: NodeJS.ProcessEnv):
     if (websocket.status === 404) problems.push(`Jenkins at ${probe.url} does not take WebSocket agents (wsagents/ answers 404)`);
     else if (websocket.status !== 400) problems.push(`Jenkins at ${probe.url} answered ${websocket.status} on wsagents/, where 400 means WebSocket agents are on`);
     const tcp = await probe.call('GET', 'tcpSlaveAgentListener/');
-    if (succeeded(tcp)) {
-      const port = tcp.headers.get('x-jenkins-jnlp-port');
-      problems.push(`the TCP agent port is open${port ? ` (port ${port})` : ''}: casc.yaml sets slaveAgentPort: -1, agents use WebSocket`);
+    // Configured (slaveAgentPort) or listening (the listener's page): either way the port is open.
+    const configured = typeof data.slaveAgentPort === 'number' && data.slaveAgentPort !== -1 ? String(data.slaveAgentPort) : undefined;
+    if (succeeded(tcp) || configured) {
+      const listening = succeeded(tcp) ? tcp.headers.get('x-jenkins-jnlp-port') : null;
+      const where = listening ? `port ${listening}` : configured !== undefined ? `slaveAgentPort ${configured}` : undefined;
+      problems.push(`the TCP agent port is open${where ? ` (${where})` : ''}: casc.yaml sets slaveAgentPort: -1, agents use WebSocket`);
     }
 
     // The script console checks Overall/Administer before anything else (Jenkins._doScript), so its

@@ -129,7 +129,7 @@ export function steps(library: Library): Step[] {
         { key: 'image', type: 'String', default: library.docker.image, doc: 'the repository inside the registry', pattern: imagePathPattern.source.slice(1, -1), expected: 'an image repository such as bankco/bank-app (lower case)' },
         { key: 'registry', type: 'String', default: library.docker.registry, doc: 'the registry host', pattern: registryPattern.source.slice(1, -1), expected: 'a registry host such as docker.io' },
         { key: 'credentialsId', type: 'String', default: library.docker.credentialsId, doc: 'username/password credentials for docker login' },
-        { key: 'tags', type: 'List', default: null, doc: `the tags to push (default: the build number, the short commit, and latest on ${library.deployBranch})`, pattern: '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}', expected: 'a Docker tag (letters, digits, "_", ".", "-", at most 128, not starting with "." or "-")' },
+        { key: 'tags', type: 'List', default: null, doc: `the tags (default: build number, branch-prefixed off ${library.deployBranch}; short commit; latest on ${library.deployBranch})`, pattern: '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}', expected: 'a Docker tag (letters, digits, "_", ".", "-", at most 128, not starting with "." or "-")' },
         { key: 'context', type: 'String', default: appDir, doc: 'the build context, relative to the workspace', pattern: relativePath, expected: relativePathText },
         { key: 'dockerfile', type: 'String', default: null, doc: 'the Dockerfile, relative to the workspace (default: CONTEXT/Dockerfile)', pattern: relativePath, expected: relativePathText },
         { key: 'buildArgs', type: 'Map', default: {}, doc: 'build arguments (not for secrets: they stay in the image history)', keyPattern: '[A-Za-z_][A-Za-z0-9_]*', expected: 'a build argument name (letters, digits, "_")' },
@@ -156,7 +156,7 @@ export function steps(library: Library): Step[] {
         { key: 'minVersion', type: 'String', default: library.terraform.minVersion, doc: 'the oldest Terraform accepted', pattern: '[0-9]+(\\.[0-9]+){0,2}', expected: 'a version such as 1.5.0' },
       ],
       returns: 'a Map: changes (the plan had changes), applied (the plan was applied)',
-      example: `terraformApply(dir: '${library.jenkinsfile.terraformDir}', vars: [image: "${library.docker.registry}/${library.docker.image}@\${env.IMAGE_DIGEST}"])`,
+      example: `terraformApply(dir: '${library.jenkinsfile.terraformDir}',\n  vars: [${library.jenkinsfile.imageVariable}: '${library.docker.registry}/${library.docker.image}@' + env.IMAGE_DIGEST])`,
     },
   ];
 }

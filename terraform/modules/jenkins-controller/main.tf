@@ -1,7 +1,9 @@
 # The Jenkins controller: one instance in a private subnet, managed through SSM (no SSH key, no
-# port 22), reached only through an internet-facing load balancer that terminates TLS. Its
-# JENKINS_HOME lives on its own encrypted EBS volume, snapshotted daily, that outlives the
-# instance: replacing the instance (new AMI, new type) mounts the same home again.
+# port 22), reached only through an internet-facing load balancer that terminates TLS. It runs
+# the image built from jenkins/ (pinned plugins, casc.yaml), whose secrets it reads at each start
+# from SecureString parameters under /jenkins-controller/<name>/. Its JENKINS_HOME lives on its
+# own encrypted EBS volume, snapshotted daily, that outlives the instance: replacing the instance
+# (new AMI, new type) mounts the same home again.
 
 data "aws_partition" "current" {}
 
@@ -13,9 +15,16 @@ data "aws_subnet" "controller" {
   id = var.private_subnet_id
 }
 
+data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
+
 locals {
   partition = data.aws_partition.current.partition
   home_tag  = { "jenkins-controller:home" = var.name }
+
+  # casc.yaml's secrets (JENKINS_ADMIN_PASSWORD, GITHUB_TOKEN, ...), one SecureString each.
+  secrets_path = "/jenkins-controller/${var.name}"
+  secrets_arn  = "arn:${local.partition}:ssm:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:parameter${local.secrets_path}"
 }
 
 # --- Identity: SSM Session Manager and Run Command instead of SSH -----------------------------
@@ -42,6 +51,26 @@ resource "aws_iam_role" "controller" {
 resource "aws_iam_role_policy_attachment" "ssm_core" {
   role       = aws_iam_role.controller.name
   policy_arn = "arn:${local.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
+}
+
+# Image pulls from the account's ECR repositories (no effect for a public registry).
+resource "aws_iam_role_policy_attachment" "ecr_read" {
+  role       = aws_iam_role.controller.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"
+}
+
+data "aws_iam_policy_document" "controller_secrets" {
+  statement {
+    sid       = "ReadOwnSecrets"
+    actions   = ["ssm:GetParametersByPath", "ssm:GetParameter", "ssm:GetParameters"]
+    resources = [local.secrets_arn, "${local.secrets_arn}/*"]
+  }
+}
+
+resource "aws_iam_role_policy" "controller_secrets" {
+  name   = "read-controller-secrets"
+  role   = aws_iam_role.controller.id
+  policy = data.aws_iam_policy_document.controller_secrets.json
 }
 
 resource "aws_iam_instance_profile" "controller" {
@@ -258,8 +287,13 @@ resource "aws_instance" "controller" {
 
   user_data = templatefile("${path.module}/user-data.sh.tftpl", {
     # Nitro instances show an EBS volume as an NVMe device whose serial is the volume id.
-    home_device = "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${replace(aws_ebs_volume.home.id, "-", "")}"
-    home_mount  = "/var/lib/jenkins"
+    home_device       = "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${replace(aws_ebs_volume.home.id, "-", "")}"
+    home_mount        = "/var/lib/jenkins"
+    image             = var.controller_image
+    secrets_path      = local.secrets_path
+    jenkins_url       = "https://${var.domain_name}/"
+    github_owner      = var.github_owner
+    github_repository = var.github_repository
   })
   user_data_replace_on_change = true
 

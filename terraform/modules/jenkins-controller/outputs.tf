@@ -32,3 +32,8 @@ output "home_volume_id" {
   description = "The JENKINS_HOME EBS volume, which outlives the instance."
   value       = aws_ebs_volume.home.id
 }
+
+output "secrets_path" {
+  description = "SSM path under which to put casc.yaml's secrets, one SecureString per variable (e.g. <path>/JENKINS_ADMIN_PASSWORD)."
+  value       = local.secrets_path
+}

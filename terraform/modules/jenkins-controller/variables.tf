@@ -140,3 +140,33 @@ variable "tags" {
   description = "Tags added to every resource."
   default     = {}
 }
+
+variable "controller_image" {
+  type        = string
+  description = "The controller image built from jenkins/Dockerfile (pinned plugins, casc.yaml), by tag or digest, e.g. ACCOUNT.dkr.ecr.REGION.amazonaws.com/bank-ci/jenkins@sha256:..."
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9./_-]*(:[A-Za-z0-9._-]+)?(@sha256:[0-9a-f]{64})?$", var.controller_image))
+    error_message = "controller_image must be an image reference such as registry/repo:tag or registry/repo@sha256:<64 hex>."
+  }
+}
+
+variable "github_owner" {
+  type        = string
+  description = "GITHUB_OWNER for casc.yaml: the owner of the repository that holds the app, its Jenkinsfile and the library."
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9-]{0,38}$", var.github_owner))
+    error_message = "github_owner must be a GitHub user or organisation name."
+  }
+}
+
+variable "github_repository" {
+  type        = string
+  description = "GITHUB_REPOSITORY for casc.yaml: that repository's name."
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,100}$", var.github_repository))
+    error_message = "github_repository must be a GitHub repository name."
+  }
+}

@@ -33,12 +33,12 @@ test('dockerPush with defaults on main builds app/, pushes build number, short c
   }
 }
 
-test('dockerPush on another branch does not push latest') {
+test('dockerPush on another branch tags the build with the branch and does not push latest') {
   inBuild { Build b ->
-    b.env.BRANCH_NAME = 'feature/login'
+    b.env.BRANCH_NAME = 'feature/login+2fa'
     b.step('dockerPush')
     assert b.toolCalls('docker').findAll { it.argv[0] == 'push' }*.argv*.getAt(1) ==
-      ['docker.io/bankco/banking-app:42', 'docker.io/bankco/banking-app:0123456']
+      ['docker.io/bankco/banking-app:feature-login-2fa-42', 'docker.io/bankco/banking-app:0123456']
   }
 }
 
@@ -47,7 +47,8 @@ test('dockerPush on a pull request into main does not push latest') {
     b.env.BRANCH_NAME = 'main'
     b.env.CHANGE_ID = '7'
     b.step('dockerPush')
-    assert !b.toolCalls('docker').any { it.argv[0] == 'push' && it.argv[1].endsWith(':latest') }
+    assert b.toolCalls('docker').findAll { it.argv[0] == 'push' }*.argv*.getAt(1) ==
+      ['docker.io/bankco/banking-app:main-42', 'docker.io/bankco/banking-app:0123456']
   }
 }
 
@@ -143,6 +144,25 @@ test('dockerPush rejects invalid image references and tags with a clear error') 
     assert b.failure('dockerPush', [buildArgs: [A: [1]]]).message == "dockerPush: parameter 'buildArgs.A' must be a String, number or Boolean, got ArrayList"
     assert b.failure('dockerPush', [tag: 'x']).message.startsWith("dockerPush: unknown parameter 'tag'")
     assert b.failure('dockerPush', [tags: 'v1']).message == "dockerPush: parameter 'tags' must be a List of Strings, got String"
+    assert b.toolCalls('docker').isEmpty()
+  }
+}
+
+test('dockerPush pushes latest from the deployBranch it is given') {
+  inBuild { Build b ->
+    b.env.BRANCH_NAME = 'release'
+    b.step('dockerPush', [deployBranch: 'release'])
+    assert b.toolCalls('docker').findAll { it.argv[0] == 'push' }*.argv*.getAt(1) ==
+      ['docker.io/bankco/banking-app:42', 'docker.io/bankco/banking-app:0123456', 'docker.io/bankco/banking-app:latest']
+  }
+}
+
+test('dockerPush fails when it has no tag to give (no build number, no commit, not the deploy branch)') {
+  inBuild { Build b ->
+    b.env.remove('BUILD_NUMBER')
+    b.env.remove('GIT_COMMIT')
+    b.env.BRANCH_NAME = 'feature/x'
+    assert b.failure('dockerPush').message.startsWith('dockerPush: no tags to push')
     assert b.toolCalls('docker').isEmpty()
   }
 }

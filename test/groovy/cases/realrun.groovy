@@ -73,7 +73,7 @@ test('real: buildApp and test on the bank app (app/) with Debian python') {
 }
 
 Closure terraformBuild = { Closure body ->
-  Build b = new Build().real('terraform', '/usr/local/bin/terraform')
+  Build b = new Build().real('terraform')
   b.causes = []
   try {
     copy(new File(fixtures, 'terraform-data'), new File(b.workspace, 'terraform/app'))

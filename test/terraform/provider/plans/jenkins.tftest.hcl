@@ -25,6 +25,11 @@ override_data {
 }
 
 override_data {
+  target = module.controller.data.aws_caller_identity.current
+  values = { account_id = "111122223333" }
+}
+
+override_data {
   target = module.controller.data.aws_ssm_parameter.ami
   values = { insecure_value = "ami-00000000000000000", value = "ami-00000000000000000" }
 }
@@ -38,6 +43,8 @@ variables {
   controller_domain_name     = "jenkins.bank.example"
   controller_certificate_arn = "arn:aws:acm:us-east-1:111122223333:certificate/jenkins"
   hosted_zone_id             = "Z0123456789ABC"
+  controller_image           = "111122223333.dkr.ecr.us-east-1.amazonaws.com/bank-ci/jenkins:2.580.1"
+  github_owner               = "bank-example"
 }
 
 run "the_ci_estate_plans_and_outputs_what_fleet_yaml_needs" {
@@ -61,6 +68,11 @@ run "the_ci_estate_plans_and_outputs_what_fleet_yaml_needs" {
   assert {
     condition     = output.agent_instance_profile == "jenkins-fleet-bank-ci-agent" && output.agent_kms_key_alias == "alias/jenkins-fleet/bank-ci"
     error_message = "The profile and key alias are named after the fleet."
+  }
+
+  assert {
+    condition     = output.controller_secrets_path == "/jenkins-controller/bank-ci-jenkins"
+    error_message = "The controller reads its secrets under its own path."
   }
 
   assert {
