@@ -45,6 +45,11 @@ export interface Compute {
   markBootstrapped(instanceIds: string[], at: number): Promise<void>;
   /** `ami-...` as is; `resolve:ssm:/aws/service/...` through the public SSM parameter. */
   resolveImage(image: string): Promise<string>;
+  /**
+   * What the instance printed to its serial console (GetConsoleOutput, decoded), or undefined while
+   * it has printed nothing yet: cloud-init prints the SSH host keys there.
+   */
+  consoleOutput(instanceId: string): Promise<string | undefined>;
 }
 
 /** SSM Parameter Store, for one region: where agents' secrets live. */

@@ -28,7 +28,10 @@ key=$({
   cat "$requirements"
 } | sha256sum | cut -c1-24)
 venv="$VENV_CACHE/py$version-$key"
-mkdir -p "$VENV_CACHE"
+if ! mkdir -p "$VENV_CACHE" 2>/dev/null || [ ! -w "$VENV_CACHE" ]; then
+  echo "buildApp: the virtualenv cache $VENV_CACHE is not writable by $(id -un) on this node; create it for the agent's user or pass venvCache:" >&2
+  exit 3
+fi
 
 # Builds on one agent share the cache: one of them creates a given virtualenv, the others wait.
 exec 9>"$venv.lock"

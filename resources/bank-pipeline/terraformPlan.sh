@@ -12,8 +12,9 @@ if [ -z "$version" ] || [ "$(printf '%s\n%s\n' "$MIN_TERRAFORM" "$version" | sor
   echo "terraformApply: terraform ${version:-of unknown version} is older than $MIN_TERRAFORM; $TOOL_HINT" >&2
   exit 3
 fi
-if [ -n "${TF_PLUGIN_CACHE_DIR:-}" ]; then
-  mkdir -p "$TF_PLUGIN_CACHE_DIR"
+if [ -n "${TF_PLUGIN_CACHE_DIR:-}" ] && { ! mkdir -p "$TF_PLUGIN_CACHE_DIR" 2>/dev/null || [ ! -w "$TF_PLUGIN_CACHE_DIR" ]; }; then
+  echo "terraformApply: the plugin cache $TF_PLUGIN_CACHE_DIR is not writable by $(id -un) on this node; create it for the agent's user or pass pluginCache: null" >&2
+  exit 3
 fi
 
 init=(init -input=false -no-color)

@@ -79,6 +79,7 @@ export class World {
       }
     },
     resolveImage: async (image) => (image.startsWith('ami-') ? image : 'ami-0123456789abcdef0'),
+    consoleOutput: async () => undefined,
   });
 
   readonly parameters = (region: string): Parameters => ({

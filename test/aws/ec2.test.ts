@@ -3,6 +3,7 @@ import {
   DescribeImagesCommand,
   DescribeInstancesCommand,
   EC2Client,
+  GetConsoleOutputCommand,
   EC2ServiceException,
   RunInstancesCommand,
   TerminateInstancesCommand,
@@ -303,6 +304,26 @@ describe('Ec2Compute.resolveImage', () => {
     ssm.on(GetParameterCommand).resolves({ Parameter: { Name: '/x', Value: 'not-an-ami' } });
     await expect(new Ec2Compute('us-east-1').resolveImage('resolve:ssm:/x')).rejects.toThrow(
       'resolving the image parameter /x: SSM at https://ssm.us-east-1.amazonaws.com failed: the parameter holds "not-an-ami", not an AMI id',
+    );
+  });
+});
+
+describe('Ec2Compute.consoleOutput', () => {
+  beforeEach(() => ec2.reset());
+
+  it('decodes what the instance printed, and says nothing while it printed nothing', async () => {
+    const printed = '-----BEGIN SSH HOST KEY KEYS-----\nssh-ed25519 AAAAC3Nza root@ip-10-0-0-5\n-----END SSH HOST KEY KEYS-----\n';
+    ec2.on(GetConsoleOutputCommand, { InstanceId: 'i-0123456789abcdef0' }).resolves({ Output: Buffer.from(printed).toString('base64') });
+    ec2.on(GetConsoleOutputCommand, { InstanceId: 'i-0fffffffffffffff0' }).resolves({});
+    const compute = new Ec2Compute('us-east-1');
+    expect(await compute.consoleOutput('i-0123456789abcdef0')).toBe(printed);
+    expect(await compute.consoleOutput('i-0fffffffffffffff0')).toBeUndefined();
+  });
+
+  it('names the instance and the endpoint when EC2 refuses', async () => {
+    ec2.on(GetConsoleOutputCommand).rejects(awsError('UnauthorizedOperation', 'You are not authorized to perform this operation.', 403));
+    await expect(new Ec2Compute('us-east-1').consoleOutput('i-0123456789abcdef0')).rejects.toThrow(
+      /reading the console output of i-0123456789abcdef0: EC2 at .* UnauthorizedOperation/,
     );
   });
 });

@@ -35,7 +35,7 @@ case "$name" in
     if [ "${1:-}" = -c ]; then echo "${HARNESS_PYTHON_VERSION:-3.11.2}"; exit 0; fi
     if [ "${1:-}" = -m ]; then
       case "${2:-}" in
-        venv) target="${!#}"; mkdir -p "$target/bin"; ln -sf "$(readlink -f "$0")" "$target/bin/python" ;;
+        venv) target="${!#}"; sleep "${HARNESS_VENV_SECONDS:-0}"; mkdir -p "$target/bin"; ln -sf "$(readlink -f "$0")" "$target/bin/python" ;;
         pip) [ "${3:-}" = freeze ] && echo "flask==2.2.2" ;;
         pytest)
           for arg in "$@"; do

@@ -82,7 +82,7 @@ describe('sandbox hosts', () => {
     await h.ssm.send(new PutParameterCommand({ Name: parameter, Value: secret, Type: 'SecureString' }));
     const result = await runScript(id, bootstrap(name, parameter));
     expect(result.StandardErrorContent).toMatch(/^(Created symlink [^\n]*\n)?$/);
-    expect(result).toMatchObject({ Status: 'Success', StandardOutputContent: expect.stringContaining('bootstrapped') });
+    expect(result, result.StandardErrorContent).toMatchObject({ Status: 'Success', StandardOutputContent: expect.stringContaining('bootstrapped') });
     const root = join(h.dir, 'hosts', id);
     expect(readFileSync(join(root, 'etc/jenkins-agent/secret'), 'utf8').trim()).toBe(secret);
     expect(statSync(join(root, 'etc/jenkins-agent/secret')).mode & 0o777).toBe(0o600);
@@ -94,7 +94,7 @@ describe('sandbox hosts', () => {
   it('rerun the same bootstrap without harm (idempotent), keeping the agent online', async () => {
     const parameter = `/jenkins-fleet/bank-ci/agents/${id}/secret`;
     const result = await runScript(id, bootstrap(name, parameter));
-    expect(result.Status).toBe('Success');
+    expect(result.Status, `${result.StandardOutputContent}${result.StandardErrorContent}`).toBe('Success');
     expect(readFileSync(join(h.dir, 'hosts', id, 'var/lib/sandbox/packages'), 'utf8')).toBe('openjdk-17-jre-headless\n');
     await eventually('agent online', () => nodeOnline(name));
   });

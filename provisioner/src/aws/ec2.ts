@@ -5,6 +5,7 @@ import {
   CreateTagsCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
+  GetConsoleOutputCommand,
   RunInstancesCommand,
   TerminateInstancesCommand,
   type EC2Client,
@@ -177,6 +178,16 @@ export class Ec2Compute implements Compute {
       this.images.set(image, resolved);
     }
     return resolved;
+  }
+
+  async consoleOutput(instanceId: string): Promise<string | undefined> {
+    let reply;
+    try {
+      reply = await this.ec2.send(new GetConsoleOutputCommand({ InstanceId: instanceId }));
+    } catch (err) {
+      throw awsRemoteError(`reading the console output of ${instanceId}`, 'EC2', this.region, err);
+    }
+    return reply.Output ? Buffer.from(reply.Output, 'base64').toString('utf8') : undefined;
   }
 
   private async readImageParameter(name: string): Promise<string> {

@@ -41,7 +41,13 @@ export function connect(fleet: Fleet, token: string, options: ConnectOptions = {
       if (!transport) {
         transport =
           pool.transport === 'ssh'
-            ? (ssh ??= new SshTransport({ baseDir: dirname(fleet.source), env: options.env ?? process.env, concurrency: options.concurrency }))
+            ? (ssh ??= new SshTransport({
+                baseDir: dirname(fleet.source),
+                env: options.env ?? process.env,
+                concurrency: options.concurrency,
+                // accept-new on EC2 trusts only a host key the instance printed to its console.
+                consoleOutput: (instanceId, region) => compute(region).consoleOutput(instanceId),
+              }))
             : new SsmTransport(fleet, parameters(pool.region), runCommand(pool.region));
         transports.set(pool.name, transport);
       }

@@ -30,6 +30,10 @@ function engine(dir: string): typeof Handlebars {
   // `{{comment a b}}`: `a: b` as wrapped `//` lines (the last argument is Handlebars' options).
   hb.registerHelper('comment', (...args: unknown[]) => groovyComment(args.slice(0, -1).map(String).join(': ')));
   hb.registerHelper('wrapped', (value: string) => groovyWrapped(value));
+  // noEscape is for Groovy; the help in vars/NAME.txt is HTML, so its text is escaped explicitly.
+  hb.registerHelper('html', (value: unknown) =>
+    String(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;'),
+  );
   const partials = join(dir, 'partials');
   for (const file of readdirSync(partials)) {
     if (file.endsWith('.hbs')) hb.registerPartial(file.slice(0, -4), readFileSync(join(partials, file), 'utf8'));

@@ -156,7 +156,7 @@ export function steps(library: Library): Step[] {
         { key: 'minVersion', type: 'String', default: library.terraform.minVersion, doc: 'the oldest Terraform accepted', pattern: '[0-9]+(\\.[0-9]+){0,2}', expected: 'a version such as 1.5.0' },
       ],
       returns: 'a Map: changes (the plan had changes), applied (the plan was applied)',
-      example: `terraformApply(dir: '${library.jenkinsfile.terraformDir}', vars: [image: "${library.docker.registry}/${library.docker.image}@\${env.IMAGE_DIGEST}"])`,
+      example: `terraformApply(dir: '${library.jenkinsfile.terraformDir}',\n  vars: [${library.jenkinsfile.imageVariable}: '${library.docker.registry}/${library.docker.image}@' + env.IMAGE_DIGEST])`,
     },
   ];
 }

@@ -22,7 +22,7 @@ const baseUtilities = [
 
 /** Stand-ins always on a host's PATH, by the script that implements them. */
 const standIns: Record<string, string> = {
-  aws: 'aws.mjs', systemctl: 'systemctl',
+  aws: 'aws', systemctl: 'systemctl',
   'apt-get': 'packages', apt: 'packages', dnf: 'packages', yum: 'packages',
   useradd: 'accounts', groupadd: 'accounts', usermod: 'accounts', id: 'accounts', getent: 'accounts', chown: 'accounts', whoami: 'accounts',
   sudo: 'become', runuser: 'become', su: 'become',
@@ -60,12 +60,7 @@ export class Hosts {
     for (const d of ['lib', 'bin', 'pkg']) mkdirSync(join(this.toolbox, d), { recursive: true });
     for (const file of readdirSync(here)) {
       const target = join(this.toolbox, 'lib', file);
-      if (file === 'aws.mjs') {
-        // The host's PATH has no node: point the shebang at the one running the sandbox.
-        writeFileSync(target, readFileSync(join(here, file), 'utf8').replace(/^#!.*\n/, `#!${process.execPath}\n`));
-      } else {
-        copyFileSync(join(here, file), target);
-      }
+      copyFileSync(join(here, file), target);
       chmodSync(target, 0o755);
     }
     for (const [name, script] of Object.entries(standIns)) symlinkSync(join(this.toolbox, 'lib', script), join(this.toolbox, 'bin', name));

@@ -212,7 +212,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
         .filter((i) => i.state !== undefined),
       nodes: world.nodes.map((n) => ({ name: n.name, description: n.description, labels: n.labelString, numExecutors: n.numExecutors, remoteFS: n.remoteFS, mode: n.mode, webSocket: n.webSocket, online: jenkins.isConnected(n.name) && !n.temporarilyOffline, connected: jenkins.isConnected(n.name), temporarilyOffline: n.temporarilyOffline, busy: Boolean(n.busy) })),
       parameters: world.parameters.map((p) => ({ name: p.name, type: p.type, keyId: p.keyId, version: p.version })),
-      commands: world.commands.map((c) => ({ id: c.id, parameters: c.parameters, invocations: c.invocations.map((i) => ({ instanceId: i.instanceId, status: i.status, responseCode: i.responseCode, stdout: i.stdout, stderr: i.stderr })) })),
+      commands: world.commands.map((c) => ({ id: c.id, parameters: c.parameters, invocations: c.invocations.map((i) => ({ instanceId: i.instanceId, status: i.status, responseCode: i.responseCode, stdout: i.stdout, stderr: i.stderr, startedAt: i.startedAt, endedAt: i.endedAt })) })),
     };
   }
 

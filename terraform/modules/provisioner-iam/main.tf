@@ -132,6 +132,20 @@ data "aws_iam_policy_document" "provisioner" {
     }
   }
 
+  # SSH pools with hostKeyPolicy accept-new trust only the host keys an instance printed to its
+  # console: reading it is allowed on the fleet's own instances only.
+  statement {
+    sid       = "ReadOwnConsoleOutput"
+    actions   = ["ec2:GetConsoleOutput"]
+    resources = ["${local.ec2_arn}:instance/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:ResourceTag/${local.fleet_tag}"
+      values   = [var.fleet]
+    }
+  }
+
   statement {
     sid       = "TerminateOwnFleetOnly"
     actions   = ["ec2:TerminateInstances"]

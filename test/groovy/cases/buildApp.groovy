@@ -142,3 +142,36 @@ test('buildApp rejects paths that leave the workspace or hold other characters')
     assert b.failure('buildApp', [minVersion: '3.x']).message == "buildApp: parameter 'minVersion' must be a version such as 3.11, got '3.x'"
   }
 }
+
+test('two builds on one agent at once create a virtualenv once: the second waits and reuses it') {
+  File shared = File.createTempDir('library-agent-', '')
+  List<Build> builds = [new Build(), new Build()]
+  try {
+    java.nio.file.Files.createSymbolicLink(new File(shared, 'python3').toPath(), new File(Build.repo, 'test/groovy/recorder.sh').toPath())
+    Map args = [python: new File(shared, 'python3').path, venvCache: new File(shared, 'venvs').path]
+    List results = Collections.synchronizedList([])
+    List<Thread> threads = builds.collect { Build b ->
+      b.file('app/requirements.txt', 'flask\n')
+      b.behaviour.VENV_SECONDS = '1'
+      Thread.start { try { results << b.step('buildApp', args).venv } catch (Throwable e) { results << e } }
+    }
+    threads*.join()
+    assert results.size() == 2 && results[0] == results[1]
+    assert builds.sum { Build b -> b.toolCalls().count { it.argv.take(2) == ['-m', 'venv'] } } == 1
+    assert builds.count { it.log.contains('creating') } == 1
+    assert builds.count { it.log.contains('requirements unchanged, reusing') } == 1
+  } finally {
+    builds*.close()
+    ['rm', '-rf', '--', shared.path].execute().waitFor()
+  }
+}
+
+test('buildApp fails saying what to do when the virtualenv cache cannot be written') {
+  inBuild { Build b ->
+    File blocked = new File(b.dir, 'not-a-dir')
+    blocked.text = 'a file where the cache should be'
+    b.failure('buildApp', [venvCache: "${blocked.path}/venvs"])
+    assert b.log.contains("buildApp: the virtualenv cache ${blocked.path}/venvs is not writable by")
+    assert b.log.contains("create it for the agent's user or pass venvCache:")
+  }
+}

@@ -147,3 +147,22 @@ test('dockerPush rejects invalid image references and tags with a clear error') 
     assert b.toolCalls('docker').isEmpty()
   }
 }
+
+test('dockerPush pushes latest from the deployBranch it is given') {
+  inBuild { Build b ->
+    b.env.BRANCH_NAME = 'release'
+    b.step('dockerPush', [deployBranch: 'release'])
+    assert b.toolCalls('docker').findAll { it.argv[0] == 'push' }*.argv*.getAt(1) ==
+      ['docker.io/bankco/banking-app:42', 'docker.io/bankco/banking-app:0123456', 'docker.io/bankco/banking-app:latest']
+  }
+}
+
+test('dockerPush fails when it has no tag to give (no build number, no commit, not the deploy branch)') {
+  inBuild { Build b ->
+    b.env.remove('BUILD_NUMBER')
+    b.env.remove('GIT_COMMIT')
+    b.env.BRANCH_NAME = 'feature/x'
+    assert b.failure('dockerPush').message.startsWith('dockerPush: no tags to push')
+    assert b.toolCalls('docker').isEmpty()
+  }
+}

@@ -185,3 +185,27 @@ test('terraformApply rejects unknown parameters, wrong types and malformed value
     assert b.toolCalls('terraform').isEmpty()
   }
 }
+
+test('terraformApply honours deployBranch, pluginCache and minVersion') {
+  inBuild { Build b ->
+    b.env.BRANCH_NAME = 'release'
+    String cache = new File(b.dir, 'plugins').path
+    assert b.step('terraformApply', [deployBranch: 'release', pluginCache: cache, minVersion: '1.11.4']) == [changes: true, applied: true]
+    assert b.toolCalls('terraform').every { it.env.TF_PLUGIN_CACHE_DIR == cache }
+    assert new File(cache).directory
+    assert b.step('terraformApply', [deployBranch: 'main']) == [changes: true, applied: false]
+    b.failure('terraformApply', [deployBranch: 'release', minVersion: '1.12'])
+    assert b.log.contains('terraformApply: terraform 1.11.4 is older than 1.12;')
+  }
+}
+
+test('terraformApply fails saying what to do when the plugin cache cannot be written') {
+  inBuild { Build b ->
+    File blocked = new File(b.dir, 'not-a-dir')
+    blocked.text = 'a file where the cache should be'
+    assert b.failure('terraformApply', [pluginCache: "${blocked.path}/plugins"]).message ==
+      'terraformApply: terraform plan failed in terraform/app (exit code 3)'
+    assert b.log.contains("terraformApply: the plugin cache ${blocked.path}/plugins is not writable by")
+    assert !b.toolCalls('terraform').any { it.argv.contains('init') }
+  }
+}
