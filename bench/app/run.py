@@ -76,12 +76,14 @@ def open_accounts(base):
 
 
 def wrk(base, lua, session, token, seconds, connections):
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(lua)
     cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+    # The session cookie is a credential: it goes into the 0600 script file, never into wrk's argv.
+    headers = {"Cookie": cookie, "X-CSRFToken": token, "User-Agent": USER_AGENT, "Content-Type": "application/json"}
+    preamble = "".join(f'wrk.headers["{name}"] = "{value}"\n' for name, value in headers.items())
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(preamble + lua)
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency", "-s", script.name,
-               "-H", f"Cookie: {cookie}", "-H", f"X-CSRFToken: {token}", "-H", f"User-Agent: {USER_AGENT}",
-               "-H", "Content-Type: application/json", base]
+               base]
     try:
         output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
     finally:
