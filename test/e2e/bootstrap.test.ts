@@ -44,13 +44,14 @@ describe('the provisioner bootstrap on a sandbox host', () => {
   ] as const) {
     it(`brings a ${pool} agent online, and a second run keeps it so`, async () => {
       const id = await host(pool);
-      const script = renderBootstrap({ fleet: 'bank-ci', pool, controllerUrl: h.sandbox.env.JENKINS_URL!.replace(/\/+$/, ''), remoteFS: '/home/jenkins/agent', region: 'us-east-1', parameterPrefix: secretParameterPrefix('bank-ci'), tools });
+      const script = renderBootstrap({ fleet: 'bank-ci', pool, controllerUrl: h.sandbox.env.JENKINS_URL!.replace(/\/+$/, ''), remoteFS: '/home/jenkins/agent', region: 'us-east-1', parameterPrefix: secretParameterPrefix('bank-ci'), tools, cacheDirs: '/var/cache/bank-pipeline/venvs' });
       const first = await run(id, script);
       console.log(first.Status, first.StandardOutputContent, first.StandardErrorContent);
       expect(first.StandardErrorContent, first.StandardOutputContent).not.toContain('error');
       expect(first.Status).toBe('Success');
       const root = join(h.dir, 'hosts', id);
       expect(statSync(join(root, 'etc/jenkins-agent/secret')).mode & 0o777).toBe(0o600);
+      expect(statSync(join(root, 'var/cache/bank-pipeline/venvs')).isDirectory()).toBe(true);
       expect(readFileSync(join(root, 'var/lib/sandbox/packages'), 'utf8').trim().split('\n').sort()).toEqual([...packages].sort());
       await eventually('online', async () => !(await h.jenkins.node.get(`${pool}-${id}`)).offline);
       const second = await run(id, script);

@@ -39,4 +39,11 @@ describe('the bootstrap script', () => {
     const values = { ...bootstrapValues(fleet, fleet.pools[0]!), remoteFS: "/tmp/x'; touch /PWNED; '" };
     expect(() => renderBootstrap(values)).toThrow(/remoteFS .* not allowed/);
   });
+
+  it('gives the agent user the caches of the library steps its pool can run', () => {
+    const terraformPool = renderBootstrap(bootstrapValues(fleet, fleet.pools[0]!));
+    expect(terraformPool).toContain("CACHE_DIRS='/var/cache/bank-pipeline/venvs /var/cache/bank-pipeline/terraform-plugins'");
+    const dockerPool = renderBootstrap(bootstrapValues(fleet, fleet.pools[1]!));
+    expect(dockerPool).toContain("CACHE_DIRS='/var/cache/bank-pipeline/venvs'");
+  });
 });

@@ -18,6 +18,8 @@ export interface BootstrapValues {
   parameterPrefix: string;
   /** Space-separated tool names. */
   tools: string;
+  /** Space-separated absolute paths the agent user must own: the library steps' caches. */
+  cacheDirs: string;
 }
 
 // Values land inside single quotes in bash: allow only characters that can neither end the quote
@@ -33,7 +35,18 @@ export function bootstrapValues(fleet: Fleet, pool: Pool): BootstrapValues {
     region: pool.region,
     parameterPrefix: secretParameterPrefix(fleet.fleet),
     tools: pool.tools.join(' '),
+    cacheDirs: cacheDirs(fleet, pool).join(' '),
   };
+}
+
+/** The caches of the library steps this pool can run (`buildApp` needs python, `terraformApply` terraform). */
+function cacheDirs(fleet: Fleet, pool: Pool): string[] {
+  const library = fleet.library;
+  if (!library) return [];
+  return [
+    ...(pool.tools.includes('python') ? [library.python.venvCache] : []),
+    ...(pool.tools.includes('terraform') ? [library.terraform.pluginCache] : []),
+  ];
 }
 
 export function renderBootstrap(values: BootstrapValues): string {
