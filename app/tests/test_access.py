@@ -156,3 +156,9 @@ def test_passwords_are_stored_as_bcrypt_hashes(app):
         stored = db.session.query(Staff).filter_by(username="teller").one().password_hash
     assert stored.startswith("$2b$")
     assert PASSWORDS["teller"] not in stored
+
+
+def test_a_bearer_token_is_not_a_staff_credential(app):
+    response = app.test_client().get("/api/v1/accounts/360110000", headers={"Authorization": "Bearer abc.def"})
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Basic")

@@ -104,3 +104,36 @@ def test_the_spreadsheet_statement_has_one_row_per_transaction(executive, busy_a
     header_at = values.index(("Date (UTC)", "Ref", "Description", "Debit", "Credit", "Balance"))
     body = [row[2:] for row in values[header_at + 1:]]
     assert body == [("Deposit", None, 20.0, 130.0), ("Deposit", None, 30.0, 160.0), ("Withdrawal", 5.5, None, 154.5)]
+
+
+def _add_rows(app, acc_id, count):
+    """Bulk history rows (a consistent running balance), faster than one request each."""
+    with app.app_context():
+        last = db.session.query(Transaction).filter_by(acc_id=acc_id).order_by(Transaction.trans_id.desc()).first()
+        balance = last.balance_after_cents if last else 0
+        rows = []
+        for _ in range(count):
+            balance += 1
+            rows.append(Transaction(acc_id=acc_id, kind="deposit", amount_cents=1, balance_after_cents=balance,
+                                    message="Deposit"))
+        db.session.add_all(rows)
+        db.session.commit()
+
+
+def test_a_long_history_is_cut_at_1000_rows_and_says_so(app, teller, new_account):
+    account = new_account(deposit="1.00")
+    _add_rows(app, account["acc_id"], 1000)
+    body = teller.get(f"/api/v1/accounts/{account['acc_id']}/transactions").json
+    assert len(body["transactions"]) == 1000
+    assert body["truncated"] is True
+    assert body["transactions"][-1]["balance_after"] == "11.00"
+    limited = teller.get(f"/api/v1/accounts/{account['acc_id']}/transactions?limit=1000").json
+    assert limited["truncated"] is False
+
+
+def test_a_long_pdf_statement_runs_over_several_pages(app, teller, new_account):
+    account = new_account(deposit="1.00")
+    _add_rows(app, account["acc_id"], 150)
+    data = teller.get(f"/api/v1/accounts/{account['acc_id']}/statement.pdf").data
+    assert data.count(b"/Type /Page\n") >= 3
+    assert "2.51" in pdf_text(data)
