@@ -37,4 +37,28 @@ describe('faults', () => {
     expect(new Set(alive(state).map((i) => i.subnetId))).toEqual(new Set(['subnet-0a1b2c3d4e5f60002']));
     expect(sandbox.requests().some((r) => r.error === 'InsufficientInstanceCapacity')).toBe(true);
   });
+
+  it('names every agent whose SSM agent never came online, with the step, and exits 1', async () => {
+    const sandbox = await sandboxWith(['--ssm-never-online']);
+    const config = sandbox.fleet((f) => {
+      counts(f, { awsDeploy: 2 });
+      f.pools = f.pools.filter((p: { name: string }) => p.name === 'awsDeploy');
+    });
+    const run = await sandbox.provisioner(config, ['up', '--yes', '--timeout', '10s']);
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    const state = await sandbox.state();
+    for (const i of alive(state)) expect(run.stdout + run.stderr).toContain(`awsDeploy-${i.id}`);
+    expect(run.stdout + run.stderr).toMatch(/SSM/);
+    expect(run.stderr).not.toMatch(/^\s+at /m); // no stack trace without --debug
+  });
+
+  it('changes faults while running through the control endpoint, refusing bad values by name', async () => {
+    const sandbox = started[0]!;
+    const bad = await fetch(`${sandbox.url}/_sandbox/faults`, { method: 'POST', body: JSON.stringify({ ec2: { throttleRate: 2 } }) });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('faults.ec2.throttleRate');
+    await sandbox.faults({ jenkins: { latencyMs: 5 }, ssmNeverOnline: false });
+    const now = await (await fetch(`${sandbox.url}/_sandbox/faults`)).json() as { jenkins: { latencyMs: number } };
+    expect(now.jenkins.latencyMs).toBe(5);
+  });
 });

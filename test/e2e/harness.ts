@@ -70,6 +70,12 @@ export class Sandbox {
     return this;
   }
 
+  /** Stops the sandbox process and starts it again on the same state directory (and port). */
+  async restart(): Promise<void> {
+    await this.stop(true);
+    await this.start();
+  }
+
   async stop(keep = Boolean(process.env.E2E_KEEP)): Promise<void> {
     const child = this.child;
     if (child && child.exitCode === null) {
