@@ -165,15 +165,22 @@ def activate_account(staff, acc_id):
 @blueprint.post("/accounts/<int:acc_id>/deposit")
 @api_roles(*MONEY_HANDLERS)
 def deposit(staff, acc_id):
-    row = ledger.deposit(acc_id, _amount_body(), staff)
-    return jsonify({"acc_id": acc_id, "balance": format_cents(row.balance_after_cents), "trans_id": row.trans_id})
+    return _cash_response(ledger.deposit, acc_id, staff)
 
 
 @blueprint.post("/accounts/<int:acc_id>/withdraw")
 @api_roles(*MONEY_HANDLERS)
 def withdraw(staff, acc_id):
-    row = ledger.withdraw(acc_id, _amount_body(), staff)
-    return jsonify({"acc_id": acc_id, "balance": format_cents(row.balance_after_cents), "trans_id": row.trans_id})
+    return _cash_response(ledger.withdraw, acc_id, staff)
+
+
+def _cash_response(move, acc_id, staff):
+    key = ledger.idempotency_key(request.headers.get("Idempotency-Key"))
+    row, replayed = move(acc_id, _amount_body(), staff, key)
+    response = jsonify({"acc_id": acc_id, "balance": format_cents(row.balance_after_cents), "trans_id": row.trans_id})
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 @blueprint.post("/transfers")

@@ -58,24 +58,48 @@ def _move(session, account, cents, kind, staff, message, now, transfer=None, cou
     return row
 
 
-def deposit(acc_id, cents, staff):
+def _cash(acc_id, cents, kind, staff, key):
+    """A deposit (cents > 0) or withdrawal (cents < 0); returns (Transaction, replayed)."""
+    fingerprint = hashlib.sha256(f"{kind}:{acc_id}:{cents}".encode()).hexdigest()
+    message = "Deposit" if kind == "deposit" else "Withdrawal"
+
     def run(session):
-        account = _lock_accounts(session, [acc_id])[acc_id]
-        row = _move(session, account, cents, "deposit", staff, "Deposit", utcnow())
+        if key is None:
+            account = _lock_accounts(session, [acc_id])[acc_id]
+        else:
+            # Lock first, then read the key (see transfer): a racing retry waits here, then sees it.
+            try:
+                account = _lock_accounts(session, [acc_id])[acc_id]
+            except (NotFound, RuleViolation):
+                account = None
+            earlier = session.query(Transaction).filter_by(staff_id=staff.staff_id, idempotency_key=key).one_or_none()
+            if earlier is not None:
+                if earlier.request_fingerprint != fingerprint:
+                    raise RuleViolation("Idempotency-Key was already used for a different request")
+                return earlier.trans_id, True
+            if account is None:
+                account = _lock_accounts(session, [acc_id])[acc_id]
+        row = _move(session, account, cents, kind, staff, message, utcnow())
+        row.idempotency_key = key
+        row.request_fingerprint = fingerprint if key else None
         session.flush()
-        return row.trans_id
+        return row.trans_id, False
 
-    return db.session.get(Transaction, run_write(run))
+    try:
+        trans_id, replayed = run_write(run)
+    except IntegrityError:
+        if key is None:
+            raise
+        trans_id, replayed = run_write(run)  # the same key won a concurrent insert; answer with it
+    return db.session.get(Transaction, trans_id), replayed
 
 
-def withdraw(acc_id, cents, staff):
-    def run(session):
-        account = _lock_accounts(session, [acc_id])[acc_id]
-        row = _move(session, account, -cents, "withdrawal", staff, "Withdrawal", utcnow())
-        session.flush()
-        return row.trans_id
+def deposit(acc_id, cents, staff, key=None):
+    return _cash(acc_id, cents, "deposit", staff, key)
 
-    return db.session.get(Transaction, run_write(run))
+
+def withdraw(acc_id, cents, staff, key=None):
+    return _cash(acc_id, -cents, "withdrawal", staff, key)
 
 
 def idempotency_key(header_value):

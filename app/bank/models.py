@@ -101,7 +101,10 @@ class Transaction(db.Model):
     """One row per change of one account's balance; amount is signed (credit > 0 > debit)."""
 
     __tablename__ = "transactions"
-    __table_args__ = (Index("ix_transactions_account_time", "acc_id", "time_stamp"),)
+    __table_args__ = (
+        Index("ix_transactions_account_time", "acc_id", "time_stamp"),
+        UniqueConstraint("staff_id", "idempotency_key", name="uq_transactions_idempotency"),
+    )
     trans_id = db.Column(Id, primary_key=True, autoincrement=True)
     acc_id = db.Column(Id, db.ForeignKey("accounts.acc_id"), nullable=False)
     kind = db.Column(String(16), nullable=False)  # opening, deposit, withdrawal, transfer_in, transfer_out
@@ -111,6 +114,9 @@ class Transaction(db.Model):
     counterparty_acc_id = db.Column(Id, nullable=True)
     message = db.Column(String(200), nullable=False, default="")
     staff_id = db.Column(Integer, db.ForeignKey("staff.staff_id"), nullable=True)
+    # Set on deposits and withdrawals sent with an Idempotency-Key (transfers keep theirs on Transfer).
+    idempotency_key = db.Column(String(255), nullable=True)
+    request_fingerprint = db.Column(String(64), nullable=True)
     time_stamp = db.Column(Timestamp, nullable=False, default=utcnow)
 
 

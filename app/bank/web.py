@@ -232,14 +232,17 @@ def account_page(acc_id):
     account = customers.get_account(acc_id)
     recent, _ = ledger.history(acc_id, limit=10)
     log = customers.account_log(limit=20, acc_id=acc_id)
-    return render_template("account.html", account=account, recent=reversed(recent), log=log)
+    return render_template("account.html", account=account, recent=reversed(recent), log=log,
+                           deposit_key=uuid.uuid4().hex, withdraw_key=uuid.uuid4().hex)
 
 
 def _money_move(acc_id, move, done):
     try:
         cents = parse_amount(request.form.get("amount", "").strip(), "amount")
-        row = move(acc_id, cents, current_user)
-        flash(f"{done} {format_display(cents)}. New balance {format_display(row.balance_after_cents)}.")
+        # Each form carries a key made when the page was shown: a double click moves money once.
+        row, replayed = move(acc_id, cents, current_user, ledger.idempotency_key(request.form.get("key") or None))
+        if not replayed:
+            flash(f"{done} {format_display(cents)}. New balance {format_display(row.balance_after_cents)}.")
     except BankError as error:
         flash(error.message, "error")
     return redirect(url_for("web.account_page", acc_id=acc_id))

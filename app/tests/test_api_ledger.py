@@ -208,3 +208,37 @@ def test_a_malformed_idempotency_key_is_a_400(teller, new_account, key):
                            headers={"Idempotency-Key": key.encode("utf-8").decode("latin-1")})
     assert response.status_code == 400
     assert response.json["error"].startswith("Idempotency-Key: ")
+
+
+@pytest.mark.parametrize("operation, amount, after", [("deposit", "5.00", "105.00"), ("withdraw", "5.00", "95.00")])
+def test_a_retried_deposit_or_withdrawal_with_the_same_key_moves_money_once(app, teller, new_account, operation, amount, after):
+    account = new_account(deposit="100.00")
+    url = f"/api/v1/accounts/{account['acc_id']}/{operation}"
+    first = teller.post(url, json={"amount": amount}, headers={"Idempotency-Key": "till-42"})
+    before = rows(app)
+    second = teller.post(url, json={"amount": amount}, headers={"Idempotency-Key": "till-42"})
+    assert first.status_code == second.status_code == 200
+    assert second.json == first.json == {"acc_id": account["acc_id"], "balance": after, "trans_id": first.json["trans_id"]}
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert rows(app) == before
+    assert balance(teller, account["acc_id"]) == after
+
+
+def test_a_deposit_key_reused_for_another_amount_is_a_422(teller, new_account):
+    account = new_account(deposit="100.00")
+    url = f"/api/v1/accounts/{account['acc_id']}"
+    teller.post(url + "/deposit", json={"amount": "1.00"}, headers={"Idempotency-Key": "slip-1"})
+    for path, body in (("/deposit", {"amount": "2.00"}), ("/withdraw", {"amount": "1.00"})):
+        response = teller.post(url + path, json=body, headers={"Idempotency-Key": "slip-1"})
+        assert response.status_code == 422
+        assert "Idempotency-Key" in response.json["error"]
+    assert balance(teller, account["acc_id"]) == "101.00"
+
+
+def test_a_refused_withdrawal_does_not_use_up_its_key(teller, new_account):
+    account = new_account(deposit="10.00")
+    url = f"/api/v1/accounts/{account['acc_id']}/withdraw"
+    assert teller.post(url, json={"amount": "10.01"}, headers={"Idempotency-Key": "w-1"}).status_code == 422
+    retried = teller.post(url, json={"amount": "10.00"}, headers={"Idempotency-Key": "w-1"})
+    assert retried.status_code == 200
+    assert retried.json["balance"] == "0.00"

@@ -60,15 +60,15 @@ def test_concurrent_money_movements_keep_the_ledger_exact(served):
         roll = rng.random()
         cents = rng.randint(1, 40_00)
         if roll < 0.6:
-            source, target = rng.sample(acc_ids, 2)
-            key = f"op-{n}-{uuid.uuid4().hex}" if rng.random() < 0.5 else None
-            plan.append(("transfer", source, target, cents, key))
-            if key and rng.random() < 0.3:
-                plan.append(("transfer", source, target, cents, key))  # a client retry racing the original
+            step = ["transfer", *rng.sample(acc_ids, 2), cents]
         elif roll < 0.85:
-            plan.append(("withdraw", rng.choice(acc_ids), None, cents, None))
+            step = ["withdraw", rng.choice(acc_ids), None, cents]
         else:
-            plan.append(("deposit", rng.choice(acc_ids), None, cents // 2 + 1, None))
+            step = ["deposit", rng.choice(acc_ids), None, cents // 2 + 1]
+        key = f"op-{n}-{uuid.uuid4().hex}" if rng.random() < 0.5 else None
+        plan.append((*step, key))
+        if key and rng.random() < 0.3:
+            plan.append((*step, key))  # a client retry racing the original
     rng.shuffle(plan)
 
     local = threading.local()
@@ -81,15 +81,15 @@ def test_concurrent_money_movements_keep_the_ledger_exact(served):
             with seat_lock:
                 local.session = _session(next(seats))  # half the threads teller, half cashier
             local.teller = _session("teller1")
+        # Keys are per staff user: every keyed request goes through one user so retries match.
+        session = local.teller if key else local.session
+        headers = {"Idempotency-Key": key} if key else {}
         if kind == "transfer":
-            # Keys are per staff user: every keyed request goes through one user so retries match.
-            session = local.teller if key else local.session
-            headers = {"Idempotency-Key": key} if key else {}
             response = session.post(f"{server.url}/api/v1/transfers", headers=headers,
                                     json={"from": acc_id, "to": target, "amount": format_cents(cents)}, timeout=60)
         else:
-            response = local.session.post(f"{server.url}/api/v1/accounts/{acc_id}/{kind}",
-                                          json={"amount": format_cents(cents)}, timeout=60)
+            response = session.post(f"{server.url}/api/v1/accounts/{acc_id}/{kind}", headers=headers,
+                                    json={"amount": format_cents(cents)}, timeout=60)
         return step, response.status_code, response.json()
 
     with ThreadPoolExecutor(CLIENT_THREADS) as pool:
@@ -102,19 +102,20 @@ def test_concurrent_money_movements_keep_the_ledger_exact(served):
             assert "insufficient funds" in body["error"], body
     assert outcomes[422] > 0, "the plan should have run some accounts dry"
 
-    deposited = sum(s[3] for s, status, _ in results if s[0] == "deposit" and status == 200)
-    withdrawn = sum(s[3] for s, status, _ in results if s[0] == "withdraw" and status == 200)
-    transfers_by_key = {}
-    unkeyed_transfers = set()
-    for step, status, body in results:
-        if step[0] == "transfer" and status == 201:
-            if step[4]:
-                transfers_by_key.setdefault(step[4], set()).add(body["transfer_id"])
-            else:
-                unkeyed_transfers.add(body["transfer_id"])
-    assert all(len(ids) == 1 for ids in transfers_by_key.values()), "a retried key moved money twice"
-    transfer_ids = unkeyed_transfers | {next(iter(ids)) for ids in transfers_by_key.values()}
-    moves_ok = sum(1 for s, status, _ in results if s[0] in ("deposit", "withdraw") and status == 200)
+    # What actually happened, one entry per distinct result id: a replayed retry repeats an id.
+    by_key, applied = {}, {}
+    for (kind, _, _, cents, key), status, body in results:
+        if status in (200, 201):
+            ident = (kind == "transfer", body["transfer_id"] if kind == "transfer" else body["trans_id"])
+            applied[ident] = (kind, cents)
+            if key:
+                by_key.setdefault(key, set()).add(ident)
+    assert all(len(ids) == 1 for ids in by_key.values()), "a retried key moved money twice"
+    assert any(len([r for r in results if r[0][4] == key]) == 2 for key in by_key), "the plan should race some retries"
+    deposited = sum(cents for kind, cents in applied.values() if kind == "deposit")
+    withdrawn = sum(cents for kind, cents in applied.values() if kind == "withdraw")
+    transfer_ids = {ident[1] for ident in applied if ident[0]}
+    moves_ok = sum(1 for ident in applied if not ident[0])
 
     engine = create_engine(url)
     with engine.connect() as connection:

@@ -157,6 +157,17 @@ def test_tellers_and_cashiers_deposit_and_withdraw_on_the_account_page(desk, new
     assert "Withdrew 12.50. New balance 0.00." in text(page)
 
 
+def test_a_deposit_form_submitted_twice_moves_the_money_once(desk, teller, new_account):
+    account = new_account(deposit="10.00")
+    browser = desk["cashier"]
+    page = text(browser.get(f"/accounts/{account['acc_id']}"))
+    keys = re.findall(r'name="key" value="([0-9a-f]{32})"', page)
+    assert len(set(keys)) == 2  # one for the deposit form, one for the withdrawal form
+    for _ in range(2):
+        browser.submit(f"/accounts/{account['acc_id']}/deposit", amount="5.00", key=keys[0])
+    assert teller.get(f"/api/v1/accounts/{account['acc_id']}").json["balance"] == "15.00"
+
+
 def test_a_transfer_form_submitted_twice_moves_the_money_once(desk, teller, new_account):
     source, target = new_account(deposit="50.00"), new_account(deposit="0.00")
     browser = desk["teller"]
