@@ -61,4 +61,27 @@ describe('faults', () => {
     const now = await (await fetch(`${sandbox.url}/_sandbox/faults`)).json() as { jenkins: { latencyMs: number } };
     expect(now.jenkins.latencyMs).toBe(5);
   });
+
+  it('launches no duplicate when up is killed right after a launch and rerun while EC2 does not show it yet', { timeout: 180_000 }, async () => {
+    const sandbox = await sandboxWith(['--consistency-lag', '3s']);
+    const wanted = { awsDeploy: 4 };
+    const config = sandbox.fleet((f) => {
+      counts(f, wanted);
+      f.pools = f.pools.filter((p: { name: string }) => p.name === 'awsDeploy');
+    });
+    for (let n = 0; n < 3; n++) {
+      const run = sandbox.provisioner(config, ['up', '--yes', '--timeout', '90s']);
+      let out = '';
+      run.child.stdout!.on('data', (c: Buffer) => {
+        out += c;
+        if (/: launched i-/.test(out)) run.child.kill('SIGKILL');
+      });
+      await run;
+    }
+    const final = await sandbox.provisioner(config, ['up', '--yes', '--timeout', '90s']);
+    expect(final.code, final.stdout + final.stderr).toBe(0);
+    const state = await sandbox.state();
+    expect(converged(state, wanted)).toEqual([]);
+    expect(state.instances.filter((i) => i.tags['jenkins-fleet:fleet'] === 'bank-ci')).toHaveLength(4);
+  });
 });

@@ -108,6 +108,16 @@ describe('EC2 stand-in through the real SDK client', () => {
     await expect(h.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }))).rejects.toMatchObject({ name: 'InvalidInstanceID.NotFound' });
   });
 
+  it('hides new instances from reads for the consistency lag, as EC2 may', async () => {
+    h.sandbox.sandbox.faults.consistencyLagMs = 400;
+    const id = (await h.ec2.send(new RunInstancesCommand(launch()))).Instances![0]!.InstanceId!;
+    await expect(h.ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).rejects.toMatchObject({ name: 'InvalidInstanceID.NotFound' });
+    const listed = await h.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: [id] }] }));
+    expect(listed.Reservations).toEqual([]);
+    await eventually('visible', async () => (await h.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: [id] }] }))).Reservations!.length === 1);
+    h.sandbox.sandbox.faults.consistencyLagMs = 0;
+  });
+
   it('refuses requests signed for another region', async () => {
     const other = new EC2Client({ region: 'eu-west-1', endpoint: h.sandbox.env.AWS_ENDPOINT_URL_EC2, credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 });
     await expect(other.send(new DescribeInstancesCommand({}))).rejects.toMatchObject({ name: 'AuthFailure', $metadata: { httpStatusCode: 401 } });

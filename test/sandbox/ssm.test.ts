@@ -88,6 +88,16 @@ describe('SSM stand-in through the real SDK client', () => {
     expect(listed.CommandInvocations![0]!.CommandPlugins![0]).toMatchObject({ Name: 'aws:runShellScript', ResponseCode: 3, Output: 'partial\n' });
   });
 
+  it('answers InvocationDoesNotExist right after SendCommand while the command is not visible yet', async () => {
+    const id = await onlineInstance();
+    h.sandbox.sandbox.faults.consistencyLagMs = 400;
+    const sent = await h.ssm.send(new SendCommandCommand({ DocumentName: 'AWS-RunShellScript', InstanceIds: [id], Parameters: { commands: ['true'] } }));
+    await expect(h.ssm.send(new GetCommandInvocationCommand({ CommandId: sent.Command!.CommandId!, InstanceId: id }))).rejects.toMatchObject({ name: 'InvocationDoesNotExist' });
+    expect((await h.ssm.send(new ListCommandInvocationsCommand({ CommandId: sent.Command!.CommandId! }))).CommandInvocations).toEqual([]);
+    await eventually('visible', async () => (await h.ssm.send(new GetCommandInvocationCommand({ CommandId: sent.Command!.CommandId!, InstanceId: id })).catch(() => undefined))?.Status === 'Success');
+    h.sandbox.sandbox.faults.consistencyLagMs = 0;
+  });
+
   it('refuses more than 50 instances, hosts whose agent is not online, and unknown documents', async () => {
     const ids = Array.from({ length: 51 }, (_, n) => `i-${n.toString(16).padStart(17, '0')}`);
     await expect(h.ssm.send(new SendCommandCommand({ DocumentName: 'AWS-RunShellScript', InstanceIds: ids, Parameters: { commands: ['true'] } }))).rejects.toMatchObject({ name: 'ValidationException' });

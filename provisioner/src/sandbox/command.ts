@@ -39,6 +39,7 @@ interface SandboxFlags {
   throttleJenkins: string;
   outOfCapacity: string[];
   ssmNeverOnline: boolean;
+  consistencyLag: string;
   agentRetry: string;
   seed?: string;
   sshHosts: string;
@@ -63,6 +64,7 @@ async function run(flags: SandboxFlags): Promise<void> {
   for (const subnet of flags.outOfCapacity) if (!/^subnet-[0-9a-f]{8,17}$/.test(subnet)) throw new UserError(`--out-of-capacity: expected a subnet id such as subnet-0a1b2c3d, found ${JSON.stringify(subnet)}`);
   options.faults.noCapacitySubnets = flags.outOfCapacity;
   options.faults.ssmNeverOnline = flags.ssmNeverOnline;
+  options.faults.consistencyLagMs = parseDuration('--consistency-lag', flags.consistencyLag);
   options.agentRetrySeconds = parseDuration('--agent-retry', flags.agentRetry) / 1000;
   if (flags.seed !== undefined) {
     if (!/^\d+$/.test(flags.seed)) throw new UserError(`--seed: expected a whole number, found ${JSON.stringify(flags.seed)}`);
@@ -119,6 +121,7 @@ export const sandboxCommand: CommandModule = (cli: Command) => {
     .option('--throttle-jenkins <rate>', 'share of Jenkins API requests failing with 503', '0')
     .option('--out-of-capacity <subnet...>', 'subnets where RunInstances fails with InsufficientInstanceCapacity', [])
     .option('--ssm-never-online', 'SSM agents never register', false)
+    .option('--consistency-lag <duration>', 'new instances and commands stay invisible to reads this long (eventual consistency)', '0')
     .option('--agent-retry <duration>', 'how long an agent waits before reconnecting', '5s')
     .option('--seed <n>', 'seed of the fault generator')
     .option('--ssh-hosts <n>', 'also start N real sshd hosts on loopback for a static pool (settings in STATE/ssh-hosts.yaml)', '0')

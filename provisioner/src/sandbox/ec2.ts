@@ -271,7 +271,8 @@ function describeInstances(sb: Sandbox, form: URLSearchParams): string {
     throw new Ec2Error('InvalidParameterValue', `Value ( ${maxResults} ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.`);
   }
   for (const id of ids) if (!/^i-[0-9a-f]{8,17}$/.test(id)) throw new Ec2Error('InvalidInstanceID.Malformed', `Invalid id: "${id}"`);
-  const visible = world.instances.filter((i) => instanceState(sb, i) !== undefined);
+  const now = Date.now();
+  const visible = world.instances.filter((i) => instanceState(sb, i, now) !== undefined && now >= i.launchedAt + sb.faults.consistencyLagMs);
   if (ids.length > 0) {
     const missing = ids.filter((id) => !visible.some((i) => i.id === id));
     if (missing.length === 1) throw new Ec2Error('InvalidInstanceID.NotFound', `The instance ID '${missing[0]}' does not exist`);

@@ -18,6 +18,13 @@ export interface Faults {
   noCapacitySubnets: string[];
   /** SSM agents never register (DescribeInstanceInformation never lists them). */
   ssmNeverOnline: boolean;
+  /**
+   * Eventual consistency, in ms: for this long after RunInstances, DescribeInstances does not see
+   * the new instances (InvalidInstanceID.NotFound by id, absent from filtered lists), and after
+   * SendCommand its invocations do not exist yet (InvocationDoesNotExist, empty listings), as AWS
+   * documents for both.
+   */
+  consistencyLagMs: number;
 }
 
 export function noFaults(): Faults {
@@ -27,6 +34,7 @@ export function noFaults(): Faults {
     jenkins: { latencyMs: 0, throttleRate: 0 },
     noCapacitySubnets: [],
     ssmNeverOnline: false,
+    consistencyLagMs: 0,
   };
 }
 
@@ -62,6 +70,8 @@ export function updateFaults(faults: Faults, patch: unknown): string[] {
       faults.noCapacitySubnets = value as string[];
     } else if (key === 'ssmNeverOnline' && typeof value === 'boolean') {
       faults.ssmNeverOnline = value;
+    } else if (key === 'consistencyLagMs' && typeof value === 'number' && value >= 0) {
+      faults.consistencyLagMs = value;
     } else {
       problems.push(`faults.${key}: unknown field or wrong type (${JSON.stringify(value)})`);
     }

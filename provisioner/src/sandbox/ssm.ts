@@ -444,8 +444,14 @@ function commandJson(sb: Sandbox, r: CommandRecord): Record<string, unknown> {
   };
 }
 
+/** Commands become visible to reads only after the consistency lag (see Faults). */
+function visibleCommands(sb: Sandbox): CommandRecord[] {
+  const now = Date.now();
+  return sb.store.world.commands.filter((c) => now >= c.requestedAt + sb.faults.consistencyLagMs);
+}
+
 function findInvocation(sb: Sandbox, commandId: string, instanceId: string): { record: CommandRecord; invocation: Invocation } {
-  const record = sb.store.world.commands.find((c) => c.id === commandId);
+  const record = visibleCommands(sb).find((c) => c.id === commandId);
   const invocation = record?.invocations.find((i) => i.instanceId === instanceId);
   if (!record || !invocation) throw new SsmError('InvocationDoesNotExist', '');
   return { record, invocation };
@@ -493,7 +499,7 @@ function listCommandInvocations(sb: Sandbox, input: Record<string, unknown>): un
   const instanceId = str(input, 'InstanceId');
   const details = input.Details === true;
   const rows: { record: CommandRecord; invocation: Invocation }[] = [];
-  for (const record of sb.store.world.commands) {
+  for (const record of visibleCommands(sb)) {
     if (commandId !== undefined && record.id !== commandId) continue;
     for (const invocation of record.invocations) {
       if (instanceId !== undefined && invocation.instanceId !== instanceId) continue;
