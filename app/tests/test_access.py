@@ -7,7 +7,7 @@ import pytest
 from bank import create_app
 from bank.database import db
 from bank.models import Staff
-from conftest import PASSWORDS, Speaker
+from conftest import PASSWORDS
 
 
 def basic(username, password):

@@ -1,5 +1,4 @@
 """What every response shares: /health, 404 and 405 as JSON or HTML by Accept, security headers."""
-import pytest
 
 from bank import create_app
 
