@@ -84,4 +84,22 @@ describe('faults', () => {
     expect(converged(state, wanted)).toEqual([]);
     expect(state.instances.filter((i) => i.tags['jenkins-fleet:fleet'] === 'bank-ci')).toHaveLength(4);
   });
+
+  it('reports an instance limit that stops a scale-up, keeps what it got, and completes once raised', { timeout: 180_000 }, async () => {
+    const sandbox = await sandboxWith(['--instance-limit', '3']);
+    const config = sandbox.fleet((f) => {
+      counts(f, { awsDeploy: 5 });
+      f.pools = f.pools.filter((p: { name: string }) => p.name === 'awsDeploy');
+    });
+    const limited = await sandbox.provisioner(config, ['up', '--yes', '--timeout', '60s']);
+    expect(limited.code, limited.stdout + limited.stderr).toBe(1);
+    expect(limited.stdout + limited.stderr).toContain('InstanceLimitExceeded');
+    const partial = await sandbox.state();
+    expect(alive(partial)).toHaveLength(3);
+    expect(partial.nodes.filter((n) => n.online)).toHaveLength(3);
+    await sandbox.faults({ instanceLimit: 10 });
+    const raised = await sandbox.provisioner(config, ['up', '--yes', '--timeout', '60s']);
+    expect(raised.code, raised.stdout + raised.stderr).toBe(0);
+    expect(converged(await sandbox.state(), { awsDeploy: 5 })).toEqual([]);
+  });
 });

@@ -40,6 +40,7 @@ interface SandboxFlags {
   outOfCapacity: string[];
   ssmNeverOnline: boolean;
   consistencyLag: string;
+  instanceLimit: string;
   agentRetry: string;
   seed?: string;
   sshHosts: string;
@@ -65,6 +66,8 @@ async function run(flags: SandboxFlags): Promise<void> {
   options.faults.noCapacitySubnets = flags.outOfCapacity;
   options.faults.ssmNeverOnline = flags.ssmNeverOnline;
   options.faults.consistencyLagMs = parseDuration('--consistency-lag', flags.consistencyLag);
+  if (!/^\d+$/.test(flags.instanceLimit)) throw new UserError(`--instance-limit: expected a whole number of instances (0: no limit), found ${JSON.stringify(flags.instanceLimit)}`);
+  options.faults.instanceLimit = Number(flags.instanceLimit);
   options.agentRetrySeconds = parseDuration('--agent-retry', flags.agentRetry) / 1000;
   if (flags.seed !== undefined) {
     if (!/^\d+$/.test(flags.seed)) throw new UserError(`--seed: expected a whole number, found ${JSON.stringify(flags.seed)}`);
@@ -121,6 +124,7 @@ export const sandboxCommand: CommandModule = (cli: Command) => {
     .option('--throttle-jenkins <rate>', 'share of Jenkins API requests failing with 503', '0')
     .option('--out-of-capacity <subnet...>', 'subnets where RunInstances fails with InsufficientInstanceCapacity', [])
     .option('--ssm-never-online', 'SSM agents never register', false)
+    .option('--instance-limit <n>', 'most instances alive at once; RunInstances beyond it fails with InstanceLimitExceeded (0: none)', '0')
     .option('--consistency-lag <duration>', 'new instances and commands stay invisible to reads this long (eventual consistency)', '0')
     .option('--agent-retry <duration>', 'how long an agent waits before reconnecting', '5s')
     .option('--seed <n>', 'seed of the fault generator')

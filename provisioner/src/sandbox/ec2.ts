@@ -172,6 +172,12 @@ function runInstances(sb: Sandbox, form: URLSearchParams): { inner: string; subj
     throw new Ec2Error('InsufficientInstanceCapacity', `We currently do not have sufficient ${instanceType} capacity in the Availability Zone you requested (${zone}). Our system will be working on provisioning additional capacity. You can currently get ${instanceType} capacity by not specifying an Availability Zone in your request or choosing another Availability Zone.`, 500);
   }
 
+  if (sb.faults.instanceLimit > 0) {
+    const live = world.instances.filter((i) => { const st = instanceState(sb, i); return st === 'pending' || st === 'running'; }).length;
+    if (live + minCount > sb.faults.instanceLimit) {
+      throw new Ec2Error('InstanceLimitExceeded', `You have requested more instances (${live + minCount}) than your current instance limit of ${sb.faults.instanceLimit} allows for the specified instance type. Please visit http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit.`);
+    }
+  }
   const httpTokens = form.get('MetadataOptions.HttpTokens') ?? 'optional';
   if (httpTokens !== 'optional' && httpTokens !== 'required') throw new Ec2Error('InvalidParameterValue', `Invalid value '${httpTokens}' for MetadataOptions.HttpTokens: expected optional or required`);
   const hopLimit = integer(form, 'MetadataOptions.HttpPutResponseHopLimit') ?? 1;
@@ -198,7 +204,11 @@ function runInstances(sb: Sandbox, form: URLSearchParams): { inner: string; subj
   const now = Date.now();
   const block = stableHash(subnetId) % 200;
   const created: Instance[] = [];
-  for (let n = 0; n < maxCount; n++) {
+  const room = sb.faults.instanceLimit > 0
+    ? sb.faults.instanceLimit - world.instances.filter((i) => { const st = instanceState(sb, i); return st === 'pending' || st === 'running'; }).length
+    : maxCount;
+  const launching = Math.min(maxCount, Math.max(minCount, room));
+  for (let n = 0; n < launching; n++) {
     const serial = world.instances.filter((i) => i.subnetId === subnetId).length + 1;
     const instance: Instance = {
       id: resourceId('i'),

@@ -25,6 +25,8 @@ export interface Faults {
    * documents for both.
    */
   consistencyLagMs: number;
+  /** Most instances alive (pending or running) at once; beyond it RunInstances fails (0: no limit). */
+  instanceLimit: number;
 }
 
 export function noFaults(): Faults {
@@ -35,6 +37,7 @@ export function noFaults(): Faults {
     noCapacitySubnets: [],
     ssmNeverOnline: false,
     consistencyLagMs: 0,
+    instanceLimit: 0,
   };
 }
 
@@ -72,6 +75,8 @@ export function updateFaults(faults: Faults, patch: unknown): string[] {
       faults.ssmNeverOnline = value;
     } else if (key === 'consistencyLagMs' && typeof value === 'number' && value >= 0) {
       faults.consistencyLagMs = value;
+    } else if (key === 'instanceLimit' && typeof value === 'number' && Number.isInteger(value) && value >= 0) {
+      faults.instanceLimit = value;
     } else {
       problems.push(`faults.${key}: unknown field or wrong type (${JSON.stringify(value)})`);
     }
