@@ -4,7 +4,6 @@
 // /wsagents/ WebSocket endpoint inbound agents hold open: a node is online while its socket is.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
-import * as zlib from 'node:zlib';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { XMLParser } from 'fast-xml-parser';
@@ -115,11 +114,21 @@ function applyTree(value: unknown, tree: TreeNode[] | undefined): unknown {
 
 // ---- agent.jar: a real (tiny) jar, so that a download check or `unzip -l` sees a jar
 
+/** CRC-32 (IEEE) of a zip entry; zlib.crc32 exists only from Node 20.15 on. */
+function crc32(data: Buffer): number {
+  let crc = 0xffffffff;
+  for (const byte of data) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
 function agentJar(): Buffer {
   const manifest = Buffer.from('Manifest-Version: 1.0\r\nMain-Class: hudson.remoting.jnlp.Main\r\nVersion: 3283.v92c105e0f819\r\nCreated-By: jenkins-fleet sandbox\r\n\r\n');
   const name = Buffer.from('META-INF/MANIFEST.MF');
   const data = deflateRawSync(manifest);
-  const crc = (zlib as unknown as { crc32: (b: Buffer) => number }).crc32(manifest);
+  const crc = crc32(manifest);
   const local = Buffer.alloc(30);
   local.writeUInt32LE(0x04034b50, 0); local.writeUInt16LE(20, 4); local.writeUInt16LE(0, 6); local.writeUInt16LE(8, 8);
   local.writeUInt32LE(0, 10); local.writeUInt32LE(crc, 14); local.writeUInt32LE(data.length, 18); local.writeUInt32LE(manifest.length, 22);
@@ -224,7 +233,7 @@ export class JenkinsStandIn {
       const node = name === '(built-in)' ? undefined : this.node(name);
       const action = `${method} computer/NAME/${rest}`;
       if (!node) {
-        if (name === '(built-in)' && rest === 'api/json') return this.withTree(req, this.builtInJson(0), action);
+        if (name === '(built-in)' && rest === 'api/json') return this.withTree(req, this.builtInJson(), action);
         return { ...failure(404, `Not found: computer/${name}`, action, mutating), subject: name };
       }
       const tagged = (r: JenkinsReply): JenkinsReply => ({ ...r, subject: name });
@@ -397,7 +406,7 @@ export class JenkinsStandIn {
     };
   }
 
-  private builtInJson(depth: number): Record<string, unknown> {
+  private builtInJson(): Record<string, unknown> {
     return {
       _class: 'hudson.model.Hudson$MasterComputer',
       actions: [],
@@ -412,7 +421,7 @@ export class JenkinsStandIn {
       launchSupported: true,
       loadStatistics: { _class: 'hudson.model.Label$1' },
       manualLaunchAllowed: true,
-      monitorData: depth > 0 ? {} : {},
+      monitorData: {},
       numExecutors: 0,
       offline: false,
       offlineCause: null,
@@ -474,7 +483,7 @@ export class JenkinsStandIn {
   }
 
   private computerSetJson(depth: number): Record<string, unknown> {
-    const computers = [this.builtInJson(depth), ...this.sb.store.world.nodes.map((n) => this.computerJson(n, depth))];
+    const computers = [this.builtInJson(), ...this.sb.store.world.nodes.map((n) => this.computerJson(n, depth))];
     const busy = this.sb.store.world.nodes.filter((n) => n.busy && this.connections.has(n.name)).length;
     const total = this.sb.store.world.nodes.filter((n) => this.connections.has(n.name)).reduce((sum, n) => sum + n.numExecutors, 0);
     return { _class: 'hudson.model.ComputerSet', busyExecutors: busy, computer: computers, displayName: 'Nodes', totalExecutors: total };

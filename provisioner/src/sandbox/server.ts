@@ -95,8 +95,6 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     },
     onTerminate: (instance) => hosts.stopHost(instance.id, true),
     runCommand: (commandId, instanceId) => hosts.run(commandId, instanceId),
-    disconnectNode: (name) => jenkins.disconnect(name, 'node deleted'),
-    isConnected: (name) => jenkins.isConnected(name),
   };
   const jenkins = new JenkinsStandIn(sb, '/jenkins');
   const hosts = new Hosts(sb, { agentRetrySeconds: options.agentRetrySeconds, concurrency: 32 });

@@ -41,9 +41,6 @@ export interface Sandbox {
   onTerminate(instance: Instance): void;
   /** Called when the SSM agent of a host runs a command. */
   runCommand(commandId: string, instanceId: string): void;
-  /** Closes the agent connection of a node (deleted node). */
-  disconnectNode(name: string): void;
-  isConnected(name: string): boolean;
 }
 
 export type InstanceStateName = 'pending' | 'running' | 'shutting-down' | 'terminated';
