@@ -84,6 +84,11 @@ export const librarySchema = z.strictObject({
     .strictObject({
       /** The app's directory (requirements.txt, tests/, Dockerfile). */
       appDir: relativePath.default('app'),
+      /**
+       * The requirements the build stage installs, relative to appDir: the app's own plus what its
+       * tests need (pytest), since the test stage runs in the same virtualenv.
+       */
+      testRequirements: relativePath.default('requirements-test.txt'),
       /** The Terraform the deploy stage applies. */
       terraformDir: relativePath.default('terraform/app'),
       /** The whole build's timeout. */

@@ -81,6 +81,7 @@ test('the Jenkinsfile on main runs through the real library steps with recorded 
   Build b = new Build().record('python3', 'docker', 'terraform')
   try {
     b.file('app/requirements.txt', 'flask\n')
+    b.file('app/requirements-test.txt', '-r requirements.txt\npytest\n')
     b.file('app/Dockerfile', 'FROM python:3.11-slim\n')
     b.file('terraform/app/main.tf', '\n')
     b.cleanup << '/var/cache/bank-pipeline/venvs'
