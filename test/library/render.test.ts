@@ -38,7 +38,7 @@ describe('the library: section', () => {
       python: { interpreter: 'python3', minVersion: '3.11', venvCache: '/var/cache/bank-pipeline/venvs', systemSitePackages: false },
       docker: { registry: 'docker.io', image: 'bankco/banking-app', credentialsId: 'dockerhub' },
       terraform: { minVersion: '1.11.1', credentialsId: 'aws-deploy', pluginCache: '/var/cache/bank-pipeline/terraform-plugins', approve: 'user' },
-      jenkinsfile: { appDir: 'app', terraformDir: 'terraform/app', timeoutMinutes: 45, imageVariable: 'container_image', backendConfig: {}, vars: {} },
+      jenkinsfile: { appDir: 'app', testRequirements: 'requirements-test.txt', terraformDir: 'terraform/app', timeoutMinutes: 45, imageVariable: 'container_image', backendConfig: {}, vars: {} },
     });
   });
 
