@@ -145,7 +145,7 @@ export function counts(fleet: Record<string, any>, wanted: Record<string, number
   for (const pool of fleet.pools as { name: string; count: number }[]) if (pool.name in wanted) pool.count = wanted[pool.name]!;
 }
 
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> {
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
