@@ -23,7 +23,8 @@ export class NodeWatch {
 
   constructor(
     private readonly controller: Controller,
-    private readonly intervalMs = 2_000,
+    // A round costs one call whatever the fleet's size, so rounds can be frequent.
+    private readonly intervalMs = 1_000,
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
     private readonly now: () => number = Date.now,
   ) {}

@@ -121,7 +121,7 @@ export class SsmRunCommand implements RunCommand {
 
   constructor(readonly region: string, options: RunCommandOptions = {}) {
     this.ssm = options.client ?? ssmClient(region);
-    this.pollIntervalMs = options.pollIntervalMs ?? 3_000;
+    this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.maxWaitMs = options.maxWaitMs;
   }
 

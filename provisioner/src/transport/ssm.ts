@@ -34,7 +34,7 @@ export class SsmTransport implements Transport {
     private readonly runCommand: RunCommand,
     options: SsmTransportOptions = {},
   ) {
-    this.pollIntervalMs = options.pollIntervalMs ?? 2_000;
+    this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.lingerMs = options.lingerMs ?? 3_000;
     this.commandTimeoutSeconds = options.commandTimeoutSeconds ?? 900;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
