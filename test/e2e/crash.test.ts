@@ -8,7 +8,8 @@ import { alive, converged, counts, Sandbox, scaled } from './harness.ts';
 
 const agents = scaled(30);
 const kills = Number(process.env.E2E_KILLS ?? 20);
-const sandbox = new Sandbox(['--boot-delay', '1s', '--ssm-online-delay', '1s', '--terminated-linger', '10s', '--seed', '7']);
+// Boot and SSM delays long enough that a scale-up outlasts the kill window: a kill must land mid-run.
+const sandbox = new Sandbox(['--boot-delay', '2s', '--ssm-online-delay', '2s', '--terminated-linger', '10s', '--seed', '7']);
 beforeAll(async () => { await sandbox.start(); });
 afterAll(async () => sandbox.stop());
 
