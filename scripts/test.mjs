@@ -11,6 +11,18 @@ const root = new URL('..', import.meta.url).pathname;
 const scratch = mkdtempSync(join(tmpdir(), 'npm-test-'));
 const env = { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null' };
 
+/** A vitest run over `args` (files or dirs; none: the whole config), counted from its JSON report. */
+function vitestRun(report, args) {
+  const file = join(scratch, `${report}.json`);
+  return {
+    cmd: ['npx', 'vitest', 'run', ...args, '--reporter=default', '--reporter=json', `--outputFile.json=${file}`],
+    count: () => {
+      const json = JSON.parse(readFileSync(file, 'utf8'));
+      return { passed: json.numPassedTests, failed: json.numFailedTests + (json.numRuntimeErrorTests ?? 0) };
+    },
+  };
+}
+
 /**
  * A suite is a command plus a way to count what it ran. `count` gets the captured output and
  * returns {passed, failed}; a check (lint, typecheck) counts as one test that passed or failed.
@@ -24,31 +36,19 @@ const suites = [
   },
   {
     name: 'vitest',
-    cmd: ['npx', 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'vitest.json')}`],
-    count: () => {
-      const report = JSON.parse(readFileSync(join(scratch, 'vitest.json'), 'utf8'));
-      return { passed: report.numPassedTests, failed: report.numFailedTests + (report.numRuntimeErrorTests ?? 0) };
-    },
+    ...vitestRun('vitest', []),
   },
   {
     // The controller as code (jenkins/) and `provisioner doctor`: also part of `vitest`, runnable alone.
     name: 'jenkins',
     partOf: 'vitest',
-    cmd: ['npx', 'vitest', 'run', 'test/jenkins/', 'test/doctor/', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'jenkins.json')}`],
-    count: () => {
-      const report = JSON.parse(readFileSync(join(scratch, 'jenkins.json'), 'utf8'));
-      return { passed: report.numPassedTests, failed: report.numFailedTests + (report.numRuntimeErrorTests ?? 0) };
-    },
+    ...vitestRun('jenkins', ['test/jenkins/', 'test/doctor/']),
   },
   {
     // The SSH transport and static hosts against real sshd on loopback (test/ssh/): also part of `vitest`, runnable alone.
     name: 'ssh',
     partOf: 'vitest',
-    cmd: ['npx', 'vitest', 'run', 'test/ssh', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'ssh.json')}`],
-    count: () => {
-      const report = JSON.parse(readFileSync(join(scratch, 'ssh.json'), 'utf8'));
-      return { passed: report.numPassedTests, failed: report.numFailedTests + (report.numRuntimeErrorTests ?? 0) };
-    },
+    ...vitestRun('ssh', ['test/ssh']),
   },
   {
     // The repository's parts agree (labels, tools, library version, credentials, plugins, freshness).
@@ -60,42 +60,26 @@ const suites = [
     // Local stand-ins of EC2, SSM and Jenkins (test/sandbox/), through the real clients: also part of `vitest`, runnable alone.
     name: 'sandbox',
     partOf: 'vitest',
-    cmd: ['npx', 'vitest', 'run', 'test/sandbox', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'sandbox.json')}`],
-    count: () => {
-      const report = JSON.parse(readFileSync(join(scratch, 'sandbox.json'), 'utf8'));
-      return { passed: report.numPassedTests, failed: report.numFailedTests + (report.numRuntimeErrorTests ?? 0) };
-    },
+    ...vitestRun('sandbox', ['test/sandbox']),
   },
   {
     // The provisioner end to end through the sandbox (test/e2e/): also part of `vitest`, runnable alone.
     // E2E_SCALE=0.5 halves the agent counts of the crash and fault runs (the issue's numbers are the default).
     name: 'e2e',
     partOf: 'vitest',
-    cmd: ['npx', 'vitest', 'run', 'test/e2e', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'e2e.json')}`],
-    count: () => {
-      const report = JSON.parse(readFileSync(join(scratch, 'e2e.json'), 'utf8'));
-      return { passed: report.numPassedTests, failed: report.numFailedTests + (report.numRuntimeErrorTests ?? 0) };
-    },
+    ...vitestRun('e2e', ['test/e2e']),
   },
   {
     // The Terraform policy (test/terraform/): also part of `vitest`, runnable alone.
     name: 'terraform-policy',
     partOf: 'vitest',
-    cmd: ['npx', 'vitest', 'run', 'test/terraform', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'terraform.json')}`],
-    count: () => {
-      const report = JSON.parse(readFileSync(join(scratch, 'terraform.json'), 'utf8'));
-      return { passed: report.numPassedTests, failed: report.numFailedTests + (report.numRuntimeErrorTests ?? 0) };
-    },
+    ...vitestRun('terraform', ['test/terraform']),
   },
   {
     // terraform validate and offline plans (terraform test) with the real aws provider from the
     // machine's filesystem mirror: test/terraform/provider/, outside the main vitest run.
     name: 'terraform-provider',
-    cmd: ['npx', 'vitest', 'run', '--config', 'test/terraform/provider/vitest.config.ts', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'terraform-provider.json')}`],
-    count: () => {
-      const report = JSON.parse(readFileSync(join(scratch, 'terraform-provider.json'), 'utf8'));
-      return { passed: report.numPassedTests, failed: report.numFailedTests + (report.numRuntimeErrorTests ?? 0) };
-    },
+    ...vitestRun('terraform-provider', ['--config', 'test/terraform/provider/vitest.config.ts']),
   },
   {
     // `terraform fmt -check` over terraform/, naming every unformatted file.
@@ -106,11 +90,7 @@ const suites = [
     // The library generator, its schema and `provisioner library` (test/library/): also part of `vitest`, runnable alone.
     name: 'library-ts',
     partOf: 'vitest',
-    cmd: ['npx', 'vitest', 'run', 'test/library', '--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, 'library.json')}`],
-    count: () => {
-      const report = JSON.parse(readFileSync(join(scratch, 'library.json'), 'utf8'));
-      return { passed: report.numPassedTests, failed: report.numFailedTests + (report.numRuntimeErrorTests ?? 0) };
-    },
+    ...vitestRun('library', ['test/library']),
   },
   {
     // The shared library's steps, resource scripts and Jenkinsfile in the Groovy harness (groovy 2.4.21).
