@@ -15,7 +15,7 @@ const tags = (pool: string) => [
 
 function launch(extra: Partial<RunInstancesCommandInput> = {}): RunInstancesCommandInput {
   return {
-    ImageId: 'ami-0123456789abcdef0',
+    ImageId: 'resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64',
     InstanceType: 't3.medium',
     MinCount: 1,
     MaxCount: 1,

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Instance, Tag } from './state.ts';
 import { instanceState, resourceId, stableHash, stateCodes, type Sandbox } from './world.ts';
 import { resolvePublicParameter } from './ssm.ts';
+import { imageOf, type HostImage } from './images.ts';
 
 const namespace = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 /** Every subnet of the sandbox lies in one VPC. */
@@ -51,7 +52,7 @@ export function handleEc2(sb: Sandbox, form: URLSearchParams, requestId: string)
       case 'TerminateInstances': ({ inner, subject } = terminateInstances(sb, form)); break;
       case 'CreateTags': ({ inner, subject } = changeTags(sb, form, 'create')); break;
       case 'DeleteTags': ({ inner, subject } = changeTags(sb, form, 'delete')); break;
-      case 'DescribeImages': inner = describeImages(form); break;
+      case 'DescribeImages': inner = describeImages(sb, form); break;
       default:
         throw new Ec2Error('InvalidAction', `The action ${action} is not valid for this web service (the sandbox implements RunInstances, DescribeInstances, TerminateInstances, CreateTags, DeleteTags, DescribeImages).`);
     }
@@ -124,12 +125,19 @@ function fingerprint(form: URLSearchParams): string {
 function resolveImage(sb: Sandbox, imageId: string): string {
   if (imageId.startsWith('resolve:ssm:')) {
     const name = imageId.slice('resolve:ssm:'.length);
-    const value = resolvePublicParameter(name) ?? sb.store.world.parameters.find((p) => p.name === name && p.type === 'String')?.value;
+    const value = resolvePublicParameter(sb, name) ?? sb.store.world.parameters.find((p) => p.name === name && p.type === 'String')?.value;
     if (!value) throw new Ec2Error('InvalidParameterValue', `Invalid value '${imageId}' for ImageId: the SSM parameter ${name} was not found`);
     return value;
   }
   if (!/^ami-[0-9a-f]{8,17}$/.test(imageId)) throw new Ec2Error('InvalidAMIID.Malformed', `Invalid id: "${imageId}" (expecting "ami-...")`);
   return imageId;
+}
+
+/** The image behind an AMI id: only the public images the account has resolved exist here. */
+function knownImage(sb: Sandbox, imageId: string): HostImage {
+  const known = sb.store.world.images.find((i) => i.id === imageId);
+  if (!known) throw new Ec2Error('InvalidAMIID.NotFound', `The image id '[${imageId}]' does not exist`);
+  return imageOf(known.family);
 }
 
 function availabilityZone(sb: Sandbox, subnetId: string): string {
@@ -156,6 +164,7 @@ function runInstances(sb: Sandbox, form: URLSearchParams): { inner: string; subj
   const imageId = form.get('ImageId');
   if (!imageId) throw new Ec2Error('MissingParameter', 'The request must contain the parameter ImageId');
   const resolvedImage = resolveImage(sb, imageId);
+  const image = knownImage(sb, resolvedImage);
   const minCount = requireInteger(form, 'MinCount');
   const maxCount = requireInteger(form, 'MaxCount');
   if (minCount < 1 || maxCount < 1) throw new Ec2Error('InvalidParameterValue', `Value (${Math.min(minCount, maxCount)}) for parameter count is invalid. Must be at least 1`);
@@ -214,6 +223,7 @@ function runInstances(sb: Sandbox, form: URLSearchParams): { inner: string; subj
       id: resourceId('i'),
       reservationId,
       imageId: resolvedImage,
+      platform: image.family,
       instanceType,
       subnetId,
       availabilityZone: zone,
@@ -379,20 +389,24 @@ function changeTags(sb: Sandbox, form: URLSearchParams, how: 'create' | 'delete'
   return { inner: '<return>true</return>', subject: ids.join(' ') };
 }
 
-// ---- DescribeImages: every well-formed AMI id stands for a public Linux image with an EBS root
+// ---- DescribeImages: the public images of images.ts, by id
 
-function describeImages(form: URLSearchParams): string {
+function describeImages(sb: Sandbox, form: URLSearchParams): string {
   const ids = list(form, 'ImageId');
   if (ids.length === 0) throw new Ec2Error('InvalidParameterCombination', 'The sandbox describes images by ImageId.N only');
   for (const id of ids) if (!/^ami-[0-9a-f]{8,17}$/.test(id)) throw new Ec2Error('InvalidAMIID.Malformed', `Invalid id: "${id}" (expecting "ami-...")`);
-  const items = ids.map((id) => [
-    `<item><imageId>${id}</imageId><imageLocation>amazon/sandbox-${id}</imageLocation><imageState>available</imageState>`,
-    `<imageOwnerId>137112412989</imageOwnerId><creationDate>2026-01-01T00:00:00.000Z</creationDate><isPublic>true</isPublic>`,
-    `<architecture>x86_64</architecture><imageType>machine</imageType><name>sandbox-linux-${id}</name><imageOwnerAlias>amazon</imageOwnerAlias>`,
-    `<rootDeviceType>ebs</rootDeviceType><rootDeviceName>/dev/xvda</rootDeviceName>`,
-    `<blockDeviceMapping><item><deviceName>/dev/xvda</deviceName><ebs><snapshotId>snap-0${id.slice(5).padEnd(16, '0').slice(0, 16)}</snapshotId><volumeSize>8</volumeSize><deleteOnTermination>true</deleteOnTermination><volumeType>gp3</volumeType><encrypted>false</encrypted></ebs></item></blockDeviceMapping>`,
-    `<virtualizationType>hvm</virtualizationType><hypervisor>xen</hypervisor><enaSupport>true</enaSupport><platformDetails>Linux/UNIX</platformDetails><usageOperation>RunInstances</usageOperation></item>`,
-  ].join(''));
+  const items = ids.map((id) => {
+    const image = knownImage(sb, id);
+    const owner = image.family === 'al2023' ? ['137112412989', 'amazon'] : image.family.startsWith('ubuntu') ? ['099720109477', ''] : ['136693071363', ''];
+    return [
+      `<item><imageId>${id}</imageId><imageLocation>${owner[1] || owner[0]}/${escapeXml(image.name)}</imageLocation><imageState>available</imageState>`,
+      `<imageOwnerId>${owner[0]}</imageOwnerId><creationDate>2025-06-10T00:00:00.000Z</creationDate><isPublic>true</isPublic>`,
+      `<architecture>x86_64</architecture><imageType>machine</imageType><name>${escapeXml(image.name)}</name>${owner[1] ? `<imageOwnerAlias>${owner[1]}</imageOwnerAlias>` : ''}`,
+      `<rootDeviceType>ebs</rootDeviceType><rootDeviceName>${image.rootDevice}</rootDeviceName>`,
+      `<blockDeviceMapping><item><deviceName>${image.rootDevice}</deviceName><ebs><snapshotId>snap-0${id.slice(5).padEnd(16, '0').slice(0, 16)}</snapshotId><volumeSize>8</volumeSize><deleteOnTermination>true</deleteOnTermination><volumeType>gp3</volumeType><encrypted>false</encrypted></ebs></item></blockDeviceMapping>`,
+      `<virtualizationType>hvm</virtualizationType><hypervisor>xen</hypervisor><enaSupport>true</enaSupport><platformDetails>Linux/UNIX</platformDetails><usageOperation>RunInstances</usageOperation></item>`,
+    ].join('');
+  });
   return `<imagesSet>${items.join('')}</imagesSet>`;
 }
 
@@ -408,6 +422,7 @@ function tagSetXml(list: Tag[]): string {
 
 function instanceXml(sb: Sandbox, i: Instance): string {
   const state = instanceState(sb, i) ?? 'terminated';
+  const rootDevice = imageOf(i.platform ?? 'al2023').rootDevice;
   const launch = new Date(i.launchedAt).toISOString();
   const dns = `ip-${i.privateIp.replace(/\./g, '-')}.ec2.internal`;
   const reason = i.terminatedAt !== undefined ? `User initiated (${new Date(i.terminatedAt).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' GMT')})` : '';
@@ -432,8 +447,8 @@ function instanceXml(sb: Sandbox, i: Instance): string {
     i.terminatedAt !== undefined ? `<stateReason><code>Client.UserInitiatedShutdown</code><message>Client.UserInitiatedShutdown: User initiated shutdown</message></stateReason>` : '',
     `<architecture>x86_64</architecture>`,
     `<rootDeviceType>ebs</rootDeviceType>`,
-    `<rootDeviceName>/dev/xvda</rootDeviceName>`,
-    running ? `<blockDeviceMapping><item><deviceName>/dev/xvda</deviceName><ebs><volumeId>${i.volume.id}</volumeId><status>attached</status><attachTime>${launch}</attachTime><deleteOnTermination>true</deleteOnTermination></ebs></item></blockDeviceMapping>` : '<blockDeviceMapping/>',
+    `<rootDeviceName>${rootDevice}</rootDeviceName>`,
+    running ? `<blockDeviceMapping><item><deviceName>${rootDevice}</deviceName><ebs><volumeId>${i.volume.id}</volumeId><status>attached</status><attachTime>${launch}</attachTime><deleteOnTermination>true</deleteOnTermination></ebs></item></blockDeviceMapping>` : '<blockDeviceMapping/>',
     `<virtualizationType>hvm</virtualizationType>`,
     `<clientToken>${escapeXml(i.clientToken ?? '')}</clientToken>`,
     tagSetXml(i.tags),

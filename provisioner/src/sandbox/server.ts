@@ -55,6 +55,7 @@ function freshWorld(adminToken: string | undefined): () => World {
       { name: 'reader', token: randomBytes(17).toString('hex'), permissions: 'read' },
     ],
     instances: [],
+    images: [],
     launches: [],
     parameters: [],
     commands: [],
@@ -243,7 +244,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     wss.once('headers', (headers) => {
       headers.push(`X-Remoting-Capability: sandbox-controller`, `X-Remoting-Minimum-Version: 3107.v665000b_51092`, `Connection-Cookie: ${randomBytes(16).toString('hex')}`);
     });
-    wss.handleUpgrade(req, socket, head, (ws) => jenkins.attach(checked.name, ws));
+    wss.handleUpgrade(req, socket, head, (ws) => jenkins.attach(checked.name, ws, req.headers));
   });
 
   const portFile = join(options.stateDir, 'port');

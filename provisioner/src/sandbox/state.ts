@@ -3,6 +3,7 @@
 // provisioner. Every mutation is written out (atomically, via rename) before its reply is sent.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ImageFamily } from './images.ts';
 
 export interface Tag {
   key: string;
@@ -13,6 +14,8 @@ export interface Instance {
   id: string;
   reservationId: string;
   imageId: string;
+  /** What the host runs: the family of its image (older state files: Amazon Linux 2023). */
+  platform?: ImageFamily;
   instanceType: string;
   subnetId: string;
   availabilityZone: string;
@@ -95,12 +98,20 @@ export interface JenkinsNode {
   lastDisconnect?: string;
 }
 
+/** An AMI the account has seen resolved from a public alias (the sandbox knows no other images). */
+export interface KnownImage {
+  id: string;
+  family: ImageFamily;
+  alias: string;
+}
+
 export interface World {
   version: 1;
   /** Key of the HMAC that makes node secrets (as Jenkins' JnlpSlaveAgentProtocol secret key). */
   jnlpKey: string;
   users: { name: string; token: string; permissions: 'admin' | 'read' }[];
   instances: Instance[];
+  images: KnownImage[];
   launches: Launch[];
   parameters: Parameter[];
   commands: CommandRecord[];
@@ -118,6 +129,7 @@ export class Store {
     mkdirSync(dir, { recursive: true });
     this.file = join(dir, 'state.json');
     this.world = existsSync(this.file) ? (JSON.parse(readFileSync(this.file, 'utf8')) as World) : fresh();
+    this.world.images ??= [];
     this.save();
   }
 
