@@ -158,6 +158,11 @@ function runInstances(sb: Sandbox, form: URLSearchParams): { inner: string; subj
         throw new Ec2Error('IdempotentParameterMismatch', `The client token you have provided is associated with a resource that is already deleted or has different parameters. Please use a different client token.`);
       }
       const instances = earlier.instanceIds.map((id) => world.instances.find((i) => i.id === id)!).filter(Boolean);
+      // EC2 keeps a token for at least 24 hours after its instances end (the sandbox: for the life
+      // of its state); it then launches nothing more under it.
+      if (instances.every((i) => i.terminatedAt !== undefined)) {
+        throw new Ec2Error('IdempotentInstanceTerminated', 'The client token you have provided is associated with a resource that is already deleted. Please use a different client token.');
+      }
       return { inner: reservationXml(sb, earlier.reservationId, instances), subject: `replay ${clientToken}` };
     }
   }
