@@ -140,6 +140,14 @@ function knownImage(sb: Sandbox, imageId: string): HostImage {
   return imageOf(known.family);
 }
 
+/** vCPUs of an instance type by its size (t3/m5/c5 families: large and smaller 2, xlarge 4, Nxlarge 4N). */
+function vcpusOf(instanceType: string): number {
+  const size = instanceType.split('.')[1] ?? '';
+  const n = /^(\d+)xlarge$/.exec(size);
+  if (n) return 4 * Number(n[1]);
+  return size === 'xlarge' ? 4 : 2;
+}
+
 function availabilityZone(sb: Sandbox, subnetId: string): string {
   return `${sb.region}${'abcdef'[stableHash(subnetId) % 6]}`;
 }
@@ -185,11 +193,21 @@ function runInstances(sb: Sandbox, form: URLSearchParams): { inner: string; subj
   if (sb.faults.noCapacitySubnets.includes(subnetId)) {
     throw new Ec2Error('InsufficientInstanceCapacity', `We currently do not have sufficient ${instanceType} capacity in the Availability Zone you requested (${zone}). Our system will be working on provisioning additional capacity. You can currently get ${instanceType} capacity by not specifying an Availability Zone in your request or choosing another Availability Zone.`, 500);
   }
+  if (sb.faults.unsupportedSubnets.includes(subnetId)) {
+    throw new Ec2Error('Unsupported', `Your requested instance type (${instanceType}) is not supported in your requested Availability Zone (${zone}). Please retry your request by not specifying an Availability Zone or choosing another Availability Zone.`);
+  }
+  if (sb.faults.fullSubnets.includes(subnetId)) {
+    throw new Ec2Error('InsufficientFreeAddressesInSubnet', `Insufficient free IP addresses in subnet: ${subnetId}`);
+  }
 
-  if (sb.faults.instanceLimit > 0) {
-    const live = world.instances.filter((i) => { const st = instanceState(sb, i); return st === 'pending' || st === 'running'; }).length;
-    if (live + minCount > sb.faults.instanceLimit) {
-      throw new Ec2Error('InstanceLimitExceeded', `You have requested more instances (${live + minCount}) than your current instance limit of ${sb.faults.instanceLimit} allows for the specified instance type. Please visit http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit.`);
+  // The on-demand quota counts vCPUs of running instances; EC2 launches what fits if MinCount does.
+  const vcpus = vcpusOf(instanceType);
+  let room = maxCount;
+  if (sb.faults.vcpuLimit > 0) {
+    const used = world.instances.filter((i) => { const st = instanceState(sb, i); return st === 'pending' || st === 'running'; }).reduce((sum, i) => sum + vcpusOf(i.instanceType), 0);
+    room = Math.floor((sb.faults.vcpuLimit - used) / vcpus);
+    if (room < minCount) {
+      throw new Ec2Error('VcpuLimitExceeded', `You have requested more vCPU capacity than your current vCPU limit of ${sb.faults.vcpuLimit} allows for the instance bucket that the specified instance type belongs to. Please visit http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit.`);
     }
   }
   const httpTokens = form.get('MetadataOptions.HttpTokens') ?? 'optional';
@@ -218,9 +236,6 @@ function runInstances(sb: Sandbox, form: URLSearchParams): { inner: string; subj
   const now = Date.now();
   const block = stableHash(subnetId) % 200;
   const created: Instance[] = [];
-  const room = sb.faults.instanceLimit > 0
-    ? sb.faults.instanceLimit - world.instances.filter((i) => { const st = instanceState(sb, i); return st === 'pending' || st === 'running'; }).length
-    : maxCount;
   const launching = Math.min(maxCount, Math.max(minCount, room));
   for (let n = 0; n < launching; n++) {
     const serial = world.instances.filter((i) => i.subnetId === subnetId).length + 1;
