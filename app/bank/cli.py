@@ -1,4 +1,5 @@
-"""`flask --app bank ...` commands: init-db, create-staff, seed-demo."""
+"""`flask --app bank ...` commands: init-db, create-staff, reset-password, disable-staff,
+enable-staff, create-token, revoke-token, seed-demo."""
 import os
 import sys
 
@@ -11,9 +12,9 @@ from .models import Customer, Staff, init_schema
 
 
 def init_app(app):
-    app.cli.add_command(init_db)
-    app.cli.add_command(create_staff_command)
-    app.cli.add_command(seed_demo)
+    for command in (init_db, create_staff_command, reset_password, disable_staff, enable_staff, create_token,
+                    revoke_token_command, seed_demo):
+        app.cli.add_command(command)
 
 
 @click.command("init-db")
@@ -32,12 +33,7 @@ def create_staff_command(username, role):
     """Create a staff user; the password comes from BANK_STAFF_PASSWORD or stdin, never argv."""
     from .staff import create_staff
 
-    password = os.environ.get("BANK_STAFF_PASSWORD")
-    if password is None:
-        if sys.stdin.isatty():
-            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-        else:
-            password = sys.stdin.readline().rstrip("\r\n")
+    password = _password_input()
     init_schema()
     try:
         staff = create_staff(username, role, password)
@@ -46,8 +42,87 @@ def create_staff_command(username, role):
     click.echo(f"created {staff.role} {staff.username}")
 
 
+def _password_input():
+    password = os.environ.get("BANK_STAFF_PASSWORD")
+    if password is None:
+        if sys.stdin.isatty():
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        else:
+            password = sys.stdin.readline().rstrip("\r\n")
+    return password
+
+
+def _staff_command(action):
+    try:
+        return action()
+    except BankError as error:
+        raise click.ClickException(error.message) from None
+
+
+@click.command("reset-password")
+@click.argument("username")
+@with_appcontext
+def reset_password(username):
+    """Give a staff user a new password (BANK_STAFF_PASSWORD or stdin); their sessions end."""
+    from .staff import set_password
+
+    password = _password_input()
+    _staff_command(lambda: set_password(username, password))
+    click.echo(f"password of {username} changed; every session of {username} has ended")
+
+
+@click.command("disable-staff")
+@click.argument("username")
+@with_appcontext
+def disable_staff(username):
+    """Disable a staff user: no login, every session ends, every API token is revoked."""
+    from .staff import set_active
+
+    _staff_command(lambda: set_active(username, False))
+    click.echo(f"{username} disabled; sessions ended and API tokens revoked")
+
+
+@click.command("enable-staff")
+@click.argument("username")
+@with_appcontext
+def enable_staff(username):
+    """Let a disabled staff user log in again (revoked API tokens stay revoked)."""
+    from .staff import set_active
+
+    _staff_command(lambda: set_active(username, True))
+    click.echo(f"{username} enabled")
+
+
+@click.command("create-token")
+@click.argument("username")
+@click.option("--name", required=True, help="what the token is for, e.g. the job that uses it")
+@with_appcontext
+def create_token(username, name):
+    """Make an API token for a staff user's machine client; it is printed once, only its hash is kept."""
+    from .credentials import issue_token
+    from .staff import find_staff
+
+    staff = _staff_command(lambda: find_staff(username))
+    if not staff.active:
+        raise click.ClickException(f"username: {username} is disabled")
+    row, token = issue_token(staff, name)
+    click.echo(f"token {row.token_id} for {staff.username} ({staff.role}), {row.name!r}; it is shown only now:")
+    click.echo(token)
+
+
+@click.command("revoke-token")
+@click.argument("token_id", type=click.IntRange(min=1))
+@with_appcontext
+def revoke_token_command(token_id):
+    """Revoke an API token by its number (create-token printed it)."""
+    from .credentials import revoke_token
+
+    _staff_command(lambda: revoke_token(token_id))
+    click.echo(f"token {token_id} revoked")
+
+
 _DEMO_CUSTOMERS = [
-    ("100000001", "Asha Rao", "12 Lake Road", 34, "Karnataka", "Bengaluru", [("savings", 250000), ("current", 1200050)]),
+    ("100000001", "Asha Rao", "12 Lake Road", 34, "Karnataka", "Bengaluru", [("savings", 250000), ("current", 920050)]),
     ("100000002", "Daniel Okafor", "4 Mill Lane", 51, "Lagos", "Ikeja", [("savings", 98000)]),
     ("100000003", "Maria Fernandes", "77 Rua Augusta", 28, "Lisboa", "Lisbon", [("current", 4500)]),
 ]
@@ -58,6 +133,7 @@ _DEMO_CUSTOMERS = [
 def seed_demo():
     """Demo customers and accounts (skipped for SSN ids that already exist)."""
     from .customers import create_customer, open_account
+    from .ledger import deposit
 
     init_schema()
     robot = db.session.query(Staff).filter_by(username="seed-demo").first()
@@ -74,6 +150,8 @@ def seed_demo():
             {"ssn_id": ssn, "name": name, "address": address, "age": age, "state": state, "city": city}, robot
         )
         for kind, cents in accounts:
-            open_account(customer.cust_id, kind, cents, robot)
+            # As at the bank: an empty account, then the customer's cash (below the approval limit).
+            account = open_account(customer.cust_id, kind, robot)
+            deposit(account.acc_id, cents, robot)
         created += 1
     click.echo(f"demo data: {created} customers created")
