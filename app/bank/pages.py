@@ -1,10 +1,11 @@
 """What every response shares: /health, errors as JSON or HTML by Accept, and security headers."""
-from werkzeug.routing import BaseConverter
+import io
 
 from flask import current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.routing import BaseConverter
 
 from .database import db
 from .errors import BankError, TooManyAttempts
@@ -26,13 +27,22 @@ def _error(status, message, headers=None):
 
 
 def refuse_large_bodies():
-    """The first thing a request meets (before CSRF parses a form): a declared length over the
-    limit is refused before a byte of the body is read. werkzeug's own check on parsing first reads
-    the whole body away, which is what held a worker for a 100 MiB POST; a chunked body without a
-    length is cut off by werkzeug at the limit as it is read."""
+    """The first thing a request meets (before CSRF parses a form). A declared length over the
+    limit is refused before a byte of the body is read: werkzeug's own check on parsing first reads
+    the whole body away, which is what held a worker for a 100 MiB POST. A chunked body, which
+    declares no length, is read here up to one byte past the limit: over it is a 413 too, where
+    werkzeug would cut it off silently and parse a truncated form."""
     limit = current_app.config["MAX_CONTENT_LENGTH"]
-    if limit and (request.content_length or 0) > limit:
-        raise RequestEntityTooLarge()
+    if not limit:
+        return
+    if request.content_length is not None:
+        if request.content_length > limit:
+            raise RequestEntityTooLarge()
+    elif "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        body = request.environ["wsgi.input"].read(limit + 1)
+        if len(body) > limit:
+            raise RequestEntityTooLarge()
+        request.environ["wsgi.input"] = io.BytesIO(body)
 
 
 def init_app(app):
