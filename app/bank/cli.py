@@ -1,4 +1,4 @@
-"""`flask --app bank ...` commands: init-db, create-staff, seed-demo."""
+"""`flask --app bank ...` commands: migrate, downgrade, new-migration, create-staff, seed-demo."""
 import os
 import sys
 
@@ -7,21 +7,67 @@ from flask.cli import with_appcontext
 
 from .database import db
 from .errors import BankError
-from .models import Customer, Staff, init_schema
+from .migrate import MigrationError
+from .models import Customer, Staff
 
 
 def init_app(app):
-    app.cli.add_command(init_db)
+    app.cli.add_command(migrate_command)
+    app.cli.add_command(downgrade_command)
+    app.cli.add_command(new_migration_command)
     app.cli.add_command(create_staff_command)
     app.cli.add_command(seed_demo)
 
 
-@click.command("init-db")
+def _require_current_schema():
+    from . import migrate
+
+    try:
+        migrate.require_current()
+    except MigrationError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@click.command("migrate")
+@click.option("--revision", default="head", show_default=True, help="the revision to upgrade to")
 @with_appcontext
-def init_db():
-    """Create the tables that are missing (safe to run again)."""
-    init_schema()
-    click.echo("database ready")
+def migrate_command(revision):
+    """Create or upgrade the schema (one process at a time per database; safe to run again)."""
+    from . import migrate
+
+    try:
+        before, after = migrate.upgrade(revision)
+    except MigrationError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(migrate.describe(before, after))
+
+
+@click.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+def downgrade_command(revision):
+    """Take the schema back to REVISION (-1: one step); data in what is dropped is lost."""
+    from . import migrate
+
+    try:
+        before, after = migrate.downgrade(revision)
+    except MigrationError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(migrate.describe(before, after))
+
+
+@click.command("new-migration")
+@click.argument("message")
+@click.option("--empty", is_flag=True, help="write an empty revision instead of comparing the models with the database")
+@with_appcontext
+def new_migration_command(message, empty):
+    """Write the next revision under bank/migrations/versions, from what the models declare and the
+    database (at head) lacks. Read it before committing it."""
+    from . import migrate
+
+    if not empty:
+        _require_current_schema()
+    click.echo(f"wrote {migrate.new_revision(message, autogenerate=not empty)}")
 
 
 @click.command("create-staff")
@@ -38,7 +84,7 @@ def create_staff_command(username, role):
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         else:
             password = sys.stdin.readline().rstrip("\r\n")
-    init_schema()
+    _require_current_schema()
     try:
         staff = create_staff(username, role, password)
     except BankError as error:
@@ -59,7 +105,7 @@ def seed_demo():
     """Demo customers and accounts (skipped for SSN ids that already exist)."""
     from .customers import create_customer, open_account
 
-    init_schema()
+    _require_current_schema()
     robot = db.session.query(Staff).filter_by(username="seed-demo").first()
     if robot is None:
         # Audit rows name a staff user; this one cannot log in (its hash matches no password).

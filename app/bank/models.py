@@ -1,7 +1,8 @@
-"""The bank's tables. Money columns hold integer cents; timestamps are naive UTC."""
+"""The bank's tables. Money columns hold integer cents; timestamps are naive UTC. The schema itself is
+made and changed only by the migrations in bank/migrations (bank.migrate): a change here needs one."""
 from datetime import datetime, timezone
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, Integer, String, UniqueConstraint
 from sqlalchemy.dialects import mysql
 
 from .database import db
@@ -140,18 +141,3 @@ class AccountLog(db.Model):
     message = db.Column(String(300), nullable=False)
     staff = db.Column(String(40), nullable=False)
     time_stamp = db.Column(Timestamp, nullable=False, default=utcnow)
-
-
-def init_schema():
-    """Create missing tables and make ids start where the bank's numbering starts. Idempotent."""
-    db.create_all()
-    if db.engine.dialect.name == "sqlite":
-        with db.engine.begin() as connection:
-            for table, first in (("customers", FIRST_CUSTOMER_ID), ("accounts", FIRST_ACCOUNT_ID)):
-                connection.execute(
-                    text(
-                        "INSERT INTO sqlite_sequence (name, seq) SELECT :table, :seq "
-                        "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = :table)"
-                    ),
-                    {"table": table, "seq": first - 1},
-                )

@@ -4,6 +4,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
+from . import migrate
 from .database import db
 from .errors import BankError, TooManyAttempts
 
@@ -31,6 +32,9 @@ def init_app(app):
         except Exception:  # any failure to answer means unhealthy; the load balancer needs only that
             db.session.rollback()
             return jsonify({"status": "unavailable", "error": "the database does not answer"}), 503
+        behind = migrate.schema_behind(db.session)
+        if behind:
+            return jsonify({"status": "unavailable", "error": behind}), 503
         return jsonify({"status": "ok"})
 
     @app.errorhandler(BankError)

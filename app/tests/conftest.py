@@ -9,7 +9,8 @@ from sqlalchemy import text
 
 from bank import create_app
 from bank.database import db
-from bank.models import FIRST_ACCOUNT_ID, FIRST_CUSTOMER_ID, init_schema
+from bank import migrate
+from bank.models import FIRST_ACCOUNT_ID, FIRST_CUSTOMER_ID
 from bank.staff import create_staff
 from servers import MariaDB, MissingTool
 
@@ -49,7 +50,7 @@ def backend_app(request):
         app = _make_app(server.create_database("bank_tests"))
     app.backend = request.param
     with app.app_context():
-        init_schema()
+        migrate.upgrade()
     return app
 
 

@@ -23,7 +23,7 @@ def test_an_executive_and_a_teller_work_through_the_pages(tmp_path):
         pytest.fail("playwright-core is missing: run npm ci at the repository root", pytrace=False)
     passwords = {"exec1": ("executive", "exec-walkthrough-1"), "teller1": ("teller", "teller-walkthrough-1")}
     env = app_env(f"sqlite:///{tmp_path / 'bank.sqlite'}")
-    flask_cli(env, "init-db")
+    flask_cli(env, "migrate")
     for username, (role, password) in passwords.items():
         flask_cli(env, "create-staff", username, role, input_text=password + "\n")
     server = Gunicorn(env, workers=2).start()

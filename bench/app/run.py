@@ -47,7 +47,7 @@ end
 
 def prepare(url):
     env = app_env(url, BANK_BCRYPT_ROUNDS="12")
-    flask_cli(env, "init-db")
+    flask_cli(env, "migrate")
     flask_cli(env, "create-staff", "bench-exec", "executive", input_text=PASSWORD + "\n")
     flask_cli(env, "create-staff", "bench-teller", "teller", input_text=PASSWORD + "\n")
     return env
