@@ -34,3 +34,18 @@ def _without_server_banner():
 
 
 _without_server_banner()
+
+
+def on_starting(server):
+    """Before any worker exists: bring the schema to this release's head under the database's
+    migration lock (bank.migrate), so that of a release's tasks one migrates and the others find it
+    done, and none serves an old schema. A failure stops gunicorn with a non-zero exit."""
+    from bank import create_app
+    from bank.database import db
+    from bank.migrate import upgrade_as_the_app_starts
+
+    app = create_app()
+    with app.app_context():
+        upgrade_as_the_app_starts(server.log.info)
+        # Workers are forked from this process: they must not inherit its connections.
+        db.engine.dispose()

@@ -1,5 +1,5 @@
-"""`flask --app bank ...` commands: init-db, create-staff, reset-password, disable-staff,
-enable-staff, create-token, revoke-token, seed-demo."""
+"""`flask --app bank ...` commands: migrate, downgrade, new-migration, create-staff, reset-password,
+disable-staff, enable-staff, create-token, revoke-token, seed-demo."""
 import os
 import sys
 
@@ -8,21 +8,65 @@ from flask.cli import with_appcontext
 
 from .database import db
 from .errors import BankError
-from .models import Customer, Staff, init_schema
+from .migrate import MigrationError
+from .models import Customer, Staff
 
 
 def init_app(app):
-    for command in (init_db, create_staff_command, reset_password, disable_staff, enable_staff, create_token,
-                    revoke_token_command, seed_demo):
+    for command in (migrate_command, downgrade_command, new_migration_command, create_staff_command,
+                    reset_password, disable_staff, enable_staff, create_token, revoke_token_command, seed_demo):
         app.cli.add_command(command)
 
 
-@click.command("init-db")
+def _require_current_schema():
+    from . import migrate
+
+    try:
+        migrate.require_current()
+    except MigrationError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@click.command("migrate")
+@click.option("--revision", default="head", show_default=True, help="the revision to upgrade to")
 @with_appcontext
-def init_db():
-    """Create the tables that are missing (safe to run again)."""
-    init_schema()
-    click.echo("database ready")
+def migrate_command(revision):
+    """Create or upgrade the schema (one process at a time per database; safe to run again)."""
+    from . import migrate
+
+    try:
+        before, after = migrate.upgrade(revision)
+    except MigrationError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(migrate.describe(before, after))
+
+
+@click.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+def downgrade_command(revision):
+    """Take the schema back to REVISION (-1: one step); data in what is dropped is lost."""
+    from . import migrate
+
+    try:
+        before, after = migrate.downgrade(revision)
+    except MigrationError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(migrate.describe(before, after))
+
+
+@click.command("new-migration")
+@click.argument("message")
+@click.option("--empty", is_flag=True, help="write an empty revision instead of comparing the models with the database")
+@with_appcontext
+def new_migration_command(message, empty):
+    """Write the next revision under bank/migrations/versions, from what the models declare and the
+    database (at head) lacks. Read it before committing it."""
+    from . import migrate
+
+    if not empty:
+        _require_current_schema()
+    click.echo(f"wrote {migrate.new_revision(message, autogenerate=not empty)}")
 
 
 @click.command("create-staff")
@@ -34,7 +78,7 @@ def create_staff_command(username, role):
     from .staff import create_staff
 
     password = _password_input()
-    init_schema()
+    _require_current_schema()
     try:
         staff = create_staff(username, role, password)
     except BankError as error:
@@ -135,7 +179,7 @@ def seed_demo():
     from .customers import create_customer, open_account
     from .ledger import deposit
 
-    init_schema()
+    _require_current_schema()
     robot = db.session.query(Staff).filter_by(username="seed-demo").first()
     if robot is None:
         # Audit rows name a staff user; this one cannot log in (its hash matches no password).

@@ -1,7 +1,8 @@
-"""The bank's tables. Money columns hold integer cents; timestamps are naive UTC."""
+"""The bank's tables. Money columns hold integer cents; timestamps are naive UTC. The schema itself is
+made and changed only by the migrations in bank/migrations (bank.migrate): a change here needs one."""
 from datetime import datetime, timezone
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, Integer, String, UniqueConstraint
 from sqlalchemy.dialects import mysql
 
 from .database import db
@@ -43,6 +44,17 @@ class Staff(db.Model):
         if self.session_token is None:
             raise RuntimeError("a staff user is logged in only through credentials.start_session")
         return self.session_token
+
+
+class LoginThrottle(db.Model):
+    """The release before revision 0002 counted failed logins here, per username. Unused since
+    (see LoginLimit); kept so that release's tasks keep working while a new release starts, and
+    dropped by a later revision."""
+
+    __tablename__ = "login_throttle"
+    username = db.Column(String(40), primary_key=True)
+    failures = db.Column(Integer, nullable=False, default=0)
+    locked_until = db.Column(Timestamp, nullable=True)
 
 
 class StaffSession(db.Model):
@@ -195,18 +207,3 @@ class AccountLog(db.Model):
     message = db.Column(String(300), nullable=False)
     staff = db.Column(String(40), nullable=False)
     time_stamp = db.Column(Timestamp, nullable=False, default=utcnow)
-
-
-def init_schema():
-    """Create missing tables and make ids start where the bank's numbering starts. Idempotent."""
-    db.create_all()
-    if db.engine.dialect.name == "sqlite":
-        with db.engine.begin() as connection:
-            for table, first in (("customers", FIRST_CUSTOMER_ID), ("accounts", FIRST_ACCOUNT_ID)):
-                connection.execute(
-                    text(
-                        "INSERT INTO sqlite_sequence (name, seq) SELECT :table, :seq "
-                        "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = :table)"
-                    ),
-                    {"table": table, "seq": first - 1},
-                )

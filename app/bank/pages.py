@@ -7,6 +7,7 @@ from sqlalchemy import text
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import BaseConverter
 
+from . import migrate
 from .database import db
 from .errors import BankError, TooManyAttempts
 
@@ -53,6 +54,9 @@ def init_app(app):
         except Exception:  # any failure to answer means unhealthy; the load balancer needs only that
             db.session.rollback()
             return jsonify({"status": "unavailable", "error": "the database does not answer"}), 503
+        behind = migrate.schema_behind(db.session)
+        if behind:
+            return jsonify({"status": "unavailable", "error": behind}), 503
         return jsonify({"status": "ok"})
 
     @app.errorhandler(BankError)

@@ -6,16 +6,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bank import create_app
+from bank import create_app, migrate
 from bank.credentials import issue_token
 from bank.database import db
-from bank.models import FIRST_ACCOUNT_ID, FIRST_CUSTOMER_ID, Staff, init_schema
+from bank.models import FIRST_ACCOUNT_ID, FIRST_CUSTOMER_ID, Staff
 from bank.staff import create_staff
 from servers import MariaDB, MissingTool
 
 PASSWORDS = {"executive": "corner-office-ledger-1", "teller": "front-counter-till-12", "cashier": "cash-drawer-count-7"}
 TABLES_CHILD_FIRST = ("approvals", "transactions", "transfers", "account_log", "customer_log", "accounts", "customers",
-                      "login_limits", "staff_sessions", "api_tokens", "staff")
+                      "login_limits", "login_throttle", "staff_sessions", "api_tokens", "staff")
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +49,7 @@ def backend_app(request):
         app = _make_app(server.create_database("bank_tests"))
     app.backend = request.param
     with app.app_context():
-        init_schema()
+        migrate.upgrade()
     return app
 
 

@@ -24,7 +24,7 @@ def test_an_executive_and_a_teller_work_through_the_pages(tmp_path):
     passwords = {"exec1": ("executive", "exec-walkthrough-1"), "teller1": ("teller", "teller-walkthrough-1"),
                  "teller2": ("teller", "second-desk-walkthrough-2")}
     env = app_env(f"sqlite:///{tmp_path / 'bank.sqlite'}")
-    flask_cli(env, "init-db")
+    flask_cli(env, "migrate")
     for username, (role, password) in passwords.items():
         flask_cli(env, "create-staff", username, role, input_text=password + "\n")
     server = Gunicorn(env, workers=2).start()

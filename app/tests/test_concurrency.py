@@ -30,7 +30,7 @@ def served(request, tmp_path):
     else:
         url = f"sqlite:///{tmp_path / 'bank.sqlite'}"
     env = app_env(url)
-    flask_cli(env, "init-db")
+    flask_cli(env, "migrate")
     for username, (role, password) in STAFF.items():
         flask_cli(env, "create-staff", username, role, input_text=password + "\n")
         # Machine clients hold API tokens, not passwords (the last line create-token prints).

@@ -703,13 +703,46 @@ class TestPasswordsAndStaffCommands:
         assert [s[:7] for s in seen] == [f"$2b${rounds:02d}$".encode()]
 
 
+# --- the security settings -------------------------------------------------------------------------
+
+class TestSecuritySettings:
+    def test_the_defaults(self, monkeypatch):
+        monkeypatch.setenv("SECRET_KEY", "x" * 32)
+        for name in ("BANK_APPROVAL_LIMIT", "BANK_PROXY_HOPS", "BANK_MAX_BODY_BYTES", "BANK_SESSION_IDLE_MINUTES",
+                     "BANK_SESSION_HOURS", "BANK_LOGIN_GLOBAL_LIMIT", "BANK_HSTS_SECONDS", "DATABASE_URL"):
+            monkeypatch.delenv(name, raising=False)
+        config = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config
+        assert config["APPROVAL_LIMIT_CENTS"] == 10_000_00 and config["PROXY_HOPS"] == 0
+        assert config["MAX_CONTENT_LENGTH"] == 65536 and config["HSTS_SECONDS"] == 31536000
+        assert config["SESSION_IDLE_TIMEOUT"] == timedelta(minutes=30)
+        assert config["SESSION_ABSOLUTE_LIFETIME"] == timedelta(hours=10)
+
+    def test_they_are_read_from_the_environment(self, monkeypatch):
+        monkeypatch.setenv("SECRET_KEY", "x" * 32)
+        for name, value in {"BANK_APPROVAL_LIMIT": "2500.50", "BANK_PROXY_HOPS": "1", "BANK_MAX_BODY_BYTES": "1024",
+                            "BANK_SESSION_IDLE_MINUTES": "5", "BANK_SESSION_HOURS": "2"}.items():
+            monkeypatch.setenv(name, value)
+        config = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config
+        assert (config["APPROVAL_LIMIT_CENTS"], config["PROXY_HOPS"], config["MAX_CONTENT_LENGTH"]) == (250050, 1, 1024)
+        assert config["SESSION_IDLE_TIMEOUT"] == timedelta(minutes=5)
+
+    @pytest.mark.parametrize("name, value", [("BANK_APPROVAL_LIMIT", "10,000"), ("BANK_APPROVAL_LIMIT", " 5"),
+                                             ("BANK_PROXY_HOPS", "one"), ("BANK_MAX_BODY_BYTES", "-1"),
+                                             ("BANK_SESSION_HOURS", "８")])
+    def test_a_bad_value_stops_the_app_naming_the_variable(self, monkeypatch, name, value):
+        monkeypatch.setenv("SECRET_KEY", "x" * 32)
+        monkeypatch.setenv(name, value)
+        with pytest.raises(RuntimeError, match=name):
+            create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
 # --- through gunicorn: request limits, the Server header, the race on the failure count ------------
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bank-security")
     env = app_env(f"sqlite:///{folder / 'bank.sqlite'}")
-    flask_cli(env, "init-db")
+    flask_cli(env, "migrate")
     flask_cli(env, "create-staff", "guarded", "teller", input_text="vault-door-phrase-8\n")
     server = Gunicorn(env, workers=4, log_path=folder / "access.log").start()
     server.access_log = folder / "access.log"

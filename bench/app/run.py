@@ -48,7 +48,7 @@ end
 def prepare(url):
     # The opening cash goes in as one deposit per account, above the default approval limit.
     env = app_env(url, BANK_BCRYPT_ROUNDS="12", BANK_APPROVAL_LIMIT="1000000.00")
-    flask_cli(env, "init-db")
+    flask_cli(env, "migrate")
     flask_cli(env, "create-staff", "bench-exec", "executive", input_text=PASSWORD + "\n")
     flask_cli(env, "create-staff", "bench-teller", "teller", input_text=PASSWORD + "\n")
     return env

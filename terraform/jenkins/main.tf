@@ -4,8 +4,18 @@
 module "network" {
   source = "../modules/network"
 
-  name       = "${var.fleet}-ci"
-  cidr_block = var.vpc_cidr_block
+  name                 = "${var.fleet}-ci"
+  cidr_block           = var.vpc_cidr_block
+  flow_log_kms_key_arn = module.log_key.arn
+}
+
+# The controller's, the WAF's and the flow logs' log groups are encrypted under this key.
+module "log_key" {
+  source = "../modules/kms-key"
+
+  alias           = "${var.fleet}-ci/logs"
+  description     = "${var.fleet} CI estate: CloudWatch log groups"
+  cloudwatch_logs = true
 }
 
 module "agent_iam" {
@@ -21,7 +31,12 @@ module "controller" {
   name              = "${var.fleet}-jenkins"
   vpc_id            = module.network.vpc_id
   private_subnet_id = module.network.private_subnet_ids[0]
-  public_subnet_ids = module.network.public_subnet_ids
+
+  load_balancer_subnet_ids   = module.network.private_subnet_ids
+  allowed_cidrs              = var.controller_allowed_cidrs
+  allowed_security_group_ids = { agents = module.agent_iam.security_group_id }
+  log_kms_key_arn            = module.log_key.arn
+
   domain_name       = var.controller_domain_name
   hosted_zone_id    = var.hosted_zone_id
   certificate_arn   = var.controller_certificate_arn

@@ -64,3 +64,8 @@ output "controller_secrets_path" {
   description = "Put each secret casc.yaml reads (see jenkins/.env.example) here as a SecureString named after its variable."
   value       = module.controller.secrets_path
 }
+
+output "controller_load_balancer_internal" {
+  description = "Whether the controller's load balancer is internal (reachable only from the VPC and controller_allowed_cidrs)."
+  value       = module.controller.load_balancer_internal
+}

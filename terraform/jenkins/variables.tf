@@ -51,6 +51,17 @@ variable "controller_certificate_arn" {
   }
 }
 
+variable "controller_allowed_cidrs" {
+  type        = list(string)
+  description = "The bank's private networks (VPN, offices) from which people reach Jenkins; the agents reach it from their security group. The load balancer is internal: nothing on the internet reaches it."
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.controller_allowed_cidrs : can(cidrhost(c, 0)) && !contains(["0.0.0.0/0", "::/0"], c)])
+    error_message = "controller_allowed_cidrs must be CIDR blocks narrower than the whole internet, e.g. 10.0.0.0/8."
+  }
+}
+
 variable "hosted_zone_id" {
   type        = string
   description = "Route 53 zone that gets the controller's alias record; null to manage that DNS record elsewhere."

@@ -30,6 +30,21 @@ override_data {
 }
 
 override_data {
+  target = module.controller.module.load_balancer.data.aws_caller_identity.current
+  values = { account_id = "111122223333" }
+}
+
+override_data {
+  target = module.agent_iam.module.key.data.aws_caller_identity.current
+  values = { account_id = "111122223333" }
+}
+
+override_data {
+  target = module.log_key.data.aws_caller_identity.current
+  values = { account_id = "111122223333" }
+}
+
+override_data {
   target = module.controller.data.aws_ssm_parameter.ami
   values = { insecure_value = "ami-00000000000000000", value = "ami-00000000000000000" }
 }
@@ -73,6 +88,11 @@ run "the_ci_estate_plans_and_outputs_what_fleet_yaml_needs" {
   assert {
     condition     = output.controller_secrets_path == "/jenkins-controller/bank-ci-jenkins"
     error_message = "The controller reads its secrets under its own path."
+  }
+
+  assert {
+    condition     = output.controller_load_balancer_internal
+    error_message = "Jenkins is behind an internal load balancer: nothing on the internet reaches it."
   }
 
   assert {
