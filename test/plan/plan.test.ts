@@ -146,6 +146,15 @@ describe('planning up', () => {
     ]);
   });
 
+  it('also bootstraps a node it drained before its host was ever bootstrapped (a run killed in between)', () => {
+    const a = instance('awsDeploy', { bootstrappedAt: undefined });
+    const drained = node(a, { online: false, temporarilyOffline: true, offlineReason: drainMessage('bank-ci', 'scale-down') });
+    expect(planUp(fleetWith([{ name: 'awsDeploy', count: 1 }]), observed([a], [drained])).actions).toEqual([
+      expect.objectContaining({ type: 'bootstrap', node: drained.name, reason: 'never bootstrapped' }),
+      expect.objectContaining({ type: 'resume', node: drained.name }),
+    ]);
+  });
+
   it('prefers an agent it already drained when scaling down', () => {
     const a = instance('awsDeploy');
     const b = instance('awsDeploy');

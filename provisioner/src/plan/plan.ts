@@ -175,8 +175,11 @@ export function planUp(fleet: Fleet, observed: Observed): Plan {
       }
       if (node.online) continue;
       if (node.temporarilyOffline) {
-        if (drainedByUs(fleet.fleet, node)) actions.push({ type: 'resume', pool: pool.name, node: name, reason: 'drained earlier, wanted again' });
-        continue; // taken offline by a person: theirs to bring back
+        if (!drainedByUs(fleet.fleet, node)) continue; // taken offline by a person: theirs to bring back
+        actions.push({ type: 'resume', pool: pool.name, node: name, reason: 'drained earlier, wanted again' });
+        // Drained before its host was ever bootstrapped (a run killed in between): no agent will come.
+        if (instance.bootstrappedAt === undefined) actions.push({ type: 'bootstrap', ...base, reason: 'never bootstrapped' });
+        continue;
       }
       const reason = needsBootstrap(fleet, pool, instance, observed.now);
       if (reason) actions.push({ type: 'bootstrap', ...base, reason });

@@ -551,6 +551,7 @@ export class JenkinsStandIn {
     const agentJava = String(headers['x-sandbox-java-version'] ?? '');
     // Only the sandbox's java says which JVM it is; any other client is taken to load the classes.
     const agentMajor = Number(/^(\d+)/.exec(agentJava)?.[1] ?? required);
+    ws.on('error', () => ws.terminate());
     if (agentMajor < required) {
       // The first class the controller sends fails to load: the channel breaks at once.
       const node = this.node(name);
@@ -578,7 +579,6 @@ export class JenkinsStandIn {
       }
       this.sb.log({ service: 'jenkins', action: 'WS wsagents/ close', status: 0, mutating: false, subject: name });
     });
-    ws.on('error', () => ws.terminate());
   }
 
   /** Control: pretend a build runs on (or finished on) an agent. */

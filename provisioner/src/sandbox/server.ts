@@ -233,6 +233,8 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     res.end(`The sandbox answers on /ec2/, /ssm/, /jenkins/ and /_sandbox/, not ${p}\n`);
   });
   server.on('upgrade', (req, socket, head) => {
+    // An agent killed mid-handshake resets its socket: that ends the connection, not the sandbox.
+    socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://sandbox');
     const refuse = (status: number, message: string) => {
       socket.end(`HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Bad Request'}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${message}\n`);
