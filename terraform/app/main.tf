@@ -3,6 +3,20 @@
 # secondary, the database credentials and Flask secret key in Secrets Manager (replicated to the
 # secondary region), and Route 53 failover between the two load balancers.
 
+data "aws_partition" "current" {
+  provider = aws.primary
+}
+
+data "aws_caller_identity" "current" {
+  provider = aws.primary
+}
+
+locals {
+  # terraform/jenkins's pipeline-roles module makes this boundary; the deploy role may create
+  # roles only with it, so every role here carries it.
+  permissions_boundary_arn = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:policy/${var.name}-deploy-boundary"
+}
+
 # --- Networks ---------------------------------------------------------------------------------
 
 module "network_primary" {
@@ -12,6 +26,8 @@ module "network_primary" {
   name                 = "${var.name}-primary"
   cidr_block           = var.primary_vpc_cidr_block
   flow_log_kms_key_arn = module.log_key_primary.arn
+
+  iam_permissions_boundary_arn = local.permissions_boundary_arn
 }
 
 module "network_secondary" {
@@ -21,6 +37,8 @@ module "network_secondary" {
   name                 = "${var.name}-secondary"
   cidr_block           = var.secondary_vpc_cidr_block
   flow_log_kms_key_arn = module.log_key_secondary.arn
+
+  iam_permissions_boundary_arn = local.permissions_boundary_arn
 }
 
 # --- Keys and secrets -------------------------------------------------------------------------
@@ -224,6 +242,7 @@ module "app_primary" {
   app_secret_key_arn        = aws_secretsmanager_secret.secret_key.arn
   secrets_kms_key_arn       = module.data_key.arn
   log_kms_key_arn           = module.log_key_primary.arn
+  permissions_boundary_arn  = local.permissions_boundary_arn
 }
 
 module "app_secondary" {
@@ -247,6 +266,7 @@ module "app_secondary" {
   app_secret_key_arn        = local.secret_key_secret_arn_secondary
   secrets_kms_key_arn       = aws_kms_replica_key.secondary.arn
   log_kms_key_arn           = module.log_key_secondary.arn
+  permissions_boundary_arn  = local.permissions_boundary_arn
 }
 
 # --- DNS failover -----------------------------------------------------------------------------

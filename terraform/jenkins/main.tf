@@ -45,6 +45,22 @@ module "controller" {
   controller_image  = var.controller_image
   github_owner      = var.github_owner
   github_repository = var.github_repository
+
+  # The AWS Credentials plugin assumes these from the controller's own role: no static key.
+  assumable_role_arns = [module.app_pipeline_roles.deploy_role_arn, module.app_pipeline_roles.plan_role_arn]
+}
+
+# The roles the pipeline deploys terraform/app with (deploy branch) and plans it with (pull
+# requests); the Jenkins credentials aws-deploy and aws-plan name them (see README.md).
+module "app_pipeline_roles" {
+  source = "../modules/pipeline-roles"
+
+  name              = var.app_name
+  trusted_role_arns = [module.controller.role_arn]
+  regions           = var.app_regions
+  state_bucket      = var.app_state_bucket
+  state_key_prefix  = var.app_state_key_prefix
+  state_kms_key_arn = var.app_state_kms_key_arn
 }
 
 module "provisioner_iam" {

@@ -1206,6 +1206,103 @@ describe('app-container', () => {
   });
 });
 
+describe('pipeline-roles', () => {
+  const ROLES = 'terraform/modules/pipeline-roles/main.tf';
+  const roles = (extra = '') => ({
+    [ROLES]: `resource "aws_iam_policy" "boundary" {
+      policy = data.aws_iam_policy_document.boundary.json
+    }
+    data "aws_iam_policy_document" "boundary" {
+      statement {
+        actions   = ["*"]
+        resources = ["*"]
+      }
+      statement {
+        effect    = "Deny"
+        actions   = ["iam:CreateRole", "iam:PutRolePolicy"]
+        resources = ["*"]
+        condition {
+          test     = "StringNotEquals"
+          variable = "iam:PermissionsBoundary"
+          values   = [local.boundary_arn]
+        }
+      }
+    }
+    resource "aws_iam_role" "deploy" {
+      name                 = "\${var.name}-deploy"
+      permissions_boundary = aws_iam_policy.boundary.arn
+    }
+    resource "aws_iam_role" "plan" {
+      name                 = "\${var.name}-plan"
+      permissions_boundary = aws_iam_policy.boundary.arn
+    }
+    resource "aws_iam_role_policy_attachment" "plan_read" {
+      role       = aws_iam_role.plan.name
+      policy_arn = "arn:\${local.partition}:iam::aws:policy/ReadOnlyAccess"
+    }
+    data "aws_iam_policy_document" "plan_no_data" {
+      statement {
+        effect        = "Deny"
+        actions       = ["s3:GetObject"]
+        not_resources = [local.state]
+      }
+      statement {
+        effect    = "Deny"
+        actions   = ["secretsmanager:GetSecretValue", "logs:GetLogEvents", "kms:Decrypt"]
+        resources = ["*"]
+      }
+    }
+    ${extra}`,
+  });
+
+  it('rejects static keys and a tree without pipeline roles (as main had it)', async () => {
+    const out = await findings('pipeline-roles', {
+      [MODULE]: 'resource "aws_iam_user" "deployer" {\n  name = "deployer"\n}\nresource "aws_iam_access_key" "deployer" {\n  user = aws_iam_user.deployer.name\n}',
+    });
+    expect(out.map((f) => f.message)).toEqual([
+      expect.stringMatching(/declares aws_iam_user/),
+      expect.stringMatching(/declares aws_iam_access_key/),
+      expect.stringMatching(/no <app>-deploy role/),
+      expect.stringMatching(/no <app>-plan role/),
+    ]);
+  });
+
+  it('accepts bounded deploy and plan roles whose plan role reads no data', async () => {
+    expect(await findings('pipeline-roles', roles())).toEqual([]);
+  });
+
+  it('rejects a plan role with write policies and a role terraform/app makes without the boundary', async () => {
+    const tree = roles(`resource "aws_iam_role_policy_attachment" "plan_power" {
+      role       = aws_iam_role.plan.name
+      policy_arn = "arn:aws:iam::aws:policy/PowerUserAccess"
+    }`);
+    const out = await findings('pipeline-roles', {
+      ...tree,
+      'terraform/app/main.tf': 'module "region" {\n  source = "../modules/app-region"\n}',
+      'terraform/modules/app-region/main.tf': `resource "aws_iam_role" "task" {
+        permissions_boundary = var.permissions_boundary_arn
+      }
+      variable "permissions_boundary_arn" {
+        type        = string
+        description = "x"
+        default     = null
+      }`,
+    });
+    expect(out.map((f) => [f.where, f.message])).toEqual([
+      [`${ROLES}: aws_iam_role.plan`, expect.stringMatching(/other than ReadOnlyAccess/)],
+      ['terraform/modules/app-region/main.tf: aws_iam_role.task', expect.stringMatching(/without the pipeline's permissions boundary/)],
+    ]);
+  });
+
+  it('lets the boundary allow "*" (it grants nothing) but not an identity policy', async () => {
+    const out = await findings('iam-wildcards', roles('data "aws_iam_policy_document" "deploy" {\n  statement {\n    actions   = ["*"]\n    resources = ["*"]\n  }\n}'));
+    expect(out.map((f) => f.where)).toEqual([
+      `${ROLES}: data.aws_iam_policy_document.deploy statement (no sid)`,
+      `${ROLES}: data.aws_iam_policy_document.deploy statement (no sid)`,
+    ]);
+  });
+});
+
 describe('the repository\'s terraform/', () => {
   it('passes every rule', async () => {
     const tree = await loadTree(repoRoot, 'terraform');
@@ -1224,7 +1321,7 @@ describe('the repository\'s terraform/', () => {
 
   it('has a test above for every rule', () => {
     // Keeps a new rule from landing without the bad snippet that proves it can fail.
-    const tested = new Set(['open-ingress', 'ssh', 'database', 'imdsv2', 'encrypted-volumes', 'public-ip', 'variables', 'credentials', 'hard-coded-ids', 'region', 'app-regions', 'pinned-versions', 'backend', 'fleet-tags', 'iam-wildcards', 'provisioner-iam', 'agent-iam', 'load-balancers', 'controller-exposure', 'log-encryption', 'kms-key-policies', 'database-network', 'app-container']);
+    const tested = new Set(['open-ingress', 'ssh', 'database', 'imdsv2', 'encrypted-volumes', 'public-ip', 'variables', 'credentials', 'hard-coded-ids', 'region', 'app-regions', 'pinned-versions', 'backend', 'fleet-tags', 'iam-wildcards', 'provisioner-iam', 'agent-iam', 'load-balancers', 'controller-exposure', 'log-encryption', 'kms-key-policies', 'database-network', 'app-container', 'pipeline-roles']);
     expect(RULES.map((r) => r.id).filter((id) => !tested.has(id))).toEqual([]);
   });
 });

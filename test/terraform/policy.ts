@@ -44,7 +44,8 @@ export type RuleId =
   | 'log-encryption'
   | 'kms-key-policies'
   | 'database-network'
-  | 'app-container';
+  | 'app-container'
+  | 'pipeline-roles';
 
 export interface Rule {
   id: RuleId;
@@ -280,6 +281,22 @@ function variableValues(tree: Tree, config: Configuration, name: string, depth: 
     out.push(...values);
   }
   return out;
+}
+
+/**
+ * Whether an attribute can end up unset: absent or null as written, or a variable that some
+ * caller (among `callers`, when given) leaves at a null default or sets to something that can be
+ * null. Expressions the code cannot follow count as set.
+ */
+function mayBeNull(tree: Tree, value: unknown, config: Configuration, within?: Configuration[], depth = 0): boolean {
+  if (value === undefined || value === null) return true;
+  if (depth > 8 || !isExpression(value)) return false;
+  const variable = /^\$\{var\.([A-Za-z0-9_-]+)\}$/.exec(value);
+  if (!variable) return false;
+  const fallback = labelled(config, 'variable').find((v) => v.name === variable[1])?.body.default;
+  const callers = (config.isRoot ? [] : callersOf(tree, config)).filter((c) => within === undefined || within.includes(c.config));
+  if (callers.length === 0) return fallback === undefined || fallback === null;
+  return callers.some((c) => (c.body[variable[1]!] === undefined ? fallback === undefined || fallback === null : mayBeNull(tree, c.body[variable[1]!], c.config, within, depth + 1)));
 }
 
 /** The one value an attribute has, when every way of reaching it agrees; `undefined` otherwise. */
@@ -854,12 +871,32 @@ const fleetTags = defineRule(
   },
 );
 
+/**
+ * Policy documents that are only ever used as permissions boundaries: a boundary grants nothing,
+ * it caps what identity policies grant, so an Allow of "*" in it is the usual way to write it.
+ */
+function boundaryDocuments(tree: Tree): Set<string> {
+  const boundaryPolicies = new Set<string>();
+  for (const role of declared(tree, 'resource', ['aws_iam_role', 'aws_iam_user'])) {
+    const m = /^\$\{aws_iam_policy\.([A-Za-z0-9_-]+)\.arn\}$/.exec(String(role.body.permissions_boundary ?? ''));
+    if (m) boundaryPolicies.add(`${role.config.dir}|${m[1]}`);
+  }
+  const documents = new Set<string>();
+  for (const policy of declared(tree, 'resource', ['aws_iam_policy'])) {
+    if (!boundaryPolicies.has(`${policy.config.dir}|${policy.name}`)) continue;
+    const m = /^\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)\.json\}$/.exec(String(policy.body.policy ?? ''));
+    if (m) documents.add(`${policy.config.dir}|data.aws_iam_policy_document.${m[1]}`);
+  }
+  return documents;
+}
+
 const iamWildcards = defineRule(
   'iam-wildcards',
-  'No IAM statement allows every action of a service ("*", "svc:*"), and an identity policy allows Resource "*" only for read-only Describe/List calls (in a resource policy "*" is the resource itself).',
+  'No IAM statement allows every action of a service ("*", "svc:*"), and an identity policy allows Resource "*" only for read-only Describe/List calls (in a resource policy "*" is the resource itself; a permissions boundary grants nothing and may allow "*").',
   (tree, report) => {
+    const boundaries = boundaryDocuments(tree);
     for (const st of policyStatements(tree)) {
-      if (st.effect !== 'Allow') continue;
+      if (st.effect !== 'Allow' || boundaries.has(`${st.owner.config.dir}|${st.owner.address}`)) continue;
       for (const action of st.actions) {
         if (action === '*' || action.endsWith(':*')) report(st, `allows ${action}`);
       }
@@ -1034,10 +1071,9 @@ const logEncryption = defineRule(
   (tree, report) => {
     for (const group of declared(tree, 'resource', ['aws_cloudwatch_log_group'])) {
       const key = group.body.kms_key_id;
-      const values = key === undefined ? [undefined] : valuesOf(tree, key, group.config, group.body);
       // An expression the code cannot follow (a module output, a resource's ARN) names a key;
       // what is flagged is a missing key or one that can be null.
-      if (values !== undefined && values.some((v) => v === undefined || v === null)) {
+      if (mayBeNull(tree, key, group.config)) {
         report(group, `kms_key_id is ${JSON.stringify(key ?? 'absent')}${key === undefined ? '' : ', which can be null'}; encrypt the log group under a customer-managed key`);
       }
     }
@@ -1093,6 +1129,62 @@ const appContainer = defineRule(
   },
 );
 
+/** The configurations a root reaches through its module calls, itself included. */
+function reachableFrom(tree: Tree, root: Configuration): Configuration[] {
+  const seen = new Set<Configuration>([root]);
+  const queue = [root];
+  while (queue.length > 0) {
+    for (const call of labelled(queue.shift()!, 'module')) {
+      const target = moduleTarget(tree, call);
+      if (target && !seen.has(target)) {
+        seen.add(target);
+        queue.push(target);
+      }
+    }
+  }
+  return [...seen];
+}
+
+const pipelineRoles = defineRule(
+  'pipeline-roles',
+  'No IAM user or access key exists; the pipeline deploys with a <app>-deploy role and plans pull requests with a <app>-plan role, both under a permissions boundary that refuses roles created or changed without it; the plan role reads no secret, log or object but the state; and every role terraform/app creates carries the boundary.',
+  (tree, report) => {
+    for (const d of declared(tree, 'resource', ['aws_iam_user', 'aws_iam_access_key', 'aws_iam_user_login_profile'])) {
+      report(d, `declares ${d.type}: the pipeline and people assume roles, no static credential exists`);
+    }
+    const roles = declared(tree, 'resource', ['aws_iam_role']);
+    const named = (suffix: string): Declared | undefined => roles.find((r) => typeof r.body.name === 'string' && r.body.name.endsWith(suffix));
+    const deploy = named('-deploy');
+    const plan = named('-plan');
+    if (!deploy) report('terraform', 'no <app>-deploy role: the pipeline would need a static deploy key');
+    if (!plan) report('terraform', 'no <app>-plan role: pull requests would plan with the deploy role');
+    for (const role of [deploy, plan]) {
+      if (role && (role.body.permissions_boundary === undefined || role.body.permissions_boundary === null)) report(role, 'has no permissions_boundary');
+    }
+    if (deploy) {
+      const keeps = policyStatements(tree).some(
+        (st) => st.owner.config === deploy.config && st.effect === 'Deny' && st.actions.includes('iam:CreateRole') && st.conditions.some((c) => c.test === 'StringNotEquals' && c.variable === 'iam:PermissionsBoundary'),
+      );
+      if (!keeps) report(deploy, 'its boundary does not refuse roles created without it (Deny iam:CreateRole when iam:PermissionsBoundary differs): the deploy role could make itself a stronger role');
+    }
+    if (plan) {
+      const attached = declared(tree, 'resource', ['aws_iam_role_policy_attachment'], plan.config).filter((a) => String(a.body.role ?? '').includes(`aws_iam_role.${plan.name}.`));
+      if (attached.some((a) => !/:policy\/(ReadOnlyAccess|ViewOnlyAccess)$/.test(String(a.body.policy_arn)))) report(plan, 'carries a managed policy other than ReadOnlyAccess/ViewOnlyAccess');
+      const denies = policyStatements(tree).filter((st) => st.owner.config === plan.config && st.effect === 'Deny');
+      for (const action of ['secretsmanager:GetSecretValue', 'logs:GetLogEvents', 's3:GetObject', 'kms:Decrypt']) {
+        if (!denies.some((st) => st.actions.includes(action))) report(plan, `is not denied ${action}: a pull request's Terraform could read the bank's data`);
+      }
+    }
+    const app = tree.configurations.find((c) => c.dir === 'terraform/app');
+    const reached = app ? reachableFrom(tree, app) : [];
+    for (const config of reached) {
+      for (const role of declared(tree, 'resource', ['aws_iam_role'], config)) {
+        if (mayBeNull(tree, role.body.permissions_boundary, config, reached)) report(role, 'is created by terraform/app without the pipeline\'s permissions boundary (the deploy role may not create it)');
+      }
+    }
+  },
+);
+
 export const RULES: Rule[] = [
   openIngress,
   ssh,
@@ -1117,6 +1209,7 @@ export const RULES: Rule[] = [
   kmsKeyPolicies,
   databaseNetwork,
   appContainer,
+  pipelineRoles,
 ];
 
 export function rule(id: RuleId): Rule {

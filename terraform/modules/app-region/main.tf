@@ -189,9 +189,10 @@ data "aws_iam_policy_document" "assume_ecs_tasks" {
 
 # The execution role is ECS's, at task start: pull the image, write logs, read the two secrets.
 resource "aws_iam_role" "execution" {
-  name_prefix        = "${var.name}-exec-"
-  description        = "Starts the ${var.name} app tasks"
-  assume_role_policy = data.aws_iam_policy_document.assume_ecs_tasks.json
+  name_prefix          = "${var.name}-exec-"
+  permissions_boundary = var.permissions_boundary_arn
+  description          = "Starts the ${var.name} app tasks"
+  assume_role_policy   = data.aws_iam_policy_document.assume_ecs_tasks.json
 
   tags = var.tags
 }
@@ -227,9 +228,10 @@ resource "aws_iam_role_policy" "execution_secrets" {
 
 # The task role is the app's own identity: it calls no AWS API, so it has no permission.
 resource "aws_iam_role" "task" {
-  name_prefix        = "${var.name}-task-"
-  description        = "The ${var.name} app itself (no AWS permissions)"
-  assume_role_policy = data.aws_iam_policy_document.assume_ecs_tasks.json
+  name_prefix          = "${var.name}-task-"
+  permissions_boundary = var.permissions_boundary_arn
+  description          = "The ${var.name} app itself (no AWS permissions)"
+  assume_role_policy   = data.aws_iam_policy_document.assume_ecs_tasks.json
 
   tags = var.tags
 }

@@ -227,6 +227,16 @@ variable "max_request_body_bytes" {
   }
 }
 
+variable "permissions_boundary_arn" {
+  type        = string
+  description = "Permissions boundary of the tasks' roles (the pipeline roles' boundary, which the deploy role must put on every role it creates)."
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]+:policy/", var.permissions_boundary_arn))
+    error_message = "permissions_boundary_arn must be an IAM policy ARN."
+  }
+}
+
 variable "log_retention_days" {
   type        = number
   description = "Days CloudWatch keeps the app's logs."

@@ -95,6 +95,25 @@ resource "aws_iam_role_policy" "controller_secrets" {
   policy = data.aws_iam_policy_document.controller_secrets.json
 }
 
+# The AWS Credentials plugin (iamRoleArn, no keys) assumes the pipeline's roles from this role.
+data "aws_iam_policy_document" "controller_assume" {
+  count = length(var.assumable_role_arns) > 0 ? 1 : 0
+
+  statement {
+    sid       = "AssumePipelineRoles"
+    actions   = ["sts:AssumeRole"]
+    resources = var.assumable_role_arns
+  }
+}
+
+resource "aws_iam_role_policy" "controller_assume" {
+  count = length(var.assumable_role_arns) > 0 ? 1 : 0
+
+  name   = "assume-pipeline-roles"
+  role   = aws_iam_role.controller.id
+  policy = data.aws_iam_policy_document.controller_assume[0].json
+}
+
 resource "aws_iam_instance_profile" "controller" {
   name_prefix = "${var.name}-"
   role        = aws_iam_role.controller.name

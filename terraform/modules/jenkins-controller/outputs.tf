@@ -52,3 +52,8 @@ output "load_balancer_internal" {
   description = "Whether the load balancer is internal."
   value       = module.load_balancer.internal
 }
+
+output "assumable_role_arns" {
+  description = "Roles the controller's instance role may assume (the pipeline's)."
+  value       = var.assumable_role_arns
+}

@@ -178,6 +178,17 @@ variable "log_retention_days" {
   }
 }
 
+variable "assumable_role_arns" {
+  type        = list(string)
+  description = "Roles Jenkins credentials assume from the controller's instance role (the pipeline's deploy and plan roles)."
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.assumable_role_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]+:role/", a))])
+    error_message = "assumable_role_arns must be IAM role ARNs."
+  }
+}
+
 variable "tags" {
   type        = map(string)
   description = "Tags added to every resource."

@@ -28,6 +28,7 @@ variables {
   app_secret_key_arn        = "arn:aws:secretsmanager:us-east-1:111122223333:secret:bank-app/secret-key-GhIjKl"
   secrets_kms_key_arn       = "arn:aws:kms:us-east-1:111122223333:key/app-key"
   log_kms_key_arn           = "arn:aws:kms:us-east-1:111122223333:key/log-key"
+  permissions_boundary_arn  = "arn:aws:iam::111122223333:policy/bank-app-deploy-boundary"
 }
 
 run "the_task_gets_its_secrets_from_secrets_manager_and_no_public_ip" {
@@ -55,6 +56,11 @@ run "the_task_gets_its_secrets_from_secrets_manager_and_no_public_ip" {
   assert {
     condition     = !can(jsondecode(aws_ecs_task_definition.app.container_definitions)[0].command) && !can(jsondecode(aws_ecs_task_definition.app.container_definitions)[0].entryPoint)
     error_message = "The container runs the image's own command, not a shell wrapper."
+  }
+
+  assert {
+    condition     = aws_iam_role.execution.permissions_boundary == "arn:aws:iam::111122223333:policy/bank-app-deploy-boundary" && aws_iam_role.task.permissions_boundary == aws_iam_role.execution.permissions_boundary
+    error_message = "The tasks' roles carry the pipeline's boundary."
   }
 
   assert {
