@@ -113,9 +113,10 @@ const suites = [
     cmd: ['node', 'bin/provisioner.mjs', 'library', '--check'],
   },
   {
-    // The banking app (app/): pytest on Debian's python3, against SQLite and a MariaDB it starts.
+    // The banking app (app/): pytest in a virtualenv built from app/'s locks (scripts/app-python.sh),
+    // against SQLite and a MariaDB it starts.
     name: 'app',
-    cmd: ['/usr/bin/python3', '-m', 'pytest', 'app/tests', '-q', '-p', 'no:cacheprovider', `--junitxml=${join(scratch, 'app-junit.xml')}`],
+    cmd: ['bash', 'scripts/app-python.sh', '-m', 'pytest', 'app/tests', '-q', '-p', 'no:cacheprovider', `--junitxml=${join(scratch, 'app-junit.xml')}`],
     count: () => junitCounts(readFileSync(join(scratch, 'app-junit.xml'), 'utf8')),
   },
 ];

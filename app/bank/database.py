@@ -28,6 +28,9 @@ def _tune_sqlite(dbapi_connection, _record):
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=FULL")  # a committed deposit survives a power cut
+    # Readers no longer wait for the writer. Persistent in the file, so this is cheap after the first
+    # connection; it has to run here, outside any transaction.
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 

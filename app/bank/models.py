@@ -146,9 +146,6 @@ def init_schema():
     """Create missing tables and make ids start where the bank's numbering starts. Idempotent."""
     db.create_all()
     if db.engine.dialect.name == "sqlite":
-        with db.engine.connect() as connection:
-            # Persistent in the file: readers no longer wait for the writer.
-            connection.exec_driver_sql("PRAGMA journal_mode=WAL")
         with db.engine.begin() as connection:
             for table, first in (("customers", FIRST_CUSTOMER_ID), ("accounts", FIRST_ACCOUNT_ID)):
                 connection.execute(

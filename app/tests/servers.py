@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 APP_DIR = Path(__file__).resolve().parent.parent
-# The interpreter running the tests (Debian's /usr/bin/python3 in CI, a virtualenv's in Jenkins)
+# The interpreter running the tests (the virtualenv built from the locks, here and in Jenkins)
 # runs the app too, so the servers see the same packages as the tests.
 PYTHON = sys.executable
 

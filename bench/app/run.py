@@ -1,11 +1,11 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Benchmark of the bank app: wrk against gunicorn on loopback, account reads and transfers, on
 SQLite and on MariaDB, in this project's configuration (WEB_CONCURRENCY workers, SQL echo off)
 and in the original's (one sync worker, SQL echo on), all in one run. Prints a Markdown table.
 
-    /usr/bin/python3 bench/app/run.py [--seconds 5] [--rounds 3] [--connections 16] [--workers 5]
+    scripts/app-python.sh bench/app/run.py [--seconds 5] [--rounds 3] [--connections 16] [--workers 5]
 
-Needs: wrk, mariadb-server, gunicorn and the python3-* packages of scripts/system-packages.txt.
+Needs: wrk and mariadb-server; scripts/app-python.sh runs it in the virtualenv built from app/'s locks.
 Runs take rounds x 8 x seconds plus start-up (about 2.5 minutes by default); everything listens on 127.0.0.1 only.
 """
 import argparse

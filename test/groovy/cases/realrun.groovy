@@ -1,5 +1,5 @@
 // The resource scripts run for real: buildApp and test with Debian's /usr/bin/python3 on a
-// fixture project and on app/, and terraformApply with terraform on a module that uses only
+// fixture project, with Python 3.11 on app/ from its locks, and terraformApply with terraform on a module that uses only
 // terraform_data with a local backend (init, plan, apply, then a second run finds no changes).
 
 File fixtures = new File(Build.repo, 'test/library/fixtures')
@@ -64,12 +64,27 @@ test('real: a failing test fails the build and its JUnit file is still published
   }
 }
 
-test('real: buildApp and test on the bank app (app/) with Debian python') {
+// The bank app's locks need its index: an agent's pip is configured for the bank's package index,
+// and here that is this machine's own pip configuration (its PIP_* variables and user pip.conf).
+// The interpreter is the real Python 3.11 the app is locked for, not a shim that needs HOME.
+Closure bankAppPython = {
+  Process p = ['python3.11', '-c', 'import sys; print(sys.executable)'].execute()
+  String executable = p.text.trim()
+  assert p.waitFor() == 0 && executable : 'python3.11 not found on PATH: the app is locked for Python 3.11'
+  executable
+}
+
+test('real: buildApp installs the bank app (app/) from its hashed locks with Python 3.11, and test runs its tests') {
   Build b = new Build()
   try {
     copy(new File(Build.repo, 'app'), new File(b.workspace, 'app'))
-    b.step('buildApp', [python: '/usr/bin/python3', systemSitePackages: true, venvCache: new File(b.dir, 'venvs').path])
-    b.step('test', [args: ['tests/test_money.py']])
+    ['app/.venv', 'app/.venv.lock'].each { ['rm', '-rf', new File(b.workspace, it).path].execute().waitFor() }
+    System.getenv().each { k, v -> if (k.startsWith('PIP_')) b.env[k] = v }
+    b.env.XDG_CONFIG_HOME = System.getenv('XDG_CONFIG_HOME') ?: "${System.getProperty('user.home')}/.config".toString()
+    b.env.PIP_RETRIES = '0' // no index answers here but the configured mirror: fail at once, not after retries
+    b.step('buildApp', [python: bankAppPython(), requirements: 'requirements-test.txt', systemSitePackages: false, venvCache: new File(b.dir, 'venvs').path])
+    assert new File(b.workspace, 'app/build/python-environment.txt').text =~ /(?m)^Flask==3\./
+    b.step('test', [args: ['tests/test_money.py', 'tests/test_dependencies.py']])
     def suites = new XmlSlurper().parse(new File(b.workspace, 'app/build/test-results/junit.xml'))
     assert (suites.testsuite.@tests.text() as int) > 0
     assert suites.testsuite.@failures.text() == '0'
