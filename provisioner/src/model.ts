@@ -94,6 +94,8 @@ export interface AgentNode {
   description?: string;
   /** Connected and usable (not offline). */
   online: boolean;
+  /** Whether its agent is connected, temporarily offline or not (known when Jenkins says). */
+  connected?: boolean;
   /** Held offline on purpose: drained, taken offline by a person, or by Jenkins itself. */
   temporarilyOffline: boolean;
   /**

@@ -130,7 +130,7 @@ describe('JenkinsController.listNodes', () => {
     expect(seen[0]!.method).toBe('GET');
     expect(seen[0]!.path).toBe('/jenkins/computer/api/json');
     expect(seen[0]!.query.get('tree')).toBe(
-      'computer[displayName,description,offline,temporarilyOffline,idle,offlineCauseReason,offlineCause[_class,timestamp],numExecutors,assignedLabels[name]]',
+      'computer[displayName,description,offline,temporarilyOffline,idle,offlineCauseReason,offlineCause[_class,timestamp],absoluteRemotePath,numExecutors,assignedLabels[name]]',
     );
     expect(nodesTree).toBe(seen[0]!.query.get('tree'));
     expect(seen[0]!.headers.authorization).toBe(basic);
@@ -155,10 +155,11 @@ describe('JenkinsController.listNodes', () => {
         computer: [
           computer('full-disk', {
             temporarilyOffline: true,
+            absoluteRemotePath: '/home/jenkins/agent',
             offlineCause: { _class: 'hudson.node_monitors.DiskSpaceMonitorDescriptor$DiskSpace', timestamp: 1700000000000 },
             offlineCauseReason: 'Disk space is below threshold of 1.00 GiB. Only 512.00 MiB out of 8.00 GiB left on /home/jenkins/agent.',
           }),
-          computer('by-hand', { temporarilyOffline: true, offlineCause: { _class: 'hudson.slaves.OfflineCause$UserCause', timestamp: 1700000000001 }, offlineCauseReason: '&lt;b&gt;disk &amp; &quot;tmp&quot;&lt;/b&gt;&nbsp; it&#039;s full' }),
+          computer('by-hand', { temporarilyOffline: true, absoluteRemotePath: null, offlineCause: { _class: 'hudson.slaves.OfflineCause$UserCause', timestamp: 1700000000001 }, offlineCauseReason: '&lt;b&gt;disk &amp; &quot;tmp&quot;&lt;/b&gt;&nbsp; it&#039;s full' }),
           computer('via-cli', { temporarilyOffline: true, offlineCause: { _class: 'hudson.slaves.OfflineCause$ByCLI', timestamp: 1 }, offlineCauseReason: 'maintenance' }),
           computer('dropped', { temporarilyOffline: false, offlineCause: { _class: 'hudson.slaves.OfflineCause$ChannelTermination', timestamp: 2 }, offlineCauseReason: 'Connection was broken' }),
           computer('deleted-busy', { temporarilyOffline: false, idle: false, numExecutors: 0, offlineCause: null, offlineCauseReason: '' }),
@@ -167,8 +168,8 @@ describe('JenkinsController.listNodes', () => {
     ];
     const nodes = await controller().listNodes();
     expect(nodes).toEqual([
-      { name: 'full-disk', online: false, temporarilyOffline: true, heldOfflineBy: 'jenkins', offlineSince: 1700000000000, idle: true, offlineReason: 'Disk space is below threshold of 1.00 GiB. Only 512.00 MiB out of 8.00 GiB left on /home/jenkins/agent.', labels: [], executors: 1 },
-      { name: 'by-hand', online: false, temporarilyOffline: true, heldOfflineBy: 'person', offlineSince: 1700000000001, idle: true, offlineReason: `<b>disk & "tmp"</b>  it's full`, labels: [], executors: 1 },
+      { name: 'full-disk', online: false, connected: true, temporarilyOffline: true, heldOfflineBy: 'jenkins', offlineSince: 1700000000000, idle: true, offlineReason: 'Disk space is below threshold of 1.00 GiB. Only 512.00 MiB out of 8.00 GiB left on /home/jenkins/agent.', labels: [], executors: 1 },
+      { name: 'by-hand', online: false, connected: false, temporarilyOffline: true, heldOfflineBy: 'person', offlineSince: 1700000000001, idle: true, offlineReason: `<b>disk & "tmp"</b>  it's full`, labels: [], executors: 1 },
       { name: 'via-cli', online: false, temporarilyOffline: true, heldOfflineBy: 'person', offlineSince: 1, idle: true, offlineReason: 'maintenance', labels: [], executors: 1 },
       { name: 'dropped', online: false, temporarilyOffline: false, idle: true, offlineReason: 'Connection was broken', labels: [], executors: 1 },
       { name: 'deleted-busy', online: false, temporarilyOffline: false, idle: false, labels: [], executors: 0, deleted: true },

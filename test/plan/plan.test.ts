@@ -186,6 +186,17 @@ pools:
     ]);
   });
 
+  it('bootstraps a node it drained before its agent ever connected, as well as taking it back online', () => {
+    const a = instance('awsDeploy', { bootstrappedAt: undefined });
+    const drained = (connected: boolean) => node(a, { online: false, connected, temporarilyOffline: true, heldOfflineBy: 'person', offlineReason: drainMessage('bank-ci', 'scale-down') });
+    const fleet = fleetWith([{ name: 'awsDeploy', count: 1 }]);
+    expect(planUp(fleet, observed([a], [drained(false)])).actions).toEqual([
+      expect.objectContaining({ type: 'bootstrap', node: drained(false).name, reason: 'never bootstrapped' }),
+      expect.objectContaining({ type: 'resume', node: drained(false).name }),
+    ]);
+    expect(types(planUp(fleet, observed([a], [drained(true)])).actions)).toEqual(['resume']);
+  });
+
   it('prefers an agent it already drained when scaling down', () => {
     const a = instance('awsDeploy');
     const b = instance('awsDeploy');

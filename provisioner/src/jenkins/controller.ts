@@ -22,10 +22,11 @@ export interface JenkinsControllerOptions {
 }
 
 /**
- * The fields of every computer in one `computer/api/json` call (all exported by hudson.model.Computer);
- * the offline cause's class tells a person's (OfflineCause$UserCause) from Jenkins' own (a node monitor's).
+ * The fields of every computer in one `computer/api/json` call (exported by hudson.model.Computer and
+ * SlaveComputer); the offline cause's class tells a person's (OfflineCause$UserCause) from Jenkins'
+ * own (a node monitor's).
  */
-export const nodesTree = 'computer[displayName,description,offline,temporarilyOffline,idle,offlineCauseReason,offlineCause[_class,timestamp],numExecutors,assignedLabels[name]]';
+export const nodesTree = 'computer[displayName,description,offline,temporarilyOffline,idle,offlineCauseReason,offlineCause[_class,timestamp],absoluteRemotePath,numExecutors,assignedLabels[name]]';
 
 /** Offline causes a person sets (toggleOffline, changeOfflineCause, the CLI): OfflineCause.UserCause and its ByCLI. */
 const personCause = /^hudson\.slaves\.OfflineCause\$(UserCause|ByCLI)$/;
@@ -159,6 +160,9 @@ export class JenkinsController implements Controller {
         const since = (computer.offlineCause as { timestamp?: unknown } | null)?.timestamp;
         if (typeof since === 'number') node.offlineSince = since;
       }
+      // SlaveComputer.getAbsoluteRemotePath is set only while the agent's channel is up (shown to
+      // Agent/Connect, which the service account has): whether a drained node's agent is there at all.
+      if ('absoluteRemotePath' in computer) node.connected = typeof computer.absoluteRemotePath === 'string';
       // Jenkins makes a computer only for a node with executors and keeps one with none only while
       // the builds of a deleted node finish (AbstractCIBase.updateComputerList).
       if (computer.numExecutors === 0) node.deleted = true;

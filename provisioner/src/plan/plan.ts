@@ -185,7 +185,13 @@ export function planUp(fleet: Fleet, observed: Observed): Plan {
         continue;
       }
       if (node.temporarilyOffline) {
-        if (drainedByUs(fleet.fleet, node)) actions.push({ type: 'resume', pool: pool.name, node: name, reason: 'drained earlier, wanted again' });
+        if (drainedByUs(fleet.fleet, node)) {
+          actions.push({ type: 'resume', pool: pool.name, node: name, reason: 'drained earlier, wanted again' });
+          // Drained before its agent ever connected (a run killed between register and bootstrap,
+          // then a scale-down): back online alone it would stay offline.
+          const reason = node.connected === false ? needsBootstrap(fleet, pool, instance, observed.now) : undefined;
+          if (reason) actions.push({ type: 'bootstrap', ...base, reason });
+        }
         continue; // taken offline by a person: theirs to bring back
       }
       const reason = needsBootstrap(fleet, pool, instance, observed.now);

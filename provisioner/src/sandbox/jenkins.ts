@@ -423,7 +423,7 @@ export class JenkinsStandIn {
     if (segments[0] === 'computer') {
       if (segments.length === 3 && segments[1] === 'api' && segments[2] === 'json') {
         if (method !== 'GET' && method !== 'HEAD') return failure(405, 'This URL requires GET', `${method} computer/api/json`, false);
-        return this.withTree(req, this.computerSetJson(Number(req.query.get('depth') ?? 0)), 'GET computer/api/json');
+        return this.withTree(req, this.computerSetJson(Number(req.query.get('depth') ?? 0), caller), 'GET computer/api/json');
       }
       if (segments.length === 2 && (segments[1] === 'doCreateItem' || segments[1] === 'createItem')) {
         const action = `${method} computer/${segments[1]}`;
@@ -444,7 +444,7 @@ export class JenkinsStandIn {
         return notFound(action, mutating, name);
       }
       const tagged = (r: JenkinsReply): JenkinsReply => ({ ...r, subject: name });
-      if (rest === 'api/json' && (method === 'GET' || method === 'HEAD')) return tagged(this.withTree(req, this.computerJson(node, Number(req.query.get('depth') ?? 0)), action));
+      if (rest === 'api/json' && (method === 'GET' || method === 'HEAD')) return tagged(this.withTree(req, this.computerJson(node, Number(req.query.get('depth') ?? 0), caller), action));
       if ((rest === 'jenkins-agent.jnlp' || rest === 'slave-agent.jnlp') && method === 'GET') {
         return tagged(denied(Permission.agentConnect, action) ?? { status: 200, headers: { 'content-type': 'application/x-java-jnlp-file' }, body: this.jnlp(node), action: `GET computer/NAME/jenkins-agent.jnlp`, mutating: false });
       }
@@ -734,7 +734,7 @@ export class JenkinsStandIn {
     return depth > 0 ? full : { _class: full._class, currentExecutable: full.currentExecutable, idle: full.idle, number: n };
   }
 
-  private computerJson(node: JenkinsNode, depth: number): Record<string, unknown> {
+  private computerJson(node: JenkinsNode, depth: number, caller: Caller): Record<string, unknown> {
     const connected = this.connections.has(node.name);
     const labels = [...new Set(node.labelString.split(/\s+/).filter(Boolean)), node.name];
     // Computer.getOfflineCause: the node's temporary cause first, then why the channel went.
@@ -764,7 +764,8 @@ export class JenkinsStandIn {
       offlineCauseReason: cause ? offlineCauseReason(cause) : '',
       oneOffExecutors: [],
       temporarilyOffline: node.temporaryOfflineCause !== undefined,
-      absoluteRemotePath: connected ? node.remoteFS : null,
+      // SlaveComputer.getAbsoluteRemotePath: the agent's root while its channel is up, to users with Agent/Connect.
+      absoluteRemotePath: connected && hasPermission(caller, Permission.agentConnect) ? node.remoteFS : null,
     };
   }
 
@@ -795,9 +796,9 @@ export class JenkinsStandIn {
     };
   }
 
-  private computerSetJson(depth: number): Record<string, unknown> {
+  private computerSetJson(depth: number, caller: Caller): Record<string, unknown> {
     const world = this.sb.store.world;
-    const computers = [this.builtInJson(), ...world.nodes.map((n) => this.computerJson(n, depth)), ...world.removedComputers.map((c) => this.removedComputerJson(c, depth))];
+    const computers = [this.builtInJson(), ...world.nodes.map((n) => this.computerJson(n, depth, caller)), ...world.removedComputers.map((c) => this.removedComputerJson(c, depth))];
     const busy = world.nodes.filter((n) => n.busy).length + world.removedComputers.length;
     const total = world.nodes.filter((n) => this.connections.has(n.name)).reduce((sum, n) => sum + n.numExecutors, 0);
     return { _class: 'hudson.model.ComputerSet', busyExecutors: busy, computer: computers, displayName: 'Nodes', totalExecutors: total };
