@@ -14,3 +14,38 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # Client address from the ALB's X-Forwarded-For only when the proxy is the load balancer.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def _without_server_banner():
+    """gunicorn writes `Server: gunicorn` on every response and has no setting to leave it out; the
+    banner only tells an attacker what to look up. Drop that line from the headers it writes (the
+    workers fork from this process, so they inherit the change)."""
+    from gunicorn.http import wsgi
+
+    default_headers = wsgi.Response.default_headers
+    if getattr(default_headers, "drops_server_banner", False):
+        return
+
+    def headers_without_server(self):
+        return [line for line in default_headers(self) if not line.lower().startswith("server:")]
+
+    headers_without_server.drops_server_banner = True
+    wsgi.Response.default_headers = headers_without_server
+
+
+_without_server_banner()
+
+
+def on_starting(server):
+    """Before any worker exists: bring the schema to this release's head under the database's
+    migration lock (bank.migrate), so that of a release's tasks one migrates and the others find it
+    done, and none serves an old schema. A failure stops gunicorn with a non-zero exit."""
+    from bank import create_app
+    from bank.database import db
+    from bank.migrate import upgrade_as_the_app_starts
+
+    app = create_app()
+    with app.app_context():
+        upgrade_as_the_app_starts(server.log.info)
+        # Workers are forked from this process: they must not inherit its connections.
+        db.engine.dispose()

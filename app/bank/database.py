@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 
 # MariaDB error codes after which the whole operation can safely run again: it was rolled back.
 _RETRYABLE_MYSQL_ERRORS = {1205, 1213}  # lock wait timeout, deadlock
-_WRITE_LOCK_OPTION = "bank_write_lock"
+WRITE_LOCK_OPTION = "bank_write_lock"
 
 
 @event.listens_for(Engine, "connect")
@@ -40,7 +40,7 @@ def _begin_sqlite(connection):
         return
     # A writer takes SQLite's single write lock at BEGIN, so two writers never both read a balance
     # and then race to upgrade their locks.
-    immediate = connection.get_execution_options().get(_WRITE_LOCK_OPTION)
+    immediate = connection.get_execution_options().get(WRITE_LOCK_OPTION)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
@@ -55,7 +55,7 @@ def _one_write():
     # End whatever read transaction the request opened (loading the staff user): the write lock
     # must be taken when the transaction begins, not upgraded half-way.
     session.commit()
-    session.connection(execution_options={_WRITE_LOCK_OPTION: True})
+    session.connection(execution_options={WRITE_LOCK_OPTION: True})
     try:
         yield session
         session.commit()

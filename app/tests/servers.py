@@ -135,7 +135,8 @@ class Gunicorn:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = None
 
-    def start(self):
+    def start(self, healthy=True):
+        """Returns once /health answers 200 (healthy=False: answers at all, even 503)."""
         try:
             import gunicorn  # noqa: F401
         except ImportError:
@@ -145,6 +146,7 @@ class Gunicorn:
         self.process = subprocess.Popen([PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=APP_DIR,
                                         env=self.env, stdout=self.output, stderr=subprocess.STDOUT,
                                         start_new_session=True)
+        import urllib.error
         import urllib.request
 
         deadline = time.time() + 30
@@ -153,6 +155,9 @@ class Gunicorn:
                 with urllib.request.urlopen(self.url + "/health", timeout=2) as response:
                     if response.status == 200:
                         return self
+            except urllib.error.HTTPError:
+                if not healthy:
+                    return self
             except Exception:
                 pass
             if self.process.poll() is not None or time.time() > deadline:

@@ -21,9 +21,10 @@ def test_an_executive_and_a_teller_work_through_the_pages(tmp_path):
         pytest.fail("node not found: install Node.js 20", pytrace=False)
     if not (REPO / "node_modules" / "playwright-core").is_dir():
         pytest.fail("playwright-core is missing: run npm ci at the repository root", pytrace=False)
-    passwords = {"exec1": ("executive", "exec-walkthrough-1"), "teller1": ("teller", "teller-walkthrough-1")}
+    passwords = {"exec1": ("executive", "exec-walkthrough-1"), "teller1": ("teller", "teller-walkthrough-1"),
+                 "teller2": ("teller", "second-desk-walkthrough-2")}
     env = app_env(f"sqlite:///{tmp_path / 'bank.sqlite'}")
-    flask_cli(env, "init-db")
+    flask_cli(env, "migrate")
     for username, (role, password) in passwords.items():
         flask_cli(env, "create-staff", username, role, input_text=password + "\n")
     server = Gunicorn(env, workers=2).start()
@@ -33,7 +34,8 @@ def test_an_executive_and_a_teller_work_through_the_pages(tmp_path):
         result = subprocess.run(
             [node, str(SCRIPT), server.url, str(downloads)],
             env={**os.environ, "BANK_E2E_EXECUTIVE_PASSWORD": passwords["exec1"][1],
-                 "BANK_E2E_TELLER_PASSWORD": passwords["teller1"][1]},
+                 "BANK_E2E_TELLER_PASSWORD": passwords["teller1"][1],
+                 "BANK_E2E_SECOND_TELLER_PASSWORD": passwords["teller2"][1]},
             capture_output=True, text=True, timeout=180,
         )
     finally:

@@ -1,4 +1,4 @@
-"""`flask --app bank` commands: init-db, create-staff, seed-demo."""
+"""`flask --app bank` commands: migrate, downgrade, create-staff, seed-demo (migrations: test_migrations.py)."""
 import pytest
 from sqlalchemy import text
 
@@ -12,11 +12,13 @@ def cli(app):
     return app.test_cli_runner()
 
 
-def test_init_db_can_run_again(cli):
+def test_migrate_can_run_again(cli):
+    from bank.migrate import head
+
     for _ in range(2):
-        result = cli.invoke(args=["init-db"])
-        assert result.exit_code == 0
-        assert "database ready" in result.output
+        result = cli.invoke(args=["migrate"])
+        assert result.exit_code == 0, result.output
+        assert f"schema at revision {head()}: nothing to do" in result.output
 
 
 def test_create_staff_reads_the_password_from_stdin(app, cli, monkeypatch):
@@ -26,7 +28,7 @@ def test_create_staff_reads_the_password_from_stdin(app, cli, monkeypatch):
     assert "created cashier olga" in result.output
     assert "a-long-enough-secret" not in result.output
     with app.test_request_context():
-        assert authenticate("olga", "a-long-enough-secret").role == "cashier"
+        assert authenticate("olga", "a-long-enough-secret", "127.0.0.1").role == "cashier"
 
 
 def test_create_staff_reads_the_password_from_the_environment(app, cli, monkeypatch):
@@ -34,7 +36,7 @@ def test_create_staff_reads_the_password_from_the_environment(app, cli, monkeypa
     result = cli.invoke(args=["create-staff", "pavel", "executive"])
     assert result.exit_code == 0, result.output
     with app.test_request_context():
-        assert authenticate("pavel", "another-long-secret").role == "executive"
+        assert authenticate("pavel", "another-long-secret", "127.0.0.1").role == "executive"
 
 
 @pytest.mark.parametrize("args, password, message", [
@@ -61,8 +63,7 @@ def test_seed_demo_creates_customers_once(app, cli):
         assert robot.active is False
 
 
-def test_init_db_puts_sqlite_in_wal_mode_so_readers_do_not_wait(app, cli):
-    cli.invoke(args=["init-db"])
+def test_sqlite_runs_in_wal_mode_so_readers_do_not_wait(app):
     with app.app_context():
         if db.engine.dialect.name != "sqlite":
             assert db.session.execute(text("SELECT @@default_storage_engine")).scalar() == "InnoDB"

@@ -50,11 +50,11 @@ def test_responses_carry_security_headers(anonymous):
 def test_sql_logging_never_shows_parameters(tmp_path, caplog):
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'echo.sqlite'}", "SQLALCHEMY_ECHO": True,
                       "SECRET_KEY": "x", "BCRYPT_ROUNDS": 4})
-    from bank.models import init_schema
+    from bank import migrate
     from bank.staff import create_staff
 
     with app.app_context(), caplog.at_level("INFO", logger="sqlalchemy.engine"):
-        init_schema()
+        migrate.upgrade()
         staff = create_staff("echo-user", "teller", "a-secret-password")
         stored_hash = staff.password_hash
     logged = caplog.text

@@ -1,7 +1,9 @@
 // A person's walk through the bank's pages in Debian's Chromium: an executive creates a customer
-// and two accounts, a teller deposits and transfers, the statement shows it and downloads as PDF
-// and spreadsheet. Usage: node walkthrough.mjs BASE_URL DOWNLOAD_DIR; passwords come from the
-// environment (BANK_E2E_EXECUTIVE_PASSWORD, BANK_E2E_TELLER_PASSWORD). Exit 0 when every check held.
+// and two (empty) accounts, a teller deposits the opening cash and transfers, the statement shows
+// it and downloads as PDF and spreadsheet, a large deposit waits until a second teller approves it.
+// Usage: node walkthrough.mjs BASE_URL DOWNLOAD_DIR; passwords come from the environment
+// (BANK_E2E_EXECUTIVE_PASSWORD, BANK_E2E_TELLER_PASSWORD, BANK_E2E_SECOND_TELLER_PASSWORD).
+// Exit 0 when every check held.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -55,7 +57,7 @@ try {
   const page = await context.newPage();
   page.setDefaultTimeout(30000); // CI machines are shared; a slow page is not a failure
 
-  // The executive: a customer, a savings account with 100.00 and an empty current account.
+  // The executive: a customer, a savings and a current account, both empty (money enters as cash).
   await logIn(page, 'exec1', process.env.BANK_E2E_EXECUTIVE_PASSWORD);
   await page.getByRole('link', { name: 'New customer' }).click();
   await page.getByLabel('SSN id').fill('424242424');
@@ -68,12 +70,11 @@ try {
   const custId = (await flashed(page, /Customer \d+ created/, 'the customer is created')).match(/\d+/)[0];
 
   const accounts = [];
-  for (const [type, deposit] of [['savings', '100.00'], ['current', '0.00']]) {
+  for (const type of ['savings', 'current']) {
     await page.goto(`${base}/customers/${custId}`);
     await page.getByRole('link', { name: 'Open an account' }).click();
     check(await page.getByLabel('Customer id').inputValue() === custId, 'the account form knows the customer');
     await page.getByLabel('Type').selectOption(type);
-    await page.getByLabel('Opening deposit').fill(deposit);
     await page.getByRole('button', { name: 'Open account' }).click();
     const opened = await flashed(page, /Account \d+ opened/, `the ${type} account is opened`);
     accounts.push(opened.match(/\d+/)[0]);
@@ -82,14 +83,16 @@ try {
   check((await page.locator('#balance').innerText()).trim() === '0.00', 'the current account starts empty');
   await logOut(page);
 
-  // The teller: finds the account, deposits 50.00, transfers 30.00 to the current account.
+  // The teller: finds the account, takes the opening 100.00 and another 50.00, transfers 30.00.
   await logIn(page, 'teller1', process.env.BANK_E2E_TELLER_PASSWORD);
   await page.getByLabel('Account or customer id').fill(savings);
   await page.getByRole('button', { name: 'Find' }).first().click();
   await page.waitForURL(`${base}/accounts/${savings}`);
-  await page.locator('form', { hasText: 'Deposit' }).getByLabel('Amount').fill('50.00');
-  await page.getByRole('button', { name: 'Deposit' }).click();
-  await flashed(page, 'Deposited 50.00. New balance 150.00.', 'the deposit is confirmed');
+  for (const [amount, after] of [['100.00', '100.00'], ['50.00', '150.00']]) {
+    await page.locator('form', { hasText: 'Deposit' }).getByLabel('Amount').fill(amount);
+    await page.getByRole('button', { name: 'Deposit' }).click();
+    await flashed(page, `Deposited ${amount}. New balance ${after}.`, `the deposit of ${amount} is confirmed`);
+  }
   check((await page.locator('#balance').innerText()).trim() === '150.00', 'the balance shows 150.00');
 
   await page.getByRole('link', { name: 'Transfer from this account' }).click();
@@ -110,7 +113,7 @@ try {
   await page.getByLabel('or last').fill('10');
   await page.getByRole('button', { name: 'Show statement' }).click();
   const table = await page.locator('#statement').innerText();
-  for (const expected of ['Opening deposit', 'Deposit', `Transfer out (to ${current})`, '150.00', '120.00']) {
+  for (const expected of ['Deposit', `Transfer out (to ${current})`, '100.00', '150.00', '120.00']) {
     check(table.includes(expected), `the statement shows ${expected}`);
   }
   check((await page.locator('#closing').innerText()).trim() === '120.00', 'the closing balance is 120.00');
@@ -122,6 +125,31 @@ try {
     await download.saveAs(file);
     check(readFileSync(file).subarray(0, magic.length).toString('latin1') === magic, `the ${name} file is a real ${name}`);
   }
+
+  // The teller sees only the last four digits of the customer's SSN id.
+  await page.goto(`${base}/customers/${custId}`);
+  const card = await page.locator('dl.card').innerText();
+  check(card.includes('*****2424') && !card.includes('424242424'), 'the teller sees a masked SSN id');
+
+  // A large deposit waits for a second person; the teller who asked cannot approve it.
+  await page.goto(`${base}/accounts/${savings}`);
+  await page.locator('form', { hasText: 'Deposit' }).getByLabel('Amount').fill('25000.00');
+  await page.getByRole('button', { name: 'Deposit' }).click();
+  const asked = await flashed(page, /awaits a second person's approval \(request \d+\)/, 'the large deposit awaits approval');
+  const request = asked.match(/request (\d+)/)[1];
+  check((await page.locator('#balance').innerText()).trim() === '120.00', 'the balance waits too');
+  await page.getByRole('link', { name: 'Approvals' }).click();
+  check(await page.locator('#pending').getByRole('button', { name: 'Approve' }).count() === 0,
+    'the teller who asked is offered no Approve button');
+  await logOut(page);
+
+  await logIn(page, 'teller2', process.env.BANK_E2E_SECOND_TELLER_PASSWORD);
+  await page.getByRole('link', { name: 'Approvals' }).click();
+  const row = page.locator('#pending tr', { hasText: '25,000.00' });
+  check((await row.innerText()).includes('teller1'), 'the second teller sees who asked');
+  await row.getByRole('button', { name: 'Approve' }).click();
+  await flashed(page, `Request ${request} approved.`, 'the second teller approves it');
+  check((await page.locator('#balance').innerText()).trim() === '25,120.00', 'the approved deposit is in the balance');
   await logOut(page);
   console.log('walkthrough passed');
 } finally {
