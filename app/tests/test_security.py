@@ -535,8 +535,13 @@ class TestApiTokens:
         with app.app_context():
             stored = db.session.execute(db.text("SELECT token_hash FROM api_tokens")).scalars().all()
         assert token not in " ".join(stored)
+        listed = runner.invoke(args=["list-tokens"]).output
+        assert f"{token_id}\tcashier\treconciliation job\t" in listed and "\tactive" in listed
+        assert token not in listed
         assert runner.invoke(args=["revoke-token", token_id]).exit_code == 0
         assert client.get("/api/v1/accounts/360199999", headers=headers).status_code == 401
+        assert "revoked" in runner.invoke(args=["list-tokens"]).output
+        assert "token: no API token 999" in runner.invoke(args=["revoke-token", "999"]).output
 
     def test_a_disabled_staff_members_tokens_stop_working(self, app, cashier):
         assert cashier.get("/api/v1/accounts/360199999").status_code == 404
