@@ -1,5 +1,5 @@
 """`flask --app bank ...` commands: migrate, downgrade, new-migration, create-staff, reset-password,
-disable-staff, enable-staff, create-token, revoke-token, seed-demo."""
+disable-staff, enable-staff, create-token, list-tokens, revoke-token, seed-demo."""
 import os
 import sys
 
@@ -14,7 +14,8 @@ from .models import Customer, Staff
 
 def init_app(app):
     for command in (migrate_command, downgrade_command, new_migration_command, create_staff_command,
-                    reset_password, disable_staff, enable_staff, create_token, revoke_token_command, seed_demo):
+                    reset_password, disable_staff, enable_staff, create_token, list_tokens, revoke_token_command,
+                    seed_demo):
         app.cli.add_command(command)
 
 
@@ -152,6 +153,20 @@ def create_token(username, name):
     row, token = issue_token(staff, name)
     click.echo(f"token {row.token_id} for {staff.username} ({staff.role}), {row.name!r}; it is shown only now:")
     click.echo(token)
+
+
+@click.command("list-tokens")
+@with_appcontext
+def list_tokens():
+    """Every API token: number, staff user, name, when made and last used, revoked or not (never the token)."""
+    from .models import ApiToken
+
+    rows = db.session.query(ApiToken, Staff.username).join(Staff, Staff.staff_id == ApiToken.staff_id)
+    for token, username in rows.order_by(ApiToken.token_id):
+        used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
+        state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "active"
+        click.echo(f"{token.token_id}\t{username}\t{token.name}\tmade {token.created_at:%Y-%m-%d %H:%M}"
+                   f"\tlast used {used}\t{state}")
 
 
 @click.command("revoke-token")

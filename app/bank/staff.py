@@ -6,6 +6,8 @@ from functools import lru_cache
 
 import bcrypt
 from flask import current_app
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from .database import db, run_write
@@ -88,11 +90,6 @@ def set_active(username, active):
     run_write(update)
 
 
-def check_password(staff, password):
-    """Whether `password` is this staff member's (no limits: for re-checking a logged-in person)."""
-    return _matches(password, staff.password_hash.encode())
-
-
 def _matches(password, stored):
     try:
         return bcrypt.checkpw((password or "").encode()[:72], stored)
@@ -131,35 +128,34 @@ def _scopes(username, client):
     ]
 
 
+def _create_missing(names, now, window):
+    """The limit rows, inserted where missing (an insert that ignores an existing row). Locking a
+    row that is not there yet would take a gap lock on MariaDB, and two logins inserting into the
+    same gap deadlock; rows that exist are locked by key alone."""
+    rows = [{"scope": name, "failures": 0, "window_ends": now + window} for name in names]
+    if db.engine.dialect.name == "sqlite":
+        statement = sqlite_insert(LoginLimit).values(rows).on_conflict_do_nothing()
+    else:
+        statement = mysql_insert(LoginLimit).values(rows).prefix_with("IGNORE")
+    run_write(lambda session: session.execute(statement))
+
+
 def _locked_rows(session, names, now, window):
-    """The limit rows, locked, in one order (no deadlock between two logins), created if missing."""
-    rows = {}
-    for name in sorted(names):
-        row = session.get(LoginLimit, name, with_for_update=True, populate_existing=True)
-        if row is None:
-            row = LoginLimit(scope=name, failures=0, window_ends=now + window)
-            session.add(row)
-            session.flush()
+    """The limit rows, locked in one order (no deadlock between two logins), windows renewed."""
+    rows = (session.query(LoginLimit).filter(LoginLimit.scope.in_(sorted(names)))
+            .order_by(LoginLimit.scope).populate_existing().with_for_update().all())
+    for row in rows:
         if row.window_ends <= now:
             row.failures, row.window_ends = 0, now + window
-        rows[name] = row
-    return rows
-
-
-def _with_insert_retry(operation):
-    for attempt in range(3):
-        try:
-            return run_write(operation)
-        except IntegrityError:  # another worker created the same row first; count on it
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    return {row.scope: row for row in rows}
 
 
 def _reserve(scopes):
     """Count this password check against every scope before it runs, or refuse it."""
     window = timedelta(seconds=current_app.config["LOGIN_LOCKOUT_SECONDS"])
     limits = dict(scopes)
+
+    _create_missing(limits, utcnow(), window)
 
     def reserve(session):
         now = utcnow()
@@ -171,7 +167,7 @@ def _reserve(scopes):
             row.failures += 1
         return None
 
-    wait = _with_insert_retry(reserve)
+    wait = run_write(reserve)
     if wait is not None:
         raise TooManyAttempts(f"too many failed logins; try again in {wait // 60 + 1} minutes", wait)
 

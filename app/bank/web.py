@@ -17,7 +17,7 @@ from .database import db
 from .errors import BankError, InvalidInput, TooManyAttempts, Unauthorized
 from .models import ACCOUNT_TYPES, Account, Customer
 from .money import format_display, parse_amount
-from .staff import authenticate, check_password, set_password
+from .staff import authenticate, set_password
 from .validation import (CUSTOMER_FIELDS, EDITABLE_CUSTOMER_FIELDS, customer_fields, id_text, page_number,
                          ssn_field, statement_range)
 
@@ -121,8 +121,11 @@ def password_change():
     if request.method == "GET":
         return render_template("password.html")
     try:
-        if not check_password(current_user, request.form.get("current_password", "")):
-            raise Unauthorized("current_password: that is not your current password")
+        try:
+            # Through the login limits: a borrowed session must not become a way to guess passwords.
+            authenticate(current_user.username, request.form.get("current_password", ""), request.remote_addr)
+        except Unauthorized:
+            raise Unauthorized("current_password: that is not your current password") from None
         new = request.form.get("new_password", "")
         if new != request.form.get("confirm_password", ""):
             raise InvalidInput("confirm_password", "does not match the new password")
@@ -307,20 +310,23 @@ def _money_move(acc_id, move, done):
     return redirect(url_for("web.account_page", acc_id=acc_id))
 
 
-def _deposit_or_ask(acc_id, cents, staff, key):
-    kind, record, replayed = approvals.deposit(acc_id, cents, staff, key)
-    if kind == "approval":
-        if not replayed:
-            flash(f"The deposit of {format_display(cents)} awaits a second person's approval "
-                  f"(request {record.approval_id}).")
-        return None, True
-    return record, replayed
-
-
 @blueprint.post("/accounts/<id:acc_id>/deposit")
 @staff_page(*MONEY_HANDLERS)
 def account_deposit(acc_id):
-    return _money_move(acc_id, _deposit_or_ask, "Deposited")
+    try:
+        cents = parse_amount(request.form.get("amount", ""), "amount")
+        key = ledger.idempotency_key(request.form.get("key") or None)
+        kind, record, replayed = approvals.deposit(acc_id, cents, current_user, key)
+        if replayed:
+            pass  # a double click: the first submission already said what happened
+        elif kind == "approval":
+            flash(f"The deposit of {format_display(cents)} awaits a second person's approval "
+                  f"(request {record.approval_id}).")
+        else:
+            flash(f"Deposited {format_display(cents)}. New balance {format_display(record.balance_after_cents)}.")
+    except BankError as error:
+        flash(error.message, "error")
+    return redirect(url_for("web.account_page", acc_id=acc_id))
 
 
 @blueprint.post("/accounts/<id:acc_id>/withdraw")

@@ -203,6 +203,17 @@ class TestSessionsAreRevocable:
         assert desk.get("/").status_code == 200
         assert with_cookie(app, other)("/").status_code == 302
 
+    def test_the_password_page_counts_wrong_current_passwords_against_the_limits(self, app):
+        desk = Desk(app, "cashier", PASSWORDS["cashier"])
+        desk.get("/password")
+        for n in range(5):
+            page = desk.submit("/password", current_password=f"guess {n}", new_password="brand-new-passphrase-77",
+                               confirm_password="brand-new-passphrase-77")
+            assert page.status_code == 401 and "current_password: that is not" in text(page)
+        locked = desk.submit("/password", current_password=PASSWORDS["cashier"],
+                             new_password="brand-new-passphrase-77", confirm_password="brand-new-passphrase-77")
+        assert locked.status_code == 429
+
     def test_activity_does_not_outlive_the_absolute_lifetime(self, app, monkeypatch):
         monkeypatch.setitem(app.config, "SESSION_ABSOLUTE_LIFETIME", timedelta(seconds=2))
         desk = Desk(app, "teller", PASSWORDS["teller"])
@@ -524,8 +535,13 @@ class TestApiTokens:
         with app.app_context():
             stored = db.session.execute(db.text("SELECT token_hash FROM api_tokens")).scalars().all()
         assert token not in " ".join(stored)
+        listed = runner.invoke(args=["list-tokens"]).output
+        assert f"{token_id}\tcashier\treconciliation job\t" in listed and "\tactive" in listed
+        assert token not in listed
         assert runner.invoke(args=["revoke-token", token_id]).exit_code == 0
         assert client.get("/api/v1/accounts/360199999", headers=headers).status_code == 401
+        assert "revoked" in runner.invoke(args=["list-tokens"]).output
+        assert "token: no API token 999" in runner.invoke(args=["revoke-token", "999"]).output
 
     def test_a_disabled_staff_members_tokens_stop_working(self, app, cashier):
         assert cashier.get("/api/v1/accounts/360199999").status_code == 404
@@ -803,12 +819,30 @@ class TestUnderGunicorn:
         assert "/customers/search" in log and "246813579" not in log
 
     def test_parallel_guesses_do_not_get_past_the_count(self, served):
-        def guess(n):
-            session = requests.Session()
-            page = session.get(served.url + "/login", timeout=60).text
-            return session.post(served.url + "/login", timeout=60, allow_redirects=False, data={
-                "username": "guarded", "password": f"wrong-{n}", "csrf_token": csrf_token(page)}).status_code
-
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            codes = list(pool.map(guess, range(32)))
+        codes = parallel_guesses(served, "guarded")
         assert codes.count(401) == 5 and codes.count(429) == 27, codes
+
+    def test_on_mariadb_too(self, mariadb, tmp_path):
+        env = app_env(mariadb.create_database("bank_security_race"))
+        flask_cli(env, "migrate")
+        flask_cli(env, "create-staff", "guarded", "teller", input_text="vault-door-phrase-8\n")
+        server = Gunicorn(env, workers=4).start()
+        try:
+            codes = parallel_guesses(server, "guarded")
+        finally:
+            server.stop()
+        assert codes.count(401) == 5 and codes.count(429) == 27, codes
+        assert "Traceback" not in server.logs(), server.logs()
+
+
+def parallel_guesses(server, username):
+    """32 wrong passwords for one user from one client, 16 at a time: their HTTP statuses."""
+
+    def guess(n):
+        session = requests.Session()
+        page = session.get(server.url + "/login", timeout=60).text
+        return session.post(server.url + "/login", timeout=60, allow_redirects=False, data={
+            "username": username, "password": f"wrong-{n}", "csrf_token": csrf_token(page)}).status_code
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        return list(pool.map(guess, range(32)))
