@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
 from servers import Gunicorn, app_env, flask_cli
 
@@ -43,3 +44,8 @@ def test_an_executive_and_a_teller_work_through_the_pages(tmp_path):
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr}\n--- gunicorn ---\n{server.logs()[-3000:]}"
     assert "walkthrough passed" in result.stdout
     assert sorted(p.suffix for p in downloads.iterdir()) == [".pdf", ".xlsx"]
+    # The spreadsheet the browser downloaded holds its balances as numbers, shown with two decimals.
+    sheet = load_workbook(next(downloads.glob("*.xlsx"))).active
+    heading = {row[0].value: row[1] for row in sheet.iter_rows(max_row=6)}
+    assert (heading["Opening balance"].value, heading["Closing balance"].value) == (0, 1020)
+    assert {heading[k].number_format for k in ("Opening balance", "Closing balance")} == {"#,##0.00"}
