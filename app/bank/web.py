@@ -490,6 +490,7 @@ def transfer_step():
         cents = forms.amount(reader)
         if not reader.ok():
             _transfer_checks(FormReader(request.form))  # every problem, as the review would show them
+        reader.finish()
         key = ledger.idempotency_key(form["key"] or None)
         try:
             # The ledger first: a second click on Confirm must find the first one's transfer (and

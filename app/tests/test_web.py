@@ -491,3 +491,28 @@ def test_long_lists_are_paged_by_fifty(app, desk):
     second = text(browser.get("/customers?page=2"))
     assert second.count("Paged ") == 1 and ">Previous<" in second and ">Next<" not in second
     assert browser.get("/customers?page=x").status_code == 400
+
+
+def test_the_password_page_shows_every_problem_at_once_and_never_echoes_a_password(desk):
+    browser = desk["teller"]
+    browser.get("/password")
+    page = browser.submit("/password", current_password="not-my-password-1", new_password="short",
+                          confirm_password="different")
+    assert page.status_code == 400
+    assert problems(page) == {"current_password": "This is not your current password.",
+                              "new_password": "New password must be at least 12 characters.",
+                              "confirm_password": "This does not match the new password."}
+    assert "not-my-password-1" not in text(page) and 'value="short"' not in text(page)
+
+
+def test_searches_explain_a_bad_value_beside_the_search_field(desk, new_customer):
+    browser = desk["teller"]
+    page = browser.get("/accounts?q=abc")
+    assert page.status_code == 400
+    assert problems(page) == {"q": "Search by account id or customer id, in digits."}
+    browser.get("/customers")
+    page = browser.submit("/customers/search", ssn_id="12345")
+    assert page.status_code == 400 and problems(page) == {"ssn_id": "SSN id must be exactly 9 digits."}
+    page = browser.submit("/customers/search", ssn_id="999888777")
+    assert page.status_code == 404 and problems(page) == {"ssn_id": "No customer has this SSN id."}
+    assert "999888777" not in text(page)
