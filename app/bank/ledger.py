@@ -7,10 +7,11 @@ same commit. A CHECK constraint refuses a negative balance as a last line of def
 """
 import hashlib
 
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from .database import db, run_write
-from .errors import InvalidInput, NotFound, RuleViolation
+from .errors import InsufficientFunds, InvalidInput, KeyReused, NotFound, RuleViolation
 from .models import Account, Transaction, Transfer, utcnow
 from .money import format_display
 from .validation import MAX_STATEMENT_ROWS
@@ -37,8 +38,9 @@ def _lock_accounts(session, acc_ids):
 
 def _move(session, account, cents, kind, staff, message, now, transfer=None, counterparty=None):
     if account.balance_cents + cents < 0:
-        raise RuleViolation(
-            f"insufficient funds: account {account.acc_id} holds {format_display(account.balance_cents)}"
+        raise InsufficientFunds(
+            account.acc_id, account.balance_cents,
+            f"insufficient funds: account {account.acc_id} holds {format_display(account.balance_cents)}",
         )
     account.balance_cents += cents
     account.last_update = now
@@ -58,9 +60,18 @@ def _move(session, account, cents, kind, staff, message, now, transfer=None, cou
     return row
 
 
+def cash_fingerprint(kind, acc_id, cents):
+    return hashlib.sha256(f"{kind}:{acc_id}:{cents}".encode()).hexdigest()
+
+
+def needs_approval(cents):
+    """Whether a credit of this size needs a second person (maker-checker, see approvals)."""
+    return cents > current_app.config["APPROVAL_LIMIT_CENTS"]
+
+
 def _cash(acc_id, cents, kind, staff, key):
     """A deposit (cents > 0) or withdrawal (cents < 0); returns (Transaction, replayed)."""
-    fingerprint = hashlib.sha256(f"{kind}:{acc_id}:{cents}".encode()).hexdigest()
+    fingerprint = cash_fingerprint(kind, acc_id, cents)
     message = "Deposit" if kind == "deposit" else "Withdrawal"
 
     def run(session):
@@ -75,7 +86,7 @@ def _cash(acc_id, cents, kind, staff, key):
             earlier = session.query(Transaction).filter_by(staff_id=staff.staff_id, idempotency_key=key).one_or_none()
             if earlier is not None:
                 if earlier.request_fingerprint != fingerprint:
-                    raise RuleViolation("Idempotency-Key was already used for a different request")
+                    raise KeyReused("Idempotency-Key was already used for a different request")
                 return earlier.trans_id, True
             if account is None:
                 account = _lock_accounts(session, [acc_id])[acc_id]
@@ -95,7 +106,18 @@ def _cash(acc_id, cents, kind, staff, key):
 
 
 def deposit(acc_id, cents, staff, key=None):
+    """Cash in, up to the approval limit; above it the deposit is asked for through approvals."""
+    if needs_approval(cents):
+        raise RuleViolation("amount: a deposit above the approval limit needs a second person's approval")
     return _cash(acc_id, cents, "deposit", staff, key)
+
+
+def approved_deposit(session, acc_id, cents, maker, checker, now):
+    """The deposit an approval stands for, inside the approver's write (the approval row is locked)."""
+    account = _lock_accounts(session, [acc_id])[acc_id]
+    row = _move(session, account, cents, "deposit", maker, f"Deposit (approved by {checker.username})", now)
+    session.flush()
+    return row
 
 
 def withdraw(acc_id, cents, staff, key=None):
@@ -138,7 +160,7 @@ def transfer(from_id, to_id, cents, staff, key=None):
             )
             if earlier is not None:
                 if earlier.request_fingerprint != fingerprint:
-                    raise RuleViolation("Idempotency-Key was already used for a different transfer")
+                    raise KeyReused("Idempotency-Key was already used for a different transfer")
                 return earlier.transfer_id, True
             if accounts is None:
                 accounts = _lock_accounts(session, [from_id, to_id])
