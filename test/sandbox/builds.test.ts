@@ -2,7 +2,9 @@
 // HTTP as `watch` will read them: builds queued on the control endpoint wait in queue/api/json with
 // Jenkins' shapes and `why` texts, start on an idle executor of an online node that can take them,
 // run, finish, and end with their node; only callers with Job/Read see them.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { SandboxOptions } from '../../provisioner/src/sandbox/server.ts';
@@ -414,6 +416,34 @@ describe('builds survive a sandbox restart', () => {
     await w.connect(back);
     expect(await eventually('carried on', async () => { const b = await w.build(onBack!.id); return b.result ? b : undefined; })).toMatchObject({ result: 'SUCCESS', node: back });
     expect(await eventually('given up', async () => { const b = await w.build(onLost!.id); return b.result ? b : undefined; })).toMatchObject({ result: 'ABORTED', abortedBy: 'node-removed', node: lost });
+  });
+});
+
+describe('a state directory from before builds ran through the queue', () => {
+  it('turns an agent marked busy, and a deleted node\'s busy computer, into running builds', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sandbox-test-'));
+    const since = Date.now() - 1000;
+    const older = {
+      version: 1, jnlpKey: 'k'.repeat(64), users: [{ name: 'provisioner', token: 'old-token' }], instances: [], launches: [], parameters: [], commands: [],
+      nodes: [{ name: 'old-i-00000000000000001', description: '', numExecutors: 1, remoteFS: '/x', labelString: 'old', mode: 'EXCLUSIVE', webSocket: true, createdAt: since, busy: { number: 7, since } }],
+      removedComputers: [{ name: 'old-i-00000000000000002', busy: { number: 8, since, agentLostAt: since } }],
+      nextBuild: 9,
+    };
+    writeFileSync(join(dir, 'state.json'), JSON.stringify(older));
+    const h = await startHarness(undefined, dir);
+    try {
+      const w = world(() => h);
+      expect((await w.builds()).map((b) => [b.id, b.label, b.node, b.startedAt, b.result])).toEqual([
+        [8, 'old-i-00000000000000002', 'old-i-00000000000000002', since, null],
+        [7, 'old-i-00000000000000001', 'old-i-00000000000000001', since, null],
+      ]);
+      expect(await w.computer('old-i-00000000000000001')).toMatchObject({ idle: false });
+      expect(await w.computer('old-i-00000000000000002')).toMatchObject({ idle: false, numExecutors: 0 });
+      const [next] = await w.queue({ label: 'x' });
+      expect(next!.id).toBe(9);
+    } finally {
+      await h.stop();
+    }
   });
 });
 

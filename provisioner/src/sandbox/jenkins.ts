@@ -661,7 +661,12 @@ export class JenkinsStandIn {
     else delete node.temporaryOfflineCause;
     if (!fields.workDir) delete node.workDir;
     this.sb.store.save();
-    if (renamed) this.disconnect(oldName, 'node renamed');
+    // Nodes.replaceNode under another name: a new computer, and the old one lingers while its builds end.
+    if (renamed) {
+      this.queue.nodeRemoved(oldName);
+      this.sb.store.save();
+      this.disconnect(oldName, 'node renamed');
+    }
     this.queue.scheduleMaintenance();
     return { status: 200, headers: {}, body: '', action, mutating: true, subject: node.name };
   }
