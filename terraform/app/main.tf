@@ -49,6 +49,10 @@ module "network" {
   cidr_block                   = local.here.vpc_cidr_block
   flow_log_kms_key_arn         = module.log_key.arn
   iam_permissions_boundary_arn = local.permissions_boundary_arn
+
+  # What Fargate calls to start the tasks: the image (ECR), their secrets, their logs. Images
+  # from other registries and the mysql client's public image still go out through NAT.
+  interface_endpoints = ["ecr.api", "ecr.dkr", "logs", "secretsmanager"]
 }
 
 # Storage, Performance Insights, the managed master password, backups.

@@ -1433,6 +1433,80 @@ describe('app-liveness', () => {
   });
 });
 
+describe('account-settings', () => {
+  const ACCOUNT = 'terraform/account/main.tf';
+  const account = `resource "aws_ebs_encryption_by_default" "this" {
+      enabled = true
+    }
+    resource "aws_ssm_document" "session_preferences" {
+      name    = "SSM-SessionManagerRunShell"
+      content = jsonencode({ inputs = { cloudWatchLogGroupName = aws_cloudwatch_log_group.sessions.name, cloudWatchEncryptionEnabled = true } })
+    }`;
+
+  it('rejects account-wide EBS encryption in a workload root and no account root (as main had it)', async () => {
+    const out = await findings('account-settings', {
+      'terraform/jenkins/main.tf': 'resource "aws_ebs_encryption_by_default" "this" {\n  enabled = true\n}',
+    });
+    expect(out.map((f) => f.message)).toEqual([expect.stringMatching(/belongs to terraform\/account/), expect.stringMatching(/there is no terraform\/account/)]);
+  });
+
+  it('rejects session preferences that do not log, and instance roles that may not write the log', async () => {
+    const out = await findings('account-settings', {
+      [ACCOUNT]: 'resource "aws_ebs_encryption_by_default" "this" {\n  enabled = true\n}\nresource "aws_ssm_document" "p" {\n  name    = "SSM-SessionManagerRunShell"\n  content = jsonencode({ inputs = {} })\n}',
+      'terraform/modules/agent-iam/main.tf': 'data "aws_iam_policy_document" "agent" {\n  statement {\n    actions   = ["ssm:GetParameter"]\n    resources = [local.parameter_path_arn]\n  }\n}',
+    });
+    expect(out.map((f) => f.message)).toEqual([expect.stringMatching(/logging sessions to an encrypted/), expect.stringMatching(/may not write Session Manager logs/)]);
+  });
+
+  it('accepts the settings in terraform/account and roles that write the session log', async () => {
+    const out = await findings('account-settings', {
+      [ACCOUNT]: account,
+      'terraform/modules/agent-iam/main.tf': `data "aws_iam_policy_document" "session_logs" {
+        statement {
+          actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+          resources = ["arn:aws:logs:\${local.region}:\${local.account}:log-group:\${var.session_log_group_name}:*"]
+        }
+      }`,
+    });
+    expect(out).toEqual([]);
+  });
+});
+
+describe('vpc-endpoints', () => {
+  it('rejects a VPC without an S3 endpoint and a CI network without SSM and logs endpoints (as main had them)', async () => {
+    const out = await findings('vpc-endpoints', {
+      'terraform/modules/network/main.tf': 'resource "aws_vpc" "this" {\n  cidr_block = var.cidr_block\n}',
+      'terraform/jenkins/main.tf': 'module "network" {\n  source = "../modules/network"\n}',
+    });
+    expect(out.map((f) => f.message)).toEqual(['has no S3 gateway endpoint', expect.stringMatching(/no interface endpoint for ssm, ssmmessages, ec2messages, logs/)]);
+  });
+
+  it('accepts the endpoints the workloads call, reachable from the VPC\'s own range only', async () => {
+    const network = `resource "aws_vpc" "this" {
+      cidr_block = var.cidr_block
+    }
+    resource "aws_vpc_endpoint" "s3" {
+      vpc_id            = aws_vpc.this.id
+      service_name      = "com.amazonaws.\${data.aws_region.current.name}.s3"
+      vpc_endpoint_type = "Gateway"
+    }
+    resource "aws_vpc_security_group_ingress_rule" "endpoints_https" {
+      security_group_id = aws_security_group.endpoints[0].id
+      ip_protocol       = "tcp"
+      from_port         = 443
+      to_port           = 443
+      cidr_ipv4         = aws_vpc.this.cidr_block
+    }`;
+    const tree = {
+      'terraform/modules/network/main.tf': network,
+      'terraform/app/main.tf': 'module "network" {\n  source              = "../modules/network"\n  interface_endpoints = ["ecr.api", "ecr.dkr", "logs", "secretsmanager"]\n}',
+    };
+    expect(await findings('vpc-endpoints', tree)).toEqual([]);
+    // The VPC's own range is private whatever it is: not the internet, not an unknown.
+    expect(await findings('open-ingress', tree)).toEqual([]);
+  });
+});
+
 describe('the repository\'s terraform/', () => {
   it('passes every rule', async () => {
     const tree = await loadTree(repoRoot, 'terraform');
@@ -1451,7 +1525,7 @@ describe('the repository\'s terraform/', () => {
 
   it('has a test above for every rule', () => {
     // Keeps a new rule from landing without the bad snippet that proves it can fail.
-    const tested = new Set(['open-ingress', 'ssh', 'database', 'imdsv2', 'encrypted-volumes', 'public-ip', 'variables', 'credentials', 'hard-coded-ids', 'region', 'app-regions', 'pinned-versions', 'backend', 'fleet-tags', 'iam-wildcards', 'provisioner-iam', 'agent-iam', 'load-balancers', 'controller-exposure', 'log-encryption', 'kms-key-policies', 'database-network', 'app-container', 'pipeline-roles', 'no-automatic-failover', 'database-controls', 'alarms', 'app-liveness']);
+    const tested = new Set(['open-ingress', 'ssh', 'database', 'imdsv2', 'encrypted-volumes', 'public-ip', 'variables', 'credentials', 'hard-coded-ids', 'region', 'app-regions', 'pinned-versions', 'backend', 'fleet-tags', 'iam-wildcards', 'provisioner-iam', 'agent-iam', 'load-balancers', 'controller-exposure', 'log-encryption', 'kms-key-policies', 'database-network', 'app-container', 'pipeline-roles', 'no-automatic-failover', 'database-controls', 'alarms', 'app-liveness', 'account-settings', 'vpc-endpoints']);
     expect(RULES.map((r) => r.id).filter((id) => !tested.has(id))).toEqual([]);
   });
 });

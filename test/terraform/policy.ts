@@ -50,7 +50,9 @@ export type RuleId =
   | 'no-automatic-failover'
   | 'database-controls'
   | 'alarms'
-  | 'app-liveness';
+  | 'app-liveness'
+  | 'account-settings'
+  | 'vpc-endpoints';
 
 export interface Rule {
   id: RuleId;
@@ -364,8 +366,12 @@ function groupName(ref: unknown): string | undefined {
   return /aws_security_group\.([A-Za-z0-9_-]+)/.exec(ref)?.[1];
 }
 
+/** Stands for the VPC's own range in a rule: private by definition, whatever it is. */
+const OWN_VPC = 'the VPC\'s own range';
+
 function cidrList(tree: Tree, value: unknown, config: Configuration, owner: Body): Array<string | undefined> {
   if (value === undefined || value === null) return [];
+  if (typeof value === 'string' && /^\$\{aws_vpc\.[A-Za-z0-9_-]+\.cidr_block\}$/.test(value)) return [OWN_VPC];
   const values = valuesOf(tree, value, config, owner);
   if (values === undefined) return [undefined];
   return values.flatMap((v) => (Array.isArray(v) ? v : [v])).map((c) => {
@@ -1300,6 +1306,58 @@ const appLiveness = defineRule(
   },
 );
 
+const ACCOUNT = 'terraform/account';
+
+const accountSettings = defineRule(
+  'account-settings',
+  'Account-wide settings live in terraform/account only (a workload\'s destroy must not switch them off for everyone): EBS encryption by default, and Session Manager preferences that log every session to an encrypted log group, which the CI instances\' roles may write to.',
+  (tree, report) => {
+    for (const d of declared(tree, 'resource', ['aws_ebs_encryption_by_default', 'aws_ebs_default_kms_key'])) {
+      if (d.config.dir !== ACCOUNT) report(d, `sets an account-wide setting (${d.type}) in ${d.config.dir}: destroying it would change the whole account; it belongs to ${ACCOUNT}`);
+    }
+    const preferences = declared(tree, 'resource', ['aws_ssm_document']).filter((d) => d.body.name === 'SSM-SessionManagerRunShell');
+    for (const d of preferences) {
+      if (d.config.dir !== ACCOUNT) report(d, `sets the account's Session Manager preferences in ${d.config.dir}; they belong to ${ACCOUNT}`);
+    }
+    const account = tree.configurations.find((c) => c.dir === ACCOUNT);
+    if (!account) return report(ACCOUNT, 'there is no terraform/account: nothing keeps EBS encryption by default on or logs Session Manager sessions');
+    const ebs = declared(tree, 'resource', ['aws_ebs_encryption_by_default'], account);
+    if (!ebs.some((d) => asBool(resolve(tree, d.body.enabled, account)) !== false)) report(ACCOUNT, 'does not turn on EBS encryption by default');
+    const logged = preferences.filter((d) => d.config === account).some((d) => /cloudWatchEncryptionEnabled\s*=\s*true/.test(String(d.body.content)) && /cloudWatchLogGroupName\s*=/.test(String(d.body.content)));
+    if (!logged) report(ACCOUNT, 'has no Session Manager preferences (SSM-SessionManagerRunShell) logging sessions to an encrypted CloudWatch group');
+    for (const dir of ['terraform/modules/agent-iam', 'terraform/modules/jenkins-controller']) {
+      const writes = policyStatements(tree, dir).some((st) => st.actions.includes('logs:PutLogEvents') && st.resources.some((r) => r.includes('${var.session_log_group_name}')));
+      if (tree.configurations.some((c) => c.dir === dir) && !writes) report(dir, 'its instance role may not write Session Manager logs (logs:PutLogEvents on the session log group): sessions would fail to start');
+    }
+  },
+);
+
+/** The AWS APIs each root's workload calls from its private subnets. */
+const ENDPOINTS_NEEDED: Record<string, string[]> = {
+  'terraform/jenkins': ['ssm', 'ssmmessages', 'ec2messages', 'logs'],
+  'terraform/app': ['ecr.api', 'ecr.dkr', 'logs', 'secretsmanager'],
+};
+
+const vpcEndpoints = defineRule(
+  'vpc-endpoints',
+  'Every VPC has an S3 gateway endpoint, and the CI and app networks have interface endpoints for the AWS APIs their instances and tasks call (SSM and logs; ECR, logs and Secrets Manager).',
+  (tree, report) => {
+    for (const vpc of declared(tree, 'resource', ['aws_vpc'])) {
+      const gateway = declared(tree, 'resource', ['aws_vpc_endpoint'], vpc.config).some((e) => String(e.body.service_name ?? '').endsWith('.s3') && e.body.vpc_endpoint_type === 'Gateway');
+      if (!gateway) report(vpc, 'has no S3 gateway endpoint');
+    }
+    for (const [dir, needed] of Object.entries(ENDPOINTS_NEEDED)) {
+      const root = tree.configurations.find((c) => c.dir === dir);
+      if (!root) continue;
+      for (const call of labelled(root, 'module').filter((m) => moduleTarget(tree, m)?.dir === 'terraform/modules/network')) {
+        const given = strings(call.body.interface_endpoints).map((x) => x.value);
+        const missing = needed.filter((n) => !given.includes(n));
+        if (missing.length > 0) report(call, `has no interface endpoint for ${missing.join(', ')}: those calls leave through the NAT gateways, and stop with them`);
+      }
+    }
+  },
+);
+
 export const RULES: Rule[] = [
   openIngress,
   ssh,
@@ -1329,6 +1387,8 @@ export const RULES: Rule[] = [
   databaseControls,
   alarms,
   appLiveness,
+  accountSettings,
+  vpcEndpoints,
 ];
 
 export function rule(id: RuleId): Rule {

@@ -28,12 +28,12 @@ const IMAGE = 'docker.io/bankco/banking-app@sha256:' + 'a'.repeat(64);
 /** Per configuration: values that must pass (besides the defaults), and one wrong value per validated variable. */
 const CASES: Record<string, { good: Values; bad: Values }> = {
   'terraform/modules/network': {
-    good: { name: 'bank-ci-ci', cidr_block: '10.40.0.0/16', flow_log_kms_key_arn: ARN.kms, iam_permissions_boundary_arn: ARN.boundary },
-    bad: { name: 'Bank_CI', cidr_block: '10.40.0.0/24', flow_log_retention_days: 10, flow_log_kms_key_arn: 'alias/x', iam_permissions_boundary_arn: ARN.role },
+    good: { name: 'bank-ci-ci', cidr_block: '10.40.0.0/16', flow_log_kms_key_arn: ARN.kms, iam_permissions_boundary_arn: ARN.boundary, interface_endpoints: ['ssm', 'ecr.api'] },
+    bad: { name: 'Bank_CI', cidr_block: '10.40.0.0/24', flow_log_retention_days: 10, flow_log_kms_key_arn: 'alias/x', iam_permissions_boundary_arn: ARN.role, interface_endpoints: ['s3'] },
   },
   'terraform/modules/agent-iam': {
-    good: { fleet: 'bank-ci', vpc_id: 'vpc-0a1b2c3d' },
-    bad: { fleet: 'Bank CI', vpc_id: 'default', kms_deletion_window_days: 3 },
+    good: { fleet: 'bank-ci', vpc_id: 'vpc-0a1b2c3d', session_log_group_name: '/aws/ssm/sessions' },
+    bad: { fleet: 'Bank CI', vpc_id: 'default', kms_deletion_window_days: 3, session_log_group_name: 'sessions?' },
   },
   'terraform/modules/provisioner-iam': {
     good: {
@@ -56,6 +56,7 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
     bad: {
       name: 'a-name-that-is-far-too-long-for-an-alb', vpc_id: 'vpc', private_subnet_id: 'subnet', load_balancer_subnet_ids: ['subnet-0c2d'],
       allowed_cidrs: ['0.0.0.0/0'], allowed_security_group_ids: { agents: 'agents' }, log_kms_key_arn: 'key', log_retention_days: 2, assumable_role_arns: ['*'],
+      session_log_group_name: 'sessions?',
       domain_name: 'Jenkins', hosted_zone_id: 'zone', certificate_arn: 'cert', instance_type: 'large',
       ami_parameter: '/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id',
       root_volume_gib: 8, home_volume_gib: 1, home_snapshot_retention: 0, kms_key_arn: 'alias/aws/ebs',
@@ -120,7 +121,15 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
       controller_certificate_arn: 'cert', hosted_zone_id: 'zone', controller_instance_type: 'big', controller_home_gib: 5,
       provisioner_principal_arns: ['*'], tags: { 'jenkins-fleet:fleet': 'bank-ci' }, controller_allowed_cidrs: ['0.0.0.0/0'],
       app_name: 'Bank App', app_regions: ['east'], app_state_bucket: 'S3://x', app_state_key_prefix: '/app', app_state_kms_key_arn: 'key',
+      session_log_group_name: 'sessions?',
       controller_image: 'jenkins:latest:x', github_owner: '-bank', github_repository: 'two words',
+    },
+  },
+  'terraform/account': {
+    good: { region: 'us-west-2', session_log_group_name: '/aws/ssm/sessions', idle_session_timeout_minutes: 15 },
+    bad: {
+      region: 'west', session_log_group_name: 'sessions?', session_log_retention_days: 2, idle_session_timeout_minutes: 0,
+      max_session_duration_minutes: 2000, tags: { 'jenkins-fleet:pool': 'x' },
     },
   },
   'terraform/app': {
