@@ -12,7 +12,7 @@ from bank.database import db
 from bank import migrate
 from bank.models import FIRST_ACCOUNT_ID, FIRST_CUSTOMER_ID
 from bank.staff import create_staff
-from servers import MariaDB, MissingTool
+from servers import MissingTool, mariadb_for_tests
 
 PASSWORDS = {"executive": "executive-password-1", "teller": "teller-password-12", "cashier": "cashier-password-1"}
 TABLES_CHILD_FIRST = ("transactions", "transfers", "account_log", "customer_log", "accounts", "customers",
@@ -22,7 +22,7 @@ TABLES_CHILD_FIRST = ("transactions", "transfers", "account_log", "customer_log"
 @pytest.fixture(scope="session")
 def mariadb():
     try:
-        server = MariaDB()
+        server = mariadb_for_tests()
     except MissingTool as error:
         pytest.fail(str(error), pytrace=False)
     server.start()
