@@ -44,9 +44,10 @@ class _Server:
         raise NotImplementedError
 
     def create_user(self, name, password, grants="ALL", on="*.*"):
+        account = f"'{name}'@'{self.client_host}'"
         with self.admin() as connection, connection.cursor() as cursor:
-            cursor.execute(f"CREATE OR REPLACE USER '{name}'@'{self.client_host}' IDENTIFIED BY %s", (password,))
-            cursor.execute(f"GRANT {grants} ON {on} TO '{name}'@'{self.client_host}'")
+            cursor.execute(f"CREATE OR REPLACE USER {account.replace('%', '%%')} IDENTIFIED BY %s", (password,))
+            cursor.execute(f"GRANT {grants} ON {on} TO {account}")
 
     def create_database(self, name):
         with self.admin() as connection, connection.cursor() as cursor:

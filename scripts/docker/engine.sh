@@ -59,7 +59,12 @@ case "$action" in
       fi
     fi
     if [ -f "$state/exec-root" ]; then
-      rm -rf "$(cat "$state/exec-root")"
+      exec_root=$(cat "$state/exec-root")
+      # dockerd leaves its network namespace bind-mounted there; unmount before removing.
+      awk -v root="$exec_root/" 'index($2, root) == 1 { print $2 }' /proc/self/mounts | sort -r | while read -r mount; do
+        umount -l "$mount" 2>/dev/null || true
+      done
+      rm -rf "$exec_root"
       rm -f "$state/exec-root"
     fi
     ;;
