@@ -16,6 +16,26 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
+def _without_server_banner():
+    """gunicorn writes `Server: gunicorn` on every response and has no setting to leave it out; the
+    banner only tells an attacker what to look up. Drop that line from the headers it writes (the
+    workers fork from this process, so they inherit the change)."""
+    from gunicorn.http import wsgi
+
+    default_headers = wsgi.Response.default_headers
+    if getattr(default_headers, "drops_server_banner", False):
+        return
+
+    def headers_without_server(self):
+        return [line for line in default_headers(self) if not line.lower().startswith("server:")]
+
+    headers_without_server.drops_server_banner = True
+    wsgi.Response.default_headers = headers_without_server
+
+
+_without_server_banner()
+
+
 def on_starting(server):
     """Before any worker exists: bring the schema to this release's head under the database's
     migration lock (bank.migrate), so that of a release's tasks one migrates and the others find it

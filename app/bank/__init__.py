@@ -3,7 +3,9 @@
 Environment: DATABASE_URL, or DB_HOST, DB_PORT (default 3306), DB_NAME, DB_USER and DB_PASSWORD
 for MariaDB/MySQL (default: SQLite file in the instance folder), SECRET_KEY (required
 unless BANK_ENV=development), BANK_ENV (production | development), BANK_SQL_ECHO=1 to log SQL,
-BANK_BCRYPT_ROUNDS, BANK_COOKIE_SECURE=0 to allow the session cookie over plain HTTP.
+BANK_BCRYPT_ROUNDS, BANK_COOKIE_SECURE=0 to allow the session cookie over plain HTTP, and the
+security settings in app/README.md (BANK_PROXY_HOPS, BANK_APPROVAL_LIMIT, BANK_MAX_BODY_BYTES,
+BANK_SESSION_IDLE_MINUTES, BANK_SESSION_HOURS, BANK_HSTS_SECONDS).
 """
 import os
 from datetime import timedelta
@@ -11,10 +13,28 @@ from datetime import timedelta
 from flask import Flask
 from sqlalchemy import URL
 from sqlalchemy.pool import QueuePool
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .database import db
 
 _DEVELOPMENT_SECRET = "development only, not secret"
+
+
+def _number(name, default):
+    raw = os.environ.get(name, str(default))
+    if not (raw.isascii() and raw.isdigit()):
+        raise RuntimeError(f"{name} must be a whole number, got {raw!r}")
+    return int(raw)
+
+
+def _approval_limit():
+    from .money import parse_amount
+
+    raw = os.environ.get("BANK_APPROVAL_LIMIT", "10000.00")
+    try:
+        return parse_amount(raw, "BANK_APPROVAL_LIMIT", allow_zero=True)
+    except Exception as error:
+        raise RuntimeError(str(error)) from None
 
 
 def _settings(app):
@@ -29,14 +49,26 @@ def _settings(app):
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ECHO": os.environ.get("BANK_SQL_ECHO") == "1",
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
-        "BCRYPT_ROUNDS": int(os.environ.get("BANK_BCRYPT_ROUNDS", "12")),
-        "LOGIN_MAX_FAILURES": 5,
+        "BCRYPT_ROUNDS": _number("BANK_BCRYPT_ROUNDS", 12),
+        # Password checks per 15-minute window: one username from one client, one username from
+        # anywhere, one client whatever the usernames, and everything together.
         "LOGIN_LOCKOUT_SECONDS": 15 * 60,
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_USER_MAX_FAILURES": 50,
+        "LOGIN_CLIENT_MAX_FAILURES": 20,
+        "LOGIN_GLOBAL_MAX_FAILURES": _number("BANK_LOGIN_GLOBAL_LIMIT", 1000),
+        # Proxies in front of the app that append to X-Forwarded-For (1 behind the ALB): the client
+        # address the login limits and session binding use is the one the outermost proxy saw.
+        "PROXY_HOPS": _number("BANK_PROXY_HOPS", 0),
+        "MAX_CONTENT_LENGTH": _number("BANK_MAX_BODY_BYTES", 64 * 1024),
+        "APPROVAL_LIMIT_CENTS": _approval_limit(),
+        "HSTS_SECONDS": _number("BANK_HSTS_SECONDS", 365 * 24 * 3600),
         "SESSION_COOKIE_NAME": "bank_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("BANK_COOKIE_SECURE", "0" if development else "1") == "1",
-        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=30),
+        "SESSION_IDLE_TIMEOUT": timedelta(minutes=_number("BANK_SESSION_IDLE_MINUTES", 30)),
+        "SESSION_ABSOLUTE_LIFETIME": timedelta(hours=_number("BANK_SESSION_HOURS", 10)),
         "REMEMBER_COOKIE_DURATION": timedelta(0),
     }
 
@@ -96,10 +128,15 @@ def create_app(overrides=None):
         os.makedirs(app.instance_path, exist_ok=True)
 
     app.json.sort_keys = False  # keep fields in the documented order
+    if app.config["PROXY_HOPS"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=app.config["PROXY_HOPS"])
     db.init_app(app)
 
     from . import access, api, cli, pages, web
 
+    app.url_map.converters["id"] = pages.IdConverter
+
+    app.before_request(pages.refuse_large_bodies)
     access.init_app(app)
     # The API checks CSRF itself, only for cookie-authenticated requests (access.api_staff).
     access.csrf.exempt(api.blueprint)

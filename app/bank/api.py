@@ -1,11 +1,11 @@
 """The JSON API under /api/v1. Roles: executives manage customers and accounts; tellers and
-cashiers move money; every staff role reads accounts, customers, history and statements;
-the audit logs are for executives."""
-from flask import Blueprint, jsonify, request, send_file
+cashiers move money and approve each other's large deposits; every staff role reads accounts,
+customers (full SSN ids for executives only), history and statements; the audit logs are for executives."""
+from flask import Blueprint, jsonify, request, send_file, url_for
 
-from . import customers, ledger, statements
+from . import approvals, customers, ledger, statements
 from .access import api_roles
-from .errors import InvalidInput
+from .errors import InvalidInput, RuleViolation
 from .money import format_cents, parse_amount
 from .validation import (
     account_type,
@@ -15,6 +15,7 @@ from .validation import (
     require_object,
     required,
     statement_range,
+    whole_number,
 )
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -27,10 +28,10 @@ def _stamp(moment):
     return moment.isoformat(timespec="microseconds") + "Z"
 
 
-def customer_json(customer):
+def customer_json(customer, staff):
     return {
         "cust_id": customer.cust_id,
-        "ssn_id": customer.ssn_id,
+        "ssn_id": customers.shown_ssn(customer.ssn_id, staff),
         "name": customer.name,
         "address": customer.address,
         "age": customer.age,
@@ -81,8 +82,26 @@ def transfer_json(record):
     }
 
 
+def approval_json(approval):
+    return {
+        "approval_id": approval.approval_id,
+        "kind": approval.kind,
+        "acc_id": approval.acc_id,
+        "amount": format_cents(approval.amount_cents),
+        "status": approval.status,
+        "requested_by": approval.maker.username,
+        "decided_by": approval.checker.username if approval.checker else None,
+        "trans_id": approval.trans_id,
+        "created_at": _stamp(approval.created_at),
+        "decided_at": _stamp(approval.decided_at) if approval.decided_at else None,
+    }
+
+
 def _body():
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser goes: not a body this API takes
+        body = None
     if body is None:
         raise InvalidInput("body", "must be JSON (Content-Type: application/json)")
     return require_object(body)
@@ -100,32 +119,32 @@ def _amount_body():
 @api_roles(*EXECUTIVE)
 def create_customer(staff):
     customer = customers.create_customer(customer_fields(_body()), staff)
-    return jsonify(customer_json(customer)), 201
+    return jsonify(customer_json(customer, staff)), 201
 
 
-@blueprint.get("/customers/<int:cust_id>")
+@blueprint.get("/customers/<id:cust_id>")
 @api_roles()
 def show_customer(staff, cust_id):
-    return jsonify(customer_json(customers.get_customer(cust_id)))
+    return jsonify(customer_json(customers.get_customer(cust_id), staff))
 
 
-@blueprint.patch("/customers/<int:cust_id>")
+@blueprint.patch("/customers/<id:cust_id>")
 @api_roles(*EXECUTIVE)
 def update_customer(staff, cust_id):
     fields = customer_fields(_body(), partial=True)
-    return jsonify(customer_json(customers.update_customer(cust_id, fields, staff)))
+    return jsonify(customer_json(customers.update_customer(cust_id, fields, staff), staff))
 
 
-@blueprint.delete("/customers/<int:cust_id>")
+@blueprint.delete("/customers/<id:cust_id>")
 @api_roles(*EXECUTIVE)
 def deactivate_customer(staff, cust_id):
-    return jsonify(customer_json(customers.deactivate_customer(cust_id, staff)))
+    return jsonify(customer_json(customers.deactivate_customer(cust_id, staff), staff))
 
 
-@blueprint.post("/customers/<int:cust_id>/activate")
+@blueprint.post("/customers/<id:cust_id>/activate")
 @api_roles(*EXECUTIVE)
 def activate_customer(staff, cust_id):
-    return jsonify(customer_json(customers.activate_customer(cust_id, staff)))
+    return jsonify(customer_json(customers.activate_customer(cust_id, staff), staff))
 
 
 # --- accounts (executive opens and closes) ----------------------------------------------
@@ -137,24 +156,26 @@ def open_account(staff):
     reject_unknown(body, ("cust_id", "type", "deposit"))
     cust_id = id_field(body, "cust_id")
     kind = account_type(body)
-    deposit = parse_amount(body.get("deposit", "0.00"), "deposit", allow_zero=True)
-    account = customers.open_account(cust_id, kind, deposit, staff)
+    if "deposit" in body and parse_amount(body["deposit"], "deposit", allow_zero=True):
+        raise RuleViolation("deposit: an account opens at 0.00; its first money is a cash deposit "
+                            "by a teller or cashier")
+    account = customers.open_account(cust_id, kind, staff)
     return jsonify(account_json(account)), 201
 
 
-@blueprint.get("/accounts/<int:acc_id>")
+@blueprint.get("/accounts/<id:acc_id>")
 @api_roles()
 def show_account(staff, acc_id):
     return jsonify(account_json(customers.get_account(acc_id)))
 
 
-@blueprint.delete("/accounts/<int:acc_id>")
+@blueprint.delete("/accounts/<id:acc_id>")
 @api_roles(*EXECUTIVE)
 def close_account(staff, acc_id):
     return jsonify(account_json(customers.close_account(acc_id, staff)))
 
 
-@blueprint.post("/accounts/<int:acc_id>/activate")
+@blueprint.post("/accounts/<id:acc_id>/activate")
 @api_roles(*EXECUTIVE)
 def activate_account(staff, acc_id):
     return jsonify(account_json(customers.activate_account(acc_id, staff)))
@@ -162,13 +183,24 @@ def activate_account(staff, acc_id):
 
 # --- money (teller, cashier) --------------------------------------------------------------
 
-@blueprint.post("/accounts/<int:acc_id>/deposit")
+@blueprint.post("/accounts/<id:acc_id>/deposit")
 @api_roles(*MONEY_HANDLERS)
 def deposit(staff, acc_id):
-    return _cash_response(ledger.deposit, acc_id, staff)
+    key = ledger.idempotency_key(request.headers.get("Idempotency-Key"))
+    kind, record, replayed = approvals.deposit(acc_id, _amount_body(), staff, key)
+    if kind == "approval":
+        response = jsonify(approval_json(record))
+        response.status_code = 202
+        response.headers["Location"] = url_for("api.show_approval", approval_id=record.approval_id)
+    else:
+        response = jsonify({"acc_id": acc_id, "balance": format_cents(record.balance_after_cents),
+                            "trans_id": record.trans_id})
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
-@blueprint.post("/accounts/<int:acc_id>/withdraw")
+@blueprint.post("/accounts/<id:acc_id>/withdraw")
 @api_roles(*MONEY_HANDLERS)
 def withdraw(staff, acc_id):
     return _cash_response(ledger.withdraw, acc_id, staff)
@@ -199,9 +231,40 @@ def transfer(staff):
     return response, 201
 
 
+# --- approvals (maker-checker for deposits above the limit) ---------------------------------
+
+@blueprint.get("/approvals")
+@api_roles()
+def list_approvals(staff):
+    status = request.args.get("status") or None
+    if status not in (None, "pending", "approved", "rejected"):
+        raise InvalidInput("status", "must be pending, approved or rejected")
+    return jsonify({"approvals": [approval_json(a) for a in approvals.listing(status, _log_limit())]})
+
+
+@blueprint.get("/approvals/<id:approval_id>")
+@api_roles()
+def show_approval(staff, approval_id):
+    return jsonify(approval_json(approvals.get(approval_id)))
+
+
+@blueprint.post("/approvals/<id:approval_id>/approve")
+@api_roles(*MONEY_HANDLERS)
+def approve(staff, approval_id):
+    approval = approvals.approve(approval_id, staff)
+    account = customers.get_account(approval.acc_id)
+    return jsonify({**approval_json(approval), "balance": format_cents(account.balance_cents)})
+
+
+@blueprint.post("/approvals/<id:approval_id>/reject")
+@api_roles(*MONEY_HANDLERS)
+def reject(staff, approval_id):
+    return jsonify(approval_json(approvals.reject(approval_id, staff)))
+
+
 # --- history and statements (every staff role) ------------------------------------------
 
-@blueprint.get("/accounts/<int:acc_id>/transactions")
+@blueprint.get("/accounts/<id:acc_id>/transactions")
 @api_roles()
 def transactions(staff, acc_id):
     since, until, limit = statement_range(request.args)
@@ -213,7 +276,7 @@ def transactions(staff, acc_id):
     })
 
 
-@blueprint.get("/accounts/<int:acc_id>/statement.pdf")
+@blueprint.get("/accounts/<id:acc_id>/statement.pdf")
 @api_roles()
 def statement_pdf(staff, acc_id):
     statement = statements.build(acc_id, *statement_range(request.args))
@@ -221,7 +284,7 @@ def statement_pdf(staff, acc_id):
                      as_attachment=True, download_name=f"statement-{acc_id}.pdf")
 
 
-@blueprint.get("/accounts/<int:acc_id>/statement.xlsx")
+@blueprint.get("/accounts/<id:acc_id>/statement.xlsx")
 @api_roles()
 def statement_xlsx(staff, acc_id):
     statement = statements.build(acc_id, *statement_range(request.args))
@@ -233,10 +296,7 @@ def statement_xlsx(staff, acc_id):
 # --- audit logs (executive) ---------------------------------------------------------------
 
 def _log_limit():
-    raw = request.args.get("limit", "200")
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
-        raise InvalidInput("limit", "must be a whole number from 1 to 1000")
-    return int(raw)
+    return whole_number(request.args.get("limit", "200"), "limit", 1, 1000)
 
 
 @blueprint.get("/customerlog")

@@ -1,4 +1,5 @@
-"""`flask --app bank ...` commands: migrate, downgrade, new-migration, create-staff, seed-demo."""
+"""`flask --app bank ...` commands: migrate, downgrade, new-migration, create-staff, reset-password,
+disable-staff, enable-staff, create-token, list-tokens, revoke-token, seed-demo."""
 import os
 import sys
 
@@ -12,11 +13,10 @@ from .models import Customer, Staff
 
 
 def init_app(app):
-    app.cli.add_command(migrate_command)
-    app.cli.add_command(downgrade_command)
-    app.cli.add_command(new_migration_command)
-    app.cli.add_command(create_staff_command)
-    app.cli.add_command(seed_demo)
+    for command in (migrate_command, downgrade_command, new_migration_command, create_staff_command,
+                    reset_password, disable_staff, enable_staff, create_token, list_tokens, revoke_token_command,
+                    seed_demo):
+        app.cli.add_command(command)
 
 
 def _require_current_schema():
@@ -78,12 +78,7 @@ def create_staff_command(username, role):
     """Create a staff user; the password comes from BANK_STAFF_PASSWORD or stdin, never argv."""
     from .staff import create_staff
 
-    password = os.environ.get("BANK_STAFF_PASSWORD")
-    if password is None:
-        if sys.stdin.isatty():
-            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-        else:
-            password = sys.stdin.readline().rstrip("\r\n")
+    password = _password_input()
     _require_current_schema()
     try:
         staff = create_staff(username, role, password)
@@ -92,8 +87,101 @@ def create_staff_command(username, role):
     click.echo(f"created {staff.role} {staff.username}")
 
 
+def _password_input():
+    password = os.environ.get("BANK_STAFF_PASSWORD")
+    if password is None:
+        if sys.stdin.isatty():
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        else:
+            password = sys.stdin.readline().rstrip("\r\n")
+    return password
+
+
+def _staff_command(action):
+    try:
+        return action()
+    except BankError as error:
+        raise click.ClickException(error.message) from None
+
+
+@click.command("reset-password")
+@click.argument("username")
+@with_appcontext
+def reset_password(username):
+    """Give a staff user a new password (BANK_STAFF_PASSWORD or stdin); their sessions end."""
+    from .staff import set_password
+
+    password = _password_input()
+    _staff_command(lambda: set_password(username, password))
+    click.echo(f"password of {username} changed; every session of {username} has ended")
+
+
+@click.command("disable-staff")
+@click.argument("username")
+@with_appcontext
+def disable_staff(username):
+    """Disable a staff user: no login, every session ends, every API token is revoked."""
+    from .staff import set_active
+
+    _staff_command(lambda: set_active(username, False))
+    click.echo(f"{username} disabled; sessions ended and API tokens revoked")
+
+
+@click.command("enable-staff")
+@click.argument("username")
+@with_appcontext
+def enable_staff(username):
+    """Let a disabled staff user log in again (revoked API tokens stay revoked)."""
+    from .staff import set_active
+
+    _staff_command(lambda: set_active(username, True))
+    click.echo(f"{username} enabled")
+
+
+@click.command("create-token")
+@click.argument("username")
+@click.option("--name", required=True, help="what the token is for, e.g. the job that uses it")
+@with_appcontext
+def create_token(username, name):
+    """Make an API token for a staff user's machine client; it is printed once, only its hash is kept."""
+    from .credentials import issue_token
+    from .staff import find_staff
+
+    staff = _staff_command(lambda: find_staff(username))
+    if not staff.active:
+        raise click.ClickException(f"username: {username} is disabled")
+    row, token = issue_token(staff, name)
+    click.echo(f"token {row.token_id} for {staff.username} ({staff.role}), {row.name!r}; it is shown only now:")
+    click.echo(token)
+
+
+@click.command("list-tokens")
+@with_appcontext
+def list_tokens():
+    """Every API token: number, staff user, name, when made and last used, revoked or not (never the token)."""
+    from .models import ApiToken
+
+    rows = db.session.query(ApiToken, Staff.username).join(Staff, Staff.staff_id == ApiToken.staff_id)
+    for token, username in rows.order_by(ApiToken.token_id):
+        used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
+        state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "active"
+        click.echo(f"{token.token_id}\t{username}\t{token.name}\tmade {token.created_at:%Y-%m-%d %H:%M}"
+                   f"\tlast used {used}\t{state}")
+
+
+@click.command("revoke-token")
+@click.argument("token_id", type=click.IntRange(min=1))
+@with_appcontext
+def revoke_token_command(token_id):
+    """Revoke an API token by its number (create-token printed it)."""
+    from .credentials import revoke_token
+
+    _staff_command(lambda: revoke_token(token_id))
+    click.echo(f"token {token_id} revoked")
+
+
 _DEMO_CUSTOMERS = [
-    ("100000001", "Asha Rao", "12 Lake Road", 34, "Karnataka", "Bengaluru", [("savings", 250000), ("current", 1200050)]),
+    ("100000001", "Asha Rao", "12 Lake Road", 34, "Karnataka", "Bengaluru", [("savings", 250000), ("current", 920050)]),
     ("100000002", "Daniel Okafor", "4 Mill Lane", 51, "Lagos", "Ikeja", [("savings", 98000)]),
     ("100000003", "Maria Fernandes", "77 Rua Augusta", 28, "Lisboa", "Lisbon", [("current", 4500)]),
 ]
@@ -104,6 +192,7 @@ _DEMO_CUSTOMERS = [
 def seed_demo():
     """Demo customers and accounts (skipped for SSN ids that already exist)."""
     from .customers import create_customer, open_account
+    from .ledger import deposit
 
     _require_current_schema()
     robot = db.session.query(Staff).filter_by(username="seed-demo").first()
@@ -120,6 +209,8 @@ def seed_demo():
             {"ssn_id": ssn, "name": name, "address": address, "age": age, "state": state, "city": city}, robot
         )
         for kind, cents in accounts:
-            open_account(customer.cust_id, kind, cents, robot)
+            # As at the bank: an empty account, then the customer's cash (below the approval limit).
+            account = open_account(customer.cust_id, kind, robot)
+            deposit(account.acc_id, cents, robot)
         created += 1
     click.echo(f"demo data: {created} customers created")

@@ -3,8 +3,18 @@ from sqlalchemy.exc import IntegrityError
 
 from .database import db, run_write
 from .errors import Conflict, NotFound, RuleViolation
-from .models import Account, AccountLog, Customer, CustomerLog, Transaction, utcnow
+from .models import Account, AccountLog, Customer, CustomerLog, utcnow
 from .money import format_display
+
+
+def shown_ssn(ssn_id, staff):
+    """The SSN id as this staff member may see it: executives all of it, tellers and cashiers the
+    last four digits (enough to confirm a customer's identity, not to take it)."""
+    return ssn_id if staff.role == "executive" else "*****" + ssn_id[-4:]
+
+
+def find_by_ssn(ssn_id):
+    return db.session.query(Customer).filter_by(ssn_id=ssn_id).one_or_none()
 
 
 def get_customer(cust_id):
@@ -40,7 +50,7 @@ def _log_customer(session, customer, action, message, staff):
     session.add(CustomerLog(cust_id=customer.cust_id, action=action, message=message, staff=staff.username))
 
 
-def _log_account(session, account, action, message, staff):
+def log_account(session, account, action, message, staff):
     session.add(
         AccountLog(
             acc_id=account.acc_id,
@@ -115,35 +125,19 @@ def activate_customer(cust_id, staff):
     return get_customer(cust_id)
 
 
-def open_account(cust_id, account_type, deposit_cents, staff):
+def open_account(cust_id, account_type, staff):
+    """An empty account: money enters only as cash at a teller's or cashier's desk (a deposit), so
+    opening one cannot create a balance that no cash backs."""
+
     def open_(session):
         customer = find_customer(session, cust_id, lock=True)
         if customer.status != "active":
             raise RuleViolation(f"customer {cust_id} is deactivated; reactivate the customer first")
-        account = Account(
-            cust_id=cust_id,
-            type=account_type,
-            balance_cents=deposit_cents,
-            status="active",
-            message="Account opened",
-        )
+        account = Account(cust_id=cust_id, type=account_type, balance_cents=0, status="active",
+                          message="Account opened")
         session.add(account)
         session.flush()
-        if deposit_cents:
-            session.add(
-                Transaction(
-                    acc_id=account.acc_id,
-                    kind="opening",
-                    amount_cents=deposit_cents,
-                    balance_after_cents=deposit_cents,
-                    message="Opening deposit",
-                    staff_id=staff.staff_id,
-                )
-            )
-        _log_account(
-            session, account, "opened",
-            f"{account_type.capitalize()} account opened with {format_display(deposit_cents)}", staff,
-        )
+        log_account(session, account, "opened", f"{account_type.capitalize()} account opened", staff)
         return account.acc_id
 
     return get_account(run_write(open_))
@@ -161,7 +155,7 @@ def close_account(acc_id, staff):
         account.status = "closed"
         account.message = "Account closed"
         account.last_update = utcnow()
-        _log_account(session, account, "closed", "Account closed", staff)
+        log_account(session, account, "closed", "Account closed", staff)
 
     run_write(close)
     return get_account(acc_id)
@@ -182,7 +176,7 @@ def activate_account(acc_id, staff):
         account.status = "active"
         account.message = "Account reactivated"
         account.last_update = utcnow()
-        _log_account(session, account, "activated", "Account reactivated", staff)
+        log_account(session, account, "activated", "Account reactivated", staff)
 
     run_write(activate)
     return get_account(acc_id)

@@ -7,6 +7,7 @@ same commit. A CHECK constraint refuses a negative balance as a last line of def
 """
 import hashlib
 
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from .database import db, run_write
@@ -58,9 +59,18 @@ def _move(session, account, cents, kind, staff, message, now, transfer=None, cou
     return row
 
 
+def cash_fingerprint(kind, acc_id, cents):
+    return hashlib.sha256(f"{kind}:{acc_id}:{cents}".encode()).hexdigest()
+
+
+def needs_approval(cents):
+    """Whether a credit of this size needs a second person (maker-checker, see approvals)."""
+    return cents > current_app.config["APPROVAL_LIMIT_CENTS"]
+
+
 def _cash(acc_id, cents, kind, staff, key):
     """A deposit (cents > 0) or withdrawal (cents < 0); returns (Transaction, replayed)."""
-    fingerprint = hashlib.sha256(f"{kind}:{acc_id}:{cents}".encode()).hexdigest()
+    fingerprint = cash_fingerprint(kind, acc_id, cents)
     message = "Deposit" if kind == "deposit" else "Withdrawal"
 
     def run(session):
@@ -95,7 +105,18 @@ def _cash(acc_id, cents, kind, staff, key):
 
 
 def deposit(acc_id, cents, staff, key=None):
+    """Cash in, up to the approval limit; above it the deposit is asked for through approvals."""
+    if needs_approval(cents):
+        raise RuleViolation("amount: a deposit above the approval limit needs a second person's approval")
     return _cash(acc_id, cents, "deposit", staff, key)
+
+
+def approved_deposit(session, acc_id, cents, maker, checker, now):
+    """The deposit an approval stands for, inside the approver's write (the approval row is locked)."""
+    account = _lock_accounts(session, [acc_id])[acc_id]
+    row = _move(session, account, cents, "deposit", maker, f"Deposit (approved by {checker.username})", now)
+    session.flush()
+    return row
 
 
 def withdraw(acc_id, cents, staff, key=None):

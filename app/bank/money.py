@@ -8,7 +8,8 @@ from .errors import InvalidInput
 
 MAX_AMOUNT_CENTS = 1_000_000_000_00  # 1,000,000,000.00: the largest single movement the bank accepts
 
-_AMOUNT = re.compile(r"^(\d{1,15})(?:\.(\d{1,2}))?$")
+# ASCII digits only, nothing around them: " 5", "+5", "5." and "５" are refused, not guessed at.
+_AMOUNT = re.compile(r"([0-9]{1,15})(?:\.([0-9]{1,2}))?", re.ASCII)
 
 
 def parse_amount(value, field="amount", allow_zero=False):
@@ -16,9 +17,9 @@ def parse_amount(value, field="amount", allow_zero=False):
     expected = 'a decimal string with at most two decimals, such as "12.50"'
     if not isinstance(value, str):
         raise InvalidInput(field, f"must be {expected}")
-    match = _AMOUNT.match(value.strip())
+    match = _AMOUNT.fullmatch(value)
     if not match:
-        raise InvalidInput(field, f"must be {expected}, got {value!r}"[:200])
+        raise InvalidInput(field, f"must be {expected}, got {value[:40]!r}")
     whole, fraction = match.group(1), (match.group(2) or "").ljust(2, "0")
     cents = int(whole) * 100 + int(fraction)
     if cents == 0 and not allow_zero:

@@ -3,6 +3,7 @@ rendered on screen, as PDF (reportlab) and as a spreadsheet (openpyxl)."""
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
+from xml.sax.saxutils import escape
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -100,7 +101,9 @@ def to_pdf(statement):
     styles = getSampleStyleSheet()
     story = [Paragraph(f"Statement of account {statement.account.acc_id}", styles["Title"])]
     for label, value in _heading(statement):
-        story.append(Paragraph(f"<b>{label}:</b> {value}", styles["Normal"]))
+        # Paragraph text is reportlab markup: an unescaped <img src>, <a href> or a stray "<" in a
+        # customer's name would make the server fetch a URL, plant a link, or fail every time.
+        story.append(Paragraph(f"<b>{escape(label)}:</b> {escape(value)}", styles["Normal"]))
     story.append(Spacer(1, 6 * mm))
     data = [["Date (UTC)", "Ref", "Description", "Debit", "Credit", "Balance"]]
     for when, ref, description, debit, credit, balance in table_rows(statement):
@@ -127,12 +130,28 @@ def to_pdf(statement):
     return buffer
 
 
+# A text cell starting with one of these is a formula (or becomes one when someone edits it) in
+# Excel and LibreOffice.
+_FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def _as_text(cell):
+    """openpyxl stores any string starting with "=" as a formula: keep every string a string, and
+    mark the risky ones quote-prefixed so an edit in Excel keeps them text too."""
+    if isinstance(cell.value, str):
+        cell.data_type = "s"
+        if cell.value.startswith(_FORMULA_LEADS):
+            cell.quotePrefix = True
+
+
 def to_xlsx(statement):
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "Statement"
     for label, value in _heading(statement):
         sheet.append([label, value])
+        for cell in sheet[sheet.max_row]:
+            _as_text(cell)
     sheet.append([])
     sheet.append(["Date (UTC)", "Ref", "Description", "Debit", "Credit", "Balance"])
     header_row = sheet.max_row
@@ -142,6 +161,7 @@ def to_xlsx(statement):
         # Cents become numbers with two decimals only at this edge; the cell format keeps them exact.
         sheet.append([when, ref, description,
                       debit / 100 if debit else None, credit / 100 if credit else None, balance / 100])
+        _as_text(sheet.cell(sheet.max_row, 3))
         sheet.cell(sheet.max_row, 1).number_format = "yyyy-mm-dd hh:mm:ss"
         for column in (4, 5, 6):
             sheet.cell(sheet.max_row, column).number_format = "#,##0.00"

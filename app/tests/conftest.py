@@ -1,22 +1,21 @@
 """Fixtures: the app on SQLite and on a real MariaDB (started once per run), staff users of each
-role, and API clients that speak as them."""
-import base64
+role, and API clients that speak as them (each with its own API token)."""
 import tempfile
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from bank import create_app
+from bank import create_app, migrate
+from bank.credentials import issue_token
 from bank.database import db
-from bank import migrate
-from bank.models import FIRST_ACCOUNT_ID, FIRST_CUSTOMER_ID
+from bank.models import FIRST_ACCOUNT_ID, FIRST_CUSTOMER_ID, Staff
 from bank.staff import create_staff
 from servers import MissingTool, mariadb_for_tests
 
-PASSWORDS = {"executive": "executive-password-1", "teller": "teller-password-12", "cashier": "cashier-password-1"}
-TABLES_CHILD_FIRST = ("transactions", "transfers", "account_log", "customer_log", "accounts", "customers",
-                      "login_throttle", "staff")
+PASSWORDS = {"executive": "corner-office-ledger-1", "teller": "front-counter-till-12", "cashier": "cash-drawer-count-7"}
+TABLES_CHILD_FIRST = ("approvals", "transactions", "transfers", "account_log", "customer_log", "accounts", "customers",
+                      "login_limits", "login_throttle", "staff_sessions", "api_tokens", "staff")
 
 
 @pytest.fixture(scope="session")
@@ -86,14 +85,17 @@ def app(backend_app):
 
 
 class Speaker:
-    """A test client that sends every request as one staff user (HTTP Basic)."""
+    """A test client that sends every request as one staff user, with an API token of its own."""
 
-    def __init__(self, app, username=None, password=None):
+    def __init__(self, app, username=None):
         self.client = app.test_client()
         self.headers = {}
         if username:
-            token = base64.b64encode(f"{username}:{password}".encode()).decode()
-            self.headers["Authorization"] = f"Basic {token}"
+            with app.app_context():
+                staff = db.session.query(Staff).filter_by(username=username).one()
+                _, token = issue_token(staff, f"tests: {username}")
+                db.session.remove()
+            self.headers["Authorization"] = f"Bearer {token}"
 
     def _send(self, method, url, headers=None, **kwargs):
         return self.client.open(url, method=method, headers={**self.headers, **(headers or {})}, **kwargs)
@@ -113,17 +115,17 @@ class Speaker:
 
 @pytest.fixture
 def executive(app):
-    return Speaker(app, "executive", PASSWORDS["executive"])
+    return Speaker(app, "executive")
 
 
 @pytest.fixture
 def teller(app):
-    return Speaker(app, "teller", PASSWORDS["teller"])
+    return Speaker(app, "teller")
 
 
 @pytest.fixture
 def cashier(app):
-    return Speaker(app, "cashier", PASSWORDS["cashier"])
+    return Speaker(app, "cashier")
 
 
 @pytest.fixture
@@ -149,14 +151,26 @@ def new_customer(executive):
 
 
 @pytest.fixture
-def new_account(executive, new_customer):
-    """Opens an account (for a new customer unless cust_id is given) and returns its JSON."""
+def new_account(app, executive, new_customer):
+    """Opens an account (for a new customer unless cust_id is given); a cashier of its own deposits
+    `deposit` into it, as the customer's first cash. Returns the account's JSON."""
+    desk = {}
 
     def open_(deposit="100.00", type="savings", cust_id=None):
         if cust_id is None:
             cust_id = new_customer()["cust_id"]
-        response = executive.post("/api/v1/accounts", json={"cust_id": cust_id, "type": type, "deposit": deposit})
+        response = executive.post("/api/v1/accounts", json={"cust_id": cust_id, "type": type})
         assert response.status_code == 201, response.json
-        return response.json
+        account = response.json
+        if deposit not in ("0.00", "0", ""):
+            if "cashier" not in desk:
+                with app.app_context():
+                    create_staff("opening-cashier", "cashier", "first-cash-in-desk")
+                    db.session.remove()
+                desk["cashier"] = Speaker(app, "opening-cashier")
+            paid = desk["cashier"].post(f"/api/v1/accounts/{account['acc_id']}/deposit", json={"amount": deposit})
+            assert paid.status_code == 200, paid.json
+            account = {**account, "balance": paid.json["balance"]}
+        return account
 
     return open_

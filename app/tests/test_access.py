@@ -1,5 +1,4 @@
-"""Who may ask: HTTP Basic and session logins, lockout after failures, CSRF, cookie flags."""
-import base64
+"""Who may ask: API tokens and session logins, lockout after failures, CSRF, cookie flags."""
 import re
 
 import pytest
@@ -8,10 +7,6 @@ from bank import create_app
 from bank.database import db
 from bank.models import Staff
 from conftest import PASSWORDS
-
-
-def basic(username, password):
-    return {"Authorization": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}
 
 
 def csrf_token(html):
@@ -23,52 +18,54 @@ def login(client, username, password):
     return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
 
 
-def test_the_api_without_credentials_is_a_401_asking_for_basic(anonymous):
+def test_the_api_without_credentials_is_a_401_asking_for_a_token(anonymous):
     response = anonymous.get("/api/v1/accounts/360110000")
     assert response.status_code == 401
-    assert response.headers["WWW-Authenticate"].startswith("Basic")
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert "authentication required" in response.json["error"]
 
 
-@pytest.mark.parametrize("username, password", [("teller", "wrong-password"), ("nobody", "whatever"), ("", "")])
-def test_wrong_credentials_are_a_401(app, username, password):
-    response = app.test_client().get("/api/v1/accounts/360110000", headers=basic(username, password))
+@pytest.mark.parametrize("authorization", ["Bearer bank_wrong", "Bearer ", "Bearer " + "bank_" + "x" * 300])
+def test_a_wrong_token_is_a_401(app, authorization):
+    response = app.test_client().get("/api/v1/accounts/360110000", headers={"Authorization": authorization})
     assert response.status_code == 401
-    assert response.json == {"error": "wrong username or password"}
+    assert "this API token is not valid" in response.json["error"]
 
 
-def test_a_deactivated_staff_user_cannot_log_in(app):
+@pytest.mark.parametrize("username, password", [("teller", "wrong-password"), ("nobody", "whatever"), ("", "")])
+def test_wrong_credentials_on_the_form_are_a_401(app, username, password):
+    response = login(app.test_client(), username, password)
+    assert response.status_code == 401
+    assert "wrong username or password" in response.get_data(as_text=True)
+
+
+def test_a_deactivated_staff_user_cannot_log_in_or_use_a_token(app, teller):
     with app.app_context():
         db.session.query(Staff).filter_by(username="teller").update({"active": False})
         db.session.commit()
-    response = app.test_client().get("/api/v1/customerlog", headers=basic("teller", PASSWORDS["teller"]))
-    assert response.status_code == 401
+    assert login(app.test_client(), "teller", PASSWORDS["teller"]).status_code == 401
+    assert teller.get("/api/v1/accounts/360110000").status_code == 401
 
 
 @pytest.mark.parametrize("username", ["teller", "no-such-user"])
-def test_five_failures_lock_a_username_even_against_the_right_password(app, username):
+def test_five_failures_lock_a_username_from_that_client_even_against_the_right_password(app, executive, username):
     client = app.test_client()
     for _ in range(5):
-        assert client.get("/api/v1/accountlog", headers=basic(username, "bad guess")).status_code == 401
-    locked = client.get("/api/v1/accounts/1", headers=basic(username, PASSWORDS.get(username, "x")))
-    assert locked.status_code == 429
-    assert int(locked.headers["Retry-After"]) > 800
-    assert "too many failed logins" in locked.json["error"]
+        assert login(client, username, "bad guess").status_code == 401
     page = login(client, username, PASSWORDS.get(username, "x"))
     assert page.status_code == 429
+    assert int(page.headers["Retry-After"]) > 800
     assert "too many failed logins" in page.get_data(as_text=True)
-    # Another user is not affected.
-    assert client.get("/api/v1/customerlog", headers=basic("executive", PASSWORDS["executive"])).status_code == 200
+    # Another user is not affected, nor are API tokens.
+    assert login(client, "cashier", PASSWORDS["cashier"]).status_code == 302
+    assert executive.get("/api/v1/customerlog").status_code == 200
 
 
 def test_a_success_resets_the_failure_count(app):
-    client = app.test_client()
-    for _ in range(4):
-        client.get("/api/v1/accountlog", headers=basic("executive", "bad guess"))
-    assert client.get("/api/v1/accountlog", headers=basic("executive", PASSWORDS["executive"])).status_code == 200
-    for _ in range(4):
-        client.get("/api/v1/accountlog", headers=basic("executive", "bad guess"))
-    assert client.get("/api/v1/accountlog", headers=basic("executive", PASSWORDS["executive"])).status_code == 200
+    for _ in range(2):
+        for _ in range(4):
+            assert login(app.test_client(), "executive", "bad guess").status_code == 401
+        assert login(app.test_client(), "executive", PASSWORDS["executive"]).status_code == 302
 
 
 def test_the_login_form_sets_a_hardened_session_cookie(app):
@@ -158,7 +155,11 @@ def test_passwords_are_stored_as_bcrypt_hashes(app):
     assert PASSWORDS["teller"] not in stored
 
 
-def test_a_bearer_token_is_not_a_staff_credential(app):
-    response = app.test_client().get("/api/v1/accounts/360110000", headers={"Authorization": "Bearer abc.def"})
+def test_a_password_is_not_an_api_credential(app):
+    import base64
+
+    basic = base64.b64encode(f"teller:{PASSWORDS['teller']}".encode()).decode()
+    response = app.test_client().get("/api/v1/accounts/360110000", headers={"Authorization": f"Basic {basic}"})
     assert response.status_code == 401
-    assert response.headers["WWW-Authenticate"].startswith("Basic")
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert "send an API token" in response.json["error"]

@@ -87,7 +87,7 @@ def test_the_pdf_statement_lists_the_rows_and_balances(cashier, busy_account):
     assert f'filename=statement-{busy_account["acc_id"]}.pdf' in response.headers["Content-Disposition"]
     text = pdf_text(response.data)
     assert f"Statement of account {busy_account['acc_id']}" in text
-    for figure in ("100.00", "30.00", "5.50", "154.50", "Withdrawal", "Opening deposit"):
+    for figure in ("100.00", "30.00", "5.50", "154.50", "Withdrawal", "Deposit"):
         assert figure in text
 
 

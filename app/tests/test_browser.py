@@ -1,7 +1,8 @@
 """A person's walk through the pages in a real browser: Debian's Chromium, driven by playwright (from
 the test lock; its own browser downloads are never used), against gunicorn on SQLite. An executive
-creates a customer and two accounts, a teller deposits and transfers, the statement shows it and
-downloads as PDF and spreadsheet."""
+creates a customer and two (empty) accounts, a teller deposits the opening cash and transfers, the
+statement shows it and downloads as PDF and spreadsheet, a large deposit waits until a second teller
+approves it."""
 import os
 import re
 
@@ -14,7 +15,8 @@ CHROMIUM = os.environ.get("BANK_TEST_CHROMIUM", "/usr/bin/chromium")
 # closed network refuses; a fresh profile per run comes from playwright itself.
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PASSWORDS = {"exec1": ("executive", "exec-walkthrough-1"), "teller1": ("teller", "teller-walkthrough-1")}
+PASSWORDS = {"exec1": ("executive", "exec-walkthrough-1"), "teller1": ("teller", "teller-walkthrough-1"),
+             "teller2": ("teller", "second-desk-walkthrough-2")}
 
 
 @pytest.fixture
@@ -77,7 +79,7 @@ def log_out(page):
 def test_an_executive_and_a_teller_work_through_the_pages(server, page, tmp_path):
     base = server.url
 
-    # The executive: a customer, a savings account with 100.00 and an empty current account.
+    # The executive: a customer, a savings and a current account, both empty (money enters as cash).
     log_in(page, base, "exec1")
     page.get_by_role("link", name="New customer").click()
     for label, value in (("SSN id", "424242424"), ("Name", "Katherine Johnson"), ("Address", "1 Langley Way"),
@@ -87,26 +89,26 @@ def test_an_executive_and_a_teller_work_through_the_pages(server, page, tmp_path
     cust_id = re.search(r"\d+", flashed(page, re.compile(r"Customer \d+ created"))).group(0)
 
     accounts = []
-    for kind, deposit in (("savings", "100.00"), ("current", "0.00")):
+    for kind in ("savings", "current"):
         page.goto(f"{base}/customers/{cust_id}")
         page.get_by_role("link", name="Open an account").click()
         assert page.get_by_label("Customer id").input_value() == cust_id, "the account form knows the customer"
         page.get_by_label("Type").select_option(kind)
-        page.get_by_label("Opening deposit").fill(deposit)
         page.get_by_role("button", name="Open account").click()
         accounts.append(re.search(r"\d+", flashed(page, re.compile(r"Account \d+ opened"))).group(0))
     savings, current = accounts
     assert balance(page) == "0.00", "the current account starts empty"
     log_out(page)
 
-    # The teller: finds the account, deposits 50.00, transfers 30.00 to the current account.
+    # The teller: finds the account, takes the opening 100.00 and another 50.00, transfers 30.00.
     log_in(page, base, "teller1")
     page.get_by_label("Account or customer id").fill(savings)
     page.get_by_role("button", name="Find").first.click()
     page.wait_for_url(f"{base}/accounts/{savings}")
-    page.locator("form", has_text="Deposit").get_by_label("Amount").fill("50.00")
-    page.get_by_role("button", name="Deposit").click()
-    flashed(page, "Deposited 50.00. New balance 150.00.")
+    for amount, after in (("100.00", "100.00"), ("50.00", "150.00")):
+        page.locator("form", has_text="Deposit").get_by_label("Amount").fill(amount)
+        page.get_by_role("button", name="Deposit").click()
+        flashed(page, f"Deposited {amount}. New balance {after}.")
     assert balance(page) == "150.00"
 
     page.get_by_role("link", name="Transfer from this account").click()
@@ -127,7 +129,7 @@ def test_an_executive_and_a_teller_work_through_the_pages(server, page, tmp_path
     page.get_by_label("or last").fill("10")
     page.get_by_role("button", name="Show statement").click()
     table = page.locator("#statement").inner_text()
-    for expected in ("Opening deposit", "Deposit", f"Transfer out (to {current})", "150.00", "120.00"):
+    for expected in ("Deposit", f"Transfer out (to {current})", "100.00", "150.00", "120.00"):
         assert expected in table, f"the statement shows {expected}"
     assert page.locator("#closing").inner_text().strip() == "120.00"
 
@@ -139,4 +141,29 @@ def test_an_executive_and_a_teller_work_through_the_pages(server, page, tmp_path
         file = tmp_path / download.suggested_filename
         download.save_as(file)
         assert file.read_bytes().startswith(magic), f"the {suffix} file is a real {suffix}"
+
+    # The teller sees only the last four digits of the customer's SSN id.
+    page.goto(f"{base}/customers/{cust_id}")
+    card = page.locator("dl.card").inner_text()
+    assert "*****2424" in card and "424242424" not in card, "the teller sees a masked SSN id"
+
+    # A large deposit waits for a second person; the teller who asked cannot approve it.
+    page.goto(f"{base}/accounts/{savings}")
+    page.locator("form", has_text="Deposit").get_by_label("Amount").fill("25000.00")
+    page.get_by_role("button", name="Deposit").click()
+    asked = flashed(page, re.compile(r"awaits a second person's approval \(request \d+\)"))
+    request = re.search(r"request (\d+)", asked).group(1)
+    assert balance(page) == "120.00", "the balance waits too"
+    page.get_by_role("link", name="Approvals").click()
+    assert page.locator("#pending").get_by_role("button", name="Approve").count() == 0, \
+        "the teller who asked is offered no Approve button"
+    log_out(page)
+
+    log_in(page, base, "teller2")
+    page.get_by_role("link", name="Approvals").click()
+    row = page.locator("#pending tr", has_text="25,000.00")
+    assert "teller1" in row.inner_text(), "the second teller sees who asked"
+    row.get_by_role("button", name="Approve").click()
+    flashed(page, f"Request {request} approved.")
+    assert balance(page) == "25,120.00", "the approved deposit is in the balance"
     log_out(page)

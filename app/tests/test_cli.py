@@ -28,7 +28,7 @@ def test_create_staff_reads_the_password_from_stdin(app, cli, monkeypatch):
     assert "created cashier olga" in result.output
     assert "a-long-enough-secret" not in result.output
     with app.test_request_context():
-        assert authenticate("olga", "a-long-enough-secret").role == "cashier"
+        assert authenticate("olga", "a-long-enough-secret", "127.0.0.1").role == "cashier"
 
 
 def test_create_staff_reads_the_password_from_the_environment(app, cli, monkeypatch):
@@ -36,7 +36,7 @@ def test_create_staff_reads_the_password_from_the_environment(app, cli, monkeypa
     result = cli.invoke(args=["create-staff", "pavel", "executive"])
     assert result.exit_code == 0, result.output
     with app.test_request_context():
-        assert authenticate("pavel", "another-long-secret").role == "executive"
+        assert authenticate("pavel", "another-long-secret", "127.0.0.1").role == "executive"
 
 
 @pytest.mark.parametrize("args, password, message", [

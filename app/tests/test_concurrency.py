@@ -33,15 +33,20 @@ def served(request, tmp_path):
     flask_cli(env, "migrate")
     for username, (role, password) in STAFF.items():
         flask_cli(env, "create-staff", username, role, input_text=password + "\n")
+        # Machine clients hold API tokens, not passwords (the last line create-token prints).
+        TOKENS[username] = flask_cli(env, "create-token", username, "--name", "load test").stdout.split()[-1]
     server = Gunicorn(env, workers=4).start()
     yield server, url
     server.stop()
     assert "Traceback" not in server.logs(), server.logs()
 
 
+TOKENS = {}
+
+
 def _session(username):
     session = requests.Session()
-    session.auth = (username, STAFF[username][1])
+    session.headers["Authorization"] = f"Bearer {TOKENS[username]}"
     return session
 
 
@@ -51,7 +56,11 @@ def test_concurrent_money_movements_keep_the_ledger_exact(served):
     cust_id = executive.post(f"{server.url}/api/v1/customers", json={
         "ssn_id": "900000001", "name": "Load Test", "address": "1 Queue St", "age": 40, "state": "S", "city": "C"}).json()["cust_id"]
     acc_ids = [executive.post(f"{server.url}/api/v1/accounts", json={
-        "cust_id": cust_id, "type": "current", "deposit": format_cents(OPENING_CENTS)}).json()["acc_id"] for _ in range(ACCOUNTS)]
+        "cust_id": cust_id, "type": "current"}).json()["acc_id"] for _ in range(ACCOUNTS)]
+    cashier = _session("cashier1")
+    for acc_id in acc_ids:  # the opening cash
+        assert cashier.post(f"{server.url}/api/v1/accounts/{acc_id}/deposit",
+                            json={"amount": format_cents(OPENING_CENTS)}).status_code == 200
 
     rng = random.Random(20240601)
     plan = []

@@ -77,7 +77,7 @@ def test_an_empty_database_upgrades_to_head_and_matches_the_models(empty_databas
         robot = create_staff("migrated", "executive", "a-long-enough-secret")
         customer = create_customer({"ssn_id": "123456789", "name": "A", "address": "B", "age": 30, "state": "S",
                                     "city": "C"}, robot)
-        account = open_account(customer.cust_id, "savings", 100, robot)
+        account = open_account(customer.cust_id, "savings", robot)
         assert (customer.cust_id, account.acc_id) == (110110000, 360110000)  # the bank's numbering
 
 

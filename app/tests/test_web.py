@@ -108,21 +108,20 @@ def test_an_executive_opens_closes_and_reactivates_an_account(desk, new_customer
     customer = new_customer()
     browser = desk["executive"]
     assert f'value="{customer["cust_id"]}"' in text(browser.get(f"/accounts/new?cust_id={customer['cust_id']}"))
-    page = browser.submit("/accounts/new", cust_id=str(customer["cust_id"]), type="current", deposit="")
+    page = browser.submit("/accounts/new", cust_id=str(customer["cust_id"]), type="current")
     assert "Account 360110000 opened." in text(page)
     assert "Close account" in text(page)
     page = browser.submit("/accounts/360110000/close")
     assert "Account 360110000 closed." in text(page)
     page = browser.submit("/accounts/360110000/activate")
     assert "Account 360110000 reactivated." in text(page)
-    assert "Current account opened with 0.00" in text(browser.get("/logs/accounts"))
+    assert "Current account opened" in text(browser.get("/logs/accounts"))
 
 
 @pytest.mark.parametrize("fields, message, status", [
-    ({"cust_id": "abc", "type": "savings", "deposit": "1.00"}, "cust_id: must be a customer id", 400),
-    ({"cust_id": "110110000", "type": "gold", "deposit": "1.00"}, "type: must be one of savings, current", 400),
-    ({"cust_id": "110110000", "type": "savings", "deposit": "1.5.0"}, "deposit: must be a decimal string", 400),
-    ({"cust_id": "110119999", "type": "savings", "deposit": "1.00"}, "customer 110119999 not found", 404),
+    ({"cust_id": "abc", "type": "savings"}, "cust_id: must be a customer id", 400),
+    ({"cust_id": "110110000", "type": "gold"}, "type: must be one of savings, current", 400),
+    ({"cust_id": "110119999", "type": "savings"}, "customer 110119999 not found", 404),
 ])
 def test_a_bad_account_form_is_shown_again_with_the_problem(desk, new_customer, fields, message, status):
     new_customer()
@@ -202,7 +201,7 @@ def test_the_statement_page_shows_rows_and_offers_both_downloads(desk, teller, n
     teller.post(f"/api/v1/accounts/{account['acc_id']}/withdraw", json={"amount": "40.00"})
     browser = desk["cashier"]
     page = text(browser.get(f"/accounts/{account['acc_id']}/statement?limit=5"))
-    assert "Opening deposit" in page and "Withdrawal" in page and "60.00" in page
+    assert "Deposit" in page and "Withdrawal" in page and "60.00" in page
     pdf_link = re.search(r'href="([^"]+statement\.pdf[^"]*)"', page).group(1).replace("&amp;", "&")
     xlsx_link = re.search(r'href="([^"]+statement\.xlsx[^"]*)"', page).group(1).replace("&amp;", "&")
     assert "limit=5" in pdf_link
@@ -281,4 +280,4 @@ def test_long_lists_are_paged_by_fifty(app, desk):
     assert first.count("Paged ") == 50 and ">Next<" in first and ">Previous<" not in first
     second = text(browser.get("/customers?page=2"))
     assert second.count("Paged ") == 1 and ">Previous<" in second and ">Next<" not in second
-    assert browser.get("/customers?page=x").status_code == 200
+    assert browser.get("/customers?page=x").status_code == 400

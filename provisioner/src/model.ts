@@ -94,11 +94,23 @@ export interface AgentNode {
   description?: string;
   /** Connected and usable (not offline). */
   online: boolean;
-  /** Taken offline on purpose (draining, or by a person). */
+  /** Whether its agent is connected, temporarily offline or not (known when Jenkins says). */
+  connected?: boolean;
+  /** Held offline on purpose: drained, taken offline by a person, or by Jenkins itself. */
   temporarilyOffline: boolean;
+  /**
+   * Who holds a temporarily offline node offline: a person (or a drain, which is a person's cause
+   * too), or Jenkins itself (a disk-space or temp-space monitor).
+   */
+  heldOfflineBy?: 'person' | 'jenkins';
+  /** Epoch milliseconds since the temporary offline cause was set, when Jenkins says. */
+  offlineSince?: number;
   /** No build running on it. */
   idle: boolean;
+  /** Why it is offline, in the words of whoever took it offline (as plain text). */
   offlineReason?: string;
+  /** Its node is deleted; Jenkins lists the computer only until the build still on it ends. */
+  deleted?: boolean;
   labels: string[];
   executors: number;
 }

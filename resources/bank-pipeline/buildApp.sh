@@ -3,8 +3,8 @@
 # Every input arrives in the environment, already validated by the step:
 #   APP_DIR, PYTHON, REQUIREMENTS (relative to APP_DIR), SYSTEM_SITE_PACKAGES (true|false),
 #   VENV_CACHE, MIN_PYTHON, TOOL_HINT, RESULT_FILE (where the virtualenv's path is written).
-# The virtualenv lives in VENV_CACHE under a key of the interpreter, its version and the
-# requirements, so a warm build with unchanged requirements installs nothing.
+# The virtualenv lives in VENV_CACHE under a key of the interpreter, its version and every file
+# pip reads, so a warm build with unchanged requirements installs nothing.
 set -euo pipefail
 
 python_path=$(command -v "$PYTHON") || {
@@ -23,9 +23,42 @@ if [ ! -f "$requirements" ]; then
   exit 2
 fi
 
+# Every file pip reads: the requirements file and, recursively, the requirements (-r) and
+# constraints (-c) files it names, each relative to the file that names it, as pip resolves them.
+# All of them are in the cache key: a change to an included file must not reuse a stale virtualenv.
+declare -A read_already=()
+pip_inputs=()
+collect_pip_inputs() {
+  local file=$1 line target real
+  real=$(readlink -f -- "$file")
+  if [ -n "${read_already[$real]:-}" ]; then return; fi
+  read_already[$real]=1
+  pip_inputs+=("$file")
+  while IFS= read -r line || [ -n "$line" ]; do
+    line="${line%%[[:space:]]#*}"
+    [[ "$line" =~ ^[[:space:]]*(-r|-c|--requirement|--constraint)([[:space:]]*=?[[:space:]]*)(.+[^[:space:]])[[:space:]]*$ ]] || continue
+    target="${BASH_REMATCH[3]}"
+    case "$target" in
+      *://*) continue ;;  # a URL: pip fetches it; its text is in this file's line, so in the key
+      /*) ;;
+      *) target="$(dirname "$file")/$target" ;;
+    esac
+    if [ ! -f "$target" ]; then
+      echo "buildApp: $file names ${BASH_REMATCH[3]}, but there is no file $target" >&2
+      exit 2
+    fi
+    collect_pip_inputs "$target"
+  done < "$file"
+}
+collect_pip_inputs "$requirements"
+
 key=$({
   printf 'interpreter=%s\nversion=%s\nsystem-site-packages=%s\n' "$python_path" "$version" "$SYSTEM_SITE_PACKAGES"
-  cat "$requirements"
+  for file in "${pip_inputs[@]}"; do
+    printf 'file=%s\n' "${file#"$APP_DIR"/}"
+    cat "$file"
+    printf '\n'
+  done
 } | sha256sum | cut -c1-24)
 venv="$VENV_CACHE/py$version-$key"
 if ! mkdir -p "$VENV_CACHE" 2>/dev/null || [ ! -w "$VENV_CACHE" ]; then

@@ -1,18 +1,46 @@
 #!/usr/bin/env bash
-# dockerPush's work (vars/dockerPush.groovy writes this file to the workspace and runs it inside
-# withCredentials). Inputs from the environment, validated by the step:
-#   REGISTRY, IMAGE, TAGS (one per line), CONTEXT_DIR, DOCKERFILE, REVISION, SOURCE_URL,
-#   BUILD_ARG_NAMES (space-separated) with each value in BUILD_ARG_<name>,
-#   DOCKER_USERNAME and DOCKER_PASSWORD (the credentials binding), DOCKER_CONFIG, DIGEST_FILE.
+# dockerPush's work (vars/dockerPush.groovy writes this file to the workspace and runs it, inside
+# withCredentials when it pushes). Inputs from the environment, validated by the step:
+#   REGISTRY, IMAGE, TAGS (one per line), CONTEXT_DIR, DOCKERFILE, PUSH (true|false),
+#   REVISION and SOURCE_URL (optional), BUILD_ARG_NAMES (space-separated, optional) with each
+#   value in BUILD_ARG__<name>, RESULT_FILE (where REGISTRY/IMAGE@sha256:... is written),
+#   WORKSPACE_TMP (Jenkins' directory beside the workspace), and when pushing DOCKER_USERNAME and
+#   DOCKER_PASSWORD (the credentials binding).
 # The password goes to docker on stdin only; it is never an argument.
 set -euo pipefail
 
-export DOCKER_CONFIG="$PWD/$DOCKER_CONFIG"
-mkdir -p "$DOCKER_CONFIG"
+fail() {
+  echo "dockerPush: $*" >&2
+  exit 1
+}
+
+[ -n "${WORKSPACE_TMP:-}" ] || fail "WORKSPACE_TMP is not set: run the step inside a node (Jenkins sets it there)"
 repository="$REGISTRY/$IMAGE"
 mapfile -t tags <<< "$TAGS"
+rm -f "$RESULT_FILE"
 
-printf '%s' "$DOCKER_PASSWORD" | docker login --username "$DOCKER_USERNAME" --password-stdin "$REGISTRY"
+# docker reads CLI plugins (cli-plugins/docker-buildx, ...) and credential helper settings from
+# DOCKER_CONFIG. A fresh directory outside the checkout, so nothing a commit adds can run with the
+# password in its environment, and the login is this build's alone; removed however the script ends.
+mkdir -p "$WORKSPACE_TMP"
+DOCKER_CONFIG=$(mktemp -d "$WORKSPACE_TMP/bank-pipeline-docker-config.XXXXXXXX")
+export DOCKER_CONFIG
+logged_in=false
+cleanup() {
+  if [ "$logged_in" = true ]; then
+    docker logout "$REGISTRY" >/dev/null 2>&1 || true
+  fi
+  rm -rf "$DOCKER_CONFIG"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM INT HUP
+
+if [ "$PUSH" = true ]; then
+  logged_in=true
+  printf '%s' "$DOCKER_PASSWORD" | docker login --username "$DOCKER_USERNAME" --password-stdin "$REGISTRY"
+  # Nothing after the login needs the password: the builds below run without it.
+  unset DOCKER_PASSWORD
+fi
 
 # The last image pushed from the deploy branch seeds the layer cache; a first build has none.
 cache_from=()
@@ -24,29 +52,35 @@ fi
 
 build=(build --file "$DOCKERFILE"
   --build-arg BUILDKIT_INLINE_CACHE=1
-  --label "org.opencontainers.image.revision=$REVISION"
-  --label "org.opencontainers.image.source=$SOURCE_URL"
   --label "org.opencontainers.image.created=$(date -u +%Y-%m-%dT%H:%M:%SZ)")
-for name in $BUILD_ARG_NAMES; do
-  value_var="BUILD_ARG_$name"
-  build+=(--build-arg "$name=${!value_var}")
+if [ -n "${REVISION:-}" ]; then build+=(--label "org.opencontainers.image.revision=$REVISION"); fi
+if [ -n "${SOURCE_URL:-}" ]; then build+=(--label "org.opencontainers.image.source=$SOURCE_URL"); fi
+for name in ${BUILD_ARG_NAMES:-}; do
+  value_var="BUILD_ARG__$name"
+  build+=(--build-arg "$name=${!value_var:-}")
 done
 for tag in "${tags[@]}"; do
   build+=(--tag "$repository:$tag")
 done
-docker "${build[@]}" "${cache_from[@]}" "$CONTEXT_DIR"
+docker "${build[@]}" "${cache_from[@]}" -- "$CONTEXT_DIR"
 
+if [ "$PUSH" != true ]; then
+  echo "dockerPush: built $repository as ${tags[*]}, not pushed"
+  exit 0
+fi
+
+# The registry's digest of what was pushed, from docker push's own report: the same for every tag.
+digest=
 for tag in "${tags[@]}"; do
-  docker push "$repository:$tag"
+  report=$(docker push "$repository:$tag")
+  printf '%s\n' "$report"
+  pushed=$(printf '%s\n' "$report" | sed -n 's/.*digest: \(sha256:[0-9a-f]\{64\}\).*/\1/p' | tail -n 1)
+  [ -n "$pushed" ] || fail "docker reported no digest for $repository:$tag"
+  if [ -n "$digest" ] && [ "$pushed" != "$digest" ]; then
+    fail "$repository:$tag was pushed as $pushed, but the tags before it as $digest"
+  fi
+  digest=$pushed
 done
-
-# The registry's digest of what was pushed: the same for every tag.
-reference=$(docker image inspect --format '{{index .RepoDigests 0}}' "$repository:${tags[0]}")
-digest="${reference##*@}"
-case "$digest" in
-  sha256:*) ;;
-  *) echo "dockerPush: docker reported no digest for $repository:${tags[0]} (got '$reference')" >&2; exit 1 ;;
-esac
-mkdir -p "$(dirname "$DIGEST_FILE")"
-printf '%s\n' "$digest" > "$DIGEST_FILE"
+mkdir -p "$(dirname "$RESULT_FILE")"
+printf '%s@%s\n' "$repository" "$digest" > "$RESULT_FILE"
 echo "dockerPush: pushed $repository@$digest as ${tags[*]}"

@@ -2,8 +2,9 @@
 # The plan half of terraformApply (vars/terraformApply.groovy writes this file to the workspace
 # and runs it inside the AWS credentials binding). Inputs from the environment, validated by the
 # step: TF_DIR, PLAN_FILE and PLAN_TEXT (relative to the workspace), MIN_TERRAFORM, VAR_FILES
-# (relative to TF_DIR, one per line), BACKEND_CONFIG (KEY=VALUE, one per line),
-# TF_PLUGIN_CACHE_DIR (optional), TF_VAR_* (the variables), TOOL_HINT.
+# (relative to TF_DIR, one per line; optional), BACKEND_CONFIG (KEY=VALUE, one per line;
+# optional), TF_PLUGIN_CACHE_DIR (optional), TF_VAR_* (the variables), TOOL_HINT.
+# Optional values are read as ${NAME:-}: Jenkins' withEnv removes a variable given empty.
 # Exits like `plan -detailed-exitcode`: 0 no changes, 2 changes, anything else a failure.
 set -euo pipefail
 
@@ -18,11 +19,11 @@ if [ -n "${TF_PLUGIN_CACHE_DIR:-}" ] && { ! mkdir -p "$TF_PLUGIN_CACHE_DIR" 2>/d
 fi
 
 init=(init -input=false -no-color)
-if [ -n "$BACKEND_CONFIG" ]; then
+if [ -n "${BACKEND_CONFIG:-}" ]; then
   while IFS= read -r setting; do init+=("-backend-config=$setting"); done <<< "$BACKEND_CONFIG"
 fi
 plan=(plan -input=false -no-color -detailed-exitcode "-out=$PWD/$PLAN_FILE")
-if [ -n "$VAR_FILES" ]; then
+if [ -n "${VAR_FILES:-}" ]; then
   while IFS= read -r file; do plan+=("-var-file=$file"); done <<< "$VAR_FILES"
 fi
 

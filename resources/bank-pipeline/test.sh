@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # test's work (vars/test.groovy writes this file to the workspace and runs it): pytest in the
 # virtualenv buildApp made, writing JUnit XML. Inputs from the environment, validated by the step:
-#   APP_DIR, JUNIT_FILE (relative to the workspace), VENV (empty: read VENV_FILE),
-#   PYTEST_ARGS (extra arguments, one per line), TOOL_HINT.
+#   APP_DIR, JUNIT_FILE (relative to the workspace), VENV (optional: else read VENV_FILE),
+#   PYTEST_ARGS (optional extra arguments, one per line), TOOL_HINT.
+# Optional values are read as ${NAME:-}: Jenkins' withEnv removes a variable given empty.
 # Exits with pytest's status.
 set -euo pipefail
 
-venv="$VENV"
+venv="${VENV:-}"
 if [ -z "$venv" ] && [ -f "$VENV_FILE" ]; then
   venv=$(cat "$VENV_FILE")
 fi
@@ -19,7 +20,7 @@ junit="$PWD/$JUNIT_FILE"
 mkdir -p "$(dirname "$junit")"
 rm -f "$junit"
 extra=()
-if [ -n "$PYTEST_ARGS" ]; then
+if [ -n "${PYTEST_ARGS:-}" ]; then
   mapfile -t extra <<< "$PYTEST_ARGS"
 fi
 

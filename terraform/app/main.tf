@@ -3,43 +3,88 @@
 # secondary, the database credentials and Flask secret key in Secrets Manager (replicated to the
 # secondary region), and Route 53 failover between the two load balancers.
 
+data "aws_partition" "current" {
+  provider = aws.primary
+}
+
+data "aws_caller_identity" "current" {
+  provider = aws.primary
+}
+
+locals {
+  # terraform/jenkins's pipeline-roles module makes this boundary; the deploy role may create
+  # roles only with it, so every role here carries it.
+  permissions_boundary_arn = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:policy/${var.name}-deploy-boundary"
+}
+
 # --- Networks ---------------------------------------------------------------------------------
 
 module "network_primary" {
   source    = "../modules/network"
   providers = { aws = aws.primary }
 
-  name       = "${var.name}-primary"
-  cidr_block = var.primary_vpc_cidr_block
+  name                 = "${var.name}-primary"
+  cidr_block           = var.primary_vpc_cidr_block
+  flow_log_kms_key_arn = module.log_key_primary.arn
+
+  iam_permissions_boundary_arn = local.permissions_boundary_arn
 }
 
 module "network_secondary" {
   source    = "../modules/network"
   providers = { aws = aws.secondary }
 
-  name       = "${var.name}-secondary"
-  cidr_block = var.secondary_vpc_cidr_block
+  name                 = "${var.name}-secondary"
+  cidr_block           = var.secondary_vpc_cidr_block
+  flow_log_kms_key_arn = module.log_key_secondary.arn
+
+  iam_permissions_boundary_arn = local.permissions_boundary_arn
 }
 
 # --- Keys and secrets -------------------------------------------------------------------------
 
+# Log groups (the app's, WAF's, the VPC flow logs) are encrypted under a key of their region.
+module "log_key_primary" {
+  source    = "../modules/kms-key"
+  providers = { aws = aws.primary }
+
+  alias           = "${var.name}/logs"
+  description     = "${var.name}: CloudWatch log groups"
+  cloudwatch_logs = true
+}
+
+module "log_key_secondary" {
+  source    = "../modules/kms-key"
+  providers = { aws = aws.secondary }
+
+  alias           = "${var.name}/logs"
+  description     = "${var.name}: CloudWatch log groups"
+  cloudwatch_logs = true
+}
+
 # One multi-region key, replicated: the database, its replica and both copies of the secrets
 # are encrypted under the same key material, usable in either region.
-resource "aws_kms_key" "primary" {
-  provider = aws.primary
+module "data_key" {
+  source    = "../modules/kms-key"
+  providers = { aws = aws.primary }
 
-  description             = "${var.name}: database and secrets"
-  multi_region            = true
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
+  alias        = "${var.name}/data"
+  description  = "${var.name}: database and secrets"
+  multi_region = true
 }
 
 resource "aws_kms_replica_key" "secondary" {
   provider = aws.secondary
 
   description             = "${var.name}: database replica and secrets (replica of the primary key)"
-  primary_key_arn         = aws_kms_key.primary.arn
+  primary_key_arn         = module.data_key.arn
   deletion_window_in_days = 30
+  policy                  = module.data_key.policy
+}
+
+moved {
+  from = aws_kms_key.primary
+  to   = module.data_key.aws_kms_key.this
 }
 
 resource "aws_secretsmanager_secret" "db" {
@@ -47,7 +92,7 @@ resource "aws_secretsmanager_secret" "db" {
 
   name                    = "${var.name}/db"
   description             = "MySQL credentials of ${var.name}: JSON {username, password}"
-  kms_key_id              = aws_kms_key.primary.arn
+  kms_key_id              = module.data_key.arn
   recovery_window_in_days = 30
 
   replica {
@@ -61,7 +106,7 @@ resource "aws_secretsmanager_secret" "secret_key" {
 
   name                    = "${var.name}/secret-key"
   description             = "Flask SECRET_KEY of ${var.name}"
-  kms_key_id              = aws_kms_key.primary.arn
+  kms_key_id              = module.data_key.arn
   recovery_window_in_days = 30
 
   replica {
@@ -113,68 +158,6 @@ locals {
 
 # --- Database ---------------------------------------------------------------------------------
 
-resource "aws_db_subnet_group" "primary" {
-  provider = aws.primary
-
-  name_prefix = "${var.name}-"
-  description = "Private subnets of the ${var.name} database"
-  subnet_ids  = module.network_primary.private_subnet_ids
-}
-
-resource "aws_db_subnet_group" "secondary" {
-  provider = aws.secondary
-
-  name_prefix = "${var.name}-"
-  description = "Private subnets of the ${var.name} database replica"
-  subnet_ids  = module.network_secondary.private_subnet_ids
-}
-
-resource "aws_security_group" "db_primary" {
-  provider = aws.primary
-
-  name_prefix = "${var.name}-db-"
-  description = "${var.name} database: MySQL from the app's tasks only"
-  vpc_id      = module.network_primary.vpc_id
-
-  lifecycle {
-    create_before_destroy = true
-  }
-}
-
-resource "aws_vpc_security_group_ingress_rule" "db_primary_from_tasks" {
-  provider = aws.primary
-
-  security_group_id            = aws_security_group.db_primary.id
-  description                  = "MySQL from the app's tasks"
-  ip_protocol                  = "tcp"
-  from_port                    = 3306
-  to_port                      = 3306
-  referenced_security_group_id = module.app_primary.tasks_security_group_id
-}
-
-resource "aws_security_group" "db_secondary" {
-  provider = aws.secondary
-
-  name_prefix = "${var.name}-db-"
-  description = "${var.name} database replica: MySQL from the app's tasks only"
-  vpc_id      = module.network_secondary.vpc_id
-
-  lifecycle {
-    create_before_destroy = true
-  }
-}
-
-resource "aws_vpc_security_group_ingress_rule" "db_secondary_from_tasks" {
-  provider = aws.secondary
-
-  security_group_id            = aws_security_group.db_secondary.id
-  description                  = "MySQL from the app's tasks"
-  ip_protocol                  = "tcp"
-  from_port                    = 3306
-  to_port                      = 3306
-  referenced_security_group_id = module.app_secondary.tasks_security_group_id
-}
-
 resource "aws_db_instance" "primary" {
   provider = aws.primary
 
@@ -186,7 +169,7 @@ resource "aws_db_instance" "primary" {
   max_allocated_storage = var.db_allocated_storage_gib * 10
   storage_type          = "gp3"
   storage_encrypted     = true
-  kms_key_id            = aws_kms_key.primary.arn
+  kms_key_id            = module.data_key.arn
 
   db_name             = var.db_name
   username            = var.db_username
@@ -194,8 +177,8 @@ resource "aws_db_instance" "primary" {
   password_wo_version = var.db_password_version
 
   multi_az               = true
-  db_subnet_group_name   = aws_db_subnet_group.primary.name
-  vpc_security_group_ids = [aws_security_group.db_primary.id]
+  db_subnet_group_name   = module.app_primary.database_subnet_group_name
+  vpc_security_group_ids = [module.app_primary.database_security_group_id]
   publicly_accessible    = false
 
   backup_retention_period   = var.db_backup_retention_days
@@ -223,8 +206,8 @@ resource "aws_db_instance" "replica" {
   kms_key_id          = aws_kms_replica_key.secondary.arn
 
   multi_az               = var.replica_multi_az
-  db_subnet_group_name   = aws_db_subnet_group.secondary.name
-  vpc_security_group_ids = [aws_security_group.db_secondary.id]
+  db_subnet_group_name   = module.app_secondary.database_subnet_group_name
+  vpc_security_group_ids = [module.app_secondary.database_security_group_id]
   publicly_accessible    = false
 
   backup_retention_period   = var.db_backup_retention_days
@@ -243,36 +226,38 @@ module "app_primary" {
   source    = "../modules/app-region"
   providers = { aws = aws.primary }
 
-  name               = "${var.name}-pri"
-  vpc_id             = module.network_primary.vpc_id
-  vpc_cidr_block     = module.network_primary.vpc_cidr_block
-  public_subnet_ids  = module.network_primary.public_subnet_ids
-  private_subnet_ids = module.network_primary.private_subnet_ids
-  certificate_arn    = var.primary_certificate_arn
-  container_image    = var.container_image
-  min_tasks          = var.min_tasks
-  max_tasks          = var.max_tasks
+  name                      = "${var.name}-pri"
+  vpc_id                    = module.network_primary.vpc_id
+  public_subnet_ids         = module.network_primary.public_subnet_ids
+  public_subnet_cidr_blocks = module.network_primary.public_subnet_cidr_blocks
+  private_subnet_ids        = module.network_primary.private_subnet_ids
+  certificate_arn           = var.primary_certificate_arn
+  container_image           = var.container_image
+  min_tasks                 = var.min_tasks
+  max_tasks                 = var.max_tasks
 
   db_host                   = aws_db_instance.primary.address
   db_name                   = var.db_name
   db_credentials_secret_arn = aws_secretsmanager_secret.db.arn
   app_secret_key_arn        = aws_secretsmanager_secret.secret_key.arn
-  secrets_kms_key_arn       = aws_kms_key.primary.arn
+  secrets_kms_key_arn       = module.data_key.arn
+  log_kms_key_arn           = module.log_key_primary.arn
+  permissions_boundary_arn  = local.permissions_boundary_arn
 }
 
 module "app_secondary" {
   source    = "../modules/app-region"
   providers = { aws = aws.secondary }
 
-  name               = "${var.name}-sec"
-  vpc_id             = module.network_secondary.vpc_id
-  vpc_cidr_block     = module.network_secondary.vpc_cidr_block
-  public_subnet_ids  = module.network_secondary.public_subnet_ids
-  private_subnet_ids = module.network_secondary.private_subnet_ids
-  certificate_arn    = var.secondary_certificate_arn
-  container_image    = var.container_image
-  min_tasks          = var.min_tasks
-  max_tasks          = var.max_tasks
+  name                      = "${var.name}-sec"
+  vpc_id                    = module.network_secondary.vpc_id
+  public_subnet_ids         = module.network_secondary.public_subnet_ids
+  public_subnet_cidr_blocks = module.network_secondary.public_subnet_cidr_blocks
+  private_subnet_ids        = module.network_secondary.private_subnet_ids
+  certificate_arn           = var.secondary_certificate_arn
+  container_image           = var.container_image
+  min_tasks                 = var.min_tasks
+  max_tasks                 = var.max_tasks
 
   # Read-only until promoted: the standby answers /health with 200 only once it can serve.
   db_host                   = aws_db_instance.replica.address
@@ -280,6 +265,8 @@ module "app_secondary" {
   db_credentials_secret_arn = local.db_secret_arn_secondary
   app_secret_key_arn        = local.secret_key_secret_arn_secondary
   secrets_kms_key_arn       = aws_kms_replica_key.secondary.arn
+  log_kms_key_arn           = module.log_key_secondary.arn
+  permissions_boundary_arn  = local.permissions_boundary_arn
 }
 
 # --- DNS failover -----------------------------------------------------------------------------
@@ -341,4 +328,36 @@ resource "aws_route53_record" "secondary" {
     zone_id                = module.app_secondary.load_balancer_zone_id
     evaluate_target_health = true
   }
+}
+
+# The database's network moved into the app-region modules.
+
+moved {
+  from = aws_db_subnet_group.primary
+  to   = module.app_primary.aws_db_subnet_group.database
+}
+
+moved {
+  from = aws_db_subnet_group.secondary
+  to   = module.app_secondary.aws_db_subnet_group.database
+}
+
+moved {
+  from = aws_security_group.db_primary
+  to   = module.app_primary.aws_security_group.database
+}
+
+moved {
+  from = aws_security_group.db_secondary
+  to   = module.app_secondary.aws_security_group.database
+}
+
+moved {
+  from = aws_vpc_security_group_ingress_rule.db_primary_from_tasks
+  to   = module.app_primary.aws_vpc_security_group_ingress_rule.database_from_tasks
+}
+
+moved {
+  from = aws_vpc_security_group_ingress_rule.db_secondary_from_tasks
+  to   = module.app_secondary.aws_vpc_security_group_ingress_rule.database_from_tasks
 }

@@ -4,8 +4,18 @@
 module "network" {
   source = "../modules/network"
 
-  name       = "${var.fleet}-ci"
-  cidr_block = var.vpc_cidr_block
+  name                 = "${var.fleet}-ci"
+  cidr_block           = var.vpc_cidr_block
+  flow_log_kms_key_arn = module.log_key.arn
+}
+
+# The controller's, the WAF's and the flow logs' log groups are encrypted under this key.
+module "log_key" {
+  source = "../modules/kms-key"
+
+  alias           = "${var.fleet}-ci/logs"
+  description     = "${var.fleet} CI estate: CloudWatch log groups"
+  cloudwatch_logs = true
 }
 
 module "agent_iam" {
@@ -21,7 +31,12 @@ module "controller" {
   name              = "${var.fleet}-jenkins"
   vpc_id            = module.network.vpc_id
   private_subnet_id = module.network.private_subnet_ids[0]
-  public_subnet_ids = module.network.public_subnet_ids
+
+  load_balancer_subnet_ids   = module.network.private_subnet_ids
+  allowed_cidrs              = var.controller_allowed_cidrs
+  allowed_security_group_ids = { agents = module.agent_iam.security_group_id }
+  log_kms_key_arn            = module.log_key.arn
+
   domain_name       = var.controller_domain_name
   hosted_zone_id    = var.hosted_zone_id
   certificate_arn   = var.controller_certificate_arn
@@ -30,6 +45,22 @@ module "controller" {
   controller_image  = var.controller_image
   github_owner      = var.github_owner
   github_repository = var.github_repository
+
+  # The AWS Credentials plugin assumes these from the controller's own role: no static key.
+  assumable_role_arns = [module.app_pipeline_roles.deploy_role_arn, module.app_pipeline_roles.plan_role_arn]
+}
+
+# The roles the pipeline deploys terraform/app with (deploy branch) and plans it with (pull
+# requests); the Jenkins credentials aws-deploy and aws-plan name them (see README.md).
+module "app_pipeline_roles" {
+  source = "../modules/pipeline-roles"
+
+  name              = var.app_name
+  trusted_role_arns = [module.controller.role_arn]
+  regions           = var.app_regions
+  state_bucket      = var.app_state_bucket
+  state_key_prefix  = var.app_state_key_prefix
+  state_kms_key_arn = var.app_state_kms_key_arn
 }
 
 module "provisioner_iam" {

@@ -64,3 +64,23 @@ output "controller_secrets_path" {
   description = "Put each secret casc.yaml reads (see jenkins/.env.example) here as a SecureString named after its variable."
   value       = module.controller.secrets_path
 }
+
+output "controller_load_balancer_internal" {
+  description = "Whether the controller's load balancer is internal (reachable only from the VPC and controller_allowed_cidrs)."
+  value       = module.controller.load_balancer_internal
+}
+
+output "app_deploy_role_arn" {
+  description = "iamRoleArn of the Jenkins credential aws-deploy (deploy branch: terraform/app apply)."
+  value       = module.app_pipeline_roles.deploy_role_arn
+}
+
+output "app_plan_role_arn" {
+  description = "iamRoleArn of the Jenkins credential aws-plan (pull requests: read-only terraform/app plan with -lock=false)."
+  value       = module.app_pipeline_roles.plan_role_arn
+}
+
+output "app_permissions_boundary_arn" {
+  description = "The boundary every role terraform/app creates carries."
+  value       = module.app_pipeline_roles.boundary_policy_arn
+}

@@ -51,6 +51,17 @@ variable "controller_certificate_arn" {
   }
 }
 
+variable "controller_allowed_cidrs" {
+  type        = list(string)
+  description = "The bank's private networks (VPN, offices) from which people reach Jenkins; the agents reach it from their security group. The load balancer is internal: nothing on the internet reaches it."
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.controller_allowed_cidrs : can(cidrhost(c, 0)) && !contains(["0.0.0.0/0", "::/0"], c)])
+    error_message = "controller_allowed_cidrs must be CIDR blocks narrower than the whole internet, e.g. 10.0.0.0/8."
+  }
+}
+
 variable "hosted_zone_id" {
   type        = string
   description = "Route 53 zone that gets the controller's alias record; null to manage that DNS record elsewhere."
@@ -123,6 +134,60 @@ variable "provisioner_principal_arns" {
   validation {
     condition     = alltrue([for p in var.provisioner_principal_arns : can(regex("^arn:aws[a-z-]*:(iam|sts)::[0-9]+:", p))])
     error_message = "provisioner_principal_arns must be IAM or STS principal ARNs."
+  }
+}
+
+variable "app_name" {
+  type        = string
+  description = "terraform/app's `name`: the pipeline's roles are <app_name>-deploy and <app_name>-plan, their boundary <app_name>-deploy-boundary."
+  default     = "bank-app"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,12}[a-z0-9]$", var.app_name))
+    error_message = "app_name must be 3-14 lower-case letters, digits and hyphens (terraform/app's name)."
+  }
+}
+
+variable "app_regions" {
+  type        = list(string)
+  description = "Regions terraform/app deploys to; the pipeline roles' boundary refuses any other."
+  default     = ["us-east-1", "us-west-2"]
+
+  validation {
+    condition     = length(var.app_regions) >= 1 && alltrue([for r in var.app_regions : can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", r))])
+    error_message = "app_regions must list AWS region names such as us-east-1."
+  }
+}
+
+variable "app_state_bucket" {
+  type        = string
+  description = "S3 bucket of terraform/app's state (its -backend-config bucket): the plan role reads the state there and no other object."
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.app_state_bucket))
+    error_message = "app_state_bucket must be an S3 bucket name."
+  }
+}
+
+variable "app_state_key_prefix" {
+  type        = string
+  description = "Key prefix of terraform/app's state objects in app_state_bucket."
+  default     = "app/"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9!_.*'()/-]*$", var.app_state_key_prefix)) && !startswith(var.app_state_key_prefix, "/")
+    error_message = "app_state_key_prefix must be an S3 key prefix not starting with /."
+  }
+}
+
+variable "app_state_kms_key_arn" {
+  type        = string
+  description = "KMS key of app_state_bucket when it encrypts with SSE-KMS (the plan role may decrypt with it and no other key); null for S3-managed keys."
+  default     = null
+
+  validation {
+    condition     = var.app_state_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.app_state_kms_key_arn))
+    error_message = "app_state_kms_key_arn must be a KMS key ARN or null."
   }
 }
 

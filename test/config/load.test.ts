@@ -53,6 +53,22 @@ describe('loading fleet.yaml', () => {
     expect(fleet.pools[0]!.region).toBe('eu-west-1');
   });
 
+  it('normalises the controller URL once, so that paths join onto a controller under a path', () => {
+    const at = (url: string) => parseFleet(valid.replace('https://jenkins.example/', url), 'fleet.yaml').controller.url;
+    expect(at('https://ci.example.com/jenkins')).toBe('https://ci.example.com/jenkins/');
+    expect(at('https://ci.example.com/jenkins//')).toBe('https://ci.example.com/jenkins/');
+    expect(at('https://ci.example.com')).toBe('https://ci.example.com/');
+    expect(at('https://ci.example.com:443/jenkins')).toBe('https://ci.example.com/jenkins/');
+    expect(new URL('computer/api/json', at('https://ci.example.com/jenkins')).href).toBe('https://ci.example.com/jenkins/computer/api/json');
+    expect(parseFleet(valid, 'fleet.yaml', { JENKINS_URL: 'http://127.0.0.1:9000/jenkins' }).controller.url).toBe('http://127.0.0.1:9000/jenkins/');
+    expect(problems(valid.replace('https://jenkins.example/', 'https://bot:s3cret@jenkins.example/'))).toEqual([
+      'fleet.yaml:4: controller.url: expected an http(s) URL without a user name or password in it (the user goes in controller.user, the token in JENKINS_API_TOKEN)',
+    ]);
+    expect(problems(valid.replace('https://jenkins.example/', 'https://jenkins.example/?view=all'))).toEqual([
+      'fleet.yaml:4: controller.url: expected the controller\'s root URL without a query or fragment, found "?view=all"',
+    ]);
+  });
+
   it('keeps a pool-level region over the fleet region', () => {
     const fleet = parseFleet(valid.replace('    instanceProfile', '    region: us-west-2\n    instanceProfile'), 'fleet.yaml');
     expect(fleet.pools[0]!.region).toBe('us-west-2');

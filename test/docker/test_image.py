@@ -72,9 +72,13 @@ def test_the_container_migrates_and_serves_health_a_login_a_transfer_and_a_state
     wait_for("docker reports the container healthy (the image's HEALTHCHECK on BANK_BIND)",
              lambda: inspect(docker_env, name, "{{.State.Health.Status}}") == "healthy")
 
+    tokens = {}
     for username, role in (("exec1", "executive"), ("teller1", "teller")):
         run("docker", "exec", "--env", "BANK_STAFF_PASSWORD", name, "flask", "--app", "bank", "create-staff", username, role,
             env={**docker_env, "BANK_STAFF_PASSWORD": f"{role}-docker-password"})
+        made = run("docker", "exec", name, "flask", "--app", "bank", "create-token", username, "--name", "docker suite",
+                   env=docker_env)
+        tokens[role] = {"Authorization": f"Bearer {made.stdout.strip().splitlines()[-1]}"}
 
     # A person's login: the form with its CSRF token, then a page that needs the session.
     browser = requests.Session()
@@ -85,26 +89,29 @@ def test_the_container_migrates_and_serves_health_a_login_a_transfer_and_a_state
     assert answer.status_code == 302 and answer.headers["Location"].endswith("/")
     assert "teller1" in browser.get(url + "/", timeout=10).text
 
-    executive = ("exec1", "executive-docker-password")
-    teller = ("teller1", "teller-docker-password")
-    customer = requests.post(url + "/api/v1/customers", auth=executive, timeout=10, json={
+    # A machine client of the API: a customer, two accounts, the opening cash, a transfer.
+    executive, teller = tokens["executive"], tokens["teller"]
+    customer = requests.post(url + "/api/v1/customers", headers=executive, timeout=10, json={
         "ssn_id": "555000111", "name": "Grace Hopper", "address": "1 Navy Way", "age": 45, "state": "VA", "city": "Arlington"})
     assert customer.status_code == 201, customer.text
     accounts = []
-    for deposit in ("100.00", "0.00"):
-        opened = requests.post(url + "/api/v1/accounts", auth=executive, timeout=10,
-                               json={"cust_id": customer.json()["cust_id"], "type": "savings", "deposit": deposit})
+    for _ in range(2):
+        opened = requests.post(url + "/api/v1/accounts", headers=executive, timeout=10,
+                               json={"cust_id": customer.json()["cust_id"], "type": "savings"})
         assert opened.status_code == 201, opened.text
         accounts.append(opened.json()["acc_id"])
     assert accounts[0] == 360110000  # the bank's numbering, set by the migration
-    transfer = requests.post(url + "/api/v1/transfers", auth=teller, timeout=10,
+    deposit = requests.post(f"{url}/api/v1/accounts/{accounts[0]}/deposit", headers=teller, timeout=10,
+                            json={"amount": "100.00"})
+    assert deposit.status_code == 200 and deposit.json()["balance"] == "100.00", deposit.text
+    transfer = requests.post(url + "/api/v1/transfers", headers=teller, timeout=10,
                              json={"from": accounts[0], "to": accounts[1], "amount": "30.00"})
     assert transfer.status_code == 201, transfer.text
     assert (transfer.json()["from_balance"], transfer.json()["to_balance"]) == ("70.00", "30.00")
 
-    history = requests.get(f"{url}/api/v1/accounts/{accounts[0]}/transactions", auth=teller, timeout=10).json()
+    history = requests.get(f"{url}/api/v1/accounts/{accounts[0]}/transactions", headers=teller, timeout=10).json()
     assert [t["amount"] for t in history["transactions"]] == ["100.00", "-30.00"]
-    statement = requests.get(f"{url}/api/v1/accounts/{accounts[0]}/statement.pdf", auth=teller, timeout=30)
+    statement = requests.get(f"{url}/api/v1/accounts/{accounts[0]}/statement.pdf", headers=teller, timeout=30)
     assert statement.status_code == 200
     assert statement.headers["Content-Type"] == "application/pdf" and statement.content.startswith(b"%PDF-")
 

@@ -78,7 +78,7 @@ describe('provisioner doctor on the repository', () => {
   it('looks at every stage and at the library in three places', async () => {
     const checks = await doctor();
     expect(checks.find((c) => c.name === 'labels')?.notes[0]).toMatch(/^[1-9]\d* stages, 2 pools$/);
-    expect(checks.find((c) => c.name === 'library')?.notes[0]).toBe('bank-pipeline@v1.0.0 in 3 places');
+    expect(checks.find((c) => c.name === 'library')?.notes[0]).toBe('loads bank-pipeline@v1.0.0');
   });
 });
 
@@ -113,19 +113,29 @@ describe('provisioner doctor on a broken copy', () => {
     expect(problems.every((p) => !p.includes('pool awsDeploy '))).toBe(true);
   });
 
-  it('names the Jenkinsfile when its @Library version differs from fleet.yaml', async () => {
-    edit('Jenkinsfile', /@Library\('bank-pipeline@v1\.0\.0'\)/, "@Library('bank-pipeline@v1.1.0')");
+  it('names a Jenkinsfile that gives @Library a version casc.yaml does not let it override, even the default one', async () => {
+    edit('Jenkinsfile', "@Library('bank-pipeline') _", "@Library('bank-pipeline@v1.0.0') _");
     const problems = await problemsOf('library');
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(/^Jenkinsfile:\d+ @Library pins bank-pipeline to v1\.1\.0 but fleet\.yaml library pins v1\.0\.0$/);
+    expect(problems[0]).toMatch(/^Jenkinsfile:\d+ @Library\('bank-pipeline@v1\.0\.0'\) names a version, but jenkins\/casc\.yaml unclassified\.globalLibraries\.libraries\[0\] has allowVersionOverride: false: .*"Version override not permitted for library bank-pipeline"\); write @Library\('bank-pipeline'\) _$/);
   });
 
-  it('names casc.yaml when its library version or name differs, or when it allows overrides', async () => {
+  it('names a Jenkinsfile that loads a library fleet.yaml does not render', async () => {
+    edit('Jenkinsfile', "@Library('bank-pipeline') _", "@Library('other-lib') _");
+    expect(await problemsOf('library')).toEqual([
+      expect.stringMatching(/^Jenkinsfile:\d+ @Library\('other-lib'\) loads library 'other-lib' but fleet\.yaml library names 'bank-pipeline'$/),
+    ]);
+  });
+
+  it('names casc.yaml when its library version differs from fleet.yaml, when it allows overrides, or has no default', async () => {
     edit('jenkins/casc.yaml', 'defaultVersion: v1.0.0', 'defaultVersion: main');
     edit('jenkins/casc.yaml', 'allowVersionOverride: false', 'allowVersionOverride: true');
-    const problems = await problemsOf('library');
-    expect(problems).toContain('jenkins/casc.yaml unclassified.globalLibraries.libraries[0] pins bank-pipeline to main but fleet.yaml library pins v1.0.0');
+    let problems = await problemsOf('library');
+    expect(problems).toContain('jenkins/casc.yaml unclassified.globalLibraries.libraries[0] pins bank-pipeline to main but fleet.yaml library renders it for v1.0.0');
     expect(problems.some((p) => p.includes('allowVersionOverride must be false'))).toBe(true);
+    edit('jenkins/casc.yaml', /\n\s*defaultVersion: main/, '');
+    problems = await problemsOf('library');
+    expect(problems).toContain('jenkins/casc.yaml unclassified.globalLibraries.libraries[0]: no defaultVersion, so @Library(\'bank-pipeline\') fails with "No version specified for library bank-pipeline"');
   });
 
   it('names a library credential id that casc.yaml does not define', async () => {

@@ -67,6 +67,9 @@ export class Sandbox {
     });
     this.env = Object.fromEntries([...stdout.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!.replace(/^'|'$/g, '')]));
     this.url = this.env.JENKINS_URL!.replace(/\/jenkins\/$/, '');
+    // Every end-to-end run goes through the least-privilege service account (exactly the six
+    // permissions casc.yaml grants), never the sandbox's administrator.
+    if (this.env.JENKINS_USER !== 'provisioner') throw new Error(`the sandbox exported JENKINS_USER=${this.env.JENKINS_USER}, not the service account 'provisioner'`);
     return this;
   }
 

@@ -16,6 +16,8 @@ describe('npm start', () => {
     child.stderr!.on('data', (c: Buffer) => { out += c; });
     const code = await new Promise((r) => child.once('close', r));
     expect(code, out).toBe(0);
+    // As the least-privilege service account, not as an administrator.
+    expect(out).toContain('JENKINS_USER=provisioner');
     expect(out).toMatch(/Done in \d+s: fleet bank-ci matches fleet.yaml/);
     expect(out).toMatch(/Pool awsDeploy: 2 wanted, 2 present, 2 online/);
     expect(out).toMatch(/Pool awsDeploy2: 2 wanted, 2 present, 2 online/);

@@ -67,4 +67,43 @@ describe('repair through up', () => {
     await up();
     expect(alive(await sandbox.state()).map((i) => i.id)).not.toContain(id);
   });
+
+  it("replaces an agent Jenkins' disk-space monitor holds offline, and status shows the monitor's reason", async () => {
+    const [full] = alive(await sandbox.state());
+    const name = `awsDeploy-${full!.id}`;
+    const low = await fetch(`${sandbox.url}/_sandbox/agents/${name}/free-space`, { method: 'POST', body: JSON.stringify({ monitor: 'disk-space', freeBytes: 256 * 1024 ** 2 }) });
+    expect(low.status, await low.clone().text()).toBe(200);
+    const reason = /^Disk space is below threshold of 1\.00 GiB\. Only 256\.00 MiB out of 8\.00 GiB left on \/\S+\.$/;
+    const status = await sandbox.provisioner(config, ['status']);
+    expect(status.stdout).toMatch(new RegExp(`${name} +${full!.id} +running +offline by Jenkins `));
+    expect(status.stdout.split('\n').find((l) => l.startsWith(`  ${name}: `))?.slice(name.length + 4)).toMatch(reason);
+    const json = JSON.parse((await sandbox.provisioner(config, ['status', '--json'])).stdout) as { pools: { agents: Record<string, unknown>[] }[] };
+    const agent = json.pools[0]!.agents.find((a) => a.name === name)!;
+    expect(agent).toMatchObject({ online: false, temporarilyOffline: true, heldOfflineBy: 'jenkins' });
+    expect(agent.offlineReason).toMatch(reason);
+    await new Promise((r) => setTimeout(r, 2500)); // past repair.offlineAfter: the monitor did not let it go
+    const plan = await sandbox.provisioner(config, ['plan']);
+    expect(plan.stdout).toContain(`- drain and remove ${name} and terminate ${full!.id} (replace: taken offline by Jenkins`);
+    await up();
+    const state = await sandbox.state();
+    expect(alive(state).map((i) => i.id)).not.toContain(full!.id);
+    expect(state.nodes.map((n) => n.name)).not.toContain(name);
+  });
+
+  it('says the secret is a password, not an API token, when Jenkins wants a crumb, instead of naming a permission', async () => {
+    const world = JSON.parse(readFileSync(join(sandbox.dir, 'state', 'state.json'), 'utf8')) as { users: { name: string; password: string }[] };
+    const password = world.users.find((u) => u.name === sandbox.env.JENKINS_USER)!.password;
+    const more = sandbox.fleet((f) => {
+      counts(f, { awsDeploy: 3 });
+      f.pools = f.pools.filter((p: { name: string }) => p.name === 'awsDeploy');
+      f.repair = { offlineAfter: '2s' };
+    }, 'three.yaml');
+    const run = await sandbox.provisioner(more, ['up', '--yes', '--timeout', '60s'], { JENKINS_API_TOKEN: password });
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    expect(run.stdout + run.stderr).toMatch(/: register: creating node awsDeploy-i-[0-9a-f]+: Jenkins at \S+ answered 403 Forbidden: No valid crumb was included in the request\. .* is a password, not an API token/);
+    expect(run.stdout + run.stderr).not.toContain('lacks');
+    const fixed = await sandbox.provisioner(more, ['up', '--yes', '--timeout', '90s']);
+    expect(fixed.code, fixed.stdout + fixed.stderr).toBe(0);
+    expect(converged(await sandbox.state(), { awsDeploy: 3 })).toEqual([]);
+  });
 });

@@ -2,11 +2,20 @@ import org.codehaus.groovy.control.CompilerConfiguration
 import org.codehaus.groovy.control.customizers.ImportCustomizer
 
 // One Jenkins build on one agent, as the shared library sees it: a temporary workspace, `env`,
-// `currentBuild`, a credentials store, and the pipeline steps the library calls. `sh` really
-// runs its script with /bin/sh -xe in the workspace (as Jenkins does); tools that must not run
-// for real here (docker, terraform, python) are recorders on PATH. Every step call is recorded
-// so a case can check what the library did and that no secret reached a Groovy string.
+// `currentBuild`, a credentials store, and the pipeline steps the library calls, with Jenkins'
+// semantics where the library depends on them (JenkinsEnv, LibraryResolution, `input` and the
+// credentials bindings; docs/FIDELITY.md). `sh` really runs its script with /bin/sh -xe in the
+// workspace (as Jenkins does) on a PATH the harness controls: the build's own tools (recorders
+// standing in for docker, terraform, python, or real tools a case links) and a fixed set of
+// basic commands, never the machine's whole /usr/bin. Every step call is recorded so a case can
+// check what the library did and that no secret reached a Groovy string.
 class Build {
+  /** The commands every build's PATH has (coreutils and the like); anything else a case adds. */
+  static final List<String> basicCommands = ['bash', 'sh', 'env', 'cat', 'cp', 'mv', 'rm', 'mkdir', 'rmdir', 'ls',
+    'ln', 'chmod', 'date', 'dirname', 'basename', 'readlink', 'realpath', 'sed', 'grep', 'sort', 'head', 'tail',
+    'cut', 'tr', 'wc', 'sha256sum', 'id', 'flock', 'mktemp', 'touch', 'find', 'xargs', 'uname', 'true', 'false',
+    'sleep', 'tee', 'awk', 'stat', 'tar', 'gzip', 'cmp', 'printf', 'test']
+  static File basicBin
   static final File repo = new File(System.getProperty('repo.root', '.')).canonicalFile
   static final GroovyClassLoader loader = newLoader()
   static final Map<String, Class> classes = [:]
@@ -19,13 +28,23 @@ class Build {
   final File records
   final Map<String, Object> env = [:]
   final Map<String, String> behaviour = [:]
+  /** The credentials this build can see (its folder's and the controller's GLOBAL ones), by id. */
   final Map<String, Map> credentials = [:]
   final List<Map> calls = []
   final StringBuilder log = new StringBuilder()
-  final List<List<String>> frames = []
+  /** What each enclosing withEnv or withCredentials overrides, outermost first. */
+  final List<Map<String, String>> frames = []
   final List<String> cleanup = []
   List<String> causes = ['hudson.model.Cause$UserIdCause']
-  Closure onInput = { Map args -> true }
+  /**
+   * The people who answer an `input`, in order: [id:, groups: [...], admin:, canBuild:, proceed:].
+   * An answer from someone the input does not allow is refused and the wait goes on; when no
+   * answer is left the wait ends as its timeout would (the build is aborted).
+   */
+  List<Map> inputAnswers = [[id: 'alice', groups: ['developers', 'deployers'], proceed: true]]
+  final List<Map> refusedInputs = []
+  /** Files stashed in this build: name -> [relative path: bytes]. */
+  final Map<String, Map<String, byte[]>> stashes = [:]
   Map<String, Closure> extraSteps = [:]
   int shCount = 0
 
@@ -36,7 +55,26 @@ class Build {
     config.addCompilationCustomizers(imports)
     GroovyClassLoader gcl = new GroovyClassLoader(Build.classLoader, config)
     gcl.addClasspath(new File(repo, 'test/groovy').path)
+    // The library's own classes, as Jenkins puts a library's src/ on the script's class path.
+    gcl.addClasspath(new File(repo, 'src').path)
     return gcl
+  }
+
+  /** A directory of links to basicCommands, shared by the builds of this JVM. */
+  static synchronized File basicBin() {
+    if (basicBin == null) {
+      File made = File.createTempDir('harness-basic-bin-', '')
+      basicCommands.each { String name ->
+        File found = ['/usr/bin', '/bin'].collect { new File(it, name) }.find { it.file && it.canExecute() }
+        if (found == null) {
+          throw new IllegalStateException("the harness needs ${name} in /usr/bin or /bin (coreutils, sed, grep, gawk, util-linux)")
+        }
+        java.nio.file.Files.createSymbolicLink(new File(made, name).toPath(), found.toPath())
+      }
+      Runtime.runtime.addShutdownHook { ['rm', '-rf', '--', made.path].execute().waitFor() }
+      basicBin = made
+    }
+    return basicBin
   }
 
   /** The class of a script under the repository (compiled once per JVM). */
@@ -67,6 +105,8 @@ class Build {
       NODE_NAME: 'awsDeploy2-i-0abc1234def567890',
       GIT_COMMIT: '0123456789abcdef0123456789abcdef01234567',
       GIT_URL: 'https://github.com/bank/jenkins-fleet.git',
+      // Jenkins names it beside the workspace and does not create it.
+      WORKSPACE_TMP: "${workspace.path}@tmp".toString(),
     )
     credentials['dockerhub'] = [kind: 'usernamePassword', username: 'bank-ci-bot', password: 'dh-pw-' + UUID.randomUUID()]
     credentials['aws-deploy'] = [kind: 'aws', accessKey: 'AKIA' + UUID.randomUUID().toString().replace('-', '').take(16).toUpperCase(),
@@ -102,11 +142,6 @@ class Build {
     f.parentFile.mkdirs()
     f.setText(text, 'UTF-8')
     return f
-  }
-
-  /** Every secret in the credentials store. */
-  List<String> secrets() {
-    credentials.values().collectMany { Map c -> [c.password, c.secretKey].findAll { it != null } }
   }
 
   // ---- running library steps ----------------------------------------------------------------
@@ -159,7 +194,7 @@ class Build {
       sh: { Object a -> sh(a instanceof Map ? a : [script: a.toString()]) },
       withEnv: { List vars, Closure body ->
         called('withEnv', vars.collect { it.toString() })
-        frames << vars.collect { it.toString() }
+        frames << JenkinsEnv.overrides(vars)
         try { body() } finally { frames.remove(frames.size() - 1) }
       },
       withCredentials: { List bindings, Closure body -> withCredentials(bindings, body) },
@@ -172,18 +207,18 @@ class Build {
       },
       writeFile: { Map a ->
         called('writeFile', a)
-        File f = new File(workspace, a.file.toString())
+        File f = resolve(a.file.toString())
         f.parentFile.mkdirs()
         f.setText(a.text.toString(), 'UTF-8')
       },
       readFile: { Object a ->
         String path = a instanceof Map ? a.file : a
         called('readFile', path)
-        File f = new File(workspace, path)
+        File f = resolve(path)
         if (!f.file) throw new StepError("${f} does not exist.")
         f.getText('UTF-8')
       },
-      fileExists: { String path -> called('fileExists', path); new File(workspace, path).exists() },
+      fileExists: { String path -> called('fileExists', path); resolve(path).exists() },
       archiveArtifacts: { Object a ->
         Map m = a instanceof Map ? a : [artifacts: a]
         called('archiveArtifacts', m)
@@ -198,9 +233,14 @@ class Build {
           throw new StepError("No test report files were found. Configuration error?")
         }
       },
-      input: { Map a ->
-        called('input', a)
-        if (!onInput(a)) throw new StepError('Rejected by a person')
+      input: { Map a -> input(a) },
+      stash: { Map a -> stash(a) },
+      unstash: { Object a -> unstash(a instanceof Map ? a.name.toString() : a.toString()) },
+      dir: { String path, Closure body ->
+        called('dir', path)
+        String previous = currentDir
+        currentDir = new File(path).absolute ? path : new File(currentDirectory(), path).path
+        try { body() } finally { currentDir = previous }
       },
       lock: { Object a, Closure body ->
         called('lock', a instanceof Map ? a : [resource: a])
@@ -211,20 +251,37 @@ class Build {
     ]
   }
 
+  // credentials-binding MultiBinding.getCredentials: the lookup and its two failures, word for word.
+  private static final Map<String, String> credentialTypes = [
+    usernamePassword: 'Username with password', aws: 'AWS Credentials', string: 'Secret text']
+  private static final Map<String, List> bindingTypes = [
+    UsernamePasswordMultiBinding: ['usernamePassword', 'com.cloudbees.plugins.credentials.common.StandardUsernamePasswordCredentials'],
+    AmazonWebServicesCredentialsBinding: ['aws', 'com.cloudbees.jenkins.plugins.awscredentials.AmazonWebServicesCredentials'],
+  ]
+
   Object withCredentials(List bindings, Closure body) {
     called('withCredentials', bindings.collect { Map b -> new LinkedHashMap(b) })
-    List<String> frame = []
+    Map<String, String> frame = [:]
     bindings.each { Map b ->
-      Map c = credentials[b.credentialsId?.toString()]
-      if (c == null) throw new StepError("Could not find credentials entry with ID '${b.credentialsId}'")
-      if (b.$class == 'UsernamePasswordMultiBinding') {
-        if (c.kind != 'usernamePassword') throw new StepError("Credentials '${b.credentialsId}' is of type ${c.kind}, not username/password")
-        frame << "${b.usernameVariable}=${c.username}".toString() << "${b.passwordVariable}=${c.password}".toString()
-      } else if (b.$class == 'AmazonWebServicesCredentialsBinding') {
-        if (c.kind != 'aws') throw new StepError("Credentials '${b.credentialsId}' is of type ${c.kind}, not AWS")
-        frame << "${b.accessKeyVariable}=${c.accessKey}".toString() << "${b.secretKeyVariable}=${c.secretKey}".toString()
+      List type = bindingTypes[b.$class?.toString()]
+      if (type == null) throw new IllegalStateException("the harness does not model the binding ${b}")
+      String id = b.credentialsId?.toString()
+      Map c = credentials[id]
+      // SYSTEM-scoped credentials serve the controller itself (webhooks), never a build.
+      if (c == null || c.scope == 'SYSTEM') throw new StepError("Could not find credentials entry with ID '${id}'")
+      if (c.kind != type[0]) {
+        throw new StepError("Credentials '${id}' is of type '${credentialTypes[c.kind]}' where '${type[1]}' was expected")
+      }
+      if (c.kind == 'usernamePassword') {
+        frame[b.usernameVariable.toString()] = c.username
+        frame[b.passwordVariable.toString()] = c.password
       } else {
-        throw new StepError("unsupported credentials binding ${b}")
+        // aws-credentials AmazonWebServicesCredentialsBinding.bind: a role (iamRoleArn) is assumed
+        // on the controller and its session token bound too.
+        Map keys = c.roleArn ? sessionFor(c) : c
+        frame[(b.accessKeyVariable ?: 'AWS_ACCESS_KEY_ID').toString()] = keys.accessKey
+        frame[(b.secretKeyVariable ?: 'AWS_SECRET_ACCESS_KEY').toString()] = keys.secretKey
+        if (keys.sessionToken) frame[(b.sessionTokenVariable ?: 'AWS_SESSION_TOKEN').toString()] = keys.sessionToken
       }
     }
     // Not recorded as a withEnv call: the values never pass through the library's Groovy code.
@@ -236,24 +293,97 @@ class Build {
     }
   }
 
-  /** The environment a `sh` script gets now. */
+  /** The temporary keys an AssumeRole of this credential's role hands out (one set per build). */
+  Map sessionFor(Map credential) {
+    if (credential.session == null) {
+      String id = UUID.randomUUID().toString().replace('-', '').toUpperCase()
+      credential.session = [accessKey: 'ASIA' + id.take(16), secretKey: 'session-secret-' + UUID.randomUUID(),
+                            sessionToken: 'session-token-' + UUID.randomUUID(), roleArn: credential.roleArn]
+    }
+    return (Map) credential.session
+  }
+
+  /** Every secret a binding could hand out in this build (passwords, keys, session keys). */
+  List<String> secrets() {
+    credentials.values().collectMany { Map c ->
+      [c.password, c.secretKey, c.session?.secretKey, c.session?.sessionToken].findAll { it != null }
+    }
+  }
+
+  // pipeline-input-step InputStepExecution.canSettle: no submitter -> anyone with Job/Build;
+  // administrators always; otherwise the user id or one of the user's groups must be one of the
+  // comma-separated names, compared ignoring case (the security realm's default IdStrategy) and
+  // not trimmed ("a, b" names " b").
+  static boolean canSettle(String submitter, Map person) {
+    if (submitter == null) return person.canBuild != false
+    if (person.admin) return true
+    List<String> names = submitter.split(',').toList()
+    return ([person.id] + (person.groups ?: [])).any { String who -> names.any { it.equalsIgnoreCase(who) } }
+  }
+
+  Object input(Map a) {
+    called('input', a)
+    String submitter = a.submitter?.toString()
+    for (Map person : inputAnswers) {
+      if (!canSettle(submitter, person)) {
+        refusedInputs << person
+        continue
+      }
+      if (!person.proceed) throw new StepError("Rejected by ${person.id}")
+      return a.submitterParameter ? person.id : null
+    }
+    throw new StepError('Timeout has been exceeded')
+  }
+
+  String currentDir
+  File currentDirectory() { currentDir ? new File(currentDir) : workspace }
+  /** A path as FilePath.child resolves it: absolute as it is, else under the current directory. */
+  File resolve(String path) { new File(path).absolute ? new File(path) : new File(currentDirectory(), path) }
+
+  // workflow-basic-steps StashStep: `includes` relative to the current directory; nothing matched
+  // fails the step.
+  Object stash(Map a) {
+    called('stash', a)
+    File from = currentDirectory()
+    String include = a.includes?.toString() ?: '**'
+    Map<String, byte[]> files = [:]
+    from.eachFileRecurse(groovy.io.FileType.FILES) { File f ->
+      String relative = from.toPath().relativize(f.toPath()).toString()
+      if (include == '**' || relative == include) files[relative] = f.bytes
+    }
+    if (files.isEmpty()) throw new StepError('No files included in stash ‘' + a.name + '’')
+    stashes[a.name.toString()] = files
+    return null
+  }
+
+  Object unstash(String name) {
+    called('unstash', name)
+    Map<String, byte[]> files = stashes[name]
+    if (files == null) throw new StepError("No such saved stash ‘${name}’")
+    files.each { String relative, byte[] bytes ->
+      File to = new File(currentDirectory(), relative)
+      to.parentFile.mkdirs()
+      to.bytes = bytes
+    }
+    return null
+  }
+
+  /**
+   * The environment a `sh` script gets now: the agent's (a PATH of this build's tools and the basic
+   * commands only), the build's env, then each enclosing withEnv and binding as Jenkins applies them.
+   */
   Map<String, String> shellEnvironment() {
-    Map<String, String> e = [
-      PATH: "${bin.path}:/usr/bin:/bin".toString(),
+    Map<String, String> e = JenkinsEnv.newEnvironment([
+      PATH: "${bin.path}:${basicBin().path}".toString(),
       HOME: new File(dir, 'home').path,
       TMPDIR: new File(dir, 'tmp').path,
       LANG: 'C.UTF-8',
       TF_CLI_CONFIG_FILE: '/dev/null',
       HARNESS_RECORDS: records.path,
-    ]
+    ])
     behaviour.each { k, v -> e["HARNESS_${k}".toString()] = v }
     env.each { k, v -> if (v != null) e[k.toString()] = v.toString() }
-    frames.each { List<String> frame ->
-      frame.each { String entry ->
-        int eq = entry.indexOf('=')
-        e[entry.substring(0, eq)] = entry.substring(eq + 1)
-      }
-    }
+    frames.each { Map<String, String> frame -> JenkinsEnv.overrideAll(e, frame) }
     return e
   }
 
@@ -263,7 +393,7 @@ class Build {
     script.setText(a.script.toString(), 'UTF-8')
     File out = new File(dir, "tmp/sh-${shCount}.out")
     File err = new File(dir, "tmp/sh-${shCount}.err")
-    ProcessBuilder pb = new ProcessBuilder('/bin/sh', '-xe', script.path).directory(workspace)
+    ProcessBuilder pb = new ProcessBuilder('/bin/sh', '-xe', script.path).directory(currentDirectory())
     pb.environment().clear()
     pb.environment().putAll(shellEnvironment())
     pb.redirectOutput(out).redirectError(err)

@@ -27,8 +27,38 @@ class Declarative {
     final List<Map> steps = []
   }
 
-  static Declarative load(File jenkinsfile, Map<String, Object> env) {
+  /** The `@Library` identifiers of a Jenkinsfile, as written (`@Library('a') _`, `@Library(['a', 'b']) _`). */
+  static List<String> libraryIdentifiers(String source) {
+    org.codehaus.groovy.control.CompilationUnit unit = new org.codehaus.groovy.control.CompilationUnit(Build.loader)
+    org.codehaus.groovy.control.SourceUnit unitSource = unit.addSource('Jenkinsfile', source)
+    unit.compile(org.codehaus.groovy.control.Phases.CONVERSION)
+    List<String> identifiers = []
+    List<org.codehaus.groovy.ast.AnnotationNode> annotations = []
+    unitSource.AST.imports.each { annotations.addAll(it.annotations) }
+    unitSource.AST.statementBlock.statements.each { statement ->
+      if (statement instanceof org.codehaus.groovy.ast.stmt.ExpressionStatement &&
+          statement.expression instanceof org.codehaus.groovy.ast.expr.DeclarationExpression) {
+        annotations.addAll(((org.codehaus.groovy.ast.expr.DeclarationExpression) statement.expression).annotations)
+      }
+    }
+    annotations.findAll { it.classNode.nameWithoutPackage == 'Library' }.each { annotation ->
+      def value = annotation.getMember('value')
+      List items = value instanceof org.codehaus.groovy.ast.expr.ListExpression ? value.expressions : [value]
+      items.each { identifiers << it.text }
+    }
+    return identifiers
+  }
+
+  /** The libraries Jenkins would load for this Jenkinsfile (name -> version), resolved as LibraryResolution does. */
+  final Map<String, String> libraries = [:]
+
+  static Declarative load(File jenkinsfile, Map<String, Object> env, List<Map> configuredLibraries = LibraryResolution.configured()) {
     Declarative model = new Declarative()
+    // Jenkins resolves @Library while compiling the Jenkinsfile: a refusal aborts the build before any stage.
+    for (String identifier : libraryIdentifiers(jenkinsfile.getText('UTF-8'))) {
+      String name = identifier.contains('@') ? identifier.substring(0, identifier.indexOf('@')) : identifier
+      model.libraries[name] = LibraryResolution.resolve(identifier, configuredLibraries)
+    }
     Script script = (Script) Build.loader.parseClass(jenkinsfile.getText('UTF-8'), 'Jenkinsfile').newInstance()
     Binding binding = new Binding()
     binding.setVariable('env', env)

@@ -21,8 +21,15 @@ case "$name" in
       login) cat > "$call/stdin"; echo "Login Succeeded" ;;
       pull) exit "${HARNESS_DOCKER_PULL_EXIT:-0}" ;;
       build) exit "${HARNESS_DOCKER_BUILD_EXIT:-0}" ;;
-      push) echo "digest: sha256:4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a size: 1573"; exit "${HARNESS_DOCKER_PUSH_EXIT:-0}" ;;
-      image) echo "${HARNESS_DOCKER_REPO_DIGEST-docker.io/bankco/banking-app@sha256:4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a}" ;;
+      # As docker push reports it: "<tag>: digest: sha256:<64 hex> size: <n>" (HARNESS_DOCKER_PUSH_DIGEST
+      # empty: no digest line). HARNESS_DOCKER_DIGEST_<tag> gives one tag another digest.
+      push)
+        tag=${!#}; tag=${tag##*:}
+        per_tag="HARNESS_DOCKER_DIGEST_${tag//[^A-Za-z0-9_]/_}"
+        digest=${!per_tag:-${HARNESS_DOCKER_PUSH_DIGEST-sha256:4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a}}
+        echo "The push refers to repository [${!#%:*}]"
+        if [ -n "$digest" ]; then echo "$tag: digest: $digest size: 1573"; fi
+        exit "${HARNESS_DOCKER_PUSH_EXIT:-0}" ;;
     esac ;;
   terraform)
     case "$sub" in

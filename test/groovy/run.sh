@@ -12,4 +12,13 @@ if [ -z "${JAVA_HOME:-}" ] || [ ! -x "$JAVA_HOME/bin/java" ]; then
   export JAVA_HOME
 fi
 export TF_CLI_CONFIG_FILE=/dev/null
-exec groovy -cp test/groovy -Drepo.root="$PWD" test/groovy/run.groovy "$@"
+# Groovy 2.4 reads no YAML: the harness gets jenkins/casc.yaml (the controller's library settings,
+# for @Library) as JSON, converted with the repository's own yaml package.
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+node --input-type=module -e "
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse } from 'yaml';
+writeFileSync(process.argv[1], JSON.stringify(parse(readFileSync('jenkins/casc.yaml', 'utf8'))));
+" "$scratch/casc.json"
+groovy -cp test/groovy -Drepo.root="$PWD" -Dcasc.json="$scratch/casc.json" test/groovy/run.groovy "$@"

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { JenkinsController, nodesTree } from '../../provisioner/src/jenkins/controller.ts';
+import { JenkinsController, nodesTree, PasswordNotTokenError } from '../../provisioner/src/jenkins/controller.ts';
 import { RemoteError } from '../../provisioner/src/errors.ts';
 import type { NodeSpec } from '../../provisioner/src/ports.ts';
 
@@ -130,7 +130,7 @@ describe('JenkinsController.listNodes', () => {
     expect(seen[0]!.method).toBe('GET');
     expect(seen[0]!.path).toBe('/jenkins/computer/api/json');
     expect(seen[0]!.query.get('tree')).toBe(
-      'computer[displayName,description,offline,temporarilyOffline,idle,offlineCauseReason,numExecutors,assignedLabels[name]]',
+      'computer[displayName,description,offline,temporarilyOffline,idle,offlineCauseReason,offlineCause[_class,timestamp],absoluteRemotePath,numExecutors,assignedLabels[name]]',
     );
     expect(nodesTree).toBe(seen[0]!.query.get('tree'));
     expect(seen[0]!.headers.authorization).toBe(basic);
@@ -144,7 +144,35 @@ describe('JenkinsController.listNodes', () => {
         labels: ['awsDeploy', 'python', 'terraform'],
         executors: 2,
       },
-      { name: 'hand-made', online: false, temporarilyOffline: true, idle: true, offlineReason: 'draining for replacement', labels: [], executors: 1 },
+      { name: 'hand-made', online: false, temporarilyOffline: true, heldOfflineBy: 'person', idle: true, offlineReason: 'draining for replacement', labels: [], executors: 1 },
+    ]);
+  });
+
+  it("tells Jenkins' own offline causes from a person's, unescapes the reason, and marks a deleted node's lingering computer", async () => {
+    const computer = (name: string, extra: Record<string, unknown>) => ({ _class: 'hudson.slaves.SlaveComputer', displayName: name, description: '', offline: true, idle: true, numExecutors: 1, assignedLabels: [], ...extra });
+    handlers = [
+      json(200, {
+        computer: [
+          computer('full-disk', {
+            temporarilyOffline: true,
+            absoluteRemotePath: '/home/jenkins/agent',
+            offlineCause: { _class: 'hudson.node_monitors.DiskSpaceMonitorDescriptor$DiskSpace', timestamp: 1700000000000 },
+            offlineCauseReason: 'Disk space is below threshold of 1.00 GiB. Only 512.00 MiB out of 8.00 GiB left on /home/jenkins/agent.',
+          }),
+          computer('by-hand', { temporarilyOffline: true, absoluteRemotePath: null, offlineCause: { _class: 'hudson.slaves.OfflineCause$UserCause', timestamp: 1700000000001 }, offlineCauseReason: '&lt;b&gt;disk &amp; &quot;tmp&quot;&lt;/b&gt;&nbsp; it&#039;s full' }),
+          computer('via-cli', { temporarilyOffline: true, offlineCause: { _class: 'hudson.slaves.OfflineCause$ByCLI', timestamp: 1 }, offlineCauseReason: 'maintenance' }),
+          computer('dropped', { temporarilyOffline: false, offlineCause: { _class: 'hudson.slaves.OfflineCause$ChannelTermination', timestamp: 2 }, offlineCauseReason: 'Connection was broken' }),
+          computer('deleted-busy', { temporarilyOffline: false, idle: false, numExecutors: 0, offlineCause: null, offlineCauseReason: '' }),
+        ],
+      }),
+    ];
+    const nodes = await controller().listNodes();
+    expect(nodes).toEqual([
+      { name: 'full-disk', online: false, connected: true, temporarilyOffline: true, heldOfflineBy: 'jenkins', offlineSince: 1700000000000, idle: true, offlineReason: 'Disk space is below threshold of 1.00 GiB. Only 512.00 MiB out of 8.00 GiB left on /home/jenkins/agent.', labels: [], executors: 1 },
+      { name: 'by-hand', online: false, connected: false, temporarilyOffline: true, heldOfflineBy: 'person', offlineSince: 1700000000001, idle: true, offlineReason: `<b>disk & "tmp"</b>  it's full`, labels: [], executors: 1 },
+      { name: 'via-cli', online: false, temporarilyOffline: true, heldOfflineBy: 'person', offlineSince: 1, idle: true, offlineReason: 'maintenance', labels: [], executors: 1 },
+      { name: 'dropped', online: false, temporarilyOffline: false, idle: true, offlineReason: 'Connection was broken', labels: [], executors: 1 },
+      { name: 'deleted-busy', online: false, temporarilyOffline: false, idle: false, labels: [], executors: 0, deleted: true },
     ]);
   });
 
@@ -252,6 +280,23 @@ describe('JenkinsController.createNode', () => {
     expectNoCredentials(error);
   });
 
+  it("says the secret is a password, not an API token, when Jenkins asks a POST for its CSRF crumb", async () => {
+    // CrumbFilter: HttpServletResponse.sendError(403, ...) rendered by Jetty, no permission header.
+    handlers = [(_req, res) => {
+      res.writeHead(403, { 'content-type': 'text/html;charset=iso-8859-1' });
+      res.end('<html>\n<head>\n<title>Error 403 No valid crumb was included in the request</title>\n</head>\n<body><h2>HTTP ERROR 403 No valid crumb was included in the request</h2>\n</body>\n</html>\n');
+    }];
+    const error = await controller().createNode(spec).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PasswordNotTokenError);
+    expect((error as Error).message).toBe(
+      `creating node awsDeploy-i-0123456789abcdef0: Jenkins at ${url} answered 403 Forbidden: No valid crumb was included in the request. ` +
+        `Jenkins asks for a CSRF crumb only when a request is not authenticated with an API token, so the secret given for fleet-bot (JENKINS_API_TOKEN or controller.tokenFile) is a password, not an API token: ` +
+        'create an API token for fleet-bot (user menu, Security, API Token) and use that',
+    );
+    expect((error as Error).message).not.toContain('lacks');
+    expectNoCredentials(error);
+  });
+
   it('falls back to the permission the call needs when a proxy answers 403 without saying', async () => {
     handlers = [html(403, 'Forbidden by proxy')];
     await expect(controller().createNode(spec)).rejects.toThrow('answered 403 Forbidden: the user lacks the Agent/Create permission');
@@ -319,7 +364,7 @@ describe('JenkinsController.drain', () => {
       'GET /jenkins/computer/awsDeploy-i-0123456789abcdef0/api/json',
       'POST /jenkins/computer/awsDeploy-i-0123456789abcdef0/changeOfflineCause',
     ]);
-    expect(seen[0]!.query.get('tree')).toBe('temporarilyOffline');
+    expect(seen[0]!.query.get('tree')).toBe('temporarilyOffline,offlineCause[_class]');
     const form = new URLSearchParams(seen[1]!.body);
     expect(seen[1]!.headers['content-type']).toBe('application/x-www-form-urlencoded; charset=utf-8');
     expect(form.get('offlineMessage')).toBe('jenkins-fleet: scaling in');
@@ -331,6 +376,18 @@ describe('JenkinsController.drain', () => {
     handlers = [json(200, { temporarilyOffline: true })];
     await controller().drain('awsDeploy-i-0123456789abcdef0', 'jenkins-fleet: scaling in');
     expect(seen).toHaveLength(1);
+    handlers = [json(200, { temporarilyOffline: true, offlineCause: { _class: 'hudson.slaves.OfflineCause$UserCause' } })];
+    await controller().drain('awsDeploy-i-0123456789abcdef0', 'jenkins-fleet: scaling in');
+    expect(seen).toHaveLength(2);
+  });
+
+  it("puts its own cause over a disk-space monitor's, so the monitor cannot bring the draining node back", async () => {
+    handlers = [json(200, { temporarilyOffline: true, offlineCause: { _class: 'hudson.node_monitors.DiskSpaceMonitorDescriptor$DiskSpace' } }), redirect];
+    await controller().drain('awsDeploy-i-0123456789abcdef0', 'jenkins-fleet: replacing');
+    expect(seen.map((s) => `${s.method} ${s.path}`)).toEqual([
+      'GET /jenkins/computer/awsDeploy-i-0123456789abcdef0/api/json',
+      'POST /jenkins/computer/awsDeploy-i-0123456789abcdef0/changeOfflineCause',
+    ]);
   });
 
   it('names Agent/Disconnect when taking the node offline is forbidden', async () => {

@@ -136,7 +136,10 @@ describe('rendering', () => {
     expect(text('vars/dockerPush.groovy')).toContain("credentialsId: 'dockerhub'");
     expect(text('vars/terraformApply.groovy')).toContain("credentialsId: 'aws-deploy'");
     expect(text('vars/buildApp.txt')).toContain('<code>venvCache</code> (String, default <code>\'/var/cache/bank-pipeline/venvs\'</code>)');
-    expect(text('Jenkinsfile')).toContain("@Library('bank-pipeline@v1.0.0') _");
+    // No version: casc.yaml forbids overriding the pinned default, and pipeline-groovy-lib then
+    // refuses any version in the annotation.
+    expect(text('Jenkinsfile')).toContain("@Library('bank-pipeline') _");
+    expect(text('Jenkinsfile')).not.toMatch(/@Library\('[^']*@/);
     expect(text('Jenkinsfile')).toContain("agent { label 'docker' }");
     expect(text('Jenkinsfile')).toContain("branch 'main'");
   });
@@ -160,7 +163,7 @@ describe('rendering', () => {
       },
     });
     const jenkinsfile = renderLibrary(withDeploy, pools).find((f) => f.path === 'Jenkinsfile')?.text ?? '';
-    const call = [
+    const call = (image: string) => [
       "          backendConfig: [",
       "            bucket: 'bank-tfstate-prod',",
       "            key: 'app/terraform.tfstate',",
@@ -169,10 +172,12 @@ describe('rendering', () => {
       '          vars: [',
       "            domain_name: 'app.bank.example',",
       "            hosted_zone_id: 'Z0123',",
-      "            image: 'docker.io/bankco/banking-app@' + env.IMAGE_DIGEST",
+      `            image: ${image}`,
       '          ])',
     ].join('\n');
-    expect(jenkinsfile.split(call).length).toBe(3);
+    expect(jenkinsfile.split(call('env.IMAGE_REFERENCE')).length).toBe(2);
+    // A pull request pushes no image: its plan names the one it would have pushed.
+    expect(jenkinsfile.split(call("'docker.io/bankco/banking-app:pr-' + env.CHANGE_ID")).length).toBe(2);
   });
 
   it('fails on a template that names a value the context lacks (strict mode)', () => {

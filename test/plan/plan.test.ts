@@ -138,12 +138,63 @@ describe('planning up', () => {
     expect(plan.actions).toEqual([]);
   });
 
+  it("replaces an agent Jenkins itself has held offline (a disk-space monitor) past repair.offlineAfter, and waits before that", () => {
+    const reason = 'Disk space is below threshold of 1.00 GiB. Only 512.00 MiB out of 8.00 GiB left on /home/jenkins/agent.';
+    const a = instance('awsDeploy', { bootstrappedAt: NOW - 30 * MIN });
+    const full = (since: number) => node(a, { online: false, temporarilyOffline: true, heldOfflineBy: 'jenkins', offlineSince: since, offlineReason: reason });
+    const fleet = fleetWith([{ name: 'awsDeploy', count: 1, subnets: ['subnet-0000000a'] }]);
+    // The monitor brings a node back itself once space is free: no bootstrap, no replacement yet.
+    expect(planUp(fleet, observed([a], [full(NOW - 2 * MIN)])).actions).toEqual([]);
+    const plan = planUp(fleet, observed([a], [full(NOW - 6 * MIN)]));
+    expect(plan.actions).toEqual([
+      expect.objectContaining({ type: 'launch', pool: 'awsDeploy', subnetId: 'subnet-0000000a', count: 1 }),
+      { type: 'remove', pool: 'awsDeploy', region: 'us-east-1', instanceId: a.id, node: agentName('awsDeploy', a.id), reason: 'replace', busy: false, detail: `taken offline by Jenkins 6m ago: ${reason}` },
+    ]);
+  });
+
+  it("does not take Jenkins' own offline cause for a person's, nor a person's for its own drain", () => {
+    const a = instance('awsDeploy');
+    const person = node(a, { online: false, temporarilyOffline: true, heldOfflineBy: 'person', offlineSince: NOW - 60 * MIN, offlineReason: 'disk check' });
+    expect(planUp(fleetWith([{ name: 'awsDeploy', count: 1 }]), observed([a], [person])).actions).toEqual([]);
+  });
+
+  it('bootstraps again a static host Jenkins has held offline too long, since it cannot be replaced', () => {
+    const fleet = parseFleet(`fleet: bank-ci
+region: us-east-1
+controller: {url: 'https://jenkins.example/', user: provisioner}
+pools:
+  - name: rack
+    labels: [rack]
+    transport: ssh
+    sshUser: jenkins
+    sshKeyFile: id_ed25519
+    hostKeyPolicy: accept-new
+    hosts: [{address: 10.1.0.5}]
+`, 'fleet.yaml');
+    const host: Instance = { id: 'h-10.1.0.5', pool: 'rack', region: 'us-east-1', state: 'running', launchedAt: 0, host: { address: '10.1.0.5' } };
+    const held = node(host, { online: false, temporarilyOffline: true, heldOfflineBy: 'jenkins', offlineSince: NOW - 10 * MIN, offlineReason: 'Disk space is below threshold' });
+    expect(planUp(fleet, observed([host], [held])).actions).toEqual([
+      expect.objectContaining({ type: 'bootstrap', node: 'rack-h-10.1.0.5', reason: 'taken offline by Jenkins 10m ago: Disk space is below threshold' }),
+    ]);
+  });
+
   it('takes back online a node it drained earlier when the pool wants it again', () => {
     const a = instance('awsDeploy');
     const drained = node(a, { online: false, temporarilyOffline: true, offlineReason: drainMessage('bank-ci', 'scale-down') });
     expect(planUp(fleetWith([{ name: 'awsDeploy', count: 1 }]), observed([a], [drained])).actions).toEqual([
       expect.objectContaining({ type: 'resume', node: drained.name }),
     ]);
+  });
+
+  it('bootstraps a node it drained before its agent ever connected, as well as taking it back online', () => {
+    const a = instance('awsDeploy', { bootstrappedAt: undefined });
+    const drained = (connected: boolean) => node(a, { online: false, connected, temporarilyOffline: true, heldOfflineBy: 'person', offlineReason: drainMessage('bank-ci', 'scale-down') });
+    const fleet = fleetWith([{ name: 'awsDeploy', count: 1 }]);
+    expect(planUp(fleet, observed([a], [drained(false)])).actions).toEqual([
+      expect.objectContaining({ type: 'bootstrap', node: drained(false).name, reason: 'never bootstrapped' }),
+      expect.objectContaining({ type: 'resume', node: drained(false).name }),
+    ]);
+    expect(types(planUp(fleet, observed([a], [drained(true)])).actions)).toEqual(['resume']);
   });
 
   it('prefers an agent it already drained when scaling down', () => {
@@ -220,6 +271,14 @@ describe('planning down', () => {
     const b = instance('awsDeploy2');
     const plan = planDown(fleetWith([{ name: 'awsDeploy', count: 1 }, { name: 'awsDeploy2', count: 1 }]), observed([a, b], [node(a), node(b)]), 'awsDeploy2');
     expect(plan.actions).toEqual([expect.objectContaining({ type: 'remove', instanceId: b.id })]);
+  });
+
+  it("leaves a deleted node's computer alone while its last build ends: nothing can be drained or deleted there", () => {
+    const gone = instance('awsDeploy', { state: 'terminated' });
+    const lingering = node(gone, { description: '', online: false, idle: false, executors: 0, labels: [], deleted: true });
+    const fleet = fleetWith([{ name: 'awsDeploy', count: 1 }]);
+    expect(planDown(fleet, observed([gone], [lingering])).actions).toEqual([]);
+    expect(planUp(fleet, observed([gone], [lingering])).actions.filter((a) => a.type !== 'launch')).toEqual([]);
   });
 
   it('cleans up nodes and secrets left without instances', () => {

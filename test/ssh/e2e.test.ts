@@ -85,7 +85,7 @@ function writeFleet(extraHosts: string[]): void {
       'region: us-east-1',
       'controller:',
       '  url: http://overridden-by-JENKINS_URL/',
-      '  user: admin',
+      '  user: provisioner',
       'pools:',
       '  - name: rack',
       '    labels: [rack, python]',

@@ -188,7 +188,7 @@ ${address}`;
     const transport = new SshTransport({ env: {} });
     const target = { name: `awsDeploy-${instance.id}`, pool, instanceId: instance.id, address: '192.0.2.1' };
     await transport.storeSecret(target, 'x');
-    await transport.forget(target); // an unreachable address: would throw if it tried to connect
+    await transport.forget(target, Date.now() + 20_000); // an unreachable address: would throw if it tried to connect
     const [result] = await transport.bootstrap([target], 'true', { deadline: Date.now() + 1_000 });
     expect(result!.error).toBe(`no secret was stored for ${target.name} before its bootstrap (192.0.2.1:22)`);
   });

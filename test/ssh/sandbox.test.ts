@@ -139,7 +139,7 @@ ${poolSettings
     // What `down` does for a static host: delete the node, then the transport cleans the host.
     for (const target of targets) {
       await controller.deleteNode(target.name);
-      await transport.forget(target);
+      await transport.forget(target, Date.now() + 20_000);
     }
     for (const host of sshHosts.hosts) {
       expect(existsSync(join(host.root, 'etc/systemd/system/jenkins-agent.service'))).toBe(false);
@@ -189,6 +189,6 @@ ${readFileSync(join(dir, 'ssh-hosts.yaml'), 'utf8')
     await eventually('the agent online again', async () => ((await isOnline()) ? true : undefined));
 
     await controller.deleteNode(target!.name);
-    await transport.forget(target!);
+    await transport.forget(target!, Date.now() + 20_000);
   });
 });

@@ -107,7 +107,7 @@ describe('SSH transport against real sshd', () => {
     ].join('\n');
     for (const secret of secrets.values()) expect(everything).not.toContain(secret);
 
-    for (const target of targets) await transport.forget(target);
+    for (const target of targets) await transport.forget(target, Date.now() + 20_000);
     for (const host of hosts.hosts) {
       for (const path of ['etc/systemd/system/jenkins-agent.service', 'etc/jenkins-agent', 'opt/jenkins-agent/agent.jar', '.jenkins-fleet', 'run/test-systemd/jenkins-agent.service.enabled', 'run/test-systemd/jenkins-agent.service.active']) {
         expect(existsSync(join(host.root, path)), path).toBe(false);
@@ -115,7 +115,7 @@ describe('SSH transport against real sshd', () => {
       expect(readFileSync(join(host.root, 'systemctl.log'), 'utf8')).toMatch(/stop jenkins-agent.service\ndisable jenkins-agent.service\ndaemon-reload\n$/);
     }
     // Forgetting twice is fine: a clean host stays clean.
-    await transport.forget(targets[0]!);
+    await transport.forget(targets[0]!, Date.now() + 20_000);
   });
 
   it('creates the secret file with mode 0600 in a 0700 directory before the script runs', async () => {
@@ -202,6 +202,18 @@ describe('SSH transport against real sshd', () => {
     expect(results.map((r) => r.ok)).toEqual([true, true, false]);
     expect(results[2]!.error).toMatch(new RegExp(`^connecting to 127\\.0\\.0\\.1:${stopped.hosts[0]!.port}: sshd at 127\\.0\\.0\\.1:${stopped.hosts[0]!.port} did not answer within the deadline after \\d+ attempt\\(s\\) \\(last: .*ECONNREFUSED`));
     expect(order.at(-1)).toBe(targets[2]!.name);
+  });
+
+  it('gives up cleaning an unreachable static host at the deadline it is given (down --timeout)', async () => {
+    const stopped = await startTestHosts(1);
+    await stopped.stopHost(0);
+    const fleet = staticFleet(controller.url, stopped, `hostKeyPolicy: known-hosts\nknownHostsFile: ${stopped.knownHostsFile}`);
+    const [target] = staticHostTargets(fleet.pools[0]!);
+    const started = Date.now();
+    const error = await new SshTransport().forget(target!, started + 1_500).catch((e: unknown) => e as Error).finally(() => stopped.stop());
+    // The transport's own forget timeout is 60 s; the deadline is what bounds it.
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect((error as Error).message).toMatch(new RegExp(`^connecting to 127\\.0\\.0\\.1:${stopped.hosts[0]!.port}: sshd at .* did not answer within the deadline`));
   });
 
   it('waits with backoff for a host whose sshd starts late', async () => {

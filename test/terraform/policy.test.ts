@@ -921,6 +921,388 @@ describe('agent-iam', () => {
   });
 });
 
+describe('load-balancers', () => {
+  const alb = (lb: string, extra = '') => ({
+    [MODULE]: `resource "aws_lb" "app" {
+      load_balancer_type = "application"
+      ${lb}
+    }
+    ${extra}`,
+  });
+  const https = `resource "aws_lb_listener" "https" {
+      load_balancer_arn = aws_lb.app.arn
+      protocol          = "HTTPS"
+      ssl_policy        = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+      routing_http_response_strict_transport_security_header_value = "max-age=31536000; includeSubDomains"
+    }`;
+  const waf = `resource "aws_wafv2_web_acl_association" "app" {
+      resource_arn = aws_lb.app.arn
+      web_acl_arn  = aws_wafv2_web_acl.app.arn
+    }
+    resource "aws_wafv2_web_acl" "app" {
+      rule {
+        statement {
+          managed_rule_group_statement {
+            vendor_name = "AWS"
+            name        = "AWSManagedRulesCommonRuleSet"
+          }
+        }
+      }
+      rule {
+        statement {
+          rate_based_statement {
+            limit = 2000
+          }
+        }
+      }
+    }
+    resource "aws_wafv2_web_acl_logging_configuration" "app" {
+      resource_arn = aws_wafv2_web_acl.app.arn
+    }`;
+  const good = `drop_invalid_header_fields = true
+      access_logs {
+        enabled = true
+        bucket  = aws_s3_bucket.logs.id
+      }`;
+
+  it('rejects a load balancer without access logs, WAF or header hygiene (as main had them)', async () => {
+    const out = await findings('load-balancers', alb('', https));
+    expect(out.map((f) => f.message)).toEqual([
+      expect.stringMatching(/drop_invalid_header_fields/),
+      expect.stringMatching(/access_logs/),
+      expect.stringMatching(/no WAF/),
+    ]);
+  });
+
+  it('rejects an old TLS policy, a listener without HSTS, and a plain HTTP listener that forwards', async () => {
+    const out = await findings('load-balancers', alb(good, `${waf}
+      resource "aws_lb_listener" "https" {
+        load_balancer_arn = aws_lb.app.arn
+        protocol          = "HTTPS"
+        ssl_policy        = "ELBSecurityPolicy-2016-08"
+      }
+      resource "aws_lb_listener" "http" {
+        load_balancer_arn = aws_lb.app.arn
+        protocol          = "HTTP"
+        default_action {
+          type             = "forward"
+          target_group_arn = aws_lb_target_group.app.arn
+        }
+      }`));
+    expect(out.map((f) => [f.where, f.message])).toEqual([
+      [`${MODULE}: aws_lb_listener.http`, expect.stringMatching(/only redirect to HTTPS/)],
+      [`${MODULE}: aws_lb_listener.https`, expect.stringMatching(/TLS13/)],
+      [`${MODULE}: aws_lb_listener.https`, expect.stringMatching(/Strict-Transport-Security/)],
+    ]);
+  });
+
+  it('rejects a web ACL without managed rules, rate limit or logging', async () => {
+    const out = await findings('load-balancers', { [MODULE]: 'resource "aws_wafv2_web_acl" "bare" {\n}' });
+    expect(out.map((f) => f.message)).toEqual([
+      'uses no managed rule group',
+      expect.stringMatching(/rate-based/),
+      expect.stringMatching(/logging_configuration/),
+    ]);
+  });
+
+  it('accepts a logged, WAF-protected TLS 1.3 load balancer with HSTS whose HTTP only redirects', async () => {
+    const out = await findings('load-balancers', alb(good, `${https}
+      ${waf}
+      resource "aws_lb_listener" "http" {
+        load_balancer_arn = aws_lb.app.arn
+        protocol          = "HTTP"
+        default_action {
+          type = "redirect"
+          redirect {
+            protocol    = "HTTPS"
+            status_code = "HTTP_301"
+          }
+        }
+      }`));
+    expect(out).toEqual([]);
+  });
+});
+
+describe('controller-exposure', () => {
+  const CONTROLLER = 'terraform/modules/jenkins-controller/main.tf';
+
+  it('rejects an internet-facing controller load balancer, written out or through https-alb', async () => {
+    const out = await findings('controller-exposure', {
+      [CONTROLLER]: `resource "aws_lb" "this" {
+        internal = false
+      }
+      module "load_balancer" {
+        source   = "../https-alb"
+        internal = var.internal
+      }
+      variable "internal" {
+        type        = bool
+        description = "x"
+        default     = false
+      }`,
+      'terraform/modules/https-alb/main.tf': 'resource "aws_lb" "this" {\n  internal = var.internal\n}',
+    });
+    expect(out.map((f) => f.where)).toEqual([`${CONTROLLER}: aws_lb.this`, `${CONTROLLER}: module.load_balancer`]);
+  });
+
+  it('accepts an internal one', async () => {
+    const out = await findings('controller-exposure', {
+      [CONTROLLER]: 'module "load_balancer" {\n  source   = "../https-alb"\n  internal = true\n}',
+      'terraform/modules/https-alb/main.tf': 'resource "aws_lb" "this" {\n  internal = var.internal\n}',
+    });
+    expect(out).toEqual([]);
+  });
+});
+
+describe('log-encryption', () => {
+  it('rejects a log group without a key and one whose key variable may be null', async () => {
+    const out = await findings('log-encryption', {
+      [MODULE]: `resource "aws_cloudwatch_log_group" "app" {
+        name = "/ecs/app"
+      }
+      resource "aws_cloudwatch_log_group" "flow" {
+        name       = "/vpc/flow"
+        kms_key_id = var.flow_log_kms_key_arn
+      }
+      variable "flow_log_kms_key_arn" {
+        type        = string
+        description = "x"
+        default     = null
+      }`,
+    });
+    expect(out.map((f) => f.where)).toEqual([`${MODULE}: aws_cloudwatch_log_group.app`, `${MODULE}: aws_cloudwatch_log_group.flow`]);
+  });
+
+  it('accepts a key the caller always passes', async () => {
+    const out = await findings('log-encryption', {
+      [MODULE]: `resource "aws_cloudwatch_log_group" "flow" {
+        kms_key_id = var.key
+      }
+      variable "key" {
+        type        = string
+        description = "x"
+        default     = null
+      }`,
+      [ROOT]: 'module "sample" {\n  source = "../modules/sample"\n  key    = module.log_key.arn\n}',
+    });
+    expect(out).toEqual([]);
+  });
+});
+
+describe('kms-key-policies', () => {
+  it('rejects keys left with the default key policy', async () => {
+    const out = await findings('kms-key-policies', {
+      [MODULE]: 'resource "aws_kms_key" "a" {\n}\nresource "aws_kms_replica_key" "b" {\n  primary_key_arn = aws_kms_key.a.arn\n}',
+    });
+    expect(out.map((f) => f.where)).toEqual([`${MODULE}: aws_kms_key.a`, `${MODULE}: aws_kms_replica_key.b`]);
+  });
+
+  it('accepts an explicit policy', async () => {
+    const out = await findings('kms-key-policies', { [MODULE]: 'resource "aws_kms_key" "a" {\n  policy = data.aws_iam_policy_document.key.json\n}' });
+    expect(out).toEqual([]);
+  });
+});
+
+describe('database-network', () => {
+  it('rejects MySQL egress to the VPC range (as main had it) and ingress from an address range', async () => {
+    const out = await findings('database-network', {
+      [MODULE]: `resource "aws_vpc_security_group_egress_rule" "tasks_mysql" {
+        security_group_id = aws_security_group.tasks.id
+        ip_protocol       = "tcp"
+        from_port         = 3306
+        to_port           = 3306
+        cidr_ipv4         = var.vpc_cidr_block
+      }
+      resource "aws_security_group" "db" {
+        ingress {
+          from_port   = 3306
+          to_port     = 3306
+          protocol    = "tcp"
+          cidr_blocks = ["10.0.0.0/8"]
+        }
+      }`,
+    });
+    expect(out.map((f) => f.where)).toEqual([`${MODULE}: aws_security_group.db`, `${MODULE}: aws_vpc_security_group_egress_rule.tasks_mysql`]);
+  });
+
+  it('accepts rules that name the other side\'s security group', async () => {
+    const out = await findings('database-network', {
+      [MODULE]: `resource "aws_vpc_security_group_egress_rule" "tasks_to_database" {
+        security_group_id            = aws_security_group.tasks.id
+        ip_protocol                  = "tcp"
+        from_port                    = 3306
+        to_port                      = 3306
+        referenced_security_group_id = aws_security_group.database.id
+      }`,
+    });
+    expect(out).toEqual([]);
+  });
+});
+
+describe('app-container', () => {
+  const APP = 'terraform/modules/app-region/main.tf';
+  const task = (definition: string) => ({
+    [APP]: `resource "aws_ecs_task_definition" "app" {
+      container_definitions = jsonencode([${definition}])
+    }`,
+  });
+
+  it('rejects the shell wrapper and environment main had', async () => {
+    const out = await findings('app-container', task(`{
+      name    = "app"
+      command = ["sh", "-c", local.start_command]
+      environment = [
+        { name = "DB_HOST", value = var.db_host },
+        { name = "DB_PORT", value = "3306" },
+        { name = "DB_NAME", value = var.db_name },
+      ]
+      secrets = [
+        { name = "DB_USER", valueFrom = "\${var.secret}:username::" },
+        { name = "DB_PASSWORD", valueFrom = "\${var.secret}:password::" },
+        { name = "SECRET_KEY", valueFrom = var.app_secret_key_arn },
+      ]
+    }`));
+    expect(out.map((f) => f.message)).toEqual([
+      expect.stringMatching(/command or entry point/),
+      expect.stringMatching(/sh -c/),
+      'passes no FORWARDED_ALLOW_IPS in the environment',
+    ]);
+  });
+
+  it('rejects a password in the plain environment and trusting every proxy', async () => {
+    const out = await findings('app-container', task(`{
+      environment = [
+        { name = "DB_HOST", value = var.db_host },
+        { name = "DB_PORT", value = "3306" },
+        { name = "DB_NAME", value = var.db_name },
+        { name = "DB_USER", value = "bank" },
+        { name = "DB_PASSWORD", value = var.db_password },
+        { name = "FORWARDED_ALLOW_IPS", value = "*" },
+      ]
+      secrets = [{ name = "SECRET_KEY", valueFrom = var.app_secret_key_arn }]
+    }`));
+    expect(out.map((f) => f.message)).toEqual([
+      'does not inject DB_USER from a secret (valueFrom)',
+      'does not inject DB_PASSWORD from a secret (valueFrom)',
+      expect.stringMatching(/FORWARDED_ALLOW_IPS = "\*"/),
+    ]);
+  });
+
+  it('accepts the image\'s own command with DB_* and its secrets', async () => {
+    const out = await findings('app-container', task(`{
+      environment = [
+        { name = "DB_HOST", value = var.db_host },
+        { name = "DB_PORT", value = "3306" },
+        { name = "DB_NAME", value = var.db_name },
+        { name = "FORWARDED_ALLOW_IPS", value = join(",", var.public_subnet_cidr_blocks) },
+      ]
+      secrets = [
+        { name = "DB_USER", valueFrom = "\${var.secret}:username::" },
+        { name = "DB_PASSWORD", valueFrom = "\${var.secret}:password::" },
+        { name = "SECRET_KEY", valueFrom = var.app_secret_key_arn },
+      ]
+    }`));
+    expect(out).toEqual([]);
+  });
+});
+
+describe('pipeline-roles', () => {
+  const ROLES = 'terraform/modules/pipeline-roles/main.tf';
+  const roles = (extra = '') => ({
+    [ROLES]: `resource "aws_iam_policy" "boundary" {
+      policy = data.aws_iam_policy_document.boundary.json
+    }
+    data "aws_iam_policy_document" "boundary" {
+      statement {
+        actions   = ["*"]
+        resources = ["*"]
+      }
+      statement {
+        effect    = "Deny"
+        actions   = ["iam:CreateRole", "iam:PutRolePolicy"]
+        resources = ["*"]
+        condition {
+          test     = "StringNotEquals"
+          variable = "iam:PermissionsBoundary"
+          values   = [local.boundary_arn]
+        }
+      }
+    }
+    resource "aws_iam_role" "deploy" {
+      name                 = "\${var.name}-deploy"
+      permissions_boundary = aws_iam_policy.boundary.arn
+    }
+    resource "aws_iam_role" "plan" {
+      name                 = "\${var.name}-plan"
+      permissions_boundary = aws_iam_policy.boundary.arn
+    }
+    resource "aws_iam_role_policy_attachment" "plan_read" {
+      role       = aws_iam_role.plan.name
+      policy_arn = "arn:\${local.partition}:iam::aws:policy/ReadOnlyAccess"
+    }
+    data "aws_iam_policy_document" "plan_no_data" {
+      statement {
+        effect        = "Deny"
+        actions       = ["s3:GetObject"]
+        not_resources = [local.state]
+      }
+      statement {
+        effect    = "Deny"
+        actions   = ["secretsmanager:GetSecretValue", "logs:GetLogEvents", "kms:Decrypt"]
+        resources = ["*"]
+      }
+    }
+    ${extra}`,
+  });
+
+  it('rejects static keys and a tree without pipeline roles (as main had it)', async () => {
+    const out = await findings('pipeline-roles', {
+      [MODULE]: 'resource "aws_iam_user" "deployer" {\n  name = "deployer"\n}\nresource "aws_iam_access_key" "deployer" {\n  user = aws_iam_user.deployer.name\n}',
+    });
+    expect(out.map((f) => f.message)).toEqual([
+      expect.stringMatching(/declares aws_iam_user/),
+      expect.stringMatching(/declares aws_iam_access_key/),
+      expect.stringMatching(/no <app>-deploy role/),
+      expect.stringMatching(/no <app>-plan role/),
+    ]);
+  });
+
+  it('accepts bounded deploy and plan roles whose plan role reads no data', async () => {
+    expect(await findings('pipeline-roles', roles())).toEqual([]);
+  });
+
+  it('rejects a plan role with write policies and a role terraform/app makes without the boundary', async () => {
+    const tree = roles(`resource "aws_iam_role_policy_attachment" "plan_power" {
+      role       = aws_iam_role.plan.name
+      policy_arn = "arn:aws:iam::aws:policy/PowerUserAccess"
+    }`);
+    const out = await findings('pipeline-roles', {
+      ...tree,
+      'terraform/app/main.tf': 'module "region" {\n  source = "../modules/app-region"\n}',
+      'terraform/modules/app-region/main.tf': `resource "aws_iam_role" "task" {
+        permissions_boundary = var.permissions_boundary_arn
+      }
+      variable "permissions_boundary_arn" {
+        type        = string
+        description = "x"
+        default     = null
+      }`,
+    });
+    expect(out.map((f) => [f.where, f.message])).toEqual([
+      [`${ROLES}: aws_iam_role.plan`, expect.stringMatching(/other than ReadOnlyAccess/)],
+      ['terraform/modules/app-region/main.tf: aws_iam_role.task', expect.stringMatching(/without the pipeline's permissions boundary/)],
+    ]);
+  });
+
+  it('lets the boundary allow "*" (it grants nothing) but not an identity policy', async () => {
+    const out = await findings('iam-wildcards', roles('data "aws_iam_policy_document" "deploy" {\n  statement {\n    actions   = ["*"]\n    resources = ["*"]\n  }\n}'));
+    expect(out.map((f) => f.where)).toEqual([
+      `${ROLES}: data.aws_iam_policy_document.deploy statement (no sid)`,
+      `${ROLES}: data.aws_iam_policy_document.deploy statement (no sid)`,
+    ]);
+  });
+});
+
 describe('the repository\'s terraform/', () => {
   it('passes every rule', async () => {
     const tree = await loadTree(repoRoot, 'terraform');
@@ -939,7 +1321,7 @@ describe('the repository\'s terraform/', () => {
 
   it('has a test above for every rule', () => {
     // Keeps a new rule from landing without the bad snippet that proves it can fail.
-    const tested = new Set(['open-ingress', 'ssh', 'database', 'imdsv2', 'encrypted-volumes', 'public-ip', 'variables', 'credentials', 'hard-coded-ids', 'region', 'app-regions', 'pinned-versions', 'backend', 'fleet-tags', 'iam-wildcards', 'provisioner-iam', 'agent-iam']);
+    const tested = new Set(['open-ingress', 'ssh', 'database', 'imdsv2', 'encrypted-volumes', 'public-ip', 'variables', 'credentials', 'hard-coded-ids', 'region', 'app-regions', 'pinned-versions', 'backend', 'fleet-tags', 'iam-wildcards', 'provisioner-iam', 'agent-iam', 'load-balancers', 'controller-exposure', 'log-encryption', 'kms-key-policies', 'database-network', 'app-container', 'pipeline-roles']);
     expect(RULES.map((r) => r.id).filter((id) => !tested.has(id))).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@
 // @cdktf/hcl2json, no provider needed) and name every resource that breaks the bank's baseline.
 // It sees only what is written in the code: see terraform/README.md for what it cannot see.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, posix, relative, sep } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 
 /** A parsed HCL body: attributes are values, blocks are arrays of bodies. */
@@ -38,7 +38,14 @@ export type RuleId =
   | 'fleet-tags'
   | 'iam-wildcards'
   | 'provisioner-iam'
-  | 'agent-iam';
+  | 'agent-iam'
+  | 'load-balancers'
+  | 'controller-exposure'
+  | 'log-encryption'
+  | 'kms-key-policies'
+  | 'database-network'
+  | 'app-container'
+  | 'pipeline-roles';
 
 export interface Rule {
   id: RuleId;
@@ -132,10 +139,11 @@ function asBodies(value: unknown): Body[] {
   return [];
 }
 
-/** Every `resource "TYPE" "NAME"` (or `data`) of the given types across the tree. */
-function declared(tree: Tree, kind: 'resource' | 'data', types: string[]): Declared[] {
+/** Every `resource "TYPE" "NAME"` (or `data`) of the given types across the tree (or one configuration). */
+function declared(tree: Tree, kind: 'resource' | 'data', types: string[], only?: Configuration): Declared[] {
   const found: Declared[] = [];
   for (const config of tree.configurations) {
+    if (only !== undefined && config !== only) continue;
     for (const file of config.files) {
       const section = (file.body[kind] ?? {}) as Record<string, Record<string, unknown>>;
       for (const type of types) {
@@ -176,27 +184,6 @@ function isExpression(value: unknown): value is string {
   return typeof value === 'string' && value.includes('${');
 }
 
-/**
- * The value as far as the code alone tells: literals as they are; `${var.NAME}` as that
- * variable's default in the same configuration (callers may pass something else; the README
- * says so); anything else `undefined` (unknown until plan).
- */
-function resolve(value: unknown, config: Configuration): unknown {
-  if (!isExpression(value)) return value;
-  const ref = /^\$\{var\.([A-Za-z0-9_-]+)\}$/.exec(value);
-  if (!ref) return undefined;
-  const variable = labelled(config, 'variable').find((v) => v.name === ref[1]);
-  return variable?.body.default;
-}
-
-function where(d: Declared): string {
-  return `${d.file.path}: ${d.address}`;
-}
-
-function finding(rule: RuleId, d: Declared, message: string): Finding {
-  return { rule, where: where(d), message };
-}
-
 /** Every string anywhere in a body, with the attribute path that leads to it. */
 function strings(value: unknown, path: string[] = []): Array<{ path: string[]; value: string }> {
   if (typeof value === 'string') return [{ path, value }];
@@ -219,6 +206,134 @@ function asBool(value: unknown): boolean | undefined {
   return undefined;
 }
 
+/** The configuration a module call's local `source` points at. */
+function moduleTarget(tree: Tree, call: Declared): Configuration | undefined {
+  const source = call.body.source;
+  if (typeof source !== 'string' || !(source.startsWith('./') || source.startsWith('../'))) return undefined;
+  const dir = posix.normalize(posix.join(call.config.dir, source)).replace(/\/$/, '');
+  return tree.configurations.find((c) => c.dir === dir);
+}
+
+/** Every module call, anywhere in the tree, of the configuration `config`. */
+function callersOf(tree: Tree, config: Configuration): Declared[] {
+  return tree.configurations.flatMap((c) => labelled(c, 'module')).filter((m) => moduleTarget(tree, m) === config);
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a value can be, as far as the code tells
+
+/**
+ * Every value an attribute can take: literals as they are; `${var.NAME}` as what each caller of
+ * the module passes for it (or its default, where a caller passes nothing and for root
+ * configurations; callers may pass something else at apply time, the README says so);
+ * `${each.key}` / `${each.value}` as the elements of the block's `for_each`. `undefined` when the
+ * code alone cannot tell (references to resources, locals computed by functions, ...).
+ */
+function valuesOf(tree: Tree, value: unknown, config: Configuration, owner?: Body, depth = 0): unknown[] | undefined {
+  if (depth > 8) return undefined;
+  if (!isExpression(value)) return [value];
+  const variable = /^\$\{var\.([A-Za-z0-9_-]+)\}$/.exec(value);
+  if (variable) return variableValues(tree, config, variable[1]!, depth);
+  const each = /^\$\{each\.(key|value)\}$/.exec(value);
+  if (each && owner !== undefined) {
+    const collections = looseValuesOf(tree, owner.for_each, config, depth + 1);
+    if (collections === undefined) return undefined;
+    return collections.flatMap((c) => {
+      if (Array.isArray(c)) return c;
+      if (typeof c === 'object' && c !== null) return each[1] === 'key' ? Object.keys(c) : Object.values(c);
+      return [c];
+    });
+  }
+  return undefined;
+}
+
+/**
+ * For `for_each` expressions: every value of every variable the expression mentions (an
+ * over-approximation, e.g. `toset(var.internal ? var.cidrs : [])` gives every element of
+ * `var.cidrs` and `var.internal`), or `undefined` if it mentions anything but variables.
+ */
+function looseValuesOf(tree: Tree, value: unknown, config: Configuration, depth: number): unknown[] | undefined {
+  if (!isExpression(value)) return [value];
+  const inner = value.slice(2, -1);
+  const withoutVars = inner.replace(/\bvar\.[A-Za-z0-9_-]+/g, '');
+  if (/\b(local|module|data|each|count|self|aws_[a-z0-9_]+)\.[A-Za-z_]/.test(withoutVars)) return undefined;
+  const names = [...inner.matchAll(/\bvar\.([A-Za-z0-9_-]+)/g)].map((m) => m[1]!);
+  const out: unknown[] = [];
+  for (const name of names) {
+    const values = variableValues(tree, config, name, depth);
+    if (values === undefined) return undefined;
+    out.push(...values);
+  }
+  // Literal collections written inside the expression ([] or {}) add nothing to iterate over.
+  return out.filter((v) => Array.isArray(v) || (typeof v === 'object' && v !== null));
+}
+
+function variableValues(tree: Tree, config: Configuration, name: string, depth: number): unknown[] | undefined {
+  const variable = labelled(config, 'variable').find((v) => v.name === name);
+  const fallback = variable?.body.default;
+  const callers = config.isRoot ? [] : callersOf(tree, config);
+  if (callers.length === 0) return fallback === undefined ? undefined : [fallback];
+  const out: unknown[] = [];
+  for (const call of callers) {
+    const passed = call.body[name];
+    const values = passed === undefined ? (fallback === undefined ? undefined : [fallback]) : valuesOf(tree, passed, call.config, undefined, depth + 1);
+    if (values === undefined) return undefined;
+    out.push(...values);
+  }
+  return out;
+}
+
+/**
+ * Whether an attribute can end up unset: absent or null as written, or a variable that some
+ * caller (among `callers`, when given) leaves at a null default or sets to something that can be
+ * null. Expressions the code cannot follow count as set.
+ */
+function mayBeNull(tree: Tree, value: unknown, config: Configuration, within?: Configuration[], depth = 0): boolean {
+  if (value === undefined || value === null) return true;
+  if (depth > 8 || !isExpression(value)) return false;
+  const variable = /^\$\{var\.([A-Za-z0-9_-]+)\}$/.exec(value);
+  if (!variable) return false;
+  const fallback = labelled(config, 'variable').find((v) => v.name === variable[1])?.body.default;
+  const callers = (config.isRoot ? [] : callersOf(tree, config)).filter((c) => within === undefined || within.includes(c.config));
+  if (callers.length === 0) return fallback === undefined || fallback === null;
+  return callers.some((c) => (c.body[variable[1]!] === undefined ? fallback === undefined || fallback === null : mayBeNull(tree, c.body[variable[1]!], c.config, within, depth + 1)));
+}
+
+/** The one value an attribute has, when every way of reaching it agrees; `undefined` otherwise. */
+function resolve(tree: Tree, value: unknown, config: Configuration, owner?: Body): unknown {
+  const values = valuesOf(tree, value, config, owner);
+  if (values === undefined || values.length === 0) return undefined;
+  const first = JSON.stringify(values[0]);
+  return values.every((v) => JSON.stringify(v) === first) ? values[0] : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reporting
+
+/** Where a finding is: a declaration, a policy statement, or a place written out. */
+type Where = Declared | Statement | string;
+
+type Report = (where: Where, message: string) => void;
+
+function whereOf(at: Where): string {
+  if (typeof at === 'string') return at;
+  if ('sid' in at) return `${at.owner.file.path}: ${at.owner.address} statement ${at.sid}`;
+  return `${at.file.path}: ${at.address}`;
+}
+
+/** A rule whose check reports findings instead of building them. */
+function defineRule(id: RuleId, description: string, check: (tree: Tree, report: Report) => void): Rule {
+  return {
+    id,
+    description,
+    check(tree) {
+      const out: Finding[] = [];
+      check(tree, (at, message) => void out.push({ rule: id, where: whereOf(at), message }));
+      return out;
+    },
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Security group rules, whichever of the three ways they are written
 
@@ -227,11 +342,14 @@ interface SgRule {
   direction: 'ingress' | 'egress';
   /** The `aws_security_group` NAME the rule belongs to, when the code says. */
   group: string | undefined;
-  protocol: unknown;
-  fromPort: unknown;
-  toPort: unknown;
+  /** Every value the protocol and the ports can take; `undefined` where the code cannot tell. */
+  protocols: unknown[] | undefined;
+  fromPorts: unknown[] | undefined;
+  toPorts: unknown[] | undefined;
   /** CIDRs as resolved; `undefined` for an expression the code alone cannot resolve. */
   cidrs: Array<string | undefined>;
+  /** Whether the rule names a security group (or prefix list) instead of addresses. */
+  referencesGroup: boolean;
 }
 
 function groupName(ref: unknown): string | undefined {
@@ -239,21 +357,19 @@ function groupName(ref: unknown): string | undefined {
   return /aws_security_group\.([A-Za-z0-9_-]+)/.exec(ref)?.[1];
 }
 
-function cidrList(value: unknown, config: Configuration): Array<string | undefined> {
+function cidrList(tree: Tree, value: unknown, config: Configuration, owner: Body): Array<string | undefined> {
   if (value === undefined || value === null) return [];
-  const resolved = resolve(value, config);
-  if (resolved === undefined) return [undefined];
-  if (Array.isArray(resolved)) {
-    return resolved.map((c) => {
-      const r = resolve(c, config);
-      return typeof r === 'string' ? r : undefined;
-    });
-  }
-  return typeof resolved === 'string' ? [resolved] : [undefined];
+  const values = valuesOf(tree, value, config, owner);
+  if (values === undefined) return [undefined];
+  return values.flatMap((v) => (Array.isArray(v) ? v : [v])).map((c) => {
+    const r = resolve(tree, c, config, owner);
+    return typeof r === 'string' ? r : undefined;
+  });
 }
 
 function securityGroupRules(tree: Tree): SgRule[] {
   const rules: SgRule[] = [];
+  const of = (d: Declared, body: Body, value: unknown): unknown[] | undefined => valuesOf(tree, value, d.config, body);
   for (const sg of declared(tree, 'resource', ['aws_security_group'])) {
     for (const direction of ['ingress', 'egress'] as const) {
       for (const block of nested(sg.body, direction)) {
@@ -261,24 +377,25 @@ function securityGroupRules(tree: Tree): SgRule[] {
           owner: sg,
           direction,
           group: sg.name,
-          protocol: resolve(block.protocol, sg.config),
-          fromPort: resolve(block.from_port, sg.config),
-          toPort: resolve(block.to_port, sg.config),
-          cidrs: [...cidrList(block.cidr_blocks, sg.config), ...cidrList(block.ipv6_cidr_blocks, sg.config)],
+          protocols: of(sg, sg.body, block.protocol),
+          fromPorts: of(sg, sg.body, block.from_port),
+          toPorts: of(sg, sg.body, block.to_port),
+          cidrs: [...cidrList(tree, block.cidr_blocks, sg.config, sg.body), ...cidrList(tree, block.ipv6_cidr_blocks, sg.config, sg.body)],
+          referencesGroup: block.security_groups !== undefined || block.prefix_list_ids !== undefined,
         });
       }
     }
   }
   for (const r of declared(tree, 'resource', ['aws_security_group_rule'])) {
-    const direction = resolve(r.body.type, r.config) === 'egress' ? 'egress' : 'ingress';
     rules.push({
       owner: r,
-      direction,
+      direction: resolve(tree, r.body.type, r.config) === 'egress' ? 'egress' : 'ingress',
       group: groupName(r.body.security_group_id),
-      protocol: resolve(r.body.protocol, r.config),
-      fromPort: resolve(r.body.from_port, r.config),
-      toPort: resolve(r.body.to_port, r.config),
-      cidrs: [...cidrList(r.body.cidr_blocks, r.config), ...cidrList(r.body.ipv6_cidr_blocks, r.config)],
+      protocols: of(r, r.body, r.body.protocol),
+      fromPorts: of(r, r.body, r.body.from_port),
+      toPorts: of(r, r.body, r.body.to_port),
+      cidrs: [...cidrList(tree, r.body.cidr_blocks, r.config, r.body), ...cidrList(tree, r.body.ipv6_cidr_blocks, r.config, r.body)],
+      referencesGroup: r.body.source_security_group_id !== undefined || r.body.prefix_list_ids !== undefined,
     });
   }
   for (const direction of ['ingress', 'egress'] as const) {
@@ -287,10 +404,11 @@ function securityGroupRules(tree: Tree): SgRule[] {
         owner: r,
         direction,
         group: groupName(r.body.security_group_id),
-        protocol: resolve(r.body.ip_protocol, r.config),
-        fromPort: resolve(r.body.from_port, r.config),
-        toPort: resolve(r.body.to_port, r.config),
-        cidrs: [...cidrList(r.body.cidr_ipv4, r.config), ...cidrList(r.body.cidr_ipv6, r.config)],
+        protocols: of(r, r.body, r.body.ip_protocol),
+        fromPorts: of(r, r.body, r.body.from_port),
+        toPorts: of(r, r.body, r.body.to_port),
+        cidrs: [...cidrList(tree, r.body.cidr_ipv4, r.config, r.body), ...cidrList(tree, r.body.cidr_ipv6, r.config, r.body)],
+        referencesGroup: r.body.referenced_security_group_id !== undefined || r.body.prefix_list_id !== undefined,
       });
     }
   }
@@ -311,406 +429,30 @@ function loadBalancerGroups(tree: Tree): Set<string> {
 const WORLD = new Set(['0.0.0.0/0', '::/0']);
 const ALL_PROTOCOLS = new Set(['-1', 'all', -1]);
 
+function allProtocols(rule: SgRule): boolean {
+  return rule.protocols !== undefined && rule.protocols.some((p) => ALL_PROTOCOLS.has(p as string | number));
+}
+
+/** Every (from, to) port range the rule can have; `undefined` when the code cannot tell. */
+function portRanges(rule: SgRule): Array<[number, number]> | undefined {
+  if (rule.fromPorts === undefined || rule.toPorts === undefined) return undefined;
+  const froms = rule.fromPorts.map(asNumber);
+  const tos = rule.toPorts.map(asNumber);
+  if (froms.length === 0 || froms.some((f) => f === undefined) || tos.some((t) => t === undefined)) return undefined;
+  // Each value of from_port comes with the to_port written beside it.
+  return froms.map((f, i) => [f!, tos[Math.min(i, tos.length - 1)]!]);
+}
+
 function portsCover(rule: SgRule, port: number): boolean {
-  if (ALL_PROTOCOLS.has(rule.protocol as string | number)) return true;
-  const from = asNumber(rule.fromPort);
-  const to = asNumber(rule.toPort);
-  return from !== undefined && to !== undefined && from <= port && port <= to;
+  if (allProtocols(rule)) return true;
+  return (portRanges(rule) ?? []).some(([from, to]) => from <= port && port <= to);
 }
 
 function describePorts(rule: SgRule): string {
-  if (ALL_PROTOCOLS.has(rule.protocol as string | number)) return 'all ports';
-  return rule.fromPort === rule.toPort ? `port ${String(rule.fromPort)}` : `ports ${String(rule.fromPort)}-${String(rule.toPort)}`;
+  if (allProtocols(rule)) return 'all ports';
+  const ranges = portRanges(rule) ?? [];
+  return ranges.map(([from, to]) => (from === to ? `port ${from}` : `ports ${from}-${to}`)).join(', ') || 'unknown ports';
 }
-
-// ---------------------------------------------------------------------------------------------
-// The rules
-
-const openIngress: Rule = {
-  id: 'open-ingress',
-  description: 'No ingress from 0.0.0.0/0 or ::/0, except TCP 80 and 443 on a security group attached to a load balancer; ingress CIDRs must be visible in the code.',
-  check(tree) {
-    const lbGroups = loadBalancerGroups(tree);
-    const out: Finding[] = [];
-    for (const rule of securityGroupRules(tree)) {
-      if (rule.direction !== 'ingress') continue;
-      if (rule.cidrs.includes(undefined)) {
-        out.push(finding('open-ingress', rule.owner, 'ingress CIDRs come from an expression the policy cannot resolve; use a security group reference or a literal/variable default'));
-        continue;
-      }
-      if (!rule.cidrs.some((c) => c !== undefined && WORLD.has(c))) continue;
-      const isLb = rule.group !== undefined && lbGroups.has(`${rule.owner.config.dir}|${rule.group}`);
-      const tcp = rule.protocol === 'tcp' || rule.protocol === '6' || rule.protocol === 6;
-      const port = asNumber(rule.fromPort);
-      const webPort = tcp && port !== undefined && port === asNumber(rule.toPort) && (port === 80 || port === 443);
-      if (!isLb) {
-        out.push(finding('open-ingress', rule.owner, `ingress from the whole internet on ${describePorts(rule)} to a security group that is not a load balancer's`));
-      } else if (!webPort) {
-        out.push(finding('open-ingress', rule.owner, `load balancer ingress from the whole internet on ${describePorts(rule)}; only TCP 80 and 443 may be open`));
-      }
-    }
-    return out;
-  },
-};
-
-const ssh: Rule = {
-  id: 'ssh',
-  description: 'No security group rule opens port 22 (all-protocol rules included) or hides its ports in an expression, and no instance or launch template carries an SSH key pair.',
-  check(tree) {
-    const out: Finding[] = [];
-    for (const rule of securityGroupRules(tree)) {
-      const allProtocols = ALL_PROTOCOLS.has(rule.protocol as string | number);
-      if (!allProtocols && (asNumber(rule.fromPort) === undefined || asNumber(rule.toPort) === undefined)) {
-        out.push(finding('ssh', rule.owner, `${rule.direction} rule ports come from an expression the policy cannot resolve; write them as literals so port 22 can be ruled out`));
-      } else if (portsCover(rule, 22)) {
-        out.push(finding('ssh', rule.owner, `${rule.direction} rule covers port 22 (${describePorts(rule)}); the fleet is reached through SSM, never SSH`));
-      }
-    }
-    for (const d of declared(tree, 'resource', ['aws_instance', 'aws_launch_template', 'aws_launch_configuration'])) {
-      if (d.body.key_name !== undefined && d.body.key_name !== null) {
-        out.push(finding('ssh', d, 'sets key_name: instances are managed through SSM and must not carry an SSH key pair'));
-      }
-    }
-    return out;
-  },
-};
-
-const database: Rule = {
-  id: 'database',
-  description: 'Every RDS instance or cluster is private (publicly_accessible absent or false), encrypted (storage_encrypted = true) and backed up (backup_retention_period >= 1).',
-  check(tree) {
-    const out: Finding[] = [];
-    for (const db of declared(tree, 'resource', ['aws_db_instance', 'aws_rds_cluster'])) {
-      const pub = db.body.publicly_accessible;
-      if (pub !== undefined && asBool(resolve(pub, db.config)) !== false) {
-        out.push(finding('database', db, `publicly_accessible is ${JSON.stringify(pub)}; a database must not be reachable from the internet`));
-      }
-      if (asBool(resolve(db.body.storage_encrypted, db.config)) !== true) {
-        out.push(finding('database', db, `storage_encrypted is ${JSON.stringify(db.body.storage_encrypted ?? 'absent')}; it must be true`));
-      }
-      const retention = asNumber(resolve(db.body.backup_retention_period, db.config));
-      if (retention === undefined || retention < 1) {
-        out.push(finding('database', db, `backup_retention_period is ${JSON.stringify(db.body.backup_retention_period ?? 'absent')}; it must be at least 1 day`));
-      }
-    }
-    return out;
-  },
-};
-
-const imdsv2: Rule = {
-  id: 'imdsv2',
-  description: 'Every instance and launch template requires IMDSv2 (metadata_options { http_tokens = "required" }).',
-  check(tree) {
-    const out: Finding[] = [];
-    for (const d of declared(tree, 'resource', ['aws_instance', 'aws_launch_template', 'aws_launch_configuration'])) {
-      const options = nested(d.body, 'metadata_options');
-      const tokens = options.map((o) => resolve(o.http_tokens, d.config));
-      if (tokens.length === 0 || tokens.some((t) => t !== 'required')) {
-        out.push(finding('imdsv2', d, `metadata_options.http_tokens is ${tokens.length === 0 ? 'absent' : JSON.stringify(tokens[0])}; it must be "required" (IMDSv2 only)`));
-      }
-    }
-    return out;
-  },
-};
-
-const encryptedVolumes: Rule = {
-  id: 'encrypted-volumes',
-  description: 'Every EBS volume is encrypted: aws_ebs_volume, instances\' root and EBS block devices, launch templates\' block device mappings.',
-  check(tree) {
-    const out: Finding[] = [];
-    const encrypted = (body: Body, d: Declared): boolean => asBool(resolve(body.encrypted, d.config)) === true;
-    for (const d of declared(tree, 'resource', ['aws_ebs_volume'])) {
-      if (!encrypted(d.body, d)) out.push(finding('encrypted-volumes', d, 'encrypted is not true'));
-    }
-    for (const d of declared(tree, 'resource', ['aws_instance'])) {
-      const roots = nested(d.body, 'root_block_device');
-      if (roots.length === 0) out.push(finding('encrypted-volumes', d, 'has no root_block_device, so its root volume is encrypted only if the AMI or account default says so; declare it with encrypted = true'));
-      for (const b of [...roots, ...nested(d.body, 'ebs_block_device')]) {
-        if (!encrypted(b, d)) out.push(finding('encrypted-volumes', d, `a block device (${String(b.device_name ?? 'root')}) is not encrypted`));
-      }
-    }
-    for (const d of declared(tree, 'resource', ['aws_launch_template'])) {
-      const mappings = nested(d.body, 'block_device_mappings');
-      if (mappings.length === 0) out.push(finding('encrypted-volumes', d, 'has no block_device_mappings, so its volumes are encrypted only if the AMI or account default says so'));
-      for (const m of mappings) {
-        for (const ebs of nested(m, 'ebs')) {
-          if (!encrypted(ebs, d)) out.push(finding('encrypted-volumes', d, `block device ${String(m.device_name ?? '?')} is not encrypted`));
-        }
-      }
-    }
-    return out;
-  },
-};
-
-const publicIp: Rule = {
-  id: 'public-ip',
-  description: 'No ECS service, instance or launch template gets a public IP address.',
-  check(tree) {
-    const out: Finding[] = [];
-    const flag = (value: unknown, d: Declared, what: string): void => {
-      if (value !== undefined && asBool(resolve(value, d.config)) !== false) {
-        out.push(finding('public-ip', d, `${what} is ${JSON.stringify(value)}; it must be false or absent`));
-      }
-    };
-    for (const d of declared(tree, 'resource', ['aws_ecs_service'])) {
-      for (const n of nested(d.body, 'network_configuration')) flag(n.assign_public_ip, d, 'network_configuration.assign_public_ip');
-    }
-    for (const d of declared(tree, 'resource', ['aws_instance'])) flag(d.body.associate_public_ip_address, d, 'associate_public_ip_address');
-    for (const d of declared(tree, 'resource', ['aws_launch_template'])) {
-      for (const n of nested(d.body, 'network_interfaces')) flag(n.associate_public_ip_address, d, 'network_interfaces.associate_public_ip_address');
-    }
-    return out;
-  },
-};
-
-const variables: Rule = {
-  id: 'variables',
-  description: 'Every variable has a type and a description; the variables of root configurations, bools aside, also have a validation block.',
-  check(tree) {
-    const out: Finding[] = [];
-    for (const config of tree.configurations) {
-      for (const v of labelled(config, 'variable')) {
-        if (v.body.type === undefined) out.push(finding('variables', v, 'has no type'));
-        if (typeof v.body.description !== 'string' || v.body.description.trim() === '') out.push(finding('variables', v, 'has no description'));
-        // A bool's type already says everything a validation could.
-        if (config.isRoot && v.body.type !== '${bool}' && asBodies(v.body.validation).length === 0) out.push(finding('variables', v, 'is an input of a root configuration and has no validation block'));
-      }
-    }
-    return out;
-  },
-};
-
-const ACCESS_KEY_ID = /\b(AKIA|ASIA)[A-Z0-9]{16}\b/;
-const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
-/** Attribute names that hold a secret; their value may be an expression, never a literal. */
-const SECRET_ATTRIBUTE = /(^|_)(password|passwd|secret|secret_key|access_key|token|api_key|secret_string|private_key)(_wo)?$/i;
-/** A secret spelled out inside an expression or a heredoc, e.g. jsonencode({ password = "x" }). */
-const INLINE_SECRET = /\b(password|passwd|secret_key|secret_access_key|access_key|api_key|token)\b["']?\s*[=:]\s*\\?["'][^"'$\\{][^"']*\\?["']/i;
-
-const credentials: Rule = {
-  id: 'credentials',
-  description: 'No literal credential: no AWS access key id, private key, literal password/secret/token value, credential in a provider block, or default for a secret variable.',
-  check(tree) {
-    const out: Finding[] = [];
-    for (const config of tree.configurations) {
-      for (const file of config.files) {
-        for (const s of strings(file.body)) {
-          const at = `${file.path}: ${s.path.join('.')}`;
-          if (ACCESS_KEY_ID.test(s.value)) out.push({ rule: 'credentials', where: at, message: 'contains an AWS access key id' });
-          if (PRIVATE_KEY.test(s.value)) out.push({ rule: 'credentials', where: at, message: 'contains a private key' });
-          const attribute = s.path[s.path.length - 1] ?? '';
-          const inVariable = s.path[0] === 'variable';
-          const isPolicyText = s.path.some((p) => p === 'description' || p === 'error_message' || p === 'condition');
-          if (!inVariable && !isPolicyText && SECRET_ATTRIBUTE.test(attribute) && !isExpression(s.value) && s.value !== '') {
-            out.push({ rule: 'credentials', where: at, message: `${attribute} is a literal; pass it from Secrets Manager, SSM or a sensitive variable without default` });
-          } else if (!isPolicyText && INLINE_SECRET.test(s.value)) {
-            out.push({ rule: 'credentials', where: at, message: 'spells out a secret value inside a string or expression' });
-          }
-        }
-      }
-      for (const p of labelled(config, 'provider')) {
-        for (const key of ['access_key', 'secret_key', 'token']) {
-          if (p.body[key] !== undefined) out.push(finding('credentials', p, `sets ${key}: credentials come from the environment (role, profile, OIDC), never from the configuration`));
-        }
-      }
-      for (const v of labelled(config, 'variable')) {
-        // db_password holds a secret; db_password_version or db_password_secret_arn do not.
-        if (/(password|passwd|secret|token|access_key|secret_key)$/i.test(v.name) && v.body.default !== undefined && v.body.default !== null) {
-          out.push(finding('credentials', v, 'is a secret with a default value'));
-        }
-      }
-    }
-    return out;
-  },
-};
-
-const AMI_ID = /\bami-[0-9a-f]{8}(?:[0-9a-f]{9})?\b/;
-const ACCOUNT_IN_ARN = /\barn:aws[a-z-]*:[^:]*:[^:]*:\d{12}:/;
-const BARE_ACCOUNT = /^\d{12}$/;
-
-const hardCodedIds: Rule = {
-  id: 'hard-coded-ids',
-  description: 'No AMI id or AWS account id written into the code (AMIs come from SSM public parameters, accounts from aws_caller_identity).',
-  check(tree) {
-    const out: Finding[] = [];
-    for (const config of tree.configurations) {
-      for (const file of config.files) {
-        for (const s of strings(file.body)) {
-          const at = `${file.path}: ${s.path.join('.')}`;
-          const isText = s.path.some((p) => p === 'description' || p === 'error_message');
-          if (isText) continue;
-          if (AMI_ID.test(s.value)) out.push({ rule: 'hard-coded-ids', where: at, message: `contains an AMI id (${AMI_ID.exec(s.value)?.[0]}); resolve it from an SSM public parameter` });
-          if (ACCOUNT_IN_ARN.test(s.value) || BARE_ACCOUNT.test(s.value)) out.push({ rule: 'hard-coded-ids', where: at, message: 'contains an AWS account id; use data.aws_caller_identity' });
-        }
-      }
-    }
-    return out;
-  },
-};
-
-const REGION_NAME = /\b(us|eu|ap|sa|ca|me|af|il|mx|cn)(-gov|-iso[a-z]?)?-(north|south|east|west|central|northeast|southeast|northwest|southwest)-\d+[a-z]?\b/;
-
-const region: Rule = {
-  id: 'region',
-  description: 'Regions are parameters: every root configures the aws provider with a region from a variable, and no region name is written outside variable blocks.',
-  check(tree) {
-    const out: Finding[] = [];
-    for (const config of tree.configurations) {
-      const providers = labelled(config, 'provider').filter((p) => p.name === 'aws');
-      if (config.isRoot && providers.length === 0) {
-        out.push({ rule: 'region', where: `${config.dir}: provider.aws`, message: 'root configuration has no provider "aws" block with region = var.…' });
-      }
-      for (const p of providers) {
-        if (!isExpression(p.body.region) || !/\bvar\./.test(p.body.region)) {
-          out.push(finding('region', p, `region is ${JSON.stringify(p.body.region ?? 'absent')}; it must come from a variable`));
-        }
-      }
-      for (const file of config.files) {
-        for (const [kind, section] of Object.entries(file.body)) {
-          // Variable defaults are where a region belongs; provider regions are checked above.
-          if (kind === 'variable' || kind === 'provider') continue;
-          for (const s of strings(section, [kind])) {
-            const m = REGION_NAME.exec(s.value);
-            if (m) out.push({ rule: 'region', where: `${file.path}: ${s.path.join('.')}`, message: `names the region ${m[0]}; take it from a variable or data.aws_region` });
-          }
-        }
-      }
-    }
-    return out;
-  },
-};
-
-const APP_REGIONS = ['us-east-1', 'us-west-2'];
-
-const appRegions: Rule = {
-  id: 'app-regions',
-  description: 'terraform/app configures both us-east-1 and us-west-2 (aliased providers whose region variables default to them) and calls the app-region module once per region.',
-  check(tree) {
-    const app = tree.configurations.find((c) => c.dir === 'terraform/app');
-    const where = 'terraform/app';
-    if (!app) return [{ rule: 'app-regions', where, message: 'the terraform/app root configuration is missing' }];
-    const out: Finding[] = [];
-    const aliasRegion = new Map<string, unknown>();
-    for (const p of labelled(app, 'provider').filter((p) => p.name === 'aws')) {
-      if (typeof p.body.alias === 'string') aliasRegion.set(p.body.alias, resolve(p.body.region, app));
-    }
-    for (const r of APP_REGIONS) {
-      if (![...aliasRegion.values()].includes(r)) {
-        out.push({ rule: 'app-regions', where, message: `no aliased aws provider whose region defaults to ${r}` });
-      }
-    }
-    const regionCalls = labelled(app, 'module').filter((m) => typeof m.body.source === 'string' && /\/app-region\/?$/.test(m.body.source));
-    const covered = new Set<unknown>();
-    for (const call of regionCalls) {
-      const providerRef = asBodies(call.body.providers)[0]?.aws;
-      const alias = typeof providerRef === 'string' ? /^\$\{aws\.([A-Za-z0-9_-]+)\}$/.exec(providerRef)?.[1] : undefined;
-      if (alias === undefined || !aliasRegion.has(alias)) {
-        out.push(finding('app-regions', call, 'calls the app-region module without providers = { aws = aws.<alias> } naming one of the regional providers'));
-      } else {
-        covered.add(aliasRegion.get(alias));
-      }
-    }
-    for (const r of APP_REGIONS) {
-      if (!covered.has(r)) out.push({ rule: 'app-regions', where, message: `no call of the app-region module runs in ${r}` });
-    }
-    return out;
-  },
-};
-
-const pinnedVersions: Rule = {
-  id: 'pinned-versions',
-  description: 'Every configuration pins its providers (required_providers with source and version) and Terraform itself; modules come from local paths or pinned versions.',
-  check(tree) {
-    const out: Finding[] = [];
-    for (const config of tree.configurations) {
-      const settings = config.files.flatMap((f) => asBodies(f.body.terraform));
-      const providers = settings.flatMap((s) => asBodies(s.required_providers));
-      const where = `${config.dir}: terraform`;
-      if (!settings.some((s) => typeof s.required_version === 'string')) {
-        out.push({ rule: 'pinned-versions', where, message: 'no required_version' });
-      }
-      if (providers.length === 0) out.push({ rule: 'pinned-versions', where, message: 'no required_providers block' });
-      for (const block of providers) {
-        for (const [name, spec] of Object.entries(block)) {
-          const s = (spec ?? {}) as Body;
-          if (typeof s.source !== 'string' || typeof s.version !== 'string' || s.version.trim() === '') {
-            out.push({ rule: 'pinned-versions', where, message: `provider ${name} needs both source and version` });
-          }
-        }
-      }
-      for (const m of labelled(config, 'module')) {
-        const source = m.body.source;
-        if (typeof source !== 'string') continue;
-        const local = source.startsWith('./') || source.startsWith('../');
-        const gitPinned = /^git::|github\.com/.test(source) && /[?&]ref=/.test(source);
-        const registryPinned = typeof m.body.version === 'string';
-        if (!local && !gitPinned && !registryPinned) out.push(finding('pinned-versions', m, `source ${source} is not pinned (version, or ?ref= for git)`));
-      }
-    }
-    return out;
-  },
-};
-
-/** What a backend block may say in the code; the rest (bucket, key, region, table) is per environment. */
-const BACKEND_LITERALS = new Set(['encrypt', 'use_lockfile']);
-
-const backend: Rule = {
-  id: 'backend',
-  description: 'Every root configuration declares a partial backend "s3" {} whose bucket, key, region and lock come from -backend-config.',
-  check(tree) {
-    const out: Finding[] = [];
-    for (const config of tree.configurations.filter((c) => c.isRoot)) {
-      const backends = config.files.flatMap((f) => asBodies(f.body.terraform)).flatMap((t) => asBodies(t.backend));
-      const s3 = backends.flatMap((b) => asBodies(b.s3));
-      const where = `${config.dir}: terraform.backend`;
-      if (s3.length === 0) {
-        out.push({ rule: 'backend', where, message: 'root configuration has no backend "s3" block' });
-        continue;
-      }
-      for (const b of s3) {
-        for (const key of Object.keys(b)) {
-          if (!BACKEND_LITERALS.has(key)) out.push({ rule: 'backend', where, message: `backend "s3" sets ${key} in code; pass it with -backend-config` });
-        }
-      }
-    }
-    return out;
-  },
-};
-
-/** A jenkins-fleet:* tag written as a key: an object key, or `"jenkins-fleet:x" =` inside an expression. */
-const FLEET_TAG_KEY = /["']?jenkins-fleet:[A-Za-z-]+["']?\s*[=:]/;
-
-function objectKeys(value: unknown, path: string[] = []): Array<{ path: string[]; key: string }> {
-  if (Array.isArray(value)) return value.flatMap((v) => objectKeys(v, path));
-  if (typeof value === 'object' && value !== null) {
-    return Object.entries(value).flatMap(([k, v]) => [{ path, key: k }, ...objectKeys(v, [...path, k])]);
-  }
-  return [];
-}
-
-const fleetTags: Rule = {
-  id: 'fleet-tags',
-  description: 'No Terraform-managed resource carries a jenkins-fleet:* tag: the provisioner may terminate and run commands on whatever carries jenkins-fleet:fleet, so only the instances it launched may have it.',
-  check(tree) {
-    const out: Finding[] = [];
-    for (const config of tree.configurations) {
-      for (const file of config.files) {
-        for (const kind of ['resource', 'provider', 'module', 'locals'] as const) {
-          const section = file.body[kind];
-          const at = (path: string[]): string => `${file.path}: ${[kind, ...path].join('.')}`;
-          for (const k of objectKeys(section)) {
-            if (k.key.startsWith('jenkins-fleet:')) out.push({ rule: 'fleet-tags', where: at(k.path), message: `sets the tag ${k.key}, which only the provisioner's own instances may carry` });
-          }
-          for (const s of strings(section)) {
-            if (FLEET_TAG_KEY.test(s.value)) out.push({ rule: 'fleet-tags', where: at(s.path), message: 'sets a jenkins-fleet:* tag, which only the provisioner\'s own instances may carry' });
-          }
-        }
-      }
-    }
-    return out;
-  },
-};
-
 
 // ---------------------------------------------------------------------------------------------
 // IAM policy documents (data "aws_iam_policy_document"), read statement by statement
@@ -729,6 +471,8 @@ interface Statement {
   resources: string[];
   notResources: string[];
   conditions: Condition[];
+  /** `principals` blocks: the statement belongs to a resource policy (key, bucket, trust policy). */
+  principals: Array<{ type: string; identifiers: string[] }>;
 }
 
 /** Replaces `${local.NAME}` by that local's value when the local is a string, a few levels deep. */
@@ -768,14 +512,11 @@ function policyStatements(tree: Tree, dirSuffix?: string): Statement[] {
           variable: expandLocals(String(c.variable), doc.config),
           values: stringList(c.values, doc.config),
         })),
+        principals: nested(st, 'principals').map((p) => ({ type: String(p.type), identifiers: stringList(p.identifiers, doc.config) })),
       });
     }
   }
   return out;
-}
-
-function statementFinding(rule: RuleId, st: Statement, message: string): Finding {
-  return { rule, where: `${where(st.owner)} statement ${st.sid}`, message };
 }
 
 function hasCondition(st: Statement, test: string, variable: string, value: string): boolean {
@@ -785,46 +526,404 @@ function hasCondition(st: Statement, test: string, variable: string, value: stri
 /** Actions that AWS authorises only on "*" and that read without changing anything. */
 const READ_ONLY_ON_ANY = /^[a-z0-9-]+:(Describe|List)[A-Za-z]*$|^ssm:GetCommandInvocation$/;
 
-const iamWildcards: Rule = {
-  id: 'iam-wildcards',
-  description: 'No IAM statement allows every action of a service ("*", "svc:*"), and Resource "*" is allowed only for read-only Describe/List calls.',
-  check(tree) {
-    const out: Finding[] = [];
-    for (const st of policyStatements(tree)) {
-      if (st.effect !== 'Allow') continue;
-      for (const action of st.actions) {
-        if (action === '*' || action.endsWith(':*')) out.push(statementFinding('iam-wildcards', st, `allows ${action}`));
+// ---------------------------------------------------------------------------------------------
+// The rules
+
+const openIngress = defineRule(
+  'open-ingress',
+  'No ingress from 0.0.0.0/0 or ::/0, except TCP 80 and 443 on a security group attached to a load balancer; ingress CIDRs must be visible in the code.',
+  (tree, report) => {
+    const lbGroups = loadBalancerGroups(tree);
+    for (const rule of securityGroupRules(tree)) {
+      if (rule.direction !== 'ingress') continue;
+      if (rule.cidrs.includes(undefined)) {
+        report(rule.owner, 'ingress CIDRs come from an expression the policy cannot resolve; use a security group reference or a literal/variable default');
+        continue;
       }
-      if (st.resources.includes('*')) {
-        const writes = st.actions.filter((a) => !READ_ONLY_ON_ANY.test(a));
-        if (writes.length > 0) out.push(statementFinding('iam-wildcards', st, `allows ${writes.join(', ')} on every resource ("*")`));
+      if (!rule.cidrs.some((c) => c !== undefined && WORLD.has(c))) continue;
+      const isLb = rule.group !== undefined && lbGroups.has(`${rule.owner.config.dir}|${rule.group}`);
+      const tcp = rule.protocols !== undefined && rule.protocols.every((p) => p === 'tcp' || p === '6' || p === 6);
+      const ranges = portRanges(rule);
+      const webPort = tcp && ranges !== undefined && ranges.every(([from, to]) => from === to && (from === 80 || from === 443));
+      if (!isLb) {
+        report(rule.owner, `ingress from the whole internet on ${describePorts(rule)} to a security group that is not a load balancer's`);
+      } else if (!webPort) {
+        report(rule.owner, `load balancer ingress from the whole internet on ${describePorts(rule)}; only TCP 80 and 443 may be open`);
       }
     }
-    return out;
   },
-};
+);
+
+const ssh = defineRule(
+  'ssh',
+  'No security group rule opens port 22 (all-protocol rules included) or hides its ports in an expression, and no instance or launch template carries an SSH key pair.',
+  (tree, report) => {
+    for (const rule of securityGroupRules(tree)) {
+      if (!allProtocols(rule) && portRanges(rule) === undefined) {
+        report(rule.owner, `${rule.direction} rule ports come from an expression the policy cannot resolve; write them as literals so port 22 can be ruled out`);
+      } else if (portsCover(rule, 22)) {
+        report(rule.owner, `${rule.direction} rule covers port 22 (${describePorts(rule)}); the fleet is reached through SSM, never SSH`);
+      }
+    }
+    for (const d of declared(tree, 'resource', ['aws_instance', 'aws_launch_template', 'aws_launch_configuration'])) {
+      if (d.body.key_name !== undefined && d.body.key_name !== null) {
+        report(d, 'sets key_name: instances are managed through SSM and must not carry an SSH key pair');
+      }
+    }
+  },
+);
+
+const database = defineRule(
+  'database',
+  'Every RDS instance or cluster is private (publicly_accessible absent or false), encrypted (storage_encrypted = true) and backed up (backup_retention_period >= 1).',
+  (tree, report) => {
+    for (const db of declared(tree, 'resource', ['aws_db_instance', 'aws_rds_cluster'])) {
+      const pub = db.body.publicly_accessible;
+      if (pub !== undefined && asBool(resolve(tree, pub, db.config)) !== false) {
+        report(db, `publicly_accessible is ${JSON.stringify(pub)}; a database must not be reachable from the internet`);
+      }
+      if (asBool(resolve(tree, db.body.storage_encrypted, db.config)) !== true) {
+        report(db, `storage_encrypted is ${JSON.stringify(db.body.storage_encrypted ?? 'absent')}; it must be true`);
+      }
+      const retention = asNumber(resolve(tree, db.body.backup_retention_period, db.config));
+      if (retention === undefined || retention < 1) {
+        report(db, `backup_retention_period is ${JSON.stringify(db.body.backup_retention_period ?? 'absent')}; it must be at least 1 day`);
+      }
+    }
+  },
+);
+
+const imdsv2 = defineRule(
+  'imdsv2',
+  'Every instance and launch template requires IMDSv2 (metadata_options { http_tokens = "required" }).',
+  (tree, report) => {
+    for (const d of declared(tree, 'resource', ['aws_instance', 'aws_launch_template', 'aws_launch_configuration'])) {
+      const tokens = nested(d.body, 'metadata_options').map((o) => resolve(tree, o.http_tokens, d.config));
+      if (tokens.length === 0 || tokens.some((t) => t !== 'required')) {
+        report(d, `metadata_options.http_tokens is ${tokens.length === 0 ? 'absent' : JSON.stringify(tokens[0])}; it must be "required" (IMDSv2 only)`);
+      }
+    }
+  },
+);
+
+const encryptedVolumes = defineRule(
+  'encrypted-volumes',
+  'Every EBS volume is encrypted: aws_ebs_volume, instances\' root and EBS block devices, launch templates\' block device mappings.',
+  (tree, report) => {
+    const encrypted = (body: Body, d: Declared): boolean => asBool(resolve(tree, body.encrypted, d.config)) === true;
+    for (const d of declared(tree, 'resource', ['aws_ebs_volume'])) {
+      if (!encrypted(d.body, d)) report(d, 'encrypted is not true');
+    }
+    for (const d of declared(tree, 'resource', ['aws_instance'])) {
+      const roots = nested(d.body, 'root_block_device');
+      if (roots.length === 0) report(d, 'has no root_block_device, so its root volume is encrypted only if the AMI or account default says so; declare it with encrypted = true');
+      for (const b of [...roots, ...nested(d.body, 'ebs_block_device')]) {
+        if (!encrypted(b, d)) report(d, `a block device (${String(b.device_name ?? 'root')}) is not encrypted`);
+      }
+    }
+    for (const d of declared(tree, 'resource', ['aws_launch_template'])) {
+      const mappings = nested(d.body, 'block_device_mappings');
+      if (mappings.length === 0) report(d, 'has no block_device_mappings, so its volumes are encrypted only if the AMI or account default says so');
+      for (const m of mappings) {
+        for (const ebs of nested(m, 'ebs')) {
+          if (!encrypted(ebs, d)) report(d, `block device ${String(m.device_name ?? '?')} is not encrypted`);
+        }
+      }
+    }
+  },
+);
+
+const publicIp = defineRule(
+  'public-ip',
+  'No ECS service, instance or launch template gets a public IP address.',
+  (tree, report) => {
+    const flag = (value: unknown, d: Declared, what: string): void => {
+      if (value !== undefined && asBool(resolve(tree, value, d.config)) !== false) report(d, `${what} is ${JSON.stringify(value)}; it must be false or absent`);
+    };
+    for (const d of declared(tree, 'resource', ['aws_ecs_service'])) {
+      for (const n of nested(d.body, 'network_configuration')) flag(n.assign_public_ip, d, 'network_configuration.assign_public_ip');
+    }
+    for (const d of declared(tree, 'resource', ['aws_instance'])) flag(d.body.associate_public_ip_address, d, 'associate_public_ip_address');
+    for (const d of declared(tree, 'resource', ['aws_launch_template'])) {
+      for (const n of nested(d.body, 'network_interfaces')) flag(n.associate_public_ip_address, d, 'network_interfaces.associate_public_ip_address');
+    }
+  },
+);
+
+const variables = defineRule(
+  'variables',
+  'Every variable has a type and a description; the variables of root configurations, bools aside, also have a validation block.',
+  (tree, report) => {
+    for (const config of tree.configurations) {
+      for (const v of labelled(config, 'variable')) {
+        if (v.body.type === undefined) report(v, 'has no type');
+        if (typeof v.body.description !== 'string' || v.body.description.trim() === '') report(v, 'has no description');
+        // A bool's type already says everything a validation could.
+        if (config.isRoot && v.body.type !== '${bool}' && asBodies(v.body.validation).length === 0) report(v, 'is an input of a root configuration and has no validation block');
+      }
+    }
+  },
+);
+
+const ACCESS_KEY_ID = /\b(AKIA|ASIA)[A-Z0-9]{16}\b/;
+const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
+/** Attribute names that hold a secret; their value may be an expression, never a literal. */
+const SECRET_ATTRIBUTE = /(^|_)(password|passwd|secret|secret_key|access_key|token|api_key|secret_string|private_key)(_wo)?$/i;
+/** A secret spelled out inside an expression or a heredoc, e.g. jsonencode({ password = "x" }). */
+const INLINE_SECRET = /\b(password|passwd|secret_key|secret_access_key|access_key|api_key|token)\b["']?\s*[=:]\s*\\?["'][^"'$\\{][^"']*\\?["']/i;
+
+const credentials = defineRule(
+  'credentials',
+  'No literal credential: no AWS access key id, private key, literal password/secret/token value, credential in a provider block, or default for a secret variable.',
+  (tree, report) => {
+    for (const config of tree.configurations) {
+      for (const file of config.files) {
+        for (const s of strings(file.body)) {
+          const at = `${file.path}: ${s.path.join('.')}`;
+          if (ACCESS_KEY_ID.test(s.value)) report(at, 'contains an AWS access key id');
+          if (PRIVATE_KEY.test(s.value)) report(at, 'contains a private key');
+          const attribute = s.path[s.path.length - 1] ?? '';
+          const inVariable = s.path[0] === 'variable';
+          const isPolicyText = s.path.some((p) => p === 'description' || p === 'error_message' || p === 'condition');
+          if (!inVariable && !isPolicyText && SECRET_ATTRIBUTE.test(attribute) && !isExpression(s.value) && s.value !== '') {
+            report(at, `${attribute} is a literal; pass it from Secrets Manager, SSM or a sensitive variable without default`);
+          } else if (!isPolicyText && INLINE_SECRET.test(s.value)) {
+            report(at, 'spells out a secret value inside a string or expression');
+          }
+        }
+      }
+      for (const p of labelled(config, 'provider')) {
+        for (const key of ['access_key', 'secret_key', 'token']) {
+          if (p.body[key] !== undefined) report(p, `sets ${key}: credentials come from the environment (role, profile, OIDC), never from the configuration`);
+        }
+      }
+      for (const v of labelled(config, 'variable')) {
+        // db_password holds a secret; db_password_version or db_password_secret_arn do not.
+        if (/(password|passwd|secret|token|access_key|secret_key)$/i.test(v.name) && v.body.default !== undefined && v.body.default !== null) {
+          report(v, 'is a secret with a default value');
+        }
+      }
+    }
+  },
+);
+
+const AMI_ID = /\bami-[0-9a-f]{8}(?:[0-9a-f]{9})?\b/;
+const ACCOUNT_IN_ARN = /\barn:aws[a-z-]*:[^:]*:[^:]*:\d{12}:/;
+const BARE_ACCOUNT = /^\d{12}$/;
+
+const hardCodedIds = defineRule(
+  'hard-coded-ids',
+  'No AMI id or AWS account id written into the code (AMIs come from SSM public parameters, accounts from aws_caller_identity).',
+  (tree, report) => {
+    for (const config of tree.configurations) {
+      for (const file of config.files) {
+        for (const s of strings(file.body)) {
+          const at = `${file.path}: ${s.path.join('.')}`;
+          if (s.path.some((p) => p === 'description' || p === 'error_message')) continue;
+          if (AMI_ID.test(s.value)) report(at, `contains an AMI id (${AMI_ID.exec(s.value)?.[0]}); resolve it from an SSM public parameter`);
+          if (ACCOUNT_IN_ARN.test(s.value) || BARE_ACCOUNT.test(s.value)) report(at, 'contains an AWS account id; use data.aws_caller_identity');
+        }
+      }
+    }
+  },
+);
+
+const REGION_NAME = /\b(us|eu|ap|sa|ca|me|af|il|mx|cn)(-gov|-iso[a-z]?)?-(north|south|east|west|central|northeast|southeast|northwest|southwest)-\d+[a-z]?\b/;
+
+const region = defineRule(
+  'region',
+  'Regions are parameters: every root configures the aws provider with a region from a variable, and no region name is written outside variable blocks.',
+  (tree, report) => {
+    for (const config of tree.configurations) {
+      const providers = labelled(config, 'provider').filter((p) => p.name === 'aws');
+      if (config.isRoot && providers.length === 0) report(`${config.dir}: provider.aws`, 'root configuration has no provider "aws" block with region = var.…');
+      for (const p of providers) {
+        if (!isExpression(p.body.region) || !/\bvar\./.test(p.body.region)) report(p, `region is ${JSON.stringify(p.body.region ?? 'absent')}; it must come from a variable`);
+      }
+      for (const file of config.files) {
+        for (const [kind, section] of Object.entries(file.body)) {
+          // Variable defaults are where a region belongs; provider regions are checked above.
+          if (kind === 'variable' || kind === 'provider') continue;
+          for (const s of strings(section, [kind])) {
+            const m = REGION_NAME.exec(s.value);
+            if (m) report(`${file.path}: ${s.path.join('.')}`, `names the region ${m[0]}; take it from a variable or data.aws_region`);
+          }
+        }
+      }
+    }
+  },
+);
+
+const APP_REGIONS = ['us-east-1', 'us-west-2'];
+
+const appRegions = defineRule(
+  'app-regions',
+  'terraform/app configures both us-east-1 and us-west-2 (aliased providers whose region variables default to them) and calls the app-region module once per region.',
+  (tree, report) => {
+    const app = tree.configurations.find((c) => c.dir === 'terraform/app');
+    const where = 'terraform/app';
+    if (!app) return report(where, 'the terraform/app root configuration is missing');
+    const aliasRegion = new Map<string, unknown>();
+    for (const p of labelled(app, 'provider').filter((p) => p.name === 'aws')) {
+      if (typeof p.body.alias === 'string') aliasRegion.set(p.body.alias, resolve(tree, p.body.region, app));
+    }
+    for (const r of APP_REGIONS) {
+      if (![...aliasRegion.values()].includes(r)) report(where, `no aliased aws provider whose region defaults to ${r}`);
+    }
+    const regionCalls = labelled(app, 'module').filter((m) => typeof m.body.source === 'string' && /\/app-region\/?$/.test(m.body.source));
+    const covered = new Set<unknown>();
+    for (const call of regionCalls) {
+      const providerRef = asBodies(call.body.providers)[0]?.aws;
+      const alias = typeof providerRef === 'string' ? /^\$\{aws\.([A-Za-z0-9_-]+)\}$/.exec(providerRef)?.[1] : undefined;
+      if (alias === undefined || !aliasRegion.has(alias)) {
+        report(call, 'calls the app-region module without providers = { aws = aws.<alias> } naming one of the regional providers');
+      } else {
+        covered.add(aliasRegion.get(alias));
+      }
+    }
+    for (const r of APP_REGIONS) {
+      if (!covered.has(r)) report(where, `no call of the app-region module runs in ${r}`);
+    }
+  },
+);
+
+const pinnedVersions = defineRule(
+  'pinned-versions',
+  'Every configuration pins its providers (required_providers with source and version) and Terraform itself; modules come from local paths or pinned versions.',
+  (tree, report) => {
+    for (const config of tree.configurations) {
+      const settings = config.files.flatMap((f) => asBodies(f.body.terraform));
+      const providers = settings.flatMap((s) => asBodies(s.required_providers));
+      const where = `${config.dir}: terraform`;
+      if (!settings.some((s) => typeof s.required_version === 'string')) report(where, 'no required_version');
+      if (providers.length === 0) report(where, 'no required_providers block');
+      for (const block of providers) {
+        for (const [name, spec] of Object.entries(block)) {
+          const s = (spec ?? {}) as Body;
+          if (typeof s.source !== 'string' || typeof s.version !== 'string' || s.version.trim() === '') report(where, `provider ${name} needs both source and version`);
+        }
+      }
+      for (const m of labelled(config, 'module')) {
+        const source = m.body.source;
+        if (typeof source !== 'string') continue;
+        const local = source.startsWith('./') || source.startsWith('../');
+        const gitPinned = /^git::|github\.com/.test(source) && /[?&]ref=/.test(source);
+        const registryPinned = typeof m.body.version === 'string';
+        if (!local && !gitPinned && !registryPinned) report(m, `source ${source} is not pinned (version, or ?ref= for git)`);
+      }
+    }
+  },
+);
+
+/** What a backend block may say in the code; the rest (bucket, key, region, table) is per environment. */
+const BACKEND_LITERALS = new Set(['encrypt', 'use_lockfile']);
+
+const backend = defineRule(
+  'backend',
+  'Every root configuration declares a partial backend "s3" {} whose bucket, key, region and lock come from -backend-config.',
+  (tree, report) => {
+    for (const config of tree.configurations.filter((c) => c.isRoot)) {
+      const backends = config.files.flatMap((f) => asBodies(f.body.terraform)).flatMap((t) => asBodies(t.backend));
+      const s3 = backends.flatMap((b) => asBodies(b.s3));
+      const where = `${config.dir}: terraform.backend`;
+      if (s3.length === 0) {
+        report(where, 'root configuration has no backend "s3" block');
+        continue;
+      }
+      for (const b of s3) {
+        for (const key of Object.keys(b)) {
+          if (!BACKEND_LITERALS.has(key)) report(where, `backend "s3" sets ${key} in code; pass it with -backend-config`);
+        }
+      }
+    }
+  },
+);
+
+/** A jenkins-fleet:* tag written as a key: an object key, or `"jenkins-fleet:x" =` inside an expression. */
+const FLEET_TAG_KEY = /["']?jenkins-fleet:[A-Za-z-]+["']?\s*[=:]/;
+
+function objectKeys(value: unknown, path: string[] = []): Array<{ path: string[]; key: string }> {
+  if (Array.isArray(value)) return value.flatMap((v) => objectKeys(v, path));
+  if (typeof value === 'object' && value !== null) {
+    return Object.entries(value).flatMap(([k, v]) => [{ path, key: k }, ...objectKeys(v, [...path, k])]);
+  }
+  return [];
+}
+
+const fleetTags = defineRule(
+  'fleet-tags',
+  'No Terraform-managed resource carries a jenkins-fleet:* tag: the provisioner may terminate and run commands on whatever carries jenkins-fleet:fleet, so only the instances it launched may have it.',
+  (tree, report) => {
+    for (const config of tree.configurations) {
+      for (const file of config.files) {
+        for (const kind of ['resource', 'provider', 'module', 'locals'] as const) {
+          const section = file.body[kind];
+          const at = (path: string[]): string => `${file.path}: ${[kind, ...path].join('.')}`;
+          for (const k of objectKeys(section)) {
+            if (k.key.startsWith('jenkins-fleet:')) report(at(k.path), `sets the tag ${k.key}, which only the provisioner's own instances may carry`);
+          }
+          for (const s of strings(section)) {
+            if (FLEET_TAG_KEY.test(s.value)) report(at(s.path), 'sets a jenkins-fleet:* tag, which only the provisioner\'s own instances may carry');
+          }
+        }
+      }
+    }
+  },
+);
+
+/**
+ * Policy documents that are only ever used as permissions boundaries: a boundary grants nothing,
+ * it caps what identity policies grant, so an Allow of "*" in it is the usual way to write it.
+ */
+function boundaryDocuments(tree: Tree): Set<string> {
+  const boundaryPolicies = new Set<string>();
+  for (const role of declared(tree, 'resource', ['aws_iam_role', 'aws_iam_user'])) {
+    const m = /^\$\{aws_iam_policy\.([A-Za-z0-9_-]+)\.arn\}$/.exec(String(role.body.permissions_boundary ?? ''));
+    if (m) boundaryPolicies.add(`${role.config.dir}|${m[1]}`);
+  }
+  const documents = new Set<string>();
+  for (const policy of declared(tree, 'resource', ['aws_iam_policy'])) {
+    if (!boundaryPolicies.has(`${policy.config.dir}|${policy.name}`)) continue;
+    const m = /^\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)\.json\}$/.exec(String(policy.body.policy ?? ''));
+    if (m) documents.add(`${policy.config.dir}|data.aws_iam_policy_document.${m[1]}`);
+  }
+  return documents;
+}
+
+const iamWildcards = defineRule(
+  'iam-wildcards',
+  'No IAM statement allows every action of a service ("*", "svc:*"), and an identity policy allows Resource "*" only for read-only Describe/List calls (in a resource policy "*" is the resource itself; a permissions boundary grants nothing and may allow "*").',
+  (tree, report) => {
+    const boundaries = boundaryDocuments(tree);
+    for (const st of policyStatements(tree)) {
+      if (st.effect !== 'Allow' || boundaries.has(`${st.owner.config.dir}|${st.owner.address}`)) continue;
+      for (const action of st.actions) {
+        if (action === '*' || action.endsWith(':*')) report(st, `allows ${action}`);
+      }
+      if (st.resources.includes('*') && st.principals.length === 0) {
+        const writes = st.actions.filter((a) => !READ_ONLY_ON_ANY.test(a));
+        if (writes.length > 0) report(st, `allows ${writes.join(', ')} on every resource ("*")`);
+      }
+    }
+  },
+);
 
 const FLEET_TAG = 'jenkins-fleet:fleet';
 const FLEET_VALUE = '${var.fleet}';
 const FLEET_PARAMETERS = /:parameter\/jenkins-fleet\/\$\{var\.fleet\}(\/\*)?$/;
 const PARAMETER_ACTIONS = /^ssm:(PutParameter|GetParameters?|GetParametersByPath|GetParameterHistory|DeleteParameters?|AddTagsToResource|LabelParameterVersion)$/;
 
-function missingModule(rule: RuleId, dir: string): Finding {
-  return { rule, where: dir, message: `the ${dir} module is missing` };
-}
-
-const provisionerIam: Rule = {
-  id: 'provisioner-iam',
-  description: 'The provisioner\'s policy launches and tags only resources tagged jenkins-fleet:fleet = fleet at creation, terminates and runs AWS-RunShellScript only on instances carrying that tag, keeps parameters only under /jenkins-fleet/<fleet>/, and passes only the agent role.',
-  check(tree) {
+const provisionerIam = defineRule(
+  'provisioner-iam',
+  'The provisioner\'s policy launches and tags only resources tagged jenkins-fleet:fleet = fleet at creation, terminates and runs AWS-RunShellScript only on instances carrying that tag, keeps parameters only under /jenkins-fleet/<fleet>/, and passes only the agent role.',
+  (tree, report) => {
     const dir = 'terraform/modules/provisioner-iam';
-    if (!tree.configurations.some((c) => c.dir === dir)) return [missingModule('provisioner-iam', dir)];
-    const out: Finding[] = [];
+    if (!tree.configurations.some((c) => c.dir === dir)) return report(dir, `the ${dir} module is missing`);
     const granted = new Set<string>();
     const requestTagged = (st: Statement): boolean => hasCondition(st, 'StringEquals', `aws:RequestTag/${FLEET_TAG}`, FLEET_VALUE);
     for (const st of policyStatements(tree, dir)) {
       if (st.effect !== 'Allow') continue;
-      const flag = (message: string): void => void out.push(statementFinding('provisioner-iam', st, message));
+      const flag = (message: string): void => report(st, message);
       for (const action of st.actions) {
         granted.add(action);
         if (action === 'ec2:RunInstances') {
@@ -864,41 +963,227 @@ const provisionerIam: Rule = {
       }
     }
     for (const needed of ['ec2:RunInstances', 'ec2:TerminateInstances', 'ssm:SendCommand', 'ssm:PutParameter', 'ssm:DeleteParameter', 'iam:PassRole']) {
-      if (!granted.has(needed)) out.push({ rule: 'provisioner-iam', where: dir, message: `the policy never grants ${needed}, which the provisioner needs` });
+      if (!granted.has(needed)) report(dir, `the policy never grants ${needed}, which the provisioner needs`);
     }
-    return out;
   },
-};
+);
 
-const agentIam: Rule = {
-  id: 'agent-iam',
-  description: 'Agents get AmazonSSMManagedInstanceCore, read only /jenkins-fleet/<fleet>/* (with a deny of every other parameter, which the managed policy would allow), decrypt only with the fleet\'s key, and their security group has no ingress.',
-  check(tree) {
+const agentIam = defineRule(
+  'agent-iam',
+  'Agents get AmazonSSMManagedInstanceCore, read only /jenkins-fleet/<fleet>/* (with a deny of every other parameter, which the managed policy would allow), decrypt only with the fleet\'s key, and their security group has no ingress.',
+  (tree, report) => {
     const dir = 'terraform/modules/agent-iam';
     const config = tree.configurations.find((c) => c.dir === dir);
-    if (!config) return [missingModule('agent-iam', dir)];
-    const out: Finding[] = [];
+    if (!config) return report(dir, `the ${dir} module is missing`);
     const statements = policyStatements(tree, dir);
     for (const st of statements) {
       if (st.effect !== 'Allow') continue;
-      const flag = (message: string): void => void out.push(statementFinding('agent-iam', st, message));
       for (const action of st.actions) {
-        if (PARAMETER_ACTIONS.test(action) && st.resources.some((r) => !FLEET_PARAMETERS.test(r) || !r.endsWith('/*'))) flag(`allows ${action} beyond /jenkins-fleet/<fleet>/*`);
-        if (/^ssm:(PutParameter|DeleteParameters?)$/.test(action)) flag(`allows ${action}: agents only read their secret`);
-        if (action.startsWith('kms:') && action !== 'kms:Decrypt') flag(`allows ${action}: agents only decrypt`);
-        if (action === 'kms:Decrypt' && st.resources.some((r) => !/^\$\{aws_kms_key\.[A-Za-z0-9_]+\.arn\}$/.test(r))) flag('allows kms:Decrypt on something other than the fleet\'s key');
+        if (PARAMETER_ACTIONS.test(action) && st.resources.some((r) => !FLEET_PARAMETERS.test(r) || !r.endsWith('/*'))) report(st, `allows ${action} beyond /jenkins-fleet/<fleet>/*`);
+        if (/^ssm:(PutParameter|DeleteParameters?)$/.test(action)) report(st, `allows ${action}: agents only read their secret`);
+        if (action.startsWith('kms:') && action !== 'kms:Decrypt') report(st, `allows ${action}: agents only decrypt`);
+        if (action === 'kms:Decrypt' && st.resources.some((r) => !/^\$\{(aws_kms_key\.[A-Za-z0-9_]+|module\.[A-Za-z0-9_]+)\.arn\}$/.test(r))) report(st, 'allows kms:Decrypt on something other than the fleet\'s key');
       }
     }
     const denies = statements.some((st) => st.effect === 'Deny' && st.actions.includes('ssm:GetParameter') && st.notResources.length > 0 && st.notResources.every((r) => FLEET_PARAMETERS.test(r)));
-    if (!denies) out.push({ rule: 'agent-iam', where: dir, message: 'no Deny of ssm:GetParameter outside /jenkins-fleet/<fleet>/*: AmazonSSMManagedInstanceCore allows reading every parameter' });
-    const core = declared(tree, 'resource', ['aws_iam_role_policy_attachment']).some((d) => d.config === config && String(d.body.policy_arn).endsWith(':policy/AmazonSSMManagedInstanceCore'));
-    if (!core) out.push({ rule: 'agent-iam', where: dir, message: 'the agent role has no AmazonSSMManagedInstanceCore attachment' });
+    if (!denies) report(dir, 'no Deny of ssm:GetParameter outside /jenkins-fleet/<fleet>/*: AmazonSSMManagedInstanceCore allows reading every parameter');
+    const core = declared(tree, 'resource', ['aws_iam_role_policy_attachment'], config).some((d) => String(d.body.policy_arn).endsWith(':policy/AmazonSSMManagedInstanceCore'));
+    if (!core) report(dir, 'the agent role has no AmazonSSMManagedInstanceCore attachment');
     for (const rule of securityGroupRules(tree)) {
-      if (rule.owner.config === config && rule.direction === 'ingress') out.push(finding('agent-iam', rule.owner, 'the agents\' security group must have no ingress rule'));
+      if (rule.owner.config === config && rule.direction === 'ingress') report(rule.owner, 'the agents\' security group must have no ingress rule');
     }
-    return out;
   },
-};
+);
+
+// --- Load balancers, logs, keys, the database's network, the app's container --------------------
+
+/** `${aws_lb.NAME.arn}` (or .id) names the load balancer NAME. */
+function referencesResource(value: unknown, type: string, name: string): boolean {
+  return typeof value === 'string' && new RegExp(`\\$\\{${type}\\.${name}\\.(arn|id)\\}`).test(value);
+}
+
+const TLS_POLICY = /^ELBSecurityPolicy-TLS13-/;
+
+const loadBalancers = defineRule(
+  'load-balancers',
+  'Every application load balancer drops invalid headers, logs every request to S3, has a WAF web ACL associated, serves HTTPS with a TLS 1.3 policy and HSTS, and answers plain HTTP only with a redirect to HTTPS.',
+  (tree, report) => {
+    for (const lb of declared(tree, 'resource', ['aws_lb', 'aws_alb'])) {
+      if (resolve(tree, lb.body.load_balancer_type, lb.config) !== undefined && resolve(tree, lb.body.load_balancer_type, lb.config) !== 'application') continue;
+      if (asBool(resolve(tree, lb.body.drop_invalid_header_fields, lb.config)) !== true) report(lb, 'drop_invalid_header_fields is not true: malformed headers reach the targets');
+      const logs = nested(lb.body, 'access_logs');
+      if (logs.length === 0 || logs.some((l) => asBool(resolve(tree, l.enabled, lb.config)) !== true)) report(lb, 'has no enabled access_logs: requests leave no audit trail');
+      const sameConfig = (types: string[]): Declared[] => declared(tree, 'resource', types, lb.config);
+      if (!sameConfig(['aws_wafv2_web_acl_association']).some((a) => referencesResource(a.body.resource_arn, lb.type, lb.name))) {
+        report(lb, 'has no aws_wafv2_web_acl_association: no WAF stands in front of it');
+      }
+      const listeners = sameConfig(['aws_lb_listener', 'aws_alb_listener']).filter((l) => referencesResource(l.body.load_balancer_arn, lb.type, lb.name));
+      if (!listeners.some((l) => resolve(tree, l.body.protocol, l.config) === 'HTTPS')) report(lb, 'has no HTTPS listener');
+      for (const l of listeners) {
+        const protocol = resolve(tree, l.body.protocol, l.config);
+        if (protocol === 'HTTPS') {
+          const policy = resolve(tree, l.body.ssl_policy, l.config);
+          if (typeof policy !== 'string' || !TLS_POLICY.test(policy)) report(l, `ssl_policy is ${JSON.stringify(l.body.ssl_policy ?? 'absent')}; use an ELBSecurityPolicy-TLS13-* policy`);
+          const hsts = resolve(tree, l.body.routing_http_response_strict_transport_security_header_value, l.config) ?? l.body.routing_http_response_strict_transport_security_header_value;
+          if (typeof hsts !== 'string' || !/max-age=/.test(hsts)) report(l, 'sets no Strict-Transport-Security header (routing_http_response_strict_transport_security_header_value)');
+        } else {
+          const actions = nested(l.body, 'default_action');
+          if (actions.length === 0 || actions.some((a) => a.type !== 'redirect' || nested(a, 'redirect').some((r) => r.protocol !== 'HTTPS'))) {
+            report(l, `the ${String(protocol ?? 'plain')} listener must only redirect to HTTPS`);
+          }
+        }
+      }
+    }
+    for (const acl of declared(tree, 'resource', ['aws_wafv2_web_acl'])) {
+      const rules = nested(acl.body, 'rule');
+      const statements = rules.flatMap((r) => nested(r, 'statement'));
+      if (!statements.some((s) => nested(s, 'managed_rule_group_statement').length > 0)) report(acl, 'uses no managed rule group');
+      if (!statements.some((s) => nested(s, 'rate_based_statement').length > 0)) report(acl, 'has no rate-based rule: one client can flood the targets');
+      if (!declared(tree, 'resource', ['aws_wafv2_web_acl_logging_configuration'], acl.config).some((c) => referencesResource(c.body.resource_arn, acl.type, acl.name))) {
+        report(acl, 'has no aws_wafv2_web_acl_logging_configuration: its decisions leave no trail');
+      }
+    }
+  },
+);
+
+const controllerExposure = defineRule(
+  'controller-exposure',
+  'The Jenkins controller (terraform/modules/jenkins-controller) is not on the internet: its load balancer is internal, and it has no public IP.',
+  (tree, report) => {
+    const dir = 'terraform/modules/jenkins-controller';
+    const config = tree.configurations.find((c) => c.dir === dir);
+    if (!config) return report(dir, `the ${dir} module is missing`);
+    const direct = declared(tree, 'resource', ['aws_lb', 'aws_alb'], config);
+    const viaModule = labelled(config, 'module').filter((m) => moduleTarget(tree, m)?.dir.endsWith('/https-alb'));
+    if (direct.length + viaModule.length === 0) report(dir, 'the controller has no load balancer');
+    for (const lb of direct) {
+      if (asBool(resolve(tree, lb.body.internal, config)) !== true) report(lb, 'the controller\'s load balancer is internet-facing; make it internal (internal = true)');
+    }
+    for (const m of viaModule) {
+      if (asBool(resolve(tree, m.body.internal, config)) !== true) report(m, 'the controller\'s load balancer is internet-facing; make it internal (internal = true)');
+    }
+  },
+);
+
+const logEncryption = defineRule(
+  'log-encryption',
+  'Every CloudWatch log group is encrypted under a customer-managed KMS key (kms_key_id set, never null).',
+  (tree, report) => {
+    for (const group of declared(tree, 'resource', ['aws_cloudwatch_log_group'])) {
+      const key = group.body.kms_key_id;
+      // An expression the code cannot follow (a module output, a resource's ARN) names a key;
+      // what is flagged is a missing key or one that can be null.
+      if (mayBeNull(tree, key, group.config)) {
+        report(group, `kms_key_id is ${JSON.stringify(key ?? 'absent')}${key === undefined ? '' : ', which can be null'}; encrypt the log group under a customer-managed key`);
+      }
+    }
+  },
+);
+
+const kmsKeyPolicies = defineRule(
+  'kms-key-policies',
+  'Every KMS key (and replica key) carries an explicit key policy instead of the default one.',
+  (tree, report) => {
+    for (const key of declared(tree, 'resource', ['aws_kms_key', 'aws_kms_replica_key'])) {
+      if (key.body.policy === undefined) report(key, 'has no policy: the default key policy lets any IAM policy of the account use and administer it without saying how');
+    }
+  },
+);
+
+/** Ports of the databases the tree creates (MySQL unless a port is written). */
+const DATABASE_PORTS = [3306, 5432, 1433, 1521];
+
+const databaseNetwork = defineRule(
+  'database-network',
+  'Connections to a database port go to the database\'s security group only: no egress or ingress rule on a database port names an address range.',
+  (tree, report) => {
+    for (const rule of securityGroupRules(tree)) {
+      const port = DATABASE_PORTS.find((p) => !allProtocols(rule) && portsCover(rule, p));
+      if (port !== undefined && rule.cidrs.length > 0 && !rule.referencesGroup) {
+        report(rule.owner, `${rule.direction} on port ${port} to an address range; name the database's (or the clients') security group instead`);
+      }
+    }
+  },
+);
+
+const appContainer = defineRule(
+  'app-container',
+  'The app\'s task definition (terraform/modules/app-region) runs the image\'s own command (no command or entryPoint override, no shell wrapper), passes DB_HOST, DB_PORT, DB_NAME and FORWARDED_ALLOW_IPS, and injects DB_USER, DB_PASSWORD and SECRET_KEY from secrets.',
+  (tree, report) => {
+    const config = tree.configurations.find((c) => c.dir === 'terraform/modules/app-region');
+    if (!config) return report('terraform/modules/app-region', 'the terraform/modules/app-region module is missing');
+    const tasks = declared(tree, 'resource', ['aws_ecs_task_definition'], config);
+    if (tasks.length === 0) report(config.dir, 'the app has no aws_ecs_task_definition');
+    for (const task of tasks) {
+      const text = String(task.body.container_definitions ?? '');
+      if (/\bcommand\s*=|\bentryPoint\s*=/.test(text)) report(task, 'overrides the image\'s command or entry point; run the image as built');
+      if (/["']sh["']\s*,\s*["']-c["']|["']bash["']\s*,\s*["']-c["']/.test(text)) report(task, 'wraps the app in a shell (sh -c)');
+      for (const name of ['DB_HOST', 'DB_PORT', 'DB_NAME', 'FORWARDED_ALLOW_IPS']) {
+        if (!new RegExp(`name\\s*=\\s*"${name}"\\s*,\\s*value\\s*=`).test(text)) report(task, `passes no ${name} in the environment`);
+      }
+      for (const name of ['DB_USER', 'DB_PASSWORD', 'SECRET_KEY']) {
+        if (!new RegExp(`name\\s*=\\s*"${name}"\\s*,\\s*valueFrom\\s*=`).test(text)) report(task, `does not inject ${name} from a secret (valueFrom)`);
+      }
+      if (/FORWARDED_ALLOW_IPS"\s*,\s*value\s*=\s*"\*"/.test(text)) report(task, 'trusts forwarded headers from anywhere (FORWARDED_ALLOW_IPS = "*")');
+    }
+  },
+);
+
+/** The configurations a root reaches through its module calls, itself included. */
+function reachableFrom(tree: Tree, root: Configuration): Configuration[] {
+  const seen = new Set<Configuration>([root]);
+  const queue = [root];
+  while (queue.length > 0) {
+    for (const call of labelled(queue.shift()!, 'module')) {
+      const target = moduleTarget(tree, call);
+      if (target && !seen.has(target)) {
+        seen.add(target);
+        queue.push(target);
+      }
+    }
+  }
+  return [...seen];
+}
+
+const pipelineRoles = defineRule(
+  'pipeline-roles',
+  'No IAM user or access key exists; the pipeline deploys with a <app>-deploy role and plans pull requests with a <app>-plan role, both under a permissions boundary that refuses roles created or changed without it; the plan role reads no secret, log or object but the state; and every role terraform/app creates carries the boundary.',
+  (tree, report) => {
+    for (const d of declared(tree, 'resource', ['aws_iam_user', 'aws_iam_access_key', 'aws_iam_user_login_profile'])) {
+      report(d, `declares ${d.type}: the pipeline and people assume roles, no static credential exists`);
+    }
+    const roles = declared(tree, 'resource', ['aws_iam_role']);
+    const named = (suffix: string): Declared | undefined => roles.find((r) => typeof r.body.name === 'string' && r.body.name.endsWith(suffix));
+    const deploy = named('-deploy');
+    const plan = named('-plan');
+    if (!deploy) report('terraform', 'no <app>-deploy role: the pipeline would need a static deploy key');
+    if (!plan) report('terraform', 'no <app>-plan role: pull requests would plan with the deploy role');
+    for (const role of [deploy, plan]) {
+      if (role && (role.body.permissions_boundary === undefined || role.body.permissions_boundary === null)) report(role, 'has no permissions_boundary');
+    }
+    if (deploy) {
+      const keeps = policyStatements(tree).some(
+        (st) => st.owner.config === deploy.config && st.effect === 'Deny' && st.actions.includes('iam:CreateRole') && st.conditions.some((c) => c.test === 'StringNotEquals' && c.variable === 'iam:PermissionsBoundary'),
+      );
+      if (!keeps) report(deploy, 'its boundary does not refuse roles created without it (Deny iam:CreateRole when iam:PermissionsBoundary differs): the deploy role could make itself a stronger role');
+    }
+    if (plan) {
+      const attached = declared(tree, 'resource', ['aws_iam_role_policy_attachment'], plan.config).filter((a) => String(a.body.role ?? '').includes(`aws_iam_role.${plan.name}.`));
+      if (attached.some((a) => !/:policy\/(ReadOnlyAccess|ViewOnlyAccess)$/.test(String(a.body.policy_arn)))) report(plan, 'carries a managed policy other than ReadOnlyAccess/ViewOnlyAccess');
+      const denies = policyStatements(tree).filter((st) => st.owner.config === plan.config && st.effect === 'Deny');
+      for (const action of ['secretsmanager:GetSecretValue', 'logs:GetLogEvents', 's3:GetObject', 'kms:Decrypt']) {
+        if (!denies.some((st) => st.actions.includes(action))) report(plan, `is not denied ${action}: a pull request's Terraform could read the bank's data`);
+      }
+    }
+    const app = tree.configurations.find((c) => c.dir === 'terraform/app');
+    const reached = app ? reachableFrom(tree, app) : [];
+    for (const config of reached) {
+      for (const role of declared(tree, 'resource', ['aws_iam_role'], config)) {
+        if (mayBeNull(tree, role.body.permissions_boundary, config, reached)) report(role, 'is created by terraform/app without the pipeline\'s permissions boundary (the deploy role may not create it)');
+      }
+    }
+  },
+);
 
 export const RULES: Rule[] = [
   openIngress,
@@ -918,6 +1203,13 @@ export const RULES: Rule[] = [
   iamWildcards,
   provisionerIam,
   agentIam,
+  loadBalancers,
+  controllerExposure,
+  logEncryption,
+  kmsKeyPolicies,
+  databaseNetwork,
+  appContainer,
+  pipelineRoles,
 ];
 
 export function rule(id: RuleId): Rule {

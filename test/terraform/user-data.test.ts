@@ -19,6 +19,8 @@ const values = {
   jenkins_url: 'https://jenkins.bank.example/',
   github_owner: 'bank-example',
   github_repository: 'jenkins-fleet',
+  log_group: '/jenkins-controller/bank-ci-jenkins',
+  region: 'us-east-1',
 };
 
 let scratch: string;
@@ -65,10 +67,13 @@ describe('the controller user data', () => {
     }
   });
 
-  it('runs the controller image with JENKINS_HOME and the secrets mounted, and only public values in its environment', () => {
+  it('runs the controller image with JENKINS_HOME and the secrets mounted, its log in CloudWatch, and only public values in its environment', () => {
     const unit = heredoc('UNIT');
     expect(unit).toContain(`Environment=IMAGE=${values.image}`);
     expect(unit).toContain(`-v ${values.home_mount}:/var/jenkins_home -v /run/jenkins-secrets:/run/secrets:ro`);
+    // Host networking keeps the instance role reachable within IMDSv2's one-hop limit.
+    expect(unit).toContain('docker run --rm --name jenkins --network host');
+    expect(unit).toContain(`--log-driver awslogs --log-opt awslogs-region=${values.region} --log-opt awslogs-group=${values.log_group}`);
     expect(unit).toContain(`-e JENKINS_URL=${values.jenkins_url} -e GITHUB_OWNER=${values.github_owner} -e GITHUB_REPOSITORY=${values.github_repository}`);
     expect(unit).not.toMatch(/PASSWORD|TOKEN|SECRET_ACCESS/);
   });

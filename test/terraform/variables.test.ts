@@ -19,14 +19,15 @@ const ARN = {
   secret: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:bank-app/db-AbCdEf',
   role: 'arn:aws:iam::111122223333:role/jenkins-fleet-bank-ci-agent',
   profile: 'arn:aws:iam::111122223333:instance-profile/jenkins-fleet-bank-ci-agent',
+  boundary: 'arn:aws:iam::111122223333:policy/bank-app-deploy-boundary',
 };
 const IMAGE = 'docker.io/bankco/banking-app@sha256:' + 'a'.repeat(64);
 
 /** Per configuration: values that must pass (besides the defaults), and one wrong value per validated variable. */
 const CASES: Record<string, { good: Values; bad: Values }> = {
   'terraform/modules/network': {
-    good: { name: 'bank-ci-ci', cidr_block: '10.40.0.0/16', flow_log_kms_key_arn: ARN.kms },
-    bad: { name: 'Bank_CI', cidr_block: '10.40.0.0/24', flow_log_retention_days: 10, flow_log_kms_key_arn: 'alias/x' },
+    good: { name: 'bank-ci-ci', cidr_block: '10.40.0.0/16', flow_log_kms_key_arn: ARN.kms, iam_permissions_boundary_arn: ARN.boundary },
+    bad: { name: 'Bank_CI', cidr_block: '10.40.0.0/24', flow_log_retention_days: 10, flow_log_kms_key_arn: 'alias/x', iam_permissions_boundary_arn: ARN.role },
   },
   'terraform/modules/agent-iam': {
     good: { fleet: 'bank-ci', vpc_id: 'vpc-0a1b2c3d' },
@@ -45,12 +46,14 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
   },
   'terraform/modules/jenkins-controller': {
     good: {
-      name: 'bank-ci-jenkins', vpc_id: 'vpc-0a1b', private_subnet_id: 'subnet-0a1b', public_subnet_ids: ['subnet-0c2d', 'subnet-0e3f'],
+      name: 'bank-ci-jenkins', vpc_id: 'vpc-0a1b', private_subnet_id: 'subnet-0a1b', load_balancer_subnet_ids: ['subnet-0c2d', 'subnet-0e3f'],
+      allowed_cidrs: ['10.0.0.0/8'], allowed_security_group_ids: { agents: 'sg-0a1b' }, log_kms_key_arn: ARN.kms, assumable_role_arns: [ARN.role],
       domain_name: 'jenkins.bank.example', hosted_zone_id: 'Z0123456789ABC', certificate_arn: ARN.cert, kms_key_arn: ARN.kms,
       controller_image: '111122223333.dkr.ecr.us-east-1.amazonaws.com/bank-ci/jenkins:2.580.1', github_owner: 'bank-example', github_repository: 'jenkins-fleet',
     },
     bad: {
-      name: 'a-name-that-is-far-too-long-for-an-alb', vpc_id: 'vpc', private_subnet_id: 'subnet', public_subnet_ids: ['subnet-0c2d'],
+      name: 'a-name-that-is-far-too-long-for-an-alb', vpc_id: 'vpc', private_subnet_id: 'subnet', load_balancer_subnet_ids: ['subnet-0c2d'],
+      allowed_cidrs: ['0.0.0.0/0'], allowed_security_group_ids: { agents: 'agents' }, log_kms_key_arn: 'key', log_retention_days: 2, assumable_role_arns: ['*'],
       domain_name: 'Jenkins', hosted_zone_id: 'zone', certificate_arn: 'cert', instance_type: 'large',
       ami_parameter: '/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id',
       root_volume_gib: 8, home_volume_gib: 1, home_snapshot_retention: 0, kms_key_arn: 'alias/aws/ebs',
@@ -59,29 +62,60 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
   },
   'terraform/modules/app-region': {
     good: {
-      name: 'bank-app-pri', vpc_id: 'vpc-0a1b', vpc_cidr_block: '10.50.0.0/16', public_subnet_ids: ['subnet-01', 'subnet-02'],
+      name: 'bank-app-pri', vpc_id: 'vpc-0a1b', public_subnet_ids: ['subnet-01', 'subnet-02'],
+      public_subnet_cidr_blocks: ['10.50.0.0/20', '10.50.16.0/20'],
       private_subnet_ids: ['subnet-03', 'subnet-04'], certificate_arn: ARN.cert, container_image: IMAGE,
       db_host: 'bank-app-primary.abc.us-east-1.rds.amazonaws.com', db_name: 'bank', db_credentials_secret_arn: ARN.secret,
-      app_secret_key_arn: ARN.secret, secrets_kms_key_arn: ARN.kms,
+      app_secret_key_arn: ARN.secret, secrets_kms_key_arn: ARN.kms, log_kms_key_arn: ARN.kms, permissions_boundary_arn: ARN.boundary,
     },
     bad: {
-      name: 'x', vpc_id: 'v', vpc_cidr_block: 'ten', public_subnet_ids: ['subnet-01'], private_subnet_ids: ['s', 't'],
+      name: 'x', vpc_id: 'v', public_subnet_ids: ['subnet-01'], public_subnet_cidr_blocks: ['ten'], private_subnet_ids: ['s', 't'],
       certificate_arn: ARN.kms, container_image: 'Not An Image', container_port: 80, task_cpu: 300, task_memory: 100,
       min_tasks: 0, max_tasks: 0, cpu_target_percent: 99, requests_per_task: 1, db_host: '', db_name: '1bank',
       db_credentials_secret_arn: ARN.kms, app_secret_key_arn: 'secret', secrets_kms_key_arn: ARN.secret,
-      log_retention_days: 2, db_url_scheme: 'postgresql',
+      log_retention_days: 2, log_kms_key_arn: ARN.secret, waf_rate_limit_per_5_minutes: 10, max_request_body_bytes: 100000, permissions_boundary_arn: ARN.role,
+    },
+  },
+  'terraform/modules/https-alb': {
+    good: {
+      name: 'bank-app-use1', vpc_id: 'vpc-0a1b', subnet_ids: ['subnet-01', 'subnet-02'], internal: true, ingress_cidrs: ['10.0.0.0/8'],
+      ingress_security_group_ids: { agents: 'sg-0a1b' }, certificate_arn: ARN.cert, target_group_name: 'bank-app-use1-app',
+      target_type: 'ip', target_port: 8000, target_security_group_id: 'sg-0c2d', log_kms_key_arn: ARN.kms,
+      health_check: { path: '/health', matcher: '200,503', interval: 15, timeout: 5, healthy_threshold: 2, unhealthy_threshold: 3 },
+      waf_managed_rule_groups: ['AWSManagedRulesCommonRuleSet'], waf_rate_limit_per_5_minutes: 2000, max_request_body_bytes: 8192,
+    },
+    bad: {
+      name: 'App', vpc_id: 'vpc', subnet_ids: ['subnet-01'], ingress_cidrs: ['::/0'], ingress_security_group_ids: { agents: 'agents' },
+      certificate_arn: ARN.kms, target_group_name: '-tg', target_type: 'lambda', target_port: 0, target_security_group_id: 'tasks',
+      health_check: { path: 'health', matcher: 'ok', interval: 5, timeout: 5, healthy_threshold: 2, unhealthy_threshold: 3 },
+      deregistration_delay_seconds: -1, idle_timeout_seconds: 0, hsts_max_age_seconds: 60, waf_managed_rule_groups: ['CommonRuleSet'],
+      waf_rate_limit_per_5_minutes: 10, max_request_body_bytes: 16384, access_log_retention_days: 0, waf_log_retention_days: 2,
+      log_kms_key_arn: 'alias/logs',
+    },
+  },
+  'terraform/modules/kms-key': {
+    good: { alias: 'bank-app/logs', description: 'bank-app: CloudWatch log groups', cloudwatch_logs: true },
+    bad: { alias: 'aws/logs', description: '', deletion_window_days: 3 },
+  },
+  'terraform/modules/pipeline-roles': {
+    good: { name: 'bank-app', trusted_role_arns: [ARN.role], regions: ['us-east-1', 'us-west-2'], state_bucket: 'bank-tfstate-prod', state_kms_key_arn: ARN.kms },
+    bad: {
+      name: 'B', trusted_role_arns: [], regions: ['east'], global_services_region: 'global', state_bucket: 'S3://x',
+      state_key_prefix: '/app', state_kms_key_arn: 'key',
     },
   },
   'terraform/jenkins': {
     good: {
       controller_domain_name: 'jenkins.bank.example', controller_certificate_arn: ARN.cert, hosted_zone_id: 'Z0123456789ABC',
       controller_image: 'docker.io/bankco/jenkins:2.580.1', github_owner: 'bank-example',
-      provisioner_principal_arns: ['arn:aws:iam::111122223333:role/ci'], tags: { CostCentre: 'ci' },
+      provisioner_principal_arns: ['arn:aws:iam::111122223333:role/ci'], tags: { CostCentre: 'ci' }, controller_allowed_cidrs: ['10.0.0.0/8'],
+      app_state_bucket: 'bank-tfstate-prod', app_state_kms_key_arn: ARN.kms,
     },
     bad: {
       region: 'mars-1', fleet: 'BANK', vpc_cidr_block: '10.0.0.0/8', controller_domain_name: 'localhost',
       controller_certificate_arn: 'cert', hosted_zone_id: 'zone', controller_instance_type: 'big', controller_home_gib: 5,
-      provisioner_principal_arns: ['*'], tags: { 'jenkins-fleet:fleet': 'bank-ci' },
+      provisioner_principal_arns: ['*'], tags: { 'jenkins-fleet:fleet': 'bank-ci' }, controller_allowed_cidrs: ['0.0.0.0/0'],
+      app_name: 'Bank App', app_regions: ['east'], app_state_bucket: 'S3://x', app_state_key_prefix: '/app', app_state_kms_key_arn: 'key',
       controller_image: 'jenkins:latest:x', github_owner: '-bank', github_repository: 'two words',
     },
   },
@@ -147,7 +181,7 @@ describe('variable validations, run by terraform', () => {
       const required = Object.fromEntries(Object.entries(good).filter(([k]) => !(k in bad)));
       const result = plan(dir, { ...required, ...bad }, 'bad');
       expect(result.ok).toBe(false);
-      const named = [...result.output.matchAll(/var\.([a-z0-9_]+) is /g)].map((m) => m[1]);
+      const named = [...result.output.matchAll(/var\.([a-z0-9_]+)(?:\.[a-z0-9_]+)* is /g)].map((m) => m[1]);
       expect(Object.keys(bad).filter((v) => !named.includes(v)), result.output).toEqual([]);
     });
   }

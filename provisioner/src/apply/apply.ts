@@ -304,7 +304,7 @@ class Execution {
         // A static host stays; what the bootstrap put there goes, if the file still says where it is.
         step = 'delete-secret';
         const target = pool ? this.target(pool, instanceId) : undefined;
-        if (pool && target?.address) await this.systems.transport(pool).forget(target);
+        if (pool && target?.address) await this.systems.transport(pool).forget(target, this.options.deadline);
         else this.report({ kind: 'note', pool: action.pool, agent: node, message: `host ${instanceId.slice(2)} is no longer in the fleet file: stop and disable jenkins-agent.service on it by hand` });
       } else if (instanceId && region) {
         step = 'terminate';

@@ -18,7 +18,7 @@ export function describeAction(action: Action): string {
     case 'remove': {
       const what = action.node ?? action.instanceId ?? '?';
       const extra = action.node && action.instanceId && !action.instanceId.startsWith('h-') ? ` and terminate ${action.instanceId}` : '';
-      return `- drain and remove ${what}${extra} (${action.reason}${action.busy ? '; busy: waits for its build' : ''})`;
+      return `- drain and remove ${what}${extra} (${action.reason}${action.detail ? `: ${action.detail}` : ''}${action.busy ? '; busy: waits for its build' : ''})`;
     }
     case 'delete-node':
       return `- delete node ${action.node} (${action.reason})`;
@@ -58,12 +58,14 @@ export function formatStatus(status: FleetStatus): string {
       a.name ?? '(no node)',
       a.instanceId ?? '-',
       a.instanceState ?? '-',
-      a.online ? 'online' : a.temporarilyOffline ? 'drained' : 'offline',
+      a.online ? 'online' : a.heldOfflineBy === 'jenkins' ? 'offline by Jenkins' : a.temporarilyOffline ? 'drained' : 'offline',
       a.idle ? 'idle' : 'busy',
       a.privateIp ?? '-',
       a.ageSeconds === null ? '-' : formatAge(a.ageSeconds * 1000),
     ]);
     out.push(...table(['NODE', 'INSTANCE', 'STATE', 'AGENT', 'BUILDS', 'ADDRESS', 'AGE'], rows).map((l) => `  ${l}`));
+    // Why each offline agent is offline, in the words of whoever took it offline (a monitor's, a person's, ours).
+    for (const a of pool.agents) if (a.name && a.offlineReason) out.push(`  ${a.name}: ${a.offlineReason.replace(/\s+/g, ' ')}`);
   }
   const { instances, nodes } = status.orphans;
   out.push('', instances.length + nodes.length === 0 ? 'Orphans: none' : 'Orphans:');

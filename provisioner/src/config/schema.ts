@@ -187,8 +187,30 @@ export const poolSchema = poolObject
     return { ...pool, count, sshAddress } as Ec2PoolConfig | StaticPoolConfig;
   });
 
+/**
+ * The controller's root URL in the one form every caller joins paths onto: origin and path, ending
+ * in exactly one slash (`https://ci.example.com/jenkins` -> `https://ci.example.com/jenkins/`).
+ */
+export function controllerRoot(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}/`;
+}
+
 export const controllerSchema = z.strictObject({
-  url: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }),
+  url: z
+    .url({ protocol: /^https?$/, error: 'an http(s) URL' })
+    .superRefine((value, ctx) => {
+      // Zod runs this after a failed URL check too: that one has said what is wrong.
+      if (!URL.canParse(value)) return;
+      const parsed = new URL(value);
+      if (parsed.username || parsed.password) {
+        ctx.addIssue({ code: 'custom', message: 'an http(s) URL without a user name or password in it (the user goes in controller.user, the token in JENKINS_API_TOKEN)' });
+      }
+      if (parsed.search || parsed.hash) {
+        ctx.addIssue({ code: 'custom', message: `the controller's root URL without a query or fragment, found ${JSON.stringify(`${parsed.search}${parsed.hash}`)}` });
+      }
+    })
+    .transform((value) => (URL.canParse(value) ? controllerRoot(value) : value)),
   user: z.string().min(1),
   tokenFile: z.string().min(1).optional(),
 });

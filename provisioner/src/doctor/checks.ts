@@ -139,9 +139,17 @@ function labelsAndTools(repo: Repository, facts: JenkinsfileFacts | undefined): 
   return [labels, tools];
 }
 
+/**
+ * The library the Jenkinsfile loads is the one casc.yaml pins, at the version fleet.yaml renders
+ * it for, and Jenkins can load it as written: pipeline-groovy-lib's
+ * LibraryConfiguration.defaultedVersion refuses any version in `@Library` when
+ * allowVersionOverride is false (even the default one), and a library without defaultVersion
+ * cannot be loaded without one.
+ */
 function libraryCheck(repo: Repository, facts: JenkinsfileFacts | undefined): CheckResult {
-  const result: CheckResult = { name: 'library', title: 'the library name and version agree across casc.yaml, fleet.yaml and the Jenkinsfile', problems: [], notes: [] };
-  const seen: { where: string; name: string; version: string | undefined }[] = [];
+  const result: CheckResult = { name: 'library', title: "the Jenkinsfile's @Library loads the version casc.yaml pins and fleet.yaml renders", problems: [], notes: [] };
+  const fleetLibrary = repo.fleet.ok ? { where: `${repo.fleet.path} library${repo.fleet.value.library ? '' : ' (defaults)'}`, ...(repo.fleet.value.library ?? defaultLibrary) } : undefined;
+  const configured = new Map<string, { at: string; defaultVersion: string | undefined; allowVersionOverride: boolean }>();
   if (repo.casc.ok) {
     const libraries: unknown = repo.casc.value.data?.unclassified?.globalLibraries?.libraries;
     if (!Array.isArray(libraries) || libraries.length === 0) {
@@ -149,37 +157,45 @@ function libraryCheck(repo: Repository, facts: JenkinsfileFacts | undefined): Ch
     } else {
       libraries.forEach((library: Record<string, unknown>, i: number) => {
         const at = `${paths.casc} unclassified.globalLibraries.libraries[${i}]`;
-        seen.push({ where: at, name: String(library.name), version: library.defaultVersion === undefined ? undefined : String(library.defaultVersion) });
-        if (library.allowVersionOverride !== false) result.problems.push(`${at}: allowVersionOverride must be false (a Jenkinsfile could load any version, outside the sandbox)`);
+        const defaultVersion = typeof library.defaultVersion === 'string' && library.defaultVersion.trim() ? library.defaultVersion.trim() : undefined;
+        // Left out, JCasC keeps the plugin's default: overrides allowed.
+        const allowVersionOverride = library.allowVersionOverride !== false;
+        configured.set(String(library.name), { at, defaultVersion, allowVersionOverride });
+        if (allowVersionOverride) result.problems.push(`${at}: allowVersionOverride must be false (a Jenkinsfile could load any version, outside the sandbox)`);
         if (library.implicit === true) result.problems.push(`${at}: implicit must be false (every pipeline would load the library unasked)`);
+        if (defaultVersion === undefined) result.problems.push(`${at}: no defaultVersion, so @Library('${String(library.name)}') fails with "No version specified for library ${String(library.name)}"`);
+        if (fleetLibrary && String(library.name) === fleetLibrary.name && defaultVersion !== undefined && defaultVersion !== fleetLibrary.version) {
+          result.problems.push(`${at} pins ${fleetLibrary.name} to ${defaultVersion} but ${fleetLibrary.where} renders it for ${fleetLibrary.version}`);
+        }
       });
-    }
-  } else result.problems.push(...repo.casc.problems);
-  if (repo.fleet.ok) {
-    const library = repo.fleet.value.library ?? defaultLibrary;
-    seen.push({ where: `${repo.fleet.path} library${repo.fleet.value.library ? '' : ' (defaults)'}`, name: library.name, version: library.version });
-  }
-  if (facts) {
-    if (facts.libraries.length === 0) result.problems.push(`${paths.jenkinsfile}: no @Library('NAME@VERSION') line`);
-    for (const reference of facts.libraries) {
-      seen.push({ where: `${paths.jenkinsfile}:${reference.line} @Library`, name: reference.name, version: reference.version });
-    }
-  } else if (!repo.jenkinsfile.ok) result.problems.push(...repo.jenkinsfile.problems);
-
-  const expected = seen.find((s) => s.where.startsWith(repo.fleet.path)) ?? seen[0];
-  if (expected) {
-    for (const entry of seen) {
-      if (entry === expected) continue;
-      if (entry.name !== expected.name) {
-        result.problems.push(`${entry.where} names library '${entry.name}' but ${expected.where} names '${expected.name}'`);
-      } else if (entry.version === undefined) {
-        result.problems.push(`${entry.where} loads '${entry.name}' without a version; pin it to ${expected.version}`);
-      } else if (entry.version !== expected.version) {
-        result.problems.push(`${entry.where} pins ${entry.name} to ${entry.version} but ${expected.where} pins ${expected.version}`);
+      if (fleetLibrary && !configured.has(fleetLibrary.name)) {
+        result.problems.push(`${paths.casc} defines no library named '${fleetLibrary.name}' (${fleetLibrary.where}); it defines ${[...configured.keys()].join(', ')}`);
       }
     }
-    result.notes.push(`${expected.name}@${expected.version ?? '(none)'} in ${seen.length} places`);
-  }
+  } else result.problems.push(...repo.casc.problems);
+
+  if (facts) {
+    if (facts.libraries.length === 0) result.problems.push(`${paths.jenkinsfile}: no @Library('NAME') line`);
+    for (const reference of facts.libraries) {
+      const where = `${paths.jenkinsfile}:${reference.line} @Library('${reference.name}${reference.version === undefined ? '' : `@${reference.version}`}')`;
+      if (fleetLibrary && reference.name !== fleetLibrary.name) {
+        result.problems.push(`${where} loads library '${reference.name}' but ${fleetLibrary.where} names '${fleetLibrary.name}'`);
+        continue;
+      }
+      const library = configured.get(reference.name);
+      if (!library) {
+        if (repo.casc.ok && configured.size > 0) result.problems.push(`${where} loads a library ${paths.casc} does not define, so every build fails`);
+        continue;
+      }
+      if (reference.version !== undefined && !library.allowVersionOverride) {
+        result.problems.push(
+          `${where} names a version, but ${library.at} has allowVersionOverride: false: pipeline-groovy-lib then refuses any version in the annotation, even the default one, and every build aborts ("Version override not permitted for library ${reference.name}"); write @Library('${reference.name}') _`,
+        );
+      }
+    }
+    const loaded = facts.libraries.map((r) => `${r.name}@${r.version ?? configured.get(r.name)?.defaultVersion ?? '(none)'}`);
+    result.notes.push(`loads ${loaded.join(', ') || 'nothing'}`);
+  } else if (!repo.jenkinsfile.ok) result.problems.push(...repo.jenkinsfile.problems);
   return result;
 }
 

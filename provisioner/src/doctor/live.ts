@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readToken } from '../config/load.ts';
 import { RemoteError, UserError } from '../errors.ts';
-import { JenkinsController } from '../jenkins/controller.ts';
+import { JenkinsController, PasswordNotTokenError } from '../jenkins/controller.ts';
 import type { Controller } from '../ports.ts';
 import type { CheckResult } from './checks.ts';
 import type { Repository } from './repository.ts';
@@ -73,7 +73,13 @@ async function agentPermissions(probe: Probe, controller: Controller, user: stri
       return true;
     } catch (err) {
       if (!(err instanceof RemoteError)) throw err;
-      if (statusOf(err) === 403) problems.push(`${user} lacks ${permission}: ${doing} was refused (403); the provisioner needs it`);
+      if (err instanceof PasswordNotTokenError) {
+        // Not a missing permission: every POST is refused this way until a token is used.
+        problems.push(
+          `the secret given for ${user} is a password, not an API token: Jenkins refused ${doing} for want of a CSRF crumb, which it asks only of requests not made with an API token; ` +
+            `create an API token for ${user} (user menu, Security, API Token) and set JENKINS_API_TOKEN (or controller.tokenFile) to it`,
+        );
+      } else if (statusOf(err) === 403) problems.push(`${user} lacks ${permission}: ${doing} was refused (403); the provisioner needs it`);
       else problems.push(err.message);
       return false;
     }

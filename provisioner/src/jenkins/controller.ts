@@ -21,8 +21,31 @@ export interface JenkinsControllerOptions {
   retryDelayMs?: number;
 }
 
-/** The fields of every computer in one `computer/api/json` call (all exported by hudson.model.Computer). */
-export const nodesTree = 'computer[displayName,description,offline,temporarilyOffline,idle,offlineCauseReason,numExecutors,assignedLabels[name]]';
+/**
+ * The fields of every computer in one `computer/api/json` call (exported by hudson.model.Computer and
+ * SlaveComputer); the offline cause's class tells a person's (OfflineCause$UserCause) from Jenkins'
+ * own (a node monitor's).
+ */
+export const nodesTree = 'computer[displayName,description,offline,temporarilyOffline,idle,offlineCauseReason,offlineCause[_class,timestamp],absoluteRemotePath,numExecutors,assignedLabels[name]]';
+
+/** Offline causes a person sets (toggleOffline, changeOfflineCause, the CLI): OfflineCause.UserCause and its ByCLI. */
+const personCause = /^hudson\.slaves\.OfflineCause\$(UserCause|ByCLI)$/;
+
+/**
+ * Who holds a temporarily offline node offline, from its offline cause's class: a person (UserCause),
+ * or Jenkins itself (a node monitor's MonitorOfflineCause, or any other cause no person set). Without
+ * a class to go by, a person: the safe reading, since what a person holds offline is left alone.
+ */
+function heldOfflineBy(cause: unknown): 'person' | 'jenkins' {
+  const type = (cause as { _class?: unknown } | null)?._class;
+  return typeof type !== 'string' || personCause.test(type) ? 'person' : 'jenkins';
+}
+
+/** Undoes Util.escape, which Jenkins applies to offlineCauseReason (IOfflineCause.getReason). */
+export function unescapeReason(text: string): string {
+  const entities: Record<string, string> = { '&lt;': '<', '&gt;': '>', '&amp;': '&', '&quot;': '"', '&#039;': "'", '&nbsp;': ' ', '<br>': '\n' };
+  return text.replace(/&lt;|&gt;|&amp;|&quot;|&#039;|&nbsp;|<br>/g, (m) => entities[m]!);
+}
 
 /** The built-in node's class in the API: it is not an agent and is left out. */
 const builtInClass = /\$MasterComputer$/;
@@ -51,8 +74,24 @@ interface Call {
   readOnly: boolean;
 }
 
+/**
+ * A POST refused for want of a CSRF crumb: Jenkins asks for none when an API token authenticated the
+ * request (ApiCrumbExclusion), so the secret the provisioner was given is the user's password.
+ */
+export class PasswordNotTokenError extends RemoteError {}
+
+/** CrumbFilter's refusal (a 403 that names the crumb and no missing permission): its words, or undefined. */
+function crumbRefusal(res: { headers?: Record<string, string | string[] | undefined>; body?: unknown } | undefined): string | undefined {
+  if (!res || headerValue(res, 'x-required-permission')) return undefined;
+  const body = res.body;
+  const text = `${errorHeader(res)}\n${Buffer.isBuffer(body) ? body.toString('utf8') : typeof body === 'string' ? body : ''}`;
+  if (!/\bcrumb\b/i.test(text)) return undefined;
+  return /No valid crumb[^<\n]*/i.exec(text)?.[0].trim() ?? 'a CSRF crumb is required';
+}
+
 export class JenkinsController implements Controller {
   readonly url: string;
+  private readonly user: string;
   private readonly client: Jenkins;
   private readonly retries: number;
   private readonly retryDelayMs: number;
@@ -76,6 +115,7 @@ export class JenkinsController implements Controller {
     }
     const root = `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
     this.url = `${root}/`;
+    this.user = options.user;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.retries = options.retries ?? 3;
     this.retryDelayMs = options.retryDelayMs ?? 500;
@@ -114,7 +154,18 @@ export class JenkinsController implements Controller {
         executors: typeof computer.numExecutors === 'number' ? computer.numExecutors : 0,
       };
       if (typeof computer.description === 'string' && computer.description) node.description = computer.description;
-      if (typeof computer.offlineCauseReason === 'string' && computer.offlineCauseReason) node.offlineReason = computer.offlineCauseReason;
+      if (typeof computer.offlineCauseReason === 'string' && computer.offlineCauseReason) node.offlineReason = unescapeReason(computer.offlineCauseReason);
+      if (node.temporarilyOffline) {
+        node.heldOfflineBy = heldOfflineBy(computer.offlineCause);
+        const since = (computer.offlineCause as { timestamp?: unknown } | null)?.timestamp;
+        if (typeof since === 'number') node.offlineSince = since;
+      }
+      // SlaveComputer.getAbsoluteRemotePath is set only while the agent's channel is up (shown to
+      // Agent/Connect, which the service account has): whether a drained node's agent is there at all.
+      if ('absoluteRemotePath' in computer) node.connected = typeof computer.absoluteRemotePath === 'string';
+      // Jenkins makes a computer only for a node with executors and keeps one with none only while
+      // the builds of a deleted node finish (AbstractCIBase.updateComputerList).
+      if (computer.numExecutors === 0) node.deleted = true;
       return [node];
     });
   }
@@ -172,9 +223,11 @@ export class JenkinsController implements Controller {
   async drain(name: string, message: string): Promise<void> {
     const doing = `taking node ${name} offline`;
     const state = await this.call({ doing, permission: 'Overall/Read', readOnly: true }, () =>
-      this.client.node.get({ name, tree: 'temporarilyOffline' }),
+      this.client.node.get({ name, tree: 'temporarilyOffline,offlineCause[_class]' }),
     );
-    if (state.temporarilyOffline === true) return;
+    // Held offline by a person (or by an earlier drain): their message stays. A monitor's cause is
+    // replaced, so that the monitor cannot bring the node back online while it drains.
+    if (state.temporarilyOffline === true && heldOfflineBy(state.offlineCause) === 'person') return;
     // changeOfflineCause sets the node temporarily offline whatever its state (Computer.java since
     // 2.361 at least), unlike toggleOffline, which a concurrent drain would turn back online.
     await this.call({ doing, permission: 'Agent/Disconnect', readOnly: false }, () => this.client.node.changeOfflineCause({ name, message }));
@@ -223,6 +276,17 @@ export class JenkinsController implements Controller {
           continue;
         }
         const tries = attempt > 0 ? ` (after ${attempt + 1} attempts)` : '';
+        const crumb = statusOf(err) === 403 ? crumbRefusal(err.res) : undefined;
+        if (crumb) {
+          throw new PasswordNotTokenError(
+            call.doing,
+            this.endpoint,
+            `answered 403 Forbidden: ${crumb}. Jenkins asks for a CSRF crumb only when a request is not authenticated with an API token, ` +
+              `so the secret given for ${this.user} (JENKINS_API_TOKEN or controller.tokenFile) is a password, not an API token: ` +
+              `create an API token for ${this.user} (user menu, Security, API Token) and use that`,
+            { cause: sanitized(err) },
+          );
+        }
         throw new RemoteError(call.doing, this.endpoint, `${this.describe(err, call)}${tries}`, { cause: sanitized(err) });
       }
     }

@@ -49,6 +49,7 @@ function rule(param: Param): string {
   if (param.pattern) lines.push(`pattern: ${groovyString(param.pattern)}`);
   if (param.keyPattern) lines.push(`keyPattern: ${groovyString(param.keyPattern)}`);
   if (param.expected) lines.push(`expected: ${groovyString(param.expected)}`);
+  if (param.valueExpected) lines.push(`valueExpected: ${groovyString(param.valueExpected)}`);
   return `[${lines.join(',\n      ')}]`;
 }
 
@@ -75,22 +76,26 @@ export function renderLibrary(library: Library, pools: readonly PoolLike[], dir 
   }
   const appDir = library.jenkinsfile.appDir;
   const deploy = library.jenkinsfile;
-  const imageRef = `${groovyString(`${library.docker.registry}/${library.docker.image}@`)} + env.IMAGE_DIGEST`;
+  // A pull request pushes no image: its plan names one that does not exist, tagged with its number.
+  const pullRequestImage = `${groovyString(`${library.docker.registry}/${library.docker.image}:pr-`)} + env.CHANGE_ID`;
   const entry = (key: string, value: string) => `${/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : groovyString(key)}: ${value}`;
   // One entry a line, indented under the terraformApply call.
   const mapLiteral = (entries: string[]) => `[\n            ${entries.join(',\n            ')}\n          ]`;
   const backendConfig = Object.entries(deploy.backendConfig).map(([k, v]) => entry(k, groovyString(v)));
-  const vars = [...Object.entries(deploy.vars).map(([k, v]) => entry(k, groovyString(v))), entry(deploy.imageVariable, imageRef)];
+  const fixedVars = Object.entries(deploy.vars).map(([k, v]) => entry(k, groovyString(v)));
   files.push({
     path: 'Jenkinsfile',
     template: 'Jenkinsfile.hbs',
     text: compile('Jenkinsfile.hbs')({
       library,
       tools,
-      libraryRef: `${library.name}@${library.version}`,
+      // No version: casc.yaml pins defaultVersion with allowVersionOverride false, and then
+      // pipeline-groovy-lib refuses any version in the annotation, even the default one.
+      libraryRef: library.name,
       junitFile: `${appDir}/build/test-results/junit.xml`,
       backendConfig: backendConfig.length > 0 ? mapLiteral(backendConfig) : '',
-      deployVars: mapLiteral(vars),
+      deployVars: mapLiteral([...fixedVars, entry(deploy.imageVariable, 'env.IMAGE_REFERENCE')]),
+      pullRequestVars: mapLiteral([...fixedVars, entry(deploy.imageVariable, pullRequestImage)]),
     }),
   });
   return files;

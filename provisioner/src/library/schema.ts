@@ -7,7 +7,9 @@ import { z } from 'zod';
 const relativePath = z
   .string()
   .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, 'expected a relative path of letters, digits, ".", "_", "-" and "/"')
-  .refine((p) => !p.split('/').includes('..'), 'expected a path inside the workspace (no "..")');
+  .refine((p) => !p.split('/').includes('..'), 'expected a path inside the workspace (no "..")')
+  // A leading '-' would read as an option to the tool that gets the path.
+  .refine((p) => !p.startsWith('-'), 'expected a path that does not start with "-"');
 
 const absolutePath = z
   .string()

@@ -22,6 +22,8 @@ export interface Param {
   keyPattern?: string;
   /** What `pattern`/`keyPattern` mean, for the error message. */
   expected?: string;
+  /** What a Map value's `pattern` means, when it differs from `expected` (the keys'). */
+  valueExpected?: string;
   /** Whether null is accepted although the default is not null. */
   nullable?: boolean;
 }
@@ -53,8 +55,9 @@ interface PoolLike {
 
 // Java regexes (matched in full by Groovy's ==~). Paths stay inside the workspace and hold no
 // shell metacharacters, so they can also be used in Ant patterns and messages as they are.
-const relativePath = '(?!(.*/)?\\.\\.(/|$))[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*';
-const relativePathText = 'a relative path of letters, digits, ".", "_", "-" and "/" without ".."';
+// A leading '-' would read as an option to the tool that gets the path.
+const relativePath = '(?!(.*/)?\\.\\.(/|$))(?!-)[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*';
+const relativePathText = 'a relative path of letters, digits, ".", "_", "-" and "/" without ".." and not starting with "-"';
 const absolutePath = '(?!(.*/)?\\.\\.(/|$))/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*';
 const absolutePathText = 'an absolute path of letters, digits, ".", "_", "-" and "/" without ".."';
 const gitRef = '[A-Za-z0-9][A-Za-z0-9._/-]*';
@@ -96,7 +99,7 @@ export function steps(library: Library): Step[] {
       tool: 'python',
       params: [
         { key: 'dir', type: 'String', default: appDir, doc: 'the project directory, relative to the workspace', pattern: relativePath, expected: relativePathText },
-        { key: 'python', type: 'String', default: library.python.interpreter, doc: 'the interpreter on the agent (a command on PATH or an absolute path)', pattern: '[A-Za-z0-9._/+-]+', expected: 'a command or path of letters, digits, ".", "_", "/", "+", "-"' },
+        { key: 'python', type: 'String', default: library.python.interpreter, doc: 'the interpreter on the agent (a command on PATH or an absolute path)', pattern: '(?!-)[A-Za-z0-9._/+-]+', expected: 'a command or path of letters, digits, ".", "_", "/", "+", "-" not starting with "-"' },
         { key: 'requirements', type: 'String', default: 'requirements.txt', doc: 'the requirements file, relative to dir', pattern: relativePath, expected: relativePathText },
         { key: 'systemSitePackages', type: 'Boolean', default: library.python.systemSitePackages, doc: "whether the virtualenv sees the agent's system site packages (lets a build work offline)" },
         { key: 'venvCache', type: 'String', default: library.python.venvCache, doc: 'where virtualenvs are kept between builds', pattern: absolutePath, expected: absolutePathText },
@@ -123,7 +126,7 @@ export function steps(library: Library): Step[] {
     {
       name: 'dockerPush',
       summary:
-        'Builds an image with OCI labels (revision, source, created) and --cache-from the last pushed image, logs in with --password-stdin inside withCredentials, pushes every tag, always logs out, and returns the pushed digest.',
+        'Builds an image with OCI labels (revision, source, created) and --cache-from the last pushed image. On the deploy branch and on tags it also logs in with --password-stdin inside withCredentials (docker configuration in a fresh directory outside the workspace, removed afterwards), pushes every tag and returns the pushed REGISTRY/IMAGE@sha256:... reference; other builds only build, without credentials, and return null.',
       tool: 'docker',
       params: [
         { key: 'image', type: 'String', default: library.docker.image, doc: 'the repository inside the registry', pattern: imagePathPattern.source.slice(1, -1), expected: 'an image repository such as bankco/bank-app (lower case)' },
@@ -133,10 +136,10 @@ export function steps(library: Library): Step[] {
         { key: 'context', type: 'String', default: appDir, doc: 'the build context, relative to the workspace', pattern: relativePath, expected: relativePathText },
         { key: 'dockerfile', type: 'String', default: null, doc: 'the Dockerfile, relative to the workspace (default: CONTEXT/Dockerfile)', pattern: relativePath, expected: relativePathText },
         { key: 'buildArgs', type: 'Map', default: {}, doc: 'build arguments (not for secrets: they stay in the image history)', keyPattern: '[A-Za-z_][A-Za-z0-9_]*', expected: 'a build argument name (letters, digits, "_")' },
-        { key: 'deployBranch', type: 'String', default: library.deployBranch, doc: 'the branch whose builds also push latest', pattern: gitRef, expected: 'a branch name' },
+        { key: 'deployBranch', type: 'String', default: library.deployBranch, doc: 'the branch whose builds push (with latest); tags push too, other builds only build', pattern: gitRef, expected: 'a branch name' },
       ],
-      returns: 'the pushed digest (sha256:...)',
-      example: `script {\n  env.IMAGE_DIGEST = dockerPush(context: '${appDir}')\n}`,
+      returns: 'the pushed image by digest (REGISTRY/IMAGE@sha256:...), or null when the build only built it',
+      example: `script {\n  env.IMAGE_REFERENCE = dockerPush(context: '${appDir}')\n}`,
     },
     {
       name: 'terraformApply',
@@ -146,7 +149,7 @@ export function steps(library: Library): Step[] {
       params: [
         { key: 'dir', type: 'String', default: library.jenkinsfile.terraformDir, doc: 'the Terraform root module, relative to the workspace', pattern: relativePath, expected: relativePathText },
         { key: 'credentialsId', type: 'String', default: library.terraform.credentialsId, doc: 'AWS credentials bound to AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (null: use the agent\'s instance role)', nullable: true },
-        { key: 'vars', type: 'Map', default: {}, doc: 'input variables, passed as TF_VAR_name in the environment', keyPattern: '[A-Za-z_][A-Za-z0-9_-]*', expected: 'a Terraform variable name' },
+        { key: 'vars', type: 'Map', default: {}, doc: 'input variables, passed as TF_VAR_name in the environment (not empty: withEnv drops an empty variable)', keyPattern: '[A-Za-z_][A-Za-z0-9_-]*', expected: 'a Terraform variable name', pattern: '(?s).+', valueExpected: 'a non-empty value (withEnv drops an empty variable, so Terraform would see none)' },
         { key: 'varFiles', type: 'List', default: [], doc: 'variable files, relative to dir', pattern: relativePath, expected: relativePathText },
         { key: 'backendConfig', type: 'Map', default: {}, doc: 'backend settings for init (-backend-config=KEY=VALUE)', keyPattern: '[A-Za-z_][A-Za-z0-9_.-]*', pattern: singleLine, expected: 'a backend setting name and a single-line value' },
         { key: 'approve', type: 'String', default: library.terraform.approve, doc: 'when to ask a person before applying: user (builds a person started), always, never', pattern: 'user|always|never', expected: 'user, always or never' },
@@ -156,7 +159,7 @@ export function steps(library: Library): Step[] {
         { key: 'minVersion', type: 'String', default: library.terraform.minVersion, doc: 'the oldest Terraform accepted', pattern: '[0-9]+(\\.[0-9]+){0,2}', expected: 'a version such as 1.5.0' },
       ],
       returns: 'a Map: changes (the plan had changes), applied (the plan was applied)',
-      example: `terraformApply(dir: '${library.jenkinsfile.terraformDir}',\n  vars: [${library.jenkinsfile.imageVariable}: '${library.docker.registry}/${library.docker.image}@' + env.IMAGE_DIGEST])`,
+      example: `terraformApply(dir: '${library.jenkinsfile.terraformDir}',\n  vars: [${library.jenkinsfile.imageVariable}: env.IMAGE_REFERENCE])`,
     },
   ];
 }

@@ -14,7 +14,7 @@ import {
   type Observed,
 } from '../model.ts';
 
-export type RemoveReason = 'scale-down' | 'pool-removed' | 'stray' | 'stopped' | 'down';
+export type RemoveReason = 'scale-down' | 'pool-removed' | 'stray' | 'stopped' | 'down' | 'replace';
 
 export type Action =
   /** Start `count` instances of a pool in one subnet with one idempotent RunInstances call. */
@@ -29,7 +29,7 @@ export type Action =
    * Drain the node (no new builds), wait until idle, delete it, terminate the instance and delete
    * its secret. `busy` agents are only removed once idle, unless forced.
    */
-  | { type: 'remove'; pool: string; region?: string; instanceId?: string; node?: string; reason: RemoveReason; busy: boolean }
+  | { type: 'remove'; pool: string; region?: string; instanceId?: string; node?: string; reason: RemoveReason; busy: boolean; detail?: string }
   /** A node whose instance is gone: delete it (nothing can run on it). */
   | { type: 'delete-node'; pool: string; node: string; instanceId?: string; reason: string }
   /** A secret parameter whose instance is gone. */
@@ -51,7 +51,22 @@ export function drainMessage(fleet: string, reason: string): string {
 }
 
 function drainedByUs(fleet: string, node: AgentNode): boolean {
-  return node.temporarilyOffline && (node.offlineReason ?? '').includes(`by provisioner (fleet ${fleet})`);
+  return node.temporarilyOffline && node.heldOfflineBy !== 'jenkins' && (node.offlineReason ?? '').includes(`by provisioner (fleet ${fleet})`);
+}
+
+/** Jenkins itself holds the node offline (its disk-space or temp-space monitor): no person chose it. */
+function heldByJenkins(node: AgentNode | undefined): boolean {
+  return node !== undefined && node.temporarilyOffline && node.heldOfflineBy === 'jenkins';
+}
+
+/**
+ * Why Jenkins' hold on a node has lasted too long (past `repair.offlineAfter`), or undefined while
+ * the monitor may still let it go (it brings the node back itself once space is free again).
+ */
+function heldTooLong(fleet: Fleet, node: AgentNode, now: number): string | undefined {
+  if (node.offlineSince !== undefined && now - node.offlineSince <= fleet.repair.offlineAfter) return undefined;
+  const age = node.offlineSince === undefined ? '' : ` ${formatAge(now - node.offlineSince)} ago`;
+  return `taken offline by Jenkins${age}${node.offlineReason ? `: ${node.offlineReason}` : ''}`;
 }
 
 const live = (i: Instance) => i.state === 'pending' || i.state === 'running';
@@ -62,6 +77,8 @@ export function managedNodes(fleet: Fleet, observed: Observed): Map<string, Agen
   const instanceIds = new Set(observed.instances.map((i) => i.id));
   const ours = new Map<string, AgentNode>();
   for (const node of observed.nodes) {
+    // A deleted node's computer stays listed until its build ends; nothing can be done to it.
+    if (node.deleted) continue;
     const described = parseNodeDescription(node.description);
     const named = parseAgentName(node.name);
     if (described ? described.fleet === fleet.fleet : named !== undefined && instanceIds.has(named.instanceId)) {
@@ -105,8 +122,18 @@ export function planUp(fleet: Fleet, observed: Observed): Plan {
   const liveById = new Map(observed.instances.filter(live).map((i) => [i.id, i]));
 
   for (const pool of fleet.pools) {
-    const members = observed.instances.filter((i) => i.pool === pool.name && live(i));
     const nodeOf = (i: Instance) => nodes.get(agentName(pool.name, i.id));
+    const members: Instance[] = [];
+    for (const instance of observed.instances.filter((i) => i.pool === pool.name && live(i))) {
+      // An instance whose agent Jenkins has held offline past repair.offlineAfter (its disk or /tmp
+      // ran out) is replaced: a new instance comes, this one drains and goes.
+      const node = nodeOf(instance);
+      const why = node && !isStaticPool(pool) && heldByJenkins(node) ? heldTooLong(fleet, node, observed.now) : undefined;
+      if (why) {
+        removed.add(instance.id);
+        actions.push(removal(instance, node, 'replace', why));
+      } else members.push(instance);
+    }
 
     // Scale down: the cheapest agents to lose go first; busy ones only once idle.
     const surplus = members.length - pool.count;
@@ -150,8 +177,21 @@ export function planUp(fleet: Fleet, observed: Observed): Plan {
         continue;
       }
       if (node.online) continue;
+      if (heldByJenkins(node)) {
+        // A static host cannot be replaced: once Jenkins has held it offline too long, it is
+        // bootstrapped again like any offline agent (and `up` reports the monitor's reason if it stays offline).
+        const why = heldTooLong(fleet, node, observed.now);
+        if (why && isStaticPool(pool)) actions.push({ type: 'bootstrap', ...base, reason: why });
+        continue;
+      }
       if (node.temporarilyOffline) {
-        if (drainedByUs(fleet.fleet, node)) actions.push({ type: 'resume', pool: pool.name, node: name, reason: 'drained earlier, wanted again' });
+        if (drainedByUs(fleet.fleet, node)) {
+          actions.push({ type: 'resume', pool: pool.name, node: name, reason: 'drained earlier, wanted again' });
+          // Drained before its agent ever connected (a run killed between register and bootstrap,
+          // then a scale-down): back online alone it would stay offline.
+          const reason = node.connected === false ? needsBootstrap(fleet, pool, instance, observed.now) : undefined;
+          if (reason) actions.push({ type: 'bootstrap', ...base, reason });
+        }
         continue; // taken offline by a person: theirs to bring back
       }
       const reason = needsBootstrap(fleet, pool, instance, observed.now);
@@ -197,8 +237,8 @@ export function planUp(fleet: Fleet, observed: Observed): Plan {
   return { fleet: fleet.fleet, actions: sortActions(actions) };
 }
 
-function removal(instance: Instance, node: AgentNode | undefined, reason: RemoveReason): Action {
-  return { type: 'remove', pool: instance.pool, region: instance.region, instanceId: instance.id, node: node?.name, reason, busy: node !== undefined && !node.idle };
+function removal(instance: Instance, node: AgentNode | undefined, reason: RemoveReason, detail?: string): Action {
+  return { type: 'remove', pool: instance.pool, region: instance.region, instanceId: instance.id, node: node?.name, reason, busy: node !== undefined && !node.idle, ...(detail ? { detail } : {}) };
 }
 
 /** Why an offline node's host should be bootstrapped again, or undefined to leave it be. */

@@ -11,6 +11,8 @@ export interface AgentStatus {
   online: boolean;
   idle: boolean;
   temporarilyOffline: boolean;
+  /** Who holds a temporarily offline agent offline: a person (or a drain), or Jenkins itself (a disk-space monitor). */
+  heldOfflineBy: 'person' | 'jenkins' | null;
   offlineReason: string | null;
   privateIp: string | null;
   /** Seconds since launch; null for static hosts. */
@@ -53,6 +55,7 @@ export function fleetStatus(fleet: Fleet, observed: Observed): FleetStatus {
           online: node?.online ?? false,
           idle: node?.idle ?? true,
           temporarilyOffline: node?.temporarilyOffline ?? false,
+          heldOfflineBy: node?.temporarilyOffline ? (node.heldOfflineBy ?? 'person') : null,
           offlineReason: node && !node.online ? (node.offlineReason ?? null) : null,
           privateIp: instance.privateIp ?? instance.host?.address ?? null,
           ageSeconds: instance.host ? null : Math.max(0, Math.round((observed.now - instance.launchedAt) / 1000)),

@@ -42,6 +42,7 @@ interface SandboxFlags {
   consistencyLag: string;
   instanceLimit: string;
   agentRetry: string;
+  lostAgentTimeout: string;
   seed?: string;
   sshHosts: string;
 }
@@ -73,8 +74,9 @@ async function run(flags: SandboxFlags): Promise<void> {
     if (!/^\d+$/.test(flags.seed)) throw new UserError(`--seed: expected a whole number, found ${JSON.stringify(flags.seed)}`);
     options.seed = Number(flags.seed);
   }
-  // A fixed admin token (e.g. a test's canary) comes from the environment, never from argv.
-  if (process.env.SANDBOX_JENKINS_API_TOKEN) options.adminToken = process.env.SANDBOX_JENKINS_API_TOKEN;
+  options.lostAgentTimeoutMs = parseDuration('--lost-agent-timeout', flags.lostAgentTimeout);
+  // A fixed service-account token (e.g. a test's canary) comes from the environment, never from argv.
+  if (process.env.SANDBOX_JENKINS_API_TOKEN) options.serviceToken = process.env.SANDBOX_JENKINS_API_TOKEN;
 
   const sandbox = await startSandbox(options);
   const sshHosts = await startSandboxSshHosts(flags.sshHosts, options.stateDir, sandbox.hosts.toolbox).catch(async (err: unknown) => {
@@ -127,6 +129,7 @@ export const sandboxCommand: CommandModule = (cli: Command) => {
     .option('--instance-limit <n>', 'most instances alive at once; RunInstances beyond it fails with InstanceLimitExceeded (0: none)', '0')
     .option('--consistency-lag <duration>', 'new instances and commands stay invisible to reads this long (eventual consistency)', '0')
     .option('--agent-retry <duration>', 'how long an agent waits before reconnecting', '5s')
+    .option('--lost-agent-timeout <duration>', 'how long a build whose agent dropped or was deleted keeps its executor before it aborts (Pipeline: 5m)', '5m')
     .option('--seed <n>', 'seed of the fault generator')
     .option('--ssh-hosts <n>', 'also start N real sshd hosts on loopback for a static pool (settings in STATE/ssh-hosts.yaml)', '0')
     .action(async (flags: SandboxFlags) => run(flags));

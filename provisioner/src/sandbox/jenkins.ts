@@ -1,13 +1,16 @@
 // The Jenkins controller stand-in: the REST endpoints the provisioner and the `jenkins` npm client
-// use (Basic auth with API tokens, crumb issuer, computer/doCreateItem, computer api/json with
-// tree=, jenkins-agent.jnlp, toggleOffline, doDelete, queue, jnlpJars/agent.jar) and the
-// /wsagents/ WebSocket endpoint inbound agents hold open: a node is online while its socket is.
+// use (Basic auth with API tokens or passwords, permissions checked one by one, CSRF crumbs,
+// computer/doCreateItem, computer api/json with tree=, config.xml, jenkins-agent.jnlp,
+// toggleOffline, changeOfflineCause, doDelete, queue, jnlpJars/agent.jar, the script console's
+// permission check) and the /wsagents/ WebSocket endpoint inbound agents hold open: a node is
+// online while its socket is. Each behaviour is cited in docs/FIDELITY.md.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { XMLParser } from 'fast-xml-parser';
-import type { JenkinsNode } from './state.ts';
+import { authenticate, crumbAccepted, crumbFor, hasPermission, Permission, permissions, type Caller } from './jenkins-security.ts';
+import type { Build, JenkinsNode, OfflineCause, RemovedComputer } from './state.ts';
 import type { Sandbox } from './world.ts';
 
 export const jenkinsVersion = '2.504.3';
@@ -31,22 +34,61 @@ interface Request {
   body: Buffer;
 }
 
-type User = Sandbox['store']['world']['users'][number];
+export interface JenkinsStandInOptions {
+  /**
+   * How long a build whose agent dropped (or whose node was deleted) waits for it before it aborts:
+   * ExecutorStepExecution.TIMEOUT_WAITING_FOR_NODE_MILLIS, 5 minutes in a real Pipeline.
+   */
+  lostAgentTimeoutMs: number;
+}
+
+const escapeHtml = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /**
- * A Jenkins error page: status, the X-Error header the npm client turns into its message, HTML.
- * Jetty writes header values as ISO-8859-1, so Jenkins' curly quotes arrive as `?` (which the npm
- * client turns back into `"`).
+ * A Jenkins error page rendered by AbstractModelObject/error.jelly (a `Failure`): status, the
+ * X-Error header the npm client turns into its message, HTML. Jetty writes header values as
+ * ISO-8859-1, so Jenkins' curly quotes arrive as `?` (which the npm client turns back into `"`).
  */
 function failure(status: number, message: string, action: string, mutating: boolean): JenkinsReply {
   return {
     status,
     headers: { 'content-type': 'text/html;charset=utf-8', 'x-error': message.replace(/[^\x20-\x7e\xa0-\xff]/g, '?') },
-    body: `<html><head><title>Jenkins</title></head><body><h1>Error</h1><p>${message.replace(/[<>&]/g, (c) => `&#${c.charCodeAt(0)};`)}</p></body></html>`,
+    body: `<html><head><title>Jenkins</title></head><body><h1>Error</h1><p>${escapeHtml(message)}</p></body></html>`,
     action,
     mutating,
     error: `${status} ${message}`,
   };
+}
+
+/** `HttpServletResponse.sendError` with no error page of Jenkins' own: Jetty's ErrorHandler page, no X-Error. */
+function servletError(status: number, reason: string, uri: string, action: string, mutating: boolean): JenkinsReply {
+  const text = escapeHtml(reason);
+  return {
+    status,
+    headers: { 'content-type': 'text/html;charset=iso-8859-1', 'cache-control': 'must-revalidate,no-cache,no-store' },
+    body: `<html>\n<head>\n<meta http-equiv="Content-Type" content="text/html;charset=ISO-8859-1"/>\n<title>Error ${status} ${text}</title>\n</head>\n<body>\n<h2>HTTP ERROR ${status} ${text}</h2>\n<table>\n<tr><th>URI:</th><td>${escapeHtml(uri)}</td></tr>\n<tr><th>STATUS:</th><td>${status}</td></tr>\n<tr><th>MESSAGE:</th><td>${text}</td></tr>\n<tr><th>SERVLET:</th><td>Stapler</td></tr>\n</table>\n\n</body>\n</html>\n`,
+    action,
+    mutating,
+    error: `${status} ${reason}`,
+  };
+}
+
+/** Stapler's answer to a URL nothing is bound to (Jenkins' _404 page; no X-Error). */
+function notFound(action: string, mutating: boolean, subject?: string): JenkinsReply {
+  return {
+    status: 404,
+    headers: { 'content-type': 'text/html;charset=utf-8' },
+    body: '<html><head><title>Not Found [Jenkins]</title></head><body><h1>Not Found</h1><p>This page may not exist, or you may not have permission to see it.</p></body></html>',
+    action,
+    mutating,
+    error: '404 Not Found',
+    ...(subject ? { subject } : {}),
+  };
+}
+
+/** HttpResponses.errorWithoutStack: the status and the message as plain text. */
+function plainError(status: number, message: string, action: string): JenkinsReply {
+  return { status, headers: { 'content-type': 'text/plain;charset=utf-8' }, body: `${message}\n`, action, mutating: false, error: `${status} ${message}` };
 }
 
 function json(value: unknown, action: string): JenkinsReply {
@@ -55,6 +97,114 @@ function json(value: unknown, action: string): JenkinsReply {
 
 function redirect(location: string, action: string, subject: string): JenkinsReply {
   return { status: 302, headers: { location }, body: '', action, mutating: true, subject };
+}
+
+/**
+ * A missing permission. Authenticated users get AccessDeniedHandlerImpl's /accessDenied page; the
+ * anonymous user gets HudsonAuthenticationEntryPoint's "Authentication required" page. Both 403,
+ * both with AccessDeniedException3.reportAsHeaders: who the request ran as, the permission's id,
+ * and the permissions that would imply it.
+ */
+function accessDenied(caller: Caller, permission: string, action: string, mutating: boolean): JenkinsReply {
+  const title = permissions[permission]?.title ?? permission;
+  const message = `${caller.name} is missing the ${title} permission`;
+  const impliedBy: string[] = [];
+  for (let p = permissions[permission]?.impliedBy; p; p = permissions[p]?.impliedBy) impliedBy.push(p);
+  const headers: Record<string, string | string[]> = {
+    'content-type': 'text/html;charset=utf-8',
+    'x-you-are-authenticated-as': caller.name,
+    'x-you-are-in-group-disabled': 'JENKINS-39402: use -Dhudson.security.AccessDeniedException2.REPORT_GROUP_HEADERS=true or use /whoAmI to diagnose',
+    'x-required-permission': permission,
+    ...(impliedBy.length > 0 ? { 'x-permission-implied-by': impliedBy } : {}),
+  };
+  const report = `You are authenticated as: ${caller.name}\nGroups that you are in:\nPermission you need to have (but didn't): ${permission}\n${impliedBy.map((p) => ` ... which is implied by: ${p}\n`).join('')}`;
+  const body = caller.kind === 'anonymous'
+    ? `<html><head><meta http-equiv='refresh' content='1;url=/login'/></head><body style='background-color:white; color:white;'>\nAuthentication required\n<!--\n${report}-->\n\n</body></html>`
+    : `<html><head><title>Access Denied [Jenkins]</title></head><body><h1>Access Denied</h1><p class="error">${escapeHtml(message)}</p></body></html>`;
+  return { status: 403, headers, body, action, mutating, error: `403 ${message}` };
+}
+
+// ---- offline causes as Jenkins exports them
+
+/** Functions.humanReadableByteSize: binary units, two decimals. */
+export function humanReadableByteSize(size: number): string {
+  if (size < 1024) return `${size} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let n = size / 1024;
+  let unit = 0;
+  while (n >= 1024 && unit < units.length - 1) {
+    n /= 1024;
+    unit++;
+  }
+  return `${n.toFixed(2)} ${units[unit]}`;
+}
+
+/** Util.escape: what IOfflineCause.getReason applies to every offline cause's text. */
+export function jenkinsEscape(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (ch === '\n') out += '<br>';
+    else if (ch === '<') out += '&lt;';
+    else if (ch === '>') out += '&gt;';
+    else if (ch === '&') out += '&amp;';
+    else if (ch === '"') out += '&quot;';
+    else if (ch === "'") out += '&#039;';
+    else if (ch === ' ') out += text[i + 1] === ' ' ? '&nbsp;' : ' ';
+    else out += ch;
+  }
+  return out;
+}
+
+/** The disk-space monitors' DiskSpace cause: its monitor class (the cause's trigger). */
+const monitorClass = { 'disk-space': 'hudson.node_monitors.DiskSpaceMonitor', 'temp-space': 'hudson.node_monitors.TemporarySpaceMonitor' } as const;
+const diskSpaceClass = 'hudson.node_monitors.DiskSpaceMonitorDescriptor$DiskSpace';
+/** AbstractDiskSpaceMonitor's default freeSpaceWarningThreshold (2GiB). */
+const warningThresholdBytes = 2 * 1024 ** 3;
+
+type AnyCause = OfflineCause | NonNullable<JenkinsNode['lastDisconnect']>;
+
+/** The cause's toString(): what getReason starts from. */
+function causeText(cause: AnyCause): string {
+  switch (cause.kind) {
+    case 'user':
+      // SlaveComputer.DisconnectedBy=Disconnected by {0}{1}, {1} being " : " + message when there is one.
+      return `Disconnected by ${cause.userId}${cause.message !== null ? ` : ${cause.message}` : ''}`;
+    case 'channel':
+      return 'Connection was broken';
+    default:
+      // DiskSpace.toString when triggered (DiskSpaceMonitorDescriptor.DiskSpace.FreeSpaceTooLow).
+      return `Disk space is below threshold of ${humanReadableByteSize(cause.thresholdBytes)}. Only ${humanReadableByteSize(cause.freeBytes)} out of ${humanReadableByteSize(cause.totalBytes)} left on ${cause.path}.`;
+  }
+}
+
+/**
+ * IOfflineCause.getReason: toString() without the "Disconnected by USER : " prefix (the regex is
+ * greedy, so it removes up to the last " : "), then Util.escape.
+ */
+export function offlineCauseReason(cause: AnyCause): string {
+  return jenkinsEscape(causeText(cause).replace(/^Disconnected by [\w\W]* : /, '').replace(/^Disconnected by [\w\W]*/, ''));
+}
+
+function causeJson(cause: AnyCause): Record<string, unknown> {
+  switch (cause.kind) {
+    case 'user':
+      return { _class: 'hudson.slaves.OfflineCause$UserCause', description: causeText(cause), timestamp: cause.timestamp };
+    case 'channel':
+      return { _class: 'hudson.slaves.OfflineCause$ChannelTermination', timestamp: cause.timestamp };
+    default:
+      return { _class: diskSpaceClass, timestamp: cause.timestamp, path: cause.path, size: cause.freeBytes, threshold: cause.thresholdBytes, totalSize: cause.totalBytes, warningThreshold: warningThresholdBytes };
+  }
+}
+
+const xmlText = (s: string) => s.replace(/[<>&]/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The cause as XStream writes Node.temporaryOfflineCause into config.xml. */
+function causeXml(cause: OfflineCause): string {
+  if (cause.kind === 'user') {
+    return `  <temporaryOfflineCause class="hudson.slaves.OfflineCause$UserCause">\n    <timestamp>${cause.timestamp}</timestamp>\n    <description>\n      <holder>\n        <owner>hudson.slaves.Messages</owner>\n      </holder>\n      <key>SlaveComputer.DisconnectedBy</key>\n      <args>\n        <string>${xmlText(cause.userId)}</string>\n        <string>${cause.message !== null ? xmlText(` : ${cause.message}`) : ''}</string>\n      </args>\n    </description>\n    <userId>${xmlText(cause.userId)}</userId>\n${cause.message !== null ? `    <message>${xmlText(cause.message)}</message>\n` : ''}  </temporaryOfflineCause>\n`;
+  }
+  return `  <temporaryOfflineCause class="${diskSpaceClass}">\n    <timestamp>${cause.timestamp}</timestamp>\n    <path>${xmlText(cause.path)}</path>\n    <size>${cause.freeBytes}</size>\n    <totalSize>${cause.totalBytes}</totalSize>\n    <trigger>${monitorClass[cause.kind]}</trigger>\n    <threshold>${cause.thresholdBytes}</threshold>\n    <warningThreshold>${warningThresholdBytes}</warningThreshold>\n  </temporaryOfflineCause>\n`;
 }
 
 // ---- tree= (Jenkins' api filter: `a,b[c,d{0,5}]`)
@@ -146,12 +296,15 @@ function agentJar(): Buffer {
 
 const unsafeNameChars = '?*/\\%!@#$^&|<>[]:;';
 
+/** The job the bank's controller has (jenkins/casc.yaml), seen only by users with Job/Read. */
+const jobs = [{ _class: 'org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject', name: 'bank-app', color: 'notbuilt' }];
+
 export class JenkinsStandIn {
   private readonly connections = new Map<string, WebSocket>();
   private readonly jar = agentJar();
-  private readonly xml = new XMLParser({ ignoreAttributes: true, parseTagValue: false });
+  private readonly xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_', parseTagValue: false, parseAttributeValue: false });
 
-  constructor(private readonly sb: Sandbox, readonly prefix: string) {}
+  constructor(private readonly sb: Sandbox, readonly prefix: string, private readonly options: JenkinsStandInOptions) {}
 
   /** The node's agent secret: an HMAC of its name, as Jenkins' JnlpAgentReceiver computes it. */
   secretOf(name: string): string {
@@ -180,39 +333,88 @@ export class JenkinsStandIn {
     return this.sb.store.world.nodes.find((n) => n.name === name);
   }
 
-  private authenticate(req: Request): User | JenkinsReply {
-    const header = req.headers.authorization;
-    if (!header?.startsWith('Basic ')) return { ...failure(401, 'Authentication required', 'auth', false), headers: { 'www-authenticate': 'Basic realm="Jenkins"', 'content-type': 'text/html' } };
-    const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    const name = decoded.slice(0, colon);
-    const token = decoded.slice(colon + 1);
-    const user = this.sb.store.world.users.find((u) => u.name === name);
-    const ok = user !== undefined && token.length === user.token.length && timingSafeEqual(Buffer.from(token), Buffer.from(user.token));
-    if (!ok) return { ...failure(401, `Invalid password/token for user: ${name}`, 'auth', false), headers: { 'www-authenticate': 'Basic realm="Jenkins"', 'content-type': 'text/html' } };
-    return user;
+  private removedComputer(name: string): RemovedComputer | undefined {
+    return this.sb.store.world.removedComputers.find((c) => c.name === name);
+  }
+
+  /**
+   * Ends the builds whose agent has been gone for the lost-agent timeout (the Pipeline aborts and
+   * its executor frees), and drops the computers of deleted nodes whose last build ended.
+   */
+  private sweep(now = Date.now()): void {
+    const world = this.sb.store.world;
+    const over = (b: Build) => b.agentLostAt !== undefined && now >= b.agentLostAt + this.options.lostAgentTimeoutMs;
+    let changed = false;
+    for (const node of world.nodes) {
+      if (node.busy && over(node.busy)) {
+        delete node.busy;
+        changed = true;
+      }
+    }
+    const before = world.removedComputers.length;
+    world.removedComputers = world.removedComputers.filter((c) => !over(c.busy));
+    if (changed || world.removedComputers.length !== before) this.sb.store.save();
   }
 
   /** Answers one HTTP request below the controller's root. */
   handle(req: Request): JenkinsReply {
     const { method, path } = req;
-    // Always readable, as in Jenkins (ALWAYS_READABLE_PATHS): the agents' own downloads and login.
+    this.sweep();
+    // Agents fetch agent.jar without credentials; login, the TCP listener and /wsagents/ are
+    // readable by anyone (Jenkins.ALWAYS_READABLE_PATHS, WebSocketAgents is an UnprotectedRootAction).
     if (method === 'GET' && path === 'jnlpJars/agent.jar') {
       return { status: 200, headers: { 'content-type': 'application/java-archive', 'content-length': String(this.jar.length) }, body: this.jar, action: 'GET jnlpJars/agent.jar', mutating: false };
     }
     if (method === 'GET' && path === 'login') {
       return { status: 200, headers: { 'content-type': 'text/html;charset=utf-8' }, body: '<html><body>Sign in to Jenkins</body></html>', action: 'GET login', mutating: false };
     }
-    const user = this.authenticate(req);
-    if ('status' in user) return user;
-    const segments = path.split('/').map((s) => decodeURIComponent(s));
-    const mutating = method === 'POST';
-    const deny = (permission: string, action: string) => user.permissions === 'admin' ? undefined : failure(403, `${user.name} is missing the ${permission} permission`, action, mutating);
+    if (path === 'wsagents' || path.startsWith('wsagents/')) {
+      // WebSocketAgents.doIndex wants the agent's headers and a WebSocket upgrade (the server's upgrade handler).
+      return plainError(400, 'This endpoint is only for use from agent.jar in WebSocket mode', `${method} wsagents/`);
+    }
+    if (path === 'tcpSlaveAgentListener' || path.startsWith('tcpSlaveAgentListener/')) {
+      // Jenkins.getTcpSlaveAgentListener() is null with slaveAgentPort -1: nothing is bound there.
+      return notFound(`${method} tcpSlaveAgentListener/`, false);
+    }
 
-    if (path === 'api/json' && method === 'GET') return this.withTree(req, this.rootJson(), 'GET api/json');
+    const mutating = method === 'POST';
+    const uri = `${this.prefix}/${path}`;
+    const authenticated = authenticate(req.headers, this.sb.store.world.users);
+    if ('refused' in authenticated) {
+      // BasicHeaderProcessor fails over to Spring's BasicAuthenticationEntryPoint (realm "Jenkins").
+      const reply = servletError(401, 'Unauthorized', uri, 'auth', false);
+      return { ...reply, headers: { ...reply.headers, 'www-authenticate': 'Basic realm="Jenkins"' }, error: `401 ${authenticated.refused}` };
+    }
+    const caller = authenticated;
+    // CrumbFilter runs after authentication and before Stapler: every POST without a valid crumb is
+    // refused unless an API token authenticated it, whatever the URL and whoever the user.
+    if (method === 'POST' && !crumbAccepted(caller, this.sb.store.world.jnlpKey, req.headers, formParams(req))) {
+      return servletError(403, 'No valid crumb was included in the request', uri, `POST ${path.split('/')[0]}`, true);
+    }
+    const denied = (permission: string, action: string, subject?: string): JenkinsReply | undefined => {
+      if (hasPermission(caller, permission)) return undefined;
+      return { ...accessDenied(caller, permission, action, mutating), ...(subject ? { subject } : {}) };
+    };
+    // Jenkins.getTarget: everything else needs Overall/Read.
+    const unreadable = denied(Permission.read, `${method} ${path.split('/')[0] || '/'}`);
+    if (unreadable) return unreadable;
+    const segments = path.split('/').map((s) => decodeURIComponent(s));
+
+    if ((path === 'api/json' || path === '') && (method === 'GET' || method === 'HEAD')) {
+      if (path === '') return { status: 200, headers: { 'content-type': 'text/html;charset=utf-8' }, body: '<html><head><title>Dashboard [Jenkins]</title></head><body></body></html>', action: 'GET /', mutating: false };
+      return this.withTree(req, this.rootJson(caller), 'GET api/json');
+    }
+    if (path === 'script' || path === 'scriptText') {
+      // Jenkins._doScript checks Overall/Administer before anything else. The sandbox runs no Groovy.
+      const action = `${method} ${path}`;
+      const refused = denied(Permission.administer, action);
+      if (refused) return refused;
+      if (method === 'POST' || req.query.has('script')) return failure(501, 'The sandbox has no script console: it runs no Groovy', action, false);
+      return { status: 200, headers: { 'content-type': 'text/html;charset=utf-8' }, body: '<html><head><title>Script Console [Jenkins]</title></head><body><h1>Script Console</h1></body></html>', action, mutating: false };
+    }
     if (path === 'crumbIssuer/api/json' && method === 'GET') {
       const session = randomBytes(8).toString('hex');
-      const crumb = createHmac('sha256', this.sb.store.world.jnlpKey).update(`${user.name};${session}`).digest('hex');
+      const crumb = crumbFor(this.sb.store.world.jnlpKey, caller.name, session);
       const reply = json({ _class: 'hudson.security.csrf.DefaultCrumbIssuer', crumb, crumbRequestField: 'Jenkins-Crumb' }, 'GET crumbIssuer/api/json');
       reply.headers['set-cookie'] = [`JSESSIONID.sandbox=node0${session}.node0; Path=/; HttpOnly`];
       return reply;
@@ -221,72 +423,113 @@ export class JenkinsStandIn {
     if (segments[0] === 'computer') {
       if (segments.length === 3 && segments[1] === 'api' && segments[2] === 'json') {
         if (method !== 'GET' && method !== 'HEAD') return failure(405, 'This URL requires GET', `${method} computer/api/json`, false);
-        return this.withTree(req, this.computerSetJson(Number(req.query.get('depth') ?? 0)), 'GET computer/api/json');
+        return this.withTree(req, this.computerSetJson(Number(req.query.get('depth') ?? 0), caller), 'GET computer/api/json');
       }
       if (segments.length === 2 && (segments[1] === 'doCreateItem' || segments[1] === 'createItem')) {
         const action = `${method} computer/${segments[1]}`;
         if (method !== 'POST') return failure(405, 'This URL requires POST', action, false);
-        return deny('Agent/Create', action) ?? (segments[1] === 'doCreateItem' ? this.createFromForm(req, action) : this.createFromXml(req, action));
+        return denied(Permission.agentCreate, action) ?? (segments[1] === 'doCreateItem' ? this.createFromForm(req, action) : this.createFromXml(req, action));
       }
       const name = segments[1] ?? '';
       const rest = segments.slice(2).join('/');
-      const node = name === '(built-in)' ? undefined : this.node(name);
       const action = `${method} computer/NAME/${rest}`;
+      if (name === '(built-in)') {
+        if (rest === 'api/json') return this.withTree(req, this.builtInJson(), action);
+        return notFound(action, mutating);
+      }
+      const node = this.node(name);
       if (!node) {
-        if (name === '(built-in)' && rest === 'api/json') return this.withTree(req, this.builtInJson(), action);
-        return { ...failure(404, `Not found: computer/${name}`, action, mutating), subject: name };
+        const removed = this.removedComputer(name);
+        if (removed) return this.removedComputerAction(req, removed, rest, action, denied);
+        return notFound(action, mutating, name);
       }
       const tagged = (r: JenkinsReply): JenkinsReply => ({ ...r, subject: name });
-      if (rest === 'api/json' && (method === 'GET' || method === 'HEAD')) return tagged(this.withTree(req, this.computerJson(node, Number(req.query.get('depth') ?? 0)), action));
+      if (rest === 'api/json' && (method === 'GET' || method === 'HEAD')) return tagged(this.withTree(req, this.computerJson(node, Number(req.query.get('depth') ?? 0), caller), action));
       if ((rest === 'jenkins-agent.jnlp' || rest === 'slave-agent.jnlp') && method === 'GET') {
-        const denied = deny('Agent/Connect', action);
-        if (denied) return tagged(denied);
-        return tagged({ status: 200, headers: { 'content-type': 'application/x-java-jnlp-file' }, body: this.jnlp(node), action: `GET computer/NAME/jenkins-agent.jnlp`, mutating: false });
+        return tagged(denied(Permission.agentConnect, action) ?? { status: 200, headers: { 'content-type': 'application/x-java-jnlp-file' }, body: this.jnlp(node), action: `GET computer/NAME/jenkins-agent.jnlp`, mutating: false });
       }
-      if (rest === 'config.xml' && method === 'GET') {
-        const denied = deny('Agent/ExtendedRead', action);
-        if (denied) return tagged(denied);
-        return tagged({ status: 200, headers: { 'content-type': 'application/xml' }, body: this.configXml(node), action, mutating: false });
+      if (rest === 'config.xml') {
+        // Computer.doConfigDotXml: GET needs Agent/ExtendedRead, POST (updateByXml) Agent/Configure.
+        if (method === 'GET') return tagged(denied(Permission.agentExtendedRead, action) ?? { status: 200, headers: { 'content-type': 'application/xml' }, body: this.configXml(node), action, mutating: false });
+        if (method === 'POST') return tagged(denied(Permission.agentConfigure, action) ?? this.updateByXml(node, req, action));
+        return tagged(servletError(400, 'Bad Request', uri, action, false));
       }
       if (method !== 'POST') return tagged(failure(405, 'This URL requires POST', action, false));
       switch (rest) {
         case 'toggleOffline': {
-          const denied = deny(node.temporarilyOffline ? 'Agent/Connect' : 'Agent/Disconnect', action);
-          if (denied) return tagged(denied);
-          node.temporarilyOffline = !node.temporarilyOffline;
-          node.offlineMessage = node.temporarilyOffline ? (req.query.get('offlineMessage') ?? formParams(req).get('offlineMessage') ?? '') : '';
-          this.sb.store.save();
-          return redirect(`${this.rootUrl()}computer/${encodeURIComponent(name)}/`, action, name);
+          // Computer.doToggleOffline: bringing a temporarily offline node back needs Connect,
+          // taking one offline is doChangeOfflineCause (Disconnect).
+          if (node.temporaryOfflineCause) {
+            const refused = denied(Permission.agentConnect, action, name);
+            if (refused) return refused;
+            delete node.temporaryOfflineCause;
+            this.sb.store.save();
+            return redirect(`${this.rootUrl()}computer/${encodeURIComponent(name)}/`, action, name);
+          }
+          return this.changeOfflineCause(node, caller, req, action, denied);
         }
-        case 'changeOfflineCause': {
-          const denied = deny('Agent/Disconnect', action);
-          if (denied) return tagged(denied);
-          // Computer.doChangeOfflineCause sets the node temporarily offline whatever its state.
-          node.temporarilyOffline = true;
-          node.offlineMessage = (formParams(req).get('offlineMessage') ?? req.query.get('offlineMessage') ?? '').trim();
-          this.sb.store.save();
-          return redirect(`${this.rootUrl()}computer/${encodeURIComponent(name)}/`, action, name);
-        }
+        case 'changeOfflineCause':
+          return this.changeOfflineCause(node, caller, req, action, denied);
         case 'doDisconnect': {
-          const denied = deny('Agent/Disconnect', action);
-          if (denied) return tagged(denied);
+          // Computer.doDoDisconnect: the channel closes with a person's cause (not a temporary one).
+          const refused = denied(Permission.agentDisconnect, action, name);
+          if (refused) return refused;
+          const message = fixEmptyAndTrim(req.query.get('offlineMessage') ?? formParams(req).get('offlineMessage'));
+          node.lastDisconnect = { kind: 'user', userId: caller.name, message, timestamp: Date.now() };
+          this.sb.store.save();
           this.disconnect(name, 'disconnected by user');
           return redirect(`${this.rootUrl()}computer/${encodeURIComponent(name)}/`, action, name);
         }
         case 'doDelete': {
-          const denied = deny('Agent/Delete', action);
-          if (denied) return tagged(denied);
+          const refused = denied(Permission.agentDelete, action, name);
+          if (refused) return refused;
           const world = this.sb.store.world;
           world.nodes = world.nodes.filter((n) => n.name !== name);
+          // A busy computer outlives its node until the build ends (RemovedNodeListener gives the
+          // Pipeline the lost-agent timeout before it cancels it).
+          if (node.busy) world.removedComputers.push({ name, busy: { ...node.busy, agentLostAt: node.busy.agentLostAt ?? Date.now() } });
           this.sb.store.save();
           this.disconnect(name, 'node deleted');
           return redirect(`${this.rootUrl()}computer/`, action, name);
         }
         default:
-          return tagged(failure(404, `Not found: computer/${name}/${rest}`, action, true));
+          return tagged(notFound(action, true));
       }
     }
-    return failure(404, `Not found: ${path}`, `${method} ${path.split('/')[0]}`, mutating);
+    return notFound(`${method} ${path.split('/')[0]}`, mutating);
+  }
+
+  private changeOfflineCause(node: JenkinsNode, caller: Caller, req: Request, action: string, denied: (p: string, a: string, s?: string) => JenkinsReply | undefined): JenkinsReply {
+    const refused = denied(Permission.agentDisconnect, action, node.name);
+    if (refused) return refused;
+    // @QueryParameter: the query string or the form body; Util.fixEmptyAndTrim.
+    const message = fixEmptyAndTrim(req.query.get('offlineMessage') ?? formParams(req).get('offlineMessage'));
+    node.temporaryOfflineCause = { kind: 'user', userId: caller.name, message, timestamp: Date.now() };
+    this.sb.store.save();
+    return redirect(`${this.rootUrl()}computer/${encodeURIComponent(node.name)}/`, action, node.name);
+  }
+
+  /** A computer whose node is gone: readable, deletable from the list; nothing else is bound. */
+  private removedComputerAction(req: Request, computer: RemovedComputer, rest: string, action: string, denied: (p: string, a: string, s?: string) => JenkinsReply | undefined): JenkinsReply {
+    const tagged = (r: JenkinsReply): JenkinsReply => ({ ...r, subject: computer.name });
+    if (rest === 'api/json' && (req.method === 'GET' || req.method === 'HEAD')) return tagged(this.withTree(req, this.removedComputerJson(computer, Number(req.query.get('depth') ?? 0)), action));
+    if (rest === 'doDelete' && req.method === 'POST') {
+      // Computer.doDoDelete with no node: AbstractCIBase.removeComputer drops it from the list.
+      const refused = denied(Permission.agentDelete, action, computer.name);
+      if (refused) return refused;
+      const world = this.sb.store.world;
+      world.removedComputers = world.removedComputers.filter((c) => c !== computer);
+      this.sb.store.save();
+      return redirect(`${this.rootUrl()}computer/`, action, computer.name);
+    }
+    if ((rest === 'changeOfflineCause' || rest === 'toggleOffline') && req.method === 'POST') {
+      const refused = denied(Permission.agentDisconnect, action, computer.name);
+      if (refused) return refused;
+      // Computer.setTemporaryOfflineCause throws IllegalStateException once the node is gone.
+      if (rest === 'changeOfflineCause') return tagged(failure(500, "java.lang.IllegalStateException: Can't set a temporary offline cause if the node has been removed", action, true));
+      return tagged(notFound(action, true));
+    }
+    return tagged(notFound(action, req.method === 'POST'));
   }
 
   private withTree(req: Request, value: unknown, action: string): JenkinsReply {
@@ -299,7 +542,7 @@ export class JenkinsStandIn {
     }
   }
 
-  // ---- creating nodes
+  // ---- creating and reconfiguring nodes
 
   private checkName(raw: string | null, action: string): string | JenkinsReply {
     if (raw === null) return failure(400, "Query parameter 'name' is required", action, true);
@@ -349,36 +592,81 @@ export class JenkinsStandIn {
     }, `${this.rootUrl()}computer/`, action);
   }
 
-  private createFromXml(req: Request, action: string): JenkinsReply {
+  /** The node's fields from a `<slave>` document (XStream's alias of DumbSlave), or why not. */
+  private parseNodeXml(req: Request, action: string): { fields: Omit<JenkinsNode, 'createdAt'>; cause?: OfflineCause } | JenkinsReply {
     const type = String(req.headers['content-type'] ?? '');
     if (!type.startsWith('application/xml') && !type.startsWith('text/xml')) return failure(400, 'No mode given', action, true);
-    let doc: Record<string, Record<string, unknown>>;
+    let doc: Record<string, unknown>;
     try {
-      doc = this.xml.parse(req.body.toString('utf8')) as Record<string, Record<string, unknown>>;
+      doc = this.xml.parse(req.body.toString('utf8')) as Record<string, unknown>;
     } catch (err) {
-      return failure(500, `Could not parse the node XML: ${(err as Error).message}`, action, true);
+      return failure(500, `com.thoughtworks.xstream.io.StreamException: ${(err as Error).message}`, action, true);
     }
-    const slave = doc.slave ?? doc['hudson.slaves.DumbSlave'];
-    if (!slave) return failure(500, 'Expected a <slave> document', action, true);
-    const name = this.checkName(req.query.get('name') || String(slave.name ?? ''), action);
-    if (typeof name !== 'string') return name.status === 400 && name.error?.includes('already exists') ? failure(400, `Node '${String(req.query.get('name') || slave.name)}' already exists`, action, true) : name;
+    const rootName = Object.keys(doc).find((k) => k !== '?xml');
+    const slave = rootName === 'slave' || rootName === 'hudson.slaves.DumbSlave' ? (doc[rootName] as Record<string, unknown>) : undefined;
+    // updateByXml refuses another node type; createItem's XStream would not make a DumbSlave of it.
+    if (!slave || typeof slave !== 'object') return failure(400, `Node types do not match: expected <slave> (hudson.slaves.DumbSlave), found <${rootName ?? ''}>`, action, true);
+    const text = (key: string) => (typeof slave[key] === 'string' ? (slave[key] as string) : '');
+    const executors = Number(text('numExecutors') || 1);
+    if (!Number.isInteger(executors) || executors <= 0) return failure(400, `Invalid agent configuration for ${text('name')}. Invalid number of executors.`, action, true);
+    const mode = text('mode') || 'NORMAL';
+    if (mode !== 'NORMAL' && mode !== 'EXCLUSIVE') return failure(500, `com.thoughtworks.xstream.converters.ConversionException: No enum constant hudson.model.Node.Mode.${mode}`, action, true);
     const launcher = (slave.launcher ?? {}) as Record<string, unknown>;
-    const executors = Number(slave.numExecutors ?? 1);
-    if (!Number.isInteger(executors) || executors <= 0) return failure(400, `Invalid agent configuration for ${name}. Invalid number of executors.`, action, true);
-    const mode = String(slave.mode ?? 'NORMAL');
-    return this.addNode({
-      name,
-      description: String(slave.description ?? ''),
+    if (launcher['@_class'] !== 'hudson.slaves.JNLPLauncher') {
+      return failure(400, `The sandbox runs inbound agents only (launcher hudson.slaves.JNLPLauncher), found ${JSON.stringify(launcher['@_class'] ?? null)}`, action, true);
+    }
+    const workDir = (launcher.workDirSettings ?? {}) as Record<string, unknown>;
+    const fields: Omit<JenkinsNode, 'createdAt'> = {
+      name: text('name').trim(),
+      description: text('description'),
       numExecutors: executors,
-      remoteFS: String(slave.remoteFS ?? ''),
-      labelString: String(slave.label ?? ''),
-      mode: mode === 'EXCLUSIVE' ? 'EXCLUSIVE' : 'NORMAL',
+      remoteFS: text('remoteFS'),
+      labelString: text('label'),
+      mode,
       webSocket: String(launcher.webSocket ?? 'false') === 'true',
-    }, undefined, action);
+      ...(typeof workDir.workDirPath === 'string' && workDir.workDirPath ? { workDir: workDir.workDirPath } : {}),
+    };
+    const cause = parseCauseXml(slave.temporaryOfflineCause);
+    if (cause === null) return failure(500, 'com.thoughtworks.xstream.converters.ConversionException: the sandbox reads temporaryOfflineCause of OfflineCause$UserCause and DiskSpaceMonitorDescriptor$DiskSpace only', action, true);
+    return cause ? { fields, cause } : { fields };
   }
 
-  private addNode(fields: Omit<JenkinsNode, 'createdAt' | 'temporarilyOffline' | 'offlineMessage'>, location: string | undefined, action: string): JenkinsReply {
-    const node: JenkinsNode = { ...fields, createdAt: Date.now(), temporarilyOffline: false, offlineMessage: '' };
+  private createFromXml(req: Request, action: string): JenkinsReply {
+    const parsed = this.parseNodeXml(req, action);
+    if ('status' in parsed) return parsed;
+    const name = this.checkName(req.query.get('name') || parsed.fields.name, action);
+    if (typeof name !== 'string') return name.status === 400 && name.error?.includes('already exists') ? failure(400, `Node '${String(req.query.get('name') || parsed.fields.name)}' already exists`, action, true) : name;
+    return this.addNode({ ...parsed.fields, name, ...(parsed.cause ? { temporaryOfflineCause: parsed.cause } : {}) }, undefined, action);
+  }
+
+  /**
+   * Computer.updateByXml: the posted node replaces the old one as a whole, so what the document
+   * leaves out is gone (a temporary offline cause included). The computer, its connection and its
+   * running build stay, unless the name changes (then the old computer goes and the agent must
+   * connect again under the new name).
+   */
+  private updateByXml(node: JenkinsNode, req: Request, action: string): JenkinsReply {
+    const parsed = this.parseNodeXml(req, action);
+    if ('status' in parsed) return parsed;
+    const { fields, cause } = parsed;
+    if (!fields.name) return failure(500, 'java.lang.NullPointerException: the node has no <name>', action, true);
+    if (fields.name !== node.name && (this.node(fields.name) || fields.name === '(built-in)')) {
+      // Nodes.replaceNode would put the new node over the other one; the sandbox refuses instead.
+      return failure(400, `Agent called ‘${fields.name}’ already exists`, action, true);
+    }
+    const renamed = fields.name !== node.name;
+    const oldName = node.name;
+    Object.assign(node, fields);
+    if (cause) node.temporaryOfflineCause = cause;
+    else delete node.temporaryOfflineCause;
+    if (!fields.workDir) delete node.workDir;
+    this.sb.store.save();
+    if (renamed) this.disconnect(oldName, 'node renamed');
+    return { status: 200, headers: {}, body: '', action, mutating: true, subject: node.name };
+  }
+
+  private addNode(fields: Omit<JenkinsNode, 'createdAt'>, location: string | undefined, action: string): JenkinsReply {
+    const node: JenkinsNode = { ...fields, createdAt: Date.now() };
     this.sb.store.world.nodes.push(node);
     this.sb.store.save();
     if (location) return redirect(location, action, node.name);
@@ -387,7 +675,7 @@ export class JenkinsStandIn {
 
   // ---- what the API exports
 
-  private rootJson(): Record<string, unknown> {
+  private rootJson(caller: Caller): Record<string, unknown> {
     return {
       _class: 'hudson.model.Hudson',
       assignedLabels: [{ name: 'built-in' }],
@@ -396,7 +684,8 @@ export class JenkinsStandIn {
       nodeName: '',
       numExecutors: 0,
       description: null,
-      jobs: [],
+      // Jenkins.getItems filters by Item/Read.
+      jobs: hasPermission(caller, Permission.jobRead) ? jobs.map((j) => ({ ...j, url: `${this.rootUrl()}job/${j.name}/` })) : [],
       quietingDown: false,
       slaveAgentPort: -1,
       url: this.rootUrl(),
@@ -431,32 +720,29 @@ export class JenkinsStandIn {
     };
   }
 
-  private computerJson(node: JenkinsNode, depth: number): Record<string, unknown> {
+  private executorJson(n: number, build: Build | undefined, depth: number): Record<string, unknown> {
+    const full = {
+      _class: 'hudson.model.Executor',
+      currentExecutable: build
+        ? { _class: 'org.jenkinsci.plugins.workflow.job.WorkflowRun', building: true, displayName: `#${build.number}`, fullDisplayName: `bank-app » main #${build.number}`, number: build.number, timestamp: build.since, url: `${this.rootUrl()}job/bank-app/job/main/${build.number}/` }
+        : null,
+      idle: !build,
+      likelyStuck: false,
+      number: n,
+      progress: build ? 50 : -1,
+    };
+    return depth > 0 ? full : { _class: full._class, currentExecutable: full.currentExecutable, idle: full.idle, number: n };
+  }
+
+  private computerJson(node: JenkinsNode, depth: number, caller: Caller): Record<string, unknown> {
     const connected = this.connections.has(node.name);
     const labels = [...new Set(node.labelString.split(/\s+/).filter(Boolean)), node.name];
-    let offlineCause: Record<string, unknown> | null = null;
-    let reason = '';
-    if (node.temporarilyOffline) {
-      offlineCause = { _class: 'hudson.slaves.OfflineCause$UserCause', description: `Disconnected by admin${node.offlineMessage ? ` : ${node.offlineMessage}` : ''}`, timestamp: node.createdAt };
-      reason = node.offlineMessage;
-    } else if (!connected && node.lastDisconnect) {
-      offlineCause = { _class: 'hudson.slaves.OfflineCause$ChannelTermination', description: node.lastDisconnect };
-      reason = node.lastDisconnect;
-    }
-    const executors = Array.from({ length: node.numExecutors }, (_, n) => {
-      const busy = n === 0 && node.busy && connected ? node.busy : undefined;
-      const full = {
-        _class: 'hudson.model.Executor',
-        currentExecutable: busy
-          ? { _class: 'org.jenkinsci.plugins.workflow.job.WorkflowRun', building: true, displayName: `#${busy.build}`, fullDisplayName: `bank-app » main #${busy.build}`, number: busy.build, timestamp: busy.since, url: `${this.rootUrl()}job/bank-app/job/main/${busy.build}/` }
-          : null,
-        idle: !busy,
-        likelyStuck: false,
-        number: n,
-        progress: busy ? 50 : -1,
-      };
-      return depth > 0 ? full : { _class: full._class, currentExecutable: full.currentExecutable, idle: full.idle, number: n };
-    });
+    // Computer.getOfflineCause: the node's temporary cause first, then why the channel went.
+    const cause: AnyCause | undefined = node.temporaryOfflineCause ?? (!connected ? node.lastDisconnect : undefined);
+    const offline = node.temporaryOfflineCause !== undefined || !connected;
+    // A build keeps its executor while its agent is away (the Pipeline waits for it to come back).
+    const executors = Array.from({ length: node.numExecutors }, (_, n) => this.executorJson(n, n === 0 ? node.busy : undefined, depth));
+    const icon = cause ? 'symbol-computer-offline' : offline ? 'symbol-computer-offline' : 'symbol-computer';
     return {
       _class: 'hudson.slaves.SlaveComputer',
       actions: [],
@@ -464,28 +750,57 @@ export class JenkinsStandIn {
       description: node.description,
       displayName: node.name,
       executors,
-      icon: connected && !node.temporarilyOffline ? 'symbol-computer' : 'symbol-computer-offline',
-      iconClassName: connected && !node.temporarilyOffline ? 'symbol-computer' : 'symbol-computer-offline',
-      idle: !(node.busy && connected),
+      icon,
+      iconClassName: icon,
+      idle: !node.busy,
       jnlpAgent: true,
       launchSupported: false,
       loadStatistics: { _class: 'hudson.model.Label$1' },
       manualLaunchAllowed: true,
       monitorData: {},
       numExecutors: node.numExecutors,
-      offline: node.temporarilyOffline || !connected,
-      offlineCause,
-      offlineCauseReason: reason,
+      offline,
+      offlineCause: cause ? causeJson(cause) : null,
+      offlineCauseReason: cause ? offlineCauseReason(cause) : '',
       oneOffExecutors: [],
-      temporarilyOffline: node.temporarilyOffline,
-      absoluteRemotePath: connected ? node.remoteFS : null,
+      temporarilyOffline: node.temporaryOfflineCause !== undefined,
+      // SlaveComputer.getAbsoluteRemotePath: the agent's root while its channel is up, to users with Agent/Connect.
+      absoluteRemotePath: connected && hasPermission(caller, Permission.agentConnect) ? node.remoteFS : null,
     };
   }
 
-  private computerSetJson(depth: number): Record<string, unknown> {
-    const computers = [this.builtInJson(), ...this.sb.store.world.nodes.map((n) => this.computerJson(n, depth))];
-    const busy = this.sb.store.world.nodes.filter((n) => n.busy && this.connections.has(n.name)).length;
-    const total = this.sb.store.world.nodes.filter((n) => this.connections.has(n.name)).reduce((sum, n) => sum + n.numExecutors, 0);
+  /** A deleted node's computer while its build ends: no node, no labels, no executors but the busy one. */
+  private removedComputerJson(computer: RemovedComputer, depth: number): Record<string, unknown> {
+    return {
+      _class: 'hudson.slaves.SlaveComputer',
+      actions: [],
+      assignedLabels: [],
+      description: '',
+      displayName: computer.name,
+      executors: [this.executorJson(0, computer.busy, depth)],
+      icon: 'symbol-computer-offline',
+      iconClassName: 'symbol-computer-offline',
+      idle: false,
+      jnlpAgent: true,
+      launchSupported: false,
+      loadStatistics: { _class: 'hudson.model.Label$1' },
+      manualLaunchAllowed: true,
+      monitorData: {},
+      numExecutors: 0,
+      offline: true,
+      offlineCause: null,
+      offlineCauseReason: '',
+      oneOffExecutors: [],
+      temporarilyOffline: false,
+      absoluteRemotePath: null,
+    };
+  }
+
+  private computerSetJson(depth: number, caller: Caller): Record<string, unknown> {
+    const world = this.sb.store.world;
+    const computers = [this.builtInJson(), ...world.nodes.map((n) => this.computerJson(n, depth, caller)), ...world.removedComputers.map((c) => this.removedComputerJson(c, depth))];
+    const busy = world.nodes.filter((n) => n.busy).length + world.removedComputers.length;
+    const total = world.nodes.filter((n) => this.connections.has(n.name)).reduce((sum, n) => sum + n.numExecutors, 0);
     return { _class: 'hudson.model.ComputerSet', busyExecutors: busy, computer: computers, displayName: 'Nodes', totalExecutors: total };
   }
 
@@ -494,14 +809,14 @@ export class JenkinsStandIn {
   }
 
   private jnlp(node: JenkinsNode): string {
-    const esc = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
     const args = [this.secretOf(node.name), node.name, ...(node.webSocket ? ['-webSocket'] : []), '-workDir', node.workDir ?? node.remoteFS, '-internalDir', 'remoting', '-url', this.rootUrl()];
-    return `<?xml version="1.0" encoding="UTF-8"?>\n<jnlp><application-desc>${args.map((a) => `<argument>${esc(a)}</argument>`).join('')}</application-desc></jnlp>`;
+    return `<?xml version="1.0" encoding="UTF-8"?>\n<jnlp><application-desc>${args.map((a) => `<argument>${escapeHtml(a)}</argument>`).join('')}</application-desc></jnlp>`;
   }
 
   private configXml(node: JenkinsNode): string {
-    const esc = (s: string) => s.replace(/[<>&]/g, (c) => `&#${c.charCodeAt(0)};`);
-    return `<?xml version="1.1" encoding="UTF-8"?>\n<slave>\n  <name>${esc(node.name)}</name>\n  <description>${esc(node.description)}</description>\n  <remoteFS>${esc(node.remoteFS)}</remoteFS>\n  <numExecutors>${node.numExecutors}</numExecutors>\n  <mode>${node.mode}</mode>\n  <retentionStrategy class="hudson.slaves.RetentionStrategy$Always"/>\n  <launcher class="hudson.slaves.JNLPLauncher">\n    <workDirSettings>\n      <disabled>false</disabled>\n      <internalDir>remoting</internalDir>\n      <failIfWorkDirIsMissing>false</failIfWorkDirIsMissing>\n    </workDirSettings>\n    <webSocket>${node.webSocket}</webSocket>\n  </launcher>\n  <label>${esc(node.labelString)}</label>\n  <nodeProperties/>\n</slave>\n`;
+    const cause = node.temporaryOfflineCause ? causeXml(node.temporaryOfflineCause) : '';
+    const workDir = node.workDir ? `      <workDirPath>${xmlText(node.workDir)}</workDirPath>\n` : '';
+    return `<?xml version="1.1" encoding="UTF-8"?>\n<slave>\n${cause}  <name>${xmlText(node.name)}</name>\n  <description>${xmlText(node.description)}</description>\n  <remoteFS>${xmlText(node.remoteFS)}</remoteFS>\n  <numExecutors>${node.numExecutors}</numExecutors>\n  <mode>${node.mode}</mode>\n  <retentionStrategy class="hudson.slaves.RetentionStrategy$Always"/>\n  <launcher class="hudson.slaves.JNLPLauncher">\n    <workDirSettings>\n      <disabled>false</disabled>\n${workDir}      <internalDir>remoting</internalDir>\n      <failIfWorkDirIsMissing>false</failIfWorkDirIsMissing>\n    </workDirSettings>\n    <webSocket>${node.webSocket}</webSocket>\n  </launcher>\n  <label>${xmlText(node.labelString)}</label>\n  <nodeProperties/>\n</slave>\n`;
   }
 
   // ---- the agents' WebSocket endpoint
@@ -526,15 +841,22 @@ export class JenkinsStandIn {
   }
 
   attach(name: string, ws: WebSocket): void {
+    this.sweep();
     this.connections.set(name, ws);
     const node = this.node(name);
-    if (node) delete node.lastDisconnect;
+    if (node) {
+      delete node.lastDisconnect;
+      // Back before the Pipeline gave up on it: the build carries on on this agent.
+      if (node.busy) delete node.busy.agentLostAt;
+      this.sb.store.save();
+    }
     this.sb.log({ service: 'jenkins', action: 'WS wsagents/ open', status: 101, mutating: false, subject: name });
     ws.on('close', () => {
       if (this.connections.get(name) === ws) this.connections.delete(name);
       const n = this.node(name);
       if (n) {
-        n.lastDisconnect = 'Connection was broken: java.nio.channels.ClosedChannelException';
+        n.lastDisconnect ??= { kind: 'channel', timestamp: Date.now() };
+        if (n.busy) n.busy.agentLostAt ??= Date.now();
         this.sb.store.save();
       }
       this.sb.log({ service: 'jenkins', action: 'WS wsagents/ close', status: 0, mutating: false, subject: name });
@@ -542,19 +864,95 @@ export class JenkinsStandIn {
     ws.on('error', () => ws.terminate());
   }
 
-  /** Control: pretend a build runs on (or finished on) an agent. */
+  // ---- control (tests and `provisioner sandbox busy|idle`)
+
+  /** Pretend a build starts on an agent, or the one running there (or on a deleted node's computer) ends. */
   setBusy(name: string, busy: boolean): string | undefined {
+    this.sweep();
     const node = this.node(name);
+    if (!busy) {
+      const removed = this.removedComputer(name);
+      if (removed) {
+        this.sb.store.world.removedComputers = this.sb.store.world.removedComputers.filter((c) => c !== removed);
+        this.sb.store.save();
+        return undefined;
+      }
+    }
     if (!node) return `no node named ${name}`;
     if (busy) {
       if (!this.connections.has(name)) return `node ${name} is offline: a build cannot run on it`;
-      node.busy = { build: this.sb.store.world.nextBuild++, since: Date.now() };
+      if (node.temporaryOfflineCause) return `node ${name} is temporarily offline: Jenkins schedules no build on it`;
+      node.busy = { number: this.sb.store.world.nextBuild++, since: Date.now() };
     } else {
       delete node.busy;
     }
     this.sb.store.save();
     return undefined;
   }
+
+  /**
+   * What a disk-space monitor does (DiskSpaceMonitorDescriptor.markNodeOfflineOrOnline): with free
+   * space at or under the threshold it takes a connected node temporarily offline with its DiskSpace
+   * cause, unless the node is temporarily offline already (AbstractNodeMonitorDescriptor.markOffline);
+   * once space is back it brings the node online only if that monitor's own cause holds it.
+   */
+  setFreeSpace(name: string, monitor: 'disk-space' | 'temp-space', freeBytes: number, totalBytes: number): { changed: boolean } | string {
+    const node = this.node(name);
+    if (!node) return `no node named ${name}`;
+    if (!this.connections.has(name)) return `node ${name} is not connected: the monitors only measure connected agents`;
+    const thresholdBytes = 1024 ** 3; // AbstractDiskSpaceMonitor's default freeSpaceThreshold, 1GiB
+    const cause = node.temporaryOfflineCause;
+    if (freeBytes <= thresholdBytes) {
+      if (cause) return { changed: false };
+      node.temporaryOfflineCause = { kind: monitor, path: monitor === 'disk-space' ? node.remoteFS : '/tmp', freeBytes, totalBytes, thresholdBytes, timestamp: Date.now() };
+    } else {
+      if (cause?.kind !== monitor) return { changed: false };
+      delete node.temporaryOfflineCause;
+    }
+    this.sb.store.save();
+    return { changed: true };
+  }
+
+  /** The nodes and the computers of deleted nodes, as the control API shows them. */
+  describe(): { nodes: Array<Record<string, unknown>>; removedComputers: Array<Record<string, unknown>> } {
+    this.sweep();
+    const world = this.sb.store.world;
+    return {
+      nodes: world.nodes.map((n) => ({
+        name: n.name, description: n.description, labels: n.labelString, numExecutors: n.numExecutors, remoteFS: n.remoteFS, mode: n.mode, webSocket: n.webSocket,
+        online: this.isConnected(n.name) && !n.temporaryOfflineCause, connected: this.isConnected(n.name),
+        temporarilyOffline: n.temporaryOfflineCause !== undefined, offlineCause: n.temporaryOfflineCause?.kind ?? null,
+        busy: Boolean(n.busy),
+      })),
+      removedComputers: world.removedComputers.map((c) => ({ name: c.name, busy: true })),
+    };
+  }
+}
+
+/** Util.fixEmptyAndTrim. */
+function fixEmptyAndTrim(value: string | null | undefined): string | null {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : null;
+}
+
+/**
+ * A temporaryOfflineCause element as XStream wrote it: undefined when absent, null when of a class
+ * the sandbox does not know.
+ */
+function parseCauseXml(element: unknown): OfflineCause | undefined | null {
+  if (element === undefined || element === '') return undefined;
+  if (typeof element !== 'object' || element === null) return null;
+  const e = element as Record<string, unknown>;
+  const text = (key: string) => (typeof e[key] === 'string' ? (e[key] as string) : '');
+  const timestamp = Number(text('timestamp')) || Date.now();
+  if (e['@_class'] === 'hudson.slaves.OfflineCause$UserCause') {
+    return { kind: 'user', userId: text('userId') || 'anonymous', message: 'message' in e ? text('message') : null, timestamp };
+  }
+  if (e['@_class'] === diskSpaceClass) {
+    const kind = text('trigger') === monitorClass['temp-space'] ? 'temp-space' : 'disk-space';
+    return { kind, path: text('path'), freeBytes: Number(text('size')), totalBytes: Number(text('totalSize')), thresholdBytes: Number(text('threshold')), timestamp };
+  }
+  return null;
 }
 
 function formParams(req: Request): URLSearchParams {

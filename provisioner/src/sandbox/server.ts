@@ -12,6 +12,7 @@ import { ec2ErrorXml, handleEc2, newRequestId } from './ec2.ts';
 import { delay, noFaults, seededRandom, updateFaults, type Faults, type Service } from './faults.ts';
 import { Hosts } from './hosts.ts';
 import { JenkinsStandIn, jenkinsVersion } from './jenkins.ts';
+import { Permission, permissionByTitle } from './jenkins-security.ts';
 import { handleSsm, type Caller } from './ssm.ts';
 import { Store, type World } from './state.ts';
 import { instanceState, ssmOnline, type RequestLogEntry, type Sandbox, type Timing } from './world.ts';
@@ -25,8 +26,13 @@ export interface SandboxOptions {
   faults: Faults;
   seed: number;
   agentRetrySeconds: number;
-  /** The admin's API token; generated and kept in the state directory when not given. */
-  adminToken?: string;
+  /** How long a build whose agent dropped or was deleted waits before it aborts (a Pipeline: 5 minutes). */
+  lostAgentTimeoutMs: number;
+  /**
+   * The service account's API token (what JENKINS_API_TOKEN is set to); generated and kept in the
+   * state directory when not given.
+   */
+  serviceToken?: string;
 }
 
 export interface RunningSandbox {
@@ -42,23 +48,32 @@ export interface RunningSandbox {
 export const defaultTiming: Timing = { bootMs: 2000, ssmOnlineMs: 3000, shutdownMs: 1000, lingerMs: 60_000 };
 
 export function defaultOptions(stateDir: string): SandboxOptions {
-  return { stateDir, port: 0, region: 'us-east-1', timing: { ...defaultTiming }, faults: noFaults(), seed: Date.now() % 2 ** 31, agentRetrySeconds: 5 };
+  return { stateDir, port: 0, region: 'us-east-1', timing: { ...defaultTiming }, faults: noFaults(), seed: Date.now() % 2 ** 31, agentRetrySeconds: 5, lostAgentTimeoutMs: 5 * 60_000 };
 }
 
-function freshWorld(adminToken: string | undefined): () => World {
+/** The account JENKINS_USER names: exactly what `provisioner doctor` asks casc.yaml to grant it. */
+export const serviceAccount = 'provisioner';
+
+/** The service account's grants, as jenkins/casc.yaml gives them to fleet.yaml's controller.user. */
+export const servicePermissions = ['Overall/Read', 'Agent/Create', 'Agent/Configure', 'Agent/Connect', 'Agent/Delete', 'Agent/Disconnect'].map((title) => permissionByTitle[title]!);
+
+function freshWorld(serviceToken: string | undefined): () => World {
+  const secret = () => randomBytes(17).toString('hex');
   return () => ({
     version: 1,
     jnlpKey: randomBytes(32).toString('hex'),
     users: [
-      { name: 'admin', token: adminToken ?? randomBytes(17).toString('hex'), permissions: 'admin' },
-      // A user with Overall/Read only: lets tests see the 403 a token without Agent rights gets.
-      { name: 'reader', token: randomBytes(17).toString('hex'), permissions: 'read' },
+      { name: serviceAccount, token: serviceToken ?? secret(), password: secret(), permissions: servicePermissions },
+      // Beside it, as on a real controller: an administrator, and a user who may only look.
+      { name: 'admin', token: secret(), password: secret(), permissions: [Permission.administer] },
+      { name: 'reader', token: secret(), password: secret(), permissions: [Permission.read] },
     ],
     instances: [],
     launches: [],
     parameters: [],
     commands: [],
     nodes: [],
+    removedComputers: [],
     nextBuild: 1,
   });
 }
@@ -76,8 +91,8 @@ function credentialScope(req: IncomingMessage): { accessKey: string; region: str
 }
 
 export async function startSandbox(options: SandboxOptions): Promise<RunningSandbox> {
-  const store = new Store(options.stateDir, freshWorld(options.adminToken));
-  if (options.adminToken) store.world.users.find((u) => u.name === 'admin')!.token = options.adminToken;
+  const store = new Store(options.stateDir, freshWorld(options.serviceToken));
+  if (options.serviceToken) store.world.users.find((u) => u.name === serviceAccount)!.token = options.serviceToken;
   const logFile = join(options.stateDir, 'requests.log');
   const random = seededRandom(options.seed);
   let stopping = false;
@@ -96,7 +111,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     onTerminate: (instance) => hosts.stopHost(instance.id, true),
     runCommand: (commandId, instanceId) => hosts.run(commandId, instanceId),
   };
-  const jenkins = new JenkinsStandIn(sb, '/jenkins');
+  const jenkins = new JenkinsStandIn(sb, '/jenkins', { lostAgentTimeoutMs: options.lostAgentTimeoutMs });
   const hosts = new Hosts(sb, { agentRetrySeconds: options.agentRetrySeconds, concurrency: 32 });
 
   const throttled = (service: Service) => sb.faults[service].throttleRate > 0 && random() < sb.faults[service].throttleRate;
@@ -186,6 +201,22 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       sb.log({ service: 'control', action: `agent ${busy[2]}`, status: problem ? 409 : 200, mutating: false, subject: decodeURIComponent(busy[1]!) });
       return send(problem ? 409 : 200, problem ? { error: problem } : { ok: true });
     }
+    const space = /^agents\/([^/]+)\/free-space$/.exec(path);
+    if (req.method === 'POST' && space) {
+      // What Jenkins' disk-space monitors see on the agent: at or under 1GiB free they take it offline.
+      const name = decodeURIComponent(space[1]!);
+      let input: { monitor?: unknown; freeBytes?: unknown; totalBytes?: unknown };
+      try { input = JSON.parse(body.toString('utf8') || '{}') as typeof input; } catch { return send(400, { error: 'free-space: the body is not JSON' }); }
+      const monitor = input.monitor ?? 'disk-space';
+      if (monitor !== 'disk-space' && monitor !== 'temp-space') return send(400, { error: `free-space: monitor must be disk-space or temp-space, found ${JSON.stringify(monitor)}` });
+      const freeBytes = input.freeBytes ?? 0;
+      const totalBytes = input.totalBytes ?? 8 * 1024 ** 3;
+      if (!Number.isSafeInteger(freeBytes) || (freeBytes as number) < 0) return send(400, { error: `free-space: freeBytes must be a whole number of bytes, found ${JSON.stringify(freeBytes)}` });
+      if (!Number.isSafeInteger(totalBytes) || (totalBytes as number) < (freeBytes as number)) return send(400, { error: `free-space: totalBytes must be a whole number of bytes, at least freeBytes, found ${JSON.stringify(totalBytes)}` });
+      const result = jenkins.setFreeSpace(name, monitor, freeBytes as number, totalBytes as number);
+      sb.log({ service: 'control', action: `agent free-space ${monitor}`, status: typeof result === 'string' ? 409 : 200, mutating: false, subject: name });
+      return send(typeof result === 'string' ? 409 : 200, typeof result === 'string' ? { error: result } : result);
+    }
     if (req.method === 'GET' && path === 'state') return send(200, describe());
     if (path === 'faults') {
       if (req.method === 'POST') {
@@ -208,7 +239,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       instances: world.instances
         .map((i) => ({ id: i.id, state: instanceState(sb, i, now), ssmOnline: ssmOnline(sb, i, now), subnetId: i.subnetId, privateIp: i.privateIp, tags: Object.fromEntries(i.tags.map((t) => [t.key, t.value])), volumeTags: Object.fromEntries(i.volume.tags.map((t) => [t.key, t.value])), clientToken: i.clientToken, userData: i.userData, metadataOptions: i.metadataOptions, instanceProfile: i.instanceProfile, publicIp: i.publicIp, root: hosts.root(i.id) }))
         .filter((i) => i.state !== undefined),
-      nodes: world.nodes.map((n) => ({ name: n.name, description: n.description, labels: n.labelString, numExecutors: n.numExecutors, remoteFS: n.remoteFS, mode: n.mode, webSocket: n.webSocket, online: jenkins.isConnected(n.name) && !n.temporarilyOffline, connected: jenkins.isConnected(n.name), temporarilyOffline: n.temporarilyOffline, busy: Boolean(n.busy) })),
+      ...jenkins.describe(),
       parameters: world.parameters.map((p) => ({ name: p.name, type: p.type, keyId: p.keyId, version: p.version })),
       commands: world.commands.map((c) => ({ id: c.id, parameters: c.parameters, invocations: c.invocations.map((i) => ({ instanceId: i.instanceId, status: i.status, responseCode: i.responseCode, stdout: i.stdout, stderr: i.stderr, startedAt: i.startedAt, endedAt: i.endedAt })) })),
     };
@@ -264,11 +295,11 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   hosts.install();
   hosts.resume();
 
-  const admin = store.world.users.find((u) => u.name === 'admin')!;
+  const service = store.world.users.find((u) => u.name === serviceAccount)!;
   const env: Record<string, string> = {
     JENKINS_URL: `${sb.baseUrl}/jenkins/`,
-    JENKINS_USER: admin.name,
-    JENKINS_API_TOKEN: admin.token,
+    JENKINS_USER: service.name,
+    JENKINS_API_TOKEN: service.token,
     AWS_REGION: sb.region,
     AWS_ENDPOINT_URL_EC2: `${sb.baseUrl}/ec2/`,
     AWS_ENDPOINT_URL_SSM: `${sb.baseUrl}/ssm/`,

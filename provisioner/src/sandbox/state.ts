@@ -77,6 +77,26 @@ export interface CommandRecord {
   invocations: Invocation[];
 }
 
+/**
+ * Why Jenkins holds a node temporarily offline (Node.temporaryOfflineCause): a person through
+ * toggleOffline/changeOfflineCause (OfflineCause.UserCause), or a disk-space monitor
+ * (DiskSpaceMonitorDescriptor.DiskSpace, a MonitorOfflineCause) when free space fell below its threshold.
+ */
+export type OfflineCause =
+  | { kind: 'user'; userId: string; message: string | null; timestamp: number }
+  | { kind: 'disk-space' | 'temp-space'; path: string; freeBytes: number; totalBytes: number; thresholdBytes: number; timestamp: number };
+
+/** A build pretended to run on an agent (the control endpoint starts and ends it). */
+export interface Build {
+  number: number;
+  since: number;
+  /**
+   * When the agent under it dropped or its node was deleted: a Pipeline waits this long plus the
+   * lost-agent timeout for it to come back, then aborts (the executor is busy until then).
+   */
+  agentLostAt?: number;
+}
+
 export interface JenkinsNode {
   name: string;
   description: string;
@@ -87,24 +107,44 @@ export interface JenkinsNode {
   webSocket: boolean;
   workDir?: string;
   createdAt: number;
-  temporarilyOffline: boolean;
-  offlineMessage: string;
-  /** Set while a build is (pretended to be) running on it: the control endpoint marks agents busy. */
-  busy?: { build: number; since: number };
-  /** Why it went offline last (the channel dropped, ...), kept for `offlineCauseReason`. */
-  lastDisconnect?: string;
+  temporaryOfflineCause?: OfflineCause;
+  /** Set while a build is (pretended to be) running on it. */
+  busy?: Build;
+  /**
+   * Why its channel went last (Computer.offlineCause): it broke (OfflineCause.ChannelTermination),
+   * or a person disconnected it (a UserCause). Shown while the agent is not connected.
+   */
+  lastDisconnect?: OfflineCause | { kind: 'channel'; timestamp: number };
+}
+
+/**
+ * A computer whose node was deleted while a build ran on it: Jenkins keeps it in the computer list,
+ * offline with no executors left but the busy one, until that build ends (AbstractCIBase.updateComputerList).
+ */
+export interface RemovedComputer {
+  name: string;
+  busy: Build;
+}
+
+export interface SandboxUser {
+  name: string;
+  token: string;
+  password: string;
+  /** Permission ids granted in the matrix, e.g. hudson.model.Computer.Create. */
+  permissions: string[];
 }
 
 export interface World {
   version: 1;
   /** Key of the HMAC that makes node secrets (as Jenkins' JnlpSlaveAgentProtocol secret key). */
   jnlpKey: string;
-  users: { name: string; token: string; permissions: 'admin' | 'read' }[];
+  users: SandboxUser[];
   instances: Instance[];
   launches: Launch[];
   parameters: Parameter[];
   commands: CommandRecord[];
   nodes: JenkinsNode[];
+  removedComputers: RemovedComputer[];
   nextBuild: number;
 }
 
@@ -117,7 +157,7 @@ export class Store {
     this.dir = dir;
     mkdirSync(dir, { recursive: true });
     this.file = join(dir, 'state.json');
-    this.world = existsSync(this.file) ? (JSON.parse(readFileSync(this.file, 'utf8')) as World) : fresh();
+    this.world = existsSync(this.file) ? upgrade(JSON.parse(readFileSync(this.file, 'utf8')) as World, fresh) : fresh();
     this.save();
   }
 
@@ -135,4 +175,20 @@ export class Store {
     this.save();
     this.closed = true;
   }
+}
+
+/**
+ * A state directory written by an older sandbox: users without permission lists get the fresh
+ * world's users, nodes drained under the old fields keep a person's offline cause.
+ */
+function upgrade(world: World, fresh: () => World): World {
+  world.removedComputers ??= [];
+  if (!world.users.every((u) => Array.isArray(u.permissions) && typeof u.password === 'string')) world.users = fresh().users;
+  for (const node of world.nodes as Array<JenkinsNode & { temporarilyOffline?: boolean; offlineMessage?: string }>) {
+    if (node.temporarilyOffline) node.temporaryOfflineCause ??= { kind: 'user', userId: 'admin', message: node.offlineMessage || null, timestamp: node.createdAt };
+    delete node.temporarilyOffline;
+    delete node.offlineMessage;
+    if (typeof node.lastDisconnect === 'string') node.lastDisconnect = { kind: 'channel', timestamp: node.createdAt };
+  }
+  return world;
 }

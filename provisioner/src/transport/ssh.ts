@@ -170,21 +170,37 @@ export class SshTransport implements Transport {
 
   /**
    * Static hosts: stops and disables the agent service and removes its unit, secret and agent.jar.
-   * EC2 instances are terminated instead, so only the secret held in memory is dropped.
+   * EC2 instances are terminated instead, so only the secret held in memory is dropped. A host that
+   * does not answer is retried until `deadline` (or the forget timeout, if sooner), never longer.
    */
-  async forget(target: AgentTarget): Promise<void> {
+  async forget(target: AgentTarget, deadline: number): Promise<void> {
     this.secrets.delete(target.name);
     if (target.instanceId !== undefined) return;
+    const until = Math.min(deadline, Date.now() + this.forgetTimeoutMs);
     await this.limited(async () => {
       const endpoint = await this.endpoint(target);
-      const ssh = await this.connect(endpoint, Date.now() + this.forgetTimeoutMs, () => {});
+      const ssh = await this.connect(endpoint, until, () => {});
+      let channel: ssh2.ClientChannel | undefined;
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        channel?.close();
+        ssh.dispose();
+      }, Math.max(0, until - Date.now()));
       try {
         const sudo = endpoint.user === 'root' ? '' : 'sudo -n ';
-        const result = await ssh.execCommand(`rm -rf "\${AGENT_INSTALL_ROOT:-$HOME}/.jenkins-fleet"; ${sudo}bash -s`, { stdin: cleanScript });
+        const result = await ssh
+          .execCommand(`rm -rf "\${AGENT_INSTALL_ROOT:-$HOME}/.jenkins-fleet"; ${sudo}bash -s`, { stdin: cleanScript, onChannel: (c) => (channel = c) })
+          .catch((err: unknown) => {
+            if (timedOut) return undefined;
+            throw err;
+          });
+        if (timedOut || !result) throw new RemoteError(`removing agent ${target.name}`, `host ${endpoint.where}`, 'did not finish the clean-up before the deadline');
         if (result.code !== 0) {
           throw new RemoteError(`removing agent ${target.name}`, `host ${endpoint.where}`, `cleanup exited with ${result.code ?? result.signal}: ${lastLines(result.stderr || result.stdout)}`);
         }
       } finally {
+        clearTimeout(timer);
         ssh.dispose();
       }
     });

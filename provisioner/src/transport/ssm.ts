@@ -45,7 +45,8 @@ export class SsmTransport implements Transport {
     await this.parameters.putSecret(secretParameterName(this.fleet.fleet, instanceIdOf(target)), secret, this.fleet.secrets.kmsKeyId);
   }
 
-  async forget(target: AgentTarget): Promise<void> {
+  /** One DeleteParameter call, bounded by the SDK's own timeouts. */
+  async forget(target: AgentTarget, _deadline: number): Promise<void> {
     await this.parameters.deleteSecret(secretParameterName(this.fleet.fleet, instanceIdOf(target)));
   }
 

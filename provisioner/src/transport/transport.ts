@@ -45,6 +45,9 @@ export interface Transport {
    * script there and returns one result per agent. One host's failure fails only that agent.
    */
   bootstrap(targets: AgentTarget[], script: string, options: BootstrapOptions): Promise<BootstrapResult[]>;
-  /** Removes what the transport stored for the agent (its secret parameter or file). */
-  forget(target: AgentTarget): Promise<void>;
+  /**
+   * Removes what the transport stored for the agent (its secret parameter or file, and on a static
+   * host the agent service), giving up at `deadline` (epoch milliseconds): `down --timeout` bounds it.
+   */
+  forget(target: AgentTarget, deadline: number): Promise<void>;
 }

@@ -16,17 +16,24 @@ locals {
   name               = "jenkins-fleet-${var.fleet}-agent"
 }
 
-resource "aws_kms_key" "agent_secrets" {
-  description             = "Encrypts the agent secrets of Jenkins fleet ${var.fleet} in Parameter Store"
-  enable_key_rotation     = true
-  deletion_window_in_days = var.kms_deletion_window_days
+module "key" {
+  source = "../kms-key"
+
+  alias                = "jenkins-fleet/${var.fleet}"
+  description          = "Encrypts the agent secrets of Jenkins fleet ${var.fleet} in Parameter Store"
+  deletion_window_days = var.kms_deletion_window_days
 
   tags = merge(var.tags, { JenkinsFleet = var.fleet })
 }
 
-resource "aws_kms_alias" "agent_secrets" {
-  name          = "alias/jenkins-fleet/${var.fleet}"
-  target_key_id = aws_kms_key.agent_secrets.key_id
+moved {
+  from = aws_kms_key.agent_secrets
+  to   = module.key.aws_kms_key.this
+}
+
+moved {
+  from = aws_kms_alias.agent_secrets
+  to   = module.key.aws_kms_alias.this
 }
 
 data "aws_iam_policy_document" "assume_ec2" {
@@ -77,7 +84,7 @@ data "aws_iam_policy_document" "agent" {
   statement {
     sid       = "DecryptWithFleetKey"
     actions   = ["kms:Decrypt"]
-    resources = [aws_kms_key.agent_secrets.arn]
+    resources = [module.key.arn]
 
     condition {
       test     = "StringEquals"

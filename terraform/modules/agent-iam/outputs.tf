@@ -20,17 +20,17 @@ output "security_group_id" {
 
 output "kms_key_arn" {
   description = "ARN of the key that encrypts the fleet's agent secrets."
-  value       = aws_kms_key.agent_secrets.arn
+  value       = module.key.arn
 }
 
 output "kms_key_id" {
   description = "Id of the key that encrypts the fleet's agent secrets."
-  value       = aws_kms_key.agent_secrets.key_id
+  value       = module.key.key_id
 }
 
 output "kms_alias_name" {
   description = "Alias of that key: fleet.yaml secrets.kmsKeyId."
-  value       = aws_kms_alias.agent_secrets.name
+  value       = module.key.alias_name
 }
 
 output "parameter_path_arn" {

@@ -1,7 +1,9 @@
 # One region of the banking app: an ECS cluster whose Fargate service runs the app in private
-# subnets behind an internet-facing load balancer (TLS, /health checks), scaling on CPU and on
-# requests per task, logging to CloudWatch, and reading its database credentials and Flask
-# SECRET_KEY from Secrets Manager at task start.
+# subnets behind an HTTPS load balancer (modules/https-alb: WAF, access logs, HSTS), scaling on
+# CPU and on requests per task, logging to CloudWatch under a customer-managed key, and reading
+# its database credentials and Flask SECRET_KEY from Secrets Manager at task start. It also owns
+# the network path to this region's database: the database's security group and subnet group,
+# which admit MySQL from the app's tasks only.
 
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
@@ -9,124 +11,91 @@ data "aws_region" "current" {}
 locals {
   partition = data.aws_partition.current.partition
   region    = data.aws_region.current.name
-
-  # The app reads a single DATABASE_URL, but ECS injects a secret only as a whole variable:
-  # compose the URL inside the container (password URL-quoted), so that the password is never
-  # part of the task definition, the plan or the state.
-  start_command = <<-EOT
-    export DATABASE_URL="${var.db_url_scheme}://$(python3 -c 'import os, urllib.parse as u; print(u.quote(os.environ["DB_USER"], safe="") + ":" + u.quote(os.environ["DB_PASSWORD"], safe=""))')@$DB_HOST:$DB_PORT/$DB_NAME"
-    exec gunicorn -c gunicorn.conf.py wsgi:app
-  EOT
 }
 
 # --- Load balancer ----------------------------------------------------------------------------
 
-resource "aws_security_group" "alb" {
-  name_prefix = "${var.name}-alb-"
-  description = "App load balancer: HTTPS (and HTTP, redirected) from anywhere"
-  vpc_id      = var.vpc_id
+module "load_balancer" {
+  source = "../https-alb"
 
-  tags = merge(var.tags, { Name = "${var.name}-alb" })
+  name                     = var.name
+  vpc_id                   = var.vpc_id
+  subnet_ids               = var.public_subnet_ids
+  internal                 = false
+  certificate_arn          = var.certificate_arn
+  target_group_name        = "${var.name}-app"
+  target_type              = "ip"
+  target_port              = var.container_port
+  target_security_group_id = aws_security_group.tasks.id
+  deletion_protection      = var.deletion_protection
+  log_kms_key_arn          = var.log_kms_key_arn
 
-  lifecycle {
-    create_before_destroy = true
-  }
-}
-
-resource "aws_vpc_security_group_ingress_rule" "alb_http" {
-  security_group_id = aws_security_group.alb.id
-  description       = "HTTP from anywhere (redirected to HTTPS)"
-  ip_protocol       = "tcp"
-  from_port         = 80
-  to_port           = 80
-  cidr_ipv4         = "0.0.0.0/0"
-}
-
-resource "aws_vpc_security_group_ingress_rule" "alb_https" {
-  security_group_id = aws_security_group.alb.id
-  description       = "HTTPS from anywhere"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv4         = "0.0.0.0/0"
-}
-
-resource "aws_vpc_security_group_egress_rule" "alb_to_tasks" {
-  security_group_id            = aws_security_group.alb.id
-  description                  = "to the app's port on the tasks"
-  ip_protocol                  = "tcp"
-  from_port                    = var.container_port
-  to_port                      = var.container_port
-  referenced_security_group_id = aws_security_group.tasks.id
-}
-
-resource "aws_lb" "this" {
-  name                       = "${var.name}-alb"
-  load_balancer_type         = "application"
-  internal                   = false
-  subnets                    = var.public_subnet_ids
-  security_groups            = [aws_security_group.alb.id]
-  drop_invalid_header_fields = true
-  enable_deletion_protection = var.deletion_protection
-
-  tags = var.tags
-}
-
-resource "aws_lb_target_group" "app" {
-  name                 = "${var.name}-app"
-  port                 = var.container_port
-  protocol             = "HTTP"
-  target_type          = "ip"
-  vpc_id               = var.vpc_id
-  deregistration_delay = 30
-
-  # /health answers 200 only when the app reaches its database.
-  health_check {
+  # Liveness, not readiness: a task that answers /health at all (200, or 503 while its database
+  # is unreachable) is kept. During the 60-120 s of a Multi-AZ database failover every task
+  # answers 503; replacing them all would only add a cold start to the outage. Whether the
+  # region can serve (the database answers) is the Route 53 health check's question.
+  health_check = {
     path                = "/health"
-    matcher             = "200"
+    matcher             = "200,503"
     interval            = 15
     timeout             = 5
     healthy_threshold   = 2
     unhealthy_threshold = 3
   }
 
-  tags = var.tags
-}
-
-resource "aws_lb_listener" "https" {
-  load_balancer_arn = aws_lb.this.arn
-  port              = 443
-  protocol          = "HTTPS"
-  ssl_policy        = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-  certificate_arn   = var.certificate_arn
-
-  default_action {
-    type             = "forward"
-    target_group_arn = aws_lb_target_group.app.arn
-  }
+  waf_managed_rule_groups = [
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesSQLiRuleSet",
+  ]
+  waf_rate_limit_per_5_minutes = var.waf_rate_limit_per_5_minutes
+  max_request_body_bytes       = var.max_request_body_bytes
 
   tags = var.tags
 }
 
-resource "aws_lb_listener" "http" {
-  load_balancer_arn = aws_lb.this.arn
-  port              = 80
-  protocol          = "HTTP"
-
-  default_action {
-    type = "redirect"
-
-    redirect {
-      port        = "443"
-      protocol    = "HTTPS"
-      status_code = "HTTP_301"
-    }
-  }
-
-  tags = var.tags
+moved {
+  from = aws_security_group.alb
+  to   = module.load_balancer.aws_security_group.alb
 }
 
-# --- Tasks ------------------------------------------------------------------------------------
+moved {
+  from = aws_vpc_security_group_ingress_rule.alb_http
+  to   = module.load_balancer.aws_vpc_security_group_ingress_rule.world_http[0]
+}
+
+moved {
+  from = aws_vpc_security_group_ingress_rule.alb_https
+  to   = module.load_balancer.aws_vpc_security_group_ingress_rule.world_https[0]
+}
+
+moved {
+  from = aws_vpc_security_group_egress_rule.alb_to_tasks
+  to   = module.load_balancer.aws_vpc_security_group_egress_rule.to_targets
+}
+
+moved {
+  from = aws_lb.this
+  to   = module.load_balancer.aws_lb.this
+}
+
+moved {
+  from = aws_lb_target_group.app
+  to   = module.load_balancer.aws_lb_target_group.this
+}
+
+moved {
+  from = aws_lb_listener.https
+  to   = module.load_balancer.aws_lb_listener.https
+}
+
+moved {
+  from = aws_lb_listener.http
+  to   = module.load_balancer.aws_lb_listener.http[0]
+}
+
+# --- Network path of the tasks and the database -----------------------------------------------
 
 resource "aws_security_group" "tasks" {
   name_prefix = "${var.name}-tasks-"
@@ -146,10 +115,10 @@ resource "aws_vpc_security_group_ingress_rule" "tasks_from_alb" {
   ip_protocol                  = "tcp"
   from_port                    = var.container_port
   to_port                      = var.container_port
-  referenced_security_group_id = aws_security_group.alb.id
+  referenced_security_group_id = module.load_balancer.security_group_id
 }
 
-# Image pulls, Secrets Manager and CloudWatch Logs, through the NAT gateways.
+# Image pulls, Secrets Manager and CloudWatch Logs (through the VPC's endpoints or NAT gateways).
 resource "aws_vpc_security_group_egress_rule" "tasks_https" {
   security_group_id = aws_security_group.tasks.id
   description       = "HTTPS to AWS APIs and the image registry"
@@ -159,18 +128,50 @@ resource "aws_vpc_security_group_egress_rule" "tasks_https" {
   cidr_ipv4         = "0.0.0.0/0"
 }
 
-resource "aws_vpc_security_group_egress_rule" "tasks_mysql" {
-  security_group_id = aws_security_group.tasks.id
-  description       = "MySQL inside the VPC"
-  ip_protocol       = "tcp"
-  from_port         = 3306
-  to_port           = 3306
-  cidr_ipv4         = var.vpc_cidr_block
+resource "aws_vpc_security_group_egress_rule" "tasks_to_database" {
+  security_group_id            = aws_security_group.tasks.id
+  description                  = "MySQL to this region's database only"
+  ip_protocol                  = "tcp"
+  from_port                    = 3306
+  to_port                      = 3306
+  referenced_security_group_id = aws_security_group.database.id
 }
+
+resource "aws_security_group" "database" {
+  name_prefix = "${var.name}-db-"
+  description = "${var.name} database: MySQL from the app's tasks only"
+  vpc_id      = var.vpc_id
+
+  tags = merge(var.tags, { Name = "${var.name}-db" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "database_from_tasks" {
+  security_group_id            = aws_security_group.database.id
+  description                  = "MySQL from the app's tasks"
+  ip_protocol                  = "tcp"
+  from_port                    = 3306
+  to_port                      = 3306
+  referenced_security_group_id = aws_security_group.tasks.id
+}
+
+resource "aws_db_subnet_group" "database" {
+  name_prefix = "${var.name}-"
+  description = "Private subnets of the ${var.name} database"
+  subnet_ids  = var.private_subnet_ids
+
+  tags = var.tags
+}
+
+# --- Tasks ------------------------------------------------------------------------------------
 
 resource "aws_cloudwatch_log_group" "app" {
   name              = "/ecs/${var.name}"
   retention_in_days = var.log_retention_days
+  kms_key_id        = var.log_kms_key_arn
 
   tags = var.tags
 }
@@ -188,9 +189,10 @@ data "aws_iam_policy_document" "assume_ecs_tasks" {
 
 # The execution role is ECS's, at task start: pull the image, write logs, read the two secrets.
 resource "aws_iam_role" "execution" {
-  name_prefix        = "${var.name}-exec-"
-  description        = "Starts the ${var.name} app tasks"
-  assume_role_policy = data.aws_iam_policy_document.assume_ecs_tasks.json
+  name_prefix          = "${var.name}-exec-"
+  permissions_boundary = var.permissions_boundary_arn
+  description          = "Starts the ${var.name} app tasks"
+  assume_role_policy   = data.aws_iam_policy_document.assume_ecs_tasks.json
 
   tags = var.tags
 }
@@ -226,9 +228,10 @@ resource "aws_iam_role_policy" "execution_secrets" {
 
 # The task role is the app's own identity: it calls no AWS API, so it has no permission.
 resource "aws_iam_role" "task" {
-  name_prefix        = "${var.name}-task-"
-  description        = "The ${var.name} app itself (no AWS permissions)"
-  assume_role_policy = data.aws_iam_policy_document.assume_ecs_tasks.json
+  name_prefix          = "${var.name}-task-"
+  permissions_boundary = var.permissions_boundary_arn
+  description          = "The ${var.name} app itself (no AWS permissions)"
+  assume_role_policy   = data.aws_iam_policy_document.assume_ecs_tasks.json
 
   tags = var.tags
 }
@@ -258,12 +261,12 @@ resource "aws_ecs_task_definition" "app" {
     cpu_architecture        = "X86_64"
   }
 
+  # The image's own command runs (gunicorn); the app composes its database URL from DB_*.
   container_definitions = jsonencode([
     {
       name      = "app"
       image     = var.container_image
       essential = true
-      command   = ["sh", "-c", local.start_command]
 
       portMappings = [{ containerPort = var.container_port, protocol = "tcp" }]
 
@@ -271,6 +274,9 @@ resource "aws_ecs_task_definition" "app" {
         { name = "DB_HOST", value = var.db_host },
         { name = "DB_PORT", value = "3306" },
         { name = "DB_NAME", value = var.db_name },
+        # gunicorn trusts X-Forwarded-For and -Proto only from the load balancer's subnets, so
+        # logs and rate limits see the client, not the load balancer.
+        { name = "FORWARDED_ALLOW_IPS", value = join(",", var.public_subnet_cidr_blocks) },
       ]
 
       # "<secret arn>:<json key>::" selects one key of a JSON secret.
@@ -313,7 +319,7 @@ resource "aws_ecs_service" "app" {
   }
 
   load_balancer {
-    target_group_arn = aws_lb_target_group.app.arn
+    target_group_arn = module.load_balancer.target_group_arn
     container_name   = "app"
     container_port   = var.container_port
   }
@@ -330,7 +336,7 @@ resource "aws_ecs_service" "app" {
     ignore_changes = [desired_count]
   }
 
-  depends_on = [aws_lb_listener.https]
+  depends_on = [module.load_balancer]
 }
 
 # --- Autoscaling ------------------------------------------------------------------------------
@@ -375,7 +381,7 @@ resource "aws_appautoscaling_policy" "requests" {
 
     predefined_metric_specification {
       predefined_metric_type = "ALBRequestCountPerTarget"
-      resource_label         = "${aws_lb.this.arn_suffix}/${aws_lb_target_group.app.arn_suffix}"
+      resource_label         = "${module.load_balancer.arn_suffix}/${module.load_balancer.target_group_arn_suffix}"
     }
   }
 }

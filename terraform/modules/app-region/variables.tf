@@ -18,16 +18,6 @@ variable "vpc_id" {
   }
 }
 
-variable "vpc_cidr_block" {
-  type        = string
-  description = "IPv4 range of the VPC: the tasks may open MySQL connections only inside it."
-
-  validation {
-    condition     = can(cidrhost(var.vpc_cidr_block, 0))
-    error_message = "vpc_cidr_block must be an IPv4 CIDR such as 10.20.0.0/16."
-  }
-}
-
 variable "public_subnet_ids" {
   type        = list(string)
   description = "Public subnets (two zones) of the load balancer."
@@ -35,6 +25,16 @@ variable "public_subnet_ids" {
   validation {
     condition     = length(var.public_subnet_ids) >= 2 && alltrue([for s in var.public_subnet_ids : can(regex("^subnet-[0-9a-f]+$", s))])
     error_message = "public_subnet_ids must list at least two subnet ids."
+  }
+}
+
+variable "public_subnet_cidr_blocks" {
+  type        = list(string)
+  description = "IPv4 ranges of the public subnets, where the load balancer's nodes live: gunicorn trusts forwarded headers from them only (FORWARDED_ALLOW_IPS)."
+
+  validation {
+    condition     = length(var.public_subnet_cidr_blocks) >= 1 && alltrue([for c in var.public_subnet_cidr_blocks : can(cidrhost(c, 0))])
+    error_message = "public_subnet_cidr_blocks must list IPv4 CIDR blocks such as 10.50.0.0/20."
   }
 }
 
@@ -167,7 +167,7 @@ variable "db_name" {
 
 variable "db_credentials_secret_arn" {
   type        = string
-  description = "Secrets Manager secret in this region holding JSON {\"username\", \"password\"} of the app's database user."
+  description = "Secrets Manager secret in this region holding JSON {\"username\", \"password\"} of the app's own database user (never the master user)."
 
   validation {
     condition     = can(regex("^arn:aws[a-z-]*:secretsmanager:", var.db_credentials_secret_arn))
@@ -195,6 +195,48 @@ variable "secrets_kms_key_arn" {
   }
 }
 
+variable "log_kms_key_arn" {
+  type        = string
+  description = "Customer-managed KMS key in this region that encrypts the app's and the WAF's log groups."
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:kms:", var.log_kms_key_arn))
+    error_message = "log_kms_key_arn must be a KMS key ARN."
+  }
+}
+
+variable "waf_rate_limit_per_5_minutes" {
+  type        = number
+  description = "Requests one client address may make in any 5 minutes before the WAF blocks it."
+  default     = 2000
+
+  validation {
+    condition     = var.waf_rate_limit_per_5_minutes >= 100
+    error_message = "waf_rate_limit_per_5_minutes must be at least 100."
+  }
+}
+
+variable "max_request_body_bytes" {
+  type        = number
+  description = "The WAF refuses requests with a larger body (403) before they reach the app; the app's own limit (MAX_CONTENT_LENGTH) stands behind it."
+  default     = 8192
+
+  validation {
+    condition     = var.max_request_body_bytes >= 1024 && var.max_request_body_bytes <= 8192
+    error_message = "max_request_body_bytes must be between 1024 and 8192 (the load balancer shows WAF at most 8 KiB of a body)."
+  }
+}
+
+variable "permissions_boundary_arn" {
+  type        = string
+  description = "Permissions boundary of the tasks' roles (the pipeline roles' boundary, which the deploy role must put on every role it creates)."
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]+:policy/", var.permissions_boundary_arn))
+    error_message = "permissions_boundary_arn must be an IAM policy ARN."
+  }
+}
+
 variable "log_retention_days" {
   type        = number
   description = "Days CloudWatch keeps the app's logs."
@@ -216,15 +258,4 @@ variable "tags" {
   type        = map(string)
   description = "Tags added to every resource."
   default     = {}
-}
-
-variable "db_url_scheme" {
-  type        = string
-  description = "SQLAlchemy dialect and driver of DATABASE_URL, composed inside the container."
-  default     = "mysql+pymysql"
-
-  validation {
-    condition     = can(regex("^mysql(\\+[a-z]+)?$", var.db_url_scheme))
-    error_message = "db_url_scheme must be mysql or mysql+DRIVER (e.g. mysql+pymysql)."
-  }
 }

@@ -1,5 +1,5 @@
 # The Jenkins controller: one instance in a private subnet, managed through SSM (no SSH key, no
-# port 22), reached only through an internet-facing load balancer that terminates TLS. It runs
+# port 22), reached only through an internal load balancer that terminates TLS. It runs
 # the image built from jenkins/ (pinned plugins, casc.yaml), whose secrets it reads at each start
 # from SecureString parameters under /jenkins-controller/<name>/. Its JENKINS_HOME lives on its
 # own encrypted EBS volume, snapshotted daily, that outlives the instance: replacing the instance
@@ -67,10 +67,51 @@ data "aws_iam_policy_document" "controller_secrets" {
   }
 }
 
+resource "aws_cloudwatch_log_group" "controller" {
+  name              = "/jenkins-controller/${var.name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.log_kms_key_arn
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "controller_logs" {
+  statement {
+    sid       = "WriteOwnLog"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.controller.arn}:*"]
+  }
+}
+
+resource "aws_iam_role_policy" "controller_logs" {
+  name   = "write-controller-log"
+  role   = aws_iam_role.controller.id
+  policy = data.aws_iam_policy_document.controller_logs.json
+}
+
 resource "aws_iam_role_policy" "controller_secrets" {
   name   = "read-controller-secrets"
   role   = aws_iam_role.controller.id
   policy = data.aws_iam_policy_document.controller_secrets.json
+}
+
+# The AWS Credentials plugin (iamRoleArn, no keys) assumes the pipeline's roles from this role.
+data "aws_iam_policy_document" "controller_assume" {
+  count = length(var.assumable_role_arns) > 0 ? 1 : 0
+
+  statement {
+    sid       = "AssumePipelineRoles"
+    actions   = ["sts:AssumeRole"]
+    resources = var.assumable_role_arns
+  }
+}
+
+resource "aws_iam_role_policy" "controller_assume" {
+  count = length(var.assumable_role_arns) > 0 ? 1 : 0
+
+  name   = "assume-pipeline-roles"
+  role   = aws_iam_role.controller.id
+  policy = data.aws_iam_policy_document.controller_assume[0].json
 }
 
 resource "aws_iam_instance_profile" "controller" {
@@ -80,45 +121,42 @@ resource "aws_iam_instance_profile" "controller" {
   tags = var.tags
 }
 
-# --- Network: the internet reaches the load balancer; only the load balancer reaches Jenkins ---
+# --- Network: only the bank's networks reach the load balancer; only it reaches Jenkins -------
 
-resource "aws_security_group" "alb" {
-  name_prefix = "${var.name}-alb-"
-  description = "Jenkins load balancer: HTTPS (and HTTP, redirected) from anywhere"
-  vpc_id      = var.vpc_id
+# Internal: Jenkins holds the deploy credentials and runs code, so it is not on the internet.
+# People reach it over the bank's private network (allowed_cidrs), agents from their security
+# group; GitHub cannot deliver webhooks, so branches and pull requests are found by scanning.
+module "load_balancer" {
+  source = "../https-alb"
 
-  tags = merge(var.tags, { Name = "${var.name}-alb" })
+  name                       = var.name
+  vpc_id                     = var.vpc_id
+  subnet_ids                 = var.load_balancer_subnet_ids
+  internal                   = true
+  ingress_cidrs              = var.allowed_cidrs
+  ingress_security_group_ids = var.allowed_security_group_ids
+  certificate_arn            = var.certificate_arn
+  target_group_name          = "${var.name}-8080"
+  target_type                = "instance"
+  target_port                = 8080
+  target_security_group_id   = aws_security_group.controller.id
+  log_kms_key_arn            = var.log_kms_key_arn
 
-  lifecycle {
-    create_before_destroy = true
+  health_check = {
+    path                = "/login"
+    matcher             = "200"
+    interval            = 30
+    timeout             = 5
+    healthy_threshold   = 2
+    unhealthy_threshold = 5
   }
-}
 
-resource "aws_vpc_security_group_ingress_rule" "alb_http" {
-  security_group_id = aws_security_group.alb.id
-  description       = "TCP 80 from anywhere"
-  ip_protocol       = "tcp"
-  from_port         = 80
-  to_port           = 80
-  cidr_ipv4         = "0.0.0.0/0"
-}
+  # Jenkins' own forms post job configurations and scripts that the common rule set would take
+  # for attacks; these two groups and the rate limit fit a controller.
+  waf_managed_rule_groups      = ["AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesLinuxRuleSet"]
+  waf_rate_limit_per_5_minutes = 5000
 
-resource "aws_vpc_security_group_ingress_rule" "alb_https" {
-  security_group_id = aws_security_group.alb.id
-  description       = "TCP 443 from anywhere"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv4         = "0.0.0.0/0"
-}
-
-resource "aws_vpc_security_group_egress_rule" "alb_to_jenkins" {
-  security_group_id            = aws_security_group.alb.id
-  description                  = "to the controller's HTTP port"
-  ip_protocol                  = "tcp"
-  from_port                    = 8080
-  to_port                      = 8080
-  referenced_security_group_id = aws_security_group.controller.id
+  tags = var.tags
 }
 
 resource "aws_security_group" "controller" {
@@ -139,7 +177,7 @@ resource "aws_vpc_security_group_ingress_rule" "controller_from_alb" {
   ip_protocol                  = "tcp"
   from_port                    = 8080
   to_port                      = 8080
-  referenced_security_group_id = aws_security_group.alb.id
+  referenced_security_group_id = module.load_balancer.security_group_id
 }
 
 # SSM, plugin and package downloads go out over HTTPS; HTTP for mirrors that still use it.
@@ -161,72 +199,25 @@ resource "aws_vpc_security_group_egress_rule" "controller_https" {
   cidr_ipv4         = "0.0.0.0/0"
 }
 
-resource "aws_lb" "this" {
-  name                       = "${var.name}-alb"
-  load_balancer_type         = "application"
-  internal                   = false
-  subnets                    = var.public_subnet_ids
-  security_groups            = [aws_security_group.alb.id]
-  drop_invalid_header_fields = true
-  enable_deletion_protection = true
-
-  tags = var.tags
-}
-
-resource "aws_lb_target_group" "jenkins" {
-  name     = "${var.name}-8080"
-  port     = 8080
-  protocol = "HTTP"
-  vpc_id   = var.vpc_id
-
-  health_check {
-    path                = "/login"
-    matcher             = "200"
-    interval            = 30
-    healthy_threshold   = 2
-    unhealthy_threshold = 5
-  }
-
-  tags = var.tags
-}
-
 resource "aws_lb_target_group_attachment" "controller" {
-  target_group_arn = aws_lb_target_group.jenkins.arn
+  target_group_arn = module.load_balancer.target_group_arn
   target_id        = aws_instance.controller.id
   port             = 8080
 }
 
-resource "aws_lb_listener" "https" {
-  load_balancer_arn = aws_lb.this.arn
-  port              = 443
-  protocol          = "HTTPS"
-  ssl_policy        = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-  certificate_arn   = var.certificate_arn
-
-  default_action {
-    type             = "forward"
-    target_group_arn = aws_lb_target_group.jenkins.arn
-  }
-
-  tags = var.tags
+moved {
+  from = aws_security_group.alb
+  to   = module.load_balancer.aws_security_group.alb
 }
 
-resource "aws_lb_listener" "http" {
-  load_balancer_arn = aws_lb.this.arn
-  port              = 80
-  protocol          = "HTTP"
+moved {
+  from = aws_vpc_security_group_egress_rule.alb_to_jenkins
+  to   = module.load_balancer.aws_vpc_security_group_egress_rule.to_targets
+}
 
-  default_action {
-    type = "redirect"
-
-    redirect {
-      port        = "443"
-      protocol    = "HTTPS"
-      status_code = "HTTP_301"
-    }
-  }
-
-  tags = var.tags
+moved {
+  from = aws_lb_target_group.jenkins
+  to   = module.load_balancer.aws_lb_target_group.this
 }
 
 resource "aws_route53_record" "jenkins" {
@@ -237,8 +228,8 @@ resource "aws_route53_record" "jenkins" {
   type    = "A"
 
   alias {
-    name                   = aws_lb.this.dns_name
-    zone_id                = aws_lb.this.zone_id
+    name                   = module.load_balancer.dns_name
+    zone_id                = module.load_balancer.zone_id
     evaluate_target_health = true
   }
 }
@@ -294,6 +285,8 @@ resource "aws_instance" "controller" {
     jenkins_url       = "https://${var.domain_name}/"
     github_owner      = var.github_owner
     github_repository = var.github_repository
+    log_group         = aws_cloudwatch_log_group.controller.name
+    region            = data.aws_region.current.name
   })
   user_data_replace_on_change = true
 

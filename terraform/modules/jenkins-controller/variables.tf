@@ -28,13 +28,35 @@ variable "private_subnet_id" {
   }
 }
 
-variable "public_subnet_ids" {
+variable "load_balancer_subnet_ids" {
   type        = list(string)
-  description = "Public subnets (two zones) of the load balancer in front of the controller."
+  description = "Private subnets (two zones) of the internal load balancer in front of the controller."
 
   validation {
-    condition     = length(var.public_subnet_ids) >= 2 && alltrue([for s in var.public_subnet_ids : can(regex("^subnet-[0-9a-f]+$", s))])
-    error_message = "public_subnet_ids must list at least two subnet ids, in different availability zones."
+    condition     = length(var.load_balancer_subnet_ids) >= 2 && alltrue([for s in var.load_balancer_subnet_ids : can(regex("^subnet-[0-9a-f]+$", s))])
+    error_message = "load_balancer_subnet_ids must list at least two subnet ids, in different availability zones."
+  }
+}
+
+variable "allowed_cidrs" {
+  type        = list(string)
+  description = "The bank's private networks (VPN, offices, peered VPCs) whose people may reach Jenkins on 443."
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.allowed_cidrs : can(cidrhost(c, 0)) && !contains(["0.0.0.0/0", "::/0"], c)])
+    error_message = "allowed_cidrs must be CIDR blocks narrower than the whole internet."
+  }
+}
+
+variable "allowed_security_group_ids" {
+  type        = map(string)
+  description = "Security groups, by a name for the rule description, whose members may reach Jenkins on 443 (the agents)."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for id in values(var.allowed_security_group_ids) : can(regex("^sg-[0-9a-f]+$", id))])
+    error_message = "allowed_security_group_ids must map names to security group ids (sg-...)."
   }
 }
 
@@ -132,6 +154,38 @@ variable "kms_key_arn" {
   validation {
     condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
     error_message = "kms_key_arn must be a KMS key ARN or null."
+  }
+}
+
+variable "log_kms_key_arn" {
+  type        = string
+  description = "Customer-managed KMS key that encrypts the controller's and the WAF's log groups."
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:kms:", var.log_kms_key_arn))
+    error_message = "log_kms_key_arn must be a KMS key ARN."
+  }
+}
+
+variable "log_retention_days" {
+  type        = number
+  description = "Days CloudWatch keeps the controller's log."
+  default     = 400
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of the values CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, ... 3653)."
+  }
+}
+
+variable "assumable_role_arns" {
+  type        = list(string)
+  description = "Roles Jenkins credentials assume from the controller's instance role (the pipeline's deploy and plan roles)."
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.assumable_role_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]+:role/", a))])
+    error_message = "assumable_role_arns must be IAM role ARNs."
   }
 }
 

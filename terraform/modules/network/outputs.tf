@@ -27,3 +27,8 @@ output "flow_log_group_name" {
   description = "CloudWatch log group that receives the VPC flow logs."
   value       = aws_cloudwatch_log_group.flow.name
 }
+
+output "public_subnet_cidr_blocks" {
+  description = "IPv4 ranges of the two public subnets (where load balancer nodes live)."
+  value       = aws_subnet.public[*].cidr_block
+}

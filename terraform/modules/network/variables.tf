@@ -46,6 +46,17 @@ variable "flow_log_kms_key_arn" {
   }
 }
 
+variable "iam_permissions_boundary_arn" {
+  type        = string
+  description = "Permissions boundary of the flow-log role; required where the configuration is applied by a role that may only create bounded roles (terraform/app's pipeline)."
+  default     = null
+
+  validation {
+    condition     = var.iam_permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]+:policy/", var.iam_permissions_boundary_arn))
+    error_message = "iam_permissions_boundary_arn must be an IAM policy ARN or null."
+  }
+}
+
 variable "tags" {
   type        = map(string)
   description = "Tags added to every resource of the network."

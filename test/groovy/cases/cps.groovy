@@ -12,7 +12,8 @@ import org.codehaus.groovy.control.Phases
 import org.codehaus.groovy.control.SourceUnit
 
 Set<String> steps = ['sh', 'echo', 'error', 'withEnv', 'withCredentials', 'writeFile', 'readFile', 'fileExists',
-  'libraryResource', 'archiveArtifacts', 'junit', 'input', 'lock', 'usernamePassword'] as Set
+  'libraryResource', 'archiveArtifacts', 'junit', 'input', 'lock', 'usernamePassword', 'stash', 'unstash', 'dir',
+  'timeout'] as Set
 Set<String> iterators = ['each', 'eachWithIndex', 'collect', 'collectMany', 'collectEntries', 'find', 'findAll',
   'any', 'every', 'inject', 'sort', 'sum', 'count', 'groupBy', 'with'] as Set
 
@@ -28,7 +29,8 @@ Closure cpsProblems = { File file ->
       def visitor = new ClassCodeVisitorSupport() {
         protected SourceUnit getSourceUnit() { source }
         void visitMethodCallExpression(MethodCallExpression call) {
-          if (nonCps && call.implicitThis && call.methodAsString in steps) {
+          // In vars/ a step is called on the script itself; in src/ through the script passed in.
+          if (nonCps && call.methodAsString in steps && (call.implicitThis || call.objectExpression.text == 'script')) {
             problems << "${method.name}: @NonCPS method calls the step ${call.methodAsString} (line ${call.lineNumber})".toString()
           }
           List args = call.arguments instanceof ArgumentListExpression ? ((ArgumentListExpression) call.arguments).expressions : []
@@ -44,10 +46,17 @@ Closure cpsProblems = { File file ->
   return problems
 }
 
-new File(Build.repo, 'vars').listFiles().findAll { it.name.endsWith('.groovy') }.sort { it.name }.each { File file ->
+List<File> libraryFiles = new File(Build.repo, 'vars').listFiles().findAll { it.name.endsWith('.groovy') }.sort { it.name }
+new File(Build.repo, 'src').eachFileRecurse(groovy.io.FileType.FILES) { if (it.name.endsWith('.groovy')) libraryFiles << it }
+
+libraryFiles.each { File file ->
   test("${file.name} keeps the CPS rules: no step in @NonCPS, no closure iteration in CPS code") {
     assert cpsProblems(file) == []
   }
+}
+
+test('the library\'s shared classes in src/ are found and checked') {
+  assert libraryFiles*.name.containsAll(['StepArguments.groovy', 'NodeTools.groovy'])
 }
 
 test('the CPS check finds a step in @NonCPS and a closure iteration in CPS code') {
@@ -62,11 +71,16 @@ def helper() {
   [1, 2].each { echo "${it}" }
   sh 'true'
 }
+@NonCPS
+static void shared(Object script) {
+  script.error('x')
+}
 '''
     assert cpsProblems(bad) == [
       'call: CPS method passes a closure to each (line 2)',
       'helper: @NonCPS method calls the step echo (line 7)',
       'helper: @NonCPS method calls the step sh (line 8)',
+      'shared: @NonCPS method calls the step error (line 12)',
     ]
   } finally {
     bad.delete()

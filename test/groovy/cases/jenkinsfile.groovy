@@ -13,15 +13,29 @@ Map<String, Map<String, Object>> builds = [
 Closure runFor = { String kind ->
   Map<String, Object> env = new LinkedHashMap(builds[kind])
   Declarative model = Declarative.load(jenkinsfile, env)
-  [model, model.run(env) { String name, Object args -> name == 'dockerPush' ? 'sha256:' + 'a' * 64 : null }]
+  [model, model.run(env) { String name, Object args -> name == 'dockerPush' ? 'docker.io/bankco/banking-app@sha256:' + 'a' * 64 : null }]
 }
 
 Closure summary = { List<Declarative.StageRun> runs ->
   runs.findAll { it.ran }.collect { "${it.name} on ${it.label}: ${it.steps*.step.join(', ')}".toString() }
 }
 
-test('the Jenkinsfile pins the shared library to bank-pipeline@v1.0.0') {
-  assert jenkinsfile.text =~ /(?m)^@Library\('bank-pipeline@v1\.0\.0'\) _$/
+test('the Jenkinsfile loads bank-pipeline without a version, and casc.yaml\'s settings resolve it to v1.0.0') {
+  assert Declarative.libraryIdentifiers(jenkinsfile.text) == ['bank-pipeline']
+  assert Declarative.load(jenkinsfile, new LinkedHashMap(builds.main)).libraries == ['bank-pipeline': 'v1.0.0']
+}
+
+test('with casc.yaml\'s settings, a Jenkinsfile naming a version, even the default one, aborts before any stage') {
+  File pinned = File.createTempFile('Jenkinsfile', '')
+  try {
+    pinned.text = jenkinsfile.text.replace("@Library('bank-pipeline') _", "@Library('bank-pipeline@v1.0.0') _")
+    Declarative.load(pinned, new LinkedHashMap(builds.main))
+    assert false : 'the pinned Jenkinsfile loaded'
+  } catch (StepError e) {
+    assert e.message == 'Version override not permitted for library bank-pipeline'
+  } finally {
+    pinned.delete()
+  }
 }
 
 test('the Jenkinsfile allocates no agent for the whole pipeline and sets timestamps, a timeout and no concurrent builds') {
@@ -54,7 +68,7 @@ test('on a pull request into main the Jenkinsfile builds, tests, pushes its imag
   List<Declarative.StageRun> runs = runFor('pullRequest')[1]
   assert summary(runs) == ['Build and test on python: buildApp, test, junit', 'Image on docker: dockerPush', 'Plan on terraform: terraformApply']
   assert runs.find { it.name == 'Plan' }.steps[0].args ==
-    [dir: 'terraform/app', planOnly: true, vars: [container_image: 'docker.io/bankco/banking-app@sha256:' + 'a' * 64]]
+    [dir: 'terraform/app', planOnly: true, vars: [container_image: 'docker.io/bankco/banking-app:pr-12']]
   assert runs.findAll { !it.ran }*.name == ['Deploy']
 }
 

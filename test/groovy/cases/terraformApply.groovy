@@ -99,8 +99,8 @@ test('terraformApply with approve: always asks also for a push, and approve: nev
 
 test('terraformApply applies nothing when the person rejects the plan') {
   inBuild { Build b ->
-    b.onInput = { Map a -> false }
-    assert b.failure('terraformApply').message == 'Rejected by a person'
+    b.inputAnswers = [[id: 'alice', groups: ['deployers'], proceed: false]]
+    assert b.failure('terraformApply').message == 'Rejected by alice'
     assert !subcommands(b).contains('apply')
   }
 }

@@ -1,9 +1,10 @@
 // Runs Terraform offline with the real hashicorp/aws provider from a filesystem mirror, on a
-// scratch copy of terraform/ (so init's .terraform/ and lock files never land in the repository).
+// scratch copy of terraform/ (so init's .terraform/ and the modules' lock files never land in the
+// repository).
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 
 export const repoRoot = new URL('../../..', import.meta.url).pathname;
 /** A directory laid out as registry.terraform.io/hashicorp/aws/<version>/<os_arch>/ (`terraform providers mirror` makes one). */
@@ -29,7 +30,8 @@ export function openWorkspace(): Workspace {
     );
   }
   const scratch = mkdtempSync(join(tmpdir(), 'tf-offline-'));
-  cpSync(join(repoRoot, 'terraform'), join(scratch, 'terraform'), { recursive: true, filter: (src) => !src.includes('.terraform') });
+  // Everything but init's .terraform/ directories (the committed .terraform.lock.hcl files go along).
+  cpSync(join(repoRoot, 'terraform'), join(scratch, 'terraform'), { recursive: true, filter: (src) => !src.split(sep).includes('.terraform') });
   const cliConfig = join(scratch, 'cli.tfrc');
   writeFileSync(
     cliConfig,

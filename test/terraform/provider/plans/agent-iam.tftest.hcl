@@ -14,6 +14,11 @@ override_data {
   values = { account_id = "111122223333" }
 }
 
+override_data {
+  target = module.key.data.aws_caller_identity.current
+  values = { account_id = "111122223333" }
+}
+
 variables {
   fleet  = "bank-ci"
   vpc_id = "vpc-0aaa"

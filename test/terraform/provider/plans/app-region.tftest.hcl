@@ -1,5 +1,6 @@
 # Plans terraform/modules/app-region offline with the real aws provider and checks what the
-# provider will be asked to create: the task's secrets, no public IP, /health, TLS, scaling.
+# provider will be asked to create: the task's secrets and command, no public IP, the database's
+# network path, the load balancer (liveness check, TLS, HSTS, WAF, access logs), scaling.
 
 provider "aws" {
   region                      = "us-east-1"
@@ -8,11 +9,16 @@ provider "aws" {
   skip_metadata_api_check     = true
 }
 
+override_data {
+  target = module.load_balancer.data.aws_caller_identity.current
+  values = { account_id = "111122223333" }
+}
+
 variables {
   name                      = "bank-app-pri"
   vpc_id                    = "vpc-0aaa"
-  vpc_cidr_block            = "10.50.0.0/16"
   public_subnet_ids         = ["subnet-0a1", "subnet-0a2"]
+  public_subnet_cidr_blocks = ["10.50.0.0/20", "10.50.16.0/20"]
   private_subnet_ids        = ["subnet-0b1", "subnet-0b2"]
   certificate_arn           = "arn:aws:acm:us-east-1:111122223333:certificate/app"
   container_image           = "docker.io/bankco/banking-app:1.0.0"
@@ -21,6 +27,8 @@ variables {
   db_credentials_secret_arn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:bank-app/db-AbCdEf"
   app_secret_key_arn        = "arn:aws:secretsmanager:us-east-1:111122223333:secret:bank-app/secret-key-GhIjKl"
   secrets_kms_key_arn       = "arn:aws:kms:us-east-1:111122223333:key/app-key"
+  log_kms_key_arn           = "arn:aws:kms:us-east-1:111122223333:key/log-key"
+  permissions_boundary_arn  = "arn:aws:iam::111122223333:policy/bank-app-deploy-boundary"
 }
 
 run "the_task_gets_its_secrets_from_secrets_manager_and_no_public_ip" {
@@ -36,13 +44,28 @@ run "the_task_gets_its_secrets_from_secrets_manager_and_no_public_ip" {
   }
 
   assert {
-    condition     = toset([for e in jsondecode(aws_ecs_task_definition.app.container_definitions)[0].environment : e.name]) == toset(["DB_HOST", "DB_PORT", "DB_NAME"])
-    error_message = "The plain environment holds no secret."
+    condition = { for e in jsondecode(aws_ecs_task_definition.app.container_definitions)[0].environment : e.name => e.value } == {
+      DB_HOST             = "bank-app-primary.example.us-east-1.rds.amazonaws.com"
+      DB_PORT             = "3306"
+      DB_NAME             = "bank"
+      FORWARDED_ALLOW_IPS = "10.50.0.0/20,10.50.16.0/20"
+    }
+    error_message = "The plain environment holds the database's address and name and the load balancer's subnets, no secret: ${aws_ecs_task_definition.app.container_definitions}"
   }
 
   assert {
-    condition     = strcontains(jsondecode(aws_ecs_task_definition.app.container_definitions)[0].command[2], "exec gunicorn -c gunicorn.conf.py wsgi:app")
-    error_message = "The container composes DATABASE_URL and then execs gunicorn."
+    condition     = !can(jsondecode(aws_ecs_task_definition.app.container_definitions)[0].command) && !can(jsondecode(aws_ecs_task_definition.app.container_definitions)[0].entryPoint)
+    error_message = "The container runs the image's own command, not a shell wrapper."
+  }
+
+  assert {
+    condition     = aws_iam_role.execution.permissions_boundary == "arn:aws:iam::111122223333:policy/bank-app-deploy-boundary" && aws_iam_role.task.permissions_boundary == aws_iam_role.execution.permissions_boundary
+    error_message = "The tasks' roles carry the pipeline's boundary."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_log_group.app.kms_key_id == "arn:aws:kms:us-east-1:111122223333:key/log-key"
+    error_message = "The app's log group is encrypted under the customer-managed log key."
   }
 
   assert {
@@ -64,22 +87,22 @@ run "the_task_gets_its_secrets_from_secrets_manager_and_no_public_ip" {
   }
 }
 
-run "the_load_balancer_terminates_tls_checks_health_and_the_service_scales" {
+run "the_load_balancer_terminates_tls_checks_liveness_and_the_service_scales" {
   command = plan
 
   assert {
-    condition     = aws_lb_target_group.app.health_check[0].path == "/health" && aws_lb_target_group.app.port == 8000 && aws_lb_target_group.app.target_type == "ip"
-    error_message = "The target group checks /health on the tasks' port 8000."
+    condition     = aws_vpc_security_group_egress_rule.tasks_to_database.from_port == 3306 && aws_vpc_security_group_egress_rule.tasks_to_database.cidr_ipv4 == null
+    error_message = "The tasks open MySQL connections to the database's security group only, not to an address range."
   }
 
   assert {
-    condition     = aws_lb_listener.https.protocol == "HTTPS" && aws_lb_listener.https.ssl_policy == "ELBSecurityPolicy-TLS13-1-2-2021-06" && aws_lb_listener.https.certificate_arn == "arn:aws:acm:us-east-1:111122223333:certificate/app"
-    error_message = "HTTPS with a TLS 1.2+ policy and the region's certificate."
+    condition     = aws_vpc_security_group_ingress_rule.database_from_tasks.from_port == 3306 && aws_vpc_security_group_ingress_rule.database_from_tasks.cidr_ipv4 == null
+    error_message = "The database admits MySQL from the tasks' security group only."
   }
 
   assert {
-    condition     = aws_lb_listener.http.default_action[0].redirect[0].protocol == "HTTPS" && aws_lb_listener.http.default_action[0].redirect[0].status_code == "HTTP_301"
-    error_message = "Plain HTTP only redirects to HTTPS."
+    condition     = toset(aws_db_subnet_group.database.subnet_ids) == toset(["subnet-0b1", "subnet-0b2"])
+    error_message = "The database lives in the private subnets."
   }
 
   assert {

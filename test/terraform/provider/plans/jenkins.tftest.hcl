@@ -30,6 +30,26 @@ override_data {
 }
 
 override_data {
+  target = module.controller.module.load_balancer.data.aws_caller_identity.current
+  values = { account_id = "111122223333" }
+}
+
+override_data {
+  target = module.agent_iam.module.key.data.aws_caller_identity.current
+  values = { account_id = "111122223333" }
+}
+
+override_data {
+  target = module.app_pipeline_roles.data.aws_caller_identity.current
+  values = { account_id = "111122223333" }
+}
+
+override_data {
+  target = module.log_key.data.aws_caller_identity.current
+  values = { account_id = "111122223333" }
+}
+
+override_data {
   target = module.controller.data.aws_ssm_parameter.ami
   values = { insecure_value = "ami-00000000000000000", value = "ami-00000000000000000" }
 }
@@ -45,6 +65,7 @@ variables {
   hosted_zone_id             = "Z0123456789ABC"
   controller_image           = "111122223333.dkr.ecr.us-east-1.amazonaws.com/bank-ci/jenkins:2.580.1"
   github_owner               = "bank-example"
+  app_state_bucket           = "bank-tfstate-prod"
 }
 
 run "the_ci_estate_plans_and_outputs_what_fleet_yaml_needs" {
@@ -73,6 +94,16 @@ run "the_ci_estate_plans_and_outputs_what_fleet_yaml_needs" {
   assert {
     condition     = output.controller_secrets_path == "/jenkins-controller/bank-ci-jenkins"
     error_message = "The controller reads its secrets under its own path."
+  }
+
+  assert {
+    condition     = length(module.controller.assumable_role_arns) == 2
+    error_message = "The controller may assume the pipeline's deploy and plan roles."
+  }
+
+  assert {
+    condition     = output.controller_load_balancer_internal
+    error_message = "Jenkins is behind an internal load balancer: nothing on the internet reaches it."
   }
 
   assert {
