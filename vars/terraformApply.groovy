@@ -3,56 +3,50 @@
 import bank.pipeline.NodeTools
 import bank.pipeline.StepArguments
 
-// terraformApply: Runs terraform init, validate and plan -detailed-exitcode, archives the readable
-// plan, and on the deploy branch applies exactly that plan when it has changes (after approval for
-// builds a person started), one apply at a time per directory. Pull requests and other branches
-// only plan. AWS credentials come through a credentials binding into the environment, never -var.
-// The work is resources/bank-pipeline/terraformPlan.sh and terraformApply.sh; values reach them
-// only through the environment (variables as TF_VAR_name).
-Map call(Map args = [:]) {
+// terraformApply: Applies exactly the plan terraformPlan stashed, and only on main: it unstashes
+// the plan into a fresh directory outside the workspace, refuses it unless its sha256 is the one
+// approved, runs init -lockfile=readonly and apply with -lock-timeout under a lock per directory,
+// and removes the plan whatever happens. A plan made stale by a later change to the state is
+// refused by Terraform, never applied.
+// The work is resources/bank-pipeline/terraformApply.sh; values reach it only through the
+// environment, credentials only through the binding.
+void call(Map args = [:]) {
   Map defaults = [
     // the Terraform root module, relative to the workspace
     dir: 'terraform/app',
-    // AWS credentials bound to AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (null: use the agent's instance role)
+    // the stash terraformPlan returned (required)
+    plan: null,
+    // the checksum of the approved plan, as terraformPlan returned it (required)
+    sha256: null,
+    // AWS credentials (the deploy role) bound to AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN
+    // (null: the agent's instance role)
     credentialsId: 'aws-deploy',
-    // input variables, passed as TF_VAR_name in the environment (not empty: withEnv drops an empty variable)
-    vars: [:],
-    // variable files, relative to dir
-    varFiles: [],
-    // backend settings for init (-backend-config=KEY=VALUE)
+    // backend settings for init (-backend-config=KEY=VALUE), as the plan had them
     backendConfig: [:],
-    // when to ask a person before applying: user (builds a person started), always, never
-    approve: 'user',
-    // plan without applying (always so on pull requests and branches other than deployBranch)
-    planOnly: false,
     // the only branch that applies
     deployBranch: 'main',
     // the provider plugin cache shared by builds on the agent (null: none)
     pluginCache: '/var/cache/bank-pipeline/terraform-plugins',
     // the oldest Terraform accepted
-    minVersion: '1.11.1'
+    minVersion: '1.11.1',
+    // how long to wait for the state lock (-lock-timeout)
+    lockTimeout: '10m'
   ]
   Map rules = [
     dir: [type: 'String',
       pattern: '(?!(.*/)?\\.\\.(/|$))(?!-)[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*',
       expected: 'a relative path of letters, digits, ".", "_", "-" and "/" without ".." and not starting with "-"'],
+    plan: [type: 'String', nullable: true,
+      pattern: '[A-Za-z0-9._-]+',
+      expected: 'a stash name'],
+    sha256: [type: 'String', nullable: true,
+      pattern: '[0-9a-f]{64}',
+      expected: 'a sha256 checksum (64 lower-case hex digits)'],
     credentialsId: [type: 'String', nullable: true],
-    vars: [type: 'Map',
-      pattern: '(?s).+',
-      keyPattern: '[A-Za-z_][A-Za-z0-9_-]*',
-      expected: 'a Terraform variable name',
-      valueExpected: 'a non-empty value (withEnv drops an empty variable, so Terraform would see none)'],
-    varFiles: [type: 'List',
-      pattern: '(?!(.*/)?\\.\\.(/|$))(?!-)[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*',
-      expected: 'a relative path of letters, digits, ".", "_", "-" and "/" without ".." and not starting with "-"'],
     backendConfig: [type: 'Map',
       pattern: '[^\\n\\r]*',
       keyPattern: '[A-Za-z_][A-Za-z0-9_.-]*',
       expected: 'a backend setting name and a single-line value'],
-    approve: [type: 'String',
-      pattern: 'user|always|never',
-      expected: 'user, always or never'],
-    planOnly: [type: 'Boolean'],
     deployBranch: [type: 'String',
       pattern: '[A-Za-z0-9][A-Za-z0-9._/-]*',
       expected: 'a branch name'],
@@ -61,100 +55,80 @@ Map call(Map args = [:]) {
       expected: 'an absolute path of letters, digits, ".", "_", "-" and "/" without ".."'],
     minVersion: [type: 'String',
       pattern: '[0-9]+(\\.[0-9]+){0,2}',
-      expected: 'a version such as 1.5.0']
+      expected: 'a version such as 1.5.0'],
+    lockTimeout: [type: 'String',
+      pattern: '[1-9][0-9]*[smh]',
+      expected: 'a duration such as 10m']
   ]
   String toolHint = 'run it on a node with label \'terraform\' (pool awsDeploy: labels awsDeploy, ' +
       'terraform, python)'
   Map opts = StepArguments.check(this, 'terraformApply', defaults, rules, args)
+  List<String> missing = []
+  if (opts.plan == null) {
+    missing << "terraformApply: parameter 'plan' is required: the stash terraformPlan returned"
+  }
+  if (opts.sha256 == null) {
+    missing << "terraformApply: parameter 'sha256' is required: the approved plan's checksum terraformPlan returned"
+  }
+  if (missing) {
+    error(missing.join('\n'))
+  }
+  if (env.CHANGE_ID || env.BRANCH_NAME != opts.deployBranch) {
+    error("terraformApply: only builds of ${opts.deployBranch} apply; this build is " +
+        (env.CHANGE_ID ? "pull request ${env.CHANGE_ID}" : "branch ${env.BRANCH_NAME ?: '(none)'}"))
+  }
   NodeTools.require(this, 'terraformApply', 'terraform', toolHint)
-  boolean pullRequest = env.CHANGE_ID != null
-  boolean planOnly = opts.planOnly || pullRequest || env.BRANCH_NAME != opts.deployBranch
-  if (planOnly) {
-    String reason = "branch ${env.BRANCH_NAME ?: '(none)'} is not ${opts.deployBranch}"
-    if (pullRequest) {
-      reason = 'pull request'
-    } else if (opts.planOnly) {
-      reason = 'planOnly: true'
-    }
-    echo("terraformApply: plan only for ${opts.dir} (${reason})")
-    return planAndApply(opts, true, toolHint)
-  }
-  Map result = [:]
-  // One plan-and-apply at a time per directory, so no apply runs a plan made stale by another.
-  lock(resource: "terraformApply ${opts.dir}") {
-    result = planAndApply(opts, false, toolHint)
-  }
-  return result
+  apply(opts, toolHint)
 }
 
-Map planAndApply(Map opts, boolean planOnly, String toolHint) {
-  writeFile(file: '.bank-pipeline/terraformPlan.sh', text: libraryResource('bank-pipeline/terraformPlan.sh'))
+void apply(Map opts, String toolHint) {
   writeFile(file: '.bank-pipeline/terraformApply.sh', text: libraryResource('bank-pipeline/terraformApply.sh'))
-  String planText = "${opts.dir}/terraform-plan.txt"
-  List<String> environment = terraformEnvironment(opts) + ["TOOL_HINT=${toolHint}".toString()]
-  List credentials = opts.credentialsId == null ? [] : [[$class: 'AmazonWebServicesCredentialsBinding',
-      credentialsId: opts.credentialsId,
-      accessKeyVariable: 'AWS_ACCESS_KEY_ID', secretKeyVariable: 'AWS_SECRET_ACCESS_KEY']]
-
-  int status = 1
-  withCredentials(credentials) {
-    withEnv(environment) {
-      status = sh(label: "terraform plan ${opts.dir}", returnStatus: true,
-          script: 'bash .bank-pipeline/terraformPlan.sh')
-    }
-  }
-  if (fileExists(planText)) {
-    archiveArtifacts(artifacts: planText)
-  }
-  if (status == 0) {
-    echo("terraformApply: no changes in ${opts.dir}")
-    return [changes: false, applied: false]
-  }
-  if (status != 2) {
-    error("terraformApply: terraform plan failed in ${opts.dir} (exit code ${status})")
-  }
-  if (planOnly) {
-    return [changes: true, applied: false]
-  }
-  if (needsApproval(opts.approve)) {
-    input(message: "Apply the Terraform plan for ${opts.dir}? It is archived as ${planText}.", ok: 'Apply')
-  }
-  withCredentials(credentials) {
-    withEnv(environment) {
-      sh(label: "terraform apply ${opts.dir}", script: 'bash .bank-pipeline/terraformApply.sh')
-    }
-  }
-  return [changes: true, applied: true]
-}
-
-// 'user': a person started this build (not a push, timer or upstream build).
-boolean needsApproval(String approve) {
-  if (approve == 'always') {
-    return true
-  }
-  if (approve == 'never') {
-    return false
-  }
-  return !currentBuild.getBuildCauses('hudson.model.Cause$UserIdCause').isEmpty()
-}
-
-@NonCPS
-static List<String> terraformEnvironment(Map opts) {
+  String work = "${env.WORKSPACE_TMP}/bank-pipeline-terraform-${UUID.randomUUID()}"
   List<String> environment = [
     'TF_IN_AUTOMATION=1',
     'TF_INPUT=0',
-    "TF_DIR=${opts.dir}".toString(),
-    "PLAN_FILE=${opts.dir}/bank-pipeline.tfplan".toString(),
-    "PLAN_TEXT=${opts.dir}/terraform-plan.txt".toString(),
-    "MIN_TERRAFORM=${opts.minVersion}".toString(),
-    "VAR_FILES=${opts.varFiles.join('\n')}".toString(),
-    "BACKEND_CONFIG=${opts.backendConfig.collect { key, value -> "${key}=${value}" }.join('\n')}".toString(),
+    "TF_DIR=${opts.dir}",
+    "WORK_DIR=${work}",
+    "PLAN_SHA256=${opts.sha256}",
+    "MIN_TERRAFORM=${opts.minVersion}",
+    "LOCK_TIMEOUT=${opts.lockTimeout}",
+    "BACKEND_CONFIG=${backendSettings(opts.backendConfig)}",
+    "TOOL_HINT=${toolHint}",
   ]
   if (opts.pluginCache != null) {
     environment << "TF_PLUGIN_CACHE_DIR=${opts.pluginCache}".toString()
   }
-  for (Object name in opts.vars.keySet()) {
-    environment << "TF_VAR_${name}=${opts.vars[name]}".toString()
+  List credentials = opts.credentialsId == null ? [] : [[$class: 'AmazonWebServicesCredentialsBinding',
+      credentialsId: opts.credentialsId, accessKeyVariable: 'AWS_ACCESS_KEY_ID',
+      secretKeyVariable: 'AWS_SECRET_ACCESS_KEY', sessionTokenVariable: 'AWS_SESSION_TOKEN']]
+  // One apply at a time per directory; taken only now, after the approval, so nobody's answer
+  // holds it.
+  lock(resource: "terraform ${opts.dir}") {
+    try {
+      dir(work) {
+        unstash(opts.plan)
+      }
+      int status = 1
+      withCredentials(credentials) {
+        withEnv(environment) {
+          status = sh(label: "terraform apply ${opts.dir}", returnStatus: true,
+              script: 'bash .bank-pipeline/terraformApply.sh')
+        }
+      }
+      if (status != 0) {
+        error("terraformApply: terraform apply failed in ${opts.dir} (exit code ${status}); a plan made stale by a " +
+            'change to the state since it was approved is refused, never applied: run the build again to plan anew')
+      }
+    } finally {
+      withEnv(["WORK_DIR=${work}"]) {
+        sh(label: 'terraformApply: remove the plan', script: 'rm -rf "$WORK_DIR"')
+      }
+    }
   }
-  return environment
+  echo("terraformApply: applied plan ${opts.sha256} to ${opts.dir}")
+}
+
+@NonCPS
+static String backendSettings(Map backendConfig) {
+  return backendConfig.collect { key, value -> "${key}=${value}" }.join('\n')
 }

@@ -30,6 +30,18 @@ export class CapacityError extends Error {
   }
 }
 
+/**
+ * EC2 refused the launch's ClientToken as spent: it keeps a token >= 24 h after its instances
+ * terminated (IdempotentInstanceTerminated) and binds it to its first parameters
+ * (IdempotentParameterMismatch). Nothing was launched: try the token's successor.
+ */
+export class LaunchTokenSpent extends Error {
+  constructor(readonly clientToken: string, readonly code: 'IdempotentInstanceTerminated' | 'IdempotentParameterMismatch', message: string) {
+    super(message);
+    this.name = 'LaunchTokenSpent';
+  }
+}
+
 /** EC2, for one region. */
 export interface Compute {
   readonly region: string;
@@ -37,7 +49,8 @@ export interface Compute {
   listInstances(fleet: string): Promise<Instance[]>;
   /**
    * Starts instances tagged at creation (instance and volumes) with the fleet, pool, managed-by and
-   * launch tags, IMDSv2 required. Throws CapacityError when the subnet has no capacity.
+   * launch tags, IMDSv2 required. Throws CapacityError when the subnet cannot take them (no
+   * capacity, type not offered in its zone, no free addresses), LaunchTokenSpent for a spent token.
    */
   launch(request: LaunchRequest): Promise<Instance[]>;
   terminate(instanceIds: string[]): Promise<void>;

@@ -1,7 +1,7 @@
 // `provisioner doctor` over a copy of the repository's files: it passes as they are, and each
 // broken variant (one thing changed) fails naming that problem.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,10 +15,13 @@ const bin = join(root, 'bin/provisioner.mjs');
 
 let repo: string;
 
+// The deploy's Terraform, whose inputs doctor checks fleet.yaml against.
+const tfFiles = readdirSync(join(root, 'terraform/app')).filter((f) => f.endsWith('.tf')).map((f) => `terraform/app/${f}`);
+
 /** Copies the files doctor reads into a temporary repository. */
 function copyRepository(): string {
   const dir = mkdtempSync(join(tmpdir(), 'doctor-'));
-  for (const file of ['jenkins/casc.yaml', 'jenkins/plugins.txt', 'jenkins/Dockerfile', 'Jenkinsfile', 'fleet.yaml']) {
+  for (const file of ['jenkins/casc.yaml', 'jenkins/plugins.txt', 'jenkins/Dockerfile', 'Jenkinsfile', 'fleet.yaml', ...tfFiles]) {
     mkdirSync(dirname(join(dir, file)), { recursive: true });
     cpSync(join(root, file), join(dir, file), { dereference: true });
   }
@@ -62,7 +65,7 @@ describe('provisioner doctor on the repository', () => {
     const run = cli();
     expect(run.stderr).toBe('');
     expect(run.stdout).toContain('doctor: no problems found');
-    for (const name of ['fleet', 'labels', 'tools', 'library', 'credentials', 'account', 'plugins', 'fresh']) expect(run.stdout).toMatch(new RegExp(`^ok +${name} `, 'm'));
+    for (const name of ['fleet', 'labels', 'tools', 'library', 'credentials', 'account', 'plugins', 'deploy', 'approval', 'isolation', 'fresh']) expect(run.stdout).toMatch(new RegExp(`^ok +${name} `, 'm'));
     expect(run.status).toBe(0);
   });
 
@@ -71,20 +74,20 @@ describe('provisioner doctor on the repository', () => {
     const report = JSON.parse(run.stdout) as DoctorReport;
     expect(report.ok).toBe(true);
     expect(report.problems).toBe(0);
-    expect(report.checks.map((c) => c.name)).toEqual(['fleet', 'labels', 'tools', 'library', 'credentials', 'account', 'plugins', 'fresh']);
+    expect(report.checks.map((c) => c.name)).toEqual(['fleet', 'labels', 'tools', 'library', 'credentials', 'account', 'plugins', 'deploy', 'approval', 'isolation', 'fresh']);
     expect(run.status).toBe(0);
   });
 
   it('looks at every stage and at the library in three places', async () => {
     const checks = await doctor();
-    expect(checks.find((c) => c.name === 'labels')?.notes[0]).toMatch(/^[1-9]\d* stages, 2 pools$/);
+    expect(checks.find((c) => c.name === 'labels')?.notes[0]).toMatch(/^[1-9]\d* stages, 3 pools$/);
     expect(checks.find((c) => c.name === 'library')?.notes[0]).toBe('loads bank-pipeline@v1.0.0');
   });
 });
 
 describe('provisioner doctor on a broken copy', () => {
   it('names a stage whose label no pool serves, and exits 1', () => {
-    edit('Jenkinsfile', "agent { label 'docker' }", "agent { label 'windows && docker' }");
+    edit('Jenkinsfile', /(stage\('Image'\) \{[\s\S]*?)agent \{ label 'docker' \}/, "$1agent { label 'windows && docker' }");
     const run = cli();
     expect(run.status).toBe(1);
     expect(run.stdout).toMatch(/^FAIL labels/m);
@@ -101,16 +104,25 @@ describe('provisioner doctor on a broken copy', () => {
     const problems = await problemsOf('tools');
     expect(problems.length).toBeGreaterThanOrEqual(1);
     for (const problem of problems) {
-      expect(problem).toMatch(/stage '(Plan|Deploy)' calls terraformApply, which needs terraform, but pool awsDeploy serves label 'terraform'/);
+      expect(problem).toMatch(/stage '(Plan|Apply)' calls terraform(Plan|Apply), which needs terraform, but pool awsDeploy serves label 'terraform'/);
     }
   });
 
   it('names a step whose tool is missing on one of several pools serving its label', async () => {
     // Both pools carry the `python` label, so builds may land on either: both must have python.
+    edit('Jenkinsfile', "testInContainer(dir: 'app', publish: false)\n      }\n      post", "buildApp(dir: 'app')\n      }\n      post");
+    edit('Jenkinsfile', "agent { label 'docker' }", "agent { label 'python' }");
     edit('fleet.yaml', 'tools: [docker, python]', 'tools: [docker]');
     const problems = await problemsOf('tools');
     expect(problems.some((p) => p.includes("calls buildApp, which needs python, but pool awsDeploy2 serves label 'python'"))).toBe(true);
     expect(problems.every((p) => !p.includes('pool awsDeploy '))).toBe(true);
+  });
+
+  it('names a pull-request stage whose pool lacks its tool', async () => {
+    edit('fleet.yaml', 'tools: [docker, terraform]', 'tools: [docker]');
+    expect(await problemsOf('tools')).toEqual([
+      "Jenkinsfile:50: stage 'Plan (pull request)' calls terraformPlan, which needs terraform, but pool pullRequests serves label 'pull-request' and its tools are [docker] (add terraform to pools.pullRequests.tools or change the stage's label)",
+    ]);
   });
 
   it('names a Jenkinsfile that gives @Library a version casc.yaml does not let it override, even the default one', async () => {
@@ -142,7 +154,7 @@ describe('provisioner doctor on a broken copy', () => {
     edit('fleet.yaml', 'credentialsId: dockerhub', 'credentialsId: docker-hub-push');
     const problems = await problemsOf('credentials');
     expect(problems).toContain(
-      "fleet.yaml library.docker.credentialsId uses credential 'docker-hub-push', which jenkins/casc.yaml does not define (defined: dockerhub, aws-deploy, github, github-webhook-secret)",
+      "fleet.yaml library.docker.credentialsId uses credential 'docker-hub-push', which jenkins/casc.yaml does not define (defined: github, github-webhook-secret, aws-deploy, dockerhub, aws-plan)",
     );
   });
 
@@ -180,6 +192,85 @@ describe('provisioner doctor on a broken copy', () => {
     const problems = await problemsOf('plugins');
     expect(problems).toContain('vars/terraformApply.groovy needs plugin lockable-resources for lock, which jenkins/plugins.txt does not list');
     expect(problems).toContain('Jenkinsfile needs plugin timestamper for timestamps(), which jenkins/plugins.txt does not list');
+  });
+
+  it('names each input and backend setting of terraform/app that fleet.yaml does not give', async () => {
+    edit('fleet.yaml', /\n +hosted_zone_id: .*/, '');
+    edit('fleet.yaml', /\n +region: us-east-1\n(?= +vars:)/, '\n');
+    expect(await problemsOf('deploy')).toEqual([
+      'fleet.yaml library.jenkinsfile.vars.hosted_zone_id is missing: terraform/app declares variable hosted_zone_id without a default, so the deploy cannot plan',
+      "fleet.yaml library.jenkinsfile.backendConfig.region is missing: terraform/app's s3 backend leaves it to init",
+    ]);
+  });
+
+  it('names a new variable without a default in terraform/app until fleet.yaml gives it', async () => {
+    writeFileSync(join(repo, 'terraform/app/extra.tf'), 'variable "waf_rate_limit" {\n  type = number\n}\n');
+    expect(await problemsOf('deploy')).toEqual([
+      'fleet.yaml library.jenkinsfile.vars.waf_rate_limit is missing: terraform/app declares variable waf_rate_limit without a default, so the deploy cannot plan',
+    ]);
+    // The generated Jenkinsfile lists the module's required variables, so it is stale too.
+    expect((await problemsOf('fresh')).some((p) => p.startsWith('Jenkinsfile: differs from what Jenkinsfile.hbs renders'))).toBe(true);
+  });
+
+  it('names an approval anyone could give, one whose submitter casc.yaml does not know or spells with spaces', async () => {
+    edit('Jenkinsfile', "submitter 'deployers'", "submitter 'deployers, release-managers'");
+    expect(await problemsOf('approval')).toEqual([
+      expect.stringMatching(/^Jenkinsfile:\d+: stage 'Approve': submitter 'deployers, release-managers' has spaces around 'release-managers'; Jenkins compares the names untrimmed/),
+    ]);
+    edit('Jenkinsfile', "submitter 'deployers, release-managers'", "submitter 'release-managers'");
+    expect(await problemsOf('approval')).toEqual([
+      expect.stringMatching(/^Jenkinsfile:\d+: stage 'Approve': submitter 'release-managers' is no user or group jenkins\/casc\.yaml authorizes/),
+    ]);
+    edit('Jenkinsfile', /\n +submitter 'release-managers'/, '');
+    expect(await problemsOf('approval')).toEqual([
+      expect.stringMatching(/^Jenkinsfile:\d+: stage 'Approve' asks for an approval without a submitter: anyone who may build the job could give it$/),
+    ]);
+  });
+
+  it('names an approval that holds an executor or waits forever, and an apply without one', async () => {
+    edit('Jenkinsfile', /(stage\('Approve'\) \{\n)/, "$1      agent { label 'terraform' }\n");
+    // A stage's own agent comes after its input: this one still holds nothing while it waits.
+    expect(await problemsOf('approval')).toEqual([]);
+    edit('Jenkinsfile', /(stage\('Approve'\) \{[\s\S]*?options \{\n)\s*timeout\(time: 24, unit: 'HOURS'\)\n/, '$1');
+    expect(await problemsOf('approval')).toEqual([
+      expect.stringMatching(/stage 'Approve' waits for its approval without a timeout of its own/),
+    ]);
+    edit('Jenkinsfile', /input \{[\s\S]*?submitterParameter 'APPROVED_BY'\n\s*\}\n/, '');
+    expect(await problemsOf('approval')).toEqual([
+      expect.stringMatching(/^Jenkinsfile:\d+: stage 'Apply' calls terraformApply, but no stage before it asks for an approval/),
+    ]);
+  });
+
+  it('names an approval that waits inside a stage holding an agent', async () => {
+    const text = readFileSync(join(repo, 'Jenkinsfile'), 'utf8');
+    // The approval moved into the pull-request stage, which holds a pull-request agent.
+    const approve = /    \/\/ No agent, no lock[\s\S]*?\n    stage\('Apply'\)/.exec(text)![0];
+    let moved = text.replace(approve, "    stage('Apply')");
+    moved = moved.replace("        stage('Image build (unmerged)') {", approve.replace("\n    stage('Apply')", '').replace(/\n/g, '\n    ') + "\n        stage('Image build (unmerged)') {");
+    writeFileSync(join(repo, 'Jenkinsfile'), moved);
+    expect((await problemsOf('approval')).some((p) => /stage 'Approve' waits for its approval inside an agent of label 'pull-request', holding that executor/.test(p))).toBe(true);
+  });
+
+  it('names a pull-request pool that also serves a deploy stage\'s label', async () => {
+    edit('fleet.yaml', 'labels: [pull-request]', 'labels: [pull-request, docker]');
+    const problems = await problemsOf('isolation');
+    expect(problems).toContain("fleet.yaml pools.pullRequests builds pull requests (label 'pull-request') and also serves 'docker', the label of stage 'Test': unmerged code would share its agents");
+  });
+
+  it('names a missing pull-request pool', async () => {
+    edit('fleet.yaml', 'labels: [pull-request]', 'labels: [review]');
+    expect(await problemsOf('isolation')).toContain("fleet.yaml: no pool carries the label 'pull-request' (library.pullRequestLabel), so pull requests and other branches have no agent");
+  });
+
+  it('names deploy credentials every job can bind, and a deploy job that also builds pull requests or other branches', async () => {
+    edit('jenkins/casc.yaml', "          - string:\n              scope: SYSTEM", "          - aws:\n              id: aws-deploy\n              iamRoleArn: x\n          - string:\n              scope: SYSTEM");
+    edit('jenkins/casc.yaml', "includes('main')", "includes('*')");
+    edit('jenkins/casc.yaml', /(gitHubBranchDiscovery \{\n\s*strategyId\(3\)\n\s*\})/, '$1\n                  gitHubPullRequestDiscovery {\n                    strategyId(1)\n                  }');
+    expect(await problemsOf('isolation')).toEqual([
+      "jenkins/casc.yaml defines 'aws-deploy' in credentials.system (scope GLOBAL): every job can bind it, the pull-request job too; define it in the folder of the job that builds main",
+      'jenkins/casc.yaml job bank-app holds aws-deploy, dockerhub and builds pull requests: their Jenkinsfile could bind them',
+      "jenkins/casc.yaml job bank-app holds aws-deploy, dockerhub but builds the branches '*'; give it headWildcardFilter { includes('main') }",
+    ]);
   });
 
   it('names a generated file edited by hand', async () => {

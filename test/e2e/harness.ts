@@ -44,12 +44,14 @@ export class Sandbox {
   env: Record<string, string> = {};
   url = '';
   private child?: ChildProcess;
+  private stopping = false;
 
   constructor(private readonly flags: string[] = [], private readonly extraEnv: Record<string, string> = {}) {
     this.dir = mkdtempSync(join(tmpdir(), 'e2e-'));
   }
 
   async start(): Promise<this> {
+    this.stopping = false;
     const child = spawn(process.execPath, [bin, 'sandbox', '--state', join(this.dir, 'state'), '--agent-retry', '1s', ...this.flags], {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: this.dir, ...this.extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -64,6 +66,10 @@ export class Sandbox {
         if (stdout.includes('AWS_SECRET_ACCESS_KEY')) resolve();
       });
       child.once('exit', (code) => reject(new Error(`sandbox exited with ${code}: ${stderr}`)));
+    });
+    // A sandbox that dies under a test says why (the test then fails on refused connections).
+    child.once('exit', (code, signal) => {
+      if (!this.stopping) process.stderr.write(`e2e harness: the sandbox exited unexpectedly (${code ?? signal}):\n${stderr.slice(-4000)}\n`);
     });
     this.env = Object.fromEntries([...stdout.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!.replace(/^'|'$/g, '')]));
     this.url = this.env.JENKINS_URL!.replace(/\/jenkins\/$/, '');
@@ -81,6 +87,7 @@ export class Sandbox {
 
   async stop(keep = Boolean(process.env.E2E_KEEP)): Promise<void> {
     const child = this.child;
+    this.stopping = true;
     if (child && child.exitCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');

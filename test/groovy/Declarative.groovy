@@ -1,8 +1,12 @@
-// A model of Declarative Pipeline, enough to interpret the bank's Jenkinsfile: `pipeline`,
-// `agent` (none, label), `options`, `stages`, `stage`, `when` (branch, changeRequest, not, anyOf,
-// allOf, beforeAgent), `steps`, `script` and `post` (always, success, failure). Stages run in order;
-// a failing stage runs its post and skips the rest, as Jenkins does. Steps go to `dispatch`: a
-// recorder by default, or the library's real vars through a Build.
+// A model of Declarative Pipeline, enough to interpret the bank's Jenkinsfile: `pipeline`, `agent`
+// (none, label), `options`, `stages` (also nested in a stage), `stage`, `when` (branch,
+// changeRequest, buildingTag, environment, not, anyOf, allOf, beforeAgent, beforeInput), `input`,
+// `steps`, `script` and `post` (always, success, failure). Stages run in order; a failing stage runs
+// its post and skips the rest, as Jenkins does. The order within a stage is Declarative's: options,
+// then `when` if beforeInput, the input, `when` (if not yet), the agent, the steps. A stage runs on
+// its own agent or its parent's: an input inside one is answered while that executor is held,
+// which the run records. Steps (the input too) go to `dispatch`: a recorder by default, or the
+// library's real vars through a Build.
 class Declarative {
   Object agent
   final Map<String, Object> options = [:]
@@ -13,18 +17,29 @@ class Declarative {
     String name
     String label
     boolean beforeAgent
+    boolean beforeInput
     final List<Closure> conditions = []
+    final Map<String, Object> options = [:]
+    /** The input directive's body, evaluated when the stage is reached (its message reads env). */
+    Closure input
     Closure steps
+    final List<Stage> stages = []
     final Map<String, Closure> post = [:]
   }
 
   /** What happened to one stage in a run. */
   static class StageRun {
     String name
+    /** The label of the agent the stage's steps ran on (its own or its parent's). */
     String label
     boolean ran
     String result
     final List<Map> steps = []
+    /** The input asked, as the `input` step got it; null when the stage has none or skipped before it. */
+    Map input
+    /** The label of the agent held while the input waited (null: none). */
+    String agentDuringInput
+    Map<String, Object> options
   }
 
   /** The `@Library` identifiers of a Jenkinsfile, as written (`@Library('a') _`, `@Library(['a', 'b']) _`). */
@@ -67,7 +82,17 @@ class Declarative {
     binding.setVariable('_', null)
     script.binding = binding
     script.run()
+    // Declarative refuses a pipeline that names two stages alike, nested ones included.
+    List<String> names = model.allStages()*.name
+    List<String> repeated = names.findAll { n -> names.count(n) > 1 }.unique()
+    if (repeated) {
+      throw new StepError("Duplicate stage name: ${repeated.join(', ')}")
+    }
     return model
+  }
+
+  List<Stage> allStages(List<Stage> from = stages) {
+    from.collectMany { [it] + allStages(it.stages) }
   }
 
   static Object with(Closure body, Object delegate) {
@@ -100,7 +125,10 @@ class Declarative {
     StageDsl(Stage stage) { this.stage = stage }
     void agent(Closure body) { stage.label = agentLabel(body) }
     void when(Closure body) { Declarative.with(body, new WhenDsl(stage, stage.conditions)) }
+    void options(Closure body) { Declarative.with(body, new OptionsDsl(stage.options)) }
+    void input(Closure body) { stage.input = body }
     void steps(Closure body) { stage.steps = body }
+    void stages(Closure body) { Declarative.with(body, new StagesDsl(stage.stages)) }
     void post(Closure body) { Declarative.with(body, new PostDsl(stage.post)) }
   }
 
@@ -114,7 +142,10 @@ class Declarative {
     final List<Closure> conditions
     WhenDsl(Stage stage, List<Closure> conditions) { this.stage = stage; this.conditions = conditions }
     void beforeAgent(boolean value) { stage.beforeAgent = value }
+    void beforeInput(boolean value) { stage.beforeInput = value }
     void branch(String pattern) { conditions << { Map env -> glob(pattern, env.BRANCH_NAME) } }
+    void buildingTag() { conditions << { Map env -> env.TAG_NAME != null } }
+    void environment(Map args) { conditions << { Map env -> env[args.name] == args.value } }
     void changeRequest(Map args = [:]) {
       conditions << { Map env -> env.CHANGE_ID != null && (args.target == null || glob(args.target, env.CHANGE_TARGET)) }
     }
@@ -138,33 +169,85 @@ class Declarative {
 
   /**
    * Runs the pipeline for a build with this env. `dispatch(name, args)` performs a step and
-   * returns its result; a StepError from it fails the stage. Returns every stage, run or not.
+   * returns its result; a StepError from it fails the stage. Returns every stage, run or not,
+   * nested ones after their parent.
    */
   List<StageRun> run(Map<String, Object> env, Closure dispatch = { String name, Object args -> null }) {
     List<StageRun> runs = []
-    boolean failed = false
-    for (Stage stage in stages) {
-      StageRun r = new StageRun(name: stage.name, label: stage.label)
+    runStages(stages, null, env, dispatch, runs, [failed: false])
+    return runs
+  }
+
+  private void runStages(List<Stage> list, String parentLabel, Map<String, Object> env, Closure dispatch, List<StageRun> runs, Map state) {
+    for (Stage stage in list) {
+      String label = stage.label ?: parentLabel
+      StageRun r = new StageRun(name: stage.name, label: label, options: stage.options)
       runs << r
-      if (failed || !stage.conditions.every { it(env) }) {
-        r.ran = false
-        r.result = failed ? 'skipped after a failure' : 'skipped by when'
+      if (state.failed) {
+        r.result = 'skipped after a failure'
+        skipNested(stage, runs, r.result)
         continue
       }
-      r.ran = true
-      StepsDsl steps = new StepsDsl(env, r, dispatch)
-      try {
-        Declarative.with(stage.steps, steps)
-        r.result = 'SUCCESS'
-      } catch (StepError e) {
-        r.result = "FAILURE: ${e.message}"
-        failed = true
+      boolean evaluated = false
+      if (stage.beforeInput || stage.input == null) {
+        evaluated = true
+        if (!stage.conditions.every { it(env) }) {
+          r.result = 'skipped by when'
+          skipNested(stage, runs, r.result)
+          continue
+        }
       }
+      StepsDsl steps = new StepsDsl(env, r, dispatch)
+      if (stage.input != null) {
+        InputDsl input = new InputDsl(env)
+        Declarative.with(stage.input, input)
+        r.input = input.args
+        // The stage's own agent comes after its input: only a parent's agent is held meanwhile.
+        r.agentDuringInput = parentLabel
+        try {
+          Object approver = dispatch('input', input.args)
+          if (input.args.submitterParameter) {
+            env[input.args.submitterParameter.toString()] = approver
+          }
+        } catch (StepError e) {
+          r.ran = false
+          r.result = "ABORTED: ${e.message}"
+          state.failed = true
+          skipNested(stage, runs, 'skipped after a failure')
+          continue
+        }
+        if (!evaluated && !stage.conditions.every { it(env) }) {
+          r.result = 'skipped by when'
+          skipNested(stage, runs, r.result)
+          continue
+        }
+      }
+      r.ran = true
+      boolean failed = false
+      if (stage.stages) {
+        runStages(stage.stages, label, env, dispatch, runs, state)
+        failed = state.failed
+      } else {
+        try {
+          Declarative.with(stage.steps, steps)
+        } catch (StepError e) {
+          r.result = "FAILURE: ${e.message}"
+          failed = true
+        }
+      }
+      r.result = r.result ?: (failed ? 'FAILURE' : 'SUCCESS')
       ['always', failed ? 'failure' : 'success'].each { String when ->
         if (stage.post[when]) Declarative.with(stage.post[when], steps)
       }
+      if (failed) state.failed = true
     }
-    return runs
+  }
+
+  private static void skipNested(Stage stage, List<StageRun> runs, String result) {
+    stage.stages.each { Stage inner ->
+      runs << new StageRun(name: inner.name, label: inner.label, ran: false, result: result, options: inner.options)
+      skipNested(inner, runs, result)
+    }
   }
 }
 
@@ -189,13 +272,31 @@ class OptionsDsl {
   }
 }
 
+// The input directive: message, ok, submitter, submitterParameter (each one value), evaluated
+// when the stage is reached, so its message can read what earlier stages put in env.
+class InputDsl {
+  final Map<String, Object> env
+  final Map<String, Object> args = [:]
+  InputDsl(Map<String, Object> env) { this.env = env }
+  Object methodMissing(String name, Object values) {
+    Object[] a = (Object[]) values
+    args[name] = a[0] instanceof GString ? a[0].toString() : a[0]
+    return null
+  }
+}
+
 // Steps inside `steps {}` and `post {}`: `script {}` runs its body, everything else is dispatched.
+// A bare name reads the build's environment, as in Jenkins (`${APPROVED_BY}`).
 class StepsDsl {
   final Map<String, Object> env
   final Declarative.StageRun run
   final Closure dispatch
   StepsDsl(Map<String, Object> env, Declarative.StageRun run, Closure dispatch) { this.env = env; this.run = run; this.dispatch = dispatch }
   Object script(Closure body) { Declarative.with(body, this) }
+  Object propertyMissing(String name) {
+    if (!env.containsKey(name)) throw new MissingPropertyException(name, StepsDsl)
+    return env[name]
+  }
   Object methodMissing(String name, Object args) {
     Object[] a = (Object[]) args
     run.steps << [step: name, args: a.length == 1 ? a[0] : a.toList()]

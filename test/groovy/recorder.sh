@@ -21,6 +21,15 @@ case "$name" in
       login) cat > "$call/stdin"; echo "Login Succeeded" ;;
       pull) exit "${HARNESS_DOCKER_PULL_EXIT:-0}" ;;
       build) exit "${HARNESS_DOCKER_BUILD_EXIT:-0}" ;;
+      # testInContainer: the database (run --detach), the test container (create, start --attach
+      # exiting HARNESS_DOCKER_TEST_EXIT) and its JUnit file (cp; HARNESS_DOCKER_JUNIT=none: none).
+      run) echo "0123456789ab-database"; exit "${HARNESS_DOCKER_RUN_EXIT:-0}" ;;
+      create) echo "0123456789ab-tests" ;;
+      start) exit "${HARNESS_DOCKER_TEST_EXIT:-0}" ;;
+      cp)
+        [ "${HARNESS_DOCKER_JUNIT:-}" != none ] || exit 1
+        mkdir -p "$(dirname "${!#}")"
+        printf '<testsuites><testsuite name="pytest" tests="2" failures="0"/></testsuites>\n' > "${!#}" ;;
       # As docker push reports it: "<tag>: digest: sha256:<64 hex> size: <n>" (HARNESS_DOCKER_PUSH_DIGEST
       # empty: no digest line). HARNESS_DOCKER_DIGEST_<tag> gives one tag another digest.
       push)
@@ -34,7 +43,11 @@ case "$name" in
   terraform)
     case "$sub" in
       version) echo "Terraform v${HARNESS_TERRAFORM_VERSION:-1.11.4}"; echo "on linux_amd64" ;;
-      plan) exit "${HARNESS_PLAN_EXIT:-2}" ;;
+      plan)
+        for arg in "$@"; do
+          case "$arg" in -out=*) printf 'recorded plan %s\n' "${HARNESS_PLAN_CONTENT:-1}" > "${arg#-out=}" ;; esac
+        done
+        exit "${HARNESS_PLAN_EXIT:-2}" ;;
       show) echo "Terraform will perform the following actions: (recorded plan)" ;;
       apply) exit "${HARNESS_APPLY_EXIT:-0}" ;;
     esac ;;

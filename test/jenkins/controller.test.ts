@@ -61,7 +61,7 @@ describe('jenkins/casc.yaml', () => {
 
   it('holds no literal secret: every secret-named value is a ${VAR} from the environment', () => {
     const secretValues = scalars(casc).filter(([path]) => secretKey.test(path.split('.').pop() as string));
-    expect(secretValues.length).toBeGreaterThanOrEqual(7);
+    expect(secretValues.length).toBeGreaterThanOrEqual(4);
     for (const [path, value] of secretValues) {
       expect(value, path).toMatch(/^\$\{[A-Z][A-Z0-9_]*\}$/);
     }
@@ -92,7 +92,7 @@ describe('jenkins/casc.yaml', () => {
     expect(casc.unclassified.location.url).toBe('${JENKINS_URL}');
   });
 
-  it('has no sign-up, an admin, developers who read and build, and a provisioner with only agent rights', () => {
+  it('has no sign-up, an admin, developers who read and build, deployers who read, and a provisioner with only agent rights', () => {
     expect(casc.jenkins.securityRealm.local.allowsSignup).toBe(false);
     const users = casc.jenkins.securityRealm.local.users.map((u: Yaml) => u.id);
     expect(users).toEqual(expect.arrayContaining(['admin', 'provisioner']));
@@ -101,11 +101,13 @@ describe('jenkins/casc.yaml', () => {
       entries.find((e) => e[kind]?.name === name)?.[kind].permissions.slice().sort();
     expect(grant('user', 'admin')).toEqual(['Overall/Administer']);
     expect(grant('group', 'developers')).toEqual(['Job/Build', 'Job/Read', 'Overall/Read', 'View/Read']);
+    // Deployers approve applies (the Jenkinsfile's input names them); reading the build is all they need.
+    expect(grant('group', 'deployers')).toEqual(['Job/Read', 'Overall/Read', 'View/Read']);
     expect(grant('user', 'provisioner')).toEqual(
       ['Agent/Configure', 'Agent/Connect', 'Agent/Create', 'Agent/Delete', 'Agent/Disconnect', 'Overall/Read'],
     );
     // Nobody else holds anything: not anonymous, not every logged-in user.
-    expect(entries).toHaveLength(3);
+    expect(entries).toHaveLength(4);
   });
 
   it('loads the bank-pipeline library pinned to v1.0.0, not implicitly, with no override', () => {
@@ -116,15 +118,15 @@ describe('jenkins/casc.yaml', () => {
     expect(library.retriever.modernSCM.scm.git.remote).toBe('https://github.com/${GITHUB_OWNER}/${GITHUB_REPOSITORY}.git');
   });
 
-  it('defines the credentials dockerhub, aws-deploy and github from the environment', () => {
+  it('defines for every job only github (checkouts) and the SYSTEM webhook secret, from the environment', () => {
     const credentials: Yaml[] = casc.credentials.system.domainCredentials.flatMap((d: Yaml) => d.credentials);
     const byId = new Map(credentials.map((c) => {
       const [kind, body] = Object.entries(c)[0] as [string, Yaml];
       return [body.id, { kind, ...body }];
     }));
-    expect(byId.get('dockerhub')).toMatchObject({ kind: 'usernamePassword', username: '${DOCKERHUB_USERNAME}', password: '${DOCKERHUB_TOKEN}' });
-    expect(byId.get('aws-deploy')).toMatchObject({ kind: 'aws', accessKey: '${AWS_DEPLOY_ACCESS_KEY_ID}', secretKey: '${AWS_DEPLOY_SECRET_ACCESS_KEY}' });
-    expect(byId.get('github')).toMatchObject({ kind: 'usernamePassword', username: '${GITHUB_USERNAME}', password: '${GITHUB_TOKEN}' });
+    expect([...byId.keys()].sort()).toEqual(['github', 'github-webhook-secret']);
+    expect(byId.get('github')).toMatchObject({ kind: 'usernamePassword', scope: 'GLOBAL', username: '${GITHUB_USERNAME}', password: '${GITHUB_TOKEN}' });
+    expect(byId.get('github-webhook-secret')).toMatchObject({ kind: 'string', scope: 'SYSTEM', secret: '${GITHUB_WEBHOOK_SECRET}' });
   });
 });
 
@@ -132,7 +134,14 @@ describe('the Job DSL of the bank app multibranch job (jobs[0].script of casc.ya
   const casc: Yaml = parse(read('casc.yaml'));
   let scratch: string;
   // JCasC's interpolation: ${VAR} from the environment, ^${...} left to Groovy as ${...}.
-  const env: Record<string, string> = { GITHUB_OWNER: 'bank-example', GITHUB_REPOSITORY: 'jenkins-fleet' };
+  const env: Record<string, string> = {
+    GITHUB_OWNER: 'bank-example',
+    GITHUB_REPOSITORY: 'jenkins-fleet',
+    AWS_DEPLOY_ROLE_ARN: 'arn:aws:iam::123456789012:role/bank-app-deploy',
+    AWS_PLAN_ROLE_ARN: 'arn:aws:iam::123456789012:role/bank-app-plan',
+    DOCKERHUB_USERNAME: 'bank-ci-bot',
+    DOCKERHUB_TOKEN: 'dckr_pat_test',
+  };
   const interpolate = (script: string) =>
     script.replace(/(\^?)\$\{([^}]*)\}/g, (whole, caret: string, name: string) => {
       if (caret) return whole.slice(1);
@@ -187,31 +196,58 @@ describe('the Job DSL of the bank app multibranch job (jobs[0].script of casc.ya
     expect(broken?.error).toMatch(/startup failed/);
   });
 
-  it('defines one multibranch pipeline job, bank-app, running the root Jenkinsfile', () => {
-    expect(calls.map((c) => [c.name, c.args])).toEqual([['multibranchPipelineJob', ['bank-app']]]);
-    expect(find(calls, 'multibranchPipelineJob', 'factory', 'workflowBranchProjectFactory', 'scriptPath')?.args).toEqual(['Jenkinsfile']);
+  const job = (name: string) => calls.find((c) => c.name === 'multibranchPipelineJob' && c.args[0] === name)!;
+  const github = (name: string) => find([job(name)], 'multibranchPipelineJob', 'branchSources', 'branchSource', 'source', 'github')!;
+  const traits = (name: string) => find(github(name).children, 'traits')!.children;
+  /** The folder's credentials: [kind, {field: value}] each. */
+  const folderCredentials = (name: string) =>
+    find([job(name)], 'multibranchPipelineJob', 'properties', 'folderCredentialsProperty', 'domainCredentials', 'domainCredentials', 'credentials')!
+      .children.map((c) => [c.name, Object.fromEntries(c.children.map((f) => [f.name, f.args[0]]))] as [string, Record<string, unknown>]);
+
+  it('defines two multibranch jobs running the root Jenkinsfile: bank-app (main) and bank-app-review (the rest)', () => {
+    expect(calls.map((c) => [c.name, c.args])).toEqual([['multibranchPipelineJob', ['bank-app']], ['multibranchPipelineJob', ['bank-app-review']]]);
+    for (const name of ['bank-app', 'bank-app-review']) {
+      expect(find([job(name)], 'multibranchPipelineJob', 'factory', 'workflowBranchProjectFactory', 'scriptPath')?.args).toEqual(['Jenkinsfile']);
+      const value = (field: string) => find(github(name).children, field)?.args[0];
+      expect(value('credentialsId')).toBe('github');
+      expect(value('repoOwner')).toBe('bank-example');
+      expect(value('repository')).toBe('jenkins-fleet');
+    }
+    expect(find(github('bank-app').children, 'id')?.args[0]).not.toBe(find(github('bank-app-review').children, 'id')?.args[0]);
   });
 
-  it('takes branches and pull requests from the GitHub repository with the github credential', () => {
-    const github = find(calls, 'multibranchPipelineJob', 'branchSources', 'branchSource', 'source', 'github');
-    expect(github).toBeDefined();
-    const value = (name: string) => find(github!.children, name)?.args[0];
-    expect(value('credentialsId')).toBe('github');
-    expect(value('repoOwner')).toBe('bank-example');
-    expect(value('repository')).toBe('jenkins-fleet');
-    const traits = find(github!.children, 'traits')!.children.map((t) => t.name);
-    expect(traits).toEqual(expect.arrayContaining(['gitHubBranchDiscovery', 'gitHubPullRequestDiscovery']));
+  it('lets bank-app build only main, and bank-app-review pull requests (forks with a trusted Jenkinsfile) and other branches', () => {
+    const names = (name: string) => traits(name).map((t) => t.name);
+    expect(names('bank-app')).toEqual(['gitHubBranchDiscovery', 'headWildcardFilter']);
+    expect(find(traits('bank-app'), 'headWildcardFilter')!.children.map((c) => [c.name, c.args[0]])).toEqual([['includes', 'main'], ['excludes', '']]);
+    expect(names('bank-app-review')).toEqual(['gitHubBranchDiscovery', 'gitHubPullRequestDiscovery', 'gitHubForkDiscovery', 'headWildcardFilter']);
+    expect(find(traits('bank-app-review'), 'gitHubForkDiscovery', 'trust')!.children.map((c) => c.name)).toEqual(['gitHubTrustPermissions']);
+    expect(find(traits('bank-app-review'), 'headWildcardFilter')!.children.map((c) => [c.name, c.args[0]])).toEqual([['includes', '*'], ['excludes', 'main']]);
+  });
+
+  it('gives the deploy role and the registry login to bank-app\'s folder only, and the read-only role to bank-app-review\'s', () => {
+    expect(folderCredentials('bank-app')).toEqual([
+      ['aws', expect.objectContaining({ scope: 'GLOBAL', id: 'aws-deploy', accessKey: '', secretKey: '', iamRoleArn: 'arn:aws:iam::123456789012:role/bank-app-deploy' })],
+      ['usernamePassword', expect.objectContaining({ scope: 'GLOBAL', id: 'dockerhub', username: 'bank-ci-bot', password: 'dckr_pat_test' })],
+    ]);
+    expect(folderCredentials('bank-app-review')).toEqual([
+      ['aws', expect.objectContaining({ scope: 'GLOBAL', id: 'aws-plan', accessKey: '', secretKey: '', iamRoleArn: 'arn:aws:iam::123456789012:role/bank-app-plan' })],
+    ]);
   });
 
   it('discards the jobs of deleted branches and closed pull requests', () => {
-    const discard = find(calls, 'multibranchPipelineJob', 'orphanedItemStrategy', 'discardOldItems');
-    expect(find(discard!.children, 'daysToKeep')?.args[0]).toBeGreaterThan(0);
-    expect(find(discard!.children, 'numToKeep')?.args[0]).toBeGreaterThan(0);
+    for (const name of ['bank-app', 'bank-app-review']) {
+      const discard = find([job(name)], 'multibranchPipelineJob', 'orphanedItemStrategy', 'discardOldItems');
+      expect(find(discard!.children, 'daysToKeep')?.args[0]).toBeGreaterThan(0);
+      expect(find(discard!.children, 'numToKeep')?.args[0]).toBeGreaterThan(0);
+    }
   });
 
-  it('is triggered by GitHub webhooks, with the webhook secret configured, and rescans daily as a fallback', () => {
+  it('is triggered by GitHub webhooks, with the webhook secret configured, and rescans every 5 minutes for what no webhook delivers', () => {
     expect(casc.unclassified.gitHubPluginConfig.hookSecretConfigs).toEqual([{ credentialsId: 'github-webhook-secret' }]);
-    expect(find(calls, 'multibranchPipelineJob', 'triggers', 'periodicFolderTrigger', 'interval')?.args).toEqual(['1d']);
+    for (const name of ['bank-app', 'bank-app-review']) {
+      expect(find([job(name)], 'multibranchPipelineJob', 'triggers', 'periodicFolderTrigger', 'interval')?.args).toEqual(['5m']);
+    }
   });
 });
 

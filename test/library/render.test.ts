@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,7 @@ import { groovyLiteral, groovyString, groovyWrapped } from '../../provisioner/sr
 import { renderLibrary, templatesDir } from '../../provisioner/src/library/render.ts';
 import { librarySchema } from '../../provisioner/src/library/schema.ts';
 import { toolHomes } from '../../provisioner/src/library/steps.ts';
+import { readTerraformInputs, type TerraformInputs } from '../../provisioner/src/library/terraform-inputs.ts';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(repo, 'bin/provisioner.mjs');
@@ -16,8 +17,16 @@ const bin = join(repo, 'bin/provisioner.mjs');
 const pools = [
   { name: 'awsDeploy', labels: ['awsDeploy', 'terraform', 'python'], tools: ['terraform', 'python'] },
   { name: 'awsDeploy2', labels: ['awsDeploy2', 'docker', 'python'], tools: ['docker', 'python'] },
+  { name: 'pullRequests', labels: ['pull-request'], tools: ['docker', 'terraform'] },
 ];
 const library = librarySchema.parse({ docker: { image: 'bankco/banking-app' } });
+// What terraform/app needs from its caller, as readTerraformInputs reads it.
+const terraform: TerraformInputs = {
+  dir: 'terraform/app',
+  requiredVars: ['container_image', 'domain_name'],
+  backend: 's3',
+  requiredBackendConfig: ['bucket', 'key', 'region'],
+};
 
 const scratch: string[] = [];
 afterEach(() => {
@@ -37,8 +46,13 @@ describe('the library: section', () => {
       deployBranch: 'main',
       python: { interpreter: 'python3', minVersion: '3.11', venvCache: '/var/cache/bank-pipeline/venvs', systemSitePackages: false },
       docker: { registry: 'docker.io', image: 'bankco/banking-app', credentialsId: 'dockerhub' },
-      terraform: { minVersion: '1.11.1', credentialsId: 'aws-deploy', pluginCache: '/var/cache/bank-pipeline/terraform-plugins', approve: 'user' },
-      jenkinsfile: { appDir: 'app', testRequirements: 'requirements-test.txt', terraformDir: 'terraform/app', timeoutMinutes: 45, imageVariable: 'container_image', backendConfig: {}, vars: {} },
+      tests: { target: 'test', databaseImage: 'docker.io/library/mariadb:11.4', databaseUrlVariable: 'BANK_TEST_MARIADB_URL' },
+      terraform: {
+        minVersion: '1.11.1', credentialsId: 'aws-deploy', planCredentialsId: 'aws-plan', pluginCache: '/var/cache/bank-pipeline/terraform-plugins',
+        lockTimeout: '10m', approvers: 'deployers', approvalHours: 24,
+      },
+      pullRequestLabel: 'pull-request',
+      jenkinsfile: { appDir: 'app', terraformDir: 'terraform/app', timeoutMinutes: 45, imageVariable: 'container_image', backendConfig: {}, vars: {} },
     });
   });
 
@@ -81,7 +95,7 @@ describe('Groovy literals', () => {
 
 describe('where each tool runs', () => {
   it('uses the label every pool with the tool carries, preferring the tool name', () => {
-    const homes = toolHomes(pools);
+    const homes = toolHomes(pools, 'pull-request');
     expect(homes.python.label).toBe('python');
     expect(homes.docker.label).toBe('docker');
     expect(homes.terraform.label).toBe('terraform');
@@ -94,31 +108,40 @@ describe('where each tool runs', () => {
     const homes = toolHomes([
       { name: 'a', labels: ['linux-a'], tools: ['python', 'docker', 'terraform'] },
       { name: 'b', labels: ['linux-b'], tools: ['python'] },
-    ]);
+    ], 'pull-request');
     expect(homes.python.label).toBe('linux-a || linux-b');
     expect(homes.docker.label).toBe('linux-a');
   });
 
   it('is a user error when no pool provides a tool the steps need', () => {
-    expect(() => toolHomes([{ name: 'a', labels: ['x'], tools: ['python'] }])).toThrow(UserError);
+    // The pull-request pool has docker and terraform, but never runs a deploy stage.
+    const fleet = [{ name: 'a', labels: ['x'], tools: ['python'] }, { name: 'pr', labels: ['pull-request'], tools: ['docker', 'terraform'] }];
+    expect(() => toolHomes(fleet, 'pull-request')).toThrow(UserError);
     try {
-      toolHomes([{ name: 'a', labels: ['x'], tools: ['python'] }]);
+      toolHomes(fleet, 'pull-request');
     } catch (err) {
       expect((err as UserError).problems).toEqual([
-        "pools: no pool has 'docker' in its tools; the shared library's steps and the Jenkinsfile need one",
-        "pools: no pool has 'terraform' in its tools; the shared library's steps and the Jenkinsfile need one",
+        "pools: no pool has 'docker' in its tools (pools labelled 'pull-request' build only unmerged code); the shared library's steps and the Jenkinsfile need one",
+        "pools: no pool has 'terraform' in its tools (pools labelled 'pull-request' build only unmerged code); the shared library's steps and the Jenkinsfile need one",
       ]);
     }
+  });
+
+  it('never picks the pull-request pool for a deploy stage, even when it shares a tool', () => {
+    const homes = toolHomes(pools, 'pull-request');
+    expect(homes.docker.pools.map((p) => p.name)).toEqual(['awsDeploy2']);
+    expect(homes.terraform.pools.map((p) => p.name)).toEqual(['awsDeploy']);
   });
 });
 
 describe('rendering', () => {
-  const files = renderLibrary(library, pools);
+  const files = renderLibrary(library, pools, terraform);
 
   it('renders each step as vars/NAME.groovy and vars/NAME.txt, and the Jenkinsfile', () => {
     expect(files.map((f) => f.path)).toEqual([
       'vars/buildApp.groovy', 'vars/buildApp.txt', 'vars/test.groovy', 'vars/test.txt',
-      'vars/dockerPush.groovy', 'vars/dockerPush.txt', 'vars/terraformApply.groovy', 'vars/terraformApply.txt', 'Jenkinsfile',
+      'vars/testInContainer.groovy', 'vars/testInContainer.txt', 'vars/dockerPush.groovy', 'vars/dockerPush.txt',
+      'vars/terraformPlan.groovy', 'vars/terraformPlan.txt', 'vars/terraformApply.groovy', 'vars/terraformApply.txt', 'Jenkinsfile',
     ]);
   });
 
@@ -144,16 +167,21 @@ describe('rendering', () => {
     expect(text('Jenkinsfile')).toContain("branch 'main'");
   });
 
-  it('gives every parameter a comment in the defaults map', () => {
+  it('gives every parameter a comment in the defaults map, in lines the lint accepts', () => {
     for (const file of files.filter((f) => f.path.endsWith('.groovy'))) {
       const defaults = /Map defaults = \[\n([\s\S]*?)\n {2}\]/.exec(file.text)?.[1] ?? '';
       const lines = defaults.split('\n');
-      expect(lines.length % 2).toBe(0);
-      lines.forEach((line, i) => expect(line.trim().startsWith('//')).toBe(i % 2 === 0));
+      expect(lines[0]?.trim().startsWith('//')).toBe(true);
+      lines.forEach((line, i) => {
+        if (!line.trim().startsWith('//')) expect(lines[i - 1]?.trim().startsWith('//'), `${file.path}: ${line}`).toBe(true);
+      });
+    }
+    for (const file of files.filter((f) => !f.path.endsWith('.txt'))) {
+      for (const line of file.text.split('\n')) expect(line.length, `${file.path}: ${line}`).toBeLessThanOrEqual(120);
     }
   });
 
-  it('passes the deploy settings of the fleet to both terraformApply stages of the Jenkinsfile', () => {
+  it('passes the deploy settings of the fleet and the module\'s required inputs to the plans and the apply', () => {
     const withDeploy = librarySchema.parse({
       docker: { image: 'bankco/banking-app' },
       jenkinsfile: {
@@ -162,29 +190,50 @@ describe('rendering', () => {
         imageVariable: 'image',
       },
     });
-    const jenkinsfile = renderLibrary(withDeploy, pools).find((f) => f.path === 'Jenkinsfile')?.text ?? '';
-    const call = (image: string) => [
-      "          backendConfig: [",
-      "            bucket: 'bank-tfstate-prod',",
-      "            key: 'app/terraform.tfstate',",
-      "            region: 'us-east-1'",
-      '          ],',
-      '          vars: [',
-      "            domain_name: 'app.bank.example',",
-      "            hosted_zone_id: 'Z0123',",
-      `            image: ${image}`,
-      '          ])',
-    ].join('\n');
-    expect(jenkinsfile.split(call('env.IMAGE_REFERENCE')).length).toBe(2);
-    // A pull request pushes no image: its plan names the one it would have pushed.
-    expect(jenkinsfile.split(call("'docker.io/bankco/banking-app:pr-' + env.CHANGE_ID")).length).toBe(2);
+    const jenkinsfile = renderLibrary(withDeploy, pools, terraform).find((f) => f.path === 'Jenkinsfile')?.text ?? '';
+    const block = (indent: number, lines: string[]) => lines.map((l) => ' '.repeat(indent) + l).join('\n');
+    const backend = (indent: number) => block(indent, ['backendConfig: [', "  bucket: 'bank-tfstate-prod',", "  key: 'app/terraform.tfstate',", "  region: 'us-east-1'", '],']);
+    const vars = (indent: number, image: string) => block(indent, ['vars: [', "  domain_name: 'app.bank.example',", "  hosted_zone_id: 'Z0123',", `  image: ${image}`, '],']);
+    const required = (indent: number) => block(indent, ['requiredVars: [', "  'container_image',", "  'domain_name'", '],', 'requiredBackendConfig: [', "  'bucket',", "  'key',", "  'region'", '])']);
+    // The deploy branch's plan gets the pushed image; a pull request's plan names the one it would have pushed.
+    expect(jenkinsfile).toContain([backend(12), vars(12, 'env.IMAGE_REFERENCE'), required(12)].join('\n'));
+    expect(jenkinsfile).toContain([backend(14), vars(14, "'docker.io/bankco/banking-app:pr-' + env.CHANGE_ID"), required(14)].join('\n'));
+    expect(jenkinsfile).toContain("terraformApply(dir: 'terraform/app', plan: env.PLAN_STASH, sha256: env.PLAN_SHA256,\n" + backend(10).replace(/,$/, ')'));
+  });
+
+  it('names the approvers and the approval\'s own timeout from the fleet in the Jenkinsfile', () => {
+    const custom = librarySchema.parse({ docker: { image: 'bankco/banking-app' }, terraform: { approvers: 'release-managers,alice', approvalHours: 8 } });
+    const jenkinsfile = renderLibrary(custom, pools, terraform).find((f) => f.path === 'Jenkinsfile')?.text ?? '';
+    expect(jenkinsfile).toContain("submitter 'release-managers,alice'");
+    expect(jenkinsfile).toContain("timeout(time: 8, unit: 'HOURS')");
+    const spaced = librarySchema.safeParse({ docker: { image: 'x' }, terraform: { approvers: 'a, b' } });
+    expect(spaced.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual(['terraform.approvers: expected user ids or group names separated by "," (no spaces)']);
   });
 
   it('fails on a template that names a value the context lacks (strict mode)', () => {
     const dir = tempDir();
     cpSync(templatesDir, dir, { recursive: true });
     writeFileSync(join(dir, 'Jenkinsfile.hbs'), '{{library.nosuchkey}}\n');
-    expect(() => renderLibrary(library, pools, dir)).toThrow(/"nosuchkey" not defined/);
+    expect(() => renderLibrary(library, pools, terraform, dir)).toThrow(/"nosuchkey" not defined/);
+  });
+});
+
+describe('the deploy\'s Terraform inputs', () => {
+  it('are the variables without a default and the settings a partial s3 backend leaves to init', async () => {
+    const root = tempDir();
+    mkdirSync(join(root, 'tf'));
+    writeFileSync(join(root, 'tf/main.tf'), 'terraform {\n  backend "s3" {\n    key = "fixed"\n  }\n}\nvariable "a" {}\nvariable "b" {\n  default = 1\n}\n');
+    writeFileSync(join(root, 'tf/more.tf'), 'variable "c" {\n  type = string\n}\n');
+    expect(await readTerraformInputs(root, 'tf')).toEqual({ dir: 'tf', requiredVars: ['a', 'c'], backend: 's3', requiredBackendConfig: ['bucket', 'region'] });
+  });
+
+  it('of terraform/app are its five inputs and the state bucket, key and region', async () => {
+    expect(await readTerraformInputs(repo, 'terraform/app')).toEqual({
+      dir: 'terraform/app',
+      requiredVars: ['container_image', 'domain_name', 'hosted_zone_id', 'primary_certificate_arn', 'secondary_certificate_arn'],
+      backend: 's3',
+      requiredBackendConfig: ['bucket', 'key', 'region'],
+    });
   });
 });
 
@@ -192,19 +241,32 @@ describe('provisioner library', () => {
   const fleetYaml = readFileSync(join(repo, 'fleet.yaml'), 'utf8');
   const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: repo });
 
-  it('writes every file into an empty tree, then --check finds it up to date', () => {
+  /** A repository with only the deploy's Terraform, which the Jenkinsfile's required inputs come from. */
+  const treeWithTerraform = () => {
     const root = tempDir();
+    cpSync(join(repo, 'terraform/app'), join(root, 'terraform/app'), { recursive: true, filter: (p) => !p.includes('.terraform/') });
+    return root;
+  };
+
+  it('writes every file into a tree without them, then --check finds it up to date', () => {
+    const root = treeWithTerraform();
     const write = run('library', '--root', root);
     expect(write.status).toBe(0);
     expect(write.stdout).toContain('wrote vars/buildApp.groovy');
-    expect(write.stdout).toContain('library: 9 written, 0 unchanged');
+    expect(write.stdout).toContain('library: 13 written, 0 unchanged');
     const check = run('library', '--check', '--root', root);
     expect(check.status).toBe(0);
-    expect(check.stdout).toBe('library: 9 generated files are up to date\n');
+    expect(check.stdout).toBe('library: 13 generated files are up to date\n');
+  });
+
+  it('exits 2 naming terraformDir when the deploy\'s Terraform cannot be read', () => {
+    const result = run('library', '--root', tempDir());
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('library.jenkinsfile.terraformDir terraform/app cannot be read as a Terraform module');
   });
 
   it('--check exits 1 naming each stale, missing or unknown file, and writes nothing', () => {
-    const root = tempDir();
+    const root = treeWithTerraform();
     run('library', '--root', root);
     writeFileSync(join(root, 'vars/test.groovy'), '// edited by hand\n');
     rmSync(join(root, 'Jenkinsfile'));

@@ -15,7 +15,7 @@ const tags = (pool: string) => [
 
 function launch(extra: Partial<RunInstancesCommandInput> = {}): RunInstancesCommandInput {
   return {
-    ImageId: 'ami-0123456789abcdef0',
+    ImageId: 'resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64',
     InstanceType: 't3.medium',
     MinCount: 1,
     MaxCount: 1,
@@ -56,6 +56,18 @@ describe('EC2 stand-in through the real SDK client', () => {
     expect(again.Instances!.map((i) => i.InstanceId)).toEqual(first.Instances!.map((i) => i.InstanceId));
     await expect(h.ec2.send(new RunInstancesCommand(launch({ ClientToken: 'bank-ci/awsDeploy/1', InstanceType: 'm5.large' }))))
       .rejects.toMatchObject({ name: 'IdempotentParameterMismatch', $metadata: { httpStatusCode: 400 } });
+  });
+
+  it('keeps a ClientToken after its instances are gone: IdempotentInstanceTerminated, or the mismatch for other parameters', async () => {
+    const first = await h.ec2.send(new RunInstancesCommand(launch({ ClientToken: 'bank-ci/awsDeploy/spent' })));
+    await h.ec2.send(new TerminateInstancesCommand({ InstanceIds: [first.Instances![0]!.InstanceId!] }));
+    // Past the linger too: the instance is no longer listed, the token is still bound.
+    await new Promise((r) => setTimeout(r, h.sandbox.sandbox.timing.lingerMs + 100));
+    await expect(h.ec2.send(new RunInstancesCommand(launch({ ClientToken: 'bank-ci/awsDeploy/spent' }))))
+      .rejects.toMatchObject({ name: 'IdempotentInstanceTerminated', $metadata: { httpStatusCode: 400 } });
+    await expect(h.ec2.send(new RunInstancesCommand(launch({ ClientToken: 'bank-ci/awsDeploy/spent', InstanceType: 'm5.large' }))))
+      .rejects.toMatchObject({ name: 'IdempotentParameterMismatch' });
+    expect(h.sandbox.sandbox.store.world.launches.some((l) => l.clientToken === 'bank-ci/awsDeploy/spent')).toBe(true);
   });
 
   it('filters by tag and state and pages with MaxResults/NextToken', async () => {

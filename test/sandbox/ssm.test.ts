@@ -13,7 +13,7 @@ afterAll(async () => h.stop());
 
 async function onlineInstance(): Promise<string> {
   const out = await h.ec2.send(new RunInstancesCommand({
-    ImageId: 'ami-0123456789abcdef0', MinCount: 1, MaxCount: 1, SubnetId: 'subnet-0aaaaaaaaaaaaaaa1', IamInstanceProfile: { Name: 'jenkins-agent' },
+    ImageId: 'resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64', MinCount: 1, MaxCount: 1, SubnetId: 'subnet-0aaaaaaaaaaaaaaa1', IamInstanceProfile: { Name: 'jenkins-agent' },
     TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'jenkins-fleet:fleet', Value: 'bank-ci' }] }],
   }));
   const id = out.Instances![0]!.InstanceId!;
@@ -52,7 +52,7 @@ describe('SSM stand-in through the real SDK client', () => {
   });
 
   it('lists an instance Online only after its boot and agent delays', async () => {
-    const out = await h.ec2.send(new RunInstancesCommand({ ImageId: 'ami-0123456789abcdef0', MinCount: 1, MaxCount: 1 }));
+    const out = await h.ec2.send(new RunInstancesCommand({ ImageId: 'resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64', MinCount: 1, MaxCount: 1 }));
     const id = out.Instances![0]!.InstanceId!;
     const early = await h.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [id] }] }));
     expect(early.InstanceInformationList).toEqual([]);
@@ -117,7 +117,7 @@ describe('SSM stand-in through the real SDK client', () => {
 
   it('never lists agents with ssmNeverOnline', async () => {
     h.sandbox.sandbox.faults.ssmNeverOnline = true;
-    const out = await h.ec2.send(new RunInstancesCommand({ ImageId: 'ami-0123456789abcdef0', MinCount: 1, MaxCount: 1 }));
+    const out = await h.ec2.send(new RunInstancesCommand({ ImageId: 'resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64', MinCount: 1, MaxCount: 1 }));
     await new Promise((r) => setTimeout(r, 600));
     const info = await h.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [out.Instances![0]!.InstanceId!] }] }));
     expect(info.InstanceInformationList).toEqual([]);

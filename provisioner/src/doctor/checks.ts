@@ -4,11 +4,23 @@ import { UserError } from '../errors.ts';
 import { staleFiles } from '../library/command.ts';
 import { renderLibrary } from '../library/render.ts';
 import { steps as librarySteps } from '../library/steps.ts';
-import { readJenkinsfile, type JenkinsfileFacts } from './jenkinsfile.ts';
+import { callArgument, groovyBlocks, readJenkinsfile, type Block, type JenkinsfileFacts } from './jenkinsfile.ts';
 import { labelsSatisfy } from './labels.ts';
 import { paths, type Repository } from './repository.ts';
 
-export type CheckName = 'fleet' | 'labels' | 'tools' | 'library' | 'credentials' | 'account' | 'plugins' | 'fresh' | 'controller';
+export type CheckName =
+  | 'fleet'
+  | 'labels'
+  | 'tools'
+  | 'library'
+  | 'credentials'
+  | 'account'
+  | 'plugins'
+  | 'deploy'
+  | 'approval'
+  | 'isolation'
+  | 'fresh'
+  | 'controller';
 
 export interface CheckResult {
   name: CheckName;
@@ -37,7 +49,8 @@ const groovyNeeds: { pattern: RegExp; need: Need }[] = [
   { pattern: /\bjunit\b/, need: { plugin: 'junit', because: 'junit' } },
   { pattern: /\btimestamps\s*\(/, need: { plugin: 'timestamper', because: 'timestamps()' } },
   { pattern: /\block\s*\(/, need: { plugin: 'lockable-resources', because: 'lock' } },
-  { pattern: /\binput\s*\(/, need: { plugin: 'pipeline-input-step', orVia: ['workflow-aggregator'], because: 'input' } },
+  { pattern: /\binput\s*[({]/, need: { plugin: 'pipeline-input-step', orVia: ['workflow-aggregator'], because: 'input' } },
+  { pattern: /\b(?:stash|unstash|timeout|dir)\s*\(/, need: { plugin: 'workflow-basic-steps', orVia: ['workflow-aggregator'], because: 'stash, unstash, timeout or dir' } },
   { pattern: /\blibraryResource\s*\(/, need: { plugin: 'pipeline-groovy-lib', orVia: ['workflow-aggregator'], because: 'libraryResource' } },
   {
     pattern: /\b(?:readJSON|writeJSON|readYaml|writeYaml|readProperties|readCSV|writeCSV|findFiles|sha256|sha1|compareVersions|readManifest)\s*\(/,
@@ -199,19 +212,77 @@ function libraryCheck(repo: Repository, facts: JenkinsfileFacts | undefined): Ch
   return result;
 }
 
-/** Credential ids defined in casc.yaml (credentials.system.domainCredentials[].credentials[].<kind>.id). */
-function definedCredentials(casc: Repository['casc']): Map<string, string> {
-  const ids = new Map<string, string>();
-  if (!casc.ok) return ids;
+/** A credential casc.yaml defines for the whole controller. */
+interface SystemCredential {
+  id: string;
+  kind: string;
+  /** GLOBAL (every job may bind it; JCasC's default) or SYSTEM (Jenkins itself only). */
+  scope: string;
+}
+
+/** Credential ids defined in casc.yaml's system store (credentials.system.domainCredentials[].credentials[].<kind>). */
+function systemCredentials(casc: Repository['casc']): SystemCredential[] {
+  const found: SystemCredential[] = [];
+  if (!casc.ok) return found;
   const domains: unknown = casc.value.data?.credentials?.system?.domainCredentials;
   for (const domain of Array.isArray(domains) ? domains : []) {
     for (const credential of Array.isArray(domain?.credentials) ? domain.credentials : []) {
       for (const [kind, body] of Object.entries(credential ?? {})) {
-        const id = (body as { id?: unknown })?.id;
-        if (typeof id === 'string') ids.set(id, kind);
+        const { id, scope } = (body ?? {}) as { id?: unknown; scope?: unknown };
+        if (typeof id === 'string') found.push({ id, kind, scope: typeof scope === 'string' ? scope : 'GLOBAL' });
       }
     }
   }
+  return found;
+}
+
+/** A job casc.yaml's Job DSL makes, as far as the checks need it. */
+interface CascJob {
+  name: string;
+  /** Credential ids in the job's folder (folderCredentialsProperty): visible to its builds only. */
+  credentials: string[];
+  /** It discovers pull requests (from the repository or forks). */
+  buildsPullRequests: boolean;
+  /** The includes of its headWildcardFilter, when it has one (which branches it builds). */
+  branchIncludes: string | undefined;
+}
+
+function descendants(block: Block): Block[] {
+  return block.children.flatMap((child) => [child, ...descendants(child)]);
+}
+
+/** The jobs of casc.yaml's Job DSL scripts (jobs[].script). */
+function cascJobs(casc: Repository['casc']): CascJob[] {
+  if (!casc.ok || !Array.isArray(casc.value.data?.jobs)) return [];
+  const jobs: CascJob[] = [];
+  for (const entry of casc.value.data.jobs as { script?: unknown }[]) {
+    if (typeof entry?.script !== 'string') continue;
+    for (const block of groovyBlocks(entry.script).children) {
+      const name = /^(?:multibranchPipelineJob|pipelineJob|folder|organizationFolder)\s*\(\s*'([^']+)'\s*\)$/.exec(block.head)?.[1];
+      if (name === undefined) continue;
+      const all = descendants(block);
+      const credentials = all
+        .filter((b) => b.head === 'folderCredentialsProperty')
+        .flatMap((property) => descendants(property).filter((b) => b.head === 'credentials'))
+        .flatMap((list) => list.children.map((credential) => callArgument(credential.text, 'id')))
+        .filter((id): id is string => id !== undefined);
+      const filter = all.find((b) => b.head === 'headWildcardFilter');
+      jobs.push({
+        name,
+        credentials,
+        buildsPullRequests: /\bgitHub(?:PullRequest|Fork)Discovery\b/.test(block.text),
+        branchIncludes: filter ? callArgument(filter.text, 'includes') : undefined,
+      });
+    }
+  }
+  return jobs;
+}
+
+/** Every credential id casc.yaml defines, in the system store or a job's folder, with where. */
+function definedCredentials(casc: Repository['casc']): Map<string, string> {
+  const ids = new Map<string, string>();
+  for (const credential of systemCredentials(casc)) ids.set(credential.id, 'credentials.system');
+  for (const job of cascJobs(casc)) for (const id of job.credentials) if (!ids.has(id)) ids.set(id, `the folder of job ${job.name}`);
   return ids;
 }
 
@@ -232,6 +303,7 @@ function credentialsCheck(repo: Repository): CheckResult {
   if (library) {
     used.push({ id: library.docker.credentialsId, by: `${repo.fleet.path} library.docker.credentialsId` });
     used.push({ id: library.terraform.credentialsId, by: `${repo.fleet.path} library.terraform.credentialsId` });
+    used.push({ id: library.terraform.planCredentialsId, by: `${repo.fleet.path} library.terraform.planCredentialsId` });
   }
   // casc.yaml refers to its own credentials: the library's retriever, the branch source, webhooks.
   for (const m of repo.casc.value.text.matchAll(/\bcredentialsId\s*(?::\s*|\(\s*)['"]?([A-Za-z0-9._-]+)['"]?/g)) {
@@ -296,6 +368,9 @@ function cascNeeds(data: Record<string, unknown> | undefined, text: string): Nee
   const jobText = JSON.stringify(jobs ?? '');
   if (/\bmultibranchPipelineJob\b/.test(jobText)) needs.push({ plugin: 'workflow-multibranch', orVia: ['workflow-aggregator'], because: 'the multibranchPipelineJob in casc.yaml jobs' });
   if (/\bgithub\s*\{/.test(jobText)) needs.push({ plugin: 'github-branch-source', because: 'the GitHub branch source in casc.yaml jobs' });
+  if (/\bfolderCredentialsProperty\b/.test(jobText)) needs.push({ plugin: 'cloudbees-folder', orVia: ['workflow-aggregator', 'github-branch-source'], because: 'folder credentials in casc.yaml jobs' });
+  if (/\baws\s*\{/.test(jobText)) needs.push({ plugin: 'aws-credentials', because: 'an AWS credential in casc.yaml jobs' });
+  if (/\bheadWildcardFilter\b/.test(jobText)) needs.push({ plugin: 'scm-api', orVia: ['github-branch-source', 'workflow-aggregator'], because: 'headWildcardFilter in casc.yaml jobs' });
   if (/\bglobalMatrix\s*:|\bprojectMatrix\s*:/.test(text)) needs.push({ plugin: 'matrix-auth', because: 'matrix authorization in casc.yaml' });
   if (/\bglobalLibraries\s*:/.test(text)) needs.push({ plugin: 'pipeline-groovy-lib', orVia: ['workflow-aggregator'], because: 'casc.yaml globalLibraries' });
   if (/^\s*git\s*:/m.test(text)) needs.push({ plugin: 'git', because: 'the git retriever in casc.yaml' });
@@ -333,6 +408,149 @@ function pluginsCheck(repo: Repository): CheckResult {
   return result;
 }
 
+/**
+ * fleet.yaml gives every input the deploy's Terraform has no default for, and every backend
+ * setting its partial backend leaves to init: one place, filled once, checked here rather than
+ * found by `terraform init`.
+ */
+function deployCheck(repo: Repository): CheckResult {
+  const result: CheckResult = { name: 'deploy', title: "fleet.yaml gives the deploy's Terraform every input and backend setting it needs", problems: [], notes: [] };
+  const library = repo.fleet.ok ? repo.fleet.value.library : undefined;
+  if (!library) {
+    result.problems.push(`${repo.fleet.path} has no valid library: section, so the deploy's settings are unknown`);
+    return result;
+  }
+  if (!repo.terraform.ok) {
+    result.problems.push(...repo.terraform.problems);
+    return result;
+  }
+  const inputs = repo.terraform.value;
+  const settings = library.jenkinsfile;
+  for (const name of inputs.requiredVars) {
+    if (name === settings.imageVariable || name in settings.vars) continue;
+    result.problems.push(`${repo.fleet.path} library.jenkinsfile.vars.${name} is missing: ${inputs.dir} declares variable ${name} without a default, so the deploy cannot plan`);
+  }
+  if (!inputs.requiredVars.includes(settings.imageVariable)) {
+    result.problems.push(`${repo.fleet.path} library.jenkinsfile.imageVariable is ${settings.imageVariable}, which ${inputs.dir} does not declare (without a default): the pushed image would not reach the deploy`);
+  }
+  for (const name of inputs.requiredBackendConfig) {
+    if (name in settings.backendConfig) continue;
+    result.problems.push(`${repo.fleet.path} library.jenkinsfile.backendConfig.${name} is missing: ${inputs.dir}'s ${inputs.backend} backend leaves it to init`);
+  }
+  result.notes.push(`${inputs.dir}: ${inputs.requiredVars.length} variables without a default, ${inputs.requiredBackendConfig.length} backend settings`);
+  return result;
+}
+
+/** Users and groups casc.yaml's matrix authorization names. */
+function authorizedNames(repo: Repository): Set<string> | undefined {
+  if (!repo.casc.ok) return undefined;
+  const entries: unknown = repo.casc.value.data?.jenkins?.authorizationStrategy?.globalMatrix?.entries;
+  if (!Array.isArray(entries)) return undefined;
+  const names = new Set<string>();
+  for (const entry of entries as Record<string, { name?: unknown } | undefined>[]) {
+    for (const kind of ['user', 'group']) {
+      const name = entry?.[kind]?.name;
+      if (typeof name === 'string') names.add(name.toLowerCase());
+    }
+  }
+  return names;
+}
+
+/**
+ * Nothing applies without an approval by the people named for it: every stage calling
+ * terraformApply follows a stage whose `input` names a submitter that casc.yaml knows, waits
+ * holding no executor (pipeline-input-step: no submitter means anyone who may build), and has a
+ * timeout of its own.
+ */
+function approvalCheck(repo: Repository, facts: JenkinsfileFacts | undefined): CheckResult {
+  const result: CheckResult = { name: 'approval', title: 'every apply follows an approval by named people that holds no executor and times out', problems: [], notes: [] };
+  if (!facts) {
+    if (!repo.jenkinsfile.ok) result.problems.push(...repo.jenkinsfile.problems);
+    return result;
+  }
+  const known = authorizedNames(repo);
+  const file = paths.jenkinsfile;
+  const approvals = facts.stages.filter((stage) => stage.input);
+  for (const stage of approvals) {
+    const where = `${file}:${stage.line}: stage '${stage.name}'`;
+    const submitter = stage.input?.submitter;
+    if (submitter === undefined) {
+      result.problems.push(`${where} asks for an approval without a submitter: anyone who may build the job could give it`);
+    } else {
+      for (const name of submitter.split(',')) {
+        if (name !== name.trim()) {
+          result.problems.push(`${where}: submitter '${submitter}' has spaces around '${name.trim()}'; Jenkins compares the names untrimmed, so '${name}' matches nobody`);
+        } else if (known && !known.has(name.toLowerCase())) {
+          result.problems.push(`${where}: submitter '${name}' is no user or group ${paths.casc} authorizes, so nobody of that name can see the build to approve it`);
+        }
+      }
+    }
+    if (stage.enclosingLabel !== undefined) {
+      result.problems.push(`${where} waits for its approval inside an agent of label '${stage.enclosingLabel}', holding that executor until someone answers; give the approval a stage of its own without an agent`);
+    }
+    if (!stage.timeout) result.problems.push(`${where} waits for its approval without a timeout of its own (options { timeout(...) }): an unanswered build would wait forever`);
+  }
+  for (const stage of facts.stages.filter((s) => s.steps.includes('terraformApply'))) {
+    if (!approvals.some((approval) => approval.line < stage.line)) {
+      result.problems.push(`${file}:${stage.line}: stage '${stage.name}' calls terraformApply, but no stage before it asks for an approval (an input with a submitter)`);
+    }
+  }
+  result.notes.push(`${approvals.length} approval stage(s): ${approvals.map((a) => a.input?.submitter ?? '(anyone)').join(', ') || 'none'}`);
+  return result;
+}
+
+/**
+ * Code nobody has merged never runs where the deploy runs, nor with its credentials: the pools
+ * carrying library.pullRequestLabel serve no label of another stage, and the deploy and registry
+ * credentials are visible only to a job that builds the deploy branch alone.
+ */
+function isolationCheck(repo: Repository, facts: JenkinsfileFacts | undefined): CheckResult {
+  const result: CheckResult = { name: 'isolation', title: 'unmerged code runs only on its own pool, without the deploy and registry credentials', problems: [], notes: [] };
+  const library = repo.fleet.ok ? repo.fleet.value.library : undefined;
+  if (!library || !repo.fleet.ok) {
+    result.problems.push(`${repo.fleet.path} has no valid library: section, so the pull-request label is unknown`);
+    return result;
+  }
+  const label = library.pullRequestLabel;
+  const reviewPools = repo.fleet.value.pools.filter((pool) => pool.labels.includes(label));
+  if (reviewPools.length === 0) {
+    result.problems.push(`${repo.fleet.path}: no pool carries the label '${label}' (library.pullRequestLabel), so pull requests and other branches have no agent`);
+  }
+  if (facts) {
+    for (const stage of facts.stages.filter((s) => s.label !== undefined && s.label !== label && s.label !== 'any')) {
+      for (const pool of reviewPools) {
+        let serves = false;
+        try {
+          serves = labelsSatisfy(stage.label as string, pool.labels);
+        } catch {
+          continue; // the labels check names a label expression that does not parse
+        }
+        if (serves) {
+          result.problems.push(`${repo.fleet.path} pools.${pool.name} builds pull requests (label '${label}') and also serves '${stage.label}', the label of stage '${stage.name}': unmerged code would share its agents`);
+        }
+      }
+    }
+  }
+  if (repo.casc.ok) {
+    const deployIds = [library.terraform.credentialsId, library.docker.credentialsId];
+    for (const credential of systemCredentials(repo.casc).filter((c) => deployIds.includes(c.id) && c.scope !== 'SYSTEM')) {
+      result.problems.push(`${paths.casc} defines '${credential.id}' in credentials.system (scope ${credential.scope}): every job can bind it, the pull-request job too; define it in the folder of the job that builds ${library.deployBranch}`);
+    }
+    for (const job of cascJobs(repo.casc)) {
+      const held = job.credentials.filter((id) => deployIds.includes(id));
+      if (held.length === 0) continue;
+      if (job.buildsPullRequests) {
+        result.problems.push(`${paths.casc} job ${job.name} holds ${held.join(', ')} and builds pull requests: their Jenkinsfile could bind them`);
+      }
+      if (job.branchIncludes !== library.deployBranch) {
+        result.problems.push(`${paths.casc} job ${job.name} holds ${held.join(', ')} but builds ${job.branchIncludes === undefined ? 'every branch it discovers' : `the branches '${job.branchIncludes}'`}; give it headWildcardFilter { includes('${library.deployBranch}') }`);
+      }
+    }
+  } else result.problems.push(...repo.casc.problems);
+  result.notes.push(`label ${label}: ${reviewPools.map((p) => p.name).join(', ') || 'no pool'}`);
+  return result;
+}
+
 /** The committed vars/ and Jenkinsfile match what `provisioner library` renders from fleet.yaml. */
 function freshCheck(repo: Repository): CheckResult {
   const result: CheckResult = { name: 'fresh', title: 'the generated library and Jenkinsfile are fresh (provisioner library --check)', problems: [], notes: [] };
@@ -345,8 +563,12 @@ function freshCheck(repo: Repository): CheckResult {
     result.problems.push(`${repo.fleet.path} has no library: section, so the library cannot be rendered`);
     return result;
   }
+  if (!repo.terraform.ok) {
+    result.problems.push(...repo.terraform.problems);
+    return result;
+  }
   try {
-    const files = renderLibrary(library, repo.fleet.value.pools);
+    const files = renderLibrary(library, repo.fleet.value.pools, repo.terraform.value);
     for (const stale of staleFiles(files, repo.root)) result.problems.push(`${stale}; run \`npx provisioner library\``);
     result.notes.push(`${files.length} generated files`);
   } catch (err) {
@@ -360,5 +582,17 @@ function freshCheck(repo: Repository): CheckResult {
 export function checkRepository(repo: Repository): CheckResult[] {
   const facts = jenkinsfileFacts(repo);
   const [labels, tools] = labelsAndTools(repo, facts);
-  return [fleetCheck(repo), labels, tools, libraryCheck(repo, facts), credentialsCheck(repo), accountCheck(repo), pluginsCheck(repo), freshCheck(repo)];
+  return [
+    fleetCheck(repo),
+    labels,
+    tools,
+    libraryCheck(repo, facts),
+    credentialsCheck(repo),
+    accountCheck(repo),
+    pluginsCheck(repo),
+    deployCheck(repo),
+    approvalCheck(repo, facts),
+    isolationCheck(repo, facts),
+    freshCheck(repo),
+  ];
 }

@@ -15,8 +15,17 @@ export interface Stage {
   name: string;
   /** The label expression of the agent it runs on; `any` for `agent any`; undefined for no agent. */
   label: string | undefined;
+  /**
+   * The agent an enclosing stage holds while this one runs (undefined: none). Declarative allocates
+   * a stage's own agent after its input, so this is what an input waits holding.
+   */
+  enclosingLabel: string | undefined;
   /** Calls to the wanted steps inside the stage (in order, repeats kept out). */
   steps: string[];
+  /** The stage's `input` directive, when it has one: who may answer (`submitter`), if anyone is named. */
+  input?: { submitter: string | undefined };
+  /** Whether the stage (or a stage enclosing it) sets a `timeout` in its options. */
+  timeout: boolean;
   line: number;
 }
 
@@ -25,7 +34,7 @@ export interface JenkinsfileFacts {
   stages: Stage[];
 }
 
-interface Block {
+export interface Block {
   /** The statement that opens the block, e.g. `stage('Build')`, `agent`, `steps`. */
   head: string;
   /** The block's text, with its children's text included. */
@@ -139,6 +148,16 @@ function agentOf(block: Block): string | null | undefined {
   return undefined;
 }
 
+/** Groovy source (a Jenkinsfile, a Job DSL script) as its tree of brace blocks, comments and strings masked. */
+export function groovyBlocks(source: string): Block {
+  return blocks(mask(source).masked, source)[0]!;
+}
+
+/** The first quoted argument of `name(...)` in Groovy text, e.g. `id('x')` -> x. */
+export function callArgument(text: string, name: string): string | undefined {
+  return firstQuoted(new RegExp(`\\b${name}\\s*\\(\\s*${quoted}`).exec(text));
+}
+
 /**
  * Reads a Jenkinsfile. `wanted` are the step names to look for (the library's steps); a call is
  * `name(...)` or `name key: value` inside the stage.
@@ -163,7 +182,9 @@ export function readJenkinsfile(source: string, wanted: readonly string[]): Jenk
   }
 
   const callPattern = wanted.length > 0
-    ? new RegExp(`(?<![\\w.$])(${wanted.map((w) => w.replace(/[$]/g, '\\$')).join('|')})\\s*(\\(|[A-Za-z_'"\\[])`, 'g')
+    // A name followed by `(`, or by whitespace and an argument (`test dir: 'app'`), never by more
+    // of a longer name (`testInContainer` is no call of `test`).
+    ? new RegExp(`(?<![\\w.$])(${wanted.map((w) => w.replace(/[$]/g, '\\$')).join('|')})(?![\\w$])\\s*(\\(|[A-Za-z_'"\\[])`, 'g')
     : undefined;
   const stepsIn = (text: string) => {
     const found: string[] = [];
@@ -181,30 +202,37 @@ export function readJenkinsfile(source: string, wanted: readonly string[]): Jenk
   };
 
   const stages: Stage[] = [];
-  const walk = (block: Block, label: string | undefined) => {
+  const walk = (block: Block, label: string | undefined, timeout: boolean) => {
     for (const child of block.children) {
       const stageName = firstQuoted(stageHead.exec(child.head));
       const nodeLabel = firstQuoted(nodeHead.exec(child.head));
       if (stageName !== undefined) {
         const own = agentOf(child);
         const stageLabel = own === undefined ? label : own === null ? undefined : own;
+        const options = child.children.find((c) => c.head === 'options');
+        const stageTimeout = timeout || (options !== undefined && /\btimeout\s*\(/.test(mask(options.text).masked));
         const nested = child.children.some((c) => c.head === 'stages' || c.head === 'parallel' || stageHead.test(c.head));
-        if (nested) walk(child, stageLabel);
+        if (nested) walk(child, stageLabel, stageTimeout);
         // A stage with nested stages runs its steps in them; the stage itself only when it has steps.
-        const body = child.children.filter((c) => c.head !== 'agent' && c.head !== 'stages' && c.head !== 'parallel' && !stageHead.test(c.head));
+        const body = child.children.filter((c) => c.head !== 'agent' && c.head !== 'stages' && c.head !== 'parallel' && c.head !== 'input' && !stageHead.test(c.head));
         const calls = stepsIn(body.map((b) => b.text).join('\n') + '\n' + (nested ? '' : child.own));
-        if (!nested || calls.length > 0) stages.push({ name: stageName, label: stageLabel, steps: calls, line: child.line });
+        const inputBlock = child.children.find((c) => c.head === 'input');
+        const input = inputBlock ? { submitter: firstQuoted(new RegExp(`\\bsubmitter\\s*\\(?\\s*${quoted}`).exec(inputBlock.text)) } : undefined;
+        if (!nested || calls.length > 0 || input) {
+          stages.push({ name: stageName, label: stageLabel, enclosingLabel: label, steps: calls, ...(input ? { input } : {}), timeout: stageTimeout, line: child.line });
+        }
       } else if (nodeLabel !== undefined) {
-        walk(child, nodeLabel);
+        walk(child, nodeLabel, timeout);
       } else if (child.head === 'pipeline') {
         const own = agentOf(child);
-        walk(child, own === undefined || own === null ? undefined : own);
+        const options = child.children.find((c) => c.head === 'options');
+        walk(child, own === undefined || own === null ? undefined : own, options !== undefined && /\btimeout\s*\(/.test(mask(options.text).masked));
       } else {
-        walk(child, label);
+        walk(child, label, timeout);
       }
     }
   };
-  walk(blocks(masked, source)[0]!, undefined);
+  walk(blocks(masked, source)[0]!, undefined, false);
   stages.sort((a, b) => a.line - b.line);
   return { libraries, stages };
 }

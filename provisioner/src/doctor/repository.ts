@@ -6,6 +6,7 @@ import { isAbsolute, join, relative } from 'node:path';
 import { parseDocument } from 'yaml';
 import { loadFleet, type Fleet } from '../config/load.ts';
 import { UserError } from '../errors.ts';
+import { readTerraformInputs, type TerraformInputs } from '../library/terraform-inputs.ts';
 
 /** A file's parsed value, or why there is none. */
 export type Read<T> = { ok: true; path: string; value: T } | { ok: false; path: string; problems: string[] };
@@ -21,6 +22,8 @@ export interface Repository {
   jenkinsfile: Read<string>;
   /** The library's steps: vars/NAME.groovy text by NAME (an empty map when vars/ is absent). */
   steps: Read<Map<string, string>>;
+  /** What the deploy's Terraform (fleet.yaml library.jenkinsfile.terraformDir) needs from its caller. */
+  terraform: Read<TerraformInputs>;
 }
 
 export interface CascFile {
@@ -115,5 +118,16 @@ export async function readRepository(root: string, fleetPath: string, env: NodeJ
     readText(root, paths.jenkinsfile),
     readSteps(root),
   ]);
-  return { root, fleet, casc, plugins, jenkinsfile, steps };
+  const terraformDir = fleet.ok ? fleet.value.library?.jenkinsfile.terraformDir : undefined;
+  let terraform: Read<TerraformInputs>;
+  if (terraformDir === undefined) {
+    terraform = { ok: false, path: shown, problems: [`${shown} has no valid library: section, so the deploy's Terraform is unknown`] };
+  } else {
+    try {
+      terraform = { ok: true, path: terraformDir, value: await readTerraformInputs(root, terraformDir) };
+    } catch (err) {
+      terraform = { ok: false, path: terraformDir, problems: [`${terraformDir}: cannot be read as a Terraform module (${(err as Error).message})`] };
+    }
+  }
+  return { root, fleet, casc, plugins, jenkinsfile, steps, terraform };
 }

@@ -8,6 +8,7 @@ import { loadFleet } from '../config/load.ts';
 import { UserError } from '../errors.ts';
 import { renderLibrary, type Rendered } from './render.ts';
 import type { Library } from './schema.ts';
+import { readTerraformInputs } from './terraform-inputs.ts';
 
 const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -51,7 +52,13 @@ export const libraryCommand: CommandModule = (cli, globals) => {
       if (!library) {
         throw new UserError(`${config}: library: is missing; the shared library needs at least library.docker.image`);
       }
-      const files = renderLibrary(library, fleet.pools);
+      let terraform;
+      try {
+        terraform = await readTerraformInputs(options.root, library.jenkinsfile.terraformDir);
+      } catch (err) {
+        throw new UserError(`${config}: library.jenkinsfile.terraformDir ${library.jenkinsfile.terraformDir} cannot be read as a Terraform module: ${(err as Error).message}`);
+      }
+      const files = renderLibrary(library, fleet.pools, terraform);
       if (options.check) {
         const stale = staleFiles(files, options.root);
         if (stale.length > 0) throw new StaleLibraryError(stale);

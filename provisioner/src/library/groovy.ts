@@ -19,6 +19,14 @@ export function groovyString(text: string): string {
   return `${out}'`;
 }
 
+/**
+ * Text to place inside a double-quoted Groovy string (a GString) as it is: `\\`, `"` and `$` escaped,
+ * so a value can never end the string or interpolate. Control characters as in groovyString.
+ */
+export function groovyGStringText(text: string): string {
+  return groovyString(text).slice(1, -1).replace(/\\'/g, "'").replace(/"/g, '\\"').replace(/\$/g, '\\$');
+}
+
 /** A Groovy literal: strings single-quoted, lists `[a, b]`, maps `[key: value]` (`[:]` when empty). */
 export function groovyLiteral(value: GroovyValue): string {
   if (value === null) return 'null';

@@ -5,9 +5,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
-import { groovyComment, groovyLiteral, groovyString, groovyWrapped, type GroovyValue } from './groovy.ts';
+import { groovyComment, groovyGStringText, groovyLiteral, groovyString, groovyWrapped, type GroovyValue } from './groovy.ts';
 import type { Library } from './schema.ts';
 import { steps, toolHomes, type Param, type Step } from './steps.ts';
+import type { TerraformInputs } from './terraform-inputs.ts';
 
 export const templatesDir = fileURLToPath(new URL('../../templates/library/', import.meta.url));
 
@@ -30,6 +31,8 @@ function engine(dir: string): typeof Handlebars {
   // `{{comment a b}}`: `a: b` as wrapped `//` lines (the last argument is Handlebars' options).
   hb.registerHelper('comment', (...args: unknown[]) => groovyComment(args.slice(0, -1).map(String).join(': ')));
   hb.registerHelper('wrapped', (value: string) => groovyWrapped(value));
+  // A parameter's documentation as `//` lines under one another, four spaces in (the defaults map).
+  hb.registerHelper('docComment', (value: string) => groovyComment(value, 112).split('\n').join('\n    '));
   // noEscape is for Groovy; the help in vars/NAME.txt is HTML, so its text is escaped explicitly.
   hb.registerHelper('html', (value: unknown) =>
     String(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;'),
@@ -61,9 +64,14 @@ function stepContext(step: Step) {
 }
 
 /** Every generated file, in a stable order. Throws UserError when a tool has no pool. */
-export function renderLibrary(library: Library, pools: readonly PoolLike[], dir = templatesDir): Rendered[] {
+export function renderLibrary(
+  library: Library,
+  pools: readonly PoolLike[],
+  terraform: TerraformInputs,
+  dir = templatesDir,
+): Rendered[] {
   const hb = engine(dir);
-  const tools = toolHomes(pools);
+  const tools = toolHomes(pools, library.pullRequestLabel);
   const compile = (template: string) =>
     hb.compile(readFileSync(join(dir, template), 'utf8'), { noEscape: true, strict: true });
   const files: Rendered[] = [];
@@ -79,23 +87,35 @@ export function renderLibrary(library: Library, pools: readonly PoolLike[], dir 
   // A pull request pushes no image: its plan names one that does not exist, tagged with its number.
   const pullRequestImage = `${groovyString(`${library.docker.registry}/${library.docker.image}:pr-`)} + env.CHANGE_ID`;
   const entry = (key: string, value: string) => `${/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : groovyString(key)}: ${value}`;
-  // One entry a line, indented under the terraformApply call.
-  const mapLiteral = (entries: string[]) => `[\n            ${entries.join(',\n            ')}\n          ]`;
-  const backendConfig = Object.entries(deploy.backendConfig).map(([k, v]) => entry(k, groovyString(v)));
-  const fixedVars = Object.entries(deploy.vars).map(([k, v]) => entry(k, groovyString(v)));
+  // One entry a line, two spaces deeper than the call's continuation lines (`indent` spaces).
+  const mapLiteral = (entries: string[], indent: number) => {
+    const inner = ' '.repeat(indent + 2);
+    return `[\n${inner}${entries.join(`,\n${inner}`)}\n${' '.repeat(indent)}]`;
+  };
+  // A long value continues on lines of its own, so generated lines stay under the lint's 120.
+  const value = (text: string, indent: number) => (text.length > 60 ? groovyWrapped(text, ' '.repeat(indent + 4), 60) : groovyString(text));
+  const entries = (map: Record<string, string>, indent: number) => Object.entries(map).map(([k, v]) => entry(k, value(v, indent)));
+  const backendConfig = (indent: number) => (Object.keys(deploy.backendConfig).length > 0 ? mapLiteral(entries(deploy.backendConfig, indent), indent) : '');
+  const fixedVars = (indent: number) => entries(deploy.vars, indent);
+  const listLiteral = (items: string[], indent: number) =>
+    items.length === 0 ? '[]' : `[\n${' '.repeat(indent + 2)}${items.map(groovyString).join(`,\n${' '.repeat(indent + 2)}`)}\n${' '.repeat(indent)}]`;
+  const terraformDir = groovyGStringText(deploy.terraformDir);
   files.push({
     path: 'Jenkinsfile',
     template: 'Jenkinsfile.hbs',
     text: compile('Jenkinsfile.hbs')({
       library,
       tools,
-      // No version: casc.yaml pins defaultVersion with allowVersionOverride false, and then
-      // pipeline-groovy-lib refuses any version in the annotation, even the default one.
-      libraryRef: library.name,
+      pullRequestLabel: library.pullRequestLabel,
+      required: {
+        pullRequest: { vars: listLiteral(terraform.requiredVars, 14), backendConfig: listLiteral(terraform.requiredBackendConfig, 14) },
+        plan: { vars: listLiteral(terraform.requiredVars, 12), backendConfig: listLiteral(terraform.requiredBackendConfig, 12) },
+      },
       junitFile: `${appDir}/build/test-results/junit.xml`,
-      backendConfig: backendConfig.length > 0 ? mapLiteral(backendConfig) : '',
-      deployVars: mapLiteral([...fixedVars, entry(deploy.imageVariable, 'env.IMAGE_REFERENCE')]),
-      pullRequestVars: mapLiteral([...fixedVars, entry(deploy.imageVariable, pullRequestImage)]),
+      backendConfig: { pullRequest: backendConfig(14), plan: backendConfig(12), apply: backendConfig(10) },
+      deployVars: mapLiteral([...fixedVars(12), entry(deploy.imageVariable, 'env.IMAGE_REFERENCE')], 12),
+      pullRequestVars: mapLiteral([...fixedVars(14), entry(deploy.imageVariable, pullRequestImage)], 14),
+      approvalMessage: `"Apply plan \${env.PLAN_SHA256} to ${terraformDir}? It is archived as ${terraformDir}/terraform-plan.txt"`,
     }),
   });
   return files;

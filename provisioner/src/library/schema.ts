@@ -70,39 +70,79 @@ export const librarySchema = z.strictObject({
     /** Username/password credentials for `docker login`. */
     credentialsId: credentialsId.default('dockerhub'),
   }),
+  tests: z
+    .strictObject({
+      /** The target of the app's Dockerfile that holds everything its whole test suite needs. */
+      target: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected a Dockerfile stage name').default('test'),
+      /**
+       * The MariaDB image started beside the test container (pin it by digest for repeatable
+       * builds); null: none, the tests start their own.
+       */
+      databaseImage: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9._/:-]*(@sha256:[0-9a-f]{64})?$/, 'expected an image reference such as docker.io/library/mariadb:11.4')
+        .nullable()
+        .default('docker.io/library/mariadb:11.4'),
+      /** The variable the test container finds the database in (mysql://root:PASSWORD@127.0.0.1:3306). */
+      databaseUrlVariable: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name').default('BANK_TEST_MARIADB_URL'),
+    })
+    .prefault({}),
   terraform: z
     .strictObject({
       /** The oldest Terraform the steps accept. */
       minVersion: minVersion.default('1.11.1'),
-      /** AWS credentials bound into the environment of `terraform`. */
+      /** AWS credentials (the deploy role) the deploy branch plans and applies with. */
       credentialsId: credentialsId.default('aws-deploy'),
+      /** AWS credentials (a read-only role) pull requests plan with, without taking the state lock. */
+      planCredentialsId: credentialsId.default('aws-plan'),
       /** Provider plugin cache shared by every build on an agent. */
       pluginCache: absolutePath.default('/var/cache/bank-pipeline/terraform-plugins'),
-      /** When `terraformApply` asks a person to approve: builds a person started, always, or never. */
-      approve: z.enum(['user', 'always', 'never']).default('user'),
+      /** How long plan and apply wait for the state lock another run holds (Terraform's -lock-timeout). */
+      lockTimeout: z.string().regex(/^[1-9][0-9]*[smh]$/, 'expected a duration such as 10m').default('10m'),
+      /**
+       * Who may approve an apply: user ids and groups (of casc.yaml's security realm), comma
+       * separated without spaces, as the input step's `submitter` compares them.
+       */
+      approvers: z
+        .string()
+        .regex(/^[A-Za-z0-9._@-]+(,[A-Za-z0-9._@-]+)*$/, 'expected user ids or group names separated by "," (no spaces)')
+        .default('deployers'),
+      /** How long a plan waits for approval before the build is aborted. */
+      approvalHours: z.number().int().min(1).max(24 * 14).default(24),
     })
     .prefault({}),
+  /**
+   * The label of the pool that builds pull requests and other unmerged branches. Their code never
+   * runs on the agents that deploy: no other pool may carry this label, and its pools serve no
+   * other stage's label.
+   */
+  pullRequestLabel: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a Jenkins label (letters, digits, ".", "_", "-")')
+    .default('pull-request'),
   jenkinsfile: z
     .strictObject({
       /** The app's directory (requirements.txt, tests/, Dockerfile). */
       appDir: relativePath.default('app'),
-      /**
-       * The requirements the build stage installs, relative to appDir: the app's own plus what its
-       * tests need (pytest), since the test stage runs in the same virtualenv.
-       */
-      testRequirements: relativePath.default('requirements-test.txt'),
       /** The Terraform the deploy stage applies. */
       terraformDir: relativePath.default('terraform/app'),
-      /** The whole build's timeout. */
+      /** Each working stage's timeout (the approval has its own, terraform.approvalHours). */
       timeoutMinutes: z.number().int().min(5).max(24 * 60).default(45),
       /** The Terraform variable that receives the pushed image (`REGISTRY/IMAGE@DIGEST`). */
       imageVariable: terraformName.default('container_image'),
-      /** Backend settings for `init` (e.g. the S3 bucket, key and region of the state). */
+      /**
+       * Backend settings for `init` (the S3 bucket, key and region of the state): the one place an
+       * operator gives them. `provisioner doctor` names each one terraformDir's backend leaves out
+       * and this lacks; the deploy's first step fails naming it too, before `terraform init`.
+       */
       backendConfig: z
-        .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'expected a backend setting name'), singleLine)
+        .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'expected a backend setting name'), singleLine.min(1, 'expected a value'))
         .default({}),
-      /** Further input variables of the deploy (not secrets: they are visible in the Jenkinsfile). */
-      vars: z.record(terraformName, singleLine).default({}),
+      /**
+       * The deploy's input variables (not secrets: they are visible in the Jenkinsfile), checked the
+       * same way against terraformDir's variables without a default.
+       */
+      vars: z.record(terraformName, singleLine.min(1, 'expected a value')).default({}),
     })
     .prefault({}),
 });

@@ -29,7 +29,7 @@ export interface Param {
 }
 
 export interface Step {
-  name: 'buildApp' | 'test' | 'dockerPush' | 'terraformApply';
+  name: 'buildApp' | 'test' | 'testInContainer' | 'dockerPush' | 'terraformPlan' | 'terraformApply';
   summary: string;
   tool: Tool;
   params: Param[];
@@ -63,14 +63,19 @@ const absolutePathText = 'an absolute path of letters, digits, ".", "_", "-" and
 const gitRef = '[A-Za-z0-9][A-Za-z0-9._/-]*';
 const singleLine = '[^\\n\\r]*';
 
-/** Which label runs each tool, from the pools' `tools` and `labels`. */
-export function toolHomes(pools: readonly PoolLike[]): Record<Tool, ToolHome> {
+/**
+ * Which label runs each tool for the deploy branch, from the pools' `tools` and `labels`. Pools
+ * carrying `pullRequestLabel` build unmerged code and are never a home of the deploy stages
+ * (`provisioner doctor` checks that such a pool exists and has the tools its stages need).
+ */
+export function toolHomes(pools: readonly PoolLike[], pullRequestLabel: string): Record<Tool, ToolHome> {
   const problems: string[] = [];
   const homes = {} as Record<Tool, ToolHome>;
+  const trusted = pools.filter((p) => !p.labels.includes(pullRequestLabel));
   for (const tool of ['python', 'docker', 'terraform'] as const) {
-    const providers = pools.filter((p) => p.tools.includes(tool));
+    const providers = trusted.filter((p) => p.tools.includes(tool));
     if (providers.length === 0) {
-      problems.push(`pools: no pool has '${tool}' in its tools; the shared library's steps and the Jenkinsfile need one`);
+      problems.push(`pools: no pool has '${tool}' in its tools (pools labelled '${pullRequestLabel}' build only unmerged code); the shared library's steps and the Jenkinsfile need one`);
       continue;
     }
     // Prefer a label every provider carries (the tool's own name first), so any of them can
@@ -124,6 +129,25 @@ export function steps(library: Library): Step[] {
       example: `test(dir: '${appDir}')`,
     },
     {
+      name: 'testInContainer',
+      summary:
+        `Builds the ${library.tests.target} target of the app's Dockerfile and runs the app's whole test suite (pytest) in a container of it, with a MariaDB container beside it; the two share one network namespace and nothing else (no network out, the database on 127.0.0.1:3306), so the result never depends on what the agent has installed. The JUnit XML is copied out and published also when tests fail; containers and the test image's tag are removed afterwards.`,
+      tool: 'docker',
+      params: [
+        { key: 'dir', type: 'String', default: appDir, doc: 'the app directory: the build context, relative to the workspace', pattern: relativePath, expected: relativePathText },
+        { key: 'dockerfile', type: 'String', default: null, doc: 'the Dockerfile, relative to the workspace (default: DIR/Dockerfile)', pattern: relativePath, expected: relativePathText },
+        { key: 'target', type: 'String', default: library.tests.target, doc: 'the Dockerfile target holding what the whole suite needs', pattern: '[A-Za-z0-9][A-Za-z0-9_.-]*', expected: 'a Dockerfile stage name' },
+        { key: 'databaseImage', type: 'String', default: library.tests.databaseImage, doc: 'the MariaDB image run beside the tests (null: none)', pattern: '[a-z0-9][a-z0-9._/:-]*(@sha256:[0-9a-f]{64})?', expected: 'an image reference such as docker.io/library/mariadb:11.4', nullable: true },
+        { key: 'databaseUrlVariable', type: 'String', default: library.tests.databaseUrlVariable, doc: 'the variable that gives the tests the database (mysql://root:PASSWORD@127.0.0.1:3306)', pattern: '[A-Z_][A-Z0-9_]*', expected: 'an environment variable name' },
+        { key: 'junit', type: 'String', default: null, doc: 'where the JUnit XML goes, relative to the workspace (default: DIR/build/test-results/junit.xml)', pattern: relativePath, expected: relativePathText },
+        { key: 'args', type: 'List', default: [], doc: 'extra pytest arguments, passed as they are (one line each)', pattern: singleLine, expected: 'a single line' },
+        { key: 'buildNetwork', type: 'String', default: null, doc: "docker build's --network (null: docker's default)", pattern: '[a-z][a-z0-9_.-]*', expected: 'a docker network name such as host', nullable: true },
+        { key: 'publish', type: 'Boolean', default: true, doc: 'whether to publish the JUnit XML with the junit step' },
+      ],
+      returns: 'nothing; fails the build when a test fails or the image does not build',
+      example: `testInContainer(dir: '${appDir}')`,
+    },
+    {
       name: 'dockerPush',
       summary:
         'Builds an image with OCI labels (revision, source, created) and --cache-from the last pushed image. On the deploy branch and on tags it also logs in with --password-stdin inside withCredentials (docker configuration in a fresh directory outside the workspace, removed afterwards), pushes every tag and returns the pushed REGISTRY/IMAGE@sha256:... reference; other builds only build, without credentials, and return null.',
@@ -142,24 +166,45 @@ export function steps(library: Library): Step[] {
       example: `script {\n  env.IMAGE_REFERENCE = dockerPush(context: '${appDir}')\n}`,
     },
     {
-      name: 'terraformApply',
+      name: 'terraformPlan',
       summary:
-        'Runs terraform init, validate and plan -detailed-exitcode, archives the readable plan, and on the deploy branch applies exactly that plan when it has changes (after approval for builds a person started), one apply at a time per directory. Pull requests and other branches only plan. AWS credentials come through a credentials binding into the environment, never -var.',
+        `Runs terraform init (-lockfile=readonly: the committed provider lock file is the only one accepted), validate and plan -detailed-exitcode, and archives the readable plan. On ${library.deployBranch} it plans with the deploy credentials, waiting for the state lock, and stashes the binary plan for terraformApply; pull requests and other branches plan with the read-only credentials and -lock=false, and pull requests from forks do not plan at all. The binary plan and Terraform's data directory live in a fresh directory outside the workspace, removed afterwards. Before anything it fails naming each required variable or backend setting it was not given.`,
       tool: 'terraform',
       params: [
         { key: 'dir', type: 'String', default: library.jenkinsfile.terraformDir, doc: 'the Terraform root module, relative to the workspace', pattern: relativePath, expected: relativePathText },
-        { key: 'credentialsId', type: 'String', default: library.terraform.credentialsId, doc: 'AWS credentials bound to AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (null: use the agent\'s instance role)', nullable: true },
+        { key: 'credentialsId', type: 'String', default: library.terraform.credentialsId, doc: `AWS credentials (the deploy role) ${library.deployBranch} plans with, bound to AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (null: the agent's instance role)`, nullable: true },
+        { key: 'planCredentialsId', type: 'String', default: library.terraform.planCredentialsId, doc: 'AWS credentials (a read-only role) pull requests and other branches plan with (null: the agent\'s instance role)', nullable: true },
         { key: 'vars', type: 'Map', default: {}, doc: 'input variables, passed as TF_VAR_name in the environment (not empty: withEnv drops an empty variable)', keyPattern: '[A-Za-z_][A-Za-z0-9_-]*', expected: 'a Terraform variable name', pattern: '(?s).+', valueExpected: 'a non-empty value (withEnv drops an empty variable, so Terraform would see none)' },
         { key: 'varFiles', type: 'List', default: [], doc: 'variable files, relative to dir', pattern: relativePath, expected: relativePathText },
         { key: 'backendConfig', type: 'Map', default: {}, doc: 'backend settings for init (-backend-config=KEY=VALUE)', keyPattern: '[A-Za-z_][A-Za-z0-9_.-]*', pattern: singleLine, expected: 'a backend setting name and a single-line value' },
-        { key: 'approve', type: 'String', default: library.terraform.approve, doc: 'when to ask a person before applying: user (builds a person started), always, never', pattern: 'user|always|never', expected: 'user, always or never' },
-        { key: 'planOnly', type: 'Boolean', default: false, doc: 'plan without applying (always so on pull requests and branches other than deployBranch)' },
+        { key: 'requiredVars', type: 'List', default: [], doc: 'variables the module has no default for: each must be in vars', pattern: '[A-Za-z_][A-Za-z0-9_-]*', expected: 'a Terraform variable name' },
+        { key: 'requiredBackendConfig', type: 'List', default: [], doc: 'backend settings the module leaves to init: each must be in backendConfig', pattern: '[A-Za-z_][A-Za-z0-9_.-]*', expected: 'a backend setting name' },
+        { key: 'deployBranch', type: 'String', default: library.deployBranch, doc: 'the branch that plans with the deploy credentials and keeps its plan for terraformApply', pattern: gitRef, expected: 'a branch name' },
+        { key: 'pluginCache', type: 'String', default: library.terraform.pluginCache, doc: 'the provider plugin cache shared by builds on the agent (null: none)', pattern: absolutePath, expected: absolutePathText, nullable: true },
+        { key: 'minVersion', type: 'String', default: library.terraform.minVersion, doc: 'the oldest Terraform accepted', pattern: '[0-9]+(\\.[0-9]+){0,2}', expected: 'a version such as 1.5.0' },
+        { key: 'lockTimeout', type: 'String', default: library.terraform.lockTimeout, doc: 'how long to wait for the state lock (-lock-timeout)', pattern: '[1-9][0-9]*[smh]', expected: 'a duration such as 10m' },
+      ],
+      returns: `a Map: changes (the plan has changes), stash (the stash holding the binary plan, on ${library.deployBranch} with changes; else null) and sha256 (the plan file's checksum, for the approval and terraformApply)`,
+      example: `script {\n  Map plan = terraformPlan(dir: '${library.jenkinsfile.terraformDir}',\n    vars: [${library.jenkinsfile.imageVariable}: env.IMAGE_REFERENCE])\n  env.PLAN_STASH = plan.stash\n  env.PLAN_SHA256 = plan.sha256\n}`,
+    },
+    {
+      name: 'terraformApply',
+      summary:
+        `Applies exactly the plan terraformPlan stashed, and only on ${library.deployBranch}: it unstashes the plan into a fresh directory outside the workspace, refuses it unless its sha256 is the one approved, runs init -lockfile=readonly and apply with -lock-timeout under a lock per directory, and removes the plan whatever happens. A plan made stale by a later change to the state is refused by Terraform, never applied.`,
+      tool: 'terraform',
+      params: [
+        { key: 'dir', type: 'String', default: library.jenkinsfile.terraformDir, doc: 'the Terraform root module, relative to the workspace', pattern: relativePath, expected: relativePathText },
+        { key: 'plan', type: 'String', default: null, doc: 'the stash terraformPlan returned (required)', pattern: '[A-Za-z0-9._-]+', expected: 'a stash name' },
+        { key: 'sha256', type: 'String', default: null, doc: 'the checksum of the approved plan, as terraformPlan returned it (required)', pattern: '[0-9a-f]{64}', expected: 'a sha256 checksum (64 lower-case hex digits)' },
+        { key: 'credentialsId', type: 'String', default: library.terraform.credentialsId, doc: 'AWS credentials (the deploy role) bound to AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (null: the agent\'s instance role)', nullable: true },
+        { key: 'backendConfig', type: 'Map', default: {}, doc: 'backend settings for init (-backend-config=KEY=VALUE), as the plan had them', keyPattern: '[A-Za-z_][A-Za-z0-9_.-]*', pattern: singleLine, expected: 'a backend setting name and a single-line value' },
         { key: 'deployBranch', type: 'String', default: library.deployBranch, doc: 'the only branch that applies', pattern: gitRef, expected: 'a branch name' },
         { key: 'pluginCache', type: 'String', default: library.terraform.pluginCache, doc: 'the provider plugin cache shared by builds on the agent (null: none)', pattern: absolutePath, expected: absolutePathText, nullable: true },
         { key: 'minVersion', type: 'String', default: library.terraform.minVersion, doc: 'the oldest Terraform accepted', pattern: '[0-9]+(\\.[0-9]+){0,2}', expected: 'a version such as 1.5.0' },
+        { key: 'lockTimeout', type: 'String', default: library.terraform.lockTimeout, doc: 'how long to wait for the state lock (-lock-timeout)', pattern: '[1-9][0-9]*[smh]', expected: 'a duration such as 10m' },
       ],
-      returns: 'a Map: changes (the plan had changes), applied (the plan was applied)',
-      example: `terraformApply(dir: '${library.jenkinsfile.terraformDir}',\n  vars: [${library.jenkinsfile.imageVariable}: env.IMAGE_REFERENCE])`,
+      returns: 'nothing; fails the build when the plan is not the approved one or terraform apply fails',
+      example: `terraformApply(dir: '${library.jenkinsfile.terraformDir}', plan: env.PLAN_STASH, sha256: env.PLAN_SHA256)`,
     },
   ];
 }

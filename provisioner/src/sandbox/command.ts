@@ -38,9 +38,11 @@ interface SandboxFlags {
   throttleSsm: string;
   throttleJenkins: string;
   outOfCapacity: string[];
+  typeUnsupported: string[];
+  subnetFull: string[];
   ssmNeverOnline: boolean;
   consistencyLag: string;
-  instanceLimit: string;
+  vcpuLimit: string;
   agentRetry: string;
   lostAgentTimeout: string;
   seed?: string;
@@ -63,12 +65,16 @@ async function run(flags: SandboxFlags): Promise<void> {
   options.faults.ec2 = { latencyMs: parseDuration('--latency-ec2', flags.latencyEc2), throttleRate: parseRate('--throttle-ec2', flags.throttleEc2) };
   options.faults.ssm = { latencyMs: parseDuration('--latency-ssm', flags.latencySsm), throttleRate: parseRate('--throttle-ssm', flags.throttleSsm) };
   options.faults.jenkins = { latencyMs: parseDuration('--latency-jenkins', flags.latencyJenkins), throttleRate: parseRate('--throttle-jenkins', flags.throttleJenkins) };
-  for (const subnet of flags.outOfCapacity) if (!/^subnet-[0-9a-f]{8,17}$/.test(subnet)) throw new UserError(`--out-of-capacity: expected a subnet id such as subnet-0a1b2c3d, found ${JSON.stringify(subnet)}`);
+  for (const [flag, subnets] of [['--out-of-capacity', flags.outOfCapacity], ['--type-unsupported', flags.typeUnsupported], ['--subnet-full', flags.subnetFull]] as const) {
+    for (const subnet of subnets) if (!/^subnet-[0-9a-f]{8,17}$/.test(subnet)) throw new UserError(`${flag}: expected a subnet id such as subnet-0a1b2c3d, found ${JSON.stringify(subnet)}`);
+  }
   options.faults.noCapacitySubnets = flags.outOfCapacity;
+  options.faults.unsupportedSubnets = flags.typeUnsupported;
+  options.faults.fullSubnets = flags.subnetFull;
   options.faults.ssmNeverOnline = flags.ssmNeverOnline;
   options.faults.consistencyLagMs = parseDuration('--consistency-lag', flags.consistencyLag);
-  if (!/^\d+$/.test(flags.instanceLimit)) throw new UserError(`--instance-limit: expected a whole number of instances (0: no limit), found ${JSON.stringify(flags.instanceLimit)}`);
-  options.faults.instanceLimit = Number(flags.instanceLimit);
+  if (!/^\d+$/.test(flags.vcpuLimit)) throw new UserError(`--vcpu-limit: expected a whole number of vCPUs (0: no limit), found ${JSON.stringify(flags.vcpuLimit)}`);
+  options.faults.vcpuLimit = Number(flags.vcpuLimit);
   options.agentRetrySeconds = parseDuration('--agent-retry', flags.agentRetry) / 1000;
   if (flags.seed !== undefined) {
     if (!/^\d+$/.test(flags.seed)) throw new UserError(`--seed: expected a whole number, found ${JSON.stringify(flags.seed)}`);
@@ -126,7 +132,9 @@ export const sandboxCommand: CommandModule = (cli: Command) => {
     .option('--throttle-jenkins <rate>', 'share of Jenkins API requests failing with 503', '0')
     .option('--out-of-capacity <subnet...>', 'subnets where RunInstances fails with InsufficientInstanceCapacity', [])
     .option('--ssm-never-online', 'SSM agents never register', false)
-    .option('--instance-limit <n>', 'most instances alive at once; RunInstances beyond it fails with InstanceLimitExceeded (0: none)', '0')
+    .option('--type-unsupported <subnet...>', 'subnets whose zone does not offer the instance type: RunInstances fails with Unsupported', [])
+    .option('--subnet-full <subnet...>', 'subnets with no free address: RunInstances fails with InsufficientFreeAddressesInSubnet', [])
+    .option('--vcpu-limit <n>', 'the on-demand vCPU quota: vCPUs alive at once; RunInstances beyond it fails with VcpuLimitExceeded (0: none)', '0')
     .option('--consistency-lag <duration>', 'new instances and commands stay invisible to reads this long (eventual consistency)', '0')
     .option('--agent-retry <duration>', 'how long an agent waits before reconnecting', '5s')
     .option('--lost-agent-timeout <duration>', 'how long a build whose agent dropped or was deleted keeps its executor before it aborts (Pipeline: 5m)', '5m')

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Instance, Tag } from './state.ts';
 import { instanceState, resourceId, stableHash, stateCodes, type Sandbox } from './world.ts';
 import { resolvePublicParameter } from './ssm.ts';
+import { imageOf, type HostImage } from './images.ts';
 
 const namespace = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 /** Every subnet of the sandbox lies in one VPC. */
@@ -51,7 +52,7 @@ export function handleEc2(sb: Sandbox, form: URLSearchParams, requestId: string)
       case 'TerminateInstances': ({ inner, subject } = terminateInstances(sb, form)); break;
       case 'CreateTags': ({ inner, subject } = changeTags(sb, form, 'create')); break;
       case 'DeleteTags': ({ inner, subject } = changeTags(sb, form, 'delete')); break;
-      case 'DescribeImages': inner = describeImages(form); break;
+      case 'DescribeImages': inner = describeImages(sb, form); break;
       default:
         throw new Ec2Error('InvalidAction', `The action ${action} is not valid for this web service (the sandbox implements RunInstances, DescribeInstances, TerminateInstances, CreateTags, DeleteTags, DescribeImages).`);
     }
@@ -124,12 +125,27 @@ function fingerprint(form: URLSearchParams): string {
 function resolveImage(sb: Sandbox, imageId: string): string {
   if (imageId.startsWith('resolve:ssm:')) {
     const name = imageId.slice('resolve:ssm:'.length);
-    const value = resolvePublicParameter(name) ?? sb.store.world.parameters.find((p) => p.name === name && p.type === 'String')?.value;
+    const value = resolvePublicParameter(sb, name) ?? sb.store.world.parameters.find((p) => p.name === name && p.type === 'String')?.value;
     if (!value) throw new Ec2Error('InvalidParameterValue', `Invalid value '${imageId}' for ImageId: the SSM parameter ${name} was not found`);
     return value;
   }
   if (!/^ami-[0-9a-f]{8,17}$/.test(imageId)) throw new Ec2Error('InvalidAMIID.Malformed', `Invalid id: "${imageId}" (expecting "ami-...")`);
   return imageId;
+}
+
+/** The image behind an AMI id: only the public images the account has resolved exist here. */
+function knownImage(sb: Sandbox, imageId: string): HostImage {
+  const known = sb.store.world.images.find((i) => i.id === imageId);
+  if (!known) throw new Ec2Error('InvalidAMIID.NotFound', `The image id '[${imageId}]' does not exist`);
+  return imageOf(known.family);
+}
+
+/** vCPUs of an instance type by its size (t3/m5/c5 families: large and smaller 2, xlarge 4, Nxlarge 4N). */
+function vcpusOf(instanceType: string): number {
+  const size = instanceType.split('.')[1] ?? '';
+  const n = /^(\d+)xlarge$/.exec(size);
+  if (n) return 4 * Number(n[1]);
+  return size === 'xlarge' ? 4 : 2;
 }
 
 function availabilityZone(sb: Sandbox, subnetId: string): string {
@@ -150,12 +166,18 @@ function runInstances(sb: Sandbox, form: URLSearchParams): { inner: string; subj
         throw new Ec2Error('IdempotentParameterMismatch', `The client token you have provided is associated with a resource that is already deleted or has different parameters. Please use a different client token.`);
       }
       const instances = earlier.instanceIds.map((id) => world.instances.find((i) => i.id === id)!).filter(Boolean);
+      // EC2 keeps a token for at least 24 hours after its instances end (the sandbox: for the life
+      // of its state); it then launches nothing more under it.
+      if (instances.every((i) => i.terminatedAt !== undefined)) {
+        throw new Ec2Error('IdempotentInstanceTerminated', 'The client token you have provided is associated with a resource that is already deleted. Please use a different client token.');
+      }
       return { inner: reservationXml(sb, earlier.reservationId, instances), subject: `replay ${clientToken}` };
     }
   }
   const imageId = form.get('ImageId');
   if (!imageId) throw new Ec2Error('MissingParameter', 'The request must contain the parameter ImageId');
   const resolvedImage = resolveImage(sb, imageId);
+  const image = knownImage(sb, resolvedImage);
   const minCount = requireInteger(form, 'MinCount');
   const maxCount = requireInteger(form, 'MaxCount');
   if (minCount < 1 || maxCount < 1) throw new Ec2Error('InvalidParameterValue', `Value (${Math.min(minCount, maxCount)}) for parameter count is invalid. Must be at least 1`);
@@ -171,11 +193,21 @@ function runInstances(sb: Sandbox, form: URLSearchParams): { inner: string; subj
   if (sb.faults.noCapacitySubnets.includes(subnetId)) {
     throw new Ec2Error('InsufficientInstanceCapacity', `We currently do not have sufficient ${instanceType} capacity in the Availability Zone you requested (${zone}). Our system will be working on provisioning additional capacity. You can currently get ${instanceType} capacity by not specifying an Availability Zone in your request or choosing another Availability Zone.`, 500);
   }
+  if (sb.faults.unsupportedSubnets.includes(subnetId)) {
+    throw new Ec2Error('Unsupported', `Your requested instance type (${instanceType}) is not supported in your requested Availability Zone (${zone}). Please retry your request by not specifying an Availability Zone or choosing another Availability Zone.`);
+  }
+  if (sb.faults.fullSubnets.includes(subnetId)) {
+    throw new Ec2Error('InsufficientFreeAddressesInSubnet', `Insufficient free IP addresses in subnet: ${subnetId}`);
+  }
 
-  if (sb.faults.instanceLimit > 0) {
-    const live = world.instances.filter((i) => { const st = instanceState(sb, i); return st === 'pending' || st === 'running'; }).length;
-    if (live + minCount > sb.faults.instanceLimit) {
-      throw new Ec2Error('InstanceLimitExceeded', `You have requested more instances (${live + minCount}) than your current instance limit of ${sb.faults.instanceLimit} allows for the specified instance type. Please visit http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit.`);
+  // The on-demand quota counts vCPUs of running instances; EC2 launches what fits if MinCount does.
+  const vcpus = vcpusOf(instanceType);
+  let room = maxCount;
+  if (sb.faults.vcpuLimit > 0) {
+    const used = world.instances.filter((i) => { const st = instanceState(sb, i); return st === 'pending' || st === 'running'; }).reduce((sum, i) => sum + vcpusOf(i.instanceType), 0);
+    room = Math.floor((sb.faults.vcpuLimit - used) / vcpus);
+    if (room < minCount) {
+      throw new Ec2Error('VcpuLimitExceeded', `You have requested more vCPU capacity than your current vCPU limit of ${sb.faults.vcpuLimit} allows for the instance bucket that the specified instance type belongs to. Please visit http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit.`);
     }
   }
   const httpTokens = form.get('MetadataOptions.HttpTokens') ?? 'optional';
@@ -204,9 +236,6 @@ function runInstances(sb: Sandbox, form: URLSearchParams): { inner: string; subj
   const now = Date.now();
   const block = stableHash(subnetId) % 200;
   const created: Instance[] = [];
-  const room = sb.faults.instanceLimit > 0
-    ? sb.faults.instanceLimit - world.instances.filter((i) => { const st = instanceState(sb, i); return st === 'pending' || st === 'running'; }).length
-    : maxCount;
   const launching = Math.min(maxCount, Math.max(minCount, room));
   for (let n = 0; n < launching; n++) {
     const serial = world.instances.filter((i) => i.subnetId === subnetId).length + 1;
@@ -214,6 +243,7 @@ function runInstances(sb: Sandbox, form: URLSearchParams): { inner: string; subj
       id: resourceId('i'),
       reservationId,
       imageId: resolvedImage,
+      platform: image.family,
       instanceType,
       subnetId,
       availabilityZone: zone,
@@ -379,20 +409,24 @@ function changeTags(sb: Sandbox, form: URLSearchParams, how: 'create' | 'delete'
   return { inner: '<return>true</return>', subject: ids.join(' ') };
 }
 
-// ---- DescribeImages: every well-formed AMI id stands for a public Linux image with an EBS root
+// ---- DescribeImages: the public images of images.ts, by id
 
-function describeImages(form: URLSearchParams): string {
+function describeImages(sb: Sandbox, form: URLSearchParams): string {
   const ids = list(form, 'ImageId');
   if (ids.length === 0) throw new Ec2Error('InvalidParameterCombination', 'The sandbox describes images by ImageId.N only');
   for (const id of ids) if (!/^ami-[0-9a-f]{8,17}$/.test(id)) throw new Ec2Error('InvalidAMIID.Malformed', `Invalid id: "${id}" (expecting "ami-...")`);
-  const items = ids.map((id) => [
-    `<item><imageId>${id}</imageId><imageLocation>amazon/sandbox-${id}</imageLocation><imageState>available</imageState>`,
-    `<imageOwnerId>137112412989</imageOwnerId><creationDate>2026-01-01T00:00:00.000Z</creationDate><isPublic>true</isPublic>`,
-    `<architecture>x86_64</architecture><imageType>machine</imageType><name>sandbox-linux-${id}</name><imageOwnerAlias>amazon</imageOwnerAlias>`,
-    `<rootDeviceType>ebs</rootDeviceType><rootDeviceName>/dev/xvda</rootDeviceName>`,
-    `<blockDeviceMapping><item><deviceName>/dev/xvda</deviceName><ebs><snapshotId>snap-0${id.slice(5).padEnd(16, '0').slice(0, 16)}</snapshotId><volumeSize>8</volumeSize><deleteOnTermination>true</deleteOnTermination><volumeType>gp3</volumeType><encrypted>false</encrypted></ebs></item></blockDeviceMapping>`,
-    `<virtualizationType>hvm</virtualizationType><hypervisor>xen</hypervisor><enaSupport>true</enaSupport><platformDetails>Linux/UNIX</platformDetails><usageOperation>RunInstances</usageOperation></item>`,
-  ].join(''));
+  const items = ids.map((id) => {
+    const image = knownImage(sb, id);
+    const owner = image.family === 'al2023' ? ['137112412989', 'amazon'] : image.family.startsWith('ubuntu') ? ['099720109477', ''] : ['136693071363', ''];
+    return [
+      `<item><imageId>${id}</imageId><imageLocation>${owner[1] || owner[0]}/${escapeXml(image.name)}</imageLocation><imageState>available</imageState>`,
+      `<imageOwnerId>${owner[0]}</imageOwnerId><creationDate>2025-06-10T00:00:00.000Z</creationDate><isPublic>true</isPublic>`,
+      `<architecture>x86_64</architecture><imageType>machine</imageType><name>${escapeXml(image.name)}</name>${owner[1] ? `<imageOwnerAlias>${owner[1]}</imageOwnerAlias>` : ''}`,
+      `<rootDeviceType>ebs</rootDeviceType><rootDeviceName>${image.rootDevice}</rootDeviceName>`,
+      `<blockDeviceMapping><item><deviceName>${image.rootDevice}</deviceName><ebs><snapshotId>snap-0${id.slice(5).padEnd(16, '0').slice(0, 16)}</snapshotId><volumeSize>8</volumeSize><deleteOnTermination>true</deleteOnTermination><volumeType>gp3</volumeType><encrypted>false</encrypted></ebs></item></blockDeviceMapping>`,
+      `<virtualizationType>hvm</virtualizationType><hypervisor>xen</hypervisor><enaSupport>true</enaSupport><platformDetails>Linux/UNIX</platformDetails><usageOperation>RunInstances</usageOperation></item>`,
+    ].join('');
+  });
   return `<imagesSet>${items.join('')}</imagesSet>`;
 }
 
@@ -408,6 +442,7 @@ function tagSetXml(list: Tag[]): string {
 
 function instanceXml(sb: Sandbox, i: Instance): string {
   const state = instanceState(sb, i) ?? 'terminated';
+  const rootDevice = imageOf(i.platform ?? 'al2023').rootDevice;
   const launch = new Date(i.launchedAt).toISOString();
   const dns = `ip-${i.privateIp.replace(/\./g, '-')}.ec2.internal`;
   const reason = i.terminatedAt !== undefined ? `User initiated (${new Date(i.terminatedAt).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' GMT')})` : '';
@@ -432,8 +467,8 @@ function instanceXml(sb: Sandbox, i: Instance): string {
     i.terminatedAt !== undefined ? `<stateReason><code>Client.UserInitiatedShutdown</code><message>Client.UserInitiatedShutdown: User initiated shutdown</message></stateReason>` : '',
     `<architecture>x86_64</architecture>`,
     `<rootDeviceType>ebs</rootDeviceType>`,
-    `<rootDeviceName>/dev/xvda</rootDeviceName>`,
-    running ? `<blockDeviceMapping><item><deviceName>/dev/xvda</deviceName><ebs><volumeId>${i.volume.id}</volumeId><status>attached</status><attachTime>${launch}</attachTime><deleteOnTermination>true</deleteOnTermination></ebs></item></blockDeviceMapping>` : '<blockDeviceMapping/>',
+    `<rootDeviceName>${rootDevice}</rootDeviceName>`,
+    running ? `<blockDeviceMapping><item><deviceName>${rootDevice}</deviceName><ebs><volumeId>${i.volume.id}</volumeId><status>attached</status><attachTime>${launch}</attachTime><deleteOnTermination>true</deleteOnTermination></ebs></item></blockDeviceMapping>` : '<blockDeviceMapping/>',
     `<virtualizationType>hvm</virtualizationType>`,
     `<clientToken>${escapeXml(i.clientToken ?? '')}</clientToken>`,
     tagSetXml(i.tags),

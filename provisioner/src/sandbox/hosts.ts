@@ -3,9 +3,10 @@
 // (toolbox/) for what a real host provides: aws, package managers, accounts, systemctl, java.
 // Processes started on a host (its units) are tracked by pid files under the host's root so that
 // terminating the instance or stopping the sandbox ends them.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { catalogText, imageOf, type HostImage } from './images.ts';
 import type { Instance, Invocation } from './state.ts';
 import type { Sandbox } from './world.ts';
 
@@ -20,18 +21,34 @@ const baseUtilities = [
   'curl', 'wget', 'setsid', 'nohup', 'timeout', 'ps', 'flock', 'getopt', 'which', 'nproc', 'df', 'du', 'sync', 'file', 'od',
 ];
 
-/** Stand-ins always on a host's PATH, by the script that implements them. */
+/** Stand-ins on every host's PATH, by the script that implements them. */
 const standIns: Record<string, string> = {
-  aws: 'aws', systemctl: 'systemctl',
-  'apt-get': 'packages', apt: 'packages', dnf: 'packages', yum: 'packages',
+  systemctl: 'systemctl',
   useradd: 'accounts', groupadd: 'accounts', usermod: 'accounts', id: 'accounts', getent: 'accounts', chown: 'accounts', whoami: 'accounts',
   sudo: 'become', runuser: 'become', su: 'become',
 };
 
-/** What installing a package makes available (linked into the host's usr/bin by `packages`). */
-const installable: Record<string, string> = {
-  java: 'java', terraform: 'tool', docker: 'tool', dockerd: 'tool', python3: 'tool', pip3: 'tool', git: 'tool', unzip: 'tool',
-};
+/** The package tools of each kind of image (the `packages` stand-in under their names). */
+const packageTools = { dnf: ['dnf', 'yum'], apt: ['apt-get', 'apt', 'apt-cache'] } as const;
+
+/**
+ * Lays a fresh host's root out as its image boots: /etc/os-release, the package catalog, the
+ * package tools of its distribution and what the image has installed. Done once per root.
+ */
+export function layHostImage(toolbox: string, root: string, image: HostImage): void {
+  const marker = join(root, 'var/lib/sandbox/image');
+  if (existsSync(marker)) return;
+  for (const d of ['etc', 'usr/bin', 'var/lib/sandbox']) mkdirSync(join(root, d), { recursive: true });
+  writeFileSync(join(root, 'etc/os-release'), image.osRelease);
+  writeFileSync(join(root, 'var/lib/sandbox/catalog'), catalogText(image));
+  for (const tool of packageTools[image.packageManager]) symlinkSync(join(toolbox, 'lib', 'packages'), join(root, 'usr/bin', tool));
+  if (image.snap) symlinkSync(join(toolbox, 'lib', 'packages'), join(root, 'usr/bin', 'snap'));
+  // The image's own packages, installed the way the package tool installs any other.
+  const env = { ...process.env, AGENT_INSTALL_ROOT: root };
+  const preinstall = spawnSync(join(root, 'usr/bin', packageTools[image.packageManager][0]), ['install', '-y', ...image.preinstalled], { env, encoding: 'utf8' });
+  if (preinstall.status !== 0) throw new Error(`laying out the ${image.family} image in ${root}: ${preinstall.stderr}`);
+  writeFileSync(marker, `${image.family}\n`);
+}
 
 export interface HostOptions {
   /** Seconds the `java` stand-in waits before reconnecting a dropped agent connection. */
@@ -57,14 +74,13 @@ export class Hosts {
   /** (Re)writes the toolbox: the stand-ins, links to the base utilities, and the endpoint config. */
   install(): void {
     rmSync(this.toolbox, { recursive: true, force: true });
-    for (const d of ['lib', 'bin', 'pkg']) mkdirSync(join(this.toolbox, d), { recursive: true });
+    for (const d of ['lib', 'bin']) mkdirSync(join(this.toolbox, d), { recursive: true });
     for (const file of readdirSync(here)) {
       const target = join(this.toolbox, 'lib', file);
       copyFileSync(join(here, file), target);
       chmodSync(target, 0o755);
     }
     for (const [name, script] of Object.entries(standIns)) symlinkSync(join(this.toolbox, 'lib', script), join(this.toolbox, 'bin', name));
-    for (const [name, script] of Object.entries(installable)) symlinkSync(join(this.toolbox, 'lib', script), join(this.toolbox, 'pkg', name));
     const systemPath = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
     for (const name of baseUtilities) {
       const found = systemPath.map((d) => join(d, name)).find((p) => existsSync(p));
@@ -97,6 +113,7 @@ export class Hosts {
   private prepare(instance: Instance): string {
     const root = this.root(instance.id);
     for (const d of ['root', 'tmp', 'usr/bin', 'usr/local/bin', 'etc/systemd/system', 'var/log', 'run/sandbox/units']) mkdirSync(join(root, d), { recursive: true });
+    layHostImage(this.toolbox, root, imageOf(instance.platform ?? 'al2023'));
     return root;
   }
 

@@ -5,6 +5,7 @@
 // permission check) and the /wsagents/ WebSocket endpoint inbound agents hold open: a node is
 // online while its socket is. Each behaviour is cited in docs/FIDELITY.md.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { deflateRawSync } from 'node:zlib';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
@@ -13,7 +14,27 @@ import { authenticate, crumbAccepted, crumbFor, hasPermission, Permission, permi
 import type { Build, JenkinsNode, OfflineCause, RemovedComputer } from './state.ts';
 import type { Sandbox } from './world.ts';
 
-export const jenkinsVersion = '2.504.3';
+/** The version jenkins/Dockerfile pins (`FROM jenkins/jenkins:<version>-lts-jdk21`): what the controller runs. */
+export const jenkinsVersion = pinnedJenkinsVersion();
+
+function pinnedJenkinsVersion(): string {
+  const dockerfile = readFileSync(new URL('../../../jenkins/Dockerfile', import.meta.url), 'utf8');
+  const pinned = /^FROM jenkins\/jenkins:(\d+\.\d+(?:\.\d+)?)(?:-[a-z0-9-]+)?\s*$/m.exec(dockerfile)?.[1];
+  if (!pinned) throw new Error('jenkins/Dockerfile: expected a line FROM jenkins/jenkins:<version>[-lts-jdkNN]');
+  return pinned;
+}
+
+/**
+ * The oldest Java an agent may run for a core version: core requires Java 21 from 2.545 on and
+ * 17 from 2.463 on, on the controller and on agents alike (the classes the controller sends over
+ * the channel are compiled for that release).
+ */
+export function agentJavaRequired(version: string): number {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  if (major > 2 || minor >= 545) return 21;
+  if (minor >= 463) return 17;
+  return 11;
+}
 
 export interface JenkinsReply {
   status: number;
@@ -171,7 +192,8 @@ function causeText(cause: AnyCause): string {
       // SlaveComputer.DisconnectedBy=Disconnected by {0}{1}, {1} being " : " + message when there is one.
       return `Disconnected by ${cause.userId}${cause.message !== null ? ` : ${cause.message}` : ''}`;
     case 'channel':
-      return 'Connection was broken';
+      // OfflineCause.ChannelTermination: "Connection was broken: " and the throwable, when there is one.
+      return `Connection was broken${cause.error ? `: ${cause.error}` : ''}`;
     default:
       // DiskSpace.toString when triggered (DiskSpaceMonitorDescriptor.DiskSpace.FreeSpaceTooLow).
       return `Disk space is below threshold of ${humanReadableByteSize(cause.thresholdBytes)}. Only ${humanReadableByteSize(cause.freeBytes)} out of ${humanReadableByteSize(cause.totalBytes)} left on ${cause.path}.`;
@@ -840,7 +862,26 @@ export class JenkinsStandIn {
     return { name };
   }
 
-  attach(name: string, ws: WebSocket): void {
+  attach(name: string, ws: WebSocket, headers: IncomingMessage['headers'] = {}): void {
+    const required = agentJavaRequired(jenkinsVersion);
+    const agentJava = String(headers['x-sandbox-java-version'] ?? '');
+    // Only the sandbox's java says which JVM it is; any other client is taken to load the classes.
+    const agentMajor = Number(/^(\d+)/.exec(agentJava)?.[1] ?? required);
+    ws.on('error', () => ws.terminate());
+    if (agentMajor < required) {
+      // The first class the controller sends fails to load: the channel breaks at once.
+      const node = this.node(name);
+      const error = `java.lang.UnsupportedClassVersionError: hudson/slaves/SlaveComputer$SlaveVersion has been compiled by a more recent version of the Java Runtime (class file version ${required + 44}.0), this version of the Java Runtime only recognizes class file versions up to ${agentMajor + 44}.0`;
+      if (node) {
+        node.lastDisconnect = { kind: 'channel', timestamp: Date.now(), error };
+        this.sb.store.save();
+      }
+      this.sb.log({ service: 'jenkins', action: 'WS wsagents/ open', status: 101, mutating: false, error: `agent Java ${agentJava || '?'} < ${required}`, subject: name });
+      ws.close(1011, `java.lang.UnsupportedClassVersionError: class file version ${required + 44}.0`);
+      // The agent answers no close frame (nor does remoting's, once its channel is gone): drop it.
+      setTimeout(() => ws.terminate(), 200).unref();
+      return;
+    }
     this.sweep();
     this.connections.set(name, ws);
     const node = this.node(name);
@@ -861,7 +902,6 @@ export class JenkinsStandIn {
       }
       this.sb.log({ service: 'jenkins', action: 'WS wsagents/ close', status: 0, mutating: false, subject: name });
     });
-    ws.on('error', () => ws.terminate());
   }
 
   // ---- control (tests and `provisioner sandbox busy|idle`)

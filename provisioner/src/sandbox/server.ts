@@ -69,6 +69,7 @@ function freshWorld(serviceToken: string | undefined): () => World {
       { name: 'reader', token: secret(), password: secret(), permissions: [Permission.read] },
     ],
     instances: [],
+    images: [],
     launches: [],
     parameters: [],
     commands: [],
@@ -263,6 +264,8 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     res.end(`The sandbox answers on /ec2/, /ssm/, /jenkins/ and /_sandbox/, not ${p}\n`);
   });
   server.on('upgrade', (req, socket, head) => {
+    // An agent killed mid-handshake resets its socket: that ends the connection, not the sandbox.
+    socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://sandbox');
     const refuse = (status: number, message: string) => {
       socket.end(`HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Bad Request'}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${message}\n`);
@@ -274,7 +277,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     wss.once('headers', (headers) => {
       headers.push(`X-Remoting-Capability: sandbox-controller`, `X-Remoting-Minimum-Version: 3107.v665000b_51092`, `Connection-Cookie: ${randomBytes(16).toString('hex')}`);
     });
-    wss.handleUpgrade(req, socket, head, (ws) => jenkins.attach(checked.name, ws));
+    wss.handleUpgrade(req, socket, head, (ws) => jenkins.attach(checked.name, ws, req.headers));
   });
 
   const portFile = join(options.stateDir, 'port');

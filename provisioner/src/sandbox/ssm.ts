@@ -3,7 +3,8 @@
 // and Run Command (AWS-RunShellScript, which the hosts really execute).
 import { createHmac, randomUUID } from 'node:crypto';
 import type { CommandRecord, Invocation, Parameter } from './state.ts';
-import { instanceState, ssmOnline, stableHash, type Sandbox } from './world.ts';
+import { publicImage } from './images.ts';
+import { instanceState, ssmOnline, type Sandbox } from './world.ts';
 
 export class SsmError extends Error {
   constructor(readonly type: string, message: string, readonly status = 400) {
@@ -25,18 +26,18 @@ export type Caller = { kind: 'account' } | { kind: 'instance'; instanceId: strin
 const mutatingOps = new Set(['PutParameter', 'DeleteParameter', 'DeleteParameters', 'SendCommand', 'CancelCommand']);
 
 /**
- * Public parameters EC2 users resolve AMIs through. A known alias maps to a stable made-up AMI
- * id; anything else under /aws/service/ is not found, as a typo would be in AWS.
+ * The AMI a public alias (/aws/service/...) stands for; the account remembers it, so that
+ * RunInstances and DescribeImages know the image by its id afterwards.
  */
-const publicAliases = [
-  /^\/aws\/service\/ami-amazon-linux-latest\/[a-z0-9._-]+$/,
-  /^\/aws\/service\/canonical\/ubuntu\/server\/[0-9.]+\/stable\/current\/(amd64|arm64)\/hvm\/ebs-gp[23]\/ami-id$/,
-  /^\/aws\/service\/debian\/release\/[0-9a-z]+\/latest\/(amd64|arm64)$/,
-];
-
-export function resolvePublicParameter(name: string): string | undefined {
-  if (!publicAliases.some((re) => re.test(name))) return undefined;
-  return `ami-0${(stableHash(name) >>> 0).toString(16).padStart(8, '0')}${(stableHash(`${name}#`) >>> 0).toString(16).padStart(8, '0')}`;
+export function resolvePublicParameter(sb: Sandbox, name: string): string | undefined {
+  const found = publicImage(name);
+  if (!found) return undefined;
+  const images = sb.store.world.images;
+  if (!images.some((i) => i.id === found.imageId)) {
+    images.push({ id: found.imageId, family: found.image.family, alias: name });
+    sb.store.save();
+  }
+  return found.imageId;
 }
 
 export function handleSsm(sb: Sandbox, op: string, input: Record<string, unknown>, caller: Caller): SsmReply {
@@ -185,7 +186,7 @@ function putParameter(sb: Sandbox, input: Record<string, unknown>): { body: unkn
 function getParameter(sb: Sandbox, input: Record<string, unknown>, caller: Caller): { body: unknown; subject: string } {
   const name = str(input, 'Name', true);
   const decrypt = input.WithDecryption === true;
-  const alias = resolvePublicParameter(name);
+  const alias = resolvePublicParameter(sb, name);
   if (alias) {
     return {
       body: { Parameter: { Name: name, Type: 'String', Value: alias, Version: 1, LastModifiedDate: seconds(Date.UTC(2026, 0, 1)), ARN: `arn:aws:ssm:${sb.region}::parameter${name}`, DataType: 'aws:ec2:image' } },

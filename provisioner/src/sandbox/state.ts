@@ -3,6 +3,7 @@
 // provisioner. Every mutation is written out (atomically, via rename) before its reply is sent.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ImageFamily } from './images.ts';
 
 export interface Tag {
   key: string;
@@ -13,6 +14,8 @@ export interface Instance {
   id: string;
   reservationId: string;
   imageId: string;
+  /** What the host runs: the family of its image (older state files: Amazon Linux 2023). */
+  platform?: ImageFamily;
   instanceType: string;
   subnetId: string;
   availabilityZone: string;
@@ -114,7 +117,7 @@ export interface JenkinsNode {
    * Why its channel went last (Computer.offlineCause): it broke (OfflineCause.ChannelTermination),
    * or a person disconnected it (a UserCause). Shown while the agent is not connected.
    */
-  lastDisconnect?: OfflineCause | { kind: 'channel'; timestamp: number };
+  lastDisconnect?: OfflineCause | { kind: 'channel'; timestamp: number; /** The throwable that broke it, when known. */ error?: string };
 }
 
 /**
@@ -134,12 +137,20 @@ export interface SandboxUser {
   permissions: string[];
 }
 
+/** An AMI the account has seen resolved from a public alias (the sandbox knows no other images). */
+export interface KnownImage {
+  id: string;
+  family: ImageFamily;
+  alias: string;
+}
+
 export interface World {
   version: 1;
   /** Key of the HMAC that makes node secrets (as Jenkins' JnlpSlaveAgentProtocol secret key). */
   jnlpKey: string;
   users: SandboxUser[];
   instances: Instance[];
+  images: KnownImage[];
   launches: Launch[];
   parameters: Parameter[];
   commands: CommandRecord[];

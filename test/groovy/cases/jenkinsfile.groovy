@@ -1,23 +1,44 @@
 // The root Jenkinsfile, interpreted by the harness's model of Declarative: which stages run, on
-// which labels, in what order, for the deploy branch, another branch and a pull request; and one
-// run through the library's real steps (with recorders for python, docker and terraform).
+// which labels, in what order, for the deploy branch, a tag, another branch, a pull request and a
+// fork's; who may approve the apply and what is held meanwhile; and runs through the library's
+// real steps (with recorders for docker and terraform).
 
 File jenkinsfile = new File(Build.repo, 'Jenkinsfile')
+String pushed = 'docker.io/bankco/banking-app@sha256:' + 'a' * 64
+String planSha = 'b' * 64
 
 Map<String, Map<String, Object>> builds = [
   main: [BRANCH_NAME: 'main', BUILD_NUMBER: '42', GIT_COMMIT: '0123456789abcdef0123456789abcdef01234567'],
+  tag: [BRANCH_NAME: 'v1.4.0', TAG_NAME: 'v1.4.0', BUILD_NUMBER: '1'],
   branch: [BRANCH_NAME: 'feature/statements', BUILD_NUMBER: '7', GIT_COMMIT: 'fedcba9876543210fedcba9876543210fedcba98'],
   pullRequest: [BRANCH_NAME: 'PR-12', CHANGE_ID: '12', CHANGE_TARGET: 'main', CHANGE_BRANCH: 'feature/statements', BUILD_NUMBER: '3'],
+  fork: [BRANCH_NAME: 'PR-13', CHANGE_ID: '13', CHANGE_TARGET: 'main', CHANGE_FORK: 'mallory', BUILD_NUMBER: '1'],
 ]
 
-Closure runFor = { String kind ->
+// Recorded steps; the plan has changes unless told otherwise; the input is answered by `approver`.
+Closure recorded = { Map options = [:] ->
+  return { String name, Object args ->
+    if (name == 'dockerPush') return pushed
+    if (name == 'terraformPlan') return [changes: options.changes != false, stash: 'terraform-plan-terraform-app', sha256: planSha]
+    if (name == 'input') {
+      Map person = options.approver ?: [id: 'dana', groups: ['deployers']]
+      if (!Build.canSettle(args.submitter?.toString(), person)) throw new StepError('Timeout has been exceeded')
+      if (person.proceed == false) throw new StepError("Rejected by ${person.id}")
+      return person.id
+    }
+    if (name == 'test' && options.failTests) throw new StepError('testInContainer: the tests failed with exit code 1 in app')
+    null
+  }
+}
+
+Closure runFor = { String kind, Map options = [:] ->
   Map<String, Object> env = new LinkedHashMap(builds[kind])
   Declarative model = Declarative.load(jenkinsfile, env)
-  [model, model.run(env) { String name, Object args -> name == 'dockerPush' ? 'docker.io/bankco/banking-app@sha256:' + 'a' * 64 : null }]
+  [model, model.run(env, recorded(options)), env]
 }
 
 Closure summary = { List<Declarative.StageRun> runs ->
-  runs.findAll { it.ran }.collect { "${it.name} on ${it.label}: ${it.steps*.step.join(', ')}".toString() }
+  runs.findAll { it.ran && it.steps }.collect { "${it.name} on ${it.label}: ${it.steps*.step.join(', ')}".toString() }
 }
 
 test('the Jenkinsfile loads bank-pipeline without a version, and casc.yaml\'s settings resolve it to v1.0.0') {
@@ -38,78 +59,184 @@ test('with casc.yaml\'s settings, a Jenkinsfile naming a version, even the defau
   }
 }
 
-test('the Jenkinsfile allocates no agent for the whole pipeline and sets timestamps, a timeout and no concurrent builds') {
+test('the Jenkinsfile allocates no agent for the whole pipeline, stamps times, builds a branch one at a time, and times out each working stage') {
   Declarative model = runFor('main')[0]
   assert model.agent == 'none'
   assert model.options.timestamps == true
-  assert model.options.timeout == [time: 45, unit: 'MINUTES']
   assert model.options.disableConcurrentBuilds == true
+  // No pipeline-wide timeout: it would also cut the wait for the approval.
+  assert !model.options.containsKey('timeout')
+  model.allStages().findAll { it.steps || it.stages }.each { Declarative.Stage stage ->
+    boolean underTimeout = stage.options.timeout || model.stages.find { it.stages.contains(stage) }?.options?.timeout
+    assert underTimeout : "stage ${stage.name} has no timeout"
+  }
+  assert model.allStages().find { it.name == 'Approve' }.options.timeout == [time: 24, unit: 'HOURS']
 }
 
-test('on main the Jenkinsfile builds and tests on python, pushes the image on docker and deploys on terraform, in that order') {
-  List<Declarative.StageRun> runs = runFor('main')[1]
+test('on main the Jenkinsfile tests in the test container and pushes on docker, plans on terraform, asks deployers, and applies that plan') {
+  def (model, List<Declarative.StageRun> runs, Map env) = runFor('main')
   assert summary(runs) == [
-    'Build and test on python: buildApp, test, junit',
+    'Test on docker: testInContainer, junit',
     'Image on docker: dockerPush',
-    'Deploy on terraform: terraformApply',
+    'Plan on terraform: terraformPlan',
+    'Approve on null: echo',
+    'Apply on terraform: terraformApply',
   ]
-  assert runs.find { it.name == 'Plan' }.result == 'skipped by when'
-  Map deploy = runs.find { it.name == 'Deploy' }.steps[0]
-  assert deploy.args == [dir: 'terraform/app', vars: [container_image: 'docker.io/bankco/banking-app@sha256:' + 'a' * 64]]
+  assert runs.find { it.name == 'Unmerged code' }.result == 'skipped by when'
+  Map plan = runs.find { it.name == 'Plan' }.steps[0].args
+  assert plan.vars.container_image == pushed
+  assert plan.requiredVars == ['container_image', 'domain_name', 'hosted_zone_id', 'primary_certificate_arn', 'secondary_certificate_arn']
+  assert plan.requiredBackendConfig == ['bucket', 'key', 'region']
+  assert plan.vars.keySet().containsAll(plan.requiredVars) && plan.backendConfig.keySet().containsAll(plan.requiredBackendConfig)
+  assert !plan.containsKey('credentialsId')
+  Declarative.StageRun approve = runs.find { it.name == 'Approve' }
+  assert approve.input.submitter == 'deployers'
+  assert approve.input.message == "Apply plan ${planSha} to terraform/app? It is archived as terraform/app/terraform-plan.txt".toString()
+  assert approve.agentDuringInput == null
+  assert approve.steps[0].args == "Plan ${planSha} approved by dana".toString()
+  assert runs.find { it.name == 'Apply' }.steps[0].args == [dir: 'terraform/app', plan: 'terraform-plan-terraform-app', sha256: planSha,
+    backendConfig: plan.backendConfig]
 }
 
-test('on another branch the Jenkinsfile builds, tests and pushes the image, and neither plans nor deploys') {
+test('on main with no changes the Jenkinsfile neither asks nor applies') {
+  List<Declarative.StageRun> runs = runFor('main', [changes: false])[1]
+  assert runs.find { it.name == 'Approve' }.input == null
+  assert runs.findAll { it.name in ['Approve', 'Apply'] }*.result == ['skipped by when', 'skipped by when']
+}
+
+test('on main an answer from someone not in deployers is refused: the wait ends at its timeout and nothing is applied') {
+  List<Declarative.StageRun> runs = runFor('main', [approver: [id: 'mallory', groups: ['developers']]])[1]
+  assert runs.find { it.name == 'Approve' }.result == 'ABORTED: Timeout has been exceeded'
+  assert !runs.find { it.name == 'Apply' }.ran
+}
+
+test('on main a deployer who rejects the plan stops the build before the apply') {
+  List<Declarative.StageRun> runs = runFor('main', [approver: [id: 'dana', groups: ['deployers'], proceed: false]])[1]
+  assert runs.find { it.name == 'Approve' }.result == 'ABORTED: Rejected by dana'
+  assert runs.find { it.name == 'Apply' }.result == 'skipped after a failure'
+}
+
+test('on a tag the Jenkinsfile tests and pushes the image, and neither plans nor applies') {
+  List<Declarative.StageRun> runs = runFor('tag')[1]
+  assert summary(runs) == ['Test on docker: testInContainer, junit', 'Image on docker: dockerPush']
+  assert runs.findAll { it.name in ['Plan', 'Approve', 'Apply'] }.every { !it.ran }
+}
+
+test('on another branch the Jenkinsfile tests and builds the image on the pull-request pool only') {
   List<Declarative.StageRun> runs = runFor('branch')[1]
-  assert summary(runs) == ['Build and test on python: buildApp, test, junit', 'Image on docker: dockerPush']
-  assert runs.findAll { !it.ran }*.name == ['Plan', 'Deploy']
+  assert summary(runs) == ['Test (unmerged) on pull-request: testInContainer, junit', 'Image build (unmerged) on pull-request: dockerPush']
+  assert runs.find { it.name == 'Plan (pull request)' }.result == 'skipped by when'
 }
 
-test('on a pull request into main the Jenkinsfile builds, tests, pushes its image and only plans with it') {
+test('on a pull request into main the Jenkinsfile tests, builds the image and plans, all on the pull-request pool') {
   List<Declarative.StageRun> runs = runFor('pullRequest')[1]
-  assert summary(runs) == ['Build and test on python: buildApp, test, junit', 'Image on docker: dockerPush', 'Plan on terraform: terraformApply']
-  assert runs.find { it.name == 'Plan' }.steps[0].args ==
-    [dir: 'terraform/app', planOnly: true, vars: [container_image: 'docker.io/bankco/banking-app:pr-12']]
-  assert runs.findAll { !it.ran }*.name == ['Deploy']
+  assert summary(runs) == [
+    'Test (unmerged) on pull-request: testInContainer, junit',
+    'Image build (unmerged) on pull-request: dockerPush',
+    'Plan (pull request) on pull-request: terraformPlan',
+  ]
+  Map plan = runs.find { it.name == 'Plan (pull request)' }.steps[0].args
+  assert plan.vars.container_image == 'docker.io/bankco/banking-app:pr-12'
+  // No credentials named: the step picks the read-only ones for a pull request.
+  assert !plan.containsKey('credentialsId')
+  assert runs.findAll { it.name in ['Test', 'Image', 'Plan', 'Approve', 'Apply'] }.every { !it.ran }
 }
 
-test('stages skipped by when allocate no agent (beforeAgent)') {
+test('no build of unmerged code runs a stage on a deploy label, and no deploy stage runs on the pull-request label') {
+  ['branch', 'pullRequest', 'fork'].each { String kind ->
+    assert runFor(kind)[1].findAll { it.ran && it.steps }*.label.unique() == ['pull-request'] : kind
+  }
+  ['main', 'tag'].each { String kind ->
+    assert !runFor(kind)[1].findAll { it.ran }*.label.contains('pull-request') : kind
+  }
+}
+
+test('stages skipped by when allocate no agent (beforeAgent) and ask nothing (beforeInput)') {
   Declarative model = runFor('main')[0]
-  assert model.stages.findAll { !it.conditions.isEmpty() }.every { it.beforeAgent }
+  model.allStages().findAll { !it.conditions.isEmpty() && it.label }.each { assert it.beforeAgent : it.name }
+  model.allStages().findAll { it.input }.each { assert it.beforeInput : it.name }
 }
 
 test('the Jenkinsfile publishes the JUnit file also when the tests fail, and then stops') {
   Map<String, Object> env = new LinkedHashMap(builds.main)
   Declarative model = Declarative.load(jenkinsfile, env)
   List<Declarative.StageRun> runs = model.run(env) { String name, Object args ->
-    if (name == 'test') throw new StepError('test: pytest failed with exit code 1 in app')
+    if (name == 'testInContainer') throw new StepError('testInContainer: the tests failed with exit code 1 in app')
     null
   }
-  Declarative.StageRun build = runs[0]
-  assert build.result == 'FAILURE: test: pytest failed with exit code 1 in app'
-  assert build.steps*.step == ['buildApp', 'test', 'junit']
+  Declarative.StageRun build = runs.find { it.name == 'Test' }
+  assert build.result == 'FAILURE: testInContainer: the tests failed with exit code 1 in app'
+  assert build.steps*.step == ['testInContainer', 'junit']
   assert build.steps[-1].args == [testResults: 'app/build/test-results/junit.xml', allowEmptyResults: true]
-  assert runs.drop(1).every { !it.ran && it.result == 'skipped after a failure' }
+  assert runs.findAll { it.name in ['Image', 'Plan', 'Approve', 'Apply'] }.every { !it.ran && it.result == 'skipped after a failure' }
 }
 
-test('the Jenkinsfile on main runs through the real library steps with recorded tools') {
-  Build b = new Build().record('python3', 'docker', 'terraform')
+test('the model refuses a pipeline with two stages of one name, as Declarative does') {
+  File twice = File.createTempFile('Jenkinsfile', '')
   try {
-    b.file('app/requirements.txt', 'flask\n')
-    b.file('app/requirements-test.txt', '-r requirements.txt\npytest\n')
-    b.file('app/Dockerfile', 'FROM python:3.11-slim\n')
-    b.file('terraform/app/main.tf', '\n')
-    b.cleanup << '/var/cache/bank-pipeline/venvs'
+    twice.text = jenkinsfile.text.replace("stage('Image build (unmerged)')", "stage('Image')")
+    Declarative.load(twice, new LinkedHashMap(builds.main))
+    assert false
+  } catch (StepError e) {
+    assert e.message == 'Duplicate stage name: Image'
+  } finally {
+    twice.delete()
+  }
+}
+
+// ---- through the library's real steps ---------------------------------------------------------
+
+Closure realBuild = { String kind, Closure body ->
+  Build b = new Build().record('docker', 'terraform')
+  b.env.clear()
+  b.env.putAll(builds[kind] + [WORKSPACE: b.workspace.path, WORKSPACE_TMP: "${b.workspace.path}@tmp".toString(),
+    NODE_NAME: 'agent-1', GIT_URL: 'https://github.com/bank/jenkins-fleet.git'])
+  b.credentials['aws-deploy'] = [kind: 'aws', roleArn: 'arn:aws:iam::123456789012:role/bank-deploy']
+  b.credentials['aws-plan'] = [kind: 'aws', roleArn: 'arn:aws:iam::123456789012:role/bank-plan']
+  b.file('app/Dockerfile', 'FROM python:3.11-slim AS test\n')
+  ['main.tf', 'variables.tf'].each { b.file("terraform/app/${it}", '\n') }
+  try {
     Declarative model = Declarative.load(jenkinsfile, b.env)
     List<Declarative.StageRun> runs = model.run(b.env) { String name, Object args ->
-      if (name in ['buildApp', 'test', 'dockerPush', 'terraformApply']) return b.step(name, (Map) args)
+      if (name in ['testInContainer', 'dockerPush', 'terraformPlan', 'terraformApply']) return b.step(name, (Map) args)
       return b.steps()[name].call(args)
     }
-    assert runs.findAll { it.ran }*.result == ['SUCCESS', 'SUCCESS', 'SUCCESS']
-    Map plan = b.toolCalls('terraform').find { it.argv.contains('plan') }
-    assert plan.env.TF_VAR_container_image == 'docker.io/bankco/banking-app@sha256:4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a'
-    assert b.callsOf('junit')*.args == [[testResults: 'app/build/test-results/junit.xml', allowEmptyResults: true]]
-    assert b.toolCalls('terraform').any { it.argv.contains('apply') }
+    body(b, runs)
   } finally {
     b.close()
+  }
+}
+
+test('the Jenkinsfile on main runs through the real library steps: the approved plan is the one applied') {
+  realBuild('main') { Build b, List<Declarative.StageRun> runs ->
+    assert runs.findAll { it.ran }*.result == ['SUCCESS'] * 5
+    List<Map> tf = b.toolCalls('terraform')
+    Map plan = tf.find { it.argv.contains('plan') }
+    assert plan.env.TF_VAR_container_image == 'docker.io/bankco/banking-app@sha256:4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a'
+    assert b.callsOf('input')*.args*.submitter == ['deployers']
+    String approved = b.callsOf('input')[0].args.message.find(/[0-9a-f]{64}/)
+    assert b.log.contains("terraformApply: applied plan ${approved} to terraform/app")
+    assert tf.any { it.argv.contains('apply') }
+    assert b.callsOf('junit')*.args == [[testResults: 'app/build/test-results/junit.xml', allowEmptyResults: true]]
+    assert b.callsOf('withCredentials')*.args*.getAt(0)*.credentialsId == ['dockerhub', 'aws-deploy', 'aws-deploy']
+  }
+}
+
+test('a pull request through the real library steps binds only the read-only AWS role: no registry or deploy credentials') {
+  realBuild('pullRequest') { Build b, List<Declarative.StageRun> runs ->
+    assert runs.findAll { it.ran && it.steps }*.result == ['SUCCESS'] * 3
+    assert b.callsOf('withCredentials')*.args*.getAt(0)*.credentialsId == ['aws-plan']
+    assert b.credentials['aws-deploy'].session == null
+    assert !b.toolCalls('docker').any { it.argv[0] in ['login', 'push'] }
+    assert b.toolCalls('terraform').find { it.argv.contains('plan') }.argv.contains('-lock=false')
+    assert b.callsOf('input').isEmpty() && b.stashes.isEmpty()
+  }
+}
+
+test('a pull request from a fork through the real library steps is tested, but its Terraform never runs') {
+  realBuild('fork') { Build b, List<Declarative.StageRun> runs ->
+    assert runs.find { it.name == 'Test (unmerged)' }.result == 'SUCCESS'
+    assert runs.find { it.name == 'Plan (pull request)' }.result.startsWith('FAILURE: terraformPlan: pull requests from forks (mallory) do not plan')
+    assert b.toolCalls('terraform').isEmpty() && b.callsOf('withCredentials').isEmpty()
   }
 }

@@ -104,37 +104,66 @@ Closure terraformBuild = { Closure body ->
   }
 }
 
-test('real: terraformApply inits, plans and applies a terraform_data module, and a second run finds no changes') {
+Closure state = { Build b -> new groovy.json.JsonSlurper().parse(new File(b.workspace, 'terraform/app/terraform.tfstate')) }
+Closure planAndApply = { Build b, Map common, String image ->
+  Map plan = b.step('terraformPlan', common + [vars: [image: image], requiredVars: ['image']])
+  if (plan.changes) {
+    b.step('terraformApply', [credentialsId: null, pluginCache: common.pluginCache, plan: plan.stash, sha256: plan.sha256])
+  }
+  plan
+}
+
+test('real: terraformPlan and terraformApply init (-lockfile=readonly), plan and apply a terraform_data module; a second run finds no changes') {
   terraformBuild { Build b, Map common ->
-    assert b.step('terraformApply', common + [vars: [image: 'docker.io/bankco/banking-app@sha256:' + 'a' * 64]]) == [changes: true, applied: true]
-    String plan = new File(b.workspace, 'terraform/app/terraform-plan.txt').text
-    assert plan.contains('terraform_data.release will be created')
-    def state = new groovy.json.JsonSlurper().parse(new File(b.workspace, 'terraform/app/terraform.tfstate'))
-    assert state.outputs.image.value == 'docker.io/bankco/banking-app@sha256:' + 'a' * 64
-    assert !new File(b.workspace, 'terraform/app/bank-pipeline.tfplan').exists()
+    String a = 'docker.io/bankco/banking-app@sha256:' + 'a' * 64
+    assert planAndApply(b, common, a).changes
+    assert new File(b.workspace, 'terraform/app/terraform-plan.txt').text.contains('terraform_data.release will be created')
+    assert state(b).outputs.image.value == a
+    // Terraform's data and the plan stayed outside the workspace, and are gone.
+    assert !new File(b.workspace, 'terraform/app/.terraform').exists()
+    assert new File(b.env.WORKSPACE_TMP).list().toList() == []
 
-    assert b.step('terraformApply', common + [vars: [image: 'docker.io/bankco/banking-app@sha256:' + 'a' * 64]]) == [changes: false, applied: false]
-    assert b.log.contains('terraformApply: no changes in terraform/app')
+    assert !planAndApply(b, common, a).changes
+    assert b.log.contains('terraformPlan: no changes in terraform/app')
 
-    assert b.step('terraformApply', common + [vars: [image: 'docker.io/bankco/banking-app@sha256:' + 'b' * 64]]) == [changes: true, applied: true]
-    assert new groovy.json.JsonSlurper().parse(new File(b.workspace, 'terraform/app/terraform.tfstate')).outputs.image.value.endsWith('b' * 64)
+    assert planAndApply(b, common, 'docker.io/bankco/banking-app@sha256:' + 'b' * 64).changes
+    assert state(b).outputs.image.value.endsWith('b' * 64)
   }
 }
 
-test('real: terraformApply on a pull request plans the change and leaves the state alone') {
+test('real: an approved plan made stale by another apply is refused by Terraform, and the state keeps the newer apply') {
+  terraformBuild { Build b, Map common ->
+    planAndApply(b, common, 'first')
+    Map approved = b.step('terraformPlan', common + [vars: [image: 'approved-but-stale']])
+    // Stashes belong to their build: keep this one apart from the other build's.
+    b.stashes['approved'] = b.stashes.remove(approved.stash)
+    // Another build plans and applies while the first waits for its approval.
+    Map other = b.step('terraformPlan', common + [vars: [image: 'applied-meanwhile']])
+    b.step('terraformApply', [credentialsId: null, pluginCache: common.pluginCache, plan: other.stash, sha256: other.sha256])
+    StepError e = b.failure('terraformApply', [credentialsId: null, pluginCache: common.pluginCache, plan: 'approved', sha256: approved.sha256])
+    assert e.message.startsWith('terraformApply: terraform apply failed in terraform/app (exit code 1)')
+    assert b.log.contains('Saved plan is stale')
+    assert state(b).outputs.image.value == 'applied-meanwhile'
+    assert new File(b.env.WORKSPACE_TMP).list().toList() == []
+  }
+}
+
+test('real: terraformPlan on a pull request plans the change without the state lock and leaves the state alone') {
   terraformBuild { Build b, Map common ->
     b.env.BRANCH_NAME = 'PR-3'
     b.env.CHANGE_ID = '3'
-    assert b.step('terraformApply', common + [vars: [image: 'x']]) == [changes: true, applied: false]
+    Map plan = b.step('terraformPlan', common + [planCredentialsId: null, vars: [image: 'x']])
+    assert plan.changes && plan.stash == null
     assert !new File(b.workspace, 'terraform/app/terraform.tfstate').exists()
   }
 }
 
-test('real: terraformApply fails the build on an invalid module and applies nothing') {
+test('real: terraformPlan fails the build on an invalid module and keeps nothing') {
   terraformBuild { Build b, Map common ->
     b.file('terraform/app/broken.tf', 'resource "terraform_data" "x" {\n  no_such_argument = 1\n}\n')
-    assert b.failure('terraformApply', common + [vars: [image: 'x']]).message == 'terraformApply: terraform plan failed in terraform/app (exit code 1)'
+    assert b.failure('terraformPlan', common + [vars: [image: 'x']]).message == 'terraformPlan: terraform plan failed in terraform/app (exit code 1)'
     assert b.log.contains('Unsupported argument')
+    assert b.stashes.isEmpty()
     assert !new File(b.workspace, 'terraform/app/terraform.tfstate').exists()
   }
 }

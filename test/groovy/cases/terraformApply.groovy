@@ -1,9 +1,12 @@
-// terraformApply through the harness: terraform is a recorder whose plan exits with
-// HARNESS_PLAN_EXIT (0 no changes, 2 changes, 1 error); the scripts and the binding are real.
+// terraformPlan and terraformApply through the harness: terraform is a recorder whose plan writes
+// the -out file and exits with HARNESS_PLAN_EXIT (0 no changes, 2 changes, 1 error); the scripts,
+// the bindings, stash and the input semantics are real.
 
 Closure inBuild = { Closure body ->
   Build b = new Build().record('terraform')
   b.file('terraform/app/main.tf', 'terraform {}\n')
+  b.credentials['aws-deploy'] = [kind: 'aws', roleArn: 'arn:aws:iam::123456789012:role/bank-deploy']
+  b.credentials['aws-plan'] = [kind: 'aws', roleArn: 'arn:aws:iam::123456789012:role/bank-plan']
   try {
     body(b)
   } finally {
@@ -12,200 +15,296 @@ Closure inBuild = { Closure body ->
 }
 
 Closure subcommands = { Build b -> b.toolCalls('terraform')*.argv.collect { List a -> a.find { !it.startsWith('-') } } }
+Closure pullRequest = { Build b ->
+  b.env.BRANCH_NAME = 'PR-7'
+  b.env.CHANGE_ID = '7'
+  b.env.CHANGE_TARGET = 'main'
+}
 
-test('terraformApply with defaults on main plans terraform/app, archives the plan, asks the person who started the build, and applies that plan') {
+// ---- terraformPlan -----------------------------------------------------------------------
+
+test('terraformPlan on main plans terraform/app with the deploy role, waits for the state lock, archives the readable plan and stashes the binary one') {
   inBuild { Build b ->
-    assert b.step('terraformApply') == [changes: true, applied: true]
-    assert subcommands(b) == ['version', 'init', 'validate', 'plan', 'show', 'apply']
+    Map result = b.step('terraformPlan')
+    assert result.changes == true && result.stash == 'terraform-plan-terraform-app' && result.sha256 ==~ /[0-9a-f]{64}/
+    assert subcommands(b) == ['version', 'init', 'validate', 'plan', 'show']
     List<Map> tf = b.toolCalls('terraform')
-    assert tf[1].argv == ['-chdir=terraform/app', 'init', '-input=false', '-no-color']
-    String planFile = new File(b.workspace, 'terraform/app/bank-pipeline.tfplan').path
-    assert tf[3].argv == ['-chdir=terraform/app', 'plan', '-input=false', '-no-color', '-detailed-exitcode', "-out=${planFile}".toString()]
-    assert tf[5].argv == ['-chdir=terraform/app', 'apply', '-input=false', '-no-color', planFile]
+    assert tf[1].argv == ['-chdir=terraform/app', 'init', '-input=false', '-no-color', '-lockfile=readonly']
+    String work = tf[3].env.TF_DATA_DIR - '/data'
+    assert tf[3].argv == ['-chdir=terraform/app', 'plan', '-input=false', '-no-color', '-detailed-exitcode', "-out=${work}/tfplan".toString(), '-lock-timeout=10m']
     assert tf.every { it.env.TF_IN_AUTOMATION == '1' && it.env.TF_INPUT == '0' }
     assert tf.every { it.env.TF_PLUGIN_CACHE_DIR == '/var/cache/bank-pipeline/terraform-plugins' }
     assert b.callsOf('archiveArtifacts')*.args == [[artifacts: 'terraform/app/terraform-plan.txt']]
     assert new File(b.workspace, 'terraform/app/terraform-plan.txt').text.contains('recorded plan')
-    assert b.callsOf('input')*.args*.ok == ['Apply']
-    assert b.callsOf('lock')*.args == [[resource: 'terraformApply terraform/app']]
-    assert b.callsOf('withCredentials')*.args*.getAt(0)*.credentialsId == ['aws-deploy', 'aws-deploy']
+    assert b.callsOf('withCredentials')*.args*.getAt(0)*.credentialsId == ['aws-deploy']
+    assert b.stashes['terraform-plan-terraform-app'].keySet() == ['tfplan'] as Set
+    assert b.callsOf('lock').isEmpty() && b.callsOf('input').isEmpty()
   }
 }
 
-test('terraformApply applies nothing when the plan has no changes') {
+test('terraformPlan keeps Terraform\'s data and the binary plan in a fresh directory beside the workspace, removed afterwards') {
+  inBuild { Build b ->
+    // What a commit could add: a .terraform directory with its own providers.
+    b.file('terraform/app/.terraform/providers/evil', 'x')
+    b.step('terraformPlan')
+    List<Map> tf = b.toolCalls('terraform').drop(1)
+    String data = tf[0].env.TF_DATA_DIR
+    assert data.startsWith("${b.workspace.path}@tmp/bank-pipeline-terraform-".toString()) && data.endsWith('/data')
+    assert tf.every { it.env.TF_DATA_DIR == data }
+    assert !new File(data).parentFile.exists()
+    assert new File(b.env.WORKSPACE_TMP).list().toList() == []
+    assert b.log.contains("terraformPlan: changes in terraform/app (plan sha256 ")
+  }
+}
+
+test('terraformPlan passes the AWS role\'s session keys and token in the environment only, never through Groovy') {
+  inBuild { Build b ->
+    b.step('terraformPlan')
+    Map session = b.credentials['aws-deploy'].session
+    List<Map> bound = b.toolCalls('terraform').findAll { it.argv.any { a -> a in ['init', 'validate', 'plan', 'show'] } }
+    assert bound.every { it.env.AWS_ACCESS_KEY_ID == session.accessKey && it.env.AWS_SECRET_ACCESS_KEY == session.secretKey && it.env.AWS_SESSION_TOKEN == session.sessionToken }
+    assert b.toolCalls('terraform').every { !it.argv.any { String a -> a.contains(session.secretKey) || a.contains(session.sessionToken) } }
+    assert !b.stepStrings().any { String s -> b.secrets().any { s.contains(it) } }
+    assert !b.secrets().any { b.log.toString().contains(it) }
+    // The tool check runs before any binding.
+    assert b.calls.findIndexOf { it.step == 'sh' && it.args.label == 'terraformPlan: look for terraform' } <
+      b.calls.findIndexOf { it.step == 'withCredentials' }
+  }
+}
+
+test('terraformPlan with no changes keeps nothing for an apply') {
   inBuild { Build b ->
     b.behaviour.PLAN_EXIT = '0'
-    assert b.step('terraformApply') == [changes: false, applied: false]
-    assert subcommands(b) == ['version', 'init', 'validate', 'plan', 'show']
-    assert b.callsOf('input').isEmpty()
-    assert b.log.contains('terraformApply: no changes in terraform/app')
+    assert b.step('terraformPlan').subMap(['changes', 'stash']) == [changes: false, stash: null]
+    assert b.stashes.isEmpty()
+    assert b.log.contains('terraformPlan: no changes in terraform/app')
   }
 }
 
-test('terraformApply fails the build when the plan fails, and applies nothing') {
+test('terraformPlan fails the build when the plan fails, keeps nothing and leaves nothing behind') {
   inBuild { Build b ->
     b.behaviour.PLAN_EXIT = '1'
-    assert b.failure('terraformApply').message == 'terraformApply: terraform plan failed in terraform/app (exit code 1)'
-    assert !subcommands(b).contains('apply')
+    assert b.failure('terraformPlan').message == 'terraformPlan: terraform plan failed in terraform/app (exit code 1)'
+    assert b.stashes.isEmpty()
+    assert new File(b.env.WORKSPACE_TMP).list().toList() == []
   }
 }
 
-test('terraformApply on a pull request only plans, without the lock and without asking') {
+test('terraformPlan on a pull request plans with the read-only role, without the state lock, and keeps no plan') {
   inBuild { Build b ->
-    b.env.BRANCH_NAME = 'PR-7'
-    b.env.CHANGE_ID = '7'
-    b.env.CHANGE_TARGET = 'main'
-    assert b.step('terraformApply') == [changes: true, applied: false]
-    assert subcommands(b) == ['version', 'init', 'validate', 'plan', 'show']
-    assert b.callsOf('lock').isEmpty() && b.callsOf('input').isEmpty()
-    assert b.log.contains('terraformApply: plan only for terraform/app (pull request)')
-    assert b.callsOf('archiveArtifacts')*.args*.artifacts == ['terraform/app/terraform-plan.txt']
+    pullRequest(b)
+    Map result = b.step('terraformPlan')
+    assert result.changes == true && result.stash == null
+    Map plan = b.toolCalls('terraform').find { it.argv.contains('plan') }
+    assert plan.argv.contains('-lock=false') && !plan.argv.any { it.startsWith('-lock-timeout') }
+    assert b.callsOf('withCredentials')*.args*.getAt(0)*.credentialsId == ['aws-plan']
+    assert plan.env.AWS_SESSION_TOKEN == b.credentials['aws-plan'].session.sessionToken
+    assert b.credentials['aws-deploy'].session == null
+    assert b.stashes.isEmpty()
+    assert b.log.contains('terraformPlan: planning terraform/app for review with aws-plan, without the state lock (-lock=false)')
   }
 }
 
-test('terraformApply on a branch other than the deploy branch only plans, even when asked to apply') {
+test('terraformPlan on a branch other than the deploy branch plans for review too') {
   inBuild { Build b ->
     b.env.BRANCH_NAME = 'feature/x'
-    assert b.step('terraformApply', [planOnly: false]) == [changes: true, applied: false]
-    assert b.log.contains('terraformApply: plan only for terraform/app (branch feature/x is not main)')
+    assert b.step('terraformPlan').stash == null
+    assert b.callsOf('withCredentials')*.args*.getAt(0)*.credentialsId == ['aws-plan']
   }
 }
 
-test('terraformApply with planOnly: true on main only plans') {
+test('terraformPlan refuses a pull request from a fork before any terraform or credentials') {
   inBuild { Build b ->
-    assert b.step('terraformApply', [planOnly: true]) == [changes: true, applied: false]
-    assert !subcommands(b).contains('apply')
+    pullRequest(b)
+    b.env.CHANGE_FORK = 'mallory'
+    StepError e = b.failure('terraformPlan')
+    assert e.message.startsWith('terraformPlan: pull requests from forks (mallory) do not plan terraform/app')
+    assert b.toolCalls('terraform').isEmpty() && b.callsOf('withCredentials').isEmpty()
   }
 }
 
-test('terraformApply does not ask when a push or timer started the build') {
+test('terraformPlan fails naming every required variable and backend setting it was not given, before terraform init') {
   inBuild { Build b ->
-    b.causes = ['jenkins.branch.BranchEventCause']
-    assert b.step('terraformApply') == [changes: true, applied: true]
-    assert b.callsOf('input').isEmpty()
+    StepError e = b.failure('terraformPlan', [requiredVars: ['container_image', 'domain_name'], requiredBackendConfig: ['bucket', 'region'],
+      vars: [container_image: 'x'], backendConfig: [bucket: 'b']])
+    assert e.message.readLines() == [
+      "terraformPlan: terraform/app needs the variable 'domain_name' (it has no default); give it in vars: (the bank's Jenkinsfile takes it from fleet.yaml library.jenkinsfile.vars.domain_name)",
+      "terraformPlan: terraform/app needs the backend setting 'region'; give it in backendConfig: (the bank's Jenkinsfile takes it from fleet.yaml library.jenkinsfile.backendConfig.region)",
+    ]
+    assert b.toolCalls('terraform').isEmpty()
   }
 }
 
-test('terraformApply with approve: always asks also for a push, and approve: never does not ask a person') {
-  inBuild { Build b ->
-    b.causes = ['jenkins.branch.BranchEventCause']
-    b.step('terraformApply', [approve: 'always'])
-    assert b.callsOf('input').size() == 1
-    b.causes = ['hudson.model.Cause$UserIdCause']
-    b.step('terraformApply', [approve: 'never'])
-    assert b.callsOf('input').size() == 1
-  }
-}
-
-test('terraformApply applies nothing when the person rejects the plan') {
-  inBuild { Build b ->
-    b.inputAnswers = [[id: 'alice', groups: ['deployers'], proceed: false]]
-    assert b.failure('terraformApply').message == 'Rejected by alice'
-    assert !subcommands(b).contains('apply')
-  }
-}
-
-test('terraformApply passes variables as TF_VAR_ environment, never as -var arguments') {
+test('terraformPlan passes variables as TF_VAR_ environment, never as -var arguments, and refuses empty ones') {
   inBuild { Build b ->
     b.file('terraform/app/prod.tfvars', 'x = 1\n')
-    b.step('terraformApply', [vars: [image: 'docker.io/bankco/banking-app@sha256:abc', replicas: 3, public: true],
-                               varFiles: ['prod.tfvars', 'env/extra.tfvars']])
+    b.step('terraformPlan', [vars: [image: 'docker.io/bankco/banking-app@sha256:abc', replicas: 3, public: true],
+                             varFiles: ['prod.tfvars', 'env/extra.tfvars']])
     List<Map> tf = b.toolCalls('terraform')
     Map plan = tf.find { it.argv.contains('plan') }
     assert plan.env.TF_VAR_image == 'docker.io/bankco/banking-app@sha256:abc'
     assert plan.env.TF_VAR_replicas == '3'
     assert plan.env.TF_VAR_public == 'true'
-    assert plan.argv.takeRight(2) == ['-var-file=prod.tfvars', '-var-file=env/extra.tfvars']
+    assert plan.argv.takeRight(3) == ['-lock-timeout=10m', '-var-file=prod.tfvars', '-var-file=env/extra.tfvars']
     assert tf.every { !it.argv.any { String a -> a == '-var' || a.startsWith('-var=') } }
+    // withEnv would drop an empty TF_VAR_, and Terraform would then see the variable unset.
+    assert b.failure('terraformPlan', [vars: [image: '']]).message ==
+      "terraformPlan: parameter 'vars.image' must be a non-empty value (withEnv drops an empty variable, so Terraform would see none), got ''"
   }
 }
 
-test('terraformApply passes backend settings to init only') {
+test('terraformPlan passes backend settings to init only') {
   inBuild { Build b ->
-    b.step('terraformApply', [backendConfig: [bucket: 'bank-tf-state', key: 'app/terraform.tfstate', region: 'us-east-1']])
+    b.step('terraformPlan', [backendConfig: [bucket: 'bank-tf-state', key: 'app/terraform.tfstate', region: 'us-east-1']])
     Map init = b.toolCalls('terraform').find { it.argv.contains('init') }
     assert init.argv.takeRight(3) == ['-backend-config=bucket=bank-tf-state', '-backend-config=key=app/terraform.tfstate', '-backend-config=region=us-east-1']
     assert !b.toolCalls('terraform').find { it.argv.contains('plan') }.argv.any { it.startsWith('-backend-config') }
   }
 }
 
-test('terraformApply binds the AWS credentials into the environment only, never through Groovy') {
+test('terraformPlan with credentialsId: null uses the agent role (no binding) and pluginCache: null no cache') {
   inBuild { Build b ->
-    b.step('terraformApply')
-    Map aws = b.credentials['aws-deploy']
-    List<Map> tf = b.toolCalls('terraform')
-    List<Map> bound = tf.findAll { it.argv.any { a -> a in ['init', 'validate', 'plan', 'show', 'apply'] } }
-    assert bound.every { it.env.AWS_ACCESS_KEY_ID == aws.accessKey && it.env.AWS_SECRET_ACCESS_KEY == aws.secretKey }
-    assert tf.every { !it.argv.any { String a -> a.contains(aws.secretKey) } }
-    assert !b.stepStrings().any { it.contains(aws.secretKey) || it.contains(aws.accessKey) }
-    assert !b.log.toString().contains(aws.secretKey)
-    // The tool check runs before any binding.
-    assert b.calls.findIndexOf { it.step == 'sh' && it.args.label == 'terraformApply: look for terraform' } <
-      b.calls.findIndexOf { it.step == 'withCredentials' }
-  }
-}
-
-test('terraformApply with credentialsId: null uses the agent role (no binding) and pluginCache: null no cache') {
-  inBuild { Build b ->
-    b.step('terraformApply', [credentialsId: null, pluginCache: null])
-    assert b.callsOf('withCredentials')*.args == [[], []]
+    b.step('terraformPlan', [credentialsId: null, pluginCache: null])
+    assert b.callsOf('withCredentials')*.args == [[]]
     assert b.toolCalls('terraform').every { it.env.AWS_SECRET_ACCESS_KEY == null && it.env.TF_PLUGIN_CACHE_DIR == null }
   }
 }
 
-test('terraformApply fails naming the terraform labels when the node has no terraform') {
+test('terraformPlan refuses a module with providers but no committed lock file') {
+  inBuild { Build b ->
+    b.file('terraform/app/versions.tf', 'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws" }\n  }\n}\n')
+    assert b.failure('terraformPlan').message == 'terraformPlan: terraform plan failed in terraform/app (exit code 3)'
+    assert b.log.contains('terraformPlan: terraform/app has no .terraform.lock.hcl: commit the provider lock file')
+    assert !subcommands(b).contains('init')
+  }
+}
+
+test('terraformPlan fails naming the terraform labels when the node has no terraform') {
   Build b = new Build()
   try {
-    StepError e = b.failure('terraformApply')
-    assert e.message == "terraformApply: terraform was not found on node awsDeploy2-i-0abc1234def567890; run it on a node with label 'terraform' (pool awsDeploy: labels awsDeploy, terraform, python)"
+    StepError e = b.failure('terraformPlan')
+    assert e.message == "terraformPlan: terraform was not found on node awsDeploy2-i-0abc1234def567890; run it on a node with label 'terraform' (pool awsDeploy: labels awsDeploy, terraform, python)"
   } finally {
     b.close()
   }
 }
 
-test('terraformApply fails naming the terraform labels when terraform is too old') {
+test('terraformPlan fails naming the terraform labels when terraform is too old') {
   inBuild { Build b ->
     b.behaviour.TERRAFORM_VERSION = '1.3.9'
-    b.failure('terraformApply')
-    assert b.log.contains("terraformApply: terraform 1.3.9 is older than 1.11.1; run it on a node with label 'terraform'")
+    b.failure('terraformPlan')
+    assert b.log.contains("terraformPlan: terraform 1.3.9 is older than 1.11.1; run it on a node with label 'terraform'")
   }
 }
 
-test('terraformApply rejects unknown parameters, wrong types and malformed values naming the key') {
+test('terraformPlan fails saying what to do when the plugin cache cannot be written') {
   inBuild { Build b ->
-    assert b.failure('terraformApply', [autoApprove: true]).message.startsWith("terraformApply: unknown parameter 'autoApprove'")
-    assert b.failure('terraformApply', [approve: 'yes']).message == "terraformApply: parameter 'approve' must be user, always or never, got 'yes'"
-    assert b.failure('terraformApply', [approve: true]).message == "terraformApply: parameter 'approve' must be a String, got Boolean"
-    assert b.failure('terraformApply', [vars: ['bad name': 'x']]).message == "terraformApply: parameter 'vars key' must be a Terraform variable name, got 'bad name'"
-    assert b.failure('terraformApply', [vars: 'a=b']).message == "terraformApply: parameter 'vars' must be a Map, got String"
-    assert b.failure('terraformApply', [varFiles: ['/etc/passwd']]).message.startsWith("terraformApply: parameter 'varFiles[0]' must be a relative path")
-    assert b.failure('terraformApply', [backendConfig: [key: 'a\nb']]).message == "terraformApply: parameter 'backendConfig.key' must be a backend setting name and a single-line value, got 'a\nb'"
-    assert b.failure('terraformApply', [dir: 'terraform/../..']).message.startsWith("terraformApply: parameter 'dir' must be a relative path")
-    assert b.failure('terraformApply', [planOnly: 'true']).message == "terraformApply: parameter 'planOnly' must be a Boolean (true or false), got String"
+    File blocked = new File(b.dir, 'not-a-dir')
+    blocked.text = 'a file where the cache should be'
+    assert b.failure('terraformPlan', [pluginCache: "${blocked.path}/plugins"]).message ==
+      'terraformPlan: terraform plan failed in terraform/app (exit code 3)'
+    assert b.log.contains("terraformPlan: the plugin cache ${blocked.path}/plugins is not writable by")
+    assert !b.toolCalls('terraform').any { it.argv.contains('init') }
+  }
+}
+
+test('terraformPlan rejects unknown parameters, wrong types and malformed values naming the key') {
+  inBuild { Build b ->
+    assert b.failure('terraformPlan', [autoApprove: true]).message.startsWith("terraformPlan: unknown parameter 'autoApprove'")
+    assert b.failure('terraformPlan', [lockTimeout: '10 minutes']).message == "terraformPlan: parameter 'lockTimeout' must be a duration such as 10m, got '10 minutes'"
+    assert b.failure('terraformPlan', [vars: ['bad name': 'x']]).message == "terraformPlan: parameter 'vars key' must be a Terraform variable name, got 'bad name'"
+    assert b.failure('terraformPlan', [vars: 'a=b']).message == "terraformPlan: parameter 'vars' must be a Map, got String"
+    assert b.failure('terraformPlan', [varFiles: ['/etc/passwd']]).message.startsWith("terraformPlan: parameter 'varFiles[0]' must be a relative path")
+    assert b.failure('terraformPlan', [varFiles: ['-var=x']]).message.startsWith("terraformPlan: parameter 'varFiles[0]' must be a relative path")
+    assert b.failure('terraformPlan', [backendConfig: [key: 'a\nb']]).message == "terraformPlan: parameter 'backendConfig.key' must be a backend setting name and a single-line value, got 'a\nb'"
+    assert b.failure('terraformPlan', [dir: 'terraform/../..']).message.startsWith("terraformPlan: parameter 'dir' must be a relative path")
+    assert b.failure('terraformPlan', [dir: '-chdir=/']).message.startsWith("terraformPlan: parameter 'dir' must be a relative path")
+    assert b.failure('terraformPlan', [requiredVars: 'x']).message == "terraformPlan: parameter 'requiredVars' must be a List of Strings, got String"
     assert b.toolCalls('terraform').isEmpty()
   }
 }
 
-test('terraformApply honours deployBranch, pluginCache and minVersion') {
+test('terraformPlan honours deployBranch, pluginCache, minVersion and lockTimeout') {
   inBuild { Build b ->
     b.env.BRANCH_NAME = 'release'
     String cache = new File(b.dir, 'plugins').path
-    assert b.step('terraformApply', [deployBranch: 'release', pluginCache: cache, minVersion: '1.11.4']) == [changes: true, applied: true]
+    Map result = b.step('terraformPlan', [deployBranch: 'release', pluginCache: cache, minVersion: '1.11.4', lockTimeout: '90s'])
+    assert result.stash != null
     assert b.toolCalls('terraform').every { it.env.TF_PLUGIN_CACHE_DIR == cache }
+    assert b.toolCalls('terraform').find { it.argv.contains('plan') }.argv.contains('-lock-timeout=90s')
     assert new File(cache).directory
-    assert b.step('terraformApply', [deployBranch: 'main']) == [changes: true, applied: false]
-    b.failure('terraformApply', [deployBranch: 'release', minVersion: '1.12'])
-    assert b.log.contains('terraformApply: terraform 1.11.4 is older than 1.12;')
+    assert b.step('terraformPlan', [deployBranch: 'main']).stash == null
+    b.failure('terraformPlan', [deployBranch: 'release', minVersion: '1.12'])
+    assert b.log.contains('terraformPlan: terraform 1.11.4 is older than 1.12;')
   }
 }
 
-test('terraformApply fails saying what to do when the plugin cache cannot be written') {
+// ---- terraformApply ----------------------------------------------------------------------
+
+Closure planned = { Build b -> b.step('terraformPlan') }
+
+test('terraformApply on main applies exactly the stashed plan, under the lock, with the deploy role, and removes it') {
   inBuild { Build b ->
-    File blocked = new File(b.dir, 'not-a-dir')
-    blocked.text = 'a file where the cache should be'
-    assert b.failure('terraformApply', [pluginCache: "${blocked.path}/plugins"]).message ==
-      'terraformApply: terraform plan failed in terraform/app (exit code 3)'
-    assert b.log.contains("terraformApply: the plugin cache ${blocked.path}/plugins is not writable by")
-    assert !b.toolCalls('terraform').any { it.argv.contains('init') }
+    Map plan = planned(b)
+    int before = b.toolCalls('terraform').size()
+    b.step('terraformApply', [plan: plan.stash, sha256: plan.sha256])
+    List<Map> tf = b.toolCalls('terraform').drop(before)
+    assert tf*.argv.collect { List a -> a.find { !it.startsWith('-') } } == ['version', 'init', 'apply']
+    String work = tf[2].env.TF_DATA_DIR - '/data'
+    assert tf[1].argv == ['-chdir=terraform/app', 'init', '-input=false', '-no-color', '-lockfile=readonly']
+    assert tf[2].argv == ['-chdir=terraform/app', 'apply', '-input=false', '-no-color', '-lock-timeout=10m', "${work}/tfplan".toString()]
+    assert work.startsWith("${b.workspace.path}@tmp/".toString())
+    assert !new File(work).exists()
+    assert b.callsOf('lock')*.args == [[resource: 'terraform terraform/app']]
+    assert b.callsOf('withCredentials')*.args*.getAt(0)*.credentialsId == ['aws-deploy', 'aws-deploy']
+    assert tf[2].env.AWS_SESSION_TOKEN == b.credentials['aws-deploy'].session.sessionToken
+    assert b.callsOf('input').isEmpty()
+    assert b.log.contains("terraformApply: applied plan ${plan.sha256} to terraform/app")
+  }
+}
+
+test('terraformApply refuses a plan whose checksum is not the approved one, and applies nothing') {
+  inBuild { Build b ->
+    Map plan = planned(b)
+    b.stashes[plan.stash]['tfplan'] = 'a different plan\n'.bytes
+    StepError e = b.failure('terraformApply', [plan: plan.stash, sha256: plan.sha256])
+    assert e.message.startsWith('terraformApply: terraform apply failed in terraform/app (exit code 4)')
+    assert b.log.contains("is not the plan that was approved (sha256 ${plan.sha256}); nothing applied")
+    assert !b.toolCalls('terraform').any { it.argv.contains('apply') }
+    assert new File(b.env.WORKSPACE_TMP).list().toList() == []
+  }
+}
+
+test('terraformApply fails safe when Terraform refuses the plan as stale, and removes it') {
+  inBuild { Build b ->
+    Map plan = planned(b)
+    b.behaviour.APPLY_EXIT = '1'
+    StepError e = b.failure('terraformApply', [plan: plan.stash, sha256: plan.sha256])
+    assert e.message.contains('a plan made stale by a change to the state since it was approved is refused, never applied')
+    assert new File(b.env.WORKSPACE_TMP).list().toList() == []
+  }
+}
+
+test('terraformApply applies only on the deploy branch, never on a pull request') {
+  inBuild { Build b ->
+    Map plan = planned(b)
+    pullRequest(b)
+    assert b.failure('terraformApply', [plan: plan.stash, sha256: plan.sha256]).message == 'terraformApply: only builds of main apply; this build is pull request 7'
+    b.env.remove('CHANGE_ID')
+    b.env.BRANCH_NAME = 'feature/x'
+    assert b.failure('terraformApply', [plan: plan.stash, sha256: plan.sha256]).message == 'terraformApply: only builds of main apply; this build is branch feature/x'
+    assert b.callsOf('lock').isEmpty()
+  }
+}
+
+test('terraformApply needs the plan and its checksum, and a stash that exists') {
+  inBuild { Build b ->
+    assert b.failure('terraformApply').message.readLines() == [
+      "terraformApply: parameter 'plan' is required: the stash terraformPlan returned",
+      "terraformApply: parameter 'sha256' is required: the approved plan's checksum terraformPlan returned",
+    ]
+    assert b.failure('terraformApply', [plan: 'x', sha256: 'abc']).message == "terraformApply: parameter 'sha256' must be a sha256 checksum (64 lower-case hex digits), got 'abc'"
+    assert b.failure('terraformApply', [plan: 'nope', sha256: 'a' * 64]).message == 'No such saved stash ‘nope’'
+    assert !b.toolCalls('terraform').any { it.argv.contains('apply') }
   }
 }
