@@ -57,7 +57,7 @@ describe("doctor's live check against the sandbox's Jenkins", () => {
   it('names more than the provisioner needs when run as the administrator', async () => {
     const result = await check('admin', userOf('admin').token);
     expect(result.problems).toEqual([
-      'admin can read jobs (bank-app): Job/Read is more than the provisioner needs',
+      'admin can read jobs (bank-app, sandbox-build): Job/Read is more than the provisioner needs',
       'admin can open the script console (Overall/Administer): more than the provisioner needs',
     ]);
   });

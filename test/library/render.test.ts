@@ -227,10 +227,10 @@ describe('the deploy\'s Terraform inputs', () => {
     expect(await readTerraformInputs(root, 'tf')).toEqual({ dir: 'tf', requiredVars: ['a', 'c'], backend: 's3', requiredBackendConfig: ['bucket', 'region'] });
   });
 
-  it('of terraform/app are its five inputs and the state bucket, key and region', async () => {
+  it('of terraform/app (one region per state) are its region, certificate, image and backup vault, and the state bucket, key and region', async () => {
     expect(await readTerraformInputs(repo, 'terraform/app')).toEqual({
       dir: 'terraform/app',
-      requiredVars: ['container_image', 'domain_name', 'hosted_zone_id', 'primary_certificate_arn', 'secondary_certificate_arn'],
+      requiredVars: ['backup_copy_vault_arn', 'certificate_arn', 'container_image', 'region'],
       backend: 's3',
       requiredBackendConfig: ['bucket', 'key', 'region'],
     });

@@ -1,6 +1,6 @@
 // Starts the sandbox: one HTTP server on 127.0.0.1 that answers as EC2 (/ec2/), SSM (/ssm/), a
 // Jenkins controller (/jenkins/, with the agents' WebSocket at /jenkins/wsagents/) and a small
-// control API (/_sandbox/) for tests: state, busy agents, faults. Every request is appended to
+// control API (/_sandbox/) for tests: state, builds, busy agents, faults. Every request is appended to
 // DIR/requests.log (identifiers only, never bodies or headers, so no secret can land there).
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { JenkinsStandIn, jenkinsVersion } from './jenkins.ts';
 import { Permission, permissionByTitle } from './jenkins-security.ts';
 import { handleSsm, type Caller } from './ssm.ts';
 import { Store, type World } from './state.ts';
-import { instanceState, ssmOnline, type RequestLogEntry, type Sandbox, type Timing } from './world.ts';
+import { instanceState, readDuration, ssmOnline, type RequestLogEntry, type Sandbox, type Timing } from './world.ts';
 
 export interface SandboxOptions {
   stateDir: string;
@@ -28,6 +28,10 @@ export interface SandboxOptions {
   agentRetrySeconds: number;
   /** How long a build whose agent dropped or was deleted waits before it aborts (a Pipeline: 5 minutes). */
   lostAgentTimeoutMs: number;
+  /** Jenkins' queue maintenance period (Queue.MaintainTask: 5 s); maintenance also runs on Jenkins' own triggers. */
+  queueMaintenanceMs: number;
+  /** How long an executor takes to start a build handed to it (the queue item is pending meanwhile). */
+  executorStartMs: number;
   /**
    * The service account's API token (what JENKINS_API_TOKEN is set to); generated and kept in the
    * state directory when not given.
@@ -48,7 +52,7 @@ export interface RunningSandbox {
 export const defaultTiming: Timing = { bootMs: 2000, ssmOnlineMs: 3000, shutdownMs: 1000, lingerMs: 60_000 };
 
 export function defaultOptions(stateDir: string): SandboxOptions {
-  return { stateDir, port: 0, region: 'us-east-1', timing: { ...defaultTiming }, faults: noFaults(), seed: Date.now() % 2 ** 31, agentRetrySeconds: 5, lostAgentTimeoutMs: 5 * 60_000 };
+  return { stateDir, port: 0, region: 'us-east-1', timing: { ...defaultTiming }, faults: noFaults(), seed: Date.now() % 2 ** 31, agentRetrySeconds: 5, lostAgentTimeoutMs: 5 * 60_000, queueMaintenanceMs: 5000, executorStartMs: 0 };
 }
 
 /** The account JENKINS_USER names: exactly what `provisioner doctor` asks casc.yaml to grant it. */
@@ -74,8 +78,9 @@ function freshWorld(serviceToken: string | undefined): () => World {
     parameters: [],
     commands: [],
     nodes: [],
-    removedComputers: [],
+    builds: [],
     nextBuild: 1,
+    nextQueueId: 1,
   });
 }
 
@@ -112,7 +117,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     onTerminate: (instance) => hosts.stopHost(instance.id, true),
     runCommand: (commandId, instanceId) => hosts.run(commandId, instanceId),
   };
-  const jenkins = new JenkinsStandIn(sb, '/jenkins', { lostAgentTimeoutMs: options.lostAgentTimeoutMs });
+  const jenkins = new JenkinsStandIn(sb, '/jenkins', { lostAgentTimeoutMs: options.lostAgentTimeoutMs, maintenancePeriodMs: options.queueMaintenanceMs, executorStartMs: options.executorStartMs });
   const hosts = new Hosts(sb, { agentRetrySeconds: options.agentRetrySeconds, concurrency: 32 });
 
   const throttled = (service: Service) => sb.faults[service].throttleRate > 0 && random() < sb.faults[service].throttleRate;
@@ -196,6 +201,19 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       res.end(JSON.stringify(value));
     };
     const path = url.pathname.slice('/_sandbox/'.length);
+    if (path === 'builds' && req.method === 'GET') return send(200, jenkins.queue.list());
+    if (path === 'builds' && req.method === 'POST') {
+      let input: unknown;
+      try { input = JSON.parse(body.toString('utf8') || '{}'); } catch { return send(400, { error: 'builds: the body is not JSON' }); }
+      const request = readBuildRequest(input);
+      if (typeof request === 'string') {
+        sb.log({ service: 'control', action: 'builds queue', status: 400, mutating: false, error: request });
+        return send(400, { error: request });
+      }
+      const queued = jenkins.queue.schedule(request.label, request.count, request.durationMs);
+      sb.log({ service: 'control', action: 'builds queue', status: 200, mutating: true, subject: `${request.count} x ${request.label ?? '(any agent)'}` });
+      return send(200, { builds: queued.map((b) => jenkins.queue.view(b)) });
+    }
     const busy = /^agents\/([^/]+)\/(busy|idle)$/.exec(path);
     if (req.method === 'POST' && busy) {
       const problem = jenkins.setBusy(decodeURIComponent(busy[1]!), busy[2] === 'busy');
@@ -330,6 +348,27 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       store.close();
     },
   };
+}
+
+/** Default duration of a queued build's body. */
+export const defaultBuildDurationMs = 20_000;
+
+/**
+ * A `POST /_sandbox/builds` body: `label` (a label expression; null, absent or blank for any agent,
+ * as ExecutorStep's Util.fixEmptyAndTrim makes of `node('')`), `count` (1..1000) and `duration`
+ * (1500, "1500ms", "20s", "2m"; default 20s). A problem is one sentence naming the field.
+ */
+export function readBuildRequest(input: unknown): { label: string | null; count: number; durationMs: number } | string {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return `builds: expected a JSON object {label, count, duration}, found ${JSON.stringify(input)}`;
+  const { label = null, count = 1, duration = defaultBuildDurationMs, ...rest } = input as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) return `builds: unknown field ${JSON.stringify(unknown[0])} (expected label, count, duration)`;
+  if (label !== null && typeof label !== 'string') return `builds: label must be a label expression (a string), or null for any agent, found ${JSON.stringify(label)}`;
+  if (!Number.isInteger(count) || (count as number) < 1 || (count as number) > 1000) return `builds: count must be a whole number from 1 to 1000, found ${JSON.stringify(count)}`;
+  const durationMs = typeof duration === 'number' ? (Number.isInteger(duration) && duration >= 0 ? duration : undefined) : typeof duration === 'string' ? readDuration(duration) : undefined;
+  if (durationMs === undefined) return `builds: duration must be milliseconds or a duration such as 1500ms, 20s or 2m, found ${JSON.stringify(duration)}`;
+  const trimmed = label?.trim();
+  return { label: trimmed ? trimmed : null, count: count as number, durationMs };
 }
 
 export function envLines(env: Record<string, string>): string {

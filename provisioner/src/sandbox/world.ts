@@ -75,3 +75,11 @@ export function resourceId(prefix: string): string {
 export function stableHash(text: string): number {
   return createHash('sha256').update(text).digest().readUInt32BE(0);
 }
+
+/** `1500`, `1500ms`, `1.5s`, `2m` -> milliseconds, or undefined for anything else. */
+export function readDuration(raw: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(raw.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  return Math.round(m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n);
+}
