@@ -151,6 +151,26 @@ describe('SSM stand-in through the real SDK client', () => {
     await expect(h.ssm.send(new ListCommandsCommand({ CommandId: '00000000-0000-0000-0000-000000000000' }))).rejects.toMatchObject({ name: 'InvalidCommandId' });
   });
 
+  it('holds GetParameter to about 40 a second, and a host\'s aws with adaptive retries still reads through a burst of 60', async () => {
+    const name = '/jenkins-fleet/bank-ci/agents/burst/secret';
+    await h.ssm.send(new PutParameterCommand({ Name: name, Value: 'v', Type: 'SecureString' }));
+    await new Promise((r) => setTimeout(r, 1100)); // a full bucket
+    const answers = await Promise.all(Array.from({ length: 80 }, () => h.ssm.send(new GetParameterCommand({ Name: name })).then(() => 'ok', (e: Error) => e.name)));
+    expect(answers.filter((a) => a === 'ok').length).toBeGreaterThanOrEqual(40);
+    expect(answers.filter((a) => a === 'ThrottlingException').length).toBeGreaterThan(0);
+    expect(answers.every((a) => a === 'ok' || a === 'ThrottlingException')).toBe(true);
+    const id = await onlineInstance();
+    await new Promise((r) => setTimeout(r, 1100));
+    const sent = await h.ssm.send(new SendCommandCommand({ DocumentName: 'AWS-RunShellScript', InstanceIds: [id], Parameters: { commands: [
+      'for n in $(seq 60); do (AWS_RETRY_MODE=adaptive AWS_MAX_ATTEMPTS=10 aws ssm get-parameter --with-decryption --name /jenkins-fleet/bank-ci/agents/burst/secret --query Parameter.Value --output text >/dev/null 2>&1 && echo ok || echo failed) & done; wait',
+    ] } }));
+    const done = await eventually('burst read', async () => {
+      const inv = await h.ssm.send(new GetCommandInvocationCommand({ CommandId: sent.Command!.CommandId!, InstanceId: id })).catch(() => undefined);
+      return inv && inv.Status !== 'Pending' && inv.Status !== 'InProgress' ? inv : undefined;
+    }, 60_000);
+    expect(done.StandardOutputContent!.trim().split('\n').sort()).toEqual(Array(60).fill('ok'));
+  });
+
   it('never lists agents with ssmNeverOnline', async () => {
     h.sandbox.sandbox.faults.ssmNeverOnline = true;
     const out = await h.ec2.send(new RunInstancesCommand({ ImageId: 'resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64', MinCount: 1, MaxCount: 1 }));

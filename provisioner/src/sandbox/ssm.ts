@@ -48,6 +48,9 @@ export function handleSsm(sb: Sandbox, op: string, input: Record<string, unknown
     if (caller.kind === 'instance' && op !== 'GetParameter') {
       throw new SsmError('AccessDeniedException', `User: ${instanceArn(sb, caller.instanceId)} is not authorized to perform: ssm:${op} because no identity-based policy allows the ssm:${op} action`);
     }
+    if ((op === 'GetParameter' || op === 'GetParameters') && !takeParameterReadToken(sb)) {
+      throw new SsmError('ThrottlingException', 'Rate exceeded');
+    }
     switch (op) {
       case 'PutParameter': ({ body, subject } = putParameter(sb, input)); break;
       case 'GetParameter': ({ body, subject } = getParameter(sb, input, caller)); break;
@@ -69,6 +72,26 @@ export function handleSsm(sb: Sandbox, op: string, input: Record<string, unknown
     if (!(err instanceof SsmError)) throw err;
     return { status: err.status, body: { __type: err.type, message: err.message }, mutating, error: err.type };
   }
+}
+
+// ---- Parameter Store's read quota
+
+/**
+ * GetParameter and GetParameters share about 40 transactions a second per account and region
+ * (Service Quotas, "Systems Manager endpoints and quotas": the default throughput): a bucket of 40
+ * refilled at 40 a second. A SendCommand starts 50 hosts that each read their secret at once.
+ */
+export const parameterReadsPerSecond = 40;
+const readBuckets = new WeakMap<Sandbox, { tokens: number; at: number }>();
+
+function takeParameterReadToken(sb: Sandbox, now = Date.now()): boolean {
+  const bucket = readBuckets.get(sb) ?? { tokens: parameterReadsPerSecond, at: now };
+  bucket.tokens = Math.min(parameterReadsPerSecond, bucket.tokens + ((now - bucket.at) / 1000) * parameterReadsPerSecond);
+  bucket.at = now;
+  readBuckets.set(sb, bucket);
+  if (bucket.tokens < 1) return false;
+  bucket.tokens -= 1;
+  return true;
 }
 
 // ---- input checks
