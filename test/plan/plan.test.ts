@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseFleet, type Fleet } from '../../provisioner/src/config/load.ts';
-import { agentName, nodeDescription, type AgentNode, type Instance, type Observed } from '../../provisioner/src/model.ts';
+import { parseFleet } from '../../provisioner/src/config/load.ts';
+import { agentName, nodeDescription, type AgentNode, type Instance, type Observed, type Fleet } from '../../provisioner/src/model.ts';
 import { drainMessage, launchToken, planDown, planUp, successorToken, type Action } from '../../provisioner/src/plan/plan.ts';
 
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);

@@ -6,7 +6,8 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseFleet, type Fleet } from '../../provisioner/src/config/load.ts';
+import type { Fleet } from '../../provisioner/src/model.ts';
+import { parseFleet } from '../../provisioner/src/config/load.ts';
 import { startSshHosts, sshdPath, type SshHosts } from '../../provisioner/src/sandbox/ssh-hosts.ts';
 
 export const toolbox = new URL('./toolbox', import.meta.url).pathname;

@@ -3,9 +3,8 @@
 // never holds the others; removals drain first and never kill a busy agent unless forced.
 // Every step is safe to repeat, so a run killed at any moment is finished by the next one.
 import { createHash } from 'node:crypto';
-import type { Fleet, Pool } from '../config/load.ts';
 import { isStaticPool } from '../config/schema.ts';
-import { agentName, isStaticHostId, nodeDescription, secretParameterName, staticHostId, type Instance } from '../model.ts';
+import { agentName, isStaticHostId, nodeDescription, secretParameterName, staticHostId, type Instance, type Fleet, type Pool } from '../model.ts';
 import { drainMessage, successorToken, type Action, type Plan } from '../plan/plan.ts';
 import { CapacityError, LaunchTokenSpent, type Compute, type Controller, type Parameters } from '../ports.ts';
 import { bootstrapValues, renderBootstrap } from '../transport/bootstrap.ts';

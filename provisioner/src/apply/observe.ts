@@ -1,9 +1,8 @@
 // One observation of the world for the planner: the fleet's instances in every region it uses,
 // the controller's nodes and the agents' secret parameters, read concurrently. Static pools'
 // hosts join as instances that always run.
-import type { Fleet } from '../config/load.ts';
 import { isStaticPool } from '../config/schema.ts';
-import { parseSecretParameterName, secretParameterPrefix, staticHostId, type Instance, type Observed } from '../model.ts';
+import { parseSecretParameterName, secretParameterPrefix, staticHostId, type Instance, type Observed, type Fleet } from '../model.ts';
 import type { Systems } from './apply.ts';
 
 /** Every region the fleet may have instances in: its own and its EC2 pools'. */

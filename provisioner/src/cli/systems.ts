@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import type { Systems } from '../apply/apply.ts';
 import { Ec2Compute } from '../aws/ec2.ts';
 import { SsmParameters, SsmRunCommand } from '../aws/ssm.ts';
-import type { Fleet, Pool } from '../config/load.ts';
+import type { Fleet, Pool } from '../model.ts';
 import { JenkinsController } from '../jenkins/controller.ts';
 import type { Compute, Parameters, RunCommand } from '../ports.ts';
 import { SshTransport } from '../transport/ssh.ts';

@@ -2,17 +2,8 @@
 // Pure: no I/O, no clock (the observation carries `now`). Every rule of reconciling lives here,
 // so the executor only carries actions out and the tests here need no mocks.
 import { createHash } from 'node:crypto';
-import type { Fleet, Pool } from '../config/load.ts';
 import { isStaticPool } from '../config/schema.ts';
-import {
-  agentName,
-  isStaticHostId,
-  parseAgentName,
-  parseNodeDescription,
-  type AgentNode,
-  type Instance,
-  type Observed,
-} from '../model.ts';
+import { agentName, isStaticHostId, parseAgentName, parseNodeDescription, type AgentNode, type Instance, type Observed, type Fleet, type Pool } from '../model.ts';
 
 export type RemoveReason = 'scale-down' | 'pool-removed' | 'stray' | 'stopped' | 'down' | 'replace';
 

@@ -1,7 +1,6 @@
 // What `provisioner status` shows, computed from one observation: per pool the wanted count and
 // each agent (node and instance side by side), then the orphans on either side.
-import type { Fleet } from '../config/load.ts';
-import { agentName, parseAgentName, type Observed } from '../model.ts';
+import { agentName, parseAgentName, type Observed, type Fleet } from '../model.ts';
 import { managedNodes } from './plan.ts';
 
 export interface AgentStatus {

@@ -2,8 +2,7 @@
 // Run Command, so agents need no inbound port at all. Hosts are polled for their SSM agent in
 // rounds (one DescribeInstanceInformation pass for all of them), and the ready ones are sent the
 // script together, up to 50 a call.
-import type { Fleet } from '../config/load.ts';
-import { secretParameterName } from '../model.ts';
+import { secretParameterName, type Fleet } from '../model.ts';
 import type { Parameters, RunCommand } from '../ports.ts';
 import type { AgentTarget, BootstrapOptions, BootstrapResult, Transport } from './transport.ts';
 
