@@ -11,8 +11,9 @@ import { NodeWatch } from '../apply/watch.ts';
 import { loadFleet, readToken } from '../config/load.ts';
 import { isStaticPool, parseDuration } from '../config/schema.ts';
 import { ExitCode, RemoteFailures, UserError } from '../errors.ts';
-import { agentName, parseAgentName, type Fleet } from '../model.ts';
-import { hasChanges, managedNodes, planDown, planUp, type Plan } from '../plan/plan.ts';
+import { parseAgentName, type Fleet, type Observed } from '../model.ts';
+import { inventory } from '../plan/inventory.ts';
+import { hasChanges, planDown, planUp, type Plan } from '../plan/plan.ts';
 import { fleetStatus } from '../plan/status.ts';
 import { sshPreflight } from '../transport/ssh.ts';
 import type { CommandModule, GlobalOptions } from './main.ts';
@@ -157,14 +158,11 @@ export function upCommand(deps: FleetDeps = {}): CommandModule {
 }
 
 /** Node names of every agent that should be online once the plan is carried out (as known now). */
-function wantedAgents(fleet: Fleet, observed: Awaited<ReturnType<typeof observe>>, plan: Plan): string[] {
+function wantedAgents(fleet: Fleet, observed: Observed, plan: Plan): string[] {
   const leaving = new Set(plan.actions.flatMap((a) => (a.type === 'remove' && a.node ? [a.node] : [])));
-  const nodes = managedNodes(fleet, observed);
-  const pools = new Set(fleet.pools.map((p) => p.name));
-  return observed.instances
-    .filter((i) => pools.has(i.pool) && (i.state === 'running' || i.state === 'pending'))
-    .map((i) => agentName(i.pool, i.id))
-    .filter((name) => nodes.has(name) && !leaving.has(name) && !nodes.get(name)?.online && !nodes.get(name)?.temporarilyOffline);
+  return inventory(fleet, observed).pools.flatMap(({ members }) =>
+    members.filter((a) => a.life === 'live' && a.node && !leaving.has(a.name) && !a.node.online && !a.node.temporarilyOffline).map((a) => a.name),
+  );
 }
 
 export function statusCommand(deps: FleetDeps = {}): CommandModule {

@@ -16,9 +16,17 @@ export function describeAction(action: Action): string {
     case 'resume':
       return `~ take ${action.node} back online (${action.reason})`;
     case 'remove': {
-      const what = action.node ?? action.instanceId ?? '?';
-      const extra = action.node && action.instanceId && !action.instanceId.startsWith('h-') ? ` and terminate ${action.instanceId}` : '';
-      return `- drain and remove ${what}${extra} (${action.reason}${action.detail ? `: ${action.detail}` : ''}${action.busy ? '; busy: waits for its build' : ''})`;
+      const busy = action.busy ? '; busy: waits for its build' : '';
+      switch (action.target) {
+        case 'instance': {
+          const what = action.node ? `${action.node} and terminate ${action.instanceId}` : action.instanceId;
+          return `- drain and remove ${what} (${action.reason}${action.detail ? `: ${action.detail}` : ''}${busy})`;
+        }
+        case 'host':
+          return `- drain and remove ${action.node ?? action.hostId} (${action.reason}${busy})`;
+        case 'node':
+          return `- drain and remove ${action.node} (${action.reason}${busy})`;
+      }
     }
     case 'delete-node':
       return `- delete node ${action.node} (${action.reason})`;
