@@ -1,6 +1,5 @@
-// How plans, status and failures read for a person: one line per action, Terraform-style
+// How plans and status read for a person (failures: progress.ts): one line per action, Terraform-style
 // markers (+ make, ~ repair, - take away), and a summary line.
-import type { Failure } from '../apply/events.ts';
 import type { Action, Plan } from '../plan/plan.ts';
 import { formatAge } from '../plan/plan.ts';
 import type { FleetStatus } from '../plan/status.ts';
@@ -48,12 +47,6 @@ export function summarizePlan(plan: Plan): string {
 export function formatPlan(plan: Plan): string {
   const lines = plan.actions.map((a) => `  ${describeAction(a)}`);
   return [...lines, summarizePlan(plan)].join('\n');
-}
-
-export function formatFailure(failure: Failure): string {
-  const who = failure.agent ?? failure.instanceId ?? `pool ${failure.pool}`;
-  const pool = failure.agent || failure.instanceId ? ` (pool ${failure.pool})` : '';
-  return `${who}${pool}: ${failure.step}: ${failure.error}`;
 }
 
 export function formatStatus(status: FleetStatus): string {
