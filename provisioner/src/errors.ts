@@ -1,8 +1,8 @@
 // The two kinds of failure the CLI tells apart: a user's mistake (bad config, missing token,
-// wrong flag), which exits 2 with one clear sentence per problem, and a failure of a remote
-// system, which exits 1 naming what was being done, to what, and what the remote said.
+// wrong flag), told in one clear sentence per problem, and a failure of a remote system, naming
+// what was being done, to what, and what the remote said. Both exit 1, as Terraform's errors do.
 
-/** A mistake the user can fix: config, flags, environment. Exit code 2, no stack trace. */
+/** A mistake the user can fix: config, flags, environment. Exit code 1, no stack trace. */
 export class UserError extends Error {
   readonly problems: string[];
 
@@ -32,9 +32,12 @@ export class RemoteError extends Error {
   }
 }
 
-/** Exit codes, as documented in README.md. */
+/**
+ * Exit codes, as documented in README.md and as Terraform's: 1 for every error, so that 2 means
+ * only "changes pending" under `plan --detailed-exitcode` and a drift check can tell them apart.
+ */
 export const ExitCode = {
   ok: 0,
-  remoteFailure: 1,
-  usage: 2,
+  error: 1,
+  changesPending: 2,
 } as const;

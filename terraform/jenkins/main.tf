@@ -73,6 +73,7 @@ module "provisioner_iam" {
   source = "../modules/provisioner-iam"
 
   fleet                      = var.fleet
+  regions                    = [var.region]
   agent_role_arn             = module.agent_iam.role_arn
   agent_instance_profile_arn = module.agent_iam.instance_profile_arn
   agent_subnet_ids           = module.network.private_subnet_ids

@@ -111,7 +111,7 @@ export class World {
 
   readonly runCommand = (region: string): RunCommand => ({
     region,
-    managedOnline: async (ids) => {
+    managedOnline: async (_fleet, ids) => {
       // Instances boot between two rounds.
       for (const id of ids) {
         const i = this.instances.get(id);

@@ -344,6 +344,11 @@ describe('Ec2Compute.consoleOutput', () => {
     const compute = new Ec2Compute('us-east-1');
     expect(await compute.consoleOutput('i-0123456789abcdef0')).toBe(printed);
     expect(await compute.consoleOutput('i-0fffffffffffffff0')).toBeUndefined();
+    // The latest output, not what was buffered at the last state change (no keys in the first minutes).
+    expect(ec2.commandCalls(GetConsoleOutputCommand).map((c) => c.args[0].input)).toEqual([
+      { InstanceId: 'i-0123456789abcdef0', Latest: true },
+      { InstanceId: 'i-0fffffffffffffff0', Latest: true },
+    ]);
   });
 
   it('names the instance and the endpoint when EC2 refuses', async () => {

@@ -1,6 +1,7 @@
 // The EC2 stand-in, exercised only through the real @aws-sdk/client-ec2.
+import { fingerprint, hostKeysFromConsole } from '../../provisioner/src/transport/ssh-host-keys.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateTagsCommand, DescribeInstancesCommand, paginateDescribeInstances, RunInstancesCommand, TerminateInstancesCommand, EC2Client, type RunInstancesCommandInput } from '@aws-sdk/client-ec2';
+import { CreateTagsCommand, DescribeInstancesCommand, GetConsoleOutputCommand, paginateDescribeInstances, RunInstancesCommand, TerminateInstancesCommand, EC2Client, type RunInstancesCommandInput } from '@aws-sdk/client-ec2';
 import { eventually, startHarness, type Harness } from './harness.ts';
 
 let h: Harness;
@@ -68,6 +69,40 @@ describe('EC2 stand-in through the real SDK client', () => {
     await expect(h.ec2.send(new RunInstancesCommand(launch({ ClientToken: 'bank-ci/awsDeploy/spent', InstanceType: 'm5.large' }))))
       .rejects.toMatchObject({ name: 'IdempotentParameterMismatch' });
     expect(h.sandbox.sandbox.store.world.launches.some((l) => l.clientToken === 'bank-ci/awsDeploy/spent')).toBe(true);
+  });
+
+  it('hides a new instance from TerminateInstances and CreateTags too while the consistency lag lasts', async () => {
+    h.sandbox.sandbox.faults.consistencyLagMs = 400;
+    try {
+      const out = await h.ec2.send(new RunInstancesCommand(launch({})));
+      const id = out.Instances![0]!.InstanceId!;
+      await expect(h.ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: 'k', Value: 'v' }] }))).rejects.toMatchObject({ name: 'InvalidInstanceID.NotFound' });
+      await expect(h.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }))).rejects.toMatchObject({ name: 'InvalidInstanceID.NotFound' });
+      await new Promise((r) => setTimeout(r, 450));
+      await h.ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: 'k', Value: 'v' }] }));
+      await h.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+    } finally {
+      h.sandbox.sandbox.faults.consistencyLagMs = 0;
+    }
+  });
+
+  it('answers GetConsoleOutput: without Latest only what was buffered at the last state change, with Latest the host keys cloud-init printed', async () => {
+    const out = await h.ec2.send(new RunInstancesCommand(launch({})));
+    const id = out.Instances![0]!.InstanceId!;
+    const { bootMs, ssmOnlineMs } = h.sandbox.sandbox.timing;
+    await new Promise((r) => setTimeout(r, bootMs + ssmOnlineMs + 100));
+    const buffered = await h.ec2.send(new GetConsoleOutputCommand({ InstanceId: id }));
+    const bufferedText = Buffer.from(buffered.Output ?? '', 'base64').toString('utf8');
+    expect(bufferedText).toContain('Cloud-init');
+    expect(bufferedText).not.toContain('SSH HOST KEY');
+    const latest = await h.ec2.send(new GetConsoleOutputCommand({ InstanceId: id, Latest: true }));
+    const text = Buffer.from(latest.Output!, 'base64').toString('utf8');
+    const keys = hostKeysFromConsole(text, id);
+    expect(keys.keys).toHaveLength(1);
+    expect(keys.fingerprints).toEqual([fingerprint(keys.keys[0]!)]);
+    // The key is the instance's own: the same on every read.
+    const again = hostKeysFromConsole(Buffer.from((await h.ec2.send(new GetConsoleOutputCommand({ InstanceId: id, Latest: true }))).Output!, 'base64').toString('utf8'), id);
+    expect(again.fingerprints).toEqual(keys.fingerprints);
   });
 
   it('filters by tag and state and pages with MaxResults/NextToken', async () => {

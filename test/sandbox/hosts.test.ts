@@ -54,8 +54,8 @@ async function launchOnline(fleet = 'bank-ci'): Promise<string> {
   }));
   const id = out.Instances![0]!.InstanceId!;
   await eventually('SSM online', async () => {
-    const info = await h.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [id] }] }));
-    return info.InstanceInformationList?.[0]?.PingStatus === 'Online';
+    const info = await h.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'tag:jenkins-fleet:fleet', Values: [fleet] }] }));
+    return info.InstanceInformationList?.some((i) => i.InstanceId === id && i.PingStatus === 'Online');
   });
   return id;
 }

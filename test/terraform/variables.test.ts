@@ -37,13 +37,13 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
   },
   'terraform/modules/provisioner-iam': {
     good: {
-      fleet: 'bank-ci', agent_role_arn: ARN.role, agent_instance_profile_arn: ARN.profile,
+      fleet: 'bank-ci', regions: ['us-east-1', 'us-west-2'], agent_role_arn: ARN.role, agent_instance_profile_arn: ARN.profile,
       agent_subnet_ids: ['subnet-0a1b', 'subnet-0c2d'], agent_security_group_id: 'sg-0a1b2c',
-      kms_key_arn: ARN.kms, image_owners: ['amazon', '111122223333'], trusted_principal_arns: ['arn:aws:iam::111122223333:role/ci'],
+      kms_key_arn: ARN.kms, ebs_kms_key_arn: ARN.kms, image_owners: ['amazon', '111122223333'], trusted_principal_arns: ['arn:aws:iam::111122223333:role/ci'],
     },
     bad: {
-      fleet: '-x', agent_role_arn: ARN.profile, agent_instance_profile_arn: ARN.role, agent_subnet_ids: [],
-      agent_security_group_id: 'default', kms_key_arn: 'key', image_owners: ['anyone'], trusted_principal_arns: ['*'],
+      fleet: '-x', regions: ['us-east'], agent_role_arn: ARN.profile, agent_instance_profile_arn: ARN.role, agent_subnet_ids: [],
+      agent_security_group_id: 'default', kms_key_arn: 'key', ebs_kms_key_arn: 'alias/aws/ebs', image_owners: ['anyone'], trusted_principal_arns: ['*'],
     },
   },
   'terraform/modules/jenkins-controller': {

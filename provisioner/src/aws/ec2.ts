@@ -194,7 +194,9 @@ export class Ec2Compute implements Compute {
   async consoleOutput(instanceId: string): Promise<string | undefined> {
     let reply;
     try {
-      reply = await this.ec2.send(new GetConsoleOutputCommand({ InstanceId: instanceId }));
+      // Without Latest EC2 answers what was buffered at the last state change: in the first minutes
+      // that is nothing, and accept-new would quietly trust the first key it meets.
+      reply = await this.ec2.send(new GetConsoleOutputCommand({ InstanceId: instanceId, Latest: true }));
     } catch (err) {
       throw awsRemoteError(`reading the console output of ${instanceId}`, 'EC2', this.region, err);
     }

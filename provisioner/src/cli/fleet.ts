@@ -1,5 +1,5 @@
 // The fleet commands: `plan`, `up`, `status` and `down`. Each reads the fleet file and the token
-// first (user errors exit 2 before anything is contacted), observes, plans, and for up/down
+// first (user errors exit 1 before anything is contacted), observes, plans, and for up/down
 // applies after showing the plan.
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
@@ -9,7 +9,7 @@ import { observe } from '../apply/observe.ts';
 import { NodeWatch } from '../apply/watch.ts';
 import { loadFleet, readToken, type Fleet } from '../config/load.ts';
 import { parseDuration } from '../config/schema.ts';
-import { UserError } from '../errors.ts';
+import { ExitCode, UserError } from '../errors.ts';
 import { agentName, parseAgentName } from '../model.ts';
 import { hasChanges, managedNodes, planDown, planUp, type Plan } from '../plan/plan.ts';
 import { fleetStatus } from '../plan/status.ts';
@@ -93,7 +93,7 @@ export function planCommand(deps: FleetDeps = {}): CommandModule {
         const systems = (deps.connect ?? connect)(fleet, token);
         const plan = planUp(fleet, await observe(fleet, systems, deps.now));
         io.out(opts.json ? JSON.stringify({ fleet: fleet.fleet, actions: plan.actions }, null, 2) : formatPlan(plan));
-        if (opts.detailedExitcode && hasChanges(plan)) throw new ExitRequest(2);
+        if (opts.detailedExitcode && hasChanges(plan)) throw new ExitRequest(ExitCode.changesPending);
       });
   };
 }

@@ -1,5 +1,5 @@
 // The CLI's single entry: builds the command tree and maps every error to an exit code in one
-// place (a user's mistake -> 2 with a sentence, a remote failure -> 1 naming the endpoint).
+// place (a user's mistake: a sentence; a remote failure: the endpoint and its words; both exit 1).
 import { Command, CommanderError } from 'commander';
 import { ExitCode, RemoteError, UserError } from '../errors.ts';
 import { doctorCommand } from '../doctor/command.ts';
@@ -54,24 +54,24 @@ function report(err: unknown, debug: boolean): number {
   if (err instanceof CommanderError) {
     // Commander already printed help, a version, or the usage problem.
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version') return ExitCode.ok;
-    return ExitCode.usage;
+    return ExitCode.error;
   }
   if (err instanceof ExitRequest) return err.code;
   if (err instanceof ApplyFailed) {
     process.stderr.write(`error: ${err.message}\n`);
-    return ExitCode.remoteFailure;
+    return ExitCode.error;
   }
   if (err instanceof UserError) {
     for (const problem of err.problems) process.stderr.write(`error: ${problem}\n`);
     if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
-    return ExitCode.usage;
+    return ExitCode.error;
   }
   if (err instanceof RemoteError) {
     process.stderr.write(`error: ${err.message}\n`);
     if (debug) process.stderr.write(`${err.stack ?? ''}\n${err.cause ? String((err.cause as Error).stack ?? err.cause) : ''}\n`);
-    return ExitCode.remoteFailure;
+    return ExitCode.error;
   }
   process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
   if (debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-  return ExitCode.remoteFailure;
+  return ExitCode.error;
 }

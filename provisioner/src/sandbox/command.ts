@@ -51,6 +51,7 @@ interface SandboxFlags {
   executorStart: string;
   seed?: string;
   sshHosts: string;
+  kmsKey: string[];
 }
 
 async function run(flags: SandboxFlags): Promise<void> {
@@ -80,6 +81,10 @@ async function run(flags: SandboxFlags): Promise<void> {
   if (!/^\d+$/.test(flags.vcpuLimit)) throw new UserError(`--vcpu-limit: expected a whole number of vCPUs (0: no limit), found ${JSON.stringify(flags.vcpuLimit)}`);
   options.faults.vcpuLimit = Number(flags.vcpuLimit);
   options.agentRetrySeconds = parseDuration('--agent-retry', flags.agentRetry) / 1000;
+  for (const alias of flags.kmsKey) {
+    if (!/^alias\/[a-zA-Z0-9/_-]{1,250}$/.test(alias) || alias.startsWith('alias/aws/')) throw new UserError(`--kms-key: expected a KMS alias name such as alias/jenkins-fleet/bank-ci (not alias/aws/...), found ${JSON.stringify(alias)}`);
+  }
+  options.kmsAliases = flags.kmsKey;
   if (flags.seed !== undefined) {
     if (!/^\d+$/.test(flags.seed)) throw new UserError(`--seed: expected a whole number, found ${JSON.stringify(flags.seed)}`);
     options.seed = Number(flags.seed);
@@ -189,6 +194,7 @@ export const sandboxCommand: CommandModule = (cli: Command) => {
     .option('--queue-maintenance <duration>', "Jenkins' queue maintenance period (Queue.MaintainTask; it also runs when a build is queued or ends, an agent connects, a node changes)", '5s')
     .option('--executor-start <duration>', 'how long an executor takes to start a build handed to it (the queue item is pending meanwhile)', '0')
     .option('--seed <n>', 'seed of the fault generator')
+    .option('--kms-key <alias...>', "the account's customer managed KMS keys, by alias (beside aws/ssm); SecureStrings naming any other key fail InvalidKeyId", ['alias/jenkins-fleet/bank-ci'])
     .option('--ssh-hosts <n>', 'also start N real sshd hosts on loopback for a static pool (settings in STATE/ssh-hosts.yaml)', '0')
     .action(async (flags: SandboxFlags) => run(flags));
   for (const state of ['busy', 'idle'] as const) {

@@ -1,7 +1,7 @@
 // The EC2 stand-in: the Query protocol (form-encoded POST with Action= and Version=, XML replies in
 // the 2016-11-15 namespace, errors as <Response><Errors><Error>) for the calls the provisioner
 // makes: RunInstances, DescribeInstances, TerminateInstances, CreateTags.
-import { randomUUID } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { Instance, Tag } from './state.ts';
 import { instanceState, resourceId, stableHash, stateCodes, type Sandbox } from './world.ts';
 import { resolvePublicParameter } from './ssm.ts';
@@ -53,8 +53,9 @@ export function handleEc2(sb: Sandbox, form: URLSearchParams, requestId: string)
       case 'CreateTags': ({ inner, subject } = changeTags(sb, form, 'create')); break;
       case 'DeleteTags': ({ inner, subject } = changeTags(sb, form, 'delete')); break;
       case 'DescribeImages': inner = describeImages(sb, form); break;
+      case 'GetConsoleOutput': inner = getConsoleOutput(sb, form); break;
       default:
-        throw new Ec2Error('InvalidAction', `The action ${action} is not valid for this web service (the sandbox implements RunInstances, DescribeInstances, TerminateInstances, CreateTags, DeleteTags, DescribeImages).`);
+        throw new Ec2Error('InvalidAction', `The action ${action} is not valid for this web service (the sandbox implements RunInstances, DescribeInstances, TerminateInstances, CreateTags, DeleteTags, DescribeImages, GetConsoleOutput).`);
     }
     const body = `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${namespace}"><requestId>${requestId}</requestId>${inner}</${action}Response>`;
     return { status: 200, body, action, mutating, ...(subject ? { subject } : {}) };
@@ -361,12 +362,20 @@ const dummyInstance = { tags: [], id: '', subnetId: '', vpcId: '', availabilityZ
 
 // ---- TerminateInstances, CreateTags
 
+/**
+ * Eventual consistency (--consistency-lag): a new instance is unknown to every other call for a
+ * while, TerminateInstances and CreateTags included (InvalidInstanceID.NotFound), as EC2 documents.
+ */
+function visibleYet(sb: Sandbox, instance: Instance, now = Date.now()): boolean {
+  return now >= instance.launchedAt + sb.faults.consistencyLagMs;
+}
+
 function terminateInstances(sb: Sandbox, form: URLSearchParams): { inner: string; subject: string } {
   const ids = list(form, 'InstanceId');
   if (ids.length === 0) throw new Ec2Error('MissingParameter', 'The request must contain the parameter InstanceId');
   for (const id of ids) if (!/^i-[0-9a-f]{8,17}$/.test(id)) throw new Ec2Error('InvalidInstanceID.Malformed', `Invalid id: "${id}"`);
   const world = sb.store.world;
-  const found = ids.map((id) => world.instances.find((i) => i.id === id && instanceState(sb, i) !== undefined));
+  const found = ids.map((id) => world.instances.find((i) => i.id === id && instanceState(sb, i) !== undefined && visibleYet(sb, i)));
   const missing = ids.filter((_, n) => !found[n]);
   if (missing.length > 0) throw new Ec2Error('InvalidInstanceID.NotFound', missing.length === 1 ? `The instance ID '${missing[0]}' does not exist` : `The instance IDs '${missing.join(', ')}' do not exist`);
   const now = Date.now();
@@ -391,9 +400,9 @@ function changeTags(sb: Sandbox, form: URLSearchParams, how: 'create' | 'delete'
   if (how === 'create' && newTags.length === 0) throw new Ec2Error('MissingParameter', 'The request must contain the parameter Tag');
   const world = sb.store.world;
   const targets = ids.map((id) => {
-    const instance = world.instances.find((i) => i.id === id);
+    const instance = world.instances.find((i) => i.id === id && visibleYet(sb, i));
     if (instance) return instance;
-    const owner = world.instances.find((i) => i.volume.id === id);
+    const owner = world.instances.find((i) => i.volume.id === id && visibleYet(sb, i));
     if (owner) return owner.volume;
     if (id.startsWith('i-')) throw new Ec2Error('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
     if (id.startsWith('vol-')) throw new Ec2Error('InvalidVolume.NotFound', `The volume '${id}' does not exist.`);
@@ -428,6 +437,70 @@ function describeImages(sb: Sandbox, form: URLSearchParams): string {
     ].join('');
   });
   return `<imagesSet>${items.join('')}</imagesSet>`;
+}
+
+// ---- GetConsoleOutput: the serial console, where cloud-init prints the SSH host keys
+
+/** When cloud-init prints the host keys: once the host has booted, as its SSM agent registers. */
+function keysPrintedAt(sb: Sandbox, i: Instance): number {
+  return i.launchedAt + sb.timing.bootMs + Math.max(1, sb.timing.ssmOnlineMs / 2);
+}
+
+/** The instance's ed25519 host key (made on first use, kept with the instance). */
+function hostKey(sb: Sandbox, i: Instance): { line: string; fingerprint: string } {
+  if (!i.hostKey) {
+    const { publicKey } = generateKeyPairSync('ed25519');
+    const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
+    // The SSH wire format: each field a uint32 length and its bytes.
+    const string = (b: Buffer) => {
+      const length = Buffer.alloc(4);
+      length.writeUInt32BE(b.length, 0);
+      return Buffer.concat([length, b]);
+    };
+    const blob = Buffer.concat([string(Buffer.from('ssh-ed25519')), string(raw)]);
+    i.hostKey = `ssh-ed25519 ${blob.toString('base64')}`;
+    sb.store.save();
+  }
+  const blob = Buffer.from(i.hostKey.split(' ')[1]!, 'base64');
+  return { line: i.hostKey, fingerprint: `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}` };
+}
+
+function consoleText(sb: Sandbox, i: Instance, upTo: number): string {
+  const host = `ip-${i.privateIp.replace(/\./g, '-')}`;
+  const lines: string[] = [];
+  if (upTo >= i.launchedAt + sb.timing.bootMs) {
+    lines.push('[    0.000000] Linux version 6.1.0 (sandbox) #1 SMP', `[    1.204518] cloud-init[512]: Cloud-init v. 24.4 running 'init' at ${new Date(i.launchedAt).toUTCString()}.`);
+  }
+  if (upTo >= keysPrintedAt(sb, i)) {
+    // cc_keys_to_console, as cloud-init prints it (the fingerprints prefixed with "ec2:").
+    const key = hostKey(sb, i);
+    lines.push(
+      'ec2: #############################################################',
+      'ec2: -----BEGIN SSH HOST KEY FINGERPRINTS-----',
+      `ec2: 256 ${key.fingerprint} root@${host} (ED25519)`,
+      'ec2: -----END SSH HOST KEY FINGERPRINTS-----',
+      'ec2: #############################################################',
+      '-----BEGIN SSH HOST KEY KEYS-----',
+      `${key.line} root@${host}`,
+      '-----END SSH HOST KEY KEYS-----',
+      `cloud-init[1021]: Cloud-init v. 24.4 finished. Datasource DataSourceEc2Local.  Up ${((keysPrintedAt(sb, i) - i.launchedAt) / 1000).toFixed(2)} seconds`,
+    );
+  }
+  return lines.length ? `${lines.join('\r\n')}\r\n` : '';
+}
+
+function getConsoleOutput(sb: Sandbox, form: URLSearchParams): string {
+  const id = form.get('InstanceId');
+  if (!id) throw new Ec2Error('MissingParameter', 'The request must contain the parameter InstanceId');
+  if (!/^i-[0-9a-f]{8,17}$/.test(id)) throw new Ec2Error('InvalidInstanceID.Malformed', `Invalid id: "${id}"`);
+  const now = Date.now();
+  const instance = sb.store.world.instances.find((i) => i.id === id && instanceState(sb, i, now) !== undefined && visibleYet(sb, i, now));
+  if (!instance) throw new Ec2Error('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
+  const latest = form.get('Latest') === 'true';
+  // Without Latest: what was buffered at the last state change (running, or shutting down).
+  const changes = [instance.launchedAt, instance.launchedAt + sb.timing.bootMs, instance.terminatedAt ?? Infinity].filter((t) => t <= now);
+  const text = consoleText(sb, instance, latest ? now : Math.max(...changes));
+  return `<instanceId>${id}</instanceId><timestamp>${new Date(now).toISOString()}</timestamp>${text ? `<output>${Buffer.from(text).toString('base64')}</output>` : ''}`;
 }
 
 // ---- XML of an instance, as DescribeInstances and RunInstances show it

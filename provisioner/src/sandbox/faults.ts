@@ -24,7 +24,8 @@ export interface Faults {
   ssmNeverOnline: boolean;
   /**
    * Eventual consistency, in ms: for this long after RunInstances, DescribeInstances does not see
-   * the new instances (InvalidInstanceID.NotFound by id, absent from filtered lists), and after
+   * the new instances (InvalidInstanceID.NotFound by id, absent from filtered lists), nor do
+   * TerminateInstances and CreateTags (InvalidInstanceID.NotFound), and after
    * SendCommand its invocations do not exist yet (InvocationDoesNotExist, empty listings), as AWS
    * documents for both.
    */

@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { catalogText, imageOf, type HostImage } from './images.ts';
+import { dispatchCommand } from './ssm.ts';
 import type { Instance, Invocation } from './state.ts';
 import type { Sandbox } from './world.ts';
 
@@ -130,14 +131,17 @@ export class Hosts {
     }
   }
 
-  private finish(invocation: Invocation, status: Invocation['status'], code: number, out: string, err: string): void {
+  private finish(commandId: string, invocation: Invocation, status: Invocation['status'], details: string, code: number, out: string, err: string): void {
     invocation.status = status;
+    invocation.details = details;
     invocation.responseCode = code;
     invocation.stdout = out;
     invocation.stderr = err;
     invocation.endedAt = Date.now();
     this.sb.store.save();
     this.active--;
+    const record = this.sb.store.world.commands.find((c) => c.id === commandId);
+    if (record) dispatchCommand(this.sb, record);
     this.pump();
   }
 
@@ -146,13 +150,15 @@ export class Hosts {
     const record = world.commands.find((c) => c.id === commandId);
     const invocation = record?.invocations.find((i) => i.instanceId === instanceId);
     const instance = world.instances.find((i) => i.id === instanceId);
-    if (!record || !invocation) { this.active--; this.pump(); return; }
+    // Cancelled while it waited for a slot (its command passed MaxErrors): it never starts.
+    if (!record || !invocation || invocation.status !== 'Pending') { this.active--; this.pump(); return; }
     invocation.startedAt = Date.now();
     if (!instance || instance.terminatedAt !== undefined) {
-      this.finish(invocation, 'Terminated', -1, '', 'The instance was terminated before the command ran.');
+      this.finish(commandId, invocation, 'Failed', 'Undeliverable', -1, '', 'The instance was terminated before the command ran.');
       return;
     }
     invocation.status = 'InProgress';
+    invocation.details = 'InProgress';
     this.sb.store.save();
     const root = this.prepare(instance);
     const orchestration = join(root, 'var/lib/amazon/ssm', instanceId, 'document/orchestration', commandId, 'awsrunShellScript/0.awsrunShellScript');
@@ -180,9 +186,9 @@ export class Hosts {
       this.running.delete(key);
       writeFileSync(join(orchestration, 'stdout'), out);
       writeFileSync(join(orchestration, 'stderr'), err);
-      if (timedOut) this.finish(invocation, 'TimedOut', -1, out, `${err}\nfailed to run commands: the execution timed out (executionTimeout ${record.timeoutSeconds}s)`);
-      else if (code === 0) this.finish(invocation, 'Success', 0, out, err);
-      else this.finish(invocation, 'Failed', code ?? (signal ? 128 : 1), out, err);
+      if (timedOut) this.finish(commandId, invocation, 'TimedOut', 'ExecutionTimedOut', -1, out, `${err}\nfailed to run commands: the execution timed out (executionTimeout ${record.timeoutSeconds}s)`);
+      else if (code === 0) this.finish(commandId, invocation, 'Success', 'Success', 0, out, err);
+      else this.finish(commandId, invocation, 'Failed', 'Failed', code ?? (signal ? 128 : 1), out, err);
     });
   }
 
@@ -218,6 +224,7 @@ export class Hosts {
       for (const i of record.invocations) {
         if (i.status === 'Pending' || i.status === 'InProgress') {
           i.status = 'Failed';
+          i.details = 'Failed';
           i.stderr += '\nThe sandbox stopped while the command ran.';
           i.endedAt = Date.now();
         }

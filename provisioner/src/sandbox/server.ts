@@ -28,6 +28,8 @@ export interface SandboxOptions {
   agentRetrySeconds: number;
   /** How long a build whose agent dropped or was deleted waits before it aborts (a Pipeline: 5 minutes). */
   lostAgentTimeoutMs: number;
+  /** Aliases of the account's customer managed KMS keys (terraform/jenkins makes alias/jenkins-fleet/<fleet>). */
+  kmsAliases: string[];
   /** Jenkins' queue maintenance period (Queue.MaintainTask: 5 s); maintenance also runs on Jenkins' own triggers. */
   queueMaintenanceMs: number;
   /** How long an executor takes to start a build handed to it (the queue item is pending meanwhile). */
@@ -52,7 +54,7 @@ export interface RunningSandbox {
 export const defaultTiming: Timing = { bootMs: 2000, ssmOnlineMs: 3000, shutdownMs: 1000, lingerMs: 60_000 };
 
 export function defaultOptions(stateDir: string): SandboxOptions {
-  return { stateDir, port: 0, region: 'us-east-1', timing: { ...defaultTiming }, faults: noFaults(), seed: Date.now() % 2 ** 31, agentRetrySeconds: 5, lostAgentTimeoutMs: 5 * 60_000, queueMaintenanceMs: 5000, executorStartMs: 0 };
+  return { stateDir, port: 0, region: 'us-east-1', timing: { ...defaultTiming }, faults: noFaults(), seed: Date.now() % 2 ** 31, agentRetrySeconds: 5, lostAgentTimeoutMs: 5 * 60_000, queueMaintenanceMs: 5000, executorStartMs: 0, kmsAliases: ['alias/jenkins-fleet/bank-ci'] };
 }
 
 /** The account JENKINS_USER names: exactly what `provisioner doctor` asks casc.yaml to grant it. */
@@ -109,6 +111,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     random,
     region: options.region,
     accountId: '123456789012',
+    kmsAliases: options.kmsAliases,
     baseUrl: '',
     log(entry: RequestLogEntry) {
       if (stopping) return;

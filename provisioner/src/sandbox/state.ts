@@ -30,6 +30,8 @@ export interface Instance {
   volume: { id: string; sizeGiB: number; tags: Tag[] };
   metadataOptions: { httpTokens: string; hopLimit: number; httpEndpoint: string };
   userData?: string;
+  /** Its SSH host key (`ssh-ed25519 AAAA...`), as cloud-init prints it on the console. */
+  hostKey?: string;
   /** Epoch ms. State is derived from these times and the boot delay, so it survives restarts. */
   launchedAt: number;
   terminatedAt?: number;
@@ -56,7 +58,12 @@ export interface Parameter {
 
 export interface Invocation {
   instanceId: string;
-  status: 'Pending' | 'InProgress' | 'Success' | 'Failed' | 'TimedOut' | 'Cancelled' | 'Undeliverable' | 'Terminated';
+  /** SSM's CommandInvocationStatus (the SDK model's enum). */
+  status: 'Pending' | 'InProgress' | 'Delayed' | 'Success' | 'Cancelled' | 'TimedOut' | 'Failed' | 'Cancelling';
+  /** SSM's StatusDetails: the finer state (Undeliverable, Terminated, ExecutionTimedOut...). */
+  details: string;
+  /** Handed to the host's SSM agent (it may still wait for a slot there). */
+  dispatched?: boolean;
   responseCode: number;
   startedAt?: number;
   endedAt?: number;

@@ -34,6 +34,8 @@ export interface Sandbox {
   random: () => number;
   region: string;
   accountId: string;
+  /** The aliases of the account's customer managed KMS keys (beside the AWS managed aws/ssm). */
+  kmsAliases: string[];
   /** Base URL the sandbox answers on, e.g. http://127.0.0.1:4566 */
   baseUrl: string;
   log(entry: RequestLogEntry): void;
