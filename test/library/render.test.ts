@@ -259,9 +259,9 @@ describe('provisioner library', () => {
     expect(check.stdout).toBe('library: 13 generated files are up to date\n');
   });
 
-  it('exits 2 naming terraformDir when the deploy\'s Terraform cannot be read', () => {
+  it('exits 1 naming terraformDir when the deploy\'s Terraform cannot be read', () => {
     const result = run('library', '--root', tempDir());
-    expect(result.status).toBe(2);
+    expect(result.status).toBe(1);
     expect(result.stderr).toContain('library.jenkinsfile.terraformDir terraform/app cannot be read as a Terraform module');
   });
 
@@ -279,12 +279,12 @@ describe('provisioner library', () => {
     expect(readFileSync(join(root, 'vars/test.groovy'), 'utf8')).toBe('// edited by hand\n');
   });
 
-  it('exits 2 naming the file when the fleet has no library: section', () => {
+  it('exits 1 naming the file when the fleet has no library: section', () => {
     const dir = tempDir();
     const config = join(dir, 'fleet.yaml');
     writeFileSync(config, fleetYaml.slice(0, fleetYaml.indexOf('\nlibrary:')));
     const result = run('--config', config, 'library', '--root', dir);
-    expect(result.status).toBe(2);
+    expect(result.status).toBe(1);
     expect(result.stderr).toContain('library: is missing; the shared library needs at least library.docker.image');
   });
 
