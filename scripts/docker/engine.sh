@@ -31,6 +31,12 @@ case "$action" in
       # exec-root holds containerd's sockets, whose paths must stay under 108 bytes: keep it short.
       exec_root=$(mktemp -d /tmp/dockerd-exec.XXXXXX)
       echo "$exec_root" > "$state/exec-root"
+      # dockerd outlives this script: it must not keep open what the caller had open (a caller's
+      # lock file above all, which would stay locked for as long as the engine runs).
+      for fd in /proc/$$/fd/*; do
+        fd=${fd##*/}
+        if [ "$fd" -gt 2 ] && [ "$fd" -ne 255 ]; then eval "exec $fd>&-"; fi
+      done
       PATH="/usr/sbin:/usr/bin:/sbin:/bin:$PATH" setsid dockerd \
         --config-file "$state/daemon.json" \
         --data-root "$state/data" --exec-root "$exec_root" --pidfile "$pidfile" \

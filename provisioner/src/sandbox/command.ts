@@ -10,6 +10,8 @@ import type { IoHost } from '../cli/io.ts';
 import { UserError } from '../errors.ts';
 import type { BuildView } from './jenkins-queue.ts';
 import { readDuration } from './world.ts';
+import { loadFleet } from '../config/load.ts';
+import { defaultModulesDir } from './iam/fleet-iam.ts';
 
 /** `1500`, `1500ms`, `1.5s`, `2m` -> milliseconds; anything else is the user's mistake. */
 export function parseDuration(flag: string, raw: string): number {
@@ -51,6 +53,9 @@ interface SandboxFlags {
   seed?: string;
   sshHosts: string;
   kmsKey: string[];
+  fleet?: string;
+  terraformModules: string;
+  imageOwner?: string[];
 }
 
 async function run(flags: SandboxFlags, io: IoHost): Promise<void> {
@@ -95,6 +100,16 @@ async function run(flags: SandboxFlags, io: IoHost): Promise<void> {
   options.queueMaintenanceMs = parseDuration('--queue-maintenance', flags.queueMaintenance);
   if (options.queueMaintenanceMs < 10) throw new UserError(`--queue-maintenance: expected a period of at least 10ms (Jenkins: 5s), found ${JSON.stringify(flags.queueMaintenance)}`);
   options.executorStartMs = parseDuration('--executor-start', flags.executorStart);
+  if (flags.fleet) {
+    // The file's own values, as terraform/jenkins was applied with them: no environment overrides.
+    const fleet = await loadFleet(flags.fleet, {});
+    for (const owner of flags.imageOwner ?? []) {
+      if (!/^(amazon|aws-marketplace|\d{12})$/.test(owner)) throw new UserError(`--image-owner: expected amazon, aws-marketplace or a 12-digit account id (provisioner-iam's image_owners), found ${JSON.stringify(owner)}`);
+    }
+    options.iam = { fleet, modulesDir: resolve(flags.terraformModules), ...(flags.imageOwner ? { imageOwners: flags.imageOwner } : {}) };
+  } else if (flags.imageOwner) {
+    throw new UserError('--image-owner: only with --fleet (it is a value of the IAM policy the sandbox evaluates)');
+  }
   // A fixed service-account token (e.g. a test's canary) comes from the environment, never from argv.
   if (process.env.SANDBOX_JENKINS_API_TOKEN) options.serviceToken = process.env.SANDBOX_JENKINS_API_TOKEN;
 
@@ -104,6 +119,9 @@ async function run(flags: SandboxFlags, io: IoHost): Promise<void> {
     throw err;
   });
   io.result(envLines(sandbox.env).replace(/\n$/, ''));
+  io.warn(options.iam
+    ? `sandbox: the provisioner's EC2 and SSM calls are authorised against ${options.iam.modulesDir}/provisioner-iam for fleet ${options.iam.fleet.fleet}`
+    : 'sandbox: IAM is not evaluated (give --fleet FILE to authorise every call against terraform/modules/provisioner-iam)');
   io.warn(`sandbox: EC2, SSM and Jenkins answer on ${sandbox.url} (state in ${options.stateDir}, requests in ${options.stateDir}/requests.log); the lines above are also in ${options.stateDir}/env. Ctrl-C stops it.`);
   await new Promise<void>((done) => {
     const stop = () => { void Promise.resolve(sshHosts?.stop()).then(() => sandbox.stop()).then(done); };
@@ -196,6 +214,9 @@ export const sandboxCommand: CommandModule = (sandbox, context) => {
     .option('--executor-start <duration>', 'how long an executor takes to start a build handed to it (the queue item is pending meanwhile)', '0')
     .option('--seed <n>', 'seed of the fault generator')
     .option('--kms-key <alias...>', "the account's customer managed KMS keys, by alias (beside aws/ssm); SecureStrings naming any other key fail InvalidKeyId", ['alias/jenkins-fleet/bank-ci'])
+    .option('--fleet <file>', "authorise the provisioner's EC2 and SSM calls against terraform/modules/provisioner-iam, instantiated with this fleet file's values (as terraform/jenkins applies it)")
+    .option('--terraform-modules <dir>', 'where provisioner-iam and agent-iam are read from (with --fleet)', defaultModulesDir)
+    .option('--image-owner <owner...>', "provisioner-iam's image_owners (with --fleet; default the module's: amazon)")
     .option('--ssh-hosts <n>', 'also start N real sshd hosts on loopback for a static pool (settings in STATE/ssh-hosts.yaml)', '0')
     .action(async (flags: SandboxFlags) => run(flags, context().io));
   for (const state of ['busy', 'idle'] as const) {
