@@ -3,7 +3,7 @@
 // every EC2 and SSM call they sign is authorised against it before the stand-in acts.
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import type { Fleet } from '../../config/load.ts';
+import type { Fleet } from '../../model.ts';
 import { isStaticPool } from '../../config/schema.ts';
 import { UserError } from '../../errors.ts';
 import { kmsKeyOf } from '../ssm.ts';
