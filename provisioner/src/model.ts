@@ -22,6 +22,8 @@ export const Tags = {
   launch: 'jenkins-fleet:launch',
   /** Set once the bootstrap command succeeded, as epoch milliseconds. */
   bootstrapped: 'jenkins-fleet:bootstrapped',
+  /** On an agent's secret parameter: the ARN of the one instance that may read it (terraform/modules/agent-iam). */
+  reader: 'jenkins-fleet:instance',
 } as const;
 
 export const managedByValue = 'provisioner';

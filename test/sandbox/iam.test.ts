@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTagsCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand, type RunInstancesCommandInput } from '@aws-sdk/client-ec2';
-import { DescribeParametersCommand, PutParameterCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
+import { AddTagsToResourceCommand, DescribeParametersCommand, GetParameterCommand, GetParametersCommand, PutParameterCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { SsmParameters } from '../../provisioner/src/aws/ssm.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Fleet } from '../../provisioner/src/model.ts';
 import { parseFleet } from '../../provisioner/src/config/load.ts';
@@ -188,3 +189,61 @@ describe('without --fleet', () => {
   });
 });
 
+
+describe("agents read only their own secret (agent-iam, tagged by the provisioner's SSM adapter)", () => {
+  let h: Harness;
+  beforeAll(async () => { h = await startHarness((o) => { o.iam = { fleet: example(), modulesDir: defaultModulesDir }; }); });
+  afterAll(async () => h.stop());
+
+  /** SSM as a host's `aws` calls it: with its instance role's credentials. */
+  const asInstance = (id: string) => new SSMClient({ region: 'us-east-1', endpoint: h.sandbox.env.AWS_ENDPOINT_URL_SSM, credentials: { accessKeyId: 'ASIAINSTANCE', secretAccessKey: 'x', sessionToken: `sandbox-instance:${id}` }, maxAttempts: 1 });
+
+  it('lets an instance read the secret tagged with its ARN, and refuses it the secret of another', async () => {
+    const [a, b] = (await h.ec2.send(new RunInstancesCommand(launch({ MinCount: 2, MaxCount: 2 })))).Instances!.map((i) => i.InstanceId!);
+    await new Promise((r) => setTimeout(r, 400)); // running (boot 200 ms in the harness)
+    const parameters = new SsmParameters('us-east-1', h.ssm);
+    const arn = (id: string) => `arn:aws:ec2:us-east-1:123456789012:instance/${id}`;
+    const name = (id: string) => `/jenkins-fleet/bank-ci/agents/${id}/secret`;
+    await parameters.putSecret(name(a!), 'secret-of-a', 'alias/jenkins-fleet/bank-ci', arn(a!));
+    await parameters.putSecret(name(b!), 'secret-of-b', 'alias/jenkins-fleet/bank-ci', arn(b!));
+    // A second store overwrites (Tags are refused with Overwrite) and tags again.
+    await parameters.putSecret(name(b!), 'secret-of-b', 'alias/jenkins-fleet/bank-ci', arn(b!));
+    const state = await (await fetch(`${h.sandbox.url}/_sandbox/state`)).json() as { parameters: { name: string }[] };
+    expect(state.parameters.map((p) => p.name).sort()).toEqual([name(a!), name(b!)].sort());
+    expect(h.sandbox.sandbox.store.world.parameters.find((p) => p.name === name(b!))!.tags).toEqual([{ key: 'jenkins-fleet:instance', value: arn(b!) }]);
+
+    const ssmA = asInstance(a!);
+    try {
+      const own = await ssmA.send(new GetParameterCommand({ Name: name(a!), WithDecryption: true }));
+      expect(own.Parameter!.Value).toBe('secret-of-a');
+      const other = await refusal(ssmA.send(new GetParameterCommand({ Name: name(b!), WithDecryption: true })));
+      expect(other).toMatchObject({ name: 'AccessDeniedException', status: 400 });
+      expect(other.message).toBe(`User: arn:aws:sts::123456789012:assumed-role/jenkins-fleet-agent/${a} is not authorized to perform: ssm:GetParameter on resource: arn:aws:ssm:us-east-1:123456789012:parameter${name(b!)} with an explicit deny in an identity-based policy`);
+      const both = await refusal(ssmA.send(new GetParametersCommand({ Names: [name(a!), name(b!)], WithDecryption: true })));
+      expect(both.name).toBe('AccessDeniedException');
+    } finally {
+      ssmA.destroy();
+    }
+  });
+
+  it('refuses a secret stored without its reader tag to every instance', async () => {
+    const [c] = (await h.ec2.send(new RunInstancesCommand(launch()))).Instances!.map((i) => i.InstanceId!);
+    await new Promise((r) => setTimeout(r, 400));
+    await h.ssm.send(new PutParameterCommand({ Name: `/jenkins-fleet/bank-ci/agents/${c}/secret`, Value: 'untagged', Type: 'SecureString', KeyId: 'alias/jenkins-fleet/bank-ci' }));
+    const ssmC = asInstance(c!);
+    try {
+      expect((await refusal(ssmC.send(new GetParameterCommand({ Name: `/jenkins-fleet/bank-ci/agents/${c}/secret`, WithDecryption: true })))).name).toBe('AccessDeniedException');
+    } finally {
+      ssmC.destroy();
+    }
+  });
+
+  it('lets the provisioner tag a secret only with an instance ARN under jenkins-fleet:instance', async () => {
+    await h.ssm.send(new PutParameterCommand({ Name: '/jenkins-fleet/bank-ci/agents/i-0aaaaaaaaaaaaaaa1/secret', Value: 's', Type: 'SecureString', KeyId: 'alias/jenkins-fleet/bank-ci' }));
+    const other = await refusal(h.ssm.send(new AddTagsToResourceCommand({ ResourceType: 'Parameter', ResourceId: '/jenkins-fleet/bank-ci/agents/i-0aaaaaaaaaaaaaaa1/secret', Tags: [{ Key: 'owner', Value: 'me' }] })));
+    expect(other.message).toContain('ssm:AddTagsToResource on resource: arn:aws:ssm:us-east-1:123456789012:parameter/jenkins-fleet/bank-ci/agents/i-0aaaaaaaaaaaaaaa1/secret');
+    const notAnInstance = await refusal(h.ssm.send(new AddTagsToResourceCommand({ ResourceType: 'Parameter', ResourceId: '/jenkins-fleet/bank-ci/agents/i-0aaaaaaaaaaaaaaa1/secret', Tags: [{ Key: 'jenkins-fleet:instance', Value: 'arn:aws:iam::123456789012:role/admin' }] })));
+    expect(notAnInstance.name).toBe('AccessDeniedException');
+    await h.ssm.send(new AddTagsToResourceCommand({ ResourceType: 'Parameter', ResourceId: '/jenkins-fleet/bank-ci/agents/i-0aaaaaaaaaaaaaaa1/secret', Tags: [{ Key: 'jenkins-fleet:instance', Value: 'arn:aws:ec2:us-east-1:123456789012:instance/i-0aaaaaaaaaaaaaaa1' }] }));
+  });
+});

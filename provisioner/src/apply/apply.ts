@@ -155,7 +155,8 @@ class Execution {
       return { name, pool, address: host?.address, port: host?.port ?? pool.port, user: host?.user ?? pool.sshUser };
     }
     const address = pool.sshAddress === 'public' ? instance?.publicIp : instance?.privateIp;
-    return { name, pool, instanceId, address };
+    const instanceArn = this.systems.compute(pool.region).instanceArn?.(instanceId);
+    return { name, pool, instanceId, address, ...(instanceArn ? { instanceArn } : {}) };
   }
 
   /** One launch action, falling back to the pool's other subnets when a zone has no capacity. */

@@ -193,6 +193,10 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       const refusal = await iam.authorizeSsm(op, input);
       if (refusal) return fail('AccessDeniedException', refusal.message);
     }
+    if (iam && caller.kind === 'instance') {
+      const refusal = await iam.authorizeInstance(caller.instanceId, op, input);
+      if (refusal) return fail('AccessDeniedException', refusal.message);
+    }
     const r = handleSsm(sb, op, input, caller);
     return reply(r.status, JSON.stringify(r.body), { action: op, mutating: r.mutating && r.status === 200, ...(r.error ? { error: r.error } : {}), ...(r.subject ? { subject: r.subject } : {}), ...(caller.kind === 'instance' ? { subject: `${r.subject ?? ''} by ${caller.instanceId}`.trim() } : {}) });
   }

@@ -41,7 +41,7 @@ export class SsmTransport implements Transport {
   }
 
   async storeSecret(target: AgentTarget, secret: string): Promise<void> {
-    await this.parameters.putSecret(secretParameterName(this.fleet.fleet, instanceIdOf(target)), secret, this.fleet.secrets.kmsKeyId);
+    await this.parameters.putSecret(secretParameterName(this.fleet.fleet, instanceIdOf(target)), secret, this.fleet.secrets.kmsKeyId, target.instanceArn);
   }
 
   /** One DeleteParameter call, bounded by the SDK's own timeouts. */

@@ -8,6 +8,8 @@ export interface AgentTarget {
   pool: Pool;
   /** The EC2 instance, for pools on EC2. */
   instanceId?: string;
+  /** Its ARN, when known: the one reader of the agent's secret in Parameter Store. */
+  instanceArn?: string;
   /** An address to connect to (SSH transport): an instance's private/public IP or a static host. */
   address?: string;
   port?: number;
