@@ -18,7 +18,7 @@ export function requireTools(): void {
   try {
     execFileSync('ssh-keygen', ['-?'], { stdio: 'ignore' });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('the SSH suite needs ssh-keygen: apt-get install openssh-client');
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('the SSH suite needs ssh-keygen: apt-get install openssh-client', { cause: err });
   }
   if (process.getuid?.() !== 0) throw new Error('the SSH suite starts sshd, which needs root (as in CI)');
 }

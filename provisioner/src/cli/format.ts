@@ -1,6 +1,6 @@
 // How plans and status read for a person (failures: progress.ts): one line per action, Terraform-style
 // markers (+ make, ~ repair, - take away), and a summary line.
-import type { Action, Plan } from '../plan/plan.ts';
+import type { Action, Plan, RemoveAction } from '../plan/plan.ts';
 import { formatAge } from '../plan/plan.ts';
 import type { FleetStatus } from '../plan/status.ts';
 
@@ -14,23 +14,26 @@ export function describeAction(action: Action): string {
       return `~ bootstrap ${action.node} again (${action.reason})`;
     case 'resume':
       return `~ take ${action.node} back online (${action.reason})`;
-    case 'remove': {
-      const busy = action.busy ? '; busy: waits for its build' : '';
-      switch (action.target) {
-        case 'instance': {
-          const what = action.node ? `${action.node} and terminate ${action.instanceId}` : action.instanceId;
-          return `- drain and remove ${what} (${action.reason}${action.detail ? `: ${action.detail}` : ''}${busy})`;
-        }
-        case 'host':
-          return `- drain and remove ${action.node ?? action.hostId} (${action.reason}${busy})`;
-        case 'node':
-          return `- drain and remove ${action.node} (${action.reason}${busy})`;
-      }
-    }
+    case 'remove':
+      return describeRemoval(action);
     case 'delete-node':
       return `- delete node ${action.node} (${action.reason})`;
     case 'delete-secret':
       return `- delete parameter ${action.name} (instance ${action.instanceId} is gone)`;
+  }
+}
+
+function describeRemoval(action: RemoveAction): string {
+  const busy = action.busy ? '; busy: waits for its build' : '';
+  switch (action.target) {
+    case 'instance': {
+      const what = action.node ? `${action.node} and terminate ${action.instanceId}` : action.instanceId;
+      return `- drain and remove ${what} (${action.reason}${action.detail ? `: ${action.detail}` : ''}${busy})`;
+    }
+    case 'host':
+      return `- drain and remove ${action.node ?? action.hostId} (${action.reason}${busy})`;
+    case 'node':
+      return `- drain and remove ${action.node} (${action.reason}${busy})`;
   }
 }
 

@@ -119,7 +119,6 @@ export class SsmTransport implements Transport {
         for (const id of waiting) finish({ name: byInstance.get(id)!.name, ok: false, error: 'the SSM agent did not come online before the timeout (is the instance profile allowing SSM, and is there a route to SSM?)' });
         waiting.clear();
         if (ready.length > 0) send(ready.map((r) => r.id));
-        ready = [];
         break;
       }
       await this.sleep(this.pollIntervalMs);
