@@ -9,7 +9,7 @@ import { DescribeInstancesCommand, EC2Client, RunInstancesCommand } from '@aws-s
 import { DescribeInstanceInformationCommand, GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { eventually, jenkinsAuth, jenkinsClient, startHarness, type Harness } from '../../support/sandbox.ts';
 
-const fixture = (path: string) => readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8');
+const fixture = (path: string) => readFileSync(new URL(`../../fixtures/${path}`, import.meta.url), 'utf8');
 
 let h: Harness;
 let replay: { url: string; close(): void; next(status: number, body: string, type: string, headers?: Record<string, string>): void };
