@@ -8,7 +8,8 @@ import { CreateTagsCommand, EC2Client, RunInstancesCommand, TerminateInstancesCo
 import { AddTagsToResourceCommand, DescribeParametersCommand, GetParameterCommand, GetParametersCommand, PutParameterCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { SsmParameters } from '../../provisioner/src/aws/ssm.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseFleet, type Fleet } from '../../provisioner/src/config/load.ts';
+import type { Fleet } from '../../provisioner/src/model.ts';
+import { parseFleet } from '../../provisioner/src/config/load.ts';
 import { defaultModulesDir } from '../../provisioner/src/sandbox/iam/fleet-iam.ts';
 import { HclError, TerraformModule } from '../../provisioner/src/sandbox/iam/hcl.ts';
 import { startHarness, type Harness } from './harness.ts';

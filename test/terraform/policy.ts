@@ -92,7 +92,7 @@ export async function parseFile(path: string, source: string): Promise<TfFile> {
   try {
     return { path, body: (await parse(path, source)) as Body };
   } catch (err) {
-    throw new Error(`${path}: not valid HCL: ${(err as Error).message}`);
+    throw new Error(`${path}: not valid HCL: ${(err as Error).message}`, { cause: err });
   }
 }
 

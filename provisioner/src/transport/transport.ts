@@ -1,6 +1,6 @@
 // How an agent's host is reached once Jenkins knows the agent: where its secret goes and how the
 // bootstrap script runs there. `ssm` (SSM Run Command) is one transport; `ssh` is another.
-import type { Pool } from '../config/load.ts';
+import type { Pool } from '../model.ts';
 
 /** One agent to bootstrap: its Jenkins node name and where it lives. */
 export interface AgentTarget {
