@@ -11,7 +11,7 @@ import { UserError } from '../errors.ts';
 import type { BuildView } from './jenkins-queue.ts';
 import { readDuration } from './world.ts';
 import { loadFleet } from '../config/load.ts';
-import { defaultModulesDir } from './iam/fleet-iam.ts';
+import { defaultModulesDir } from './iam/modules-dir.ts';
 
 /** `1500`, `1500ms`, `1.5s`, `2m` -> milliseconds; anything else is the user's mistake. */
 export function parseDuration(flag: string, raw: string): number {

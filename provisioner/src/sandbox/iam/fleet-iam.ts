@@ -1,7 +1,6 @@
 // IAM in the sandbox: the provisioner's credentials carry the policy terraform/modules/provisioner-iam
 // defines, instantiated with the values `terraform/jenkins` would give it for a fleet file, and
 // every EC2 and SSM call they sign is authorised against it before the stand-in acts.
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { Fleet } from '../../model.ts';
 import { isStaticPool } from '../../config/schema.ts';
@@ -12,8 +11,7 @@ import { authorize, type Principal, type Refusal } from './authorize.ts';
 import { TerraformModule, type PolicyDocument, type Value } from './hcl.ts';
 import { ec2Requests, instanceArn, sandboxVpcId, ssmRequests } from './requests.ts';
 
-/** terraform/modules of this repository. */
-export const defaultModulesDir = fileURLToPath(new URL('../../../../terraform/modules', import.meta.url));
+export { defaultModulesDir } from './modules-dir.ts';
 
 export interface IamOptions {
   /** The fleet whose values instantiate the policies (fleet, regions, subnets, security group, profile, key). */
