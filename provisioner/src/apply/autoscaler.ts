@@ -5,9 +5,9 @@
 // starts them twice. What it remembers between ticks (the scaler's memory, the work under way, the
 // instances it launched) only makes it faster: a restarted process finds everything it needs in the
 // observation, and every rule that ends an agent waits for fresh observations.
-import { agentName, type Fleet, type Instance, type Observed } from '../model.ts';
+import { agentName, type Fleet, type Instance, type Observed, type Pool } from '../model.ts';
 import { emptyMemory, type LaunchOutcome, type PoolDecision, type ScalingMemory } from '../plan/scale.ts';
-import { placeholderDescription, placeholderName, planWatch, type WatchOptions, type WatchPlan } from '../plan/autoscale.ts';
+import { missingPlaceholders, placeholderDescription, placeholderName, planWatch, type WatchOptions, type WatchPlan } from '../plan/autoscale.ts';
 import type { Demand } from '../plan/demand.ts';
 import type { Compute, LaunchRequest } from '../ports.ts';
 import { applyPlan, type Systems } from './apply.ts';
@@ -70,7 +70,14 @@ export class Autoscaler {
   /** One reconciliation: observe, plan, carry out (the bring-up goes on after it returns). */
   async tick(): Promise<TickResult> {
     // Nodes before the queue: a build that starts in between is then missed for one tick, never counted twice.
-    const observed = this.withLaunched(await observe(this.fleet, this.systems, this.now));
+    let observed = this.withLaunched(await observe(this.fleet, this.systems, this.now));
+    // With no node carrying a label (no agent node at all, even), Jenkins stops naming it in the
+    // queue: the placeholders go in first, and the queue is read once they are there.
+    const missing = missingPlaceholders(this.fleet, observed.nodes);
+    if (missing.length > 0) {
+      await this.createPlaceholders(missing, this.options.reporter);
+      observed = { ...observed, nodes: await this.systems.controller.listNodes() };
+    }
     const queue = await this.systems.controller.readQueue();
     const plan = planWatch(
       this.fleet,
@@ -155,11 +162,11 @@ export class Autoscaler {
     await allAnswered;
   }
 
-  /** The placeholder nodes: created (and held offline, so that nothing ever runs there) or deleted. */
-  private async placeholders(plan: WatchPlan, reporter: Reporter): Promise<void> {
+  /** Placeholder nodes, held offline so that nothing ever runs there. */
+  private async createPlaceholders(pools: readonly Pool[], reporter: Reporter): Promise<void> {
     const controller = this.systems.controller;
-    await Promise.all([
-      ...plan.placeholders.create.map(async (pool) => {
+    await Promise.all(
+      pools.map(async (pool) => {
         const name = placeholderName(pool.name);
         try {
           await controller.createNode({ name, description: placeholderDescription(this.fleet.fleet, pool.name), remoteFS: pool.remoteFS, executors: 1, labels: pool.labels, mode: pool.mode });
@@ -169,6 +176,14 @@ export class Autoscaler {
           reporter.event({ kind: 'failed', pool: pool.name, agent: name, step: 'register', error: (err as Error).message });
         }
       }),
+    );
+  }
+
+  /** The placeholder nodes no longer wanted (and any still missing): deleted, or created. */
+  private async placeholders(plan: WatchPlan, reporter: Reporter): Promise<void> {
+    const controller = this.systems.controller;
+    await Promise.all([
+      this.createPlaceholders(plan.placeholders.create, reporter),
       ...plan.placeholders.remove.map(async (name) => {
         try {
           await controller.deleteNode(name);

@@ -36,6 +36,18 @@ export function parsePlaceholderDescription(description: string | undefined): { 
   return match ? { fleet: match[1] as string, pool: match[2] as string } : undefined;
 }
 
+/** The pools that keep a placeholder: scaled ones whose min is 0, which may have no agent at all. */
+function placeholderPools(fleet: Fleet): Set<string> {
+  return new Set(fleet.pools.filter((p) => isScaled(p) && p.min === 0).map((p) => p.name));
+}
+
+/** The pools whose placeholder node is missing from `nodes`. */
+export function missingPlaceholders(fleet: Fleet, nodes: readonly AgentNode[]): Pool[] {
+  const wanted = placeholderPools(fleet);
+  const present = new Set(nodes.flatMap((n) => (parsePlaceholderDescription(n.description)?.fleet === fleet.fleet ? [n.name] : [])));
+  return fleet.pools.filter((p) => wanted.has(p.name) && !present.has(placeholderName(p.name)));
+}
+
 /** What this process knows beyond the observation: work it started that is still under way. */
 export interface WatchState {
   memory: ScalingMemory;
@@ -231,17 +243,13 @@ export function planWatch(fleet: Fleet, observed: Observed, queue: readonly Queu
     }
   }
 
-  // Placeholders: one per scaled pool that may have no agent at all; none for any other.
-  const wantPlaceholder = new Set(fleet.pools.filter((p) => isScaled(p) && p.min === 0).map((p) => p.name));
-  const existing = new Set<string>();
-  const remove: string[] = [];
-  for (const node of observed.nodes) {
+  const create = missingPlaceholders(fleet, observed.nodes);
+  const wanted0 = placeholderPools(fleet);
+  const remove = observed.nodes.flatMap((node) => {
     const placeholder = parsePlaceholderDescription(node.description);
-    if (!placeholder || placeholder.fleet !== fleet.fleet) continue;
-    if (wantPlaceholder.has(placeholder.pool) && node.name === placeholderName(placeholder.pool)) existing.add(placeholder.pool);
-    else remove.push(node.name);
-  }
-  const create = fleet.pools.filter((p) => wantPlaceholder.has(p.name) && !existing.has(p.name));
+    if (!placeholder || placeholder.fleet !== fleet.fleet) return [];
+    return wanted0.has(placeholder.pool) && node.name === placeholderName(placeholder.pool) ? [] : [node.name];
+  });
 
   // Nothing is brought up that this tick takes away (a stuck agent's late registration, say).
   const kept = bringUp.filter((a) => !(a.type === 'register' || a.type === 'bootstrap') || !removing.has(a.node));
