@@ -41,7 +41,7 @@ function fleet(templateId: string, count: number, extra: Partial<CreateFleetComm
     TargetCapacitySpecification: { TotalTargetCapacity: count, SpotTargetCapacity: count, DefaultTargetCapacityType: 'spot' },
     LaunchTemplateConfigs: [{
       LaunchTemplateSpecification: { LaunchTemplateId: templateId, Version: '1' },
-      Overrides: ['m5.large', 'c5.large'].flatMap((InstanceType) => subnets.map((SubnetId) => ({ InstanceType, SubnetId }))),
+      Overrides: (['m5.large', 'c5.large'] as const).flatMap((InstanceType) => subnets.map((SubnetId) => ({ InstanceType, SubnetId }))),
     }],
     TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'jenkins-fleet:fleet', Value: 'bank-ci' }, { Key: 'jenkins-fleet:pool', Value: 'spot' }] }],
     ...extra,
