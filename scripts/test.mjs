@@ -103,7 +103,18 @@ const suites = [
     },
   },
   {
-    // npm-groovy-lint (CodeNarc) on vars/ and the Jenkinsfile with .groovylintrc.json: no findings.
+    // The library's testInContainer with the real Docker engine (scripts/docker/): the app's test
+    // target built and its whole suite run inside it beside a MariaDB container. Needs root and dockerd.
+    name: 'library-docker',
+    cmd: ['bash', 'test/groovy/run.sh', '--docker'],
+    count: (output) => {
+      const match = [...output.matchAll(/^(\d+) passed, (\d+) failed$/gm)].at(-1);
+      if (!match) throw new Error('no "N passed, N failed" line');
+      return { passed: Number(match[1]), failed: Number(match[2]) };
+    },
+  },
+  {
+    // npm-groovy-lint (CodeNarc) on src/, vars/ and the Jenkinsfile with .groovylintrc.json: no findings.
     name: 'library-lint',
     cmd: ['bash', 'test/library/lint.sh'],
   },
