@@ -130,6 +130,13 @@ const suites = [
     cmd: ['bash', 'scripts/app-python.sh', '-m', 'pytest', 'app/tests', '-q', '-p', 'no:cacheprovider', `--junitxml=${join(scratch, 'app-junit.xml')}`],
     count: () => junitCounts(readFileSync(join(scratch, 'app-junit.xml'), 'utf8')),
   },
+  {
+    // app/Dockerfile with the real Docker engine (scripts/docker/): the image against MariaDB as
+    // non-root, its test target running the app's whole suite inside, dockerPush to a local registry.
+    name: 'docker',
+    cmd: ['bash', 'scripts/app-python.sh', '-m', 'pytest', 'test/docker', '-q', `--junitxml=${join(scratch, 'docker-junit.xml')}`],
+    count: () => junitCounts(readFileSync(join(scratch, 'docker-junit.xml'), 'utf8')),
+  },
 ];
 
 /** passed/failed from a JUnit XML report (pytest's); a skipped test counts as failed: nothing may skip silently. */

@@ -27,7 +27,9 @@ String call(Map args = [:]) {
     // build arguments (not for secrets: they stay in the image history)
     buildArgs: [:],
     // the branch whose builds push (with latest); tags push too, other builds only build
-    deployBranch: 'main'
+    deployBranch: 'main',
+    // docker build's --network (null: docker's default)
+    buildNetwork: null
   ]
   Map rules = [
     image: [type: 'String',
@@ -51,7 +53,10 @@ String call(Map args = [:]) {
       expected: 'a build argument name (letters, digits, "_")'],
     deployBranch: [type: 'String',
       pattern: '[A-Za-z0-9][A-Za-z0-9._/-]*',
-      expected: 'a branch name']
+      expected: 'a branch name'],
+    buildNetwork: [type: 'String', nullable: true,
+      pattern: '[a-z][a-z0-9_.-]*',
+      expected: 'a docker network name such as host']
   ]
   String toolHint = 'run it on a node with label \'docker\' (pool awsDeploy2: labels awsDeploy2, ' +
       'docker, python)'
@@ -77,6 +82,9 @@ String call(Map args = [:]) {
     "PUSH=${pushReason != null}",
     'RESULT_FILE=.bank-pipeline/dockerPush.reference',
   ] + buildArgEnvironment(opts.buildArgs)
+  if (opts.buildNetwork) {
+    environment << "BUILD_NETWORK=${opts.buildNetwork}".toString()
+  }
   if (pushReason == null) {
     // Code that is not yet merged is built (so a broken Dockerfile fails the pull request) but
     // never pushed, and never sees the registry's credentials.

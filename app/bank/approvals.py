@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from . import ledger
 from .customers import log_account
 from .database import db, run_write
-from .errors import Forbidden, NotFound, RuleViolation
+from .errors import Forbidden, KeyReused, NotFound, RuleViolation
 from .models import Account, Approval, Staff, Transaction, utcnow
 from .money import format_display
 
@@ -20,14 +20,14 @@ def deposit(acc_id, cents, staff, key=None):
         earlier = db.session.query(Approval).filter_by(maker_id=staff.staff_id, idempotency_key=key).one_or_none()
         if earlier is not None:
             if earlier.request_fingerprint != fingerprint:
-                raise RuleViolation("Idempotency-Key was already used for a different request")
+                raise KeyReused("Idempotency-Key was already used for a different request")
             return "approval", earlier, True
     if not ledger.needs_approval(cents):
         row, replayed = ledger.deposit(acc_id, cents, staff, key)
         return "deposit", row, replayed
     if key is not None and db.session.query(Transaction.trans_id).filter_by(
             staff_id=staff.staff_id, idempotency_key=key).first():
-        raise RuleViolation("Idempotency-Key was already used for a different request")
+        raise KeyReused("Idempotency-Key was already used for a different request")
     approval, replayed = _ask(acc_id, cents, staff, key, fingerprint)
     return "approval", approval, replayed
 

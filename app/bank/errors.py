@@ -17,6 +17,7 @@ class InvalidInput(BankError):
     def __init__(self, field, problem):
         super().__init__(f"{field}: {problem}")
         self.field = field
+        self.problem = problem
 
 
 class Unauthorized(BankError):
@@ -41,6 +42,19 @@ class RuleViolation(BankError):
     """A rule of the bank refuses the operation: insufficient funds, inactive account... (422)."""
 
     status = 422
+
+
+class InsufficientFunds(RuleViolation):
+    """The account holds less than the debit asks for (422)."""
+
+    def __init__(self, acc_id, balance_cents, message):
+        super().__init__(message)
+        self.acc_id = acc_id
+        self.balance_cents = balance_cents
+
+
+class KeyReused(RuleViolation):
+    """An Idempotency-Key (or a page's form key) already stands for a different request (422)."""
 
 
 class TooManyAttempts(BankError):

@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from .database import db, run_write
-from .errors import InvalidInput, NotFound, RuleViolation
+from .errors import InsufficientFunds, InvalidInput, KeyReused, NotFound, RuleViolation
 from .models import Account, Transaction, Transfer, utcnow
 from .money import format_display
 from .validation import MAX_STATEMENT_ROWS
@@ -38,8 +38,9 @@ def _lock_accounts(session, acc_ids):
 
 def _move(session, account, cents, kind, staff, message, now, transfer=None, counterparty=None):
     if account.balance_cents + cents < 0:
-        raise RuleViolation(
-            f"insufficient funds: account {account.acc_id} holds {format_display(account.balance_cents)}"
+        raise InsufficientFunds(
+            account.acc_id, account.balance_cents,
+            f"insufficient funds: account {account.acc_id} holds {format_display(account.balance_cents)}",
         )
     account.balance_cents += cents
     account.last_update = now
@@ -85,7 +86,7 @@ def _cash(acc_id, cents, kind, staff, key):
             earlier = session.query(Transaction).filter_by(staff_id=staff.staff_id, idempotency_key=key).one_or_none()
             if earlier is not None:
                 if earlier.request_fingerprint != fingerprint:
-                    raise RuleViolation("Idempotency-Key was already used for a different request")
+                    raise KeyReused("Idempotency-Key was already used for a different request")
                 return earlier.trans_id, True
             if account is None:
                 account = _lock_accounts(session, [acc_id])[acc_id]
@@ -159,7 +160,7 @@ def transfer(from_id, to_id, cents, staff, key=None):
             )
             if earlier is not None:
                 if earlier.request_fingerprint != fingerprint:
-                    raise RuleViolation("Idempotency-Key was already used for a different transfer")
+                    raise KeyReused("Idempotency-Key was already used for a different transfer")
                 return earlier.transfer_id, True
             if accounts is None:
                 accounts = _lock_accounts(session, [from_id, to_id])

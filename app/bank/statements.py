@@ -2,6 +2,7 @@
 rendered on screen, as PDF (reportlab) and as a spreadsheet (openpyxl)."""
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from io import BytesIO
 from xml.sax.saxutils import escape
 
@@ -83,13 +84,14 @@ def table_rows(statement):
 
 
 def _heading(statement):
+    """The lines above the table: (label, value), a value in cents being an int, any other a str."""
     a, c = statement.account, statement.customer
     return [
         ("Account", f"{a.acc_id} ({a.type}, {a.status})"),
         ("Customer", f"{c.name} ({c.cust_id})"),
         ("Period", statement.period),
-        ("Opening balance", format_display(statement.opening_cents)),
-        ("Closing balance", format_display(statement.closing_cents)),
+        ("Opening balance", statement.opening_cents),
+        ("Closing balance", statement.closing_cents),
         ("Generated", f"{statement.generated_at:%Y-%m-%d %H:%M:%S} UTC"),
     ]
 
@@ -103,7 +105,8 @@ def to_pdf(statement):
     for label, value in _heading(statement):
         # Paragraph text is reportlab markup: an unescaped <img src>, <a href> or a stray "<" in a
         # customer's name would make the server fetch a URL, plant a link, or fail every time.
-        story.append(Paragraph(f"<b>{escape(label)}:</b> {escape(value)}", styles["Normal"]))
+        shown = format_display(value) if isinstance(value, int) else value
+        story.append(Paragraph(f"<b>{escape(label)}:</b> {escape(shown)}", styles["Normal"]))
     story.append(Spacer(1, 6 * mm))
     data = [["Date (UTC)", "Ref", "Description", "Debit", "Credit", "Balance"]]
     for when, ref, description, debit, credit, balance in table_rows(statement):
@@ -144,13 +147,30 @@ def _as_text(cell):
             cell.quotePrefix = True
 
 
+# Amounts are numbers in the workbook, so a spreadsheet can sum and compare them; this format shows
+# them as the pages do ("1,234.50").
+MONEY_FORMAT = "#,##0.00"
+
+
+def _money_cell(cell, cents):
+    """An amount as a number of the currency unit. Decimal, not float: the file then holds the exact
+    decimal text ("1234.5"), never a binary approximation of it."""
+    cell.value = Decimal(cents).scaleb(-2)
+    cell.number_format = MONEY_FORMAT
+
+
 def to_xlsx(statement):
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "Statement"
     for label, value in _heading(statement):
-        sheet.append([label, value])
-        for cell in sheet[sheet.max_row]:
+        sheet.append([label])
+        row = sheet.max_row
+        if isinstance(value, int):
+            _money_cell(sheet.cell(row, 2), value)
+        else:
+            sheet.cell(row, 2).value = value
+        for cell in sheet[row]:
             _as_text(cell)
     sheet.append([])
     sheet.append(["Date (UTC)", "Ref", "Description", "Debit", "Credit", "Balance"])
@@ -158,13 +178,13 @@ def to_xlsx(statement):
     for cell in sheet[header_row]:
         cell.font = Font(bold=True)
     for when, ref, description, debit, credit, balance in table_rows(statement):
-        # Cents become numbers with two decimals only at this edge; the cell format keeps them exact.
-        sheet.append([when, ref, description,
-                      debit / 100 if debit else None, credit / 100 if credit else None, balance / 100])
-        _as_text(sheet.cell(sheet.max_row, 3))
-        sheet.cell(sheet.max_row, 1).number_format = "yyyy-mm-dd hh:mm:ss"
-        for column in (4, 5, 6):
-            sheet.cell(sheet.max_row, column).number_format = "#,##0.00"
+        sheet.append([when, ref, description])
+        row = sheet.max_row
+        _as_text(sheet.cell(row, 3))
+        sheet.cell(row, 1).number_format = "yyyy-mm-dd hh:mm:ss"
+        for column, cents in ((4, debit), (5, credit), (6, balance)):
+            if cents is not None:
+                _money_cell(sheet.cell(row, column), cents)
     for column, width in zip("ABCDEF", (20, 12, 30, 14, 14, 14)):
         sheet.column_dimensions[column].width = width
     buffer = BytesIO()

@@ -122,15 +122,16 @@ def customer_fields(body, partial=False):
     else:
         reject_unknown(body, CUSTOMER_FIELDS)
         fields = CUSTOMER_FIELDS
-    clean = {}
-    for field in fields:
-        if field == "ssn_id":
-            clean[field] = ssn_field(body)
-        elif field == "age":
-            clean[field] = integer_field(body, "age", 0, 150)
-        else:
-            clean[field] = text_field(body, field)
-    return clean
+    return {field: customer_field(body, field) for field in fields}
+
+
+def customer_field(body, field):
+    """One of the customer's fields, checked."""
+    if field == "ssn_id":
+        return ssn_field(body)
+    if field == "age":
+        return integer_field(body, "age", 0, 150)
+    return text_field(body, field)
 
 
 def id_field(body, field):
@@ -169,7 +170,9 @@ def password_field(value, field="password", username=None):
     return value
 
 
-def _moment(value, field, end_of_day):
+def moment(value, field, end_of_day=False):
+    """A date (the start of that day, or with `end_of_day` the start of the next) or an ISO 8601
+    time, as naive UTC."""
     expected = f"must be a date YYYY-MM-DD or an ISO 8601 time, got {value[:40]!r}"
     if not value.isascii():
         raise InvalidInput(field, expected)
@@ -192,8 +195,8 @@ def _moment(value, field, end_of_day):
 
 def statement_range(args):
     """since/until/limit from a query string. A date `until` includes that whole day (UTC)."""
-    since = _moment(args["since"], "since", end_of_day=False) if args.get("since") else None
-    until = _moment(args["until"], "until", end_of_day=True) if args.get("until") else None
+    since = moment(args["since"], "since", end_of_day=False) if args.get("since") else None
+    until = moment(args["until"], "until", end_of_day=True) if args.get("until") else None
     if since and until and since >= until:
         raise InvalidInput("until", "must be after since")
     limit = None

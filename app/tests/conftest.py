@@ -11,7 +11,7 @@ from bank.credentials import issue_token
 from bank.database import db
 from bank.models import FIRST_ACCOUNT_ID, FIRST_CUSTOMER_ID, Staff
 from bank.staff import create_staff
-from servers import MariaDB, MissingTool
+from servers import MissingTool, mariadb_for_tests
 
 PASSWORDS = {"executive": "corner-office-ledger-1", "teller": "front-counter-till-12", "cashier": "cash-drawer-count-7"}
 TABLES_CHILD_FIRST = ("approvals", "transactions", "transfers", "account_log", "customer_log", "accounts", "customers",
@@ -21,7 +21,7 @@ TABLES_CHILD_FIRST = ("approvals", "transactions", "transfers", "account_log", "
 @pytest.fixture(scope="session")
 def mariadb():
     try:
-        server = MariaDB()
+        server = mariadb_for_tests()
     except MissingTool as error:
         pytest.fail(str(error), pytrace=False)
     server.start()

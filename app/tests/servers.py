@@ -33,10 +33,37 @@ def _find(name, package):
     return path
 
 
-class MariaDB:
-    """mariadbd on 127.0.0.1:<free port> with its data in a temp dir. `url(db)` for SQLAlchemy."""
+class _Server:
+    """What the tests use of a MariaDB server: databases, users, an admin connection, URLs."""
 
-    PASSWORD = "test-only-password"  # a throwaway server that lives for one test run
+    PASSWORD = "test-only-password"  # the app user's, on a throwaway server or database
+    host = "127.0.0.1"
+    client_host = "127.0.0.1"  # where the app's connections come from, as MariaDB sees it
+
+    def admin(self, **options):
+        raise NotImplementedError
+
+    def create_user(self, name, password, grants="ALL", on="*.*"):
+        account = f"'{name}'@'{self.client_host}'"
+        with self.admin() as connection, connection.cursor() as cursor:
+            cursor.execute(f"CREATE OR REPLACE USER {account.replace('%', '%%')} IDENTIFIED BY %s", (password,))
+            cursor.execute(f"GRANT {grants} ON {on} TO {account}")
+
+    def create_database(self, name):
+        with self.admin() as connection, connection.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+            cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        return self.url(name)
+
+    def url(self, name, user="bank", password=None):
+        from sqlalchemy import URL
+
+        return URL.create("mysql+pymysql", username=user, password=password or self.PASSWORD, host=self.host,
+                          port=self.port, database=name, query={"charset": "utf8mb4"}).render_as_string(hide_password=False)
+
+
+class MariaDB(_Server):
+    """mariadbd on 127.0.0.1:<free port> with its data in a temp dir, started and removed by the run."""
 
     def __init__(self):
         self.install_db = _find("mariadb-install-db", "mariadb-server")
@@ -64,34 +91,23 @@ class MariaDB:
              "--max-connections=300", "--skip-name-resolve"],
             stdout=self.log, stderr=subprocess.STDOUT,
         )
-        deadline = time.time() + 30
+        deadline = time.time() + 60
         while True:
             try:
-                self._root().close()
+                self.admin(connect_timeout=2).close()
                 break
             except Exception:
                 if self.process.poll() is not None or time.time() > deadline:
                     raise RuntimeError(f"mariadbd did not start; see {self.dir / 'mariadbd.log'}:\n"
                                        + (self.dir / "mariadbd.log").read_text(errors="replace")[-2000:])
                 time.sleep(0.1)
-        with self._root() as connection, connection.cursor() as cursor:
-            cursor.execute("CREATE USER 'bank'@'127.0.0.1' IDENTIFIED BY %s", (self.PASSWORD,))
-            cursor.execute("GRANT ALL ON *.* TO 'bank'@'127.0.0.1'")
+        self.create_user("bank", self.PASSWORD)
         return self
 
-    def _root(self):
+    def admin(self, **options):
         import pymysql
 
-        return pymysql.connect(host="127.0.0.1", port=self.port, user="root", password="", connect_timeout=2)
-
-    def create_database(self, name):
-        with self._root() as connection, connection.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
-            cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-        return self.url(name)
-
-    def url(self, name):
-        return f"mysql+pymysql://bank:{self.PASSWORD}@127.0.0.1:{self.port}/{name}?charset=utf8mb4"
+        return pymysql.connect(host=self.host, port=self.port, user="root", password="", **options)
 
     def stop(self):
         if self.process and self.process.poll() is None:
@@ -104,6 +120,51 @@ class MariaDB:
         if getattr(self, "log", None):
             self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class ExternalMariaDB(_Server):
+    """A server run beside the tests (a MariaDB container next to the test container), named by
+    BANK_TEST_MARIADB_URL=mysql://ADMIN:PASSWORD@HOST:PORT: an account that may create databases and
+    users and SET GLOBAL. The tests' databases and users are made there and dropped or replaced on the next run."""
+
+    client_host = "%"
+
+    def __init__(self, url):
+        from urllib.parse import unquote, urlsplit
+
+        parts = urlsplit(url)
+        if parts.scheme not in ("mysql", "mariadb") or not parts.hostname or not parts.username:
+            raise MissingTool(f"BANK_TEST_MARIADB_URL must look like mysql://ADMIN:PASSWORD@HOST:PORT, got scheme "
+                              f"{parts.scheme!r} and host {parts.hostname!r}")
+        self.host, self.port = parts.hostname, parts.port or 3306
+        self.admin_user, self.admin_password = unquote(parts.username), unquote(parts.password or "")
+
+    def start(self):
+        deadline = time.time() + 60
+        while True:  # a server started beside the tests may still be initialising
+            try:
+                self.admin(connect_timeout=2).close()
+                break
+            except Exception as error:
+                if time.time() > deadline:
+                    raise RuntimeError(f"BANK_TEST_MARIADB_URL: no answer from {self.host}:{self.port} within a minute: {error}")
+                time.sleep(0.5)
+        self.create_user("bank", self.PASSWORD)
+        return self
+
+    def admin(self, **options):
+        import pymysql
+
+        return pymysql.connect(host=self.host, port=self.port, user=self.admin_user, password=self.admin_password, **options)
+
+    def stop(self):
+        pass
+
+
+def mariadb_for_tests():
+    """The MariaDB the tests use: BANK_TEST_MARIADB_URL's when set, else one started in a temp dir."""
+    url = os.environ.get("BANK_TEST_MARIADB_URL")
+    return ExternalMariaDB(url) if url else MariaDB()
 
 
 def app_env(database_url, **extra):

@@ -98,12 +98,28 @@ def test_the_spreadsheet_statement_has_one_row_per_transaction(executive, busy_a
     sheet = load_workbook(io.BytesIO(response.data)).active
     values = [row for row in sheet.iter_rows(values_only=True)]
     heading = dict(row[:2] for row in values[:6])
-    assert heading["Opening balance"] == "110.00"
-    assert heading["Closing balance"] == "154.50"
+    assert heading["Opening balance"] == 110
+    assert heading["Closing balance"] == 154.5
     assert heading["Period"] == "last 3 transactions"
     header_at = values.index(("Date (UTC)", "Ref", "Description", "Debit", "Credit", "Balance"))
     body = [row[2:] for row in values[header_at + 1:]]
     assert body == [("Deposit", None, 20.0, 130.0), ("Deposit", None, 30.0, 160.0), ("Withdrawal", 5.5, None, 154.5)]
+
+
+def test_every_amount_in_the_spreadsheet_is_a_number_shown_with_two_decimals(executive, busy_account):
+    sheet = load_workbook(io.BytesIO(executive.get(
+        f"/api/v1/accounts/{busy_account['acc_id']}/statement.xlsx").data)).active
+    heading = {row[0].value: row[1] for row in sheet.iter_rows(max_row=6)}
+    for label in ("Opening balance", "Closing balance"):
+        assert heading[label].data_type == "n" and heading[label].number_format == "#,##0.00", label
+    assert heading["Opening balance"].value == 0 and heading["Closing balance"].value == 154.5
+    for label in ("Account", "Customer", "Period", "Generated"):
+        assert heading[label].data_type == "s", label
+    header_at = next(r for r in range(1, sheet.max_row + 1) if sheet.cell(r, 1).value == "Date (UTC)")
+    amounts = [cell for row in sheet.iter_rows(min_row=header_at + 1, min_col=4, max_col=6) for cell in row
+               if cell.value is not None]
+    assert len(amounts) == 2 * (sheet.max_row - header_at)  # a debit or a credit, and the balance, per row
+    assert all(cell.data_type == "n" and cell.number_format == "#,##0.00" for cell in amounts)
 
 
 def _add_rows(app, acc_id, count):

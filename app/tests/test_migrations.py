@@ -10,7 +10,6 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import pymysql
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
@@ -106,13 +105,13 @@ def test_todays_release_schema_with_its_data_upgrades_to_head_keeping_the_data(e
     fresh = empty_database.replace("bank.sqlite", "fresh.sqlite") if "sqlite" in empty_database else None
     if fresh is None:
         name = empty_database.rsplit("/", 1)[1].split("?")[0]
-        fresh = pymysql_database(empty_database, name + "_fresh")
+        fresh = sibling_database(empty_database, name + "_fresh")
     with make_app(fresh).app_context():
         migrate.upgrade()
     assert schema_of(empty_database) == schema_of(fresh)
 
 
-def pymysql_database(url, name):
+def sibling_database(url, name):
     """A new empty database on the MariaDB server of `url`."""
     engine = create_engine(url)
     with engine.connect() as connection:
@@ -162,7 +161,7 @@ def flask_migrate(url, **env):
 
 def hold_migration_lock(mariadb, database):
     """A connection holding the named lock bank.migrate takes for `database`, as a migrating task would."""
-    connection = pymysql.connect(host="127.0.0.1", port=mariadb.port, user="root", password="", autocommit=True)
+    connection = mariadb.admin(autocommit=True)
     with connection.cursor() as cursor:
         cursor.execute("SELECT GET_LOCK(%s, 5)", (f"bank-migrations:{database}",))
         assert cursor.fetchone()[0] == 1
@@ -176,7 +175,7 @@ def test_two_tasks_starting_at_once_migrate_exactly_once_one_after_the_other(mar
     try:
         time.sleep(3)
         assert [t.poll() for t in tasks] == [None, None], "a task migrated while another held the lock"
-        with pymysql.connect(host="127.0.0.1", port=mariadb.port, user="root", password="", database="migrations_race") as c, c.cursor() as cursor:
+        with mariadb.admin(database="migrations_race") as c, c.cursor() as cursor:
             cursor.execute("SHOW TABLES")
             assert cursor.fetchall() == ()
     finally:

@@ -63,12 +63,10 @@ def test_empty_db_variables_count_as_unset(environment, tmp_path):
 def test_gunicorn_migrates_and_serves_with_only_the_db_variables(mariadb):
     password = "Pa ss@w:rd/%#?"
     mariadb.create_database("settings_db_vars")
-    with mariadb._root() as connection, connection.cursor() as cursor:
-        cursor.execute("CREATE USER 'ecs_task'@'127.0.0.1' IDENTIFIED BY %s", (password,))
-        cursor.execute("GRANT ALL ON settings_db_vars.* TO 'ecs_task'@'127.0.0.1'")
+    mariadb.create_user("ecs_task", password, "ALL", "settings_db_vars.*")
     env = app_env("unused")
     del env["DATABASE_URL"]
-    env.update({"DB_HOST": "127.0.0.1", "DB_PORT": str(mariadb.port), "DB_NAME": "settings_db_vars",
+    env.update({"DB_HOST": mariadb.host, "DB_PORT": str(mariadb.port), "DB_NAME": "settings_db_vars",
                 "DB_USER": "ecs_task", "DB_PASSWORD": password})
     server = Gunicorn(env, workers=1).start()
     try:

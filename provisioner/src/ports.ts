@@ -30,6 +30,18 @@ export class CapacityError extends Error {
   }
 }
 
+/**
+ * EC2 refused the launch's ClientToken as spent: it keeps a token >= 24 h after its instances
+ * terminated (IdempotentInstanceTerminated) and binds it to its first parameters
+ * (IdempotentParameterMismatch). Nothing was launched: try the token's successor.
+ */
+export class LaunchTokenSpent extends Error {
+  constructor(readonly clientToken: string, readonly code: 'IdempotentInstanceTerminated' | 'IdempotentParameterMismatch', message: string) {
+    super(message);
+    this.name = 'LaunchTokenSpent';
+  }
+}
+
 /** EC2, for one region. */
 export interface Compute {
   readonly region: string;
@@ -37,7 +49,8 @@ export interface Compute {
   listInstances(fleet: string): Promise<Instance[]>;
   /**
    * Starts instances tagged at creation (instance and volumes) with the fleet, pool, managed-by and
-   * launch tags, IMDSv2 required. Throws CapacityError when the subnet has no capacity.
+   * launch tags, IMDSv2 required. Throws CapacityError when the subnet cannot take them (no
+   * capacity, type not offered in its zone, no free addresses), LaunchTokenSpent for a spent token.
    */
   launch(request: LaunchRequest): Promise<Instance[]>;
   terminate(instanceIds: string[]): Promise<void>;
@@ -78,16 +91,17 @@ export interface CommandResult {
 export interface RunCommand {
   readonly region: string;
   /**
-   * The subset of `instanceIds` whose SSM agent is online now (DescribeInstanceInformation, filtered
-   * by id, batched). Called in rounds by the executor; one round costs calls independent of N / 50.
+   * The subset of `instanceIds` whose SSM agent is online now: DescribeInstanceInformation filtered
+   * by the fleet's tag (an id SSM does not know yet is an error there), all pages. Called in rounds
+   * by the executor; one round costs calls independent of N / 50.
    */
-  managedOnline(instanceIds: string[]): Promise<Set<string>>;
+  managedOnline(fleet: string, instanceIds: string[]): Promise<Set<string>>;
   /**
-   * Runs `script` with AWS-RunShellScript on the instances (at most 50 per SendCommand call), waits
-   * for every invocation to end or `timeoutSeconds`, and returns one result per instance.
-   * The script must hold no secret: SSM stores command parameters.
+   * Runs `script` with AWS-RunShellScript on the instances (at most 50 per SendCommand call, every
+   * host run even when others fail), waits for every invocation to end or `timeoutSeconds`, and
+   * returns one result per instance. The script must hold no secret: SSM stores command parameters.
    */
-  runScript(instanceIds: string[], script: string, options: { comment: string; timeoutSeconds: number }): Promise<CommandResult[]>;
+  runScript(instanceIds: string[], script: string, options: { fleet: string; comment: string; timeoutSeconds: number }): Promise<CommandResult[]>;
 }
 
 /** What the provisioner asks Jenkins to create for an agent. */

@@ -3,7 +3,7 @@
 # withCredentials when it pushes). Inputs from the environment, validated by the step:
 #   REGISTRY, IMAGE, TAGS (one per line), CONTEXT_DIR, DOCKERFILE, PUSH (true|false),
 #   REVISION and SOURCE_URL (optional), BUILD_ARG_NAMES (space-separated, optional) with each
-#   value in BUILD_ARG__<name>, RESULT_FILE (where REGISTRY/IMAGE@sha256:... is written),
+#   value in BUILD_ARG__<name>, BUILD_NETWORK (docker build's --network, optional), RESULT_FILE (where REGISTRY/IMAGE@sha256:... is written),
 #   WORKSPACE_TMP (Jenkins' directory beside the workspace), and when pushing DOCKER_USERNAME and
 #   DOCKER_PASSWORD (the credentials binding).
 # The password goes to docker on stdin only; it is never an argument.
@@ -55,6 +55,7 @@ build=(build --file "$DOCKERFILE"
   --label "org.opencontainers.image.created=$(date -u +%Y-%m-%dT%H:%M:%SZ)")
 if [ -n "${REVISION:-}" ]; then build+=(--label "org.opencontainers.image.revision=$REVISION"); fi
 if [ -n "${SOURCE_URL:-}" ]; then build+=(--label "org.opencontainers.image.source=$SOURCE_URL"); fi
+if [ -n "${BUILD_NETWORK:-}" ]; then build+=(--network "$BUILD_NETWORK"); fi
 for name in ${BUILD_ARG_NAMES:-}; do
   value_var="BUILD_ARG__$name"
   build+=(--build-arg "$name=${!value_var:-}")

@@ -1,363 +1,156 @@
-# Root configuration of the banking app in two regions: a network and an app-region module in
-# each, one MySQL database in the primary region with a cross-region read replica in the
-# secondary, the database credentials and Flask secret key in Secrets Manager (replicated to the
-# secondary region), and Route 53 failover between the two load balancers.
+# One region of the banking app, applied once per region of terraform/app-topology.yaml into a
+# state of its own, so that either region can be planned and applied while the other is down:
+# its network, keys, database (writer, replica of the writer, or fenced, as the topology says),
+# the app's tasks behind their load balancer, and the region's alarms. Nothing here calls another
+# region: the writer's database ARN is known from the topology, and the shared secrets
+# (terraform/app-secrets) are found by name in this region, where Secrets Manager replicates them.
 
-data "aws_partition" "current" {
-  provider = aws.primary
+module "topology" {
+  source = "../modules/app-topology"
+
+  topology = var.topology != null ? var.topology : yamldecode(file("${path.module}/../app-topology.yaml"))
 }
 
-data "aws_caller_identity" "current" {
-  provider = aws.primary
+data "aws_partition" "current" {}
+data "aws_caller_identity" "current" {}
+
+data "aws_region" "current" {
+  lifecycle {
+    precondition {
+      condition     = contains(keys(module.topology.regions), var.region)
+      error_message = "region ${var.region} is not one of the app's regions in terraform/app-topology.yaml (${join(", ", keys(module.topology.regions))})."
+    }
+  }
 }
 
 locals {
+  partition = data.aws_partition.current.partition
+  account   = data.aws_caller_identity.current.account_id
+
+  here   = module.topology.regions[var.region]
+  role   = local.here.role
+  prefix = "${var.name}-${module.topology.codes[var.region]}"
+
+  # The writer's database, by the names both regions derive from the same topology.
+  writer_region = module.topology.writer
+  writer_db_arn = "arn:${local.partition}:rds:${local.writer_region}:${local.account}:db:${var.name}-${module.topology.codes[local.writer_region]}-db-g${module.topology.regions[local.writer_region].generation}"
+
   # terraform/jenkins's pipeline-roles module makes this boundary; the deploy role may create
   # roles only with it, so every role here carries it.
-  permissions_boundary_arn = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:policy/${var.name}-deploy-boundary"
+  permissions_boundary_arn = "arn:${local.partition}:iam::${local.account}:policy/${var.name}-deploy-boundary"
 }
 
-# --- Networks ---------------------------------------------------------------------------------
+# --- Network and keys -------------------------------------------------------------------------
 
-module "network_primary" {
-  source    = "../modules/network"
-  providers = { aws = aws.primary }
+module "network" {
+  source = "../modules/network"
 
-  name                 = "${var.name}-primary"
-  cidr_block           = var.primary_vpc_cidr_block
-  flow_log_kms_key_arn = module.log_key_primary.arn
-
+  name                         = local.prefix
+  cidr_block                   = local.here.vpc_cidr_block
+  flow_log_kms_key_arn         = module.log_key.arn
   iam_permissions_boundary_arn = local.permissions_boundary_arn
+
+  # What Fargate calls to start the tasks: the image (ECR), their secrets, their logs. Images
+  # from other registries and the mysql client's public image still go out through NAT.
+  interface_endpoints = ["ecr.api", "ecr.dkr", "logs", "secretsmanager"]
 }
 
-module "network_secondary" {
-  source    = "../modules/network"
-  providers = { aws = aws.secondary }
-
-  name                 = "${var.name}-secondary"
-  cidr_block           = var.secondary_vpc_cidr_block
-  flow_log_kms_key_arn = module.log_key_secondary.arn
-
-  iam_permissions_boundary_arn = local.permissions_boundary_arn
-}
-
-# --- Keys and secrets -------------------------------------------------------------------------
-
-# Log groups (the app's, WAF's, the VPC flow logs) are encrypted under a key of their region.
-module "log_key_primary" {
-  source    = "../modules/kms-key"
-  providers = { aws = aws.primary }
-
-  alias           = "${var.name}/logs"
-  description     = "${var.name}: CloudWatch log groups"
-  cloudwatch_logs = true
-}
-
-module "log_key_secondary" {
-  source    = "../modules/kms-key"
-  providers = { aws = aws.secondary }
-
-  alias           = "${var.name}/logs"
-  description     = "${var.name}: CloudWatch log groups"
-  cloudwatch_logs = true
-}
-
-# One multi-region key, replicated: the database, its replica and both copies of the secrets
-# are encrypted under the same key material, usable in either region.
+# Storage, Performance Insights, the managed master password, backups.
 module "data_key" {
-  source    = "../modules/kms-key"
-  providers = { aws = aws.primary }
+  source = "../modules/kms-key"
 
-  alias        = "${var.name}/data"
-  description  = "${var.name}: database and secrets"
-  multi_region = true
+  alias       = "${var.name}/data"
+  description = "${var.name} in ${var.region}: database, its backups and its master password"
 }
 
-resource "aws_kms_replica_key" "secondary" {
-  provider = aws.secondary
+# Log groups (app, WAF, flow logs, the database's exports) and the alarm topic.
+module "log_key" {
+  source = "../modules/kms-key"
 
-  description             = "${var.name}: database replica and secrets (replica of the primary key)"
-  primary_key_arn         = module.data_key.arn
-  deletion_window_in_days = 30
-  policy                  = module.data_key.policy
+  alias             = "${var.name}/logs"
+  description       = "${var.name} in ${var.region}: CloudWatch log groups and the alarm topic"
+  cloudwatch_logs   = true
+  cloudwatch_alarms = true
 }
 
-moved {
-  from = aws_kms_key.primary
-  to   = module.data_key.aws_kms_key.this
+# --- The shared secrets (terraform/app-secrets), as replicated into this region ---------------
+
+data "aws_secretsmanager_secret" "shared" {
+  for_each = toset(["db-app", "db-migrator", "secret-key"])
+
+  name = "${var.name}/${each.key}"
 }
 
-resource "aws_secretsmanager_secret" "db" {
-  provider = aws.primary
+# Version ids, not values: a rotation shows here and rolls the tasks.
+data "aws_secretsmanager_secret_versions" "shared" {
+  for_each = data.aws_secretsmanager_secret.shared
 
-  name                    = "${var.name}/db"
-  description             = "MySQL credentials of ${var.name}: JSON {username, password}"
-  kms_key_id              = module.data_key.arn
-  recovery_window_in_days = 30
-
-  replica {
-    region     = var.secondary_region
-    kms_key_id = aws_kms_replica_key.secondary.arn
-  }
+  secret_id = each.value.arn
 }
 
-resource "aws_secretsmanager_secret" "secret_key" {
-  provider = aws.primary
-
-  name                    = "${var.name}/secret-key"
-  description             = "Flask SECRET_KEY of ${var.name}"
-  kms_key_id              = module.data_key.arn
-  recovery_window_in_days = 30
-
-  replica {
-    region     = var.secondary_region
-    kms_key_id = aws_kms_replica_key.secondary.arn
-  }
-}
-
-# Ephemeral: generated by Secrets Manager during the run and written only through write-only
-# arguments (password_wo, secret_string_wo), never into the plan or the state. A value is sent
-# only when its *_wo_version changes, so the same generated password reaches RDS and Secrets
-# Manager together.
-ephemeral "aws_secretsmanager_random_password" "db" {
-  provider = aws.primary
-
-  password_length = 40
-  # RDS for MySQL refuses /, " and @ (and spaces) in a master password.
-  exclude_characters = "/\"@' `\\"
-}
-
-ephemeral "aws_secretsmanager_random_password" "secret_key" {
-  provider = aws.primary
-
-  password_length     = 64
-  exclude_punctuation = true
-}
-
-resource "aws_secretsmanager_secret_version" "db" {
-  provider = aws.primary
-
-  secret_id                = aws_secretsmanager_secret.db.id
-  secret_string_wo         = jsonencode({ username = var.db_username, password = ephemeral.aws_secretsmanager_random_password.db.random_password })
-  secret_string_wo_version = var.db_password_version
-}
-
-resource "aws_secretsmanager_secret_version" "secret_key" {
-  provider = aws.primary
-
-  secret_id                = aws_secretsmanager_secret.secret_key.id
-  secret_string_wo         = ephemeral.aws_secretsmanager_random_password.secret_key.random_password
-  secret_string_wo_version = 1
+data "aws_kms_alias" "shared_secrets" {
+  name = "alias/${var.name}/shared-secrets"
 }
 
 locals {
-  # A replica secret keeps the primary's ARN except for the region.
-  db_secret_arn_secondary         = replace(aws_secretsmanager_secret.db.arn, ":${var.primary_region}:", ":${var.secondary_region}:")
-  secret_key_secret_arn_secondary = replace(aws_secretsmanager_secret.secret_key.arn, ":${var.primary_region}:", ":${var.secondary_region}:")
+  credentials_version = join(",", [
+    for name, versions in data.aws_secretsmanager_secret_versions.shared :
+    "${name}=${one([for v in versions.versions : v.version_id if contains(v.version_stages, "AWSCURRENT")])}"
+  ])
 }
 
 # --- Database ---------------------------------------------------------------------------------
 
-resource "aws_db_instance" "primary" {
-  provider = aws.primary
+module "database" {
+  source = "../modules/database"
 
-  identifier            = "${var.name}-primary"
-  engine                = "mysql"
-  engine_version        = var.db_engine_version
+  name       = "${local.prefix}-db"
+  role       = local.role
+  generation = local.here.generation
+  source_arn = local.role == "replica" ? local.writer_db_arn : null
+
   instance_class        = var.db_instance_class
-  allocated_storage     = var.db_allocated_storage_gib
-  max_allocated_storage = var.db_allocated_storage_gib * 10
-  storage_type          = "gp3"
-  storage_encrypted     = true
-  kms_key_id            = module.data_key.arn
+  engine_version        = var.db_engine_version
+  allocated_storage_gib = var.db_allocated_storage_gib
+  db_name               = var.db_name
+  master_username       = var.db_master_username
+  replica_multi_az      = var.replica_multi_az
+  backup_retention_days = var.db_backup_retention_days
+  backup_copy_vault_arn = var.backup_copy_vault_arn
 
-  db_name             = var.db_name
-  username            = var.db_username
-  password_wo         = ephemeral.aws_secretsmanager_random_password.db.random_password
-  password_wo_version = var.db_password_version
-
-  multi_az               = true
-  db_subnet_group_name   = module.app_primary.database_subnet_group_name
-  vpc_security_group_ids = [module.app_primary.database_security_group_id]
-  publicly_accessible    = false
-
-  backup_retention_period   = var.db_backup_retention_days
-  backup_window             = "03:00-04:00"
-  maintenance_window        = "sun:04:30-sun:05:30"
-  copy_tags_to_snapshot     = true
-  deletion_protection       = true
-  skip_final_snapshot       = false
-  final_snapshot_identifier = "${var.name}-primary-final"
-
-  auto_minor_version_upgrade      = true
-  enabled_cloudwatch_logs_exports = ["error", "slowquery"]
+  kms_key_arn              = module.data_key.arn
+  log_kms_key_arn          = module.log_key.arn
+  subnet_group_name        = module.app.database_subnet_group_name
+  security_group_id        = module.app.database_security_group_id
+  permissions_boundary_arn = local.permissions_boundary_arn
 }
 
-# Promoting this replica (aws rds promote-read-replica) makes it the writable database of the
-# secondary region's app after a regional failure; see README.md.
-resource "aws_db_instance" "replica" {
-  provider = aws.secondary
+# --- The app ----------------------------------------------------------------------------------
 
-  identifier          = "${var.name}-replica"
-  replicate_source_db = aws_db_instance.primary.arn
-  instance_class      = var.db_instance_class
-  storage_type        = "gp3"
-  storage_encrypted   = true
-  kms_key_id          = aws_kms_replica_key.secondary.arn
+module "app" {
+  source = "../modules/app-region"
 
-  multi_az               = var.replica_multi_az
-  db_subnet_group_name   = module.app_secondary.database_subnet_group_name
-  vpc_security_group_ids = [module.app_secondary.database_security_group_id]
-  publicly_accessible    = false
-
-  backup_retention_period   = var.db_backup_retention_days
-  copy_tags_to_snapshot     = true
-  deletion_protection       = true
-  skip_final_snapshot       = false
-  final_snapshot_identifier = "${var.name}-replica-final"
-
-  auto_minor_version_upgrade      = true
-  enabled_cloudwatch_logs_exports = ["error", "slowquery"]
-}
-
-# --- The app, once per region -----------------------------------------------------------------
-
-module "app_primary" {
-  source    = "../modules/app-region"
-  providers = { aws = aws.primary }
-
-  name                      = "${var.name}-pri"
-  vpc_id                    = module.network_primary.vpc_id
-  public_subnet_ids         = module.network_primary.public_subnet_ids
-  public_subnet_cidr_blocks = module.network_primary.public_subnet_cidr_blocks
-  private_subnet_ids        = module.network_primary.private_subnet_ids
-  certificate_arn           = var.primary_certificate_arn
+  name                      = local.prefix
+  role                      = local.role
+  vpc_id                    = module.network.vpc_id
+  public_subnet_ids         = module.network.public_subnet_ids
+  public_subnet_cidr_blocks = module.network.public_subnet_cidr_blocks
+  private_subnet_ids        = module.network.private_subnet_ids
+  certificate_arn           = var.certificate_arn
   container_image           = var.container_image
   min_tasks                 = var.min_tasks
   max_tasks                 = var.max_tasks
 
-  db_host                   = aws_db_instance.primary.address
-  db_name                   = var.db_name
-  db_credentials_secret_arn = aws_secretsmanager_secret.db.arn
-  app_secret_key_arn        = aws_secretsmanager_secret.secret_key.arn
-  secrets_kms_key_arn       = module.data_key.arn
-  log_kms_key_arn           = module.log_key_primary.arn
-  permissions_boundary_arn  = local.permissions_boundary_arn
-}
+  db_host                        = module.database.address
+  db_name                        = var.db_name
+  db_app_secret_arn              = data.aws_secretsmanager_secret.shared["db-app"].arn
+  db_migrator_secret_arn         = data.aws_secretsmanager_secret.shared["db-migrator"].arn
+  secret_key_arn                 = data.aws_secretsmanager_secret.shared["secret-key"].arn
+  shared_secrets_kms_key_arn     = data.aws_kms_alias.shared_secrets.target_key_arn
+  master_user_secret_arn         = local.role == "writer" ? module.database.master_user_secret_arn : null
+  master_user_secret_kms_key_arn = local.role == "writer" ? module.data_key.arn : null
+  credentials_version            = local.credentials_version
 
-module "app_secondary" {
-  source    = "../modules/app-region"
-  providers = { aws = aws.secondary }
-
-  name                      = "${var.name}-sec"
-  vpc_id                    = module.network_secondary.vpc_id
-  public_subnet_ids         = module.network_secondary.public_subnet_ids
-  public_subnet_cidr_blocks = module.network_secondary.public_subnet_cidr_blocks
-  private_subnet_ids        = module.network_secondary.private_subnet_ids
-  certificate_arn           = var.secondary_certificate_arn
-  container_image           = var.container_image
-  min_tasks                 = var.min_tasks
-  max_tasks                 = var.max_tasks
-
-  # Read-only until promoted: the standby answers /health with 200 only once it can serve.
-  db_host                   = aws_db_instance.replica.address
-  db_name                   = var.db_name
-  db_credentials_secret_arn = local.db_secret_arn_secondary
-  app_secret_key_arn        = local.secret_key_secret_arn_secondary
-  secrets_kms_key_arn       = aws_kms_replica_key.secondary.arn
-  log_kms_key_arn           = module.log_key_secondary.arn
-  permissions_boundary_arn  = local.permissions_boundary_arn
-}
-
-# --- DNS failover -----------------------------------------------------------------------------
-
-# Route 53 is global; its resources go through the primary provider.
-resource "aws_route53_health_check" "region" {
-  for_each = {
-    primary   = module.app_primary.load_balancer_dns_name
-    secondary = module.app_secondary.load_balancer_dns_name
-  }
-  provider = aws.primary
-
-  fqdn              = each.value
-  type              = "HTTPS"
-  port              = 443
-  resource_path     = "/health"
-  request_interval  = 30
-  failure_threshold = 3
-  enable_sni        = true
-
-  tags = { Name = "${var.name}-${each.key}" }
-}
-
-resource "aws_route53_record" "primary" {
-  provider = aws.primary
-
-  zone_id         = var.hosted_zone_id
-  name            = var.domain_name
-  type            = "A"
-  set_identifier  = "${var.name}-primary"
-  health_check_id = aws_route53_health_check.region["primary"].id
-
-  failover_routing_policy {
-    type = "PRIMARY"
-  }
-
-  alias {
-    name                   = module.app_primary.load_balancer_dns_name
-    zone_id                = module.app_primary.load_balancer_zone_id
-    evaluate_target_health = true
-  }
-}
-
-resource "aws_route53_record" "secondary" {
-  provider = aws.primary
-
-  zone_id         = var.hosted_zone_id
-  name            = var.domain_name
-  type            = "A"
-  set_identifier  = "${var.name}-secondary"
-  health_check_id = aws_route53_health_check.region["secondary"].id
-
-  failover_routing_policy {
-    type = "SECONDARY"
-  }
-
-  alias {
-    name                   = module.app_secondary.load_balancer_dns_name
-    zone_id                = module.app_secondary.load_balancer_zone_id
-    evaluate_target_health = true
-  }
-}
-
-# The database's network moved into the app-region modules.
-
-moved {
-  from = aws_db_subnet_group.primary
-  to   = module.app_primary.aws_db_subnet_group.database
-}
-
-moved {
-  from = aws_db_subnet_group.secondary
-  to   = module.app_secondary.aws_db_subnet_group.database
-}
-
-moved {
-  from = aws_security_group.db_primary
-  to   = module.app_primary.aws_security_group.database
-}
-
-moved {
-  from = aws_security_group.db_secondary
-  to   = module.app_secondary.aws_security_group.database
-}
-
-moved {
-  from = aws_vpc_security_group_ingress_rule.db_primary_from_tasks
-  to   = module.app_primary.aws_vpc_security_group_ingress_rule.database_from_tasks
-}
-
-moved {
-  from = aws_vpc_security_group_ingress_rule.db_secondary_from_tasks
-  to   = module.app_secondary.aws_vpc_security_group_ingress_rule.database_from_tasks
+  log_kms_key_arn          = module.log_key.arn
+  permissions_boundary_arn = local.permissions_boundary_arn
 }

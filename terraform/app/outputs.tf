@@ -1,37 +1,54 @@
-output "url" {
-  description = "The app's address (Route 53 failover between the two regions)."
-  value       = "https://${var.domain_name}/"
+output "region" {
+  description = "The region this state is for."
+  value       = var.region
 }
 
-output "primary_load_balancer_dns_name" {
-  description = "Load balancer of the primary region."
-  value       = module.app_primary.load_balancer_dns_name
+output "role" {
+  description = "This region's role in the topology (writer, replica or fenced)."
+  value       = local.role
 }
 
-output "secondary_load_balancer_dns_name" {
-  description = "Load balancer of the secondary region."
-  value       = module.app_secondary.load_balancer_dns_name
+output "load_balancer_dns_name" {
+  description = "DNS name of this region's load balancer: terraform/app-traffic's load_balancer_dns_names[<region>]."
+  value       = module.app.load_balancer_dns_name
 }
 
-output "db_primary_address" {
-  description = "Host name of the writable database (primary region)."
-  value       = aws_db_instance.primary.address
+output "database_arn" {
+  description = "ARN of this region's database."
+  value       = module.database.arn
 }
 
-output "db_replica_identifier" {
-  description = "Identifier of the cross-region replica, to promote on regional failover."
-  value       = aws_db_instance.replica.identifier
+output "database_identifier" {
+  description = "Identifier of this region's database (<name>-<region code>-db-g<generation>)."
+  value       = module.database.identifier
 }
 
-output "db_credentials_secret_arn" {
-  description = "Secrets Manager secret with the database credentials (primary region; replicated to the secondary)."
-  value       = aws_secretsmanager_secret.db.arn
+output "database_replicates" {
+  description = "What this region's database replicates (the writer's ARN for a replica; null otherwise)."
+  value       = module.database.replicate_source_db
 }
 
-output "clusters" {
-  description = "ECS cluster and service of each region (for deploys and `aws ecs` commands)."
-  value = {
-    primary   = { region = var.primary_region, cluster = module.app_primary.cluster_name, service = module.app_primary.service_name, logs = module.app_primary.log_group_name }
-    secondary = { region = var.secondary_region, cluster = module.app_secondary.cluster_name, service = module.app_secondary.service_name, logs = module.app_secondary.log_group_name }
-  }
+output "containers" {
+  description = "The containers each task starts, in order."
+  value       = module.app.container_names
+}
+
+output "task_range" {
+  description = "min and max tasks (0 and 0 when fenced)."
+  value       = module.app.desired_range
+}
+
+output "database_admits_tasks" {
+  description = "Whether the database admits the tasks' connections (false once fenced)."
+  value       = module.app.database_admits_tasks
+}
+
+output "cluster" {
+  description = "ECS cluster, service and log group (for aws ecs commands and the logs)."
+  value       = { cluster = module.app.cluster_name, service = module.app.service_name, logs = module.app.log_group_name }
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic of this region's alarms."
+  value       = aws_sns_topic.alarms.arn
 }

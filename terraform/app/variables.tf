@@ -1,95 +1,50 @@
+variable "region" {
+  type        = string
+  description = "The region this apply is for: one of terraform/app-topology.yaml's regions (its state key should name it, e.g. app/us-east-1.tfstate)."
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as us-east-1."
+  }
+}
+
+variable "topology" {
+  type = object({
+    regions = map(object({
+      role           = string
+      generation     = number
+      vpc_cidr_block = string
+    }))
+    traffic      = string
+    secrets_home = string
+  })
+  description = "The app's regions and roles; null (the default) reads terraform/app-topology.yaml, the committed source of truth the failover runbook edits. Set only to try another topology."
+  default     = null
+
+  validation {
+    condition     = var.topology == null || try(length(var.topology.regions) >= 1, false)
+    error_message = "topology must list the app's regions (or be null to read terraform/app-topology.yaml)."
+  }
+}
+
 variable "name" {
   type        = string
-  description = "Name of the app, prefixing its resources in both regions."
+  description = "Name of the app, prefixing its resources (with the region's code: bank-app-use1-...)."
   default     = "bank-app"
 
   validation {
     condition     = can(regex("^[a-z][a-z0-9-]{1,12}[a-z0-9]$", var.name))
-    error_message = "name must be 3-14 lower-case letters, digits and hyphens (regional suffixes are added to it)."
+    error_message = "name must be 3-14 lower-case letters, digits and hyphens (region codes are added to it)."
   }
 }
 
-variable "primary_region" {
+variable "certificate_arn" {
   type        = string
-  description = "Region that serves traffic and holds the writable database."
-  default     = "us-east-1"
+  description = "ACM certificate in this region for the app's domain name (ACM certificates are regional: each region's apply gets its own)."
 
   validation {
-    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.primary_region))
-    error_message = "primary_region must be an AWS region name such as us-east-1."
-  }
-}
-
-variable "secondary_region" {
-  type        = string
-  description = "Standby region: serves traffic when the primary fails its health check, and holds the database's cross-region read replica."
-  default     = "us-west-2"
-
-  validation {
-    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.secondary_region))
-    error_message = "secondary_region must be an AWS region name such as us-west-2."
-  }
-}
-
-variable "primary_vpc_cidr_block" {
-  type        = string
-  description = "IPv4 range of the primary region's VPC."
-  default     = "10.50.0.0/16"
-
-  validation {
-    condition     = can(regex("^\\d+\\.\\d+\\.\\d+\\.\\d+/(1[6-9]|20)$", var.primary_vpc_cidr_block)) && can(cidrhost(var.primary_vpc_cidr_block, 0))
-    error_message = "primary_vpc_cidr_block must be an IPv4 CIDR between /16 and /20."
-  }
-}
-
-variable "secondary_vpc_cidr_block" {
-  type        = string
-  description = "IPv4 range of the secondary region's VPC (distinct from the primary's, should they ever be peered)."
-  default     = "10.60.0.0/16"
-
-  validation {
-    condition     = can(regex("^\\d+\\.\\d+\\.\\d+\\.\\d+/(1[6-9]|20)$", var.secondary_vpc_cidr_block)) && can(cidrhost(var.secondary_vpc_cidr_block, 0))
-    error_message = "secondary_vpc_cidr_block must be an IPv4 CIDR between /16 and /20."
-  }
-}
-
-variable "domain_name" {
-  type        = string
-  description = "Host name customers use, e.g. bank.example or app.bank.example; the failover records are made for it."
-
-  validation {
-    condition     = can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,}$", var.domain_name))
-    error_message = "domain_name must be a lower-case DNS name such as app.bank.example."
-  }
-}
-
-variable "hosted_zone_id" {
-  type        = string
-  description = "Route 53 public hosted zone of domain_name."
-
-  validation {
-    condition     = can(regex("^Z[A-Z0-9]+$", var.hosted_zone_id))
-    error_message = "hosted_zone_id must be a Route 53 zone id (Z...)."
-  }
-}
-
-variable "primary_certificate_arn" {
-  type        = string
-  description = "ACM certificate for domain_name in the primary region."
-
-  validation {
-    condition     = can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]+:certificate/", var.primary_certificate_arn))
-    error_message = "primary_certificate_arn must be an ACM certificate ARN."
-  }
-}
-
-variable "secondary_certificate_arn" {
-  type        = string
-  description = "ACM certificate for domain_name in the secondary region (ACM certificates are regional)."
-
-  validation {
-    condition     = can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]+:certificate/", var.secondary_certificate_arn))
-    error_message = "secondary_certificate_arn must be an ACM certificate ARN."
+    condition     = can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]+:certificate/", var.certificate_arn))
+    error_message = "certificate_arn must be an ACM certificate ARN."
   }
 }
 
@@ -103,9 +58,19 @@ variable "container_image" {
   }
 }
 
+variable "backup_copy_vault_arn" {
+  type        = string
+  description = "The bank's locked AWS Backup vault in another account (made by that account, ideally in another region) that the writer's daily recovery points are copied to; it must allow this account to copy into it."
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:backup:[a-z0-9-]+:[0-9]{12}:backup-vault:", var.backup_copy_vault_arn))
+    error_message = "backup_copy_vault_arn must be an AWS Backup vault ARN (arn:aws:backup:REGION:ACCOUNT:backup-vault:NAME)."
+  }
+}
+
 variable "min_tasks" {
   type        = number
-  description = "Fewest app tasks per region."
+  description = "Fewest app tasks in this region (a replica's warm standby too)."
   default     = 2
 
   validation {
@@ -116,7 +81,7 @@ variable "min_tasks" {
 
 variable "max_tasks" {
   type        = number
-  description = "Most app tasks per region."
+  description = "Most app tasks in this region."
   default     = 10
 
   validation {
@@ -127,7 +92,7 @@ variable "max_tasks" {
 
 variable "db_instance_class" {
   type        = string
-  description = "RDS instance class of the primary database and its replica."
+  description = "RDS instance class, the same in both regions so that a promoted replica carries the writer's load."
   default     = "db.m7g.large"
 
   validation {
@@ -138,7 +103,7 @@ variable "db_instance_class" {
 
 variable "db_engine_version" {
   type        = string
-  description = "MySQL major (or major.minor) version; RDS picks the newest minor version of a major."
+  description = "MySQL major.minor (or exact) version of the writer; RDS picks the newest minor version of a major.minor."
   default     = "8.4"
 
   validation {
@@ -149,7 +114,7 @@ variable "db_engine_version" {
 
 variable "db_allocated_storage_gib" {
   type        = number
-  description = "Initial storage of the database, GiB (it grows by itself up to 10 times this)."
+  description = "Initial storage of the writer's database, GiB; both grow by themselves up to 10 times this."
   default     = 100
 
   validation {
@@ -169,31 +134,20 @@ variable "db_name" {
   }
 }
 
-variable "db_username" {
+variable "db_master_username" {
   type        = string
-  description = "The database's master user, which the app uses."
-  default     = "bank_app"
+  description = "The database's master user (its password is RDS's, rotated by RDS); only the tasks' db-users container logs in as it, the app never."
+  default     = "bank_admin"
 
   validation {
-    condition     = can(regex("^[A-Za-z][A-Za-z0-9_]{0,15}$", var.db_username)) && !contains(["admin", "root", "rdsadmin"], lower(var.db_username))
-    error_message = "db_username must be 1-16 letters, digits or underscores, starting with a letter, and not a reserved name (admin, root, rdsadmin)."
-  }
-}
-
-variable "db_password_version" {
-  type        = number
-  description = "Generation of the database password. The password is generated once and written only to RDS and Secrets Manager; raise this number to rotate it (both get a new one on the next apply)."
-  default     = 1
-
-  validation {
-    condition     = var.db_password_version >= 1 && floor(var.db_password_version) == var.db_password_version
-    error_message = "db_password_version must be a whole number of 1 or more."
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9_]{0,15}$", var.db_master_username)) && !contains(["admin", "root", "rdsadmin"], lower(var.db_master_username))
+    error_message = "db_master_username must be 1-16 letters, digits or underscores, starting with a letter, and not a reserved name (admin, root, rdsadmin)."
   }
 }
 
 variable "db_backup_retention_days" {
   type        = number
-  description = "Days of automated backups (point-in-time recovery) of the primary and of the replica."
+  description = "Days of automated backups (point-in-time recovery), of their copy in the other region, and of the daily recovery points in the region's vault."
   default     = 14
 
   validation {
@@ -204,13 +158,49 @@ variable "db_backup_retention_days" {
 
 variable "replica_multi_az" {
   type        = bool
-  description = "Run the secondary region's replica in two availability zones too (dearer; keeps the standby highly available once promoted)."
+  description = "Run the replica in two availability zones too (dearer; a replica becomes Multi-AZ when promoted anyway)."
   default     = false
+}
+
+variable "db_free_storage_alarm_gib" {
+  type        = number
+  description = "Alarm when the database has less free storage than this, GiB."
+  default     = 10
+
+  validation {
+    condition     = var.db_free_storage_alarm_gib >= 1
+    error_message = "db_free_storage_alarm_gib must be at least 1."
+  }
+}
+
+variable "replica_lag_alarm_seconds" {
+  type        = number
+  description = "Alarm when the replica is further behind the writer than this (the data a failover would lose)."
+  default     = 300
+
+  validation {
+    condition     = var.replica_lag_alarm_seconds >= 10
+    error_message = "replica_lag_alarm_seconds must be at least 10."
+  }
+}
+
+variable "alarm_subscriptions" {
+  type = list(object({
+    protocol = string
+    endpoint = string
+  }))
+  description = "Who the region's alarm topic notifies, e.g. [{ protocol = \"https\", endpoint = \"https://paging.bank.example/aws\" }]."
+  default     = []
+
+  validation {
+    condition     = alltrue([for s in var.alarm_subscriptions : contains(["email", "https", "sqs", "lambda"], s.protocol) && length(s.endpoint) > 0])
+    error_message = "alarm_subscriptions must use the protocols email, https, sqs or lambda, with an endpoint."
+  }
 }
 
 variable "tags" {
   type        = map(string)
-  description = "Tags added to every resource in both regions (cost centre, owner)."
+  description = "Tags added to every resource (cost centre, owner)."
   default     = {}
 
   validation {

@@ -8,27 +8,18 @@ terraform {
     }
   }
 
-  # Partial configuration: bucket, key and region come from -backend-config (see README.md).
+  # Partial configuration: bucket, key and region come from -backend-config, one state per region
+  # (key app/<region>.tfstate, in a bucket of that region), so each region can be planned and
+  # applied while the other one is down (see README.md).
   backend "s3" {
     encrypt      = true
     use_lockfile = true
   }
 }
 
-# Two regions, each with its own alias; there is deliberately no default provider, so every
-# resource has to say which region it belongs to.
+# One region per apply: nothing here calls another region's API.
 provider "aws" {
-  alias  = "primary"
-  region = var.primary_region
-
-  default_tags {
-    tags = merge(var.tags, { App = var.name, ManagedBy = "terraform/app" })
-  }
-}
-
-provider "aws" {
-  alias  = "secondary"
-  region = var.secondary_region
+  region = var.region
 
   default_tags {
     tags = merge(var.tags, { App = var.name, ManagedBy = "terraform/app" })

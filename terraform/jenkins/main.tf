@@ -7,6 +7,10 @@ module "network" {
   name                 = "${var.fleet}-ci"
   cidr_block           = var.vpc_cidr_block
   flow_log_kms_key_arn = module.log_key.arn
+
+  # What the agents (SSM, their secrets through SSM), the controller (SSM, logs, its image, the
+  # roles it assumes) and the provisioner (EC2, SSM) call.
+  interface_endpoints = ["ec2", "ec2messages", "ecr.api", "ecr.dkr", "kms", "logs", "ssm", "ssmmessages", "sts"]
 }
 
 # The controller's, the WAF's and the flow logs' log groups are encrypted under this key.
@@ -21,8 +25,9 @@ module "log_key" {
 module "agent_iam" {
   source = "../modules/agent-iam"
 
-  fleet  = var.fleet
-  vpc_id = module.network.vpc_id
+  fleet                  = var.fleet
+  vpc_id                 = module.network.vpc_id
+  session_log_group_name = var.session_log_group_name
 }
 
 module "controller" {
@@ -36,6 +41,7 @@ module "controller" {
   allowed_cidrs              = var.controller_allowed_cidrs
   allowed_security_group_ids = { agents = module.agent_iam.security_group_id }
   log_kms_key_arn            = module.log_key.arn
+  session_log_group_name     = var.session_log_group_name
 
   domain_name       = var.controller_domain_name
   hosted_zone_id    = var.hosted_zone_id
@@ -67,6 +73,7 @@ module "provisioner_iam" {
   source = "../modules/provisioner-iam"
 
   fleet                      = var.fleet
+  regions                    = [var.region]
   agent_role_arn             = module.agent_iam.role_arn
   agent_instance_profile_arn = module.agent_iam.instance_profile_arn
   agent_subnet_ids           = module.network.private_subnet_ids
@@ -75,10 +82,12 @@ module "provisioner_iam" {
   trusted_principal_arns     = var.provisioner_principal_arns
 }
 
-# The provisioner launches agents with their own block device mappings; this makes their
-# volumes encrypted even if a pool's launch request forgot to ask.
-resource "aws_ebs_encryption_by_default" "this" {
-  count = var.ebs_encryption_by_default ? 1 : 0
+# EBS encryption by default is an account setting: terraform/account owns it now. Forgotten here
+# without being destroyed, which would switch it off for the whole account.
+removed {
+  from = aws_ebs_encryption_by_default.this
 
-  enabled = true
+  lifecycle {
+    destroy = false
+  }
 }

@@ -84,3 +84,8 @@ output "app_permissions_boundary_arn" {
   description = "The boundary every role terraform/app creates carries."
   value       = module.app_pipeline_roles.boundary_policy_arn
 }
+
+output "vpc_endpoints" {
+  description = "AWS services reached through interface endpoints in the CI VPC (S3 through a gateway endpoint besides)."
+  value       = module.network.interface_endpoints
+}

@@ -191,10 +191,15 @@ variable "app_state_kms_key_arn" {
   }
 }
 
-variable "ebs_encryption_by_default" {
-  type        = bool
-  description = "Turn on EBS encryption by default for the whole account in `region`, so that every agent volume is encrypted whatever the launch request says."
-  default     = true
+variable "session_log_group_name" {
+  type        = string
+  description = "terraform/account's Session Manager log group in `region`: the agents and the controller may write their sessions' logs to it."
+  default     = "/aws/ssm/sessions"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_./#-]{1,512}$", var.session_log_group_name))
+    error_message = "session_log_group_name must be a CloudWatch log group name."
+  }
 }
 
 variable "tags" {

@@ -143,6 +143,54 @@ describe('applying a plan', () => {
     expect(world.params.size).toBe(0);
   });
 
+  it('launches again after up, down, up: the spent token of the first launch is walked past', async () => {
+    const world = new World();
+    const fleet = fleetOf({ awsDeploy: 2 });
+    const first = await up(world, fleet);
+    expect(first.result.failures).toEqual([]);
+    const systems = world.systems(fleet);
+    const down = planDown(fleet, await observe(fleet, systems, () => world.now));
+    expect((await applyPlan(fleet, down, systems, { deadline: Date.now() + 1000, reporter: { event: () => {} }, watch: new NodeWatch(systems.controller, 1, async () => {}) })).failures).toEqual([]);
+    const again = await up(world, fleet);
+    expect(again.plan.actions.filter((a) => a.type === 'launch').map((a) => (a as { clientToken: string }).clientToken))
+      .toEqual(first.plan.actions.filter((a) => a.type === 'launch').map((a) => (a as { clientToken: string }).clientToken));
+    expect(again.result.failures).toEqual([]);
+    expect(liveInstances(world, 'awsDeploy')).toHaveLength(2);
+    expect(world.nodes.size).toBe(2);
+  });
+
+  it('scales 2 -> 1 -> 2 twice, each scale-up launching anew although the state recurs', async () => {
+    const world = new World();
+    for (const count of [2, 1, 2, 1, 2]) {
+      const { result } = await up(world, fleetOf({ awsDeploy: count }));
+      expect(result.failures).toEqual([]);
+      expect(liveInstances(world, 'awsDeploy')).toHaveLength(count);
+    }
+  });
+
+  it('finds its own launch again when rerun after a crash that followed a walk past a spent token', async () => {
+    const world = new World();
+    const fleet = fleetOf({ awsDeploy: 1 });
+    await up(world, fleet);
+    await up(world, fleetOf({ awsDeploy: 0 }));
+    // The next scale-up walks past the spent token, launches, and dies before EC2 lists the instance.
+    const launched = world.instances.size;
+    world.hideNewInstances = true;
+    world.crashAfter = 1;
+    await up(world, fleet).catch((err) => {
+      if (!(err instanceof Crash)) throw err;
+    });
+    expect(world.instances.size).toBe(launched + 1);
+    world.crashAfter = Infinity;
+    // Still unlisted: the rerun plans the same launch, walks the same chain, and gets it back.
+    const rerun = await up(world, fleet);
+    expect(rerun.result.failures).toEqual([]);
+    expect(world.instances.size, 'no second instance').toBe(launched + 1);
+    world.hideNewInstances = false;
+    expect(liveInstances(world, 'awsDeploy')).toHaveLength(1);
+    expect((await up(world, fleet)).plan.actions).toEqual([]);
+  });
+
   it('repairs what drifted: a deleted node, a terminated instance, an agent gone offline long ago', async () => {
     const world = new World();
     const fleet = fleetOf({ awsDeploy: 3 });

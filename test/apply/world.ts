@@ -6,6 +6,7 @@ import type { Pool } from '../../provisioner/src/config/load.ts';
 import { Tags, parseAgentName, parseSecretParameterName, type AgentNode, type Instance } from '../../provisioner/src/model.ts';
 import {
   CapacityError,
+  LaunchTokenSpent,
   type CommandResult,
   type Compute,
   type Controller,
@@ -22,7 +23,8 @@ export class Crash extends Error {}
 
 export class World {
   instances = new Map<string, Instance>();
-  tokens = new Map<string, string[]>();
+  /** Every ClientToken EC2 has seen, with what it launched and the parameters it was bound to. */
+  tokens = new Map<string, { ids: string[]; parameters: string }>();
   nodes = new Map<string, AgentNode & { secret: string }>();
   params = new Map<string, string>();
   calls: string[] = [];
@@ -32,6 +34,9 @@ export class World {
   brokenHosts = new Set<string>();
   /** Throw Crash once this many more mutating calls were made. */
   crashAfter = Infinity;
+  /** While set, instances launched from now on stay out of DescribeInstances (eventual consistency). */
+  hideNewInstances = false;
+  private readonly hidden = new Set<string>();
   private serial = 0;
 
   constructor(public now = 1_700_000_000_000) {}
@@ -48,10 +53,17 @@ export class World {
 
   readonly compute = (region: string): Compute => ({
     region,
-    listInstances: async (fleet) => [...this.instances.values()].filter((i) => i.region === region && fleet === 'bank-ci'),
+    listInstances: async (fleet) => [...this.instances.values()].filter((i) => i.region === region && fleet === 'bank-ci' && !(this.hideNewInstances && this.hidden.has(i.id))),
     launch: async (request: LaunchRequest) => {
-      const again = this.tokens.get(request.clientToken);
-      if (again) return again.map((id) => ({ ...(this.instances.get(id) as Instance) }));
+      // EC2's idempotency: a token replays its launch, and is spent once its instances are gone.
+      const { clientToken, count: _count, ...rest } = request;
+      const parameters = JSON.stringify(rest);
+      const again = this.tokens.get(clientToken);
+      if (again) {
+        if (again.parameters !== parameters) throw new LaunchTokenSpent(clientToken, 'IdempotentParameterMismatch', 'other parameters');
+        if (again.ids.every((id) => this.instances.get(id)?.state === 'terminated')) throw new LaunchTokenSpent(clientToken, 'IdempotentInstanceTerminated', 'instances terminated');
+        return again.ids.map((id) => ({ ...(this.instances.get(id) as Instance) }));
+      }
       if (this.fullSubnets.has(request.subnetId)) throw new CapacityError(request.subnetId, 'InsufficientInstanceCapacity');
       this.mutate(`RunInstances ${request.pool} ${request.subnetId} x${request.count}`);
       const ids: string[] = [];
@@ -59,9 +71,10 @@ export class World {
         this.serial += 1;
         const id = `i-${this.serial.toString(16).padStart(17, '0')}`;
         ids.push(id);
+        if (this.hideNewInstances) this.hidden.add(id);
         this.instances.set(id, { id, pool: request.pool, region, state: 'pending', subnetId: request.subnetId, privateIp: `10.0.0.${this.serial}`, launchedAt: this.now, launchToken: request.clientToken });
       }
-      this.tokens.set(request.clientToken, ids);
+      this.tokens.set(request.clientToken, { ids, parameters });
       return ids.map((id) => ({ ...(this.instances.get(id) as Instance) }));
     },
     terminate: async (ids) => {
@@ -98,7 +111,7 @@ export class World {
 
   readonly runCommand = (region: string): RunCommand => ({
     region,
-    managedOnline: async (ids) => {
+    managedOnline: async (_fleet, ids) => {
       // Instances boot between two rounds.
       for (const id of ids) {
         const i = this.instances.get(id);

@@ -140,7 +140,7 @@ describe('the shared AWS clients', () => {
     answers = [
       json(400, { __type: 'InvalidInstanceId', Message: 'Instances [[i-0000000000000bad]] not in a valid state for account 123456789012' }),
     ];
-    const results = await new SsmRunCommand('ap-northeast-2', { pollIntervalMs: 1 }).runScript(['i-0000000000000bad'], 'true', { comment: 'probe', timeoutSeconds: 60 });
+    const results = await new SsmRunCommand('ap-northeast-2', { pollIntervalMs: 1 }).runScript(['i-0000000000000bad'], 'true', { fleet: 'bank-ci', comment: 'probe', timeoutSeconds: 60 });
     expect(results).toEqual([
       { instanceId: 'i-0000000000000bad', status: 'Undeliverable', stdout: '', stderr: 'SSM refused the command: Instances [[i-0000000000000bad]] not in a valid state for account 123456789012' },
     ]);

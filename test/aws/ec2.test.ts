@@ -15,7 +15,7 @@ import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Ec2Compute } from '../../provisioner/src/aws/ec2.ts';
 import { RemoteError, UserError } from '../../provisioner/src/errors.ts';
 import { Tags } from '../../provisioner/src/model.ts';
-import { CapacityError, type LaunchRequest } from '../../provisioner/src/ports.ts';
+import { CapacityError, LaunchTokenSpent, type LaunchRequest } from '../../provisioner/src/ports.ts';
 
 const ec2 = mockClient(EC2Client);
 const ssm = mockClient(SSMClient);
@@ -219,13 +219,39 @@ describe('Ec2Compute.launch', () => {
     expect((error as CapacityError).message).toContain('t3.large capacity');
   });
 
-  it('explains a launch token reused with other parameters', async () => {
-    ec2.on(RunInstancesCommand).rejects(awsError('IdempotentParameterMismatch', 'Arguments on this idempotent request are inconsistent with arguments used in previous request(s).'));
+  for (const [code, message, says] of [
+    ['Unsupported', 'Your requested instance type (t3.medium) is not supported in your requested Availability Zone (us-east-1e).', 'not offered in its zone'],
+    ['InsufficientFreeAddressesInSubnet', 'Insufficient free IP addresses in subnet: subnet-0aaa1111', 'no free address left'],
+  ] as const) {
+    it(`turns ${code} into a CapacityError too: another subnet may take the launch`, async () => {
+      ec2.on(RunInstancesCommand).rejects(awsError(code, message));
+      const error = await new Ec2Compute('us-east-1').launch(request).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CapacityError);
+      expect((error as CapacityError).message).toContain(says);
+      expect((error as CapacityError).message).toContain(code);
+    });
+  }
+
+  it('leaves a vCPU quota a remote failure: no other subnet has more of it', async () => {
+    ec2.on(RunInstancesCommand).rejects(awsError('VcpuLimitExceeded', 'You have requested more vCPU capacity than your current vCPU limit of 8 allows for the instance bucket that the specified instance type belongs to.'));
     const error = await new Ec2Compute('us-east-1').launch(request).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RemoteError);
-    expect((error as Error).message).toContain('launch token bank-ci-awsDeploy-0-3f2a was used before with other parameters');
-    expect((error as Error).message).toContain('IdempotentParameterMismatch');
+    expect((error as Error).message).toContain('VcpuLimitExceeded');
   });
+
+  for (const [code, message] of [
+    ['IdempotentParameterMismatch', 'Arguments on this idempotent request are inconsistent with arguments used in previous request(s).'],
+    ['IdempotentInstanceTerminated', 'The client token you have provided is associated with a resource that is already deleted. Please use a different client token.'],
+  ] as const) {
+    it(`reports ${code} as a spent launch token, for the executor to walk past`, async () => {
+      ec2.on(RunInstancesCommand).rejects(awsError(code, message));
+      const error = await new Ec2Compute('us-east-1').launch(request).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(LaunchTokenSpent);
+      expect((error as LaunchTokenSpent).code).toBe(code);
+      expect((error as LaunchTokenSpent).clientToken).toBe(request.clientToken);
+      expect((error as Error).message).toContain('launch token bank-ci-awsDeploy-0-3f2a is spent');
+    });
+  }
 
   it('refuses a request the executor built wrong before calling EC2', async () => {
     await expect(new Ec2Compute('us-east-1').launch({ ...request, count: 0 })).rejects.toThrow('launch count: expected a whole number >= 1, found 0');
@@ -318,6 +344,11 @@ describe('Ec2Compute.consoleOutput', () => {
     const compute = new Ec2Compute('us-east-1');
     expect(await compute.consoleOutput('i-0123456789abcdef0')).toBe(printed);
     expect(await compute.consoleOutput('i-0fffffffffffffff0')).toBeUndefined();
+    // The latest output, not what was buffered at the last state change (no keys in the first minutes).
+    expect(ec2.commandCalls(GetConsoleOutputCommand).map((c) => c.args[0].input)).toEqual([
+      { InstanceId: 'i-0123456789abcdef0', Latest: true },
+      { InstanceId: 'i-0fffffffffffffff0', Latest: true },
+    ]);
   });
 
   it('names the instance and the endpoint when EC2 refuses', async () => {

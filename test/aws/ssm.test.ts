@@ -87,37 +87,20 @@ describe('SsmParameters', () => {
 });
 
 describe('SsmRunCommand.managedOnline', () => {
-  it('asks about at most 100 ids per call, follows pages, and keeps only Online agents', async () => {
-    const all = ids(250);
-    ssm.on(DescribeInstanceInformationCommand).callsFake((input: { Filters: [{ Values: string[] }]; NextToken?: string }) => {
-      const values = input.Filters[0].Values;
-      // The first group answers in two pages.
-      if (values[0] === all[0] && !input.NextToken) {
-        return { InstanceInformationList: [{ InstanceId: all[0], PingStatus: 'Online' }], NextToken: 'more' };
-      }
-      if (values[0] === all[0]) return { InstanceInformationList: [{ InstanceId: all[1], PingStatus: 'ConnectionLost' }] };
-      return { InstanceInformationList: values.slice(0, 2).map((id) => ({ InstanceId: id, PingStatus: 'Online' })) };
+  it('asks by the fleet\'s tag and Online, never by ids, follows pages, and keeps only the ids asked about', async () => {
+    const all = ids(120);
+    ssm.on(DescribeInstanceInformationCommand).callsFake((input: { NextToken?: string }) => {
+      if (!input.NextToken) return { InstanceInformationList: all.slice(0, 50).map((id) => ({ InstanceId: id, PingStatus: 'Online' })), NextToken: 'more' };
+      return { InstanceInformationList: [...all.slice(50, 60).map((id) => ({ InstanceId: id, PingStatus: 'Online' })), { InstanceId: 'i-0fffffffffffffff0', PingStatus: 'Online' }] };
     });
-    const online = await new SsmRunCommand('us-east-1').managedOnline(all);
-    expect([...online].sort()).toEqual([all[0], all[100], all[101], all[200], all[201]].sort());
+    const online = await new SsmRunCommand('us-east-1').managedOnline('bank-ci', all);
+    expect([...online].sort()).toEqual(all.slice(0, 60).sort());
     const inputs = ssm.commandCalls(DescribeInstanceInformationCommand).map((c) => c.args[0].input);
-    expect(inputs.map((i) => [i.Filters?.[0]?.Key, i.Filters?.[0]?.Values?.length, i.MaxResults])).toEqual([
-      ['InstanceIds', 100, 50],
-      ['InstanceIds', 100, 50],
-      ['InstanceIds', 50, 50],
-      ['InstanceIds', 100, 50],
+    expect(inputs).toEqual([
+      { Filters: [{ Key: 'tag:jenkins-fleet:fleet', Values: ['bank-ci'] }, { Key: 'PingStatus', Values: ['Online'] }], MaxResults: 50 },
+      { Filters: [{ Key: 'tag:jenkins-fleet:fleet', Values: ['bank-ci'] }, { Key: 'PingStatus', Values: ['Online'] }], MaxResults: 50, NextToken: 'more' },
     ]);
-  });
-
-  it('answers for ids SSM does not know yet by listing online agents instead', async () => {
-    const group = ids(3);
-    ssm
-      .on(DescribeInstanceInformationCommand, { Filters: [{ Key: 'InstanceIds', Values: group }] })
-      .rejects(awsError('InvalidInstanceId', 'Instances [[i-00000000000000002]] not in a valid state'));
-    ssm
-      .on(DescribeInstanceInformationCommand, { Filters: [{ Key: 'PingStatus', Values: ['Online'] }] })
-      .resolves({ InstanceInformationList: [{ InstanceId: group[0], PingStatus: 'Online' }, { InstanceId: 'i-0fffffffffffffff0', PingStatus: 'Online' }] });
-    expect([...(await new SsmRunCommand('us-east-1').managedOnline(group))]).toEqual([group[0]]);
+    expect(inputs.some((i) => i.Filters?.some((f) => f.Key === 'InstanceIds'))).toBe(false);
   });
 });
 
@@ -136,7 +119,7 @@ describe('SsmRunCommand.runScript', () => {
       const k = Number(input.CommandId.slice(4)) - 1;
       return { CommandInvocations: all.slice(k * 50, k * 50 + 50).map((id) => invocation(id, 'Success', { CommandPlugins: [{ Name: 'aws:runShellScript', ResponseCode: 0, Output: 'ok\n' }] })) };
     });
-    const results = await new SsmRunCommand('us-east-1', { pollIntervalMs: 1 }).runScript(all, script, { comment: 'jenkins-fleet bootstrap bank-ci awsDeploy', timeoutSeconds: 900 });
+    const results = await new SsmRunCommand('us-east-1', { pollIntervalMs: 1 }).runScript(all, script, { fleet: 'bank-ci', comment: 'jenkins-fleet bootstrap bank-ci awsDeploy', timeoutSeconds: 900 });
 
     const sends = ssm.commandCalls(SendCommandCommand).map((c) => c.args[0].input as SendCommandCommandInput);
     expect(sends.map((s) => s.InstanceIds?.length)).toEqual([50, 50, 20]);
@@ -146,6 +129,9 @@ describe('SsmRunCommand.runScript', () => {
       Parameters: { commands: ['#!/bin/bash', 'set -euo pipefail', 'echo "bootstrapping $AWS_SSM_INSTANCE_ID"'], executionTimeout: ['900'] },
       TimeoutSeconds: 900,
       Comment: 'jenkins-fleet bootstrap bank-ci awsDeploy',
+      // Every host runs, however many fail (SSM's default MaxErrors 0 would cancel the rest).
+      MaxConcurrency: '50',
+      MaxErrors: '100%',
     });
     expect(results).toHaveLength(120);
     expect(results.every((r) => r.status === 'Success' && r.exitCode === 0 && r.stdout === 'ok\n')).toBe(true);
@@ -195,7 +181,7 @@ describe('SsmRunCommand.runScript', () => {
     ssm.on(GetCommandInvocationCommand, { InstanceId: all[1] }).resolves({ StandardOutputContent: 'head\n', StandardErrorContent: longStderr, ResponseCode: 3 });
     ssm.on(GetCommandInvocationCommand, { InstanceId: all[2] }).resolves({ StandardOutputContent: 'installing java', StandardErrorContent: '', ResponseCode: -1 });
 
-    const results = await new SsmRunCommand('us-east-1', { pollIntervalMs: 1 }).runScript(all, script, { comment: 'bootstrap', timeoutSeconds: 600 });
+    const results = await new SsmRunCommand('us-east-1', { pollIntervalMs: 1 }).runScript(all, script, { fleet: 'bank-ci', comment: 'bootstrap', timeoutSeconds: 600 });
     const lists = ssm.commandCalls(ListCommandInvocationsCommand).map((c) => c.args[0].input);
     expect(lists).toHaveLength(6);
     expect(lists.every((i) => i.CommandId === 'cmd-1' && i.Details === true)).toBe(true);
@@ -226,7 +212,7 @@ describe('SsmRunCommand.runScript', () => {
     ssm.on(ListCommandInvocationsCommand).resolves({
       CommandInvocations: [all[0]!, all[2]!].map((id) => invocation(id, 'Success', { CommandPlugins: [{ ResponseCode: 0, Output: '' }] })),
     });
-    const results = await new SsmRunCommand('us-east-1', { pollIntervalMs: 1 }).runScript(all, script, { comment: 'bootstrap', timeoutSeconds: 600 });
+    const results = await new SsmRunCommand('us-east-1', { pollIntervalMs: 1 }).runScript(all, script, { fleet: 'bank-ci', comment: 'bootstrap', timeoutSeconds: 600 });
     expect(results.map((r) => [r.instanceId, r.status])).toEqual([
       [all[0], 'Success'],
       [dead, 'Undeliverable'],
@@ -244,7 +230,7 @@ describe('SsmRunCommand.runScript', () => {
     });
     ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: all.map((id) => ({ InstanceId: id, PingStatus: 'Online' })) });
     ssm.on(ListCommandInvocationsCommand).resolves({ CommandInvocations: [invocation(all[1]!, 'Success', { CommandPlugins: [{ ResponseCode: 0 }] })] });
-    const results = await new SsmRunCommand('us-east-1', { pollIntervalMs: 1 }).runScript(all, script, { comment: 'bootstrap', timeoutSeconds: 60 });
+    const results = await new SsmRunCommand('us-east-1', { pollIntervalMs: 1 }).runScript(all, script, { fleet: 'bank-ci', comment: 'bootstrap', timeoutSeconds: 60 });
     expect(results.map((r) => r.status)).toEqual(['Undeliverable', 'Success']);
   });
 
@@ -257,7 +243,7 @@ describe('SsmRunCommand.runScript', () => {
         invocation(all[1]!, 'Failed', { StatusDetails: 'AccessDenied' }),
       ],
     });
-    const results = await new SsmRunCommand('us-east-1', { pollIntervalMs: 1 }).runScript(all, script, { comment: 'bootstrap', timeoutSeconds: 60 });
+    const results = await new SsmRunCommand('us-east-1', { pollIntervalMs: 1 }).runScript(all, script, { fleet: 'bank-ci', comment: 'bootstrap', timeoutSeconds: 60 });
     expect(results).toEqual([
       { instanceId: all[0], status: 'Undeliverable', stdout: '', stderr: '' },
       { instanceId: all[1], status: 'AccessDenied', stdout: '', stderr: '' },
@@ -268,13 +254,13 @@ describe('SsmRunCommand.runScript', () => {
     const all = ids(1);
     ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-4' } });
     ssm.on(ListCommandInvocationsCommand).resolves({ CommandInvocations: [invocation(all[0]!, 'InProgress')] });
-    const results = await new SsmRunCommand('us-east-1', { pollIntervalMs: 5, maxWaitMs: 40 }).runScript(all, script, { comment: 'bootstrap', timeoutSeconds: 60 });
+    const results = await new SsmRunCommand('us-east-1', { pollIntervalMs: 5, maxWaitMs: 40 }).runScript(all, script, { fleet: 'bank-ci', comment: 'bootstrap', timeoutSeconds: 60 });
     expect(results).toEqual([{ instanceId: all[0], status: 'TimedOut', stdout: '', stderr: 'SSM reported no end of the command within 0 s' }]);
   });
 
   it('fails as a whole only for errors that are not about one instance', async () => {
     ssm.on(SendCommandCommand).rejects(awsError('AccessDeniedException', 'User is not authorized to perform: ssm:SendCommand'));
-    await expect(new SsmRunCommand('us-east-1').runScript(ids(2), script, { comment: 'bootstrap', timeoutSeconds: 60 })).rejects.toThrow(
+    await expect(new SsmRunCommand('us-east-1').runScript(ids(2), script, { fleet: 'bank-ci', comment: 'bootstrap', timeoutSeconds: 60 })).rejects.toThrow(
       'sending "bootstrap" to i-00000000000000000, i-00000000000000001: SSM at https://ssm.us-east-1.amazonaws.com answered 400 AccessDeniedException',
     );
   });

@@ -92,4 +92,30 @@ describe('the fleet commands', () => {
     expect(down.out).toContain('Done: pool awsDeploy removed.');
     expect(world.nodes.size).toBe(0);
   });
+
+  it('up with an SSH pool whose key is missing says so before contacting anything', async () => {
+    const world = new World();
+    const sshText = `${text}  - name: rack
+    labels: [rack]
+    transport: ssh
+    sshUser: ci
+    sshKeyEnv: RACK_SSH_KEY
+    hostKeyPolicy: accept-new
+    hosts: [{address: 10.1.0.5}]
+`;
+    const sshConfig = join(dir, 'ssh-fleet.yaml');
+    writeFileSync(sshConfig, sshText);
+    const cli = new Command('provisioner').option('-c, --config <path>').exitOverride();
+    const io: Console = { out: () => {}, err: () => {}, isTTY: false, ask: async () => '' };
+    let connected = false;
+    const connect = () => {
+      connected = true;
+      return world.systems(parseFleet(sshText, sshConfig));
+    };
+    upCommand({ console: io, env: { JENKINS_API_TOKEN: 'test-token', HOME: dir }, connect, now: () => world.now })(cli, () => cli.opts<GlobalOptions>());
+    await expect(cli.parseAsync(['--config', sshConfig, 'up', '--yes'], { from: 'user' })).rejects.toThrow(
+      'the environment variable RACK_SSH_KEY (sshKeyEnv of pool rack) is not set or empty; it must hold the SSH private key',
+    );
+    expect(connected).toBe(false);
+  });
 });

@@ -27,23 +27,23 @@ function provisioner(args: string[], env: NodeJS.ProcessEnv = {}) {
 }
 
 describe('fleet commands, before anything is contacted', () => {
-  it('exit 2 naming the file when the fleet file is missing', () => {
+  it('exit 1 naming the file when the fleet file is missing', () => {
     const run = provisioner(['--config', join(dir, 'nope.yaml'), 'plan'], closed);
-    expect(run.status).toBe(2);
+    expect(run.status).toBe(1);
     expect(run.stderr).toContain('nope.yaml: no such fleet file');
   });
 
-  it('exit 2 naming JENKINS_API_TOKEN and controller.tokenFile when there is no token', () => {
+  it('exit 1 naming JENKINS_API_TOKEN and controller.tokenFile when there is no token', () => {
     const run = provisioner(['--config', config, 'status'], closed);
-    expect(run.status).toBe(2);
+    expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/no Jenkins API token: set JENKINS_API_TOKEN, or controller\.tokenFile/);
   });
 
-  it('exit 2 with one line per problem for a bad fleet file', () => {
+  it('exit 1 with one line per problem for a bad fleet file', () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, example.replace('count: 2', 'count: many').replace('instanceType: t3.large', 'instanceTyp: t3.large'));
     const run = provisioner(['--config', bad, 'plan'], { ...closed, JENKINS_API_TOKEN: 't' });
-    expect(run.status).toBe(2);
+    expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/bad\.yaml:\d+: pools\[0\]\.count: expected a number, found "many"/);
     expect(run.stderr).toMatch(/bad\.yaml:\d+: pools\[1\]\.instanceTyp: is not a known key/);
     expect(run.stderr).not.toMatch(/at .*\.ts:\d+/); // no stack trace
@@ -51,20 +51,20 @@ describe('fleet commands, before anything is contacted', () => {
 
   it('up refuses to run without --yes when nobody can confirm, before contacting anything', () => {
     const run = provisioner(['--config', config, 'up'], { ...closed, JENKINS_API_TOKEN: 't' });
-    expect(run.status).toBe(2);
+    expect(run.status).toBe(1);
     expect(run.stderr).toContain('add --yes');
   });
 
   it('down refuses an unknown pool, naming the pools there are', () => {
     const run = provisioner(['--config', config, 'down', '--yes', '--pool', 'nosuch'], { ...closed, JENKINS_API_TOKEN: 't' });
-    expect(run.status).toBe(2);
+    expect(run.status).toBe(1);
     expect(run.stderr).toContain("--pool: no pool 'nosuch'");
     expect(run.stderr).toContain('awsDeploy, awsDeploy2');
   });
 
   it('refuses a malformed --timeout', () => {
     const run = provisioner(['--config', config, 'up', '--yes', '--timeout', 'soon'], { ...closed, JENKINS_API_TOKEN: 't' });
-    expect(run.status).toBe(2);
+    expect(run.status).toBe(1);
     expect(run.stderr).toContain('--timeout: expected a duration');
   });
 });

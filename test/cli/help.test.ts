@@ -16,9 +16,9 @@ describe('the provisioner command', () => {
     expect(run.stdout).toContain('--config');
   });
 
-  it('rejects an unknown option with exit code 2', () => {
+  it('rejects an unknown option with exit code 1', () => {
     const run = provisioner('--no-such-option');
-    expect(run.status).toBe(2);
+    expect(run.status).toBe(1);
     expect(run.stderr).toContain("unknown option '--no-such-option'");
   });
 });

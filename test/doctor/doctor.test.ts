@@ -195,10 +195,10 @@ describe('provisioner doctor on a broken copy', () => {
   });
 
   it('names each input and backend setting of terraform/app that fleet.yaml does not give', async () => {
-    edit('fleet.yaml', /\n +hosted_zone_id: .*/, '');
+    edit('fleet.yaml', /\n +certificate_arn: .*/, '');
     edit('fleet.yaml', /\n +region: us-east-1\n(?= +vars:)/, '\n');
     expect(await problemsOf('deploy')).toEqual([
-      'fleet.yaml library.jenkinsfile.vars.hosted_zone_id is missing: terraform/app declares variable hosted_zone_id without a default, so the deploy cannot plan',
+      'fleet.yaml library.jenkinsfile.vars.certificate_arn is missing: terraform/app declares variable certificate_arn without a default, so the deploy cannot plan',
       "fleet.yaml library.jenkinsfile.backendConfig.region is missing: terraform/app's s3 backend leaves it to init",
     ]);
   });

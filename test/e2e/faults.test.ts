@@ -38,6 +38,23 @@ describe('faults', () => {
     expect(sandbox.requests().some((r) => r.error === 'InsufficientInstanceCapacity')).toBe(true);
   });
 
+  for (const [flag, code] of [['--type-unsupported', 'Unsupported'], ['--subnet-full', 'InsufficientFreeAddressesInSubnet']] as const) {
+    it(`fills a pool from its other subnet when one answers ${code}`, async () => {
+      const sandbox = await sandboxWith([flag, 'subnet-0a1b2c3d4e5f60002']);
+      const config = sandbox.fleet((f) => {
+        counts(f, { awsDeploy: 2 });
+        f.pools = f.pools.filter((p: { name: string }) => p.name === 'awsDeploy');
+      });
+      const run = await sandbox.provisioner(config, ['up', '--yes', '--timeout', '90s']);
+      expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+      const state = await sandbox.state();
+      expect(converged(state, { awsDeploy: 2 })).toEqual([]);
+      expect(new Set(alive(state).map((i) => i.subnetId))).toEqual(new Set(['subnet-0a1b2c3d4e5f60001']));
+      expect(sandbox.requests().some((r) => r.error === code)).toBe(true);
+      await sandbox.stop();
+    });
+  }
+
   it('names every agent whose SSM agent never came online, with the step, and exits 1', async () => {
     const sandbox = await sandboxWith(['--ssm-never-online']);
     const config = sandbox.fleet((f) => {
@@ -85,19 +102,20 @@ describe('faults', () => {
     expect(state.instances.filter((i) => i.tags['jenkins-fleet:fleet'] === 'bank-ci')).toHaveLength(4);
   });
 
-  it('reports an instance limit that stops a scale-up, keeps what it got, and completes once raised', { timeout: 180_000 }, async () => {
-    const sandbox = await sandboxWith(['--instance-limit', '3']);
+  it('reports a vCPU quota that stops a scale-up, keeps what it got, and completes once raised', { timeout: 180_000 }, async () => {
+    // t3.medium has 2 vCPUs: a quota of 6 holds 3 agents.
+    const sandbox = await sandboxWith(['--vcpu-limit', '6']);
     const config = sandbox.fleet((f) => {
       counts(f, { awsDeploy: 5 });
       f.pools = f.pools.filter((p: { name: string }) => p.name === 'awsDeploy');
     });
     const limited = await sandbox.provisioner(config, ['up', '--yes', '--timeout', '60s']);
     expect(limited.code, limited.stdout + limited.stderr).toBe(1);
-    expect(limited.stdout + limited.stderr).toContain('InstanceLimitExceeded');
+    expect(limited.stdout + limited.stderr).toContain('VcpuLimitExceeded');
     const partial = await sandbox.state();
     expect(alive(partial)).toHaveLength(3);
     expect(partial.nodes.filter((n) => n.online)).toHaveLength(3);
-    await sandbox.faults({ instanceLimit: 10 });
+    await sandbox.faults({ vcpuLimit: 20 });
     const raised = await sandbox.provisioner(config, ['up', '--yes', '--timeout', '60s']);
     expect(raised.code, raised.stdout + raised.stderr).toBe(0);
     expect(converged(await sandbox.state(), { awsDeploy: 5 })).toEqual([]);

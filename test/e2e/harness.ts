@@ -44,13 +44,18 @@ export class Sandbox {
   env: Record<string, string> = {};
   url = '';
   private child?: ChildProcess;
+  private stopping = false;
 
   constructor(private readonly flags: string[] = [], private readonly extraEnv: Record<string, string> = {}) {
     this.dir = mkdtempSync(join(tmpdir(), 'e2e-'));
   }
 
   async start(): Promise<this> {
-    const child = spawn(process.execPath, [bin, 'sandbox', '--state', join(this.dir, 'state'), '--agent-retry', '1s', ...this.flags], {
+    this.stopping = false;
+    // IAM is evaluated in every end-to-end run: the provisioner's calls against provisioner-iam as
+    // terraform/jenkins would apply it for the example fleet (unless a test gives its own --fleet).
+    const iam = this.flags.includes('--fleet') ? [] : ['--fleet', join(root, 'examples/fleet.yaml')];
+    const child = spawn(process.execPath, [bin, 'sandbox', '--state', join(this.dir, 'state'), '--agent-retry', '1s', ...iam, ...this.flags], {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: this.dir, ...this.extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -64,6 +69,10 @@ export class Sandbox {
         if (stdout.includes('AWS_SECRET_ACCESS_KEY')) resolve();
       });
       child.once('exit', (code) => reject(new Error(`sandbox exited with ${code}: ${stderr}`)));
+    });
+    // A sandbox that dies under a test says why (the test then fails on refused connections).
+    child.once('exit', (code, signal) => {
+      if (!this.stopping) process.stderr.write(`e2e harness: the sandbox exited unexpectedly (${code ?? signal}):\n${stderr.slice(-4000)}\n`);
     });
     this.env = Object.fromEntries([...stdout.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!.replace(/^'|'$/g, '')]));
     this.url = this.env.JENKINS_URL!.replace(/\/jenkins\/$/, '');
@@ -81,6 +90,7 @@ export class Sandbox {
 
   async stop(keep = Boolean(process.env.E2E_KEEP)): Promise<void> {
     const child = this.child;
+    this.stopping = true;
     if (child && child.exitCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');

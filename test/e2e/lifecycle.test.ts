@@ -1,15 +1,22 @@
 // The fleet's life through the sandbox: up from empty, a second up that changes nothing, scaling,
 // removing a pool from the file, down of one pool and of all; status agrees with the sandbox.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alive, converged, counts, Sandbox } from './harness.ts';
 
-const sandbox = new Sandbox(['--boot-delay', '1s', '--ssm-online-delay', '1s', '--terminated-linger', '5s']);
+// provisioner-iam lets agents boot only images of its image_owners: Canonical's account beside Amazon's.
+const sandbox = new Sandbox(['--boot-delay', '1s', '--ssm-online-delay', '1s', '--terminated-linger', '5s', '--image-owner', 'amazon', '099720109477']);
 beforeAll(async () => { await sandbox.start(); });
 afterAll(async () => sandbox.stop());
 
+// awsDeploy stays on Amazon Linux 2023 (dnf); awsDeploy2 runs on Ubuntu 24.04 (apt, no AWS CLI),
+// so that both branches of the bootstrap run through the provisioner.
+const ubuntu = 'resolve:ssm:/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id';
 const fleetWith = (wanted: Record<string, number>, drop: string[] = []) => sandbox.fleet((f) => {
   counts(f, wanted);
   f.pools = f.pools.filter((p: { name: string }) => !drop.includes(p.name));
+  for (const p of f.pools as { name: string; image: string }[]) if (p.name === 'awsDeploy2') p.image = ubuntu;
 });
 
 async function up(config: string) {
@@ -23,6 +30,10 @@ describe('provisioner through the sandbox', () => {
     await up(fleetWith({ awsDeploy: 3, awsDeploy2: 2 }));
     const state = await sandbox.state();
     expect(converged(state, { awsDeploy: 3, awsDeploy2: 2 })).toEqual([]);
+    for (const i of alive(state)) {
+      const packages = readFileSync(join(i.root, 'var/lib/sandbox/packages'), 'utf8');
+      expect(packages).toContain(i.tags['jenkins-fleet:pool'] === 'awsDeploy2' ? 'openjdk-21-jre-headless' : 'java-21-amazon-corretto-headless');
+    }
     for (const i of alive(state)) {
       const pool = i.tags['jenkins-fleet:pool']!;
       // Tagged at launch (instance and volume) with fleet, pool and provisioner, as issue 2 asks.

@@ -60,7 +60,7 @@ describe('repair through up', () => {
 
   it('terminates a stray instance carrying the fleet\'s tags', async () => {
     const stray = await ec2.send(new RunInstancesCommand({
-      ImageId: 'ami-0123456789abcdef0', MinCount: 1, MaxCount: 1, SubnetId: 'subnet-0a1b2c3d4e5f60001',
+      ImageId: 'resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64', MinCount: 1, MaxCount: 1, SubnetId: 'subnet-0a1b2c3d4e5f60001',
       TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'jenkins-fleet:fleet', Value: 'bank-ci' }, { Key: 'jenkins-fleet:pool', Value: 'retiredPool' }, { Key: 'jenkins-fleet:managed-by', Value: 'provisioner' }] }],
     }));
     const id = stray.Instances![0]!.InstanceId!;

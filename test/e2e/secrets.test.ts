@@ -5,6 +5,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { paginateListCommandInvocations, paginateListCommands, SSMClient } from '@aws-sdk/client-ssm';
 import { alive, converged, counts, Sandbox } from './harness.ts';
 
 const canary = `canary${randomBytes(12).toString('hex')}`;
@@ -39,7 +40,18 @@ describe('secret hygiene', () => {
     const world = JSON.parse(readFileSync(join(sandbox.dir, 'state', 'state.json'), 'utf8')) as { jnlpKey: string };
     const agentSecrets = state.nodes.map((n) => createHmac('sha256', world.jnlpKey).update(n.name).digest('hex'));
     expect(agentSecrets).toHaveLength(4);
+    // What SSM itself stores, as anyone allowed ssm:ListCommands / ListCommandInvocations reads it.
+    const ssm = new SSMClient({ region: sandbox.env.AWS_REGION, endpoint: sandbox.env.AWS_ENDPOINT_URL_SSM, credentials: { accessKeyId: sandbox.env.AWS_ACCESS_KEY_ID!, secretAccessKey: sandbox.env.AWS_SECRET_ACCESS_KEY! } });
+    const stored = [];
+    for await (const page of paginateListCommands({ client: ssm }, {})) stored.push(...(page.Commands ?? []));
+    const outputs = [];
+    for await (const page of paginateListCommandInvocations({ client: ssm }, { Details: true })) outputs.push(...(page.CommandInvocations ?? []));
+    ssm.destroy();
+    expect(stored.length).toBeGreaterThan(0);
+    expect(outputs.length).toBeGreaterThanOrEqual(4);
     const places: Record<string, string> = {
+      'SSM ListCommands (the parameters SSM keeps)': JSON.stringify(stored),
+      'SSM ListCommandInvocations output': JSON.stringify(outputs),
       'provisioner stdout/stderr': up.stdout + up.stderr + status.stdout + status.stderr,
       'argv of every process seen': [...argv].join('\n'),
       'SendCommand parameters': JSON.stringify(state.commands.map((c) => c.parameters)),

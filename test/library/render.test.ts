@@ -227,10 +227,10 @@ describe('the deploy\'s Terraform inputs', () => {
     expect(await readTerraformInputs(root, 'tf')).toEqual({ dir: 'tf', requiredVars: ['a', 'c'], backend: 's3', requiredBackendConfig: ['bucket', 'region'] });
   });
 
-  it('of terraform/app are its five inputs and the state bucket, key and region', async () => {
+  it('of terraform/app (one region per state) are its region, certificate, image and backup vault, and the state bucket, key and region', async () => {
     expect(await readTerraformInputs(repo, 'terraform/app')).toEqual({
       dir: 'terraform/app',
-      requiredVars: ['container_image', 'domain_name', 'hosted_zone_id', 'primary_certificate_arn', 'secondary_certificate_arn'],
+      requiredVars: ['backup_copy_vault_arn', 'certificate_arn', 'container_image', 'region'],
       backend: 's3',
       requiredBackendConfig: ['bucket', 'key', 'region'],
     });
@@ -259,9 +259,9 @@ describe('provisioner library', () => {
     expect(check.stdout).toBe('library: 13 generated files are up to date\n');
   });
 
-  it('exits 2 naming terraformDir when the deploy\'s Terraform cannot be read', () => {
+  it('exits 1 naming terraformDir when the deploy\'s Terraform cannot be read', () => {
     const result = run('library', '--root', tempDir());
-    expect(result.status).toBe(2);
+    expect(result.status).toBe(1);
     expect(result.stderr).toContain('library.jenkinsfile.terraformDir terraform/app cannot be read as a Terraform module');
   });
 
@@ -279,12 +279,12 @@ describe('provisioner library', () => {
     expect(readFileSync(join(root, 'vars/test.groovy'), 'utf8')).toBe('// edited by hand\n');
   });
 
-  it('exits 2 naming the file when the fleet has no library: section', () => {
+  it('exits 1 naming the file when the fleet has no library: section', () => {
     const dir = tempDir();
     const config = join(dir, 'fleet.yaml');
     writeFileSync(config, fleetYaml.slice(0, fleetYaml.indexOf('\nlibrary:')));
     const result = run('--config', config, 'library', '--root', dir);
-    expect(result.status).toBe(2);
+    expect(result.status).toBe(1);
     expect(result.stderr).toContain('library: is missing; the shared library needs at least library.docker.image');
   });
 

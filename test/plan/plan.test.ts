@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseFleet, type Fleet } from '../../provisioner/src/config/load.ts';
 import { agentName, nodeDescription, type AgentNode, type Instance, type Observed } from '../../provisioner/src/model.ts';
-import { drainMessage, launchToken, planDown, planUp, type Action } from '../../provisioner/src/plan/plan.ts';
+import { drainMessage, launchToken, planDown, planUp, successorToken, type Action } from '../../provisioner/src/plan/plan.ts';
 
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
 const MIN = 60_000;
@@ -251,7 +251,27 @@ pools:
     const again = planUp(fleet, observed([], [])).actions[0] as Extract<Action, { type: 'launch' }>;
     expect(again.clientToken).toBe(first.clientToken);
     expect(first.clientToken.length).toBeLessThanOrEqual(64);
-    expect(launchToken('bank-ci', 'awsDeploy', 'subnet-0000000a', 1, ['i-1'])).not.toBe(launchToken('bank-ci', 'awsDeploy', 'subnet-0000000a', 1, ['i-2']));
+    const parameters = { region: 'us-east-1', image: 'ami-0123456789abcdef0', instanceType: 't3.medium', securityGroups: ['sg-1'], instanceProfile: 'agent', rootVolumeGiB: 30, publicIp: false };
+    expect(launchToken('bank-ci', 'awsDeploy', 'subnet-0000000a', 1, ['i-1'], parameters)).not.toBe(launchToken('bank-ci', 'awsDeploy', 'subnet-0000000a', 1, ['i-2'], parameters));
+  });
+
+  it('binds the launch token to the launch parameters, so a changed pool never reuses one', () => {
+    const parameters = { region: 'us-east-1', image: 'ami-0123456789abcdef0', instanceType: 't3.medium', securityGroups: ['sg-1', 'sg-2'], instanceProfile: 'agent', rootVolumeGiB: 30, publicIp: false };
+    const token = (changes: Partial<typeof parameters>) => launchToken('bank-ci', 'awsDeploy', 'subnet-0000000a', 1, [], { ...parameters, ...changes });
+    const base = token({});
+    for (const changes of [{ instanceType: 't3.large' }, { image: 'ami-0fedcba9876543210' }, { rootVolumeGiB: 50 }, { publicIp: true }, { instanceProfile: 'other' }, { securityGroups: ['sg-1'] }, { region: 'us-west-2' }]) {
+      expect(token(changes), JSON.stringify(changes)).not.toBe(base);
+    }
+    expect(token({ securityGroups: ['sg-2', 'sg-1'] }), 'the order of security groups does not matter').toBe(base);
+  });
+
+  it('gives a spent token one deterministic successor, a valid ClientToken unlike its predecessors', () => {
+    const first = launchToken('bank-ci', 'awsDeploy', 'subnet-0000000a', 1, [], { region: 'us-east-1', image: 'x', instanceType: 't3.medium', securityGroups: [], instanceProfile: 'agent', rootVolumeGiB: 30, publicIp: false });
+    const chain = [first];
+    for (let n = 0; n < 5; n++) chain.push(successorToken(chain.at(-1)!));
+    expect(new Set(chain).size).toBe(6);
+    expect(successorToken(first)).toBe(chain[1]);
+    for (const t of chain) expect(t).toMatch(/^[\x21-\x7e]{1,64}$/);
   });
 });
 

@@ -1,6 +1,7 @@
 // The EC2 stand-in, exercised only through the real @aws-sdk/client-ec2.
+import { fingerprint, hostKeysFromConsole } from '../../provisioner/src/transport/ssh-host-keys.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateTagsCommand, DescribeInstancesCommand, paginateDescribeInstances, RunInstancesCommand, TerminateInstancesCommand, EC2Client, type RunInstancesCommandInput } from '@aws-sdk/client-ec2';
+import { CreateTagsCommand, DescribeInstancesCommand, GetConsoleOutputCommand, paginateDescribeInstances, RunInstancesCommand, TerminateInstancesCommand, EC2Client, type RunInstancesCommandInput } from '@aws-sdk/client-ec2';
 import { eventually, startHarness, type Harness } from './harness.ts';
 
 let h: Harness;
@@ -15,7 +16,7 @@ const tags = (pool: string) => [
 
 function launch(extra: Partial<RunInstancesCommandInput> = {}): RunInstancesCommandInput {
   return {
-    ImageId: 'ami-0123456789abcdef0',
+    ImageId: 'resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64',
     InstanceType: 't3.medium',
     MinCount: 1,
     MaxCount: 1,
@@ -56,6 +57,52 @@ describe('EC2 stand-in through the real SDK client', () => {
     expect(again.Instances!.map((i) => i.InstanceId)).toEqual(first.Instances!.map((i) => i.InstanceId));
     await expect(h.ec2.send(new RunInstancesCommand(launch({ ClientToken: 'bank-ci/awsDeploy/1', InstanceType: 'm5.large' }))))
       .rejects.toMatchObject({ name: 'IdempotentParameterMismatch', $metadata: { httpStatusCode: 400 } });
+  });
+
+  it('keeps a ClientToken after its instances are gone: IdempotentInstanceTerminated, or the mismatch for other parameters', async () => {
+    const first = await h.ec2.send(new RunInstancesCommand(launch({ ClientToken: 'bank-ci/awsDeploy/spent' })));
+    await h.ec2.send(new TerminateInstancesCommand({ InstanceIds: [first.Instances![0]!.InstanceId!] }));
+    // Past the linger too: the instance is no longer listed, the token is still bound.
+    await new Promise((r) => setTimeout(r, h.sandbox.sandbox.timing.lingerMs + 100));
+    await expect(h.ec2.send(new RunInstancesCommand(launch({ ClientToken: 'bank-ci/awsDeploy/spent' }))))
+      .rejects.toMatchObject({ name: 'IdempotentInstanceTerminated', $metadata: { httpStatusCode: 400 } });
+    await expect(h.ec2.send(new RunInstancesCommand(launch({ ClientToken: 'bank-ci/awsDeploy/spent', InstanceType: 'm5.large' }))))
+      .rejects.toMatchObject({ name: 'IdempotentParameterMismatch' });
+    expect(h.sandbox.sandbox.store.world.launches.some((l) => l.clientToken === 'bank-ci/awsDeploy/spent')).toBe(true);
+  });
+
+  it('hides a new instance from TerminateInstances and CreateTags too while the consistency lag lasts', async () => {
+    h.sandbox.sandbox.faults.consistencyLagMs = 400;
+    try {
+      const out = await h.ec2.send(new RunInstancesCommand(launch({})));
+      const id = out.Instances![0]!.InstanceId!;
+      await expect(h.ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: 'k', Value: 'v' }] }))).rejects.toMatchObject({ name: 'InvalidInstanceID.NotFound' });
+      await expect(h.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }))).rejects.toMatchObject({ name: 'InvalidInstanceID.NotFound' });
+      await new Promise((r) => setTimeout(r, 450));
+      await h.ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: 'k', Value: 'v' }] }));
+      await h.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+    } finally {
+      h.sandbox.sandbox.faults.consistencyLagMs = 0;
+    }
+  });
+
+  it('answers GetConsoleOutput: without Latest only what was buffered at the last state change, with Latest the host keys cloud-init printed', async () => {
+    const out = await h.ec2.send(new RunInstancesCommand(launch({})));
+    const id = out.Instances![0]!.InstanceId!;
+    const { bootMs, ssmOnlineMs } = h.sandbox.sandbox.timing;
+    await new Promise((r) => setTimeout(r, bootMs + ssmOnlineMs + 100));
+    const buffered = await h.ec2.send(new GetConsoleOutputCommand({ InstanceId: id }));
+    const bufferedText = Buffer.from(buffered.Output ?? '', 'base64').toString('utf8');
+    expect(bufferedText).toContain('Cloud-init');
+    expect(bufferedText).not.toContain('SSH HOST KEY');
+    const latest = await h.ec2.send(new GetConsoleOutputCommand({ InstanceId: id, Latest: true }));
+    const text = Buffer.from(latest.Output!, 'base64').toString('utf8');
+    const keys = hostKeysFromConsole(text, id);
+    expect(keys.keys).toHaveLength(1);
+    expect(keys.fingerprints).toEqual([fingerprint(keys.keys[0]!)]);
+    // The key is the instance's own: the same on every read.
+    const again = hostKeysFromConsole(Buffer.from((await h.ec2.send(new GetConsoleOutputCommand({ InstanceId: id, Latest: true }))).Output!, 'base64').toString('utf8'), id);
+    expect(again.fingerprints).toEqual(keys.fingerprints);
   });
 
   it('filters by tag and state and pages with MaxResults/NextToken', async () => {

@@ -8,6 +8,10 @@ import { RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-
 import { DescribeInstanceInformationCommand, GetCommandInvocationCommand, PutParameterCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
 import { eventually, jenkinsAuth, startHarness, type Harness } from './harness.ts';
 
+const al2023 = 'resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64';
+/** What the AL2023 image comes with (var/lib/sandbox/packages lists them first). */
+const preinstalled = 'python3\nawscli-2\ndnf-plugins-core\ncurl\n';
+
 let h: Harness;
 beforeAll(async () => { h = await startHarness(); });
 afterAll(async () => h.stop());
@@ -18,8 +22,8 @@ function bootstrap(name: string, secretParameter: string): string[] {
     'set -euo pipefail',
     'R="${AGENT_INSTALL_ROOT:-}"',
     'id -u jenkins >/dev/null 2>&1 || useradd --system --create-home --home-dir "$R/home/jenkins" jenkins',
-    'command -v java >/dev/null || apt-get install -y -q openjdk-17-jre-headless',
-    'java -version 2>&1 | grep -q \'version "17\'',
+    'command -v java >/dev/null || dnf install -y -q java-21-amazon-corretto-headless',
+    'java -version 2>&1 | grep -q \'version "21\'',
     'mkdir -p "$R/etc/jenkins-agent" "$R/opt/jenkins-agent"',
     'umask 077',
     `aws ssm get-parameter --with-decryption --name '${secretParameter}' --query Parameter.Value --output text > "$R/etc/jenkins-agent/secret"`,
@@ -45,13 +49,13 @@ UNIT`,
 
 async function launchOnline(fleet = 'bank-ci'): Promise<string> {
   const out = await h.ec2.send(new RunInstancesCommand({
-    ImageId: 'ami-0123456789abcdef0', MinCount: 1, MaxCount: 1, IamInstanceProfile: { Name: 'jenkins-agent' },
+    ImageId: al2023, MinCount: 1, MaxCount: 1, IamInstanceProfile: { Name: 'jenkins-agent' },
     TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'jenkins-fleet:fleet', Value: fleet }] }],
   }));
   const id = out.Instances![0]!.InstanceId!;
   await eventually('SSM online', async () => {
-    const info = await h.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [id] }] }));
-    return info.InstanceInformationList?.[0]?.PingStatus === 'Online';
+    const info = await h.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'tag:jenkins-fleet:fleet', Values: [fleet] }] }));
+    return info.InstanceInformationList?.some((i) => i.InstanceId === id && i.PingStatus === 'Online');
   });
   return id;
 }
@@ -86,7 +90,7 @@ describe('sandbox hosts', () => {
     const root = join(h.dir, 'hosts', id);
     expect(readFileSync(join(root, 'etc/jenkins-agent/secret'), 'utf8').trim()).toBe(secret);
     expect(statSync(join(root, 'etc/jenkins-agent/secret')).mode & 0o777).toBe(0o600);
-    expect(readFileSync(join(root, 'var/lib/sandbox/packages'), 'utf8')).toBe('openjdk-17-jre-headless\n');
+    expect(readFileSync(join(root, 'var/lib/sandbox/packages'), 'utf8')).toBe(`${preinstalled}java-21-amazon-corretto-headless\n`);
     expect(readFileSync(join(root, 'etc/passwd'), 'utf8')).toMatch(/^jenkins:x:\d+:\d+::.*\/home\/jenkins:/m);
     await eventually('agent online', () => nodeOnline(name));
   });
@@ -95,8 +99,30 @@ describe('sandbox hosts', () => {
     const parameter = `/jenkins-fleet/bank-ci/agents/${id}/secret`;
     const result = await runScript(id, bootstrap(name, parameter));
     expect(result.Status, `${result.StandardOutputContent}${result.StandardErrorContent}`).toBe('Success');
-    expect(readFileSync(join(h.dir, 'hosts', id, 'var/lib/sandbox/packages'), 'utf8')).toBe('openjdk-17-jre-headless\n');
+    expect(readFileSync(join(h.dir, 'hosts', id, 'var/lib/sandbox/packages'), 'utf8')).toBe(`${preinstalled}java-21-amazon-corretto-headless\n`);
     await eventually('agent online', () => nodeOnline(name));
+  });
+
+  it('keep an agent on Java 17 offline: Jenkins 2.580.1 sends classes built for Java 21', async () => {
+    const old = `${name}-java17`;
+    await h.jenkins.node.create({ name: old, nodeDescription: 'an agent on an old JVM', numExecutors: 1, remoteFS: '/home/jenkins/agent', labelString: 'old', launcher: { 'stapler-class': 'hudson.slaves.JNLPLauncher', webSocket: true } });
+    const jnlp = await (await fetch(`${h.sandbox.env.JENKINS_URL}computer/${old}/jenkins-agent.jnlp`, { headers: jenkinsAuth(h) })).text();
+    await h.ssm.send(new PutParameterCommand({ Name: `/jenkins-fleet/bank-ci/agents/${id}/old`, Value: /<argument>([^<]+)</.exec(jnlp)![1]!, Type: 'SecureString' }));
+    const result = await runScript(id, [
+      'set -e',
+      'dnf install -y -q java-17-amazon-corretto-headless',
+      'java -version 2>&1 | head -n 1',
+      `aws ssm get-parameter --with-decryption --name /jenkins-fleet/bank-ci/agents/${id}/old --query Parameter.Value --output text > "$AGENT_INSTALL_ROOT/old-secret"`,
+      `"$AGENT_INSTALL_ROOT/usr/lib/jvm/java-17-amazon-corretto-headless/bin/java" -jar "$AGENT_INSTALL_ROOT/opt/jenkins-agent/agent.jar" -url ${h.sandbox.env.JENKINS_URL} -secret "@$AGENT_INSTALL_ROOT/old-secret" -name ${old} -webSocket -noReconnect || echo "exit=$?"`,
+    ]);
+    // The newest JVM stays `java`; the old one connects and is thrown out at once.
+    expect(result.StandardOutputContent).toContain('openjdk version "21.');
+    expect(result.StandardOutputContent).toContain('exit=1');
+    expect(result.StandardErrorContent).toContain('java.lang.UnsupportedClassVersionError');
+    const node = await h.jenkins.node.get(old);
+    expect(node.offline).toBe(true);
+    expect(node.offlineCauseReason).toMatch(/UnsupportedClassVersionError.*class file version 65\.0.*up to 61\.0/);
+    await h.jenkins.node.destroy(old);
   });
 
   it('take the node offline when the agent process is killed, and back with systemctl restart', async () => {

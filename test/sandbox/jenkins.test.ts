@@ -184,7 +184,7 @@ describe('Jenkins stand-in: who may do what', () => {
     expect((await fetch(url('script'), { headers: jenkinsAuth(h, 'admin', admin.token) })).status).toBe(200);
     const jobsOf = async (auth: Record<string, string>) => ((await (await fetch(url('api/json?tree=jobs[name],useSecurity'), { headers: auth })).json()) as { jobs: { name: string }[]; useSecurity: boolean });
     expect(await jobsOf(jenkinsAuth(h))).toEqual({ _class: 'hudson.model.Hudson', jobs: [], useSecurity: true });
-    expect((await jobsOf(jenkinsAuth(h, 'admin', admin.token))).jobs.map((j) => j.name)).toEqual(['bank-app']);
+    expect((await jobsOf(jenkinsAuth(h, 'admin', admin.token))).jobs.map((j) => j.name)).toEqual(['bank-app', 'sandbox-build']);
   });
 
   it('checks each agent permission on its own, with the implications Jenkins declares', async () => {

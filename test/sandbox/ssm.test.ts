@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunInstancesCommand } from '@aws-sdk/client-ec2';
 import {
   DeleteParameterCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, GetParameterCommand, GetParametersByPathCommand,
-  ListCommandInvocationsCommand, PutParameterCommand, SendCommandCommand, SSMClient,
+  ListCommandInvocationsCommand, ListCommandsCommand, PutParameterCommand, SendCommandCommand, SSMClient,
 } from '@aws-sdk/client-ssm';
 import { eventually, startHarness, type Harness } from './harness.ts';
 
@@ -13,13 +13,13 @@ afterAll(async () => h.stop());
 
 async function onlineInstance(): Promise<string> {
   const out = await h.ec2.send(new RunInstancesCommand({
-    ImageId: 'ami-0123456789abcdef0', MinCount: 1, MaxCount: 1, SubnetId: 'subnet-0aaaaaaaaaaaaaaa1', IamInstanceProfile: { Name: 'jenkins-agent' },
+    ImageId: 'resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64', MinCount: 1, MaxCount: 1, SubnetId: 'subnet-0aaaaaaaaaaaaaaa1', IamInstanceProfile: { Name: 'jenkins-agent' },
     TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'jenkins-fleet:fleet', Value: 'bank-ci' }] }],
   }));
   const id = out.Instances![0]!.InstanceId!;
   await eventually('SSM online', async () => {
-    const info = await h.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [id] }] }));
-    return info.InstanceInformationList?.[0]?.PingStatus === 'Online';
+    const info = await h.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'tag:jenkins-fleet:fleet', Values: ['bank-ci'] }] }));
+    return info.InstanceInformationList?.some((i) => i.InstanceId === id && i.PingStatus === 'Online');
   });
   return id;
 }
@@ -27,7 +27,10 @@ async function onlineInstance(): Promise<string> {
 describe('SSM stand-in through the real SDK client', () => {
   it('stores SecureStrings, shows them only decrypted on request, and refuses silent overwrites', async () => {
     const name = '/jenkins-fleet/bank-ci/agents/i-0123456789abcdef0/secret';
-    const put = await h.ssm.send(new PutParameterCommand({ Name: name, Value: 'c0ffee', Type: 'SecureString', KeyId: 'alias/jenkins-fleet' }));
+    // KMS key ids are checked: only the account's keys (aws/ssm and --kms-key) may encrypt.
+    await expect(h.ssm.send(new PutParameterCommand({ Name: name, Value: 'c0ffee', Type: 'SecureString', KeyId: 'alias/jenkins-fleet' })))
+      .rejects.toMatchObject({ name: 'InvalidKeyId' });
+    const put = await h.ssm.send(new PutParameterCommand({ Name: name, Value: 'c0ffee', Type: 'SecureString', KeyId: 'alias/jenkins-fleet/bank-ci' }));
     expect(put).toMatchObject({ Version: 1, Tier: 'Standard' });
     const plain = await h.ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
     expect(plain.Parameter).toMatchObject({ Name: name, Type: 'SecureString', Value: 'c0ffee', Version: 1 });
@@ -52,13 +55,14 @@ describe('SSM stand-in through the real SDK client', () => {
   });
 
   it('lists an instance Online only after its boot and agent delays', async () => {
-    const out = await h.ec2.send(new RunInstancesCommand({ ImageId: 'ami-0123456789abcdef0', MinCount: 1, MaxCount: 1 }));
+    const out = await h.ec2.send(new RunInstancesCommand({ ImageId: 'resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64', MinCount: 1, MaxCount: 1 }));
     const id = out.Instances![0]!.InstanceId!;
-    const early = await h.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [id] }] }));
-    expect(early.InstanceInformationList).toEqual([]);
+    // Before its agent registers, SSM does not know the id: asking for it is an error, not an empty list.
+    await expect(h.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [id] }] })))
+      .rejects.toMatchObject({ name: 'InvalidInstanceId' });
     await eventually('online', async () => {
-      const info = await h.ssm.send(new DescribeInstanceInformationCommand({ InstanceInformationFilterList: [{ key: 'InstanceIds', valueSet: [id] }] }));
-      return info.InstanceInformationList?.[0]?.PingStatus === 'Online';
+      const info = await h.ssm.send(new DescribeInstanceInformationCommand({ InstanceInformationFilterList: [{ key: 'InstanceIds', valueSet: [id] }] })).catch(() => undefined);
+      return info?.InstanceInformationList?.[0]?.PingStatus === 'Online';
     });
   });
 
@@ -115,12 +119,66 @@ describe('SSM stand-in through the real SDK client', () => {
     other.destroy();
   });
 
+  it('applies MaxConcurrency and MaxErrors: with MaxErrors 0 the first failure cancels the invocations not yet started', async () => {
+    const hosts = [await onlineInstance(), await onlineInstance(), await onlineInstance()];
+    const finished = async (commandId: string) => eventually('command ended', async () => {
+      const listed = await h.ssm.send(new ListCommandInvocationsCommand({ CommandId: commandId, Details: true }));
+      const rows = listed.CommandInvocations ?? [];
+      return rows.length === 3 && rows.every((r) => !['Pending', 'InProgress'].includes(r.Status!)) ? rows : undefined;
+    });
+    // One at a time, no error allowed (SSM's default MaxErrors): the first host fails, the rest never run.
+    const strict = await h.ssm.send(new SendCommandCommand({ DocumentName: 'AWS-RunShellScript', InstanceIds: hosts, MaxConcurrency: '1', Parameters: { commands: ['exit 3'] } }));
+    expect(strict.Command).toMatchObject({ MaxErrors: '0', MaxConcurrency: '1' });
+    const rows = await finished(strict.Command!.CommandId!);
+    expect(rows.map((r) => [r.Status, r.StatusDetails]).sort()).toEqual([['Cancelled', 'Terminated'], ['Cancelled', 'Terminated'], ['Failed', 'Failed']]);
+    const [command] = (await h.ssm.send(new ListCommandsCommand({ CommandId: strict.Command!.CommandId! }))).Commands!;
+    expect(command).toMatchObject({ Status: 'Failed', StatusDetails: 'Failed', ErrorCount: 1, TargetCount: 3 });
+    // The same with every error allowed: all three run, one after the other.
+    const lenient = await h.ssm.send(new SendCommandCommand({ DocumentName: 'AWS-RunShellScript', InstanceIds: hosts, MaxConcurrency: '1', MaxErrors: '100%', Parameters: { commands: ['sleep 0.2', 'exit 3'] } }));
+    const all = await finished(lenient.Command!.CommandId!);
+    expect(all.map((r) => r.StatusDetails)).toEqual(['Failed', 'Failed', 'Failed']);
+    const spans = all.map((r) => [r.CommandPlugins![0]!.ResponseStartDateTime!.getTime(), r.CommandPlugins![0]!.ResponseFinishDateTime!.getTime()] as const).sort((a, b) => a[0] - b[0]);
+    for (let n = 1; n < spans.length; n++) expect(spans[n]![0], 'never two at once').toBeGreaterThanOrEqual(spans[n - 1]![1]);
+    await expect(h.ssm.send(new SendCommandCommand({ DocumentName: 'AWS-RunShellScript', InstanceIds: hosts, MaxErrors: '-1', Parameters: { commands: ['true'] } })))
+      .rejects.toMatchObject({ name: 'ValidationException' });
+  });
+
+  it('keeps every command with its parameters, for anyone allowed ssm:ListCommands to read', async () => {
+    const id = await onlineInstance();
+    const sent = await h.ssm.send(new SendCommandCommand({ DocumentName: 'AWS-RunShellScript', InstanceIds: [id], Comment: 'kept', Parameters: { commands: ['echo visible-forever'] } }));
+    const listed = await h.ssm.send(new ListCommandsCommand({ InstanceId: id }));
+    expect(listed.Commands!.map((c) => [c.CommandId, c.Comment, c.Parameters])).toContainEqual([sent.Command!.CommandId, 'kept', { commands: ['echo visible-forever'] }]);
+    await expect(h.ssm.send(new ListCommandsCommand({ CommandId: '00000000-0000-0000-0000-000000000000' }))).rejects.toMatchObject({ name: 'InvalidCommandId' });
+  });
+
+  it('holds GetParameter to about 40 a second, and a host\'s aws with adaptive retries still reads through a burst of 60', async () => {
+    const name = '/jenkins-fleet/bank-ci/agents/burst/secret';
+    await h.ssm.send(new PutParameterCommand({ Name: name, Value: 'v', Type: 'SecureString' }));
+    await new Promise((r) => setTimeout(r, 1100)); // a full bucket
+    const answers = await Promise.all(Array.from({ length: 80 }, () => h.ssm.send(new GetParameterCommand({ Name: name })).then(() => 'ok', (e: Error) => e.name)));
+    expect(answers.filter((a) => a === 'ok').length).toBeGreaterThanOrEqual(40);
+    expect(answers.filter((a) => a === 'ThrottlingException').length).toBeGreaterThan(0);
+    expect(answers.every((a) => a === 'ok' || a === 'ThrottlingException')).toBe(true);
+    const id = await onlineInstance();
+    await new Promise((r) => setTimeout(r, 1100));
+    const sent = await h.ssm.send(new SendCommandCommand({ DocumentName: 'AWS-RunShellScript', InstanceIds: [id], Parameters: { commands: [
+      'for n in $(seq 60); do (AWS_RETRY_MODE=adaptive AWS_MAX_ATTEMPTS=10 aws ssm get-parameter --with-decryption --name /jenkins-fleet/bank-ci/agents/burst/secret --query Parameter.Value --output text >/dev/null 2>&1 && echo ok || echo failed) & done; wait',
+    ] } }));
+    const done = await eventually('burst read', async () => {
+      const inv = await h.ssm.send(new GetCommandInvocationCommand({ CommandId: sent.Command!.CommandId!, InstanceId: id })).catch(() => undefined);
+      return inv && inv.Status !== 'Pending' && inv.Status !== 'InProgress' ? inv : undefined;
+    }, 60_000);
+    expect(done.StandardOutputContent!.trim().split('\n').sort()).toEqual(Array(60).fill('ok'));
+  });
+
   it('never lists agents with ssmNeverOnline', async () => {
     h.sandbox.sandbox.faults.ssmNeverOnline = true;
-    const out = await h.ec2.send(new RunInstancesCommand({ ImageId: 'ami-0123456789abcdef0', MinCount: 1, MaxCount: 1 }));
+    const out = await h.ec2.send(new RunInstancesCommand({ ImageId: 'resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64', MinCount: 1, MaxCount: 1 }));
     await new Promise((r) => setTimeout(r, 600));
-    const info = await h.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [out.Instances![0]!.InstanceId!] }] }));
-    expect(info.InstanceInformationList).toEqual([]);
+    await expect(h.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [out.Instances![0]!.InstanceId!] }] })))
+      .rejects.toMatchObject({ name: 'InvalidInstanceId' });
+    const all = await h.ssm.send(new DescribeInstanceInformationCommand({}));
+    expect(all.InstanceInformationList!.map((i) => i.InstanceId)).not.toContain(out.Instances![0]!.InstanceId);
     h.sandbox.sandbox.faults.ssmNeverOnline = false;
   });
 });

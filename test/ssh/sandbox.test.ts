@@ -128,7 +128,7 @@ ${poolSettings
       expect(JSON.stringify(results)).not.toContain(secret);
     }
     // The output streamed line by line with the agent's name, as the sandbox's host installed python.
-    for (const target of targets) expect(progress).toContain(`${target.name}: bootstrap: installing python3 python3-pip`);
+    for (const target of targets) expect(progress).toContain(`${target.name}: bootstrap: installing python3.11 python3.11-pip`);
 
     for (const [index, host] of sshHosts.hosts.entries()) {
       const secretFile = join(host.root, 'etc/jenkins-agent/secret');

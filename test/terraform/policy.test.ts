@@ -511,74 +511,30 @@ describe('region', () => {
 });
 
 describe('app-regions', () => {
-  const APP = 'terraform/app/main.tf';
-  const regions = `
-    variable "primary_region" {
-      type        = string
-      description = "Primary."
-      default     = "us-east-1"
-    }
-    variable "secondary_region" {
-      type        = string
-      description = "Secondary."
-      default     = "us-west-2"
-    }
-    provider "aws" {
-      alias  = "primary"
-      region = var.primary_region
-    }
-    provider "aws" {
-      alias  = "secondary"
-      region = var.secondary_region
-    }`;
-
-  it('rejects a tree without terraform/app', async () => {
-    const out = await findings('app-regions', { [MODULE]: 'locals {\n  a = 1\n}\n' });
-    expect(out.map((f) => f.message)).toEqual(['the terraform/app root configuration is missing']);
+  const TOPOLOGY = 'terraform/app-topology.yaml';
+  const topology = (regions: string, traffic = 'us-east-1') => `regions:\n${regions}\ntraffic: ${traffic}\nsecrets_home: us-east-1\n`;
+  const bothRegions = topology('  us-east-1: { role: writer, generation: 1, vpc_cidr_block: 10.50.0.0/16 }\n  us-west-2: { role: replica, generation: 1, vpc_cidr_block: 10.60.0.0/16 }');
+  const reads = 'module "topology" {\n  source = "../modules/app-topology"\n}\n';
+  const roots = (app: string) => ({
+    'terraform/modules/app-topology/main.tf': 'locals {\n  a = 1\n}\n',
+    'terraform/modules/app-region/main.tf': 'locals {\n  a = 1\n}\n',
+    'terraform/app/main.tf': `${reads}${app}`,
+    'terraform/app-secrets/main.tf': reads,
+    'terraform/app-traffic/main.tf': reads,
   });
+  const oneRegion = 'provider "aws" {\n  region = var.region\n}\nmodule "app" {\n  source = "../modules/app-region"\n}\n';
 
-  it('rejects an app in one region only', async () => {
+  it('rejects the single two-region state main had (no topology, aliased providers, app-region called twice)', async () => {
     const out = await findings('app-regions', {
-      [APP]: `variable "region" {
-        type        = string
-        description = "Region."
-        default     = "us-east-1"
+      'terraform/modules/app-region/main.tf': 'locals {\n  a = 1\n}\n',
+      'terraform/app/main.tf': `provider "aws" {
+        alias  = "primary"
+        region = var.primary_region
       }
       provider "aws" {
-        alias  = "primary"
-        region = var.region
+        alias  = "secondary"
+        region = var.secondary_region
       }
-      module "app" {
-        source    = "../modules/app-region"
-        providers = { aws = aws.primary }
-      }`,
-    });
-    expect(out.map((f) => f.message)).toEqual([
-      'no aliased aws provider whose region defaults to us-west-2',
-      'no call of the app-region module runs in us-west-2',
-    ]);
-  });
-
-  it('rejects two providers but the region module called in only one of them', async () => {
-    const out = await findings('app-regions', {
-      [APP]: `${regions}
-      module "app_a" {
-        source    = "../modules/app-region"
-        providers = { aws = aws.primary }
-      }
-      module "app_b" {
-        source = "../modules/app-region"
-      }`,
-    });
-    expect(out.map((f) => f.message)).toEqual([
-      expect.stringMatching(/without providers/),
-      'no call of the app-region module runs in us-west-2',
-    ]);
-  });
-
-  it('accepts the region module called once per region', async () => {
-    const out = await findings('app-regions', {
-      [APP]: `${regions}
       module "app_primary" {
         source    = "../modules/app-region"
         providers = { aws = aws.primary }
@@ -588,7 +544,51 @@ describe('app-regions', () => {
         providers = { aws = aws.secondary }
       }`,
     });
-    expect(out).toEqual([]);
+    expect(out.map((f) => f.message)).toEqual([expect.stringMatching(/topology is missing/)]);
+    const withTopology = await findings('app-regions', {
+      [TOPOLOGY]: bothRegions,
+      'terraform/modules/app-topology/main.tf': 'locals {\n  a = 1\n}\n',
+      'terraform/modules/app-region/main.tf': 'locals {\n  a = 1\n}\n',
+      'terraform/app/main.tf': `provider "aws" {
+        alias  = "primary"
+        region = var.primary_region
+      }
+      module "app_primary" {
+        source = "../modules/app-region"
+      }
+      module "app_secondary" {
+        source = "../modules/app-region"
+      }`,
+    });
+    expect(withTopology.map((f) => [f.where, f.message])).toEqual([
+      ['terraform/app', expect.stringMatching(/does not read the topology/)],
+      ['terraform/app-secrets', 'the terraform/app-secrets root configuration is missing'],
+      ['terraform/app-traffic', 'the terraform/app-traffic root configuration is missing'],
+      ['terraform/app: provider.aws', expect.stringMatching(/exactly one aws provider, region = var.region/)],
+      ['terraform/app', 'calls the app-region module 2 times; once, for var.region'],
+    ]);
+  });
+
+  it('rejects a topology with two writers, or customers sent to a replica', async () => {
+    const twoWriters = await findings('app-regions', {
+      ...roots(oneRegion),
+      [TOPOLOGY]: topology('  us-east-1: { role: writer }\n  us-west-2: { role: writer }'),
+    });
+    expect(twoWriters.map((f) => f.message)).toEqual(['names 2 writer regions; exactly one database takes writes']);
+    const toReplica = await findings('app-regions', {
+      ...roots(oneRegion),
+      [TOPOLOGY]: topology('  us-east-1: { role: writer }\n  us-west-2: { role: replica }', 'us-west-2'),
+    });
+    expect(toReplica.map((f) => f.message)).toEqual([expect.stringMatching(/sends customers to us-west-2, not to the writer us-east-1/)]);
+  });
+
+  it('rejects an app in one region only', async () => {
+    const out = await findings('app-regions', { ...roots(oneRegion), [TOPOLOGY]: topology('  us-east-1: { role: writer }') });
+    expect(out.map((f) => f.message)).toEqual(['does not name us-west-2']);
+  });
+
+  it('accepts one region per state, every app root reading the two-region topology', async () => {
+    expect(await findings('app-regions', { ...roots(oneRegion), [TOPOLOGY]: bothRegions })).toEqual([]);
   });
 });
 
@@ -1303,6 +1303,210 @@ describe('pipeline-roles', () => {
   });
 });
 
+describe('no-automatic-failover', () => {
+  it('rejects the failover records main had, steered by health checks', async () => {
+    const out = await findings('no-automatic-failover', {
+      [ROOT]: `resource "aws_route53_record" "primary" {
+        name            = var.domain_name
+        health_check_id = aws_route53_health_check.region["primary"].id
+        failover_routing_policy {
+          type = "PRIMARY"
+        }
+      }`,
+    });
+    expect(out.map((f) => f.message)).toEqual([expect.stringMatching(/split brain/), expect.stringMatching(/steered by a health check/)]);
+  });
+
+  it('accepts one plain alias record', async () => {
+    const out = await findings('no-automatic-failover', {
+      [ROOT]: 'resource "aws_route53_record" "app" {\n  name = var.domain_name\n  alias {\n    name = var.target\n  }\n}',
+    });
+    expect(out).toEqual([]);
+  });
+});
+
+describe('database-controls', () => {
+  const DB = 'terraform/modules/database/main.tf';
+  const controls = `resource "aws_db_parameter_group" "this" {
+      parameter {
+        name  = "require_secure_transport"
+        value = "1"
+      }
+    }
+    resource "aws_db_option_group" "this" {
+      option {
+        option_name = "MARIADB_AUDIT_PLUGIN"
+      }
+    }
+    resource "aws_db_instance_automated_backups_replication" "from_writer" {
+      source_db_instance_arn = var.source_arn
+    }
+    resource "aws_backup_plan" "this" {
+      rule {
+        copy_action {
+          destination_vault_arn = var.backup_copy_vault_arn
+        }
+      }
+    }
+    resource "aws_backup_vault_lock_configuration" "this" {
+      backup_vault_name = aws_backup_vault.this.name
+    }`;
+
+  it('rejects the database and replica main had, naming each missing control', async () => {
+    const out = await findings('database-controls', {
+      [ROOT]: `resource "aws_db_instance" "replica" {
+        replicate_source_db       = aws_db_instance.primary.arn
+        skip_final_snapshot       = false
+        enabled_cloudwatch_logs_exports = ["error", "slowquery"]
+      }
+      resource "aws_db_instance" "primary" {
+        password_wo                     = ephemeral.aws_secretsmanager_random_password.db.random_password
+        max_allocated_storage           = 1000
+        enabled_cloudwatch_logs_exports = ["error", "slowquery"]
+      }`,
+    });
+    expect(out.filter((f) => f.where.endsWith('aws_db_instance.replica')).map((f) => f.message)).toEqual([
+      expect.stringMatching(/require_secure_transport/),
+      expect.stringMatching(/no audit log/),
+      expect.stringMatching(/no max_allocated_storage/),
+      expect.stringMatching(/deletes its automated backups/),
+      expect.stringMatching(/final snapshot, which RDS refuses for a replica/),
+      expect.stringMatching(/replicates no automated backups/),
+      expect.stringMatching(/no AWS Backup plan/),
+      expect.stringMatching(/locks no backup vault/),
+    ]);
+    expect(out.filter((f) => f.where.endsWith('aws_db_instance.primary')).map((f) => f.message)).toContainEqual(expect.stringMatching(/sets the master password from Terraform/));
+  });
+
+  it('accepts a database with every control, whatever its role', async () => {
+    const out = await findings('database-controls', {
+      [DB]: `${controls}
+      resource "aws_db_instance" "this" {
+        replicate_source_db             = local.replica ? var.source_arn : null
+        manage_master_user_password     = local.replica ? null : true
+        parameter_group_name            = aws_db_parameter_group.this.name
+        option_group_name               = aws_db_option_group.this.name
+        enabled_cloudwatch_logs_exports = ["audit", "error"]
+        max_allocated_storage           = 1000
+        delete_automated_backups        = false
+        skip_final_snapshot             = local.replica
+      }`,
+    });
+    expect(out).toEqual([]);
+  });
+});
+
+describe('alarms', () => {
+  it('rejects app roots without alarms (as main had them)', async () => {
+    const out = await findings('alarms', { 'terraform/app/main.tf': 'locals {\n  a = 1\n}\n' });
+    expect(out.map((f) => f.message)).toEqual(['HTTPCode_ELB_5XX_Count', 'HTTPCode_Target_5XX_Count', 'UnHealthyHostCount', 'RunningTaskCount', 'FreeStorageSpace', 'ReplicaLag', 'HealthCheckStatus'].map((m) => `no alarm on ${m}`));
+  });
+
+  it('rejects an alarm that notifies nobody and an unencrypted topic', async () => {
+    const out = await findings('alarms', {
+      'terraform/app-traffic/main.tf': `resource "aws_sns_topic" "alarms" {
+        name = "x"
+      }
+      resource "aws_cloudwatch_metric_alarm" "all" {
+        metric_name = "HTTPCode_ELB_5XX_Count HTTPCode_Target_5XX_Count UnHealthyHostCount RunningTaskCount FreeStorageSpace ReplicaLag HealthCheckStatus"
+      }`,
+    });
+    expect(out.map((f) => f.message)).toEqual(['notifies nobody (no alarm_actions)', 'is not encrypted (kms_master_key_id)']);
+  });
+});
+
+describe('app-liveness', () => {
+  const APP = 'terraform/modules/app-region/main.tf';
+
+  it('rejects the target group main had: /health, 200 only', async () => {
+    const out = await findings('app-liveness', {
+      [APP]: 'resource "aws_lb_target_group" "app" {\n  health_check {\n    path    = "/health"\n    matcher = "200"\n  }\n}',
+    });
+    expect(out.map((f) => f.message)).toEqual([expect.stringMatching(/replaces them all/)]);
+  });
+
+  it('accepts a check that takes the app\'s 503 as alive', async () => {
+    const out = await findings('app-liveness', {
+      [APP]: 'module "load_balancer" {\n  source = "../https-alb"\n  health_check = {\n    path    = "/health"\n    matcher = "200,503"\n  }\n}',
+    });
+    expect(out).toEqual([]);
+  });
+});
+
+describe('account-settings', () => {
+  const ACCOUNT = 'terraform/account/main.tf';
+  const account = `resource "aws_ebs_encryption_by_default" "this" {
+      enabled = true
+    }
+    resource "aws_ssm_document" "session_preferences" {
+      name    = "SSM-SessionManagerRunShell"
+      content = jsonencode({ inputs = { cloudWatchLogGroupName = aws_cloudwatch_log_group.sessions.name, cloudWatchEncryptionEnabled = true } })
+    }`;
+
+  it('rejects account-wide EBS encryption in a workload root and no account root (as main had it)', async () => {
+    const out = await findings('account-settings', {
+      'terraform/jenkins/main.tf': 'resource "aws_ebs_encryption_by_default" "this" {\n  enabled = true\n}',
+    });
+    expect(out.map((f) => f.message)).toEqual([expect.stringMatching(/belongs to terraform\/account/), expect.stringMatching(/there is no terraform\/account/)]);
+  });
+
+  it('rejects session preferences that do not log, and instance roles that may not write the log', async () => {
+    const out = await findings('account-settings', {
+      [ACCOUNT]: 'resource "aws_ebs_encryption_by_default" "this" {\n  enabled = true\n}\nresource "aws_ssm_document" "p" {\n  name    = "SSM-SessionManagerRunShell"\n  content = jsonencode({ inputs = {} })\n}',
+      'terraform/modules/agent-iam/main.tf': 'data "aws_iam_policy_document" "agent" {\n  statement {\n    actions   = ["ssm:GetParameter"]\n    resources = [local.parameter_path_arn]\n  }\n}',
+    });
+    expect(out.map((f) => f.message)).toEqual([expect.stringMatching(/logging sessions to an encrypted/), expect.stringMatching(/may not write Session Manager logs/)]);
+  });
+
+  it('accepts the settings in terraform/account and roles that write the session log', async () => {
+    const out = await findings('account-settings', {
+      [ACCOUNT]: account,
+      'terraform/modules/agent-iam/main.tf': `data "aws_iam_policy_document" "session_logs" {
+        statement {
+          actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+          resources = ["arn:aws:logs:\${local.region}:\${local.account}:log-group:\${var.session_log_group_name}:*"]
+        }
+      }`,
+    });
+    expect(out).toEqual([]);
+  });
+});
+
+describe('vpc-endpoints', () => {
+  it('rejects a VPC without an S3 endpoint and a CI network without SSM and logs endpoints (as main had them)', async () => {
+    const out = await findings('vpc-endpoints', {
+      'terraform/modules/network/main.tf': 'resource "aws_vpc" "this" {\n  cidr_block = var.cidr_block\n}',
+      'terraform/jenkins/main.tf': 'module "network" {\n  source = "../modules/network"\n}',
+    });
+    expect(out.map((f) => f.message)).toEqual(['has no S3 gateway endpoint', expect.stringMatching(/no interface endpoint for ssm, ssmmessages, ec2messages, logs/)]);
+  });
+
+  it('accepts the endpoints the workloads call, reachable from the VPC\'s own range only', async () => {
+    const network = `resource "aws_vpc" "this" {
+      cidr_block = var.cidr_block
+    }
+    resource "aws_vpc_endpoint" "s3" {
+      vpc_id            = aws_vpc.this.id
+      service_name      = "com.amazonaws.\${data.aws_region.current.name}.s3"
+      vpc_endpoint_type = "Gateway"
+    }
+    resource "aws_vpc_security_group_ingress_rule" "endpoints_https" {
+      security_group_id = aws_security_group.endpoints[0].id
+      ip_protocol       = "tcp"
+      from_port         = 443
+      to_port           = 443
+      cidr_ipv4         = aws_vpc.this.cidr_block
+    }`;
+    const tree = {
+      'terraform/modules/network/main.tf': network,
+      'terraform/app/main.tf': 'module "network" {\n  source              = "../modules/network"\n  interface_endpoints = ["ecr.api", "ecr.dkr", "logs", "secretsmanager"]\n}',
+    };
+    expect(await findings('vpc-endpoints', tree)).toEqual([]);
+    // The VPC's own range is private whatever it is: not the internet, not an unknown.
+    expect(await findings('open-ingress', tree)).toEqual([]);
+  });
+});
+
 describe('the repository\'s terraform/', () => {
   it('passes every rule', async () => {
     const tree = await loadTree(repoRoot, 'terraform');
@@ -1321,7 +1525,7 @@ describe('the repository\'s terraform/', () => {
 
   it('has a test above for every rule', () => {
     // Keeps a new rule from landing without the bad snippet that proves it can fail.
-    const tested = new Set(['open-ingress', 'ssh', 'database', 'imdsv2', 'encrypted-volumes', 'public-ip', 'variables', 'credentials', 'hard-coded-ids', 'region', 'app-regions', 'pinned-versions', 'backend', 'fleet-tags', 'iam-wildcards', 'provisioner-iam', 'agent-iam', 'load-balancers', 'controller-exposure', 'log-encryption', 'kms-key-policies', 'database-network', 'app-container', 'pipeline-roles']);
+    const tested = new Set(['open-ingress', 'ssh', 'database', 'imdsv2', 'encrypted-volumes', 'public-ip', 'variables', 'credentials', 'hard-coded-ids', 'region', 'app-regions', 'pinned-versions', 'backend', 'fleet-tags', 'iam-wildcards', 'provisioner-iam', 'agent-iam', 'load-balancers', 'controller-exposure', 'log-encryption', 'kms-key-policies', 'database-network', 'app-container', 'pipeline-roles', 'no-automatic-failover', 'database-controls', 'alarms', 'app-liveness', 'account-settings', 'vpc-endpoints']);
     expect(RULES.map((r) => r.id).filter((id) => !tested.has(id))).toEqual([]);
   });
 });

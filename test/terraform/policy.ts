@@ -4,6 +4,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, posix, relative, sep } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
+import { parse as parseYaml } from 'yaml';
 
 /** A parsed HCL body: attributes are values, blocks are arrays of bodies. */
 export type Body = Record<string, unknown>;
@@ -45,7 +46,13 @@ export type RuleId =
   | 'kms-key-policies'
   | 'database-network'
   | 'app-container'
-  | 'pipeline-roles';
+  | 'pipeline-roles'
+  | 'no-automatic-failover'
+  | 'database-controls'
+  | 'alarms'
+  | 'app-liveness'
+  | 'account-settings'
+  | 'vpc-endpoints';
 
 export interface Rule {
   id: RuleId;
@@ -64,6 +71,8 @@ export interface Configuration {
 
 export interface Tree {
   configurations: Configuration[];
+  /** YAML data files beside the configurations (terraform/app-topology.yaml), parsed, by path. */
+  documents: Record<string, unknown>;
 }
 
 /** A resource, data source, module call, provider or variable, with where it was declared. */
@@ -87,31 +96,30 @@ export async function parseFile(path: string, source: string): Promise<TfFile> {
   }
 }
 
-/** Parses in-memory files, keyed by repository-relative path (used by the rule tests). */
+/** Parses in-memory files, keyed by repository-relative path (used by the rule tests); `.yaml` ones are data. */
 export async function treeFromSources(sources: Record<string, string>): Promise<Tree> {
-  const files = await Promise.all(Object.entries(sources).map(([path, source]) => parseFile(path, source)));
-  return treeFromFiles(files);
+  const tf = Object.entries(sources).filter(([path]) => !path.endsWith('.yaml'));
+  const files = await Promise.all(tf.map(([path, source]) => parseFile(path, source)));
+  const documents = Object.fromEntries(Object.entries(sources).filter(([path]) => path.endsWith('.yaml')).map(([path, source]) => [path, parseYaml(source) as unknown]));
+  return treeFromFiles(files, documents);
 }
 
-/** Parses every .tf file under `dir` (skipping `.terraform/`), paths relative to `repoRoot`. */
+/** Parses every .tf (and .yaml) file under `dir` (skipping `.terraform/`), paths relative to `repoRoot`. */
 export async function loadTree(repoRoot: string, dir: string): Promise<Tree> {
-  const paths: string[] = [];
+  const sources: Record<string, string> = {};
   const walk = (at: string): void => {
     for (const entry of readdirSync(at).sort()) {
       if (entry === '.terraform') continue;
       const full = join(at, entry);
       if (statSync(full).isDirectory()) walk(full);
-      else if (entry.endsWith('.tf')) paths.push(full);
+      else if (entry.endsWith('.tf') || entry.endsWith('.yaml')) sources[relative(repoRoot, full).split(sep).join('/')] = readFileSync(full, 'utf8');
     }
   };
   walk(join(repoRoot, dir));
-  const files = await Promise.all(
-    paths.map((full) => parseFile(relative(repoRoot, full).split(sep).join('/'), readFileSync(full, 'utf8'))),
-  );
-  return treeFromFiles(files);
+  return treeFromSources(sources);
 }
 
-export function treeFromFiles(files: TfFile[]): Tree {
+export function treeFromFiles(files: TfFile[], documents: Record<string, unknown> = {}): Tree {
   const byDir = new Map<string, TfFile[]>();
   for (const file of files) {
     const dir = dirname(file.path);
@@ -123,6 +131,7 @@ export function treeFromFiles(files: TfFile[]): Tree {
       files: dirFiles,
       isRoot: !dir.split('/').includes('modules'),
     })),
+    documents,
   };
 }
 
@@ -357,8 +366,12 @@ function groupName(ref: unknown): string | undefined {
   return /aws_security_group\.([A-Za-z0-9_-]+)/.exec(ref)?.[1];
 }
 
+/** Stands for the VPC's own range in a rule: private by definition, whatever it is. */
+const OWN_VPC = 'the VPC\'s own range';
+
 function cidrList(tree: Tree, value: unknown, config: Configuration, owner: Body): Array<string | undefined> {
   if (value === undefined || value === null) return [];
+  if (typeof value === 'string' && /^\$\{aws_vpc\.[A-Za-z0-9_-]+\.cidr_block\}$/.test(value)) return [OWN_VPC];
   const values = valuesOf(tree, value, config, owner);
   if (values === undefined) return [undefined];
   return values.flatMap((v) => (Array.isArray(v) ? v : [v])).map((c) => {
@@ -732,13 +745,14 @@ const REGION_NAME = /\b(us|eu|ap|sa|ca|me|af|il|mx|cn)(-gov|-iso[a-z]?)?-(north|
 
 const region = defineRule(
   'region',
-  'Regions are parameters: every root configures the aws provider with a region from a variable, and no region name is written outside variable blocks.',
+  'Regions are parameters: every root configures the aws provider with a region from a variable (or terraform/app-topology.yaml through module.topology), and no region name is written outside variable blocks.',
   (tree, report) => {
     for (const config of tree.configurations) {
       const providers = labelled(config, 'provider').filter((p) => p.name === 'aws');
       if (config.isRoot && providers.length === 0) report(`${config.dir}: provider.aws`, 'root configuration has no provider "aws" block with region = var.…');
       for (const p of providers) {
-        if (!isExpression(p.body.region) || !/\bvar\./.test(p.body.region)) report(p, `region is ${JSON.stringify(p.body.region ?? 'absent')}; it must come from a variable`);
+        // A variable, or the committed topology the app roots share.
+        if (!isExpression(p.body.region) || !/\b(var|module\.topology)\./.test(p.body.region)) report(p, `region is ${JSON.stringify(p.body.region ?? 'absent')}; it must come from a variable or the app's topology`);
       }
       for (const file of config.files) {
         for (const [kind, section] of Object.entries(file.body)) {
@@ -755,35 +769,44 @@ const region = defineRule(
 );
 
 const APP_REGIONS = ['us-east-1', 'us-west-2'];
+const TOPOLOGY = 'terraform/app-topology.yaml';
+/** The roots that read the topology: each region of the app, its shared secrets, its traffic. */
+const APP_ROOTS = ['terraform/app', 'terraform/app-secrets', 'terraform/app-traffic'];
+
+interface Topology {
+  regions?: Record<string, { role?: string; generation?: number }>;
+  traffic?: string;
+}
 
 const appRegions = defineRule(
   'app-regions',
-  'terraform/app configures both us-east-1 and us-west-2 (aliased providers whose region variables default to them) and calls the app-region module once per region.',
+  'The app runs in us-east-1 and us-west-2 as terraform/app-topology.yaml says (one writer, customers sent to it), one state per region: terraform/app configures one provider from var.region and calls app-region once, and every app root (terraform/app, app-secrets, app-traffic) reads that topology through modules/app-topology.',
   (tree, report) => {
-    const app = tree.configurations.find((c) => c.dir === 'terraform/app');
-    const where = 'terraform/app';
-    if (!app) return report(where, 'the terraform/app root configuration is missing');
-    const aliasRegion = new Map<string, unknown>();
-    for (const p of labelled(app, 'provider').filter((p) => p.name === 'aws')) {
-      if (typeof p.body.alias === 'string') aliasRegion.set(p.body.alias, resolve(tree, p.body.region, app));
-    }
+    const topology = tree.documents[TOPOLOGY] as Topology | undefined;
+    if (!topology || typeof topology !== 'object') return report(TOPOLOGY, 'the app\'s topology is missing: nothing says which region writes');
+    const regions = topology.regions ?? {};
     for (const r of APP_REGIONS) {
-      if (![...aliasRegion.values()].includes(r)) report(where, `no aliased aws provider whose region defaults to ${r}`);
+      if (!(r in regions)) report(TOPOLOGY, `does not name ${r}`);
     }
-    const regionCalls = labelled(app, 'module').filter((m) => typeof m.body.source === 'string' && /\/app-region\/?$/.test(m.body.source));
-    const covered = new Set<unknown>();
-    for (const call of regionCalls) {
-      const providerRef = asBodies(call.body.providers)[0]?.aws;
-      const alias = typeof providerRef === 'string' ? /^\$\{aws\.([A-Za-z0-9_-]+)\}$/.exec(providerRef)?.[1] : undefined;
-      if (alias === undefined || !aliasRegion.has(alias)) {
-        report(call, 'calls the app-region module without providers = { aws = aws.<alias> } naming one of the regional providers');
-      } else {
-        covered.add(aliasRegion.get(alias));
+    const writers = Object.entries(regions).filter(([, r]) => r.role === 'writer').map(([name]) => name);
+    if (writers.length !== 1) report(TOPOLOGY, `names ${writers.length} writer regions; exactly one database takes writes`);
+    else if (topology.traffic !== writers[0]) report(TOPOLOGY, `sends customers to ${String(topology.traffic)}, not to the writer ${writers[0]}`);
+    for (const dir of APP_ROOTS) {
+      const config = tree.configurations.find((c) => c.dir === dir);
+      if (!config) {
+        report(dir, `the ${dir} root configuration is missing`);
+        continue;
       }
+      if (!labelled(config, 'module').some((m) => moduleTarget(tree, m)?.dir === 'terraform/modules/app-topology')) report(dir, 'does not read the topology (module "topology" { source = "../modules/app-topology" })');
     }
-    for (const r of APP_REGIONS) {
-      if (!covered.has(r)) report(where, `no call of the app-region module runs in ${r}`);
+    const app = tree.configurations.find((c) => c.dir === 'terraform/app');
+    if (!app) return;
+    const providers = labelled(app, 'provider').filter((p) => p.name === 'aws');
+    if (providers.length !== 1 || providers[0]!.body.alias !== undefined || providers[0]!.body.region !== '${var.region}') {
+      report('terraform/app: provider.aws', 'terraform/app must configure exactly one aws provider, region = var.region: one region per state, so either region can be applied while the other is down');
     }
+    const regionCalls = labelled(app, 'module').filter((m) => moduleTarget(tree, m)?.dir === 'terraform/modules/app-region');
+    if (regionCalls.length !== 1) report('terraform/app', `calls the app-region module ${regionCalls.length} times; once, for var.region`);
   },
 );
 
@@ -1106,25 +1129,36 @@ const databaseNetwork = defineRule(
   },
 );
 
+/** The text of the locals `name` refers to, with `local.X` references inside it written out. */
+function localText(config: Configuration, name: string, depth = 0): string | undefined {
+  const locals: Record<string, unknown> = Object.assign({}, ...config.files.flatMap((f) => asBodies(f.body.locals)));
+  const raw = locals[name];
+  if (raw === undefined) return undefined;
+  const text = typeof raw === 'string' ? raw : JSON.stringify(raw);
+  if (depth > 5) return text;
+  return text.replace(/\blocal\.([A-Za-z0-9_]+)/g, (whole, ref: string) => localText(config, ref, depth + 1) ?? whole);
+}
+
 const appContainer = defineRule(
   'app-container',
-  'The app\'s task definition (terraform/modules/app-region) runs the image\'s own command (no command or entryPoint override, no shell wrapper), passes DB_HOST, DB_PORT, DB_NAME and FORWARDED_ALLOW_IPS, and injects DB_USER, DB_PASSWORD and SECRET_KEY from secrets.',
+  'The app\'s container (terraform/modules/app-region: local.app_container, or the task definition) runs the image\'s own command (no command or entryPoint override, no shell wrapper), passes DB_HOST, DB_PORT, DB_NAME and FORWARDED_ALLOW_IPS, and injects DB_USER, DB_PASSWORD and SECRET_KEY from secrets, never the master user\'s.',
   (tree, report) => {
     const config = tree.configurations.find((c) => c.dir === 'terraform/modules/app-region');
     if (!config) return report('terraform/modules/app-region', 'the terraform/modules/app-region module is missing');
     const tasks = declared(tree, 'resource', ['aws_ecs_task_definition'], config);
     if (tasks.length === 0) report(config.dir, 'the app has no aws_ecs_task_definition');
     for (const task of tasks) {
-      const text = String(task.body.container_definitions ?? '');
-      if (/\bcommand\s*=|\bentryPoint\s*=/.test(text)) report(task, 'overrides the image\'s command or entry point; run the image as built');
+      const text = localText(config, 'app_container') ?? String(task.body.container_definitions ?? '');
+      if (/\b(command|entryPoint)"?\s*[=:]/.test(text)) report(task, 'overrides the image\'s command or entry point; run the image as built');
       if (/["']sh["']\s*,\s*["']-c["']|["']bash["']\s*,\s*["']-c["']/.test(text)) report(task, 'wraps the app in a shell (sh -c)');
       for (const name of ['DB_HOST', 'DB_PORT', 'DB_NAME', 'FORWARDED_ALLOW_IPS']) {
-        if (!new RegExp(`name\\s*=\\s*"${name}"\\s*,\\s*value\\s*=`).test(text)) report(task, `passes no ${name} in the environment`);
+        if (!new RegExp(`name"?\\s*[=:]\\s*\\\\?"${name}\\\\?"\\s*,\\s*"?value"?\\s*[=:]`).test(text)) report(task, `passes no ${name} in the environment`);
       }
       for (const name of ['DB_USER', 'DB_PASSWORD', 'SECRET_KEY']) {
-        if (!new RegExp(`name\\s*=\\s*"${name}"\\s*,\\s*valueFrom\\s*=`).test(text)) report(task, `does not inject ${name} from a secret (valueFrom)`);
+        if (!new RegExp(`name"?\\s*[=:]\\s*\\\\?"${name}\\\\?"\\s*,\\s*"?valueFrom"?\\s*[=:]`).test(text)) report(task, `does not inject ${name} from a secret (valueFrom)`);
       }
-      if (/FORWARDED_ALLOW_IPS"\s*,\s*value\s*=\s*"\*"/.test(text)) report(task, 'trusts forwarded headers from anywhere (FORWARDED_ALLOW_IPS = "*")');
+      if (/FORWARDED_ALLOW_IPS\\?"\s*,\s*"?value"?\s*[=:]\s*\\?"\*/.test(text)) report(task, 'trusts forwarded headers from anywhere (FORWARDED_ALLOW_IPS = "*")');
+      if (/master_user_secret|MASTER_/.test(text)) report(task, 'gives the app the master user\'s credentials; it logs in as its own DML-only user');
     }
   },
 );
@@ -1185,6 +1219,145 @@ const pipelineRoles = defineRule(
   },
 );
 
+const noAutomaticFailover = defineRule(
+  'no-automatic-failover',
+  'No DNS record fails over or back by itself (no failover routing, no record steered by a health check): with one writable database, traffic moves only when the failover runbook has promoted and fenced.',
+  (tree, report) => {
+    for (const record of declared(tree, 'resource', ['aws_route53_record'])) {
+      if (nested(record.body, 'failover_routing_policy').length > 0) report(record, 'uses failover routing: Route 53 would send customers to a region whose database is still a read replica, and back to a stale former writer when it recovers (split brain)');
+      if (record.body.health_check_id !== undefined && record.body.health_check_id !== null) report(record, 'is steered by a health check: traffic would move without the runbook');
+    }
+  },
+);
+
+function truthyOrExpression(tree: Tree, value: unknown, config: Configuration): boolean {
+  return value !== undefined && value !== null && (isExpression(value) ? !(valuesOf(tree, value, config) ?? [true]).some((v) => v === false || v === 'false') : asBool(value) === true);
+}
+
+const databaseControls = defineRule(
+  'database-controls',
+  'Every MySQL database requires TLS (a parameter group with require_secure_transport), exports its audit log (MARIADB_AUDIT_PLUGIN, "audit" exported), lets RDS manage its master password (no password in Terraform), grows its storage, keeps its automated backups when deleted, never asks RDS for a final snapshot of a replica, and its configuration copies backups out of the region (automated backups replication) and out of the account (AWS Backup plan with a copy action into a locked vault).',
+  (tree, report) => {
+    for (const db of declared(tree, 'resource', ['aws_db_instance'])) {
+      const same = (types: string[]): Declared[] => declared(tree, 'resource', types, db.config);
+      const group = /aws_db_parameter_group\.([A-Za-z0-9_-]+)/.exec(String(db.body.parameter_group_name ?? ''))?.[1];
+      const tls = same(['aws_db_parameter_group']).some((g) => g.name === group && nested(g.body, 'parameter').some((p) => p.name === 'require_secure_transport' && ['1', 'ON', 'on', 1].includes(p.value as string)));
+      if (!tls) report(db, 'its parameter group does not set require_secure_transport: connections without TLS are accepted');
+      const option = /aws_db_option_group\.([A-Za-z0-9_-]+)/.exec(String(db.body.option_group_name ?? ''))?.[1];
+      const audit = same(['aws_db_option_group']).some((g) => g.name === option && nested(g.body, 'option').some((o) => o.option_name === 'MARIADB_AUDIT_PLUGIN'));
+      const exports = strings(db.body.enabled_cloudwatch_logs_exports).map((x) => x.value);
+      const exported = exports.includes('audit') || exports.some((x) => isExpression(x) && /local\.log_exports/.test(x) && JSON.stringify(db.config.files.map((f) => f.body.locals)).includes('"audit"'));
+      if (!audit || !exported) report(db, 'has no audit log (MARIADB_AUDIT_PLUGIN option, "audit" in enabled_cloudwatch_logs_exports)');
+      if (db.body.password !== undefined || db.body.password_wo !== undefined) report(db, 'sets the master password from Terraform; let RDS manage it (manage_master_user_password = true)');
+      else if (!truthyOrExpression(tree, db.body.manage_master_user_password, db.config) && db.body.replicate_source_db === undefined) report(db, 'does not let RDS manage the master password (manage_master_user_password)');
+      if (db.body.max_allocated_storage === undefined) report(db, 'has no max_allocated_storage: its storage cannot grow by itself');
+      if (asBool(resolve(tree, db.body.delete_automated_backups, db.config)) !== false) report(db, 'deletes its automated backups with it (delete_automated_backups is not false)');
+      if (db.body.replicate_source_db !== undefined && db.body.replicate_source_db !== null && asBool(resolve(tree, db.body.skip_final_snapshot, db.config)) === false) {
+        report(db, 'is (or can be) a read replica but asks for a final snapshot, which RDS refuses for a replica: it could never be replaced');
+      }
+      if (same(['aws_db_instance_automated_backups_replication']).length === 0) report(db, 'its configuration replicates no automated backups to another region: they die with the region');
+      const plans = same(['aws_backup_plan']).filter((p) => nested(p.body, 'rule').some((r) => nested(r, 'copy_action').length > 0));
+      if (plans.length === 0) report(db, 'its configuration has no AWS Backup plan copying recovery points out of the account');
+      if (same(['aws_backup_vault_lock_configuration']).length === 0) report(db, 'its configuration locks no backup vault');
+    }
+  },
+);
+
+/** What a bank's operators are paged on, by the CloudWatch metric that shows it. */
+const ALARMED_METRICS = ['HTTPCode_ELB_5XX_Count', 'HTTPCode_Target_5XX_Count', 'UnHealthyHostCount', 'RunningTaskCount', 'FreeStorageSpace', 'ReplicaLag', 'HealthCheckStatus'];
+
+const alarms = defineRule(
+  'alarms',
+  'The app\'s roots alarm, to an encrypted SNS topic, on 5xx (load balancer and app), unhealthy targets, running tasks, the database\'s free storage, the replica\'s lag and the Route 53 health checks.',
+  (tree, report) => {
+    const roots = tree.configurations.filter((c) => APP_ROOTS.includes(c.dir));
+    const reached = [...new Set(roots.flatMap((r) => reachableFrom(tree, r)))];
+    const alarmsIn = reached.flatMap((c) => declared(tree, 'resource', ['aws_cloudwatch_metric_alarm'], c));
+    const text = JSON.stringify(alarmsIn.map((a) => a.body)) + JSON.stringify(reached.flatMap((c) => c.files.map((f) => f.body.locals)));
+    for (const metric of ALARMED_METRICS) {
+      if (!alarmsIn.length || !text.includes(metric)) report('terraform/app', `no alarm on ${metric}`);
+    }
+    for (const alarm of alarmsIn) {
+      if (alarm.body.alarm_actions === undefined) report(alarm, 'notifies nobody (no alarm_actions)');
+    }
+    for (const topic of reached.flatMap((c) => declared(tree, 'resource', ['aws_sns_topic'], c))) {
+      if (topic.body.kms_master_key_id === undefined) report(topic, 'is not encrypted (kms_master_key_id)');
+    }
+  },
+);
+
+const appLiveness = defineRule(
+  'app-liveness',
+  'The app\'s target group asks whether a task is alive, not whether its database answers: a health check on the database-deep /health accepts its 503, so a database failover does not make ECS replace every task.',
+  (tree, report) => {
+    const config = tree.configurations.find((c) => c.dir === 'terraform/modules/app-region');
+    if (!config) return;
+    const checks: Array<{ at: Declared; check: Body }> = [
+      ...declared(tree, 'resource', ['aws_lb_target_group'], config).flatMap((tg) => nested(tg.body, 'health_check').map((check) => ({ at: tg, check }))),
+      ...labelled(config, 'module').flatMap((m) => asBodies(m.body.health_check).map((check) => ({ at: m, check }))),
+    ];
+    for (const { at, check } of checks) {
+      const path = String(resolve(tree, check.path, config) ?? '/');
+      const matcher = String(resolve(tree, check.matcher, config) ?? '200');
+      if (path.startsWith('/health') && !matcher.split(',').includes('503')) {
+        report(at, `health check ${path} with matcher ${matcher}: a database outage fails every task and ECS replaces them all; accept 503 (the app answers) or check a path that does not reach the database`);
+      }
+    }
+  },
+);
+
+const ACCOUNT = 'terraform/account';
+
+const accountSettings = defineRule(
+  'account-settings',
+  'Account-wide settings live in terraform/account only (a workload\'s destroy must not switch them off for everyone): EBS encryption by default, and Session Manager preferences that log every session to an encrypted log group, which the CI instances\' roles may write to.',
+  (tree, report) => {
+    for (const d of declared(tree, 'resource', ['aws_ebs_encryption_by_default', 'aws_ebs_default_kms_key'])) {
+      if (d.config.dir !== ACCOUNT) report(d, `sets an account-wide setting (${d.type}) in ${d.config.dir}: destroying it would change the whole account; it belongs to ${ACCOUNT}`);
+    }
+    const preferences = declared(tree, 'resource', ['aws_ssm_document']).filter((d) => d.body.name === 'SSM-SessionManagerRunShell');
+    for (const d of preferences) {
+      if (d.config.dir !== ACCOUNT) report(d, `sets the account's Session Manager preferences in ${d.config.dir}; they belong to ${ACCOUNT}`);
+    }
+    const account = tree.configurations.find((c) => c.dir === ACCOUNT);
+    if (!account) return report(ACCOUNT, 'there is no terraform/account: nothing keeps EBS encryption by default on or logs Session Manager sessions');
+    const ebs = declared(tree, 'resource', ['aws_ebs_encryption_by_default'], account);
+    if (!ebs.some((d) => asBool(resolve(tree, d.body.enabled, account)) !== false)) report(ACCOUNT, 'does not turn on EBS encryption by default');
+    const logged = preferences.filter((d) => d.config === account).some((d) => /cloudWatchEncryptionEnabled\s*=\s*true/.test(String(d.body.content)) && /cloudWatchLogGroupName\s*=/.test(String(d.body.content)));
+    if (!logged) report(ACCOUNT, 'has no Session Manager preferences (SSM-SessionManagerRunShell) logging sessions to an encrypted CloudWatch group');
+    for (const dir of ['terraform/modules/agent-iam', 'terraform/modules/jenkins-controller']) {
+      const writes = policyStatements(tree, dir).some((st) => st.actions.includes('logs:PutLogEvents') && st.resources.some((r) => r.includes('${var.session_log_group_name}')));
+      if (tree.configurations.some((c) => c.dir === dir) && !writes) report(dir, 'its instance role may not write Session Manager logs (logs:PutLogEvents on the session log group): sessions would fail to start');
+    }
+  },
+);
+
+/** The AWS APIs each root's workload calls from its private subnets. */
+const ENDPOINTS_NEEDED: Record<string, string[]> = {
+  'terraform/jenkins': ['ssm', 'ssmmessages', 'ec2messages', 'logs'],
+  'terraform/app': ['ecr.api', 'ecr.dkr', 'logs', 'secretsmanager'],
+};
+
+const vpcEndpoints = defineRule(
+  'vpc-endpoints',
+  'Every VPC has an S3 gateway endpoint, and the CI and app networks have interface endpoints for the AWS APIs their instances and tasks call (SSM and logs; ECR, logs and Secrets Manager).',
+  (tree, report) => {
+    for (const vpc of declared(tree, 'resource', ['aws_vpc'])) {
+      const gateway = declared(tree, 'resource', ['aws_vpc_endpoint'], vpc.config).some((e) => String(e.body.service_name ?? '').endsWith('.s3') && e.body.vpc_endpoint_type === 'Gateway');
+      if (!gateway) report(vpc, 'has no S3 gateway endpoint');
+    }
+    for (const [dir, needed] of Object.entries(ENDPOINTS_NEEDED)) {
+      const root = tree.configurations.find((c) => c.dir === dir);
+      if (!root) continue;
+      for (const call of labelled(root, 'module').filter((m) => moduleTarget(tree, m)?.dir === 'terraform/modules/network')) {
+        const given = strings(call.body.interface_endpoints).map((x) => x.value);
+        const missing = needed.filter((n) => !given.includes(n));
+        if (missing.length > 0) report(call, `has no interface endpoint for ${missing.join(', ')}: those calls leave through the NAT gateways, and stop with them`);
+      }
+    }
+  },
+);
+
 export const RULES: Rule[] = [
   openIngress,
   ssh,
@@ -1210,6 +1383,12 @@ export const RULES: Rule[] = [
   databaseNetwork,
   appContainer,
   pipelineRoles,
+  noAutomaticFailover,
+  databaseControls,
+  alarms,
+  appLiveness,
+  accountSettings,
+  vpcEndpoints,
 ];
 
 export function rule(id: RuleId): Rule {

@@ -20,28 +20,30 @@ const ARN = {
   role: 'arn:aws:iam::111122223333:role/jenkins-fleet-bank-ci-agent',
   profile: 'arn:aws:iam::111122223333:instance-profile/jenkins-fleet-bank-ci-agent',
   boundary: 'arn:aws:iam::111122223333:policy/bank-app-deploy-boundary',
+  vault: 'arn:aws:backup:us-east-2:444455556666:backup-vault:bank-app-copies',
 };
+const TOPOLOGY = { regions: { 'us-east-1': { role: 'writer', generation: 1, vpc_cidr_block: '10.50.0.0/16' }, 'us-west-2': { role: 'replica', generation: 1, vpc_cidr_block: '10.60.0.0/16' } }, traffic: 'us-east-1', secrets_home: 'us-east-1' };
 const IMAGE = 'docker.io/bankco/banking-app@sha256:' + 'a'.repeat(64);
 
 /** Per configuration: values that must pass (besides the defaults), and one wrong value per validated variable. */
 const CASES: Record<string, { good: Values; bad: Values }> = {
   'terraform/modules/network': {
-    good: { name: 'bank-ci-ci', cidr_block: '10.40.0.0/16', flow_log_kms_key_arn: ARN.kms, iam_permissions_boundary_arn: ARN.boundary },
-    bad: { name: 'Bank_CI', cidr_block: '10.40.0.0/24', flow_log_retention_days: 10, flow_log_kms_key_arn: 'alias/x', iam_permissions_boundary_arn: ARN.role },
+    good: { name: 'bank-ci-ci', cidr_block: '10.40.0.0/16', flow_log_kms_key_arn: ARN.kms, iam_permissions_boundary_arn: ARN.boundary, interface_endpoints: ['ssm', 'ecr.api'] },
+    bad: { name: 'Bank_CI', cidr_block: '10.40.0.0/24', flow_log_retention_days: 10, flow_log_kms_key_arn: 'alias/x', iam_permissions_boundary_arn: ARN.role, interface_endpoints: ['s3'] },
   },
   'terraform/modules/agent-iam': {
-    good: { fleet: 'bank-ci', vpc_id: 'vpc-0a1b2c3d' },
-    bad: { fleet: 'Bank CI', vpc_id: 'default', kms_deletion_window_days: 3 },
+    good: { fleet: 'bank-ci', vpc_id: 'vpc-0a1b2c3d', session_log_group_name: '/aws/ssm/sessions' },
+    bad: { fleet: 'Bank CI', vpc_id: 'default', kms_deletion_window_days: 3, session_log_group_name: 'sessions?' },
   },
   'terraform/modules/provisioner-iam': {
     good: {
-      fleet: 'bank-ci', agent_role_arn: ARN.role, agent_instance_profile_arn: ARN.profile,
+      fleet: 'bank-ci', regions: ['us-east-1', 'us-west-2'], agent_role_arn: ARN.role, agent_instance_profile_arn: ARN.profile,
       agent_subnet_ids: ['subnet-0a1b', 'subnet-0c2d'], agent_security_group_id: 'sg-0a1b2c',
-      kms_key_arn: ARN.kms, image_owners: ['amazon', '111122223333'], trusted_principal_arns: ['arn:aws:iam::111122223333:role/ci'],
+      kms_key_arn: ARN.kms, ebs_kms_key_arn: ARN.kms, image_owners: ['amazon', '111122223333'], trusted_principal_arns: ['arn:aws:iam::111122223333:role/ci'],
     },
     bad: {
-      fleet: '-x', agent_role_arn: ARN.profile, agent_instance_profile_arn: ARN.role, agent_subnet_ids: [],
-      agent_security_group_id: 'default', kms_key_arn: 'key', image_owners: ['anyone'], trusted_principal_arns: ['*'],
+      fleet: '-x', regions: ['us-east'], agent_role_arn: ARN.profile, agent_instance_profile_arn: ARN.role, agent_subnet_ids: [],
+      agent_security_group_id: 'default', kms_key_arn: 'key', ebs_kms_key_arn: 'alias/aws/ebs', image_owners: ['anyone'], trusted_principal_arns: ['*'],
     },
   },
   'terraform/modules/jenkins-controller': {
@@ -54,6 +56,7 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
     bad: {
       name: 'a-name-that-is-far-too-long-for-an-alb', vpc_id: 'vpc', private_subnet_id: 'subnet', load_balancer_subnet_ids: ['subnet-0c2d'],
       allowed_cidrs: ['0.0.0.0/0'], allowed_security_group_ids: { agents: 'agents' }, log_kms_key_arn: 'key', log_retention_days: 2, assumable_role_arns: ['*'],
+      session_log_group_name: 'sessions?',
       domain_name: 'Jenkins', hosted_zone_id: 'zone', certificate_arn: 'cert', instance_type: 'large',
       ami_parameter: '/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id',
       root_volume_gib: 8, home_volume_gib: 1, home_snapshot_retention: 0, kms_key_arn: 'alias/aws/ebs',
@@ -65,14 +68,16 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
       name: 'bank-app-pri', vpc_id: 'vpc-0a1b', public_subnet_ids: ['subnet-01', 'subnet-02'],
       public_subnet_cidr_blocks: ['10.50.0.0/20', '10.50.16.0/20'],
       private_subnet_ids: ['subnet-03', 'subnet-04'], certificate_arn: ARN.cert, container_image: IMAGE,
-      db_host: 'bank-app-primary.abc.us-east-1.rds.amazonaws.com', db_name: 'bank', db_credentials_secret_arn: ARN.secret,
-      app_secret_key_arn: ARN.secret, secrets_kms_key_arn: ARN.kms, log_kms_key_arn: ARN.kms, permissions_boundary_arn: ARN.boundary,
+      db_host: 'bank-app-primary.abc.us-east-1.rds.amazonaws.com', db_name: 'bank', role: 'writer', db_app_secret_arn: ARN.secret,
+      db_migrator_secret_arn: ARN.secret, secret_key_arn: ARN.secret, shared_secrets_kms_key_arn: ARN.kms, master_user_secret_arn: ARN.secret,
+      master_user_secret_kms_key_arn: ARN.kms, credentials_version: 'db-app=v1', log_kms_key_arn: ARN.kms, permissions_boundary_arn: ARN.boundary,
     },
     bad: {
       name: 'x', vpc_id: 'v', public_subnet_ids: ['subnet-01'], public_subnet_cidr_blocks: ['ten'], private_subnet_ids: ['s', 't'],
       certificate_arn: ARN.kms, container_image: 'Not An Image', container_port: 80, task_cpu: 300, task_memory: 100,
-      min_tasks: 0, max_tasks: 0, cpu_target_percent: 99, requests_per_task: 1, db_host: '', db_name: '1bank',
-      db_credentials_secret_arn: ARN.kms, app_secret_key_arn: 'secret', secrets_kms_key_arn: ARN.secret,
+      min_tasks: 0, max_tasks: 0, cpu_target_percent: 99, requests_per_task: 1, db_host: '', db_name: '1bank', role: 'primary',
+      db_app_secret_arn: ARN.kms, db_migrator_secret_arn: 'secret', secret_key_arn: 'secret', shared_secrets_kms_key_arn: ARN.secret,
+      master_user_secret_arn: ARN.kms, master_user_secret_kms_key_arn: 'key', credentials_version: '', db_admin_image: 'MySQL Latest', migrate_command: [],
       log_retention_days: 2, log_kms_key_arn: ARN.secret, waf_rate_limit_per_5_minutes: 10, max_request_body_bytes: 100000, permissions_boundary_arn: ARN.role,
     },
   },
@@ -116,20 +121,63 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
       controller_certificate_arn: 'cert', hosted_zone_id: 'zone', controller_instance_type: 'big', controller_home_gib: 5,
       provisioner_principal_arns: ['*'], tags: { 'jenkins-fleet:fleet': 'bank-ci' }, controller_allowed_cidrs: ['0.0.0.0/0'],
       app_name: 'Bank App', app_regions: ['east'], app_state_bucket: 'S3://x', app_state_key_prefix: '/app', app_state_kms_key_arn: 'key',
+      session_log_group_name: 'sessions?',
       controller_image: 'jenkins:latest:x', github_owner: '-bank', github_repository: 'two words',
+    },
+  },
+  'terraform/account': {
+    good: { region: 'us-west-2', session_log_group_name: '/aws/ssm/sessions', idle_session_timeout_minutes: 15 },
+    bad: {
+      region: 'west', session_log_group_name: 'sessions?', session_log_retention_days: 2, idle_session_timeout_minutes: 0,
+      max_session_duration_minutes: 2000, tags: { 'jenkins-fleet:pool': 'x' },
     },
   },
   'terraform/app': {
     good: {
-      domain_name: 'app.bank.example', hosted_zone_id: 'Z0123456789ABC', primary_certificate_arn: ARN.cert,
-      secondary_certificate_arn: ARN.cert.replace('us-east-1', 'us-west-2'), container_image: IMAGE, db_password_version: 2,
+      region: 'us-west-2', certificate_arn: ARN.cert.replace('us-east-1', 'us-west-2'), container_image: IMAGE, backup_copy_vault_arn: ARN.vault,
+      alarm_subscriptions: [{ protocol: 'https', endpoint: 'https://paging.bank.example/aws' }], topology: TOPOLOGY,
     },
     bad: {
-      name: 'b', primary_region: 'east', secondary_region: 'west', primary_vpc_cidr_block: '10.50.0.0', secondary_vpc_cidr_block: '10.60.0.0/28',
-      domain_name: 'app', hosted_zone_id: 'z', primary_certificate_arn: 'c', secondary_certificate_arn: 'd', container_image: 'UPPER',
-      min_tasks: 0, max_tasks: 0, db_instance_class: 'm7g.large', db_engine_version: '5.7', db_allocated_storage_gib: 5,
-      db_name: 'bank-db', db_username: 'admin', db_password_version: 1.5, db_backup_retention_days: 1,
+      region: 'west', topology: { regions: {}, traffic: 'x', secrets_home: 'x' }, name: 'b', certificate_arn: 'c', container_image: 'UPPER',
+      backup_copy_vault_arn: 'vault', min_tasks: 0, max_tasks: 0, db_instance_class: 'm7g.large', db_engine_version: '5.7',
+      db_allocated_storage_gib: 5, db_name: 'bank-db', db_master_username: 'admin', db_backup_retention_days: 1,
+      db_free_storage_alarm_gib: 0, replica_lag_alarm_seconds: 1, alarm_subscriptions: [{ protocol: 'sms', endpoint: '' }],
       tags: { 'jenkins-fleet:pool': 'x' },
+    },
+  },
+  'terraform/app-secrets': {
+    good: { topology: TOPOLOGY, db_password_version: 2, secret_key_version: 3 },
+    bad: {
+      name: 'b', topology: { regions: {}, traffic: 'x', secrets_home: 'x' }, db_app_username: 'root', db_migrator_username: '1x',
+      db_password_version: 1.5, secret_key_version: 0, tags: { 'jenkins-fleet:pool': 'x' },
+    },
+  },
+  'terraform/app-traffic': {
+    good: {
+      domain_name: 'app.bank.example', hosted_zone_id: 'Z0123456789ABC', topology: TOPOLOGY,
+      load_balancer_dns_names: { 'us-east-1': 'bank-app-use1-alb-1.us-east-1.elb.amazonaws.com' },
+    },
+    bad: {
+      region: 'us-west-2', topology: { regions: {}, traffic: 'x', secrets_home: 'x' }, name: 'b', domain_name: 'app', hosted_zone_id: 'z',
+      load_balancer_dns_names: { east: 'example.com' }, alarm_subscriptions: [{ protocol: 'sms', endpoint: '' }], tags: { 'jenkins-fleet:pool': 'x' },
+    },
+  },
+  'terraform/modules/app-topology': {
+    good: { topology: TOPOLOGY },
+    bad: { topology: { regions: { 'us-east-1': { role: 'writer', generation: 1, vpc_cidr_block: '10.50.0.0/16' } }, traffic: 'us-west-2', secrets_home: 'eu-west-1' } },
+  },
+  'terraform/modules/database': {
+    good: {
+      name: 'bank-app-usw2-db', role: 'replica', generation: 2, source_arn: 'arn:aws:rds:us-east-1:111122223333:db:bank-app-use1-db-g1',
+      instance_class: 'db.m7g.large', engine_version: '8.4', allocated_storage_gib: 100, db_name: 'bank', master_username: 'bank_admin',
+      kms_key_arn: ARN.kms, log_kms_key_arn: ARN.kms, subnet_group_name: 'bank-app-usw2-db', security_group_id: 'sg-0a1b',
+      backup_retention_days: 14, backup_copy_vault_arn: ARN.vault, permissions_boundary_arn: ARN.boundary,
+    },
+    bad: {
+      name: 'DB', role: 'primary', generation: 0, source_arn: ARN.kms, instance_class: 'large', engine_version: '5.7', allocated_storage_gib: 5,
+      db_name: 'bank-db', master_username: 'root', kms_key_arn: 'key', log_kms_key_arn: 'key', subnet_group_name: '', security_group_id: 'db',
+      ca_cert_identifier: 'x', backup_retention_days: 90, backup_copy_vault_arn: 'vault', backup_copy_retention_days: 7,
+      permissions_boundary_arn: ARN.role, log_retention_days: 2,
     },
   },
 };

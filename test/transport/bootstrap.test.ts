@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseFleet } from '../../provisioner/src/config/load.ts';
 import { bootstrapValues, renderBootstrap } from '../../provisioner/src/transport/bootstrap.ts';
@@ -32,7 +35,7 @@ describe('the bootstrap script', () => {
     const script = renderBootstrap(bootstrapValues(fleet, fleet.pools[1]!));
     // The rendered script is a function of the fleet file alone, which holds no token or secret.
     expect(script).not.toMatch(/[0-9a-f]{64}/);
-    expect(script).toContain('aws ssm get-parameter --region "$REGION" --with-decryption');
+    expect(script).toContain('AWS_RETRY_MODE=adaptive AWS_MAX_ATTEMPTS=10 "$aws_cli" ssm get-parameter --region "$REGION" --with-decryption');
   });
 
   it('refuses a value that could break out of its quotes', () => {
@@ -45,5 +48,26 @@ describe('the bootstrap script', () => {
     expect(terraformPool).toContain("CACHE_DIRS='/var/cache/bank-pipeline/venvs /var/cache/bank-pipeline/terraform-plugins'");
     const dockerPool = renderBootstrap(bootstrapValues(fleet, fleet.pools[1]!));
     expect(dockerPool).toContain("CACHE_DIRS='/var/cache/bank-pipeline/venvs'");
+  });
+
+  it('refuses a Java older than 21, naming both versions, when no newer one can be installed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bootstrap-java-'));
+    try {
+      const bin = join(dir, 'bin');
+      mkdirSync(bin);
+      // A host whose package manager installs nothing new and whose only JVM is 17.
+      const stub = (name: string, body: string) => { writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`); chmodSync(join(bin, name), 0o755); };
+      stub('dnf', 'exit 0');
+      stub('java', 'echo \'openjdk version "17.0.15" 2025-04-15 LTS\' >&2');
+      const script = renderBootstrap(bootstrapValues(fleet, fleet.pools[0]!));
+      const run = spawnSync('bash', ['-s'], {
+        input: script, encoding: 'utf8',
+        env: { PATH: `${bin}:/usr/bin:/bin`, AGENT_INSTALL_ROOT: join(dir, 'root'), AGENT_NAME: 'awsDeploy-i-0123456789abcdef0' },
+      });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toMatch(/bootstrap: error: Java 21 or later is needed .*found Java 17 at /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

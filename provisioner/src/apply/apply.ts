@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import type { Fleet, Pool } from '../config/load.ts';
 import { isStaticPool } from '../config/schema.ts';
 import { agentName, isStaticHostId, nodeDescription, secretParameterName, staticHostId, type Instance } from '../model.ts';
-import { drainMessage, type Action, type Plan } from '../plan/plan.ts';
-import { CapacityError, type Compute, type Controller, type Parameters } from '../ports.ts';
+import { drainMessage, successorToken, type Action, type Plan } from '../plan/plan.ts';
+import { CapacityError, LaunchTokenSpent, type Compute, type Controller, type Parameters } from '../ports.ts';
 import { bootstrapValues, renderBootstrap } from '../transport/bootstrap.ts';
 import type { AgentTarget, Transport } from '../transport/transport.ts';
 import { Batcher, limiter } from './batch.ts';
@@ -166,22 +166,31 @@ class Execution {
     for (const subnetId of subnets) {
       if (remaining <= 0) break;
       // Another subnet is another request: derive its token from the planned one, deterministically.
-      const clientToken = subnetId === action.subnetId ? action.clientToken : derivedToken(action.clientToken, subnetId);
+      let clientToken = subnetId === action.subnetId ? action.clientToken : derivedToken(action.clientToken, subnetId);
       try {
-        const started = await compute.launch({
-          fleet: this.fleet.fleet,
-          pool: pool.name,
-          region: pool.region,
-          count: remaining,
-          subnetId,
-          clientToken,
-          imageId,
-          instanceType: pool.instanceType,
-          securityGroupIds: pool.securityGroups,
-          instanceProfile: pool.instanceProfile,
-          rootVolumeGiB: pool.rootVolumeGiB,
-          publicIp: pool.publicIp,
-        });
+        let started: Instance[] | undefined;
+        for (let successors = 0; !started; successors++) {
+          try {
+            started = await compute.launch({
+              fleet: this.fleet.fleet,
+              pool: pool.name,
+              region: pool.region,
+              count: remaining,
+              subnetId,
+              clientToken,
+              imageId,
+              instanceType: pool.instanceType,
+              securityGroupIds: pool.securityGroups,
+              instanceProfile: pool.instanceProfile,
+              rootVolumeGiB: pool.rootVolumeGiB,
+              publicIp: pool.publicIp,
+            });
+          } catch (err) {
+            // The same state came back (up, down, up) within the day EC2 keeps tokens: walk on.
+            if (!(err instanceof LaunchTokenSpent) || successors >= maxSuccessorTokens) throw err;
+            clientToken = successorToken(clientToken);
+          }
+        }
         const alive = started.filter((i) => i.state === 'pending' || i.state === 'running');
         if (started.length > 0 && alive.length === 0) {
           refused.push(`${subnetId} (its launch token returned only terminated instances)`);
@@ -319,6 +328,12 @@ class Execution {
     }
   }
 }
+
+/**
+ * How many spent tokens one launch walks past: one per time the same fleet state recurred within
+ * the day EC2 keeps them. Each costs a RunInstances call that launches nothing.
+ */
+const maxSuccessorTokens = 50;
 
 function derivedToken(token: string, subnetId: string): string {
   return `jf-${createHash('sha256').update(`${token}/${subnetId}`).digest('hex').slice(0, 48)}`;

@@ -16,7 +16,7 @@ import {
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { UserError } from '../errors.ts';
 import { Tags, managedByValue, type Instance, type InstanceState } from '../model.ts';
-import { CapacityError, type Compute, type LaunchRequest } from '../ports.ts';
+import { CapacityError, LaunchTokenSpent, type Compute, type LaunchRequest } from '../ports.ts';
 import { awsErrorCode, awsRemoteError, describeFailure, describeIds, ec2Client, inGroupsOf, ssmClient } from './clients.ts';
 
 /** DescribeInstances accepts MaxResults 5..1000 (without InstanceIds). */
@@ -25,6 +25,17 @@ const describePageSize = 1000;
 const idsPerCall = 500;
 
 const ssmImagePrefix = 'resolve:ssm:';
+
+/**
+ * RunInstances errors that say "not in this subnet, maybe in another" (EC2 API error codes):
+ * the zone has no capacity for the type, does not offer the type at all, or the subnet has no
+ * free address left. Quotas (VcpuLimitExceeded, InstanceLimitExceeded) hold in every subnet.
+ */
+const subnetRefusals = new Map([
+  ['InsufficientInstanceCapacity', 'EC2 has no capacity for the type in its zone'],
+  ['Unsupported', 'the instance type is not offered in its zone'],
+  ['InsufficientFreeAddressesInSubnet', 'the subnet has no free address left'],
+]);
 
 const states: ReadonlySet<string> = new Set<InstanceState>(['pending', 'running', 'shutting-down', 'terminated', 'stopping', 'stopped']);
 
@@ -115,11 +126,11 @@ export class Ec2Compute implements Compute {
       );
     } catch (err) {
       const code = awsErrorCode(err);
-      if (code === 'InsufficientInstanceCapacity') {
-        throw new CapacityError(request.subnetId, `${doing}: EC2 has no capacity: ${describeFailure(err)}`);
+      if (code !== undefined && subnetRefusals.has(code)) {
+        throw new CapacityError(request.subnetId, `${doing}: ${subnetRefusals.get(code)}: ${describeFailure(err)}`);
       }
-      if (code === 'IdempotentParameterMismatch') {
-        throw awsRemoteError(`${doing} (launch token ${request.clientToken} was used before with other parameters)`, 'EC2', this.region, err);
+      if (code === 'IdempotentInstanceTerminated' || code === 'IdempotentParameterMismatch') {
+        throw new LaunchTokenSpent(request.clientToken, code, `${doing}: launch token ${request.clientToken} is spent: ${describeFailure(err)}`);
       }
       throw awsRemoteError(doing, 'EC2', this.region, err);
     }
@@ -183,7 +194,9 @@ export class Ec2Compute implements Compute {
   async consoleOutput(instanceId: string): Promise<string | undefined> {
     let reply;
     try {
-      reply = await this.ec2.send(new GetConsoleOutputCommand({ InstanceId: instanceId }));
+      // Without Latest EC2 answers what was buffered at the last state change: in the first minutes
+      // that is nothing, and accept-new would quietly trust the first key it meets.
+      reply = await this.ec2.send(new GetConsoleOutputCommand({ InstanceId: instanceId, Latest: true }));
     } catch (err) {
       throw awsRemoteError(`reading the console output of ${instanceId}`, 'EC2', this.region, err);
     }

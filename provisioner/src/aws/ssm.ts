@@ -12,13 +12,14 @@ import {
   type CommandInvocation,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
+import { Tags } from '../model.ts';
 import type { CommandResult, CommandStatus, Parameters, RunCommand } from '../ports.ts';
 import { awsErrorCode, awsRemoteError, describeIds, inGroupsOf, ssmClient } from './clients.ts';
 
+export type RunScriptOptions = { fleet: string; comment: string; timeoutSeconds: number };
+
 /** SendCommand accepts at most 50 InstanceIds. */
 export const instancesPerCommand = 50;
-/** An InstanceInformationStringFilter takes at most 100 values (SSM API reference). */
-const idsPerFilter = 100;
 /** DescribeInstanceInformation pages hold 5..50 entries; ListCommandInvocations 1..50. */
 const pageSize = 50;
 /**
@@ -125,59 +126,34 @@ export class SsmRunCommand implements RunCommand {
     this.maxWaitMs = options.maxWaitMs;
   }
 
-  async managedOnline(instanceIds: string[]): Promise<Set<string>> {
+  async managedOnline(fleet: string, instanceIds: string[]): Promise<Set<string>> {
+    // By the fleet's tag, never by ids: SSM answers InvalidInstanceId for an id whose agent has not
+    // registered yet, which is every id while instances boot.
+    const wanted = new Set(instanceIds);
     const online = new Set<string>();
-    const groups = inGroupsOf([...new Set(instanceIds)], idsPerFilter);
-    await Promise.all(
-      groups.map(async (group) => {
-        let nextToken: string | undefined;
-        do {
-          let page;
-          try {
-            page = await this.ssm.send(
-              new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: group }], MaxResults: pageSize, NextToken: nextToken }),
-            );
-          } catch (err) {
-            // An instance whose agent never registered is not yet known to SSM: simply not online.
-            if (awsErrorCode(err) === 'InvalidInstanceId') {
-              for (const id of await this.onlineAmongAll(group)) online.add(id);
-              return;
-            }
-            throw awsRemoteError(`checking the SSM agents of ${describeIds(group)}`, 'SSM', this.region, err);
-          }
-          for (const info of page.InstanceInformationList ?? []) {
-            if (info.InstanceId && info.PingStatus === 'Online') online.add(info.InstanceId);
-          }
-          nextToken = page.NextToken || undefined;
-        } while (nextToken);
-      }),
-    );
-    return online;
-  }
-
-  /** Slow path when SSM refuses the id filter: every online node of the account, intersected. */
-  private async onlineAmongAll(wanted: string[]): Promise<string[]> {
-    const want = new Set(wanted);
-    const found: string[] = [];
     let nextToken: string | undefined;
     do {
       let page;
       try {
         page = await this.ssm.send(
-          new DescribeInstanceInformationCommand({ Filters: [{ Key: 'PingStatus', Values: ['Online'] }], MaxResults: pageSize, NextToken: nextToken }),
+          new DescribeInstanceInformationCommand({
+            Filters: [{ Key: `tag:${Tags.fleet}`, Values: [fleet] }, { Key: 'PingStatus', Values: ['Online'] }],
+            MaxResults: pageSize,
+            NextToken: nextToken,
+          }),
         );
       } catch (err) {
-        throw awsRemoteError(`checking the SSM agents of ${describeIds(wanted)}`, 'SSM', this.region, err);
+        throw awsRemoteError(`checking the SSM agents of fleet ${fleet} (${describeIds([...wanted])})`, 'SSM', this.region, err);
       }
       for (const info of page.InstanceInformationList ?? []) {
-        if (info.InstanceId && want.has(info.InstanceId) && info.PingStatus === 'Online') found.push(info.InstanceId);
+        if (info.InstanceId && wanted.has(info.InstanceId) && info.PingStatus === 'Online') online.add(info.InstanceId);
       }
       nextToken = page.NextToken || undefined;
     } while (nextToken);
-    return found;
+    return online;
   }
 
-  async runScript(instanceIds: string[], script: string, options: { comment: string; timeoutSeconds: number }): Promise<CommandResult[]> {
+  async runScript(instanceIds: string[], script: string, options: RunScriptOptions): Promise<CommandResult[]> {
     const ids = [...new Set(instanceIds)];
     if (!Number.isInteger(options.timeoutSeconds) || options.timeoutSeconds < 1) {
       throw new Error(`runScript timeoutSeconds: expected a whole number of seconds >= 1, found ${options.timeoutSeconds}`);
@@ -211,7 +187,7 @@ export class SsmRunCommand implements RunCommand {
   private async send(
     group: string[],
     script: string,
-    options: { comment: string; timeoutSeconds: number },
+    options: RunScriptOptions,
     results: Map<string, CommandResult>,
   ): Promise<Array<{ commandId: string; instanceIds: string[] }>> {
     if (group.length === 0) return [];
@@ -225,6 +201,10 @@ export class SsmRunCommand implements RunCommand {
           Parameters: { commands: scriptLines(script), executionTimeout: [String(options.timeoutSeconds)] },
           TimeoutSeconds: Math.max(minimumDeliverySeconds, options.timeoutSeconds),
           Comment: options.comment.slice(0, commentLength),
+          // Without these SSM runs with MaxErrors 0: the first failing host would cancel the
+          // invocations not yet started (Terminated). Every host runs, all at once.
+          MaxConcurrency: String(group.length),
+          MaxErrors: '100%',
         }),
       );
     } catch (err) {
@@ -236,7 +216,7 @@ export class SsmRunCommand implements RunCommand {
         results.set(instanceId, { instanceId, status: 'Undeliverable', stdout: '', stderr: `SSM refused the command: ${(err as Error).message}` });
         return [];
       }
-      const online = await this.managedOnline(group);
+      const online = await this.managedOnline(options.fleet, group);
       for (const instanceId of group.filter((id) => !online.has(id))) {
         results.set(instanceId, { instanceId, status: 'Undeliverable', stdout: '', stderr: 'the SSM agent is not online' });
       }

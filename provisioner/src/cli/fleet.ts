@@ -1,6 +1,7 @@
 // The fleet commands: `plan`, `up`, `status` and `down`. Each reads the fleet file and the token
-// first (user errors exit 2 before anything is contacted), observes, plans, and for up/down
+// first (user errors exit 1 before anything is contacted), observes, plans, and for up/down
 // applies after showing the plan.
+import { dirname } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { applyPlan, type Systems } from '../apply/apply.ts';
@@ -8,11 +9,12 @@ import type { Failure, Reporter } from '../apply/events.ts';
 import { observe } from '../apply/observe.ts';
 import { NodeWatch } from '../apply/watch.ts';
 import { loadFleet, readToken, type Fleet } from '../config/load.ts';
-import { parseDuration } from '../config/schema.ts';
-import { UserError } from '../errors.ts';
+import { isStaticPool, parseDuration } from '../config/schema.ts';
+import { ExitCode, RemoteFailures, UserError } from '../errors.ts';
 import { agentName, parseAgentName } from '../model.ts';
 import { hasChanges, managedNodes, planDown, planUp, type Plan } from '../plan/plan.ts';
 import { fleetStatus } from '../plan/status.ts';
+import { sshPreflight } from '../transport/ssh.ts';
 import type { CommandModule, GlobalOptions } from './main.ts';
 import { formatFailure, formatPlan, formatStatus, summarizePlan } from './format.ts';
 import { LogReporter, TableReporter } from './progress.ts';
@@ -47,12 +49,9 @@ export class ExitRequest extends Error {
   }
 }
 
-/** The remote failures of an apply, named one by one; exit code 1. */
-export class ApplyFailed extends Error {
-  constructor(readonly failures: Failure[]) {
-    super(`${failures.length} agent step(s) failed:\n${failures.map((f) => `  ${formatFailure(f)}`).join('\n')}`);
-    this.name = 'ApplyFailed';
-  }
+/** The remote failures of an apply, named one by one. */
+function applyFailed(failures: Failure[]): RemoteFailures {
+  return new RemoteFailures(`${failures.length} agent step(s) failed`, failures.map(formatFailure));
 }
 
 function concurrency(text: string): number {
@@ -93,7 +92,7 @@ export function planCommand(deps: FleetDeps = {}): CommandModule {
         const systems = (deps.connect ?? connect)(fleet, token);
         const plan = planUp(fleet, await observe(fleet, systems, deps.now));
         io.out(opts.json ? JSON.stringify({ fleet: fleet.fleet, actions: plan.actions }, null, 2) : formatPlan(plan));
-        if (opts.detailedExitcode && hasChanges(plan)) throw new ExitRequest(2);
+        if (opts.detailedExitcode && hasChanges(plan)) throw new ExitRequest(ExitCode.changesPending);
       });
   };
 }
@@ -115,6 +114,7 @@ export function upCommand(deps: FleetDeps = {}): CommandModule {
         const hosts = concurrency(opts.concurrency);
         if (!opts.yes && !io.isTTY) throw new UserError('up: not on a terminal, so nobody can confirm the plan; add --yes to apply it');
         const { fleet, token } = await open(globals(), env);
+        await sshPreflight(fleet.pools, { baseDir: dirname(fleet.source), env });
         const systems = (deps.connect ?? connect)(fleet, token, { concurrency: hosts, env });
         const started = now();
         const observed = await observe(fleet, systems, now);
@@ -151,7 +151,7 @@ export function upCommand(deps: FleetDeps = {}): CommandModule {
         const failures = [...result.failures, ...late];
         if (opts.json) io.out(JSON.stringify({ fleet: fleet.fleet, actions: plan.actions, online: result.online, failures }, null, 2));
         else if (failures.length === 0) log(`Done in ${Math.round((now() - started) / 1000)}s: fleet ${fleet.fleet} matches fleet.yaml.`);
-        if (failures.length > 0) throw new ApplyFailed(failures);
+        if (failures.length > 0) throw applyFailed(failures);
       });
   };
 }
@@ -204,6 +204,8 @@ export function downCommand(deps: FleetDeps = {}): CommandModule {
         if (opts.pool && !fleet.pools.some((p) => p.name === opts.pool)) {
           throw new UserError(`--pool: no pool '${opts.pool}' in ${globals().config}; pools are ${fleet.pools.map((p) => p.name).join(', ') || '(none)'}`);
         }
+        // Only static hosts are reached over SSH on the way down; EC2 instances are terminated.
+        await sshPreflight(fleet.pools.filter((p) => isStaticPool(p) && (!opts.pool || p.name === opts.pool)), { baseDir: dirname(fleet.source), env });
         const systems = (deps.connect ?? connect)(fleet, token, { concurrency: hosts, env });
         const started = now();
         const plan = planDown(fleet, await observe(fleet, systems, now), opts.pool);
@@ -214,7 +216,7 @@ export function downCommand(deps: FleetDeps = {}): CommandModule {
           return;
         }
         const result = await applyPlan(fleet, plan, systems, { deadline: started + timeout, force: opts.force, reporter: new LogReporter(io.out), now });
-        if (result.failures.length > 0) throw new ApplyFailed(result.failures);
+        if (result.failures.length > 0) throw applyFailed(result.failures);
         io.out(`Done: ${opts.pool ? `pool ${opts.pool}` : `fleet ${fleet.fleet}`} removed.`);
       });
   };

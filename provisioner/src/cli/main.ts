@@ -1,11 +1,11 @@
 // The CLI's single entry: builds the command tree and maps every error to an exit code in one
-// place (a user's mistake -> 2 with a sentence, a remote failure -> 1 naming the endpoint).
+// place (a user's mistake: a sentence; a remote failure: the endpoint and its words; both exit 1).
 import { Command, CommanderError } from 'commander';
-import { ExitCode, RemoteError, UserError } from '../errors.ts';
+import { describeError, ExitCode } from '../errors.ts';
 import { doctorCommand } from '../doctor/command.ts';
 import { libraryCommand } from '../library/command.ts';
 import { sandboxCommand } from '../sandbox/command.ts';
-import { ApplyFailed, downCommand, ExitRequest, planCommand, statusCommand, upCommand } from './fleet.ts';
+import { downCommand, ExitRequest, planCommand, statusCommand, upCommand } from './fleet.ts';
 
 export interface GlobalOptions {
   config: string;
@@ -54,24 +54,9 @@ function report(err: unknown, debug: boolean): number {
   if (err instanceof CommanderError) {
     // Commander already printed help, a version, or the usage problem.
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version') return ExitCode.ok;
-    return ExitCode.usage;
+    return ExitCode.error;
   }
   if (err instanceof ExitRequest) return err.code;
-  if (err instanceof ApplyFailed) {
-    process.stderr.write(`error: ${err.message}\n`);
-    return ExitCode.remoteFailure;
-  }
-  if (err instanceof UserError) {
-    for (const problem of err.problems) process.stderr.write(`error: ${problem}\n`);
-    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
-    return ExitCode.usage;
-  }
-  if (err instanceof RemoteError) {
-    process.stderr.write(`error: ${err.message}\n`);
-    if (debug) process.stderr.write(`${err.stack ?? ''}\n${err.cause ? String((err.cause as Error).stack ?? err.cause) : ''}\n`);
-    return ExitCode.remoteFailure;
-  }
-  process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
-  if (debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-  return ExitCode.remoteFailure;
+  for (const line of describeError(err, debug)) process.stderr.write(`${line}\n`);
+  return ExitCode.error;
 }

@@ -3,6 +3,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from '../cli/main.ts';
+import { ChecksFailed } from '../errors.ts';
 import { checkRepository } from './checks.ts';
 import { checkController } from './live.ts';
 import { readRepository } from './repository.ts';
@@ -32,6 +33,6 @@ export const doctorCommand: CommandModule = (cli, globals) => {
       const report = toReport(checks);
       process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
       // The report is the output; this only sets exit code 1 (with one summary line on stderr).
-      if (!report.ok) throw new Error(`doctor found ${report.problems} problem${report.problems === 1 ? '' : 's'}`);
+      if (!report.ok) throw new ChecksFailed(`doctor found ${report.problems} problem${report.problems === 1 ? '' : 's'}`);
     });
 };

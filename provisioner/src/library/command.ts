@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from '../cli/main.ts';
 import { loadFleet } from '../config/load.ts';
-import { UserError } from '../errors.ts';
+import { ChecksFailed, UserError } from '../errors.ts';
 import { renderLibrary, type Rendered } from './render.ts';
 import type { Library } from './schema.ts';
 import { readTerraformInputs } from './terraform-inputs.ts';
@@ -13,7 +13,7 @@ import { readTerraformInputs } from './terraform-inputs.ts';
 const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** Committed output that no longer matches its templates; exit code 1. */
-export class StaleLibraryError extends Error {
+export class StaleLibraryError extends ChecksFailed {
   constructor(readonly stale: string[]) {
     super(`${stale.length} generated file(s) are stale; run \`npx provisioner library\`:\n${stale.map((s) => `  ${s}`).join('\n')}`);
     this.name = 'StaleLibraryError';

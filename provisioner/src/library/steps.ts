@@ -162,6 +162,7 @@ export function steps(library: Library): Step[] {
         { key: 'dockerfile', type: 'String', default: null, doc: 'the Dockerfile, relative to the workspace (default: CONTEXT/Dockerfile)', pattern: relativePath, expected: relativePathText },
         { key: 'buildArgs', type: 'Map', default: {}, doc: 'build arguments (not for secrets: they stay in the image history)', keyPattern: '[A-Za-z_][A-Za-z0-9_]*', expected: 'a build argument name (letters, digits, "_")' },
         { key: 'deployBranch', type: 'String', default: library.deployBranch, doc: 'the branch whose builds push (with latest); tags push too, other builds only build', pattern: gitRef, expected: 'a branch name' },
+        { key: 'buildNetwork', type: 'String', default: null, doc: "docker build's --network (null: docker's default)", pattern: '[a-z][a-z0-9_.-]*', expected: 'a docker network name such as host', nullable: true },
       ],
       returns: 'the pushed image by digest (REGISTRY/IMAGE@sha256:...), or null when the build only built it',
       example: `script {\n  env.IMAGE_REFERENCE = dockerPush(context: '${appDir}')\n}`,

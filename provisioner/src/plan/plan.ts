@@ -93,16 +93,40 @@ function poolOfNode(node: AgentNode): string | undefined {
   return parseNodeDescription(node.description)?.pool ?? parseAgentName(node.name)?.pool;
 }
 
+/** What RunInstances is asked beyond the count: EC2 binds a ClientToken to these. */
+export interface LaunchParameters {
+  region: string;
+  image: string;
+  instanceType: string;
+  securityGroups: string[];
+  instanceProfile: string;
+  rootVolumeGiB: number;
+  publicIp: boolean;
+}
+
 /**
  * A deterministic ClientToken for one launch: the same desired launch from the same observed
  * state gives the same token, so an `up` rerun after a crash gets the instances the crashed run
  * started instead of new ones. Once those are visible the state differs and so would the token.
+ * The launch parameters are part of it, so that a changed pool never meets EC2's
+ * IdempotentParameterMismatch; a state that comes back (up, down, up) does meet its old token,
+ * which EC2 keeps >= 24 h after the instances end: see successorToken.
  */
-export function launchToken(fleet: string, pool: string, subnetId: string, count: number, liveIds: string[]): string {
+export function launchToken(fleet: string, pool: string, subnetId: string, count: number, liveIds: string[], parameters: LaunchParameters): string {
+  const settings = [parameters.region, parameters.image, parameters.instanceType, [...parameters.securityGroups].sort(), parameters.instanceProfile, parameters.rootVolumeGiB, parameters.publicIp];
   const digest = createHash('sha256')
-    .update(JSON.stringify([fleet, pool, subnetId, count, [...liveIds].sort()]))
+    .update(JSON.stringify([fleet, pool, subnetId, count, [...liveIds].sort(), settings]))
     .digest('hex');
   return `jf-${digest.slice(0, 48)}`;
+}
+
+/**
+ * The token to try after EC2 refused `token` as spent (IdempotentInstanceTerminated, or
+ * IdempotentParameterMismatch): deterministic, so a rerun after a crash walks the same chain and
+ * finds the launch it made, and never a token in use by another launch.
+ */
+export function successorToken(token: string): string {
+  return `jf-${createHash('sha256').update(`${token}/next`).digest('hex').slice(0, 48)}`;
 }
 
 /** Which agent of a pool goes first on scale-down: the one that costs least to lose. */
@@ -163,7 +187,7 @@ export function planUp(fleet: Fleet, observed: Observed): Plan {
       for (const subnetId of pool.subnets) {
         const count = launches.get(subnetId);
         if (!count) continue;
-        actions.push({ type: 'launch', pool: pool.name, region: pool.region, subnetId, count, clientToken: launchToken(fleet.fleet, pool.name, subnetId, count, liveIds) });
+        actions.push({ type: 'launch', pool: pool.name, region: pool.region, subnetId, count, clientToken: launchToken(fleet.fleet, pool.name, subnetId, count, liveIds, pool) });
       }
     }
 

@@ -1,20 +1,24 @@
 // `provisioner sandbox`: runs the local stand-ins of EC2, SSM and Jenkins in the foreground until
-// SIGINT/SIGTERM, printing the `export` lines that point the provisioner at them. `sandbox busy`
-// and `sandbox idle` mark an agent as running a build (or done), to try draining.
+// SIGINT/SIGTERM, printing the `export` lines that point the provisioner at them. `sandbox build`
+// queues builds in its Jenkins, `sandbox builds` lists them, and `sandbox busy` / `sandbox idle`
+// start a build on an agent at once (or end it), to try draining.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { CommandModule } from '../cli/main.ts';
 import { UserError } from '../errors.ts';
+import type { BuildView } from './jenkins-queue.ts';
 import { defaultOptions, envLines, startSandbox } from './server.ts';
 import { startSandboxSshHosts } from './ssh-hosts.ts';
+import { readDuration } from './world.ts';
+import { loadFleet } from '../config/load.ts';
+import { defaultModulesDir } from './iam/fleet-iam.ts';
 
 /** `1500`, `1500ms`, `1.5s`, `2m` -> milliseconds; anything else is the user's mistake. */
 export function parseDuration(flag: string, raw: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(raw.trim());
-  if (!m) throw new UserError(`${flag}: expected a duration such as 1500, 1500ms, 1.5s or 2m, found ${JSON.stringify(raw)}`);
-  const n = Number(m[1]);
-  return Math.round(m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n);
+  const ms = readDuration(raw);
+  if (ms === undefined) throw new UserError(`${flag}: expected a duration such as 1500, 1500ms, 1.5s or 2m, found ${JSON.stringify(raw)}`);
+  return ms;
 }
 
 function parseRate(flag: string, raw: string): number {
@@ -38,13 +42,21 @@ interface SandboxFlags {
   throttleSsm: string;
   throttleJenkins: string;
   outOfCapacity: string[];
+  typeUnsupported: string[];
+  subnetFull: string[];
   ssmNeverOnline: boolean;
   consistencyLag: string;
-  instanceLimit: string;
+  vcpuLimit: string;
   agentRetry: string;
   lostAgentTimeout: string;
+  queueMaintenance: string;
+  executorStart: string;
   seed?: string;
   sshHosts: string;
+  kmsKey: string[];
+  fleet?: string;
+  terraformModules: string;
+  imageOwner?: string[];
 }
 
 async function run(flags: SandboxFlags): Promise<void> {
@@ -63,18 +75,39 @@ async function run(flags: SandboxFlags): Promise<void> {
   options.faults.ec2 = { latencyMs: parseDuration('--latency-ec2', flags.latencyEc2), throttleRate: parseRate('--throttle-ec2', flags.throttleEc2) };
   options.faults.ssm = { latencyMs: parseDuration('--latency-ssm', flags.latencySsm), throttleRate: parseRate('--throttle-ssm', flags.throttleSsm) };
   options.faults.jenkins = { latencyMs: parseDuration('--latency-jenkins', flags.latencyJenkins), throttleRate: parseRate('--throttle-jenkins', flags.throttleJenkins) };
-  for (const subnet of flags.outOfCapacity) if (!/^subnet-[0-9a-f]{8,17}$/.test(subnet)) throw new UserError(`--out-of-capacity: expected a subnet id such as subnet-0a1b2c3d, found ${JSON.stringify(subnet)}`);
+  for (const [flag, subnets] of [['--out-of-capacity', flags.outOfCapacity], ['--type-unsupported', flags.typeUnsupported], ['--subnet-full', flags.subnetFull]] as const) {
+    for (const subnet of subnets) if (!/^subnet-[0-9a-f]{8,17}$/.test(subnet)) throw new UserError(`${flag}: expected a subnet id such as subnet-0a1b2c3d, found ${JSON.stringify(subnet)}`);
+  }
   options.faults.noCapacitySubnets = flags.outOfCapacity;
+  options.faults.unsupportedSubnets = flags.typeUnsupported;
+  options.faults.fullSubnets = flags.subnetFull;
   options.faults.ssmNeverOnline = flags.ssmNeverOnline;
   options.faults.consistencyLagMs = parseDuration('--consistency-lag', flags.consistencyLag);
-  if (!/^\d+$/.test(flags.instanceLimit)) throw new UserError(`--instance-limit: expected a whole number of instances (0: no limit), found ${JSON.stringify(flags.instanceLimit)}`);
-  options.faults.instanceLimit = Number(flags.instanceLimit);
+  if (!/^\d+$/.test(flags.vcpuLimit)) throw new UserError(`--vcpu-limit: expected a whole number of vCPUs (0: no limit), found ${JSON.stringify(flags.vcpuLimit)}`);
+  options.faults.vcpuLimit = Number(flags.vcpuLimit);
   options.agentRetrySeconds = parseDuration('--agent-retry', flags.agentRetry) / 1000;
+  for (const alias of flags.kmsKey) {
+    if (!/^alias\/[a-zA-Z0-9/_-]{1,250}$/.test(alias) || alias.startsWith('alias/aws/')) throw new UserError(`--kms-key: expected a KMS alias name such as alias/jenkins-fleet/bank-ci (not alias/aws/...), found ${JSON.stringify(alias)}`);
+  }
+  options.kmsAliases = flags.kmsKey;
   if (flags.seed !== undefined) {
     if (!/^\d+$/.test(flags.seed)) throw new UserError(`--seed: expected a whole number, found ${JSON.stringify(flags.seed)}`);
     options.seed = Number(flags.seed);
   }
   options.lostAgentTimeoutMs = parseDuration('--lost-agent-timeout', flags.lostAgentTimeout);
+  options.queueMaintenanceMs = parseDuration('--queue-maintenance', flags.queueMaintenance);
+  if (options.queueMaintenanceMs < 10) throw new UserError(`--queue-maintenance: expected a period of at least 10ms (Jenkins: 5s), found ${JSON.stringify(flags.queueMaintenance)}`);
+  options.executorStartMs = parseDuration('--executor-start', flags.executorStart);
+  if (flags.fleet) {
+    // The file's own values, as terraform/jenkins was applied with them: no environment overrides.
+    const fleet = await loadFleet(flags.fleet, {});
+    for (const owner of flags.imageOwner ?? []) {
+      if (!/^(amazon|aws-marketplace|\d{12})$/.test(owner)) throw new UserError(`--image-owner: expected amazon, aws-marketplace or a 12-digit account id (provisioner-iam's image_owners), found ${JSON.stringify(owner)}`);
+    }
+    options.iam = { fleet, modulesDir: resolve(flags.terraformModules), ...(flags.imageOwner ? { imageOwners: flags.imageOwner } : {}) };
+  } else if (flags.imageOwner) {
+    throw new UserError('--image-owner: only with --fleet (it is a value of the IAM policy the sandbox evaluates)');
+  }
   // A fixed service-account token (e.g. a test's canary) comes from the environment, never from argv.
   if (process.env.SANDBOX_JENKINS_API_TOKEN) options.serviceToken = process.env.SANDBOX_JENKINS_API_TOKEN;
 
@@ -84,6 +117,9 @@ async function run(flags: SandboxFlags): Promise<void> {
     throw err;
   });
   process.stdout.write(envLines(sandbox.env));
+  process.stderr.write(options.iam
+    ? `sandbox: the provisioner's EC2 and SSM calls are authorised against ${options.iam.modulesDir}/provisioner-iam for fleet ${options.iam.fleet.fleet}\n`
+    : 'sandbox: IAM is not evaluated (give --fleet FILE to authorise every call against terraform/modules/provisioner-iam)\n');
   process.stderr.write(`sandbox: EC2, SSM and Jenkins answer on ${sandbox.url} (state in ${options.stateDir}, requests in ${options.stateDir}/requests.log); the lines above are also in ${options.stateDir}/env. Ctrl-C stops it.\n`);
   await new Promise<void>((done) => {
     const stop = () => { void Promise.resolve(sshHosts?.stop()).then(() => sandbox.stop()).then(done); };
@@ -92,19 +128,60 @@ async function run(flags: SandboxFlags): Promise<void> {
   });
 }
 
-async function mark(name: string, state: 'busy' | 'idle', stateDir: string): Promise<void> {
-  let url: string;
+/** The control endpoint of the sandbox running on `stateDir` (from the URL its env file names). */
+function controlUrl(stateDir: string): string {
   try {
-    url = /^export JENKINS_URL=(\S+)$/m.exec(readFileSync(resolve(stateDir, 'env'), 'utf8'))![1]!.replace(/\/jenkins\/?$/, '');
+    return /^export JENKINS_URL=(\S+)$/m.exec(readFileSync(resolve(stateDir, 'env'), 'utf8'))![1]!.replace(/\/jenkins\/?$/, '');
   } catch {
     throw new UserError(`--state ${stateDir}: no running sandbox found there (expected ${resolve(stateDir, 'env')}); start one with \`provisioner sandbox --state ${stateDir}\``);
   }
-  const response = await fetch(`${url}/_sandbox/agents/${encodeURIComponent(name)}/${state}`, { method: 'POST' }).catch((err: Error) => {
+}
+
+/** One call to the sandbox's control API; its error answer is the user's to read. */
+async function control<T>(stateDir: string, doing: string, path: string, init?: RequestInit): Promise<T> {
+  const url = controlUrl(stateDir);
+  const response = await fetch(`${url}/_sandbox/${path}`, init).catch((err: Error) => {
     throw new UserError(`the sandbox at ${url} does not answer (${err.message}); is it running?`);
   });
-  const body = (await response.json()) as { error?: string };
-  if (!response.ok) throw new UserError(`sandbox ${state} ${name}: ${body.error}`);
+  const body = (await response.json()) as T & { error?: string };
+  if (!response.ok) throw new UserError(`sandbox ${doing}: ${body.error}`);
+  return body;
+}
+
+async function mark(name: string, state: 'busy' | 'idle', stateDir: string): Promise<void> {
+  await control(stateDir, `${state} ${name}`, `agents/${encodeURIComponent(name)}/${state}`, { method: 'POST' });
   process.stdout.write(`${name} is now ${state}\n`);
+}
+
+interface BuildFlags {
+  count: string;
+  duration: string;
+}
+
+async function queueBuilds(label: string | undefined, flags: BuildFlags, stateDir: string): Promise<void> {
+  if (!/^\d+$/.test(flags.count) || Number(flags.count) < 1 || Number(flags.count) > 1000) throw new UserError(`--count: expected a whole number of builds from 1 to 1000, found ${JSON.stringify(flags.count)}`);
+  const durationMs = parseDuration('--duration', flags.duration);
+  const { builds } = await control<{ builds: BuildView[] }>(stateDir, 'build', 'builds', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ label: label ?? null, count: Number(flags.count), duration: durationMs }),
+  });
+  const ids = builds.map((b) => `#${b.id}`);
+  const target = builds[0]?.label === null || builds[0]?.label === undefined ? 'any agent' : `label ${builds[0].label}`;
+  process.stdout.write(`queued ${ids.length === 1 ? 'build' : 'builds'} ${ids.join(' ')} for ${target}\n`);
+}
+
+async function listBuilds(json: boolean, stateDir: string): Promise<void> {
+  const builds = await control<BuildView[]>(stateDir, 'builds', 'builds');
+  if (json) {
+    process.stdout.write(`${JSON.stringify(builds, null, 2)}\n`);
+    return;
+  }
+  const time = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString().slice(11, 19));
+  const rows = builds.map((b) => [`#${b.id}`, b.label ?? '(any)', time(b.queuedAt), time(b.startedAt), time(b.finishedAt), b.node ?? '-', b.result === null ? (b.startedAt === null ? 'queued' : 'running') : b.abortedBy ? `${b.result} (${b.abortedBy})` : b.result]);
+  const header = ['BUILD', 'LABEL', 'QUEUED', 'STARTED', 'FINISHED', 'NODE', 'RESULT'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  for (const row of [header, ...rows]) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
 }
 
 export const sandboxCommand: CommandModule = (cli: Command) => {
@@ -126,19 +203,39 @@ export const sandboxCommand: CommandModule = (cli: Command) => {
     .option('--throttle-jenkins <rate>', 'share of Jenkins API requests failing with 503', '0')
     .option('--out-of-capacity <subnet...>', 'subnets where RunInstances fails with InsufficientInstanceCapacity', [])
     .option('--ssm-never-online', 'SSM agents never register', false)
-    .option('--instance-limit <n>', 'most instances alive at once; RunInstances beyond it fails with InstanceLimitExceeded (0: none)', '0')
+    .option('--type-unsupported <subnet...>', 'subnets whose zone does not offer the instance type: RunInstances fails with Unsupported', [])
+    .option('--subnet-full <subnet...>', 'subnets with no free address: RunInstances fails with InsufficientFreeAddressesInSubnet', [])
+    .option('--vcpu-limit <n>', 'the on-demand vCPU quota: vCPUs alive at once; RunInstances beyond it fails with VcpuLimitExceeded (0: none)', '0')
     .option('--consistency-lag <duration>', 'new instances and commands stay invisible to reads this long (eventual consistency)', '0')
     .option('--agent-retry <duration>', 'how long an agent waits before reconnecting', '5s')
     .option('--lost-agent-timeout <duration>', 'how long a build whose agent dropped or was deleted keeps its executor before it aborts (Pipeline: 5m)', '5m')
+    .option('--queue-maintenance <duration>', "Jenkins' queue maintenance period (Queue.MaintainTask; it also runs when a build is queued or ends, an agent connects, a node changes)", '5s')
+    .option('--executor-start <duration>', 'how long an executor takes to start a build handed to it (the queue item is pending meanwhile)', '0')
     .option('--seed <n>', 'seed of the fault generator')
+    .option('--kms-key <alias...>', "the account's customer managed KMS keys, by alias (beside aws/ssm); SecureStrings naming any other key fail InvalidKeyId", ['alias/jenkins-fleet/bank-ci'])
+    .option('--fleet <file>', "authorise the provisioner's EC2 and SSM calls against terraform/modules/provisioner-iam, instantiated with this fleet file's values (as terraform/jenkins applies it)")
+    .option('--terraform-modules <dir>', 'where provisioner-iam and agent-iam are read from (with --fleet)', defaultModulesDir)
+    .option('--image-owner <owner...>', "provisioner-iam's image_owners (with --fleet; default the module's: amazon)")
     .option('--ssh-hosts <n>', 'also start N real sshd hosts on loopback for a static pool (settings in STATE/ssh-hosts.yaml)', '0')
     .action(async (flags: SandboxFlags) => run(flags));
   for (const state of ['busy', 'idle'] as const) {
     sandbox
       .command(state)
-      .description(state === 'busy' ? 'Mark an agent as running a build (so draining waits for it).' : 'Mark an agent as done with its build.')
+      .description(state === 'busy' ? 'Start a build on an agent at once that runs until `sandbox idle` (so draining waits for it).' : 'End the builds running on an agent, successfully.')
       .argument('<node>', 'Jenkins node name, e.g. awsDeploy-i-0abc...')
       // --state is the parent's option (commander hands it to `sandbox` wherever it appears).
       .action(async (name: string, _flags: unknown, command: Command) => mark(name, state, command.optsWithGlobals<{ state: string }>().state));
   }
+  sandbox
+    .command('build')
+    .description("Queue builds in the sandbox's Jenkins: each a Pipeline node step that waits for an executor of an agent matching LABEL, then runs for --duration.")
+    .argument('[label]', 'a Jenkins label expression, e.g. awsDeploy or "python && !docker" (left out: any agent)')
+    .option('--count <n>', 'how many builds', '1')
+    .option('--duration <duration>', 'how long each runs once on an executor', '20s')
+    .action(async (label: string | undefined, flags: BuildFlags, command: Command) => queueBuilds(label, flags, command.optsWithGlobals<{ state: string }>().state));
+  sandbox
+    .command('builds')
+    .description('List every build the sandbox queued: id, label, queued/started/finished, node and result (SUCCESS, ABORTED, or none yet).')
+    .option('--json', 'one JSON array: {id, queueId, label, queuedAt, startedAt, finishedAt, node, result, abortedBy?}, times in epoch ms', false)
+    .action(async (flags: { json: boolean }, command: Command) => listBuilds(flags.json, command.optsWithGlobals<{ state: string }>().state));
 };

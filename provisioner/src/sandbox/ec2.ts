@@ -1,10 +1,11 @@
 // The EC2 stand-in: the Query protocol (form-encoded POST with Action= and Version=, XML replies in
 // the 2016-11-15 namespace, errors as <Response><Errors><Error>) for the calls the provisioner
 // makes: RunInstances, DescribeInstances, TerminateInstances, CreateTags.
-import { randomUUID } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { Instance, Tag } from './state.ts';
 import { instanceState, resourceId, stableHash, stateCodes, type Sandbox } from './world.ts';
 import { resolvePublicParameter } from './ssm.ts';
+import { imageOf, type HostImage } from './images.ts';
 
 const namespace = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 /** Every subnet of the sandbox lies in one VPC. */
@@ -51,9 +52,10 @@ export function handleEc2(sb: Sandbox, form: URLSearchParams, requestId: string)
       case 'TerminateInstances': ({ inner, subject } = terminateInstances(sb, form)); break;
       case 'CreateTags': ({ inner, subject } = changeTags(sb, form, 'create')); break;
       case 'DeleteTags': ({ inner, subject } = changeTags(sb, form, 'delete')); break;
-      case 'DescribeImages': inner = describeImages(form); break;
+      case 'DescribeImages': inner = describeImages(sb, form); break;
+      case 'GetConsoleOutput': inner = getConsoleOutput(sb, form); break;
       default:
-        throw new Ec2Error('InvalidAction', `The action ${action} is not valid for this web service (the sandbox implements RunInstances, DescribeInstances, TerminateInstances, CreateTags, DeleteTags, DescribeImages).`);
+        throw new Ec2Error('InvalidAction', `The action ${action} is not valid for this web service (the sandbox implements RunInstances, DescribeInstances, TerminateInstances, CreateTags, DeleteTags, DescribeImages, GetConsoleOutput).`);
     }
     const body = `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${namespace}"><requestId>${requestId}</requestId>${inner}</${action}Response>`;
     return { status: 200, body, action, mutating, ...(subject ? { subject } : {}) };
@@ -124,12 +126,27 @@ function fingerprint(form: URLSearchParams): string {
 function resolveImage(sb: Sandbox, imageId: string): string {
   if (imageId.startsWith('resolve:ssm:')) {
     const name = imageId.slice('resolve:ssm:'.length);
-    const value = resolvePublicParameter(name) ?? sb.store.world.parameters.find((p) => p.name === name && p.type === 'String')?.value;
+    const value = resolvePublicParameter(sb, name) ?? sb.store.world.parameters.find((p) => p.name === name && p.type === 'String')?.value;
     if (!value) throw new Ec2Error('InvalidParameterValue', `Invalid value '${imageId}' for ImageId: the SSM parameter ${name} was not found`);
     return value;
   }
   if (!/^ami-[0-9a-f]{8,17}$/.test(imageId)) throw new Ec2Error('InvalidAMIID.Malformed', `Invalid id: "${imageId}" (expecting "ami-...")`);
   return imageId;
+}
+
+/** The image behind an AMI id: only the public images the account has resolved exist here. */
+function knownImage(sb: Sandbox, imageId: string): HostImage {
+  const known = sb.store.world.images.find((i) => i.id === imageId);
+  if (!known) throw new Ec2Error('InvalidAMIID.NotFound', `The image id '[${imageId}]' does not exist`);
+  return imageOf(known.family);
+}
+
+/** vCPUs of an instance type by its size (t3/m5/c5 families: large and smaller 2, xlarge 4, Nxlarge 4N). */
+function vcpusOf(instanceType: string): number {
+  const size = instanceType.split('.')[1] ?? '';
+  const n = /^(\d+)xlarge$/.exec(size);
+  if (n) return 4 * Number(n[1]);
+  return size === 'xlarge' ? 4 : 2;
 }
 
 function availabilityZone(sb: Sandbox, subnetId: string): string {
@@ -150,12 +167,18 @@ function runInstances(sb: Sandbox, form: URLSearchParams): { inner: string; subj
         throw new Ec2Error('IdempotentParameterMismatch', `The client token you have provided is associated with a resource that is already deleted or has different parameters. Please use a different client token.`);
       }
       const instances = earlier.instanceIds.map((id) => world.instances.find((i) => i.id === id)!).filter(Boolean);
+      // EC2 keeps a token for at least 24 hours after its instances end (the sandbox: for the life
+      // of its state); it then launches nothing more under it.
+      if (instances.every((i) => i.terminatedAt !== undefined)) {
+        throw new Ec2Error('IdempotentInstanceTerminated', 'The client token you have provided is associated with a resource that is already deleted. Please use a different client token.');
+      }
       return { inner: reservationXml(sb, earlier.reservationId, instances), subject: `replay ${clientToken}` };
     }
   }
   const imageId = form.get('ImageId');
   if (!imageId) throw new Ec2Error('MissingParameter', 'The request must contain the parameter ImageId');
   const resolvedImage = resolveImage(sb, imageId);
+  const image = knownImage(sb, resolvedImage);
   const minCount = requireInteger(form, 'MinCount');
   const maxCount = requireInteger(form, 'MaxCount');
   if (minCount < 1 || maxCount < 1) throw new Ec2Error('InvalidParameterValue', `Value (${Math.min(minCount, maxCount)}) for parameter count is invalid. Must be at least 1`);
@@ -171,11 +194,21 @@ function runInstances(sb: Sandbox, form: URLSearchParams): { inner: string; subj
   if (sb.faults.noCapacitySubnets.includes(subnetId)) {
     throw new Ec2Error('InsufficientInstanceCapacity', `We currently do not have sufficient ${instanceType} capacity in the Availability Zone you requested (${zone}). Our system will be working on provisioning additional capacity. You can currently get ${instanceType} capacity by not specifying an Availability Zone in your request or choosing another Availability Zone.`, 500);
   }
+  if (sb.faults.unsupportedSubnets.includes(subnetId)) {
+    throw new Ec2Error('Unsupported', `Your requested instance type (${instanceType}) is not supported in your requested Availability Zone (${zone}). Please retry your request by not specifying an Availability Zone or choosing another Availability Zone.`);
+  }
+  if (sb.faults.fullSubnets.includes(subnetId)) {
+    throw new Ec2Error('InsufficientFreeAddressesInSubnet', `Insufficient free IP addresses in subnet: ${subnetId}`);
+  }
 
-  if (sb.faults.instanceLimit > 0) {
-    const live = world.instances.filter((i) => { const st = instanceState(sb, i); return st === 'pending' || st === 'running'; }).length;
-    if (live + minCount > sb.faults.instanceLimit) {
-      throw new Ec2Error('InstanceLimitExceeded', `You have requested more instances (${live + minCount}) than your current instance limit of ${sb.faults.instanceLimit} allows for the specified instance type. Please visit http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit.`);
+  // The on-demand quota counts vCPUs of running instances; EC2 launches what fits if MinCount does.
+  const vcpus = vcpusOf(instanceType);
+  let room = maxCount;
+  if (sb.faults.vcpuLimit > 0) {
+    const used = world.instances.filter((i) => { const st = instanceState(sb, i); return st === 'pending' || st === 'running'; }).reduce((sum, i) => sum + vcpusOf(i.instanceType), 0);
+    room = Math.floor((sb.faults.vcpuLimit - used) / vcpus);
+    if (room < minCount) {
+      throw new Ec2Error('VcpuLimitExceeded', `You have requested more vCPU capacity than your current vCPU limit of ${sb.faults.vcpuLimit} allows for the instance bucket that the specified instance type belongs to. Please visit http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit.`);
     }
   }
   const httpTokens = form.get('MetadataOptions.HttpTokens') ?? 'optional';
@@ -204,9 +237,6 @@ function runInstances(sb: Sandbox, form: URLSearchParams): { inner: string; subj
   const now = Date.now();
   const block = stableHash(subnetId) % 200;
   const created: Instance[] = [];
-  const room = sb.faults.instanceLimit > 0
-    ? sb.faults.instanceLimit - world.instances.filter((i) => { const st = instanceState(sb, i); return st === 'pending' || st === 'running'; }).length
-    : maxCount;
   const launching = Math.min(maxCount, Math.max(minCount, room));
   for (let n = 0; n < launching; n++) {
     const serial = world.instances.filter((i) => i.subnetId === subnetId).length + 1;
@@ -214,6 +244,7 @@ function runInstances(sb: Sandbox, form: URLSearchParams): { inner: string; subj
       id: resourceId('i'),
       reservationId,
       imageId: resolvedImage,
+      platform: image.family,
       instanceType,
       subnetId,
       availabilityZone: zone,
@@ -331,12 +362,20 @@ const dummyInstance = { tags: [], id: '', subnetId: '', vpcId: '', availabilityZ
 
 // ---- TerminateInstances, CreateTags
 
+/**
+ * Eventual consistency (--consistency-lag): a new instance is unknown to every other call for a
+ * while, TerminateInstances and CreateTags included (InvalidInstanceID.NotFound), as EC2 documents.
+ */
+function visibleYet(sb: Sandbox, instance: Instance, now = Date.now()): boolean {
+  return now >= instance.launchedAt + sb.faults.consistencyLagMs;
+}
+
 function terminateInstances(sb: Sandbox, form: URLSearchParams): { inner: string; subject: string } {
   const ids = list(form, 'InstanceId');
   if (ids.length === 0) throw new Ec2Error('MissingParameter', 'The request must contain the parameter InstanceId');
   for (const id of ids) if (!/^i-[0-9a-f]{8,17}$/.test(id)) throw new Ec2Error('InvalidInstanceID.Malformed', `Invalid id: "${id}"`);
   const world = sb.store.world;
-  const found = ids.map((id) => world.instances.find((i) => i.id === id && instanceState(sb, i) !== undefined));
+  const found = ids.map((id) => world.instances.find((i) => i.id === id && instanceState(sb, i) !== undefined && visibleYet(sb, i)));
   const missing = ids.filter((_, n) => !found[n]);
   if (missing.length > 0) throw new Ec2Error('InvalidInstanceID.NotFound', missing.length === 1 ? `The instance ID '${missing[0]}' does not exist` : `The instance IDs '${missing.join(', ')}' do not exist`);
   const now = Date.now();
@@ -361,9 +400,9 @@ function changeTags(sb: Sandbox, form: URLSearchParams, how: 'create' | 'delete'
   if (how === 'create' && newTags.length === 0) throw new Ec2Error('MissingParameter', 'The request must contain the parameter Tag');
   const world = sb.store.world;
   const targets = ids.map((id) => {
-    const instance = world.instances.find((i) => i.id === id);
+    const instance = world.instances.find((i) => i.id === id && visibleYet(sb, i));
     if (instance) return instance;
-    const owner = world.instances.find((i) => i.volume.id === id);
+    const owner = world.instances.find((i) => i.volume.id === id && visibleYet(sb, i));
     if (owner) return owner.volume;
     if (id.startsWith('i-')) throw new Ec2Error('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
     if (id.startsWith('vol-')) throw new Ec2Error('InvalidVolume.NotFound', `The volume '${id}' does not exist.`);
@@ -379,21 +418,89 @@ function changeTags(sb: Sandbox, form: URLSearchParams, how: 'create' | 'delete'
   return { inner: '<return>true</return>', subject: ids.join(' ') };
 }
 
-// ---- DescribeImages: every well-formed AMI id stands for a public Linux image with an EBS root
+// ---- DescribeImages: the public images of images.ts, by id
 
-function describeImages(form: URLSearchParams): string {
+function describeImages(sb: Sandbox, form: URLSearchParams): string {
   const ids = list(form, 'ImageId');
   if (ids.length === 0) throw new Ec2Error('InvalidParameterCombination', 'The sandbox describes images by ImageId.N only');
   for (const id of ids) if (!/^ami-[0-9a-f]{8,17}$/.test(id)) throw new Ec2Error('InvalidAMIID.Malformed', `Invalid id: "${id}" (expecting "ami-...")`);
-  const items = ids.map((id) => [
-    `<item><imageId>${id}</imageId><imageLocation>amazon/sandbox-${id}</imageLocation><imageState>available</imageState>`,
-    `<imageOwnerId>137112412989</imageOwnerId><creationDate>2026-01-01T00:00:00.000Z</creationDate><isPublic>true</isPublic>`,
-    `<architecture>x86_64</architecture><imageType>machine</imageType><name>sandbox-linux-${id}</name><imageOwnerAlias>amazon</imageOwnerAlias>`,
-    `<rootDeviceType>ebs</rootDeviceType><rootDeviceName>/dev/xvda</rootDeviceName>`,
-    `<blockDeviceMapping><item><deviceName>/dev/xvda</deviceName><ebs><snapshotId>snap-0${id.slice(5).padEnd(16, '0').slice(0, 16)}</snapshotId><volumeSize>8</volumeSize><deleteOnTermination>true</deleteOnTermination><volumeType>gp3</volumeType><encrypted>false</encrypted></ebs></item></blockDeviceMapping>`,
-    `<virtualizationType>hvm</virtualizationType><hypervisor>xen</hypervisor><enaSupport>true</enaSupport><platformDetails>Linux/UNIX</platformDetails><usageOperation>RunInstances</usageOperation></item>`,
-  ].join(''));
+  const items = ids.map((id) => {
+    const image = knownImage(sb, id);
+    const owner = image.family === 'al2023' ? ['137112412989', 'amazon'] : image.family.startsWith('ubuntu') ? ['099720109477', ''] : ['136693071363', ''];
+    return [
+      `<item><imageId>${id}</imageId><imageLocation>${owner[1] || owner[0]}/${escapeXml(image.name)}</imageLocation><imageState>available</imageState>`,
+      `<imageOwnerId>${owner[0]}</imageOwnerId><creationDate>2025-06-10T00:00:00.000Z</creationDate><isPublic>true</isPublic>`,
+      `<architecture>x86_64</architecture><imageType>machine</imageType><name>${escapeXml(image.name)}</name>${owner[1] ? `<imageOwnerAlias>${owner[1]}</imageOwnerAlias>` : ''}`,
+      `<rootDeviceType>ebs</rootDeviceType><rootDeviceName>${image.rootDevice}</rootDeviceName>`,
+      `<blockDeviceMapping><item><deviceName>${image.rootDevice}</deviceName><ebs><snapshotId>snap-0${id.slice(5).padEnd(16, '0').slice(0, 16)}</snapshotId><volumeSize>8</volumeSize><deleteOnTermination>true</deleteOnTermination><volumeType>gp3</volumeType><encrypted>false</encrypted></ebs></item></blockDeviceMapping>`,
+      `<virtualizationType>hvm</virtualizationType><hypervisor>xen</hypervisor><enaSupport>true</enaSupport><platformDetails>Linux/UNIX</platformDetails><usageOperation>RunInstances</usageOperation></item>`,
+    ].join('');
+  });
   return `<imagesSet>${items.join('')}</imagesSet>`;
+}
+
+// ---- GetConsoleOutput: the serial console, where cloud-init prints the SSH host keys
+
+/** When cloud-init prints the host keys: once the host has booted, as its SSM agent registers. */
+function keysPrintedAt(sb: Sandbox, i: Instance): number {
+  return i.launchedAt + sb.timing.bootMs + Math.max(1, sb.timing.ssmOnlineMs / 2);
+}
+
+/** The instance's ed25519 host key (made on first use, kept with the instance). */
+function hostKey(sb: Sandbox, i: Instance): { line: string; fingerprint: string } {
+  if (!i.hostKey) {
+    const { publicKey } = generateKeyPairSync('ed25519');
+    const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
+    // The SSH wire format: each field a uint32 length and its bytes.
+    const string = (b: Buffer) => {
+      const length = Buffer.alloc(4);
+      length.writeUInt32BE(b.length, 0);
+      return Buffer.concat([length, b]);
+    };
+    const blob = Buffer.concat([string(Buffer.from('ssh-ed25519')), string(raw)]);
+    i.hostKey = `ssh-ed25519 ${blob.toString('base64')}`;
+    sb.store.save();
+  }
+  const blob = Buffer.from(i.hostKey.split(' ')[1]!, 'base64');
+  return { line: i.hostKey, fingerprint: `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}` };
+}
+
+function consoleText(sb: Sandbox, i: Instance, upTo: number): string {
+  const host = `ip-${i.privateIp.replace(/\./g, '-')}`;
+  const lines: string[] = [];
+  if (upTo >= i.launchedAt + sb.timing.bootMs) {
+    lines.push('[    0.000000] Linux version 6.1.0 (sandbox) #1 SMP', `[    1.204518] cloud-init[512]: Cloud-init v. 24.4 running 'init' at ${new Date(i.launchedAt).toUTCString()}.`);
+  }
+  if (upTo >= keysPrintedAt(sb, i)) {
+    // cc_keys_to_console, as cloud-init prints it (the fingerprints prefixed with "ec2:").
+    const key = hostKey(sb, i);
+    lines.push(
+      'ec2: #############################################################',
+      'ec2: -----BEGIN SSH HOST KEY FINGERPRINTS-----',
+      `ec2: 256 ${key.fingerprint} root@${host} (ED25519)`,
+      'ec2: -----END SSH HOST KEY FINGERPRINTS-----',
+      'ec2: #############################################################',
+      '-----BEGIN SSH HOST KEY KEYS-----',
+      `${key.line} root@${host}`,
+      '-----END SSH HOST KEY KEYS-----',
+      `cloud-init[1021]: Cloud-init v. 24.4 finished. Datasource DataSourceEc2Local.  Up ${((keysPrintedAt(sb, i) - i.launchedAt) / 1000).toFixed(2)} seconds`,
+    );
+  }
+  return lines.length ? `${lines.join('\r\n')}\r\n` : '';
+}
+
+function getConsoleOutput(sb: Sandbox, form: URLSearchParams): string {
+  const id = form.get('InstanceId');
+  if (!id) throw new Ec2Error('MissingParameter', 'The request must contain the parameter InstanceId');
+  if (!/^i-[0-9a-f]{8,17}$/.test(id)) throw new Ec2Error('InvalidInstanceID.Malformed', `Invalid id: "${id}"`);
+  const now = Date.now();
+  const instance = sb.store.world.instances.find((i) => i.id === id && instanceState(sb, i, now) !== undefined && visibleYet(sb, i, now));
+  if (!instance) throw new Ec2Error('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
+  const latest = form.get('Latest') === 'true';
+  // Without Latest: what was buffered at the last state change (running, or shutting down).
+  const changes = [instance.launchedAt, instance.launchedAt + sb.timing.bootMs, instance.terminatedAt ?? Infinity].filter((t) => t <= now);
+  const text = consoleText(sb, instance, latest ? now : Math.max(...changes));
+  return `<instanceId>${id}</instanceId><timestamp>${new Date(now).toISOString()}</timestamp>${text ? `<output>${Buffer.from(text).toString('base64')}</output>` : ''}`;
 }
 
 // ---- XML of an instance, as DescribeInstances and RunInstances show it
@@ -408,6 +515,7 @@ function tagSetXml(list: Tag[]): string {
 
 function instanceXml(sb: Sandbox, i: Instance): string {
   const state = instanceState(sb, i) ?? 'terminated';
+  const rootDevice = imageOf(i.platform ?? 'al2023').rootDevice;
   const launch = new Date(i.launchedAt).toISOString();
   const dns = `ip-${i.privateIp.replace(/\./g, '-')}.ec2.internal`;
   const reason = i.terminatedAt !== undefined ? `User initiated (${new Date(i.terminatedAt).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' GMT')})` : '';
@@ -432,8 +540,8 @@ function instanceXml(sb: Sandbox, i: Instance): string {
     i.terminatedAt !== undefined ? `<stateReason><code>Client.UserInitiatedShutdown</code><message>Client.UserInitiatedShutdown: User initiated shutdown</message></stateReason>` : '',
     `<architecture>x86_64</architecture>`,
     `<rootDeviceType>ebs</rootDeviceType>`,
-    `<rootDeviceName>/dev/xvda</rootDeviceName>`,
-    running ? `<blockDeviceMapping><item><deviceName>/dev/xvda</deviceName><ebs><volumeId>${i.volume.id}</volumeId><status>attached</status><attachTime>${launch}</attachTime><deleteOnTermination>true</deleteOnTermination></ebs></item></blockDeviceMapping>` : '<blockDeviceMapping/>',
+    `<rootDeviceName>${rootDevice}</rootDeviceName>`,
+    running ? `<blockDeviceMapping><item><deviceName>${rootDevice}</deviceName><ebs><volumeId>${i.volume.id}</volumeId><status>attached</status><attachTime>${launch}</attachTime><deleteOnTermination>true</deleteOnTermination></ebs></item></blockDeviceMapping>` : '<blockDeviceMapping/>',
     `<virtualizationType>hvm</virtualizationType>`,
     `<clientToken>${escapeXml(i.clientToken ?? '')}</clientToken>`,
     tagSetXml(i.tags),

@@ -16,17 +16,25 @@ export interface Faults {
   jenkins: ServiceFaults;
   /** Subnets in which RunInstances fails with InsufficientInstanceCapacity. */
   noCapacitySubnets: string[];
+  /** Subnets whose zone does not offer the requested instance type (Unsupported). */
+  unsupportedSubnets: string[];
+  /** Subnets with no free address left (InsufficientFreeAddressesInSubnet). */
+  fullSubnets: string[];
   /** SSM agents never register (DescribeInstanceInformation never lists them). */
   ssmNeverOnline: boolean;
   /**
    * Eventual consistency, in ms: for this long after RunInstances, DescribeInstances does not see
-   * the new instances (InvalidInstanceID.NotFound by id, absent from filtered lists), and after
+   * the new instances (InvalidInstanceID.NotFound by id, absent from filtered lists), nor do
+   * TerminateInstances and CreateTags (InvalidInstanceID.NotFound), and after
    * SendCommand its invocations do not exist yet (InvocationDoesNotExist, empty listings), as AWS
    * documents for both.
    */
   consistencyLagMs: number;
-  /** Most instances alive (pending or running) at once; beyond it RunInstances fails (0: no limit). */
-  instanceLimit: number;
+  /**
+   * The account's on-demand vCPU quota: vCPUs of instances alive (pending or running) at once;
+   * beyond it RunInstances fails with VcpuLimitExceeded (0: no limit).
+   */
+  vcpuLimit: number;
 }
 
 export function noFaults(): Faults {
@@ -35,9 +43,11 @@ export function noFaults(): Faults {
     ssm: { latencyMs: 0, throttleRate: 0 },
     jenkins: { latencyMs: 0, throttleRate: 0 },
     noCapacitySubnets: [],
+    unsupportedSubnets: [],
+    fullSubnets: [],
     ssmNeverOnline: false,
     consistencyLagMs: 0,
-    instanceLimit: 0,
+    vcpuLimit: 0,
   };
 }
 
@@ -69,14 +79,14 @@ export function updateFaults(faults: Faults, patch: unknown): string[] {
         else if (field === 'throttleRate' && typeof v === 'number' && v >= 0 && v <= 1) faults[key].throttleRate = v;
         else problems.push(`faults.${key}.${field}: expected latencyMs (ms >= 0) or throttleRate (0..1), found ${JSON.stringify(v)}`);
       }
-    } else if (key === 'noCapacitySubnets' && Array.isArray(value) && value.every((s) => typeof s === 'string')) {
-      faults.noCapacitySubnets = value as string[];
+    } else if ((key === 'noCapacitySubnets' || key === 'unsupportedSubnets' || key === 'fullSubnets') && Array.isArray(value) && value.every((s) => typeof s === 'string')) {
+      faults[key] = value as string[];
     } else if (key === 'ssmNeverOnline' && typeof value === 'boolean') {
       faults.ssmNeverOnline = value;
     } else if (key === 'consistencyLagMs' && typeof value === 'number' && value >= 0) {
       faults.consistencyLagMs = value;
-    } else if (key === 'instanceLimit' && typeof value === 'number' && Number.isInteger(value) && value >= 0) {
-      faults.instanceLimit = value;
+    } else if (key === 'vcpuLimit' && typeof value === 'number' && Number.isInteger(value) && value >= 0) {
+      faults.vcpuLimit = value;
     } else {
       problems.push(`faults.${key}: unknown field or wrong type (${JSON.stringify(value)})`);
     }

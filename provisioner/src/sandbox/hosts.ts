@@ -3,9 +3,11 @@
 // (toolbox/) for what a real host provides: aws, package managers, accounts, systemctl, java.
 // Processes started on a host (its units) are tracked by pid files under the host's root so that
 // terminating the instance or stopping the sandbox ends them.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { catalogText, imageOf, type HostImage } from './images.ts';
+import { dispatchCommand } from './ssm.ts';
 import type { Instance, Invocation } from './state.ts';
 import type { Sandbox } from './world.ts';
 
@@ -20,18 +22,34 @@ const baseUtilities = [
   'curl', 'wget', 'setsid', 'nohup', 'timeout', 'ps', 'flock', 'getopt', 'which', 'nproc', 'df', 'du', 'sync', 'file', 'od',
 ];
 
-/** Stand-ins always on a host's PATH, by the script that implements them. */
+/** Stand-ins on every host's PATH, by the script that implements them. */
 const standIns: Record<string, string> = {
-  aws: 'aws', systemctl: 'systemctl',
-  'apt-get': 'packages', apt: 'packages', dnf: 'packages', yum: 'packages',
+  systemctl: 'systemctl',
   useradd: 'accounts', groupadd: 'accounts', usermod: 'accounts', id: 'accounts', getent: 'accounts', chown: 'accounts', whoami: 'accounts',
   sudo: 'become', runuser: 'become', su: 'become',
 };
 
-/** What installing a package makes available (linked into the host's usr/bin by `packages`). */
-const installable: Record<string, string> = {
-  java: 'java', terraform: 'tool', docker: 'tool', dockerd: 'tool', python3: 'tool', pip3: 'tool', git: 'tool', unzip: 'tool',
-};
+/** The package tools of each kind of image (the `packages` stand-in under their names). */
+const packageTools = { dnf: ['dnf', 'yum'], apt: ['apt-get', 'apt', 'apt-cache'] } as const;
+
+/**
+ * Lays a fresh host's root out as its image boots: /etc/os-release, the package catalog, the
+ * package tools of its distribution and what the image has installed. Done once per root.
+ */
+export function layHostImage(toolbox: string, root: string, image: HostImage): void {
+  const marker = join(root, 'var/lib/sandbox/image');
+  if (existsSync(marker)) return;
+  for (const d of ['etc', 'usr/bin', 'var/lib/sandbox']) mkdirSync(join(root, d), { recursive: true });
+  writeFileSync(join(root, 'etc/os-release'), image.osRelease);
+  writeFileSync(join(root, 'var/lib/sandbox/catalog'), catalogText(image));
+  for (const tool of packageTools[image.packageManager]) symlinkSync(join(toolbox, 'lib', 'packages'), join(root, 'usr/bin', tool));
+  if (image.snap) symlinkSync(join(toolbox, 'lib', 'packages'), join(root, 'usr/bin', 'snap'));
+  // The image's own packages, installed the way the package tool installs any other.
+  const env = { ...process.env, AGENT_INSTALL_ROOT: root };
+  const preinstall = spawnSync(join(root, 'usr/bin', packageTools[image.packageManager][0]), ['install', '-y', ...image.preinstalled], { env, encoding: 'utf8' });
+  if (preinstall.status !== 0) throw new Error(`laying out the ${image.family} image in ${root}: ${preinstall.stderr}`);
+  writeFileSync(marker, `${image.family}\n`);
+}
 
 export interface HostOptions {
   /** Seconds the `java` stand-in waits before reconnecting a dropped agent connection. */
@@ -57,14 +75,13 @@ export class Hosts {
   /** (Re)writes the toolbox: the stand-ins, links to the base utilities, and the endpoint config. */
   install(): void {
     rmSync(this.toolbox, { recursive: true, force: true });
-    for (const d of ['lib', 'bin', 'pkg']) mkdirSync(join(this.toolbox, d), { recursive: true });
+    for (const d of ['lib', 'bin']) mkdirSync(join(this.toolbox, d), { recursive: true });
     for (const file of readdirSync(here)) {
       const target = join(this.toolbox, 'lib', file);
       copyFileSync(join(here, file), target);
       chmodSync(target, 0o755);
     }
     for (const [name, script] of Object.entries(standIns)) symlinkSync(join(this.toolbox, 'lib', script), join(this.toolbox, 'bin', name));
-    for (const [name, script] of Object.entries(installable)) symlinkSync(join(this.toolbox, 'lib', script), join(this.toolbox, 'pkg', name));
     const systemPath = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
     for (const name of baseUtilities) {
       const found = systemPath.map((d) => join(d, name)).find((p) => existsSync(p));
@@ -97,6 +114,7 @@ export class Hosts {
   private prepare(instance: Instance): string {
     const root = this.root(instance.id);
     for (const d of ['root', 'tmp', 'usr/bin', 'usr/local/bin', 'etc/systemd/system', 'var/log', 'run/sandbox/units']) mkdirSync(join(root, d), { recursive: true });
+    layHostImage(this.toolbox, root, imageOf(instance.platform ?? 'al2023'));
     return root;
   }
 
@@ -113,14 +131,17 @@ export class Hosts {
     }
   }
 
-  private finish(invocation: Invocation, status: Invocation['status'], code: number, out: string, err: string): void {
+  private finish(commandId: string, invocation: Invocation, status: Invocation['status'], details: string, code: number, out: string, err: string): void {
     invocation.status = status;
+    invocation.details = details;
     invocation.responseCode = code;
     invocation.stdout = out;
     invocation.stderr = err;
     invocation.endedAt = Date.now();
     this.sb.store.save();
     this.active--;
+    const record = this.sb.store.world.commands.find((c) => c.id === commandId);
+    if (record) dispatchCommand(this.sb, record);
     this.pump();
   }
 
@@ -129,13 +150,15 @@ export class Hosts {
     const record = world.commands.find((c) => c.id === commandId);
     const invocation = record?.invocations.find((i) => i.instanceId === instanceId);
     const instance = world.instances.find((i) => i.id === instanceId);
-    if (!record || !invocation) { this.active--; this.pump(); return; }
+    // Cancelled while it waited for a slot (its command passed MaxErrors): it never starts.
+    if (!record || !invocation || invocation.status !== 'Pending') { this.active--; this.pump(); return; }
     invocation.startedAt = Date.now();
     if (!instance || instance.terminatedAt !== undefined) {
-      this.finish(invocation, 'Terminated', -1, '', 'The instance was terminated before the command ran.');
+      this.finish(commandId, invocation, 'Failed', 'Undeliverable', -1, '', 'The instance was terminated before the command ran.');
       return;
     }
     invocation.status = 'InProgress';
+    invocation.details = 'InProgress';
     this.sb.store.save();
     const root = this.prepare(instance);
     const orchestration = join(root, 'var/lib/amazon/ssm', instanceId, 'document/orchestration', commandId, 'awsrunShellScript/0.awsrunShellScript');
@@ -163,9 +186,9 @@ export class Hosts {
       this.running.delete(key);
       writeFileSync(join(orchestration, 'stdout'), out);
       writeFileSync(join(orchestration, 'stderr'), err);
-      if (timedOut) this.finish(invocation, 'TimedOut', -1, out, `${err}\nfailed to run commands: the execution timed out (executionTimeout ${record.timeoutSeconds}s)`);
-      else if (code === 0) this.finish(invocation, 'Success', 0, out, err);
-      else this.finish(invocation, 'Failed', code ?? (signal ? 128 : 1), out, err);
+      if (timedOut) this.finish(commandId, invocation, 'TimedOut', 'ExecutionTimedOut', -1, out, `${err}\nfailed to run commands: the execution timed out (executionTimeout ${record.timeoutSeconds}s)`);
+      else if (code === 0) this.finish(commandId, invocation, 'Success', 'Success', 0, out, err);
+      else this.finish(commandId, invocation, 'Failed', 'Failed', code ?? (signal ? 128 : 1), out, err);
     });
   }
 
@@ -201,6 +224,7 @@ export class Hosts {
       for (const i of record.invocations) {
         if (i.status === 'Pending' || i.status === 'InProgress') {
           i.status = 'Failed';
+          i.details = 'Failed';
           i.stderr += '\nThe sandbox stopped while the command ran.';
           i.endedAt = Date.now();
         }

@@ -33,6 +33,7 @@ export const permissions: Record<string, PermissionInfo> = {
   'hudson.model.Computer.Connect': { title: 'Agent/Connect', impliedBy: 'hudson.model.Computer.Disconnect' },
   'hudson.model.Computer.Build': { title: 'Agent/Build', impliedBy: 'hudson.security.Permission.GenericWrite' },
   'hudson.model.Item.Read': { title: 'Job/Read', impliedBy: 'hudson.security.Permission.GenericRead' },
+  'hudson.model.Item.Discover': { title: 'Job/Discover', impliedBy: 'hudson.model.Item.Read' },
 };
 
 /** The permission ids by the names the security matrix (and casc.yaml) uses. */

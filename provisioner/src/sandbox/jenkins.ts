@@ -1,19 +1,42 @@
 // The Jenkins controller stand-in: the REST endpoints the provisioner and the `jenkins` npm client
 // use (Basic auth with API tokens or passwords, permissions checked one by one, CSRF crumbs,
 // computer/doCreateItem, computer api/json with tree=, config.xml, jenkins-agent.jnlp,
-// toggleOffline, changeOfflineCause, doDelete, queue, jnlpJars/agent.jar, the script console's
-// permission check) and the /wsagents/ WebSocket endpoint inbound agents hold open: a node is
-// online while its socket is. Each behaviour is cited in docs/FIDELITY.md.
+// toggleOffline, changeOfflineCause, doDelete, the build queue, jnlpJars/agent.jar, the script
+// console's permission check) and the /wsagents/ WebSocket endpoint inbound agents hold open: a node
+// is online while its socket is. Builds and executors are jenkins-queue.ts. Each behaviour is cited
+// in docs/FIDELITY.md.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { deflateRawSync } from 'node:zlib';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { XMLParser } from 'fast-xml-parser';
 import { authenticate, crumbAccepted, crumbFor, hasPermission, Permission, permissions, type Caller } from './jenkins-security.ts';
-import type { Build, JenkinsNode, OfflineCause, RemovedComputer } from './state.ts';
+import { BuildQueue, nodeLabels, type ExecutorSlot, type LeftoverComputer } from './jenkins-queue.ts';
+import type { JenkinsNode, OfflineCause } from './state.ts';
 import type { Sandbox } from './world.ts';
 
-export const jenkinsVersion = '2.504.3';
+/** The version jenkins/Dockerfile pins (`FROM jenkins/jenkins:<version>-lts-jdk21`): what the controller runs. */
+export const jenkinsVersion = pinnedJenkinsVersion();
+
+function pinnedJenkinsVersion(): string {
+  const dockerfile = readFileSync(new URL('../../../jenkins/Dockerfile', import.meta.url), 'utf8');
+  const pinned = /^FROM jenkins\/jenkins:(\d+\.\d+(?:\.\d+)?)(?:-[a-z0-9-]+)?\s*$/m.exec(dockerfile)?.[1];
+  if (!pinned) throw new Error('jenkins/Dockerfile: expected a line FROM jenkins/jenkins:<version>[-lts-jdkNN]');
+  return pinned;
+}
+
+/**
+ * The oldest Java an agent may run for a core version: core requires Java 21 from 2.545 on and
+ * 17 from 2.463 on, on the controller and on agents alike (the classes the controller sends over
+ * the channel are compiled for that release).
+ */
+export function agentJavaRequired(version: string): number {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  if (major > 2 || minor >= 545) return 21;
+  if (minor >= 463) return 17;
+  return 11;
+}
 
 export interface JenkinsReply {
   status: number;
@@ -40,6 +63,10 @@ export interface JenkinsStandInOptions {
    * ExecutorStepExecution.TIMEOUT_WAITING_FOR_NODE_MILLIS, 5 minutes in a real Pipeline.
    */
   lostAgentTimeoutMs: number;
+  /** Queue.MaintainTask's period: 5 s in Jenkins (maintenance also runs when Jenkins schedules it). */
+  maintenancePeriodMs: number;
+  /** How long an executor takes to start what it was handed (the item is pending meanwhile). */
+  executorStartMs: number;
 }
 
 const escapeHtml = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -171,7 +198,8 @@ function causeText(cause: AnyCause): string {
       // SlaveComputer.DisconnectedBy=Disconnected by {0}{1}, {1} being " : " + message when there is one.
       return `Disconnected by ${cause.userId}${cause.message !== null ? ` : ${cause.message}` : ''}`;
     case 'channel':
-      return 'Connection was broken';
+      // OfflineCause.ChannelTermination: "Connection was broken: " and the throwable, when there is one.
+      return `Connection was broken${cause.error ? `: ${cause.error}` : ''}`;
     default:
       // DiskSpace.toString when triggered (DiskSpaceMonitorDescriptor.DiskSpace.FreeSpaceTooLow).
       return `Disk space is below threshold of ${humanReadableByteSize(cause.thresholdBytes)}. Only ${humanReadableByteSize(cause.freeBytes)} out of ${humanReadableByteSize(cause.totalBytes)} left on ${cause.path}.`;
@@ -296,7 +324,10 @@ function agentJar(): Buffer {
 
 const unsafeNameChars = '?*/\\%!@#$^&|<>[]:;';
 
-/** The job the bank's controller has (jenkins/casc.yaml), seen only by users with Job/Read. */
+/**
+ * The job the bank's controller has (jenkins/casc.yaml), seen only by users with Job/Read; the
+ * sandbox's own Pipeline job, whose runs are the builds it queues, is listed beside it.
+ */
 const jobs = [{ _class: 'org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject', name: 'bank-app', color: 'notbuilt' }];
 
 export class JenkinsStandIn {
@@ -304,7 +335,12 @@ export class JenkinsStandIn {
   private readonly jar = agentJar();
   private readonly xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_', parseTagValue: false, parseAttributeValue: false });
 
-  constructor(private readonly sb: Sandbox, readonly prefix: string, private readonly options: JenkinsStandInOptions) {}
+  /** The build queue and the executors of every computer. */
+  readonly queue: BuildQueue;
+
+  constructor(private readonly sb: Sandbox, readonly prefix: string, options: JenkinsStandInOptions) {
+    this.queue = new BuildQueue(sb, this, options);
+  }
 
   /** The node's agent secret: an HMAC of its name, as Jenkins' JnlpAgentReceiver computes it. */
   secretOf(name: string): string {
@@ -325,6 +361,7 @@ export class JenkinsStandIn {
   }
 
   closeAll(): void {
+    this.queue.close();
     for (const ws of this.connections.values()) ws.terminate();
     this.connections.clear();
   }
@@ -333,33 +370,15 @@ export class JenkinsStandIn {
     return this.sb.store.world.nodes.find((n) => n.name === name);
   }
 
-  private removedComputer(name: string): RemovedComputer | undefined {
-    return this.sb.store.world.removedComputers.find((c) => c.name === name);
-  }
-
-  /**
-   * Ends the builds whose agent has been gone for the lost-agent timeout (the Pipeline aborts and
-   * its executor frees), and drops the computers of deleted nodes whose last build ended.
-   */
-  private sweep(now = Date.now()): void {
-    const world = this.sb.store.world;
-    const over = (b: Build) => b.agentLostAt !== undefined && now >= b.agentLostAt + this.options.lostAgentTimeoutMs;
-    let changed = false;
-    for (const node of world.nodes) {
-      if (node.busy && over(node.busy)) {
-        delete node.busy;
-        changed = true;
-      }
-    }
-    const before = world.removedComputers.length;
-    world.removedComputers = world.removedComputers.filter((c) => !over(c.busy));
-    if (changed || world.removedComputers.length !== before) this.sb.store.save();
+  /** The computer a deleted node left behind while builds still run on it. */
+  private removedComputer(name: string): LeftoverComputer | undefined {
+    return this.queue.leftoverComputers().find((c) => c.name === name);
   }
 
   /** Answers one HTTP request below the controller's root. */
   handle(req: Request): JenkinsReply {
     const { method, path } = req;
-    this.sweep();
+    this.queue.advance();
     // Agents fetch agent.jar without credentials; login, the TCP listener and /wsagents/ are
     // readable by anyone (Jenkins.ALWAYS_READABLE_PATHS, WebSocketAgents is an UnprotectedRootAction).
     if (method === 'GET' && path === 'jnlpJars/agent.jar') {
@@ -419,7 +438,8 @@ export class JenkinsStandIn {
       reply.headers['set-cookie'] = [`JSESSIONID.sandbox=node0${session}.node0; Path=/; HttpOnly`];
       return reply;
     }
-    if (path === 'queue/api/json' && method === 'GET') return this.withTree(req, this.queueJson(), 'GET queue/api/json');
+    // Queue.getItems lists an item only to a caller with Job/Read on its task.
+    if (path === 'queue/api/json' && method === 'GET') return this.withTree(req, this.queue.queueJson(hasPermission(caller, Permission.jobRead)), 'GET queue/api/json');
     if (segments[0] === 'computer') {
       if (segments.length === 3 && segments[1] === 'api' && segments[2] === 'json') {
         if (method !== 'GET' && method !== 'HEAD') return failure(405, 'This URL requires GET', `${method} computer/api/json`, false);
@@ -440,7 +460,7 @@ export class JenkinsStandIn {
       const node = this.node(name);
       if (!node) {
         const removed = this.removedComputer(name);
-        if (removed) return this.removedComputerAction(req, removed, rest, action, denied);
+        if (removed) return this.removedComputerAction(req, removed, rest, action, denied, caller);
         return notFound(action, mutating, name);
       }
       const tagged = (r: JenkinsReply): JenkinsReply => ({ ...r, subject: name });
@@ -464,6 +484,7 @@ export class JenkinsStandIn {
             if (refused) return refused;
             delete node.temporaryOfflineCause;
             this.sb.store.save();
+            this.queue.scheduleMaintenance(); // Nodes.ScheduleMaintenanceAfterSavingNode
             return redirect(`${this.rootUrl()}computer/${encodeURIComponent(name)}/`, action, name);
           }
           return this.changeOfflineCause(node, caller, req, action, denied);
@@ -485,11 +506,12 @@ export class JenkinsStandIn {
           if (refused) return refused;
           const world = this.sb.store.world;
           world.nodes = world.nodes.filter((n) => n.name !== name);
-          // A busy computer outlives its node until the build ends (RemovedNodeListener gives the
-          // Pipeline the lost-agent timeout before it cancels it).
-          if (node.busy) world.removedComputers.push({ name, busy: { ...node.busy, agentLostAt: node.busy.agentLostAt ?? Date.now() } });
+          // A busy computer outlives its node until its builds end (RemovedNodeListener gives the
+          // Pipeline the lost-agent timeout before it cancels them).
+          this.queue.nodeRemoved(name);
           this.sb.store.save();
           this.disconnect(name, 'node deleted');
+          this.queue.scheduleMaintenance(); // AbstractCIBase.updateComputerList
           return redirect(`${this.rootUrl()}computer/`, action, name);
         }
         default:
@@ -506,19 +528,19 @@ export class JenkinsStandIn {
     const message = fixEmptyAndTrim(req.query.get('offlineMessage') ?? formParams(req).get('offlineMessage'));
     node.temporaryOfflineCause = { kind: 'user', userId: caller.name, message, timestamp: Date.now() };
     this.sb.store.save();
+    this.queue.scheduleMaintenance();
     return redirect(`${this.rootUrl()}computer/${encodeURIComponent(node.name)}/`, action, node.name);
   }
 
   /** A computer whose node is gone: readable, deletable from the list; nothing else is bound. */
-  private removedComputerAction(req: Request, computer: RemovedComputer, rest: string, action: string, denied: (p: string, a: string, s?: string) => JenkinsReply | undefined): JenkinsReply {
+  private removedComputerAction(req: Request, computer: LeftoverComputer, rest: string, action: string, denied: (p: string, a: string, s?: string) => JenkinsReply | undefined, caller: Caller): JenkinsReply {
     const tagged = (r: JenkinsReply): JenkinsReply => ({ ...r, subject: computer.name });
-    if (rest === 'api/json' && (req.method === 'GET' || req.method === 'HEAD')) return tagged(this.withTree(req, this.removedComputerJson(computer, Number(req.query.get('depth') ?? 0)), action));
+    if (rest === 'api/json' && (req.method === 'GET' || req.method === 'HEAD')) return tagged(this.withTree(req, this.removedComputerJson(computer, Number(req.query.get('depth') ?? 0), caller), action));
     if (rest === 'doDelete' && req.method === 'POST') {
       // Computer.doDoDelete with no node: AbstractCIBase.removeComputer drops it from the list.
       const refused = denied(Permission.agentDelete, action, computer.name);
       if (refused) return refused;
-      const world = this.sb.store.world;
-      world.removedComputers = world.removedComputers.filter((c) => c !== computer);
+      this.queue.delistComputer(computer.name);
       this.sb.store.save();
       return redirect(`${this.rootUrl()}computer/`, action, computer.name);
     }
@@ -661,7 +683,13 @@ export class JenkinsStandIn {
     else delete node.temporaryOfflineCause;
     if (!fields.workDir) delete node.workDir;
     this.sb.store.save();
-    if (renamed) this.disconnect(oldName, 'node renamed');
+    // Nodes.replaceNode under another name: a new computer, and the old one lingers while its builds end.
+    if (renamed) {
+      this.queue.nodeRemoved(oldName);
+      this.sb.store.save();
+      this.disconnect(oldName, 'node renamed');
+    }
+    this.queue.scheduleMaintenance();
     return { status: 200, headers: {}, body: '', action, mutating: true, subject: node.name };
   }
 
@@ -669,6 +697,7 @@ export class JenkinsStandIn {
     const node: JenkinsNode = { ...fields, createdAt: Date.now() };
     this.sb.store.world.nodes.push(node);
     this.sb.store.save();
+    this.queue.scheduleMaintenance(); // AbstractCIBase.updateNewComputer
     if (location) return redirect(location, action, node.name);
     return { status: 200, headers: {}, body: '', action, mutating: true, subject: node.name };
   }
@@ -685,7 +714,7 @@ export class JenkinsStandIn {
       numExecutors: 0,
       description: null,
       // Jenkins.getItems filters by Item/Read.
-      jobs: hasPermission(caller, Permission.jobRead) ? jobs.map((j) => ({ ...j, url: `${this.rootUrl()}job/${j.name}/` })) : [],
+      jobs: hasPermission(caller, Permission.jobRead) ? [...jobs.map((j) => ({ ...j, url: `${this.rootUrl()}job/${j.name}/` })), this.queue.jobJson(this.rootUrl())] : [],
       quietingDown: false,
       slaveAgentPort: -1,
       url: this.rootUrl(),
@@ -720,28 +749,15 @@ export class JenkinsStandIn {
     };
   }
 
-  private executorJson(n: number, build: Build | undefined, depth: number): Record<string, unknown> {
-    const full = {
-      _class: 'hudson.model.Executor',
-      currentExecutable: build
-        ? { _class: 'org.jenkinsci.plugins.workflow.job.WorkflowRun', building: true, displayName: `#${build.number}`, fullDisplayName: `bank-app » main #${build.number}`, number: build.number, timestamp: build.since, url: `${this.rootUrl()}job/bank-app/job/main/${build.number}/` }
-        : null,
-      idle: !build,
-      likelyStuck: false,
-      number: n,
-      progress: build ? 50 : -1,
-    };
-    return depth > 0 ? full : { _class: full._class, currentExecutable: full.currentExecutable, idle: full.idle, number: n };
-  }
-
   private computerJson(node: JenkinsNode, depth: number, caller: Caller): Record<string, unknown> {
     const connected = this.connections.has(node.name);
-    const labels = [...new Set(node.labelString.split(/\s+/).filter(Boolean)), node.name];
+    const labels = nodeLabels(node);
     // Computer.getOfflineCause: the node's temporary cause first, then why the channel went.
     const cause: AnyCause | undefined = node.temporaryOfflineCause ?? (!connected ? node.lastDisconnect : undefined);
     const offline = node.temporaryOfflineCause !== undefined || !connected;
     // A build keeps its executor while its agent is away (the Pipeline waits for it to come back).
-    const executors = Array.from({ length: node.numExecutors }, (_, n) => this.executorJson(n, n === 0 ? node.busy : undefined, depth));
+    const slots = this.queue.executorsOf(node);
+    const executors = this.executorsJson(slots, depth, caller);
     const icon = cause ? 'symbol-computer-offline' : offline ? 'symbol-computer-offline' : 'symbol-computer';
     return {
       _class: 'hudson.slaves.SlaveComputer',
@@ -752,7 +768,7 @@ export class JenkinsStandIn {
       executors,
       icon,
       iconClassName: icon,
-      idle: !node.busy,
+      idle: slots.every((e) => !e.build),
       jnlpAgent: true,
       launchSupported: false,
       loadStatistics: { _class: 'hudson.model.Label$1' },
@@ -769,15 +785,21 @@ export class JenkinsStandIn {
     };
   }
 
-  /** A deleted node's computer while its build ends: no node, no labels, no executors but the busy one. */
-  private removedComputerJson(computer: RemovedComputer, depth: number): Record<string, unknown> {
+  /** Executor.getCurrentExecutableForApi shows a build only to a caller with Job/Read. */
+  private executorsJson(slots: ExecutorSlot[], depth: number, caller: Caller): Array<Record<string, unknown>> {
+    const mayRead = hasPermission(caller, Permission.jobRead);
+    return slots.map((slot) => this.queue.executorJson(slot, mayRead, this.rootUrl(), depth));
+  }
+
+  /** A deleted node's computer while its builds end: no node, no labels, no executors but the busy ones. */
+  private removedComputerJson(computer: LeftoverComputer, depth: number, caller: Caller): Record<string, unknown> {
     return {
       _class: 'hudson.slaves.SlaveComputer',
       actions: [],
       assignedLabels: [],
       description: '',
       displayName: computer.name,
-      executors: [this.executorJson(0, computer.busy, depth)],
+      executors: this.executorsJson(computer.builds.map((build) => ({ number: build.executor ?? 0, build })).sort((a, b) => a.number - b.number), depth, caller),
       icon: 'symbol-computer-offline',
       iconClassName: 'symbol-computer-offline',
       idle: false,
@@ -796,16 +818,14 @@ export class JenkinsStandIn {
     };
   }
 
+  /** ComputerSet: every computer; busy and total executors counted over the online ones (ComputerSet.getBusyExecutors/getTotalExecutors). */
   private computerSetJson(depth: number, caller: Caller): Record<string, unknown> {
     const world = this.sb.store.world;
-    const computers = [this.builtInJson(), ...world.nodes.map((n) => this.computerJson(n, depth, caller)), ...world.removedComputers.map((c) => this.removedComputerJson(c, depth))];
-    const busy = world.nodes.filter((n) => n.busy).length + world.removedComputers.length;
-    const total = world.nodes.filter((n) => this.connections.has(n.name)).reduce((sum, n) => sum + n.numExecutors, 0);
+    const computers = [this.builtInJson(), ...world.nodes.map((n) => this.computerJson(n, depth, caller)), ...this.queue.leftoverComputers().map((c) => this.removedComputerJson(c, depth, caller))];
+    const online = world.nodes.filter((n) => this.queue.online(n));
+    const busy = online.reduce((sum, n) => sum + this.queue.executorsOf(n).filter((e) => e.build).length, 0);
+    const total = online.reduce((sum, n) => sum + this.queue.executorsOf(n).length, 0);
     return { _class: 'hudson.model.ComputerSet', busyExecutors: busy, computer: computers, displayName: 'Nodes', totalExecutors: total };
-  }
-
-  private queueJson(): Record<string, unknown> {
-    return { _class: 'hudson.model.Queue', discoverableItems: [], items: [] };
   }
 
   private jnlp(node: JenkinsNode): string {
@@ -840,15 +860,36 @@ export class JenkinsStandIn {
     return { name };
   }
 
-  attach(name: string, ws: WebSocket): void {
-    this.sweep();
+  attach(name: string, ws: WebSocket, headers: IncomingMessage['headers'] = {}): void {
+    const required = agentJavaRequired(jenkinsVersion);
+    const agentJava = String(headers['x-sandbox-java-version'] ?? '');
+    // Only the sandbox's java says which JVM it is; any other client is taken to load the classes.
+    const agentMajor = Number(/^(\d+)/.exec(agentJava)?.[1] ?? required);
+    ws.on('error', () => ws.terminate());
+    if (agentMajor < required) {
+      // The first class the controller sends fails to load: the channel breaks at once.
+      const node = this.node(name);
+      const error = `java.lang.UnsupportedClassVersionError: hudson/slaves/SlaveComputer$SlaveVersion has been compiled by a more recent version of the Java Runtime (class file version ${required + 44}.0), this version of the Java Runtime only recognizes class file versions up to ${agentMajor + 44}.0`;
+      if (node) {
+        node.lastDisconnect = { kind: 'channel', timestamp: Date.now(), error };
+        this.sb.store.save();
+      }
+      this.sb.log({ service: 'jenkins', action: 'WS wsagents/ open', status: 101, mutating: false, error: `agent Java ${agentJava || '?'} < ${required}`, subject: name });
+      ws.close(1011, `java.lang.UnsupportedClassVersionError: class file version ${required + 44}.0`);
+      // The agent answers no close frame (nor does remoting's, once its channel is gone): drop it.
+      setTimeout(() => ws.terminate(), 200).unref();
+      return;
+    }
+    this.queue.advance();
     this.connections.set(name, ws);
     const node = this.node(name);
     if (node) {
       delete node.lastDisconnect;
-      // Back before the Pipeline gave up on it: the build carries on on this agent.
-      if (node.busy) delete node.busy.agentLostAt;
+      // Back before the Pipeline gave up on it: the builds carry on on this agent.
+      this.queue.agentBack(name);
       this.sb.store.save();
+      // SlaveComputer.setChannel: "Agent successfully connected and online", then maintenance.
+      this.queue.scheduleMaintenance();
     }
     this.sb.log({ service: 'jenkins', action: 'WS wsagents/ open', status: 101, mutating: false, subject: name });
     ws.on('close', () => {
@@ -856,38 +897,23 @@ export class JenkinsStandIn {
       const n = this.node(name);
       if (n) {
         n.lastDisconnect ??= { kind: 'channel', timestamp: Date.now() };
-        if (n.busy) n.busy.agentLostAt ??= Date.now();
+        this.queue.agentLost(name);
         this.sb.store.save();
       }
       this.sb.log({ service: 'jenkins', action: 'WS wsagents/ close', status: 0, mutating: false, subject: name });
     });
-    ws.on('error', () => ws.terminate());
   }
 
   // ---- control (tests and `provisioner sandbox busy|idle`)
 
-  /** Pretend a build starts on an agent, or the one running there (or on a deleted node's computer) ends. */
+  /**
+   * `sandbox busy NODE` starts a build on the agent at once; `sandbox idle NODE` ends the builds on
+   * it (or on the computer a deleted node left) successfully.
+   */
   setBusy(name: string, busy: boolean): string | undefined {
-    this.sweep();
-    const node = this.node(name);
-    if (!busy) {
-      const removed = this.removedComputer(name);
-      if (removed) {
-        this.sb.store.world.removedComputers = this.sb.store.world.removedComputers.filter((c) => c !== removed);
-        this.sb.store.save();
-        return undefined;
-      }
-    }
-    if (!node) return `no node named ${name}`;
-    if (busy) {
-      if (!this.connections.has(name)) return `node ${name} is offline: a build cannot run on it`;
-      if (node.temporaryOfflineCause) return `node ${name} is temporarily offline: Jenkins schedules no build on it`;
-      node.busy = { number: this.sb.store.world.nextBuild++, since: Date.now() };
-    } else {
-      delete node.busy;
-    }
-    this.sb.store.save();
-    return undefined;
+    if (!busy) return this.queue.finishOn(name);
+    const started = this.queue.occupy(name);
+    return typeof started === 'string' ? started : undefined;
   }
 
   /**
@@ -910,21 +936,22 @@ export class JenkinsStandIn {
       delete node.temporaryOfflineCause;
     }
     this.sb.store.save();
+    this.queue.scheduleMaintenance();
     return { changed: true };
   }
 
   /** The nodes and the computers of deleted nodes, as the control API shows them. */
   describe(): { nodes: Array<Record<string, unknown>>; removedComputers: Array<Record<string, unknown>> } {
-    this.sweep();
+    this.queue.advance();
     const world = this.sb.store.world;
     return {
       nodes: world.nodes.map((n) => ({
         name: n.name, description: n.description, labels: n.labelString, numExecutors: n.numExecutors, remoteFS: n.remoteFS, mode: n.mode, webSocket: n.webSocket,
         online: this.isConnected(n.name) && !n.temporaryOfflineCause, connected: this.isConnected(n.name),
         temporarilyOffline: n.temporaryOfflineCause !== undefined, offlineCause: n.temporaryOfflineCause?.kind ?? null,
-        busy: Boolean(n.busy),
+        busy: this.queue.executorsOf(n).some((e) => e.build),
       })),
-      removedComputers: world.removedComputers.map((c) => ({ name: c.name, busy: true })),
+      removedComputers: this.queue.leftoverComputers().map((c) => ({ name: c.name, busy: true })),
     };
   }
 }

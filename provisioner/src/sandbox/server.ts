@@ -1,6 +1,6 @@
 // Starts the sandbox: one HTTP server on 127.0.0.1 that answers as EC2 (/ec2/), SSM (/ssm/), a
 // Jenkins controller (/jenkins/, with the agents' WebSocket at /jenkins/wsagents/) and a small
-// control API (/_sandbox/) for tests: state, busy agents, faults. Every request is appended to
+// control API (/_sandbox/) for tests: state, builds, busy agents, faults. Every request is appended to
 // DIR/requests.log (identifiers only, never bodies or headers, so no secret can land there).
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,8 +14,10 @@ import { Hosts } from './hosts.ts';
 import { JenkinsStandIn, jenkinsVersion } from './jenkins.ts';
 import { Permission, permissionByTitle } from './jenkins-security.ts';
 import { handleSsm, type Caller } from './ssm.ts';
+import { ec2UnauthorizedMessage } from './iam/authorize.ts';
+import { loadSandboxIam, type IamOptions } from './iam/fleet-iam.ts';
 import { Store, type World } from './state.ts';
-import { instanceState, ssmOnline, type RequestLogEntry, type Sandbox, type Timing } from './world.ts';
+import { instanceState, readDuration, ssmOnline, type RequestLogEntry, type Sandbox, type Timing } from './world.ts';
 
 export interface SandboxOptions {
   stateDir: string;
@@ -28,12 +30,23 @@ export interface SandboxOptions {
   agentRetrySeconds: number;
   /** How long a build whose agent dropped or was deleted waits before it aborts (a Pipeline: 5 minutes). */
   lostAgentTimeoutMs: number;
+  /** Aliases of the account's customer managed KMS keys (terraform/jenkins makes alias/jenkins-fleet/<fleet>). */
+  kmsAliases: string[];
+  /** Jenkins' queue maintenance period (Queue.MaintainTask: 5 s); maintenance also runs on Jenkins' own triggers. */
+  queueMaintenanceMs: number;
+  /** How long an executor takes to start a build handed to it (the queue item is pending meanwhile). */
+  executorStartMs: number;
   /**
    * The service account's API token (what JENKINS_API_TOKEN is set to); generated and kept in the
    * state directory when not given.
    */
   serviceToken?: string;
+  /** Evaluate the provisioner's EC2 and SSM calls against terraform/modules/provisioner-iam for this fleet. */
+  iam?: IamOptions;
 }
+
+/** The access key the sandbox exports: requests signed with it are the provisioner's (its role under IAM). */
+export const provisionerAccessKey = 'AKIASANDBOX000000000';
 
 export interface RunningSandbox {
   url: string;
@@ -48,7 +61,7 @@ export interface RunningSandbox {
 export const defaultTiming: Timing = { bootMs: 2000, ssmOnlineMs: 3000, shutdownMs: 1000, lingerMs: 60_000 };
 
 export function defaultOptions(stateDir: string): SandboxOptions {
-  return { stateDir, port: 0, region: 'us-east-1', timing: { ...defaultTiming }, faults: noFaults(), seed: Date.now() % 2 ** 31, agentRetrySeconds: 5, lostAgentTimeoutMs: 5 * 60_000 };
+  return { stateDir, port: 0, region: 'us-east-1', timing: { ...defaultTiming }, faults: noFaults(), seed: Date.now() % 2 ** 31, agentRetrySeconds: 5, lostAgentTimeoutMs: 5 * 60_000, queueMaintenanceMs: 5000, executorStartMs: 0, kmsAliases: ['alias/jenkins-fleet/bank-ci'] };
 }
 
 /** The account JENKINS_USER names: exactly what `provisioner doctor` asks casc.yaml to grant it. */
@@ -69,12 +82,14 @@ function freshWorld(serviceToken: string | undefined): () => World {
       { name: 'reader', token: secret(), password: secret(), permissions: [Permission.read] },
     ],
     instances: [],
+    images: [],
     launches: [],
     parameters: [],
     commands: [],
     nodes: [],
-    removedComputers: [],
+    builds: [],
     nextBuild: 1,
+    nextQueueId: 1,
   });
 }
 
@@ -103,6 +118,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     random,
     region: options.region,
     accountId: '123456789012',
+    kmsAliases: options.kmsAliases,
     baseUrl: '',
     log(entry: RequestLogEntry) {
       if (stopping) return;
@@ -111,8 +127,11 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     onTerminate: (instance) => hosts.stopHost(instance.id, true),
     runCommand: (commandId, instanceId) => hosts.run(commandId, instanceId),
   };
-  const jenkins = new JenkinsStandIn(sb, '/jenkins', { lostAgentTimeoutMs: options.lostAgentTimeoutMs });
+  const jenkins = new JenkinsStandIn(sb, '/jenkins', { lostAgentTimeoutMs: options.lostAgentTimeoutMs, maintenancePeriodMs: options.queueMaintenanceMs, executorStartMs: options.executorStartMs });
   const hosts = new Hosts(sb, { agentRetrySeconds: options.agentRetrySeconds, concurrency: 32 });
+
+  // Requests signed with other keys are the account administrator's (tests setting the scene).
+  const iam = options.iam ? await loadSandboxIam(sb, options.iam) : undefined;
 
   const throttled = (service: Service) => sb.faults[service].throttleRate > 0 && random() < sb.faults[service].throttleRate;
 
@@ -140,6 +159,10 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
         : undefined;
       if (authError) return reply(401, ec2ErrorXml(authError[0]!, authError[1]!, requestId), { action, mutating: false, error: authError[0]! });
       if (throttled('ec2')) return reply(503, ec2ErrorXml('RequestLimitExceeded', 'Request limit exceeded.', requestId), { action, mutating: false, error: 'RequestLimitExceeded' });
+      if (iam && scope?.accessKey === provisionerAccessKey) {
+        const refusal = await iam.authorizeEc2(form);
+        if (refusal) return reply(403, ec2ErrorXml('UnauthorizedOperation', ec2UnauthorizedMessage(refusal), requestId), { action, mutating: false, error: 'UnauthorizedOperation', subject: refusal.request.action });
+      }
       const r = handleEc2(sb, form, requestId);
       return reply(r.status, r.body, { action: r.action, mutating: r.mutating && r.status === 200, ...(r.error ? { error: r.error } : {}), ...(r.subject ? { subject: r.subject } : {}) });
     }
@@ -166,6 +189,10 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       caller = { kind: 'instance', instanceId };
     }
     if (throttled('ssm')) return fail('ThrottlingException', 'Rate exceeded');
+    if (iam && caller.kind === 'account' && scope.accessKey === provisionerAccessKey) {
+      const refusal = await iam.authorizeSsm(op, input);
+      if (refusal) return fail('AccessDeniedException', refusal.message);
+    }
     const r = handleSsm(sb, op, input, caller);
     return reply(r.status, JSON.stringify(r.body), { action: op, mutating: r.mutating && r.status === 200, ...(r.error ? { error: r.error } : {}), ...(r.subject ? { subject: r.subject } : {}), ...(caller.kind === 'instance' ? { subject: `${r.subject ?? ''} by ${caller.instanceId}`.trim() } : {}) });
   }
@@ -195,6 +222,19 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       res.end(JSON.stringify(value));
     };
     const path = url.pathname.slice('/_sandbox/'.length);
+    if (path === 'builds' && req.method === 'GET') return send(200, jenkins.queue.list());
+    if (path === 'builds' && req.method === 'POST') {
+      let input: unknown;
+      try { input = JSON.parse(body.toString('utf8') || '{}'); } catch { return send(400, { error: 'builds: the body is not JSON' }); }
+      const request = readBuildRequest(input);
+      if (typeof request === 'string') {
+        sb.log({ service: 'control', action: 'builds queue', status: 400, mutating: false, error: request });
+        return send(400, { error: request });
+      }
+      const queued = jenkins.queue.schedule(request.label, request.count, request.durationMs);
+      sb.log({ service: 'control', action: 'builds queue', status: 200, mutating: true, subject: `${request.count} x ${request.label ?? '(any agent)'}` });
+      return send(200, { builds: queued.map((b) => jenkins.queue.view(b)) });
+    }
     const busy = /^agents\/([^/]+)\/(busy|idle)$/.exec(path);
     if (req.method === 'POST' && busy) {
       const problem = jenkins.setBusy(decodeURIComponent(busy[1]!), busy[2] === 'busy');
@@ -263,6 +303,8 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     res.end(`The sandbox answers on /ec2/, /ssm/, /jenkins/ and /_sandbox/, not ${p}\n`);
   });
   server.on('upgrade', (req, socket, head) => {
+    // An agent killed mid-handshake resets its socket: that ends the connection, not the sandbox.
+    socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://sandbox');
     const refuse = (status: number, message: string) => {
       socket.end(`HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Bad Request'}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${message}\n`);
@@ -274,7 +316,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     wss.once('headers', (headers) => {
       headers.push(`X-Remoting-Capability: sandbox-controller`, `X-Remoting-Minimum-Version: 3107.v665000b_51092`, `Connection-Cookie: ${randomBytes(16).toString('hex')}`);
     });
-    wss.handleUpgrade(req, socket, head, (ws) => jenkins.attach(checked.name, ws));
+    wss.handleUpgrade(req, socket, head, (ws) => jenkins.attach(checked.name, ws, req.headers));
   });
 
   const portFile = join(options.stateDir, 'port');
@@ -303,7 +345,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     AWS_REGION: sb.region,
     AWS_ENDPOINT_URL_EC2: `${sb.baseUrl}/ec2/`,
     AWS_ENDPOINT_URL_SSM: `${sb.baseUrl}/ssm/`,
-    AWS_ACCESS_KEY_ID: 'AKIASANDBOX000000000',
+    AWS_ACCESS_KEY_ID: provisionerAccessKey,
     AWS_SECRET_ACCESS_KEY: 'sandbox-secret-access-key-not-a-real-one',
   };
   writeFileSync(join(options.stateDir, 'env'), envLines(env), { mode: 0o600 });
@@ -327,6 +369,27 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       store.close();
     },
   };
+}
+
+/** Default duration of a queued build's body. */
+export const defaultBuildDurationMs = 20_000;
+
+/**
+ * A `POST /_sandbox/builds` body: `label` (a label expression; null, absent or blank for any agent,
+ * as ExecutorStep's Util.fixEmptyAndTrim makes of `node('')`), `count` (1..1000) and `duration`
+ * (1500, "1500ms", "20s", "2m"; default 20s). A problem is one sentence naming the field.
+ */
+export function readBuildRequest(input: unknown): { label: string | null; count: number; durationMs: number } | string {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return `builds: expected a JSON object {label, count, duration}, found ${JSON.stringify(input)}`;
+  const { label = null, count = 1, duration = defaultBuildDurationMs, ...rest } = input as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) return `builds: unknown field ${JSON.stringify(unknown[0])} (expected label, count, duration)`;
+  if (label !== null && typeof label !== 'string') return `builds: label must be a label expression (a string), or null for any agent, found ${JSON.stringify(label)}`;
+  if (!Number.isInteger(count) || (count as number) < 1 || (count as number) > 1000) return `builds: count must be a whole number from 1 to 1000, found ${JSON.stringify(count)}`;
+  const durationMs = typeof duration === 'number' ? (Number.isInteger(duration) && duration >= 0 ? duration : undefined) : typeof duration === 'string' ? readDuration(duration) : undefined;
+  if (durationMs === undefined) return `builds: duration must be milliseconds or a duration such as 1500ms, 20s or 2m, found ${JSON.stringify(duration)}`;
+  const trimmed = label?.trim();
+  return { label: trimmed ? trimmed : null, count: count as number, durationMs };
 }
 
 export function envLines(env: Record<string, string>): string {

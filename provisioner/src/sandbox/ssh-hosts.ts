@@ -10,6 +10,8 @@ import { connect, createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../errors.ts';
+import { layHostImage } from './hosts.ts';
+import { imageOf } from './images.ts';
 import { fingerprint, knownHostsName } from '../transport/ssh-host-keys.ts';
 
 export const sshdPath = '/usr/sbin/sshd';
@@ -34,6 +36,8 @@ export async function startSandboxSshHosts(flag: string, stateDir: string, toolb
   if (!/^\d+$/.test(flag) || count > 50) throw new UserError(`--ssh-hosts: expected a number of SSH hosts from 0 to 50, found ${JSON.stringify(flag)}`);
   if (count === 0) return undefined;
   const hosts = await startSshHosts({ dir: stateDir, count, env: (root) => sandboxHostEnv(toolbox, root) });
+  // Static hosts are Amazon Linux 2023 machines, as the EC2 pools' default image.
+  for (const host of hosts.hosts) layHostImage(toolbox, host.root, imageOf('al2023'));
   // A restarted sandbox: the agents that ran on these hosts run again, as on the SSM instances.
   for (const host of hosts.hosts) {
     const units = join(host.root, 'run/sandbox/units');

@@ -3,7 +3,8 @@
 // and Run Command (AWS-RunShellScript, which the hosts really execute).
 import { createHmac, randomUUID } from 'node:crypto';
 import type { CommandRecord, Invocation, Parameter } from './state.ts';
-import { instanceState, ssmOnline, stableHash, type Sandbox } from './world.ts';
+import { publicImage, type ImageFamily } from './images.ts';
+import { instanceState, ssmOnline, type Sandbox } from './world.ts';
 
 export class SsmError extends Error {
   constructor(readonly type: string, message: string, readonly status = 400) {
@@ -25,18 +26,18 @@ export type Caller = { kind: 'account' } | { kind: 'instance'; instanceId: strin
 const mutatingOps = new Set(['PutParameter', 'DeleteParameter', 'DeleteParameters', 'SendCommand', 'CancelCommand']);
 
 /**
- * Public parameters EC2 users resolve AMIs through. A known alias maps to a stable made-up AMI
- * id; anything else under /aws/service/ is not found, as a typo would be in AWS.
+ * The AMI a public alias (/aws/service/...) stands for; the account remembers it, so that
+ * RunInstances and DescribeImages know the image by its id afterwards.
  */
-const publicAliases = [
-  /^\/aws\/service\/ami-amazon-linux-latest\/[a-z0-9._-]+$/,
-  /^\/aws\/service\/canonical\/ubuntu\/server\/[0-9.]+\/stable\/current\/(amd64|arm64)\/hvm\/ebs-gp[23]\/ami-id$/,
-  /^\/aws\/service\/debian\/release\/[0-9a-z]+\/latest\/(amd64|arm64)$/,
-];
-
-export function resolvePublicParameter(name: string): string | undefined {
-  if (!publicAliases.some((re) => re.test(name))) return undefined;
-  return `ami-0${(stableHash(name) >>> 0).toString(16).padStart(8, '0')}${(stableHash(`${name}#`) >>> 0).toString(16).padStart(8, '0')}`;
+export function resolvePublicParameter(sb: Sandbox, name: string): string | undefined {
+  const found = publicImage(name);
+  if (!found) return undefined;
+  const images = sb.store.world.images;
+  if (!images.some((i) => i.id === found.imageId)) {
+    images.push({ id: found.imageId, family: found.image.family, alias: name });
+    sb.store.save();
+  }
+  return found.imageId;
 }
 
 export function handleSsm(sb: Sandbox, op: string, input: Record<string, unknown>, caller: Caller): SsmReply {
@@ -46,6 +47,9 @@ export function handleSsm(sb: Sandbox, op: string, input: Record<string, unknown
     let subject: string | undefined;
     if (caller.kind === 'instance' && op !== 'GetParameter') {
       throw new SsmError('AccessDeniedException', `User: ${instanceArn(sb, caller.instanceId)} is not authorized to perform: ssm:${op} because no identity-based policy allows the ssm:${op} action`);
+    }
+    if ((op === 'GetParameter' || op === 'GetParameters') && !takeParameterReadToken(sb)) {
+      throw new SsmError('ThrottlingException', 'Rate exceeded');
     }
     switch (op) {
       case 'PutParameter': ({ body, subject } = putParameter(sb, input)); break;
@@ -59,14 +63,35 @@ export function handleSsm(sb: Sandbox, op: string, input: Record<string, unknown
       case 'SendCommand': ({ body, subject } = sendCommand(sb, input)); break;
       case 'GetCommandInvocation': body = getCommandInvocation(sb, input); break;
       case 'ListCommandInvocations': body = listCommandInvocations(sb, input); break;
+      case 'ListCommands': body = listCommands(sb, input); break;
       default:
-        throw new SsmError('UnknownOperationException', `Operation ${op} is not implemented by the sandbox (it implements Put/Get/Delete(s)Parameter(s), GetParametersByPath, DescribeParameters, DescribeInstanceInformation, SendCommand, GetCommandInvocation, ListCommandInvocations)`);
+        throw new SsmError('UnknownOperationException', `Operation ${op} is not implemented by the sandbox (it implements Put/Get/Delete(s)Parameter(s), GetParametersByPath, DescribeParameters, DescribeInstanceInformation, SendCommand, GetCommandInvocation, ListCommandInvocations, ListCommands)`);
     }
     return { status: 200, body, mutating, ...(subject ? { subject } : {}) };
   } catch (err) {
     if (!(err instanceof SsmError)) throw err;
     return { status: err.status, body: { __type: err.type, message: err.message }, mutating, error: err.type };
   }
+}
+
+// ---- Parameter Store's read quota
+
+/**
+ * GetParameter and GetParameters share about 40 transactions a second per account and region
+ * (Service Quotas, "Systems Manager endpoints and quotas": the default throughput): a bucket of 40
+ * refilled at 40 a second. A SendCommand starts 50 hosts that each read their secret at once.
+ */
+export const parameterReadsPerSecond = 40;
+const readBuckets = new WeakMap<Sandbox, { tokens: number; at: number }>();
+
+function takeParameterReadToken(sb: Sandbox, now = Date.now()): boolean {
+  const bucket = readBuckets.get(sb) ?? { tokens: parameterReadsPerSecond, at: now };
+  bucket.tokens = Math.min(parameterReadsPerSecond, bucket.tokens + ((now - bucket.at) / 1000) * parameterReadsPerSecond);
+  bucket.at = now;
+  readBuckets.set(sb, bucket);
+  if (bucket.tokens < 1) return false;
+  bucket.tokens -= 1;
+  return true;
 }
 
 // ---- input checks
@@ -110,6 +135,32 @@ function instanceArn(sb: Sandbox, instanceId: string): string {
   const instance = sb.store.world.instances.find((i) => i.id === instanceId);
   const role = instance?.instanceProfile?.split('/').pop() ?? 'no-instance-profile';
   return `arn:aws:sts::${sb.accountId}:assumed-role/${role}/${instanceId}`;
+}
+
+// ---- KMS: the keys a SecureString may name
+
+/**
+ * The key `keyId` names, in any form KMS accepts (key id, key ARN, alias name, alias ARN): the
+ * account's AWS managed aws/ssm key, or one of the sandbox's customer managed keys (--kms-key).
+ */
+export function kmsKeyOf(sb: Sandbox, keyId: string): KmsKey | undefined {
+  const prefix = `arn:aws:kms:${sb.region}:${sb.accountId}:`;
+  const name = keyId.startsWith(prefix) ? keyId.slice(prefix.length) : keyId;
+  return sandboxKeys(sb).find((k) => name === k.id || name === `key/${k.id}` || name === k.alias);
+}
+
+export interface KmsKey {
+  id: string;
+  alias: string;
+  arn: string;
+}
+
+export function sandboxKeys(sb: Sandbox): KmsKey[] {
+  return ['alias/aws/ssm', ...sb.kmsAliases].map((alias) => {
+    const h = createHmac('sha256', 'sandbox-kms').update(`${sb.accountId}/${alias}`).digest('hex');
+    const id = `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+    return { id, alias, arn: `arn:aws:kms:${sb.region}:${sb.accountId}:key/${id}` };
+  });
 }
 
 // ---- Parameter Store
@@ -160,6 +211,7 @@ function putParameter(sb: Sandbox, input: Record<string, unknown>): { body: unkn
   if (tier === 'Standard' && value.length > 4096) throw new SsmError('ValidationException', 'Standard tier parameters support a maximum parameter value of 4096 characters. To create a larger parameter value, upgrade the parameter to use the advanced-parameter tier.');
   if (value.length === 0) throw new SsmError('ValidationException', "1 validation error detected: Value at 'value' failed to satisfy constraint: Member must have length greater than or equal to 1");
   if (keyId !== undefined && type !== 'SecureString') throw new SsmError('ValidationException', 'KeyId is required for SecureString type parameter only.');
+  if (keyId !== undefined && !kmsKeyOf(sb, keyId)) throw new SsmError('InvalidKeyId', `The query key ID isn't valid: ${keyId} names no KMS key of account ${sb.accountId} in ${sb.region}.`);
   if (overwrite && input.Tags !== undefined) throw new SsmError('ValidationException', 'Invalid request: tags and overwrite can\'t be used together. To create a parameter with tags, please remove overwrite flag. To update tags for an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.');
   const world = sb.store.world;
   const existing = world.parameters.find((p) => p.name === name);
@@ -185,7 +237,7 @@ function putParameter(sb: Sandbox, input: Record<string, unknown>): { body: unkn
 function getParameter(sb: Sandbox, input: Record<string, unknown>, caller: Caller): { body: unknown; subject: string } {
   const name = str(input, 'Name', true);
   const decrypt = input.WithDecryption === true;
-  const alias = resolvePublicParameter(name);
+  const alias = resolvePublicParameter(sb, name);
   if (alias) {
     return {
       body: { Parameter: { Name: name, Type: 'String', Value: alias, Version: 1, LastModifiedDate: seconds(Date.UTC(2026, 0, 1)), ARN: `arn:aws:ssm:${sb.region}::parameter${name}`, DataType: 'aws:ec2:image' } },
@@ -329,6 +381,11 @@ function describeInstanceInformation(sb: Sandbox, input: Record<string, unknown>
       (!wantedIds || wantedIds.includes(instance.id)) &&
       (!wantedPing || wantedPing.includes(ping)) &&
       tagFilters.every((f) => instance.tags.some((t) => t.key === f.key && f.values.includes(t.value))));
+  // An id whose agent never registered is an error, not an empty answer (as SSM says it).
+  if (wantedIds) {
+    const unknown = wantedIds.filter((id) => !listed.some((x) => x.instance.id === id));
+    if (unknown.length > 0) throw new SsmError('InvalidInstanceId', `Instances [[${unknown.join(', ')}]] not in a valid state for account ${sb.accountId}`);
+  }
   // The real default page size is not documented; 50 (the maximum) keeps callers that forget
   // NextToken working only up to 50 hosts, as in AWS.
   const { items, next } = page(listed, input, 50, 50);
@@ -341,8 +398,7 @@ function describeInstanceInformation(sb: Sandbox, input: Record<string, unknown>
       AgentVersion: '3.3.987.0',
       IsLatestVersion: false,
       PlatformType: 'Linux',
-      PlatformName: 'Amazon Linux',
-      PlatformVersion: '2023',
+      ...platformOf(instance.platform ?? 'al2023'),
       ResourceType: 'EC2Instance',
       IPAddress: instance.privateIp,
       ComputerName: `ip-${instance.privateIp.replace(/\./g, '-')}.ec2.internal`,
@@ -353,6 +409,16 @@ function describeInstanceInformation(sb: Sandbox, input: Record<string, unknown>
     })),
     ...(next ? { NextToken: next } : {}),
   };
+}
+
+/** PlatformName / PlatformVersion as the SSM agent reports them from /etc/os-release. */
+function platformOf(family: ImageFamily): { PlatformName: string; PlatformVersion: string } {
+  switch (family) {
+    case 'al2023': return { PlatformName: 'Amazon Linux', PlatformVersion: '2023' };
+    case 'ubuntu-24.04': return { PlatformName: 'Ubuntu', PlatformVersion: '24.04' };
+    case 'ubuntu-22.04': return { PlatformName: 'Ubuntu', PlatformVersion: '22.04' };
+    case 'debian-12': return { PlatformName: 'Debian GNU/Linux', PlatformVersion: '12' };
+  }
 }
 
 // ---- Run Command
@@ -388,6 +454,11 @@ function sendCommand(sb: Sandbox, input: Record<string, unknown>): { body: unkno
   const deliverySeconds = int(input, 'TimeoutSeconds', 30, 2592000);
   const comment = str(input, 'Comment');
   if (comment !== undefined && comment.length > 100) throw new SsmError('ValidationException', `1 validation error detected: Value at 'comment' failed to satisfy constraint: Member must have length less than or equal to 100`);
+  const maxConcurrency = str(input, 'MaxConcurrency') ?? '50';
+  const maxErrors = str(input, 'MaxErrors') ?? '0';
+  // The SDK model's patterns for both fields.
+  if (!/^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$/.test(maxConcurrency)) throw new SsmError('ValidationException', `1 validation error detected: Value '${maxConcurrency}' at 'maxConcurrency' failed to satisfy constraint: Member must satisfy regular expression pattern: ^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$`);
+  if (!/^([1-9][0-9]*|[0]|[1-9][0-9]%|[0-9]%|100%)$/.test(maxErrors)) throw new SsmError('ValidationException', `1 validation error detected: Value '${maxErrors}' at 'maxErrors' failed to satisfy constraint: Member must satisfy regular expression pattern: ^([1-9][0-9]*|[0]|[1-9][0-9]%|[0-9]%|100%)$`);
   const record: CommandRecord = {
     id: randomUUID(),
     documentName: 'AWS-RunShellScript',
@@ -396,24 +467,67 @@ function sendCommand(sb: Sandbox, input: Record<string, unknown>): { body: unkno
     requestedAt: now,
     timeoutSeconds,
     ...(deliverySeconds !== undefined ? { deliverySeconds } : {}),
-    maxConcurrency: str(input, 'MaxConcurrency') ?? '50',
-    maxErrors: str(input, 'MaxErrors') ?? '0',
-    invocations: ids.map((instanceId) => ({ instanceId, status: 'Pending', responseCode: -1, stdout: '', stderr: '' })),
+    maxConcurrency,
+    maxErrors,
+    invocations: ids.map((instanceId) => ({ instanceId, status: 'Pending', details: 'Pending', responseCode: -1, stdout: '', stderr: '' })),
   };
   world.commands.push(record);
   sb.store.save();
   const body = { Command: commandJson(sb, record) };
   // Delivery to the hosts happens after the reply, as Run Command's does.
-  setImmediate(() => { for (const id of ids) sb.runCommand(record.id, id); });
+  setImmediate(() => dispatchCommand(sb, record));
   return { body, subject: `${record.id} ${ids.join(' ')}` };
 }
 
-function overallStatus(record: CommandRecord): string {
-  const states = record.invocations.map((i) => i.status);
-  if (states.some((s) => s === 'Pending' || s === 'InProgress')) return states.every((s) => s === 'Pending') ? 'Pending' : 'InProgress';
-  if (states.every((s) => s === 'Success')) return 'Success';
-  if (states.some((s) => s === 'TimedOut')) return 'TimedOut';
-  return 'Failed';
+/** "50" or "10%" of the command's targets, as SSM reads MaxConcurrency (at least 1) and MaxErrors. */
+function limitOf(value: string, targets: number, atLeastOne: boolean): number {
+  const n = value.endsWith('%') ? Math.floor((Number(value.slice(0, -1)) * targets) / 100) : Number(value);
+  return atLeastOne ? Math.max(1, n) : n;
+}
+
+const ended = (i: Invocation) => i.status !== 'Pending' && i.status !== 'InProgress' && i.status !== 'Delayed';
+/** Failures and execution timeouts count against MaxErrors; undeliverable hosts do not. */
+const countsAsError = (i: Invocation) => i.details === 'Failed' || i.details === 'ExecutionTimedOut';
+
+/**
+ * Hands the command's invocations to their hosts, at most MaxConcurrency at a time; once more than
+ * MaxErrors have failed, the ones not yet started end as Cancelled / Terminated ("the parent
+ * command exceeded its MaxErrors limit and subsequent command invocations were canceled").
+ */
+export function dispatchCommand(sb: Sandbox, record: CommandRecord): void {
+  const targets = record.invocations.length;
+  if (record.invocations.filter(countsAsError).length > limitOf(record.maxErrors, targets, false)) {
+    const now = Date.now();
+    for (const i of record.invocations) {
+      if (i.status !== 'Pending') continue;
+      i.status = 'Cancelled';
+      i.details = 'Terminated';
+      i.endedAt = now;
+    }
+    sb.store.save();
+    return;
+  }
+  let active = record.invocations.filter((i) => i.dispatched && !ended(i)).length;
+  for (const i of record.invocations) {
+    if (active >= limitOf(record.maxConcurrency, targets, true)) break;
+    if (i.dispatched || i.status !== 'Pending') continue;
+    i.dispatched = true;
+    active++;
+    sb.runCommand(record.id, i.instanceId);
+  }
+}
+
+/** The command's Status and StatusDetails from its invocations (Run Command's aggregation). */
+function overallStatus(record: CommandRecord): { status: string; details: string } {
+  const invocations = record.invocations;
+  if (!invocations.every(ended)) return invocations.every((i) => i.status === 'Pending') ? { status: 'Pending', details: 'Pending' } : { status: 'InProgress', details: 'InProgress' };
+  if (invocations.every((i) => i.status === 'Success')) return { status: 'Success', details: 'Success' };
+  const errors = invocations.filter(countsAsError).length;
+  if (errors > limitOf(record.maxErrors, invocations.length, false)) {
+    const timedOut = invocations.filter((i) => i.details === 'ExecutionTimedOut').length > limitOf(record.maxErrors, invocations.length, false);
+    return timedOut ? { status: 'TimedOut', details: 'ExecutionTimedOut' } : { status: 'Failed', details: 'Failed' };
+  }
+  return { status: 'Failed', details: 'Incomplete' };
 }
 
 function commandJson(sb: Sandbox, r: CommandRecord): Record<string, unknown> {
@@ -428,8 +542,8 @@ function commandJson(sb: Sandbox, r: CommandRecord): Record<string, unknown> {
     InstanceIds: r.invocations.map((i) => i.instanceId),
     Targets: [],
     RequestedDateTime: seconds(r.requestedAt),
-    Status: overallStatus(r),
-    StatusDetails: overallStatus(r),
+    Status: overallStatus(r).status,
+    StatusDetails: overallStatus(r).details,
     OutputS3Region: sb.region,
     OutputS3BucketName: '',
     OutputS3KeyPrefix: '',
@@ -437,8 +551,8 @@ function commandJson(sb: Sandbox, r: CommandRecord): Record<string, unknown> {
     MaxErrors: r.maxErrors,
     TargetCount: r.invocations.length,
     CompletedCount: done.length,
-    ErrorCount: done.filter((i) => i.status !== 'Success').length,
-    DeliveryTimedOutCount: 0,
+    ErrorCount: done.filter(countsAsError).length,
+    DeliveryTimedOutCount: done.filter((i) => i.details === 'DeliveryTimedOut').length,
     TimeoutSeconds: r.timeoutSeconds,
     CloudWatchOutputConfig: { CloudWatchLogGroupName: '', CloudWatchOutputEnabled: false },
   };
@@ -458,7 +572,7 @@ function findInvocation(sb: Sandbox, commandId: string, instanceId: string): { r
 }
 
 function statusDetails(i: Invocation): string {
-  return i.status === 'TimedOut' ? 'ExecutionTimedOut' : i.status;
+  return i.details;
 }
 
 function duration(i: Invocation): string {
@@ -543,4 +657,21 @@ function listCommandInvocations(sb: Sandbox, input: Record<string, unknown>): un
     })),
     ...(next ? { NextToken: next } : {}),
   };
+}
+
+/**
+ * ListCommands: every command the account sent, newest first, with its parameters as sent (SSM
+ * keeps them: whoever may call ssm:ListCommands reads them, so no secret may ever be one).
+ */
+function listCommands(sb: Sandbox, input: Record<string, unknown>): unknown {
+  const commandId = str(input, 'CommandId');
+  const instanceId = str(input, 'InstanceId');
+  if (commandId !== undefined && commandId.length !== 36) throw new SsmError('ValidationException', `1 validation error detected: Value '${commandId}' at 'commandId' failed to satisfy constraint: Member must have length equal to 36`);
+  if (input.Filters !== undefined) throw new SsmError('InvalidFilterKey', 'The sandbox lists commands by CommandId and InstanceId, not by Filters');
+  const records = visibleCommands(sb)
+    .filter((c) => (commandId === undefined || c.id === commandId) && (instanceId === undefined || c.invocations.some((i) => i.instanceId === instanceId)))
+    .reverse();
+  if (commandId !== undefined && records.length === 0) throw new SsmError('InvalidCommandId', '');
+  const { items, next } = page(records, input, 50, 50);
+  return { Commands: items.map((r) => commandJson(sb, r)), ...(next ? { NextToken: next } : {}) };
 }

@@ -1,8 +1,9 @@
-// The sandbox's world: instances, parameters, commands and Jenkins nodes, kept in one JSON file
+// The sandbox's world: instances, parameters, commands, Jenkins nodes and builds, kept in one JSON file
 // under the state directory so that it outlives a restart of the sandbox and any crash of the
 // provisioner. Every mutation is written out (atomically, via rename) before its reply is sent.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ImageFamily } from './images.ts';
 
 export interface Tag {
   key: string;
@@ -13,6 +14,8 @@ export interface Instance {
   id: string;
   reservationId: string;
   imageId: string;
+  /** What the host runs: the family of its image (older state files: Amazon Linux 2023). */
+  platform?: ImageFamily;
   instanceType: string;
   subnetId: string;
   availabilityZone: string;
@@ -27,6 +30,8 @@ export interface Instance {
   volume: { id: string; sizeGiB: number; tags: Tag[] };
   metadataOptions: { httpTokens: string; hopLimit: number; httpEndpoint: string };
   userData?: string;
+  /** Its SSH host key (`ssh-ed25519 AAAA...`), as cloud-init prints it on the console. */
+  hostKey?: string;
   /** Epoch ms. State is derived from these times and the boot delay, so it survives restarts. */
   launchedAt: number;
   terminatedAt?: number;
@@ -49,11 +54,18 @@ export interface Parameter {
   lastModified: number;
   description?: string;
   tier: string;
+  /** Parameter Store tags (PutParameter Tags, AddTagsToResource). */
+  tags?: Tag[];
 }
 
 export interface Invocation {
   instanceId: string;
-  status: 'Pending' | 'InProgress' | 'Success' | 'Failed' | 'TimedOut' | 'Cancelled' | 'Undeliverable' | 'Terminated';
+  /** SSM's CommandInvocationStatus (the SDK model's enum). */
+  status: 'Pending' | 'InProgress' | 'Delayed' | 'Success' | 'Cancelled' | 'TimedOut' | 'Failed' | 'Cancelling';
+  /** SSM's StatusDetails: the finer state (Undeliverable, Terminated, ExecutionTimedOut...). */
+  details: string;
+  /** Handed to the host's SSM agent (it may still wait for a slot there). */
+  dispatched?: boolean;
   responseCode: number;
   startedAt?: number;
   endedAt?: number;
@@ -86,15 +98,44 @@ export type OfflineCause =
   | { kind: 'user'; userId: string; message: string | null; timestamp: number }
   | { kind: 'disk-space' | 'temp-space'; path: string; freeBytes: number; totalBytes: number; thresholdBytes: number; timestamp: number };
 
-/** A build pretended to run on an agent (the control endpoint starts and ends it). */
-export interface Build {
-  number: number;
-  since: number;
+/**
+ * A build the sandbox runs: one run of its Pipeline job whose single `node(label)` step waits in
+ * the build queue (a PlaceholderTask), is handed to an executor (pending), runs its body there for
+ * its duration and finishes. Where it is comes from its timestamps, so it survives a restart.
+ */
+export interface SandboxBuild {
+  /** The run's number in the sandbox's Pipeline job; also its id in `sandbox builds`. */
+  id: number;
+  /** The queue item's id (Queue.Item.getId) while it waits. */
+  queueId: number;
+  /** The `node` step's label as ExecutorStep keeps it (trimmed; null: `node {}`, any agent). */
+  label: string | null;
+  /** How long its body runs on the executor; null: until `sandbox idle NODE` ends it. */
+  durationMs: number | null;
+  /** Epoch ms it entered the queue (inQueueSince; the run starts then too). */
+  queuedAt: number;
+  /** Left the quiet period: a queue maintenance made it buildable (buildableStartMilliseconds). */
+  buildableAt?: number;
+  /** Handed to an executor of `node` that has not started it yet (BuildableItem.isPending). */
+  pendingAt?: number;
+  /** Its executor started it: it left the queue. */
+  startedAt?: number;
+  finishedAt?: number;
+  /** The node it is handed to, runs or ran on. */
+  node?: string;
+  executor?: number;
+  result: 'SUCCESS' | 'ABORTED' | null;
+  /** Why it was aborted: its node was deleted, or its agent went and did not come back in time. */
+  abortedBy?: 'node-removed';
   /**
-   * When the agent under it dropped or its node was deleted: a Pipeline waits this long plus the
-   * lost-agent timeout for it to come back, then aborts (the executor is busy until then).
+   * When the agent under it dropped or its node was deleted: the Pipeline waits the lost-agent
+   * timeout for it to come back, then aborts (the executor is busy until then).
    */
   agentLostAt?: number;
+  /** Its node was deleted while it ran: its executor is on the leftover computer (AbstractCIBase.updateComputerList). */
+  nodeRemovedAt?: number;
+  /** That leftover computer was deleted from the list (Computer.doDoDelete with no node). */
+  computerDelisted?: boolean;
 }
 
 export interface JenkinsNode {
@@ -108,22 +149,11 @@ export interface JenkinsNode {
   workDir?: string;
   createdAt: number;
   temporaryOfflineCause?: OfflineCause;
-  /** Set while a build is (pretended to be) running on it. */
-  busy?: Build;
   /**
    * Why its channel went last (Computer.offlineCause): it broke (OfflineCause.ChannelTermination),
    * or a person disconnected it (a UserCause). Shown while the agent is not connected.
    */
-  lastDisconnect?: OfflineCause | { kind: 'channel'; timestamp: number };
-}
-
-/**
- * A computer whose node was deleted while a build ran on it: Jenkins keeps it in the computer list,
- * offline with no executors left but the busy one, until that build ends (AbstractCIBase.updateComputerList).
- */
-export interface RemovedComputer {
-  name: string;
-  busy: Build;
+  lastDisconnect?: OfflineCause | { kind: 'channel'; timestamp: number; /** The throwable that broke it, when known. */ error?: string };
 }
 
 export interface SandboxUser {
@@ -134,18 +164,28 @@ export interface SandboxUser {
   permissions: string[];
 }
 
+/** An AMI the account has seen resolved from a public alias (the sandbox knows no other images). */
+export interface KnownImage {
+  id: string;
+  family: ImageFamily;
+  alias: string;
+}
+
 export interface World {
   version: 1;
   /** Key of the HMAC that makes node secrets (as Jenkins' JnlpSlaveAgentProtocol secret key). */
   jnlpKey: string;
   users: SandboxUser[];
   instances: Instance[];
+  images: KnownImage[];
   launches: Launch[];
   parameters: Parameter[];
   commands: CommandRecord[];
   nodes: JenkinsNode[];
-  removedComputers: RemovedComputer[];
+  /** Every build the sandbox queued, oldest first (finished ones stay: `sandbox builds` lists them). */
+  builds: SandboxBuild[];
   nextBuild: number;
+  nextQueueId: number;
 }
 
 export class Store {
@@ -177,18 +217,38 @@ export class Store {
   }
 }
 
+/** A build marked on an agent by an older sandbox (before builds ran through the queue). */
+interface OlderBusy {
+  number: number;
+  since: number;
+  agentLostAt?: number;
+}
+
 /**
  * A state directory written by an older sandbox: users without permission lists get the fresh
- * world's users, nodes drained under the old fields keep a person's offline cause.
+ * world's users, nodes drained under the old fields keep a person's offline cause, and a build an
+ * older sandbox marked on an agent (or on a deleted node's computer) becomes a running build there.
  */
 function upgrade(world: World, fresh: () => World): World {
-  world.removedComputers ??= [];
+  const older = world as World & { removedComputers?: Array<{ name: string; busy: OlderBusy }> };
+  world.builds ??= [];
+  world.nextQueueId ??= 1;
+  const carried = (busy: OlderBusy, node: string, removedAt?: number): SandboxBuild => ({
+    id: busy.number, queueId: world.nextQueueId++, label: node, durationMs: null, queuedAt: busy.since, buildableAt: busy.since,
+    pendingAt: busy.since, startedAt: busy.since, node, executor: 0, result: null,
+    ...(busy.agentLostAt !== undefined || removedAt !== undefined ? { agentLostAt: busy.agentLostAt ?? removedAt } : {}),
+    ...(removedAt !== undefined ? { nodeRemovedAt: removedAt } : {}),
+  });
+  for (const computer of older.removedComputers ?? []) world.builds.push(carried(computer.busy, computer.name, computer.busy.agentLostAt ?? Date.now()));
+  delete older.removedComputers;
   if (!world.users.every((u) => Array.isArray(u.permissions) && typeof u.password === 'string')) world.users = fresh().users;
-  for (const node of world.nodes as Array<JenkinsNode & { temporarilyOffline?: boolean; offlineMessage?: string }>) {
+  for (const node of world.nodes as Array<JenkinsNode & { temporarilyOffline?: boolean; offlineMessage?: string; busy?: OlderBusy }>) {
     if (node.temporarilyOffline) node.temporaryOfflineCause ??= { kind: 'user', userId: 'admin', message: node.offlineMessage || null, timestamp: node.createdAt };
     delete node.temporarilyOffline;
     delete node.offlineMessage;
     if (typeof node.lastDisconnect === 'string') node.lastDisconnect = { kind: 'channel', timestamp: node.createdAt };
+    if (node.busy) world.builds.push(carried(node.busy, node.name));
+    delete node.busy;
   }
   return world;
 }

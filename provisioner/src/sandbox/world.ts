@@ -34,6 +34,8 @@ export interface Sandbox {
   random: () => number;
   region: string;
   accountId: string;
+  /** The aliases of the account's customer managed KMS keys (beside the AWS managed aws/ssm). */
+  kmsAliases: string[];
   /** Base URL the sandbox answers on, e.g. http://127.0.0.1:4566 */
   baseUrl: string;
   log(entry: RequestLogEntry): void;
@@ -74,4 +76,12 @@ export function resourceId(prefix: string): string {
 /** A stable small number from a string (AZ of a subnet, IP block, AMI of an alias). */
 export function stableHash(text: string): number {
   return createHash('sha256').update(text).digest().readUInt32BE(0);
+}
+
+/** `1500`, `1500ms`, `1.5s`, `2m` -> milliseconds, or undefined for anything else. */
+export function readDuration(raw: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(raw.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  return Math.round(m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n);
 }

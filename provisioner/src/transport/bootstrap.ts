@@ -20,6 +20,10 @@ export interface BootstrapValues {
   tools: string;
   /** Space-separated absolute paths the agent user must own: the library steps' caches. */
   cacheDirs: string;
+  /** The oldest Python the library's steps accept (`library.python.minVersion`). */
+  pythonMin: string;
+  /** The distribution package of that Python (`python3.11`), for hosts whose python3 is older. */
+  pythonPackage: string;
 }
 
 // Values land inside single quotes in bash: allow only characters that can neither end the quote
@@ -36,7 +40,16 @@ export function bootstrapValues(fleet: Fleet, pool: Pool): BootstrapValues {
     parameterPrefix: secretParameterPrefix(fleet.fleet),
     tools: pool.tools.join(' '),
     cacheDirs: cacheDirs(fleet, pool).join(' '),
+    ...pythonValues(fleet.library?.python.minVersion ?? defaultPythonMin),
   };
+}
+
+/** The library's default `minVersion` (provisioner/src/library/schema.ts), for fleets without `library:`. */
+const defaultPythonMin = '3.11';
+
+export function pythonValues(minVersion: string): { pythonMin: string; pythonPackage: string } {
+  const [major = '3', minor] = minVersion.split('.');
+  return { pythonMin: minVersion, pythonPackage: minor === undefined ? `python${major}` : `python${major}.${minor}` };
 }
 
 /** The caches of the library steps this pool can run (`buildApp` needs python, `terraformApply` terraform). */

@@ -182,7 +182,7 @@ export interface HostCheck {
 const appendQueues = new Map<string, Promise<unknown>>();
 
 /** Reads a known_hosts file; a missing file is empty for accept-new and an error otherwise. */
-async function readKnownHosts(path: string, missingOk: boolean): Promise<KnownHostEntry[]> {
+export async function readKnownHostsFile(path: string, missingOk: boolean): Promise<KnownHostEntry[]> {
   try {
     return parseKnownHosts(await readFile(path, 'utf8'));
   } catch (err) {
@@ -216,7 +216,7 @@ export async function hostCheck(policy: HostKeyPolicyConfig, host: string, port:
   const file = policy.knownHostsFile;
   if (!file) throw new HostKeyError(`hostKeyPolicy ${policy.hostKeyPolicy} needs a known hosts file`);
   const acceptNew = policy.hostKeyPolicy === 'accept-new';
-  const entries = (await readKnownHosts(file, acceptNew)).filter((entry) => entry.marker !== 'cert-authority' && entryMatches(entry, host, port));
+  const entries = (await readKnownHostsFile(file, acceptNew)).filter((entry) => entry.marker !== 'cert-authority' && entryMatches(entry, host, port));
   const revoked = entries.filter((entry) => entry.marker === 'revoked');
   const known = entries.filter((entry) => entry.marker === undefined);
   let pending: Buffer | undefined;
@@ -257,7 +257,7 @@ export async function hostCheck(policy: HostKeyPolicyConfig, host: string, port:
       const previous = appendQueues.get(file) ?? Promise.resolve();
       const next = previous.catch(() => {}).then(async () => {
         // Another connection may have recorded this host meanwhile: record once, and never over a different key.
-        const now = (await readKnownHosts(file, true)).filter((entry) => entry.marker === undefined && entryMatches(entry, host, port));
+        const now = (await readKnownHostsFile(file, true)).filter((entry) => entry.marker === undefined && entryMatches(entry, host, port));
         if (now.some((entry) => entry.key.equals(key))) return;
         if (now.length > 0) {
           throw new HostKeyError(`HOST KEY CHANGED for ${where} while connecting: ${file} now lists ${now.map((e) => fingerprint(e.key)).join(' or ')}, the host presented ${fingerprint(key)}`);

@@ -12,7 +12,7 @@ import ssh2 from 'ssh2';
 import type { Pool } from '../config/load.ts';
 import { RemoteError, UserError } from '../errors.ts';
 import { agentName, staticHostId, type Instance } from '../model.ts';
-import { defaultKnownHostsFile, expandPath, HostKeyError, hostCheck, hostKeysFromConsole, type ConsoleHostKeys, type HostKeyPolicyConfig } from './ssh-host-keys.ts';
+import { defaultKnownHostsFile, expandPath, HostKeyError, hostCheck, hostKeysFromConsole, readKnownHostsFile, type ConsoleHostKeys, type HostKeyPolicyConfig } from './ssh-host-keys.ts';
 import type { AgentTarget, BootstrapOptions, BootstrapResult, Transport } from './transport.ts';
 
 export interface SshTransportOptions {
@@ -139,6 +139,8 @@ export class SshTransport implements Transport {
   private readonly maxBackoffMs: number;
   private readonly consoleOutput: SshTransportOptions['consoleOutput'];
   private readonly consoleKeys = new Map<string, ConsoleHostKeys>();
+  /** Each pool's private key, read once. */
+  private readonly keys = new Map<string, Promise<string>>();
   private running = 0;
   private readonly waiting: Array<() => void> = [];
 
@@ -276,26 +278,14 @@ export class SshTransport implements Transport {
     };
   }
 
-  private async privateKey(pool: Pool): Promise<string> {
-    let key: string;
-    let from: string;
-    if (pool.sshKeyEnv) {
-      from = `the environment variable ${pool.sshKeyEnv} (sshKeyEnv of pool ${pool.name})`;
-      key = this.env[pool.sshKeyEnv] ?? '';
-      if (!key.trim()) throw new UserError(`${from} is not set or empty; it must hold the SSH private key`);
-    } else if (pool.sshKeyFile) {
-      const path = expandPath(pool.sshKeyFile, this.baseDir, this.env);
-      from = `sshKeyFile ${path} (pool ${pool.name})`;
-      try {
-        key = await readFile(path, 'utf8');
-      } catch (err) {
-        throw new UserError(`cannot read ${from}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-      }
-    } else {
-      throw new UserError(`pool ${pool.name}: no sshKeyFile or sshKeyEnv`);
+  private privateKey(pool: Pool): Promise<string> {
+    let key = this.keys.get(pool.name);
+    if (!key) {
+      key = readPrivateKey(pool, this.baseDir, this.env);
+      // A failed read is not kept: the next agent asks again (the file may have been fixed meanwhile).
+      key.catch(() => this.keys.delete(pool.name));
+      this.keys.set(pool.name, key);
     }
-    const parsed = ssh2.utils.parseKey(key);
-    if (parsed instanceof Error) throw new UserError(`${from} does not hold a usable private key (${parsed.message}; passphrase-protected keys are not supported)`);
     return key;
   }
 
@@ -438,6 +428,66 @@ export class SshTransport implements Transport {
       clearTimeout(timer);
     }
   }
+}
+
+/** A pool's SSH private key, from sshKeyEnv or sshKeyFile; a UserError naming the source otherwise. */
+async function readPrivateKey(pool: Pool, baseDir: string, env: NodeJS.ProcessEnv): Promise<string> {
+  let key: string;
+  let from: string;
+  if (pool.sshKeyEnv) {
+    from = `the environment variable ${pool.sshKeyEnv} (sshKeyEnv of pool ${pool.name})`;
+    key = env[pool.sshKeyEnv] ?? '';
+    if (!key.trim()) throw new UserError(`${from} is not set or empty; it must hold the SSH private key`);
+  } else if (pool.sshKeyFile) {
+    const path = expandPath(pool.sshKeyFile, baseDir, env);
+    from = `sshKeyFile ${path} (pool ${pool.name})`;
+    try {
+      key = await readFile(path, 'utf8');
+    } catch (err) {
+      throw new UserError(`cannot read ${from}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  } else {
+    throw new UserError(`pool ${pool.name}: no sshKeyFile or sshKeyEnv`);
+  }
+  const parsed = ssh2.utils.parseKey(key);
+  if (parsed instanceof Error) throw new UserError(`${from} does not hold a usable private key (${parsed.message}; passphrase-protected keys are not supported)`);
+  return key;
+}
+
+/**
+ * Everything the SSH pools need from this machine, checked before anything is contacted: each
+ * pool's private key readable and usable, a user for every host, and the known hosts file of a
+ * known-hosts pool readable (an accept-new pool's may be missing: it is made at the first host).
+ * Every problem of every pool is reported at once, so that no node is registered in Jenkins
+ * before a mistake in the file or the environment is told.
+ */
+export async function sshPreflight(pools: readonly Pool[], options: { baseDir: string; env: NodeJS.ProcessEnv }): Promise<void> {
+  const problems: string[] = [];
+  for (const pool of pools) {
+    if (pool.transport !== 'ssh') continue;
+    try {
+      await readPrivateKey(pool, options.baseDir, options.env);
+    } catch (err) {
+      if (!(err instanceof UserError)) throw err;
+      problems.push(...err.problems);
+    }
+    const hosts = pool.hosts ?? [{ user: undefined }];
+    if (!pool.sshUser && hosts.some((host) => !host.user)) problems.push(`pool ${pool.name}: sshUser: no SSH user to log in as`);
+    const policy = pool.hostKeyPolicy ?? 'known-hosts';
+    if (policy === 'pinned') continue;
+    const file = pool.knownHostsFile ? expandPath(pool.knownHostsFile, options.baseDir, options.env) : policy === 'accept-new' ? defaultKnownHostsFile(options.env) : undefined;
+    if (!file) {
+      problems.push(`pool ${pool.name}: knownHostsFile: hostKeyPolicy ${policy} needs a known hosts file`);
+      continue;
+    }
+    try {
+      await readKnownHostsFile(file, policy === 'accept-new');
+    } catch (err) {
+      if (!(err instanceof HostKeyError)) throw err;
+      problems.push(`pool ${pool.name}: knownHostsFile: ${err.message}`);
+    }
+  }
+  if (problems.length > 0) throw new UserError(problems);
 }
 
 async function removeQuietly(ssh: NodeSSH, path: string): Promise<void> {

@@ -67,7 +67,7 @@ export class SsmTransport implements Transport {
     const send = (ids: string[]) => {
       sends.push(
         this.runCommand
-          .runScript(ids, command, { comment: `jenkins-fleet ${this.fleet.fleet} bootstrap`, timeoutSeconds: this.commandTimeoutSeconds })
+          .runScript(ids, command, { fleet: this.fleet.fleet, comment: `jenkins-fleet ${this.fleet.fleet} bootstrap`, timeoutSeconds: this.commandTimeoutSeconds })
           .then(
             (outcomes) => {
               const seen = new Set<string>();
@@ -97,7 +97,7 @@ export class SsmTransport implements Transport {
       if (waiting.size > 0) {
         let online = new Set<string>();
         try {
-          online = await this.runCommand.managedOnline([...waiting]);
+          online = await this.runCommand.managedOnline(this.fleet.fleet, [...waiting]);
         } catch (err) {
           for (const id of waiting) options.onProgress?.(byInstance.get(id)!.name, `asking SSM which agents are online failed, will retry: ${(err as Error).message}`);
         }

@@ -94,6 +94,28 @@ data "aws_iam_policy_document" "agent" {
   }
 }
 
+# Session Manager writes each session's log from the instance, as the instance's role, and checks
+# the group is encrypted first.
+data "aws_iam_policy_document" "session_logs" {
+  statement {
+    sid       = "WriteSessionLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["arn:${local.partition}:logs:${local.region}:${local.account}:log-group:${var.session_log_group_name}:*"]
+  }
+
+  statement {
+    sid       = "SeeLogGroupsEncryption"
+    actions   = ["logs:DescribeLogGroups"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "session_logs" {
+  name   = "session-manager-logs"
+  role   = aws_iam_role.agent.id
+  policy = data.aws_iam_policy_document.session_logs.json
+}
+
 resource "aws_iam_role_policy" "agent" {
   name   = "fleet-parameters"
   role   = aws_iam_role.agent.id

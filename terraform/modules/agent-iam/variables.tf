@@ -29,6 +29,17 @@ variable "kms_deletion_window_days" {
   }
 }
 
+variable "session_log_group_name" {
+  type        = string
+  description = "The account's Session Manager log group (terraform/account): sessions on these instances are logged there, which the instance role must be allowed."
+  default     = "/aws/ssm/sessions"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_./#-]{1,512}$", var.session_log_group_name))
+    error_message = "session_log_group_name must be a CloudWatch log group name."
+  }
+}
+
 variable "tags" {
   type        = map(string)
   description = "Tags added to every resource."

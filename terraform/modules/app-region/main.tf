@@ -1,9 +1,15 @@
 # One region of the banking app: an ECS cluster whose Fargate service runs the app in private
 # subnets behind an HTTPS load balancer (modules/https-alb: WAF, access logs, HSTS), scaling on
 # CPU and on requests per task, logging to CloudWatch under a customer-managed key, and reading
-# its database credentials and Flask SECRET_KEY from Secrets Manager at task start. It also owns
-# the network path to this region's database: the database's security group and subnet group,
-# which admit MySQL from the app's tasks only.
+# its credentials and Flask SECRET_KEY from Secrets Manager at task start. It also owns the
+# network path to this region's database: the database's security group and subnet group, which
+# admit MySQL from the app's tasks only.
+#
+# What a task runs depends on the region's role. A writer's task starts three containers in turn:
+# db-users (the app's and the migrator's MySQL users, as the master user), migrate (the release's
+# Alembic migrations, as the migrator, under the app's database lock), then the app itself, as its
+# own DML-only user. A replica's task runs the app alone (reads; its users and schema come by
+# replication). A fenced region runs no task and its database admits nobody.
 
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
@@ -11,6 +17,8 @@ data "aws_region" "current" {}
 locals {
   partition = data.aws_partition.current.partition
   region    = data.aws_region.current.name
+  writer    = var.role == "writer"
+  fenced    = var.role == "fenced"
 }
 
 # --- Load balancer ----------------------------------------------------------------------------
@@ -149,7 +157,10 @@ resource "aws_security_group" "database" {
   }
 }
 
+# Fencing a former writer closes its database to everyone: whatever still runs there cannot write.
 resource "aws_vpc_security_group_ingress_rule" "database_from_tasks" {
+  count = local.fenced ? 0 : 1
+
   security_group_id            = aws_security_group.database.id
   description                  = "MySQL from the app's tasks"
   ip_protocol                  = "tcp"
@@ -202,15 +213,28 @@ resource "aws_iam_role_policy_attachment" "execution" {
   policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 }
 
+locals {
+  # "<secret arn>:<json key>::" selects one key of a JSON secret.
+  shared = {
+    app_user          = "${var.db_app_secret_arn}:username::"
+    app_password      = "${var.db_app_secret_arn}:password::"
+    migrator_user     = "${var.db_migrator_secret_arn}:username::"
+    migrator_password = "${var.db_migrator_secret_arn}:password::"
+    secret_key        = var.secret_key_arn
+  }
+
+  read_secrets = compact([var.db_app_secret_arn, var.db_migrator_secret_arn, var.secret_key_arn, local.writer ? var.master_user_secret_arn : null])
+}
+
 data "aws_iam_policy_document" "read_secrets" {
   statement {
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = [var.db_credentials_secret_arn, var.app_secret_key_arn]
+    resources = local.read_secrets
   }
 
   statement {
     actions   = ["kms:Decrypt"]
-    resources = [var.secrets_kms_key_arn]
+    resources = compact([var.shared_secrets_kms_key_arn, local.writer ? var.master_user_secret_kms_key_arn : null])
 
     condition {
       test     = "StringEquals"
@@ -247,6 +271,97 @@ resource "aws_ecs_cluster" "this" {
   tags = var.tags
 }
 
+locals {
+  database_environment = [
+    { name = "DB_HOST", value = var.db_host },
+    { name = "DB_PORT", value = "3306" },
+    { name = "DB_NAME", value = var.db_name },
+  ]
+
+  logs = {
+    logDriver = "awslogs"
+    options = {
+      awslogs-group         = aws_cloudwatch_log_group.app.name
+      awslogs-region        = local.region
+      awslogs-stream-prefix = "app"
+    }
+  }
+
+  # The app: the image's own command (gunicorn), as the DML-only user. It does not migrate: in a
+  # writer's task the migrate container has done it, under the lock, before the app starts.
+  app_container = {
+    name      = "app"
+    image     = var.container_image
+    essential = true
+
+    portMappings = [{ containerPort = var.container_port, protocol = "tcp" }]
+
+    environment = concat(local.database_environment, [
+      # gunicorn trusts X-Forwarded-For and -Proto only from the load balancer's subnets, so logs
+      # and rate limits see the client, not the load balancer.
+      { name = "FORWARDED_ALLOW_IPS", value = join(",", var.public_subnet_cidr_blocks) },
+      { name = "BANK_MIGRATE_ON_START", value = "0" },
+      # The secrets' current versions: a rotation changes the task definition, which rolls the tasks.
+      { name = "DB_CREDENTIALS_VERSION", value = var.credentials_version },
+    ])
+
+    secrets = [
+      { name = "DB_USER", valueFrom = local.shared.app_user },
+      { name = "DB_PASSWORD", valueFrom = local.shared.app_password },
+      { name = "SECRET_KEY", valueFrom = local.shared.secret_key },
+    ]
+
+    dependsOn = [for c in ["migrate"] : { containerName = c, condition = "SUCCESS" } if local.writer]
+
+    logConfiguration = local.logs
+    linuxParameters  = { initProcessEnabled = true }
+  }
+
+  # The release's migrations, once per task start under the app's database lock (the first task
+  # migrates, the others find nothing to do), as the migrator.
+  migrate_container = {
+    name      = "migrate"
+    image     = var.container_image
+    essential = false
+    command   = var.migrate_command
+
+    environment = local.database_environment
+    secrets = [
+      { name = "DB_USER", valueFrom = local.shared.migrator_user },
+      { name = "DB_PASSWORD", valueFrom = local.shared.migrator_password },
+      { name = "SECRET_KEY", valueFrom = local.shared.secret_key },
+    ]
+
+    dependsOn        = [{ containerName = "db-users", condition = "SUCCESS" }]
+    logConfiguration = merge(local.logs, { options = merge(local.logs.options, { awslogs-stream-prefix = "migrate" }) })
+  }
+
+  # The app's and the migrator's MySQL users, as the master user (db-users.sh).
+  db_users_container = {
+    name      = "db-users"
+    image     = var.db_admin_image
+    essential = false
+    command   = ["sh", "-c", file("${path.module}/db-users.sh")]
+
+    environment = concat(local.database_environment, [
+      { name = "DB_CREDENTIALS_VERSION", value = var.credentials_version },
+    ])
+    secrets = [for name, from in {
+      MASTER_USERNAME      = "${coalesce(var.master_user_secret_arn, "unset")}:username::"
+      MASTER_PASSWORD      = "${coalesce(var.master_user_secret_arn, "unset")}:password::"
+      APP_DB_USER          = local.shared.app_user
+      APP_DB_PASSWORD      = local.shared.app_password
+      MIGRATOR_DB_USER     = local.shared.migrator_user
+      MIGRATOR_DB_PASSWORD = local.shared.migrator_password
+    } : { name = name, valueFrom = from }]
+
+    logConfiguration = merge(local.logs, { options = merge(local.logs.options, { awslogs-stream-prefix = "db-users" }) })
+  }
+
+  # The app alone outside a writer.
+  containers = slice([local.db_users_container, local.migrate_container, local.app_container], local.writer ? 0 : 2, 3)
+}
+
 resource "aws_ecs_task_definition" "app" {
   family                   = var.name
   requires_compatibilities = ["FARGATE"]
@@ -261,45 +376,16 @@ resource "aws_ecs_task_definition" "app" {
     cpu_architecture        = "X86_64"
   }
 
-  # The image's own command runs (gunicorn); the app composes its database URL from DB_*.
-  container_definitions = jsonencode([
-    {
-      name      = "app"
-      image     = var.container_image
-      essential = true
-
-      portMappings = [{ containerPort = var.container_port, protocol = "tcp" }]
-
-      environment = [
-        { name = "DB_HOST", value = var.db_host },
-        { name = "DB_PORT", value = "3306" },
-        { name = "DB_NAME", value = var.db_name },
-        # gunicorn trusts X-Forwarded-For and -Proto only from the load balancer's subnets, so
-        # logs and rate limits see the client, not the load balancer.
-        { name = "FORWARDED_ALLOW_IPS", value = join(",", var.public_subnet_cidr_blocks) },
-      ]
-
-      # "<secret arn>:<json key>::" selects one key of a JSON secret.
-      secrets = [
-        { name = "DB_USER", valueFrom = "${var.db_credentials_secret_arn}:username::" },
-        { name = "DB_PASSWORD", valueFrom = "${var.db_credentials_secret_arn}:password::" },
-        { name = "SECRET_KEY", valueFrom = var.app_secret_key_arn },
-      ]
-
-      logConfiguration = {
-        logDriver = "awslogs"
-        options = {
-          awslogs-group         = aws_cloudwatch_log_group.app.name
-          awslogs-region        = local.region
-          awslogs-stream-prefix = "app"
-        }
-      }
-
-      linuxParameters = { initProcessEnabled = true }
-    }
-  ])
+  container_definitions = jsonencode(local.containers)
 
   tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = !local.writer || var.master_user_secret_arn != null
+      error_message = "A writer's task needs master_user_secret_arn (its database's managed master secret) for the db-users container."
+    }
+  }
 }
 
 resource "aws_ecs_service" "app" {
@@ -345,8 +431,9 @@ resource "aws_appautoscaling_target" "app" {
   service_namespace  = "ecs"
   resource_id        = "service/${aws_ecs_cluster.this.name}/${aws_ecs_service.app.name}"
   scalable_dimension = "ecs:service:DesiredCount"
-  min_capacity       = var.min_tasks
-  max_capacity       = var.max_tasks
+  # A fenced region runs nothing: scaling to zero stops its tasks and keeps them stopped.
+  min_capacity = local.fenced ? 0 : var.min_tasks
+  max_capacity = local.fenced ? 0 : var.max_tasks
 }
 
 resource "aws_appautoscaling_policy" "cpu" {

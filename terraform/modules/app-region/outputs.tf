@@ -37,3 +37,33 @@ output "log_group_name" {
   description = "CloudWatch log group of the app's containers."
   value       = aws_cloudwatch_log_group.app.name
 }
+
+output "load_balancer_arn_suffix" {
+  description = "CloudWatch LoadBalancer dimension of the load balancer."
+  value       = module.load_balancer.arn_suffix
+}
+
+output "target_group_arn_suffix" {
+  description = "CloudWatch TargetGroup dimension of the app's target group."
+  value       = module.load_balancer.target_group_arn_suffix
+}
+
+output "task_definition_arn" {
+  description = "The task definition the service runs."
+  value       = aws_ecs_task_definition.app.arn
+}
+
+output "container_names" {
+  description = "The containers a task starts, in order (db-users, migrate and app in a writer; app alone otherwise)."
+  value       = [for c in local.containers : c.name]
+}
+
+output "desired_range" {
+  description = "min and max tasks autoscaling keeps (0 and 0 in a fenced region)."
+  value       = [aws_appautoscaling_target.app.min_capacity, aws_appautoscaling_target.app.max_capacity]
+}
+
+output "database_admits_tasks" {
+  description = "Whether the database's security group admits the tasks (false once fenced)."
+  value       = length(aws_vpc_security_group_ingress_rule.database_from_tasks) == 1
+}

@@ -145,6 +145,16 @@ variable "requests_per_task" {
   }
 }
 
+variable "role" {
+  type        = string
+  description = "This region's role in the app's topology: writer (migrates and serves), replica (serves reads, standby) or fenced (runs nothing, its database admits nobody)."
+
+  validation {
+    condition     = contains(["writer", "replica", "fenced"], var.role)
+    error_message = "role must be writer, replica or fenced."
+  }
+}
+
 variable "db_host" {
   type        = string
   description = "Address of the MySQL database this region's tasks use (the primary, or in the second region the replica, which becomes writable when promoted)."
@@ -165,33 +175,97 @@ variable "db_name" {
   }
 }
 
-variable "db_credentials_secret_arn" {
+variable "db_app_secret_arn" {
   type        = string
-  description = "Secrets Manager secret in this region holding JSON {\"username\", \"password\"} of the app's own database user (never the master user)."
+  description = "Secrets Manager secret in this region with JSON {\"username\", \"password\"} of the app's own MySQL user (DML only, never the master user)."
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:secretsmanager:", var.db_credentials_secret_arn))
-    error_message = "db_credentials_secret_arn must be a Secrets Manager secret ARN."
+    condition     = can(regex("^arn:aws[a-z-]*:secretsmanager:", var.db_app_secret_arn))
+    error_message = "db_app_secret_arn must be a Secrets Manager secret ARN."
   }
 }
 
-variable "app_secret_key_arn" {
+variable "db_migrator_secret_arn" {
+  type        = string
+  description = "Secrets Manager secret in this region with JSON {\"username\", \"password\"} of the MySQL user migrations run as."
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:secretsmanager:", var.db_migrator_secret_arn))
+    error_message = "db_migrator_secret_arn must be a Secrets Manager secret ARN."
+  }
+}
+
+variable "secret_key_arn" {
   type        = string
   description = "Secrets Manager secret in this region holding the Flask SECRET_KEY (a plain string)."
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:secretsmanager:", var.app_secret_key_arn))
-    error_message = "app_secret_key_arn must be a Secrets Manager secret ARN."
+    condition     = can(regex("^arn:aws[a-z-]*:secretsmanager:", var.secret_key_arn))
+    error_message = "secret_key_arn must be a Secrets Manager secret ARN."
   }
 }
 
-variable "secrets_kms_key_arn" {
+variable "shared_secrets_kms_key_arn" {
   type        = string
-  description = "KMS key in this region that encrypts both secrets; the task execution role may decrypt with it."
+  description = "KMS key in this region that encrypts those three secrets (the shared multi-region key's copy here)."
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:kms:", var.secrets_kms_key_arn))
-    error_message = "secrets_kms_key_arn must be a KMS key ARN."
+    condition     = can(regex("^arn:aws[a-z-]*:kms:", var.shared_secrets_kms_key_arn))
+    error_message = "shared_secrets_kms_key_arn must be a KMS key ARN."
+  }
+}
+
+variable "master_user_secret_arn" {
+  type        = string
+  description = "The secret RDS manages for this region's database master user; a writer's db-users container logs in with it. Null for a replica or a fenced region."
+  default     = null
+
+  validation {
+    condition     = var.master_user_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:", var.master_user_secret_arn))
+    error_message = "master_user_secret_arn must be a Secrets Manager secret ARN or null."
+  }
+}
+
+variable "master_user_secret_kms_key_arn" {
+  type        = string
+  description = "KMS key of the master user's secret (null with master_user_secret_arn)."
+  default     = null
+
+  validation {
+    condition     = var.master_user_secret_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.master_user_secret_kms_key_arn))
+    error_message = "master_user_secret_kms_key_arn must be a KMS key ARN or null."
+  }
+}
+
+variable "credentials_version" {
+  type        = string
+  description = "The current versions of the secrets the tasks read, passed to them as DB_CREDENTIALS_VERSION: when a secret is rotated the task definition changes and the tasks roll."
+
+  validation {
+    condition     = length(var.credentials_version) > 0
+    error_message = "credentials_version must not be empty."
+  }
+}
+
+variable "db_admin_image" {
+  type        = string
+  description = "Image with the mysql client that runs db-users.sh in a writer's tasks, by tag or digest."
+  default     = "public.ecr.aws/docker/library/mysql:8.4"
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9./_-]*(:[A-Za-z0-9._-]+)?(@sha256:[0-9a-f]{64})?$", var.db_admin_image))
+    error_message = "db_admin_image must be an image reference such as registry/repo:tag."
+  }
+}
+
+variable "migrate_command" {
+  type        = list(string)
+  description = "The app image's command that runs the release's migrations (app/README.md)."
+  default     = ["flask", "--app", "bank", "migrate"]
+
+  validation {
+    condition     = length(var.migrate_command) >= 1
+    error_message = "migrate_command must not be empty."
   }
 }
 

@@ -81,6 +81,19 @@ data "aws_iam_policy_document" "controller_logs" {
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.controller.arn}:*"]
   }
+
+  # Session Manager writes each session's log as the instance's role (terraform/account's group).
+  statement {
+    sid       = "WriteSessionLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["arn:${local.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:${var.session_log_group_name}:*"]
+  }
+
+  statement {
+    sid       = "SeeLogGroupsEncryption"
+    actions   = ["logs:DescribeLogGroups"]
+    resources = ["*"]
+  }
 }
 
 resource "aws_iam_role_policy" "controller_logs" {

@@ -1,5 +1,7 @@
 # The network one workload lives in: a VPC over two availability zones, public subnets that hold
-# only load balancers and NAT gateways, private subnets for everything else, and flow logs.
+# only load balancers and NAT gateways, private subnets for everything else, VPC endpoints for the
+# AWS APIs the workload calls (their traffic never leaves AWS's network, and keeps working without
+# the NAT gateways), and flow logs.
 
 data "aws_availability_zones" "available" {
   state = "available"
@@ -123,6 +125,60 @@ resource "aws_route_table_association" "private" {
 
   subnet_id      = aws_subnet.private[count.index].id
   route_table_id = aws_route_table.private[count.index].id
+}
+
+# --- VPC endpoints ----------------------------------------------------------------------------
+
+data "aws_region" "current" {}
+
+# S3 (image layers from ECR, load balancer logs, packages): a free gateway endpoint on every
+# route table.
+resource "aws_vpc_endpoint" "s3" {
+  vpc_id            = aws_vpc.this.id
+  service_name      = "com.amazonaws.${data.aws_region.current.name}.s3"
+  vpc_endpoint_type = "Gateway"
+  route_table_ids   = concat([aws_route_table.public.id], aws_route_table.private[*].id)
+
+  tags = merge(var.tags, { Name = "${var.name}-s3" })
+}
+
+resource "aws_security_group" "endpoints" {
+  count = length(var.interface_endpoints) > 0 ? 1 : 0
+
+  name_prefix = "${var.name}-endpoints-"
+  description = "${var.name} VPC endpoints: HTTPS from inside the VPC"
+  vpc_id      = aws_vpc.this.id
+
+  tags = merge(var.tags, { Name = "${var.name}-endpoints" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "endpoints_https" {
+  count = length(var.interface_endpoints) > 0 ? 1 : 0
+
+  security_group_id = aws_security_group.endpoints[0].id
+  description       = "HTTPS from the VPC"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = aws_vpc.this.cidr_block
+}
+
+# Interface endpoints with private DNS: the SDKs' usual names resolve to them inside the VPC.
+resource "aws_vpc_endpoint" "interface" {
+  for_each = toset(var.interface_endpoints)
+
+  vpc_id              = aws_vpc.this.id
+  service_name        = "com.amazonaws.${data.aws_region.current.name}.${each.value}"
+  vpc_endpoint_type   = "Interface"
+  subnet_ids          = aws_subnet.private[*].id
+  security_group_ids  = [aws_security_group.endpoints[0].id]
+  private_dns_enabled = true
+
+  tags = merge(var.tags, { Name = "${var.name}-${each.value}" })
 }
 
 # Flow logs: every accepted and rejected connection of the VPC, to CloudWatch Logs.

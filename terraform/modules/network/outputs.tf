@@ -32,3 +32,8 @@ output "public_subnet_cidr_blocks" {
   description = "IPv4 ranges of the two public subnets (where load balancer nodes live)."
   value       = aws_subnet.public[*].cidr_block
 }
+
+output "interface_endpoints" {
+  description = "Services reached through an interface endpoint in the private subnets (S3 through a gateway endpoint besides)."
+  value       = keys(aws_vpc_endpoint.interface)
+}

@@ -46,6 +46,17 @@ variable "flow_log_kms_key_arn" {
   }
 }
 
+variable "interface_endpoints" {
+  type        = list(string)
+  description = "AWS services the workload calls that get an interface endpoint in the private subnets, by their endpoint name (e.g. ssm, logs, secretsmanager, ecr.api)."
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.interface_endpoints : can(regex("^[a-z0-9-]+(\\.[a-z0-9-]+)?$", e))]) && !contains(var.interface_endpoints, "s3")
+    error_message = "interface_endpoints must be endpoint service names such as ssm or ecr.api (S3 always has a gateway endpoint)."
+  }
+}
+
 variable "iam_permissions_boundary_arn" {
   type        = string
   description = "Permissions boundary of the flow-log role; required where the configuration is applied by a role that may only create bounded roles (terraform/app's pipeline)."

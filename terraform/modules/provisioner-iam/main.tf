@@ -5,20 +5,21 @@
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
-data "aws_region" "current" {}
 
 locals {
   partition = data.aws_partition.current.partition
   account   = data.aws_caller_identity.current.account_id
-  region    = data.aws_region.current.name
 
-  ec2_arn          = "arn:${local.partition}:ec2:${local.region}:${local.account}"
+  # Pools may run in several regions (fleet.yaml pools[].region): the ARNs name any region and the
+  # statement StayInFleetRegions refuses every EC2 and SSM call outside var.regions.
+  ec2_arn          = "arn:${local.partition}:ec2:*:${local.account}"
   subnet_arns      = [for s in var.agent_subnet_ids : "${local.ec2_arn}:subnet/${s}"]
   fleet_tag        = "jenkins-fleet:fleet"
   bootstrapped_tag = "jenkins-fleet:bootstrapped"
-  parameter        = "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter/jenkins-fleet/${var.fleet}"
+  parameter        = "arn:${local.partition}:ssm:*:${local.account}:parameter/jenkins-fleet/${var.fleet}"
   name             = "jenkins-fleet-${var.fleet}-provisioner"
-  ssm_endpoint     = "ssm.${local.region}.amazonaws.com"
+  ssm_endpoints    = [for r in var.regions : "ssm.${r}.amazonaws.com"]
+  ec2_endpoints    = [for r in var.regions : "ec2.${r}.amazonaws.com"]
 }
 
 data "aws_iam_policy_document" "provisioner" {
@@ -81,7 +82,7 @@ data "aws_iam_policy_document" "provisioner" {
   statement {
     sid       = "BootTrustedImagesOnly"
     actions   = ["ec2:RunInstances"]
-    resources = ["arn:${local.partition}:ec2:${local.region}::image/*"]
+    resources = ["arn:${local.partition}:ec2:*::image/*"]
 
     condition {
       test     = "StringEquals"
@@ -186,7 +187,7 @@ data "aws_iam_policy_document" "provisioner" {
   statement {
     sid       = "RunShellScriptDocumentOnly"
     actions   = ["ssm:SendCommand"]
-    resources = ["arn:${local.partition}:ssm:${local.region}::document/AWS-RunShellScript"]
+    resources = ["arn:${local.partition}:ssm:*::document/AWS-RunShellScript"]
   }
 
   statement {
@@ -203,7 +204,7 @@ data "aws_iam_policy_document" "provisioner" {
   statement {
     sid       = "ResolvePublicAmiParameters"
     actions   = ["ssm:GetParameter", "ssm:GetParameters"]
-    resources = ["arn:${local.partition}:ssm:${local.region}::parameter/aws/service/*"]
+    resources = ["arn:${local.partition}:ssm:*::parameter/aws/service/*"]
   }
 
   # These calls have no resource-level permissions: they can only be granted on "*". They read,
@@ -240,8 +241,61 @@ data "aws_iam_policy_document" "provisioner" {
       condition {
         test     = "StringEquals"
         variable = "kms:ViaService"
-        values   = [local.ssm_endpoint]
+        values   = local.ssm_endpoints
       }
+    }
+  }
+
+  # Launching with an encrypted root volume under a customer managed key (the account's default EBS
+  # key, or one the AMI's snapshot uses): EBS acts with the caller's rights through EC2, creating a
+  # grant for the volume and data keys under it.
+  dynamic "statement" {
+    for_each = var.ebs_kms_key_arn == null ? [] : [var.ebs_kms_key_arn]
+
+    content {
+      sid       = "UseEbsKeyThroughEc2Only"
+      actions   = ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = local.ec2_endpoints
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.ebs_kms_key_arn == null ? [] : [var.ebs_kms_key_arn]
+
+    content {
+      sid       = "GrantEbsKeyToVolumesOnly"
+      actions   = ["kms:CreateGrant"]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = local.ec2_endpoints
+      }
+      condition {
+        test     = "Bool"
+        variable = "kms:GrantIsForAWSResource"
+        values   = ["true"]
+      }
+    }
+  }
+
+  statement {
+    sid       = "StayInFleetRegions"
+    effect    = "Deny"
+    actions   = ["ec2:*", "ssm:*"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringNotEquals"
+      variable = "aws:RequestedRegion"
+      values   = var.regions
     }
   }
 }

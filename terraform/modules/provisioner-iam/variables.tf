@@ -8,6 +8,27 @@ variable "fleet" {
   }
 }
 
+variable "regions" {
+  type        = list(string)
+  description = "Every region the fleet's pools run in (fleet.yaml `region:` and pools[].region): EC2 and SSM calls elsewhere are denied."
+
+  validation {
+    condition     = length(var.regions) > 0 && alltrue([for r in var.regions : can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", r))])
+    error_message = "regions must list AWS region names such as us-east-1, at least one."
+  }
+}
+
+variable "ebs_kms_key_arn" {
+  type        = string
+  description = "ARN of the customer managed KMS key that encrypts the agents' EBS volumes (the account's default EBS key, when it is not aws/ebs); null when volumes use aws/ebs."
+  default     = null
+
+  validation {
+    condition     = var.ebs_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/", var.ebs_kms_key_arn))
+    error_message = "ebs_kms_key_arn must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID) or null."
+  }
+}
+
 variable "agent_role_arn" {
   type        = string
   description = "ARN of the agents' IAM role: the only role the provisioner may pass to EC2."

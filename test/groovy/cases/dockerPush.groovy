@@ -95,12 +95,13 @@ test('dockerPush passes every parameter through') {
     b.behaviour.DOCKER_PUSH_DIGEST = 'sha256:' + 'e' * 64
     String result = b.step('dockerPush', [image: 'bank/app', registry: '123456789012.dkr.ecr.us-east-1.amazonaws.com',
       credentialsId: 'ecr', tags: ['v1.2.3', 'release'], context: 'svc', dockerfile: 'svc/docker/App.dockerfile',
-      buildArgs: [PYTHON_VERSION: '3.11', BUILD_NUMBER: 42], deployBranch: 'release'])
+      buildArgs: [PYTHON_VERSION: '3.11', BUILD_NUMBER: 42], deployBranch: 'release', buildNetwork: 'host'])
     assert result == '123456789012.dkr.ecr.us-east-1.amazonaws.com/bank/app@sha256:' + 'e' * 64
     List<Map> docker = b.toolCalls('docker')
     assert docker[0].argv == ['login', '--username', 'AWS', '--password-stdin', '123456789012.dkr.ecr.us-east-1.amazonaws.com']
     List<String> build = docker.find { it.argv[0] == 'build' }.argv
-    assert build.containsAll(['--file', 'svc/docker/App.dockerfile', '--build-arg', 'PYTHON_VERSION=3.11', 'BUILD_NUMBER=42'])
+    assert build.containsAll(['--file', 'svc/docker/App.dockerfile', '--build-arg', 'PYTHON_VERSION=3.11', 'BUILD_NUMBER=42',
+      '--network', 'host'])
     assert build[-1] == 'svc'
     assert pushed(b) == ['123456789012.dkr.ecr.us-east-1.amazonaws.com/bank/app:v1.2.3', '123456789012.dkr.ecr.us-east-1.amazonaws.com/bank/app:release']
   }

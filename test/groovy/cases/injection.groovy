@@ -79,6 +79,7 @@ List<List> targets = [
   ['dockerPush', 'buildArgs key', { p -> [buildArgs: [(p): 'x']] }],
   ['dockerPush', 'buildArgs.NOTE', { p -> [buildArgs: [NOTE: p]] }],
   ['dockerPush', 'deployBranch', { p -> [deployBranch: p] }],
+  ['dockerPush', 'buildNetwork', { p -> [buildNetwork: p] }],
   ['terraformPlan', 'dir', { p -> [dir: p] }],
   ['terraformPlan', 'credentialsId', { p -> [credentialsId: p] }],
   ['terraformPlan', 'vars key', { p -> [vars: [(p): 'x']] }],

@@ -85,7 +85,7 @@ test('on main the Jenkinsfile tests in the test container and pushes on docker, 
   assert runs.find { it.name == 'Unmerged code' }.result == 'skipped by when'
   Map plan = runs.find { it.name == 'Plan' }.steps[0].args
   assert plan.vars.container_image == pushed
-  assert plan.requiredVars == ['container_image', 'domain_name', 'hosted_zone_id', 'primary_certificate_arn', 'secondary_certificate_arn']
+  assert plan.requiredVars == ['backup_copy_vault_arn', 'certificate_arn', 'container_image', 'region']
   assert plan.requiredBackendConfig == ['bucket', 'key', 'region']
   assert plan.vars.keySet().containsAll(plan.requiredVars) && plan.backendConfig.keySet().containsAll(plan.requiredBackendConfig)
   assert !plan.containsKey('credentialsId')

@@ -1,6 +1,8 @@
 // Offline plans with the real aws provider: `terraform test` runs each plans/<name>.tftest.hcl
 // (command = plan, AWS-calling data sources overridden) against terraform/<name> or
-// terraform/modules/<name>, asserting on what the provider would be asked to create.
+// terraform/modules/<name>, asserting on what the provider would be asked to create. A file
+// plans/<name>.<topic>.tftest.hcl is a further test of the same configuration (app.failover: the
+// failover runbook walked through with a mocked provider).
 import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,8 +12,8 @@ const plans = join(repoRoot, 'test/terraform/provider/plans');
 const files = readdirSync(plans).filter((f) => f.endsWith('.tftest.hcl')).sort();
 
 function configurationOf(file: string): string {
-  const name = file.replace(/\.tftest\.hcl$/, '');
-  return ['jenkins', 'app'].includes(name) ? `terraform/${name}` : `terraform/modules/${name}`;
+  const name = file.replace(/\.tftest\.hcl$/, '').split('.')[0]!;
+  return existsSync(join(repoRoot, 'terraform', name, 'versions.tf')) && name !== 'modules' ? `terraform/${name}` : `terraform/modules/${name}`;
 }
 
 let workspace: Workspace;
@@ -37,7 +39,7 @@ describe('offline plans (terraform test)', () => {
       const lockfile = dir.startsWith('terraform/modules/') ? [] : ['-lockfile=readonly'];
       const init = workspace.run(dir, ['init', '-backend=false', '-input=false', ...lockfile, '-no-color']);
       expect(init.status, init.output).toBe(0);
-      const test = workspace.run(dir, ['test', '-no-color']);
+      const test = workspace.run(dir, ['test', `-filter=tests/${file}`, '-no-color']);
       expect(test.status, test.output).toBe(0);
       expect(test.output).toMatch(/Success! \d+ passed, 0 failed\./);
     });

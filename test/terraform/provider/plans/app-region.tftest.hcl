@@ -15,47 +15,92 @@ override_data {
 }
 
 variables {
-  name                      = "bank-app-pri"
-  vpc_id                    = "vpc-0aaa"
-  public_subnet_ids         = ["subnet-0a1", "subnet-0a2"]
-  public_subnet_cidr_blocks = ["10.50.0.0/20", "10.50.16.0/20"]
-  private_subnet_ids        = ["subnet-0b1", "subnet-0b2"]
-  certificate_arn           = "arn:aws:acm:us-east-1:111122223333:certificate/app"
-  container_image           = "docker.io/bankco/banking-app:1.0.0"
-  db_host                   = "bank-app-primary.example.us-east-1.rds.amazonaws.com"
-  db_name                   = "bank"
-  db_credentials_secret_arn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:bank-app/db-AbCdEf"
-  app_secret_key_arn        = "arn:aws:secretsmanager:us-east-1:111122223333:secret:bank-app/secret-key-GhIjKl"
-  secrets_kms_key_arn       = "arn:aws:kms:us-east-1:111122223333:key/app-key"
-  log_kms_key_arn           = "arn:aws:kms:us-east-1:111122223333:key/log-key"
-  permissions_boundary_arn  = "arn:aws:iam::111122223333:policy/bank-app-deploy-boundary"
+  name                           = "bank-app-pri"
+  vpc_id                         = "vpc-0aaa"
+  public_subnet_ids              = ["subnet-0a1", "subnet-0a2"]
+  public_subnet_cidr_blocks      = ["10.50.0.0/20", "10.50.16.0/20"]
+  private_subnet_ids             = ["subnet-0b1", "subnet-0b2"]
+  certificate_arn                = "arn:aws:acm:us-east-1:111122223333:certificate/app"
+  container_image                = "docker.io/bankco/banking-app:1.0.0"
+  db_host                        = "bank-app-primary.example.us-east-1.rds.amazonaws.com"
+  db_name                        = "bank"
+  role                           = "writer"
+  db_app_secret_arn              = "arn:aws:secretsmanager:us-east-1:111122223333:secret:bank-app/db-app-AbCdEf"
+  db_migrator_secret_arn         = "arn:aws:secretsmanager:us-east-1:111122223333:secret:bank-app/db-migrator-MnOpQr"
+  secret_key_arn                 = "arn:aws:secretsmanager:us-east-1:111122223333:secret:bank-app/secret-key-GhIjKl"
+  shared_secrets_kms_key_arn     = "arn:aws:kms:us-east-1:111122223333:key/mrk-shared"
+  master_user_secret_arn         = "arn:aws:secretsmanager:us-east-1:111122223333:secret:rds!db-1234"
+  master_user_secret_kms_key_arn = "arn:aws:kms:us-east-1:111122223333:key/data"
+  credentials_version            = "db-app=v2,db-migrator=v2,secret-key=v1"
+  log_kms_key_arn                = "arn:aws:kms:us-east-1:111122223333:key/log-key"
+  permissions_boundary_arn       = "arn:aws:iam::111122223333:policy/bank-app-deploy-boundary"
 }
 
-run "the_task_gets_its_secrets_from_secrets_manager_and_no_public_ip" {
+run "a_writers_task_manages_users_then_migrates_then_serves_as_its_dml_only_user" {
   command = plan
 
   assert {
-    condition = toset(jsondecode(aws_ecs_task_definition.app.container_definitions)[0].secrets) == toset([
-      { name = "DB_USER", valueFrom = "arn:aws:secretsmanager:us-east-1:111122223333:secret:bank-app/db-AbCdEf:username::" },
-      { name = "DB_PASSWORD", valueFrom = "arn:aws:secretsmanager:us-east-1:111122223333:secret:bank-app/db-AbCdEf:password::" },
-      { name = "SECRET_KEY", valueFrom = "arn:aws:secretsmanager:us-east-1:111122223333:secret:bank-app/secret-key-GhIjKl" },
-    ])
-    error_message = "DB_USER, DB_PASSWORD and SECRET_KEY must come from Secrets Manager: ${aws_ecs_task_definition.app.container_definitions}"
+    condition     = { for c in jsondecode(aws_ecs_task_definition.app.container_definitions) : c.name => c.essential } == { db-users = false, migrate = false, app = true }
+    error_message = "Three containers; only the app keeps the task alive."
   }
 
   assert {
-    condition = { for e in jsondecode(aws_ecs_task_definition.app.container_definitions)[0].environment : e.name => e.value } == {
-      DB_HOST             = "bank-app-primary.example.us-east-1.rds.amazonaws.com"
-      DB_PORT             = "3306"
-      DB_NAME             = "bank"
-      FORWARDED_ALLOW_IPS = "10.50.0.0/20,10.50.16.0/20"
+    condition     = { for c in jsondecode(aws_ecs_task_definition.app.container_definitions) : c.name => try(c.dependsOn, []) } == { db-users = [], migrate = [{ containerName = "db-users", condition = "SUCCESS" }], app = [{ containerName = "migrate", condition = "SUCCESS" }] }
+    error_message = "The migrations wait for the users, the app for the migrations."
+  }
+
+  assert {
+    condition = { for e in { for c in jsondecode(aws_ecs_task_definition.app.container_definitions) : c.name => c }["app"].secrets : e.name => e.valueFrom } == {
+      DB_USER     = "arn:aws:secretsmanager:us-east-1:111122223333:secret:bank-app/db-app-AbCdEf:username::"
+      DB_PASSWORD = "arn:aws:secretsmanager:us-east-1:111122223333:secret:bank-app/db-app-AbCdEf:password::"
+      SECRET_KEY  = "arn:aws:secretsmanager:us-east-1:111122223333:secret:bank-app/secret-key-GhIjKl"
     }
-    error_message = "The plain environment holds the database's address and name and the load balancer's subnets, no secret: ${aws_ecs_task_definition.app.container_definitions}"
+    error_message = "The app logs in as its own user (db-app), never as the master or the migrator: ${aws_ecs_task_definition.app.container_definitions}"
   }
 
   assert {
-    condition     = !can(jsondecode(aws_ecs_task_definition.app.container_definitions)[0].command) && !can(jsondecode(aws_ecs_task_definition.app.container_definitions)[0].entryPoint)
-    error_message = "The container runs the image's own command, not a shell wrapper."
+    condition = { for e in { for c in jsondecode(aws_ecs_task_definition.app.container_definitions) : c.name => c }["app"].environment : e.name => e.value } == {
+      DB_HOST                = "bank-app-primary.example.us-east-1.rds.amazonaws.com"
+      DB_PORT                = "3306"
+      DB_NAME                = "bank"
+      FORWARDED_ALLOW_IPS    = "10.50.0.0/20,10.50.16.0/20"
+      BANK_MIGRATE_ON_START  = "0"
+      DB_CREDENTIALS_VERSION = "db-app=v2,db-migrator=v2,secret-key=v1"
+    }
+    error_message = "The plain environment holds no secret; the app does not migrate itself; the secrets' versions roll the tasks when they change."
+  }
+
+  assert {
+    condition     = !can({ for c in jsondecode(aws_ecs_task_definition.app.container_definitions) : c.name => c }["app"].command) && !can({ for c in jsondecode(aws_ecs_task_definition.app.container_definitions) : c.name => c }["app"].entryPoint)
+    error_message = "The app runs the image's own command, not a shell wrapper."
+  }
+
+  assert {
+    condition     = { for c in jsondecode(aws_ecs_task_definition.app.container_definitions) : c.name => c }["migrate"].command == ["flask", "--app", "bank", "migrate"] && [for s in { for c in jsondecode(aws_ecs_task_definition.app.container_definitions) : c.name => c }["migrate"].secrets : s.valueFrom if s.name == "DB_USER"] == ["arn:aws:secretsmanager:us-east-1:111122223333:secret:bank-app/db-migrator-MnOpQr:username::"]
+    error_message = "The migrations run as the migrator, with the image's migrate command."
+  }
+
+  assert {
+    condition     = { for name, c in { for c in jsondecode(aws_ecs_task_definition.app.container_definitions) : c.name => c } : name => [for s in c.secrets : s.valueFrom if startswith(s.name, "MASTER_")] } == { db-users = ["arn:aws:secretsmanager:us-east-1:111122223333:secret:rds!db-1234:password::", "arn:aws:secretsmanager:us-east-1:111122223333:secret:rds!db-1234:username::"], migrate = [], app = [] }
+    error_message = "Only db-users reads the master secret RDS manages."
+  }
+
+  assert {
+    condition     = { for c in jsondecode(aws_ecs_task_definition.app.container_definitions) : c.name => c }["app"].logConfiguration.options == { "awslogs-group" = "/ecs/bank-app-pri", "awslogs-region" = "us-east-1", "awslogs-stream-prefix" = "app" }
+    error_message = "Logs go to the service's CloudWatch log group in its region."
+  }
+
+  assert {
+    condition     = aws_ecs_service.app.network_configuration[0].assign_public_ip == false && toset(aws_ecs_service.app.network_configuration[0].subnets) == toset(["subnet-0b1", "subnet-0b2"])
+    error_message = "Tasks run in the private subnets without public IPs."
+  }
+
+  assert {
+    condition = [for s in jsondecode(data.aws_iam_policy_document.read_secrets.json).Statement : [s.Action, s.Resource]] == [
+      ["secretsmanager:GetSecretValue", ["arn:aws:secretsmanager:us-east-1:111122223333:secret:rds!db-1234", "arn:aws:secretsmanager:us-east-1:111122223333:secret:bank-app/secret-key-GhIjKl", "arn:aws:secretsmanager:us-east-1:111122223333:secret:bank-app/db-migrator-MnOpQr", "arn:aws:secretsmanager:us-east-1:111122223333:secret:bank-app/db-app-AbCdEf"]],
+      ["kms:Decrypt", ["arn:aws:kms:us-east-1:111122223333:key/mrk-shared", "arn:aws:kms:us-east-1:111122223333:key/data"]],
+    ]
+    error_message = "The execution role reads exactly the task's secrets and decrypts with their keys: ${data.aws_iam_policy_document.read_secrets.json}"
   }
 
   assert {
@@ -67,24 +112,51 @@ run "the_task_gets_its_secrets_from_secrets_manager_and_no_public_ip" {
     condition     = aws_cloudwatch_log_group.app.kms_key_id == "arn:aws:kms:us-east-1:111122223333:key/log-key"
     error_message = "The app's log group is encrypted under the customer-managed log key."
   }
+}
 
-  assert {
-    condition     = jsondecode(aws_ecs_task_definition.app.container_definitions)[0].logConfiguration.options == { "awslogs-group" = "/ecs/bank-app-pri", "awslogs-region" = "us-east-1", "awslogs-stream-prefix" = "app" }
-    error_message = "Logs go to the service's CloudWatch log group in its region."
+run "a_replicas_task_runs_the_app_alone_and_reads_no_master_secret" {
+  command = plan
+
+  variables {
+    role                           = "replica"
+    master_user_secret_arn         = null
+    master_user_secret_kms_key_arn = null
   }
 
   assert {
-    condition     = aws_ecs_service.app.network_configuration[0].assign_public_ip == false && toset(aws_ecs_service.app.network_configuration[0].subnets) == toset(["subnet-0b1", "subnet-0b2"])
-    error_message = "Tasks run in the private subnets without public IPs."
+    condition     = [for c in jsondecode(aws_ecs_task_definition.app.container_definitions) : c.name] == ["app"] && try(jsondecode(aws_ecs_task_definition.app.container_definitions)[0].dependsOn, []) == []
+    error_message = "No user management and no migrations on a read replica."
   }
 
   assert {
-    condition = [for s in jsondecode(data.aws_iam_policy_document.read_secrets.json).Statement : [s.Action, s.Resource]] == [
-      ["secretsmanager:GetSecretValue", ["arn:aws:secretsmanager:us-east-1:111122223333:secret:bank-app/secret-key-GhIjKl", "arn:aws:secretsmanager:us-east-1:111122223333:secret:bank-app/db-AbCdEf"]],
-      ["kms:Decrypt", "arn:aws:kms:us-east-1:111122223333:key/app-key"],
-    ]
-    error_message = "The execution role reads exactly the two secrets and decrypts with their key: ${data.aws_iam_policy_document.read_secrets.json}"
+    condition     = !strcontains(data.aws_iam_policy_document.read_secrets.json, "rds!db")
+    error_message = "A replica's tasks cannot read a master secret."
   }
+}
+
+run "a_fenced_region_scales_to_zero_and_closes_its_database" {
+  command = plan
+
+  variables {
+    role                           = "fenced"
+    master_user_secret_arn         = null
+    master_user_secret_kms_key_arn = null
+  }
+
+  assert {
+    condition     = aws_appautoscaling_target.app.min_capacity == 0 && aws_appautoscaling_target.app.max_capacity == 0 && length(aws_vpc_security_group_ingress_rule.database_from_tasks) == 0
+    error_message = "Nothing runs, and nothing may connect to the database."
+  }
+}
+
+run "a_writer_without_its_master_secret_is_refused" {
+  command = plan
+
+  variables {
+    master_user_secret_arn = null
+  }
+
+  expect_failures = [aws_ecs_task_definition.app]
 }
 
 run "the_load_balancer_terminates_tls_checks_liveness_and_the_service_scales" {
@@ -96,7 +168,7 @@ run "the_load_balancer_terminates_tls_checks_liveness_and_the_service_scales" {
   }
 
   assert {
-    condition     = aws_vpc_security_group_ingress_rule.database_from_tasks.from_port == 3306 && aws_vpc_security_group_ingress_rule.database_from_tasks.cidr_ipv4 == null
+    condition     = aws_vpc_security_group_ingress_rule.database_from_tasks[0].from_port == 3306 && aws_vpc_security_group_ingress_rule.database_from_tasks[0].cidr_ipv4 == null
     error_message = "The database admits MySQL from the tasks' security group only."
   }
 

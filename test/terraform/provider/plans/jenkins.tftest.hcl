@@ -107,7 +107,7 @@ run "the_ci_estate_plans_and_outputs_what_fleet_yaml_needs" {
   }
 
   assert {
-    condition     = aws_ebs_encryption_by_default.this[0].enabled
-    error_message = "EBS encryption by default is on."
+    condition     = toset(output.vpc_endpoints) == toset(["ec2", "ec2messages", "ecr.api", "ecr.dkr", "kms", "logs", "ssm", "ssmmessages", "sts"])
+    error_message = "The agents', the controller's and the provisioner's AWS calls stay inside the VPC."
   }
 }

@@ -15,6 +15,7 @@ override_data {
 
 variables {
   fleet                      = "bank-ci"
+  regions                    = ["us-east-1"]
   agent_role_arn             = "arn:aws:iam::111122223333:role/jenkins-fleet-bank-ci-agent"
   agent_instance_profile_arn = "arn:aws:iam::111122223333:instance-profile/jenkins-fleet-bank-ci-agent"
   agent_subnet_ids           = ["subnet-0aaa", "subnet-0bbb"]
@@ -30,7 +31,7 @@ run "launch_is_conditioned_on_the_fleet_tag_imdsv2_and_the_agent_profile" {
       Sid      = "LaunchOnlyTaggedHardenedAgents"
       Effect   = "Allow"
       Action   = "ec2:RunInstances"
-      Resource = "arn:aws:ec2:us-east-1:111122223333:instance/*"
+      Resource = "arn:aws:ec2:*:111122223333:instance/*"
       Condition = {
         StringEquals = { "aws:RequestTag/jenkins-fleet:fleet" = "bank-ci", "ec2:MetadataHttpTokens" = "required" }
         ArnEquals    = { "ec2:InstanceProfile" = "arn:aws:iam::111122223333:instance-profile/jenkins-fleet-bank-ci-agent" }
@@ -48,21 +49,63 @@ run "launch_is_conditioned_on_the_fleet_tag_imdsv2_and_the_agent_profile" {
 
   assert {
     condition = toset(flatten([one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "LaunchIntoAgentNetworkOnly"]).Resource])) == toset([
-      "arn:aws:ec2:us-east-1:111122223333:subnet/subnet-0aaa",
-      "arn:aws:ec2:us-east-1:111122223333:subnet/subnet-0bbb",
-      "arn:aws:ec2:us-east-1:111122223333:security-group/sg-0ccc",
+      "arn:aws:ec2:*:111122223333:subnet/subnet-0aaa",
+      "arn:aws:ec2:*:111122223333:subnet/subnet-0bbb",
+      "arn:aws:ec2:*:111122223333:security-group/sg-0ccc",
     ])
     error_message = "Launches may use only the agent subnets and security group."
   }
 
   assert {
-    condition     = toset(flatten([one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "LaunchInterfacesInAgentSubnetsOnly"]).Condition.ArnEquals["ec2:Subnet"]])) == toset(["arn:aws:ec2:us-east-1:111122223333:subnet/subnet-0aaa", "arn:aws:ec2:us-east-1:111122223333:subnet/subnet-0bbb"])
+    condition     = toset(flatten([one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "LaunchInterfacesInAgentSubnetsOnly"]).Condition.ArnEquals["ec2:Subnet"]])) == toset(["arn:aws:ec2:*:111122223333:subnet/subnet-0aaa", "arn:aws:ec2:*:111122223333:subnet/subnet-0bbb"])
     error_message = "Network interfaces may be made only in the agent subnets."
   }
 
   assert {
-    condition     = one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "BootTrustedImagesOnly"]).Resource == "arn:aws:ec2:us-east-1::image/*"
+    condition     = one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "BootTrustedImagesOnly"]).Resource == "arn:aws:ec2:*::image/*"
     error_message = "Image ARNs have no account."
+  }
+
+  assert {
+    condition = [for s in jsondecode(output.policy_json).Statement : [s.Effect, toset(s.Action), s.Resource, s.Condition] if s.Sid == "StayInFleetRegions"] == [[
+      "Deny", toset(["ec2:*", "ssm:*"]), "*", { StringNotEquals = { "aws:RequestedRegion" = "us-east-1" } },
+    ]]
+    error_message = "EC2 and SSM calls outside the fleet's regions must be denied."
+  }
+}
+
+run "every_region_of_the_fleet_is_allowed_and_its_endpoints_may_use_the_keys" {
+  command = plan
+
+  variables {
+    regions         = ["us-east-1", "us-west-2"]
+    ebs_kms_key_arn = "arn:aws:kms:us-east-1:111122223333:key/ebs-key"
+  }
+
+  assert {
+    condition     = toset(flatten([one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "StayInFleetRegions"]).Condition.StringNotEquals["aws:RequestedRegion"]])) == toset(["us-east-1", "us-west-2"])
+    error_message = "Both regions must be allowed."
+  }
+
+  assert {
+    condition     = toset(flatten([one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "UseFleetKeyThroughSsmOnly"]).Condition.StringEquals["kms:ViaService"]])) == toset(["ssm.us-east-1.amazonaws.com", "ssm.us-west-2.amazonaws.com"])
+    error_message = "The fleet key may be used through SSM in every region of the fleet."
+  }
+
+  assert {
+    condition = [for s in jsondecode(output.policy_json).Statement : [toset(flatten([s.Action])), s.Resource, toset(flatten([s.Condition.StringEquals["kms:ViaService"]]))] if s.Sid == "UseEbsKeyThroughEc2Only"] == [[
+      toset(["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"]),
+      "arn:aws:kms:us-east-1:111122223333:key/ebs-key",
+      toset(["ec2.us-east-1.amazonaws.com", "ec2.us-west-2.amazonaws.com"]),
+    ]]
+    error_message = "EBS may use the volume key only through EC2."
+  }
+
+  assert {
+    condition = [for s in jsondecode(output.policy_json).Statement : [s.Action, s.Resource, s.Condition.Bool] if s.Sid == "GrantEbsKeyToVolumesOnly"] == [[
+      "kms:CreateGrant", "arn:aws:kms:us-east-1:111122223333:key/ebs-key", { "kms:GrantIsForAWSResource" = "true" },
+    ]]
+    error_message = "Grants on the volume key only for AWS resources (EBS), through EC2."
   }
 }
 
@@ -78,7 +121,7 @@ run "tags_terminate_commands_parameters_and_passrole_stay_within_the_fleet" {
 
   assert {
     condition = [for s in jsondecode(output.policy_json).Statement : [s.Resource, s.Condition] if s.Sid == "MarkOwnInstancesBootstrapped"] == [[
-      "arn:aws:ec2:us-east-1:111122223333:instance/*",
+      "arn:aws:ec2:*:111122223333:instance/*",
       {
         StringEquals                = { "ec2:ResourceTag/jenkins-fleet:fleet" = "bank-ci" }
         "ForAllValues:StringEquals" = { "aws:TagKeys" = "jenkins-fleet:bootstrapped" }
@@ -102,12 +145,12 @@ run "tags_terminate_commands_parameters_and_passrole_stay_within_the_fleet" {
   }
 
   assert {
-    condition     = one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "RunShellScriptDocumentOnly"]).Resource == "arn:aws:ssm:us-east-1::document/AWS-RunShellScript"
+    condition     = one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "RunShellScriptDocumentOnly"]).Resource == "arn:aws:ssm:*::document/AWS-RunShellScript"
     error_message = "SendCommand may use only the AWS-RunShellScript document."
   }
 
   assert {
-    condition     = one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "FleetParametersOnly"]).Resource == "arn:aws:ssm:us-east-1:111122223333:parameter/jenkins-fleet/bank-ci/*"
+    condition     = one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "FleetParametersOnly"]).Resource == "arn:aws:ssm:*:111122223333:parameter/jenkins-fleet/bank-ci/*"
     error_message = "Parameters must stay under /jenkins-fleet/bank-ci/."
   }
 
@@ -128,8 +171,8 @@ run "tags_terminate_commands_parameters_and_passrole_stay_within_the_fleet" {
   }
 
   assert {
-    condition     = alltrue([for s in jsondecode(output.policy_json).Statement : s.Sid == "DescribeAndFollowCommands" || !contains(flatten([s.Resource]), "*")])
-    error_message = "Only the Describe/List statement may name every resource."
+    condition     = alltrue([for s in jsondecode(output.policy_json).Statement : s.Sid == "DescribeAndFollowCommands" || s.Effect == "Deny" || !contains(flatten([s.Resource]), "*")])
+    error_message = "Only the Describe/List statement may allow every resource."
   }
 }
 
