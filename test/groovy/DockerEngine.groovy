@@ -9,6 +9,8 @@ class DockerEngine {
   static final String PATH = '/usr/sbin:/usr/bin:/sbin:/bin'
   static final String MARIADB_STAND_IN = 'bank-pipeline-test/mariadb:10.11-stand-in'
   private static DockerEngine started
+  /** Why the engine could not start: later cases fail with it rather than wait for the lock again. */
+  private static Throwable failed
 
   final File state
   /** unix://... of the engine, for DOCKER_HOST. */
@@ -22,10 +24,19 @@ class DockerEngine {
 
   /** The engine of this JVM, started on first use; fails saying what to install when it cannot run. */
   static synchronized DockerEngine get() {
+    if (failed != null) {
+      throw new IllegalStateException("the Docker engine did not start: ${failed.message}", failed)
+    }
     if (started == null) {
       DockerEngine engine = new DockerEngine(new File(System.getenv('BANK_DOCKER_STATE') ?:
           "${System.getProperty('user.home')}/.cache/jenkins-fleet/docker-engine"))
-      engine.start()
+      try {
+        engine.start()
+      } catch (Throwable e) {
+        failed = e
+        engine.stop()
+        throw e
+      }
       started = engine
       Runtime.runtime.addShutdownHook { engine.stop() }
     }
@@ -100,13 +111,17 @@ class DockerEngine {
     return MARIADB_STAND_IN
   }
 
+  /** Stops what this JVM started (the index, the engine) and gives the lock back. */
   void stop() {
     try {
       pipIndex?.destroy()
       if (host) run(['bash', 'scripts/docker/engine.sh', 'stop', state.path])
     } finally {
-      lock?.outputStream?.close()
-      lock?.waitFor()
+      if (lock != null) {
+        lock.outputStream.close()
+        lock.waitFor()
+        lock = null
+      }
     }
   }
 }
