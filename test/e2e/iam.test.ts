@@ -5,8 +5,9 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Sandbox } from './harness.ts';
+import { alive, eventually, Sandbox } from './harness.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 const scratch: string[] = [];
@@ -48,6 +49,32 @@ describe('IAM: the provisioner runs with exactly what provisioner-iam grants', (
       // Every EC2 and SSM call of the run was authorised (the sandbox says so at start).
       expect(sandbox.requests().filter((r) => r.service === 'ec2' && r.action === 'RunInstances' && r.status === 200).length).toBeGreaterThan(0);
     } finally {
+      await sandbox.stop();
+    }
+  });
+
+  it("lets each agent's host read its own secret and refuses it another agent's (agent-iam)", { timeout: 180_000 }, async () => {
+    const sandbox = await new Sandbox(flags).start();
+    // The account's administrator runs a command on an agent host (not the provisioner's key).
+    const ssm = new SSMClient({ region: 'us-east-1', endpoint: sandbox.env.AWS_ENDPOINT_URL_SSM, credentials: { accessKeyId: 'AKIAADMINISTRATOR000', secretAccessKey: 'x' } });
+    try {
+      const config = sandbox.fleet();
+      const up = await sandbox.provisioner(config, ['up', '--yes', '--timeout', '120s']);
+      expect(up.code, up.stderr).toBe(0);
+      const [a, b] = alive(await sandbox.state()).map((i) => i.id);
+      const secret = (id: string) => `/jenkins-fleet/bank-ci/agents/${id}/secret`;
+      // The host's own `aws` (its instance role's identity); values go to /dev/null, never to SSM's output.
+      const script = `aws ssm get-parameter --with-decryption --name ${secret(a!)} > /dev/null && echo own-secret-read; aws ssm get-parameter --with-decryption --name ${secret(b!)} > /dev/null; echo "other exit $?"`;
+      const sent = await ssm.send(new SendCommandCommand({ DocumentName: 'AWS-RunShellScript', InstanceIds: [a!], Parameters: { commands: [script] } }));
+      const done = await eventually('the command', async () => {
+        const inv = await ssm.send(new GetCommandInvocationCommand({ CommandId: sent.Command!.CommandId!, InstanceId: a! }));
+        return inv.Status === 'Success' || inv.Status === 'Failed' ? inv : undefined;
+      });
+      expect(done.StandardOutputContent).toContain('own-secret-read');
+      expect(done.StandardOutputContent).toContain('other exit 254');
+      expect(done.StandardErrorContent).toContain(`An error occurred (AccessDeniedException) when calling the GetParameter operation: User: arn:aws:sts::123456789012:assumed-role/jenkins-fleet-agent/${a} is not authorized to perform: ssm:GetParameter on resource: arn:aws:ssm:us-east-1:123456789012:parameter${secret(b!)} with an explicit deny in an identity-based policy`);
+    } finally {
+      ssm.destroy();
       await sandbox.stop();
     }
   });

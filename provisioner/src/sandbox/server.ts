@@ -14,8 +14,8 @@ import { Hosts } from './hosts.ts';
 import { JenkinsStandIn, jenkinsVersion } from './jenkins.ts';
 import { Permission, permissionByTitle } from './jenkins-security.ts';
 import { handleSsm, type Caller } from './ssm.ts';
-import { ec2UnauthorizedMessage } from './iam/authorize.ts';
-import { loadSandboxIam, type IamOptions } from './iam/fleet-iam.ts';
+import type { IamOptions } from './iam/fleet-iam.ts';
+import { ec2UnauthorizedMessage } from './iam/refusal.ts';
 import { Store, type World } from './state.ts';
 import { instanceState, readDuration, ssmOnline, type RequestLogEntry, type Sandbox, type Timing } from './world.ts';
 
@@ -131,7 +131,8 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   const hosts = new Hosts(sb, { agentRetrySeconds: options.agentRetrySeconds, concurrency: 32 });
 
   // Requests signed with other keys are the account administrator's (tests setting the scene).
-  const iam = options.iam ? await loadSandboxIam(sb, options.iam) : undefined;
+  // Loaded only when evaluating: the other commands never load the IAM evaluator.
+  const iam = options.iam ? await (await import('./iam/fleet-iam.ts')).loadSandboxIam(sb, options.iam) : undefined;
 
   const throttled = (service: Service) => sb.faults[service].throttleRate > 0 && random() < sb.faults[service].throttleRate;
 
@@ -191,6 +192,10 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     if (throttled('ssm')) return fail('ThrottlingException', 'Rate exceeded');
     if (iam && caller.kind === 'account' && scope.accessKey === provisionerAccessKey) {
       const refusal = await iam.authorizeSsm(op, input);
+      if (refusal) return fail('AccessDeniedException', refusal.message);
+    }
+    if (iam && caller.kind === 'instance') {
+      const refusal = await iam.authorizeInstance(caller.instanceId, op, input);
       if (refusal) return fail('AccessDeniedException', refusal.message);
     }
     const r = handleSsm(sb, op, input, caller);

@@ -48,6 +48,18 @@ const cases: { module: string; document: string; inputs: ModuleInputs; variables
     variables: '',
   },
   {
+    module: 'agent-iam',
+    document: 'agent',
+    inputs: { variables: { fleet: 'bank-ci', vpc_id: 'vpc-0aaa' }, data, modules: { key: { arn: `arn:aws:kms:us-east-1:${account}:key/fleet-key` } } },
+    variables: '',
+    overrides: `
+override_module {
+  target  = module.key
+  outputs = { arn = "arn:aws:kms:us-east-1:${account}:key/fleet-key", key_id = "fleet-key", alias_name = "alias/jenkins-fleet/bank-ci" }
+}
+`,
+  },
+  {
     module: 'kms-key',
     document: 'key',
     inputs: { variables: { alias: 'jenkins-fleet/bank-ci', description: 'Encrypts the agent secrets of Jenkins fleet bank-ci in Parameter Store' }, data },

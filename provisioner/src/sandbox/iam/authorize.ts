@@ -4,13 +4,9 @@
 // the services do.
 import { runSimulation, runUnsafeSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import type { PolicyDocument } from './hcl.ts';
+import type { AccessRequest, Refusal } from './refusal.ts';
 
-/** One authorisation: an action on one resource ARN (or "*"), with the request's context keys. */
-export interface AccessRequest {
-  action: string;
-  resource: string;
-  context?: Record<string, string | string[]>;
-}
+export type { AccessRequest, Refusal } from './refusal.ts';
 
 export interface Principal {
   /** The session's ARN as errors name it (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION). */
@@ -25,14 +21,6 @@ export interface Principal {
 
 /** Resource policies by resource ARN (KMS key policies: without one that lets IAM decide, KMS refuses). */
 export type ResourcePolicies = (resource: string) => PolicyDocument | undefined;
-
-export interface Refusal {
-  request: AccessRequest;
-  /** Denied by a Deny statement (rather than allowed by none). */
-  explicit: boolean;
-  /** "User: ... is not authorized to perform: ACTION on resource: ARN because ..." */
-  message: string;
-}
 
 /** A request the sandbox describes wrongly (a key or resource type the reference does not list): a sandbox bug. */
 export class AuthorizationModelError extends Error {}
@@ -82,18 +70,4 @@ export async function authorize(principal: Principal, region: string, requests: 
     };
   }
   return undefined;
-}
-
-/**
- * EC2's UnauthorizedOperation text: the refusal and an "encoded authorization failure message".
- * EC2 encrypts that message for sts:DecodeAuthorizationMessage; the sandbox's is base64 JSON of the
- * same facts (allowed, explicitDeny, the action, resource and context).
- */
-export function ec2UnauthorizedMessage(refusal: Refusal): string {
-  const encoded = Buffer.from(JSON.stringify({
-    allowed: false,
-    explicitDeny: refusal.explicit,
-    context: { action: refusal.request.action, resource: refusal.request.resource, conditions: refusal.request.context ?? {} },
-  })).toString('base64');
-  return `You are not authorized to perform this operation. ${refusal.message}. Encoded authorization failure message: ${encoded}`;
 }

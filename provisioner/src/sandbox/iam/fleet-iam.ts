@@ -1,19 +1,17 @@
 // IAM in the sandbox: the provisioner's credentials carry the policy terraform/modules/provisioner-iam
 // defines, instantiated with the values `terraform/jenkins` would give it for a fleet file, and
 // every EC2 and SSM call they sign is authorised against it before the stand-in acts.
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import type { Fleet } from '../../config/load.ts';
+import type { Fleet } from '../../model.ts';
 import { isStaticPool } from '../../config/schema.ts';
 import { UserError } from '../../errors.ts';
 import { kmsKeyOf } from '../ssm.ts';
 import type { Sandbox } from '../world.ts';
 import { authorize, type Principal, type Refusal } from './authorize.ts';
 import { TerraformModule, type PolicyDocument, type Value } from './hcl.ts';
-import { ec2Requests, ssmRequests } from './requests.ts';
+import { ec2Requests, instanceArn, sandboxVpcId, ssmRequests } from './requests.ts';
 
-/** terraform/modules of this repository. */
-export const defaultModulesDir = fileURLToPath(new URL('../../../../terraform/modules', import.meta.url));
+export { defaultModulesDir } from './modules-dir.ts';
 
 export interface IamOptions {
   /** The fleet whose values instantiate the policies (fleet, regions, subnets, security group, profile, key). */
@@ -31,7 +29,27 @@ export interface SandboxIam {
   variables: Record<string, Value>;
   authorizeEc2(form: URLSearchParams): Promise<Refusal | undefined>;
   authorizeSsm(op: string, input: Record<string, unknown>): Promise<Refusal | undefined>;
+  /** An SSM call a host's `aws` makes with its instance's role credentials. */
+  authorizeInstance(instanceId: string, op: string, input: Record<string, unknown>): Promise<Refusal | undefined>;
 }
+
+/**
+ * The statement of the AWS managed policy AmazonSSMManagedInstanceCore (v2) that agent-iam attaches
+ * to the agents' role, as the AWS Managed Policy Reference lists it: it allows reading every
+ * parameter, which agent-iam's denies narrow down.
+ */
+export const amazonSsmManagedInstanceCore: PolicyDocument = {
+  Version: '2012-10-17',
+  Statement: [{
+    Effect: 'Allow',
+    Action: [
+      'ssm:DescribeAssociation', 'ssm:GetDeployablePatchSnapshotForInstance', 'ssm:GetDocument', 'ssm:DescribeDocument', 'ssm:GetManifest',
+      'ssm:GetParameter', 'ssm:GetParameters', 'ssm:ListAssociations', 'ssm:ListInstanceAssociations', 'ssm:PutInventory', 'ssm:PutComplianceItems',
+      'ssm:PutConfigurePackageResult', 'ssm:UpdateAssociationStatus', 'ssm:UpdateInstanceAssociationStatus', 'ssm:UpdateInstanceInformation',
+    ],
+    Resource: '*',
+  }],
+};
 
 function one(values: Set<string>, what: string, variable: string): string {
   if (values.size !== 1) {
@@ -84,9 +102,30 @@ export async function loadSandboxIam(sb: Sandbox, options: IamOptions): Promise<
   const keyModule = await TerraformModule.read(join(options.modulesDir, 'kms-key'));
   const keyPolicy = keyModule.policyDocument('key', { variables: { alias: `jenkins-fleet/${options.fleet.fleet}`, description: `Encrypts the agent secrets of Jenkins fleet ${options.fleet.fleet} in Parameter Store` }, data });
   const resourcePolicies = (resource: string) => (resource.startsWith(`arn:aws:kms:${sb.region}:${sb.accountId}:key/`) ? keyPolicy : undefined);
+  // The agents' role: agent-iam's inline policy (its key being the fleet's) and the managed policy.
+  const agentModule = await TerraformModule.read(join(options.modulesDir, 'agent-iam'));
+  const fleetKey = kmsKeyOf(sb, `alias/jenkins-fleet/${options.fleet.fleet}`) ?? kmsKeyOf(sb, 'alias/aws/ssm')!;
+  const agentInputs = { variables: { fleet: options.fleet.fleet, vpc_id: sandboxVpcId }, data, modules: { key: { arn: fleetKey.arn } } };
+  const agentPolicy = agentModule.policyDocument('agent', agentInputs);
+  const agentRole = variables.agent_role_arn as string;
+  const instancePrincipal = (instanceId: string): Principal => {
+    const instance = sb.store.world.instances.find((i) => i.id === instanceId);
+    const profile = instance?.instanceProfile;
+    const role = profile ? `arn:aws:iam::${sb.accountId}:role/${profile.split('/').pop()}` : `arn:aws:iam::${sb.accountId}:role/no-instance-profile`;
+    return {
+      arn: `arn:aws:sts::${sb.accountId}:assumed-role/${role.split('/').pop()}/${instanceId}`,
+      roleArn: role,
+      accountId: sb.accountId,
+      // Only the fleet's agent role carries agent-iam's policies; any other profile has none here.
+      policies: role === agentRole ? [{ name: 'fleet-parameters', policy: agentPolicy }, { name: 'AmazonSSMManagedInstanceCore', policy: amazonSsmManagedInstanceCore }] : [],
+      // Instance role credentials carry the instance's ARN (EC2 User Guide, "IAM roles for Amazon EC2").
+      context: { 'ec2:SourceInstanceARN': instanceArn(sb, instanceId) },
+    };
+  };
   return {
     provisioner,
     variables,
+    authorizeInstance: (instanceId, op, input) => authorize(instancePrincipal(instanceId), sb.region, ssmRequests(sb, op, input), resourcePolicies),
     authorizeEc2: (form) => authorize(provisioner, sb.region, ec2Requests(sb, form), resourcePolicies),
     authorizeSsm: (op, input) => authorize(provisioner, sb.region, ssmRequests(sb, op, input), resourcePolicies),
   };

@@ -228,7 +228,7 @@ class ExpressionParser {
 
   constructor(private readonly text: string, private readonly scope: Scope) {}
 
-  private fail(message: string): never {
+  fail(message: string): never {
     throw new HclError(`${this.scope.dir}: ${message} in ${JSON.stringify(this.text)} (the sandbox's HCL reader knows templates, references, [for ...], concat() and == null ? :)`);
   }
 
@@ -435,8 +435,8 @@ class ExpressionParser {
   }
 }
 
-function stringOf(value: Value, where: { fail?: unknown } | ExpressionParser): string {
+function stringOf(value: Value, where: ExpressionParser): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  throw new HclError(`a ${value === null ? 'null' : Array.isArray(value) ? 'list' : 'map'} cannot be interpolated into a string${where ? '' : ''}`);
+  return where.fail(`a ${value === null ? 'null' : Array.isArray(value) ? 'list' : 'map'} cannot be interpolated into a string`);
 }

@@ -219,8 +219,6 @@ export function ec2Requests(sb: Sandbox, form: URLSearchParams): AccessRequest[]
 
 // ---- SSM
 
-type Caller = { kind: 'account' } | { kind: 'instance'; instanceId: string };
-
 function names(input: Record<string, unknown>): string[] {
   if (typeof input.Name === 'string') return [input.Name];
   return Array.isArray(input.Names) ? input.Names.filter((n): n is string => typeof n === 'string') : [];
@@ -303,5 +301,3 @@ export function ssmRequests(sb: Sandbox, op: string, input: Record<string, unkno
       return [];
   }
 }
-
-export type { Caller };

@@ -1,0 +1,201 @@
+// An in-memory world for executor tests: EC2, Parameter Store, Run Command and Jenkins as plain
+// objects that keep the rules the executor relies on (ClientToken idempotency, node names unique,
+// an agent comes online when its host ran the bootstrap with a stored secret). It can be told to
+// die after N mutating calls, to play a process killed mid-run.
+import { Tags, parseAgentName, parseSecretParameterName, type AgentNode, type Instance, type Pool, type Fleet } from '../../provisioner/src/model.ts';
+import {
+  CapacityError,
+  LaunchTokenSpent,
+  type CommandResult,
+  type Compute,
+  type Controller,
+  type LaunchRequest,
+  type NodeSpec,
+  type Parameters,
+  type RunCommand,
+} from '../../provisioner/src/ports.ts';
+import type { Systems } from '../../provisioner/src/apply/apply.ts';
+import { SsmTransport } from '../../provisioner/src/transport/ssm.ts';
+
+export class Crash extends Error {}
+
+export class World {
+  instances = new Map<string, Instance>();
+  /** Every ClientToken EC2 has seen, with what it launched and the parameters it was bound to. */
+  tokens = new Map<string, { ids: string[]; parameters: string }>();
+  nodes = new Map<string, AgentNode & { secret: string }>();
+  params = new Map<string, string>();
+  calls: string[] = [];
+  /** Subnets that answer InsufficientInstanceCapacity. */
+  fullSubnets = new Set<string>();
+  /** Instance ids whose bootstrap command fails. */
+  brokenHosts = new Set<string>();
+  /** Throw Crash once this many more mutating calls were made. */
+  crashAfter = Infinity;
+  /** While set, instances launched from now on stay out of DescribeInstances (eventual consistency). */
+  hideNewInstances = false;
+  private readonly hidden = new Set<string>();
+  private serial = 0;
+
+  constructor(public now = 1_700_000_000_000) {}
+
+  private mutate(call: string): void {
+    if (this.crashAfter <= 0) throw new Crash(`crashed before ${call}`);
+    this.crashAfter -= 1;
+    this.calls.push(call);
+  }
+
+  mutatingCalls(): string[] {
+    return this.calls;
+  }
+
+  readonly compute = (region: string): Compute => ({
+    region,
+    listInstances: async (fleet) => [...this.instances.values()].filter((i) => i.region === region && fleet === 'bank-ci' && !(this.hideNewInstances && this.hidden.has(i.id))),
+    launch: async (request: LaunchRequest) => {
+      // EC2's idempotency: a token replays its launch, and is spent once its instances are gone.
+      const { clientToken, count: _count, ...rest } = request;
+      const parameters = JSON.stringify(rest);
+      const again = this.tokens.get(clientToken);
+      if (again) {
+        if (again.parameters !== parameters) throw new LaunchTokenSpent(clientToken, 'IdempotentParameterMismatch', 'other parameters');
+        if (again.ids.every((id) => this.instances.get(id)?.state === 'terminated')) throw new LaunchTokenSpent(clientToken, 'IdempotentInstanceTerminated', 'instances terminated');
+        return again.ids.map((id) => ({ ...(this.instances.get(id) as Instance) }));
+      }
+      if (this.fullSubnets.has(request.subnetId)) throw new CapacityError(request.subnetId, 'InsufficientInstanceCapacity');
+      this.mutate(`RunInstances ${request.pool} ${request.subnetId} x${request.count}`);
+      const ids: string[] = [];
+      for (let n = 0; n < request.count; n++) {
+        this.serial += 1;
+        const id = `i-${this.serial.toString(16).padStart(17, '0')}`;
+        ids.push(id);
+        if (this.hideNewInstances) this.hidden.add(id);
+        this.instances.set(id, { id, pool: request.pool, region, state: 'pending', subnetId: request.subnetId, privateIp: `10.0.0.${this.serial}`, launchedAt: this.now, launchToken: request.clientToken });
+      }
+      this.tokens.set(request.clientToken, { ids, parameters });
+      return ids.map((id) => ({ ...(this.instances.get(id) as Instance) }));
+    },
+    terminate: async (ids) => {
+      this.mutate(`TerminateInstances ${ids.join(',')}`);
+      for (const id of ids) {
+        const i = this.instances.get(id);
+        if (i) i.state = 'terminated';
+      }
+    },
+    markBootstrapped: async (ids, at) => {
+      this.mutate(`CreateTags ${Tags.bootstrapped} ${ids.join(',')}`);
+      for (const id of ids) {
+        const i = this.instances.get(id);
+        if (i) i.bootstrappedAt = at;
+      }
+    },
+    resolveImage: async (image) => (image.startsWith('ami-') ? image : 'ami-0123456789abcdef0'),
+    consoleOutput: async () => undefined,
+  });
+
+  readonly parameters = (region: string): Parameters => ({
+    region,
+    putSecret: async (name, value) => {
+      this.mutate(`PutParameter ${name}`);
+      this.params.set(name, value);
+    },
+    deleteSecret: async (name) => {
+      if (!this.params.has(name)) return;
+      this.mutate(`DeleteParameter ${name}`);
+      this.params.delete(name);
+    },
+    listNames: async (prefix) => [...this.params.keys()].filter((n) => n.startsWith(prefix)),
+  });
+
+  readonly runCommand = (region: string): RunCommand => ({
+    region,
+    managedOnline: async (_fleet, ids) => {
+      // Instances boot between two rounds.
+      for (const id of ids) {
+        const i = this.instances.get(id);
+        if (i?.state === 'pending') i.state = 'running';
+      }
+      return new Set(ids.filter((id) => this.instances.get(id)?.state === 'running'));
+    },
+    runScript: async (ids, script) => {
+      this.mutate(`SendCommand x${ids.length}`);
+      if (ids.length > 50) throw new Error('SendCommand takes at most 50 instance ids');
+      if (/secret-for-/.test(script)) throw new Error('a secret reached the command parameters');
+      return ids.map((id): CommandResult => {
+        if (this.brokenHosts.has(id)) return { instanceId: id, status: 'Failed', exitCode: 1, stdout: '', stderr: 'bootstrap: error: no java for you' };
+        const node = [...this.nodes.values()].find((n) => parseAgentName(n.name)?.instanceId === id);
+        const stored = this.params.get(`/jenkins-fleet/bank-ci/agents/${id}/secret`);
+        if (node && stored === node.secret) {
+          node.online = true;
+          node.offlineReason = undefined;
+        }
+        return { instanceId: id, status: 'Success', exitCode: 0, stdout: 'bootstrap: agent service started', stderr: '' };
+      });
+    },
+  });
+
+  readonly controller: Controller = {
+    url: 'http://jenkins.test/',
+    listNodes: async () => [...this.nodes.values()].map(({ secret: _secret, ...node }) => ({ ...node })),
+    createNode: async (spec: NodeSpec) => {
+      if (this.nodes.has(spec.name)) return 'exists';
+      this.mutate(`createNode ${spec.name}`);
+      this.nodes.set(spec.name, {
+        name: spec.name,
+        description: spec.description,
+        online: false,
+        temporarilyOffline: false,
+        idle: true,
+        labels: spec.labels,
+        executors: spec.executors,
+        secret: `secret-for-${spec.name}`,
+      });
+      return 'created';
+    },
+    readSecret: async (name) => {
+      const node = this.nodes.get(name);
+      if (!node) throw new Error(`no node ${name}`);
+      return node.secret;
+    },
+    drain: async (name, message) => {
+      const node = this.nodes.get(name);
+      if (!node || node.temporarilyOffline) return;
+      this.mutate(`drain ${name}`);
+      node.temporarilyOffline = true;
+      node.offlineReason = message;
+      node.online = false;
+    },
+    resume: async (name) => {
+      const node = this.nodes.get(name);
+      if (!node?.temporarilyOffline) return;
+      this.mutate(`resume ${name}`);
+      node.temporarilyOffline = false;
+      node.offlineReason = undefined;
+    },
+    deleteNode: async (name) => {
+      if (!this.nodes.has(name)) return 'absent';
+      this.mutate(`deleteNode ${name}`);
+      this.nodes.delete(name);
+      return 'deleted';
+    },
+  };
+
+  systems(fleet: Fleet): Systems {
+    const fast = { pollIntervalMs: 1, lingerMs: 0, sleep: async () => {} };
+    return {
+      controller: this.controller,
+      compute: this.compute,
+      parameters: this.parameters,
+      transport: (pool: Pool) => new SsmTransport(fleet, this.parameters(pool.region), this.runCommand(pool.region), fast),
+    };
+  }
+
+  /** Secrets in the parameter store whose instance is gone. */
+  strayParams(): string[] {
+    return [...this.params.keys()].filter((name) => {
+      const id = parseSecretParameterName('bank-ci', name);
+      const i = id ? this.instances.get(id) : undefined;
+      return !i || i.state === 'terminated';
+    });
+  }
+}
