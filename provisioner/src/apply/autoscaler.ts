@@ -55,6 +55,8 @@ export class Autoscaler {
   /** Instances this process launched, by id, until the listing shows them. */
   private readonly launched = new Map<string, Instance>();
   private readonly background = new Set<Promise<unknown>>();
+  private readonly watches = new Set<NodeWatch>();
+  private stopped = false;
   private readonly systems: Systems;
   private readonly now: () => number;
 
@@ -113,6 +115,15 @@ export class Autoscaler {
     while (this.background.size > 0) await Promise.allSettled([...this.background]);
   }
 
+  /**
+   * Stops waiting for agents to come online (the process is asked to stop): what was under way is
+   * finished by the next watch or `up`, as after a crash. Nothing more is reported.
+   */
+  stop(): void {
+    this.stopped = true;
+    for (const watch of this.watches) watch.cancel();
+  }
+
   /** Starts the tick's launches, registrations and bootstraps; returns once the launch calls are answered. */
   private async bringUp(plan: WatchPlan): Promise<void> {
     const actions = plan.bringUp.actions;
@@ -135,11 +146,12 @@ export class Autoscaler {
     const reporter: Reporter = {
       event: (e: ProgressEvent) => {
         if (e.kind === 'launched') for (const id of e.instanceIds) claim(agentName(e.pool, id));
-        this.options.reporter.event(e);
+        if (!this.stopped) this.options.reporter.event(e);
       },
     };
     const deadline = this.now() + Math.max(0, ...this.fleet.pools.map((p) => p.scaling?.bootDeadline ?? defaultBringUpMs));
-    const watch = new NodeWatch(this.systems.controller, this.options.pollMs ?? 1_000);
+    const watch = new ConnectedWatch(this.systems.controller, this.options.pollMs ?? 1_000);
+    this.watches.add(watch);
     const run = applyPlan(this.fleet, plan.bringUp, this.systems, {
       deadline,
       reporter,
@@ -157,6 +169,7 @@ export class Autoscaler {
         for (const pool of launchPools) this.launching.delete(pool);
         answered();
         this.background.delete(run);
+        this.watches.delete(watch);
       });
     this.background.add(run);
     await allAnswered;
@@ -256,4 +269,14 @@ export function errorCode(err: unknown): string | undefined {
   if (match) return match[1];
   const name = (err as Error).name;
   return name && name !== 'Error' && name !== 'RemoteError' ? name : undefined;
+}
+
+/**
+ * The bring-up's wait: an agent is up once connected, even if a tick drained it meanwhile (an
+ * ephemeral agent that took a build at once, say): it is not online for new builds, but it came up.
+ */
+class ConnectedWatch extends NodeWatch {
+  override online(name: string, deadline: number): Promise<boolean> {
+    return this.until(name, (node) => node?.online === true || (node?.temporarilyOffline === true && node.connected === true), deadline);
+  }
 }
