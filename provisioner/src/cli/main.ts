@@ -19,7 +19,7 @@ const commands: CommandEntry[] = [
   { name: 'down', summary: "drain and remove every managed agent (or one pool's): no new builds, wait until idle, delete, terminate", load: async () => (await import('./fleet.ts')).downCommand },
   { name: 'library', summary: "render the shared library (vars/) and the Jenkinsfile from the fleet file's library: section", load: async () => (await import('../library/command.ts')).libraryCommand },
   { name: 'doctor', summary: 'cross-check fleet.yaml, jenkins/, the Jenkinsfile and the library; with JENKINS_URL set, the live controller too', load: async () => (await import('../doctor/command.ts')).doctorCommand },
-  { name: 'sandbox', summary: 'run local stand-ins of EC2, SSM and a Jenkins controller and print the exports that point the provisioner at them', load: async () => (await import('../sandbox/command.ts')).sandboxCommand },
+  { name: 'sandbox', summary: 'run local stand-ins of EC2, SSM and a Jenkins controller and print the exports that point the provisioner at them', load: async () => (await import('./sandbox.ts')).loadSandboxCommand() },
 ];
 
 /** What the CLI reaches the world through; tests hand in their own. */
