@@ -18,6 +18,7 @@ export async function main(argv: string[], streams: Streams = processStreams): P
     env: process.env,
     cwd: process.cwd(),
     now: Date.now,
+    stdin: streams.stdin,
   }));
   try {
     await cli.parseAsync(argv, { from: 'user' });
