@@ -113,6 +113,8 @@ async function run(flags: SandboxFlags, io: IoHost): Promise<void> {
       if (!/^(amazon|aws-marketplace|\d{12})$/.test(owner)) throw new UserError(`--image-owner: expected amazon, aws-marketplace or a 12-digit account id (provisioner-iam's image_owners), found ${JSON.stringify(owner)}`);
     }
     options.iam = { fleet, modulesDir: resolve(flags.terraformModules), ...(flags.imageOwner ? { imageOwners: flags.imageOwner } : {}) };
+    // As casc.yaml for this fleet: `watch` must see the queue when some pool follows it.
+    options.serviceJobRead = fleet.pools.some((p) => p.max !== undefined && p.scaling !== undefined);
   } else if (flags.imageOwner) {
     throw new UserError('--image-owner: only with --fleet (it is a value of the IAM policy the sandbox evaluates)');
   }
