@@ -67,6 +67,7 @@ const counters = {
   'terraform-provider': vitest,
   guide: vitest,
   'library-groovy': lines,
+  'library-docker': lines,
   app: junit,
   docker: junit,
 };
