@@ -79,5 +79,25 @@ def run_write(operation, attempts=4):
     raise AssertionError("unreachable")
 
 
+def explain_tls_failures(app, tls):
+    """A MySQL/MariaDB connection that fails over TLS (or for want of it) says which setting to check
+    (bank.db_tls.explain), wherever it surfaces: migrations, /health, a request."""
+    from . import db_tls
+
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name not in ("mysql", "mariadb"):
+        return
+
+    @event.listens_for(engine, "do_connect")
+    def connect(dialect, _record, cargs, cparams):
+        try:
+            return dialect.dbapi.connect(*cargs, **cparams)
+        except dialect.dbapi.OperationalError as error:
+            if not db_tls.is_tls_failure(error, tls):
+                raise
+            raise dialect.dbapi.OperationalError(error.args[0], db_tls.explain(error, cparams.get("host"), tls)) from error
+
+
 def is_mysql():
     return db.engine.dialect.name in ("mysql", "mariadb")
