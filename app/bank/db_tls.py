@@ -1,16 +1,10 @@
 """How the app, its migrations and the db-users step reach MySQL/MariaDB: over TLS that verifies the
 server (DB_SSL_CA: a bundle of the CAs that may sign the server's certificate, which must also name
 the host connected to), or in plain text where someone said so (DB_SSL_MODE=DISABLED). Production
-never falls back to plain text by itself: without either setting it refuses to start.
-
-Also the image's build step that installs the CA bundle (`python -m bank.db_tls install-bundle PATH`,
-app/Dockerfile): fetched from DB_CA_BUNDLE_URL, accepted only with the SHA-256 in DB_CA_BUNDLE_SHA256."""
-import hashlib
+never falls back to plain text by itself: without either setting it refuses to start."""
 import os
 import re
 import ssl
-import sys
-import urllib.request
 
 VERIFY_IDENTITY = "VERIFY_IDENTITY"
 DISABLED = "DISABLED"
@@ -116,50 +110,3 @@ def explain(error, host, settings):
                 "(is DB_HOST the right server?)")
     return (f"{text}: TLS to the database failed; its certificate must be signed by a CA in DB_SSL_CA={settings.ca} "
             f"and name the host connected to ({host!r}, DB_HOST)")
-
-
-# --- The image's bundle ------------------------------------------------------------------------
-
-def install_bundle(destination, environ=os.environ, fetch=None):
-    """Downloads DB_CA_BUNDLE_URL, checks it against DB_CA_BUNDLE_SHA256 and that it is a bundle of
-    CA certificates, and writes it to `destination` (readable by everyone: it holds no secret)."""
-    url = environ.get("DB_CA_BUNDLE_URL") or RDS_GLOBAL_BUNDLE_URL
-    expected = (environ.get("DB_CA_BUNDLE_SHA256") or "").strip().lower()
-    if not re.fullmatch(r"[0-9a-f]{64}", expected):
-        raise SystemExit(
-            f"db-tls: the build argument DB_CA_BUNDLE_SHA256 must be the SHA-256 (64 hex digits) of {url}, got "
-            f"{expected or 'nothing'!r}; app/README.md says how to get and check it")
-    try:
-        data = (fetch or _fetch)(url)
-    except OSError as error:
-        raise SystemExit(f"db-tls: cannot fetch DB_CA_BUNDLE_URL={url}: {error}") from None
-    found = hashlib.sha256(data).hexdigest()
-    if found != expected:
-        raise SystemExit(f"db-tls: {url} has SHA-256 {found}, not DB_CA_BUNDLE_SHA256={expected}: refusing it "
-                         "(a changed bundle is reviewed and pinned anew, see app/README.md)")
-    certificates = data.count(b"-----BEGIN CERTIFICATE-----")
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    try:
-        context.load_verify_locations(cadata=data.decode("ascii"))
-    except (UnicodeDecodeError, ssl.SSLError) as error:
-        raise SystemExit(f"db-tls: {url} is not a PEM bundle of certificates ({error})") from None
-    cas = context.cert_store_stats()["x509_ca"]
-    if b"PRIVATE KEY" in data or cas == 0 or cas != certificates:
-        raise SystemExit(f"db-tls: {url} must hold CA certificates only; it holds {certificates} certificates, "
-                         f"{cas} of them CAs{', and a private key' if b'PRIVATE KEY' in data else ''}")
-    os.makedirs(os.path.dirname(destination), exist_ok=True)
-    with open(destination, "wb") as handle:
-        handle.write(data)
-    os.chmod(destination, 0o644)
-    print(f"db-tls: {destination}: {cas} CA certificates from {url} (sha256 {found})")
-
-
-def _fetch(url):
-    with urllib.request.urlopen(url, timeout=60) as response:
-        return response.read()
-
-
-if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] != "install-bundle":
-        raise SystemExit("usage: python -m bank.db_tls install-bundle DESTINATION")
-    install_bundle(sys.argv[2])

@@ -187,3 +187,80 @@ def test_conflicting_or_unknown_tls_settings_are_refused_naming_them(environment
     with pytest.raises(RuntimeError) as error:
         create_app()
     assert str(error.value).startswith(message), str(error.value)
+
+
+# --- The image's bundle (python -m bank.db_ca_bundle, app/Dockerfile's runtime stage) ----------
+
+@pytest.fixture
+def bundle_server(tmp_path):
+    """Files of `tmp_path/served` over HTTP on loopback, as truststore.pki.rds.amazonaws.com serves the bundle."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    served = tmp_path / "served"
+    served.mkdir()
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield served, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def install_bundle(url, sha256, destination):
+    env = {"PATH": "/usr/bin:/bin", "DB_CA_BUNDLE_URL": url, **({"DB_CA_BUNDLE_SHA256": sha256} if sha256 else {})}
+    return subprocess.run([PYTHON, "-m", "bank.db_ca_bundle", str(destination)], cwd=APP_DIR, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_the_image_installs_the_bundle_only_with_its_pinned_sha256(bundle_server, database_ca, wrong_ca, tmp_path):
+    import hashlib
+
+    served, base = bundle_server
+    bundle = database_ca.ca.read_bytes() + wrong_ca.read_bytes()
+    (served / "global-bundle.pem").write_bytes(bundle)
+    digest = hashlib.sha256(bundle).hexdigest()
+    destination = tmp_path / "etc" / "bank" / "db-ca.pem"
+
+    done = install_bundle(f"{base}/global-bundle.pem", digest.upper(), destination)
+    assert done.returncode == 0, done.stderr
+    assert destination.read_bytes() == bundle and destination.stat().st_mode & 0o777 == 0o644
+    assert f"2 CA certificates from {base}/global-bundle.pem (sha256 {digest})" in done.stdout
+
+    elsewhere = tmp_path / "other.pem"
+    changed = install_bundle(f"{base}/global-bundle.pem", "0" * 64, elsewhere)
+    assert changed.returncode == 1 and not elsewhere.exists()
+    assert f"has SHA-256 {digest}, not DB_CA_BUNDLE_SHA256={'0' * 64}: refusing it" in changed.stderr
+    unpinned = install_bundle(f"{base}/global-bundle.pem", None, elsewhere)
+    assert unpinned.returncode == 1 and "the build argument DB_CA_BUNDLE_SHA256 must be the SHA-256" in unpinned.stderr
+    missing = install_bundle(f"{base}/nothing-here.pem", digest, elsewhere)
+    assert missing.returncode == 1 and f"cannot fetch DB_CA_BUNDLE_URL={base}/nothing-here.pem: HTTP Error 404" in missing.stderr
+
+
+def test_the_image_refuses_a_bundle_that_holds_more_than_ca_certificates(bundle_server, database_ca, tmp_path):
+    import hashlib
+
+    served, base = bundle_server
+    server_cert, server_key = database_ca.issue("db.internal")
+    for name, content, problem in (
+        ("with-key.pem", database_ca.ca.read_bytes() + server_key.read_bytes(), "and a private key"),
+        ("with-server.pem", database_ca.ca.read_bytes() + server_cert.read_bytes(), "holds 2 certificates, 1 of them CAs"),
+        ("empty.pem", b"", "is not a PEM bundle of certificates"),
+    ):
+        (served / name).write_bytes(content)
+        result = install_bundle(f"{base}/{name}", hashlib.sha256(content).hexdigest(), tmp_path / name)
+        assert result.returncode == 1 and problem in result.stderr, result.stderr
+        assert not (tmp_path / name).exists()
+
+
+def test_the_runtime_image_installs_the_bundle_where_db_ssl_ca_points():
+    from bank import db_tls
+    from test_packaging import stages
+
+    runtime = stages()["runtime"]
+    assert f"RUN python -m bank.db_ca_bundle {db_tls.IMAGE_CA_BUNDLE}" in runtime
+    assert f"ARG DB_CA_BUNDLE_URL={db_tls.RDS_GLOBAL_BUNDLE_URL}" in runtime
+    assert "\nARG DB_CA_BUNDLE_SHA256\n" in runtime, "no default: the pipeline pins the bundle it reviewed"
+    assert runtime.index("bank.db_ca_bundle") < runtime.index("USER bank"), "installed by root, read-only for the app"
