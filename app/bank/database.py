@@ -10,6 +10,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from . import db_tls
+
 db = SQLAlchemy()
 logger = logging.getLogger(__name__)
 
@@ -82,8 +84,6 @@ def run_write(operation, attempts=4):
 def explain_tls_failures(app, tls):
     """A MySQL/MariaDB connection that fails over TLS (or for want of it) says which setting to check
     (bank.db_tls.explain), wherever it surfaces: migrations, /health, a request."""
-    from . import db_tls
-
     with app.app_context():
         engine = db.engine
     if engine.dialect.name not in ("mysql", "mariadb"):
