@@ -17,7 +17,7 @@ function say(text) {
 }
 
 function startSandbox() {
-  const child = spawn(process.execPath, [bin, 'sandbox', '--state', state], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [bin, 'sandbox', '--state', state, '--fleet', config], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (chunk) => {

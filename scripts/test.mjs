@@ -35,6 +35,11 @@ const suites = [
     cmd: ['npx', 'tsc', '--noEmit', '-p', '.'],
   },
   {
+    // ESLint with typescript-eslint, and the architecture as import rules (eslint.config.js).
+    name: 'lint',
+    cmd: ['npx', 'eslint', '--max-warnings', '0', '.'],
+  },
+  {
     name: 'vitest',
     ...vitestRun('vitest', []),
   },

@@ -1,6 +1,17 @@
-// The provisioner's words for what it manages: instances and Jenkins nodes as observed, the names
-// and tags that tie them to a fleet and a pool, and the contracts of the outside systems
-// (compute, parameters, run-command, Jenkins) that the executor drives. Adapters implement these.
+// The provisioner's words for what it manages: the fleet and its pools as the file wants them,
+// instances, Jenkins nodes and secrets as observed, and the names and tags that tie them to a
+// fleet and a pool. The contracts of the outside systems are in ports.ts.
+import type { FleetConfig, PoolConfig } from './config/schema.ts';
+
+/** A pool of the fleet file, with the fleet's region filled in where the pool names none. */
+export type Pool = PoolConfig & { region: string };
+
+/** A validated fleet with the environment's overrides applied. */
+export interface Fleet extends Omit<FleetConfig, 'pools'> {
+  /** The file this fleet was read from (absolute). */
+  source: string;
+  pools: Pool[];
+}
 
 /** EC2 tag keys on every managed instance and volume (the IAM policies in terraform/ match them). */
 export const Tags = {
@@ -11,6 +22,8 @@ export const Tags = {
   launch: 'jenkins-fleet:launch',
   /** Set once the bootstrap command succeeded, as epoch milliseconds. */
   bootstrapped: 'jenkins-fleet:bootstrapped',
+  /** On an agent's secret parameter: the ARN of the one instance that may read it (terraform/modules/agent-iam). */
+  reader: 'jenkins-fleet:instance',
 } as const;
 
 export const managedByValue = 'provisioner';
@@ -68,6 +81,19 @@ export function parseSecretParameterName(fleet: string, name: string): string | 
 }
 
 export type InstanceState = 'pending' | 'running' | 'shutting-down' | 'terminated' | 'stopping' | 'stopped';
+
+/**
+ * Where an instance is in its life, the one reading of its state every rule uses: `live` (pending
+ * or running: it is, or will be, an agent), `stopped` (stopping or stopped: it exists but cannot
+ * serve), `gone` (shutting down or terminated: nothing can run there any more).
+ */
+export type InstanceLife = 'live' | 'stopped' | 'gone';
+
+export function lifeOf(state: InstanceState): InstanceLife {
+  if (state === 'pending' || state === 'running') return 'live';
+  if (state === 'stopping' || state === 'stopped') return 'stopped';
+  return 'gone';
+}
 
 /** An EC2 instance carrying the fleet's tag. */
 export interface Instance {

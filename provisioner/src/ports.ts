@@ -45,6 +45,8 @@ export class LaunchTokenSpent extends Error {
 /** EC2, for one region. */
 export interface Compute {
   readonly region: string;
+  /** The instance's ARN, once this region's account is known from a listing or a launch. */
+  instanceArn?(instanceId: string): string | undefined;
   /** Every instance tagged with the fleet (all pages, all states incl. terminated while listed). */
   listInstances(fleet: string): Promise<Instance[]>;
   /**
@@ -68,8 +70,11 @@ export interface Compute {
 /** SSM Parameter Store, for one region: where agents' secrets live. */
 export interface Parameters {
   readonly region: string;
-  /** Creates or overwrites a SecureString parameter. The value is never logged. */
-  putSecret(name: string, value: string, kmsKeyId?: string): Promise<void>;
+  /**
+   * Creates or overwrites a SecureString parameter, tagged with the ARN of the one instance that may
+   * read it (`reader`). The value is never logged.
+   */
+  putSecret(name: string, value: string, kmsKeyId?: string, reader?: string): Promise<void>;
   /** Deletes a parameter; a missing one is not an error. */
   deleteSecret(name: string): Promise<void>;
   /** Names of every parameter under `prefix` (recursive, all pages). */

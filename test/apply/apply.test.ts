@@ -3,7 +3,8 @@ import { applyPlan } from '../../provisioner/src/apply/apply.ts';
 import type { ProgressEvent } from '../../provisioner/src/apply/events.ts';
 import { observe } from '../../provisioner/src/apply/observe.ts';
 import { NodeWatch } from '../../provisioner/src/apply/watch.ts';
-import { parseFleet, type Fleet } from '../../provisioner/src/config/load.ts';
+import type { Fleet } from '../../provisioner/src/model.ts';
+import { parseFleet } from '../../provisioner/src/config/load.ts';
 import { planDown, planUp } from '../../provisioner/src/plan/plan.ts';
 import { Crash, World } from './world.ts';
 

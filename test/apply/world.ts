@@ -2,8 +2,7 @@
 // objects that keep the rules the executor relies on (ClientToken idempotency, node names unique,
 // an agent comes online when its host ran the bootstrap with a stored secret). It can be told to
 // die after N mutating calls, to play a process killed mid-run.
-import type { Pool } from '../../provisioner/src/config/load.ts';
-import { Tags, parseAgentName, parseSecretParameterName, type AgentNode, type Instance } from '../../provisioner/src/model.ts';
+import { Tags, parseAgentName, parseSecretParameterName, type AgentNode, type Instance, type Pool, type Fleet } from '../../provisioner/src/model.ts';
 import {
   CapacityError,
   LaunchTokenSpent,
@@ -17,7 +16,6 @@ import {
 } from '../../provisioner/src/ports.ts';
 import type { Systems } from '../../provisioner/src/apply/apply.ts';
 import { SsmTransport } from '../../provisioner/src/transport/ssm.ts';
-import type { Fleet } from '../../provisioner/src/config/load.ts';
 
 export class Crash extends Error {}
 

@@ -52,7 +52,10 @@ export class Sandbox {
 
   async start(): Promise<this> {
     this.stopping = false;
-    const child = spawn(process.execPath, [bin, 'sandbox', '--state', join(this.dir, 'state'), '--agent-retry', '1s', ...this.flags], {
+    // IAM is evaluated in every end-to-end run: the provisioner's calls against provisioner-iam as
+    // terraform/jenkins would apply it for the example fleet (unless a test gives its own --fleet).
+    const iam = this.flags.includes('--fleet') ? [] : ['--fleet', join(root, 'examples/fleet.yaml')];
+    const child = spawn(process.execPath, [bin, 'sandbox', '--state', join(this.dir, 'state'), '--agent-retry', '1s', ...iam, ...this.flags], {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: this.dir, ...this.extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alive, converged, counts, Sandbox } from './harness.ts';
 
-const sandbox = new Sandbox(['--boot-delay', '1s', '--ssm-online-delay', '1s', '--terminated-linger', '5s']);
+// provisioner-iam lets agents boot only images of its image_owners: Canonical's account beside Amazon's.
+const sandbox = new Sandbox(['--boot-delay', '1s', '--ssm-online-delay', '1s', '--terminated-linger', '5s', '--image-owner', 'amazon', '099720109477']);
 beforeAll(async () => { await sandbox.start(); });
 afterAll(async () => sandbox.stop());
 

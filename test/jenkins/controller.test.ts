@@ -13,7 +13,6 @@ const jenkinsDir = join(root, 'jenkins');
 const read = (name: string) => readFileSync(join(jenkinsDir, name), 'utf8');
 const javaHome = '/usr/lib/jvm/java-17-openjdk-amd64';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Yaml = any;
 
 /** `${VAR}` references JCasC resolves from the environment (`^${...}` is an escaped literal). */

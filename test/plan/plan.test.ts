@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseFleet, type Fleet } from '../../provisioner/src/config/load.ts';
-import { agentName, nodeDescription, type AgentNode, type Instance, type Observed } from '../../provisioner/src/model.ts';
+import { parseFleet } from '../../provisioner/src/config/load.ts';
+import { agentName, nodeDescription, type AgentNode, type Instance, type Observed, type Fleet } from '../../provisioner/src/model.ts';
 import { drainMessage, launchToken, planDown, planUp, successorToken, type Action } from '../../provisioner/src/plan/plan.ts';
 
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
@@ -148,7 +148,7 @@ describe('planning up', () => {
     const plan = planUp(fleet, observed([a], [full(NOW - 6 * MIN)]));
     expect(plan.actions).toEqual([
       expect.objectContaining({ type: 'launch', pool: 'awsDeploy', subnetId: 'subnet-0000000a', count: 1 }),
-      { type: 'remove', pool: 'awsDeploy', region: 'us-east-1', instanceId: a.id, node: agentName('awsDeploy', a.id), reason: 'replace', busy: false, detail: `taken offline by Jenkins 6m ago: ${reason}` },
+      { type: 'remove', target: 'instance', pool: 'awsDeploy', region: 'us-east-1', instanceId: a.id, node: agentName('awsDeploy', a.id), reason: 'replace', busy: false, detail: `taken offline by Jenkins 6m ago: ${reason}` },
     ]);
   });
 
@@ -307,6 +307,16 @@ describe('planning down', () => {
     const plan = planDown(fleetWith([{ name: 'awsDeploy', count: 1 }]), observed([dead], [node(dead, { online: false })], [secret]));
     expect(types(plan.actions)).toEqual(['delete-node', 'delete-secret']);
   });
+
+  it('says what each removal takes away: an instance, or only a busy node with nothing behind it', () => {
+    const a = instance('awsDeploy');
+    const dead = instance('awsDeploy', { state: 'terminated' });
+    const plan = planDown(fleetWith([{ name: 'awsDeploy', count: 1 }]), observed([a, dead], [node(a), node(dead, { idle: false })]));
+    expect(plan.actions).toEqual([
+      { type: 'remove', target: 'instance', pool: 'awsDeploy', region: 'us-east-1', instanceId: a.id, node: node(a).name, reason: 'down', busy: false },
+      { type: 'remove', target: 'node', pool: 'awsDeploy', node: node(dead).name, instanceId: dead.id, reason: 'down', busy: true },
+    ]);
+  });
 });
 
 describe('planning static hosts', () => {
@@ -334,11 +344,24 @@ pools:
     ]);
   });
 
+  it('registers the hosts of the file even when no observation lists them', () => {
+    const plan = planUp(fleet, observed([], []));
+    expect(plan.actions.map((a) => a.type === 'register' && a.node)).toEqual(['rack-h-10.1.0.5', 'rack-h-10.1.0.6-2222']);
+  });
+
+  it('takes a static host down by cleaning it, never by terminating it', () => {
+    const [kept] = hosts();
+    expect(planDown(fleet, observed([], [node(kept!)])).actions).toEqual([
+      { type: 'remove', target: 'host', pool: 'rack', hostId: 'h-10.1.0.6-2222', reason: 'down', busy: false },
+      { type: 'remove', target: 'host', pool: 'rack', hostId: 'h-10.1.0.5', node: 'rack-h-10.1.0.5', reason: 'down', busy: false },
+    ]);
+  });
+
   it('drains and removes the node of a host taken out of the file', () => {
     const [kept] = hosts();
     const gone: AgentNode = { ...node({ ...kept!, id: 'h-10.1.0.9' }), idle: false };
     const plan = planUp(fleet, observed([kept!], [node(kept!), gone]));
-    expect(plan.actions).toContainEqual(expect.objectContaining({ type: 'remove', node: 'rack-h-10.1.0.9', busy: true }));
+    expect(plan.actions).toContainEqual({ type: 'remove', target: 'host', pool: 'rack', hostId: 'h-10.1.0.9', node: 'rack-h-10.1.0.9', reason: 'stray', busy: true });
     expect(plan.actions.some((a) => a.type === 'launch' || a.type === 'delete-node')).toBe(false);
   });
 });

@@ -339,12 +339,12 @@ describe('builds end: successfully, or aborted when their node goes', () => {
   it('lets a build carry on when its agent comes back in time', async () => {
     const name = 'back-i-00000000000000001';
     await w.node(name, 'back', 'EXCLUSIVE', 1);
-    let ws = await w.connect(name);
+    const ws = await w.connect(name);
     const [build] = await w.queue({ label: 'back', duration: '2500ms' });
     await eventually('running', async () => (await w.build(build!.id)).startedAt ?? undefined);
     ws.terminate();
     await eventually('offline', async () => (await w.computer(name)).offline || undefined);
-    ws = await w.connect(name);
+    await w.connect(name); // the agent comes back before the build's executor gives up on it
     expect(await eventually('finished', async () => { const b = await w.build(build!.id); return b.result ? b : undefined; })).toMatchObject({ result: 'SUCCESS', node: name });
   });
 

@@ -6,7 +6,8 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseFleet, type Fleet } from '../../provisioner/src/config/load.ts';
+import type { Fleet } from '../../provisioner/src/model.ts';
+import { parseFleet } from '../../provisioner/src/config/load.ts';
 import { startSshHosts, sshdPath, type SshHosts } from '../../provisioner/src/sandbox/ssh-hosts.ts';
 
 export const toolbox = new URL('./toolbox', import.meta.url).pathname;
@@ -17,7 +18,7 @@ export function requireTools(): void {
   try {
     execFileSync('ssh-keygen', ['-?'], { stdio: 'ignore' });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('the SSH suite needs ssh-keygen: apt-get install openssh-client');
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('the SSH suite needs ssh-keygen: apt-get install openssh-client', { cause: err });
   }
   if (process.getuid?.() !== 0) throw new Error('the SSH suite starts sshd, which needs root (as in CI)');
 }

@@ -789,6 +789,16 @@ describe('provisioner-iam', () => {
       resources = ["\${local.parameter}/*"]
     }
     statement {
+      sid       = "ReaderTag"
+      actions   = ["ssm:AddTagsToResource"]
+      resources = ["\${local.parameter}/agents/*"]
+      condition {
+        test     = "ForAllValues:StringEquals"
+        variable = "aws:TagKeys"
+        values   = ["jenkins-fleet:instance"]
+      }
+    }
+    statement {
       sid       = "Pass"
       actions   = ["iam:PassRole"]
       resources = [var.agent_role_arn]
@@ -861,6 +871,11 @@ describe('provisioner-iam', () => {
     const out = await findings('provisioner-iam', policy(complete.replace('"iam:PassRole"', '"iam:GetRole"')));
     expect(out.map((f) => f.message)).toEqual(['the policy never grants iam:PassRole, which the provisioner needs']);
   });
+
+  it('lets the provisioner tag secrets with their reader only, never with any key', async () => {
+    const out = await findings('provisioner-iam', policy(complete.replace('values   = ["jenkins-fleet:instance"]', 'values   = ["jenkins-fleet:instance", "owner"]')));
+    expect(out.map((f) => f.message)).toEqual(['allows AddTagsToResource with other keys than jenkins-fleet:instance (ForAllValues:StringEquals aws:TagKeys)']);
+  });
 });
 
 describe('agent-iam', () => {
@@ -878,12 +893,27 @@ describe('agent-iam', () => {
     }
     ${extra}`,
   });
-  const document = (readResource: string, decryptResource: string, deny = true) => `
+  const document = (readResource: string, decryptResource: string, deny = true, ownSecretOnly = true) => `
     data "aws_iam_policy_document" "agent" {
       statement {
         actions   = ["ssm:GetParameter"]
         resources = [${readResource}]
+        ${ownSecretOnly ? `condition {
+          test     = "StringEquals"
+          variable = "ssm:resourceTag/jenkins-fleet:instance"
+          values   = ["$\${ec2:SourceInstanceARN}"]
+        }` : ''}
       }
+      ${ownSecretOnly ? `statement {
+        effect    = "Deny"
+        actions   = ["ssm:GetParameter", "ssm:GetParameters"]
+        resources = [${readResource}]
+        condition {
+          test     = "StringNotEquals"
+          variable = "ssm:resourceTag/jenkins-fleet:instance"
+          values   = ["$\${ec2:SourceInstanceARN}"]
+        }
+      }` : ''}
       ${deny ? `statement {
         effect        = "Deny"
         actions       = ["ssm:GetParameter", "ssm:GetParameters"]
@@ -905,6 +935,14 @@ describe('agent-iam', () => {
       'allows ssm:GetParameter beyond /jenkins-fleet/<fleet>/*',
       "allows kms:Decrypt on something other than the fleet's key",
       expect.stringMatching(/no Deny of ssm:GetParameter/),
+    ]);
+  });
+
+  it("rejects an agent role that may read another agent's secret (no reader tag condition, no deny)", async () => {
+    const out = await findings('agent-iam', agent(document('local.parameter_path_arn', 'aws_kms_key.agent_secrets.arn', true, false)));
+    expect(out.map((f) => f.message)).toEqual([
+      "allows reading parameters not tagged jenkins-fleet:instance = ${ec2:SourceInstanceARN}: one agent could read another's secret",
+      expect.stringMatching(/no Deny of reading a secret whose jenkins-fleet:instance tag is not the caller's instance/),
     ]);
   });
 

@@ -92,7 +92,7 @@ export async function parseFile(path: string, source: string): Promise<TfFile> {
   try {
     return { path, body: (await parse(path, source)) as Body };
   } catch (err) {
-    throw new Error(`${path}: not valid HCL: ${(err as Error).message}`);
+    throw new Error(`${path}: not valid HCL: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -933,7 +933,7 @@ const iamWildcards = defineRule(
 
 const FLEET_TAG = 'jenkins-fleet:fleet';
 const FLEET_VALUE = '${var.fleet}';
-const FLEET_PARAMETERS = /:parameter\/jenkins-fleet\/\$\{var\.fleet\}(\/\*)?$/;
+const FLEET_PARAMETERS = /:parameter\/jenkins-fleet\/\$\{var\.fleet\}(\/([a-z0-9_-]+\/)*\*)?$/;
 const PARAMETER_ACTIONS = /^ssm:(PutParameter|GetParameters?|GetParametersByPath|GetParameterHistory|DeleteParameters?|AddTagsToResource|LabelParameterVersion)$/;
 
 const provisionerIam = defineRule(
@@ -975,6 +975,11 @@ const provisionerIam = defineRule(
               flag(`allows SendCommand on ${r}; only the fleet's instances and the AWS-RunShellScript document`);
             }
           }
+        } else if (action === 'ssm:AddTagsToResource') {
+          // Storing a secret with its reader tag needs AddTagsToResource: that key only, fleet parameters only.
+          const readerOnly = hasCondition(st, 'ForAllValues:StringEquals', 'aws:TagKeys', READER_TAG) && st.conditions.filter((c) => c.variable === 'aws:TagKeys').every((c) => c.values.length === 1);
+          if (!readerOnly) flag(`allows AddTagsToResource with other keys than ${READER_TAG} (ForAllValues:StringEquals aws:TagKeys)`);
+          for (const r of st.resources) if (!FLEET_PARAMETERS.test(r)) flag(`allows AddTagsToResource on ${r}; only /jenkins-fleet/<fleet>/`);
         } else if (PARAMETER_ACTIONS.test(action)) {
           for (const r of st.resources) {
             const publicAmi = /::parameter\/aws\/service\/\*$/.test(r) && /^ssm:GetParameters?$/.test(action);
@@ -985,15 +990,20 @@ const provisionerIam = defineRule(
         }
       }
     }
-    for (const needed of ['ec2:RunInstances', 'ec2:TerminateInstances', 'ssm:SendCommand', 'ssm:PutParameter', 'ssm:DeleteParameter', 'iam:PassRole']) {
+    for (const needed of ['ec2:RunInstances', 'ec2:TerminateInstances', 'ssm:SendCommand', 'ssm:PutParameter', 'ssm:AddTagsToResource', 'ssm:DeleteParameter', 'iam:PassRole']) {
       if (!granted.has(needed)) report(dir, `the policy never grants ${needed}, which the provisioner needs`);
     }
   },
 );
 
+/** The tag on each agent's secret naming the one instance that may read it. */
+const READER_TAG = 'jenkins-fleet:instance';
+/** `${ec2:SourceInstanceARN}` as the policy writes it (HCL escapes it as `$${...}`). */
+const SOURCE_INSTANCE = /^\$?\$\{ec2:SourceInstanceARN\}$/;
+
 const agentIam = defineRule(
   'agent-iam',
-  'Agents get AmazonSSMManagedInstanceCore, read only /jenkins-fleet/<fleet>/* (with a deny of every other parameter, which the managed policy would allow), decrypt only with the fleet\'s key, and their security group has no ingress.',
+  'Agents get AmazonSSMManagedInstanceCore, read only their own secret (tagged jenkins-fleet:instance with their instance ARN; a deny of any other, which the managed policy would allow) under /jenkins-fleet/<fleet>/* (with a deny of every other parameter), decrypt only with the fleet\'s key, and their security group has no ingress.',
   (tree, report) => {
     const dir = 'terraform/modules/agent-iam';
     const config = tree.configurations.find((c) => c.dir === dir);
@@ -1007,6 +1017,16 @@ const agentIam = defineRule(
         if (action.startsWith('kms:') && action !== 'kms:Decrypt') report(st, `allows ${action}: agents only decrypt`);
         if (action === 'kms:Decrypt' && st.resources.some((r) => !/^\$\{(aws_kms_key\.[A-Za-z0-9_]+|module\.[A-Za-z0-9_]+)\.arn\}$/.test(r))) report(st, 'allows kms:Decrypt on something other than the fleet\'s key');
       }
+    }
+    // Each agent reads its own secret only: the one tagged with its instance's ARN (issue 18).
+    const ownReader = (st: Statement, test: string): boolean => st.conditions.some((c) => c.test === test && c.variable === `ssm:resourceTag/${READER_TAG}` && c.values.length === 1 && SOURCE_INSTANCE.test(c.values[0]!));
+    for (const st of statements) {
+      if (st.effect === 'Allow' && st.actions.some((a) => /^ssm:GetParameters?$/.test(a)) && !ownReader(st, 'StringEquals')) {
+        report(st, `allows reading parameters not tagged ${READER_TAG} = \${ec2:SourceInstanceARN}: one agent could read another's secret`);
+      }
+    }
+    if (!statements.some((st) => st.effect === 'Deny' && st.actions.includes('ssm:GetParameter') && st.actions.includes('ssm:GetParameters') && ownReader(st, 'StringNotEquals'))) {
+      report(dir, `no Deny of reading a secret whose ${READER_TAG} tag is not the caller's instance: AmazonSSMManagedInstanceCore allows reading every parameter`);
     }
     const denies = statements.some((st) => st.effect === 'Deny' && st.actions.includes('ssm:GetParameter') && st.notResources.length > 0 && st.notResources.every((r) => FLEET_PARAMETERS.test(r)));
     if (!denies) report(dir, 'no Deny of ssm:GetParameter outside /jenkins-fleet/<fleet>/*: AmazonSSMManagedInstanceCore allows reading every parameter');

@@ -3,10 +3,9 @@
 // never holds the others; removals drain first and never kill a busy agent unless forced.
 // Every step is safe to repeat, so a run killed at any moment is finished by the next one.
 import { createHash } from 'node:crypto';
-import type { Fleet, Pool } from '../config/load.ts';
 import { isStaticPool } from '../config/schema.ts';
-import { agentName, isStaticHostId, nodeDescription, secretParameterName, staticHostId, type Instance } from '../model.ts';
-import { drainMessage, successorToken, type Action, type Plan } from '../plan/plan.ts';
+import { agentName, lifeOf, nodeDescription, secretParameterName, staticHostId, type Fleet, type Instance, type Pool } from '../model.ts';
+import { drainMessage, successorToken, type Action, type Plan, type RemoveAction } from '../plan/plan.ts';
 import { CapacityError, LaunchTokenSpent, type Compute, type Controller, type Parameters } from '../ports.ts';
 import { bootstrapValues, renderBootstrap } from '../transport/bootstrap.ts';
 import type { AgentTarget, Transport } from '../transport/transport.ts';
@@ -41,7 +40,10 @@ export interface ApplyResult {
 }
 
 type LaunchAction = Extract<Action, { type: 'launch' }>;
-type RemoveAction = Extract<Action, { type: 'remove' }>;
+/** What makes or repairs agents, pool by pool, each agent on its own way to online. */
+type BringUpAction = Extract<Action, { type: 'launch' | 'register' | 'bootstrap' }>;
+/** What resumes or takes away, one action at a time. */
+type TakeDownAction = Exclude<Action, BringUpAction>;
 
 export async function applyPlan(fleet: Fleet, plan: Plan, systems: Systems, options: ApplyOptions): Promise<ApplyResult> {
   return new Execution(fleet, systems, options).run(plan);
@@ -71,8 +73,8 @@ class Execution {
   }
 
   async run(plan: Plan): Promise<ApplyResult> {
-    const byPool = new Map<string, Action[]>();
-    const rest: Action[] = [];
+    const byPool = new Map<string, BringUpAction[]>();
+    const rest: TakeDownAction[] = [];
     for (const action of plan.actions) {
       if (action.type === 'launch' || action.type === 'register' || action.type === 'bootstrap') {
         byPool.set(action.pool, [...(byPool.get(action.pool) ?? []), action]);
@@ -95,7 +97,7 @@ class Execution {
   }
 
   /** Launch, register, bootstrap and wait online for one pool's new or broken agents. */
-  private async bringUp(pool: Pool, actions: Action[]): Promise<void> {
+  private async bringUp(pool: Pool, actions: BringUpAction[]): Promise<void> {
     const targets: Array<{ target: AgentTarget; needsNode: boolean }> = [];
     const region = pool.region;
     const launches = actions.filter((a): a is LaunchAction => a.type === 'launch');
@@ -153,7 +155,8 @@ class Execution {
       return { name, pool, address: host?.address, port: host?.port ?? pool.port, user: host?.user ?? pool.sshUser };
     }
     const address = pool.sshAddress === 'public' ? instance?.publicIp : instance?.privateIp;
-    return { name, pool, instanceId, address };
+    const instanceArn = this.systems.compute(pool.region).instanceArn?.(instanceId);
+    return { name, pool, instanceId, address, ...(instanceArn ? { instanceArn } : {}) };
   }
 
   /** One launch action, falling back to the pool's other subnets when a zone has no capacity. */
@@ -191,7 +194,7 @@ class Execution {
             clientToken = successorToken(clientToken);
           }
         }
-        const alive = started.filter((i) => i.state === 'pending' || i.state === 'running');
+        const alive = started.filter((i) => lifeOf(i.state) === 'live');
         if (started.length > 0 && alive.length === 0) {
           refused.push(`${subnetId} (its launch token returned only terminated instances)`);
           continue;
@@ -265,7 +268,8 @@ class Execution {
     this.fail({ pool: pool.name, agent: target.name, instanceId: target.instanceId, step: 'online', error: `not online before the timeout, ${why}` });
   }
 
-  private async carryOut(action: Action): Promise<void> {
+  /** One action that repairs or takes away; a failure is reported with the action's own step. */
+  private async carryOut(action: TakeDownAction): Promise<void> {
     const controller = this.systems.controller;
     try {
       switch (action.type) {
@@ -284,19 +288,21 @@ class Execution {
           this.report({ kind: 'deleted', what: 'secret', name: action.name });
           return;
         default:
-          throw new Error(`unexpected action ${action.type}`);
+          return unreachable(action);
       }
     } catch (err) {
-      const step: Step = action.type === 'delete-secret' ? 'delete-secret' : action.type === 'resume' ? 'resume' : 'delete-node';
+      // remove() reports its own failures; these are the single-call actions, each its own step.
+      const step: Step = action.type === 'remove' ? 'drain' : action.type;
       this.fail({ pool: 'pool' in action ? action.pool : '', agent: 'node' in action ? action.node : undefined, step, error: message(err) });
     }
   }
 
-  /** Drain, wait until idle (unless forced), delete the node, terminate, forget the secret. */
+  /** Drain, wait until idle (unless forced), delete the node, then take the machine away as its kind wants. */
   private async remove(action: RemoveAction): Promise<void> {
-    const { node, instanceId, region } = action;
+    const { node } = action;
+    const machine = action.target === 'instance' ? action.instanceId : action.target === 'host' ? action.hostId : action.instanceId;
     let step: Step = 'drain';
-    const where = { pool: action.pool, agent: node, instanceId };
+    const where = { pool: action.pool, agent: node, instanceId: machine };
     try {
       if (node) {
         await this.jenkins(() => this.systems.controller.drain(node, drainMessage(this.fleet.fleet, action.reason)));
@@ -308,25 +314,38 @@ class Execution {
         step = 'delete-node';
         await this.jenkins(() => this.systems.controller.deleteNode(node));
       }
-      const pool = this.pools.get(action.pool);
-      if (instanceId && isStaticHostId(instanceId)) {
-        // A static host stays; what the bootstrap put there goes, if the file still says where it is.
-        step = 'delete-secret';
-        const target = pool ? this.target(pool, instanceId) : undefined;
-        if (pool && target?.address) await this.systems.transport(pool).forget(target, this.options.deadline);
-        else this.report({ kind: 'note', pool: action.pool, agent: node, message: `host ${instanceId.slice(2)} is no longer in the fleet file: stop and disable jenkins-agent.service on it by hand` });
-      } else if (instanceId && region) {
-        step = 'terminate';
-        await this.terminations.add(region, instanceId);
-        // The host is gone; only its secret parameter (SSM pools) may be left. Missing is fine.
-        step = 'delete-secret';
-        await this.systems.parameters(region).deleteSecret(secretParameterName(this.fleet.fleet, instanceId));
+      switch (action.target) {
+        case 'instance':
+          step = 'terminate';
+          await this.terminations.add(action.region, action.instanceId);
+          // The host is gone; only its secret parameter (SSM pools) may be left. Missing is fine.
+          step = 'delete-secret';
+          await this.systems.parameters(action.region).deleteSecret(secretParameterName(this.fleet.fleet, action.instanceId));
+          break;
+        case 'host': {
+          // A static host stays; what the bootstrap put there goes, if the file still says where it is.
+          step = 'delete-secret';
+          const pool = this.pools.get(action.pool);
+          const target = pool ? this.target(pool, action.hostId) : undefined;
+          if (pool && target?.address) await this.systems.transport(pool).forget(target, this.options.deadline);
+          else this.report({ kind: 'note', pool: action.pool, agent: node, message: `host ${action.hostId.slice(2)} is no longer in the fleet file: stop and disable jenkins-agent.service on it by hand` });
+          break;
+        }
+        case 'node':
+          break; // nothing the fleet knows stands behind it
+        default:
+          unreachable(action);
       }
-      this.report({ kind: 'removed', pool: action.pool, agent: node, instanceId });
+      this.report({ kind: 'removed', pool: action.pool, agent: node, instanceId: machine });
     } catch (err) {
       this.fail({ ...where, step, error: message(err) });
     }
   }
+}
+
+/** For a switch that handles every kind: a new kind is a compile error here, not a silent no-op. */
+function unreachable(value: never): never {
+  throw new Error(`unhandled ${JSON.stringify(value)}`);
 }
 
 /**

@@ -1,9 +1,8 @@
 // One observation of the world for the planner: the fleet's instances in every region it uses,
-// the controller's nodes and the agents' secret parameters, read concurrently. Static pools'
-// hosts join as instances that always run.
-import type { Fleet } from '../config/load.ts';
+// the controller's nodes and the agents' secret parameters, read concurrently. The static pools'
+// hosts are not observed: the inventory (plan/inventory.ts) takes them from the fleet file.
 import { isStaticPool } from '../config/schema.ts';
-import { parseSecretParameterName, secretParameterPrefix, staticHostId, type Instance, type Observed } from '../model.ts';
+import { parseSecretParameterName, secretParameterPrefix, type Fleet, type Observed } from '../model.ts';
 import type { Systems } from './apply.ts';
 
 /** Every region the fleet may have instances in: its own and its EC2 pools'. */
@@ -26,20 +25,5 @@ export async function observe(fleet: Fleet, systems: Systems, now: () => number 
       }),
     ).then((lists) => lists.flat()),
   ]);
-  return { instances: [...instances, ...staticHosts(fleet)], nodes, secrets, now: now() };
-}
-
-function staticHosts(fleet: Fleet): Instance[] {
-  return fleet.pools.flatMap((pool) =>
-    isStaticPool(pool)
-      ? pool.hosts.map((host) => ({
-          id: staticHostId(host.address, host.port),
-          pool: pool.name,
-          region: pool.region,
-          state: 'running' as const,
-          launchedAt: 0,
-          host,
-        }))
-      : [],
-  );
+  return { instances, nodes, secrets, now: now() };
 }

@@ -44,10 +44,18 @@ export class Ec2Compute implements Compute {
   private readonly ssm: SSMClient;
   private readonly rootDevices = new Map<string, Promise<string>>();
   private readonly images = new Map<string, Promise<string>>();
+  /** The account the instances belong to (their reservations' OwnerId). */
+  private account: string | undefined;
 
   constructor(readonly region: string, clients: { ec2?: EC2Client; ssm?: SSMClient } = {}) {
     this.ec2 = clients.ec2 ?? ec2Client(region);
     this.ssm = clients.ssm ?? ssmClient(region);
+  }
+
+  instanceArn(instanceId: string): string | undefined {
+    if (!this.account) return undefined;
+    const partition = this.region.startsWith('cn-') ? 'aws-cn' : this.region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
+    return `arn:${partition}:ec2:${this.region}:${this.account}:instance/${instanceId}`;
   }
 
   async listInstances(fleet: string): Promise<Instance[]> {
@@ -67,6 +75,7 @@ export class Ec2Compute implements Compute {
         throw awsRemoteError(`listing the instances of fleet ${fleet}`, 'EC2', this.region, err);
       }
       for (const reservation of page.Reservations ?? []) {
+        this.account ??= reservation.OwnerId;
         for (const raw of reservation.Instances ?? []) {
           const instance = this.toInstance(raw);
           if (instance) instances.push(instance);
@@ -134,6 +143,7 @@ export class Ec2Compute implements Compute {
       }
       throw awsRemoteError(doing, 'EC2', this.region, err);
     }
+    this.account ??= reply.OwnerId;
     // The answer is all we need: a describe right after launch may not know the instances yet.
     return (reply.Instances ?? []).flatMap((raw) => {
       const instance = this.toInstance(raw, request);

@@ -2,6 +2,7 @@
 // the bootstrap to the instances. Owns the per-call limits, paging, and the polling of command
 // invocations to their end; keeps secret values out of every message it produces.
 import {
+  AddTagsToResourceCommand,
   DeleteParameterCommand,
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
@@ -46,20 +47,34 @@ export class SsmParameters implements Parameters {
     this.ssm = client ?? ssmClient(region);
   }
 
-  async putSecret(name: string, value: string, kmsKeyId?: string): Promise<void> {
+  async putSecret(name: string, value: string, kmsKeyId?: string, reader?: string): Promise<void> {
     if (value.length === 0 || value.length > secretLength) {
       throw new Error(`secret for ${name}: expected 1 to ${secretLength} characters, found ${value.length}`);
     }
+    const put = (overwrite: boolean) => this.ssm.send(
+      new PutParameterCommand({
+        Name: name,
+        Value: value,
+        Type: 'SecureString',
+        ...(kmsKeyId ? { KeyId: kmsKeyId } : {}),
+        // Parameter Store takes Tags only when it creates the parameter (not with Overwrite).
+        ...(overwrite ? { Overwrite: true } : reader ? { Tags: [{ Key: Tags.reader, Value: reader }] } : {}),
+      }),
+    );
     try {
-      await this.ssm.send(
-        new PutParameterCommand({
-          Name: name,
-          Value: value,
-          Type: 'SecureString',
-          Overwrite: true,
-          ...(kmsKeyId ? { KeyId: kmsKeyId } : {}),
-        }),
-      );
+      if (!reader) {
+        await put(true);
+        return;
+      }
+      try {
+        await put(false);
+      } catch (err) {
+        if (awsErrorCode(err) !== 'ParameterAlreadyExists') throw err;
+        // A second store (a repair, or a run after a crash): overwrite, then make sure of the tag,
+        // which an older parameter may lack.
+        await put(true);
+        await this.ssm.send(new AddTagsToResourceCommand({ ResourceType: 'Parameter', ResourceId: name, Tags: [{ Key: Tags.reader, Value: reader }] }));
+      }
     } catch (err) {
       // Validation messages can quote the request back: never let the value through.
       throw awsRemoteError(`storing the secret parameter ${name}`, 'SSM', this.region, redacted(err, value));

@@ -1,7 +1,6 @@
-// How plans, status and failures read for a person: one line per action, Terraform-style
+// How plans and status read for a person (failures: progress.ts): one line per action, Terraform-style
 // markers (+ make, ~ repair, - take away), and a summary line.
-import type { Failure } from '../apply/events.ts';
-import type { Action, Plan } from '../plan/plan.ts';
+import type { Action, Plan, RemoveAction } from '../plan/plan.ts';
 import { formatAge } from '../plan/plan.ts';
 import type { FleetStatus } from '../plan/status.ts';
 
@@ -15,15 +14,26 @@ export function describeAction(action: Action): string {
       return `~ bootstrap ${action.node} again (${action.reason})`;
     case 'resume':
       return `~ take ${action.node} back online (${action.reason})`;
-    case 'remove': {
-      const what = action.node ?? action.instanceId ?? '?';
-      const extra = action.node && action.instanceId && !action.instanceId.startsWith('h-') ? ` and terminate ${action.instanceId}` : '';
-      return `- drain and remove ${what}${extra} (${action.reason}${action.detail ? `: ${action.detail}` : ''}${action.busy ? '; busy: waits for its build' : ''})`;
-    }
+    case 'remove':
+      return describeRemoval(action);
     case 'delete-node':
       return `- delete node ${action.node} (${action.reason})`;
     case 'delete-secret':
       return `- delete parameter ${action.name} (instance ${action.instanceId} is gone)`;
+  }
+}
+
+function describeRemoval(action: RemoveAction): string {
+  const busy = action.busy ? '; busy: waits for its build' : '';
+  switch (action.target) {
+    case 'instance': {
+      const what = action.node ? `${action.node} and terminate ${action.instanceId}` : action.instanceId;
+      return `- drain and remove ${what} (${action.reason}${action.detail ? `: ${action.detail}` : ''}${busy})`;
+    }
+    case 'host':
+      return `- drain and remove ${action.node ?? action.hostId} (${action.reason}${busy})`;
+    case 'node':
+      return `- drain and remove ${action.node} (${action.reason}${busy})`;
   }
 }
 
@@ -40,12 +50,6 @@ export function summarizePlan(plan: Plan): string {
 export function formatPlan(plan: Plan): string {
   const lines = plan.actions.map((a) => `  ${describeAction(a)}`);
   return [...lines, summarizePlan(plan)].join('\n');
-}
-
-export function formatFailure(failure: Failure): string {
-  const who = failure.agent ?? failure.instanceId ?? `pool ${failure.pool}`;
-  const pool = failure.agent || failure.instanceId ? ` (pool ${failure.pool})` : '';
-  return `${who}${pool}: ${failure.step}: ${failure.error}`;
 }
 
 export function formatStatus(status: FleetStatus): string {

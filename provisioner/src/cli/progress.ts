@@ -1,7 +1,13 @@
 // The two faces of a running `up`/`down`: a live table per pool on a terminal, plain log lines
-// (one per event, with the agent's name) everywhere else.
-import type { ProgressEvent, Reporter } from '../apply/events.ts';
-import { formatFailure } from './format.ts';
+// (one per event, with the agent's name) everywhere else. The output host (io.ts) picks one.
+import type { Failure, ProgressEvent, Reporter } from '../apply/events.ts';
+
+/** A failure in one line: the agent (or instance, or pool), the step, and the remote's words. */
+export function formatFailure(failure: Failure): string {
+  const who = failure.agent ?? failure.instanceId ?? `pool ${failure.pool}`;
+  const pool = failure.agent || failure.instanceId ? ` (pool ${failure.pool})` : '';
+  return `${who}${pool}: ${failure.step}: ${failure.error}`;
+}
 
 /** One line per event, e.g. for CI logs. */
 export class LogReporter implements Reporter {
@@ -56,8 +62,8 @@ export class TableReporter implements Reporter {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly stream: NodeJS.WriteStream,
-    pools: string[],
+    private readonly stream: { write(text: string): unknown },
+    pools: readonly string[],
   ) {
     for (const pool of pools) this.counts.set(pool, { launched: 0, running: 0, registered: 0, online: 0, removed: 0, failed: 0 });
   }

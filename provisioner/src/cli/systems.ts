@@ -4,18 +4,13 @@ import { dirname } from 'node:path';
 import type { Systems } from '../apply/apply.ts';
 import { Ec2Compute } from '../aws/ec2.ts';
 import { SsmParameters, SsmRunCommand } from '../aws/ssm.ts';
-import type { Fleet, Pool } from '../config/load.ts';
+import type { Fleet, Pool } from '../model.ts';
 import { JenkinsController } from '../jenkins/controller.ts';
 import type { Compute, Parameters, RunCommand } from '../ports.ts';
+import type { ConnectOptions } from './command.ts';
 import { SshTransport } from '../transport/ssh.ts';
 import { SsmTransport } from '../transport/ssm.ts';
 import type { Transport } from '../transport/transport.ts';
-
-export interface ConnectOptions {
-  /** Hosts worked on at once over SSH. */
-  concurrency?: number;
-  env?: NodeJS.ProcessEnv;
-}
 
 export function connect(fleet: Fleet, token: string, options: ConnectOptions = {}): Systems {
   const perRegion = <T>(make: (region: string) => T) => {

@@ -6,16 +6,8 @@ import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, isMap, isSeq, type Node } from 'yaml';
 import { z } from 'zod';
 import { UserError } from '../errors.ts';
-import { fleetSchema, type FleetConfig, type PoolConfig } from './schema.ts';
-
-export type Pool = PoolConfig & { region: string };
-
-/** A validated fleet with the environment's overrides applied. */
-export interface Fleet extends Omit<FleetConfig, 'pools'> {
-  /** The file this fleet was read from (absolute). */
-  source: string;
-  pools: Pool[];
-}
+import type { Fleet } from '../model.ts';
+import { fleetSchema, type FleetConfig } from './schema.ts';
 
 /** Environment variables that override the file, and the field each one replaces. */
 const overrides = [

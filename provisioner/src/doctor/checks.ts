@@ -519,7 +519,7 @@ function isolationCheck(repo: Repository, facts: JenkinsfileFacts | undefined): 
   if (facts) {
     for (const stage of facts.stages.filter((s) => s.label !== undefined && s.label !== label && s.label !== 'any')) {
       for (const pool of reviewPools) {
-        let serves = false;
+        let serves: boolean;
         try {
           serves = labelsSatisfy(stage.label as string, pool.labels);
         } catch {

@@ -4,7 +4,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
 import { parseDocument } from 'yaml';
-import { loadFleet, type Fleet } from '../config/load.ts';
+import type { Fleet } from '../model.ts';
+import { loadFleet } from '../config/load.ts';
 import { UserError } from '../errors.ts';
 import { readTerraformInputs, type TerraformInputs } from '../library/terraform-inputs.ts';
 

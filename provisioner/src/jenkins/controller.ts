@@ -92,6 +92,7 @@ function crumbRefusal(res: { headers?: Record<string, string | string[] | undefi
 export class JenkinsController implements Controller {
   readonly url: string;
   private readonly user: string;
+  private readonly authorization: string;
   private readonly client: Jenkins;
   private readonly retries: number;
   private readonly retryDelayMs: number;
@@ -116,6 +117,7 @@ export class JenkinsController implements Controller {
     const root = `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
     this.url = `${root}/`;
     this.user = options.user;
+    this.authorization = `Basic ${Buffer.from(`${options.user}:${options.token}`).toString('base64')}`;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.retries = options.retries ?? 3;
     this.retryDelayMs = options.retryDelayMs ?? 500;
@@ -124,7 +126,7 @@ export class JenkinsController implements Controller {
       // With an API token, POSTs are exempt from CSRF crumbs (Jenkins >= 2.96); asking for a crumb
       // before each POST would only double the calls.
       crumbIssuer: false,
-      headers: { authorization: `Basic ${Buffer.from(`${options.user}:${options.token}`).toString('base64')}` },
+      headers: { authorization: this.authorization },
       timeout: this.timeoutMs,
     });
   }
@@ -202,10 +204,9 @@ export class JenkinsController implements Controller {
 
   async readSecret(name: string): Promise<string> {
     const doing = `reading the secret of node ${name}`;
-    const res = await this.call({ doing, permission: 'Agent/Connect', readOnly: true }, () =>
-      this.client._get({ path: '/computer/{name}/jenkins-agent.jnlp', params: { name }, buffer: true }),
-    );
-    const body = Buffer.isBuffer(res.body) ? res.body.toString('utf8') : String(res.body ?? '');
+    // The client has no call for the agent's JNLP file: one typed GET of our own.
+    const res = await this.call({ doing, permission: 'Agent/Connect', readOnly: true }, () => this.get(`computer/${encodeURIComponent(name)}/jenkins-agent.jnlp`));
+    const body = res.body.toString('utf8');
     let secret: unknown;
     try {
       const document = this.xml.parse(body, true) as { jnlp?: { 'application-desc'?: { argument?: unknown[] } } };
@@ -252,6 +253,37 @@ export class JenkinsController implements Controller {
       if (err instanceof RemoteError && statusOf(err.cause as JenkinsClientError) === 404) return 'absent';
       throw err;
     }
+  }
+
+  /**
+   * A GET of an endpoint the `jenkins` client has no call for, authenticated and bounded as its own
+   * requests are. Fails as the client fails (JenkinsClientError: `res` when the controller answered
+   * other than 2xx, `code` or `isTimeout` when it did not), so `call` treats both alike.
+   */
+  private async get(path: string): Promise<{ statusCode: number; body: Buffer }> {
+    let response: Response;
+    try {
+      response = await fetch(new URL(path, this.url), {
+        headers: { authorization: this.authorization },
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (err) {
+      const failure = err as Error & { cause?: { code?: string } };
+      const clientError = new Error(failure.cause?.code ?? failure.message) as JenkinsClientError;
+      if (failure.name === 'TimeoutError') clientError.isTimeout = true;
+      if (failure.cause?.code) clientError.code = failure.cause.code;
+      throw clientError;
+    }
+    const body = Buffer.from(await response.arrayBuffer());
+    if (response.status < 200 || response.status > 299) {
+      const clientError = new Error(`${response.status} ${response.statusText}`) as JenkinsClientError;
+      const headers: Record<string, string> = {};
+      response.headers.forEach((value, name) => (headers[name] = value));
+      clientError.res = { statusCode: response.status, statusMessage: response.statusText, headers, body } as JenkinsClientError['res'];
+      throw clientError;
+    }
+    return { statusCode: response.status, body };
   }
 
   private get endpoint(): string {

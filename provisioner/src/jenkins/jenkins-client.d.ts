@@ -1,5 +1,5 @@
-// The part of the `jenkins` npm client (v1.1.0, untyped) that the controller adapter uses, as read
-// from node_modules/jenkins/lib: each call is one HTTP request through papi's http.request.
+// The public part of the `jenkins` npm client (v1.1.0, untyped) that the controller adapter uses, as
+// read from node_modules/jenkins/lib: each call is one HTTP request through papi's http.request.
 declare module 'jenkins' {
   import type { IncomingMessage } from 'node:http';
 
@@ -10,14 +10,6 @@ declare module 'jenkins' {
     headers?: Record<string, string>;
     /** Whole-request timeout in milliseconds (papi aborts and rejects with a TimeoutError). */
     timeout?: number;
-  }
-
-  export interface RawRequest {
-    path: string;
-    params?: Record<string, string>;
-    query?: Record<string, string>;
-    /** Keep the body a Buffer instead of decoding it by content type. */
-    buffer?: boolean;
   }
 
   /** What papi rejects with: `res` is set when the server answered. */
@@ -46,7 +38,6 @@ declare module 'jenkins' {
       toggleOffline(options: { name: string; message: string }): Promise<void>;
       destroy(options: { name: string }): Promise<void>;
     };
-    _get(request: RawRequest, ...middleware: Array<(ctx: { err?: Error; res?: IncomingMessage & { body?: unknown } }, next: (err?: unknown, value?: unknown) => void) => void>): Promise<IncomingMessage & { body?: unknown }>;
   }
 
   export default Jenkins;

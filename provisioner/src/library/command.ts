@@ -1,16 +1,13 @@
 // `provisioner library [--check]`: renders the shared library and the Jenkinsfile from the fleet
 // file into the repository, or (with --check, as CI runs it) fails naming each stale file.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { CommandModule } from '../cli/main.ts';
+import { dirname, join, resolve } from 'node:path';
+import type { CommandModule } from '../cli/command.ts';
 import { loadFleet } from '../config/load.ts';
 import { ChecksFailed, UserError } from '../errors.ts';
 import { renderLibrary, type Rendered } from './render.ts';
 import type { Library } from './schema.ts';
 import { readTerraformInputs } from './terraform-inputs.ts';
-
-const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** Committed output that no longer matches its templates; exit code 1. */
 export class StaleLibraryError extends ChecksFailed {
@@ -39,15 +36,15 @@ export function staleFiles(files: Rendered[], root: string): string[] {
   return stale;
 }
 
-export const libraryCommand: CommandModule = (cli, globals) => {
-  cli
-    .command('library')
-    .description("renders the shared library (vars/) and the Jenkinsfile from the fleet file's library: section")
+export const libraryCommand: CommandModule = (command, context) => {
+  command
     .option('--check', 'write nothing; exit 1 naming each generated file that is stale')
-    .option('--root <dir>', 'the repository to write into', repositoryRoot)
-    .action(async (options: { check?: boolean; root: string }) => {
-      const config = globals().config;
-      const fleet = await loadFleet(config, process.env);
+    .option('--root <dir>', 'the repository to write into (default: the current directory)')
+    .action(async (flags: { check?: boolean; root?: string }) => {
+      const { io, env, cwd, globals } = context();
+      const options = { check: flags.check, root: resolve(cwd, flags.root ?? '.') };
+      const config = globals.config;
+      const fleet = await loadFleet(config, env);
       const library = (fleet as { library?: Library }).library;
       if (!library) {
         throw new UserError(`${config}: library: is missing; the shared library needs at least library.docker.image`);
@@ -62,7 +59,7 @@ export const libraryCommand: CommandModule = (cli, globals) => {
       if (options.check) {
         const stale = staleFiles(files, options.root);
         if (stale.length > 0) throw new StaleLibraryError(stale);
-        process.stdout.write(`library: ${files.length} generated files are up to date\n`);
+        io.result(`library: ${files.length} generated files are up to date`);
         return;
       }
       let written = 0;
@@ -71,9 +68,9 @@ export const libraryCommand: CommandModule = (cli, globals) => {
         if (existsSync(path) && readFileSync(path, 'utf8') === file.text) continue;
         mkdirSync(dirname(path), { recursive: true });
         writeFileSync(path, file.text);
-        process.stdout.write(`wrote ${file.path}\n`);
+        io.info(`wrote ${file.path}`);
         written += 1;
       }
-      process.stdout.write(`library: ${written} written, ${files.length - written} unchanged\n`);
+      io.result(`library: ${written} written, ${files.length - written} unchanged`);
     });
 };

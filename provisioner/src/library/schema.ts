@@ -29,7 +29,7 @@ const minVersion = z.string().regex(/^\d+(\.\d+){0,2}$/, 'expected a version suc
 /** A git branch or tag name as Jenkins and `@Library` accept it. */
 const gitRef = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._\/-]*$/, 'expected a git branch or tag name (letters, digits, ".", "_", "-", "/")')
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, 'expected a git branch or tag name (letters, digits, ".", "_", "-", "/")')
   .refine((r) => !r.includes('..') && !r.endsWith('/') && !r.endsWith('.lock'), 'expected a valid git ref name');
 
 /** Docker's reference grammar: lower-case path components separated by `/`. */
@@ -52,7 +52,7 @@ export const librarySchema = z.strictObject({
       /** The interpreter command `buildApp` uses on the agent. */
       interpreter: z
         .string()
-        .regex(/^[A-Za-z0-9._\/+-]+$/, 'expected an interpreter command or path such as python3')
+        .regex(/^[A-Za-z0-9._/+-]+$/, 'expected an interpreter command or path such as python3')
         .default('python3'),
       /** The oldest Python the steps accept. */
       minVersion: minVersion.default('3.11'),

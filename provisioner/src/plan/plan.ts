@@ -1,18 +1,12 @@
 // The planner: (desired fleet, observed world) -> the ordered actions that make the world match.
 // Pure: no I/O, no clock (the observation carries `now`). Every rule of reconciling lives here,
-// so the executor only carries actions out and the tests here need no mocks.
+// so the executor only carries actions out and the tests here need no mocks. It reads the world
+// through the inventory (inventory.ts); `planUp` is one function per phase, each phase seeing
+// which machines the phases before it already took away.
 import { createHash } from 'node:crypto';
-import type { Fleet, Pool } from '../config/load.ts';
 import { isStaticPool } from '../config/schema.ts';
-import {
-  agentName,
-  isStaticHostId,
-  parseAgentName,
-  parseNodeDescription,
-  type AgentNode,
-  type Instance,
-  type Observed,
-} from '../model.ts';
+import { isStaticHostId, type AgentNode, type Fleet, type Instance, type Observed, type Pool } from '../model.ts';
+import { hasMachine, inventory, type Agent, type Inventory, type PoolInventory } from './inventory.ts';
 
 export type RemoveReason = 'scale-down' | 'pool-removed' | 'stray' | 'stopped' | 'down' | 'replace';
 
@@ -25,15 +19,21 @@ export type Action =
   | { type: 'bootstrap'; pool: string; region: string; instanceId: string; node: string; reason: string }
   /** A node we drained earlier that is wanted again: take it back online. */
   | { type: 'resume'; pool: string; node: string; reason: string }
-  /**
-   * Drain the node (no new builds), wait until idle, delete it, terminate the instance and delete
-   * its secret. `busy` agents are only removed once idle, unless forced.
-   */
-  | { type: 'remove'; pool: string; region?: string; instanceId?: string; node?: string; reason: RemoveReason; busy: boolean; detail?: string }
+  /** Drain the node (if any), wait until idle (`busy` ones only once idle, unless forced), delete it, and take the machine away. */
+  | RemoveAction
   /** A node whose instance is gone: delete it (nothing can run on it). */
   | { type: 'delete-node'; pool: string; node: string; instanceId?: string; reason: string }
   /** A secret parameter whose instance is gone. */
   | { type: 'delete-secret'; region: string; name: string; instanceId: string };
+
+/** What a removal takes away after the node: the three are carried out differently, and `apply` handles each. */
+export type RemoveAction =
+  /** An EC2 instance: terminated, and its secret parameter deleted. */
+  | { type: 'remove'; target: 'instance'; pool: string; region: string; instanceId: string; node?: string; reason: RemoveReason; busy: boolean; detail?: string }
+  /** A static pool's host, which stays: what the bootstrap put there is cleaned over SSH while the file still names the host. */
+  | { type: 'remove'; target: 'host'; pool: string; hostId: string; node?: string; reason: RemoveReason; busy: boolean }
+  /** A busy node with no machine the fleet knows behind it: drained, and deleted once idle. */
+  | { type: 'remove'; target: 'node'; pool: string; node: string; instanceId?: string; reason: RemoveReason; busy: boolean };
 
 export type ActionType = Action['type'];
 
@@ -67,30 +67,6 @@ function heldTooLong(fleet: Fleet, node: AgentNode, now: number): string | undef
   if (node.offlineSince !== undefined && now - node.offlineSince <= fleet.repair.offlineAfter) return undefined;
   const age = node.offlineSince === undefined ? '' : ` ${formatAge(now - node.offlineSince)} ago`;
   return `taken offline by Jenkins${age}${node.offlineReason ? `: ${node.offlineReason}` : ''}`;
-}
-
-const live = (i: Instance) => i.state === 'pending' || i.state === 'running';
-const gone = (i: Instance) => i.state === 'terminated' || i.state === 'shutting-down';
-
-/** The nodes that belong to this fleet: by description, or by a name naming one of its instances. */
-export function managedNodes(fleet: Fleet, observed: Observed): Map<string, AgentNode> {
-  const instanceIds = new Set(observed.instances.map((i) => i.id));
-  const ours = new Map<string, AgentNode>();
-  for (const node of observed.nodes) {
-    // A deleted node's computer stays listed until its build ends; nothing can be done to it.
-    if (node.deleted) continue;
-    const described = parseNodeDescription(node.description);
-    const named = parseAgentName(node.name);
-    if (described ? described.fleet === fleet.fleet : named !== undefined && instanceIds.has(named.instanceId)) {
-      ours.set(node.name, node);
-    }
-  }
-  return ours;
-}
-
-/** The pool a managed node belongs to. */
-function poolOfNode(node: AgentNode): string | undefined {
-  return parseNodeDescription(node.description)?.pool ?? parseAgentName(node.name)?.pool;
 }
 
 /** What RunInstances is asked beyond the count: EC2 binds a ClientToken to these. */
@@ -130,143 +106,167 @@ export function successorToken(token: string): string {
 }
 
 /** Which agent of a pool goes first on scale-down: the one that costs least to lose. */
-function removalCost(instance: Instance, node: AgentNode | undefined, fleet: string): number {
-  if (!node) return instance.state === 'pending' ? 0 : 1;
+function removalCost(agent: Agent, fleet: string): number {
+  const node = agent.node;
+  if (!node) return agent.instance?.state === 'pending' ? 0 : 1;
   if (drainedByUs(fleet, node)) return node.idle ? 2 : 6;
   if (!node.online) return 3;
   if (node.idle) return 4;
   return 7; // busy: last, and only once idle
 }
 
+/** The instance ids (and static host ids) that removals take away. */
+function leavingIds(actions: readonly Action[]): Set<string> {
+  return new Set(actions.flatMap((a) => (a.type !== 'remove' ? [] : a.target === 'instance' ? [a.instanceId] : a.target === 'host' ? [a.hostId] : [])));
+}
+
 export function planUp(fleet: Fleet, observed: Observed): Plan {
+  const world = inventory(fleet, observed);
   const actions: Action[] = [];
-  const nodes = managedNodes(fleet, observed);
-  const pools = new Map(fleet.pools.map((p) => [p.name, p]));
-  const removed = new Set<string>(); // instance ids leaving the fleet
-  const liveById = new Map(observed.instances.filter(live).map((i) => [i.id, i]));
-
-  for (const pool of fleet.pools) {
-    const nodeOf = (i: Instance) => nodes.get(agentName(pool.name, i.id));
-    const members: Instance[] = [];
-    for (const instance of observed.instances.filter((i) => i.pool === pool.name && live(i))) {
-      // An instance whose agent Jenkins has held offline past repair.offlineAfter (its disk or /tmp
-      // ran out) is replaced: a new instance comes, this one drains and goes.
-      const node = nodeOf(instance);
-      const why = node && !isStaticPool(pool) && heldByJenkins(node) ? heldTooLong(fleet, node, observed.now) : undefined;
-      if (why) {
-        removed.add(instance.id);
-        actions.push(removal(instance, node, 'replace', why));
-      } else members.push(instance);
-    }
-
-    // Scale down: the cheapest agents to lose go first; busy ones only once idle.
-    const surplus = members.length - pool.count;
-    const byCost = [...members].sort(
-      (a, b) => removalCost(a, nodeOf(a), fleet.fleet) - removalCost(b, nodeOf(b), fleet.fleet) || b.launchedAt - a.launchedAt || a.id.localeCompare(b.id),
-    );
-    for (const instance of byCost.slice(0, Math.max(0, surplus))) {
-      const node = nodeOf(instance);
-      removed.add(instance.id);
-      actions.push(removal(instance, node, 'scale-down'));
-    }
-    const keep = members.filter((i) => !removed.has(i.id));
-
-    // Scale up: fill the subnets with the fewest of this pool's instances first.
-    const missing = pool.count - keep.length;
-    if (missing > 0 && !isStaticPool(pool)) {
-      const perSubnet = new Map(pool.subnets.map((s) => [s, 0]));
-      for (const i of keep) if (i.subnetId && perSubnet.has(i.subnetId)) perSubnet.set(i.subnetId, (perSubnet.get(i.subnetId) ?? 0) + 1);
-      const launches = new Map<string, number>();
-      for (let n = 0; n < missing; n++) {
-        let best = pool.subnets[0] as string;
-        for (const s of pool.subnets) if ((perSubnet.get(s) ?? 0) < (perSubnet.get(best) ?? 0)) best = s;
-        perSubnet.set(best, (perSubnet.get(best) ?? 0) + 1);
-        launches.set(best, (launches.get(best) ?? 0) + 1);
-      }
-      const liveIds = keep.map((i) => i.id);
-      for (const subnetId of pool.subnets) {
-        const count = launches.get(subnetId);
-        if (!count) continue;
-        actions.push({ type: 'launch', pool: pool.name, region: pool.region, subnetId, count, clientToken: launchToken(fleet.fleet, pool.name, subnetId, count, liveIds, pool) });
-      }
-    }
-
-    // Repair what stays.
-    for (const instance of keep) {
-      const name = agentName(pool.name, instance.id);
-      const node = nodes.get(name);
-      const base = { pool: pool.name, region: instance.region, instanceId: instance.id, node: name };
-      if (!node) {
-        actions.push({ type: 'register', ...base, reason: 'no Jenkins node for this instance' });
-        continue;
-      }
-      if (node.online) continue;
-      if (heldByJenkins(node)) {
-        // A static host cannot be replaced: once Jenkins has held it offline too long, it is
-        // bootstrapped again like any offline agent (and `up` reports the monitor's reason if it stays offline).
-        const why = heldTooLong(fleet, node, observed.now);
-        if (why && isStaticPool(pool)) actions.push({ type: 'bootstrap', ...base, reason: why });
-        continue;
-      }
-      if (node.temporarilyOffline) {
-        if (drainedByUs(fleet.fleet, node)) {
-          actions.push({ type: 'resume', pool: pool.name, node: name, reason: 'drained earlier, wanted again' });
-          // Drained before its agent ever connected (a run killed between register and bootstrap,
-          // then a scale-down): back online alone it would stay offline.
-          const reason = node.connected === false ? needsBootstrap(fleet, pool, instance, observed.now) : undefined;
-          if (reason) actions.push({ type: 'bootstrap', ...base, reason });
-        }
-        continue; // taken offline by a person: theirs to bring back
-      }
-      const reason = needsBootstrap(fleet, pool, instance, observed.now);
-      if (reason) actions.push({ type: 'bootstrap', ...base, reason });
-    }
-  }
-
-  // Instances that no pool wants: a pool removed from the file, a stray, a stopped machine.
-  for (const instance of observed.instances) {
-    if (removed.has(instance.id) || gone(instance)) continue;
-    const pool = pools.get(instance.pool);
-    const stopped = instance.state === 'stopped' || instance.state === 'stopping';
-    if (pool && !stopped) continue;
-    const node = nodes.get(agentName(instance.pool, instance.id));
-    removed.add(instance.id);
-    actions.push(removal(instance, node, stopped ? 'stopped' : instance.pool ? 'pool-removed' : 'stray'));
-  }
-
-  // Nodes whose instance is gone or never was.
-  for (const node of nodes.values()) {
-    const parsed = parseAgentName(node.name);
-    const instanceId = parsed?.instanceId;
-    if (instanceId && (liveById.has(instanceId) || removed.has(instanceId))) continue;
-    if (instanceId && observed.instances.some((i) => i.id === instanceId && !gone(i))) continue;
-    const pool = poolOfNode(node) ?? '';
-    if (instanceId && isStaticHostId(instanceId)) {
-      // A host taken out of the file still exists and may be running a build: drain it first.
-      actions.push({ type: 'remove', pool, instanceId, node: node.name, reason: pools.has(pool) ? 'stray' : 'pool-removed', busy: !node.idle });
-      continue;
-    }
-    // No live instance under it: nothing can run there, so there is nothing to drain.
-    const reason = !pools.has(pool) ? 'its pool is no longer in the fleet file' : instanceId ? `instance ${instanceId} is gone` : 'no instance behind it';
-    actions.push({ type: 'delete-node', pool, node: node.name, instanceId, reason });
-  }
-
-  // Secrets of instances that are gone.
-  for (const secret of observed.secrets) {
-    // A secret of a live instance stays; one of an instance being removed goes with it.
-    if (removed.has(secret.instanceId) || observed.instances.some((i) => i.id === secret.instanceId && !gone(i))) continue;
-    actions.push({ type: 'delete-secret', region: secret.region, name: secret.name, instanceId: secret.instanceId });
-  }
-
+  for (const pool of world.pools) actions.push(...planPool(fleet, pool, world.now));
+  actions.push(...removeUnwanted(world, leavingIds(actions)));
+  actions.push(...removeNodesWithoutMachine(world, leavingIds(actions)));
+  actions.push(...deleteStaleSecrets(world, leavingIds(actions)));
   return { fleet: fleet.fleet, actions: sortActions(actions) };
 }
 
-function removal(instance: Instance, node: AgentNode | undefined, reason: RemoveReason, detail?: string): Action {
-  return { type: 'remove', pool: instance.pool, region: instance.region, instanceId: instance.id, node: node?.name, reason, busy: node !== undefined && !node.idle, ...(detail ? { detail } : {}) };
+/** One pool: replace what Jenkins holds offline too long, scale down, scale up, repair what stays. */
+function planPool(fleet: Fleet, { pool, members }: PoolInventory, now: number): Action[] {
+  const live = members.filter((a) => a.life === 'live');
+  const replaced = replaceHeldOffline(fleet, pool, live, now);
+  const candidates = live.filter((a) => !leavingIds(replaced).has(a.instanceId ?? ''));
+  const scaledDown = scaleDown(fleet, pool, candidates);
+  const keep = candidates.filter((a) => !leavingIds(scaledDown).has(a.instanceId ?? ''));
+  return [...replaced, ...scaledDown, ...scaleUp(fleet, pool, keep), ...repair(fleet, pool, keep, now)];
+}
+
+/**
+ * An instance whose agent Jenkins has held offline past repair.offlineAfter (its disk or /tmp ran
+ * out) is replaced: a new instance comes, this one drains and goes. A static host cannot be.
+ */
+function replaceHeldOffline(fleet: Fleet, pool: Pool, live: readonly Agent[], now: number): RemoveAction[] {
+  if (isStaticPool(pool)) return [];
+  return live.flatMap((agent) => {
+    const why = agent.node && heldByJenkins(agent.node) ? heldTooLong(fleet, agent.node, now) : undefined;
+    return why ? [removal(agent, 'replace', why)] : [];
+  });
+}
+
+/** The cheapest agents to lose go first; busy ones last, and only once idle. */
+function scaleDown(fleet: Fleet, pool: Pool, live: readonly Agent[]): RemoveAction[] {
+  const surplus = live.length - pool.count;
+  if (surplus <= 0) return [];
+  const launchedAt = (a: Agent) => a.instance?.launchedAt ?? 0;
+  const byCost = [...live].sort(
+    (a, b) => removalCost(a, fleet.fleet) - removalCost(b, fleet.fleet) || launchedAt(b) - launchedAt(a) || (a.instanceId ?? '').localeCompare(b.instanceId ?? ''),
+  );
+  return byCost.slice(0, surplus).map((agent) => removal(agent, 'scale-down'));
+}
+
+/** Fill the subnets with the fewest of this pool's instances first, one launch per subnet. */
+function scaleUp(fleet: Fleet, pool: Pool, keep: readonly Agent[]): Action[] {
+  const missing = pool.count - keep.length;
+  if (missing <= 0 || isStaticPool(pool)) return [];
+  const perSubnet = new Map(pool.subnets.map((s) => [s, 0]));
+  for (const agent of keep) {
+    const subnet = agent.instance?.subnetId;
+    if (subnet && perSubnet.has(subnet)) perSubnet.set(subnet, (perSubnet.get(subnet) ?? 0) + 1);
+  }
+  const launches = new Map<string, number>();
+  for (let n = 0; n < missing; n++) {
+    let best = pool.subnets[0] as string;
+    for (const s of pool.subnets) if ((perSubnet.get(s) ?? 0) < (perSubnet.get(best) ?? 0)) best = s;
+    perSubnet.set(best, (perSubnet.get(best) ?? 0) + 1);
+    launches.set(best, (launches.get(best) ?? 0) + 1);
+  }
+  const liveIds = keep.flatMap((a) => (a.instanceId ? [a.instanceId] : []));
+  return pool.subnets.flatMap((subnetId): Action[] => {
+    const count = launches.get(subnetId);
+    return count ? [{ type: 'launch', pool: pool.name, region: pool.region, subnetId, count, clientToken: launchToken(fleet.fleet, pool.name, subnetId, count, liveIds, pool) }] : [];
+  });
+}
+
+/** Register instances without a node, bootstrap again what never connected or stayed offline, take back what we drained. */
+function repair(fleet: Fleet, pool: Pool, keep: readonly Agent[], now: number): Action[] {
+  const actions: Action[] = [];
+  for (const agent of keep) {
+    const instance = agent.instance as Instance;
+    const node = agent.node;
+    const base = { pool: pool.name, region: instance.region, instanceId: instance.id, node: agent.name };
+    if (!node) {
+      actions.push({ type: 'register', ...base, reason: 'no Jenkins node for this instance' });
+      continue;
+    }
+    if (node.online) continue;
+    if (heldByJenkins(node)) {
+      // A static host cannot be replaced: once Jenkins has held it offline too long, it is
+      // bootstrapped again like any offline agent (and `up` reports the monitor's reason if it stays offline).
+      const why = heldTooLong(fleet, node, now);
+      if (why && isStaticPool(pool)) actions.push({ type: 'bootstrap', ...base, reason: why });
+      continue;
+    }
+    if (node.temporarilyOffline) {
+      if (drainedByUs(fleet.fleet, node)) {
+        actions.push({ type: 'resume', pool: pool.name, node: agent.name, reason: 'drained earlier, wanted again' });
+        // Drained before its agent ever connected (a run killed between register and bootstrap,
+        // then a scale-down): back online alone it would stay offline.
+        const reason = node.connected === false ? needsBootstrap(fleet, instance, now) : undefined;
+        if (reason) actions.push({ type: 'bootstrap', ...base, reason });
+      }
+      continue; // taken offline by a person: theirs to bring back
+    }
+    const reason = needsBootstrap(fleet, instance, now);
+    if (reason) actions.push({ type: 'bootstrap', ...base, reason });
+  }
+  return actions;
+}
+
+/** Instances that no pool wants: a pool removed from the file, a stray, a stopped machine. */
+function removeUnwanted(world: Inventory, leaving: ReadonlySet<string>): RemoveAction[] {
+  return world.agents.flatMap((agent) => {
+    if (!agent.instance || agent.life === 'gone' || leaving.has(agent.instance.id)) return [];
+    const stopped = agent.life === 'stopped';
+    if (agent.wanted && !stopped) return [];
+    return [removal(agent, stopped ? 'stopped' : agent.instance.pool ? 'pool-removed' : 'stray')];
+  });
+}
+
+/** The fleet's nodes with no machine behind them: nothing can run there, so there is nothing to drain. */
+function removeNodesWithoutMachine(world: Inventory, leaving: ReadonlySet<string>): Action[] {
+  return world.agents.flatMap((agent): Action[] => {
+    const node = agent.node;
+    if (!node) return [];
+    const { instanceId, pool } = agent;
+    if (instanceId && (leaving.has(instanceId) || hasMachine(agent))) return [];
+    if (instanceId && isStaticHostId(instanceId)) {
+      // A host taken out of the file still exists and may be running a build: drain it first.
+      return [{ type: 'remove', target: 'host', pool, hostId: instanceId, node: node.name, reason: agent.wanted ? 'stray' : 'pool-removed', busy: !node.idle }];
+    }
+    const reason = !agent.wanted ? 'its pool is no longer in the fleet file' : instanceId ? `instance ${instanceId} is gone` : 'no instance behind it';
+    return [{ type: 'delete-node', pool, node: node.name, instanceId, reason }];
+  });
+}
+
+/** Secrets of instances that are gone; one of an instance being removed goes with it. */
+function deleteStaleSecrets(world: Inventory, leaving: ReadonlySet<string>): Action[] {
+  return world.agents.flatMap((agent): Action[] => {
+    const secret = agent.secret;
+    if (!secret || leaving.has(secret.instanceId) || hasMachine(agent)) return [];
+    return [{ type: 'delete-secret', region: secret.region, name: secret.name, instanceId: secret.instanceId }];
+  });
+}
+
+/** The removal of an agent that has a machine (an EC2 instance or a static host). */
+function removal(agent: Agent, reason: RemoveReason, detail?: string): RemoveAction {
+  const instance = agent.instance as Instance;
+  const busy = agent.node !== undefined && !agent.node.idle;
+  const node = agent.node?.name;
+  if (instance.host) return { type: 'remove', target: 'host', pool: instance.pool, hostId: instance.id, node, reason, busy };
+  return { type: 'remove', target: 'instance', pool: instance.pool, region: instance.region, instanceId: instance.id, node, reason, busy, ...(detail ? { detail } : {}) };
 }
 
 /** Why an offline node's host should be bootstrapped again, or undefined to leave it be. */
-function needsBootstrap(fleet: Fleet, _pool: Pool, instance: Instance, now: number): string | undefined {
+function needsBootstrap(fleet: Fleet, instance: Instance, now: number): string | undefined {
   if (instance.bootstrappedAt === undefined) return 'never bootstrapped';
   const since = now - instance.bootstrappedAt;
   if (since > fleet.repair.offlineAfter) return `offline, last bootstrapped ${formatAge(since)} ago`;
@@ -275,37 +275,35 @@ function needsBootstrap(fleet: Fleet, _pool: Pool, instance: Instance, now: numb
 
 /** Everything the fleet manages (or one pool of it) goes: drain, wait, delete, terminate. */
 export function planDown(fleet: Fleet, observed: Observed, poolName?: string): Plan {
+  const world = inventory(fleet, observed);
+  const inScope = (pool: string | undefined) => !poolName || pool === poolName;
   const actions: Action[] = [];
-  const nodes = managedNodes(fleet, observed);
-  const handled = new Set<string>();
-  for (const instance of observed.instances) {
-    if (gone(instance) || (poolName && instance.pool !== poolName)) continue;
-    const node = nodes.get(agentName(instance.pool, instance.id));
-    if (node) handled.add(node.name);
-    actions.push(removal(instance, node, 'down'));
-  }
-  for (const node of nodes.values()) {
-    const pool = poolOfNode(node) ?? '';
-    if (handled.has(node.name) || (poolName && pool !== poolName)) continue;
-    if (!node.idle) {
-      actions.push({ type: 'remove', pool, node: node.name, instanceId: parseAgentName(node.name)?.instanceId, reason: 'down', busy: true });
-    } else {
-      actions.push({ type: 'delete-node', pool, node: node.name, instanceId: parseAgentName(node.name)?.instanceId, reason: 'down' });
+  for (const agent of world.agents) {
+    const { instance, node } = agent;
+    if (instance && agent.life !== 'gone') {
+      if (inScope(instance.pool)) actions.push(removal(agent, 'down'));
+      continue;
     }
+    if (!node || !inScope(agent.pool)) continue;
+    const instanceId = agent.instanceId;
+    if (node.idle) actions.push({ type: 'delete-node', pool: agent.pool, node: node.name, instanceId, reason: 'down' });
+    else if (instanceId && isStaticHostId(instanceId)) actions.push({ type: 'remove', target: 'host', pool: agent.pool, hostId: instanceId, node: node.name, reason: 'down', busy: true });
+    else actions.push({ type: 'remove', target: 'node', pool: agent.pool, node: node.name, instanceId, reason: 'down', busy: true });
   }
-  const removing = new Set(actions.flatMap((a) => (a.type === 'remove' && a.instanceId ? [a.instanceId] : [])));
-  for (const secret of observed.secrets) {
-    if (removing.has(secret.instanceId)) continue;
-    const instance = observed.instances.find((i) => i.id === secret.instanceId);
-    if (poolName && instance?.pool !== poolName) continue;
-    if (instance && !gone(instance)) continue;
+  const removing = leavingIds(actions);
+  for (const agent of world.agents) {
+    const secret = agent.secret;
+    if (!secret || removing.has(secret.instanceId)) continue;
+    if (poolName && agent.instance?.pool !== poolName) continue;
+    if (agent.instance && agent.life !== 'gone') continue;
     actions.push({ type: 'delete-secret', region: secret.region, name: secret.name, instanceId: secret.instanceId });
   }
   return { fleet: fleet.fleet, actions: sortActions(actions) };
 }
 
 function sortActions(actions: Action[]): Action[] {
-  const key = (a: Action) => `${'pool' in a ? a.pool : ''}\u0000${'node' in a ? (a.node ?? '') : ''}\u0000${'instanceId' in a ? (a.instanceId ?? '') : ''}\u0000${'subnetId' in a ? a.subnetId : ''}`;
+  const machine = (a: Action) => ('instanceId' in a ? (a.instanceId ?? '') : 'hostId' in a ? a.hostId : '');
+  const key = (a: Action) => `${'pool' in a ? a.pool : ''}\u0000${'node' in a ? (a.node ?? '') : ''}\u0000${machine(a)}\u0000${'subnetId' in a ? a.subnetId : ''}`;
   const byKey = (a: Action, b: Action) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
   return [...actions].sort((a, b) => actionOrder.indexOf(a.type) - actionOrder.indexOf(b.type) || byKey(a, b));
 }

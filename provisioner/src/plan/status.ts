@@ -1,8 +1,7 @@
 // What `provisioner status` shows, computed from one observation: per pool the wanted count and
 // each agent (node and instance side by side), then the orphans on either side.
-import type { Fleet } from '../config/load.ts';
-import { agentName, parseAgentName, type Observed } from '../model.ts';
-import { managedNodes } from './plan.ts';
+import type { AgentNode, Fleet, Instance, Observed } from '../model.ts';
+import { hasMachine, inventory } from './inventory.ts';
 
 export interface AgentStatus {
   name: string | null;
@@ -31,46 +30,36 @@ export interface FleetStatus {
   orphans: { instances: string[]; nodes: string[] };
 }
 
-const gone = new Set(['terminated', 'shutting-down']);
-
 export function fleetStatus(fleet: Fleet, observed: Observed): FleetStatus {
-  const nodes = managedNodes(fleet, observed);
-  const instances = observed.instances.filter((i) => !gone.has(i.state));
-  const known = new Set(fleet.pools.map((p) => p.name));
-  const shown = new Set<string>();
-
-  const pools = fleet.pools.map((pool) => ({
+  const world = inventory(fleet, observed);
+  const pools = world.pools.map(({ pool, members }) => ({
     name: pool.name,
     desired: pool.count,
-    agents: instances
-      .filter((i) => i.pool === pool.name)
-      .sort((a, b) => a.launchedAt - b.launchedAt || (a.id < b.id ? -1 : 1))
-      .map((instance): AgentStatus => {
-        const node = nodes.get(agentName(pool.name, instance.id));
-        if (node) shown.add(node.name);
-        return {
-          name: node?.name ?? null,
-          instanceId: instance.host ? null : instance.id,
-          instanceState: instance.host ? null : instance.state,
-          online: node?.online ?? false,
-          idle: node?.idle ?? true,
-          temporarilyOffline: node?.temporarilyOffline ?? false,
-          heldOfflineBy: node?.temporarilyOffline ? (node.heldOfflineBy ?? 'person') : null,
-          offlineReason: node && !node.online ? (node.offlineReason ?? null) : null,
-          privateIp: instance.privateIp ?? instance.host?.address ?? null,
-          ageSeconds: instance.host ? null : Math.max(0, Math.round((observed.now - instance.launchedAt) / 1000)),
-        };
-      }),
+    agents: members.map((agent): AgentStatus => {
+      const { node } = agent;
+      const instance = agent.instance as Instance;
+      return {
+        name: node?.name ?? null,
+        instanceId: instance.host ? null : instance.id,
+        instanceState: instance.host ? null : instance.state,
+        online: node?.online ?? false,
+        idle: node?.idle ?? true,
+        temporarilyOffline: node?.temporarilyOffline ?? false,
+        heldOfflineBy: node?.temporarilyOffline ? (node.heldOfflineBy ?? 'person') : null,
+        offlineReason: node && !node.online ? (node.offlineReason ?? null) : null,
+        privateIp: instance.privateIp ?? instance.host?.address ?? null,
+        ageSeconds: instance.host ? null : Math.max(0, Math.round((world.now - instance.launchedAt) / 1000)),
+      };
+    }),
   }));
-
-  const orphanInstances = instances
-    .filter((i) => !i.host && (!known.has(i.pool) || !nodes.has(agentName(i.pool, i.id))))
-    .map((i) => i.id)
+  const shown = new Set(world.pools.flatMap((p) => p.members.map((a) => a.name)));
+  const orphanInstances = world.agents
+    .filter((a) => a.instance && !a.instance.host && a.life !== 'gone' && (!a.wanted || !a.node))
+    .map((a) => (a.instance as Instance).id)
     .sort();
-  const liveIds = new Set(instances.map((i) => i.id));
-  const orphanNodes = [...nodes.values()]
-    .filter((n) => !shown.has(n.name) && !liveIds.has(parseAgentName(n.name)?.instanceId ?? ''))
-    .map((n) => n.name)
+  const orphanNodes = world.agents
+    .filter((a) => a.node && !shown.has(a.name) && !hasMachine(a))
+    .map((a) => (a.node as AgentNode).name)
     .sort();
   return { fleet: fleet.fleet, pools, orphans: { instances: orphanInstances, nodes: orphanNodes } };
 }

@@ -5,12 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { CommandModule } from '../cli/main.ts';
+import type { CommandModule } from '../cli/command.ts';
+import type { IoHost } from '../cli/io.ts';
 import { UserError } from '../errors.ts';
 import type { BuildView } from './jenkins-queue.ts';
-import { defaultOptions, envLines, startSandbox } from './server.ts';
-import { startSandboxSshHosts } from './ssh-hosts.ts';
 import { readDuration } from './world.ts';
+import { loadFleet } from '../config/load.ts';
+import { defaultModulesDir } from './iam/modules-dir.ts';
 
 /** `1500`, `1500ms`, `1.5s`, `2m` -> milliseconds; anything else is the user's mistake. */
 export function parseDuration(flag: string, raw: string): number {
@@ -52,9 +53,15 @@ interface SandboxFlags {
   seed?: string;
   sshHosts: string;
   kmsKey: string[];
+  fleet?: string;
+  terraformModules: string;
+  imageOwner?: string[];
 }
 
-async function run(flags: SandboxFlags): Promise<void> {
+async function run(flags: SandboxFlags, io: IoHost): Promise<void> {
+  // The servers load only when the sandbox starts, not for its other subcommands.
+  const { defaultOptions, envLines, startSandbox } = await import('./server.ts');
+  const { startSandboxSshHosts } = await import('./ssh-hosts.ts');
   const options = defaultOptions(resolve(flags.state));
   const port = Number(flags.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port: expected a TCP port from 0 to 65535 (0 picks a free one), found ${JSON.stringify(flags.port)}`);
@@ -93,6 +100,16 @@ async function run(flags: SandboxFlags): Promise<void> {
   options.queueMaintenanceMs = parseDuration('--queue-maintenance', flags.queueMaintenance);
   if (options.queueMaintenanceMs < 10) throw new UserError(`--queue-maintenance: expected a period of at least 10ms (Jenkins: 5s), found ${JSON.stringify(flags.queueMaintenance)}`);
   options.executorStartMs = parseDuration('--executor-start', flags.executorStart);
+  if (flags.fleet) {
+    // The file's own values, as terraform/jenkins was applied with them: no environment overrides.
+    const fleet = await loadFleet(flags.fleet, {});
+    for (const owner of flags.imageOwner ?? []) {
+      if (!/^(amazon|aws-marketplace|\d{12})$/.test(owner)) throw new UserError(`--image-owner: expected amazon, aws-marketplace or a 12-digit account id (provisioner-iam's image_owners), found ${JSON.stringify(owner)}`);
+    }
+    options.iam = { fleet, modulesDir: resolve(flags.terraformModules), ...(flags.imageOwner ? { imageOwners: flags.imageOwner } : {}) };
+  } else if (flags.imageOwner) {
+    throw new UserError('--image-owner: only with --fleet (it is a value of the IAM policy the sandbox evaluates)');
+  }
   // A fixed service-account token (e.g. a test's canary) comes from the environment, never from argv.
   if (process.env.SANDBOX_JENKINS_API_TOKEN) options.serviceToken = process.env.SANDBOX_JENKINS_API_TOKEN;
 
@@ -101,8 +118,11 @@ async function run(flags: SandboxFlags): Promise<void> {
     await sandbox.stop();
     throw err;
   });
-  process.stdout.write(envLines(sandbox.env));
-  process.stderr.write(`sandbox: EC2, SSM and Jenkins answer on ${sandbox.url} (state in ${options.stateDir}, requests in ${options.stateDir}/requests.log); the lines above are also in ${options.stateDir}/env. Ctrl-C stops it.\n`);
+  io.result(envLines(sandbox.env).replace(/\n$/, ''));
+  io.warn(options.iam
+    ? `sandbox: the provisioner's EC2 and SSM calls are authorised against ${options.iam.modulesDir}/provisioner-iam for fleet ${options.iam.fleet.fleet}`
+    : 'sandbox: IAM is not evaluated (give --fleet FILE to authorise every call against terraform/modules/provisioner-iam)');
+  io.warn(`sandbox: EC2, SSM and Jenkins answer on ${sandbox.url} (state in ${options.stateDir}, requests in ${options.stateDir}/requests.log); the lines above are also in ${options.stateDir}/env. Ctrl-C stops it.`);
   await new Promise<void>((done) => {
     const stop = () => { void Promise.resolve(sshHosts?.stop()).then(() => sandbox.stop()).then(done); };
     process.once('SIGINT', stop);
@@ -130,9 +150,9 @@ async function control<T>(stateDir: string, doing: string, path: string, init?: 
   return body;
 }
 
-async function mark(name: string, state: 'busy' | 'idle', stateDir: string): Promise<void> {
+async function mark(io: IoHost, name: string, state: 'busy' | 'idle', stateDir: string): Promise<void> {
   await control(stateDir, `${state} ${name}`, `agents/${encodeURIComponent(name)}/${state}`, { method: 'POST' });
-  process.stdout.write(`${name} is now ${state}\n`);
+  io.result(`${name} is now ${state}`);
 }
 
 interface BuildFlags {
@@ -140,7 +160,7 @@ interface BuildFlags {
   duration: string;
 }
 
-async function queueBuilds(label: string | undefined, flags: BuildFlags, stateDir: string): Promise<void> {
+async function queueBuilds(io: IoHost, label: string | undefined, flags: BuildFlags, stateDir: string): Promise<void> {
   if (!/^\d+$/.test(flags.count) || Number(flags.count) < 1 || Number(flags.count) > 1000) throw new UserError(`--count: expected a whole number of builds from 1 to 1000, found ${JSON.stringify(flags.count)}`);
   const durationMs = parseDuration('--duration', flags.duration);
   const { builds } = await control<{ builds: BuildView[] }>(stateDir, 'build', 'builds', {
@@ -150,25 +170,24 @@ async function queueBuilds(label: string | undefined, flags: BuildFlags, stateDi
   });
   const ids = builds.map((b) => `#${b.id}`);
   const target = builds[0]?.label === null || builds[0]?.label === undefined ? 'any agent' : `label ${builds[0].label}`;
-  process.stdout.write(`queued ${ids.length === 1 ? 'build' : 'builds'} ${ids.join(' ')} for ${target}\n`);
+  io.result(`queued ${ids.length === 1 ? 'build' : 'builds'} ${ids.join(' ')} for ${target}`);
 }
 
-async function listBuilds(json: boolean, stateDir: string): Promise<void> {
+async function listBuilds(io: IoHost, stateDir: string): Promise<void> {
   const builds = await control<BuildView[]>(stateDir, 'builds', 'builds');
-  if (json) {
-    process.stdout.write(`${JSON.stringify(builds, null, 2)}\n`);
+  if (io.json) {
+    io.result('', builds);
     return;
   }
   const time = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString().slice(11, 19));
   const rows = builds.map((b) => [`#${b.id}`, b.label ?? '(any)', time(b.queuedAt), time(b.startedAt), time(b.finishedAt), b.node ?? '-', b.result === null ? (b.startedAt === null ? 'queued' : 'running') : b.abortedBy ? `${b.result} (${b.abortedBy})` : b.result]);
   const header = ['BUILD', 'LABEL', 'QUEUED', 'STARTED', 'FINISHED', 'NODE', 'RESULT'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const row of [header, ...rows]) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+  io.result([header, ...rows].map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n'));
 }
 
-export const sandboxCommand: CommandModule = (cli: Command) => {
-  const sandbox = cli
-    .command('sandbox')
+export const sandboxCommand: CommandModule = (sandbox, context) => {
+  sandbox
     .description('Run local stand-ins of EC2, SSM and a Jenkins controller (real wire protocols) and print the exports that point the provisioner at them.')
     .option('--state <dir>', 'state directory (instances, parameters, nodes, hosts, request log)', '.sandbox')
     .option('--port <n>', 'TCP port on 127.0.0.1 (0: the one used last, or any free one)', '0')
@@ -195,15 +214,18 @@ export const sandboxCommand: CommandModule = (cli: Command) => {
     .option('--executor-start <duration>', 'how long an executor takes to start a build handed to it (the queue item is pending meanwhile)', '0')
     .option('--seed <n>', 'seed of the fault generator')
     .option('--kms-key <alias...>', "the account's customer managed KMS keys, by alias (beside aws/ssm); SecureStrings naming any other key fail InvalidKeyId", ['alias/jenkins-fleet/bank-ci'])
+    .option('--fleet <file>', "authorise the provisioner's EC2 and SSM calls against terraform/modules/provisioner-iam, instantiated with this fleet file's values (as terraform/jenkins applies it)")
+    .option('--terraform-modules <dir>', 'where provisioner-iam and agent-iam are read from (with --fleet)', defaultModulesDir)
+    .option('--image-owner <owner...>', "provisioner-iam's image_owners (with --fleet; default the module's: amazon)")
     .option('--ssh-hosts <n>', 'also start N real sshd hosts on loopback for a static pool (settings in STATE/ssh-hosts.yaml)', '0')
-    .action(async (flags: SandboxFlags) => run(flags));
+    .action(async (flags: SandboxFlags) => run(flags, context().io));
   for (const state of ['busy', 'idle'] as const) {
     sandbox
       .command(state)
       .description(state === 'busy' ? 'Start a build on an agent at once that runs until `sandbox idle` (so draining waits for it).' : 'End the builds running on an agent, successfully.')
       .argument('<node>', 'Jenkins node name, e.g. awsDeploy-i-0abc...')
       // --state is the parent's option (commander hands it to `sandbox` wherever it appears).
-      .action(async (name: string, _flags: unknown, command: Command) => mark(name, state, command.optsWithGlobals<{ state: string }>().state));
+      .action(async (name: string, _flags: unknown, command: Command) => mark(context().io, name, state, command.optsWithGlobals<{ state: string }>().state));
   }
   sandbox
     .command('build')
@@ -211,10 +233,10 @@ export const sandboxCommand: CommandModule = (cli: Command) => {
     .argument('[label]', 'a Jenkins label expression, e.g. awsDeploy or "python && !docker" (left out: any agent)')
     .option('--count <n>', 'how many builds', '1')
     .option('--duration <duration>', 'how long each runs once on an executor', '20s')
-    .action(async (label: string | undefined, flags: BuildFlags, command: Command) => queueBuilds(label, flags, command.optsWithGlobals<{ state: string }>().state));
+    .action(async (label: string | undefined, flags: BuildFlags, command: Command) => queueBuilds(context().io, label, flags, command.optsWithGlobals<{ state: string }>().state));
   sandbox
     .command('builds')
     .description('List every build the sandbox queued: id, label, queued/started/finished, node and result (SUCCESS, ABORTED, or none yet).')
     .option('--json', 'one JSON array: {id, queueId, label, queuedAt, startedAt, finishedAt, node, result, abortedBy?}, times in epoch ms', false)
-    .action(async (flags: { json: boolean }, command: Command) => listBuilds(flags.json, command.optsWithGlobals<{ state: string }>().state));
+    .action(async (flags: { json: boolean }, command: Command) => listBuilds(context(flags).io, command.optsWithGlobals<{ state: string }>().state));
 };

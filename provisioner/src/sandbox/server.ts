@@ -14,6 +14,8 @@ import { Hosts } from './hosts.ts';
 import { JenkinsStandIn, jenkinsVersion } from './jenkins.ts';
 import { Permission, permissionByTitle } from './jenkins-security.ts';
 import { handleSsm, type Caller } from './ssm.ts';
+import type { IamOptions } from './iam/fleet-iam.ts';
+import { ec2UnauthorizedMessage } from './iam/refusal.ts';
 import { Store, type World } from './state.ts';
 import { instanceState, readDuration, ssmOnline, type RequestLogEntry, type Sandbox, type Timing } from './world.ts';
 
@@ -39,7 +41,12 @@ export interface SandboxOptions {
    * state directory when not given.
    */
   serviceToken?: string;
+  /** Evaluate the provisioner's EC2 and SSM calls against terraform/modules/provisioner-iam for this fleet. */
+  iam?: IamOptions;
 }
+
+/** The access key the sandbox exports: requests signed with it are the provisioner's (its role under IAM). */
+export const provisionerAccessKey = 'AKIASANDBOX000000000';
 
 export interface RunningSandbox {
   url: string;
@@ -123,6 +130,10 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   const jenkins = new JenkinsStandIn(sb, '/jenkins', { lostAgentTimeoutMs: options.lostAgentTimeoutMs, maintenancePeriodMs: options.queueMaintenanceMs, executorStartMs: options.executorStartMs });
   const hosts = new Hosts(sb, { agentRetrySeconds: options.agentRetrySeconds, concurrency: 32 });
 
+  // Requests signed with other keys are the account administrator's (tests setting the scene).
+  // Loaded only when evaluating: the other commands never load the IAM evaluator.
+  const iam = options.iam ? await (await import('./iam/fleet-iam.ts')).loadSandboxIam(sb, options.iam) : undefined;
+
   const throttled = (service: Service) => sb.faults[service].throttleRate > 0 && random() < sb.faults[service].throttleRate;
 
   async function handleAws(service: 'ec2' | 'ssm', req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -149,6 +160,10 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
         : undefined;
       if (authError) return reply(401, ec2ErrorXml(authError[0]!, authError[1]!, requestId), { action, mutating: false, error: authError[0]! });
       if (throttled('ec2')) return reply(503, ec2ErrorXml('RequestLimitExceeded', 'Request limit exceeded.', requestId), { action, mutating: false, error: 'RequestLimitExceeded' });
+      if (iam && scope?.accessKey === provisionerAccessKey) {
+        const refusal = await iam.authorizeEc2(form);
+        if (refusal) return reply(403, ec2ErrorXml('UnauthorizedOperation', ec2UnauthorizedMessage(refusal), requestId), { action, mutating: false, error: 'UnauthorizedOperation', subject: refusal.request.action });
+      }
       const r = handleEc2(sb, form, requestId);
       return reply(r.status, r.body, { action: r.action, mutating: r.mutating && r.status === 200, ...(r.error ? { error: r.error } : {}), ...(r.subject ? { subject: r.subject } : {}) });
     }
@@ -175,6 +190,14 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       caller = { kind: 'instance', instanceId };
     }
     if (throttled('ssm')) return fail('ThrottlingException', 'Rate exceeded');
+    if (iam && caller.kind === 'account' && scope.accessKey === provisionerAccessKey) {
+      const refusal = await iam.authorizeSsm(op, input);
+      if (refusal) return fail('AccessDeniedException', refusal.message);
+    }
+    if (iam && caller.kind === 'instance') {
+      const refusal = await iam.authorizeInstance(caller.instanceId, op, input);
+      if (refusal) return fail('AccessDeniedException', refusal.message);
+    }
     const r = handleSsm(sb, op, input, caller);
     return reply(r.status, JSON.stringify(r.body), { action: op, mutating: r.mutating && r.status === 200, ...(r.error ? { error: r.error } : {}), ...(r.subject ? { subject: r.subject } : {}), ...(caller.kind === 'instance' ? { subject: `${r.subject ?? ''} by ${caller.instanceId}`.trim() } : {}) });
   }
@@ -327,7 +350,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     AWS_REGION: sb.region,
     AWS_ENDPOINT_URL_EC2: `${sb.baseUrl}/ec2/`,
     AWS_ENDPOINT_URL_SSM: `${sb.baseUrl}/ssm/`,
-    AWS_ACCESS_KEY_ID: 'AKIASANDBOX000000000',
+    AWS_ACCESS_KEY_ID: provisionerAccessKey,
     AWS_SECRET_ACCESS_KEY: 'sandbox-secret-access-key-not-a-real-one',
   };
   writeFileSync(join(options.stateDir, 'env'), envLines(env), { mode: 0o600 });

@@ -2,7 +2,7 @@
 // {"__type","message"}) for Parameter Store, the agents' registration (DescribeInstanceInformation)
 // and Run Command (AWS-RunShellScript, which the hosts really execute).
 import { createHmac, randomUUID } from 'node:crypto';
-import type { CommandRecord, Invocation, Parameter } from './state.ts';
+import type { CommandRecord, Invocation, Parameter, Tag } from './state.ts';
 import { publicImage, type ImageFamily } from './images.ts';
 import { instanceState, ssmOnline, type Sandbox } from './world.ts';
 
@@ -23,7 +23,7 @@ export interface SsmReply {
 /** Who is calling: the provisioner (account credentials) or a host's `aws` (its instance role). */
 export type Caller = { kind: 'account' } | { kind: 'instance'; instanceId: string };
 
-const mutatingOps = new Set(['PutParameter', 'DeleteParameter', 'DeleteParameters', 'SendCommand', 'CancelCommand']);
+const mutatingOps = new Set(['PutParameter', 'DeleteParameter', 'DeleteParameters', 'SendCommand', 'CancelCommand', 'AddTagsToResource']);
 
 /**
  * The AMI a public alias (/aws/service/...) stands for; the account remembers it, so that
@@ -64,8 +64,9 @@ export function handleSsm(sb: Sandbox, op: string, input: Record<string, unknown
       case 'GetCommandInvocation': body = getCommandInvocation(sb, input); break;
       case 'ListCommandInvocations': body = listCommandInvocations(sb, input); break;
       case 'ListCommands': body = listCommands(sb, input); break;
+      case 'AddTagsToResource': ({ body, subject } = addTagsToResource(sb, input)); break;
       default:
-        throw new SsmError('UnknownOperationException', `Operation ${op} is not implemented by the sandbox (it implements Put/Get/Delete(s)Parameter(s), GetParametersByPath, DescribeParameters, DescribeInstanceInformation, SendCommand, GetCommandInvocation, ListCommandInvocations, ListCommands)`);
+        throw new SsmError('UnknownOperationException', `Operation ${op} is not implemented by the sandbox (it implements Put/Get/Delete(s)Parameter(s), GetParametersByPath, AddTagsToResource (parameters), DescribeParameters, DescribeInstanceInformation, SendCommand, GetCommandInvocation, ListCommandInvocations, ListCommands)`);
     }
     return { status: 200, body, mutating, ...(subject ? { subject } : {}) };
   } catch (err) {
@@ -218,6 +219,7 @@ function putParameter(sb: Sandbox, input: Record<string, unknown>): { body: unkn
   if (existing && !overwrite) throw new SsmError('ParameterAlreadyExists', 'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.');
   if (!existing && type === undefined) throw new SsmError('ValidationException', 'A parameter type is required when you create a parameter.');
   const description = str(input, 'Description');
+  const tags = input.Tags === undefined ? undefined : parameterTags(input.Tags);
   const record: Parameter = {
     name,
     type: (type ?? existing!.type) as Parameter['type'],
@@ -227,11 +229,40 @@ function putParameter(sb: Sandbox, input: Record<string, unknown>): { body: unkn
     lastModified: Date.now(),
     ...(description !== undefined ? { description } : {}),
     tier,
+    ...(tags ? { tags } : existing?.tags ? { tags: existing.tags } : {}),
   };
   world.parameters = world.parameters.filter((p) => p.name !== name);
   world.parameters.push(record);
   sb.store.save();
   return { body: { Version: record.version, Tier: tier }, subject: name };
+}
+
+/** Tags as Parameter Store checks them (the `Tag` shape: key 1-128, value 0-256, at most 50 on a resource). */
+function parameterTags(raw: unknown): Tag[] {
+  if (!Array.isArray(raw)) throw new SsmError('SerializationException', 'Tags: expected a list of {Key, Value}');
+  const tags = raw.map((t: { Key?: unknown; Value?: unknown }) => {
+    if (typeof t?.Key !== 'string' || t.Key.length < 1 || t.Key.length > 128) throw new SsmError('ValidationException', "1 validation error detected: Value at 'tags.member.key' failed to satisfy constraint: Member must have length between 1 and 128");
+    if (typeof t.Value !== 'string' || t.Value.length > 256) throw new SsmError('ValidationException', "1 validation error detected: Value at 'tags.member.value' failed to satisfy constraint: Member must have length less than or equal to 256");
+    if (t.Key.toLowerCase().startsWith('aws:')) throw new SsmError('InvalidParameterValue', 'Tag keys starting with aws: are reserved.');
+    return { key: t.Key, value: t.Value };
+  });
+  if (tags.length > 50) throw new SsmError('TooManyTagsError', 'The Targets parameter includes too many tags. Remove one or more tags and try the command again.');
+  return tags;
+}
+
+/** AddTagsToResource for parameters: adds or replaces tags by key. */
+function addTagsToResource(sb: Sandbox, input: Record<string, unknown>): { body: unknown; subject: string } {
+  const type = str(input, 'ResourceType', true);
+  const id = str(input, 'ResourceId', true);
+  if (type !== 'Parameter') throw new SsmError('InvalidResourceType', `The sandbox tags parameters only, not ${type}`);
+  const tags = parameterTags(input.Tags ?? []);
+  const p = sb.store.world.parameters.find((x) => x.name === id);
+  if (!p) throw new SsmError('InvalidResourceId', 'The resource ID is not valid. Verify that you entered the correct ID and try again.');
+  const kept = (p.tags ?? []).filter((t) => !tags.some((n) => n.key === t.key));
+  if (kept.length + tags.length > 50) throw new SsmError('TooManyTagsError', 'The Targets parameter includes too many tags. Remove one or more tags and try the command again.');
+  p.tags = [...kept, ...tags];
+  sb.store.save();
+  return { body: {}, subject: id };
 }
 
 function getParameter(sb: Sandbox, input: Record<string, unknown>, caller: Caller): { body: unknown; subject: string } {

@@ -54,6 +54,8 @@ export interface Parameter {
   lastModified: number;
   description?: string;
   tier: string;
+  /** Parameter Store tags (PutParameter Tags, AddTagsToResource). */
+  tags?: Tag[];
 }
 
 export interface Invocation {

@@ -3,8 +3,7 @@
 // can carry up to 50 hosts. The script holds no secret.
 import { readFileSync } from 'node:fs';
 import Handlebars from 'handlebars';
-import type { Fleet, Pool } from '../config/load.ts';
-import { secretParameterPrefix } from '../model.ts';
+import { secretParameterPrefix, type Fleet, type Pool } from '../model.ts';
 
 const templatePath = new URL('../../templates/bootstrap.sh.hbs', import.meta.url);
 let compiled: HandlebarsTemplateDelegate | undefined;

@@ -9,9 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { NodeSSH } from 'node-ssh';
 import ssh2 from 'ssh2';
-import type { Pool } from '../config/load.ts';
 import { RemoteError, UserError } from '../errors.ts';
-import { agentName, staticHostId, type Instance } from '../model.ts';
+import { agentName, staticHostId, type Instance, type Pool } from '../model.ts';
 import { defaultKnownHostsFile, expandPath, HostKeyError, hostCheck, hostKeysFromConsole, readKnownHostsFile, type ConsoleHostKeys, type HostKeyPolicyConfig } from './ssh-host-keys.ts';
 import type { AgentTarget, BootstrapOptions, BootstrapResult, Transport } from './transport.ts';
 

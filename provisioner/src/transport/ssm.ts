@@ -2,8 +2,7 @@
 // Run Command, so agents need no inbound port at all. Hosts are polled for their SSM agent in
 // rounds (one DescribeInstanceInformation pass for all of them), and the ready ones are sent the
 // script together, up to 50 a call.
-import type { Fleet } from '../config/load.ts';
-import { secretParameterName } from '../model.ts';
+import { secretParameterName, type Fleet } from '../model.ts';
 import type { Parameters, RunCommand } from '../ports.ts';
 import type { AgentTarget, BootstrapOptions, BootstrapResult, Transport } from './transport.ts';
 
@@ -42,7 +41,7 @@ export class SsmTransport implements Transport {
   }
 
   async storeSecret(target: AgentTarget, secret: string): Promise<void> {
-    await this.parameters.putSecret(secretParameterName(this.fleet.fleet, instanceIdOf(target)), secret, this.fleet.secrets.kmsKeyId);
+    await this.parameters.putSecret(secretParameterName(this.fleet.fleet, instanceIdOf(target)), secret, this.fleet.secrets.kmsKeyId, target.instanceArn);
   }
 
   /** One DeleteParameter call, bounded by the SDK's own timeouts. */
@@ -120,7 +119,6 @@ export class SsmTransport implements Transport {
         for (const id of waiting) finish({ name: byInstance.get(id)!.name, ok: false, error: 'the SSM agent did not come online before the timeout (is the instance profile allowing SSM, and is there a route to SSM?)' });
         waiting.clear();
         if (ready.length > 0) send(ready.map((r) => r.id));
-        ready = [];
         break;
       }
       await this.sleep(this.pollIntervalMs);

@@ -1,6 +1,6 @@
 // How an agent's host is reached once Jenkins knows the agent: where its secret goes and how the
 // bootstrap script runs there. `ssm` (SSM Run Command) is one transport; `ssh` is another.
-import type { Pool } from '../config/load.ts';
+import type { Pool } from '../model.ts';
 
 /** One agent to bootstrap: its Jenkins node name and where it lives. */
 export interface AgentTarget {
@@ -8,6 +8,8 @@ export interface AgentTarget {
   pool: Pool;
   /** The EC2 instance, for pools on EC2. */
   instanceId?: string;
+  /** Its ARN, when known: the one reader of the agent's secret in Parameter Store. */
+  instanceArn?: string;
   /** An address to connect to (SSH transport): an instance's private/public IP or a static host. */
   address?: string;
   port?: number;

@@ -13,7 +13,10 @@ locals {
 
   # Every agent secret lives under this path: /jenkins-fleet/<fleet>/agents/<instance-id>/secret.
   parameter_path_arn = "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter/jenkins-fleet/${var.fleet}/*"
-  name               = "jenkins-fleet-${var.fleet}-agent"
+  agent_secrets_arn  = "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter/jenkins-fleet/${var.fleet}/agents/*"
+  # The provisioner tags each agent's secret with the ARN of the instance it is for.
+  reader_tag = "jenkins-fleet:instance"
+  name       = "jenkins-fleet-${var.fleet}-agent"
 }
 
 module "key" {
@@ -61,23 +64,55 @@ resource "aws_iam_role_policy_attachment" "ssm_core" {
 }
 
 data "aws_iam_policy_document" "agent" {
+  # An agent reads its own secret only: the provisioner tags each secret with the ARN of the one
+  # instance it is for, and instance role credentials carry that instance's ARN.
   statement {
-    sid       = "ReadOwnFleetParameters"
+    sid       = "ReadOwnSecretOnly"
     actions   = ["ssm:GetParameter"]
-    resources = [local.parameter_path_arn]
+    resources = [local.agent_secrets_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ssm:resourceTag/${local.reader_tag}"
+      values   = ["$${ec2:SourceInstanceARN}"]
+    }
+  }
+
+  # AmazonSSMManagedInstanceCore allows ssm:GetParameter(s) on every parameter: without these
+  # denies an agent could read another agent's secret, or (with the role's keys used off the
+  # instance, where no instance ARN comes along) any of them.
+  statement {
+    sid       = "DenyOtherAgentsSecrets"
+    effect    = "Deny"
+    actions   = ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory"]
+    resources = [local.agent_secrets_arn]
+
+    condition {
+      test     = "StringNotEquals"
+      variable = "ssm:resourceTag/${local.reader_tag}"
+      values   = ["$${ec2:SourceInstanceARN}"]
+    }
+  }
+
+  statement {
+    sid       = "DenyAgentSecretsOffTheInstance"
+    effect    = "Deny"
+    actions   = ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory"]
+    resources = [local.agent_secrets_arn]
+
+    condition {
+      test     = "Null"
+      variable = "ec2:SourceInstanceARN"
+      values   = ["true"]
+    }
   }
 
   # AmazonSSMManagedInstanceCore allows ssm:GetParameter(s) on every parameter; without this
   # deny an agent could read another fleet's secrets that use the account's aws/ssm key.
   statement {
-    sid    = "DenyOtherParameters"
-    effect = "Deny"
-    actions = [
-      "ssm:GetParameter",
-      "ssm:GetParameters",
-      "ssm:GetParametersByPath",
-      "ssm:GetParameterHistory",
-    ]
+    sid           = "DenyOtherParameters"
+    effect        = "Deny"
+    actions       = ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory"]
     not_resources = [local.parameter_path_arn]
   }
 

@@ -16,6 +16,7 @@ locals {
   subnet_arns      = [for s in var.agent_subnet_ids : "${local.ec2_arn}:subnet/${s}"]
   fleet_tag        = "jenkins-fleet:fleet"
   bootstrapped_tag = "jenkins-fleet:bootstrapped"
+  reader_tag       = "jenkins-fleet:instance"
   parameter        = "arn:${local.partition}:ssm:*:${local.account}:parameter/jenkins-fleet/${var.fleet}"
   name             = "jenkins-fleet-${var.fleet}-provisioner"
   ssm_endpoints    = [for r in var.regions : "ssm.${r}.amazonaws.com"]
@@ -198,6 +199,26 @@ data "aws_iam_policy_document" "provisioner" {
       "ssm:DeleteParameter",
     ]
     resources = ["${local.parameter}/*"]
+  }
+
+  # Each agent's secret is tagged, as it is stored, with the ARN of the one instance that may read
+  # it (agent-iam lets an instance read only the secret tagged with its own ARN). Storing with Tags
+  # needs AddTagsToResource too; no other key, and only an instance ARN of this account.
+  statement {
+    sid       = "TagSecretsWithTheirReader"
+    actions   = ["ssm:AddTagsToResource"]
+    resources = ["${local.parameter}/agents/*"]
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = [local.reader_tag]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:RequestTag/${local.reader_tag}"
+      values   = ["${local.ec2_arn}:instance/*"]
+    }
   }
 
   # `image: resolve:ssm:/aws/service/...` is resolved by RunInstances with the caller's rights.

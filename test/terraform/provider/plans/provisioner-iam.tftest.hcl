@@ -145,6 +145,18 @@ run "tags_terminate_commands_parameters_and_passrole_stay_within_the_fleet" {
   }
 
   assert {
+    condition = [for s in jsondecode(output.policy_json).Statement : [s.Action, s.Resource, s.Condition] if s.Sid == "TagSecretsWithTheirReader"] == [[
+      "ssm:AddTagsToResource",
+      "arn:aws:ssm:*:111122223333:parameter/jenkins-fleet/bank-ci/agents/*",
+      {
+        "ForAllValues:StringEquals" = { "aws:TagKeys" = "jenkins-fleet:instance" }
+        ArnLike                     = { "aws:RequestTag/jenkins-fleet:instance" = "arn:aws:ec2:*:111122223333:instance/*" }
+      },
+    ]]
+    error_message = "Secrets may be tagged only with their reader's instance ARN, under jenkins-fleet:instance."
+  }
+
+  assert {
     condition     = one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "RunShellScriptDocumentOnly"]).Resource == "arn:aws:ssm:*::document/AWS-RunShellScript"
     error_message = "SendCommand may use only the AWS-RunShellScript document."
   }

@@ -1,0 +1,132 @@
+// IAM in the sandbox: the provisioner's credentials carry the policy terraform/modules/provisioner-iam
+// defines, instantiated with the values `terraform/jenkins` would give it for a fleet file, and
+// every EC2 and SSM call they sign is authorised against it before the stand-in acts.
+import { join } from 'node:path';
+import type { Fleet } from '../../model.ts';
+import { isStaticPool } from '../../config/schema.ts';
+import { UserError } from '../../errors.ts';
+import { kmsKeyOf } from '../ssm.ts';
+import type { Sandbox } from '../world.ts';
+import { authorize, type Principal, type Refusal } from './authorize.ts';
+import { TerraformModule, type PolicyDocument, type Value } from './hcl.ts';
+import { ec2Requests, instanceArn, sandboxVpcId, ssmRequests } from './requests.ts';
+
+export { defaultModulesDir } from './modules-dir.ts';
+
+export interface IamOptions {
+  /** The fleet whose values instantiate the policies (fleet, regions, subnets, security group, profile, key). */
+  fleet: Fleet;
+  /** Where provisioner-iam (and agent-iam) are read from. */
+  modulesDir: string;
+  /** provisioner-iam's image_owners; the module's default when not given. */
+  imageOwners?: string[];
+}
+
+export interface SandboxIam {
+  /** The provisioner's role session, as refusals name it. */
+  provisioner: Principal;
+  /** The module inputs the policy was instantiated with. */
+  variables: Record<string, Value>;
+  authorizeEc2(form: URLSearchParams): Promise<Refusal | undefined>;
+  authorizeSsm(op: string, input: Record<string, unknown>): Promise<Refusal | undefined>;
+  /** An SSM call a host's `aws` makes with its instance's role credentials. */
+  authorizeInstance(instanceId: string, op: string, input: Record<string, unknown>): Promise<Refusal | undefined>;
+}
+
+/**
+ * The statement of the AWS managed policy AmazonSSMManagedInstanceCore (v2) that agent-iam attaches
+ * to the agents' role, as the AWS Managed Policy Reference lists it: it allows reading every
+ * parameter, which agent-iam's denies narrow down.
+ */
+export const amazonSsmManagedInstanceCore: PolicyDocument = {
+  Version: '2012-10-17',
+  Statement: [{
+    Effect: 'Allow',
+    Action: [
+      'ssm:DescribeAssociation', 'ssm:GetDeployablePatchSnapshotForInstance', 'ssm:GetDocument', 'ssm:DescribeDocument', 'ssm:GetManifest',
+      'ssm:GetParameter', 'ssm:GetParameters', 'ssm:ListAssociations', 'ssm:ListInstanceAssociations', 'ssm:PutInventory', 'ssm:PutComplianceItems',
+      'ssm:PutConfigurePackageResult', 'ssm:UpdateAssociationStatus', 'ssm:UpdateInstanceAssociationStatus', 'ssm:UpdateInstanceInformation',
+    ],
+    Resource: '*',
+  }],
+};
+
+function one(values: Set<string>, what: string, variable: string): string {
+  if (values.size !== 1) {
+    throw new UserError(`--fleet: terraform/modules/provisioner-iam takes one ${what} (${variable}); the fleet's EC2 pools name ${values.size === 0 ? 'none' : [...values].join(', ')}`);
+  }
+  return [...values][0]!;
+}
+
+/** The module's variables as terraform/jenkins fills them for this fleet in the sandbox's account. */
+export function provisionerIamVariables(sb: Sandbox, options: IamOptions): Record<string, Value> {
+  const fleet = options.fleet;
+  const ec2Pools = fleet.pools.filter((p) => !isStaticPool(p));
+  const profiles = new Set(ec2Pools.map((p) => p.instanceProfile!).map((p) => (p.startsWith('arn:') ? p : `arn:aws:iam::${sb.accountId}:instance-profile/${p}`)));
+  const profileArn = one(profiles, 'agent instance profile', 'agent_instance_profile_arn');
+  let kmsKeyArn: string | null = null;
+  if (fleet.secrets?.kmsKeyId) {
+    const key = kmsKeyOf(sb, fleet.secrets.kmsKeyId);
+    if (!key) throw new UserError(`--fleet: secrets.kmsKeyId ${fleet.secrets.kmsKeyId} names no key of the sandbox (give it with --kms-key)`);
+    kmsKeyArn = key.arn;
+  }
+  return {
+    fleet: fleet.fleet,
+    regions: [...new Set([fleet.region, ...fleet.pools.map((p) => p.region)])],
+    // The sandbox names each instance profile's role after it.
+    agent_role_arn: `arn:aws:iam::${sb.accountId}:role/${profileArn.split('/').pop()}`,
+    agent_instance_profile_arn: profileArn,
+    agent_subnet_ids: [...new Set(ec2Pools.flatMap((p) => p.subnets!))],
+    agent_security_group_id: one(new Set(ec2Pools.flatMap((p) => p.securityGroups!)), 'agent security group', 'agent_security_group_id'),
+    kms_key_arn: kmsKeyArn,
+    ...(options.imageOwners ? { image_owners: options.imageOwners } : {}),
+  };
+}
+
+/** Reads provisioner-iam and makes the provisioner's principal with its policy for this fleet. */
+export async function loadSandboxIam(sb: Sandbox, options: IamOptions): Promise<SandboxIam> {
+  const module = await TerraformModule.read(join(options.modulesDir, 'provisioner-iam'));
+  const variables = provisionerIamVariables(sb, options);
+  const data = { aws_caller_identity: { current: { account_id: sb.accountId } }, aws_partition: { current: { partition: 'aws' } }, aws_region: { current: { name: sb.region, region: sb.region } } };
+  const inputs = { variables, data };
+  const policy: PolicyDocument = module.policyDocument('provisioner', inputs);
+  const roleName = module.scope(inputs).local('name') as string;
+  const provisioner: Principal = {
+    arn: `arn:aws:sts::${sb.accountId}:assumed-role/${roleName}/sandbox`,
+    roleArn: `arn:aws:iam::${sb.accountId}:role/${roleName}`,
+    accountId: sb.accountId,
+    policies: [{ name: roleName, policy }],
+  };
+  // The fleet's key carries terraform/modules/kms-key's policy (agent-iam makes it so): the account
+  // uses it through IAM policies. KMS refuses a key whose policy does not let IAM decide.
+  const keyModule = await TerraformModule.read(join(options.modulesDir, 'kms-key'));
+  const keyPolicy = keyModule.policyDocument('key', { variables: { alias: `jenkins-fleet/${options.fleet.fleet}`, description: `Encrypts the agent secrets of Jenkins fleet ${options.fleet.fleet} in Parameter Store` }, data });
+  const resourcePolicies = (resource: string) => (resource.startsWith(`arn:aws:kms:${sb.region}:${sb.accountId}:key/`) ? keyPolicy : undefined);
+  // The agents' role: agent-iam's inline policy (its key being the fleet's) and the managed policy.
+  const agentModule = await TerraformModule.read(join(options.modulesDir, 'agent-iam'));
+  const fleetKey = kmsKeyOf(sb, `alias/jenkins-fleet/${options.fleet.fleet}`) ?? kmsKeyOf(sb, 'alias/aws/ssm')!;
+  const agentInputs = { variables: { fleet: options.fleet.fleet, vpc_id: sandboxVpcId }, data, modules: { key: { arn: fleetKey.arn } } };
+  const agentPolicy = agentModule.policyDocument('agent', agentInputs);
+  const agentRole = variables.agent_role_arn as string;
+  const instancePrincipal = (instanceId: string): Principal => {
+    const instance = sb.store.world.instances.find((i) => i.id === instanceId);
+    const profile = instance?.instanceProfile;
+    const role = profile ? `arn:aws:iam::${sb.accountId}:role/${profile.split('/').pop()}` : `arn:aws:iam::${sb.accountId}:role/no-instance-profile`;
+    return {
+      arn: `arn:aws:sts::${sb.accountId}:assumed-role/${role.split('/').pop()}/${instanceId}`,
+      roleArn: role,
+      accountId: sb.accountId,
+      // Only the fleet's agent role carries agent-iam's policies; any other profile has none here.
+      policies: role === agentRole ? [{ name: 'fleet-parameters', policy: agentPolicy }, { name: 'AmazonSSMManagedInstanceCore', policy: amazonSsmManagedInstanceCore }] : [],
+      // Instance role credentials carry the instance's ARN (EC2 User Guide, "IAM roles for Amazon EC2").
+      context: { 'ec2:SourceInstanceARN': instanceArn(sb, instanceId) },
+    };
+  };
+  return {
+    provisioner,
+    variables,
+    authorizeInstance: (instanceId, op, input) => authorize(instancePrincipal(instanceId), sb.region, ssmRequests(sb, op, input), resourcePolicies),
+    authorizeEc2: (form) => authorize(provisioner, sb.region, ec2Requests(sb, form), resourcePolicies),
+    authorizeSsm: (op, input) => authorize(provisioner, sb.region, ssmRequests(sb, op, input), resourcePolicies),
+  };
+}
