@@ -1,156 +1,85 @@
 #!/usr/bin/env node
-// `npm test`: runs every suite of the repository in turn (TypeScript, the app's pytest, the
-// Groovy harness, linters and freshness checks), streams their output, and ends with one line
-// that adds them up. Exit 1 if any suite failed. `npm test -- NAME...` runs only those suites.
+// `npm test`: runs every suite of the repository in turn and ends with one line that adds them up;
+// exit 1 if any failed. Each suite is the npm script `test:NAME` in package.json (`npm run
+// test:e2e` runs one alone, with its own output); `npm test -- NAME...` runs those through here, with
+// the summary. What this adds to the scripts is only the count of each: a TypeScript suite is a
+// vitest project, counted from vitest's JSON report; the whole `vitest` suite runs every project
+// once, so a full run runs each test once.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
+const scripts = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts;
 const scratch = mkdtempSync(join(tmpdir(), 'npm-test-'));
 const env = { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null' };
 
-/** A vitest run over `args` (files or dirs; none: the whole config), counted from its JSON report. */
-function vitestRun(report, args) {
-  const file = join(scratch, `${report}.json`);
-  return {
-    cmd: ['npx', 'vitest', 'run', ...args, '--reporter=default', '--reporter=json', `--outputFile.json=${file}`],
-    count: () => {
-      const json = JSON.parse(readFileSync(file, 'utf8'));
-      return { passed: json.numPassedTests, failed: json.numFailedTests + (json.numRuntimeErrorTests ?? 0) };
-    },
-  };
-}
+/** Counted from vitest's JSON report, written where the runner asks. */
+const vitest = {
+  args: (name) => ['--reporter=default', '--reporter=json', `--outputFile.json=${join(scratch, `${name}.json`)}`],
+  count: (name) => {
+    const json = JSON.parse(readFileSync(join(scratch, `${name}.json`), 'utf8'));
+    return { passed: json.numPassedTests, failed: json.numFailedTests + (json.numRuntimeErrorTests ?? 0) };
+  },
+};
+
+/** Counted from pytest's JUnit XML; a skipped test counts as failed: nothing may skip silently. */
+const junit = {
+  args: (name) => [`--junitxml=${join(scratch, `${name}-junit.xml`)}`],
+  count: (name) => {
+    let passed = 0;
+    let failed = 0;
+    for (const match of readFileSync(join(scratch, `${name}-junit.xml`), 'utf8').matchAll(/<testsuite\b([^>]*)>/g)) {
+      const attr = (key) => Number((match[1].match(new RegExp(`\\b${key}="(\\d+)"`)) ?? [0, 0])[1]);
+      const bad = attr('failures') + attr('errors') + attr('skipped');
+      passed += attr('tests') - bad;
+      failed += bad;
+    }
+    if (passed + failed === 0) throw new Error('the JUnit report lists no tests');
+    return { passed, failed };
+  },
+};
+
+/** Counted from the last `N passed, N failed` line the suite printed (the Groovy harness). */
+const lines = {
+  args: () => [],
+  count: (_name, output) => {
+    const match = [...output.matchAll(/^(\d+) passed, (\d+) failed$/gm)].at(-1);
+    if (!match) throw new Error('no "N passed, N failed" line');
+    return { passed: Number(match[1]), failed: Number(match[2]) };
+  },
+};
 
 /**
- * A suite is a command plus a way to count what it ran. `count` gets the captured output and
- * returns {passed, failed}; a check (lint, typecheck) counts as one test that passed or failed.
- * A suite `partOf` another is a slice of it, run only when named (`npm test -- e2e`), so that a
- * full run runs each test once.
+ * How each suite is counted (a check without a counter, such as lint or typecheck, counts as one
+ * test that passed or failed), and which run only when named because `vitest` runs them already.
  */
-const suites = [
-  {
-    name: 'typecheck',
-    cmd: ['npx', 'tsc', '--noEmit', '-p', '.'],
-  },
-  {
-    // ESLint with typescript-eslint, and the architecture as import rules (eslint.config.js).
-    name: 'lint',
-    cmd: ['npx', 'eslint', '--max-warnings', '0', '.'],
-  },
-  {
-    name: 'vitest',
-    ...vitestRun('vitest', []),
-  },
-  {
-    // The controller as code (jenkins/) and `provisioner doctor`: also part of `vitest`, runnable alone.
-    name: 'jenkins',
-    partOf: 'vitest',
-    ...vitestRun('jenkins', ['test/jenkins/', 'test/doctor/']),
-  },
-  {
-    // The SSH transport and static hosts against real sshd on loopback (test/ssh/): also part of `vitest`, runnable alone.
-    name: 'ssh',
-    partOf: 'vitest',
-    ...vitestRun('ssh', ['test/ssh']),
-  },
-  {
-    // The repository's parts agree (labels, tools, library version, credentials, plugins, freshness).
-    // Never the live controller here, whatever the environment says.
-    name: 'doctor',
-    cmd: ['env', '-u', 'JENKINS_URL', 'node', 'bin/provisioner.mjs', 'doctor'],
-  },
-  {
-    // Local stand-ins of EC2, SSM and Jenkins (test/sandbox/), through the real clients: also part of `vitest`, runnable alone.
-    name: 'sandbox',
-    partOf: 'vitest',
-    ...vitestRun('sandbox', ['test/sandbox']),
-  },
-  {
-    // The provisioner end to end through the sandbox (test/e2e/): also part of `vitest`, runnable alone.
-    // E2E_SCALE=0.5 halves the agent counts of the crash and fault runs (the issue's numbers are the default).
-    name: 'e2e',
-    partOf: 'vitest',
-    ...vitestRun('e2e', ['test/e2e']),
-  },
-  {
-    // The Terraform policy (test/terraform/): also part of `vitest`, runnable alone.
-    name: 'terraform-policy',
-    partOf: 'vitest',
-    ...vitestRun('terraform', ['test/terraform']),
-  },
-  {
-    // terraform validate and offline plans (terraform test) with the real aws provider from the
-    // machine's filesystem mirror: test/terraform/provider/, outside the main vitest run.
-    name: 'terraform-provider',
-    ...vitestRun('terraform-provider', ['--config', 'test/terraform/provider/vitest.config.ts']),
-  },
-  {
-    // `terraform fmt -check` over terraform/, naming every unformatted file.
-    name: 'terraform-fmt',
-    cmd: ['bash', 'test/terraform/fmt-check.sh'],
-  },
-  {
-    // The library generator, its schema and `provisioner library` (test/library/): also part of `vitest`, runnable alone.
-    name: 'library-ts',
-    partOf: 'vitest',
-    ...vitestRun('library', ['test/library']),
-  },
-  {
-    // The shared library's steps, resource scripts and Jenkinsfile in the Groovy harness (groovy 2.4.21).
-    name: 'library-groovy',
-    cmd: ['bash', 'test/groovy/run.sh'],
-    count: (output) => {
-      const match = [...output.matchAll(/^(\d+) passed, (\d+) failed$/gm)].at(-1);
-      if (!match) throw new Error('no "N passed, N failed" line');
-      return { passed: Number(match[1]), failed: Number(match[2]) };
-    },
-  },
-  {
-    // npm-groovy-lint (CodeNarc) on vars/ and the Jenkinsfile with .groovylintrc.json: no findings.
-    name: 'library-lint',
-    cmd: ['bash', 'test/library/lint.sh'],
-  },
-  {
-    // The committed vars/ and Jenkinsfile match what the templates render from fleet.yaml.
-    name: 'library-check',
-    cmd: ['node', 'bin/provisioner.mjs', 'library', '--check'],
-  },
-  {
-    // The banking app (app/): pytest in a virtualenv built from app/'s locks (scripts/app-python.sh),
-    // against SQLite and a MariaDB it starts.
-    name: 'app',
-    cmd: ['bash', 'scripts/app-python.sh', '-m', 'pytest', 'app/tests', '-q', '-p', 'no:cacheprovider', `--junitxml=${join(scratch, 'app-junit.xml')}`],
-    count: () => junitCounts(readFileSync(join(scratch, 'app-junit.xml'), 'utf8')),
-  },
-  {
-    // app/Dockerfile with the real Docker engine (scripts/docker/): the image against MariaDB as
-    // non-root, its test target running the app's whole suite inside, dockerPush to a local registry.
-    name: 'docker',
-    cmd: ['bash', 'scripts/app-python.sh', '-m', 'pytest', 'test/docker', '-q', `--junitxml=${join(scratch, 'docker-junit.xml')}`],
-    count: () => junitCounts(readFileSync(join(scratch, 'docker-junit.xml'), 'utf8')),
-  },
-];
+const counters = {
+  vitest,
+  unit: vitest,
+  sandbox: vitest,
+  e2e: vitest,
+  ssh: vitest,
+  jenkins: vitest,
+  'library-ts': vitest,
+  'terraform-policy': vitest,
+  'terraform-provider': vitest,
+  'library-groovy': lines,
+  app: junit,
+  docker: junit,
+};
+const slicesOfVitest = new Set(['unit', 'sandbox', 'e2e', 'ssh', 'jenkins', 'library-ts', 'terraform-policy', 'terraform-provider']);
 
-/** passed/failed from a JUnit XML report (pytest's); a skipped test counts as failed: nothing may skip silently. */
-function junitCounts(xml) {
-  let passed = 0;
-  let failed = 0;
-  for (const match of xml.matchAll(/<testsuite\b([^>]*)>/g)) {
-    const attr = (name) => Number((match[1].match(new RegExp(`\\b${name}="(\\d+)"`)) ?? [0, 0])[1]);
-    const bad = attr('failures') + attr('errors') + attr('skipped');
-    passed += attr('tests') - bad;
-    failed += bad;
-  }
-  if (passed + failed === 0) throw new Error('the JUnit report lists no tests');
-  return { passed, failed };
-}
+const suites = Object.keys(scripts)
+  .filter((script) => script.startsWith('test:'))
+  .map((script) => script.slice('test:'.length));
 
-function run(suite) {
+function run(name) {
+  const counter = counters[name];
+  const args = ['run', '--silent', `test:${name}`, ...(counter ? ['--', ...counter.args(name)] : [])];
   return new Promise((resolve) => {
-    const [cmd, ...args] = suite.cmd;
-    const child = spawn(cmd, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('npm', args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk) => { output += chunk; process.stdout.write(chunk); });
     child.stderr.on('data', (chunk) => { output += chunk; process.stderr.write(chunk); });
@@ -160,36 +89,37 @@ function run(suite) {
 }
 
 const wanted = process.argv.slice(2);
-const unknown = wanted.filter((name) => !suites.some((s) => s.name === name));
+const unknown = wanted.filter((name) => !suites.includes(name));
 if (unknown.length > 0) {
-  console.error(`npm test: unknown suite ${unknown.join(', ')}; suites are: ${suites.map((s) => s.name).join(', ')}`);
-  process.exit(2);
+  console.error(`npm test: unknown suite ${unknown.join(', ')}; suites are: ${suites.join(', ')}`);
+  process.exit(1);
 }
 
 const results = [];
-const chosen = wanted.length === 0 ? suites.filter((s) => !s.partOf) : suites.filter((s) => wanted.includes(s.name));
-for (const suite of chosen) {
-  console.log(`\n=== ${suite.name}: ${suite.cmd.join(' ')}`);
+const chosen = wanted.length === 0 ? suites.filter((s) => !slicesOfVitest.has(s)) : wanted;
+for (const name of chosen) {
+  console.log(`\n=== ${name}: ${scripts[`test:${name}`]}`);
   const started = Date.now();
-  const { code, output } = await run(suite);
+  const { code, output } = await run(name);
   let passed = code === 0 ? 1 : 0;
   let failed = code === 0 ? 0 : 1;
-  if (suite.count) {
+  const counter = counters[name];
+  if (counter) {
     try {
-      ({ passed, failed } = suite.count(output));
+      ({ passed, failed } = counter.count(name, output));
       if (code !== 0 && failed === 0) failed = 1; // the runner failed outside any test
     } catch (err) {
       failed = Math.max(failed, 1);
-      console.error(`npm test: could not count the results of ${suite.name}: ${err.message}`);
+      console.error(`npm test: could not count the results of ${name}: ${err.message}`);
     }
   }
-  results.push({ name: suite.name, code, passed, failed, seconds: (Date.now() - started) / 1000 });
+  results.push({ name, code, passed, failed, seconds: (Date.now() - started) / 1000 });
 }
 rmSync(scratch, { recursive: true, force: true });
 
 console.log('\n=== summary');
 for (const r of results) {
-  console.log(`${r.code === 0 ? 'ok  ' : 'FAIL'} ${r.name.padEnd(16)} ${String(r.passed).padStart(5)} passed ${String(r.failed).padStart(4)} failed  ${r.seconds.toFixed(1)}s`);
+  console.log(`${r.code === 0 ? 'ok  ' : 'FAIL'} ${r.name.padEnd(18)} ${String(r.passed).padStart(5)} passed ${String(r.failed).padStart(4)} failed  ${r.seconds.toFixed(1)}s`);
 }
 const passed = results.reduce((n, r) => n + r.passed, 0);
 const failed = results.reduce((n, r) => n + r.failed, 0);

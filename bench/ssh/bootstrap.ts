@@ -1,12 +1,12 @@
 // How fast the SSH transport bootstraps a pool of static hosts, and what --concurrency buys:
-// N real sshd hosts on loopback (the sandbox's ssh-hosts module with test/ssh's stand-ins), the
+// N real sshd hosts on loopback (the sandbox's ssh-hosts module with test/support/sshd-toolbox's stand-ins), the
 // pool's real bootstrap script, one run per concurrency level. Prints one line per level.
 //   npx tsx bench/ssh/bootstrap.ts [HOSTS=20] [LEVELS=1,5,10,20]
 import { rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { bootstrapValues, renderBootstrap } from '../../provisioner/src/transport/bootstrap.ts';
 import { SshTransport, staticHostTargets } from '../../provisioner/src/transport/ssh.ts';
-import { startController, startTestHosts, staticFleet } from '../../test/ssh/sshd.ts';
+import { startController, startTestHosts, staticFleet } from '../../test/support/sshd.ts';
 
 const count = Number(process.argv[2] ?? 20);
 const levels = (process.argv[3] ?? '1,5,10,20').split(',').map(Number);
@@ -14,7 +14,7 @@ const levels = (process.argv[3] ?? '1,5,10,20').split(',').map(Number);
 const hosts = await startTestHosts(count);
 const controller = await startController();
 try {
-  const fleet = staticFleet(controller.url, hosts, `hostKeyPolicy: known-hosts\nknownHostsFile: ${hosts.knownHostsFile}`);
+  const fleet = staticFleet(controller.url, hosts, { hostKeyPolicy: 'known-hosts', knownHostsFile: hosts.knownHostsFile });
   const pool = fleet.pools[0]!;
   const script = renderBootstrap(bootstrapValues(fleet, pool));
   const targets = staticHostTargets(pool);

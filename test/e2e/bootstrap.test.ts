@@ -10,7 +10,7 @@ import { DescribeInstanceInformationCommand, GetCommandInvocationCommand, PutPar
 import { bootstrapValues, renderBootstrap } from '../../provisioner/src/transport/bootstrap.ts';
 import { parseFleet } from '../../provisioner/src/config/load.ts';
 import { secretParameterPrefix } from '../../provisioner/src/model.ts';
-import { eventually, jenkinsAuth, startHarness, type Harness } from '../sandbox/harness.ts';
+import { eventually, jenkinsAuth, startHarness, type Harness } from '../support/sandbox.ts';
 
 let h: Harness;
 beforeAll(async () => { h = await startHarness(); });

@@ -18,6 +18,8 @@ beforeAll(async () => {
     f.pools = f.pools.filter((p: { name: string }) => p.name === 'awsDeploy');
     f.repair = { offlineAfter: '2s' };
   });
+  // Every case starts from a converged fleet; each leaves it converged again.
+  await up();
 });
 afterAll(async () => { ec2.destroy(); await sandbox.stop(); });
 
@@ -28,8 +30,6 @@ async function up(): Promise<void> {
 }
 
 describe('repair through up', () => {
-  it('starts from a converged fleet', up);
-
   it('brings back an agent whose process was killed (node offline, instance running)', async () => {
     const [victim] = alive(await sandbox.state());
     const pid = Number(readFileSync(join(victim!.root, 'run/sandbox/units/jenkins-agent.service.pid'), 'utf8'));

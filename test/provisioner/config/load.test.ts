@@ -1,0 +1,148 @@
+import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadFleet, parseFleet, readToken } from '../../../provisioner/src/config/load.ts';
+import { UserError } from '../../../provisioner/src/errors.ts';
+
+const valid = `fleet: bank-ci
+region: us-east-1
+controller:
+  url: https://jenkins.example/
+  user: provisioner
+pools:
+  - name: awsDeploy
+    count: 2
+    labels: [awsDeploy, terraform]
+    instanceType: t3.medium
+    image: ami-0123456789abcdef0
+    subnets: [subnet-0123456789abcdef0]
+    securityGroups: [sg-0123456789abcdef0]
+    instanceProfile: jenkins-agent
+`;
+
+function problems(text: string, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    parseFleet(text, 'fleet.yaml', env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(UserError);
+    return (err as UserError).problems;
+  }
+  throw new Error('expected the fleet to be refused');
+}
+
+describe('loading fleet.yaml', () => {
+  it('accepts a minimal fleet and fills in the documented defaults', () => {
+    const fleet = parseFleet(valid, 'fleet.yaml');
+    const pool = fleet.pools[0]!;
+    expect(pool).toMatchObject({ executors: 1, transport: 'ssm', tools: [], remoteFS: '/home/jenkins/agent', mode: 'NORMAL', rootVolumeGiB: 30, publicIp: false, region: 'us-east-1' });
+    expect(fleet.repair.offlineAfter).toBe(300_000);
+  });
+
+  it('accepts the committed example fleet', async () => {
+    const fleet = await loadFleet(new URL('../../../examples/fleet.yaml', import.meta.url).pathname, {});
+    expect(fleet.pools.map((p) => p.name)).toEqual(['awsDeploy', 'awsDeploy2']);
+    expect(fleet.pools[0]!.tools).toEqual(['terraform', 'python']);
+    expect(fleet.pools[1]!.tools).toEqual(['docker', 'python']);
+  });
+
+  it('lets JENKINS_URL, JENKINS_USER and AWS_REGION override the file', () => {
+    const fleet = parseFleet(valid, 'fleet.yaml', { JENKINS_URL: 'http://127.0.0.1:9000/', JENKINS_USER: 'admin', AWS_REGION: 'eu-west-1' });
+    expect(fleet.controller).toMatchObject({ url: 'http://127.0.0.1:9000/', user: 'admin' });
+    expect(fleet.region).toBe('eu-west-1');
+    expect(fleet.pools[0]!.region).toBe('eu-west-1');
+  });
+
+  it('normalises the controller URL once, so that paths join onto a controller under a path', () => {
+    const at = (url: string) => parseFleet(valid.replace('https://jenkins.example/', url), 'fleet.yaml').controller.url;
+    expect(at('https://ci.example.com/jenkins')).toBe('https://ci.example.com/jenkins/');
+    expect(at('https://ci.example.com/jenkins//')).toBe('https://ci.example.com/jenkins/');
+    expect(at('https://ci.example.com')).toBe('https://ci.example.com/');
+    expect(at('https://ci.example.com:443/jenkins')).toBe('https://ci.example.com/jenkins/');
+    expect(new URL('computer/api/json', at('https://ci.example.com/jenkins')).href).toBe('https://ci.example.com/jenkins/computer/api/json');
+    expect(parseFleet(valid, 'fleet.yaml', { JENKINS_URL: 'http://127.0.0.1:9000/jenkins' }).controller.url).toBe('http://127.0.0.1:9000/jenkins/');
+    expect(problems(valid.replace('https://jenkins.example/', 'https://bot:s3cret@jenkins.example/'))).toEqual([
+      'fleet.yaml:4: controller.url: expected an http(s) URL without a user name or password in it (the user goes in controller.user, the token in JENKINS_API_TOKEN)',
+    ]);
+    expect(problems(valid.replace('https://jenkins.example/', 'https://jenkins.example/?view=all'))).toEqual([
+      'fleet.yaml:4: controller.url: expected the controller\'s root URL without a query or fragment, found "?view=all"',
+    ]);
+  });
+
+  it('keeps a pool-level region over the fleet region', () => {
+    const fleet = parseFleet(valid.replace('    instanceProfile', '    region: us-west-2\n    instanceProfile'), 'fleet.yaml');
+    expect(fleet.pools[0]!.region).toBe('us-west-2');
+  });
+
+  const cases: Array<[string, string, RegExp]> = [
+    ['a count that is not a number', valid.replace('count: 2', 'count: two'), /^fleet.yaml:8: pools\[0\]\.count: expected a number, found "two"$/],
+    ['a negative count', valid.replace('count: 2', 'count: -1'), /pools\[0\]\.count: expected a number >= 0, found -1/],
+    ['a fractional count', valid.replace('count: 2', 'count: 1.5'), /pools\[0\]\.count: expected a whole number|pools\[0\]\.count: expected an? int/],
+    ['a missing key', valid.replace('    instanceType: t3.medium\n', ''), /pools\[0\]\.instanceType: is required \(expected a string\)/],
+    ['an unknown key (a typo)', valid.replace('instanceType:', 'instanceTyp: t3.micro\n    instanceType:'), /^fleet.yaml:10: pools\[0\]\.instanceTyp: is not a known key \(a typo\?\)$/],
+    ['an unknown top-level key', `${valid}pool: []\n`, /^fleet.yaml:\d+: pool: is not a known key/],
+    ['a bad AMI id', valid.replace('ami-0123456789abcdef0', 'ami-12'), /pools\[0\]\.image: expected an AMI id \(ami-\.\.\.\) or resolve:ssm:.*found "ami-12"/],
+    ['an empty subnet list', valid.replace('[subnet-0123456789abcdef0]', '[]'), /pools\[0\]\.subnets: expected at least 1 item\(s\), found a list of 0/],
+    ['a bad security group', valid.replace('sg-0123456789abcdef0', 'default'), /pools\[0\]\.securityGroups\[0\]: expected a security group id/],
+    ['a bad mode', valid.replace('    instanceProfile', '    mode: normal\n    instanceProfile'), /pools\[0\]\.mode: expected one of NORMAL, EXCLUSIVE, found "normal"/],
+    ['an unknown tool', valid.replace('    instanceProfile', '    tools: [python, maven]\n    instanceProfile'), /pools\[0\]\.tools\[1\]: expected one of python, docker, terraform, found "maven"/],
+    ['an unknown transport', valid.replace('    instanceProfile', '    transport: telnet\n    instanceProfile'), /pools\[0\]\.transport: expected one of ssm/],
+    ['a relative remoteFS', valid.replace('    instanceProfile', '    remoteFS: agent\n    instanceProfile'), /pools\[0\]\.remoteFS: expected an absolute path/],
+    ['a label with a space', valid.replace('[awsDeploy, terraform]', '["aws deploy"]'), /pools\[0\]\.labels\[0\]: expected a Jenkins label/],
+    ['a bad fleet id', valid.replace('fleet: bank-ci', 'fleet: Bank_CI'), /^fleet.yaml:1: fleet: expected a fleet id/],
+    ['a non-http controller URL', valid.replace('https://jenkins.example/', 'ftp://jenkins'), /controller\.url: expected an http\(s\) URL, found "ftp:\/\/jenkins"/],
+    ['a bad region', valid.replace('region: us-east-1', 'region: virginia'), /^fleet.yaml:2: region: expected an AWS region/],
+    ['a bad duration', `${valid}repair:\n  offlineAfter: soon\n`, /repair\.offlineAfter: expected a duration such as 90s, 5m or 1h, found "soon"/],
+    ['a pool name used twice', valid + valid.slice(valid.indexOf('  - name')), /pools\[1\]\.name: expected a pool name used once, found 'awsDeploy' again \(first at pools\[0\]\)/],
+    ['a token written in the file', valid.replace('  user: provisioner', '  user: provisioner\n  token: abc123'), /controller\.token: the API token is never read from the fleet file; set JENKINS_API_TOKEN or controller\.tokenFile/],
+    ['YAML that does not parse', 'fleet: [unclosed\n', /^fleet.yaml:\d+:\d+: not valid YAML/],
+    ['a file that is a list', '- a\n- b\n', /^fleet.yaml: expected a mapping with fleet, region, controller and pools, found a list of 2$/],
+  ];
+  for (const [what, text, message] of cases) {
+    it(`refuses ${what}, naming the file, the field, what was expected and what was found`, () => {
+      expect(problems(text)).toEqual(expect.arrayContaining([expect.stringMatching(message)]));
+    });
+  }
+
+  it('reports every problem at once, one sentence each', () => {
+    const text = valid.replace('count: 2', 'count: -3').replace('t3.medium', 'huge').replace('fleet: bank-ci', 'fleet: X');
+    expect(problems(text)).toHaveLength(3);
+  });
+
+  it('names the environment variable when an override is invalid', () => {
+    expect(problems(valid, { JENKINS_URL: 'not a url' })).toEqual([expect.stringMatching(/^JENKINS_URL \(which overrides controller\.url\): expected an http\(s\) URL, found "not a url"$/)]);
+  });
+
+  it('says when the file does not exist', async () => {
+    await expect(loadFleet('/nonexistent/fleet.yaml', {})).rejects.toThrow(/\/nonexistent\/fleet.yaml: no such fleet file \(give another with --config PATH\)/);
+  });
+});
+
+describe('reading the Jenkins API token', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fleet-token-'));
+  const path = join(dir, 'fleet.yaml');
+  writeFileSync(path, valid.replace('  user: provisioner', '  user: provisioner\n  tokenFile: token.txt'));
+
+  it('prefers JENKINS_API_TOKEN', async () => {
+    const fleet = await loadFleet(path, {});
+    expect(await readToken(fleet, { JENKINS_API_TOKEN: 'from-env' })).toBe('from-env');
+  });
+
+  it('reads controller.tokenFile relative to the fleet file', async () => {
+    writeFileSync(join(dir, 'token.txt'), 'from-file\n');
+    chmodSync(join(dir, 'token.txt'), 0o600);
+    const fleet = await loadFleet(path, {});
+    expect(await readToken(fleet, {})).toBe('from-file');
+  });
+
+  it('names both ways to give a token when there is none', async () => {
+    const fleet = parseFleet(valid, 'fleet.yaml');
+    await expect(readToken(fleet, {})).rejects.toThrow(/no Jenkins API token: set JENKINS_API_TOKEN, or controller\.tokenFile/);
+  });
+
+  it('names the token file it could not read', async () => {
+    const fleet = await loadFleet(path, {});
+    fleet.controller.tokenFile = 'missing.txt';
+    await expect(readToken(fleet, {})).rejects.toThrow(/controller\.tokenFile: cannot read the Jenkins API token from .*missing\.txt \(ENOENT\)/);
+  });
+});
