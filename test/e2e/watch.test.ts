@@ -172,7 +172,7 @@ describe('provisioner watch', () => {
       await new Promise((r) => setTimeout(r, after));
       run.child.kill('SIGKILL');
       const out = await run;
-      history.push(`killed after ${after} ms: ${out.code === null ? 'killed' : `exited ${out.code}`}`);
+      history.push(`killed after ${after} ms: ${out.code === null ? 'killed' : `exited ${out.code}`}\n${out.stdout}${out.stderr}`);
     }
     const run = watching();
     try {

@@ -66,7 +66,13 @@ export class Autoscaler {
     private readonly options: AutoscalerOptions,
   ) {
     this.now = options.now ?? Date.now;
-    this.systems = { ...systems, compute: (region) => this.tracked(systems.compute(region)) };
+    const computes = new Map<string, Compute>();
+    const compute = (region: string): Compute => {
+      let tracked = computes.get(region);
+      if (!tracked) computes.set(region, (tracked = this.tracked(systems.compute(region))));
+      return tracked;
+    };
+    this.systems = { ...systems, compute };
   }
 
   /** One reconciliation: observe, plan, carry out (the bring-up goes on after it returns). */
@@ -257,7 +263,14 @@ export class Autoscaler {
         throw err;
       }
     };
-    return Object.assign(Object.create(compute) as Compute, { launch, region: compute.region });
+    // Every other call goes to the adapter itself, so that what it learns (the account, for ARNs) stays there.
+    return new Proxy(compute, {
+      get(target, property, receiver) {
+        if (property === 'launch') return launch;
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
   }
 }
 
