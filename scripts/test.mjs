@@ -66,12 +66,13 @@ const counters = {
   'terraform-policy': vitest,
   'terraform-provider': vitest,
   'node-lts': vitest,
+  guide: vitest,
   'library-groovy': lines,
   'library-docker': lines,
   app: junit,
   docker: junit,
 };
-const slicesOfVitest = new Set(['unit', 'sandbox', 'e2e', 'ssh', 'jenkins', 'library-ts', 'terraform-policy', 'terraform-provider']);
+const slicesOfVitest = new Set(['unit', 'sandbox', 'e2e', 'ssh', 'jenkins', 'library-ts', 'terraform-policy', 'terraform-provider', 'guide']);
 /** Run by CI (`npm test -- --ci`, scripts/ci.sh) beside every suite, or when named: suites on the Node LTS. */
 const ciOnly = new Set(['node-lts']);
 
