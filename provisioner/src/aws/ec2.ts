@@ -195,7 +195,8 @@ export class Ec2Compute implements Compute {
             TagSpecifications: [{ ResourceType: 'launch-template', Tags: [{ Key: Tags.fleet, Value: spec.fleet }, { Key: Tags.pool, Value: spec.pool }, { Key: Tags.managedBy, Value: managedByValue }] }],
           }),
         );
-        return { id: out.LaunchTemplate?.LaunchTemplateId ?? '', name, version: out.LaunchTemplate?.LatestVersionNumber ?? 1 };
+        this.learnAccount(out.LaunchTemplate?.CreatedBy);
+        template = { id: out.LaunchTemplate?.LaunchTemplateId ?? '' };
       } catch (err) {
         // Another run made it meanwhile: use theirs.
         if (awsErrorCode(err) !== 'InvalidLaunchTemplateName.AlreadyExistsException') throw awsRemoteError(doing, 'EC2', this.region, err);
@@ -206,6 +207,8 @@ export class Ec2Compute implements Compute {
     try {
       // A version per distinct settings: the token makes the same settings answer the version made
       // for them before (a rerun, or settings that came back), so versions grow only with changes.
+      // Always asked, also right after the template was made: the version a launch names must be
+      // the same in a rerun, or its CreateFleet would not be the same request under the same token.
       const out = await this.ec2.send(
         new CreateLaunchTemplateVersionCommand({
           LaunchTemplateId: template.id,
@@ -220,12 +223,22 @@ export class Ec2Compute implements Compute {
     }
   }
 
+  /**
+   * The account, from a launch template's CreatedBy (an ARN of this account): a CreateFleet answer
+   * names no owner, and the agents' secrets are tagged with their instances' ARNs.
+   */
+  private learnAccount(createdBy: string | undefined): void {
+    const account = /^arn:[^:]+:[^:]+::(\d{12}):/.exec(createdBy ?? '')?.[1];
+    if (account) this.account ??= account;
+  }
+
   private async findLaunchTemplate(name: string, doing: string): Promise<{ id: string } | undefined> {
     try {
       // A filter, not LaunchTemplateNames: a name that does not exist is then no error.
       const out = await this.ec2.send(new DescribeLaunchTemplatesCommand({ Filters: [{ Name: 'launch-template-name', Values: [name] }] }));
-      const id = out.LaunchTemplates?.[0]?.LaunchTemplateId;
-      return id ? { id } : undefined;
+      const found = out.LaunchTemplates?.[0];
+      this.learnAccount(found?.CreatedBy);
+      return found?.LaunchTemplateId ? { id: found.LaunchTemplateId } : undefined;
     } catch (err) {
       throw awsRemoteError(doing, 'EC2', this.region, err);
     }
