@@ -34,6 +34,8 @@ export interface ApplyOptions {
   /** Where capacity just failed; a long-running caller (watch) passes one across its runs. */
   capacityMemory?: CapacityMemory;
   now?: () => number;
+  /** Told once per pool when its launch calls are all answered (before its agents are brought up). */
+  launchesAnswered?: (pool: string) => void;
 }
 
 export interface ApplyResult {
@@ -124,6 +126,7 @@ class Execution {
           targets.push({ target: this.target(pool, instance.id, instance), needsNode: true });
         }
       }
+      this.options.launchesAnswered?.(pool.name);
     }
     for (const action of actions) {
       if (action.type === 'register' && action.instanceType) this.instanceTypes.set(action.instanceId, action.instanceType);
