@@ -76,7 +76,8 @@ describe('Spot pools', () => {
   });
 
   it('launches no duplicate when up is killed right after CreateFleet and rerun while EC2 does not show its instances yet', { timeout: 180_000 }, async () => {
-    const sandbox = await sandboxWith(['--consistency-lag', '3s', '--spot-capacity', 'm5.large=1']);
+    // A lag longer than a rerun takes to start on a loaded machine: the rerun must not see what the killed run launched.
+    const sandbox = await sandboxWith(['--consistency-lag', '10s', '--spot-capacity', 'm5.large=1']);
     const config = spotPool(sandbox, 4);
     for (let n = 0; n < 3; n++) {
       const run = sandbox.provisioner(config, ['up', '--yes', '--timeout', '90s']);
