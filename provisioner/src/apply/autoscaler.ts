@@ -9,8 +9,9 @@ import { agentName, type Fleet, type Instance, type Observed, type Pool } from '
 import { emptyMemory, type LaunchOutcome, type PoolDecision, type ScalingMemory } from '../plan/scale.ts';
 import { missingPlaceholders, placeholderDescription, placeholderName, planWatch, type WatchOptions, type WatchPlan } from '../plan/autoscale.ts';
 import type { Demand } from '../plan/demand.ts';
-import type { Compute, LaunchRequest } from '../ports.ts';
+import type { Compute, FleetLaunchRequest, FleetLaunchResult, LaunchRequest } from '../ports.ts';
 import { applyPlan, type Systems } from './apply.ts';
+import { CapacityMemory } from './capacity-memory.ts';
 import type { Failure, ProgressEvent, Reporter } from './events.ts';
 import { observe } from './observe.ts';
 import { NodeWatch } from './watch.ts';
@@ -57,6 +58,8 @@ export class Autoscaler {
   private readonly background = new Set<Promise<unknown>>();
   private readonly watches = new Set<NodeWatch>();
   private stopped = false;
+  /** Where capacity just failed, kept tick after tick (a new process starts knowing nothing). */
+  private readonly capacity: CapacityMemory;
   private readonly systems: Systems;
   private readonly now: () => number;
 
@@ -66,6 +69,7 @@ export class Autoscaler {
     private readonly options: AutoscalerOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.capacity = new CapacityMemory(this.now);
     const computes = new Map<string, Compute>();
     const compute = (region: string): Compute => {
       let tracked = computes.get(region);
@@ -163,6 +167,7 @@ export class Autoscaler {
       reporter,
       watch,
       now: this.now,
+      capacityMemory: this.capacity,
       launchesAnswered: (pool) => {
         this.launching.delete(pool);
         pending.delete(pool);
@@ -263,10 +268,27 @@ export class Autoscaler {
         throw err;
       }
     };
+    // A Spot pool's CreateFleet counts as its launch: what it gave, and On-Demand's RunInstances for the rest.
+    const launchFleet = async (request: FleetLaunchRequest): Promise<FleetLaunchResult> => {
+      const tally = this.tallies.get(request.pool) ?? { requested: request.count, launched: 0, throttled: false };
+      this.tallies.set(request.pool, tally);
+      try {
+        const result = await compute.launchFleet(request);
+        tally.launched += result.instances.length;
+        for (const instance of result.instances) this.launched.set(instance.id, instance);
+        return result;
+      } catch (err) {
+        const code = errorCode(err);
+        tally.error = code ?? 'unknown';
+        tally.throttled = code !== undefined && throttlingCodes.has(code);
+        throw err;
+      }
+    };
     // Every other call goes to the adapter itself, so that what it learns (the account, for ARNs) stays there.
     return new Proxy(compute, {
       get(target, property, receiver) {
         if (property === 'launch') return launch;
+        if (property === 'launchFleet') return launchFleet;
         const value: unknown = Reflect.get(target, property, receiver);
         return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
       },
