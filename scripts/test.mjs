@@ -65,12 +65,13 @@ const counters = {
   'library-ts': vitest,
   'terraform-policy': vitest,
   'terraform-provider': vitest,
+  guide: vitest,
   'library-groovy': lines,
   'library-docker': lines,
   app: junit,
   docker: junit,
 };
-const slicesOfVitest = new Set(['unit', 'sandbox', 'e2e', 'ssh', 'jenkins', 'library-ts', 'terraform-policy', 'terraform-provider']);
+const slicesOfVitest = new Set(['unit', 'sandbox', 'e2e', 'ssh', 'jenkins', 'library-ts', 'terraform-policy', 'terraform-provider', 'guide']);
 
 const suites = Object.keys(scripts)
   .filter((script) => script.startsWith('test:'))

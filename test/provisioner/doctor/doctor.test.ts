@@ -208,6 +208,19 @@ describe('provisioner doctor on a broken copy', () => {
     ]);
   });
 
+  it('asks for Job/Read exactly when a pool of fleet.yaml follows the queue (has max), and names it as too much otherwise', async () => {
+    edit('fleet.yaml', /(  - name: pullRequests\n)    count: 1\n/, '$1    min: 0\n    max: 4\n    ephemeral: true\n');
+    expect(await problemsOf('account')).toEqual([
+      'jenkins/casc.yaml jenkins.authorizationStrategy.globalMatrix.entries does not grant provisioner Job/Read, which watch needs to see the build queue (fleet.yaml scales pullRequests with max)',
+    ]);
+    edit('jenkins/casc.yaml', /( +)- "Agent\/Disconnect"\n/, '$1- "Agent/Disconnect"\n$1- "Job/Read"\n');
+    expect(await problemsOf('account')).toEqual([]);
+    edit('fleet.yaml', /    min: 0\n    max: 4\n    ephemeral: true\n/, '    count: 1\n');
+    expect(await problemsOf('account')).toEqual([
+      'jenkins/casc.yaml jenkins.authorizationStrategy.globalMatrix.entries grants provisioner Job/Read directly: more than the provisioner needs (only a fleet with a pool that has max needs it, for watch to see the queue; fleet.yaml has none)',
+    ]);
+  });
+
   it('counts what every logged-in user gets as granted to the service account', async () => {
     edit('jenkins/casc.yaml', 'name: developers', 'name: authenticated');
     const problems = await problemsOf('account');

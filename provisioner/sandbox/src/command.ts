@@ -5,12 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { CommandModule } from '../cli/command.ts';
-import type { IoHost } from '../cli/io.ts';
-import { UserError } from '../errors.ts';
+import type { CommandModule } from '../../src/cli/command.ts';
+import type { IoHost } from '../../src/cli/io.ts';
+import { UserError } from '../../src/errors.ts';
 import type { BuildView } from './jenkins-queue.ts';
 import { readDuration } from './world.ts';
-import { loadFleet } from '../config/load.ts';
+import { loadFleet } from '../../src/config/load.ts';
 import { defaultModulesDir } from './iam/modules-dir.ts';
 
 /** `1500`, `1500ms`, `1.5s`, `2m` -> milliseconds; anything else is the user's mistake. */
@@ -113,6 +113,8 @@ async function run(flags: SandboxFlags, io: IoHost): Promise<void> {
       if (!/^(amazon|aws-marketplace|\d{12})$/.test(owner)) throw new UserError(`--image-owner: expected amazon, aws-marketplace or a 12-digit account id (provisioner-iam's image_owners), found ${JSON.stringify(owner)}`);
     }
     options.iam = { fleet, modulesDir: resolve(flags.terraformModules), ...(flags.imageOwner ? { imageOwners: flags.imageOwner } : {}) };
+    // As casc.yaml for this fleet: `watch` must see the queue when some pool follows it.
+    options.serviceJobRead = fleet.pools.some((p) => p.max !== undefined && p.scaling !== undefined);
   } else if (flags.imageOwner) {
     throw new UserError('--image-owner: only with --fleet (it is a value of the IAM policy the sandbox evaluates)');
   }
