@@ -1,23 +1,16 @@
 // EC2 for one region, in the provisioner's words: the fleet's instances as observed, launching
 // tagged and hardened instances idempotently, terminating, recording bootstrap, and resolving AMIs.
 // Owns paging, per-call limits and the mapping of EC2's answers to the domain and to errors.
-import {
-  CreateTagsCommand,
-  DescribeImagesCommand,
-  DescribeInstancesCommand,
-  GetConsoleOutputCommand,
-  RunInstancesCommand,
-  TerminateInstancesCommand,
-  type EC2Client,
-  type Instance as Ec2Instance,
-  type _InstanceType,
-  type Tag,
-} from '@aws-sdk/client-ec2';
-import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import type { EC2Client, Instance as Ec2Instance, _InstanceType, Tag } from '@aws-sdk/client-ec2';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { UserError } from '../errors.ts';
 import { Tags, managedByValue, type Instance, type InstanceState } from '../model.ts';
 import { CapacityError, LaunchTokenSpent, type Compute, type LaunchRequest } from '../ports.ts';
 import { awsErrorCode, awsRemoteError, describeFailure, describeIds, ec2Client, inGroupsOf, ssmClient } from './clients.ts';
+import { ec2Sdk, ssmSdk } from './sdk.ts';
+
+const { CreateTagsCommand, DescribeImagesCommand, DescribeInstancesCommand, GetConsoleOutputCommand, RunInstancesCommand, TerminateInstancesCommand } = ec2Sdk;
+const { GetParameterCommand } = ssmSdk;
 
 /** DescribeInstances accepts MaxResults 5..1000 (without InstanceIds). */
 const describePageSize = 1000;
