@@ -9,8 +9,9 @@ import { agentName, type Fleet, type Instance, type Observed, type Pool } from '
 import { emptyMemory, type LaunchOutcome, type PoolDecision, type ScalingMemory } from '../plan/scale.ts';
 import { missingPlaceholders, placeholderDescription, placeholderName, planWatch, type WatchOptions, type WatchPlan } from '../plan/autoscale.ts';
 import type { Demand } from '../plan/demand.ts';
-import type { Compute, LaunchRequest } from '../ports.ts';
+import type { Compute, FleetLaunchRequest, FleetLaunchResult, LaunchRequest } from '../ports.ts';
 import { applyPlan, type Systems } from './apply.ts';
+import { CapacityMemory } from './capacity-memory.ts';
 import type { Failure, ProgressEvent, Reporter } from './events.ts';
 import { observe } from './observe.ts';
 import { NodeWatch } from './watch.ts';
@@ -55,6 +56,10 @@ export class Autoscaler {
   /** Instances this process launched, by id, until the listing shows them. */
   private readonly launched = new Map<string, Instance>();
   private readonly background = new Set<Promise<unknown>>();
+  private readonly watches = new Set<NodeWatch>();
+  private stopped = false;
+  /** Where capacity just failed, kept tick after tick (a new process starts knowing nothing). */
+  private readonly capacity: CapacityMemory;
   private readonly systems: Systems;
   private readonly now: () => number;
 
@@ -64,7 +69,14 @@ export class Autoscaler {
     private readonly options: AutoscalerOptions,
   ) {
     this.now = options.now ?? Date.now;
-    this.systems = { ...systems, compute: (region) => this.tracked(systems.compute(region)) };
+    this.capacity = new CapacityMemory(this.now);
+    const computes = new Map<string, Compute>();
+    const compute = (region: string): Compute => {
+      let tracked = computes.get(region);
+      if (!tracked) computes.set(region, (tracked = this.tracked(systems.compute(region))));
+      return tracked;
+    };
+    this.systems = { ...systems, compute };
   }
 
   /** One reconciliation: observe, plan, carry out (the bring-up goes on after it returns). */
@@ -113,6 +125,15 @@ export class Autoscaler {
     while (this.background.size > 0) await Promise.allSettled([...this.background]);
   }
 
+  /**
+   * Stops waiting for agents to come online (the process is asked to stop): what was under way is
+   * finished by the next watch or `up`, as after a crash. Nothing more is reported.
+   */
+  stop(): void {
+    this.stopped = true;
+    for (const watch of this.watches) watch.cancel();
+  }
+
   /** Starts the tick's launches, registrations and bootstraps; returns once the launch calls are answered. */
   private async bringUp(plan: WatchPlan): Promise<void> {
     const actions = plan.bringUp.actions;
@@ -135,16 +156,18 @@ export class Autoscaler {
     const reporter: Reporter = {
       event: (e: ProgressEvent) => {
         if (e.kind === 'launched') for (const id of e.instanceIds) claim(agentName(e.pool, id));
-        this.options.reporter.event(e);
+        if (!this.stopped) this.options.reporter.event(e);
       },
     };
     const deadline = this.now() + Math.max(0, ...this.fleet.pools.map((p) => p.scaling?.bootDeadline ?? defaultBringUpMs));
-    const watch = new NodeWatch(this.systems.controller, this.options.pollMs ?? 1_000);
+    const watch = new ConnectedWatch(this.systems.controller, this.options.pollMs ?? 1_000);
+    this.watches.add(watch);
     const run = applyPlan(this.fleet, plan.bringUp, this.systems, {
       deadline,
       reporter,
       watch,
       now: this.now,
+      capacityMemory: this.capacity,
       launchesAnswered: (pool) => {
         this.launching.delete(pool);
         pending.delete(pool);
@@ -157,6 +180,7 @@ export class Autoscaler {
         for (const pool of launchPools) this.launching.delete(pool);
         answered();
         this.background.delete(run);
+        this.watches.delete(watch);
       });
     this.background.add(run);
     await allAnswered;
@@ -244,7 +268,31 @@ export class Autoscaler {
         throw err;
       }
     };
-    return Object.assign(Object.create(compute) as Compute, { launch, region: compute.region });
+    // A Spot pool's CreateFleet counts as its launch: what it gave, and On-Demand's RunInstances for the rest.
+    const launchFleet = async (request: FleetLaunchRequest): Promise<FleetLaunchResult> => {
+      const tally = this.tallies.get(request.pool) ?? { requested: request.count, launched: 0, throttled: false };
+      this.tallies.set(request.pool, tally);
+      try {
+        const result = await compute.launchFleet(request);
+        tally.launched += result.instances.length;
+        for (const instance of result.instances) this.launched.set(instance.id, instance);
+        return result;
+      } catch (err) {
+        const code = errorCode(err);
+        tally.error = code ?? 'unknown';
+        tally.throttled = code !== undefined && throttlingCodes.has(code);
+        throw err;
+      }
+    };
+    // Every other call goes to the adapter itself, so that what it learns (the account, for ARNs) stays there.
+    return new Proxy(compute, {
+      get(target, property, receiver) {
+        if (property === 'launch') return launch;
+        if (property === 'launchFleet') return launchFleet;
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
   }
 }
 
@@ -256,4 +304,14 @@ export function errorCode(err: unknown): string | undefined {
   if (match) return match[1];
   const name = (err as Error).name;
   return name && name !== 'Error' && name !== 'RemoteError' ? name : undefined;
+}
+
+/**
+ * The bring-up's wait: an agent is up once connected, even if a tick drained it meanwhile (an
+ * ephemeral agent that took a build at once, say): it is not online for new builds, but it came up.
+ */
+class ConnectedWatch extends NodeWatch {
+  override online(name: string, deadline: number): Promise<boolean> {
+    return this.until(name, (node) => node?.online === true || (node?.temporarilyOffline === true && node.connected === true), deadline);
+  }
 }
