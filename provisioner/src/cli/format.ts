@@ -6,8 +6,12 @@ import type { FleetStatus } from '../plan/status.ts';
 
 export function describeAction(action: Action): string {
   switch (action.type) {
-    case 'launch':
-      return `+ launch ${action.count} instance${action.count === 1 ? '' : 's'} of pool ${action.pool} in ${action.subnetId} (${action.region})`;
+    case 'launch': {
+      const instances = `${action.count} instance${action.count === 1 ? '' : 's'} of pool ${action.pool}`;
+      if (!action.capacity) return `+ launch ${instances} in ${action.subnetId} (${action.region})`;
+      const fallback = action.capacity === 'spot-then-on-demand' ? ', On-Demand for what Spot cannot give' : '';
+      return `+ launch ${instances} on Spot (${action.region}; CreateFleet across every type and subnet${fallback})`;
+    }
     case 'register':
       return `+ register ${action.node} and bootstrap it (${action.reason})`;
     case 'bootstrap':

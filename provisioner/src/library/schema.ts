@@ -2,7 +2,8 @@
 // version, registry and image, credential ids, deploy branch, tool versions, cache
 // directories) that `provisioner library` renders into the shared library's steps and the
 // Jenkinsfile. Every value lands in generated Groovy, so each one is held to a strict pattern.
-import { z } from 'zod';
+import type { z as zod } from 'zod';
+import { z } from '../config/zod.ts';
 
 const relativePath = z
   .string()
@@ -167,7 +168,7 @@ export const librarySchema = z.strictObject({
     .prefault({}),
 });
 
-export type Library = z.infer<typeof librarySchema>;
+export type Library = zod.infer<typeof librarySchema>;
 
 /** One target of the deploy: its name (null when fleet.yaml lists no regions) and its whole settings. */
 export interface Deployment {

@@ -12,7 +12,7 @@ export type RemoveReason = 'scale-down' | 'pool-removed' | 'stray' | 'stopped' |
 
 export type Action =
   /** Start `count` instances of a pool in one subnet with one idempotent RunInstances call. */
-  | { type: 'launch'; pool: string; region: string; subnetId: string; count: number; clientToken: string }
+  | { type: 'launch'; pool: string; region: string; subnetId: string; count: number; clientToken: string; capacity?: 'spot' | 'spot-then-on-demand' }
   /** An instance with no Jenkins node: create the node, store its secret, bootstrap the host. */
   | { type: 'register'; pool: string; region: string; instanceId: string; node: string; reason: string; instanceType?: string }
   /** A node that is offline while its instance lives: store its secret again, bootstrap again. */
@@ -209,7 +209,10 @@ function scaleUp(fleet: Fleet, pool: Pool, keep: readonly Agent[]): Action[] {
   const liveIds = keep.flatMap((a) => (a.instanceId ? [a.instanceId] : []));
   return pool.subnets.flatMap((subnetId): Action[] => {
     const count = launches.get(subnetId);
-    return count ? [{ type: 'launch', pool: pool.name, region: pool.region, subnetId, count, clientToken: launchToken(fleet.fleet, pool.name, subnetId, count, liveIds, pool) }] : [];
+    if (!count) return [];
+    // A Spot pool's launches go out together as one CreateFleet, which picks the subnets itself.
+    const spot = pool.capacity === 'spot' || pool.capacity === 'spot-then-on-demand' ? { capacity: pool.capacity } : {};
+    return [{ type: 'launch', pool: pool.name, region: pool.region, subnetId, count, clientToken: launchToken(fleet.fleet, pool.name, subnetId, count, liveIds, pool), ...spot }];
   });
 }
 
