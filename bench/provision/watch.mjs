@@ -9,7 +9,7 @@
 //          and how long after the last build the pools are back at min (against idleAfter + 2 ticks).
 //
 //   node bench/provision/watch.mjs [--boot 2s] [--ssm 2s] [--tick 5s] [--samples 6] [--burst 100]
-//        [--executors 4] [--churn 180s] [--json FILE]
+//        [--executors 4] [--churn 180s] [--only cold,warm,burst,churn] [--json FILE]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,8 @@ const burst = Number(args.burst ?? 100);
 const executors = Number(args.executors ?? 4);
 const churnMs = seconds(args.churn ?? '180s') * 1000;
 const idleAfter = '10s';
+/** Which parts to run (`--only cold,warm,burst,churn`). */
+const only = new Set((args.only ?? 'cold,warm,burst,churn').split(','));
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]; };
@@ -83,7 +85,8 @@ async function world(scaling, extra = []) {
 async function until(what, probe, timeoutMs = 300_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = await probe();
+    // A sandbox busy with a hundred agents may drop a connection: ask again.
+    const value = await probe().catch(() => undefined);
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(250);
@@ -93,7 +96,7 @@ async function until(what, probe, timeoutMs = 300_000) {
 const results = {};
 
 // Cold: a pool at zero, one build at a time.
-{
+if (only.has('cold')) {
   const w = await world({ min: 0, max: 5 });
   const run = w.watch();
   const launch = [];
@@ -118,7 +121,7 @@ const results = {};
 }
 
 // Warm: minIdle keeps executors free; one build at a time, each waiting for its start.
-{
+if (only.has('warm')) {
   const w = await world({ min: 1, max: 5, minIdle: 2 });
   const run = w.watch();
   const start = [];
@@ -139,7 +142,7 @@ const results = {};
 }
 
 // Burst: 100 builds at once.
-{
+if (only.has('burst')) {
   const max = Math.ceil((burst / executors) * 1.5);
   const w = await world({ min: 0, max });
   const run = w.watch();
@@ -158,7 +161,7 @@ const results = {};
 }
 
 // Churn: random arrivals on both pools, watch killed with -9 now and then.
-{
+if (only.has('churn')) {
   const w = await world({ min: 1, max: 8 }, ['--queue-maintenance', '5s']);
   let seed = 20261128;
   const random = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31; };
