@@ -1,7 +1,7 @@
 // The contracts between the executor and the outside systems, in the provisioner's own words.
 // One adapter per system implements each (aws/ec2.ts, aws/ssm.ts, jenkins/controller.ts); they own
 // batching, pagination, retries and timeouts, and nothing else imports an SDK.
-import type { AgentNode, Instance } from './model.ts';
+import type { AgentNode, Instance, NodeSettings } from './model.ts';
 
 export interface LaunchRequest {
   fleet: string;
@@ -20,6 +20,8 @@ export interface LaunchRequest {
   instanceProfile: string;
   rootVolumeGiB: number;
   publicIp: boolean;
+  /** What the bootstrap will set up, recorded on the instance so that a later plan can tell it is out of date. */
+  bootstrap?: { tools: string[]; remoteFS: string; digest: string };
 }
 
 /** EC2 said it has no capacity for this instance type in this subnet's zone: try another subnet. */
@@ -134,4 +136,11 @@ export interface Controller {
   resume(name: string): Promise<void>;
   /** Deletes the node; `absent` if there was none. */
   deleteNode(name: string): Promise<'deleted' | 'absent'>;
+  /** The node's settings from its config.xml; undefined if there is no such node. */
+  nodeSettings(name: string): Promise<NodeSettings | undefined>;
+  /**
+   * Changes the node's settings in place (config.xml read, changed, posted back): everything else
+   * it holds (its offline cause, launcher, properties) stays, and so do its connection and builds.
+   */
+  reconfigureNode(name: string, settings: NodeSettings): Promise<void>;
 }
