@@ -284,7 +284,8 @@ class Execution {
     const say = () => {
       const seen = this.watch.last(node);
       if (!seen || seen.idle) return;
-      this.report({ kind: 'note', pool, agent: node, message: `waiting for ${describeRunning(seen)} to end: ${formatWait(Date.now() - started)} of ${formatWait(allowed)}` });
+      const unnamed = (seen.running ?? []).some((b) => b.build === undefined) ? ' (Jenkins names a build only to an account with Job/Read)' : '';
+      this.report({ kind: 'note', pool, agent: node, message: `waiting for ${describeRunning(seen)} to end: ${formatWait(Date.now() - started)} of ${formatWait(allowed)}${unnamed}` });
     };
     const ticker = setInterval(say, this.options.waitReportMs ?? 10_000);
     try {
@@ -394,8 +395,7 @@ export function describeRunning(node: AgentNode | undefined): string {
   const running = node?.running ?? [];
   if (running.length === 0) return 'a build';
   const one = (b: RunningBuild) => `${b.build ? `build ${b.build}` : `the build on executor #${b.executor}`}${b.progress !== undefined ? ` (${b.progress}% of its usual time)` : ''}`;
-  const named = running.every((b) => b.build !== undefined) ? '' : ' (Jenkins names a build only to an account with Job/Read)';
-  return `${running.length > 1 ? `${running.length} builds: ` : ''}${running.map(one).join(', ')}${named}`;
+  return `${running.length > 1 ? `${running.length} builds: ` : ''}${running.map(one).join(', ')}`;
 }
 
 /** 75 s -> `1m15s`. */

@@ -178,6 +178,8 @@ export interface World {
   users: SandboxUser[];
   instances: Instance[];
   images: KnownImage[];
+  /** New AMIs published under a public alias (`POST /_sandbox/images/release`), by alias. */
+  imageReleases?: Record<string, number>;
   launches: Launch[];
   parameters: Parameter[];
   commands: CommandRecord[];
