@@ -182,6 +182,8 @@ export interface AgentNode {
   deleted?: boolean;
   labels: string[];
   executors: number;
+  /** Executors running a build or handed one, when Jenkins listed them (`idle` says only whether any is). */
+  busyExecutors?: number;
   /** Its configuration (config.xml), when it was read: what the planner compares with the pool. */
   settings?: NodeSettings;
   /** Its busy executors: the build each runs (when the account may see it) and how far it is. */

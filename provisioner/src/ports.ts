@@ -2,6 +2,7 @@
 // One adapter per system implements each (aws/ec2.ts, aws/ssm.ts, jenkins/controller.ts); they own
 // batching, pagination, retries and timeouts, and nothing else imports an SDK.
 import type { AgentNode, Instance, NodeSettings } from './model.ts';
+import type { QueueItem } from './plan/demand.ts';
 
 export interface LaunchRequest {
   fleet: string;
@@ -143,4 +144,9 @@ export interface Controller {
    * it holds (its offline cause, launcher, properties) stays, and so do its connection and builds.
    */
   reconfigureNode(name: string, settings: NodeSettings): Promise<void>;
+  /**
+   * The build queue (`queue/api/json`, asked in English). Jenkins shows a caller only the items of
+   * jobs it may read (Job/Read): without it the queue looks empty.
+   */
+  readQueue(): Promise<QueueItem[]>;
 }

@@ -33,21 +33,21 @@ export async function applyInRounds(
     online.push(...result.online);
     failures.push(...result.failures);
     applied.push(...last.plan.actions);
-    if (result.failures.length > 0 || last.plan.rollouts.length === 0) return { failures, online, applied, last, rounds: round };
+    if (result.failures.length > 0 || (last.plan.rollouts ?? []).length === 0) return { failures, online, applied, last, rounds: round };
     const observed = await options.observe();
     const next = planUp(fleet, observed);
-    if (next.rollouts.length === 0 && next.actions.length === 0) return { failures, online, applied, last: { plan: next, observed }, rounds: round };
+    if ((next.rollouts ?? []).length === 0 && next.actions.length === 0) return { failures, online, applied, last: { plan: next, observed }, rounds: round };
     // A round that would do nothing, or exactly what the last one did, makes no progress: say why instead of looping.
     const stalled = next.actions.length === 0 || JSON.stringify(next.actions) === JSON.stringify(last.plan.actions);
     const late = now() >= options.deadline;
     if (stalled || late) {
-      for (const rollout of next.rollouts) {
+      for (const rollout of next.rollouts ?? []) {
         const why = rollout.waiting ?? (late ? 'the timeout came first' : 'the last round changed nothing');
         failures.push({ pool: rollout.pool, step: 'replace', error: `${rollout.outdated} agent(s) still out of date${late ? ' at the timeout' : ''}: ${why}` });
       }
       return { failures, online, applied, last: { plan: next, observed }, rounds: round };
     }
-    const summary = next.rollouts.map((r) => `pool ${r.pool}: ${r.outdated} out of date, ${r.launching} to launch, ${r.retiring} to take away`).join('; ');
+    const summary = (next.rollouts ?? []).map((r) => `pool ${r.pool}: ${r.outdated} out of date, ${r.launching} to launch, ${r.retiring} to take away`).join('; ');
     options.reporter.event({ kind: 'note', message: `rolling replacement, round ${round + 1}: ${summary}` });
     last = { plan: next, observed };
   }

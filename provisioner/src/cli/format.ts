@@ -40,10 +40,11 @@ function describeRemoval(action: RemoveAction, force = false): string {
 }
 
 export function summarizePlan(plan: Plan): string {
-  if (plan.actions.length === 0 && plan.drift.length === 0) return 'No changes: the fleet matches fleet.yaml.';
+  const drift = plan.drift ?? [];
+  if (plan.actions.length === 0 && drift.length === 0) return 'No changes: the fleet matches fleet.yaml.';
   const count = (...types: Action['type'][]) =>
     plan.actions.filter((a) => types.includes(a.type)).reduce((n, a) => n + (a.type === 'launch' ? a.count : 1), 0);
-  const replace = plan.drift.filter((d) => d.how === 'replace').length;
+  const replace = drift.filter((d) => d.how === 'replace').length;
   return (
     `Plan: ${count('launch')} to launch, ${count('register')} to register, ${count('bootstrap', 'resume')} to repair, ` +
     `${count('reconfigure')} to update in place, ${count('remove')} to remove, ${count('delete-node', 'delete-secret')} to clean up` +
@@ -63,8 +64,10 @@ function describeRollout(rollout: Rollout): string {
 }
 
 export function formatPlan(plan: Plan, options: { force?: boolean } = {}): string {
-  const differences = plan.drift.length === 0 ? [] : ['Differences from fleet.yaml:', ...plan.drift.flatMap(describeDrift)];
-  const rollouts = plan.rollouts.length === 0 ? [] : ['Rolling replacement:', ...plan.rollouts.map(describeRollout)];
+  const drift = plan.drift ?? [];
+  const rolling = plan.rollouts ?? [];
+  const differences = drift.length === 0 ? [] : ['Differences from fleet.yaml:', ...drift.flatMap(describeDrift)];
+  const rollouts = rolling.length === 0 ? [] : ['Rolling replacement:', ...rolling.map(describeRollout)];
   const actions = plan.actions.length === 0 ? [] : [...(differences.length > 0 ? ['Actions:'] : []), ...plan.actions.map((a) => `  ${describeAction(a, options.force)}`)];
   return [...differences, ...rollouts, ...actions, summarizePlan(plan)].join('\n');
 }

@@ -70,10 +70,10 @@ export interface Rollout {
 export interface Plan {
   fleet: string;
   actions: Action[];
-  /** Every agent that differs from its pool, field by field (also those left for a later round). */
-  drift: AgentDrift[];
-  /** Pools replacing out-of-date agents: `up` plans and applies again until none is left. */
-  rollouts: Rollout[];
+  /** Every agent that differs from its pool, field by field (also those left for a later round); planUp always sets it. */
+  drift?: AgentDrift[];
+  /** Pools replacing out-of-date agents: `up` plans and applies again until none is left; planUp always sets it. */
+  rollouts?: Rollout[];
 }
 
 /** Launch, register, bootstrap and resume make or fix agents; the rest take things away. */
@@ -245,11 +245,13 @@ function serving(agent: Agent): boolean {
 function rollOut(fleet: Fleet, pool: Pool, candidates: readonly Agent[], outdated: ReadonlyMap<string, FieldChange[]>, resolution: PoolResolution | undefined): { actions: Action[]; rollout: Rollout } {
   const current = candidates.filter((a) => !outdated.has(a.name));
   const old = candidates.filter((a) => outdated.has(a.name));
-  const launch = Math.max(0, Math.min(pool.count - current.length, pool.count + pool.maxSurge - candidates.length));
+  // `up` keeps a pool at `min` (its `count` unless `watch` scales it): the rollout aims there too.
+  const wanted = pool.min;
+  const launch = Math.max(0, Math.min(wanted - current.length, wanted + pool.maxSurge - candidates.length));
   const launches = launch > 0 ? launchInto(fleet, pool, current, candidates, launch, resolution).map((a) => ({ ...a, replacing: true })) : [];
 
   // Out-of-date agents: those serving no build first (free to take), then idle, then busy; oldest first.
-  const minServing = Math.max(0, pool.count - pool.maxUnavailable);
+  const minServing = Math.max(0, wanted - pool.maxUnavailable);
   let servingNow = candidates.filter(serving).length;
   const retire: RemoveAction[] = [];
   const launchedAt = (a: Agent) => a.instance?.launchedAt ?? 0;
@@ -270,9 +272,9 @@ function rollOut(fleet: Fleet, pool: Pool, candidates: readonly Agent[], outdate
   const waiting =
     held === 0
       ? undefined
-      : current.length < pool.count
+      : current.length < wanted
         ? `${held} out-of-date agent(s) keep serving until new ones are online (maxUnavailable ${pool.maxUnavailable})`
-        : `${held} out-of-date agent(s) keep serving until ${pool.count - pool.maxUnavailable} others are online`;
+        : `${held} out-of-date agent(s) keep serving until ${wanted - pool.maxUnavailable} others are online`;
   const rollout: Rollout = {
     pool: pool.name,
     outdated: old.length,
@@ -297,9 +299,12 @@ function replaceHeldOffline(fleet: Fleet, pool: Pool, live: readonly Agent[], no
   });
 }
 
-/** The cheapest agents to lose go first; busy ones last, and only once idle. */
+/**
+ * The cheapest agents to lose go first; busy ones last, and only once idle. A pool `watch` scales
+ * keeps what it has between min and max: `up` only brings it back within them.
+ */
 function scaleDown(fleet: Fleet, pool: Pool, live: readonly Agent[]): RemoveAction[] {
-  const surplus = live.length - pool.count;
+  const surplus = live.length - pool.max;
   if (surplus <= 0) return [];
   const launchedAt = (a: Agent) => a.instance?.launchedAt ?? 0;
   const byCost = [...live].sort(
@@ -310,7 +315,7 @@ function scaleDown(fleet: Fleet, pool: Pool, live: readonly Agent[]): RemoveActi
 
 /** Fill the subnets with the fewest of this pool's instances first, one launch per subnet. */
 function scaleUp(fleet: Fleet, pool: Pool, keep: readonly Agent[], resolution: PoolResolution | undefined): Action[] {
-  const missing = pool.count - keep.length;
+  const missing = pool.min - keep.length;
   if (missing <= 0 || isStaticPool(pool)) return [];
   return launchInto(fleet, pool, keep, keep, missing, resolution);
 }
@@ -464,7 +469,7 @@ function sortActions(actions: Action[]): Action[] {
 
 /** Does carrying out the plan change anything? (A difference left for a later round of a rollout counts.) */
 export function hasChanges(plan: Plan): boolean {
-  return plan.actions.length > 0 || plan.drift.length > 0;
+  return plan.actions.length > 0 || (plan.drift ?? []).length > 0;
 }
 
 export function formatAge(ms: number): string {

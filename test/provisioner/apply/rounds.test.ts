@@ -45,7 +45,7 @@ describe('rolling replacement', () => {
     };
     const changed = fleetWith(3, { rootVolumeGiB: 100 });
     const { plan, result } = await up(world, changed);
-    expect(plan.drift.map((d) => d.how)).toEqual(['replace', 'replace', 'replace']);
+    expect(plan.drift!.map((d) => d.how)).toEqual(['replace', 'replace', 'replace']);
     expect(result.failures).toEqual([]);
     expect(result.rounds).toBeGreaterThan(1);
     expect(live(world)).toHaveLength(3);

@@ -169,7 +169,7 @@ describe('drift of instance settings', () => {
     const fresh = instance({ bootstrappedAt: NOW - MIN }, { rootVolumeGiB: 100 });
     const plan = planUp(f, observed([...olds, fresh], [...olds.map((o) => node(o)), node(fresh, { online: false })]));
     expect(kinds(plan.actions)).toEqual([]);
-    expect(plan.rollouts[0]).toEqual(expect.objectContaining({ outdated: 2, launching: 0, retiring: 0, waiting: expect.stringContaining('until') }));
+    expect(plan.rollouts![0]).toEqual(expect.objectContaining({ outdated: 2, launching: 0, retiring: 0, waiting: expect.stringContaining('until') }));
   });
 
   it('never launches more than maxSurge beyond count, and takes away no more than maxUnavailable allows', () => {
