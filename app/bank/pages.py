@@ -47,12 +47,21 @@ def refuse_large_bodies():
 
 
 def init_app(app):
+    @app.get("/health/live")
+    def liveness():
+        # The load balancer's question (is this worker alive?), asked every few seconds: it never
+        # touches the database, so an outage of the database or a connection that hangs while it
+        # fails over does not get every task replaced. Whether the task can serve is /health's.
+        return jsonify({"status": "alive"})
+
     @app.get("/health")
     def health():
         try:
             db.session.execute(text("SELECT 1"))
-        except Exception:  # any failure to answer means unhealthy; the load balancer needs only that
+        except Exception as error:  # any failure to answer means unhealthy; the load balancer needs only that
             db.session.rollback()
+            # The answer stays vague (anyone may ask); the log says why, e.g. which TLS setting to check.
+            current_app.logger.warning("health: the database does not answer: %s", getattr(error, "orig", None) or error)
             return jsonify({"status": "unavailable", "error": "the database does not answer"}), 503
         behind = migrate.schema_behind(db.session)
         if behind:

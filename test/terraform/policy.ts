@@ -1173,7 +1173,7 @@ function localText(config: Configuration, name: string, depth = 0): string | und
 
 const appContainer = defineRule(
   'app-container',
-  'The app\'s container (terraform/modules/app-region: local.app_container, or the task definition) runs the image\'s own command (no command or entryPoint override, no shell wrapper), passes DB_HOST, DB_PORT, DB_NAME and FORWARDED_ALLOW_IPS, and injects DB_USER, DB_PASSWORD and SECRET_KEY from secrets, never the master user\'s.',
+  'The app\'s container (terraform/modules/app-region: local.app_container, or the task definition) runs the image\'s own command (no command or entryPoint override, no shell wrapper), passes DB_HOST, DB_PORT, DB_NAME, DB_SSL_CA, FORWARDED_ALLOW_IPS and BANK_PROXY_HOPS = "1" (the load balancer is the one proxy that appends to X-Forwarded-For), and injects DB_USER, DB_PASSWORD and SECRET_KEY from secrets, never the master user\'s; every other container that is given DB_HOST is given DB_SSL_CA too.',
   (tree, report) => {
     const config = tree.configurations.find((c) => c.dir === 'terraform/modules/app-region');
     if (!config) return report('terraform/modules/app-region', 'the terraform/modules/app-region module is missing');
@@ -1183,8 +1183,18 @@ const appContainer = defineRule(
       const text = localText(config, 'app_container') ?? String(task.body.container_definitions ?? '');
       if (/\b(command|entryPoint)"?\s*[=:]/.test(text)) report(task, 'overrides the image\'s command or entry point; run the image as built');
       if (/["']sh["']\s*,\s*["']-c["']|["']bash["']\s*,\s*["']-c["']/.test(text)) report(task, 'wraps the app in a shell (sh -c)');
-      for (const name of ['DB_HOST', 'DB_PORT', 'DB_NAME', 'FORWARDED_ALLOW_IPS']) {
-        if (!new RegExp(`name"?\\s*[=:]\\s*\\\\?"${name}\\\\?"\\s*,\\s*"?value"?\\s*[=:]`).test(text)) report(task, `passes no ${name} in the environment`);
+      const passes = (body: string, name: string) => new RegExp(`name"?\\s*[=:]\\s*\\\\?"${name}\\\\?"\\s*,\\s*"?value"?\\s*[=:]`).test(body);
+      for (const name of ['DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_SSL_CA', 'FORWARDED_ALLOW_IPS', 'BANK_PROXY_HOPS']) {
+        if (!passes(text, name)) report(task, `passes no ${name} in the environment`);
+      }
+      if (passes(text, 'BANK_PROXY_HOPS') && !/BANK_PROXY_HOPS\\?"\s*,\s*"?value"?\s*[=:]\s*\\?"1\\?"/.test(text)) {
+        report(task, 'sets BANK_PROXY_HOPS to other than "1": behind the ALB one proxy appends to X-Forwarded-For, and a client could choose its address past it');
+      }
+      // The writer's other containers (db-users, migrate) reach the same database, with the master's or the migrator's password.
+      const locals: Record<string, unknown> = Object.assign({}, ...config.files.flatMap((f) => asBodies(f.body.locals)));
+      for (const name of Object.keys(locals).filter((n) => n.endsWith('_container') && n !== 'app_container')) {
+        const body = localText(config, name) ?? '';
+        if (passes(body, 'DB_HOST') && !passes(body, 'DB_SSL_CA')) report(task, `local.${name} connects to the database without DB_SSL_CA: its password would cross an unverified connection`);
       }
       for (const name of ['DB_USER', 'DB_PASSWORD', 'SECRET_KEY']) {
         if (!new RegExp(`name"?\\s*[=:]\\s*\\\\?"${name}\\\\?"\\s*,\\s*"?valueFrom"?\\s*[=:]`).test(text)) report(task, `does not inject ${name} from a secret (valueFrom)`);
@@ -1318,9 +1328,12 @@ const alarms = defineRule(
   },
 );
 
+/** The app's liveness endpoint (app/bank/pages.py): answers while a worker does, never asks the database. */
+const APP_LIVENESS_PATH = '/health/live';
+
 const appLiveness = defineRule(
   'app-liveness',
-  'The app\'s target group asks whether a task is alive, not whether its database answers: a health check on the database-deep /health accepts its 503, so a database failover does not make ECS replace every task.',
+  `The app's target group asks whether a task is alive, not whether its database answers: it checks ${APP_LIVENESS_PATH} (no database) for 200, so a database failover does not make ECS replace every task. The database-deep /health is for routing (Route 53) only: accepting its 503 is not enough, since during a failover it may not answer within the check's timeout at all.`,
   (tree, report) => {
     const config = tree.configurations.find((c) => c.dir === 'terraform/modules/app-region');
     if (!config) return;
@@ -1331,8 +1344,10 @@ const appLiveness = defineRule(
     for (const { at, check } of checks) {
       const path = String(resolve(tree, check.path, config) ?? '/');
       const matcher = String(resolve(tree, check.matcher, config) ?? '200');
-      if (path.startsWith('/health') && !matcher.split(',').includes('503')) {
-        report(at, `health check ${path} with matcher ${matcher}: a database outage fails every task and ECS replaces them all; accept 503 (the app answers) or check a path that does not reach the database`);
+      if (path !== APP_LIVENESS_PATH) {
+        report(at, `health check ${path} reaches the database (or the app's pages): a database outage, or a database that answers later than the check's timeout, fails every task and ECS replaces them all; check ${APP_LIVENESS_PATH}`);
+      } else if (matcher.split(',').some((code) => code.trim() !== '200')) {
+        report(at, `health check ${path} with matcher ${matcher}: the liveness endpoint answers 200 only; anything else is a task that does not serve`);
       }
     }
   },

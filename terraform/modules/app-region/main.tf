@@ -5,11 +5,14 @@
 # network path to this region's database: the database's security group and subnet group, which
 # admit MySQL from the app's tasks only.
 #
-# What a task runs depends on the region's role. A writer's task starts three containers in turn:
-# db-users (the app's and the migrator's MySQL users, as the master user), migrate (the release's
-# Alembic migrations, as the migrator, under the app's database lock), then the app itself, as its
+# What a task runs depends on the region's role. A writer's task starts three containers of the
+# app's image in turn: db-users (`python -m bank.db_users`: the app's and the migrator's MySQL users,
+# as the master user), migrate (`flask --app bank migrate`: the release's Alembic migrations, as the
+# migrator, under the app's database lock), then the app itself (the image's own command), as its
 # own DML-only user. A replica's task runs the app alone (reads; its users and schema come by
-# replication). A fenced region runs no task and its database admits nobody.
+# replication). A fenced region runs no task and its database admits nobody. Every container
+# connects over TLS and verifies the database's certificate against the RDS CA bundle the image
+# carries (DB_SSL_CA; app/README.md).
 
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
@@ -38,13 +41,15 @@ module "load_balancer" {
   deletion_protection      = var.deletion_protection
   log_kms_key_arn          = var.log_kms_key_arn
 
-  # Liveness, not readiness: a task that answers /health at all (200, or 503 while its database
-  # is unreachable) is kept. During the 60-120 s of a Multi-AZ database failover every task
-  # answers 503; replacing them all would only add a cold start to the outage. Whether the
-  # region can serve (the database answers) is the Route 53 health check's question.
+  # Liveness, not readiness: /health/live answers 200 while a gunicorn worker answers, without
+  # touching the database. During the 60-120 s of a Multi-AZ database failover the database-deep
+  # /health answers 503, or not within this check's 5 s while connections to the old endpoint
+  # hang (PyMySQL waits 10 s for a server); replacing every task then would only add a cold start
+  # to the outage. Whether the region can serve (the database answers) is the Route 53 health
+  # check's question (terraform/app-traffic, /health).
   health_check = {
-    path                = "/health"
-    matcher             = "200,503"
+    path                = "/health/live"
+    matcher             = "200"
     interval            = 15
     timeout             = 5
     healthy_threshold   = 2
@@ -272,10 +277,12 @@ resource "aws_ecs_cluster" "this" {
 }
 
 locals {
+  # The database requires TLS (modules/database); every container verifies its certificate and name.
   database_environment = [
     { name = "DB_HOST", value = var.db_host },
     { name = "DB_PORT", value = "3306" },
     { name = "DB_NAME", value = var.db_name },
+    { name = "DB_SSL_CA", value = var.db_ssl_ca },
   ]
 
   logs = {
@@ -297,9 +304,13 @@ locals {
     portMappings = [{ containerPort = var.container_port, protocol = "tcp" }]
 
     environment = concat(local.database_environment, [
-      # gunicorn trusts X-Forwarded-For and -Proto only from the load balancer's subnets, so logs
-      # and rate limits see the client, not the load balancer.
+      # Where gunicorn listens: the port the load balancer and the security group send to.
+      { name = "BANK_BIND", value = "0.0.0.0:${var.container_port}" },
+      # gunicorn takes the scheme (X-Forwarded-Proto) only from the load balancer's subnets.
       { name = "FORWARDED_ALLOW_IPS", value = join(",", var.public_subnet_cidr_blocks) },
+      # The client's address is the one the load balancer appended to X-Forwarded-For: without this
+      # every client looks like the load balancer to the login limits and session binding.
+      { name = "BANK_PROXY_HOPS", value = "1" },
       { name = "BANK_MIGRATE_ON_START", value = "0" },
       # The secrets' current versions: a rotation changes the task definition, which rolls the tasks.
       { name = "DB_CREDENTIALS_VERSION", value = var.credentials_version },
@@ -336,12 +347,12 @@ locals {
     logConfiguration = merge(local.logs, { options = merge(local.logs.options, { awslogs-stream-prefix = "migrate" }) })
   }
 
-  # The app's and the migrator's MySQL users, as the master user (db-users.sh).
+  # The app's and the migrator's MySQL users, as the master user (app/bank/db_users.py).
   db_users_container = {
     name      = "db-users"
-    image     = var.db_admin_image
+    image     = var.container_image
     essential = false
-    command   = ["sh", "-c", file("${path.module}/db-users.sh")]
+    command   = var.db_users_command
 
     environment = concat(local.database_environment, [
       { name = "DB_CREDENTIALS_VERSION", value = var.credentials_version },
