@@ -12,6 +12,7 @@ export type Step =
   | 'replace'
   | 'drain'
   | 'delete-node'
+  | 'delete-launch-template'
   | 'terminate'
   | 'delete-secret';
 
@@ -27,7 +28,7 @@ export type ProgressEvent =
   | { kind: 'reconfigured'; pool: string; agent: string; fields: string[] }
   | { kind: 'draining'; pool: string; agent: string }
   | { kind: 'removed'; pool: string; agent?: string; instanceId?: string }
-  | { kind: 'deleted'; what: 'node' | 'secret'; name: string }
+  | { kind: 'deleted'; what: 'node' | 'secret' | 'launch template'; name: string }
   | { kind: 'failed'; pool: string; agent?: string; instanceId?: string; step: Step; error: string }
   | { kind: 'note'; pool?: string; agent?: string; message: string };
 

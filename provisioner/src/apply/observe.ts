@@ -1,5 +1,6 @@
 // One observation of the world for the planner: the fleet's instances in every region it uses,
-// the controller's nodes and the agents' secret parameters, read concurrently. The static pools'
+// the controller's nodes, the agents' secret parameters and the Spot pools' launch templates, read
+// concurrently. The static pools'
 // hosts are not observed: the inventory (plan/inventory.ts) takes them from the fleet file.
 import { isStaticPool } from '../config/schema.ts';
 import { parseSecretParameterName, secretParameterPrefix, type AgentNode, type Fleet, type Observed, type PoolResolution } from '../model.ts';
@@ -24,7 +25,7 @@ export interface ObserveOptions {
 export async function observe(fleet: Fleet, systems: Systems, now: () => number = Date.now, options: ObserveOptions = {}): Promise<Observed> {
   const regions = fleetRegions(fleet);
   const detailed = options.settings ?? true;
-  const [instances, nodes, secrets, resolved] = await Promise.all([
+  const [instances, nodes, secrets, launchTemplates, resolved] = await Promise.all([
     Promise.all(regions.map((region) => systems.compute(region).listInstances(fleet.fleet))).then((lists) => lists.flat()),
     systems.controller.listNodes(),
     Promise.all(
@@ -36,9 +37,10 @@ export async function observe(fleet: Fleet, systems: Systems, now: () => number 
         });
       }),
     ).then((lists) => lists.flat()),
+    Promise.all(regions.map((region) => systems.compute(region).listLaunchTemplates(fleet.fleet))).then((lists) => lists.flat()),
     detailed ? resolvePools(fleet, systems) : Promise.resolve(undefined),
   ]);
-  const observed: Observed = { instances, nodes, secrets, now: now() };
+  const observed: Observed = { instances, nodes, secrets, launchTemplates, now: now() };
   if (resolved) observed.resolved = resolved;
   if (detailed) await readSettings(fleet, systems, observed);
   return observed;

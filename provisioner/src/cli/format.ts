@@ -22,6 +22,8 @@ export function describeAction(action: Action, force = false): string {
       return `- delete node ${action.node} (${action.reason})`;
     case 'delete-secret':
       return `- delete parameter ${action.name} (instance ${action.instanceId} is gone)`;
+    case 'delete-launch-template':
+      return `- delete launch template ${action.name} (${action.region}; ${action.reason})`;
   }
 }
 
@@ -47,7 +49,7 @@ export function summarizePlan(plan: Plan): string {
   const replace = drift.filter((d) => d.how === 'replace').length;
   return (
     `Plan: ${count('launch')} to launch, ${count('register')} to register, ${count('bootstrap', 'resume')} to repair, ` +
-    `${count('reconfigure')} to update in place, ${count('remove')} to remove, ${count('delete-node', 'delete-secret')} to clean up` +
+    `${count('reconfigure')} to update in place, ${count('remove')} to remove, ${count('delete-node', 'delete-secret', 'delete-launch-template')} to clean up` +
     `${replace > 0 ? `; ${replace} out of date, replaced in rounds` : ''}.`
   );
 }

@@ -4,7 +4,7 @@
 // tools, remoteFS and the script itself) make the agent out of date: it is replaced. Only what
 // was observed is compared (an instance launched before its settings were recorded, a node whose
 // config.xml was not read). Pure.
-import { isStaticPool } from '../config/schema.ts';
+import { executorsFor, isStaticPool } from '../config/schema.ts';
 import { nodeDescription, type Instance, type NodeSettings, type Pool, type PoolResolution } from '../model.ts';
 
 /** One setting that differs: as it is, and as the fleet file wants it. */
@@ -14,12 +14,12 @@ export interface FieldChange {
   to: string;
 }
 
-/** What a pool wants of an agent's node. */
-export function wantedNodeSettings(fleet: string, pool: Pool, instanceId: string): NodeSettings {
+/** What a pool wants of an agent's node (its executors as its instance type has them, in a pool of several types). */
+export function wantedNodeSettings(fleet: string, pool: Pool, instanceId: string, instanceType?: string): NodeSettings {
   return {
     description: nodeDescription(fleet, pool.name, instanceId, pool.description),
     remoteFS: pool.remoteFS,
-    executors: pool.executors,
+    executors: executorsFor(pool, instanceType),
     mode: pool.mode,
     labels: pool.labels,
   };
@@ -33,8 +33,8 @@ const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.l
  * directory and runs the agent in it, so on EC2 a new remoteFS is an instance change (see
  * instanceChanges) and the node gets it with its new instance.
  */
-export function nodeChanges(fleet: string, pool: Pool, instanceId: string, actual: NodeSettings): FieldChange[] {
-  const wanted = wantedNodeSettings(fleet, pool, instanceId);
+export function nodeChanges(fleet: string, pool: Pool, instanceId: string, actual: NodeSettings, instanceType?: string): FieldChange[] {
+  const wanted = wantedNodeSettings(fleet, pool, instanceId, instanceType);
   const changes: FieldChange[] = [];
   if (!sameSet(actual.labels, wanted.labels)) changes.push({ field: 'labels', from: list(actual.labels), to: list(wanted.labels) });
   if (actual.executors !== wanted.executors) changes.push({ field: 'executors', from: String(actual.executors), to: String(wanted.executors) });
@@ -57,7 +57,15 @@ export function instanceChanges(pool: Pool, instance: Instance, resolution: Pool
   const differs = (field: string, from: string | undefined, to: string) => {
     if (from !== undefined && from !== to) changes.push({ field, from, to });
   };
-  differs('instanceType', launched.instanceType, pool.instanceType);
+  // A pool of several types (Spot) takes an instance of any of them.
+  const types = pool.instanceTypes.map((t) => t.type);
+  const type = instance.instanceType ?? launched.instanceType;
+  if (type !== undefined && !types.includes(type)) changes.push({ field: types.length > 1 ? 'instanceTypes' : 'instanceType', from: type, to: list(types) });
+  // How it was bought: a pool now on demand does not keep Spot instances, nor a Spot-only pool on-demand ones.
+  if (instance.market !== undefined && pool.capacity !== undefined) {
+    const accepted = pool.capacity === 'spot-then-on-demand' || (pool.capacity === 'spot') === (instance.market === 'spot');
+    if (!accepted) changes.push({ field: 'capacity', from: instance.market, to: pool.capacity });
+  }
   if (resolution?.imageId && launched.imageId !== undefined && launched.imageId !== resolution.imageId) {
     const via = pool.image === resolution.imageId ? '' : ` (${pool.image})`;
     changes.push({ field: 'image', from: launched.imageId, to: `${resolution.imageId}${via}` });

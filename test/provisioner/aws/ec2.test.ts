@@ -110,6 +110,7 @@ describe('Ec2Compute.listInstances', () => {
       launchToken: 'tok-1',
       // Nothing says how it was launched: the planner compares nothing of it.
       launched: {},
+      market: 'on-demand',
     });
     expect(instances[0]!.bootstrappedAt).toBeUndefined();
     expect(instances[1]!.bootstrappedAt).toBe(1795000000000);
@@ -213,8 +214,8 @@ describe('Ec2Compute.launch', () => {
     // How they were launched is what was asked: the answer may not say it yet.
     const asked = { instanceType: 't3.large', imageId: 'ami-0123456789abcdef0', securityGroups: ['sg-0bbb2222'], rootVolumeGiB: 40, publicIp: false };
     expect(launched).toEqual([
-      { id: 'i-0aaaaaaaaaaaaaaa1', pool: 'awsDeploy', region: 'us-east-1', state: 'pending', subnetId: 'subnet-0aaa1111', privateIp: '10.0.1.5', launchedAt: 1_000, launchToken: request.clientToken, launched: asked },
-      { id: 'i-0aaaaaaaaaaaaaaa2', pool: 'awsDeploy', region: 'us-east-1', state: 'pending', subnetId: 'subnet-0aaa1111', launchedAt: 1_000, launchToken: request.clientToken, launched: asked },
+      { id: 'i-0aaaaaaaaaaaaaaa1', pool: 'awsDeploy', region: 'us-east-1', state: 'pending', subnetId: 'subnet-0aaa1111', privateIp: '10.0.1.5', launchedAt: 1_000, launchToken: request.clientToken, instanceType: 't3.large', market: 'on-demand', launched: asked },
+      { id: 'i-0aaaaaaaaaaaaaaa2', pool: 'awsDeploy', region: 'us-east-1', state: 'pending', subnetId: 'subnet-0aaa1111', launchedAt: 1_000, launchToken: request.clientToken, instanceType: 't3.large', market: 'on-demand', launched: asked },
     ]);
   });
 

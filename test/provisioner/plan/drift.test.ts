@@ -211,6 +211,25 @@ describe('drift of instance settings', () => {
     expect((other.actions[0] as Extract<Action, { type: 'launch' }>).clientToken).not.toBe((first.actions[0] as Extract<Action, { type: 'launch' }>).clientToken);
   });
 
+  it('takes an instance of any of a Spot pool\'s types, with that type\'s executors, and replaces one of a type no longer listed', () => {
+    const spot = (types: string) =>
+      fleetOf([ec2Pool('awsDeploy', { count: 2, settings: { instanceTypes: types, capacity: 'spot-then-on-demand' } }).replace('    instanceType: t3.medium\n', '')]);
+    const a = instance({ instanceType: 'm5.xlarge', market: 'spot' }, { instanceType: 'm5.xlarge' });
+    const b = instance({ instanceType: 't3.large', market: 'on-demand' }, { instanceType: 't3.large' });
+    const f = spot('[t3.large, { type: m5.xlarge, executors: 4 }]');
+    const plan = planUp(f, observed([a, b], [node(a, {}, { executors: 4 }), node(b)]));
+    expect(plan.drift).toEqual([]);
+    expect(plan.actions).toEqual([]);
+    const narrowed = planUp(spot('[t3.large]'), observed([a, b], [node(a, {}, { executors: 4 }), node(b)]));
+    expect(narrowed.drift).toEqual([expect.objectContaining({ instanceId: a.id, how: 'replace', changes: [{ field: 'instanceType', from: 'm5.xlarge', to: 't3.large' }] })]);
+  });
+
+  it('replaces a Spot instance once the pool buys on demand only', () => {
+    const a = instance({ market: 'spot' });
+    const plan = planUp(fleet({ capacity: 'on-demand' }, { count: 1 }), observed([a], [node(a)]));
+    expect(plan.drift).toEqual([expect.objectContaining({ how: 'replace', changes: [{ field: 'capacity', from: 'spot', to: 'on-demand' }] })]);
+  });
+
   it('refuses a pool with maxSurge and maxUnavailable both 0, naming the field', () => {
     expect(() => fleet({ maxSurge: 0, maxUnavailable: 0 })).toThrow(/maxSurge.*maxUnavailable above 0/);
   });
