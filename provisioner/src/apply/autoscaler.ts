@@ -56,6 +56,8 @@ export class Autoscaler {
   /** Instances this process launched, by id, until the listing shows them. */
   private readonly launched = new Map<string, Instance>();
   private readonly background = new Set<Promise<unknown>>();
+  private readonly watches = new Set<NodeWatch>();
+  private stopped = false;
   /** Where capacity just failed, kept tick after tick (a new process starts knowing nothing). */
   private readonly capacity: CapacityMemory;
   private readonly systems: Systems;
@@ -68,7 +70,13 @@ export class Autoscaler {
   ) {
     this.now = options.now ?? Date.now;
     this.capacity = new CapacityMemory(this.now);
-    this.systems = { ...systems, compute: (region) => this.tracked(systems.compute(region)) };
+    const computes = new Map<string, Compute>();
+    const compute = (region: string): Compute => {
+      let tracked = computes.get(region);
+      if (!tracked) computes.set(region, (tracked = this.tracked(systems.compute(region))));
+      return tracked;
+    };
+    this.systems = { ...systems, compute };
   }
 
   /** One reconciliation: observe, plan, carry out (the bring-up goes on after it returns). */
@@ -117,6 +125,15 @@ export class Autoscaler {
     while (this.background.size > 0) await Promise.allSettled([...this.background]);
   }
 
+  /**
+   * Stops waiting for agents to come online (the process is asked to stop): what was under way is
+   * finished by the next watch or `up`, as after a crash. Nothing more is reported.
+   */
+  stop(): void {
+    this.stopped = true;
+    for (const watch of this.watches) watch.cancel();
+  }
+
   /** Starts the tick's launches, registrations and bootstraps; returns once the launch calls are answered. */
   private async bringUp(plan: WatchPlan): Promise<void> {
     const actions = plan.bringUp.actions;
@@ -139,11 +156,12 @@ export class Autoscaler {
     const reporter: Reporter = {
       event: (e: ProgressEvent) => {
         if (e.kind === 'launched') for (const id of e.instanceIds) claim(agentName(e.pool, id));
-        this.options.reporter.event(e);
+        if (!this.stopped) this.options.reporter.event(e);
       },
     };
     const deadline = this.now() + Math.max(0, ...this.fleet.pools.map((p) => p.scaling?.bootDeadline ?? defaultBringUpMs));
-    const watch = new NodeWatch(this.systems.controller, this.options.pollMs ?? 1_000);
+    const watch = new ConnectedWatch(this.systems.controller, this.options.pollMs ?? 1_000);
+    this.watches.add(watch);
     const run = applyPlan(this.fleet, plan.bringUp, this.systems, {
       deadline,
       reporter,
@@ -162,6 +180,7 @@ export class Autoscaler {
         for (const pool of launchPools) this.launching.delete(pool);
         answered();
         this.background.delete(run);
+        this.watches.delete(watch);
       });
     this.background.add(run);
     await allAnswered;
@@ -265,7 +284,15 @@ export class Autoscaler {
         throw err;
       }
     };
-    return Object.assign(Object.create(compute) as Compute, { launch, launchFleet, region: compute.region });
+    // Every other call goes to the adapter itself, so that what it learns (the account, for ARNs) stays there.
+    return new Proxy(compute, {
+      get(target, property, receiver) {
+        if (property === 'launch') return launch;
+        if (property === 'launchFleet') return launchFleet;
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
   }
 }
 
@@ -277,4 +304,14 @@ export function errorCode(err: unknown): string | undefined {
   if (match) return match[1];
   const name = (err as Error).name;
   return name && name !== 'Error' && name !== 'RemoteError' ? name : undefined;
+}
+
+/**
+ * The bring-up's wait: an agent is up once connected, even if a tick drained it meanwhile (an
+ * ephemeral agent that took a build at once, say): it is not online for new builds, but it came up.
+ */
+class ConnectedWatch extends NodeWatch {
+  override online(name: string, deadline: number): Promise<boolean> {
+    return this.until(name, (node) => node?.online === true || (node?.temporarilyOffline === true && node.connected === true), deadline);
+  }
 }

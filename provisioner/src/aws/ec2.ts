@@ -2,25 +2,8 @@
 // tagged and hardened instances idempotently, terminating, recording bootstrap, and resolving AMIs.
 // Owns paging, per-call limits and the mapping of EC2's answers to the domain and to errors.
 import { createHash } from 'node:crypto';
-import {
-  CreateFleetCommand,
-  CreateLaunchTemplateCommand,
-  CreateLaunchTemplateVersionCommand,
-  CreateTagsCommand,
-  DeleteLaunchTemplateCommand,
-  DescribeLaunchTemplatesCommand,
-  DescribeImagesCommand,
-  DescribeInstancesCommand,
-  GetConsoleOutputCommand,
-  RunInstancesCommand,
-  TerminateInstancesCommand,
-  type EC2Client,
-  type Instance as Ec2Instance,
-  type RequestLaunchTemplateData,
-  type _InstanceType,
-  type Tag,
-} from '@aws-sdk/client-ec2';
-import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import type { EC2Client, Instance as Ec2Instance, RequestLaunchTemplateData, _InstanceType, Tag } from '@aws-sdk/client-ec2';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { UserError } from '../errors.ts';
 import { Tags, launchTemplateName, managedByValue, type Instance, type InstanceState, type LaunchRecord, type LaunchTemplate } from '../model.ts';
 import {
@@ -34,6 +17,22 @@ import {
   type LaunchTemplateVersion,
 } from '../ports.ts';
 import { awsErrorCode, awsRemoteError, describeFailure, describeIds, ec2Client, inGroupsOf, ssmClient } from './clients.ts';
+import { ec2Sdk, ssmSdk } from './sdk.ts';
+
+const {
+  CreateFleetCommand,
+  CreateLaunchTemplateCommand,
+  CreateLaunchTemplateVersionCommand,
+  CreateTagsCommand,
+  DeleteLaunchTemplateCommand,
+  DescribeLaunchTemplatesCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  GetConsoleOutputCommand,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+} = ec2Sdk;
+const { GetParameterCommand } = ssmSdk;
 
 /** DescribeInstances accepts MaxResults 5..1000 (without InstanceIds). */
 const describePageSize = 1000;

@@ -84,7 +84,11 @@ export const watchCommand: CommandModule = (command, context) => {
         process.off('SIGINT', stop);
       }
       // Whatever was under way is finished by the next watch (or `up`): nothing here needs waiting for.
+      autoscaler.stop();
       if (!flags.json) io.info('watch: stopped.');
+      // The bring-up's remote waits (an SSM agent coming online, a bootstrap's command) hold timers
+      // until their deadline: a stopped watch leaves them, as a crashed one would, once its output is out.
+      setTimeout(() => process.exit(), 200).unref();
     });
 };
 

@@ -1,6 +1,7 @@
 // The shape of fleet.yaml: what a valid fleet file is, with the defaults a pool gets when a key is
 // left out. Strict everywhere: an unknown key is a typo until proven otherwise.
-import { z } from 'zod';
+import type { z as zod } from 'zod';
+import { z } from './zod.ts';
 import { librarySchema } from '../library/schema.ts';
 
 const durationPattern = /^(\d+)(ms|s|m|h)$/;
@@ -58,7 +59,7 @@ export const staticHostSchema = z.strictObject({
   port: port.optional(),
   user: sshUser.optional(),
 });
-export type StaticHost = z.infer<typeof staticHostSchema>;
+export type StaticHost = zod.infer<typeof staticHostSchema>;
 
 // What only EC2 pools have: a static pool (one with `hosts`) leaves these out, an EC2 pool needs all.
 const ec2Fields = ['instanceType', 'image', 'subnets', 'securityGroups', 'instanceProfile'] as const;
@@ -154,7 +155,7 @@ export interface PoolScaling {
 /** The defaults of a scaled pool's keys left out. */
 export const scalingDefaults: PoolScaling = { minIdle: 0, idleAfter: 600_000, minUptime: 0, ephemeral: false, bootDeadline: 600_000, retryBudget: 3 };
 
-type PoolObject = z.infer<typeof poolObject>;
+type PoolObject = zod.infer<typeof poolObject>;
 type PoolBase = Omit<PoolObject, (typeof ec2Fields)[number] | (typeof ec2OnlyFields)[number] | 'hosts' | 'count' | 'min' | 'max' | (typeof scalingOnlyFields)[number]> & {
   /** How many agents `up` keeps: `count`, or `min` for a pool `watch` scales. */
   count: number;
@@ -368,7 +369,7 @@ export const fleetSchema = z
     });
   });
 
-export type PoolConfig = z.infer<typeof poolSchema>;
+export type PoolConfig = zod.infer<typeof poolSchema>;
 
 /** A pool whose machines always exist (`hosts`), as opposed to EC2 instances the provisioner launches. */
 /** The executors an agent of the pool gets on an instance of `instanceType` (the pool's, for a type it does not list). */
@@ -379,4 +380,4 @@ export function executorsFor(pool: PoolConfig, instanceType: string | undefined)
 export function isStaticPool<P extends PoolConfig>(pool: P): pool is Extract<P, { hosts: StaticHost[] }> {
   return pool.hosts !== undefined;
 }
-export type FleetConfig = z.infer<typeof fleetSchema>;
+export type FleetConfig = zod.infer<typeof fleetSchema>;
