@@ -6,8 +6,13 @@ import type { FleetStatus } from '../plan/status.ts';
 
 export function describeAction(action: Action, force = false): string {
   switch (action.type) {
-    case 'launch':
-      return `+ launch ${action.count} instance${action.count === 1 ? '' : 's'} of pool ${action.pool} in ${action.subnetId} (${action.region})${action.replacing ? ', replacing out-of-date agents' : ''}`;
+    case 'launch': {
+      const instances = `${action.count} instance${action.count === 1 ? '' : 's'} of pool ${action.pool}`;
+      const replacing = action.replacing ? ', replacing out-of-date agents' : '';
+      if (!action.capacity) return `+ launch ${instances} in ${action.subnetId} (${action.region})${replacing}`;
+      const fallback = action.capacity === 'spot-then-on-demand' ? ', On-Demand for what Spot cannot give' : '';
+      return `+ launch ${instances} on Spot (${action.region}; CreateFleet across every type and subnet${fallback})${replacing}`;
+    }
     case 'reconfigure':
       return `~ update node ${action.node} in place (${action.changes.map((c) => c.field).join(', ')}; its builds go on)`;
     case 'register':

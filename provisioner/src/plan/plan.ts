@@ -16,7 +16,7 @@ export type RemoveReason = 'scale-down' | 'pool-removed' | 'stray' | 'stopped' |
 
 export type Action =
   /** Start `count` instances of a pool in one subnet with one idempotent RunInstances call (`replacing`: for out-of-date agents). */
-  | { type: 'launch'; pool: string; region: string; subnetId: string; count: number; clientToken: string; replacing?: boolean }
+  | { type: 'launch'; pool: string; region: string; subnetId: string; count: number; clientToken: string; capacity?: 'spot' | 'spot-then-on-demand'; replacing?: boolean }
   /** A node whose settings differ from its pool's: change them in place (config.xml); its builds go on. */
   | { type: 'reconfigure'; pool: string; node: string; settings: NodeSettings; changes: FieldChange[] }
   /** An instance with no Jenkins node: create the node, store its secret, bootstrap the host. */
@@ -366,7 +366,10 @@ function launchInto(fleet: Fleet, pool: Pool, spread: readonly Agent[], live: re
   const liveIds = live.flatMap((a) => (a.instanceId ? [a.instanceId] : []));
   return pool.subnets.flatMap((subnetId): Extract<Action, { type: 'launch' }>[] => {
     const count = launches.get(subnetId);
-    return count ? [{ type: 'launch', pool: pool.name, region: pool.region, subnetId, count, clientToken: launchToken(fleet.fleet, pool.name, subnetId, count, liveIds, pool, resolution) }] : [];
+    if (!count) return [];
+    // A Spot pool's launches go out together as one CreateFleet, which picks the subnets itself.
+    const spot = pool.capacity === 'spot' || pool.capacity === 'spot-then-on-demand' ? { capacity: pool.capacity } : {};
+    return [{ type: 'launch', pool: pool.name, region: pool.region, subnetId, count, clientToken: launchToken(fleet.fleet, pool.name, subnetId, count, liveIds, pool, resolution), ...spot }];
   });
 }
 
