@@ -103,7 +103,10 @@ describe('provisioner watch', () => {
   });
 
   it('scales in only idle agents: no build ends by a removal, and the pool is back at min once demand stops', { timeout: 240_000 }, async () => {
-    const run = watching();
+    const run = watching(['--metrics-port', '0']);
+    let seen = '';
+    run.child.stdout!.on('data', (c: Buffer) => { seen += c; });
+    const metricsUrl = await eventually('the metrics address', () => /watch: metrics at (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(seen)?.[1]);
     const started = Date.now();
     let seed = 4242;
     const random = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31; };
@@ -120,6 +123,13 @@ describe('provisioner watch', () => {
       const ended = ours(await builds());
       expect(ended.length).toBeGreaterThan(10);
       expect(ended.filter((b) => b.result !== 'SUCCESS' || b.abortedBy), 'builds ended by a removal').toEqual([]);
+      // The tick after the last removal counts the pool at 0.
+      const metrics = await eventually('the metrics of a pool at 0', async () => {
+        const text = await (await fetch(metricsUrl)).text();
+        return /^jenkins_fleet_pool_agents\{pool="awsDeploy",state="current"\} 0$/m.test(text) ? text : undefined;
+      });
+      expect(metrics).toMatch(/^jenkins_fleet_builds_ended_by_removal_total 0$/m);
+      expect(metrics).toMatch(/^jenkins_fleet_ticks_total\{result="ok"\} [1-9]\d*$/m);
     } finally {
       const out = await stop(run);
       expect(out.stderr).not.toMatch(/internal error/i);

@@ -31,6 +31,13 @@ export interface TickResult {
   /** Failures of the work carried out within the tick (the background bring-up reports its own as events). */
   failures: Failure[];
   plan: WatchPlan;
+  /** What each pool's launches since the last tick came to (its error code when some failed). */
+  launches: Map<string, LaunchOutcome>;
+  /**
+   * Nodes this process deleted whose computer Jenkins still lists with a build on it: a build
+   * ended by a removal. Each is named once; `watch` removes only idle agents, so this stays empty.
+   */
+  buildsEndedByRemoval: string[];
 }
 
 export interface AutoscalerOptions extends WatchOptions {
@@ -57,6 +64,9 @@ export class Autoscaler {
   private readonly launched = new Map<string, Instance>();
   private readonly background = new Set<Promise<unknown>>();
   private readonly watches = new Set<NodeWatch>();
+  /** Nodes this process removed, and those of them already seen still running a build. */
+  private readonly removed = new Set<string>();
+  private readonly endedCounted = new Set<string>();
   private stopped = false;
   /** Where capacity just failed, kept tick after tick (a new process starts knowing nothing). */
   private readonly capacity: CapacityMemory;
@@ -91,11 +101,14 @@ export class Autoscaler {
       observed = { ...observed, nodes: await this.systems.controller.listNodes() };
     }
     const queue = await this.systems.controller.readQueue();
+    const buildsEndedByRemoval = observed.nodes.filter((n) => n.deleted === true && !n.idle && this.removed.has(n.name) && !this.endedCounted.has(n.name)).map((n) => n.name);
+    for (const name of buildsEndedByRemoval) this.endedCounted.add(name);
+    const launches = this.outcomes();
     const plan = planWatch(
       this.fleet,
       observed,
       queue,
-      { memory: this.memory, bringingUp: this.bringingUp, launching: this.launching, lastLaunch: this.outcomes() },
+      { memory: this.memory, bringingUp: this.bringingUp, launching: this.launching, lastLaunch: launches },
       this.options,
     );
     this.memory = plan.memory;
@@ -103,6 +116,7 @@ export class Autoscaler {
     const reporter: Reporter = {
       event: (e) => {
         if (e.kind === 'failed') failures.push(e);
+        if (e.kind === 'removed' && e.agent) this.removed.add(e.agent);
         this.options.reporter.event(e);
       },
     };
@@ -117,7 +131,7 @@ export class Autoscaler {
       if (decision.launch > 0) this.tallies.set(decision.pool, { requested: decision.launch, launched: 0, throttled: false });
     }
     await this.bringUp(plan);
-    return { at: observed.now, demand: plan.demand, decisions: plan.decisions, failures, plan };
+    return { at: observed.now, demand: plan.demand, decisions: plan.decisions, failures, plan, launches, buildsEndedByRemoval };
   }
 
   /** Waits for the bring-up under way (for `--once`, and before the process ends). */

@@ -115,6 +115,12 @@ const poolObject = z.strictObject({
   mode: z.enum(['NORMAL', 'EXCLUSIVE']).default('NORMAL'),
   rootVolumeGiB: z.int().min(8).max(16384).default(30),
   publicIp: z.boolean().default(false),
+  /** Words of the pool's own added to each node's description, after the fleet's managed prefix. */
+  description: z.string().max(200).regex(/^[^\r\n]*$/, 'one line of text').optional(),
+  /** Rolling replacement: at most this many agents beyond `count` while out-of-date agents are replaced. */
+  maxSurge: z.int().min(0).max(1000).default(1),
+  /** Rolling replacement: at most this many of the `count` wanted agents out of service at once. */
+  maxUnavailable: z.int().min(0).max(1000).default(0),
   // Scaling with the build queue (`provisioner watch`): a pool with `max` follows demand between
   // `min` and `max`; one without is never scaled by watch (`count: N` is min = max = N).
   min: z.int().min(0).max(1000).optional(),
@@ -188,6 +194,9 @@ export type StaticPoolConfig = PoolBase & {
 export const poolSchema = poolObject
   .superRefine((pool, ctx) => {
     const problem = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (pool.maxSurge === 0 && pool.maxUnavailable === 0) {
+      problem('maxSurge', 'maxSurge or maxUnavailable above 0 (with both 0 no out-of-date agent could ever be replaced), found both 0');
+    }
     if (pool.hosts) {
       for (const field of [...ec2Fields, ...ec2OnlyFields]) {
         if (pool[field] !== undefined) problem(field, `no ${field} in a static pool (one with hosts): its machines already exist`);
