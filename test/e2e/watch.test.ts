@@ -171,6 +171,23 @@ describe('provisioner watch', () => {
     }
   });
 
+  it('looks between ticks for ephemeral agents that took their build: builds shorter than the tick get one agent each too', { timeout: 180_000 }, async () => {
+    const started = Date.now();
+    // A tick far longer than the builds: only the looks between ticks can see them run.
+    const run = sandbox.provisioner(config, ['watch', '--tick', '20s']);
+    try {
+      await queue('pull-request', 4, '3s');
+      const ours = (all: Build[]) => all.filter((b) => b.label === 'pull-request' && b.queuedAt >= started);
+      await eventually('the four builds ended', async () => ours(await builds()).every((b) => b.result !== null), 150_000);
+      const perNode = new Map<string, number>();
+      for (const b of ours(await builds())) perNode.set(b.node!, (perNode.get(b.node!) ?? 0) + 1);
+      expect([...perNode.values()].filter((n) => n > 1), `builds per agent: ${JSON.stringify([...perNode])}`).toEqual([]);
+      await eventually('the pool back at 0', async () => alive(await sandbox.state(), 'pullRequests').length === 0, 90_000);
+    } finally {
+      await stop(run);
+    }
+  });
+
   it('launches no duplicate and leaves no orphan when watch is killed with -9 and started again', { timeout: 240_000 }, async () => {
     const started = Date.now();
     const before = new Set((await sandbox.state()).instances.map((i) => i.id));

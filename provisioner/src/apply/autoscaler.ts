@@ -5,9 +5,10 @@
 // starts them twice. What it remembers between ticks (the scaler's memory, the work under way, the
 // instances it launched) only makes it faster: a restarted process finds everything it needs in the
 // observation, and every rule that ends an agent waits for fresh observations.
-import { agentName, type Fleet, type Instance, type Observed, type Pool } from '../model.ts';
+import { agentName, parseNodeDescription, type Fleet, type Instance, type Observed, type Pool } from '../model.ts';
+import { drainMessage } from '../plan/plan.ts';
 import { emptyMemory, type LaunchOutcome, type PoolDecision, type ScalingMemory } from '../plan/scale.ts';
-import { missingPlaceholders, placeholderDescription, placeholderName, planWatch, type WatchOptions, type WatchPlan } from '../plan/autoscale.ts';
+import { ephemeralDrainReason, missingPlaceholders, placeholderDescription, placeholderName, planWatch, type WatchOptions, type WatchPlan } from '../plan/autoscale.ts';
 import type { Demand } from '../plan/demand.ts';
 import type { Compute, FleetLaunchRequest, FleetLaunchResult, LaunchRequest } from '../ports.ts';
 import { applyPlan, type Systems } from './apply.ts';
@@ -146,6 +147,24 @@ export class Autoscaler {
   stop(): void {
     this.stopped = true;
     for (const watch of this.watches) watch.cancel();
+  }
+
+  /**
+   * Between ticks, one look at the nodes: an ephemeral agent seen busy and not drained yet is drained
+   * now. A build that starts and ends between two looks is never seen (Jenkins exports no count of
+   * builds a node ran), so the shorter the time between looks, the fewer agents get a second one.
+   * Resolves to the agents it drained.
+   */
+  async drainEphemeral(): Promise<string[]> {
+    const pools = new Set(this.fleet.pools.filter((p) => p.scaling?.ephemeral).map((p) => p.name));
+    if (pools.size === 0 || this.stopped) return [];
+    const nodes = await this.systems.controller.listNodes();
+    const busy = nodes.filter((n) => {
+      const ours = parseNodeDescription(n.description);
+      return ours?.fleet === this.fleet.fleet && pools.has(ours.pool) && !n.temporarilyOffline && !n.idle && !n.deleted;
+    });
+    await Promise.all(busy.map((n) => this.drain(parseNodeDescription(n.description)!.pool, n.name, drainMessage(this.fleet.fleet, ephemeralDrainReason), this.options.reporter)));
+    return busy.map((n) => n.name);
   }
 
   /** Starts the tick's launches, registrations and bootstraps; returns once the launch calls are answered. */

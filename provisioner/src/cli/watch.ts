@@ -27,6 +27,8 @@ interface WatchFlags {
 
 /** The shortest tick: Jenkins rebuilds its queue every 5 s, so faster only costs calls. */
 const minTickMs = 1_000;
+/** How often, between ticks, the nodes are looked at for ephemeral agents that took their build (one call). */
+const ephemeralLookMs = 1_000;
 
 export const watchCommand: CommandModule = (command, context) => {
   command
@@ -88,14 +90,18 @@ export const watchCommand: CommandModule = (command, context) => {
             metrics.failedTick();
             out.error(err);
           }
-          const rest = Math.max(0, tick - (now() - started));
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, rest);
-            wake = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
+          // Until the next tick, a look every second for ephemeral agents that took their build.
+          while (!stopping && now() - started < tick) {
+            const rest = Math.min(ephemeralLookMs, Math.max(0, tick - (now() - started)));
+            await new Promise<void>((resolve) => {
+              const timer = setTimeout(resolve, rest);
+              wake = () => {
+                clearTimeout(timer);
+                resolve();
+              };
+            });
+            if (!stopping && now() - started < tick) await autoscaler.drainEphemeral().catch((err: unknown) => out.error(err));
+          }
         }
       } finally {
         process.off('SIGTERM', stop);
