@@ -12,8 +12,11 @@ const bin = join(root, 'bin/provisioner.mjs');
 const config = join(root, 'examples/fleet.yaml');
 const state = mkdtempSync(join(tmpdir(), 'jenkins-fleet-quickstart-'));
 
+// Headings in bold only on a terminal: a pipe or a CI log gets no terminal control code (NO_COLOR too).
+const bold = process.stdout.isTTY === true && !process.env.NO_COLOR ? (text) => `\x1b[1m${text}\x1b[0m` : (text) => text;
+
 function say(text) {
-  process.stdout.write(`\n\x1b[1m== ${text}\x1b[0m\n`);
+  process.stdout.write(`\n${bold(`== ${text}`)}\n`);
 }
 
 function startSandbox() {

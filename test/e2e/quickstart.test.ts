@@ -24,6 +24,8 @@ describe('npm start', () => {
     expect(out).toMatch(/Pool awsDeploy: 2 wanted, 2 present, 2 online/);
     expect(out).toMatch(/Pool awsDeploy2: 2 wanted, 2 present, 2 online/);
     expect(out).toContain('Done: fleet bank-ci removed.');
+    // Standard output and error are pipes here, as in CI: no terminal control code (ESC) in either.
+    expect(out.includes('\x1b'), 'an ESC byte in the output of npm start through a pipe').toBe(false);
     expect(readdirSync(scratch).filter((f) => f.startsWith('jenkins-fleet-quickstart-'))).toEqual([]);
   });
 });

@@ -24,6 +24,8 @@ export interface CommandContext {
   /** The directory the command was started in: where `doctor` and `library` find the repository. */
   cwd: string;
   now: () => number;
+  /** Standard input, for a command that reads a document from it (`init --outputs -`). */
+  stdin: NodeJS.ReadableStream;
   /** The adapters of a fleet's outside systems (EC2, SSM, Jenkins, the hosts): the real ones unless given. */
   connect?: (fleet: Fleet, token: string, options?: ConnectOptions) => Systems;
 }

@@ -20,11 +20,12 @@ const commands: CommandEntry[] = [
   { name: 'force-unlock', summary: 'break the run lock a crashed up or down left behind, by its lock ID', load: async () => (await import('./lock.ts')).forceUnlockCommand },
   { name: 'library', summary: "render the shared library (vars/) and the Jenkinsfile from the fleet file's library: section", load: async () => (await import('../library/command.ts')).libraryCommand },
   { name: 'doctor', summary: 'cross-check fleet.yaml, jenkins/, the Jenkinsfile and the library; with JENKINS_URL set, the live controller too', load: async () => (await import('../doctor/command.ts')).doctorCommand },
+  { name: 'init', summary: 'write fleet.yaml from `terraform output -json` of terraform/jenkins (read from a file or standard input)', load: async () => (await import('../init/command.ts')).initCommand },
   { name: 'sandbox', summary: 'run local stand-ins of EC2, SSM and a Jenkins controller and print the exports that point the provisioner at them', load: async () => (await import('../sandbox/command.ts')).sandboxCommand },
 ];
 
 /** What the CLI reaches the world through; tests hand in their own. */
-export type MainDeps = Partial<Omit<CommandContext, 'globals' | 'io'>> & { streams?: Streams };
+export type MainDeps = Partial<Omit<CommandContext, 'globals' | 'io' | 'stdin'>> & { streams?: Streams };
 
 /** The command named in `argv` (after the global options), if any: the one whose module to load. */
 function commandNamed(argv: readonly string[]): string | undefined {
@@ -56,6 +57,7 @@ async function program(argv: readonly string[], deps: MainDeps): Promise<Command
       io: ioHost(streams, mode),
       env: deps.env ?? process.env,
       cwd: deps.cwd ?? process.cwd(),
+      stdin: streams.stdin,
       now: deps.now ?? Date.now,
       ...(deps.connect ? { connect: deps.connect } : {}),
     }));

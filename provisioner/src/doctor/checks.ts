@@ -20,6 +20,7 @@ export type CheckName =
   | 'approval'
   | 'isolation'
   | 'fresh'
+  | 'values'
   | 'controller';
 
 export interface CheckResult {
@@ -29,6 +30,10 @@ export interface CheckResult {
   problems: string[];
   /** What was looked at, for the report (e.g. "3 stages, 2 pools"). */
   notes: string[];
+  /** What must be filled in before a deploy: not a problem of the repository, so no exit code 1. */
+  todo?: string[];
+  /** Why the check did not run (the live controller without JENKINS_URL). */
+  skipped?: string;
 }
 
 const defaultLibrary = { name: 'bank-pipeline', version: 'v1.0.0' };
@@ -404,7 +409,16 @@ function pluginsCheck(repo: Repository): CheckResult {
     const via = need.orVia?.length ? ` (or ${need.orVia.join(', ')}, which brings it)` : '';
     result.problems.push(`${by} needs plugin ${need.plugin}${via} for ${need.because}, which ${paths.plugins} does not list`);
   }
-  result.notes.push(`${new Set(needs.map((n) => n.need.plugin)).size} plugins needed, ${installed.size} listed`);
+  // Needed plugins are often brought by a listed one (workflow-aggregator), so the two counts differ
+  // without anything missing: say how each need is met.
+  const met = new Map<string, 'listed' | 'brought'>();
+  for (const { need } of needs) {
+    if (installed.has(need.plugin)) met.set(need.plugin, 'listed');
+    else if ((need.orVia ?? []).some((p) => installed.has(p)) && met.get(need.plugin) !== 'listed') met.set(need.plugin, 'brought');
+  }
+  const listed = [...met.values()].filter((m) => m === 'listed').length;
+  const brought = [...met.values()].filter((m) => m === 'brought').length;
+  result.notes.push(`${listed + brought} plugins needed: ${listed} listed in ${paths.plugins}, ${brought} brought in by listed ones; ${installed.size} listed in all`);
   return result;
 }
 
@@ -578,6 +592,61 @@ function freshCheck(repo: Repository): CheckResult {
   return result;
 }
 
+// The account ids AWS's documentation writes in its examples: in an ARN, a value nobody has filled in.
+const documentationAccounts = ['123456789012', '111122223333', '444455556666'];
+// Host names reserved for examples (RFC 2606, RFC 6761): no controller answers there.
+const reservedHost = /(?:^|\.)(?:example|invalid|test)$|(?:^|\.)example\.(?:com|net|org)$/;
+
+/**
+ * fleet.yaml holds this account's values and not the documentation's: the example's subnet and
+ * security group ids, an ARN in AWS's example account, a controller under a reserved example
+ * domain. Each is something to fill in before a deploy (a todo), not a problem of the repository,
+ * whose own fleet.yaml carries the example's ids until an estate is applied.
+ */
+function valuesCheck(repo: Repository): CheckResult {
+  const result: CheckResult = { name: 'values', title: `${repo.fleet.path} holds this account's values, not the examples'`, problems: [], notes: [], todo: [] };
+  if (!repo.fleet.ok) {
+    result.problems.push(`${repo.fleet.path} is not valid, so its values cannot be checked`);
+    return result;
+  }
+  const fleet = repo.fleet.value;
+  const todo = result.todo as string[];
+  const file = repo.fleet.path;
+  const exampleIds = new Set(repo.example?.match(/\b(?:subnet|sg)-[0-9a-f]{8,17}\b/g) ?? []);
+  let host: string | undefined;
+  try {
+    host = new URL(fleet.controller.url).hostname;
+  } catch {
+    host = undefined;
+  }
+  // The values `provisioner init` writes: one to-do naming them all, with the one command that fills them.
+  const copied: string[] = [];
+  if (host && reservedHost.test(host)) copied.push(`controller.url (${host}: a domain reserved for examples)`);
+  for (const pool of fleet.pools) {
+    for (const field of ['subnets', 'securityGroups'] as const) {
+      if ((pool[field] ?? []).some((id) => exampleIds.has(id))) copied.push(`pools.${pool.name}.${field}`);
+    }
+  }
+  if (copied.length > 0) {
+    todo.push(
+      `${file} ${copied.join(', ')} still hold the example's values (${paths.example}), not this account's: fill them from terraform/jenkins with \`terraform -chdir=terraform/jenkins output -json > jenkins.outputs.json\` and \`provisioner init --outputs jenkins.outputs.json --force\``,
+    );
+  }
+  // Every other string in the file (the deploy's settings above all): an ARN in an example account.
+  const walk = (value: unknown, path: string) => {
+    if (typeof value === 'string') {
+      const account = documentationAccounts.find((id) => value.includes(`:${id}:`));
+      if (account) todo.push(`${file} ${path} ${value} names AWS's example account ${account}: put this account's ARN`);
+    } else if (Array.isArray(value)) value.forEach((item, i) => walk(item, `${path}[${i}]`));
+    else if (value && typeof value === 'object') for (const [key, item] of Object.entries(value)) walk(item, path ? `${path}.${key}` : key);
+  };
+  const { source: _source, pools: _pools, ...rest } = fleet;
+  walk(rest, '');
+  fleet.pools.forEach((pool) => walk({ ...pool, subnets: undefined, securityGroups: undefined }, `pools.${pool.name}`));
+  result.notes.push(repo.example === undefined ? `${paths.example} not found, so only example domains and accounts are looked for` : `compared with ${paths.example}`);
+  return result;
+}
+
 /** Runs every repository check. */
 export function checkRepository(repo: Repository): CheckResult[] {
   const facts = jenkinsfileFacts(repo);
@@ -594,5 +663,6 @@ export function checkRepository(repo: Repository): CheckResult[] {
     approvalCheck(repo, facts),
     isolationCheck(repo, facts),
     freshCheck(repo),
+    valuesCheck(repo),
   ];
 }

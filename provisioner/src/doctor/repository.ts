@@ -25,6 +25,8 @@ export interface Repository {
   steps: Read<Map<string, string>>;
   /** What the deploy's Terraform (fleet.yaml library.jenkinsfile.terraformDir) needs from its caller. */
   terraform: Read<TerraformInputs>;
+  /** examples/fleet.yaml's text, whose ids are the documentation's and no account's (absent: undefined). */
+  example: string | undefined;
 }
 
 export interface CascFile {
@@ -39,6 +41,7 @@ export const paths = {
   plugins: 'jenkins/plugins.txt',
   jenkinsfile: 'Jenkinsfile',
   vars: 'vars',
+  example: 'examples/fleet.yaml',
 } as const;
 
 async function readText(root: string, path: string): Promise<Read<string>> {
@@ -113,11 +116,12 @@ export async function readRepository(root: string, fleetPath: string, env: NodeJ
     if (!(err instanceof UserError)) throw err;
     fleet = { ok: false, path: shown, problems: err.problems };
   }
-  const [casc, plugins, jenkinsfile, steps] = await Promise.all([
+  const [casc, plugins, jenkinsfile, steps, example] = await Promise.all([
     readText(root, paths.casc).then((r) => then(r, (text) => parseCasc(text, paths.casc))),
     readText(root, paths.plugins).then((r) => then(r, (text) => parsePlugins(text, paths.plugins))),
     readText(root, paths.jenkinsfile),
     readSteps(root),
+    readText(root, paths.example),
   ]);
   const terraformDir = fleet.ok ? fleet.value.library?.jenkinsfile.terraformDir : undefined;
   let terraform: Read<TerraformInputs>;
@@ -130,5 +134,5 @@ export async function readRepository(root: string, fleetPath: string, env: NodeJ
       terraform = { ok: false, path: terraformDir, problems: [`${terraformDir}: cannot be read as a Terraform module (${(err as Error).message})`] };
     }
   }
-  return { root, fleet, casc, plugins, jenkinsfile, steps, terraform };
+  return { root, fleet, casc, plugins, jenkinsfile, steps, terraform, example: example.ok ? example.value : undefined };
 }

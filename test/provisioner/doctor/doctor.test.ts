@@ -21,7 +21,7 @@ const tfFiles = readdirSync(join(root, 'terraform/app')).filter((f) => f.endsWit
 /** Copies the files doctor reads into a temporary repository. */
 function copyRepository(): string {
   const dir = mkdtempSync(join(tmpdir(), 'doctor-'));
-  for (const file of ['jenkins/casc.yaml', 'jenkins/plugins.txt', 'jenkins/Dockerfile', 'Jenkinsfile', 'fleet.yaml', ...tfFiles]) {
+  for (const file of ['jenkins/casc.yaml', 'jenkins/plugins.txt', 'jenkins/Dockerfile', 'Jenkinsfile', 'fleet.yaml', 'examples/fleet.yaml', ...tfFiles]) {
     mkdirSync(dirname(join(dir, file)), { recursive: true });
     cpSync(join(root, file), join(dir, file), { dereference: true });
   }
@@ -69,12 +69,46 @@ describe('provisioner doctor on the repository', () => {
     expect(run.status).toBe(0);
   });
 
+  it('says it skipped the live controller and why, and what to do about it', () => {
+    const run = cli();
+    expect(run.stdout).toMatch(/^skip controller +the live controller \(not checked: JENKINS_URL is not set, so only the files were checked\)$/m);
+  });
+
+  it('counts the plugins so that a need brought in by a listed plugin does not read as missing', () => {
+    const run = cli();
+    expect(run.stdout).toMatch(/^ok +plugins .*\((\d+) plugins needed: (\d+) listed in jenkins\/plugins.txt, (\d+) brought in by listed ones; (\d+) listed in all\)$/m);
+    const [, needed, listed, brought] = /\((\d+) plugins needed: (\d+) listed in jenkins\/plugins.txt, (\d+) brought in by listed ones/.exec(run.stdout)!.map(Number);
+    expect(listed! + brought!).toBe(needed);
+  });
+
+  it("names the example's values the bank's fleet.yaml still holds as things to fill in before a deploy, without failing", () => {
+    const run = cli();
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^todo values /m);
+    expect(run.stdout).toContain('fleet.yaml controller.url (jenkins.bank.example: a domain reserved for examples), pools.awsDeploy.subnets, pools.awsDeploy.securityGroups,');
+    expect(run.stdout).toContain('`provisioner init --outputs jenkins.outputs.json --force`');
+    expect(run.stdout).toMatch(/library\.jenkinsfile\.vars\.certificate_arn arn:aws:acm:us-east-1:123456789012:\S+ names AWS's example account 123456789012/);
+    expect(run.stdout).toMatch(/^doctor: no problems found; 2 things to fill in before a deploy\nnext: fill in what the todo lines name/m);
+  });
+
+  it('has nothing to fill in once the values are this account\'s', async () => {
+    edit('fleet.yaml', /subnet-0a1b2c3d4e5f6000([12])/g, 'subnet-0fedcba98765432$1');
+    edit('fleet.yaml', /sg-0a1b2c3d4e5f60003/g, 'sg-0fedcba9876543210');
+    edit('fleet.yaml', 'https://jenkins.bank.example/', 'https://jenkins.ci.bank.internal/');
+    edit('fleet.yaml', ':123456789012:', ':301234567890:');
+    const values = (await doctor()).find((c) => c.name === 'values');
+    expect(values?.todo).toEqual([]);
+    expect(values?.problems).toEqual([]);
+  });
+
   it('prints the same report as JSON with --json', () => {
     const run = cli('--json');
     const report = JSON.parse(run.stdout) as DoctorReport;
     expect(report.ok).toBe(true);
     expect(report.problems).toBe(0);
-    expect(report.checks.map((c) => c.name)).toEqual(['fleet', 'labels', 'tools', 'library', 'credentials', 'account', 'plugins', 'deploy', 'approval', 'isolation', 'fresh']);
+    expect(report.checks.map((c) => c.name)).toEqual(['fleet', 'labels', 'tools', 'library', 'credentials', 'account', 'plugins', 'deploy', 'approval', 'isolation', 'fresh', 'values', 'controller']);
+    expect(report.checks.find((c) => c.name === 'controller')).toMatchObject({ status: 'skip', skipped: 'JENKINS_URL is not set, so only the files were checked' });
+    expect(report.todo).toBe(2);
     expect(run.status).toBe(0);
   });
 

@@ -21,9 +21,34 @@ describe("the doctor's report", () => {
         '       - a needs b',
         '       - c needs d',
         'doctor: 2 problems found',
+        'next: correct the problems above, then run `provisioner doctor` again',
         '',
       ].join('\n'),
     );
-    expect(formatReport(toReport([checks[0]!]))).toMatch(/doctor: no problems found\n$/);
+    expect(formatReport(toReport([checks[0]!]))).toMatch(/doctor: no problems found\nnext: `provisioner plan` shows what `provisioner up` will do; then `provisioner up`\n$/);
+  });
+
+  it('shows what to fill in before a deploy as todo, which is no problem, and says so at the end', () => {
+    const todo = { name: 'values' as const, title: 'values are filled', problems: [], notes: ['compared'], todo: ['fleet.yaml x is the example'] };
+    const report = toReport([checks[0]!, todo]);
+    expect(report).toMatchObject({ ok: true, problems: 0, todo: 1, checks: [{ status: 'ok' }, { status: 'todo', ok: true }] });
+    expect(formatReport(report)).toBe(
+      [
+        'ok   labels  labels are served (4 stages, 2 pools)',
+        'todo values  values are filled (compared)',
+        '       - fleet.yaml x is the example',
+        'doctor: no problems found; 1 thing to fill in before a deploy',
+        'next: fill in what the todo lines name, then run `provisioner doctor` again',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('says which check it skipped and why, and that checking it is what comes next', () => {
+    const skipped = { name: 'controller' as const, title: 'the live controller', problems: [], notes: [], skipped: 'JENKINS_URL is not set' };
+    const report = toReport([checks[0]!, skipped]);
+    expect(report.checks[1]).toMatchObject({ status: 'skip', ok: true, skipped: 'JENKINS_URL is not set' });
+    expect(formatReport(report)).toContain('skip controller  the live controller (not checked: JENKINS_URL is not set)\n');
+    expect(report.next).toMatch(/^set JENKINS_URL and JENKINS_API_TOKEN/);
   });
 });
