@@ -1,7 +1,8 @@
 # The provisioner's own permissions, least privilege: it may launch instances and volumes only if
 # they carry the fleet's tag from birth, with IMDSv2, the agent profile, the agent subnets and
 # security group; touch (terminate, run commands on, mark bootstrapped) only instances carrying
-# that tag; keep parameters only under /jenkins-fleet/<fleet>/; and pass only the agent role.
+# that tag; keep parameters only under /jenkins-fleet/<fleet>/; pass only the agent role; and hold
+# only its own fleet's item of the run lock's table.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -226,6 +227,21 @@ data "aws_iam_policy_document" "provisioner" {
     sid       = "ResolvePublicAmiParameters"
     actions   = ["ssm:GetParameter", "ssm:GetParameters"]
     resources = ["arn:${local.partition}:ssm:*::parameter/aws/service/*"]
+  }
+
+  # The run lock (provisioner/src/lock/, aws/lease.ts): GetItem reads it, UpdateItem takes, renews,
+  # releases and breaks it, always with a condition. Only the fleet's own item (its key is
+  # fleet/<fleet>), so one fleet's provisioner cannot hold or break another's lock.
+  statement {
+    sid       = "HoldOwnFleetRunLock"
+    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    resources = [var.lock_table_arn]
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["fleet/${var.fleet}"]
+    }
   }
 
   # These calls have no resource-level permissions: they can only be granted on "*". They read,

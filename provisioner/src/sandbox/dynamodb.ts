@@ -1,0 +1,105 @@
+// DynamoDB in the sandbox, for the run lock's table: dynalite (the DynamoDB JSON API on LevelDB,
+// written against the real service's answers) on a loopback port of its own, its data in
+// STATE/dynamodb so that locks survive a restart of the sandbox as the rest of the world does. The
+// sandbox's /dynamodb/ endpoint checks the signature's scope and IAM as for EC2 and SSM, then hands
+// the request to dynalite unchanged and its answer back byte for byte (the SDK checks x-amz-crc32).
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+
+/** The table terraform/jenkins creates by default (its lock_table_name). */
+export const defaultLockTable = 'jenkins-fleet-locks';
+
+/** The partition key terraform/jenkins gives the table (aws/lease.ts's leaseKeyAttribute). */
+const hashKey = 'lease';
+
+/** The operations whose success changes a table's items (for requests.log). */
+const mutating = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
+
+export interface DynamoAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+  /** The error's `__type` without its namespace, when it failed. */
+  error?: string;
+  mutating: boolean;
+}
+
+export class DynamoDbStandIn {
+  private constructor(
+    private readonly server: Server,
+    private readonly url: string,
+  ) {}
+
+  /** Starts dynalite on its data directory and creates `tables` (as terraform/jenkins does) where missing. */
+  static async start(stateDir: string, region: string, tables: string[]): Promise<DynamoDbStandIn> {
+    const path = join(stateDir, 'dynamodb');
+    mkdirSync(path, { recursive: true });
+    const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const client = new DynamoDBClient({ region, endpoint: url, maxAttempts: 1, credentials: { accessKeyId: 'AKIASANDBOXADMIN0000', secretAccessKey: 'sandbox-admin' } });
+    try {
+      for (const table of tables) {
+        try {
+          await client.send(new DescribeTableCommand({ TableName: table }));
+        } catch (err) {
+          if (!(err instanceof ResourceNotFoundException)) throw err;
+          await client.send(
+            new CreateTableCommand({
+              TableName: table,
+              AttributeDefinitions: [{ AttributeName: hashKey, AttributeType: 'S' }],
+              KeySchema: [{ AttributeName: hashKey, KeyType: 'HASH' }],
+              BillingMode: 'PAY_PER_REQUEST',
+            }),
+          );
+        }
+      }
+    } finally {
+      client.destroy();
+    }
+    return new DynamoDbStandIn(server, url);
+  }
+
+  /** Hands a DynamoDB request to dynalite as it came (method, target, content type, signature headers, body). */
+  async handle(headers: Record<string, string | string[] | undefined>, body: Buffer, op: string): Promise<DynamoAnswer> {
+    const pass: Record<string, string> = {};
+    for (const name of ['content-type', 'x-amz-target', 'authorization', 'x-amz-date', 'x-amz-security-token']) {
+      const value = headers[name];
+      if (typeof value === 'string') pass[name] = value;
+    }
+    const response = await fetch(this.url, { method: 'POST', headers: pass, body: new Uint8Array(body) });
+    const answer = Buffer.from(await response.arrayBuffer());
+    const out: Record<string, string> = {};
+    for (const name of ['content-type', 'x-amz-crc32', 'x-amzn-requestid']) {
+      const value = response.headers.get(name);
+      if (value !== null) out[name] = value;
+    }
+    let error: string | undefined;
+    if (response.status >= 400) {
+      try {
+        error = String((JSON.parse(answer.toString('utf8')) as { __type?: string }).__type ?? '').split('#').pop() || `HTTP ${response.status}`;
+      } catch {
+        error = `HTTP ${response.status}`;
+      }
+    }
+    return { status: response.status, headers: out, body: answer, mutating: mutating.has(op) && response.status === 200, ...(error ? { error } : {}) };
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** The lease named in a request's Key (for requests.log: which fleet's lock). */
+export function itemKeyOf(input: Record<string, unknown>): string | undefined {
+  const key = input.Key as Record<string, { S?: unknown }> | undefined;
+  const value = key?.[hashKey]?.S;
+  return typeof value === 'string' ? value : undefined;
+}
