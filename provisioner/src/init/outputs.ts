@@ -61,8 +61,9 @@ export const requiredOutputs: { name: string; expect: Expect; goesTo: string }[]
   { name: 'agent_kms_key_alias', expect: 'string', goesTo: 'secrets.kmsKeyId' },
 ];
 
-/** Outputs of terraform/bootstrap that fill the deploy's backend when given. */
+/** Outputs that fill more when given: the run lock's table (terraform/jenkins), the deploy's backend (terraform/bootstrap). */
 export const optionalOutputs: { name: string; expect: Expect; goesTo: string }[] = [
+  { name: 'lock_table', expect: 'string', goesTo: 'lock.table' },
   { name: 'state_bucket', expect: 'string', goesTo: 'library.jenkinsfile.backendConfig.bucket' },
   { name: 'state_bucket_region', expect: 'string', goesTo: 'library.jenkinsfile.backendConfig.region' },
 ];
@@ -138,6 +139,7 @@ export function fillFleet(text: string, name: string, outputs: Outputs): { text:
   set(['region'], 'region', 'region');
   set(['controller', 'url'], 'controller.url', 'controller_url');
   set(['secrets', 'kmsKeyId'], 'secrets.kmsKeyId', 'agent_kms_key_alias');
+  set(['lock', 'table'], 'lock.table', 'lock_table');
 
   const region = values.get('region') as string;
   const pools = doc.get('pools', true);
