@@ -66,6 +66,7 @@ const counters = {
   'terraform-policy': vitest,
   'terraform-provider': vitest,
   'library-groovy': lines,
+  'library-docker': lines,
   app: junit,
   docker: junit,
 };

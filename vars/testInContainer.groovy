@@ -18,13 +18,16 @@ void call(Map args = [:]) {
     // the Dockerfile target holding what the whole suite needs
     target: 'test',
     // the MariaDB image run beside the tests (null: none)
-    databaseImage: 'docker.io/library/mariadb:11.4',
+    databaseImage: 'docker.io/library/mariadb:10.11',
     // the variable that gives the tests the database (mysql://root:PASSWORD@127.0.0.1:3306)
     databaseUrlVariable: 'BANK_TEST_MARIADB_URL',
     // where the JUnit XML goes, relative to the workspace (default: DIR/build/test-results/junit.xml)
     junit: null,
     // extra pytest arguments, passed as they are (one line each)
     args: [],
+    // build arguments, e.g. PIP_INDEX_URL for the bank's package index (not for secrets: they stay in the image
+    // history)
+    buildArgs: [:],
     // docker build's --network (null: docker's default)
     buildNetwork: null,
     // whether to publish the JUnit XML with the junit step
@@ -42,7 +45,7 @@ void call(Map args = [:]) {
       expected: 'a Dockerfile stage name'],
     databaseImage: [type: 'String', nullable: true,
       pattern: '[a-z0-9][a-z0-9._/:-]*(@sha256:[0-9a-f]{64})?',
-      expected: 'an image reference such as docker.io/library/mariadb:11.4'],
+      expected: 'an image reference such as docker.io/library/mariadb:10.11'],
     databaseUrlVariable: [type: 'String',
       pattern: '[A-Z_][A-Z0-9_]*',
       expected: 'an environment variable name'],
@@ -52,6 +55,9 @@ void call(Map args = [:]) {
     args: [type: 'List',
       pattern: '[^\\n\\r]*',
       expected: 'a single line'],
+    buildArgs: [type: 'Map',
+      keyPattern: '[A-Za-z_][A-Za-z0-9_]*',
+      expected: 'a build argument name (letters, digits, "_")'],
     buildNetwork: [type: 'String', nullable: true,
       pattern: '[a-z][a-z0-9_.-]*',
       expected: 'a docker network name such as host'],
@@ -62,7 +68,10 @@ void call(Map args = [:]) {
   Map opts = StepArguments.check(this, 'testInContainer', defaults, rules, args)
   String junitFile = opts.junit ?: "${opts.dir}/build/test-results/junit.xml"
   NodeTools.require(this, 'testInContainer', 'docker', toolHint)
+  runTests(opts, junitFile)
+}
 
+void runTests(Map opts, String junitFile) {
   writeFile(file: '.bank-pipeline/testInContainer.sh', text: libraryResource('bank-pipeline/testInContainer.sh'))
   // Names of this run's image tag and containers: unique, so concurrent builds on one engine
   // never touch each other's.
@@ -74,7 +83,7 @@ void call(Map args = [:]) {
     "TARGET=${opts.target}",
     "JUNIT_FILE=${junitFile}",
     "DATABASE_URL_VARIABLE=${opts.databaseUrlVariable}",
-  ]
+  ] + buildArgEnvironment(opts.buildArgs)
   // Optional values are left out: withEnv drops a variable given empty.
   if (opts.databaseImage) {
     environment << "DATABASE_IMAGE=${opts.databaseImage}".toString()
@@ -106,4 +115,15 @@ void call(Map args = [:]) {
   if (!fileExists(junitFile)) {
     error("testInContainer: the tests passed but left no JUnit file (${junitFile})")
   }
+}
+
+// Each build argument travels as its own variable, BUILD_ARG__<name> (two underscores, so no
+// argument can be named onto BUILD_ARG_NAMES); the script turns it into --build-arg NAME=VALUE.
+@NonCPS
+static List<String> buildArgEnvironment(Map buildArgs) {
+  List<String> environment = ["BUILD_ARG_NAMES=${buildArgs.keySet().join(' ')}".toString()]
+  for (Object name in buildArgs.keySet()) {
+    environment << "BUILD_ARG__${name}=${buildArgs[name]}".toString()
+  }
+  return environment
 }

@@ -95,11 +95,16 @@ def test_a_missing_server_binary_fails_naming_the_package_to_install():
 
 def test_the_suite_can_use_a_mariadb_run_beside_it(mariadb):
     """What the test target does with BANK_TEST_MARIADB_URL: users for any client host, fresh databases."""
+    from urllib.parse import quote
+
     from sqlalchemy import create_engine, text
 
     from servers import ExternalMariaDB
 
-    beside = ExternalMariaDB(f"mysql://root:@{mariadb.host}:{mariadb.port}").start()
+    # The suite's own server's administrator: root without a password when the run started it, the
+    # account BANK_TEST_MARIADB_URL names when the server runs beside the container (the pipeline's).
+    user, password = getattr(mariadb, "admin_user", "root"), getattr(mariadb, "admin_password", "")
+    beside = ExternalMariaDB(f"mysql://{quote(user, safe='')}:{quote(password, safe='')}@{mariadb.host}:{mariadb.port}").start()
     engine = create_engine(beside.create_database("beside_check"))
     with engine.connect() as connection:
         assert connection.execute(text("SELECT DATABASE()")).scalar() == "beside_check"

@@ -148,6 +148,8 @@ export interface AgentNode {
   deleted?: boolean;
   labels: string[];
   executors: number;
+  /** Executors running a build or handed one, when Jenkins listed them (`idle` says only whether any is). */
+  busyExecutors?: number;
 }
 
 /** An SSM parameter holding an agent's secret. */

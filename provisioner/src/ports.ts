@@ -2,6 +2,7 @@
 // One adapter per system implements each (aws/ec2.ts, aws/ssm.ts, jenkins/controller.ts); they own
 // batching, pagination, retries and timeouts, and nothing else imports an SDK.
 import type { AgentNode, Instance } from './model.ts';
+import type { QueueItem } from './plan/demand.ts';
 
 export interface LaunchRequest {
   fleet: string;
@@ -134,4 +135,9 @@ export interface Controller {
   resume(name: string): Promise<void>;
   /** Deletes the node; `absent` if there was none. */
   deleteNode(name: string): Promise<'deleted' | 'absent'>;
+  /**
+   * The build queue (`queue/api/json`, asked in English). Jenkins shows a caller only the items of
+   * jobs it may read (Job/Read): without it the queue looks empty.
+   */
+  readQueue(): Promise<QueueItem[]>;
 }

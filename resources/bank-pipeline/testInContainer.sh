@@ -3,6 +3,7 @@
 # it). Inputs from the environment, validated by the step:
 #   RUN_ID (unique per run), CONTEXT_DIR, DOCKERFILE, TARGET, JUNIT_FILE (relative to the
 #   workspace), DATABASE_URL_VARIABLE, DATABASE_IMAGE (optional), BUILD_NETWORK (optional),
+#   BUILD_ARG_NAMES (space-separated, optional) with each value in BUILD_ARG__<name>,
 #   PYTEST_ARGS (optional, one per line), WORKSPACE_TMP.
 # Exits with pytest's status; 90 when the image does not build or a container does not start.
 set -euo pipefail
@@ -34,6 +35,10 @@ trap 'exit 143' TERM INT HUP
 
 build=(build --target "$TARGET" --file "$DOCKERFILE" --tag "$image")
 if [ -n "${BUILD_NETWORK:-}" ]; then build+=(--network "$BUILD_NETWORK"); fi
+for name in ${BUILD_ARG_NAMES:-}; do
+  value_var="BUILD_ARG__$name"
+  build+=(--build-arg "$name=${!value_var:-}")
+done
 docker "${build[@]}" -- "$CONTEXT_DIR" || fail_setup "docker build of the $TARGET target of $DOCKERFILE failed"
 
 # The tests get no network but their own loopback. With a database, they join its container's

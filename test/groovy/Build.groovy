@@ -130,6 +130,12 @@ class Build {
     return this
   }
 
+  /** Puts this program on the build's PATH under `name`. */
+  Build tool(String name, String path) {
+    link(name, path)
+    return this
+  }
+
   private void link(String name, String target) {
     File link = new File(bin, name)
     link.delete()

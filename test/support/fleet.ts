@@ -14,7 +14,8 @@ function settingLines(settings: Record<string, Setting | undefined>): string[] {
 }
 
 export interface Ec2PoolOptions {
-  count?: number;
+  /** 1 by default; null leaves it out (a pool `watch` scales has min and max instead). */
+  count?: number | null;
   labels?: string[];
   subnets?: string[];
   image?: string;
@@ -27,7 +28,7 @@ export interface Ec2PoolOptions {
 export function ec2Pool(name: string, options: Ec2PoolOptions = {}): string {
   return `${[
     `  - name: ${name}`,
-    `    count: ${options.count ?? 1}`,
+    ...(options.count === null ? [] : [`    count: ${options.count ?? 1}`]),
     `    labels: [${(options.labels ?? [name]).join(', ')}]`,
     '    instanceType: t3.medium',
     `    image: ${options.image ?? 'ami-0123456789abcdef0'}`,

@@ -178,6 +178,7 @@ export class World {
       this.nodes.delete(name);
       return 'deleted';
     },
+    readQueue: async () => [],
   };
 
   systems(fleet: Fleet): Systems {

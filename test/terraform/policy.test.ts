@@ -818,6 +818,51 @@ describe('provisioner-iam', () => {
     expect(await findings('provisioner-iam', policy(complete))).toEqual([]);
   });
 
+  it('flags CreateFleet without the fleet tag on its fleet and instances, from any template, and launch templates not the fleet\'s', async () => {
+    const spot = (fleetCondition: string, templateCondition: string) => `${complete}
+    statement {
+      sid       = "Fleet"
+      actions   = ["ec2:CreateFleet"]
+      resources = ["\${local.ec2_arn}:fleet/*", "\${local.ec2_arn}:instance/*"]
+      ${fleetCondition}
+    }
+    statement {
+      sid       = "FleetTemplates"
+      actions   = ["ec2:CreateFleet", "ec2:CreateLaunchTemplateVersion", "ec2:DeleteLaunchTemplate"]
+      resources = ["\${local.ec2_arn}:launch-template/*"]
+      ${templateCondition}
+    }
+    statement {
+      sid       = "TagTemplates"
+      actions   = ["ec2:CreateTags"]
+      resources = ["\${local.ec2_arn}:launch-template/*"]
+      condition {
+        test     = "StringEquals"
+        variable = "ec2:CreateAction"
+        values   = ["CreateLaunchTemplate"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "aws:RequestTag/\${local.fleet_tag}"
+        values   = [var.fleet]
+      }
+    }`;
+    const tagged = (variable: string) => `condition {
+        test     = "StringEquals"
+        variable = "${variable}/\${local.fleet_tag}"
+        values   = [var.fleet]
+      }`;
+    expect(await findings('provisioner-iam', policy(spot(tagged('aws:RequestTag'), tagged('ec2:ResourceTag'))))).toEqual([]);
+    const loose = await findings('provisioner-iam', policy(spot('', '')));
+    expect(loose.map((f) => f.message)).toEqual(expect.arrayContaining([
+      expect.stringMatching(/CreateFleet on .*fleet\/\* without aws:RequestTag/),
+      expect.stringMatching(/CreateFleet on .*instance\/\* without aws:RequestTag/),
+      expect.stringMatching(/CreateFleet from any launch template/),
+      expect.stringMatching(/CreateLaunchTemplateVersion on launch templates without ec2:ResourceTag/),
+      expect.stringMatching(/DeleteLaunchTemplate on launch templates without ec2:ResourceTag/),
+    ]));
+  });
+
   it('rejects launching instances without the fleet tag at creation', async () => {
     const out = await findings('provisioner-iam', policy(complete.replace('aws:RequestTag/', 'aws:ResourceTag/')));
     expect(out.map((f) => f.message)).toEqual([
@@ -851,7 +896,7 @@ describe('provisioner-iam', () => {
       expect.stringMatching(/ssm:GetParameter on/),
       expect.stringMatching(/ssm:DeleteParameter on/),
       expect.stringMatching(/PassRole on \*; only the agent role/),
-      expect.stringMatching(/CreateTags other than at launch/),
+      expect.stringMatching(/CreateTags other than at creation/),
     ]);
   });
 
@@ -874,7 +919,7 @@ describe('provisioner-iam', () => {
       }`;
     expect(await findings('provisioner-iam', policy(mark('"jenkins-fleet:bootstrapped"')))).toEqual([]);
     const widened = await findings('provisioner-iam', policy(mark('"jenkins-fleet:bootstrapped", "jenkins-fleet:pool"')));
-    expect(widened.map((f) => f.message)).toEqual([expect.stringMatching(/CreateTags other than at launch/)]);
+    expect(widened.map((f) => f.message)).toEqual([expect.stringMatching(/CreateTags other than at creation/)]);
   });
 
   it('rejects a policy that forgets what the provisioner needs', async () => {

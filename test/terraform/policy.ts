@@ -959,15 +959,27 @@ const provisionerIam = defineRule(
             else if (/:(instance|volume)\/\*$/.test(r) && !requestTagged(st)) flag(`allows RunInstances on ${r} without aws:RequestTag/${FLEET_TAG} = fleet`);
             else if (r.endsWith('/*') && st.conditions.length === 0) flag(`allows RunInstances on every ${r} without a condition`);
           }
+        } else if (action === 'ec2:CreateFleet') {
+          for (const r of st.resources) {
+            if (r === '*') flag('allows CreateFleet on "*"');
+            else if (/:(instance|fleet)\/\*$/.test(r) && !requestTagged(st)) flag(`allows CreateFleet on ${r} without aws:RequestTag/${FLEET_TAG} = fleet`);
+            else if (/:launch-template\/\*$/.test(r) && !hasCondition(st, 'StringEquals', `ec2:ResourceTag/${FLEET_TAG}`, FLEET_VALUE)) flag(`allows CreateFleet from any launch template (${r}) without ec2:ResourceTag/${FLEET_TAG} = fleet`);
+          }
+        } else if (action === 'ec2:CreateLaunchTemplate') {
+          if (!requestTagged(st)) flag(`allows CreateLaunchTemplate without aws:RequestTag/${FLEET_TAG} = fleet`);
+        } else if (/^ec2:(CreateLaunchTemplateVersion|DeleteLaunchTemplate|ModifyLaunchTemplate)$/.test(action)) {
+          if (!hasCondition(st, 'StringEquals', `ec2:ResourceTag/${FLEET_TAG}`, FLEET_VALUE)) flag(`allows ${action} on launch templates without ec2:ResourceTag/${FLEET_TAG} = fleet`);
         } else if (action === 'ec2:CreateTags') {
-          const atLaunch = hasCondition(st, 'StringEquals', 'ec2:CreateAction', 'RunInstances') && requestTagged(st);
+          // Tagging at creation: by the launch (RunInstances, CreateFleet) or as the pool's launch template is made.
+          const creating = st.conditions.filter((c) => c.variable === 'ec2:CreateAction');
+          const atLaunch = creating.length > 0 && creating.every((c) => c.test === 'StringEquals' && c.values.length > 0 && c.values.every((v) => ['RunInstances', 'CreateFleet', 'CreateLaunchTemplate'].includes(v))) && requestTagged(st);
           // After a bootstrap the provisioner marks the fleet's own instance, with that one key only.
           const bootstrapMark =
             hasCondition(st, 'StringEquals', `ec2:ResourceTag/${FLEET_TAG}`, FLEET_VALUE) &&
             hasCondition(st, 'ForAllValues:StringEquals', 'aws:TagKeys', 'jenkins-fleet:bootstrapped') &&
             st.conditions.filter((c) => c.variable === 'aws:TagKeys').every((c) => c.values.length === 1);
           if (!atLaunch && !bootstrapMark) {
-            flag('allows CreateTags other than at launch (ec2:CreateAction = RunInstances) with the fleet tag, or than the jenkins-fleet:bootstrapped key on the fleet\'s instances');
+            flag('allows CreateTags other than at creation (ec2:CreateAction = RunInstances, CreateFleet or CreateLaunchTemplate) with the fleet tag, or than the jenkins-fleet:bootstrapped key on the fleet\'s instances');
           }
         } else if (/^ec2:(TerminateInstances|StopInstances|RebootInstances|ModifyInstanceAttribute|DeleteTags)$/.test(action)) {
           if (!hasCondition(st, 'StringEquals', `ec2:ResourceTag/${FLEET_TAG}`, FLEET_VALUE)) flag(`allows ${action} on instances without ec2:ResourceTag/${FLEET_TAG} = fleet`);

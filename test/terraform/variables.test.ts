@@ -135,6 +135,13 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
       max_session_duration_minutes: 2000, tags: { 'jenkins-fleet:pool': 'x' },
     },
   },
+  'terraform/bootstrap': {
+    good: { region: 'us-east-1', name: 'bank', state_bucket_name: 'bank-tfstate-prod', repositories: { controller: 'bank-ci/jenkins', app: 'bank/banking-app' } },
+    bad: {
+      region: 'east', name: 'Bank_', state_bucket_name: 'Bank State', state_noncurrent_days: 7, repositories: { app: 'Bank/App' },
+      untagged_image_days: 0, tags: { 'jenkins-fleet:pool': 'x' },
+    },
+  },
   'terraform/app': {
     good: {
       region: 'us-west-2', certificate_arn: ARN.cert.replace('us-east-1', 'us-west-2'), container_image: IMAGE, backup_copy_vault_arn: ARN.vault,

@@ -31,6 +31,8 @@ export interface ApplyOptions {
   /** Jenkins calls in flight at once. */
   concurrency?: number;
   now?: () => number;
+  /** Told once per pool when its launch calls are all answered (before its agents are brought up). */
+  launchesAnswered?: (pool: string) => void;
 }
 
 export interface ApplyResult {
@@ -114,6 +116,7 @@ class Execution {
           targets.push({ target: this.target(pool, instance.id, instance), needsNode: true });
         }
       }
+      this.options.launchesAnswered?.(pool.name);
     }
     for (const action of actions) {
       if (action.type === 'register' || action.type === 'bootstrap') {

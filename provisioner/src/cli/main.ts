@@ -15,6 +15,7 @@ interface CommandEntry {
 const commands: CommandEntry[] = [
   { name: 'plan', summary: 'show what `up` would do, changing nothing', load: async () => (await import('./fleet.ts')).planCommand },
   { name: 'up', summary: 'carry out the plan and wait until every wanted agent is online', load: async () => (await import('./fleet.ts')).upCommand },
+  { name: 'watch', summary: 'reconcile on every tick; pools with max follow the build queue (scale up at once, scale in only idle agents)', load: async () => (await import('./watch.ts')).watchCommand },
   { name: 'status', summary: 'show each pool, its agents (node and instance side by side) and any orphans', load: async () => (await import('./fleet.ts')).statusCommand },
   { name: 'down', summary: "drain and remove every managed agent (or one pool's): no new builds, wait until idle, delete, terminate", load: async () => (await import('./fleet.ts')).downCommand },
   { name: 'force-unlock', summary: 'break the run lock a crashed up or down left behind, by its lock ID', load: async () => (await import('./lock.ts')).forceUnlockCommand },

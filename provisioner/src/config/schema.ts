@@ -94,10 +94,50 @@ const poolObject = z.strictObject({
   mode: z.enum(['NORMAL', 'EXCLUSIVE']).default('NORMAL'),
   rootVolumeGiB: z.int().min(8).max(16384).default(30),
   publicIp: z.boolean().default(false),
+  // Scaling with the build queue (`provisioner watch`): a pool with `max` follows demand between
+  // `min` and `max`; one without is never scaled by watch (`count: N` is min = max = N).
+  min: z.int().min(0).max(1000).optional(),
+  max: z.int().min(1).max(1000).optional(),
+  /** Executors kept free and ready beyond what the queue asks for. */
+  minIdle: z.int().min(0).max(1000).optional(),
+  /** How long an agent stays idle before watch removes it. */
+  idleAfter: duration.optional(),
+  /** No agent is removed for idleness before it has run this long. */
+  minUptime: duration.optional(),
+  /** One build per agent: drained as soon as it is seen busy, removed when that build ends. */
+  ephemeral: z.boolean().optional(),
+  /** An agent not online this long after its launch is stuck, and replaced. */
+  bootDeadline: duration.optional(),
+  /** Failed launches or stuck agents in a row before the pool stops growing. */
+  retryBudget: z.int().min(1).max(100).optional(),
 });
 
+/** The keys that only a pool scaled by `watch` (one with `max`) may have. */
+export const scalingOnlyFields = ['min', 'minIdle', 'idleAfter', 'minUptime', 'ephemeral', 'bootDeadline', 'retryBudget'] as const;
+
+/** How `watch` scales a pool with `max` (durations in milliseconds). */
+export interface PoolScaling {
+  minIdle: number;
+  idleAfter: number;
+  minUptime: number;
+  ephemeral: boolean;
+  bootDeadline: number;
+  retryBudget: number;
+}
+
+/** The defaults of a scaled pool's keys left out. */
+export const scalingDefaults: PoolScaling = { minIdle: 0, idleAfter: 600_000, minUptime: 0, ephemeral: false, bootDeadline: 600_000, retryBudget: 3 };
+
 type PoolObject = z.infer<typeof poolObject>;
-type PoolBase = Omit<PoolObject, (typeof ec2Fields)[number] | 'hosts' | 'count'> & { count: number };
+type PoolBase = Omit<PoolObject, (typeof ec2Fields)[number] | 'hosts' | 'count' | 'min' | 'max' | (typeof scalingOnlyFields)[number]> & {
+  /** How many agents `up` keeps: `count`, or `min` for a pool `watch` scales. */
+  count: number;
+  /** The fewest and most agents the pool may have (both `count` for a pool of fixed size). */
+  min: number;
+  max: number;
+  /** Present when the pool has `max`: `watch` scales it with the build queue. */
+  scaling?: PoolScaling;
+};
 /** A pool of EC2 instances the provisioner launches and terminates. */
 export type Ec2PoolConfig = PoolBase & {
   instanceType: string;
@@ -145,7 +185,21 @@ export const poolSchema = poolObject
           ctx.addIssue({ code: 'invalid_type', expected: ec2Expected[field], input: undefined, path: [field], message: `${field} is required` });
         }
       }
-      if (pool.count === undefined) ctx.addIssue({ code: 'invalid_type', expected: 'int', input: undefined, path: ['count'], message: 'count is required' });
+      if (pool.count === undefined && pool.max === undefined) {
+        ctx.addIssue({ code: 'invalid_type', expected: 'int', input: undefined, path: ['count'], message: 'count is required (or min and max, for a pool that watch scales)' });
+      }
+    }
+
+    // Scaling keys: all or nothing with max, never beside count, never on machines that always exist.
+    if (pool.max !== undefined) {
+      if (pool.hosts) problem('max', "no max in a static pool (one with hosts): its machines always exist, watch cannot add or remove any");
+      if (pool.count !== undefined) problem('count', `either count (a fixed size: min = max = count) or min and max, found count ${pool.count} and max ${pool.max}`);
+      if (pool.min !== undefined && pool.min > pool.max) problem('min', `a min no greater than max (${pool.max}), found ${pool.min}`);
+      if (pool.ephemeral && pool.executors !== 1) problem('executors', `1 executor in an ephemeral pool (one build per agent), found ${pool.executors}`);
+    } else {
+      for (const field of scalingOnlyFields) {
+        if (pool[field] !== undefined) problem(field, `${field} only in a pool with max (a pool without max is never scaled by watch: give max, or use count for a fixed size)`);
+      }
     }
 
     if (pool.transport !== 'ssh') {
@@ -182,9 +236,21 @@ export const poolSchema = poolObject
     }
   })
   .transform((pool) => {
-    const count = pool.count ?? pool.hosts?.length ?? 0;
     const sshAddress = pool.transport === 'ssh' && !pool.hosts ? (pool.sshAddress ?? 'private') : pool.sshAddress;
-    return { ...pool, count, sshAddress } as Ec2PoolConfig | StaticPoolConfig;
+    const { min, max, minIdle, idleAfter, minUptime, ephemeral, bootDeadline, retryBudget, ...rest } = pool;
+    if (max !== undefined) {
+      const scaling: PoolScaling = {
+        minIdle: minIdle ?? scalingDefaults.minIdle,
+        idleAfter: idleAfter ?? scalingDefaults.idleAfter,
+        minUptime: minUptime ?? scalingDefaults.minUptime,
+        ephemeral: ephemeral ?? scalingDefaults.ephemeral,
+        bootDeadline: bootDeadline ?? scalingDefaults.bootDeadline,
+        retryBudget: retryBudget ?? scalingDefaults.retryBudget,
+      };
+      return { ...rest, count: min ?? 0, min: min ?? 0, max, scaling, sshAddress } as Ec2PoolConfig | StaticPoolConfig;
+    }
+    const count = pool.count ?? pool.hosts?.length ?? 0;
+    return { ...rest, count, min: count, max: count, sshAddress } as Ec2PoolConfig | StaticPoolConfig;
   });
 
 /**

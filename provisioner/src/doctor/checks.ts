@@ -327,6 +327,20 @@ function credentialsCheck(repo: Repository): CheckResult {
 /** What the provisioner's service account needs on the controller, and no more. */
 export const serviceAccountPermissions = ['Overall/Read', 'Agent/Create', 'Agent/Configure', 'Agent/Connect', 'Agent/Delete', 'Agent/Disconnect'];
 
+/**
+ * The pools `watch` scales with the build queue (those with `max`): while there is one, the
+ * service account also needs Job/Read, since Jenkins shows a caller only the queue items of jobs it
+ * may read; while there is none, Job/Read is more than it needs.
+ */
+export function queueReaders(pools: ReadonlyArray<{ name: string; max: number; scaling?: unknown }>): string[] {
+  return pools.filter((p) => p.scaling !== undefined).map((p) => p.name);
+}
+
+/** The service account's permissions for this fleet: Job/Read only when a pool follows the queue. */
+export function serviceAccountPermissionsFor(pools: ReadonlyArray<{ name: string; max: number; scaling?: unknown }>): string[] {
+  return queueReaders(pools).length > 0 ? [...serviceAccountPermissions, 'Job/Read'] : serviceAccountPermissions;
+}
+
 function accountCheck(repo: Repository): CheckResult {
   const result: CheckResult = {
     name: 'account',
@@ -356,11 +370,17 @@ function accountCheck(repo: Repository): CheckResult {
       for (const permission of source.permissions) if (!granted.has(String(permission))) granted.set(String(permission), source === own ? 'directly' : 'through the group authenticated');
     }
   }
-  for (const permission of serviceAccountPermissions) {
-    if (!granted.has(permission)) result.problems.push(`${where} does not grant ${user} ${permission}, which the provisioner needs`);
+  const scaled = queueReaders(repo.fleet.value.pools);
+  const needed = serviceAccountPermissionsFor(repo.fleet.value.pools);
+  for (const permission of needed) {
+    if (granted.has(permission)) continue;
+    const why = permission === 'Job/Read' ? `, which watch needs to see the build queue (${repo.fleet.path} scales ${scaled.join(', ')} with max)` : ', which the provisioner needs';
+    result.problems.push(`${where} does not grant ${user} ${permission}${why}`);
   }
   for (const [permission, how] of granted) {
-    if (!serviceAccountPermissions.includes(permission)) result.problems.push(`${where} grants ${user} ${permission} ${how}: more than the provisioner needs`);
+    if (needed.includes(permission)) continue;
+    const why = permission === 'Job/Read' ? ` (only a fleet with a pool that has max needs it, for watch to see the queue; ${repo.fleet.path} has none)` : '';
+    result.problems.push(`${where} grants ${user} ${permission} ${how}: more than the provisioner needs${why}`);
   }
   result.notes.push(`${user}: ${[...granted.keys()].join(', ') || 'nothing'}`);
   return result;

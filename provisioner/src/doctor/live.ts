@@ -9,7 +9,7 @@ import { readToken } from '../config/load.ts';
 import { RemoteError, UserError } from '../errors.ts';
 import { JenkinsController, PasswordNotTokenError } from '../jenkins/controller.ts';
 import type { Controller } from '../ports.ts';
-import type { CheckResult } from './checks.ts';
+import { queueReaders, type CheckResult } from './checks.ts';
 import type { Repository } from './repository.ts';
 
 const timeoutMs = 15_000;
@@ -163,8 +163,12 @@ export async function checkController(repo: Repository, env: NodeJS.ProcessEnv):
     const data = JSON.parse(root.body) as { numExecutors?: number; useSecurity?: boolean; slaveAgentPort?: number; jobs?: { name: string }[] };
     if (data.useSecurity === false) problems.push(`Jenkins at ${probe.url} has security turned off: anyone can do anything`);
     if ((data.numExecutors ?? 0) > 0) problems.push(`the built-in node has ${data.numExecutors} executors: builds could run on the controller (casc.yaml sets numExecutors: 0)`);
-    if ((data.jobs ?? []).length > 0) {
+    const scaled = queueReaders(fleet.pools);
+    if (scaled.length === 0 && (data.jobs ?? []).length > 0) {
       problems.push(`${user} can read jobs (${data.jobs!.slice(0, 3).map((j) => j.name).join(', ')}): Job/Read is more than the provisioner needs`);
+    } else if (scaled.length > 0 && (data.jobs ?? []).length === 0) {
+      // casc.yaml always defines a job, so a service account that sees none lacks Job/Read.
+      problems.push(`${user} sees no job: it lacks Job/Read, without which watch sees an empty build queue and never scales ${scaled.join(', ')} up`);
     }
 
     const websocket = await probe.call('GET', 'wsagents/');

@@ -6,7 +6,9 @@ import Jenkins, { type JenkinsClientError } from 'jenkins';
 import { XMLParser } from 'fast-xml-parser';
 import { RemoteError } from '../errors.ts';
 import type { AgentNode } from '../model.ts';
+import type { QueueItem } from '../plan/demand.ts';
 import type { Controller, NodeSpec } from '../ports.ts';
+import { queueTree, QueueFormatError, readQueueItems } from './queue.ts';
 
 export interface JenkinsControllerOptions {
   /** The controller's root URL, e.g. https://ci.example.com/ (no credentials in it). */
@@ -26,7 +28,7 @@ export interface JenkinsControllerOptions {
  * SlaveComputer); the offline cause's class tells a person's (OfflineCause$UserCause) from Jenkins'
  * own (a node monitor's).
  */
-export const nodesTree = 'computer[displayName,description,offline,temporarilyOffline,idle,offlineCauseReason,offlineCause[_class,timestamp],absoluteRemotePath,numExecutors,assignedLabels[name]]';
+export const nodesTree = 'computer[displayName,description,offline,temporarilyOffline,idle,offlineCauseReason,offlineCause[_class,timestamp],absoluteRemotePath,numExecutors,executors[idle],assignedLabels[name]]';
 
 /** Offline causes a person sets (toggleOffline, changeOfflineCause, the CLI): OfflineCause.UserCause and its ByCLI. */
 const personCause = /^hudson\.slaves\.OfflineCause\$(UserCause|ByCLI)$/;
@@ -168,8 +170,28 @@ export class JenkinsController implements Controller {
       // Jenkins makes a computer only for a node with executors and keeps one with none only while
       // the builds of a deleted node finish (AbstractCIBase.updateComputerList).
       if (computer.numExecutors === 0) node.deleted = true;
+      // Executor.isIdle per executor: how many of a multi-executor agent's are taken (or handed work).
+      if (Array.isArray(computer.executors)) node.busyExecutors = (computer.executors as Array<{ idle?: unknown }>).filter((e) => e?.idle === false).length;
       return [node];
     });
+  }
+
+  async readQueue(): Promise<QueueItem[]> {
+    const doing = 'reading the build queue';
+    // `why` is localised by the request's locale; demand reads Jenkins' English words.
+    const res = await this.call({ doing, permission: 'Overall/Read', readOnly: true }, () => this.get(`queue/api/json?tree=${encodeURIComponent(queueTree)}`, { 'accept-language': 'en' }));
+    let json: unknown;
+    try {
+      json = JSON.parse(res.body.toString('utf8'));
+    } catch {
+      throw new RemoteError(doing, this.endpoint, `answered ${res.statusCode} with a body that is not JSON (is this URL a Jenkins controller?)`);
+    }
+    try {
+      return readQueueItems(json);
+    } catch (err) {
+      if (err instanceof QueueFormatError) throw new RemoteError(doing, this.endpoint, `answered ${err.message}`);
+      throw err;
+    }
   }
 
   async createNode(spec: NodeSpec): Promise<'created' | 'exists'> {
@@ -260,11 +282,11 @@ export class JenkinsController implements Controller {
    * requests are. Fails as the client fails (JenkinsClientError: `res` when the controller answered
    * other than 2xx, `code` or `isTimeout` when it did not), so `call` treats both alike.
    */
-  private async get(path: string): Promise<{ statusCode: number; body: Buffer }> {
+  private async get(path: string, headers: Record<string, string> = {}): Promise<{ statusCode: number; body: Buffer }> {
     let response: Response;
     try {
       response = await fetch(new URL(path, this.url), {
-        headers: { authorization: this.authorization },
+        headers: { ...headers, authorization: this.authorization },
         redirect: 'manual',
         signal: AbortSignal.timeout(this.timeoutMs),
       });

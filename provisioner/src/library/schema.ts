@@ -75,14 +75,15 @@ export const librarySchema = z.strictObject({
       /** The target of the app's Dockerfile that holds everything its whole test suite needs. */
       target: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected a Dockerfile stage name').default('test'),
       /**
-       * The MariaDB image started beside the test container (pin it by digest for repeatable
-       * builds); null: none, the tests start their own.
+       * The MariaDB image started beside the test container: 10.11, the version Debian 12 (the
+       * app's test target) has. Pin it by digest for repeatable builds; null: none, the tests
+       * start their own server inside the container.
        */
       databaseImage: z
         .string()
-        .regex(/^[a-z0-9][a-z0-9._/:-]*(@sha256:[0-9a-f]{64})?$/, 'expected an image reference such as docker.io/library/mariadb:11.4')
+        .regex(/^[a-z0-9][a-z0-9._/:-]*(@sha256:[0-9a-f]{64})?$/, 'expected an image reference such as docker.io/library/mariadb:10.11')
         .nullable()
-        .default('docker.io/library/mariadb:11.4'),
+        .default('docker.io/library/mariadb:10.11'),
       /** The variable the test container finds the database in (mysql://root:PASSWORD@127.0.0.1:3306). */
       databaseUrlVariable: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name').default('BANK_TEST_MARIADB_URL'),
     })

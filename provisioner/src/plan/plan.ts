@@ -152,9 +152,12 @@ function replaceHeldOffline(fleet: Fleet, pool: Pool, live: readonly Agent[], no
   });
 }
 
-/** The cheapest agents to lose go first; busy ones last, and only once idle. */
+/**
+ * The cheapest agents to lose go first; busy ones last, and only once idle. A pool `watch` scales
+ * keeps what it has between min and max: `up` only brings it back within them.
+ */
 function scaleDown(fleet: Fleet, pool: Pool, live: readonly Agent[]): RemoveAction[] {
-  const surplus = live.length - pool.count;
+  const surplus = live.length - pool.max;
   if (surplus <= 0) return [];
   const launchedAt = (a: Agent) => a.instance?.launchedAt ?? 0;
   const byCost = [...live].sort(
@@ -165,7 +168,7 @@ function scaleDown(fleet: Fleet, pool: Pool, live: readonly Agent[]): RemoveActi
 
 /** Fill the subnets with the fewest of this pool's instances first, one launch per subnet. */
 function scaleUp(fleet: Fleet, pool: Pool, keep: readonly Agent[]): Action[] {
-  const missing = pool.count - keep.length;
+  const missing = pool.min - keep.length;
   if (missing <= 0 || isStaticPool(pool)) return [];
   const perSubnet = new Map(pool.subnets.map((s) => [s, 0]));
   for (const agent of keep) {

@@ -46,6 +46,7 @@ interface SandboxFlags {
   ssmNeverOnline: boolean;
   consistencyLag: string;
   vcpuLimit: string;
+  spotCapacity: string[];
   agentRetry: string;
   lostAgentTimeout: string;
   queueMaintenance: string;
@@ -87,6 +88,11 @@ async function run(flags: SandboxFlags, io: IoHost): Promise<void> {
   options.faults.consistencyLagMs = parseDuration('--consistency-lag', flags.consistencyLag);
   if (!/^\d+$/.test(flags.vcpuLimit)) throw new UserError(`--vcpu-limit: expected a whole number of vCPUs (0: no limit), found ${JSON.stringify(flags.vcpuLimit)}`);
   options.faults.vcpuLimit = Number(flags.vcpuLimit);
+  for (const entry of flags.spotCapacity) {
+    const match = /^(\*|[a-z][a-z0-9-]*\.[a-z0-9]+(?:\/[a-z]{2}-[a-z]+-\d[a-z])?)=(\d+)$/.exec(entry);
+    if (!match) throw new UserError(`--spot-capacity: expected TYPE=N, TYPE/ZONE=N or *=N (Spot instances alive at once), found ${JSON.stringify(entry)}`);
+    options.faults.spotCapacity[match[1] as string] = Number(match[2]);
+  }
   options.agentRetrySeconds = parseDuration('--agent-retry', flags.agentRetry) / 1000;
   for (const alias of flags.kmsKey) {
     if (!/^alias\/[a-zA-Z0-9/_-]{1,250}$/.test(alias) || alias.startsWith('alias/aws/')) throw new UserError(`--kms-key: expected a KMS alias name such as alias/jenkins-fleet/bank-ci (not alias/aws/...), found ${JSON.stringify(alias)}`);
@@ -107,6 +113,8 @@ async function run(flags: SandboxFlags, io: IoHost): Promise<void> {
       if (!/^(amazon|aws-marketplace|\d{12})$/.test(owner)) throw new UserError(`--image-owner: expected amazon, aws-marketplace or a 12-digit account id (provisioner-iam's image_owners), found ${JSON.stringify(owner)}`);
     }
     options.iam = { fleet, modulesDir: resolve(flags.terraformModules), ...(flags.imageOwner ? { imageOwners: flags.imageOwner } : {}) };
+    // As casc.yaml for this fleet: `watch` must see the queue when some pool follows it.
+    options.serviceJobRead = fleet.pools.some((p) => p.max !== undefined && p.scaling !== undefined);
   } else if (flags.imageOwner) {
     throw new UserError('--image-owner: only with --fleet (it is a value of the IAM policy the sandbox evaluates)');
   }
@@ -207,6 +215,7 @@ export const sandboxCommand: CommandModule = (sandbox, context) => {
     .option('--type-unsupported <subnet...>', 'subnets whose zone does not offer the instance type: RunInstances fails with Unsupported', [])
     .option('--subnet-full <subnet...>', 'subnets with no free address: RunInstances fails with InsufficientFreeAddressesInSubnet', [])
     .option('--vcpu-limit <n>', 'the on-demand vCPU quota: vCPUs alive at once; RunInstances beyond it fails with VcpuLimitExceeded (0: none)', '0')
+    .option('--spot-capacity <pool...>', 'Spot capacity: TYPE=N, TYPE/ZONE=N or *=N Spot instances alive at once (0 takes it away: CreateFleet reports InsufficientInstanceCapacity); unlimited otherwise', [])
     .option('--consistency-lag <duration>', 'new instances and commands stay invisible to reads this long (eventual consistency)', '0')
     .option('--agent-retry <duration>', 'how long an agent waits before reconnecting', '5s')
     .option('--lost-agent-timeout <duration>', 'how long a build whose agent dropped or was deleted keeps its executor before it aborts (Pipeline: 5m)', '5m')

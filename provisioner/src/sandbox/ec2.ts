@@ -1,15 +1,17 @@
 // The EC2 stand-in: the Query protocol (form-encoded POST with Action= and Version=, XML replies in
 // the 2016-11-15 namespace, errors as <Response><Errors><Error>) for the calls the provisioner
-// makes: RunInstances, DescribeInstances, TerminateInstances, CreateTags.
+// makes: RunInstances, DescribeInstances, TerminateInstances, CreateTags; launch templates and
+// CreateFleet are in ec2-fleet.ts.
 import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { Instance, Tag } from './state.ts';
 import { instanceState, resourceId, stableHash, stateCodes, type Sandbox } from './world.ts';
 import { resolvePublicParameter } from './ssm.ts';
 import { imageOf, type HostImage } from './images.ts';
+import { createFleet, createLaunchTemplate, createLaunchTemplateVersion, deleteLaunchTemplate, describeLaunchTemplates } from './ec2-fleet.ts';
 
 const namespace = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 /** Every subnet of the sandbox lies in one VPC. */
-const sandboxVpc = 'vpc-0a5a4db0c0ffee001';
+export const sandboxVpc = 'vpc-0a5a4db0c0ffee001';
 
 export interface Ec2Reply {
   status: number;
@@ -35,7 +37,7 @@ export function ec2ErrorXml(code: string, message: string, requestId: string): s
   return `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${escapeXml(code)}</Code><Message>${escapeXml(message)}</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`;
 }
 
-const mutatingActions = new Set(['RunInstances', 'TerminateInstances', 'CreateTags', 'DeleteTags']);
+const mutatingActions = new Set(['RunInstances', 'TerminateInstances', 'CreateTags', 'DeleteTags', 'CreateFleet', 'CreateLaunchTemplate', 'CreateLaunchTemplateVersion', 'DeleteLaunchTemplate']);
 
 export function handleEc2(sb: Sandbox, form: URLSearchParams, requestId: string): Ec2Reply {
   const action = form.get('Action') ?? '';
@@ -54,8 +56,13 @@ export function handleEc2(sb: Sandbox, form: URLSearchParams, requestId: string)
       case 'DeleteTags': ({ inner, subject } = changeTags(sb, form, 'delete')); break;
       case 'DescribeImages': inner = describeImages(sb, form); break;
       case 'GetConsoleOutput': inner = getConsoleOutput(sb, form); break;
+      case 'CreateFleet': ({ inner, subject } = createFleet(sb, form)); break;
+      case 'CreateLaunchTemplate': ({ inner, subject } = createLaunchTemplate(sb, form)); break;
+      case 'CreateLaunchTemplateVersion': ({ inner, subject } = createLaunchTemplateVersion(sb, form)); break;
+      case 'DescribeLaunchTemplates': inner = describeLaunchTemplates(sb, form); break;
+      case 'DeleteLaunchTemplate': ({ inner, subject } = deleteLaunchTemplate(sb, form)); break;
       default:
-        throw new Ec2Error('InvalidAction', `The action ${action} is not valid for this web service (the sandbox implements RunInstances, DescribeInstances, TerminateInstances, CreateTags, DeleteTags, DescribeImages, GetConsoleOutput).`);
+        throw new Ec2Error('InvalidAction', `The action ${action} is not valid for this web service (the sandbox implements RunInstances, DescribeInstances, TerminateInstances, CreateTags, DeleteTags, DescribeImages, GetConsoleOutput, CreateFleet (instant), CreateLaunchTemplate, CreateLaunchTemplateVersion, DescribeLaunchTemplates, DeleteLaunchTemplate).`);
     }
     const body = `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${namespace}"><requestId>${requestId}</requestId>${inner}</${action}Response>`;
     return { status: 200, body, action, mutating, ...(subject ? { subject } : {}) };
@@ -67,13 +74,13 @@ export function handleEc2(sb: Sandbox, form: URLSearchParams, requestId: string)
 
 // ---- parameter decoding (the Query protocol flattens lists as Name.1, Name.2, ...)
 
-function list(form: URLSearchParams, prefix: string): string[] {
+export function list(form: URLSearchParams, prefix: string): string[] {
   const out: string[] = [];
   for (let i = 1; form.has(`${prefix}.${i}`); i++) out.push(form.get(`${prefix}.${i}`)!);
   return out;
 }
 
-function count(form: URLSearchParams, prefix: string): number {
+export function count(form: URLSearchParams, prefix: string): number {
   let n = 0;
   const re = new RegExp(`^${prefix.replace(/\./g, '\\.')}\\.(\\d+)\\.`);
   for (const key of form.keys()) {
@@ -83,7 +90,7 @@ function count(form: URLSearchParams, prefix: string): number {
   return n;
 }
 
-function tags(form: URLSearchParams, prefix: string): Tag[] {
+export function tags(form: URLSearchParams, prefix: string): Tag[] {
   const out: Tag[] = [];
   for (let i = 1; i <= count(form, prefix); i++) {
     const key = form.get(`${prefix}.${i}.Key`);
@@ -98,14 +105,14 @@ function tags(form: URLSearchParams, prefix: string): Tag[] {
   return out;
 }
 
-function integer(form: URLSearchParams, name: string): number | undefined {
+export function integer(form: URLSearchParams, name: string): number | undefined {
   const raw = form.get(name);
   if (raw === null) return undefined;
   if (!/^-?\d+$/.test(raw)) throw new Ec2Error('InvalidParameterValue', `Invalid value '${raw}' for ${name}: expected an integer`);
   return Number(raw);
 }
 
-function requireInteger(form: URLSearchParams, name: string): number {
+export function requireInteger(form: URLSearchParams, name: string): number {
   const n = integer(form, name);
   if (n === undefined) throw new Ec2Error('MissingParameter', `The request must contain the parameter ${name}`);
   return n;
@@ -113,9 +120,9 @@ function requireInteger(form: URLSearchParams, name: string): number {
 
 // ---- RunInstances
 
-const instanceTypeShape = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
+export const instanceTypeShape = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 
-function fingerprint(form: URLSearchParams): string {
+export function fingerprint(form: URLSearchParams): string {
   return [...form.entries()]
     .filter(([k]) => k !== 'ClientToken' && k !== 'Action' && k !== 'Version')
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -142,14 +149,14 @@ function knownImage(sb: Sandbox, imageId: string): HostImage {
 }
 
 /** vCPUs of an instance type by its size (t3/m5/c5 families: large and smaller 2, xlarge 4, Nxlarge 4N). */
-function vcpusOf(instanceType: string): number {
+export function vcpusOf(instanceType: string): number {
   const size = instanceType.split('.')[1] ?? '';
   const n = /^(\d+)xlarge$/.exec(size);
   if (n) return 4 * Number(n[1]);
   return size === 'xlarge' ? 4 : 2;
 }
 
-function availabilityZone(sb: Sandbox, subnetId: string): string {
+export function availabilityZone(sb: Sandbox, subnetId: string): string {
   return `${sb.region}${'abcdef'[stableHash(subnetId) % 6]}`;
 }
 
@@ -175,6 +182,30 @@ function runInstances(sb: Sandbox, form: URLSearchParams): { inner: string; subj
       return { inner: reservationXml(sb, earlier.reservationId, instances), subject: `replay ${clientToken}` };
     }
   }
+  const reservationId = resourceId('r');
+  const created = createInstances(sb, form, { reservationId, ...(clientToken !== undefined ? { clientToken } : {}) });
+  if (clientToken !== undefined) world.launches.push({ clientToken, fingerprint: print, reservationId, instanceIds: created.map((i) => i.id) });
+  sb.store.save();
+  return { inner: reservationXml(sb, reservationId, created), subject: created.map((i) => i.id).join(' ') };
+}
+
+/** How an instance is bought and what launched it, beyond RunInstances' own parameters. */
+export interface LaunchOrigin {
+  reservationId: string;
+  clientToken?: string;
+  /** Spot instances count against the Spot quota, not the on-demand vCPU limit. */
+  lifecycle?: 'spot';
+  /** EC2's own tags on what a fleet launched from a template (aws:ec2:fleet-id, aws:ec2launchtemplate:*). */
+  systemTags?: Tag[];
+}
+
+/**
+ * Validates a RunInstances-shaped request (RunInstances itself, or a fleet's template data with its
+ * override) and creates its instances, unsaved; throws the Ec2Error RunInstances would answer.
+ */
+export function createInstances(sb: Sandbox, form: URLSearchParams, origin: LaunchOrigin): Instance[] {
+  const world = sb.store.world;
+  const clientToken = origin.clientToken;
   const imageId = form.get('ImageId');
   if (!imageId) throw new Ec2Error('MissingParameter', 'The request must contain the parameter ImageId');
   const resolvedImage = resolveImage(sb, imageId);
@@ -204,8 +235,8 @@ function runInstances(sb: Sandbox, form: URLSearchParams): { inner: string; subj
   // The on-demand quota counts vCPUs of running instances; EC2 launches what fits if MinCount does.
   const vcpus = vcpusOf(instanceType);
   let room = maxCount;
-  if (sb.faults.vcpuLimit > 0) {
-    const used = world.instances.filter((i) => { const st = instanceState(sb, i); return st === 'pending' || st === 'running'; }).reduce((sum, i) => sum + vcpusOf(i.instanceType), 0);
+  if (sb.faults.vcpuLimit > 0 && origin.lifecycle !== 'spot') {
+    const used = world.instances.filter((i) => { const st = instanceState(sb, i); return i.lifecycle !== 'spot' && (st === 'pending' || st === 'running'); }).reduce((sum, i) => sum + vcpusOf(i.instanceType), 0);
     room = Math.floor((sb.faults.vcpuLimit - used) / vcpus);
     if (room < minCount) {
       throw new Ec2Error('VcpuLimitExceeded', `You have requested more vCPU capacity than your current vCPU limit of ${sb.faults.vcpuLimit} allows for the instance bucket that the specified instance type belongs to. Please visit http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit.`);
@@ -233,7 +264,7 @@ function runInstances(sb: Sandbox, form: URLSearchParams): { inner: string; subj
   if (userData !== undefined && Buffer.from(userData, 'base64').length > 16384) throw new Ec2Error('InvalidParameterValue', 'User data is limited to 16384 bytes');
   const sizeGiB = integer(form, 'BlockDeviceMapping.1.Ebs.VolumeSize') ?? 8;
 
-  const reservationId = resourceId('r');
+  const { reservationId } = origin;
   const now = Date.now();
   const block = stableHash(subnetId) % 200;
   const created: Instance[] = [];
@@ -255,7 +286,8 @@ function runInstances(sb: Sandbox, form: URLSearchParams): { inner: string; subj
       ...(profileName || profileArn ? { instanceProfile: profileArn ?? `arn:aws:iam::${sb.accountId}:instance-profile/${profileName}` } : {}),
       ...(clientToken !== undefined ? { clientToken } : {}),
       launchIndex: n,
-      tags: instanceTags,
+      tags: [...instanceTags, ...(origin.systemTags ?? [])],
+      ...(origin.lifecycle ? { lifecycle: origin.lifecycle } : {}),
       volume: { id: resourceId('vol'), sizeGiB, tags: volumeTags },
       metadataOptions: { httpTokens, hopLimit, httpEndpoint },
       ...(userData !== undefined ? { userData } : {}),
@@ -264,9 +296,7 @@ function runInstances(sb: Sandbox, form: URLSearchParams): { inner: string; subj
     world.instances.push(instance);
     created.push(instance);
   }
-  if (clientToken !== undefined) world.launches.push({ clientToken, fingerprint: print, reservationId, instanceIds: created.map((i) => i.id) });
-  sb.store.save();
-  return { inner: reservationXml(sb, reservationId, created), subject: created.map((i) => i.id).join(' ') };
+  return created;
 }
 
 // ---- DescribeInstances
@@ -294,6 +324,7 @@ function filterValue(sb: Sandbox, instance: Instance, name: string): string[] | 
     case 'instance-type': return [instance.instanceType];
     case 'image-id': return [instance.imageId];
     case 'client-token': return instance.clientToken ? [instance.clientToken] : [];
+    case 'instance-lifecycle': return instance.lifecycle ? [instance.lifecycle] : [];
     case 'reservation-id': return [instance.reservationId];
     case 'private-ip-address': return [instance.privateIp];
     case 'iam-instance-profile.arn': return instance.instanceProfile ? [instance.instanceProfile] : [];
@@ -366,7 +397,7 @@ const dummyInstance = { tags: [], id: '', subnetId: '', vpcId: '', availabilityZ
  * Eventual consistency (--consistency-lag): a new instance is unknown to every other call for a
  * while, TerminateInstances and CreateTags included (InvalidInstanceID.NotFound), as EC2 documents.
  */
-function visibleYet(sb: Sandbox, instance: Instance, now = Date.now()): boolean {
+export function visibleYet(sb: Sandbox, instance: Instance, now = Date.now()): boolean {
   return now >= instance.launchedAt + sb.faults.consistencyLagMs;
 }
 
@@ -509,7 +540,7 @@ function stateXml(state: keyof typeof stateCodes): string {
   return `<code>${stateCodes[state]}</code><name>${state}</name>`;
 }
 
-function tagSetXml(list: Tag[]): string {
+export function tagSetXml(list: Tag[]): string {
   return list.length === 0 ? '' : `<tagSet>${list.map((t) => `<item><key>${escapeXml(t.key)}</key><value>${escapeXml(t.value)}</value></item>`).join('')}</tagSet>`;
 }
 
@@ -530,6 +561,7 @@ function instanceXml(sb: Sandbox, i: Instance): string {
     `<amiLaunchIndex>${i.launchIndex}</amiLaunchIndex>`,
     `<productCodes/>`,
     `<instanceType>${i.instanceType}</instanceType>`,
+    i.lifecycle ? `<instanceLifecycle>${i.lifecycle}</instanceLifecycle>` : '',
     `<launchTime>${launch}</launchTime>`,
     `<placement><availabilityZone>${i.availabilityZone}</availabilityZone><groupName/><tenancy>default</tenancy></placement>`,
     `<monitoring><state>disabled</state></monitoring>`,

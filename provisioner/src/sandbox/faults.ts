@@ -35,6 +35,19 @@ export interface Faults {
    * beyond it RunInstances fails with VcpuLimitExceeded (0: no limit).
    */
   vcpuLimit: number;
+  /**
+   * Spot capacity per pool: how many Spot instances of a type may be alive at once in a zone
+   * (`TYPE/ZONE`), in every zone (`TYPE`), or for every type (`*`); the most specific key counts and
+   * a pool no key names is unlimited. 0 takes a pool's capacity away: CreateFleet then reports
+   * InsufficientInstanceCapacity for it.
+   */
+  spotCapacity: Record<string, number>;
+}
+
+/** How many Spot instances of `instanceType` `zone` holds alive at once (Infinity: unlimited). */
+export function spotCapacityOf(faults: Faults, instanceType: string, zone: string): number {
+  const limit = faults.spotCapacity[`${instanceType}/${zone}`] ?? faults.spotCapacity[instanceType] ?? faults.spotCapacity['*'];
+  return limit ?? Infinity;
 }
 
 export function noFaults(): Faults {
@@ -48,6 +61,7 @@ export function noFaults(): Faults {
     ssmNeverOnline: false,
     consistencyLagMs: 0,
     vcpuLimit: 0,
+    spotCapacity: {},
   };
 }
 
@@ -87,6 +101,9 @@ export function updateFaults(faults: Faults, patch: unknown): string[] {
       faults.consistencyLagMs = value;
     } else if (key === 'vcpuLimit' && typeof value === 'number' && Number.isInteger(value) && value >= 0) {
       faults.vcpuLimit = value;
+    } else if (key === 'spotCapacity' && typeof value === 'object' && value !== null && !Array.isArray(value)
+      && Object.entries(value).every(([pool, n]) => /^(\*|[a-z][a-z0-9-]*\.[a-z0-9]+(\/[a-z]{2}-[a-z]+-\d[a-z])?)$/.test(pool) && typeof n === 'number' && Number.isInteger(n) && n >= 0)) {
+      faults.spotCapacity = value as Record<string, number>;
     } else {
       problems.push(`faults.${key}: unknown field or wrong type (${JSON.stringify(value)})`);
     }

@@ -43,6 +43,11 @@ export interface SandboxOptions {
    * state directory when not given.
    */
   serviceToken?: string;
+  /**
+   * Grant the service account Job/Read too, as jenkins/casc.yaml does when a pool of the fleet has
+   * `max` (`watch` reads the build queue, which Jenkins filters by Job/Read).
+   */
+  serviceJobRead?: boolean;
   /** Evaluate the provisioner's EC2, SSM and DynamoDB calls against terraform/modules/provisioner-iam for this fleet. */
   iam?: IamOptions;
   /** The DynamoDB tables that exist (the run lock's, as terraform/jenkins creates it); default: the IAM fleet's lock.table, else jenkins-fleet-locks. */
@@ -111,7 +116,9 @@ function credentialScope(req: IncomingMessage): { accessKey: string; region: str
 
 export async function startSandbox(options: SandboxOptions): Promise<RunningSandbox> {
   const store = new Store(options.stateDir, freshWorld(options.serviceToken));
-  if (options.serviceToken) store.world.users.find((u) => u.name === serviceAccount)!.token = options.serviceToken;
+  const serviceUser = store.world.users.find((u) => u.name === serviceAccount)!;
+  if (options.serviceToken) serviceUser.token = options.serviceToken;
+  serviceUser.permissions = options.serviceJobRead ? [...servicePermissions, Permission.jobRead] : servicePermissions;
   const logFile = join(options.stateDir, 'requests.log');
   const random = seededRandom(options.seed);
   let stopping = false;

@@ -32,6 +32,8 @@ export interface Instance {
   userData?: string;
   /** Its SSH host key (`ssh-ed25519 AAAA...`), as cloud-init prints it on the console. */
   hostKey?: string;
+  /** Bought on the Spot market (EC2's instanceLifecycle); on-demand when absent. */
+  lifecycle?: 'spot';
   /** Epoch ms. State is derived from these times and the boot delay, so it survives restarts. */
   launchedAt: number;
   terminatedAt?: number;
@@ -42,6 +44,41 @@ export interface Launch {
   clientToken: string;
   fingerprint: string;
   reservationId: string;
+  instanceIds: string[];
+}
+
+/** A launch template and its versions (each version's LaunchTemplateData as the Query form sent it). */
+export interface LaunchTemplate {
+  id: string;
+  name: string;
+  createdAt: number;
+  createdBy: string;
+  tags: Tag[];
+  defaultVersion: number;
+  versions: LaunchTemplateVersion[];
+  /** The ClientToken of the CreateLaunchTemplate call that made it, with what it asked. */
+  clientToken?: string;
+  fingerprint: string;
+}
+
+export interface LaunchTemplateVersion {
+  number: number;
+  description?: string;
+  createdAt: number;
+  /** `LaunchTemplateData.*` entries with the prefix taken off: the same keys RunInstances takes. */
+  data: Array<[string, string]>;
+  clientToken?: string;
+  fingerprint: string;
+}
+
+/** One CreateFleet (type instant) call: replayed when its ClientToken comes again. */
+export interface FleetRecord {
+  id: string;
+  clientToken?: string;
+  fingerprint: string;
+  createdAt: number;
+  /** The reply's body as first answered (a replay answers it again). */
+  replyXml: string;
   instanceIds: string[];
 }
 
@@ -179,6 +216,10 @@ export interface World {
   instances: Instance[];
   images: KnownImage[];
   launches: Launch[];
+  /** Launch templates (older state files have none). */
+  launchTemplates?: LaunchTemplate[];
+  /** CreateFleet calls of type instant. */
+  fleets?: FleetRecord[];
   parameters: Parameter[];
   commands: CommandRecord[];
   nodes: JenkinsNode[];

@@ -1,8 +1,9 @@
 # The provisioner's own permissions, least privilege: it may launch instances and volumes only if
 # they carry the fleet's tag from birth, with IMDSv2, the agent profile, the agent subnets and
-# security group; touch (terminate, run commands on, mark bootstrapped) only instances carrying
-# that tag; keep parameters only under /jenkins-fleet/<fleet>/; pass only the agent role; and hold
-# only its own fleet's item of the run lock's table.
+# security group (with RunInstances, or CreateFleet from the fleet's own launch templates); touch
+# (terminate, run commands on, mark bootstrapped) only instances carrying that tag; keep parameters
+# only under /jenkins-fleet/<fleet>/; pass only the agent role; and hold only its own fleet's item
+# of the run lock's table.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -93,6 +94,108 @@ data "aws_iam_policy_document" "provisioner" {
     }
   }
 
+  # Spot pools launch through CreateFleet (type instant) from the pool's launch template: the
+  # template is a resource of each launch it makes, and a Spot launch makes a Spot request.
+  statement {
+    sid       = "LaunchFromFleetTemplatesOnly"
+    actions   = ["ec2:RunInstances"]
+    resources = ["${local.ec2_arn}:launch-template/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:ResourceTag/${local.fleet_tag}"
+      values   = [var.fleet]
+    }
+  }
+
+  statement {
+    sid       = "LaunchSpotInFleetRegions"
+    actions   = ["ec2:RunInstances"]
+    resources = ["${local.ec2_arn}:spot-instances-request/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:Region"
+      values   = var.regions
+    }
+  }
+
+  # CreateFleet is authorised on the fleet and each instance it launches (tagged with the fleet from
+  # birth, with the agent profile), and on the template and subnets it names; its launches are
+  # authorised as the RunInstances statements above say.
+  statement {
+    sid       = "CreateFleetsOfTaggedAgents"
+    actions   = ["ec2:CreateFleet"]
+    resources = ["${local.ec2_arn}:fleet/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${local.fleet_tag}"
+      values   = [var.fleet]
+    }
+  }
+
+  statement {
+    sid       = "CreateFleetInstancesTaggedWithAgentProfile"
+    actions   = ["ec2:CreateFleet"]
+    resources = ["${local.ec2_arn}:instance/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${local.fleet_tag}"
+      values   = [var.fleet]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "ec2:InstanceProfile"
+      values   = [var.agent_instance_profile_arn]
+    }
+  }
+
+  statement {
+    sid       = "CreateFleetsFromFleetTemplates"
+    actions   = ["ec2:CreateFleet"]
+    resources = ["${local.ec2_arn}:launch-template/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:ResourceTag/${local.fleet_tag}"
+      values   = [var.fleet]
+    }
+  }
+
+  statement {
+    sid       = "CreateFleetsInAgentSubnetsOnly"
+    actions   = ["ec2:CreateFleet"]
+    resources = local.subnet_arns
+  }
+
+  # One launch template per spot pool, made tagged with the fleet; only the fleet's templates get
+  # new versions or are deleted.
+  statement {
+    sid       = "CreateTaggedLaunchTemplates"
+    actions   = ["ec2:CreateLaunchTemplate"]
+    resources = ["${local.ec2_arn}:launch-template/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${local.fleet_tag}"
+      values   = [var.fleet]
+    }
+  }
+
+  statement {
+    sid       = "KeepOwnLaunchTemplates"
+    actions   = ["ec2:CreateLaunchTemplateVersion", "ec2:DeleteLaunchTemplate"]
+    resources = ["${local.ec2_arn}:launch-template/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:ResourceTag/${local.fleet_tag}"
+      values   = [var.fleet]
+    }
+  }
+
   # Tags may be written only as part of the launch (TagSpecifications): no existing instance,
   # someone else's included, can be brought under the fleet by tagging it later.
   statement {
@@ -101,12 +204,14 @@ data "aws_iam_policy_document" "provisioner" {
     resources = [
       "${local.ec2_arn}:instance/*",
       "${local.ec2_arn}:volume/*",
+      "${local.ec2_arn}:fleet/*",
+      "${local.ec2_arn}:launch-template/*",
     ]
 
     condition {
       test     = "StringEquals"
       variable = "ec2:CreateAction"
-      values   = ["RunInstances"]
+      values   = ["RunInstances", "CreateFleet", "CreateLaunchTemplate"]
     }
     condition {
       test     = "StringEquals"
@@ -255,6 +360,7 @@ data "aws_iam_policy_document" "provisioner" {
       "ec2:DescribeSubnets",
       "ec2:DescribeSecurityGroups",
       "ec2:DescribeImages",
+      "ec2:DescribeLaunchTemplates",
       "ec2:DescribeTags",
       "ec2:DescribeAvailabilityZones",
       "ssm:DescribeInstanceInformation",

@@ -68,6 +68,8 @@ List<List> targets = [
   ['testInContainer', 'junit', { p -> [junit: p] }],
   ['testInContainer', 'args[1]', { p -> [args: ['-k', p]] }],
   ['testInContainer', 'buildNetwork', { p -> [buildNetwork: p] }],
+  ['testInContainer', 'buildArgs key', { p -> [buildArgs: [(p): 'x']] }],
+  ['testInContainer', 'buildArgs.PIP_INDEX_URL', { p -> [buildArgs: [PIP_INDEX_URL: p]] }],
   ['dockerPush', 'image', { p -> [image: p] }],
   ['dockerPush', 'registry', { p -> [registry: p] }],
   ['dockerPush', 'credentialsId', { p -> [credentialsId: p] }],

@@ -22,7 +22,7 @@ test('testInContainer builds the test target, runs pytest in it beside a MariaDB
     assert build[6] ==~ /bank-pipeline-test:[0-9a-f-]{36}/
     assert build.takeRight(2) == ['--', 'app']
     List<String> run = calls[1].argv
-    assert run.containsAll(['--detach', '--network', 'none', '--env', 'MARIADB_ROOT_PASSWORD', 'docker.io/library/mariadb:11.4'])
+    assert run.containsAll(['--detach', '--network', 'none', '--env', 'MARIADB_ROOT_PASSWORD', 'docker.io/library/mariadb:10.11'])
     String database = run[run.indexOf('--name') + 1]
     List<String> create = calls[2].argv
     assert create.containsAll(['--network', "container:${database}".toString(), '--env', 'BANK_TEST_MARIADB_URL', build[6]])
@@ -75,11 +75,13 @@ test('testInContainer without a database image runs the tests alone, with no net
 test('testInContainer passes every parameter through') {
   inBuild { Build b ->
     b.file('svc/docker/Test.dockerfile', 'FROM scratch AS check\n')
-    b.step('testInContainer', [dir: 'svc', dockerfile: 'svc/docker/Test.dockerfile', target: 'check', databaseImage: 'registry.example/mariadb:11.4',
-      databaseUrlVariable: 'DB_URL', junit: 'reports/unit.xml', args: ['-k', 'not slow'], buildNetwork: 'host', publish: true])
+    b.step('testInContainer', [dir: 'svc', dockerfile: 'svc/docker/Test.dockerfile', target: 'check', databaseImage: 'registry.example/mariadb:10.11',
+      databaseUrlVariable: 'DB_URL', junit: 'reports/unit.xml', args: ['-k', 'not slow'], buildNetwork: 'host', publish: true,
+      buildArgs: [PIP_INDEX_URL: 'http://127.0.0.1:3141/simple', NAMES: 'x']])
     List<String> build = docker(b, 'build')[0].argv
     assert build.containsAll(['--target', 'check', '--file', 'svc/docker/Test.dockerfile', '--network', 'host']) && build[-1] == 'svc'
-    assert docker(b, 'run')[0].argv[-1] == 'registry.example/mariadb:11.4'
+    assert build.containsAll(['--build-arg', 'PIP_INDEX_URL=http://127.0.0.1:3141/simple', 'NAMES=x'])
+    assert docker(b, 'run')[0].argv[-1] == 'registry.example/mariadb:10.11'
     Map create = docker(b, 'create')[0]
     assert create.argv.takeRight(2) == ['-k', 'not slow'] && create.env.DB_URL.startsWith('mysql://root:')
     assert b.callsOf('junit')*.args == [[testResults: 'reports/unit.xml']]

@@ -155,7 +155,7 @@ describe('provisioner doctor on a broken copy', () => {
   it('names a pull-request stage whose pool lacks its tool', async () => {
     edit('fleet.yaml', 'tools: [docker, terraform]', 'tools: [docker]');
     expect(await problemsOf('tools')).toEqual([
-      "Jenkinsfile:50: stage 'Plan (pull request)' calls terraformPlan, which needs terraform, but pool pullRequests serves label 'pull-request' and its tools are [docker] (add terraform to pools.pullRequests.tools or change the stage's label)",
+      expect.stringMatching(/^Jenkinsfile:\d+: stage 'Plan \(pull request\)' calls terraformPlan, which needs terraform, but pool pullRequests serves label 'pull-request' and its tools are \[docker\] \(add terraform to pools\.pullRequests\.tools or change the stage's label\)$/),
     ]);
   });
 
@@ -204,6 +204,19 @@ describe('provisioner doctor on a broken copy', () => {
     expect(await problemsOf('account')).toEqual([
       'jenkins/casc.yaml jenkins.authorizationStrategy.globalMatrix.entries does not grant provisioner Agent/Delete, which the provisioner needs',
       'jenkins/casc.yaml jenkins.authorizationStrategy.globalMatrix.entries grants provisioner Job/Build directly: more than the provisioner needs',
+    ]);
+  });
+
+  it('asks for Job/Read exactly when a pool of fleet.yaml follows the queue (has max), and names it as too much otherwise', async () => {
+    edit('fleet.yaml', /(  - name: pullRequests\n)    count: 1\n/, '$1    min: 0\n    max: 4\n    ephemeral: true\n');
+    expect(await problemsOf('account')).toEqual([
+      'jenkins/casc.yaml jenkins.authorizationStrategy.globalMatrix.entries does not grant provisioner Job/Read, which watch needs to see the build queue (fleet.yaml scales pullRequests with max)',
+    ]);
+    edit('jenkins/casc.yaml', /( +)- "Agent\/Disconnect"\n/, '$1- "Agent/Disconnect"\n$1- "Job/Read"\n');
+    expect(await problemsOf('account')).toEqual([]);
+    edit('fleet.yaml', /    min: 0\n    max: 4\n    ephemeral: true\n/, '    count: 1\n');
+    expect(await problemsOf('account')).toEqual([
+      'jenkins/casc.yaml jenkins.authorizationStrategy.globalMatrix.entries grants provisioner Job/Read directly: more than the provisioner needs (only a fleet with a pool that has max needs it, for watch to see the queue; fleet.yaml has none)',
     ]);
   });
 

@@ -1,6 +1,6 @@
 // The live controller check of `doctor` against the sandbox's Jenkins stand-in, the same way the
 // provisioner reaches a controller (JENKINS_URL, JENKINS_USER, JENKINS_API_TOKEN).
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,5 +74,33 @@ describe("doctor's live check against the sandbox's Jenkins", () => {
   it('names a refused token', async () => {
     const result = await check('admin', 'not-the-token');
     expect(result.problems).toEqual([`Jenkins at ${h.sandbox.env.JENKINS_URL} refuses admin's API token (401): check JENKINS_USER and JENKINS_API_TOKEN`]);
+  });
+});
+
+describe("doctor's live check when a pool of the fleet follows the queue (has max)", () => {
+  let scaled: Harness;
+  let fleetFile: string;
+  beforeAll(async () => {
+    scaled = await startHarness((o) => { o.serviceJobRead = true; });
+    fleetFile = join(scaled.dir, 'fleet.yaml');
+    writeFileSync(fleetFile, readFileSync(join(root, 'fleet.yaml'), 'utf8').replace(/(  - name: pullRequests\n)    count: 1\n/, '$1    min: 0\n    max: 4\n    ephemeral: true\n'));
+  });
+  afterAll(async () => {
+    await scaled?.stop();
+  });
+
+  const checkScaled = async (user: string, token: string, url = scaled.sandbox.env.JENKINS_URL!) => {
+    const env = { JENKINS_URL: url, JENKINS_USER: user, JENKINS_API_TOKEN: token };
+    return checkController(await readRepository(root, fleetFile, env), env);
+  };
+
+  it('finds no problem with a service account that has Job/Read', async () => {
+    expect((await checkScaled(scaled.sandbox.env.JENKINS_USER!, scaled.sandbox.env.JENKINS_API_TOKEN!)).problems).toEqual([]);
+  });
+
+  it('names the missing Job/Read of an account that sees no job', async () => {
+    // The other sandbox's service account has exactly the six agent permissions.
+    const result = await checkScaled('provisioner', userOf('provisioner').token, h.sandbox.env.JENKINS_URL!);
+    expect(result.problems).toContain('provisioner sees no job: it lacks Job/Read, without which watch sees an empty build queue and never scales pullRequests up');
   });
 });

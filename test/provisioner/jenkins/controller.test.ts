@@ -130,7 +130,7 @@ describe('JenkinsController.listNodes', () => {
     expect(seen[0]!.method).toBe('GET');
     expect(seen[0]!.path).toBe('/jenkins/computer/api/json');
     expect(seen[0]!.query.get('tree')).toBe(
-      'computer[displayName,description,offline,temporarilyOffline,idle,offlineCauseReason,offlineCause[_class,timestamp],absoluteRemotePath,numExecutors,assignedLabels[name]]',
+      'computer[displayName,description,offline,temporarilyOffline,idle,offlineCauseReason,offlineCause[_class,timestamp],absoluteRemotePath,numExecutors,executors[idle],assignedLabels[name]]',
     );
     expect(nodesTree).toBe(seen[0]!.query.get('tree'));
     expect(seen[0]!.headers.authorization).toBe(basic);
@@ -456,5 +456,33 @@ describe('JenkinsController configuration', () => {
   it('refuses a URL with credentials in it, and shows the URL without them', () => {
     expect(() => new JenkinsController({ url: `http://${user}:${token}@127.0.0.1:8080/`, user, token })).toThrow('controller.url: expected an http(s) URL without credentials in it');
     expect(new JenkinsController({ url: 'https://ci.example.com', user, token }).url).toBe('https://ci.example.com/');
+  });
+});
+
+describe('JenkinsController.readQueue', () => {
+  it("asks for the queue's items in English with the tree watch reads, and the count of busy executors comes with the nodes", async () => {
+    handlers = [
+      json(200, {
+        _class: 'hudson.model.Queue',
+        items: [
+          { _class: 'hudson.model.Queue$BuildableItem', id: 7, why: 'Waiting for next available executor on ‘awsDeploy’', buildable: true, blocked: false, pending: false, stuck: false, inQueueSince: 1000, buildableStartMilliseconds: 1500, task: { name: 'part of bank-app #3' } },
+        ],
+      }),
+      json(200, { computer: [{ _class: 'hudson.slaves.SlaveComputer', displayName: 'a', offline: false, temporarilyOffline: false, idle: false, numExecutors: 3, executors: [{ idle: false }, { idle: true }, { idle: false }], assignedLabels: [] }] }),
+    ];
+    const items = await controller().readQueue();
+    expect(seen[0]!.path).toBe('/jenkins/queue/api/json');
+    expect(seen[0]!.query.get('tree')).toBe('items[id,why,buildable,blocked,pending,stuck,inQueueSince,buildableStartMilliseconds,task[name,url]]');
+    expect(seen[0]!.headers['accept-language']).toBe('en');
+    expect(seen[0]!.headers.authorization).toBe(basic);
+    expect(items).toEqual([{ id: 7, task: 'part of bank-app #3', why: 'Waiting for next available executor on ‘awsDeploy’', buildable: true, blocked: false, pending: false, stuck: false, inQueueSince: 1000, buildableSince: 1500 }]);
+    expect((await controller().listNodes())[0]!.busyExecutors).toBe(2);
+  });
+
+  it('names the controller and the bad field when the answer is not a queue', async () => {
+    handlers = [json(200, { items: [{ id: 'x' }] })];
+    const error = await controller().readQueue().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RemoteError);
+    expect((error as Error).message).toMatch(/reading the build queue.*Jenkins at http:\/\/127\.0\.0\.1:\d+\/jenkins\/.*items\[0\]\.id: expected an integer/);
   });
 });

@@ -46,7 +46,7 @@ describe('the library: section', () => {
       deployBranch: 'main',
       python: { interpreter: 'python3', minVersion: '3.11', venvCache: '/var/cache/bank-pipeline/venvs', systemSitePackages: false },
       docker: { registry: 'docker.io', image: 'bankco/banking-app', credentialsId: 'dockerhub' },
-      tests: { target: 'test', databaseImage: 'docker.io/library/mariadb:11.4', databaseUrlVariable: 'BANK_TEST_MARIADB_URL' },
+      tests: { target: 'test', databaseImage: 'docker.io/library/mariadb:10.11', databaseUrlVariable: 'BANK_TEST_MARIADB_URL' },
       terraform: {
         minVersion: '1.11.1', credentialsId: 'aws-deploy', planCredentialsId: 'aws-plan', pluginCache: '/var/cache/bank-pipeline/terraform-plugins',
         lockTimeout: '10m', approvers: 'deployers', approvalHours: 24,

@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTagsCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand, type RunInstancesCommandInput } from '@aws-sdk/client-ec2';
+import { CreateFleetCommand, CreateLaunchTemplateCommand, CreateLaunchTemplateVersionCommand, CreateTagsCommand, DeleteLaunchTemplateCommand, DescribeLaunchTemplatesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand, type CreateFleetCommandInput, type RunInstancesCommandInput } from '@aws-sdk/client-ec2';
 import { AddTagsToResourceCommand, DescribeParametersCommand, GetParameterCommand, GetParametersCommand, PutParameterCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { SsmParameters } from '../../../provisioner/src/aws/ssm.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -126,6 +126,43 @@ describe('the provisioner as provisioner-iam allows it (examples/fleet.yaml)', (
       expect(JSON.parse(Buffer.from(encoded, 'base64').toString('utf8'))).toMatchObject({ allowed: false, context: { action } });
     });
   }
+
+  it('keeps a launch template tagged with the fleet and launches Spot agents from it with CreateFleet; refuses templates and fleets that are not the fleet\'s', async () => {
+    const data = {
+      ImageId: 'resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64',
+      IamInstanceProfile: { Name: 'jenkins-fleet-agent' },
+      MetadataOptions: { HttpTokens: 'required' as const, HttpPutResponseHopLimit: 1 },
+      NetworkInterfaces: [{ DeviceIndex: 0, Groups: ['sg-0a1b2c3d4e5f60003'], AssociatePublicIpAddress: false }],
+    };
+    const own = await h.ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'jenkins-fleet-bank-ci-spot', LaunchTemplateData: data, TagSpecifications: [{ ResourceType: 'launch-template', Tags: [{ Key: 'jenkins-fleet:fleet', Value: 'bank-ci' }] }] }));
+    const id = own.LaunchTemplate!.LaunchTemplateId!;
+    await h.ec2.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateId: id, LaunchTemplateData: { ...data, MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 2 } } }));
+    expect((await h.ec2.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateIds: [id] }))).LaunchTemplates).toHaveLength(1);
+    const fleet = (templateId: string, change: Partial<CreateFleetCommandInput> = {}): CreateFleetCommandInput => ({
+      Type: 'instant',
+      SpotOptions: { AllocationStrategy: 'price-capacity-optimized' },
+      TargetCapacitySpecification: { TotalTargetCapacity: 1, SpotTargetCapacity: 1, DefaultTargetCapacityType: 'spot' },
+      LaunchTemplateConfigs: [{ LaunchTemplateSpecification: { LaunchTemplateId: templateId, Version: '1' }, Overrides: [{ InstanceType: 't3.medium', SubnetId: 'subnet-0a1b2c3d4e5f60001' }] }],
+      TagSpecifications: [{ ResourceType: 'fleet', Tags: tags('bank-ci') }, { ResourceType: 'instance', Tags: tags('bank-ci') }, { ResourceType: 'volume', Tags: tags('bank-ci') }],
+      ...change,
+    });
+    const launched = await h.ec2.send(new CreateFleetCommand(fleet(id)));
+    expect(launched.Instances?.flatMap((i) => i.InstanceIds)).toHaveLength(1);
+
+    // A template someone else made (no fleet tag) may be neither used, changed nor deleted.
+    const foreign = (await admin.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'someone-elses', LaunchTemplateData: data }))).LaunchTemplate!.LaunchTemplateId!;
+    const used = await refusal(h.ec2.send(new CreateFleetCommand(fleet(foreign))));
+    expect(used.message).toMatch(new RegExp(`not authorized to perform: ec2:CreateFleet on resource: arn:aws:ec2:us-east-1:\\d+:launch-template/${foreign}`));
+    expect((await refusal(h.ec2.send(new DeleteLaunchTemplateCommand({ LaunchTemplateId: foreign })))).message).toContain('ec2:DeleteLaunchTemplate');
+    expect((await refusal(h.ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'untagged', LaunchTemplateData: data }))))).toMatchObject({ name: 'UnauthorizedOperation' });
+    // The instances must carry the fleet's tag from birth, as with RunInstances.
+    const untagged = await refusal(h.ec2.send(new CreateFleetCommand(fleet(id, { TagSpecifications: [{ ResourceType: 'fleet', Tags: tags('bank-ci') }, { ResourceType: 'instance', Tags: [{ Key: 'Name', Value: 'x' }] }] }))));
+    expect(untagged.message).toMatch(/ec2:CreateFleet on resource: .*instance\/\*/);
+    // Version 2 asks for a metadata hop limit of 2: allowed; a subnet outside the agents' is not.
+    const elsewhere = await refusal(h.ec2.send(new CreateFleetCommand(fleet(id, { LaunchTemplateConfigs: [{ LaunchTemplateSpecification: { LaunchTemplateId: id, Version: '2' }, Overrides: [{ InstanceType: 't3.medium', SubnetId: 'subnet-0fff0fff0fff0fff0' }] }] }))));
+    expect(elsewhere.message).toContain('subnet/subnet-0fff0fff0fff0fff0');
+    expect((await h.ec2.send(new DeleteLaunchTemplateCommand({ LaunchTemplateId: id }))).LaunchTemplate?.LaunchTemplateId).toBe(id);
+  });
 
   it('tags its own instances jenkins-fleet:bootstrapped, but no other key and no one else\'s instance', async () => {
     const [own] = (await h.ec2.send(new RunInstancesCommand(launch()))).Instances!;

@@ -4,6 +4,7 @@
 // describe them (a launch is authorised once per resource it creates or uses; tagging on creation
 // also needs CreateTags / AddTagsToResource; SecureStrings use the key with the caller's rights).
 // Resources the sandbox does not know are left to the handler's NotFound answer.
+import { fleetLaunchForms } from '../ec2-fleet.ts';
 import { kmsKeyOf, resolvePublicParameter } from '../ssm.ts';
 import type { Instance, Parameter, Tag } from '../state.ts';
 import { instanceState, stableHash, type Sandbox } from '../world.ts';
@@ -94,8 +95,15 @@ function liveInstance(sb: Sandbox, id: string): Instance | undefined {
 
 const ec2TagKeys = ['aws:ResourceTag', 'ec2:ResourceTag'];
 
-function runInstancesRequests(sb: Sandbox, form: URLSearchParams): AccessRequest[] {
-  const region: Context = { 'ec2:Region': sb.region };
+/** A RunInstances that CreateFleet makes from a launch template: its market and template. */
+interface FleetLaunch {
+  market: 'spot' | 'on-demand';
+  templateArn: string;
+  templateTags: Tag[];
+}
+
+function runInstancesRequests(sb: Sandbox, form: URLSearchParams, fleet?: FleetLaunch): AccessRequest[] {
+  const region: Context = fleet ? { 'ec2:Region': sb.region, 'ec2:LaunchTemplate': fleet.templateArn } : { 'ec2:Region': sb.region };
   const requests: AccessRequest[] = [];
   const subnetId = form.get('SubnetId') ?? form.get('NetworkInterface.1.SubnetId') ?? undefined;
   const zone = subnetId ? subnetZone(sb, subnetId) : undefined;
@@ -136,7 +144,7 @@ function runInstancesRequests(sb: Sandbox, form: URLSearchParams): AccessRequest
       'ec2:MetadataHttpPutResponseHopLimit': hopLimit,
       'ec2:RootDeviceType': 'ebs',
       'ec2:Tenancy': 'default',
-      'ec2:InstanceMarketType': 'on-demand',
+      'ec2:InstanceMarketType': fleet?.market ?? 'on-demand',
       ...(profileArn ? { 'ec2:InstanceProfile': profileArn } : {}),
     },
   });
@@ -176,11 +184,60 @@ function runInstancesRequests(sb: Sandbox, form: URLSearchParams): AccessRequest
     const role = profileArn.split('/').pop()!;
     requests.push({ action: 'iam:PassRole', resource: `arn:aws:iam::${sb.accountId}:role/${role}`, context: { 'iam:PassedToService': 'ec2.amazonaws.com' } });
   }
+  if (fleet) {
+    // The template itself is a resource of the launch; a Spot launch also makes a Spot request.
+    requests.push({ action: 'ec2:RunInstances', resource: fleet.templateArn, context: { ...region, ...resourceTags(fleet.templateTags, ec2TagKeys) } });
+    if (fleet.market === 'spot') requests.push({ action: 'ec2:RunInstances', resource: arnOf(sb, 'ec2', 'spot-instances-request/*'), context: { 'ec2:Region': sb.region } });
+  }
   // Tags given at launch are also a CreateTags on each resource, marked with ec2:CreateAction.
+  const { 'ec2:LaunchTemplate': _template, ...tagRegion } = region;
   for (const [type, tags] of [['instance', instanceTags], ['volume', volumeTags]] as const) {
-    if (tags.length > 0) requests.push({ action: 'ec2:CreateTags', resource: arnOf(sb, 'ec2', `${type}/*`), context: { ...region, ...requestTags(tags), 'ec2:CreateAction': 'RunInstances' } });
+    if (tags.length > 0) requests.push({ action: 'ec2:CreateTags', resource: arnOf(sb, 'ec2', `${type}/*`), context: { ...tagRegion, ...requestTags(tags), 'ec2:CreateAction': fleet ? 'CreateFleet' : 'RunInstances' } });
   }
   return requests;
+}
+
+function templateNamed(sb: Sandbox, id: string | null, name: string | null) {
+  return (sb.store.world.launchTemplates ?? []).find((t) => (id !== null ? t.id === id : t.name === name));
+}
+
+/**
+ * CreateFleet is authorised for the fleet and each instance it may launch (and the templates and
+ * subnets it names), and every launch it makes as a RunInstances with the template's resources
+ * (Service Authorization Reference: CreateFleet's resource-level permissions do not cover what a
+ * launch template specifies; those are RunInstances').
+ */
+function createFleetRequests(sb: Sandbox, form: URLSearchParams): AccessRequest[] {
+  const region: Context = { 'ec2:Region': sb.region };
+  const fleetTags: Tag[] = [];
+  for (let i = 1; form.has(`TagSpecification.${i}.ResourceType`); i++) {
+    if (form.get(`TagSpecification.${i}.ResourceType`) === 'fleet') fleetTags.push(...tagsAt(form, `TagSpecification.${i}.Tag`));
+  }
+  const requests: AccessRequest[] = [{ action: 'ec2:CreateFleet', resource: arnOf(sb, 'ec2', 'fleet/*'), context: { ...region, ...requestTags(fleetTags) } }];
+  for (const launch of fleetLaunchForms(sb, form)) {
+    const template = (sb.store.world.launchTemplates ?? []).find((t) => t.id === launch.templateId);
+    if (!template) continue;
+    const templateArn = arnOf(sb, 'ec2', `launch-template/${template.id}`);
+    const subnetId = launch.form.get('SubnetId') ?? launch.form.get('NetworkInterface.1.SubnetId') ?? undefined;
+    const zone: Context = subnetId ? { 'ec2:AvailabilityZone': subnetZone(sb, subnetId) } : {};
+    const profile = launch.form.get('IamInstanceProfile.Arn') ?? (launch.form.get('IamInstanceProfile.Name') ? `arn:aws:iam::${sb.accountId}:instance-profile/${launch.form.get('IamInstanceProfile.Name')}` : undefined);
+    requests.push(
+      {
+        action: 'ec2:CreateFleet',
+        resource: arnOf(sb, 'ec2', 'instance/*'),
+        context: { ...region, ...zone, ...requestTags(specTags(launch.form, 'instance')), 'ec2:InstanceType': launch.form.get('InstanceType') ?? 'm1.small', 'ec2:RootDeviceType': 'ebs', 'ec2:Tenancy': 'default', ...(profile ? { 'ec2:InstanceProfile': profile } : {}) },
+      },
+      { action: 'ec2:CreateFleet', resource: templateArn, context: { ...region, ...resourceTags(template.tags, ec2TagKeys) } },
+      ...(subnetId ? [{ action: 'ec2:CreateFleet', resource: arnOf(sb, 'ec2', `subnet/${subnetId}`), context: { ...region, ...zone, 'ec2:SubnetID': subnetId, 'ec2:Vpc': arnOf(sb, 'ec2', `vpc/${sandboxVpcId}`) } }] : []),
+      ...runInstancesRequests(sb, launch.form, { market: launch.lifecycle, templateArn, templateTags: template.tags }),
+    );
+  }
+  // Many overrides make the same authorisations: each is evaluated once.
+  const seen = new Set<string>();
+  return requests.filter((r) => {
+    const key = JSON.stringify([r.action, r.resource, r.context]);
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
 }
 
 /** The authorisations an EC2 Query request needs; [] for actions the sandbox does not implement. */
@@ -200,6 +257,24 @@ export function ec2Requests(sb: Sandbox, form: URLSearchParams): AccessRequest[]
         const i = liveInstance(sb, id);
         return i ? [{ action: `ec2:${action}`, resource: instanceArn(sb, id), context: { ...region, ...onInstance(sb, i, ec2TagKeys) } }] : [];
       });
+    }
+    case 'CreateFleet':
+      return createFleetRequests(sb, form);
+    case 'DescribeLaunchTemplates':
+      return [{ action: 'ec2:DescribeLaunchTemplates', resource: '*', context: region }];
+    case 'CreateLaunchTemplate': {
+      const tags: Tag[] = [];
+      for (let i = 1; form.has(`TagSpecification.${i}.ResourceType`); i++) tags.push(...tagsAt(form, `TagSpecification.${i}.Tag`));
+      const arn = arnOf(sb, 'ec2', 'launch-template/*');
+      return [
+        { action: 'ec2:CreateLaunchTemplate', resource: arn, context: { ...region, ...requestTags(tags) } },
+        ...(tags.length > 0 ? [{ action: 'ec2:CreateTags', resource: arn, context: { ...region, ...requestTags(tags), 'ec2:CreateAction': 'CreateLaunchTemplate' } }] : []),
+      ];
+    }
+    case 'CreateLaunchTemplateVersion':
+    case 'DeleteLaunchTemplate': {
+      const template = templateNamed(sb, form.get('LaunchTemplateId'), form.get('LaunchTemplateName'));
+      return template ? [{ action: `ec2:${action}`, resource: arnOf(sb, 'ec2', `launch-template/${template.id}`), context: { ...region, ...resourceTags(template.tags, ec2TagKeys) } }] : [];
     }
     case 'CreateTags':
     case 'DeleteTags': {

@@ -113,10 +113,10 @@ run "tags_terminate_commands_parameters_and_passrole_stay_within_the_fleet" {
   command = plan
 
   assert {
-    condition = one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "TagOnlyAtLaunch"]).Condition == {
-      StringEquals = { "ec2:CreateAction" = "RunInstances", "aws:RequestTag/jenkins-fleet:fleet" = "bank-ci" }
-    }
-    error_message = "CreateTags must be allowed only as part of RunInstances, with the fleet tag."
+    condition = [for s in jsondecode(output.policy_json).Statement : [keys(s.Condition), keys(s.Condition.StringEquals), toset(s.Condition.StringEquals["ec2:CreateAction"]), s.Condition.StringEquals["aws:RequestTag/jenkins-fleet:fleet"]] if s.Sid == "TagOnlyAtLaunch"] == [[
+      ["StringEquals"], ["aws:RequestTag/jenkins-fleet:fleet", "ec2:CreateAction"], toset(["RunInstances", "CreateFleet", "CreateLaunchTemplate"]), "bank-ci",
+    ]]
+    error_message = "CreateTags must be allowed only as part of RunInstances, CreateFleet or CreateLaunchTemplate, with the fleet tag."
   }
 
   assert {
@@ -198,5 +198,45 @@ run "without_a_customer_key_no_kms_permission_is_granted" {
   assert {
     condition     = length([for s in jsondecode(output.policy_json).Statement : s if startswith(jsonencode(s.Action), "\"kms:") || strcontains(jsonencode(s.Action), "\"kms:")]) == 0
     error_message = "With the aws/ssm key the provisioner needs no KMS permission."
+  }
+}
+
+run "spot_fleets_launch_only_tagged_agents_from_the_fleets_own_templates" {
+  command = plan
+
+  assert {
+    condition = [for s in jsondecode(output.policy_json).Statement : [s.Action, s.Resource, s.Condition] if s.Sid == "CreateFleetsOfTaggedAgents"] == [[
+      "ec2:CreateFleet", "arn:aws:ec2:*:111122223333:fleet/*",
+      { StringEquals = { "aws:RequestTag/jenkins-fleet:fleet" = "bank-ci" } },
+    ]]
+    error_message = "CreateFleet must tag its fleet with the fleet tag."
+  }
+
+  assert {
+    condition = [for s in jsondecode(output.policy_json).Statement : [s.Resource, s.Condition] if s.Sid == "CreateFleetInstancesTaggedWithAgentProfile"] == [[
+      "arn:aws:ec2:*:111122223333:instance/*",
+      {
+        StringEquals = { "aws:RequestTag/jenkins-fleet:fleet" = "bank-ci" }
+        ArnEquals    = { "ec2:InstanceProfile" = "arn:aws:iam::111122223333:instance-profile/jenkins-fleet-bank-ci-agent" }
+      },
+    ]]
+    error_message = "CreateFleet's instances must carry the fleet tag and the agent profile."
+  }
+
+  assert {
+    condition = alltrue([for sid in ["CreateFleetsFromFleetTemplates", "KeepOwnLaunchTemplates", "LaunchFromFleetTemplatesOnly"] :
+      one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == sid]).Condition == { StringEquals = { "ec2:ResourceTag/jenkins-fleet:fleet" = "bank-ci" } }
+    ])
+    error_message = "Launch templates may be used, changed and deleted only when tagged with the fleet."
+  }
+
+  assert {
+    condition     = one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "CreateTaggedLaunchTemplates"]).Condition == { StringEquals = { "aws:RequestTag/jenkins-fleet:fleet" = "bank-ci" } }
+    error_message = "Launch templates must be created tagged with the fleet."
+  }
+
+  assert {
+    condition     = toset(flatten([one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "CreateFleetsInAgentSubnetsOnly"]).Resource])) == toset(["arn:aws:ec2:*:111122223333:subnet/subnet-0aaa", "arn:aws:ec2:*:111122223333:subnet/subnet-0bbb"])
+    error_message = "CreateFleet may name only the agent subnets."
   }
 }

@@ -1,0 +1,259 @@
+// `watch`'s executor: on each tick it observes the fleet and the build queue, plans with
+// plan/autoscale.ts and carries the plan out. Drains, take-backs and removals happen within the
+// tick; the launch calls too (so the next tick counts their instances), while the launched agents'
+// registration, bootstrap and wait for online go on in the background, tracked so that no later tick
+// starts them twice. What it remembers between ticks (the scaler's memory, the work under way, the
+// instances it launched) only makes it faster: a restarted process finds everything it needs in the
+// observation, and every rule that ends an agent waits for fresh observations.
+import { agentName, type Fleet, type Instance, type Observed, type Pool } from '../model.ts';
+import { emptyMemory, type LaunchOutcome, type PoolDecision, type ScalingMemory } from '../plan/scale.ts';
+import { missingPlaceholders, placeholderDescription, placeholderName, planWatch, type WatchOptions, type WatchPlan } from '../plan/autoscale.ts';
+import type { Demand } from '../plan/demand.ts';
+import type { Compute, LaunchRequest } from '../ports.ts';
+import { applyPlan, type Systems } from './apply.ts';
+import type { Failure, ProgressEvent, Reporter } from './events.ts';
+import { observe } from './observe.ts';
+import { NodeWatch } from './watch.ts';
+
+/** EC2's and SSM's throttling codes: wait and try again, the pool is not failing. */
+const throttlingCodes = new Set(['RequestLimitExceeded', 'Throttling', 'ThrottlingException', 'TooManyRequestsException']);
+/** How long an instance this process launched counts even if EC2's listing does not show it yet (eventual consistency). */
+const launchedMemoryMs = 120_000;
+/** The bring-up of agents of pools watch does not scale: as long as `up` waits by default. */
+const defaultBringUpMs = 15 * 60_000;
+
+export interface TickResult {
+  /** When the tick's observation was made. */
+  at: number;
+  demand: Demand;
+  decisions: PoolDecision[];
+  /** Failures of the work carried out within the tick (the background bring-up reports its own as events). */
+  failures: Failure[];
+  plan: WatchPlan;
+}
+
+export interface AutoscalerOptions extends WatchOptions {
+  reporter: Reporter;
+  now?: () => number;
+  /** How often a removal's last check and the bring-up's wait ask Jenkins for the nodes. */
+  pollMs?: number;
+}
+
+/** What one pool's launch calls came to since its outcome was last read. */
+interface LaunchTally {
+  requested: number;
+  launched: number;
+  error?: string;
+  throttled: boolean;
+}
+
+export class Autoscaler {
+  private memory: ScalingMemory = emptyMemory();
+  private readonly bringingUp = new Set<string>();
+  private readonly launching = new Set<string>();
+  private readonly tallies = new Map<string, LaunchTally>();
+  /** Instances this process launched, by id, until the listing shows them. */
+  private readonly launched = new Map<string, Instance>();
+  private readonly background = new Set<Promise<unknown>>();
+  private readonly systems: Systems;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly fleet: Fleet,
+    systems: Systems,
+    private readonly options: AutoscalerOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.systems = { ...systems, compute: (region) => this.tracked(systems.compute(region)) };
+  }
+
+  /** One reconciliation: observe, plan, carry out (the bring-up goes on after it returns). */
+  async tick(): Promise<TickResult> {
+    // Nodes before the queue: a build that starts in between is then missed for one tick, never counted twice.
+    let observed = this.withLaunched(await observe(this.fleet, this.systems, this.now));
+    // With no node carrying a label (no agent node at all, even), Jenkins stops naming it in the
+    // queue: the placeholders go in first, and the queue is read once they are there.
+    const missing = missingPlaceholders(this.fleet, observed.nodes);
+    if (missing.length > 0) {
+      await this.createPlaceholders(missing, this.options.reporter);
+      observed = { ...observed, nodes: await this.systems.controller.listNodes() };
+    }
+    const queue = await this.systems.controller.readQueue();
+    const plan = planWatch(
+      this.fleet,
+      observed,
+      queue,
+      { memory: this.memory, bringingUp: this.bringingUp, launching: this.launching, lastLaunch: this.outcomes() },
+      this.options,
+    );
+    this.memory = plan.memory;
+    const failures: Failure[] = [];
+    const reporter: Reporter = {
+      event: (e) => {
+        if (e.kind === 'failed') failures.push(e);
+        this.options.reporter.event(e);
+      },
+    };
+    await this.placeholders(plan, reporter);
+    await Promise.all(plan.drains.map((d) => this.drain(d.pool, d.node, d.message, reporter)));
+    if (plan.takeDown.actions.length > 0) {
+      // One look at the nodes right now: a removal goes ahead only if its node is still idle.
+      const watch = new NodeWatch(this.systems.controller, this.options.pollMs ?? 1_000);
+      await applyPlan(this.fleet, plan.takeDown, this.systems, { deadline: this.now(), reporter, watch, now: this.now });
+    }
+    for (const decision of plan.decisions) {
+      if (decision.launch > 0) this.tallies.set(decision.pool, { requested: decision.launch, launched: 0, throttled: false });
+    }
+    await this.bringUp(plan);
+    return { at: observed.now, demand: plan.demand, decisions: plan.decisions, failures, plan };
+  }
+
+  /** Waits for the bring-up under way (for `--once`, and before the process ends). */
+  async settle(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
+  /** Starts the tick's launches, registrations and bootstraps; returns once the launch calls are answered. */
+  private async bringUp(plan: WatchPlan): Promise<void> {
+    const actions = plan.bringUp.actions;
+    if (actions.length === 0) return;
+    const mine = new Set<string>();
+    const claim = (name: string) => {
+      if (this.bringingUp.has(name)) return;
+      this.bringingUp.add(name);
+      mine.add(name);
+    };
+    for (const action of actions) if (action.type === 'register' || action.type === 'bootstrap') claim(action.node);
+    const launchPools = new Set(actions.flatMap((a) => (a.type === 'launch' ? [a.pool] : [])));
+    for (const pool of launchPools) this.launching.add(pool);
+    let answered: () => void = () => undefined;
+    const allAnswered = new Promise<void>((resolve) => {
+      answered = resolve;
+      if (launchPools.size === 0) resolve();
+    });
+    const pending = new Set(launchPools);
+    const reporter: Reporter = {
+      event: (e: ProgressEvent) => {
+        if (e.kind === 'launched') for (const id of e.instanceIds) claim(agentName(e.pool, id));
+        this.options.reporter.event(e);
+      },
+    };
+    const deadline = this.now() + Math.max(0, ...this.fleet.pools.map((p) => p.scaling?.bootDeadline ?? defaultBringUpMs));
+    const watch = new NodeWatch(this.systems.controller, this.options.pollMs ?? 1_000);
+    const run = applyPlan(this.fleet, plan.bringUp, this.systems, {
+      deadline,
+      reporter,
+      watch,
+      now: this.now,
+      launchesAnswered: (pool) => {
+        this.launching.delete(pool);
+        pending.delete(pool);
+        if (pending.size === 0) answered();
+      },
+    })
+      .catch((err: unknown) => reporter.event({ kind: 'note', message: `bring-up stopped: ${(err as Error).message}` }))
+      .finally(() => {
+        for (const name of mine) this.bringingUp.delete(name);
+        for (const pool of launchPools) this.launching.delete(pool);
+        answered();
+        this.background.delete(run);
+      });
+    this.background.add(run);
+    await allAnswered;
+  }
+
+  /** Placeholder nodes, held offline so that nothing ever runs there. */
+  private async createPlaceholders(pools: readonly Pool[], reporter: Reporter): Promise<void> {
+    const controller = this.systems.controller;
+    await Promise.all(
+      pools.map(async (pool) => {
+        const name = placeholderName(pool.name);
+        try {
+          await controller.createNode({ name, description: placeholderDescription(this.fleet.fleet, pool.name), remoteFS: pool.remoteFS, executors: 1, labels: pool.labels, mode: pool.mode });
+          await controller.drain(name, `Placeholder of pool ${pool.name} (fleet ${this.fleet.fleet}): never runs a build`);
+          reporter.event({ kind: 'note', pool: pool.name, agent: name, message: "placeholder created: Jenkins keeps naming the pool's labels while it has no agent" });
+        } catch (err) {
+          reporter.event({ kind: 'failed', pool: pool.name, agent: name, step: 'register', error: (err as Error).message });
+        }
+      }),
+    );
+  }
+
+  /** The placeholder nodes no longer wanted (and any still missing): deleted, or created. */
+  private async placeholders(plan: WatchPlan, reporter: Reporter): Promise<void> {
+    const controller = this.systems.controller;
+    await Promise.all([
+      this.createPlaceholders(plan.placeholders.create, reporter),
+      ...plan.placeholders.remove.map(async (name) => {
+        try {
+          await controller.deleteNode(name);
+          reporter.event({ kind: 'deleted', what: 'node', name });
+        } catch (err) {
+          reporter.event({ kind: 'failed', pool: '', agent: name, step: 'delete-node', error: (err as Error).message });
+        }
+      }),
+    ]);
+  }
+
+  private async drain(pool: string, node: string, message: string, reporter: Reporter): Promise<void> {
+    try {
+      // Once only: the adapter leaves a node already held offline as it is, so its drain time stands.
+      await this.systems.controller.drain(node, message);
+      reporter.event({ kind: 'draining', pool, agent: node });
+    } catch (err) {
+      reporter.event({ kind: 'failed', pool, agent: node, step: 'drain', error: (err as Error).message });
+    }
+  }
+
+  /** Each pool's launch outcome since the last tick, once its calls are answered. */
+  private outcomes(): Map<string, LaunchOutcome> {
+    const outcomes = new Map<string, LaunchOutcome>();
+    for (const [pool, tally] of this.tallies) {
+      if (this.launching.has(pool)) continue;
+      outcomes.set(pool, { requested: tally.requested, launched: tally.launched, throttled: tally.throttled, ...(tally.error ? { error: tally.error } : {}) });
+      this.tallies.delete(pool);
+    }
+    return outcomes;
+  }
+
+  /** The observation with the instances this process launched that EC2's listing does not show yet. */
+  private withLaunched(observed: Observed): Observed {
+    const listed = new Set(observed.instances.map((i) => i.id));
+    const extra: Instance[] = [];
+    for (const [id, instance] of this.launched) {
+      if (listed.has(id) || observed.now - instance.launchedAt > launchedMemoryMs) this.launched.delete(id);
+      else extra.push(instance);
+    }
+    return extra.length > 0 ? { ...observed, instances: [...observed.instances, ...extra] } : observed;
+  }
+
+  /** A region's EC2 with every launch counted for its pool's outcome. */
+  private tracked(compute: Compute): Compute {
+    const launch = async (request: LaunchRequest): Promise<Instance[]> => {
+      const tally = this.tallies.get(request.pool) ?? { requested: request.count, launched: 0, throttled: false };
+      this.tallies.set(request.pool, tally);
+      try {
+        const instances = await compute.launch(request);
+        tally.launched += instances.length;
+        for (const instance of instances) this.launched.set(instance.id, instance);
+        return instances;
+      } catch (err) {
+        const code = errorCode(err);
+        tally.error = code ?? 'unknown';
+        tally.throttled = code !== undefined && throttlingCodes.has(code);
+        throw err;
+      }
+    };
+    return Object.assign(Object.create(compute) as Compute, { launch, region: compute.region });
+  }
+}
+
+/** The AWS error code in a failure: the SDK's exception name, or the code the adapter's message quotes. */
+export function errorCode(err: unknown): string | undefined {
+  const cause = (err as { cause?: { name?: unknown } }).cause;
+  if (cause && typeof cause.name === 'string' && cause.name !== 'Error') return cause.name;
+  const match = /answered \d{3} ([A-Za-z][A-Za-z0-9.]*)/.exec((err as Error).message ?? '');
+  if (match) return match[1];
+  const name = (err as Error).name;
+  return name && name !== 'Error' && name !== 'RemoteError' ? name : undefined;
+}

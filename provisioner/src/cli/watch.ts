@@ -1,0 +1,144 @@
+// `provisioner watch`: reconciles the fleet on every tick, the pools with `max` following the build
+// queue. One line per tick for each pool whose numbers changed, saying why (JSON lines under --json);
+// `--once` does a single tick, waits for the agents it started, and exits.
+import { dirname } from 'node:path';
+import type { ProgressEvent, Reporter } from '../apply/events.ts';
+import { Autoscaler, type TickResult } from '../apply/autoscaler.ts';
+import { loadFleet, readToken } from '../config/load.ts';
+import { parseDuration } from '../config/schema.ts';
+import { RemoteFailures, UserError } from '../errors.ts';
+import type { Fleet } from '../model.ts';
+import { isScaled } from '../plan/autoscale.ts';
+import type { PoolDecision } from '../plan/scale.ts';
+import { sshPreflight } from '../transport/ssh.ts';
+import type { CommandModule } from './command.ts';
+import type { IoHost } from './io.ts';
+import { formatFailure, LogReporter } from './progress.ts';
+import { connect as connectAdapters } from './systems.ts';
+
+interface WatchFlags {
+  tick: string;
+  once: boolean;
+  json: boolean;
+}
+
+/** The shortest tick: Jenkins rebuilds its queue every 5 s, so faster only costs calls. */
+const minTickMs = 1_000;
+
+export const watchCommand: CommandModule = (command, context) => {
+  command
+    .option('--tick <duration>', 'how often to reconcile', '5s')
+    .option('--once', 'one tick, wait for the agents it starts, then exit (for tests and cron)', false)
+    .option('--json', 'one JSON object per line: each pool whose numbers changed, and each step', false)
+    .action(async (flags: WatchFlags) => {
+      // The JSON lines are the output itself, not one document: the host writes them as plain lines.
+      const ctx = context();
+      const { io, env, now } = ctx;
+      const tick = parseDuration(flags.tick);
+      if (tick === undefined || tick < minTickMs) throw new UserError(`--tick: expected a duration of at least 1s such as 5s or 1m, found "${flags.tick}"`);
+      const fleet = await loadFleet(ctx.globals.config, env);
+      await sshPreflight(fleet.pools, { baseDir: dirname(fleet.source), env });
+      const token = await readToken(fleet, env);
+      const systems = (ctx.connect ?? connectAdapters)(fleet, token, { env });
+      const out = output(io, flags.json, now);
+      const autoscaler = new Autoscaler(fleet, systems, { reporter: out.reporter, now });
+      if (!flags.json) io.info(describeFleet(fleet, tick, flags.once));
+
+      if (flags.once) {
+        const result = await autoscaler.tick();
+        out.tick(result);
+        await autoscaler.settle();
+        const failures = [...result.failures, ...out.failures()];
+        if (failures.length > 0) throw new RemoteFailures(`${failures.length} step(s) of the tick failed`, failures.map(formatFailure));
+        return;
+      }
+
+      let stopping = false;
+      let wake: () => void = () => undefined;
+      const stop = () => {
+        stopping = true;
+        wake();
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      try {
+        while (!stopping) {
+          const started = now();
+          try {
+            out.tick(await autoscaler.tick());
+          } catch (err) {
+            // A tick that could not observe or plan changes nothing: say so and try again next tick.
+            out.error(err);
+          }
+          const rest = Math.max(0, tick - (now() - started));
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, rest);
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        }
+      } finally {
+        process.off('SIGTERM', stop);
+        process.off('SIGINT', stop);
+      }
+      // Whatever was under way is finished by the next watch (or `up`): nothing here needs waiting for.
+      if (!flags.json) io.info('watch: stopped.');
+    });
+};
+
+function describeFleet(fleet: Fleet, tick: number, once: boolean): string {
+  const scaled = fleet.pools.filter(isScaled).map((p) => `${p.name} (${p.min}..${p.max})`);
+  const fixed = fleet.pools.filter((p) => !isScaled(p)).map((p) => `${p.name} (${p.count})`);
+  return `watch: fleet ${fleet.fleet}, ${once ? 'one tick' : `a tick every ${tick / 1000}s`}; following the queue: ${scaled.join(', ') || 'no pool (none has max)'}${fixed.length ? `; fixed: ${fixed.join(', ')}` : ''}`;
+}
+
+/** Lines for people, or JSON lines; a pool's line only when its numbers changed. */
+function output(io: IoHost, json: boolean, now: () => number) {
+  const last = new Map<string, string>();
+  let lastQueue = '';
+  const background: Array<Extract<ProgressEvent, { kind: 'failed' }>> = [];
+  const stamp = () => new Date(now()).toISOString();
+  const log = new LogReporter((line) => io.info(`${stamp()} ${line}`));
+  const reporter: Reporter = {
+    event(e) {
+      if (e.kind === 'failed') background.push(e);
+      if (json) io.result(JSON.stringify({ time: stamp(), type: 'event', ...e }));
+      else log.event(e);
+    },
+  };
+  return {
+    reporter,
+    failures: () => background.splice(0),
+    tick(result: TickResult) {
+      // The tick's own failures were already reported as events as they happened.
+      background.splice(0);
+      for (const decision of result.decisions) {
+        const key = JSON.stringify(decision.numbers);
+        if (last.get(decision.pool) === key) continue;
+        last.set(decision.pool, key);
+        if (json) io.result(JSON.stringify({ time: new Date(result.at).toISOString(), type: 'pool', pool: decision.pool, ...decision.numbers, drained: decision.drain.map((d) => d.agent), resumed: decision.resume, removed: decision.remove.map((r) => r.agent), reason: decision.reason }));
+        else io.info(`${new Date(result.at).toISOString()} ${poolLine(decision)}`);
+      }
+      const unattributed = [...result.demand.unattributed].map(([why, n]) => `${n} ${why}`).join(', ');
+      if (unattributed !== lastQueue) {
+        lastQueue = unattributed;
+        const waiting = [...result.demand.unattributed.values()].reduce((a, b) => a + b, 0);
+        if (json) io.result(JSON.stringify({ time: new Date(result.at).toISOString(), type: 'queue', unattributed: Object.fromEntries(result.demand.unattributed) }));
+        else io.info(`${new Date(result.at).toISOString()} queue: ${waiting === 0 ? 'every waiting build is for a pool of this fleet, or none waits' : `${waiting} waiting build(s) no pool of this fleet serves (${unattributed})`}`);
+      }
+    },
+    error(err: unknown) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (json) io.result(JSON.stringify({ time: stamp(), type: 'error', error: message }));
+      else io.warn(`${stamp()} tick failed, nothing changed: ${message}`);
+    },
+  };
+}
+
+function poolLine(d: PoolDecision): string {
+  const n = d.numbers;
+  const state = `demand ${n.demand}, ${n.free} free, ${n.online} online, ${n.booting} booting, ${n.drained} drained${n.held ? `, ${n.held} held` : ''}${n.lost ? `, ${n.lost} lost` : ''}`;
+  return `${d.pool}: ${state}: ${d.reason}`;
+}

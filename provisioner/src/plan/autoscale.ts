@@ -1,0 +1,271 @@
+// One tick of `watch`, planned: the build queue's demand per pool (demand.ts), each scaled pool's
+// agents read from the inventory into the scaler's words (scale.ts), its decisions, and the plan the
+// executor carries out: `up`'s own planner run on the fleet with each scaled pool's size set to what
+// the scaler wants, plus the scaler's drains, take-backs and removals. Pure: the observation, the
+// queue and what the process remembers come in; actions and the memory to keep go out.
+import { isStaticPool } from '../config/schema.ts';
+import type { AgentNode, Fleet, Instance, Observed, Pool } from '../model.ts';
+import { demandFromQueue, type Demand, type PoolServing, type QueueItem } from './demand.ts';
+import { inventory, nodePools, type Agent } from './inventory.ts';
+import { drainMessage, planUp, type Action, type Plan, type RemoveAction } from './plan.ts';
+import { decideScaling, type AgentPhase, type LaunchOutcome, type ObservedAgent, type PoolDecision, type ScalingMemory, type ScalingPolicy } from './scale.ts';
+
+/** Launches one pool may start in one tick, whatever its demand: a burst grows the pool over a few ticks. */
+export const defaultLaunchesPerTick = 20;
+/** How long a pool that spent its retry budget waits before trying one launch again. */
+export const defaultRetryAfter = 300_000;
+
+/**
+ * The words a drain of an ephemeral agent leaves in Jenkins (its offline cause). They are how a
+ * restarted `watch` knows that agent ran its build: Jenkins exports no count of builds a node ran.
+ */
+export const ephemeralDrainReason = 'ephemeral agent, its one build has started';
+
+/** The placeholder node of a pool that may scale to zero: Jenkins keeps naming its labels in `why`. */
+export function placeholderName(pool: string): string {
+  return `${pool}-placeholder`;
+}
+
+export function placeholderDescription(fleet: string, pool: string): string {
+  return `Placeholder of jenkins-fleet (fleet ${fleet}, pool ${pool}): carries the pool's labels while it has no agent, so that Jenkins keeps naming them in the queue; it never runs a build.`;
+}
+
+/** The fleet and pool a placeholder node's description names. */
+export function parsePlaceholderDescription(description: string | undefined): { fleet: string; pool: string } | undefined {
+  const match = /^Placeholder of jenkins-fleet \(fleet ([a-z0-9-]+), pool ([A-Za-z0-9_-]+)\)/.exec(description ?? '');
+  return match ? { fleet: match[1] as string, pool: match[2] as string } : undefined;
+}
+
+/** The pools that keep a placeholder: scaled ones whose min is 0, which may have no agent at all. */
+function placeholderPools(fleet: Fleet): Set<string> {
+  return new Set(fleet.pools.filter((p) => isScaled(p) && p.min === 0).map((p) => p.name));
+}
+
+/** The pools whose placeholder node is missing from `nodes`. */
+export function missingPlaceholders(fleet: Fleet, nodes: readonly AgentNode[]): Pool[] {
+  const wanted = placeholderPools(fleet);
+  const present = new Set(nodes.flatMap((n) => (parsePlaceholderDescription(n.description)?.fleet === fleet.fleet ? [n.name] : [])));
+  return fleet.pools.filter((p) => wanted.has(p.name) && !present.has(placeholderName(p.name)));
+}
+
+/** What this process knows beyond the observation: work it started that is still under way. */
+export interface WatchState {
+  memory: ScalingMemory;
+  /** Agents (node names) whose launch, registration or bootstrap this process has under way. */
+  bringingUp: ReadonlySet<string>;
+  /** Pools with a launch call under way. */
+  launching: ReadonlySet<string>;
+  /** What became of each pool's launches since the last tick. */
+  lastLaunch: ReadonlyMap<string, LaunchOutcome>;
+}
+
+export interface WatchOptions {
+  launchesPerTick?: number;
+  retryAfter?: number;
+}
+
+export interface Drain {
+  pool: string;
+  node: string;
+  message: string;
+}
+
+export interface WatchPlan {
+  demand: Demand;
+  decisions: PoolDecision[];
+  memory: ScalingMemory;
+  /** Launch, register and bootstrap: carried out in the background, the agents' bring-up. */
+  bringUp: Plan;
+  /** Resume, remove, delete-node, delete-secret: carried out within the tick. */
+  takeDown: Plan;
+  /** Nodes to take temporarily offline now (Jenkins offers them nothing more). */
+  drains: Drain[];
+  /** Placeholder nodes to create (pools that may scale to zero) and to delete (no longer wanted). */
+  placeholders: { create: Pool[]; remove: string[] };
+}
+
+/** A pool `watch` scales: one with `max` in the file. */
+export function isScaled(pool: Pool): pool is Pool & { scaling: NonNullable<Pool['scaling']> } {
+  return pool.scaling !== undefined && !isStaticPool(pool);
+}
+
+export function scalingPolicy(pool: Pool & { scaling: NonNullable<Pool['scaling']> }, options: WatchOptions = {}): ScalingPolicy {
+  return {
+    pool: pool.name,
+    min: pool.min,
+    max: pool.max,
+    minIdle: pool.scaling.minIdle,
+    idleAfter: pool.scaling.idleAfter,
+    minUptime: pool.scaling.minUptime,
+    ephemeral: pool.scaling.ephemeral,
+    executorsPerAgent: pool.executors,
+    launchesPerTick: options.launchesPerTick ?? defaultLaunchesPerTick,
+    bootDeadline: pool.scaling.bootDeadline,
+    retryBudget: pool.scaling.retryBudget,
+    retryAfter: options.retryAfter ?? defaultRetryAfter,
+  };
+}
+
+function drainedByUs(fleet: string, node: AgentNode): boolean {
+  return node.temporarilyOffline && node.heldOfflineBy !== 'jenkins' && (node.offlineReason ?? '').includes(`by provisioner (fleet ${fleet})`);
+}
+
+/** One agent of a scaled pool in the scaler's words. */
+export function observedAgent(fleet: Fleet, pool: Pool, agent: Agent, bringingUp: ReadonlySet<string>, now: number): ObservedAgent {
+  const instance = agent.instance as Instance;
+  const node = agent.node;
+  const bootDeadline = pool.scaling?.bootDeadline ?? 0;
+  let phase: AgentPhase;
+  if (!node) phase = instance.state === 'pending' ? 'launching' : 'connecting';
+  else if (node.temporarilyOffline) phase = drainedByUs(fleet.fleet, node) ? 'drained' : 'held';
+  else if (node.online) phase = 'online';
+  // Offline and not held: on its way up (this process bootstraps it, it never was, or it is young), else lost.
+  else if (bringingUp.has(agent.name) || instance.bootstrappedAt === undefined || now - instance.launchedAt <= bootDeadline) phase = instance.state === 'pending' ? 'launching' : 'connecting';
+  else phase = 'lost';
+  const executors = node?.executors ?? pool.executors;
+  const busy = node ? (node.busyExecutors ?? (node.idle ? 0 : executors)) : 0;
+  // A drain of ours that says the agent's one build started outlives this process: it ran.
+  const hasRun = node !== undefined && drainedByUs(fleet.fleet, node) && (node.offlineReason ?? '').includes(ephemeralDrainReason);
+  return { name: agent.name, phase, launchedAt: instance.launchedAt, executors, busy, hasRun };
+}
+
+/** Plans one tick: what the scaler decides for each scaled pool, and `up`'s planner for everything else. */
+export function planWatch(fleet: Fleet, observed: Observed, queue: readonly QueueItem[], state: WatchState, options: WatchOptions = {}): WatchPlan {
+  const world = inventory(fleet, observed);
+  const now = observed.now;
+
+  // Demand: every node Jenkins has, with its pool when it is the fleet's (placeholders count for theirs).
+  const owners = new Map<string, string | undefined>(observed.nodes.map((n) => [n.name, undefined]));
+  for (const [name, pool] of nodePools(world)) owners.set(name, pool);
+  for (const node of observed.nodes) {
+    const placeholder = parsePlaceholderDescription(node.description);
+    if (placeholder?.fleet === fleet.fleet) owners.set(node.name, placeholder.pool);
+  }
+  const serving: PoolServing[] = fleet.pools.map((p) => ({ name: p.name, labels: p.labels, scaled: isScaled(p) }));
+  const demand = demandFromQueue(queue, serving, owners);
+
+  const scaled = world.pools.filter(({ pool }) => isScaled(pool));
+  const live = new Map(scaled.map(({ pool, members }) => [pool.name, members.filter((a) => a.life === 'live')]));
+  const { decisions, memory } = decideScaling(
+    scaled.map(({ pool }) => {
+      const lastLaunch = state.lastLaunch.get(pool.name);
+      return {
+        policy: scalingPolicy(pool as Pool & { scaling: NonNullable<Pool['scaling']> }, options),
+        demand: demand.pools.get(pool.name)?.items ?? 0,
+        agents: (live.get(pool.name) ?? []).map((a) => observedAgent(fleet, pool, a, state.bringingUp, now)),
+        ...(lastLaunch ? { lastLaunch } : {}),
+      };
+    }),
+    state.memory,
+    now,
+  );
+  for (const decision of decisions) {
+    if (decision.launch > 0 && state.launching.has(decision.pool)) {
+      // The launch this process asked for is not answered yet: its instances are not counted, so wait.
+      decision.reason = `${decision.reason}; the last launch is still under way, none more until it is answered`;
+      decision.launch = 0;
+      decision.numbers.launch = 0;
+    }
+  }
+
+  // `up`'s planner on the fleet as the scaler wants it: each scaled pool exactly its live agents plus
+  // the launches, so the planner launches those and registers, bootstraps and repairs as in `up`.
+  const byPool = new Map(decisions.map((d) => [d.pool, d]));
+  const wanted: Fleet = {
+    ...fleet,
+    pools: fleet.pools.map((pool) => {
+      const decision = byPool.get(pool.name);
+      if (!decision) return pool;
+      const size = (live.get(pool.name)?.length ?? 0) + decision.launch;
+      return { ...pool, count: size, min: size, max: size };
+    }),
+  };
+  const planned = planUp(wanted, observed).actions;
+
+  const agents = new Map(world.agents.map((a) => [a.name, a]));
+  const scaledNames = new Set(decisions.map((d) => d.pool));
+  const drains: Drain[] = [];
+  const bringUp: Action[] = [];
+  const takeDown: Action[] = [];
+  const removing = new Set<string>();
+  for (const action of planned) {
+    switch (action.type) {
+      case 'launch':
+        if (!state.launching.has(action.pool)) bringUp.push(action);
+        break;
+      case 'register':
+      case 'bootstrap':
+        if (!state.bringingUp.has(action.node)) bringUp.push(action);
+        break;
+      case 'resume':
+        // The scaler decides when a drained agent of a scaled pool comes back.
+        if (!scaledNames.has(action.pool)) takeDown.push(action);
+        break;
+      case 'remove':
+        // A busy agent is drained and left to finish: the tick removes it once a later one sees it idle.
+        if (action.busy) {
+          if (action.node && !(agents.get(action.node)?.node?.temporarilyOffline ?? false)) drains.push({ pool: action.pool, node: action.node, message: drainMessage(fleet.fleet, action.reason) });
+        } else {
+          takeDown.push(action);
+          if (action.node) removing.add(action.node);
+        }
+        break;
+      default:
+        takeDown.push(action);
+    }
+  }
+
+  for (const decision of decisions) {
+    const pool = fleet.pools.find((p) => p.name === decision.pool) as Pool;
+    for (const { agent, why } of decision.drain) {
+      const reason = why === 'ephemeral' ? ephemeralDrainReason : `idle for ${formatMs(pool.scaling?.idleAfter ?? 0)}, not needed`;
+      drains.push({ pool: pool.name, node: agent, message: drainMessage(fleet.fleet, reason) });
+    }
+    for (const name of decision.resume) takeDown.push({ type: 'resume', pool: pool.name, node: name, reason: 'drained by watch, wanted again' });
+    for (const { agent: name, why } of decision.remove) {
+      if (removing.has(name)) continue;
+      const agent = agents.get(name);
+      const instance = agent?.instance;
+      if (!agent || !instance) continue;
+      const removal: RemoveAction = {
+        type: 'remove',
+        target: 'instance',
+        pool: pool.name,
+        region: instance.region,
+        instanceId: instance.id,
+        ...(agent.node ? { node: agent.node.name } : {}),
+        reason: why === 'stuck' ? 'replace' : 'scale-down',
+        busy: false,
+        ...(why === 'stuck' ? { detail: `not online ${formatMs(pool.scaling?.bootDeadline ?? 0)} after its launch` } : why === 'ephemeral' ? { detail: 'its one build ended' } : {}),
+      };
+      takeDown.push(removal);
+      removing.add(name);
+    }
+  }
+
+  const create = missingPlaceholders(fleet, observed.nodes);
+  const wanted0 = placeholderPools(fleet);
+  const remove = observed.nodes.flatMap((node) => {
+    const placeholder = parsePlaceholderDescription(node.description);
+    if (!placeholder || placeholder.fleet !== fleet.fleet) return [];
+    return wanted0.has(placeholder.pool) && node.name === placeholderName(placeholder.pool) ? [] : [node.name];
+  });
+
+  // Nothing is brought up that this tick takes away (a stuck agent's late registration, say).
+  const kept = bringUp.filter((a) => !(a.type === 'register' || a.type === 'bootstrap') || !removing.has(a.node));
+  return {
+    demand,
+    decisions,
+    memory,
+    bringUp: { fleet: fleet.fleet, actions: kept },
+    takeDown: { fleet: fleet.fleet, actions: takeDown },
+    drains,
+    placeholders: { create, remove },
+  };
+}
+
+function formatMs(ms: number): string {
+  if (ms > 0 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms > 0 && ms % 60_000 === 0) return `${ms / 60_000}m`;
+  return `${Math.round(ms / 1000)}s`;
+}

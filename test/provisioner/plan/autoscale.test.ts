@@ -1,0 +1,151 @@
+// One tick of `watch`, planned without I/O: demand from the queue, the scaler's decisions for pools
+// with `max`, `up`'s planner for the rest, and what the tick leaves alone (work under way, a drain
+// of its own), from a fleet file, an observation and a queue.
+import { describe, expect, it } from 'vitest';
+import { agentName, nodeDescription, type AgentNode, type Instance, type Observed } from '../../../provisioner/src/model.ts';
+import { ephemeralDrainReason, placeholderDescription, placeholderName, planWatch, type WatchState } from '../../../provisioner/src/plan/autoscale.ts';
+import type { QueueItem } from '../../../provisioner/src/plan/demand.ts';
+import { drainMessage } from '../../../provisioner/src/plan/plan.ts';
+import { emptyMemory, type ScalingMemory } from '../../../provisioner/src/plan/scale.ts';
+import { ec2Pool, fleetOf } from '../../support/fleet.ts';
+
+const NOW = Date.UTC(2026, 10, 28, 9, 0, 0);
+const S = 1000;
+const MIN = 60 * S;
+
+const fleet = fleetOf(
+  [
+    ec2Pool('awsDeploy', { count: null, labels: ['awsDeploy', 'terraform'], settings: { min: 0, max: 6, executors: 2, idleAfter: '1m', bootDeadline: '5m' } }),
+    ec2Pool('pullRequests', { count: null, labels: ['pull-request'], settings: { min: 1, max: 4, ephemeral: true } }),
+    ec2Pool('fixed', { count: 1 }),
+  ],
+  { offlineAfter: '5m' },
+);
+
+let serial = 0;
+function instance(pool: string, extra: Partial<Instance> = {}): Instance {
+  serial += 1;
+  return { id: `i-${serial.toString(16).padStart(17, '0')}`, pool, region: 'us-east-1', state: 'running', subnetId: 'subnet-0000000a', launchedAt: NOW - 30 * MIN, bootstrappedAt: NOW - 29 * MIN, ...extra };
+}
+
+function node(i: Instance, extra: Partial<AgentNode> = {}): AgentNode {
+  return { name: agentName(i.pool, i.id), description: nodeDescription('bank-ci', i.pool, i.id), online: true, temporarilyOffline: false, idle: true, labels: [i.pool], executors: 1, ...extra };
+}
+
+function drained(i: Instance, reason: string, extra: Partial<AgentNode> = {}): AgentNode {
+  return node(i, { online: false, temporarilyOffline: true, heldOfflineBy: 'person', offlineReason: drainMessage('bank-ci', reason), ...extra });
+}
+
+function waiting(id: number, why: string): QueueItem {
+  return { id, task: `part of bank-app #${id}`, why, buildable: true, blocked: false, pending: false, stuck: false, inQueueSince: NOW - 10 * S };
+}
+
+const fixedAgent = instance('fixed');
+const prAgent = instance('pullRequests');
+/** The fleet at rest: the fixed pool's agent and the pull-request pool's `min` agent, both online. */
+const atRest = { instances: [fixedAgent, prAgent], nodes: [node(fixedAgent), node(prAgent)] };
+
+function observed(instances: Instance[], nodes: AgentNode[], now = NOW): Observed {
+  return { instances: [...atRest.instances, ...instances], nodes: [...atRest.nodes, ...nodes, placeholder()], secrets: [], now };
+}
+
+function placeholder(): AgentNode {
+  return { name: placeholderName('awsDeploy'), description: placeholderDescription('bank-ci', 'awsDeploy'), online: false, temporarilyOffline: true, heldOfflineBy: 'person', idle: true, labels: ['awsDeploy', 'terraform'], executors: 1 };
+}
+
+function state(memory: ScalingMemory = emptyMemory(), extra: Partial<WatchState> = {}): WatchState {
+  return { memory, bringingUp: new Set(), launching: new Set(), lastLaunch: new Map(), ...extra };
+}
+
+describe('a tick of watch, planned', () => {
+  it('launches at once for builds waiting on a label of a scaled pool: ceil(demand / executors), and nothing else', () => {
+    const queue = [1, 2, 3].map((n) => waiting(n, `‘${placeholderName('awsDeploy')}’ is offline`));
+    const plan = planWatch(fleet, observed([], []), queue, state());
+    expect(plan.demand.pools.get('awsDeploy')).toMatchObject({ items: 3 });
+    expect(plan.decisions.find((d) => d.pool === 'awsDeploy')).toMatchObject({ launch: 2 });
+    const launches = plan.bringUp.actions.filter((a) => a.type === 'launch');
+    expect(launches.map((a) => (a.type === 'launch' ? [a.pool, a.count] : []))).toEqual([['awsDeploy', 1], ['awsDeploy', 1]]);
+    expect(plan.takeDown.actions).toEqual([]);
+    expect(plan.drains).toEqual([]);
+    expect(plan.placeholders).toEqual({ create: [], remove: [] });
+  });
+
+  it('counts agents booting and online executors before launching more, and launches none while a launch is unanswered', () => {
+    const booting = instance('awsDeploy', { state: 'pending', launchedAt: NOW - 20 * S, bootstrappedAt: undefined });
+    const busy = instance('awsDeploy');
+    const queue = [1, 2, 3, 4].map((n) => waiting(n, 'Waiting for next available executor on ‘terraform’'));
+    const agents = observed([booting, busy], [node(busy, { executors: 2, idle: false, busyExecutors: 1 })]);
+    // 4 waiting - 1 free - 2 booting = 1 missing executor: one more agent of two executors.
+    expect(planWatch(fleet, agents, queue, state()).decisions[0]).toMatchObject({ launch: 1, numbers: { demand: 4, free: 1, booting: 1 } });
+    const unanswered = planWatch(fleet, agents, queue, state(emptyMemory(), { launching: new Set(['awsDeploy']) }));
+    expect(unanswered.decisions[0]).toMatchObject({ launch: 0 });
+    expect(unanswered.bringUp.actions.filter((a) => a.type === 'launch')).toEqual([]);
+  });
+
+  it("leaves an agent whose bring-up this process has under way to it, and bootstraps one nobody is bringing up, as up does", () => {
+    const fresh = instance('awsDeploy', { launchedAt: NOW - 40 * S, bootstrappedAt: undefined });
+    const offline = node(fresh, { online: false, executors: 2 });
+    const mine = planWatch(fleet, observed([fresh], [offline]), [], state(emptyMemory(), { bringingUp: new Set([offline.name]) }));
+    expect(mine.bringUp.actions).toEqual([]);
+    expect(mine.decisions[0]).toMatchObject({ numbers: { booting: 1 } });
+    const orphaned = planWatch(fleet, observed([fresh], [offline]), [], state());
+    expect(orphaned.bringUp.actions).toEqual([expect.objectContaining({ type: 'bootstrap', node: offline.name })]);
+  });
+
+  it('drains an agent idle past idleAfter in two observations a maintenance cycle apart, then removes it once drained past a cycle and idle', () => {
+    const idle = instance('awsDeploy');
+    const first = planWatch(fleet, observed([idle], [node(idle, { executors: 2 })], NOW), [], state());
+    expect(first.drains).toEqual([]);
+    const second = planWatch(fleet, observed([idle], [node(idle, { executors: 2 })], NOW + 61 * S), [], state(first.memory));
+    expect(second.drains).toEqual([{ pool: 'awsDeploy', node: agentName('awsDeploy', idle.id), message: drainMessage('bank-ci', 'idle for 1m, not needed') }]);
+    const seenDrained = observed([idle], [drained(idle, 'idle for 1m, not needed', { executors: 2 })], NOW + 63 * S);
+    const third = planWatch(fleet, seenDrained, [], state(second.memory));
+    // `up`'s planner would take its own drained node back online: watch decides that for its pools.
+    expect(third.takeDown.actions).toEqual([]);
+    const fourth = planWatch(fleet, { ...seenDrained, now: NOW + 69 * S }, [], state(third.memory));
+    expect(fourth.takeDown.actions).toEqual([expect.objectContaining({ type: 'remove', target: 'instance', instanceId: idle.id, node: agentName('awsDeploy', idle.id), reason: 'scale-down', busy: false })]);
+  });
+
+  it('takes a drained agent back online when demand returns instead of launching', () => {
+    const agent = instance('awsDeploy');
+    const plan = planWatch(fleet, observed([agent], [drained(agent, 'idle for 1m, not needed', { executors: 2 })]), [waiting(1, 'All nodes of label ‘awsDeploy’ are offline')], state());
+    expect(plan.takeDown.actions).toEqual([expect.objectContaining({ type: 'resume', node: agentName('awsDeploy', agent.id) })]);
+    expect(plan.bringUp.actions).toEqual([]);
+  });
+
+  it('drains an ephemeral agent as soon as it is seen busy, with words that say so to a restarted watch, and never takes it back', () => {
+    const busy = node(prAgent, { idle: false });
+    const seen = planWatch(fleet, { ...observed([], []), nodes: [node(fixedAgent), busy, placeholder()] }, [], state());
+    expect(seen.drains).toEqual([{ pool: 'pullRequests', node: busy.name, message: drainMessage('bank-ci', ephemeralDrainReason) }]);
+    // A watch started afresh, demand for its label waiting: the drained agent is not taken back, a new one is launched.
+    const after = { ...observed([], []), nodes: [node(fixedAgent), drained(prAgent, ephemeralDrainReason), placeholder()] };
+    const restarted = planWatch(fleet, after, [waiting(9, 'All nodes of label ‘pull-request’ are offline')], state());
+    expect(restarted.takeDown.actions.filter((a) => a.type === 'resume')).toEqual([]);
+    expect(restarted.decisions.find((d) => d.pool === 'pullRequests')).toMatchObject({ launch: 1 });
+    // Idle past a maintenance cycle after it was first seen drained: removed.
+    const later = planWatch(fleet, { ...after, now: NOW + 6 * S }, [], state(restarted.memory));
+    expect(later.takeDown.actions).toEqual([expect.objectContaining({ type: 'remove', instanceId: prAgent.id, busy: false, detail: 'its one build ended' })]);
+  });
+
+  it('replaces an agent not online within bootDeadline, and does not bootstrap the one it removes', () => {
+    const stuck = instance('awsDeploy', { launchedAt: NOW - 6 * MIN, bootstrappedAt: undefined });
+    const plan = planWatch(fleet, observed([stuck], [node(stuck, { online: false, executors: 2 })]), [waiting(1, 'All nodes of label ‘awsDeploy’ are offline')], state());
+    expect(plan.takeDown.actions).toEqual([expect.objectContaining({ type: 'remove', instanceId: stuck.id, reason: 'replace', detail: 'not online 5m after its launch' })]);
+    expect(plan.bringUp.actions.map((a) => a.type)).toEqual(['launch']);
+  });
+
+  it('keeps one placeholder per scaled pool whose min is 0, creating a missing one and deleting one no pool wants', () => {
+    const none = { instances: atRest.instances, nodes: atRest.nodes, secrets: [], now: NOW };
+    expect(planWatch(fleet, none, [], state()).placeholders.create.map((p) => p.name)).toEqual(['awsDeploy']);
+    const stale = { ...placeholder(), name: placeholderName('gone'), description: placeholderDescription('bank-ci', 'gone') };
+    const other = { ...placeholder(), name: 'theirs-placeholder', description: placeholderDescription('other-fleet', 'x') };
+    const plan = planWatch(fleet, { ...none, nodes: [...none.nodes, placeholder(), stale, other] }, [], state());
+    expect(plan.placeholders).toEqual({ create: [], remove: [stale.name] });
+  });
+
+  it('reconciles the pools without max as up does', () => {
+    const plan = planWatch(fleet, { ...observed([], []), instances: [prAgent], nodes: [node(prAgent), placeholder()] }, [], state());
+    expect(plan.bringUp.actions).toEqual([expect.objectContaining({ type: 'launch', pool: 'fixed', count: 1 })]);
+    expect(plan.decisions.map((d) => d.pool)).toEqual(['awsDeploy', 'pullRequests']);
+  });
+});

@@ -1,0 +1,151 @@
+// The EC2 stand-in's launch templates and CreateFleet (type instant), only through the real
+// @aws-sdk/client-ec2.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CreateFleetCommand,
+  CreateLaunchTemplateCommand,
+  CreateLaunchTemplateVersionCommand,
+  DeleteLaunchTemplateCommand,
+  DescribeInstancesCommand,
+  DescribeLaunchTemplatesCommand,
+  TerminateInstancesCommand,
+  type CreateFleetCommandInput,
+} from '@aws-sdk/client-ec2';
+import { startHarness, type Harness } from '../../support/sandbox.ts';
+
+let h: Harness;
+beforeAll(async () => { h = await startHarness(); });
+afterAll(async () => h.stop());
+
+const subnets = ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0aaaaaaaaaaaaaaa2'];
+const image = 'resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64';
+
+async function template(name: string): Promise<string> {
+  const out = await h.ec2.send(new CreateLaunchTemplateCommand({
+    LaunchTemplateName: name,
+    LaunchTemplateData: {
+      ImageId: image,
+      IamInstanceProfile: { Name: 'jenkins-agent' },
+      MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1 },
+      NetworkInterfaces: [{ DeviceIndex: 0, Groups: ['sg-0bbbbbbbbbbbbbbb1'], AssociatePublicIpAddress: false, DeleteOnTermination: true }],
+    },
+    TagSpecifications: [{ ResourceType: 'launch-template', Tags: [{ Key: 'jenkins-fleet:fleet', Value: 'bank-ci' }] }],
+  }));
+  return out.LaunchTemplate!.LaunchTemplateId!;
+}
+
+function fleet(templateId: string, count: number, extra: Partial<CreateFleetCommandInput> = {}): CreateFleetCommandInput {
+  return {
+    Type: 'instant',
+    SpotOptions: { AllocationStrategy: 'price-capacity-optimized' },
+    TargetCapacitySpecification: { TotalTargetCapacity: count, SpotTargetCapacity: count, DefaultTargetCapacityType: 'spot' },
+    LaunchTemplateConfigs: [{
+      LaunchTemplateSpecification: { LaunchTemplateId: templateId, Version: '1' },
+      Overrides: (['m5.large', 'c5.large'] as const).flatMap((InstanceType) => subnets.map((SubnetId) => ({ InstanceType, SubnetId }))),
+    }],
+    TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'jenkins-fleet:fleet', Value: 'bank-ci' }, { Key: 'jenkins-fleet:pool', Value: 'spot' }] }],
+    ...extra,
+  };
+}
+
+async function describe1(ids: string[]) {
+  const out = await h.ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
+  return out.Reservations!.flatMap((r) => r.Instances!);
+}
+
+describe('launch templates through the real SDK client', () => {
+  it('creates a template, refuses its name twice, adds versions idempotently by ClientToken and deletes it', async () => {
+    const id = await template('jf-bank-ci-versions');
+    expect(id).toMatch(/^lt-[0-9a-f]{17}$/);
+    await expect(h.ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'jf-bank-ci-versions', LaunchTemplateData: { ImageId: image } })))
+      .rejects.toMatchObject({ name: 'InvalidLaunchTemplateName.AlreadyExistsException' });
+    const v2 = await h.ec2.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateId: id, ClientToken: 'v2', LaunchTemplateData: { ImageId: image, InstanceType: 'm5.large' } }));
+    expect(v2.LaunchTemplateVersion).toMatchObject({ LaunchTemplateId: id, VersionNumber: 2, DefaultVersion: false });
+    const again = await h.ec2.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateId: id, ClientToken: 'v2', LaunchTemplateData: { ImageId: image, InstanceType: 'm5.large' } }));
+    expect(again.LaunchTemplateVersion?.VersionNumber).toBe(2);
+    await expect(h.ec2.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateId: id, ClientToken: 'v2', LaunchTemplateData: { ImageId: image, InstanceType: 'c5.large' } })))
+      .rejects.toMatchObject({ name: 'IdempotentParameterMismatch' });
+    const listed = await h.ec2.send(new DescribeLaunchTemplatesCommand({ Filters: [{ Name: 'launch-template-name', Values: ['jf-bank-ci-versions'] }] }));
+    expect(listed.LaunchTemplates).toEqual([expect.objectContaining({ LaunchTemplateId: id, DefaultVersionNumber: 1, LatestVersionNumber: 2, Tags: [{ Key: 'jenkins-fleet:fleet', Value: 'bank-ci' }] })]);
+    const deleted = await h.ec2.send(new DeleteLaunchTemplateCommand({ LaunchTemplateName: 'jf-bank-ci-versions' }));
+    expect(deleted.LaunchTemplate?.LaunchTemplateId).toBe(id);
+    await expect(h.ec2.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateNames: ['jf-bank-ci-versions'] })))
+      .rejects.toMatchObject({ name: 'InvalidLaunchTemplateName.NotFoundException' });
+    await expect(h.ec2.send(new DeleteLaunchTemplateCommand({ LaunchTemplateId: id }))).rejects.toMatchObject({ name: 'InvalidLaunchTemplateId.NotFound' });
+  });
+
+  it('refuses malformed names, missing data, both an id and a name, and tags for other resource types', async () => {
+    await expect(h.ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'a b', LaunchTemplateData: { ImageId: image } }))).rejects.toMatchObject({ name: 'InvalidLaunchTemplateName.MalformedException' });
+    await expect(h.ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'jf-empty', LaunchTemplateData: {} }))).rejects.toMatchObject({ name: 'MissingParameter' });
+    await expect(h.ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'jf-tags', LaunchTemplateData: { ImageId: image }, TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'a', Value: 'b' }] }] })))
+      .rejects.toMatchObject({ name: 'InvalidParameterValue' });
+    await expect(h.ec2.send(new DeleteLaunchTemplateCommand({ LaunchTemplateId: 'lt-0123456789abcdef0', LaunchTemplateName: 'x-y-z' }))).rejects.toMatchObject({ name: 'InvalidParameterCombination' });
+  });
+});
+
+describe('CreateFleet of type instant through the real SDK client', () => {
+  it('launches Spot instances from the template, tagged at launch, and replays its ClientToken', async () => {
+    const id = await template('jf-bank-ci-spot');
+    const out = await h.ec2.send(new CreateFleetCommand(fleet(id, 3, { ClientToken: 'fleet-1' })));
+    expect(out.FleetId).toMatch(/^fleet-[0-9a-f-]{36}$/);
+    expect(out.Errors ?? []).toEqual([]);
+    const ids = out.Instances!.flatMap((i) => i.InstanceIds!);
+    expect(ids).toHaveLength(3);
+    expect(out.Instances!.every((i) => i.Lifecycle === 'spot')).toBe(true);
+    const described = await describe1(ids);
+    expect(described.every((i) => i.InstanceLifecycle === 'spot' && i.MetadataOptions?.HttpTokens === 'required')).toBe(true);
+    expect(described[0]!.Tags).toEqual(expect.arrayContaining([
+      { Key: 'jenkins-fleet:pool', Value: 'spot' },
+      { Key: 'aws:ec2launchtemplate:id', Value: id },
+      { Key: 'aws:ec2launchtemplate:version', Value: '1' },
+      { Key: 'aws:ec2:fleet-id', Value: out.FleetId },
+    ]));
+    const again = await h.ec2.send(new CreateFleetCommand(fleet(id, 3, { ClientToken: 'fleet-1' })));
+    expect(again.FleetId).toBe(out.FleetId);
+    expect(again.Instances!.flatMap((i) => i.InstanceIds!)).toEqual(ids);
+    await expect(h.ec2.send(new CreateFleetCommand(fleet(id, 2, { ClientToken: 'fleet-1' })))).rejects.toMatchObject({ name: 'IdempotentParameterMismatch' });
+    await h.ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }));
+    await expect(h.ec2.send(new CreateFleetCommand(fleet(id, 3, { ClientToken: 'fleet-1' })))).rejects.toMatchObject({ name: 'IdempotentInstanceTerminated' });
+  });
+
+  it('moves to the other types when one type has no Spot capacity, and reports per override what it could not launch', async () => {
+    const id = await template('jf-bank-ci-ice');
+    h.sandbox.sandbox.faults.spotCapacity = { 'm5.large': 0, 'c5.large': 2 };
+    try {
+      const out = await h.ec2.send(new CreateFleetCommand(fleet(id, 2)));
+      expect(out.Errors ?? []).toEqual([]);
+      expect(out.Instances!.every((i) => i.InstanceType === 'c5.large')).toBe(true);
+      // Only 2 c5.large fit in each zone; the rest fails without an exception.
+      const partial = await h.ec2.send(new CreateFleetCommand(fleet(id, 5)));
+      const launched = partial.Instances!.flatMap((i) => i.InstanceIds!);
+      expect(launched.length).toBeGreaterThan(0);
+      expect(launched.length).toBeLessThan(5);
+      expect(partial.Errors!.length).toBeGreaterThan(0);
+      expect(partial.Errors!.every((e) => e.ErrorCode === 'InsufficientInstanceCapacity' && e.Lifecycle === 'spot')).toBe(true);
+      expect(partial.Errors!.map((e) => e.LaunchTemplateAndOverrides?.Overrides?.InstanceType)).toContain('m5.large');
+    } finally {
+      h.sandbox.sandbox.faults.spotCapacity = {};
+    }
+  });
+
+  it('launches On-Demand capacity through the same call', async () => {
+    const id = await template('jf-bank-ci-od');
+    const out = await h.ec2.send(new CreateFleetCommand(fleet(id, 2, { TargetCapacitySpecification: { TotalTargetCapacity: 2, OnDemandTargetCapacity: 2, DefaultTargetCapacityType: 'on-demand' } })));
+    expect(out.Instances!.map((i) => i.Lifecycle)).toEqual(['on-demand']);
+    const described = await describe1(out.Instances!.flatMap((i) => i.InstanceIds!));
+    expect(described.every((i) => i.InstanceLifecycle === undefined)).toBe(true);
+  });
+
+  it('refuses what EC2 refuses: another fleet type, no version, two subnets in one override, more capacity than the total', async () => {
+    const id = await template('jf-bank-ci-bad');
+    await expect(h.ec2.send(new CreateFleetCommand(fleet(id, 1, { Type: 'maintain' })))).rejects.toMatchObject({ name: 'InvalidParameterValue' });
+    await expect(h.ec2.send(new CreateFleetCommand(fleet(id, 1, { LaunchTemplateConfigs: [{ LaunchTemplateSpecification: { LaunchTemplateId: id } }] })))).rejects.toMatchObject({ name: 'MissingParameter' });
+    await expect(h.ec2.send(new CreateFleetCommand(fleet(id, 1, { LaunchTemplateConfigs: [{ LaunchTemplateSpecification: { LaunchTemplateId: id, Version: '1' }, Overrides: [{ InstanceType: 'm5.large', SubnetId: subnets.join(',') }] }] }))))
+      .rejects.toMatchObject({ name: 'InvalidParameterValue' });
+    await expect(h.ec2.send(new CreateFleetCommand(fleet(id, 1, { TargetCapacitySpecification: { TotalTargetCapacity: 1, SpotTargetCapacity: 2, DefaultTargetCapacityType: 'spot' } }))))
+      .rejects.toMatchObject({ name: 'InvalidTargetCapacitySpecification' });
+    await expect(h.ec2.send(new CreateFleetCommand(fleet(id, 1, { LaunchTemplateConfigs: [{ LaunchTemplateSpecification: { LaunchTemplateId: id, Version: '9' } }] }))))
+      .rejects.toMatchObject({ name: 'InvalidLaunchTemplateId.VersionNotFound' });
+    await expect(h.ec2.send(new CreateFleetCommand(fleet('lt-0123456789abcdef0', 1)))).rejects.toMatchObject({ name: 'InvalidLaunchTemplateId.NotFound' });
+  });
+});
