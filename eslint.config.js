@@ -1,6 +1,6 @@
 // ESLint with typescript-eslint's recommended rules, and the architecture written as import rules:
 // only the adapters import an SDK, the planner imports nothing that does I/O, and nothing in the
-// product imports the sandbox. `npm test -- lint` runs it.
+// product imports the sandbox (its own package, provisioner/sandbox/). `npm test -- lint` runs it.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -17,7 +17,11 @@ const sdkMessage = (sdk) => `only the adapter in ${sdk.adapter} imports ${sdk.na
 const sdkPatterns = (except = []) => sdks.filter((sdk) => !except.includes(sdk.name) && sdk.name.includes('*')).map((sdk) => ({ group: [sdk.name], message: sdkMessage(sdk) }));
 const sdkPaths = (except = []) => sdks.filter((sdk) => !except.includes(sdk.name) && !sdk.name.includes('*')).map((sdk) => ({ name: sdk.name, message: sdkMessage(sdk) }));
 
-const sandboxPattern = { group: ['**/sandbox/**', '@jenkins-fleet/sandbox', '@jenkins-fleet/sandbox/**'], message: 'the product never imports the sandbox: it reaches the stand-ins only through the endpoints, as it reaches AWS and Jenkins' };
+const sandboxMessage = 'the product never imports the sandbox (@jenkins-fleet/sandbox, provisioner/sandbox/): it reaches the stand-ins only through the endpoints, as it reaches AWS and Jenkins';
+const sandboxPattern = { group: ['**/sandbox/**', '@jenkins-fleet/sandbox', '@jenkins-fleet/sandbox/**'], message: sandboxMessage };
+/** import() of the sandbox, which no-restricted-imports does not see; only cli/sandbox.ts hands `provisioner sandbox` to the package. */
+const sandboxImportExpression = { selector: 'ImportExpression[source.value=/(^|\\/)sandbox(\\/|$)|^@jenkins-fleet\\/sandbox/]', message: sandboxMessage };
+const jenkinsPrivateMembers = { selector: "MemberExpression[object.property.name='client'][property.name=/^_/]", message: "the jenkins client's private members are not its API: use its public calls, or a typed request (JenkinsController.get)" };
 
 /** What does I/O: the planner stays pure, so none of it. */
 const ioPatterns = [
@@ -46,7 +50,8 @@ export default tseslint.config(
     },
   },
   // The product: SDKs only in their adapters, never the sandbox.
-  { files: ['provisioner/src/**/*.ts'], rules: { 'no-restricted-imports': restrict([], sandboxPattern) } },
+  { files: ['provisioner/src/**/*.ts'], rules: { 'no-restricted-imports': restrict([], sandboxPattern), 'no-restricted-syntax': ['error', sandboxImportExpression] } },
+  { files: ['provisioner/src/cli/sandbox.ts'], rules: { 'no-restricted-syntax': 'off' } },
   { files: ['provisioner/src/aws/**/*.ts'], rules: { 'no-restricted-imports': restrict(['@aws-sdk/*'], sandboxPattern) } },
   { files: ['provisioner/src/jenkins/**/*.ts'], rules: { 'no-restricted-imports': restrict(['jenkins'], sandboxPattern) } },
   { files: ['provisioner/src/transport/ssh.ts'], rules: { 'no-restricted-imports': restrict(['node-ssh', 'ssh2'], sandboxPattern) } },
@@ -56,11 +61,11 @@ export default tseslint.config(
   {
     files: ['provisioner/src/jenkins/**/*.ts'],
     rules: {
-      'no-restricted-syntax': ['error', { selector: "MemberExpression[object.property.name='client'][property.name=/^_/]", message: "the jenkins client's private members are not its API: use its public calls, or a typed request (JenkinsController.get)" }],
+      'no-restricted-syntax': ['error', sandboxImportExpression, jenkinsPrivateMembers],
     },
   },
   // The stand-ins are no part of the product: they may use what they imitate.
-  { files: ['provisioner/src/sandbox/**/*.ts'], rules: { 'no-restricted-imports': 'off' } },
+  { files: ['provisioner/sandbox/**/*.ts'], rules: { 'no-restricted-imports': 'off' } },
   // Tests read JSON answers loosely and match output as it is printed (indentation, control codes).
   { files: ['test/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off', 'no-regex-spaces': 'off' } },
 );

@@ -39,8 +39,18 @@ describe('the architecture, as lint rules', () => {
     expect(await problems('provisioner/src/plan/example.ts', "import { createHash } from 'node:crypto';\nimport { isStaticPool } from '../config/schema.ts';\nimport { agentName } from '../model.ts';\nexport const x = [createHash, isStaticPool, agentName];\n")).toEqual([]);
   });
 
-  it('refuses the sandbox anywhere in the product', async () => {
-    expect((await problems('provisioner/src/cli/example.ts', "import { startSandbox } from '../sandbox/server.ts';\nexport const s = startSandbox;\n")).join('\n')).toContain('the product never imports the sandbox');
+  it.each([
+    ['provisioner/src/cli/example.ts', "import { startSandbox } from '../../sandbox/src/server.ts';\nexport const s = startSandbox;\n"],
+    ['provisioner/src/apply/example.ts', "import { startSandbox } from '@jenkins-fleet/sandbox/server';\nexport const s = startSandbox;\n"],
+    ['provisioner/src/cli/example.ts', "export const s = () => import('@jenkins-fleet/sandbox/command');\n"],
+    ['provisioner/src/jenkins/example.ts', "export const s = () => import('../../sandbox/src/server.ts');\n"],
+    ['provisioner/src/cli/sandbox.ts', "import { sandboxCommand } from '@jenkins-fleet/sandbox/command';\nexport const s = sandboxCommand;\n"],
+  ])('refuses the sandbox anywhere in the product, import() included: %s', async (file, code) => {
+    expect((await problems(file, code)).join('\n')).toContain('the product never imports the sandbox');
+  });
+
+  it('lets only cli/sandbox.ts hand `provisioner sandbox` to the sandbox package, by import()', async () => {
+    expect(await problems('provisioner/src/cli/sandbox.ts', "export const s = () => import('@jenkins-fleet/sandbox/command');\n")).toEqual([]);
   });
 
   it("refuses the jenkins client's private members in the adapter", async () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { createRequire } from 'node:module';
-import { defaultOptions, startSandbox, type RunningSandbox, type SandboxOptions } from '../../provisioner/src/sandbox/server.ts';
+import { defaultOptions, startSandbox, type RunningSandbox, type SandboxOptions } from '../../provisioner/sandbox/src/server.ts';
 
 /** The part of the `jenkins` npm client (v1.1.0, untyped) these tests call. */
 export interface JenkinsClient {

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Fleet } from '../../provisioner/src/model.ts';
-import { startSshHosts, sshdPath, type SshHosts } from '../../provisioner/src/sandbox/ssh-hosts.ts';
+import { startSshHosts, sshdPath, type SshHosts } from '../../provisioner/sandbox/src/ssh-hosts.ts';
 import { fleetOf, staticPool, type Setting } from './fleet.ts';
 
 export const toolbox = new URL('./sshd-toolbox', import.meta.url).pathname;

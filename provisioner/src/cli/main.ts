@@ -22,7 +22,7 @@ const commands: CommandEntry[] = [
   { name: 'library', summary: "render the shared library (vars/) and the Jenkinsfile from the fleet file's library: section", load: async () => (await import('../library/command.ts')).libraryCommand },
   { name: 'doctor', summary: 'cross-check fleet.yaml, jenkins/, the Jenkinsfile and the library; with JENKINS_URL set, the live controller too', load: async () => (await import('../doctor/command.ts')).doctorCommand },
   { name: 'init', summary: 'write fleet.yaml from `terraform output -json` of terraform/jenkins (read from a file or standard input)', load: async () => (await import('../init/command.ts')).initCommand },
-  { name: 'sandbox', summary: 'run local stand-ins of EC2, SSM and a Jenkins controller and print the exports that point the provisioner at them', load: async () => (await import('../sandbox/command.ts')).sandboxCommand },
+  { name: 'sandbox', summary: 'run local stand-ins of EC2, SSM and a Jenkins controller and print the exports that point the provisioner at them', load: async () => (await import('./sandbox.ts')).loadSandboxCommand() },
 ];
 
 /** What the CLI reaches the world through; tests hand in their own. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkController } from '../../../provisioner/src/doctor/live.ts';
-import { jenkinsVersion } from '../../../provisioner/src/sandbox/jenkins.ts';
+import { jenkinsVersion } from '../../../provisioner/sandbox/src/jenkins.ts';
 import { readRepository } from '../../../provisioner/src/doctor/repository.ts';
 import { startHarness, type Harness } from '../../support/sandbox.ts';
 

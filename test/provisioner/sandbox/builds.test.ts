@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { SandboxOptions } from '../../../provisioner/src/sandbox/server.ts';
+import type { SandboxOptions } from '../../../provisioner/sandbox/src/server.ts';
 import { eventually, jenkinsAuth, jenkinsClient, startHarness, type Harness, type JenkinsClient } from '../../support/sandbox.ts';
 
 const placeholderTask = 'org.jenkinsci.plugins.workflow.support.steps.ExecutorStepExecution$PlaceholderTask';

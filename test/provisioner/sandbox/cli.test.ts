@@ -64,3 +64,24 @@ describe('provisioner sandbox', () => {
     expect(d.stderr).toContain('--boot-delay: expected a duration such as 1500, 1500ms, 1.5s or 2m, found "soon"');
   });
 });
+
+describe('provisioner-sandbox (the package\'s own bin)', () => {
+  const own = new URL('../../../node_modules/.bin/provisioner-sandbox', import.meta.url).pathname;
+
+  it('is installed by npm ci and is the same command as `provisioner sandbox`', () => {
+    const help = spawnSync(own, ['--help'], { encoding: 'utf8' });
+    expect(help.status, help.stderr).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: provisioner-sandbox \[options\] \[command\]/);
+    const viaProvisioner = spawnSync(process.execPath, [bin, 'sandbox', '--help'], { encoding: 'utf8' });
+    // Beside the sandbox's options, its own bin has the provisioner's global --debug.
+    const withoutDebug = help.stdout.replace(/^  --debug .*\n\s+\(default: false\)\n/m, '');
+    expect(withoutDebug).not.toBe(help.stdout);
+    expect(withoutDebug.split('\n').slice(1)).toEqual(viaProvisioner.stdout.split('\n').slice(1));
+  });
+
+  it('tells a wrong flag as the provisioner does (exit 1, the flag and what it expected)', () => {
+    const r = spawnSync(own, ['--state', join(dir, 'y'), '--throttle-ec2', 'lots'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('error: --throttle-ec2: expected a rate from 0 to 1 (or a percentage such as 10%), found "lots"\n');
+  });
+});

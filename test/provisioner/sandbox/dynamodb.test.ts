@@ -7,7 +7,7 @@ import { DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand, UpdateItem
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Leases } from '../../../provisioner/src/aws/lease.ts';
 import { parseFleet } from '../../../provisioner/src/config/load.ts';
-import { defaultModulesDir } from '../../../provisioner/src/sandbox/iam/fleet-iam.ts';
+import { defaultModulesDir } from '../../../provisioner/sandbox/src/iam/fleet-iam.ts';
 import { startHarness, type Harness } from '../../support/sandbox.ts';
 
 const root = new URL('../../../', import.meta.url).pathname;

@@ -10,8 +10,8 @@ import { SsmParameters } from '../../../provisioner/src/aws/ssm.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Fleet } from '../../../provisioner/src/model.ts';
 import { parseFleet } from '../../../provisioner/src/config/load.ts';
-import { defaultModulesDir } from '../../../provisioner/src/sandbox/iam/fleet-iam.ts';
-import { HclError, TerraformModule } from '../../../provisioner/src/sandbox/iam/hcl.ts';
+import { defaultModulesDir } from '../../../provisioner/sandbox/src/iam/fleet-iam.ts';
+import { HclError, TerraformModule } from '../../../provisioner/sandbox/src/iam/hcl.ts';
 import { startHarness, type Harness } from '../../support/sandbox.ts';
 
 const root = new URL('../../../', import.meta.url).pathname;

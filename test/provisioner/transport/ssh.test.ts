@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapValues, renderBootstrap } from '../../../provisioner/src/transport/bootstrap.ts';
 import { SshTransport, staticHostTargets } from '../../../provisioner/src/transport/ssh.ts';
 import type { BootstrapResult } from '../../../provisioner/src/transport/transport.ts';
-import type { SshHosts } from '../../../provisioner/src/sandbox/ssh-hosts.ts';
+import type { SshHosts } from '../../../provisioner/sandbox/src/ssh-hosts.ts';
 import { ec2Pool, fleetOf } from '../../support/fleet.ts';
 import { startController, startTestHosts, staticFleet } from '../../support/sshd.ts';
 

@@ -1,12 +1,12 @@
 // The sandbox reads the IAM policies of terraform/modules from their HCL with its own small
-// evaluator (provisioner/src/sandbox/iam/hcl.ts), so that `npm start` needs no terraform. This
+// evaluator (provisioner/sandbox/src/iam/hcl.ts), so that `npm start` needs no terraform. This
 // check proves that reading against Terraform itself: for the same inputs, the real aws provider
 // (offline plan, `terraform test`) renders each document to exactly the statements the sandbox
 // evaluates (compared per Sid, lists as sets, one value or a list alike).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TerraformModule, type ModuleInputs } from '../../../provisioner/src/sandbox/iam/hcl.ts';
+import { TerraformModule, type ModuleInputs } from '../../../provisioner/sandbox/src/iam/hcl.ts';
 import { openWorkspace, repoRoot, type Workspace } from './offline.ts';
 
 let workspace: Workspace;

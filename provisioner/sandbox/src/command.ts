@@ -5,12 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { CommandModule } from '../cli/command.ts';
-import type { IoHost } from '../cli/io.ts';
-import { UserError } from '../errors.ts';
+import type { CommandModule } from '../../src/cli/command.ts';
+import type { IoHost } from '../../src/cli/io.ts';
+import { UserError } from '../../src/errors.ts';
 import type { BuildView } from './jenkins-queue.ts';
 import { readDuration } from './world.ts';
-import { loadFleet } from '../config/load.ts';
+import { loadFleet } from '../../src/config/load.ts';
 import { defaultModulesDir } from './iam/modules-dir.ts';
 
 /** `1500`, `1500ms`, `1.5s`, `2m` -> milliseconds; anything else is the user's mistake. */

@@ -5,7 +5,7 @@
 // worded from the live state as BuildableItem.getCauseOfBlockage words it. Each behaviour and its
 // source are in docs/FIDELITY.md ("Builds and the queue").
 import { createHash } from 'node:crypto';
-import { labelMatches, labelName, readLabel, type Label } from '../plan/labels.ts';
+import { labelMatches, labelName, readLabel, type Label } from '../../src/plan/labels.ts';
 import type { JenkinsNode, SandboxBuild } from './state.ts';
 import type { Sandbox } from './world.ts';
 

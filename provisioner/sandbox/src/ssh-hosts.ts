@@ -9,10 +9,10 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { connect, createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../src/errors.ts';
 import { layHostImage } from './hosts.ts';
 import { imageOf } from './images.ts';
-import { fingerprint, knownHostsName } from '../transport/ssh-host-keys.ts';
+import { fingerprint, knownHostsName } from '../../src/transport/ssh-host-keys.ts';
 
 export const sshdPath = '/usr/sbin/sshd';
 

@@ -7,7 +7,6 @@ import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 
 /** The table terraform/jenkins creates by default (its lock_table_name). */
@@ -44,25 +43,31 @@ export class DynamoDbStandIn {
       server.listen(0, '127.0.0.1', () => resolve());
     });
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const client = new DynamoDBClient({ region, endpoint: url, maxAttempts: 1, credentials: { accessKeyId: 'AKIASANDBOXADMIN0000', secretAccessKey: 'sandbox-admin' } });
-    try {
-      for (const table of tables) {
-        try {
-          await client.send(new DescribeTableCommand({ TableName: table }));
-        } catch (err) {
-          if (!(err instanceof ResourceNotFoundException)) throw err;
-          await client.send(
-            new CreateTableCommand({
-              TableName: table,
-              AttributeDefinitions: [{ AttributeName: hashKey, AttributeType: 'S' }],
-              KeySchema: [{ AttributeName: hashKey, KeyType: 'HASH' }],
-              BillingMode: 'PAY_PER_REQUEST',
-            }),
-          );
-        }
-      }
-    } finally {
-      client.destroy();
+    // As the account's administrator would (dynalite checks a signature's form, not its value).
+    const call = async (op: string, input: unknown): Promise<{ status: number; body: { __type?: string } }> => {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-amz-json-1.0',
+          'x-amz-target': `DynamoDB_20120810.${op}`,
+          'x-amz-date': '20260101T000000Z',
+          authorization: `AWS4-HMAC-SHA256 Credential=AKIASANDBOXADMIN0000/20260101/${region}/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=0`,
+        },
+        body: JSON.stringify(input),
+      });
+      return { status: response.status, body: (await response.json()) as { __type?: string } };
+    };
+    for (const table of tables) {
+      const described = await call('DescribeTable', { TableName: table });
+      if (described.status === 200) continue;
+      if (!described.body.__type?.endsWith('#ResourceNotFoundException')) throw new Error(`sandbox: dynalite answered DescribeTable ${table} with ${described.status} ${JSON.stringify(described.body)}`);
+      const created = await call('CreateTable', {
+        TableName: table,
+        AttributeDefinitions: [{ AttributeName: hashKey, AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: hashKey, KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      });
+      if (created.status !== 200) throw new Error(`sandbox: dynalite answered CreateTable ${table} with ${created.status} ${JSON.stringify(created.body)}`);
     }
     return new DynamoDbStandIn(server, url);
   }

@@ -2,9 +2,9 @@
 // defines, instantiated with the values `terraform/jenkins` would give it for a fleet file, and
 // every EC2, SSM and DynamoDB call they sign is authorised against it before the stand-in acts.
 import { join } from 'node:path';
-import type { Fleet } from '../../model.ts';
-import { isStaticPool } from '../../config/schema.ts';
-import { UserError } from '../../errors.ts';
+import type { Fleet } from '../../../src/model.ts';
+import { isStaticPool } from '../../../src/config/schema.ts';
+import { UserError } from '../../../src/errors.ts';
 import { kmsKeyOf } from '../ssm.ts';
 import type { Sandbox } from '../world.ts';
 import { authorize, type Principal, type Refusal } from './authorize.ts';
