@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import dynalite from 'dynalite';
 
-/** The table terraform/jenkins creates by default (its lock_table_name). */
-export const defaultLockTable = 'jenkins-fleet-locks';
+/** The table terraform/jenkins creates by default for its default fleet, bank-ci (the one examples/fleet.yaml names). */
+export const defaultLockTable = 'jenkins-fleet-bank-ci-locks';
 
 /** The partition key terraform/jenkins gives the table (aws/lease.ts's leaseKeyAttribute). */
 const hashKey = 'lease';

@@ -50,7 +50,7 @@ export interface SandboxOptions {
   serviceJobRead?: boolean;
   /** Evaluate the provisioner's EC2, SSM and DynamoDB calls against terraform/modules/provisioner-iam for this fleet. */
   iam?: IamOptions;
-  /** The DynamoDB tables that exist (the run lock's, as terraform/jenkins creates it); default: the IAM fleet's lock.table, else jenkins-fleet-locks. */
+  /** The DynamoDB tables that exist (the run lock's, as terraform/jenkins creates it); default: the IAM fleet's lock.table, else jenkins-fleet-bank-ci-locks. */
   lockTables?: string[];
 }
 

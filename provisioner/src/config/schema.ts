@@ -286,7 +286,7 @@ export const defaultLockExpireAfter = 120_000;
 
 export const lockSchema = z.strictObject({
   // DynamoDB's own rule for table names (API Reference, CreateTable: TableName).
-  table: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'a DynamoDB table name (3 to 255 letters, digits, _, - and .), such as jenkins-fleet-locks'),
+  table: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'a DynamoDB table name (3 to 255 letters, digits, _, - and .), such as jenkins-fleet-bank-ci-locks'),
   region: region.optional(),
   // Renewed every quarter of it; long enough to ride out a slow DynamoDB call, short enough that a
   // crashed run does not block the next one for long.

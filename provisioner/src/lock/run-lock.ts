@@ -8,7 +8,7 @@ import { hostname, userInfo } from 'node:os';
 import { describeEndpoint, dynamoDbClient } from '../aws/clients.ts';
 import { LeaseLostError, Leases, type HeldLease, type LeaseState } from '../aws/lease.ts';
 import { parseDuration } from '../config/schema.ts';
-import { ProvisionerError, UserError } from '../errors.ts';
+import { ProvisionerError, RemoteError, UserError } from '../errors.ts';
 import type { Fleet, RunLockTable } from '../model.ts';
 
 /** The lease of a fleet's run lock: one item per fleet in the table, shared by up, down and watch. */
@@ -151,7 +151,7 @@ export function parseLockTimeout(text: string): number {
 
 function requireTable(fleet: Fleet): RunLockTable {
   if (!fleet.lock) {
-    throw new UserError(`${fleet.source}: lock: expected the run lock's table (lock: { table: jenkins-fleet-locks }, created by terraform/jenkins), found none`);
+    throw new UserError(`${fleet.source}: lock: expected the run lock's table (lock: { table: NAME }, the lock_table output of terraform/jenkins), found none`);
   }
   return fleet.lock;
 }
@@ -181,7 +181,13 @@ export async function acquireRunLock(fleet: Fleet, command: string, options: Run
   let lastReport = started;
   let lease: HeldLease;
   for (;;) {
-    const result = await leases.acquire(name, holderText(holder), duration, { ...holder });
+    const result = await leases.acquire(name, holderText(holder), duration, { ...holder }).catch((err: unknown) => {
+      // The table the file names is not there: the file (or the account) is to fix, not a remote failure.
+      if (err instanceof RemoteError && (err.cause as { name?: string } | undefined)?.name === 'ResourceNotFoundException') {
+        throw new UserError(`${fleet.source}: lock.table: the DynamoDB table ${table.table} does not exist in ${table.region} (${err.endpoint.replace(/ table \S+$/, '')}); terraform/jenkins creates it (its output lock_table)`, { cause: err });
+      }
+      throw err;
+    });
     if (result.acquired) {
       lease = result.lease;
       break;

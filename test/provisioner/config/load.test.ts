@@ -122,7 +122,7 @@ describe('loading fleet.yaml', () => {
   it('refuses a run lock without a table, with a bad table name, region or expiry, or an unknown key, naming the field', () => {
     expect(problems(`${valid}lock: {}\n`)).toEqual(['fleet.yaml:15: lock.table: is required (expected a string)']);
     expect(problems(`${valid}lock: { table: 'my locks' }\n`)).toEqual([
-      expect.stringMatching(/^fleet\.yaml:15(:\d+)?: lock\.table: expected a DynamoDB table name \(3 to 255 letters, digits, _, - and \.\), such as jenkins-fleet-locks, found "my locks"$/),
+      expect.stringMatching(/^fleet\.yaml:15(:\d+)?: lock\.table: expected a DynamoDB table name \(3 to 255 letters, digits, _, - and \.\), such as jenkins-fleet-bank-ci-locks, found "my locks"$/),
     ]);
     expect(problems(`${valid}lock: { table: locks, region: mars }\n`)).toEqual([expect.stringMatching(/lock\.region: expected an AWS region such as us-east-1, found "mars"$/)]);
     expect(problems(`${valid}lock: { table: locks, expireAfter: 2s }\n`)).toEqual([expect.stringMatching(/lock\.expireAfter: expected a duration from 10s to 1h/)]);

@@ -216,9 +216,16 @@ describe('force-unlock breaks a lock only by its ID', () => {
     await expect(forceUnlockRun(fleet, lock.id, dynamo.leases())).rejects.toThrow(`force-unlock: the run lock of fleet ${fleet.fleet} is not held under ID ${lock.id}: it is free`);
   });
 
+  it('says which table is missing, as a mistake of the fleet file or the account', async () => {
+    const fleet = { ...fleetWithLock(), lock: { table: 'no-such-table', region: 'us-east-1', expireAfter: 60_000 } } as Fleet;
+    const missing = await acquireRunLock(fleet, 'up', { leases: dynamo.leases('no-such-table'), handleSignals: false }).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(UserError);
+    expect((missing as Error).message).toMatch(/^\/tmp\/fleet\.yaml: lock\.table: the DynamoDB table no-such-table does not exist in us-east-1 \(DynamoDB at http:\/\/127\.0\.0\.1:\d+\); terraform\/jenkins creates it \(its output lock_table\)$/);
+  });
+
   it('needs the fleet file to name the table', async () => {
     const fleet = { ...fleetWithLock(), lock: undefined } as Fleet;
-    await expect(forceUnlockRun(fleet, 'x', dynamo.leases())).rejects.toThrow('/tmp/fleet.yaml: lock: expected the run lock\'s table (lock: { table: jenkins-fleet-locks }, created by terraform/jenkins), found none');
+    await expect(forceUnlockRun(fleet, 'x', dynamo.leases())).rejects.toThrow('/tmp/fleet.yaml: lock: expected the run lock\'s table (lock: { table: NAME }, the lock_table output of terraform/jenkins), found none');
   });
 });
 
