@@ -1,8 +1,11 @@
 // The run lock end to end: real `provisioner` processes against the sandbox, whose DynamoDB table
 // (dynalite, under provisioner-iam) holds the fleet's lock. Two `up`s at once: one acts, the other
-// fails naming the holder, or waits with --lock-timeout and then acts; a holder killed with -9
-// leaves a lock that `force-unlock ID` breaks and that expires by itself after lock.expireAfter;
-// SIGTERM releases it; `plan` takes none.
+// fails naming the holder, or waits with --lock-timeout and then acts; a holder killed with -9 on
+// this machine is taken over at once, one elsewhere (another PID namespace) leaves a lock that
+// `force-unlock ID` breaks and that expires by itself after lock.expireAfter; SIGTERM releases it;
+// `plan` takes none.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Leases, type LeaseState } from '../../provisioner/src/aws/lease.ts';
@@ -33,6 +36,36 @@ const fleetOf = (n: number) => sandbox.fleet((f) => {
 const lock = (): Promise<LeaseState> => leases.describe('fleet/bank-ci');
 const heldBy = (pid: number | undefined) => eventually(`the lock to be held by pid ${pid}`, async () => ((await lock()).details?.pid === String(pid) ? true : undefined), 60_000);
 const output = (run: Run) => `${run.stdout}${run.stderr}`;
+
+const bin = new URL('../../bin/provisioner.mjs', import.meta.url).pathname;
+const ourPidNamespace = readlinkSync('/proc/self/ns/pid');
+
+/**
+ * `provisioner` in a PID namespace of its own (util-linux unshare), as on another machine or in
+ * another container: its pid means nothing here, so its lock cannot be presumed dead. Killing
+ * unshare kills it (--kill-child).
+ */
+function elsewhere(config: string, args: string[]): Promise<Run> & { child: ChildProcess } {
+  const unprivileged = process.getuid?.() === 0 ? [] : ['--user', '--map-root-user'];
+  const child = spawn('unshare', [...unprivileged, '--pid', '--fork', '--mount-proc', '--kill-child=SIGKILL', process.execPath, bin, '--config', config, ...args], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: sandbox.dir, ...sandbox.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c: Buffer) => { stdout += c; });
+  child.stderr!.on('data', (c: Buffer) => { stderr += c; });
+  child.once('error', (err) => { stderr += `unshare (util-linux, with PID namespaces) is needed for this test: ${err.message}`; });
+  const done = new Promise<Run>((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr }))) as Promise<Run> & { child: ChildProcess };
+  done.child = child;
+  return done;
+}
+
+/** The lock, once an up in another PID namespace holds it. */
+const heldElsewhere = () => eventually('the lock to be held from another PID namespace', async () => {
+  const state = await lock();
+  return state.details?.command === 'up' && state.details.pidns && state.details.pidns !== ourPidNamespace ? state : undefined;
+}, 60_000);
 
 /** Bootstrap commands sent to each instance (SendCommand invocations), by instance id. */
 async function bootstraps(): Promise<Record<string, number>> {
@@ -106,60 +139,73 @@ describe('two runs on the same fleet never act at once', () => {
 });
 
 describe('a lock left by a run that died', () => {
-  it('kill -9 leaves the lock; force-unlock breaks it only by its ID and after confirmation; the next up finishes the work', async () => {
+  it('kill -9 of a holder on this machine: the next up takes the lock over at once, naming the dead run, and finishes the work', async () => {
     const killed = sandbox.provisioner(fleetOf(4), ['up', '--yes', '--timeout', '90s']);
     await heldBy(killed.child.pid);
     killed.child.kill('SIGKILL');
     await killed;
     const left = await lock();
     expect(left.details?.pid).toBe(String(killed.child.pid));
+    const resumed = await sandbox.provisioner(fleetOf(4), ['up', '--yes', '--timeout', '90s']);
+    expect(resumed.code, output(resumed)).toBe(0);
+    expect(resumed.stderr).toContain(`Took over the run lock of fleet bank-ci from up by ${left.details!.who}@${left.details!.host} (pid ${killed.child.pid}) (lock ID ${left.lockId}), which no longer runs on this machine`);
+    expect(converged(await sandbox.state(), { awsDeploy: 4 })).toEqual([]);
+    expect((await lock()).epoch).toBe(left.epoch + 1);
+  });
 
-    const refused = await sandbox.provisioner(fleetOf(4), ['up', '--yes']);
+  it('kill -9 of a holder elsewhere (its own PID namespace, as another container or machine): the lock stays; force-unlock breaks it only by its ID and after confirmation', async () => {
+    const killed = elsewhere(fleetOf(5), ['up', '--yes', '--timeout', '90s']);
+    const left = await heldElsewhere();
+    killed.child.kill('SIGKILL');
+    await killed;
+    expect(await lock()).toMatchObject({ lockId: left.lockId, details: { pid: left.details!.pid } });
+
+    const refused = await sandbox.provisioner(fleetOf(5), ['up', '--yes']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`error:   ID:       ${left.lockId}`);
-    expect(refused.stderr).toContain(`(pid ${killed.child.pid})`);
+    expect(refused.stderr).toContain(`(pid ${left.details!.pid})`);
 
-    const wrong = await sandbox.provisioner(fleetOf(4), ['force-unlock', '--force', '00000000-0000-0000-0000-000000000000']);
+    const wrong = await sandbox.provisioner(fleetOf(5), ['force-unlock', '--force', '00000000-0000-0000-0000-000000000000']);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain('error: force-unlock: the run lock of fleet bank-ci is not held under ID 00000000-0000-0000-0000-000000000000; it is held under another ID:');
-    const unasked = await sandbox.provisioner(fleetOf(4), ['force-unlock', left.lockId!]);
+    const unasked = await sandbox.provisioner(fleetOf(5), ['force-unlock', left.lockId!]);
     expect(unasked.code).toBe(1);
     expect(unasked.stderr).toContain('error: force-unlock: not on a terminal, so nobody can confirm; add --force to break the lock');
     expect((await lock()).lockId).toBe(left.lockId);
 
-    const broken = await sandbox.provisioner(fleetOf(4), ['force-unlock', '--force', left.lockId!]);
+    const broken = await sandbox.provisioner(fleetOf(5), ['force-unlock', '--force', left.lockId!]);
     expect(broken.code, output(broken)).toBe(0);
     expect(broken.stdout).toContain(`The run lock of fleet bank-ci is broken (lock ID ${left.lockId}); the next up or down takes it.`);
     expect(await lock()).toEqual({ name: 'fleet/bank-ci', epoch: left.epoch });
 
-    const resumed = await sandbox.provisioner(fleetOf(4), ['up', '--yes', '--timeout', '90s']);
+    const resumed = await sandbox.provisioner(fleetOf(5), ['up', '--yes', '--timeout', '90s']);
     expect(resumed.code, output(resumed)).toBe(0);
-    expect(converged(await sandbox.state(), { awsDeploy: 4 })).toEqual([]);
+    expect(converged(await sandbox.state(), { awsDeploy: 5 })).toEqual([]);
   });
 
-  it('kill -9 leaves a lock that expires by itself after lock.expireAfter; an up waiting with --lock-timeout takes it over then', async () => {
-    const killed = sandbox.provisioner(fleetOf(5), ['up', '--yes', '--timeout', '90s']);
-    await heldBy(killed.child.pid);
+  it('kill -9 of a holder elsewhere leaves a lock that expires by itself after lock.expireAfter; an up waiting with --lock-timeout takes it over then', async () => {
+    const killed = elsewhere(fleetOf(6), ['up', '--yes', '--timeout', '90s']);
+    await heldElsewhere();
     killed.child.kill('SIGKILL');
     await killed;
     const left = await lock();
     // Never renewed again: it expires expireAfter (10 s) after its last renewal.
     expect(left.expiresAt! - left.renewedAt!).toBe(10_000);
     const from = sandbox.requests().length;
-    const waiting = await sandbox.provisioner(fleetOf(5), ['up', '--yes', '--timeout', '90s', '--lock-timeout', '1m']);
+    const waiting = await sandbox.provisioner(fleetOf(6), ['up', '--yes', '--timeout', '90s', '--lock-timeout', '1m']);
     expect(waiting.code, output(waiting)).toBe(0);
-    expect(waiting.stderr).toContain(`held by up by`);
+    expect(waiting.stderr).toContain(`Waiting up to 60 s for the run lock of fleet bank-ci, held by up by`);
     const after = await lock();
     expect(after.lockId).toBeUndefined();
     expect(after.epoch).toBe(left.epoch + 1);
-    expect(converged(await sandbox.state(), { awsDeploy: 5 })).toEqual([]);
+    expect(converged(await sandbox.state(), { awsDeploy: 6 })).toEqual([]);
     // The takeover (the first write that succeeded after the kill) came no earlier than the dead holder's lock expired.
     const takeover = sandbox.requests(from).find((r) => r.service === 'dynamodb' && r.action === 'UpdateItem' && r.mutating);
     expect(Date.parse(takeover!.t)).toBeGreaterThanOrEqual(left.expiresAt!);
   });
 
   it('SIGTERM ends an up and releases its lock on the way out', async () => {
-    const stopped = sandbox.provisioner(fleetOf(7), ['up', '--yes', '--timeout', '90s']);
+    const stopped = sandbox.provisioner(fleetOf(8), ['up', '--yes', '--timeout', '90s']);
     await heldBy(stopped.child.pid);
     stopped.child.kill('SIGTERM');
     const run = await stopped;

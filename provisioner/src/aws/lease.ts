@@ -142,6 +142,26 @@ export class Leases {
    * each acquisition raises the epoch by one. Otherwise says who holds it.
    */
   async acquire(name: string, holder: string, duration: number, details?: Record<string, string>): Promise<{ acquired: true; lease: HeldLease } | { acquired: false; current: LeaseState }> {
+    return this.take(name, holder, duration, details, 'attribute_not_exists(#lockId) OR #expiresAt <= :now', {});
+  }
+
+  /**
+   * Takes the lease from the holder under `fromLockId` whatever its expiry, when that holder is
+   * known to be gone (a process no longer running on this host); raises the epoch. If someone else
+   * holds it by now, says who.
+   */
+  async takeOver(name: string, fromLockId: string, holder: string, duration: number, details?: Record<string, string>): Promise<{ acquired: true; lease: HeldLease } | { acquired: false; current: LeaseState }> {
+    return this.take(name, holder, duration, details, '#lockId = :from', { ':from': str(fromLockId) });
+  }
+
+  private async take(
+    name: string,
+    holder: string,
+    duration: number,
+    details: Record<string, string> | undefined,
+    condition: string,
+    conditionValues: Record<string, AttributeValue>,
+  ): Promise<{ acquired: true; lease: HeldLease } | { acquired: false; current: LeaseState }> {
     const now = this.clock();
     const lockId = this.newLockId();
     try {
@@ -151,7 +171,7 @@ export class Leases {
           Key: { [leaseKeyAttribute]: str(name) },
           // A held lease carries no TTL: DynamoDB must never delete it under its holder.
           UpdateExpression: `SET #lockId = :lockId, #holder = :holder, #epoch = if_not_exists(#epoch, :zero) + :one, #acquiredAt = :now, #renewedAt = :now, #expiresAt = :expiresAt${details ? ', #details = :details' : ''} REMOVE #ttl${details ? '' : ', #details'}`,
-          ConditionExpression: 'attribute_not_exists(#lockId) OR #expiresAt <= :now',
+          ConditionExpression: condition,
           ExpressionAttributeNames: pick('#lockId', '#holder', '#epoch', '#acquiredAt', '#renewedAt', '#expiresAt', '#details', '#ttl'),
           ExpressionAttributeValues: {
             ':lockId': str(lockId),
@@ -161,6 +181,7 @@ export class Leases {
             ':now': num(now),
             ':expiresAt': num(now + duration),
             ...(details ? { ':details': { M: Object.fromEntries(Object.entries(details).map(([k, v]) => [k, str(v)])) } } : {}),
+            ...conditionValues,
           },
           ReturnValues: 'ALL_NEW',
         }),

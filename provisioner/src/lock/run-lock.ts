@@ -3,7 +3,9 @@
 // the whole run: taken before the fleet is observed, renewed by a heartbeat every quarter of
 // `lock.expireAfter`, released when the run ends (errors, SIGINT and SIGTERM included). A holder
 // that cannot renew in time stops acting before anyone else may take the lock over; a crashed
-// holder's lock expires by itself after `expireAfter`, or is broken at once by `force-unlock ID`.
+// holder's lock expires by itself after `expireAfter`, or is broken at once by `force-unlock ID`;
+// one whose process is gone from this very machine (kill -9) is taken over at once.
+import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { describeEndpoint, dynamoDbClient } from '../aws/clients.ts';
 import { LeaseLostError, Leases, type HeldLease, type LeaseState } from '../aws/lease.ts';
@@ -23,6 +25,18 @@ export interface RunLockHolder {
   who: string;
   host: string;
   pid: string;
+  /** Linux: the kernel's boot id and the PID namespace, so that a pid is known to mean this machine's process. */
+  boot?: string;
+  pidns?: string;
+}
+
+/** Where a pid is meaningful: this boot of this kernel, this PID namespace (Linux); undefined elsewhere. */
+function processSpace(): { boot?: string; pidns?: string } {
+  try {
+    return { boot: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(), pidns: readlinkSync('/proc/self/ns/pid') };
+  } catch {
+    return {};
+  }
 }
 
 export function currentHolder(command: string): RunLockHolder {
@@ -33,7 +47,24 @@ export function currentHolder(command: string): RunLockHolder {
     // A container's uid without a passwd entry has no name.
     who = `uid ${process.getuid?.() ?? '?'}`;
   }
-  return { command, who, host: hostname(), pid: String(process.pid) };
+  return { command, who, host: hostname(), pid: String(process.pid), ...processSpace() };
+}
+
+/**
+ * The holder was a process of this very machine (same host name, boot and PID namespace) that is
+ * no longer running: killed with -9, or the machine's OOM killer. Its lock can be taken over at
+ * once. A holder anywhere else, or where that cannot be told (no /proc), is never presumed dead.
+ */
+export function holderIsGoneHere(details: Record<string, string> | undefined, here: RunLockHolder): boolean {
+  if (!details?.pid || !details.boot || !details.pidns || !here.boot || !here.pidns) return false;
+  if (details.host !== here.host || details.boot !== here.boot || details.pidns !== here.pidns || details.pid === here.pid) return false;
+  try {
+    process.kill(Number(details.pid), 0);
+    return false;
+  } catch (err) {
+    // EPERM: it runs, as another user.
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }
 
 function holderText(h: RunLockHolder): string {
@@ -181,13 +212,19 @@ export async function acquireRunLock(fleet: Fleet, command: string, options: Run
   let lastReport = started;
   let lease: HeldLease;
   for (;;) {
-    const result = await leases.acquire(name, holderText(holder), duration, { ...holder }).catch((err: unknown) => {
+    const attempt = await leases.acquire(name, holderText(holder), duration, { ...holder }).catch((err: unknown) => {
       // The table the file names is not there: the file (or the account) is to fix, not a remote failure.
       if (err instanceof RemoteError && (err.cause as { name?: string } | undefined)?.name === 'ResourceNotFoundException') {
         throw new UserError(`${fleet.source}: lock.table: the DynamoDB table ${table.table} does not exist in ${table.region} (${err.endpoint.replace(/ table \S+$/, '')}); terraform/jenkins creates it (its output lock_table)`, { cause: err });
       }
       throw err;
     });
+    let result = attempt;
+    if (!result.acquired && result.current.lockId && holderIsGoneHere(result.current.details, holder)) {
+      const gone = result.current;
+      result = await leases.takeOver(name, gone.lockId!, holderText(holder), duration, { ...holder });
+      if (result.acquired) notify(`Took over the run lock of fleet ${fleet.fleet} from ${gone.holder ?? 'a run'} (lock ID ${gone.lockId}), which no longer runs on this machine`);
+    }
     if (result.acquired) {
       lease = result.lease;
       break;

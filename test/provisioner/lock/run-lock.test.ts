@@ -1,5 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
@@ -74,7 +76,7 @@ describe('one run at a time holds a fleet\'s run lock', () => {
     const lock = await acquireRunLock(fleet, 'up', { leases: dynamo.leases(), handleSignals: false });
     const held = await readRunLock(fleet, dynamo.leases());
     expect(held).toMatchObject({ name: `fleet/${fleet.fleet}`, lockId: lock.id, epoch: 1, holder: `up by ${me}`, details: { command: 'up', who: userInfo().username, host: hostname(), pid: String(process.pid) } });
-    expect(lock.holder).toEqual({ command: 'up', who: userInfo().username, host: hostname(), pid: String(process.pid) });
+    expect(lock.holder).toMatchObject({ command: 'up', who: userInfo().username, host: hostname(), pid: String(process.pid) });
     expect(await lock.release()).toBe(true);
     expect(await readRunLock(fleet, dynamo.leases())).toEqual({ name: `fleet/${fleet.fleet}`, epoch: 1 });
     expect(await lock.release()).toBe(false);
@@ -172,6 +174,42 @@ describe('a held lock is renewed, and its holder stops when it cannot be sure of
     expect((lock.signal.reason as Error).message).toMatch(/it could not be renewed since .* and expires at /);
     expect(said.some((l) => l.startsWith(`Could not renew the run lock of fleet ${fleet.fleet} (will try again)`))).toBe(true);
     expect(() => lock.assertHeld()).toThrow(RunLockLost);
+  });
+});
+
+describe('a lock whose holder died on this very machine is taken over at once', () => {
+  // Where pids mean this machine's processes: this boot, this PID namespace.
+  const here = { host: hostname(), boot: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(), pidns: readlinkSync('/proc/self/ns/pid') };
+  const deadPid = () => String(spawnSync(process.execPath, ['-e', '']).pid);
+  const holdAs = async (fleet: Fleet, details: Record<string, string>) => {
+    const taken = await dynamo.leases().acquire(`fleet/${fleet.fleet}`, `up by someone (pid ${details.pid})`, 600_000, { command: 'up', who: 'someone', ...details });
+    if (!taken.acquired) throw new Error('expected to take the lock');
+    return taken.lease;
+  };
+
+  it('records where its pid is meaningful (boot and PID namespace)', async () => {
+    const fleet = fleetWithLock();
+    const lock = await acquireRunLock(fleet, 'up', { leases: dynamo.leases(), handleSignals: false });
+    expect((await readRunLock(fleet, dynamo.leases())).details).toMatchObject({ boot: here.boot, pidns: here.pidns });
+    await lock.release();
+  });
+
+  it('takes over from a process of this machine that no longer runs, saying so, with a higher epoch', async () => {
+    const fleet = fleetWithLock();
+    const dead = await holdAs(fleet, { ...here, pid: deadPid() });
+    const said: string[] = [];
+    const lock = await acquireRunLock(fleet, 'up', { leases: dynamo.leases(), handleSignals: false, notify: (l) => said.push(l) });
+    expect(lock.epoch).toBe(2);
+    expect(said).toEqual([`Took over the run lock of fleet ${fleet.fleet} from up by someone (pid ${dead.details!.pid}) (lock ID ${dead.lockId}), which no longer runs on this machine`]);
+    await lock.release();
+  });
+
+  it('leaves the lock of a live process, and of a process elsewhere (another host, boot or PID namespace), to expiry or force-unlock', async () => {
+    for (const details of [{ ...here, pid: String(process.ppid) }, { ...here, host: 'build-7', pid: deadPid() }, { ...here, boot: 'another-boot', pid: deadPid() }, { ...here, pidns: 'pid:[1]', pid: deadPid() }, { host: here.host, pid: deadPid() }]) {
+      const fleet = fleetWithLock();
+      await holdAs(fleet, details);
+      await expect(acquireRunLock(fleet, 'up', { leases: dynamo.leases(), handleSignals: false })).rejects.toThrow(RunLockHeld);
+    }
   });
 });
 
