@@ -42,6 +42,9 @@ export default defineConfig({
       // terraform validate and offline plans with the real aws provider from the machine's filesystem
       // mirror: each starts the provider, which takes several seconds.
       project('terraform-provider', ['test/terraform/provider/*.check.ts'], [], { testTimeout: 180_000 }),
+      // docs/GETTING-STARTED.md walked offline: its terraform steps against the provider mirror, its
+      // provisioner steps against the sandbox.
+      project('guide', ['test/docs/**/*.test.ts'], [], { testTimeout: 180_000, hookTimeout: 900_000 }),
     ],
   },
 });

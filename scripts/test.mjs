@@ -65,12 +65,16 @@ const counters = {
   'library-ts': vitest,
   'terraform-policy': vitest,
   'terraform-provider': vitest,
+  'node-lts': vitest,
+  guide: vitest,
   'library-groovy': lines,
   'library-docker': lines,
   app: junit,
   docker: junit,
 };
-const slicesOfVitest = new Set(['unit', 'sandbox', 'e2e', 'ssh', 'jenkins', 'library-ts', 'terraform-policy', 'terraform-provider']);
+const slicesOfVitest = new Set(['unit', 'sandbox', 'e2e', 'ssh', 'jenkins', 'library-ts', 'terraform-policy', 'terraform-provider', 'guide']);
+/** Run by CI (`npm test -- --ci`, scripts/ci.sh) beside every suite, or when named: suites on the Node LTS. */
+const ciOnly = new Set(['node-lts']);
 
 const suites = Object.keys(scripts)
   .filter((script) => script.startsWith('test:'))
@@ -89,7 +93,8 @@ function run(name) {
   });
 }
 
-const wanted = process.argv.slice(2);
+const ci = process.argv.includes('--ci');
+const wanted = process.argv.slice(2).filter((arg) => arg !== '--ci');
 const unknown = wanted.filter((name) => !suites.includes(name));
 if (unknown.length > 0) {
   console.error(`npm test: unknown suite ${unknown.join(', ')}; suites are: ${suites.join(', ')}`);
@@ -97,7 +102,7 @@ if (unknown.length > 0) {
 }
 
 const results = [];
-const chosen = wanted.length === 0 ? suites.filter((s) => !slicesOfVitest.has(s)) : wanted;
+const chosen = wanted.length === 0 ? suites.filter((s) => !slicesOfVitest.has(s) && (ci || !ciOnly.has(s))) : wanted;
 for (const name of chosen) {
   console.log(`\n=== ${name}: ${scripts[`test:${name}`]}`);
   const started = Date.now();

@@ -1,7 +1,8 @@
 """The bank's Flask application: `create_app()` builds it from the environment.
 
 Environment: DATABASE_URL, or DB_HOST, DB_PORT (default 3306), DB_NAME, DB_USER and DB_PASSWORD
-for MariaDB/MySQL (default: SQLite file in the instance folder), SECRET_KEY (required
+for MariaDB/MySQL (default: SQLite file in the instance folder), DB_SSL_CA or DB_SSL_MODE for how it
+connects to MariaDB/MySQL (bank.db_tls), SECRET_KEY (required
 unless BANK_ENV=development), BANK_ENV (production | development), BANK_SQL_ECHO=1 to log SQL,
 BANK_BCRYPT_ROUNDS, BANK_COOKIE_SECURE=0 to allow the session cookie over plain HTTP, and the
 security settings in app/README.md (BANK_PROXY_HOPS, BANK_APPROVAL_LIMIT, BANK_MAX_BODY_BYTES,
@@ -15,7 +16,8 @@ from sqlalchemy import URL
 from sqlalchemy.pool import QueuePool
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .database import db
+from . import db_tls
+from .database import db, explain_tls_failures
 
 _DEVELOPMENT_SECRET = "development only, not secret"
 
@@ -47,6 +49,9 @@ def _settings(app):
         "BANK_ENV": env,
         "SECRET_KEY": os.environ.get("SECRET_KEY") or (_DEVELOPMENT_SECRET if development else None),
         "SQLALCHEMY_DATABASE_URI": database_url,
+        # How MySQL/MariaDB is reached (bank.db_tls): verified TLS with DB_SSL_CA, or DB_SSL_MODE=DISABLED.
+        "DB_SSL_CA": os.environ.get("DB_SSL_CA") or None,
+        "DB_SSL_MODE": os.environ.get("DB_SSL_MODE") or None,
         "SQLALCHEMY_ECHO": os.environ.get("BANK_SQL_ECHO") == "1",
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
         "BCRYPT_ROUNDS": _number("BANK_BCRYPT_ROUNDS", 12),
@@ -97,9 +102,16 @@ def _database_url():
                       query={"charset": "utf8mb4"}).render_as_string(hide_password=False)
 
 
-def _engine_options(database_url):
+def _engine_options(database_url, tls, development):
     # Statement parameters (password hashes, customers' SSN ids) stay out of logs and error messages.
-    return {"hide_parameters": True, **_pool_options(database_url)}
+    options = {"hide_parameters": True, **_pool_options(database_url)}
+    if database_url.startswith(("mysql", "mariadb")):
+        from sqlalchemy.engine import make_url
+
+        options["connect_args"] = tls.connect_args(development, make_url(database_url).query)
+    else:
+        tls.refuse_for_sqlite()
+    return options
 
 
 def _pool_options(database_url):
@@ -120,8 +132,10 @@ def create_app(overrides=None):
     app.config.update(_settings(app))
     if overrides:
         app.config.update(overrides)
+    tls = db_tls.Settings(app.config.get("DB_SSL_MODE"), app.config.get("DB_SSL_CA"))
     if "SQLALCHEMY_ENGINE_OPTIONS" not in app.config:
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(app.config["SQLALCHEMY_DATABASE_URI"], tls,
+                                                                  app.config["BANK_ENV"] == "development")
     if not app.config["SECRET_KEY"]:
         raise RuntimeError("SECRET_KEY must be set (or BANK_ENV=development on a laptop)")
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
@@ -131,6 +145,7 @@ def create_app(overrides=None):
     if app.config["PROXY_HOPS"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=app.config["PROXY_HOPS"])
     db.init_app(app)
+    explain_tls_failures(app, tls)
 
     from . import access, api, cli, pages, web
 

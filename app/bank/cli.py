@@ -5,6 +5,7 @@ import sys
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy.exc import OperationalError
 
 from .database import db
 from .errors import BankError
@@ -39,6 +40,9 @@ def migrate_command(revision):
         before, after = migrate.upgrade(revision)
     except MigrationError as error:
         raise click.ClickException(str(error)) from None
+    except OperationalError as error:
+        # One line that says what the server or the TLS check said (bank.db_tls names the setting).
+        raise click.ClickException(f"the database: {error.orig}") from None
     click.echo(migrate.describe(before, after))
 
 

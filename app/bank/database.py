@@ -10,6 +10,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from . import db_tls
+
 db = SQLAlchemy()
 logger = logging.getLogger(__name__)
 
@@ -77,6 +79,24 @@ def run_write(operation, attempts=4):
             logger.warning("write retried after MariaDB error %s (attempt %d)", error.orig.args[0], attempt + 1)
             time.sleep(0.01 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+def explain_tls_failures(app, tls):
+    """A MySQL/MariaDB connection that fails over TLS (or for want of it) says which setting to check
+    (bank.db_tls.explain), wherever it surfaces: migrations, /health, a request."""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name not in ("mysql", "mariadb"):
+        return
+
+    @event.listens_for(engine, "do_connect")
+    def connect(dialect, _record, cargs, cparams):
+        try:
+            return dialect.dbapi.connect(*cargs, **cparams)
+        except dialect.dbapi.OperationalError as error:
+            if not db_tls.is_tls_failure(error, tls):
+                raise
+            raise dialect.dbapi.OperationalError(error.args[0], db_tls.explain(error, cparams.get("host"), tls)) from error
 
 
 def is_mysql():

@@ -51,8 +51,10 @@ def init_app(app):
     def health():
         try:
             db.session.execute(text("SELECT 1"))
-        except Exception:  # any failure to answer means unhealthy; the load balancer needs only that
+        except Exception as error:  # any failure to answer means unhealthy; the load balancer needs only that
             db.session.rollback()
+            # The answer stays vague (anyone may ask); the log says why, e.g. which TLS setting to check.
+            current_app.logger.warning("health: the database does not answer: %s", getattr(error, "orig", None) or error)
             return jsonify({"status": "unavailable", "error": "the database does not answer"}), 503
         behind = migrate.schema_behind(db.session)
         if behind:

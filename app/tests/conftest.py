@@ -11,7 +11,7 @@ from bank.credentials import issue_token
 from bank.database import db
 from bank.models import FIRST_ACCOUNT_ID, FIRST_CUSTOMER_ID, Staff
 from bank.staff import create_staff
-from servers import MissingTool, mariadb_for_tests
+from servers import CertificateAuthority, MariaDB, MissingTool, mariadb_for_tests
 
 PASSWORDS = {"executive": "corner-office-ledger-1", "teller": "front-counter-till-12", "cashier": "cash-drawer-count-7"}
 TABLES_CHILD_FIRST = ("approvals", "transactions", "transfers", "account_log", "customer_log", "accounts", "customers",
@@ -29,6 +29,29 @@ def mariadb():
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def database_ca(tmp_path_factory):
+    """The CA that signs the TLS server's certificate (for the name localhost only), as an RDS CA does."""
+    try:
+        return CertificateAuthority(tmp_path_factory.mktemp("database-ca"), "bank test database CA")
+    except MissingTool as error:
+        pytest.fail(str(error), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def tls_mariadb(database_ca):
+    """A MariaDB of its own that speaks TLS with a certificate for localhost and refuses connections
+    without TLS (require_secure_transport), as the RDS parameter group makes the bank's databases do."""
+    cert, key = database_ca.issue("localhost")
+    try:
+        server = MariaDB(tls=(database_ca.ca, cert, key))
+    except MissingTool as error:
+        pytest.fail(str(error), pytrace=False)
+    server.start()
+    yield server
+    server.stop()
+
+
 def _make_app(url):
     return create_app({
         "SQLALCHEMY_DATABASE_URI": url,
@@ -36,6 +59,8 @@ def _make_app(url):
         "BCRYPT_ROUNDS": 4,
         "SESSION_COOKIE_SECURE": False,
         "TESTING": True,
+        # The test server speaks plain text on loopback (tests/test_db_tls.py tries TLS).
+        "DB_SSL_MODE": "DISABLED" if url.startswith("mysql") else None,
     })
 
 

@@ -33,6 +33,39 @@ def _find(name, package):
     return path
 
 
+class CertificateAuthority:
+    """A throwaway certificate authority made with openssl in `directory`: its certificate (`ca`) and
+    the server certificates it signs, as RDS's CAs sign a database's."""
+
+    def __init__(self, directory, name="bank test CA"):
+        self.openssl = shutil.which("openssl") or _find("openssl", "openssl")
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        slug = "".join(c if c.isalnum() else "-" for c in name)
+        self.key, self.ca = self.dir / f"{slug}.key", self.dir / f"{slug}.pem"
+        self._openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "2", "-subj", f"/O=bank tests/CN={name}",
+                      "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+                      "-keyout", self.key, "-out", self.ca)
+
+    def _openssl(self, *args):
+        result = subprocess.run([self.openssl, *map(str, args)], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"openssl {args[0]} failed: {result.stderr[-2000:]}")
+
+    def issue(self, *names):
+        """A server certificate (and its key) for the DNS names or IP addresses `names`; returns (cert, key)."""
+        stem = self.dir / ("server-" + "-".join(n.replace(":", "_") for n in names))
+        alt = ",".join(("IP:" if n.replace(".", "").isdigit() or ":" in n else "DNS:") + n for n in names)
+        extensions = stem.with_suffix(".ext")
+        extensions.write_text(f"subjectAltName={alt}\nbasicConstraints=critical,CA:FALSE\n"
+                              "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n")
+        key, request, cert = stem.with_suffix(".key"), stem.with_suffix(".csr"), stem.with_suffix(".pem")
+        self._openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={names[0]}", "-keyout", key, "-out", request)
+        self._openssl("x509", "-req", "-sha256", "-days", "2", "-in", request, "-CA", self.ca, "-CAkey", self.key,
+                      "-CAcreateserial", "-extfile", extensions, "-out", cert)
+        return cert, key
+
+
 class _Server:
     """What the tests use of a MariaDB server: databases, users, an admin connection, URLs."""
 
@@ -65,7 +98,10 @@ class _Server:
 class MariaDB(_Server):
     """mariadbd on 127.0.0.1:<free port> with its data in a temp dir, started and removed by the run."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
+        """tls: (CA bundle, server certificate, key): the server then speaks TLS with them and refuses
+        connections without it (require_secure_transport), as RDS does with its parameter group."""
+        self.tls = tls
         self.install_db = _find("mariadb-install-db", "mariadb-server")
         self.mariadbd = _find("mariadbd", "mariadb-server")
         self.dir = Path(tempfile.mkdtemp(prefix="bank-mariadb-"))
@@ -83,12 +119,21 @@ class MariaDB(_Server):
              "--auth-root-authentication-method=normal", "--skip-test-db"],
             check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
+        tls = []
+        if self.tls:
+            for option, source in zip(("ssl-ca", "ssl-cert", "ssl-key"), self.tls):
+                copy = self.dir / f"{option}.pem"
+                shutil.copyfile(source, copy)
+                if as_root:
+                    shutil.chown(copy, "mysql", "mysql")
+                tls.append(f"--{option}={copy}")
+            tls.append("--require-secure-transport=ON")
         self.log = open(self.dir / "mariadbd.log", "wb")
         self.process = subprocess.Popen(
             [self.mariadbd, "--no-defaults", *user, f"--datadir={data}", "--bind-address=127.0.0.1",
              f"--port={self.port}", f"--socket={self.dir / 'mariadb.sock'}", f"--pid-file={self.dir / 'mariadbd.pid'}",
              "--skip-log-bin", "--innodb-buffer-pool-size=64M", "--innodb-flush-log-at-trx-commit=2",
-             "--max-connections=300", "--skip-name-resolve"],
+             "--max-connections=300", "--skip-name-resolve", *tls],
             stdout=self.log, stderr=subprocess.STDOUT,
         )
         deadline = time.time() + 60
@@ -175,6 +220,8 @@ def app_env(database_url, **extra):
         "SECRET_KEY": "test-secret-key-not-for-production",
         "BANK_COOKIE_SECURE": "0",
         "BANK_BCRYPT_ROUNDS": "4",
+        # The test servers speak plain text on loopback; tests of TLS set DB_SSL_CA instead.
+        "DB_SSL_MODE": "DISABLED",
         "PYTHONDONTWRITEBYTECODE": "1",
     })
     env.update(extra)

@@ -22,7 +22,8 @@ BANK = APP_DIR / "bank"
 
 
 def make_app(url):
-    return create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test", "TESTING": True, "BCRYPT_ROUNDS": 4})
+    tls = {"DB_SSL_MODE": "DISABLED"} if url.startswith("mysql") else {}
+    return create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test", "TESTING": True, "BCRYPT_ROUNDS": 4, **tls})
 
 
 @pytest.fixture(params=["sqlite", "mariadb"])

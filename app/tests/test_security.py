@@ -497,7 +497,7 @@ class TestLoginThrottling:
 
     def test_the_client_is_the_address_the_load_balancer_saw(self, app):
         behind = create_app({**{k: app.config[k] for k in (
-            "SQLALCHEMY_DATABASE_URI", "SECRET_KEY", "BCRYPT_ROUNDS", "SESSION_COOKIE_SECURE", "TESTING")},
+            "SQLALCHEMY_DATABASE_URI", "SECRET_KEY", "BCRYPT_ROUNDS", "SESSION_COOKIE_SECURE", "TESTING", "DB_SSL_MODE")},
             "PROXY_HOPS": 1})
         client = behind.test_client()
         for n in range(5):

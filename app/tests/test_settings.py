@@ -7,7 +7,7 @@ import pytest
 from bank import create_app
 from servers import APP_DIR, PYTHON, Gunicorn, app_env
 
-DB_VARIABLES = ("DATABASE_URL", "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD")
+DB_VARIABLES = ("DATABASE_URL", "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD", "DB_SSL_CA", "DB_SSL_MODE")
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def environment(monkeypatch):
 
 def test_the_db_variables_make_a_mariadb_url_with_every_part_quoted(environment):
     for name, value in {"DB_HOST": "db.internal", "DB_PORT": "3307", "DB_NAME": "bank", "DB_USER": "app@bank",
-                        "DB_PASSWORD": "p@ss:w/rd% ?#"}.items():
+                        "DB_PASSWORD": "p@ss:w/rd% ?#", "DB_SSL_MODE": "DISABLED"}.items():
         environment.setenv(name, value)
     from sqlalchemy.engine import make_url
 
@@ -33,6 +33,7 @@ def test_the_db_variables_make_a_mariadb_url_with_every_part_quoted(environment)
 def test_db_port_defaults_to_3306(environment):
     for name in ("DB_HOST", "DB_NAME", "DB_USER", "DB_PASSWORD"):
         environment.setenv(name, "x")
+    environment.setenv("DB_SSL_MODE", "DISABLED")
     assert ":3306/" in create_app().config["SQLALCHEMY_DATABASE_URI"]
 
 

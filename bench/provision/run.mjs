@@ -5,71 +5,17 @@
 // request log; then a steady-state `plan` of a large fleet (wall time, calls, mutating calls).
 //
 //   node bench/provision/run.mjs [--sizes 1,10,50,200] [--plan-size 500] [--boot 1.5s] [--ssm 3s] [--json FILE]
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
+import { fleetFile, flags, requests, run, seconds, startSandbox as sandboxOn, startup, tally } from './lib.mjs';
 
-const root = new URL('../../', import.meta.url).pathname;
-const bin = join(root, 'bin/provisioner.mjs');
-
-const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, a, i, all) => (a.startsWith('--') ? [...pairs, [a.slice(2), all[i + 1]]] : pairs), []));
+const args = flags(process.argv.slice(2));
 const sizes = (args.sizes ?? '1,10,50,200').split(',').map(Number);
 const planSize = Number(args['plan-size'] ?? 500);
 const boot = args.boot ?? '1.5s';
 const ssm = args.ssm ?? '3s';
-const seconds = (d) => (d.endsWith('ms') ? Number(d.slice(0, -2)) / 1000 : d.endsWith('s') ? Number(d.slice(0, -1)) : Number(d) / 1000);
-
-async function startSandbox(dir) {
-  const child = spawn(process.execPath, [bin, 'sandbox', '--state', dir, '--boot-delay', boot, '--ssm-online-delay', ssm], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  await new Promise((resolve, reject) => {
-    child.stdout.on('data', (c) => { out += c; if (out.includes('AWS_SECRET_ACCESS_KEY')) resolve(); });
-    child.once('exit', (code) => reject(new Error(`sandbox exited with ${code}`)));
-  });
-  const env = Object.fromEntries([...out.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1], m[2].replace(/^'|'$/g, '')]));
-  return {
-    env,
-    async stop() {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-function fleetFile(dir, n) {
-  const fleet = parse(readFileSync(join(root, 'examples/fleet.yaml'), 'utf8'));
-  fleet.pools = fleet.pools.filter((p) => p.name === 'awsDeploy');
-  fleet.pools[0].count = n;
-  const path = join(dir, 'fleet.yaml');
-  writeFileSync(path, stringify(fleet));
-  return path;
-}
-
-function run(config, cliArgs, env) {
-  const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, [bin, '--config', config, ...cliArgs], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } });
-  let output = '';
-  child.stdout.on('data', (c) => { output += c; });
-  child.stderr.on('data', (c) => { output += c; });
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, output, seconds: Number(process.hrtime.bigint() - started) / 1e9 })));
-}
-
-function requests(dir, from = 0) {
-  return readFileSync(join(dir, 'requests.log'), 'utf8').split('\n').filter(Boolean).slice(from).map((l) => JSON.parse(l));
-}
-
-function tally(entries) {
-  const counts = {};
-  for (const e of entries) {
-    if (e.service === 'control') continue;
-    const key = `${e.service} ${e.action.replace(/computer\/NAME\//, 'computer/*/')}`;
-    counts[key] = (counts[key] ?? 0) + 1;
-  }
-  return counts;
-}
+const startSandbox = (dir) => sandboxOn(dir, ['--boot-delay', boot, '--ssm-online-delay', ssm]);
 
 /** Resident memory (KiB) of the processes running on the sandbox's hosts under `dir`, and how many. */
 function hostMemory(dir) {
@@ -83,13 +29,6 @@ function hostMemory(dir) {
     } catch { /* gone */ }
   }
   return { kib, count };
-}
-
-/** Wall time of a CLI run that contacts nothing, to separate start-up from provisioning. */
-async function startup() {
-  const times = [];
-  for (let i = 0; i < 3; i++) times.push((await run(join(root, 'examples/fleet.yaml'), ['--help'], {})).seconds);
-  return Math.min(...times);
 }
 
 const results = { boot: seconds(boot), ssm: seconds(ssm), startupSeconds: await startup(), up: [], plan: undefined };

@@ -51,7 +51,7 @@ module "network" {
   iam_permissions_boundary_arn = local.permissions_boundary_arn
 
   # What Fargate calls to start the tasks: the image (ECR), their secrets, their logs. Images
-  # from other registries and the mysql client's public image still go out through NAT.
+  # from other registries still go out through NAT.
   interface_endpoints = ["ecr.api", "ecr.dkr", "logs", "secretsmanager"]
 }
 

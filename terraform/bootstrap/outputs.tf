@@ -17,13 +17,13 @@ output "state_kms_key_arn" {
 }
 
 output "registry" {
-  description = "The account's ECR registry host, for `docker login`."
-  value       = split("/", aws_ecr_repository.this["controller"].repository_url)[0]
+  description = "The account's ECR registry host, for `docker login` (null where no repository is made)."
+  value       = length(aws_ecr_repository.this) > 0 ? split("/", values(aws_ecr_repository.this)[0].repository_url)[0] : null
 }
 
 output "controller_repository_url" {
-  description = "Where the controller's image is pushed: terraform/jenkins's controller_image is <this>:<tag>."
-  value       = aws_ecr_repository.this["controller"].repository_url
+  description = "Where the controller's image is pushed: terraform/jenkins's controller_image is <this>:<tag> (null without a controller repository)."
+  value       = try(aws_ecr_repository.this["controller"].repository_url, null)
 }
 
 output "repository_urls" {

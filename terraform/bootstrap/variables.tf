@@ -43,12 +43,12 @@ variable "state_noncurrent_days" {
 
 variable "repositories" {
   type        = map(string)
-  description = "ECR repositories to make, by purpose: the controller's image (jenkins/Dockerfile) at least."
+  description = "ECR repositories to make, by purpose: the controller's image (jenkins/Dockerfile) in the CI region; {} in the app's other regions, which need only a state bucket."
   default     = { controller = "bank-ci/jenkins" }
 
   validation {
-    condition     = contains(keys(var.repositories), "controller") && alltrue([for name in values(var.repositories) : can(regex("^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$", name))])
-    error_message = "repositories must name a controller repository, and every name must be an ECR repository name (lower case, / between parts)."
+    condition     = alltrue([for name in values(var.repositories) : can(regex("^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$", name))])
+    error_message = "Every name in repositories must be an ECR repository name (lower case, / between parts)."
   }
 }
 

@@ -1,17 +1,23 @@
 """The real Docker engine for these tests (scripts/docker/): dockerd on a socket of its own, the base
 image made by debootstrap, this machine's package index served on loopback for the build, the app's
 image and its test target built from app/Dockerfile, MariaDB on loopback. Everything runs with
---network host and listens on 127.0.0.1 only.
+--network host and listens on 127.0.0.1 only. The runtime image's database CA bundle is a CA made
+for the run (served on loopback as the build fetches RDS's), and the MariaDB the image talks to
+requires TLS with a certificate from that CA, as RDS does.
 
 The engine's state (images, build cache) persists in BANK_DOCKER_STATE (default
 ~/.cache/jenkins-fleet/docker-engine) so that a second run is fast; one run at a time uses it (a lock),
 and the engine is stopped when the run ends."""
 import fcntl
+import functools
+import hashlib
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -19,7 +25,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "app"
 sys.path.insert(0, str(APP / "tests"))
-from servers import MariaDB, MissingTool, free_port  # noqa: E402
+from servers import CertificateAuthority, MariaDB, MissingTool, free_port  # noqa: E402
 
 BASE_IMAGE = "python:3.11-slim-bookworm"
 RUNTIME_TAG = "bank-app:docker-suite"
@@ -77,7 +83,34 @@ def base_image(docker_env):
 
 
 @pytest.fixture(scope="session")
-def build_args(engine_state):
+def database_ca(tmp_path_factory):
+    """The CA that stands for RDS's: the runtime image is built with it as its bundle (/etc/bank/db-ca.pem)."""
+    try:
+        return CertificateAuthority(tmp_path_factory.mktemp("database-ca"), "docker suite database CA")
+    except MissingTool as error:
+        pytest.fail(str(error), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def ca_bundle_args(database_ca):
+    """--build-arg values that make the build fetch the run's CA as its bundle, over HTTP on loopback, pinned
+    by its SHA-256 as the pipeline pins RDS's."""
+    served = database_ca.dir / "served"
+    served.mkdir(exist_ok=True)
+    bundle = database_ca.ca.read_bytes()
+    (served / "db-ca-bundle.pem").write_bytes(bundle)
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield ["--build-arg", f"DB_CA_BUNDLE_URL=http://127.0.0.1:{httpd.server_address[1]}/db-ca-bundle.pem",
+           "--build-arg", f"DB_CA_BUNDLE_SHA256={hashlib.sha256(bundle).hexdigest()}"]
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def build_args(engine_state, ca_bundle_args):
     """--build-arg values pointing pip at this machine's package index, served on loopback. The port is
     kept from run to run when it is free: the build arguments are part of the layer cache's key."""
     port_file = engine_state / "pip-index.port"
@@ -93,7 +126,7 @@ def build_args(engine_state):
     try:
         urls = json.loads(line)
         port_file.write_text(urls["PIP_INDEX_URL"].split(":")[2].split("/")[0])
-        yield [arg for name, value in urls.items() if value for arg in ("--build-arg", f"{name}={value}")]
+        yield [arg for name, value in urls.items() if value for arg in ("--build-arg", f"{name}={value}")] + ca_bundle_args
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -118,9 +151,12 @@ def test_image(docker_env, base_image, build_args):
 
 
 @pytest.fixture(scope="session")
-def mariadb():
+def tls_mariadb(database_ca):
+    """MariaDB on loopback that requires TLS (require_secure_transport, as the RDS parameter group sets),
+    with a certificate from the run's CA for the name localhost only."""
+    cert, key = database_ca.issue("localhost")
     try:
-        server = MariaDB()
+        server = MariaDB(tls=(database_ca.ca, cert, key))
     except MissingTool as error:
         pytest.fail(str(error), pytrace=False)
     server.start()

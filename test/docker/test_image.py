@@ -1,6 +1,7 @@
-"""app/Dockerfile built by the real engine: the image runs as a non-root user against MariaDB, migrates
-as it starts, and serves /health, a login, a transfer and a statement; its `test` target runs the app's
-whole suite inside the container with MariaDB beside it."""
+"""app/Dockerfile built by the real engine: the image runs as a non-root user against a MariaDB that
+requires TLS, verifies the server with the CA bundle it was built with, migrates as it starts, and
+serves /health, a login, a transfer and a statement; it refuses a database it cannot verify; its
+`test` target runs the app's whole suite inside the container with MariaDB beside it."""
 import re
 import time
 import xml.etree.ElementTree as ElementTree
@@ -10,6 +11,7 @@ import requests
 from conftest import run, free_port
 
 SECRET_KEY = "docker-suite-secret-key-0123456789"
+IMAGE_CA_BUNDLE = "/etc/bank/db-ca.pem"  # bank.db_tls.IMAGE_CA_BUNDLE, where the task definition's DB_SSL_CA points
 
 
 def wait_for(what, check, seconds=120):
@@ -44,8 +46,9 @@ def test_the_image_runs_as_a_non_root_user_and_installs_no_test_tools(docker_env
     assert inspect(docker_env, runtime_image, "{{json .Config.Cmd}}") == '["gunicorn","-c","gunicorn.conf.py","wsgi:app"]'
 
 
-def test_the_container_migrates_and_serves_health_a_login_a_transfer_and_a_statement(docker_env, runtime_image, mariadb,
-                                                                                        container):
+def test_the_container_migrates_and_serves_health_a_login_a_transfer_and_a_statement(docker_env, runtime_image,
+                                                                                        tls_mariadb, container):
+    mariadb = tls_mariadb
     database = "docker_app"
     password = "Db pass@word:/%"
     mariadb.create_database(database)
@@ -55,7 +58,9 @@ def test_the_container_migrates_and_serves_health_a_login_a_transfer_and_a_state
     secrets = {"DB_PASSWORD": password, "SECRET_KEY": SECRET_KEY}
     name = container(
         "--health-interval", "2s",
-        "--env", f"DB_HOST={mariadb.host}", "--env", f"DB_PORT={mariadb.port}", "--env", f"DB_NAME={database}",
+        # The name the server's certificate holds, and the bundle the image was built with.
+        "--env", "DB_HOST=localhost", "--env", f"DB_PORT={mariadb.port}", "--env", f"DB_NAME={database}",
+        "--env", f"DB_SSL_CA={IMAGE_CA_BUNDLE}",
         "--env", "DB_USER=ecs_app", "--env", "DB_PASSWORD", "--env", "SECRET_KEY",
         "--env", f"BANK_BIND=127.0.0.1:{port}", "--env", "WEB_CONCURRENCY=2", "--env", "BANK_COOKIE_SECURE=0",
         runtime_image, env=secrets)
@@ -129,6 +134,34 @@ def test_the_container_stops_cleanly_on_sigterm(docker_env, runtime_image, conta
     run("docker", "stop", "--time", "30", name, env=docker_env)
     assert time.time() - started < 25, "gunicorn did not stop on SIGTERM before docker's deadline"
     assert inspect(docker_env, name, "{{.State.ExitCode}}") == "0"
+
+
+def test_the_image_holds_the_pinned_bundle_and_refuses_a_database_it_cannot_verify(docker_env, runtime_image, tls_mariadb,
+                                                                                   database_ca):
+    bundle = run("docker", "run", "--rm", "--network", "host", runtime_image, "cat", IMAGE_CA_BUNDLE, env=docker_env).stdout
+    assert bundle == database_ca.ca.read_text(), "the image carries the bundle its build was given"
+    owner = run("docker", "run", "--rm", "--network", "host", runtime_image, "stat", "-c", "%U %a", IMAGE_CA_BUNDLE,
+                env=docker_env).stdout.split()
+    assert owner == ["root", "644"], "the app reads the bundle and cannot change it"
+    tls_mariadb.create_database("docker_refused")
+    tls_mariadb.create_user("refused_app", "refused-app-password", "ALL", "docker_refused.*")
+    settings = {"DB_HOST": "localhost", "DB_PORT": str(tls_mariadb.port), "DB_NAME": "docker_refused", "DB_USER": "refused_app",
+                "SECRET_KEY": SECRET_KEY, "DB_SSL_CA": IMAGE_CA_BUNDLE}
+
+    def migrate(**changes):
+        env = {name: value for name, value in {**settings, **changes}.items() if value is not None}
+        flags = [arg for name in env for arg in ("--env", name)]
+        return run("docker", "run", "--rm", "--network", "host", "--env", "DB_PASSWORD", *flags, runtime_image,
+                   "flask", "--app", "bank", "migrate", env={**docker_env, **env, "DB_PASSWORD": "refused-app-password"},
+                   check=False)
+
+    misnamed = migrate(DB_HOST="127.0.0.1")  # the certificate names localhost only
+    assert misnamed.returncode == 1 and "('127.0.0.1', DB_HOST)" in misnamed.stderr, misnamed.stderr
+    unset = migrate(DB_SSL_CA=None)
+    assert unset.returncode == 1 and "DB_SSL_CA is not set: in production" in unset.stderr, unset.stderr
+    plain = migrate(DB_SSL_CA=None, DB_SSL_MODE="DISABLED")
+    assert plain.returncode == 1 and "DB_SSL_MODE=DISABLED connects without TLS" in plain.stderr, plain.stderr
+    assert migrate().returncode == 0
 
 
 def junit_counts(path):

@@ -1273,7 +1273,9 @@ describe('app-container', () => {
     expect(out.map((f) => f.message)).toEqual([
       expect.stringMatching(/command or entry point/),
       expect.stringMatching(/sh -c/),
+      'passes no DB_SSL_CA in the environment',
       'passes no FORWARDED_ALLOW_IPS in the environment',
+      'passes no BANK_PROXY_HOPS in the environment',
     ]);
   });
 
@@ -1285,7 +1287,9 @@ describe('app-container', () => {
         { name = "DB_NAME", value = var.db_name },
         { name = "DB_USER", value = "bank" },
         { name = "DB_PASSWORD", value = var.db_password },
+        { name = "DB_SSL_CA", value = "/etc/bank/db-ca.pem" },
         { name = "FORWARDED_ALLOW_IPS", value = "*" },
+        { name = "BANK_PROXY_HOPS", value = "1" },
       ]
       secrets = [{ name = "SECRET_KEY", valueFrom = var.app_secret_key_arn }]
     }`));
@@ -1302,7 +1306,9 @@ describe('app-container', () => {
         { name = "DB_HOST", value = var.db_host },
         { name = "DB_PORT", value = "3306" },
         { name = "DB_NAME", value = var.db_name },
+        { name = "DB_SSL_CA", value = var.db_ssl_ca },
         { name = "FORWARDED_ALLOW_IPS", value = join(",", var.public_subnet_cidr_blocks) },
+        { name = "BANK_PROXY_HOPS", value = "1" },
       ]
       secrets = [
         { name = "DB_USER", valueFrom = "\${var.secret}:username::" },
@@ -1311,6 +1317,55 @@ describe('app-container', () => {
       ]
     }`));
     expect(out).toEqual([]);
+  });
+
+  // What main had before: the tasks behind the ALB without BANK_PROXY_HOPS, db-users and migrate without TLS settings.
+  const LOCALS = (app: string, database: string) => ({
+    [APP]: `locals {
+      database_environment = [${database}]
+      app_container = {
+        name        = "app"
+        environment = concat(local.database_environment, [
+          { name = "FORWARDED_ALLOW_IPS", value = join(",", var.public_subnet_cidr_blocks) },
+          ${app}
+        ])
+        secrets = [
+          { name = "DB_USER", valueFrom = local.shared.app_user },
+          { name = "DB_PASSWORD", valueFrom = local.shared.app_password },
+          { name = "SECRET_KEY", valueFrom = local.shared.secret_key },
+        ]
+      }
+      migrate_container = {
+        name        = "migrate"
+        command     = var.migrate_command
+        environment = local.database_environment
+      }
+      db_users_container = {
+        name        = "db-users"
+        command     = var.db_users_command
+        environment = concat(local.database_environment, [{ name = "DB_CREDENTIALS_VERSION", value = var.credentials_version }])
+      }
+    }
+    resource "aws_ecs_task_definition" "app" {
+      container_definitions = jsonencode([local.db_users_container, local.migrate_container, local.app_container])
+    }`,
+  });
+  const DATABASE = `{ name = "DB_HOST", value = var.db_host },
+        { name = "DB_PORT", value = "3306" },
+        { name = "DB_NAME", value = var.db_name },`;
+
+  it('rejects tasks behind the load balancer without BANK_PROXY_HOPS = 1, and database containers without DB_SSL_CA', async () => {
+    expect((await findings('app-container', LOCALS('', DATABASE))).map((f) => f.message)).toEqual([
+      'passes no DB_SSL_CA in the environment',
+      'passes no BANK_PROXY_HOPS in the environment',
+      'local.db_users_container connects to the database without DB_SSL_CA: its password would cross an unverified connection',
+      'local.migrate_container connects to the database without DB_SSL_CA: its password would cross an unverified connection',
+    ]);
+    const withCa = `${DATABASE} { name = "DB_SSL_CA", value = var.db_ssl_ca },`;
+    expect((await findings('app-container', LOCALS('{ name = "BANK_PROXY_HOPS", value = "2" },', withCa))).map((f) => f.message)).toEqual([
+      expect.stringMatching(/^sets BANK_PROXY_HOPS to other than "1"/),
+    ]);
+    expect(await findings('app-container', LOCALS('{ name = "BANK_PROXY_HOPS", value = "1" },', withCa))).toEqual([]);
   });
 });
 

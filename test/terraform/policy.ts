@@ -1184,7 +1184,7 @@ function localText(config: Configuration, name: string, depth = 0): string | und
 
 const appContainer = defineRule(
   'app-container',
-  'The app\'s container (terraform/modules/app-region: local.app_container, or the task definition) runs the image\'s own command (no command or entryPoint override, no shell wrapper), passes DB_HOST, DB_PORT, DB_NAME and FORWARDED_ALLOW_IPS, and injects DB_USER, DB_PASSWORD and SECRET_KEY from secrets, never the master user\'s.',
+  'The app\'s container (terraform/modules/app-region: local.app_container, or the task definition) runs the image\'s own command (no command or entryPoint override, no shell wrapper), passes DB_HOST, DB_PORT, DB_NAME, DB_SSL_CA, FORWARDED_ALLOW_IPS and BANK_PROXY_HOPS = "1" (the load balancer is the one proxy that appends to X-Forwarded-For), and injects DB_USER, DB_PASSWORD and SECRET_KEY from secrets, never the master user\'s; every other container that is given DB_HOST is given DB_SSL_CA too.',
   (tree, report) => {
     const config = tree.configurations.find((c) => c.dir === 'terraform/modules/app-region');
     if (!config) return report('terraform/modules/app-region', 'the terraform/modules/app-region module is missing');
@@ -1194,8 +1194,18 @@ const appContainer = defineRule(
       const text = localText(config, 'app_container') ?? String(task.body.container_definitions ?? '');
       if (/\b(command|entryPoint)"?\s*[=:]/.test(text)) report(task, 'overrides the image\'s command or entry point; run the image as built');
       if (/["']sh["']\s*,\s*["']-c["']|["']bash["']\s*,\s*["']-c["']/.test(text)) report(task, 'wraps the app in a shell (sh -c)');
-      for (const name of ['DB_HOST', 'DB_PORT', 'DB_NAME', 'FORWARDED_ALLOW_IPS']) {
-        if (!new RegExp(`name"?\\s*[=:]\\s*\\\\?"${name}\\\\?"\\s*,\\s*"?value"?\\s*[=:]`).test(text)) report(task, `passes no ${name} in the environment`);
+      const passes = (body: string, name: string) => new RegExp(`name"?\\s*[=:]\\s*\\\\?"${name}\\\\?"\\s*,\\s*"?value"?\\s*[=:]`).test(body);
+      for (const name of ['DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_SSL_CA', 'FORWARDED_ALLOW_IPS', 'BANK_PROXY_HOPS']) {
+        if (!passes(text, name)) report(task, `passes no ${name} in the environment`);
+      }
+      if (passes(text, 'BANK_PROXY_HOPS') && !/BANK_PROXY_HOPS\\?"\s*,\s*"?value"?\s*[=:]\s*\\?"1\\?"/.test(text)) {
+        report(task, 'sets BANK_PROXY_HOPS to other than "1": behind the ALB one proxy appends to X-Forwarded-For, and a client could choose its address past it');
+      }
+      // The writer's other containers (db-users, migrate) reach the same database, with the master's or the migrator's password.
+      const locals: Record<string, unknown> = Object.assign({}, ...config.files.flatMap((f) => asBodies(f.body.locals)));
+      for (const name of Object.keys(locals).filter((n) => n.endsWith('_container') && n !== 'app_container')) {
+        const body = localText(config, name) ?? '';
+        if (passes(body, 'DB_HOST') && !passes(body, 'DB_SSL_CA')) report(task, `local.${name} connects to the database without DB_SSL_CA: its password would cross an unverified connection`);
       }
       for (const name of ['DB_USER', 'DB_PASSWORD', 'SECRET_KEY']) {
         if (!new RegExp(`name"?\\s*[=:]\\s*\\\\?"${name}\\\\?"\\s*,\\s*"?valueFrom"?\\s*[=:]`).test(text)) report(task, `does not inject ${name} from a secret (valueFrom)`);

@@ -79,7 +79,7 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
       certificate_arn: ARN.kms, container_image: 'Not An Image', container_port: 80, task_cpu: 300, task_memory: 100,
       min_tasks: 0, max_tasks: 0, cpu_target_percent: 99, requests_per_task: 1, db_host: '', db_name: '1bank', role: 'primary',
       db_app_secret_arn: ARN.kms, db_migrator_secret_arn: 'secret', secret_key_arn: 'secret', shared_secrets_kms_key_arn: ARN.secret,
-      master_user_secret_arn: ARN.kms, master_user_secret_kms_key_arn: 'key', credentials_version: '', db_admin_image: 'MySQL Latest', migrate_command: [],
+      master_user_secret_arn: ARN.kms, master_user_secret_kms_key_arn: 'key', credentials_version: '', db_ssl_ca: 'etc/bank/db-ca.pem', db_users_command: [], migrate_command: [],
       log_retention_days: 2, log_kms_key_arn: ARN.secret, waf_rate_limit_per_5_minutes: 10, max_request_body_bytes: 100000, permissions_boundary_arn: ARN.role,
     },
   },

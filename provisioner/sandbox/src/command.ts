@@ -53,6 +53,8 @@ interface SandboxFlags {
   executorStart: string;
   seed?: string;
   sshHosts: string;
+  instantHosts: boolean;
+  writeBehind: string;
   kmsKey: string[];
   fleet?: string;
   terraformModules: string;
@@ -106,6 +108,8 @@ async function run(flags: SandboxFlags, io: IoHost): Promise<void> {
   options.queueMaintenanceMs = parseDuration('--queue-maintenance', flags.queueMaintenance);
   if (options.queueMaintenanceMs < 10) throw new UserError(`--queue-maintenance: expected a period of at least 10ms (Jenkins: 5s), found ${JSON.stringify(flags.queueMaintenance)}`);
   options.executorStartMs = parseDuration('--executor-start', flags.executorStart);
+  options.instantHosts = flags.instantHosts;
+  options.writeBehindMs = parseDuration('--write-behind', flags.writeBehind);
   if (flags.fleet) {
     // The file's own values, as terraform/jenkins was applied with them: no environment overrides.
     const fleet = await loadFleet(flags.fleet, {});
@@ -212,6 +216,8 @@ export const sandboxCommand: CommandModule = (sandbox, context) => {
     .option('--throttle-jenkins <rate>', 'share of Jenkins API requests failing with 503', '0')
     .option('--out-of-capacity <subnet...>', 'subnets where RunInstances fails with InsufficientInstanceCapacity', [])
     .option('--ssm-never-online', 'SSM agents never register', false)
+    .option('--write-behind <duration>', 'write the state at most this often, and when stopping, instead of before every reply (benchmarks of large fleets; a crash of the sandbox loses that much)', '0')
+    .option('--instant-hosts', "hosts answer Run Command at once without running the script, and the instance's agent connects with the secret stored for it (to measure the provisioner, not 200 bootstraps on this machine)", false)
     .option('--type-unsupported <subnet...>', 'subnets whose zone does not offer the instance type: RunInstances fails with Unsupported', [])
     .option('--subnet-full <subnet...>', 'subnets with no free address: RunInstances fails with InsufficientFreeAddressesInSubnet', [])
     .option('--vcpu-limit <n>', 'the on-demand vCPU quota: vCPUs alive at once; RunInstances beyond it fails with VcpuLimitExceeded (0: none)', '0')

@@ -6,6 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { WebSocket } from 'ws';
 import { catalogText, imageOf, type HostImage } from './images.ts';
 import { dispatchCommand } from './ssm.ts';
 import type { Instance, Invocation } from './state.ts';
@@ -56,11 +57,19 @@ export interface HostOptions {
   agentRetrySeconds: number;
   /** Run Command scripts running at once across all hosts (a 2-core machine runs 200 hosts). */
   concurrency: number;
+  /**
+   * Instant hosts (`--instant-hosts`): Run Command succeeds at once without running the script, and
+   * the instance's agent connects as the bootstrap's would. For measuring the provisioner apart from
+   * 200 simulated bootstraps sharing this machine's CPUs.
+   */
+  instant?: boolean;
 }
 
 export class Hosts {
   readonly toolbox: string;
   private readonly running = new Map<string, ChildProcess>();
+  /** The agent connections of instant hosts, by instance id. */
+  private readonly instantAgents = new Map<string, WebSocket>();
   private readonly queue: (() => void)[] = [];
   private active = 0;
 
@@ -118,10 +127,70 @@ export class Hosts {
     return root;
   }
 
-  /** Runs an invocation of a Run Command now or when a slot frees up. */
+  /** Runs an invocation of a Run Command now or when a slot frees up (an instant host answers now). */
   run(commandId: string, instanceId: string): void {
+    if (this.options.instant) {
+      this.active++;
+      this.answerAtOnce(commandId, instanceId);
+      return;
+    }
     this.queue.push(() => this.execute(commandId, instanceId));
     this.pump();
+  }
+
+  /**
+   * What the bootstrap's agent would use: the node named after the instance (`<pool>-<instance-id>`)
+   * and the secret stored for it under its fleet's path, the one place its role may read
+   * (`/jenkins-fleet/<fleet>/`, the instance id in the name).
+   */
+  private agentOf(instance: Instance): { node: string; secret: string } | string {
+    const world = this.sb.store.world;
+    const node = world.nodes.find((n) => n.name.endsWith(`-${instance.id}`));
+    if (!node) return `no Jenkins node is named after ${instance.id}`;
+    const fleet = instance.tags.find((t) => t.key === 'jenkins-fleet:fleet')?.value;
+    const parameter = fleet ? world.parameters.find((p) => p.name.startsWith(`/jenkins-fleet/${fleet}/`) && p.name.split('/').includes(instance.id)) : undefined;
+    if (!parameter) return `no secret for ${instance.id} under /jenkins-fleet/${fleet ?? '(no jenkins-fleet:fleet tag)'}/`;
+    return { node: node.name, secret: parameter.value };
+  }
+
+  /** Connects an instant host's agent to the Jenkins stand-in's /wsagents/ (the real endpoint, its checks included). */
+  private connectAgent(instance: Instance, done: (problem?: string) => void): void {
+    const agent = this.agentOf(instance);
+    if (typeof agent === 'string') { done(agent); return; }
+    this.instantAgents.get(instance.id)?.terminate();
+    const ws = new WebSocket(`${this.sb.baseUrl.replace(/^http/, 'ws')}/jenkins/wsagents/`, { headers: { 'Node-Name': agent.node, 'Secret-Key': agent.secret, 'X-Remoting-Capability': 'sandbox-instant-host' } });
+    this.instantAgents.set(instance.id, ws);
+    ws.once('open', () => done());
+    ws.once('unexpected-response', (_req, res) => {
+      this.instantAgents.delete(instance.id);
+      ws.terminate();
+      done(`the agent of ${agent.node} was refused: HTTP ${res.statusCode}`);
+    });
+    ws.on('error', (err) => {
+      if (this.instantAgents.get(instance.id) === ws) this.instantAgents.delete(instance.id);
+      if (ws.readyState !== WebSocket.OPEN) done(`the agent of ${agent.node} could not connect: ${err.message}`);
+    });
+    ws.once('close', () => { if (this.instantAgents.get(instance.id) === ws) this.instantAgents.delete(instance.id); });
+  }
+
+  private answerAtOnce(commandId: string, instanceId: string): void {
+    const world = this.sb.store.world;
+    const record = world.commands.find((c) => c.id === commandId);
+    const invocation = record?.invocations.find((i) => i.instanceId === instanceId);
+    const instance = world.instances.find((i) => i.id === instanceId);
+    if (!record || !invocation || invocation.status !== 'Pending') { this.active--; return; }
+    invocation.startedAt = Date.now();
+    if (!instance || instance.terminatedAt !== undefined) {
+      this.finish(commandId, invocation, 'Failed', 'Undeliverable', -1, '', 'The instance was terminated before the command ran.');
+      return;
+    }
+    let answered = false;
+    this.connectAgent(instance, (problem) => {
+      if (answered) return;
+      answered = true;
+      if (problem) this.finish(commandId, invocation, 'Failed', 'Failed', 1, '', `instant host: ${problem}\n`);
+      else this.finish(commandId, invocation, 'Success', 'Success', 0, 'instant host: the script was not run; the agent connected\n', '');
+    });
   }
 
   private pump(): void {
@@ -198,8 +267,10 @@ export class Hosts {
     return readdirSync(dir).filter((f) => f.endsWith('.pid')).map((f) => Number(readFileSync(join(dir, f), 'utf8').trim())).filter((p) => p > 0);
   }
 
-  /** Ends every process of a host: its units and any command still running. */
+  /** Ends every process of a host: its units and any command still running (an instant host: its agent's connection). */
   stopHost(instanceId: string, forget: boolean): void {
+    this.instantAgents.get(instanceId)?.terminate();
+    this.instantAgents.delete(instanceId);
     for (const pid of this.unitPids(instanceId)) {
       try { process.kill(-pid, 'SIGTERM'); } catch { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
     }
@@ -232,6 +303,11 @@ export class Hosts {
     }
     for (const instance of world.instances) {
       if (instance.terminatedAt !== undefined) continue;
+      // An instant host whose bootstrap succeeded comes back with its agent, as a real one's unit does.
+      if (this.options.instant) {
+        if (world.commands.some((c) => c.invocations.some((i) => i.instanceId === instance.id && i.status === 'Success'))) this.connectAgent(instance, () => undefined);
+        continue;
+      }
       const dir = join(this.root(instance.id), 'run/sandbox/units');
       if (!existsSync(dir)) continue;
       const units = readdirSync(dir).filter((f) => f.endsWith('.active')).map((f) => f.slice(0, -'.active'.length));

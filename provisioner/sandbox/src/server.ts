@@ -52,6 +52,10 @@ export interface SandboxOptions {
   iam?: IamOptions;
   /** The DynamoDB tables that exist (the run lock's, as terraform/jenkins creates it); default: the IAM fleet's lock.table, else jenkins-fleet-bank-ci-locks. */
   lockTables?: string[];
+  /** Hosts answer Run Command at once without running the script, and their agents connect (benchmarks). */
+  instantHosts?: boolean;
+  /** Write the state at most this often instead of before every reply (benchmarks; 0: before every reply). */
+  writeBehindMs?: number;
 }
 
 /** The access key the sandbox exports: requests signed with it are the provisioner's (its role under IAM). */
@@ -115,7 +119,7 @@ function credentialScope(req: IncomingMessage): { accessKey: string; region: str
 }
 
 export async function startSandbox(options: SandboxOptions): Promise<RunningSandbox> {
-  const store = new Store(options.stateDir, freshWorld(options.serviceToken));
+  const store = new Store(options.stateDir, freshWorld(options.serviceToken), options.writeBehindMs ?? 0);
   const serviceUser = store.world.users.find((u) => u.name === serviceAccount)!;
   if (options.serviceToken) serviceUser.token = options.serviceToken;
   serviceUser.permissions = options.serviceJobRead ? [...servicePermissions, Permission.jobRead] : servicePermissions;
@@ -139,7 +143,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     runCommand: (commandId, instanceId) => hosts.run(commandId, instanceId),
   };
   const jenkins = new JenkinsStandIn(sb, '/jenkins', { lostAgentTimeoutMs: options.lostAgentTimeoutMs, maintenancePeriodMs: options.queueMaintenanceMs, executorStartMs: options.executorStartMs });
-  const hosts = new Hosts(sb, { agentRetrySeconds: options.agentRetrySeconds, concurrency: 32 });
+  const hosts = new Hosts(sb, { agentRetrySeconds: options.agentRetrySeconds, concurrency: 32, instant: options.instantHosts ?? false });
 
   // Requests signed with other keys are the account administrator's (tests setting the scene).
   // Loaded only when evaluating: the other commands never load the IAM evaluator.

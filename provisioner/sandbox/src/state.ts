@@ -234,26 +234,42 @@ export class Store {
   readonly world: World;
   private readonly file: string;
 
-  constructor(dir: string, fresh: () => World) {
+  /**
+   * `writeBehindMs` 0: every mutation is written before its reply (the default). Above 0 (benchmarks,
+   * `--write-behind`): written at most that often and when the sandbox stops, so that rewriting the
+   * whole world on each of a large fleet's thousand mutations does not weigh on what is measured.
+   */
+  constructor(dir: string, fresh: () => World, private readonly writeBehindMs = 0) {
     this.dir = dir;
     mkdirSync(dir, { recursive: true });
     this.file = join(dir, 'state.json');
     this.world = existsSync(this.file) ? upgrade(JSON.parse(readFileSync(this.file, 'utf8')) as World, fresh) : fresh();
-    this.save();
+    this.write();
   }
 
   private closed = false;
+  private pending: NodeJS.Timeout | undefined;
 
-  /** Writes the whole world; a crash mid-write leaves the previous file intact. */
+  /** Writes the whole world (or, writing behind, soon); a crash mid-write leaves the previous file intact. */
   save(): void {
     if (this.closed) return; // late events (agent sockets closing) after the sandbox stopped
+    if (this.writeBehindMs > 0) {
+      this.pending ??= setTimeout(() => this.write(), this.writeBehindMs);
+      return;
+    }
+    this.write();
+  }
+
+  private write(): void {
+    clearTimeout(this.pending);
+    this.pending = undefined;
     const tmp = `${this.file}.tmp`;
     writeFileSync(tmp, JSON.stringify(this.world));
     renameSync(tmp, this.file);
   }
 
   close(): void {
-    this.save();
+    if (!this.closed) this.write();
     this.closed = true;
   }
 }

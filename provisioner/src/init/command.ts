@@ -11,6 +11,7 @@ import { fillFleet, mergeOutputs, parseOutputs } from './outputs.ts';
 
 interface InitOptions {
   outputs: string[];
+  deployVar: string[];
   from?: string;
   force: boolean;
 }
@@ -24,6 +25,7 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 export const initCommand: CommandModule = (command, context) => {
   command
     .requiredOption('--outputs <file>', '`terraform output -json` of terraform/jenkins (and of terraform/bootstrap: repeat the option); - reads standard input', (file: string, all: string[] = []) => [...all, file])
+    .option('--deploy-var <name=value>', "an input of the deploy's Terraform no root outputs (certificate_arn=...): library.jenkinsfile.vars.NAME; repeatable", (pair: string, all: string[] = []) => [...all, pair], [])
     .option('--from <template>', 'the fleet file to start from when --config does not exist yet (default: examples/fleet.yaml)')
     .option('--force', 'overwrite an existing fleet file (its pools and settings are kept; only the values from the outputs change)', false)
     .action(async (options: InitOptions) => {
@@ -58,7 +60,13 @@ export const initCommand: CommandModule = (command, context) => {
       } catch (err) {
         throw new UserError(`--from ${templateName}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give the fleet file to start from`);
       }
-      const result = fillFleet(text, templateName, outputs);
+      const deployVars: Record<string, string> = {};
+      for (const pair of options.deployVar) {
+        const match = /^([A-Za-z_][A-Za-z0-9_-]*)=(.+)$/s.exec(pair);
+        if (!match) throw new UserError(`--deploy-var: expected NAME=VALUE (a variable of the deploy's Terraform and its value), found ${JSON.stringify(pair)}`);
+        deployVars[match[1] as string] = match[2] as string;
+      }
+      const result = fillFleet(text, templateName, outputs, deployVars);
       // What is written must load: the strict checks of every other command, before the file changes.
       try {
         parseFleet(result.text, globals.config, {}, target);

@@ -107,7 +107,12 @@ function put(doc: Document, path: (string | number)[], value: string | string[])
  * (pools, counts, labels, the library's settings) is kept as written. Throws naming every missing
  * or malformed output at once.
  */
-export function fillFleet(text: string, name: string, outputs: Outputs): { text: string; filled: Filled[]; left: string[] } {
+export function fillFleet(
+  text: string,
+  name: string,
+  outputs: Outputs,
+  deployVars: Record<string, string> = {},
+): { text: string; filled: Filled[]; left: string[] } {
   const problems: string[] = [];
   const missing = requiredOutputs.filter((o) => !outputs.has(o.name));
   if (missing.length > 0) {
@@ -139,7 +144,6 @@ export function fillFleet(text: string, name: string, outputs: Outputs): { text:
   set(['region'], 'region', 'region');
   set(['controller', 'url'], 'controller.url', 'controller_url');
   set(['secrets', 'kmsKeyId'], 'secrets.kmsKeyId', 'agent_kms_key_alias');
-  set(['lock', 'table'], 'lock.table', 'lock_table');
 
   const region = values.get('region') as string;
   const pools = doc.get('pools', true);
@@ -161,6 +165,8 @@ export function fillFleet(text: string, name: string, outputs: Outputs): { text:
     });
   }
 
+  set(['lock', 'table'], 'lock.table', 'lock_table');
+
   if (values.has('state_bucket') || values.has('state_bucket_region')) {
     if (doc.hasIn(['library', 'jenkinsfile', 'backendConfig'])) {
       set(['library', 'jenkinsfile', 'backendConfig', 'bucket'], 'library.jenkinsfile.backendConfig.bucket', 'state_bucket');
@@ -168,6 +174,13 @@ export function fillFleet(text: string, name: string, outputs: Outputs): { text:
     } else {
       left.push(`${name} has no library.jenkinsfile.backendConfig, so the state bucket is not written (the deploy check of \`provisioner doctor\` says what it needs)`);
     }
+  }
+  // The deploy's inputs that no root of ours outputs (the app's certificate, the backup vault of
+  // another account): given on the command line, written where the pipeline reads them.
+  for (const [variable, value] of Object.entries(deployVars)) {
+    if (!doc.hasIn(['library', 'jenkinsfile'])) throw new UserError(`--deploy-var ${variable}: ${name} has no library.jenkinsfile section to put it in`);
+    put(doc, ['library', 'jenkinsfile', 'vars', variable], value);
+    filled.push({ path: `library.jenkinsfile.vars.${variable}`, output: '--deploy-var', value });
   }
   return { text: doc.toString({ lineWidth: 0, flowCollectionPadding: false }), filled, left };
 }

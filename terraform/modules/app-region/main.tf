@@ -5,11 +5,14 @@
 # network path to this region's database: the database's security group and subnet group, which
 # admit MySQL from the app's tasks only.
 #
-# What a task runs depends on the region's role. A writer's task starts three containers in turn:
-# db-users (the app's and the migrator's MySQL users, as the master user), migrate (the release's
-# Alembic migrations, as the migrator, under the app's database lock), then the app itself, as its
+# What a task runs depends on the region's role. A writer's task starts three containers of the
+# app's image in turn: db-users (`python -m bank.db_users`: the app's and the migrator's MySQL users,
+# as the master user), migrate (`flask --app bank migrate`: the release's Alembic migrations, as the
+# migrator, under the app's database lock), then the app itself (the image's own command), as its
 # own DML-only user. A replica's task runs the app alone (reads; its users and schema come by
-# replication). A fenced region runs no task and its database admits nobody.
+# replication). A fenced region runs no task and its database admits nobody. Every container
+# connects over TLS and verifies the database's certificate against the RDS CA bundle the image
+# carries (DB_SSL_CA; app/README.md).
 
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
@@ -272,10 +275,12 @@ resource "aws_ecs_cluster" "this" {
 }
 
 locals {
+  # The database requires TLS (modules/database); every container verifies its certificate and name.
   database_environment = [
     { name = "DB_HOST", value = var.db_host },
     { name = "DB_PORT", value = "3306" },
     { name = "DB_NAME", value = var.db_name },
+    { name = "DB_SSL_CA", value = var.db_ssl_ca },
   ]
 
   logs = {
@@ -297,9 +302,11 @@ locals {
     portMappings = [{ containerPort = var.container_port, protocol = "tcp" }]
 
     environment = concat(local.database_environment, [
-      # gunicorn trusts X-Forwarded-For and -Proto only from the load balancer's subnets, so logs
-      # and rate limits see the client, not the load balancer.
+      # gunicorn takes the scheme (X-Forwarded-Proto) only from the load balancer's subnets.
       { name = "FORWARDED_ALLOW_IPS", value = join(",", var.public_subnet_cidr_blocks) },
+      # The client's address is the one the load balancer appended to X-Forwarded-For: without this
+      # every client looks like the load balancer to the login limits and session binding.
+      { name = "BANK_PROXY_HOPS", value = "1" },
       { name = "BANK_MIGRATE_ON_START", value = "0" },
       # The secrets' current versions: a rotation changes the task definition, which rolls the tasks.
       { name = "DB_CREDENTIALS_VERSION", value = var.credentials_version },
@@ -336,12 +343,12 @@ locals {
     logConfiguration = merge(local.logs, { options = merge(local.logs.options, { awslogs-stream-prefix = "migrate" }) })
   }
 
-  # The app's and the migrator's MySQL users, as the master user (db-users.sh).
+  # The app's and the migrator's MySQL users, as the master user (app/bank/db_users.py).
   db_users_container = {
     name      = "db-users"
-    image     = var.db_admin_image
+    image     = var.container_image
     essential = false
-    command   = ["sh", "-c", file("${path.module}/db-users.sh")]
+    command   = var.db_users_command
 
     environment = concat(local.database_environment, [
       { name = "DB_CREDENTIALS_VERSION", value = var.credentials_version },

@@ -247,14 +247,25 @@ variable "credentials_version" {
   }
 }
 
-variable "db_admin_image" {
+variable "db_ssl_ca" {
   type        = string
-  description = "Image with the mysql client that runs db-users.sh in a writer's tasks, by tag or digest."
-  default     = "public.ecr.aws/docker/library/mysql:8.4"
+  description = "Where the app's image keeps the CA bundle that signs the database's certificate (DB_SSL_CA of every container; app/README.md)."
+  default     = "/etc/bank/db-ca.pem"
 
   validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9./_-]*(:[A-Za-z0-9._-]+)?(@sha256:[0-9a-f]{64})?$", var.db_admin_image))
-    error_message = "db_admin_image must be an image reference such as registry/repo:tag."
+    condition     = startswith(var.db_ssl_ca, "/")
+    error_message = "db_ssl_ca must be an absolute path inside the app's image, such as /etc/bank/db-ca.pem."
+  }
+}
+
+variable "db_users_command" {
+  type        = list(string)
+  description = "The app image's command that makes the app's and the migrator's MySQL users as the master user (app/README.md)."
+  default     = ["python", "-m", "bank.db_users"]
+
+  validation {
+    condition     = length(var.db_users_command) >= 1
+    error_message = "db_users_command must not be empty."
   }
 }
 

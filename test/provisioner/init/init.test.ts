@@ -156,6 +156,19 @@ describe('provisioner init', () => {
     );
   });
 
+  it("puts the deploy's inputs no root outputs where the pipeline reads them, and refuses a malformed one", async () => {
+    write('jenkins.outputs.json', jenkinsOutputs());
+    writeFileSync(join(dir, 'fleet.yaml'), readFileSync(join(root, 'fleet.yaml')));
+    const arn = 'arn:aws:acm:us-east-1:301234567890:certificate/5e6f7a8b-0000-4000-8000-000000000002';
+    const run = await init(['--outputs', 'jenkins.outputs.json', '--deploy-var', `certificate_arn=${arn}`, '--force']);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(/^ {2}library\.jenkinsfile\.vars\.certificate_arn +arn:aws:acm:\S+ {2}\(--deploy-var\)$/m);
+    expect(parseFleet(readFileSync(join(dir, 'fleet.yaml'), 'utf8'), 'fleet.yaml').library?.jenkinsfile.vars.certificate_arn).toBe(arn);
+    expect((await init(['--outputs', 'jenkins.outputs.json', '--deploy-var', 'certificate_arn', '--force'])).stderr).toBe(
+      'error: --deploy-var: expected NAME=VALUE (a variable of the deploy\'s Terraform and its value), found "certificate_arn"\n',
+    );
+  });
+
   it('leaves a pool of another region alone and says so', async () => {
     write('jenkins.outputs.json', jenkinsOutputs());
     const text = readFileSync(join(root, 'examples/fleet.yaml'), 'utf8').replace(/(- name: awsDeploy2\n)/, '$1    region: eu-west-1\n');

@@ -2,7 +2,8 @@
 // (command = plan, AWS-calling data sources overridden) against terraform/<name> or
 // terraform/modules/<name>, asserting on what the provider would be asked to create. A file
 // plans/<name>.<topic>.tftest.hcl is a further test of the same configuration (app.failover: the
-// failover runbook walked through with a mocked provider).
+// failover runbook walked through with a mocked provider). plans/<name>.<what>.json files go along
+// into tests/ (app-region.writer-task.json: the writer's containers, also run by test/docker).
 import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,6 +36,10 @@ describe('offline plans (terraform test)', () => {
     it(`${dir} plans as ${file} asserts`, () => {
       mkdirSync(join(workspace.path(dir), 'tests'), { recursive: true });
       copyFileSync(join(plans, file), join(workspace.path(dir), 'tests', file));
+      // Data a plan compares with (plans/<name>.<what>.json), read as tests/<file> with file().
+      for (const data of readdirSync(plans).filter((f) => f.startsWith(`${file.split('.')[0]}.`) && f.endsWith('.json'))) {
+        copyFileSync(join(plans, data), join(workspace.path(dir), 'tests', data));
+      }
       // Roots install exactly what their committed lock file pins; modules have none of their own.
       const lockfile = dir.startsWith('terraform/modules/') ? [] : ['-lockfile=readonly'];
       const init = workspace.run(dir, ['init', '-backend=false', '-input=false', ...lockfile, '-no-color']);

@@ -39,6 +39,20 @@ variables {
 run "a_writers_task_manages_users_then_migrates_then_serves_as_its_dml_only_user" {
   command = plan
 
+  # app-region.writer-task.json is also what test/docker/test_writer_task.py runs against the built
+  # image, container by container: a command or variable the image does not know fails there.
+  assert {
+    condition = jsonencode({ for c in jsondecode(aws_ecs_task_definition.app.container_definitions) : c.name => {
+      image       = c.image
+      essential   = c.essential
+      command     = try(c.command, null)
+      environment = { for e in c.environment : e.name => e.value }
+      secrets     = { for s in c.secrets : s.name => s.valueFrom }
+      dependsOn   = try(c.dependsOn, [])
+    } }) == jsonencode(jsondecode(file("tests/app-region.writer-task.json")))
+    error_message = "The writer's containers differ from tests/app-region.writer-task.json, the task test/docker runs against the image: ${aws_ecs_task_definition.app.container_definitions}"
+  }
+
   assert {
     condition     = { for c in jsondecode(aws_ecs_task_definition.app.container_definitions) : c.name => c.essential } == { db-users = false, migrate = false, app = true }
     error_message = "Three containers; only the app keeps the task alive."
@@ -63,11 +77,13 @@ run "a_writers_task_manages_users_then_migrates_then_serves_as_its_dml_only_user
       DB_HOST                = "bank-app-primary.example.us-east-1.rds.amazonaws.com"
       DB_PORT                = "3306"
       DB_NAME                = "bank"
+      DB_SSL_CA              = "/etc/bank/db-ca.pem"
       FORWARDED_ALLOW_IPS    = "10.50.0.0/20,10.50.16.0/20"
+      BANK_PROXY_HOPS        = "1"
       BANK_MIGRATE_ON_START  = "0"
       DB_CREDENTIALS_VERSION = "db-app=v2,db-migrator=v2,secret-key=v1"
     }
-    error_message = "The plain environment holds no secret; the app does not migrate itself; the secrets' versions roll the tasks when they change."
+    error_message = "The plain environment holds no secret; TLS is verified against the image's CA bundle; the client is the address the load balancer saw; the app does not migrate itself; the secrets' versions roll the tasks when they change."
   }
 
   assert {
@@ -126,6 +142,11 @@ run "a_replicas_task_runs_the_app_alone_and_reads_no_master_secret" {
   assert {
     condition     = [for c in jsondecode(aws_ecs_task_definition.app.container_definitions) : c.name] == ["app"] && try(jsondecode(aws_ecs_task_definition.app.container_definitions)[0].dependsOn, []) == []
     error_message = "No user management and no migrations on a read replica."
+  }
+
+  assert {
+    condition     = { for e in jsondecode(aws_ecs_task_definition.app.container_definitions)[0].environment : e.name => e.value if contains(["DB_SSL_CA", "BANK_PROXY_HOPS"], e.name) } == { DB_SSL_CA = "/etc/bank/db-ca.pem", BANK_PROXY_HOPS = "1" }
+    error_message = "A replica's app verifies the database's certificate and sees clients as the writer's does."
   }
 
   assert {

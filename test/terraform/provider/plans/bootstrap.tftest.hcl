@@ -120,11 +120,30 @@ run "a_bucket_name_and_more_registries_can_be_given" {
   }
 }
 
+run "another_region_needs_only_its_state_bucket" {
+  command = plan
+
+  variables {
+    region       = "us-west-2"
+    repositories = {}
+  }
+
+  assert {
+    condition     = length(aws_ecr_repository.this) == 0 && output.controller_repository_url == null && output.registry == null
+    error_message = "No registry is made where none is asked for."
+  }
+
+  assert {
+    condition     = aws_s3_bucket.state.bucket == "bank-tfstate-111122223333-us-west-2"
+    error_message = "Each region has its own bucket."
+  }
+}
+
 run "a_bad_input_is_refused" {
   command = plan
 
   variables {
-    repositories = { app = "bank/banking-app" }
+    repositories = { app = "Bank/App" }
   }
 
   expect_failures = [var.repositories]
