@@ -263,6 +263,7 @@ describe('docs/GETTING-STARTED.md', () => {
         AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY,
         AWS_ENDPOINT_URL_EC2: env.AWS_ENDPOINT_URL_EC2,
         AWS_ENDPOINT_URL_SSM: env.AWS_ENDPOINT_URL_SSM,
+        AWS_ENDPOINT_URL_DYNAMODB: env.AWS_ENDPOINT_URL_DYNAMODB,
         npm_config_update_notifier: 'false',
       };
       const walk = spawn('bash', ['-c', script], { cwd: repo, env: walkEnv, stdio: ['ignore', 'pipe', 'pipe'] });
