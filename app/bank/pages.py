@@ -47,6 +47,13 @@ def refuse_large_bodies():
 
 
 def init_app(app):
+    @app.get("/health/live")
+    def liveness():
+        # The load balancer's question (is this worker alive?), asked every few seconds: it never
+        # touches the database, so an outage of the database or a connection that hangs while it
+        # fails over does not get every task replaced. Whether the task can serve is /health's.
+        return jsonify({"status": "alive"})
+
     @app.get("/health")
     def health():
         try:

@@ -1,4 +1,7 @@
-"""What every response shares: /health, 404 and 405 as JSON or HTML by Accept, security headers."""
+"""What every response shares: /health and /health/live, 404 and 405 as JSON or HTML by Accept, security headers."""
+import socket
+
+import pytest
 
 from bank import create_app
 
@@ -17,6 +20,32 @@ def test_health_is_503_when_the_database_does_not_answer(backend_app):
     response = app.test_client().get("/health")
     assert response.status_code == 503
     assert response.json["status"] == "unavailable"
+
+
+def test_liveness_answers_without_asking_the_database_even_one_that_hangs():
+    """The load balancer's check: a database that accepts connections and never answers (an endpoint
+    in the middle of a failover) is not even contacted, so liveness cannot wait for it."""
+    with socket.socket() as hanging:
+        hanging.bind(("127.0.0.1", 0))
+        hanging.listen(8)
+        url = f"mysql+pymysql://bank:x@127.0.0.1:{hanging.getsockname()[1]}/bank"
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x", "TESTING": True, "DB_SSL_MODE": "DISABLED"})
+        response = app.test_client().get("/health/live")
+        assert response.status_code == 200
+        assert response.json == {"status": "alive"}
+        hanging.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            hanging.accept()  # nobody connected
+
+
+def test_liveness_is_200_where_health_is_503(backend_app):
+    broken = {"sqlite": "sqlite:////nonexistent-dir/bank.sqlite",
+              "mariadb": "mysql+pymysql://bank:wrong@127.0.0.1:1/none?connect_timeout=2"}[backend_app.backend]
+    app = create_app({"SQLALCHEMY_DATABASE_URI": broken, "SECRET_KEY": "x", "TESTING": True,
+                      "DB_SSL_MODE": "DISABLED" if backend_app.backend == "mariadb" else None})
+    client = app.test_client()
+    assert client.get("/health").status_code == 503
+    assert client.get("/health/live").status_code == 200
 
 
 def test_an_unknown_route_is_a_json_404_under_the_api_and_when_json_is_asked(anonymous):

@@ -119,6 +119,10 @@ export interface Instance {
   /** Epoch milliseconds of the last successful bootstrap (from its tag), if any. */
   bootstrappedAt?: number;
   launchToken?: string;
+  /** Its EC2 instance type, when EC2 said (DescribeInstances, or the launch's answer). */
+  instanceType?: string;
+  /** How it was bought (EC2's instanceLifecycle): Spot, or On-Demand. */
+  market?: 'spot' | 'on-demand';
   /** Set for a static pool's host: a machine that always exists, never launched or terminated. */
   host?: { address: string; port?: number; user?: string };
 }
@@ -159,6 +163,20 @@ export interface SecretParameter {
   region: string;
 }
 
+/** A launch template the provisioner keeps for a Spot pool (tagged with the fleet and the pool). */
+export interface LaunchTemplate {
+  id: string;
+  name: string;
+  /** From the pool tag; may name a pool no longer in the file. */
+  pool: string;
+  region: string;
+}
+
+/** The name of a pool's launch template (EC2 allows 3-128 of [a-zA-Z0-9().-/_]). */
+export function launchTemplateName(fleet: string, pool: string): string {
+  return `jenkins-fleet-${fleet}-${pool}`;
+}
+
 /** What the provisioner saw of the world in one observation, all read at about the same time. */
 export interface Observed {
   /** Instances tagged with the fleet, in every region the fleet uses, terminated ones included. */
@@ -166,6 +184,8 @@ export interface Observed {
   /** Every node on the controller (ours are told apart by description and name). */
   nodes: AgentNode[];
   secrets: SecretParameter[];
+  /** The fleet's launch templates in every region it uses (absent: not observed). */
+  launchTemplates?: LaunchTemplate[];
   /** Epoch milliseconds when the observation was made. */
   now: number;
 }

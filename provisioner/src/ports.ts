@@ -1,7 +1,7 @@
 // The contracts between the executor and the outside systems, in the provisioner's own words.
 // One adapter per system implements each (aws/ec2.ts, aws/ssm.ts, jenkins/controller.ts); they own
 // batching, pagination, retries and timeouts, and nothing else imports an SDK.
-import type { AgentNode, Instance } from './model.ts';
+import type { AgentNode, Instance, LaunchTemplate } from './model.ts';
 import type { QueueItem } from './plan/demand.ts';
 
 export interface LaunchRequest {
@@ -21,6 +21,59 @@ export interface LaunchRequest {
   instanceProfile: string;
   rootVolumeGiB: number;
   publicIp: boolean;
+}
+
+/** What a pool's launch template holds: every launch setting but the type, the subnet and the tags. */
+export interface LaunchTemplateSpec {
+  fleet: string;
+  pool: string;
+  region: string;
+  imageId: string;
+  securityGroupIds: string[];
+  instanceProfile: string;
+  rootVolumeGiB: number;
+  publicIp: boolean;
+}
+
+/** One version of a pool's launch template: the one whose settings a launch uses. */
+export interface LaunchTemplateVersion {
+  id: string;
+  name: string;
+  version: number;
+}
+
+export type Market = 'spot' | 'on-demand';
+
+/** One CreateFleet (type instant) for a pool: `count` instances of one market across every override. */
+export interface FleetLaunchRequest {
+  fleet: string;
+  pool: string;
+  region: string;
+  count: number;
+  /** Idempotency token (<= 64 ASCII), as for RunInstances. */
+  clientToken: string;
+  template: LaunchTemplateVersion;
+  /** Every (type, subnet) the fleet may draw on. */
+  overrides: Array<{ instanceType: string; subnetId: string }>;
+  market: Market;
+}
+
+/** What CreateFleet could not launch from one override (it reports these instead of failing). */
+export interface FleetLaunchError {
+  instanceType?: string;
+  subnetId?: string;
+  /** The override's zone, when EC2 names it. */
+  zone?: string;
+  market: Market;
+  code: string;
+  message: string;
+  /** EC2 had no capacity there (or the zone does not offer the type): worth trying elsewhere. */
+  capacity: boolean;
+}
+
+export interface FleetLaunchResult {
+  instances: Instance[];
+  errors: FleetLaunchError[];
 }
 
 /** EC2 said it has no capacity for this instance type in this subnet's zone: try another subnet. */
@@ -56,6 +109,21 @@ export interface Compute {
    * capacity, type not offered in its zone, no free addresses), LaunchTokenSpent for a spent token.
    */
   launch(request: LaunchRequest): Promise<Instance[]>;
+  /**
+   * Makes sure the pool's launch template exists, tagged with the fleet and pool, with a version
+   * holding exactly `spec`'s settings (the same settings give the same version), and names it.
+   */
+  ensureLaunchTemplate(spec: LaunchTemplateSpec): Promise<LaunchTemplateVersion>;
+  /** The fleet's launch templates (tagged with it) in this region. */
+  listLaunchTemplates(fleet: string): Promise<LaunchTemplate[]>;
+  /** Deletes a launch template and its versions; one already gone is not an error. */
+  deleteLaunchTemplate(templateId: string): Promise<void>;
+  /**
+   * One CreateFleet of type instant: instances tagged at creation as `launch` tags them, from the
+   * template, across the overrides. Partial results and per-override errors come back, not thrown;
+   * LaunchTokenSpent for a spent token.
+   */
+  launchFleet(request: FleetLaunchRequest): Promise<FleetLaunchResult>;
   terminate(instanceIds: string[]): Promise<void>;
   /** Records on the instances that their bootstrap succeeded at `at` (epoch ms). */
   markBootstrapped(instanceIds: string[], at: number): Promise<void>;

@@ -8,6 +8,7 @@ import {
   LaunchTokenSpent,
   type CommandResult,
   type Compute,
+  type FleetLaunchError,
   type Controller,
   type LaunchRequest,
   type NodeSpec,
@@ -22,7 +23,11 @@ export class Crash extends Error {}
 export class World {
   instances = new Map<string, Instance>();
   /** Every ClientToken EC2 has seen, with what it launched and the parameters it was bound to. */
-  tokens = new Map<string, { ids: string[]; parameters: string }>();
+  tokens = new Map<string, { ids: string[]; parameters: string; errors?: FleetLaunchError[] }>();
+  /** Launch templates: their versions' settings, in order. */
+  templates = new Map<string, { id: string; name: string; pool: string; region: string; versions: string[] }>();
+  /** Spot instances each type may still get (a type not listed: unlimited). */
+  spotCapacity = new Map<string, number>();
   nodes = new Map<string, AgentNode & { secret: string }>();
   params = new Map<string, string>();
   calls: string[] = [];
@@ -91,6 +96,57 @@ export class World {
     },
     resolveImage: async (image) => (image.startsWith('ami-') ? image : 'ami-0123456789abcdef0'),
     consoleOutput: async () => undefined,
+    ensureLaunchTemplate: async (spec) => {
+      const name = `jenkins-fleet-${spec.fleet}-${spec.pool}`;
+      const settings = JSON.stringify(spec);
+      let template = [...this.templates.values()].find((t) => t.name === name);
+      if (!template) {
+        this.mutate(`CreateLaunchTemplate ${name}`);
+        template = { id: `lt-${(++this.serial).toString(16).padStart(17, '0')}`, name, pool: spec.pool, region, versions: [settings] };
+        this.templates.set(template.id, template);
+        return { id: template.id, name, version: 1 };
+      }
+      const known = template.versions.indexOf(settings);
+      if (known >= 0) return { id: template.id, name, version: known + 1 };
+      this.mutate(`CreateLaunchTemplateVersion ${name}`);
+      template.versions.push(settings);
+      return { id: template.id, name, version: template.versions.length };
+    },
+    listLaunchTemplates: async () => [...this.templates.values()].filter((t) => t.region === region).map(({ id, name, pool }) => ({ id, name, pool, region })),
+    deleteLaunchTemplate: async (id) => {
+      if (!this.templates.has(id)) return;
+      this.mutate(`DeleteLaunchTemplate ${id}`);
+      this.templates.delete(id);
+    },
+    launchFleet: async (request) => {
+      const { clientToken, ...rest } = request;
+      const parameters = JSON.stringify(rest);
+      const again = this.tokens.get(clientToken);
+      if (again) {
+        if (again.parameters !== parameters) throw new LaunchTokenSpent(clientToken, 'IdempotentParameterMismatch', 'other parameters');
+        if (again.ids.length > 0 && again.ids.every((id) => this.instances.get(id)?.state === 'terminated')) throw new LaunchTokenSpent(clientToken, 'IdempotentInstanceTerminated', 'instances terminated');
+        return { instances: again.ids.map((id) => ({ ...(this.instances.get(id) as Instance) })), errors: again.errors ?? [] };
+      }
+      this.mutate(`CreateFleet ${request.pool} ${request.market} x${request.count}`);
+      const ids: string[] = [];
+      const errors: FleetLaunchError[] = [];
+      for (const o of request.overrides) {
+        const room = request.market === 'spot' ? (this.spotCapacity.get(o.instanceType) ?? Infinity) : this.fullSubnets.has(o.subnetId) ? 0 : Infinity;
+        let placed = 0;
+        while (ids.length < request.count && placed < room) {
+          this.serial += 1;
+          placed += 1;
+          const id = `i-${this.serial.toString(16).padStart(17, '0')}`;
+          ids.push(id);
+          if (request.market === 'spot') this.spotCapacity.set(o.instanceType, room - placed);
+          if (this.hideNewInstances) this.hidden.add(id);
+          this.instances.set(id, { id, pool: request.pool, region, state: 'pending', subnetId: o.subnetId, instanceType: o.instanceType, market: request.market, privateIp: `10.0.0.${this.serial}`, launchedAt: this.now, launchToken: clientToken });
+        }
+        if (room === 0 && ids.length < request.count) errors.push({ instanceType: o.instanceType, subnetId: o.subnetId, market: request.market, code: 'InsufficientInstanceCapacity', message: 'no capacity', capacity: true });
+      }
+      this.tokens.set(clientToken, { ids, parameters, errors });
+      return { instances: ids.map((id) => ({ ...(this.instances.get(id) as Instance) })), errors };
+    },
   });
 
   readonly parameters = (region: string): Parameters => ({

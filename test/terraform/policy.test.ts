@@ -1580,19 +1580,28 @@ describe('alarms', () => {
 
 describe('app-liveness', () => {
   const APP = 'terraform/modules/app-region/main.tf';
+  const check = (path: string, matcher: string) =>
+    `module "load_balancer" {\n  source = "../https-alb"\n  health_check = {\n    path    = "${path}"\n    matcher = "${matcher}"\n  }\n}`;
 
-  it('rejects the target group main had: /health, 200 only', async () => {
+  it('rejects the target group main had first: /health, 200 only', async () => {
     const out = await findings('app-liveness', {
       [APP]: 'resource "aws_lb_target_group" "app" {\n  health_check {\n    path    = "/health"\n    matcher = "200"\n  }\n}',
     });
-    expect(out.map((f) => f.message)).toEqual([expect.stringMatching(/replaces them all/)]);
+    expect(out.map((f) => f.message)).toEqual([expect.stringMatching(/^health check \/health reaches the database.*replaces them all; check \/health\/live$/)]);
   });
 
-  it('accepts a check that takes the app\'s 503 as alive', async () => {
-    const out = await findings('app-liveness', {
-      [APP]: 'module "load_balancer" {\n  source = "../https-alb"\n  health_check = {\n    path    = "/health"\n    matcher = "200,503"\n  }\n}',
-    });
-    expect(out).toEqual([]);
+  it('rejects the database-deep /health even when it accepts 503: a hanging database outlasts the check\'s timeout', async () => {
+    const out = await findings('app-liveness', { [APP]: check('/health', '200,503') });
+    expect(out.map((f) => f.message)).toEqual([expect.stringMatching(/later than the check's timeout/)]);
+  });
+
+  it('rejects a liveness check that takes other answers than 200 as alive', async () => {
+    const out = await findings('app-liveness', { [APP]: check('/health/live', '200,302') });
+    expect(out.map((f) => f.message)).toEqual([expect.stringMatching(/answers 200 only/)]);
+  });
+
+  it('accepts /health/live for 200', async () => {
+    expect(await findings('app-liveness', { [APP]: check('/health/live', '200') })).toEqual([]);
   });
 });
 

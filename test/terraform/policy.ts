@@ -1339,9 +1339,12 @@ const alarms = defineRule(
   },
 );
 
+/** The app's liveness endpoint (app/bank/pages.py): answers while a worker does, never asks the database. */
+const APP_LIVENESS_PATH = '/health/live';
+
 const appLiveness = defineRule(
   'app-liveness',
-  'The app\'s target group asks whether a task is alive, not whether its database answers: a health check on the database-deep /health accepts its 503, so a database failover does not make ECS replace every task.',
+  `The app's target group asks whether a task is alive, not whether its database answers: it checks ${APP_LIVENESS_PATH} (no database) for 200, so a database failover does not make ECS replace every task. The database-deep /health is for routing (Route 53) only: accepting its 503 is not enough, since during a failover it may not answer within the check's timeout at all.`,
   (tree, report) => {
     const config = tree.configurations.find((c) => c.dir === 'terraform/modules/app-region');
     if (!config) return;
@@ -1352,8 +1355,10 @@ const appLiveness = defineRule(
     for (const { at, check } of checks) {
       const path = String(resolve(tree, check.path, config) ?? '/');
       const matcher = String(resolve(tree, check.matcher, config) ?? '200');
-      if (path.startsWith('/health') && !matcher.split(',').includes('503')) {
-        report(at, `health check ${path} with matcher ${matcher}: a database outage fails every task and ECS replaces them all; accept 503 (the app answers) or check a path that does not reach the database`);
+      if (path !== APP_LIVENESS_PATH) {
+        report(at, `health check ${path} reaches the database (or the app's pages): a database outage, or a database that answers later than the check's timeout, fails every task and ECS replaces them all; check ${APP_LIVENESS_PATH}`);
+      } else if (matcher.split(',').some((code) => code.trim() !== '200')) {
+        report(at, `health check ${path} with matcher ${matcher}: the liveness endpoint answers 200 only; anything else is a task that does not serve`);
       }
     }
   },

@@ -3,13 +3,14 @@
 // never holds the others; removals drain first and never kill a busy agent unless forced.
 // Every step is safe to repeat, so a run killed at any moment is finished by the next one.
 import { createHash } from 'node:crypto';
-import { isStaticPool } from '../config/schema.ts';
+import { executorsFor, isStaticPool } from '../config/schema.ts';
 import { agentName, lifeOf, nodeDescription, secretParameterName, staticHostId, type Fleet, type Instance, type Pool } from '../model.ts';
-import { drainMessage, successorToken, type Action, type Plan, type RemoveAction } from '../plan/plan.ts';
-import { CapacityError, LaunchTokenSpent, type Compute, type Controller, type Parameters } from '../ports.ts';
+import { drainMessage, successorToken, usesLaunchTemplate, type Action, type Plan, type RemoveAction } from '../plan/plan.ts';
+import { CapacityError, LaunchTokenSpent, type Compute, type Controller, type FleetLaunchResult, type Parameters } from '../ports.ts';
 import { bootstrapValues, renderBootstrap } from '../transport/bootstrap.ts';
 import type { AgentTarget, Transport } from '../transport/transport.ts';
 import { Batcher, limiter } from './batch.ts';
+import { CapacityMemory } from './capacity-memory.ts';
 import type { Failure, ProgressEvent, Reporter, Step } from './events.ts';
 import { NodeWatch } from './watch.ts';
 
@@ -30,6 +31,8 @@ export interface ApplyOptions {
   watch?: NodeWatch;
   /** Jenkins calls in flight at once. */
   concurrency?: number;
+  /** Where capacity just failed; a long-running caller (watch) passes one across its runs. */
+  capacityMemory?: CapacityMemory;
   now?: () => number;
   /** Told once per pool when its launch calls are all answered (before its agents are brought up). */
   launchesAnswered?: (pool: string) => void;
@@ -60,6 +63,9 @@ class Execution {
   private readonly pools: Map<string, Pool>;
   private readonly terminations: Batcher<string>;
   private readonly bootstrapMarks: Batcher<string>;
+  private readonly capacity: CapacityMemory;
+  /** The instance type of each instance this run launched or registers: its agent's executors follow it. */
+  private readonly instanceTypes = new Map<string, string>();
 
   constructor(
     private readonly fleet: Fleet,
@@ -72,6 +78,7 @@ class Execution {
     this.pools = new Map(fleet.pools.map((p) => [p.name, p]));
     this.terminations = new Batcher((region, ids) => systems.compute(region).terminate(ids), 500);
     this.bootstrapMarks = new Batcher((region, ids) => systems.compute(region).markBootstrapped(ids, this.now()), 500);
+    this.capacity = options.capacityMemory ?? new CapacityMemory();
   }
 
   async run(plan: Plan): Promise<ApplyResult> {
@@ -111,14 +118,18 @@ class Execution {
         this.fail({ pool: pool.name, step: 'launch', error: `resolving image ${pool.image}: ${message(err)}` });
       }
       if (imageId) {
-        const launched = await Promise.all(launches.map((a) => this.launch(pool, a, imageId)));
+        const launched = usesLaunchTemplate(pool)
+          ? [await this.launchSpot(pool, launches, imageId)]
+          : await Promise.all(launches.map((a) => this.launch(pool, a, imageId)));
         for (const instance of launched.flat()) {
+          if (instance.instanceType) this.instanceTypes.set(instance.id, instance.instanceType);
           targets.push({ target: this.target(pool, instance.id, instance), needsNode: true });
         }
       }
       this.options.launchesAnswered?.(pool.name);
     }
     for (const action of actions) {
+      if (action.type === 'register' && action.instanceType) this.instanceTypes.set(action.instanceId, action.instanceType);
       if (action.type === 'register' || action.type === 'bootstrap') {
         targets.push({ target: this.target(pool, action.instanceId), needsNode: action.type === 'register' });
       }
@@ -162,17 +173,26 @@ class Execution {
     return { name, pool, instanceId, address, ...(instanceArn ? { instanceArn } : {}) };
   }
 
-  /** One launch action, falling back to the pool's other subnets when a zone has no capacity. */
+  /**
+   * One On-Demand launch action, falling back to the pool's other types in the zone, then to its
+   * other subnets, when EC2 has no capacity; what failed for capacity a moment ago is not asked again.
+   */
   private async launch(pool: Extract<Pool, { subnets: string[] }>, action: LaunchAction, imageId: string): Promise<Instance[]> {
     const compute = this.systems.compute(pool.region);
     const subnets = [action.subnetId, ...pool.subnets.filter((s) => s !== action.subnetId)];
+    const types = (pool.instanceTypes ?? [{ type: pool.instanceType }]).map((t) => t.type);
     const instances: Instance[] = [];
     let remaining = action.count;
     const refused: string[] = [];
-    for (const subnetId of subnets) {
+    for (const [subnetId, instanceType] of subnets.flatMap((s) => types.map((t) => [s, t] as const))) {
       if (remaining <= 0) break;
-      // Another subnet is another request: derive its token from the planned one, deterministically.
-      let clientToken = subnetId === action.subnetId ? action.clientToken : derivedToken(action.clientToken, subnetId);
+      if (this.capacity.failing('on-demand', instanceType, subnetId)) {
+        refused.push(`${instanceType} in ${subnetId} (no capacity there a moment ago)`);
+        continue;
+      }
+      // Another subnet or type is another request: derive its token from the planned one, deterministically.
+      const base = subnetId === action.subnetId ? action.clientToken : derivedToken(action.clientToken, subnetId);
+      let clientToken = instanceType === types[0] ? base : derivedToken(base, instanceType);
       try {
         let started: Instance[] | undefined;
         for (let successors = 0; !started; successors++) {
@@ -185,7 +205,7 @@ class Execution {
               subnetId,
               clientToken,
               imageId,
-              instanceType: pool.instanceType,
+              instanceType,
               securityGroupIds: pool.securityGroups,
               instanceProfile: pool.instanceProfile,
               rootVolumeGiB: pool.rootVolumeGiB,
@@ -197,7 +217,7 @@ class Execution {
             clientToken = successorToken(clientToken);
           }
         }
-        const alive = started.filter((i) => lifeOf(i.state) === 'live');
+        const alive = started.filter((i) => lifeOf(i.state) === 'live').map((i) => ({ ...i, instanceType: i.instanceType ?? instanceType }));
         if (started.length > 0 && alive.length === 0) {
           refused.push(`${subnetId} (its launch token returned only terminated instances)`);
           continue;
@@ -207,8 +227,9 @@ class Execution {
         this.report({ kind: 'launched', pool: pool.name, instanceIds: alive.map((i) => i.id) });
       } catch (err) {
         if (err instanceof CapacityError) {
+          this.capacity.remember('on-demand', instanceType, { subnetId });
           refused.push(`${subnetId} (${err.message})`);
-          this.report({ kind: 'note', pool: pool.name, message: `no capacity in ${subnetId}, trying the pool's other subnets` });
+          this.report({ kind: 'note', pool: pool.name, message: `no capacity in ${subnetId} for ${instanceType}, trying the pool's other ${types.length > 1 ? 'types and ' : ''}subnets` });
           continue;
         }
         this.fail({ pool: pool.name, step: 'launch', error: `launching ${remaining} instance(s) in ${subnetId}: ${message(err)}` });
@@ -221,6 +242,81 @@ class Execution {
     return instances;
   }
 
+  /**
+   * A Spot pool's launches, as one CreateFleet (type instant) from the pool's launch template across
+   * every type x subnet that did not just fail for capacity; what it could not launch is On-Demand
+   * in the same run (`spot-then-on-demand`) or a failure (`spot`).
+   */
+  private async launchSpot(pool: Extract<Pool, { subnets: string[] }>, actions: LaunchAction[], imageId: string): Promise<Instance[]> {
+    const compute = this.systems.compute(pool.region);
+    const count = actions.reduce((n, a) => n + a.count, 0);
+    // The planned per-subnet tokens together name this launch: a rerun from the same state finds it.
+    const planned = `jf-${createHash('sha256').update(actions.map((a) => a.clientToken).sort().join('/')).digest('hex').slice(0, 48)}`;
+    let template;
+    try {
+      template = await compute.ensureLaunchTemplate({
+        fleet: this.fleet.fleet,
+        pool: pool.name,
+        region: pool.region,
+        imageId,
+        securityGroupIds: pool.securityGroups,
+        instanceProfile: pool.instanceProfile,
+        rootVolumeGiB: pool.rootVolumeGiB,
+        publicIp: pool.publicIp,
+      });
+    } catch (err) {
+      this.fail({ pool: pool.name, step: 'launch', error: `${count} instance(s) not launched: ${message(err)}` });
+      return [];
+    }
+    const types = pool.instanceTypes.map((t) => t.type);
+    const all = types.flatMap((instanceType) => pool.subnets.map((subnetId) => ({ instanceType, subnetId })));
+    const overrides = all.filter((o) => !this.capacity.failing('spot', o.instanceType, o.subnetId));
+    const skipped = all.filter((o) => !overrides.includes(o)).map((o) => `${o.instanceType}@${o.subnetId}`);
+    const refused: string[] = skipped.length > 0 ? [`no Spot capacity a moment ago for ${skipped.join(', ')}`] : [];
+    let instances: Instance[] = [];
+    if (overrides.length > 0) {
+      // Leaving combinations out changes the request: its token says which, so it never meets the other's.
+      let clientToken = skipped.length === 0 ? planned : derivedToken(planned, skipped.join(','));
+      let result: FleetLaunchResult | undefined;
+      try {
+        for (let successors = 0; !result; successors++) {
+          try {
+            result = await compute.launchFleet({ fleet: this.fleet.fleet, pool: pool.name, region: pool.region, count, clientToken, template, overrides, market: 'spot' });
+          } catch (err) {
+            if (!(err instanceof LaunchTokenSpent) || successors >= maxSuccessorTokens) throw err;
+            clientToken = successorToken(clientToken);
+          }
+        }
+      } catch (err) {
+        this.fail({ pool: pool.name, step: 'launch', error: `launching ${count} Spot instance(s) with CreateFleet: ${message(err)}` });
+        return [];
+      }
+      for (const e of result.errors) {
+        if (e.capacity && e.instanceType) this.capacity.remember('spot', e.instanceType, { zone: e.zone, subnetId: e.subnetId });
+        refused.push(`${e.instanceType ?? '?'} in ${e.subnetId ?? e.zone ?? '?'}: ${e.code} (${e.message})`);
+      }
+      instances = result.instances.filter((i) => lifeOf(i.state) === 'live');
+      if (instances.length > 0) this.report({ kind: 'launched', pool: pool.name, instanceIds: instances.map((i) => i.id) });
+    }
+    const shortfall = count - instances.length;
+    if (shortfall <= 0) return instances;
+    if (pool.capacity === 'spot') {
+      this.fail({ pool: pool.name, step: 'launch', error: `${shortfall} Spot instance(s) could not be launched: ${refused.join('; ') || 'EC2 launched fewer than asked'}` });
+      return instances;
+    }
+    this.report({ kind: 'note', pool: pool.name, message: `${shortfall} instance(s) short on Spot (${refused.join('; ') || 'fewer launched than asked'}): launching them on demand` });
+    // Deterministic from the Spot launch's own answer, so a rerun after a crash asks the same.
+    const onDemand: LaunchAction = {
+      type: 'launch',
+      pool: pool.name,
+      region: pool.region,
+      subnetId: actions[0]?.subnetId ?? (pool.subnets[0] as string),
+      count: shortfall,
+      clientToken: derivedToken(planned, `on-demand/${shortfall}`),
+    };
+    return [...instances, ...(await this.launch(pool, onDemand, imageId))];
+  }
+
   /** Registers the node if needed and hands its secret to the transport. */
   private async prepare(pool: Pool, transport: Transport, target: AgentTarget, needsNode: boolean): Promise<AgentTarget | undefined> {
     let step: Step = 'register';
@@ -230,7 +326,7 @@ class Execution {
           name: target.name,
           description: nodeDescription(this.fleet.fleet, pool.name, target.instanceId ?? target.name),
           remoteFS: pool.remoteFS,
-          executors: pool.executors,
+          executors: executorsFor(pool, target.instanceId ? this.instanceTypes.get(target.instanceId) : undefined),
           labels: pool.labels,
           mode: pool.mode,
         });
@@ -289,6 +385,10 @@ class Execution {
         case 'delete-secret':
           await this.systems.parameters(action.region).deleteSecret(action.name);
           this.report({ kind: 'deleted', what: 'secret', name: action.name });
+          return;
+        case 'delete-launch-template':
+          await this.systems.compute(action.region).deleteLaunchTemplate(action.templateId);
+          this.report({ kind: 'deleted', what: 'launch template', name: action.name });
           return;
         default:
           return unreachable(action);

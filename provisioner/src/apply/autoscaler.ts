@@ -9,8 +9,9 @@ import { agentName, type Fleet, type Instance, type Observed, type Pool } from '
 import { emptyMemory, type LaunchOutcome, type PoolDecision, type ScalingMemory } from '../plan/scale.ts';
 import { missingPlaceholders, placeholderDescription, placeholderName, planWatch, type WatchOptions, type WatchPlan } from '../plan/autoscale.ts';
 import type { Demand } from '../plan/demand.ts';
-import type { Compute, LaunchRequest } from '../ports.ts';
+import type { Compute, FleetLaunchRequest, FleetLaunchResult, LaunchRequest } from '../ports.ts';
 import { applyPlan, type Systems } from './apply.ts';
+import { CapacityMemory } from './capacity-memory.ts';
 import type { Failure, ProgressEvent, Reporter } from './events.ts';
 import { observe } from './observe.ts';
 import { NodeWatch } from './watch.ts';
@@ -55,6 +56,8 @@ export class Autoscaler {
   /** Instances this process launched, by id, until the listing shows them. */
   private readonly launched = new Map<string, Instance>();
   private readonly background = new Set<Promise<unknown>>();
+  /** Where capacity just failed, kept tick after tick (a new process starts knowing nothing). */
+  private readonly capacity: CapacityMemory;
   private readonly systems: Systems;
   private readonly now: () => number;
 
@@ -64,6 +67,7 @@ export class Autoscaler {
     private readonly options: AutoscalerOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.capacity = new CapacityMemory(this.now);
     this.systems = { ...systems, compute: (region) => this.tracked(systems.compute(region)) };
   }
 
@@ -145,6 +149,7 @@ export class Autoscaler {
       reporter,
       watch,
       now: this.now,
+      capacityMemory: this.capacity,
       launchesAnswered: (pool) => {
         this.launching.delete(pool);
         pending.delete(pool);
@@ -244,7 +249,23 @@ export class Autoscaler {
         throw err;
       }
     };
-    return Object.assign(Object.create(compute) as Compute, { launch, region: compute.region });
+    // A Spot pool's CreateFleet counts as its launch: what it gave, and On-Demand's RunInstances for the rest.
+    const launchFleet = async (request: FleetLaunchRequest): Promise<FleetLaunchResult> => {
+      const tally = this.tallies.get(request.pool) ?? { requested: request.count, launched: 0, throttled: false };
+      this.tallies.set(request.pool, tally);
+      try {
+        const result = await compute.launchFleet(request);
+        tally.launched += result.instances.length;
+        for (const instance of result.instances) this.launched.set(instance.id, instance);
+        return result;
+      } catch (err) {
+        const code = errorCode(err);
+        tally.error = code ?? 'unknown';
+        tally.throttled = code !== undefined && throttlingCodes.has(code);
+        throw err;
+      }
+    };
+    return Object.assign(Object.create(compute) as Compute, { launch, launchFleet, region: compute.region });
   }
 }
 

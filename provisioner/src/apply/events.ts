@@ -10,6 +10,7 @@ export type Step =
   | 'resume'
   | 'drain'
   | 'delete-node'
+  | 'delete-launch-template'
   | 'terminate'
   | 'delete-secret';
 
@@ -23,7 +24,7 @@ export type ProgressEvent =
   | { kind: 'resumed'; pool: string; agent: string }
   | { kind: 'draining'; pool: string; agent: string }
   | { kind: 'removed'; pool: string; agent?: string; instanceId?: string }
-  | { kind: 'deleted'; what: 'node' | 'secret'; name: string }
+  | { kind: 'deleted'; what: 'node' | 'secret' | 'launch template'; name: string }
   | { kind: 'failed'; pool: string; agent?: string; instanceId?: string; step: Step; error: string }
   | { kind: 'note'; pool?: string; agent?: string; message: string };
 

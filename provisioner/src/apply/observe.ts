@@ -1,5 +1,6 @@
 // One observation of the world for the planner: the fleet's instances in every region it uses,
-// the controller's nodes and the agents' secret parameters, read concurrently. The static pools'
+// the controller's nodes, the agents' secret parameters and the Spot pools' launch templates, read
+// concurrently. The static pools'
 // hosts are not observed: the inventory (plan/inventory.ts) takes them from the fleet file.
 import { isStaticPool } from '../config/schema.ts';
 import { parseSecretParameterName, secretParameterPrefix, type Fleet, type Observed } from '../model.ts';
@@ -12,7 +13,7 @@ export function fleetRegions(fleet: Fleet): string[] {
 
 export async function observe(fleet: Fleet, systems: Systems, now: () => number = Date.now): Promise<Observed> {
   const regions = fleetRegions(fleet);
-  const [instances, nodes, secrets] = await Promise.all([
+  const [instances, nodes, secrets, launchTemplates] = await Promise.all([
     Promise.all(regions.map((region) => systems.compute(region).listInstances(fleet.fleet))).then((lists) => lists.flat()),
     systems.controller.listNodes(),
     Promise.all(
@@ -24,6 +25,7 @@ export async function observe(fleet: Fleet, systems: Systems, now: () => number 
         });
       }),
     ).then((lists) => lists.flat()),
+    Promise.all(regions.map((region) => systems.compute(region).listLaunchTemplates(fleet.fleet))).then((lists) => lists.flat()),
   ]);
-  return { instances, nodes, secrets, now: now() };
+  return { instances, nodes, secrets, launchTemplates, now: now() };
 }

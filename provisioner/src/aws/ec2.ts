@@ -1,8 +1,14 @@
 // EC2 for one region, in the provisioner's words: the fleet's instances as observed, launching
 // tagged and hardened instances idempotently, terminating, recording bootstrap, and resolving AMIs.
 // Owns paging, per-call limits and the mapping of EC2's answers to the domain and to errors.
+import { createHash } from 'node:crypto';
 import {
+  CreateFleetCommand,
+  CreateLaunchTemplateCommand,
+  CreateLaunchTemplateVersionCommand,
   CreateTagsCommand,
+  DeleteLaunchTemplateCommand,
+  DescribeLaunchTemplatesCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
   GetConsoleOutputCommand,
@@ -10,13 +16,23 @@ import {
   TerminateInstancesCommand,
   type EC2Client,
   type Instance as Ec2Instance,
+  type RequestLaunchTemplateData,
   type _InstanceType,
   type Tag,
 } from '@aws-sdk/client-ec2';
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { UserError } from '../errors.ts';
-import { Tags, managedByValue, type Instance, type InstanceState } from '../model.ts';
-import { CapacityError, LaunchTokenSpent, type Compute, type LaunchRequest } from '../ports.ts';
+import { Tags, launchTemplateName, managedByValue, type Instance, type InstanceState, type LaunchTemplate } from '../model.ts';
+import {
+  CapacityError,
+  LaunchTokenSpent,
+  type Compute,
+  type FleetLaunchRequest,
+  type FleetLaunchResult,
+  type LaunchRequest,
+  type LaunchTemplateSpec,
+  type LaunchTemplateVersion,
+} from '../ports.ts';
 import { awsErrorCode, awsRemoteError, describeFailure, describeIds, ec2Client, inGroupsOf, ssmClient } from './clients.ts';
 
 /** DescribeInstances accepts MaxResults 5..1000 (without InstanceIds). */
@@ -151,6 +167,189 @@ export class Ec2Compute implements Compute {
     });
   }
 
+  async ensureLaunchTemplate(spec: LaunchTemplateSpec): Promise<LaunchTemplateVersion> {
+    const name = launchTemplateName(spec.fleet, spec.pool);
+    const doing = `keeping the launch template ${name} of pool ${spec.pool}`;
+    const rootDevice = await this.rootDeviceName(spec.imageId);
+    // The settings RunInstances would get, but the type, the subnet and the tags: CreateFleet gives
+    // those per override and per launch.
+    const data: RequestLaunchTemplateData = {
+      ImageId: spec.imageId,
+      IamInstanceProfile: spec.instanceProfile.startsWith('arn:') ? { Arn: spec.instanceProfile } : { Name: spec.instanceProfile },
+      MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1, HttpEndpoint: 'enabled' },
+      NetworkInterfaces: [{ DeviceIndex: 0, Groups: spec.securityGroupIds, AssociatePublicIpAddress: spec.publicIp, DeleteOnTermination: true }],
+      BlockDeviceMappings: [{ DeviceName: rootDevice, Ebs: { VolumeSize: spec.rootVolumeGiB, VolumeType: 'gp3', Encrypted: true, DeleteOnTermination: true } }],
+    };
+    const settings = createHash('sha256').update(JSON.stringify(data)).digest('hex');
+    // The version's description names its settings: drift between a pool and its instances shows
+    // as instances whose aws:ec2launchtemplate:version is not the version these settings give.
+    const description = `jenkins-fleet launch settings ${settings.slice(0, 32)}`;
+    let template = await this.findLaunchTemplate(name, doing);
+    if (!template) {
+      try {
+        const out = await this.ec2.send(
+          new CreateLaunchTemplateCommand({
+            LaunchTemplateName: name,
+            VersionDescription: description,
+            LaunchTemplateData: data,
+            TagSpecifications: [{ ResourceType: 'launch-template', Tags: [{ Key: Tags.fleet, Value: spec.fleet }, { Key: Tags.pool, Value: spec.pool }, { Key: Tags.managedBy, Value: managedByValue }] }],
+          }),
+        );
+        this.learnAccount(out.LaunchTemplate?.CreatedBy);
+        template = { id: out.LaunchTemplate?.LaunchTemplateId ?? '' };
+      } catch (err) {
+        // Another run made it meanwhile: use theirs.
+        if (awsErrorCode(err) !== 'InvalidLaunchTemplateName.AlreadyExistsException') throw awsRemoteError(doing, 'EC2', this.region, err);
+        template = await this.findLaunchTemplate(name, doing);
+        if (!template) throw awsRemoteError(doing, 'EC2', this.region, err);
+      }
+    }
+    try {
+      // A version per distinct settings: the token makes the same settings answer the version made
+      // for them before (a rerun, or settings that came back), so versions grow only with changes.
+      // Always asked, also right after the template was made: the version a launch names must be
+      // the same in a rerun, or its CreateFleet would not be the same request under the same token.
+      const out = await this.ec2.send(
+        new CreateLaunchTemplateVersionCommand({
+          LaunchTemplateId: template.id,
+          ClientToken: `jf-${createHash('sha256').update(`${template.id}/${settings}`).digest('hex').slice(0, 48)}`,
+          VersionDescription: description,
+          LaunchTemplateData: data,
+        }),
+      );
+      return { id: template.id, name, version: out.LaunchTemplateVersion?.VersionNumber ?? 0 };
+    } catch (err) {
+      throw awsRemoteError(doing, 'EC2', this.region, err);
+    }
+  }
+
+  /**
+   * The account, from a launch template's CreatedBy (an ARN of this account): a CreateFleet answer
+   * names no owner, and the agents' secrets are tagged with their instances' ARNs.
+   */
+  private learnAccount(createdBy: string | undefined): void {
+    const account = /^arn:[^:]+:[^:]+::(\d{12}):/.exec(createdBy ?? '')?.[1];
+    if (account) this.account ??= account;
+  }
+
+  private async findLaunchTemplate(name: string, doing: string): Promise<{ id: string } | undefined> {
+    try {
+      // A filter, not LaunchTemplateNames: a name that does not exist is then no error.
+      const out = await this.ec2.send(new DescribeLaunchTemplatesCommand({ Filters: [{ Name: 'launch-template-name', Values: [name] }] }));
+      const found = out.LaunchTemplates?.[0];
+      this.learnAccount(found?.CreatedBy);
+      return found?.LaunchTemplateId ? { id: found.LaunchTemplateId } : undefined;
+    } catch (err) {
+      throw awsRemoteError(doing, 'EC2', this.region, err);
+    }
+  }
+
+  async listLaunchTemplates(fleet: string): Promise<LaunchTemplate[]> {
+    const templates: LaunchTemplate[] = [];
+    let nextToken: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.ec2.send(new DescribeLaunchTemplatesCommand({ Filters: [{ Name: `tag:${Tags.fleet}`, Values: [fleet] }], MaxResults: 200, NextToken: nextToken }));
+      } catch (err) {
+        throw awsRemoteError(`listing the launch templates of fleet ${fleet}`, 'EC2', this.region, err);
+      }
+      for (const t of page.LaunchTemplates ?? []) {
+        if (!t.LaunchTemplateId || !t.LaunchTemplateName) continue;
+        const pool = (t.Tags ?? []).find((tag) => tag.Key === Tags.pool)?.Value ?? '';
+        templates.push({ id: t.LaunchTemplateId, name: t.LaunchTemplateName, pool, region: this.region });
+      }
+      nextToken = page.NextToken || undefined;
+    } while (nextToken);
+    return templates;
+  }
+
+  async deleteLaunchTemplate(templateId: string): Promise<void> {
+    try {
+      await this.ec2.send(new DeleteLaunchTemplateCommand({ LaunchTemplateId: templateId }));
+    } catch (err) {
+      if (awsErrorCode(err) === 'InvalidLaunchTemplateId.NotFound') return;
+      throw awsRemoteError(`deleting the launch template ${templateId}`, 'EC2', this.region, err);
+    }
+  }
+
+  async launchFleet(request: FleetLaunchRequest): Promise<FleetLaunchResult> {
+    checkLaunchRequest({ ...request, imageId: 'ami-00000000', rootVolumeGiB: 1 });
+    const doing = `launching ${request.count} ${request.market} instance(s) of pool ${request.pool} with CreateFleet`;
+    const tags: Tag[] = [
+      { Key: 'Name', Value: `${request.fleet}-${request.pool}` },
+      { Key: Tags.fleet, Value: request.fleet },
+      { Key: Tags.pool, Value: request.pool },
+      { Key: Tags.managedBy, Value: managedByValue },
+      { Key: Tags.launch, Value: request.clientToken },
+    ];
+    const spot = request.market === 'spot';
+    let reply;
+    try {
+      reply = await this.ec2.send(
+        new CreateFleetCommand({
+          Type: 'instant',
+          ClientToken: request.clientToken,
+          ...(spot ? { SpotOptions: { AllocationStrategy: 'price-capacity-optimized' } } : { OnDemandOptions: { AllocationStrategy: 'lowest-price' } }),
+          TargetCapacitySpecification: {
+            TotalTargetCapacity: request.count,
+            DefaultTargetCapacityType: request.market,
+            ...(spot ? { SpotTargetCapacity: request.count } : { OnDemandTargetCapacity: request.count }),
+          },
+          LaunchTemplateConfigs: [
+            {
+              LaunchTemplateSpecification: { LaunchTemplateId: request.template.id, Version: String(request.template.version) },
+              Overrides: request.overrides.map((o) => ({ InstanceType: o.instanceType as _InstanceType, SubnetId: o.subnetId })),
+            },
+          ],
+          TagSpecifications: [
+            { ResourceType: 'fleet', Tags: tags.filter((t) => t.Key !== Tags.launch) },
+            { ResourceType: 'instance', Tags: tags },
+            { ResourceType: 'volume', Tags: tags },
+          ],
+        }),
+      );
+    } catch (err) {
+      const code = awsErrorCode(err);
+      if (code === 'IdempotentInstanceTerminated' || code === 'IdempotentParameterMismatch') {
+        throw new LaunchTokenSpent(request.clientToken, code, `${doing}: launch token ${request.clientToken} is spent: ${describeFailure(err)}`);
+      }
+      throw awsRemoteError(doing, 'EC2', this.region, err);
+    }
+    const now = Date.now();
+    const instances: Instance[] = (reply.Instances ?? []).flatMap((group) =>
+      (group.InstanceIds ?? []).map((id) => {
+        const subnetId = group.LaunchTemplateAndOverrides?.Overrides?.SubnetId;
+        const instanceType = group.InstanceType ?? group.LaunchTemplateAndOverrides?.Overrides?.InstanceType;
+        return {
+          id,
+          pool: request.pool,
+          region: this.region,
+          state: 'pending' as const,
+          launchedAt: now,
+          launchToken: request.clientToken,
+          market: group.Lifecycle === 'spot' ? ('spot' as const) : ('on-demand' as const),
+          ...(subnetId ? { subnetId } : {}),
+          ...(instanceType ? { instanceType } : {}),
+        };
+      }),
+    );
+    const errors = (reply.Errors ?? []).map((e) => {
+      const o = e.LaunchTemplateAndOverrides?.Overrides;
+      const code = e.ErrorCode ?? 'Unknown';
+      return {
+        market: e.Lifecycle === 'spot' ? ('spot' as const) : ('on-demand' as const),
+        code,
+        message: e.ErrorMessage ?? code,
+        capacity: subnetRefusals.has(code),
+        ...(o?.InstanceType ? { instanceType: o.InstanceType } : {}),
+        ...(o?.SubnetId ? { subnetId: o.SubnetId } : {}),
+        ...(o?.AvailabilityZone ? { zone: o.AvailabilityZone } : {}),
+      };
+    });
+    return { instances, errors };
+  }
+
   async terminate(instanceIds: string[]): Promise<void> {
     for (const group of inGroupsOf(unique(instanceIds), idsPerCall)) {
       let remaining = group;
@@ -270,11 +469,14 @@ export class Ec2Compute implements Compute {
     if (Number.isFinite(bootstrapped) && bootstrapped > 0) instance.bootstrappedAt = bootstrapped;
     const launchToken = tags.get(Tags.launch) ?? launched?.clientToken;
     if (launchToken) instance.launchToken = launchToken;
+    const instanceType = raw.InstanceType ?? launched?.instanceType;
+    if (instanceType) instance.instanceType = instanceType;
+    instance.market = raw.InstanceLifecycle === 'spot' ? 'spot' : 'on-demand';
     return instance;
   }
 }
 
-function checkLaunchRequest(request: LaunchRequest): void {
+function checkLaunchRequest(request: Pick<LaunchRequest, 'count' | 'clientToken' | 'imageId' | 'rootVolumeGiB'>): void {
   const problems: string[] = [];
   if (!Number.isInteger(request.count) || request.count < 1) problems.push(`launch count: expected a whole number >= 1, found ${request.count}`);
   if (!/^[\x21-\x7e]{1,64}$/.test(request.clientToken)) {

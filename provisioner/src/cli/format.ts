@@ -20,6 +20,8 @@ export function describeAction(action: Action): string {
       return `- delete node ${action.node} (${action.reason})`;
     case 'delete-secret':
       return `- delete parameter ${action.name} (instance ${action.instanceId} is gone)`;
+    case 'delete-launch-template':
+      return `- delete launch template ${action.name} (${action.region}; ${action.reason})`;
   }
 }
 
@@ -43,7 +45,7 @@ export function summarizePlan(plan: Plan): string {
     plan.actions.filter((a) => types.includes(a.type)).reduce((n, a) => n + (a.type === 'launch' ? a.count : 1), 0);
   return (
     `Plan: ${count('launch')} to launch, ${count('register')} to register, ${count('bootstrap', 'resume')} to repair, ` +
-    `${count('remove')} to remove, ${count('delete-node', 'delete-secret')} to clean up.`
+    `${count('remove')} to remove, ${count('delete-node', 'delete-secret', 'delete-launch-template')} to clean up.`
   );
 }
 

@@ -62,6 +62,19 @@ export type StaticHost = z.infer<typeof staticHostSchema>;
 
 // What only EC2 pools have: a static pool (one with `hosts`) leaves these out, an EC2 pool needs all.
 const ec2Fields = ['instanceType', 'image', 'subnets', 'securityGroups', 'instanceProfile'] as const;
+/** Keys only EC2 pools may have, beyond the required ones. */
+const ec2OnlyFields = ['instanceTypes', 'capacity'] as const;
+
+/** How a pool's instances are bought: On-Demand, Spot, or Spot with On-Demand for what Spot cannot give. */
+export const capacities = ['on-demand', 'spot', 'spot-then-on-demand'] as const;
+export type Capacity = (typeof capacities)[number];
+
+const instanceTypeName = z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'an EC2 instance type such as t3.medium');
+/** One of a pool's instance types, with the executors its agents get (the pool's `executors` when left out). */
+export interface InstanceTypeChoice {
+  type: string;
+  executors: number;
+}
 const ec2Expected = { instanceType: 'string', image: 'string', subnets: 'array', securityGroups: 'array', instanceProfile: 'string' } as const;
 const sshOnlyFields = ['sshUser', 'sshKeyFile', 'sshKeyEnv', 'sshAddress', 'hostKeyPolicy', 'knownHostsFile', 'hostKeyFingerprints', 'port'] as const;
 
@@ -71,7 +84,14 @@ const poolObject = z.strictObject({
   count: z.int().min(0).max(1000).optional(),
   labels: z.array(label).min(1),
   executors: z.int().min(1).max(64).default(1),
-  instanceType: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'an EC2 instance type such as t3.medium').optional(),
+  instanceType: instanceTypeName.optional(),
+  /** Several types for one pool (Spot pools draw on every type x subnet); `executors` per type. */
+  instanceTypes: z
+    .array(z.union([instanceTypeName, z.strictObject({ type: instanceTypeName, executors: z.int().min(1).max(64).optional() })]))
+    .min(1)
+    .max(20)
+    .optional(),
+  capacity: z.enum(capacities).optional(),
   image: image.optional(),
   subnets: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id (subnet-...)')).min(1).optional(),
   securityGroups: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'a security group id (sg-...)')).min(1).optional(),
@@ -129,7 +149,7 @@ export interface PoolScaling {
 export const scalingDefaults: PoolScaling = { minIdle: 0, idleAfter: 600_000, minUptime: 0, ephemeral: false, bootDeadline: 600_000, retryBudget: 3 };
 
 type PoolObject = z.infer<typeof poolObject>;
-type PoolBase = Omit<PoolObject, (typeof ec2Fields)[number] | 'hosts' | 'count' | 'min' | 'max' | (typeof scalingOnlyFields)[number]> & {
+type PoolBase = Omit<PoolObject, (typeof ec2Fields)[number] | (typeof ec2OnlyFields)[number] | 'hosts' | 'count' | 'min' | 'max' | (typeof scalingOnlyFields)[number]> & {
   /** How many agents `up` keeps: `count`, or `min` for a pool `watch` scales. */
   count: number;
   /** The fewest and most agents the pool may have (both `count` for a pool of fixed size). */
@@ -140,7 +160,11 @@ type PoolBase = Omit<PoolObject, (typeof ec2Fields)[number] | 'hosts' | 'count' 
 };
 /** A pool of EC2 instances the provisioner launches and terminates. */
 export type Ec2PoolConfig = PoolBase & {
+  /** The first of `instanceTypes` (the one type of a pool that names one). */
   instanceType: string;
+  /** Every type the pool may launch, in the file's order, each with its executors. */
+  instanceTypes: InstanceTypeChoice[];
+  capacity: Capacity;
   image: string;
   subnets: string[];
   securityGroups: string[];
@@ -152,6 +176,8 @@ export type StaticPoolConfig = PoolBase & {
   transport: 'ssh';
   hosts: StaticHost[];
   instanceType?: undefined;
+  instanceTypes?: undefined;
+  capacity?: undefined;
   image?: undefined;
   subnets?: undefined;
   securityGroups?: undefined;
@@ -162,7 +188,7 @@ export const poolSchema = poolObject
   .superRefine((pool, ctx) => {
     const problem = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
     if (pool.hosts) {
-      for (const field of ec2Fields) {
+      for (const field of [...ec2Fields, ...ec2OnlyFields]) {
         if (pool[field] !== undefined) problem(field, `no ${field} in a static pool (one with hosts): its machines already exist`);
       }
       if (pool.transport !== 'ssh') problem('transport', `transport: ssh for a static pool (one with hosts), found '${pool.transport}'`);
@@ -179,7 +205,18 @@ export const poolSchema = poolObject
         } else seen.set(key, index);
       });
     } else {
+      if (pool.instanceType !== undefined && pool.instanceTypes !== undefined) {
+        problem('instanceTypes', 'either instanceType (one type) or instanceTypes (a list), found both');
+      }
+      const seenTypes = new Map<string, number>();
+      (pool.instanceTypes ?? []).forEach((choice, index) => {
+        const type = typeof choice === 'string' ? choice : choice.type;
+        const first = seenTypes.get(type);
+        if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['instanceTypes', index], message: `an instance type listed once, found ${type} again (first at instanceTypes[${first}])` });
+        else seenTypes.set(type, index);
+      });
       for (const field of ec2Fields) {
+        if (field === 'instanceType' && pool.instanceTypes !== undefined) continue;
         // The same wording as any missing key, plus the way out for machines that already exist.
         if (pool[field] === undefined) {
           ctx.addIssue({ code: 'invalid_type', expected: ec2Expected[field], input: undefined, path: [field], message: `${field} is required` });
@@ -238,6 +275,7 @@ export const poolSchema = poolObject
   .transform((pool) => {
     const sshAddress = pool.transport === 'ssh' && !pool.hosts ? (pool.sshAddress ?? 'private') : pool.sshAddress;
     const { min, max, minIdle, idleAfter, minUptime, ephemeral, bootDeadline, retryBudget, ...rest } = pool;
+    let sized;
     if (max !== undefined) {
       const scaling: PoolScaling = {
         minIdle: minIdle ?? scalingDefaults.minIdle,
@@ -247,10 +285,16 @@ export const poolSchema = poolObject
         bootDeadline: bootDeadline ?? scalingDefaults.bootDeadline,
         retryBudget: retryBudget ?? scalingDefaults.retryBudget,
       };
-      return { ...rest, count: min ?? 0, min: min ?? 0, max, scaling, sshAddress } as Ec2PoolConfig | StaticPoolConfig;
+      sized = { ...rest, count: min ?? 0, min: min ?? 0, max, scaling, sshAddress };
+    } else {
+      const count = pool.count ?? pool.hosts?.length ?? 0;
+      sized = { ...rest, count, min: count, max: count, sshAddress };
     }
-    const count = pool.count ?? pool.hosts?.length ?? 0;
-    return { ...rest, count, min: count, max: count, sshAddress } as Ec2PoolConfig | StaticPoolConfig;
+    if (pool.hosts) return sized as StaticPoolConfig;
+    const instanceTypes: InstanceTypeChoice[] = pool.instanceTypes
+      ? pool.instanceTypes.map((c) => (typeof c === 'string' ? { type: c, executors: pool.executors } : { type: c.type, executors: c.executors ?? pool.executors }))
+      : [{ type: pool.instanceType as string, executors: pool.executors }];
+    return { ...sized, instanceType: instanceTypes[0]?.type, instanceTypes, capacity: pool.capacity ?? 'on-demand' } as Ec2PoolConfig;
   });
 
 /**
@@ -337,6 +381,11 @@ export const fleetSchema = z
 export type PoolConfig = z.infer<typeof poolSchema>;
 
 /** A pool whose machines always exist (`hosts`), as opposed to EC2 instances the provisioner launches. */
+/** The executors an agent of the pool gets on an instance of `instanceType` (the pool's, for a type it does not list). */
+export function executorsFor(pool: PoolConfig, instanceType: string | undefined): number {
+  return pool.instanceTypes?.find((c) => c.type === instanceType)?.executors ?? pool.executors;
+}
+
 export function isStaticPool<P extends PoolConfig>(pool: P): pool is Extract<P, { hosts: StaticHost[] }> {
   return pool.hosts !== undefined;
 }

@@ -14,7 +14,7 @@ export type Action =
   /** Start `count` instances of a pool in one subnet with one idempotent RunInstances call. */
   | { type: 'launch'; pool: string; region: string; subnetId: string; count: number; clientToken: string }
   /** An instance with no Jenkins node: create the node, store its secret, bootstrap the host. */
-  | { type: 'register'; pool: string; region: string; instanceId: string; node: string; reason: string }
+  | { type: 'register'; pool: string; region: string; instanceId: string; node: string; reason: string; instanceType?: string }
   /** A node that is offline while its instance lives: store its secret again, bootstrap again. */
   | { type: 'bootstrap'; pool: string; region: string; instanceId: string; node: string; reason: string }
   /** A node we drained earlier that is wanted again: take it back online. */
@@ -24,7 +24,9 @@ export type Action =
   /** A node whose instance is gone: delete it (nothing can run on it). */
   | { type: 'delete-node'; pool: string; node: string; instanceId?: string; reason: string }
   /** A secret parameter whose instance is gone. */
-  | { type: 'delete-secret'; region: string; name: string; instanceId: string };
+  | { type: 'delete-secret'; region: string; name: string; instanceId: string }
+  /** A launch template no Spot pool of the file uses any more (its pool removed, gone down, or on demand now). */
+  | { type: 'delete-launch-template'; pool: string; region: string; templateId: string; name: string; reason: string };
 
 /** What a removal takes away after the node: the three are carried out differently, and `apply` handles each. */
 export type RemoveAction =
@@ -43,7 +45,7 @@ export interface Plan {
 }
 
 /** Launch, register, bootstrap and resume make or fix agents; the rest take things away. */
-export const actionOrder: ActionType[] = ['launch', 'register', 'bootstrap', 'resume', 'remove', 'delete-node', 'delete-secret'];
+export const actionOrder: ActionType[] = ['launch', 'register', 'bootstrap', 'resume', 'remove', 'delete-node', 'delete-secret', 'delete-launch-template'];
 
 /** How the drain message names us, so that our drains can be told from a person's. */
 export function drainMessage(fleet: string, reason: string): string {
@@ -78,6 +80,9 @@ export interface LaunchParameters {
   instanceProfile: string;
   rootVolumeGiB: number;
   publicIp: boolean;
+  /** Every type a pool may launch (CreateFleet draws on all of them). */
+  instanceTypes?: ReadonlyArray<{ type: string }>;
+  capacity?: string;
 }
 
 /**
@@ -89,7 +94,10 @@ export interface LaunchParameters {
  * which EC2 keeps >= 24 h after the instances end: see successorToken.
  */
 export function launchToken(fleet: string, pool: string, subnetId: string, count: number, liveIds: string[], parameters: LaunchParameters): string {
-  const settings = [parameters.region, parameters.image, parameters.instanceType, [...parameters.securityGroups].sort(), parameters.instanceProfile, parameters.rootVolumeGiB, parameters.publicIp];
+  const settings: unknown[] = [parameters.region, parameters.image, parameters.instanceType, [...parameters.securityGroups].sort(), parameters.instanceProfile, parameters.rootVolumeGiB, parameters.publicIp];
+  // Only where they say more than the one type on demand, so that an existing pool's tokens stay as they were.
+  const types = (parameters.instanceTypes ?? []).map((t) => t.type);
+  if ((parameters.capacity ?? 'on-demand') !== 'on-demand' || types.length > 1) settings.push(parameters.capacity ?? 'on-demand', types);
   const digest = createHash('sha256')
     .update(JSON.stringify([fleet, pool, subnetId, count, [...liveIds].sort(), settings]))
     .digest('hex');
@@ -127,7 +135,23 @@ export function planUp(fleet: Fleet, observed: Observed): Plan {
   actions.push(...removeUnwanted(world, leavingIds(actions)));
   actions.push(...removeNodesWithoutMachine(world, leavingIds(actions)));
   actions.push(...deleteStaleSecrets(world, leavingIds(actions)));
+  actions.push(...deleteUnusedLaunchTemplates(fleet, observed));
   return { fleet: fleet.fleet, actions: sortActions(actions) };
+}
+
+/** Whether a pool launches through CreateFleet from a launch template of its own. */
+export function usesLaunchTemplate(pool: Pool): boolean {
+  return !isStaticPool(pool) && pool.capacity !== undefined && pool.capacity !== 'on-demand';
+}
+
+/** Launch templates no Spot pool of the file uses: never left behind once their pool is gone. */
+function deleteUnusedLaunchTemplates(fleet: Fleet, observed: Observed): Action[] {
+  return (observed.launchTemplates ?? []).flatMap((t): Action[] => {
+    const pool = fleet.pools.find((p) => p.name === t.pool);
+    if (pool && usesLaunchTemplate(pool) && pool.region === t.region) return [];
+    const reason = !pool ? 'its pool is no longer in the fleet file' : pool.region !== t.region ? `pool ${t.pool} is in ${pool.region} now` : `pool ${t.pool} launches on demand now`;
+    return [{ type: 'delete-launch-template', pool: t.pool, region: t.region, templateId: t.id, name: t.name, reason }];
+  });
 }
 
 /** One pool: replace what Jenkins holds offline too long, scale down, scale up, repair what stays. */
@@ -197,7 +221,7 @@ function repair(fleet: Fleet, pool: Pool, keep: readonly Agent[], now: number): 
     const node = agent.node;
     const base = { pool: pool.name, region: instance.region, instanceId: instance.id, node: agent.name };
     if (!node) {
-      actions.push({ type: 'register', ...base, reason: 'no Jenkins node for this instance' });
+      actions.push({ type: 'register', ...base, reason: 'no Jenkins node for this instance', ...(instance.instanceType ? { instanceType: instance.instanceType } : {}) });
       continue;
     }
     if (node.online) continue;
@@ -300,6 +324,9 @@ export function planDown(fleet: Fleet, observed: Observed, poolName?: string): P
     if (poolName && agent.instance?.pool !== poolName) continue;
     if (agent.instance && agent.life !== 'gone') continue;
     actions.push({ type: 'delete-secret', region: secret.region, name: secret.name, instanceId: secret.instanceId });
+  }
+  for (const t of observed.launchTemplates ?? []) {
+    if (inScope(t.pool)) actions.push({ type: 'delete-launch-template', pool: t.pool, region: t.region, templateId: t.id, name: t.name, reason: 'down' });
   }
   return { fleet: fleet.fleet, actions: sortActions(actions) };
 }

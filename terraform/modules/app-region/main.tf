@@ -41,13 +41,15 @@ module "load_balancer" {
   deletion_protection      = var.deletion_protection
   log_kms_key_arn          = var.log_kms_key_arn
 
-  # Liveness, not readiness: a task that answers /health at all (200, or 503 while its database
-  # is unreachable) is kept. During the 60-120 s of a Multi-AZ database failover every task
-  # answers 503; replacing them all would only add a cold start to the outage. Whether the
-  # region can serve (the database answers) is the Route 53 health check's question.
+  # Liveness, not readiness: /health/live answers 200 while a gunicorn worker answers, without
+  # touching the database. During the 60-120 s of a Multi-AZ database failover the database-deep
+  # /health answers 503, or not within this check's 5 s while connections to the old endpoint
+  # hang (PyMySQL waits 10 s for a server); replacing every task then would only add a cold start
+  # to the outage. Whether the region can serve (the database answers) is the Route 53 health
+  # check's question (terraform/app-traffic, /health).
   health_check = {
-    path                = "/health"
-    matcher             = "200,503"
+    path                = "/health/live"
+    matcher             = "200"
     interval            = 15
     timeout             = 5
     healthy_threshold   = 2
@@ -302,6 +304,8 @@ locals {
     portMappings = [{ containerPort = var.container_port, protocol = "tcp" }]
 
     environment = concat(local.database_environment, [
+      # Where gunicorn listens: the port the load balancer and the security group send to.
+      { name = "BANK_BIND", value = "0.0.0.0:${var.container_port}" },
       # gunicorn takes the scheme (X-Forwarded-Proto) only from the load balancer's subnets.
       { name = "FORWARDED_ALLOW_IPS", value = join(",", var.public_subnet_cidr_blocks) },
       # The client's address is the one the load balancer appended to X-Forwarded-For: without this

@@ -28,6 +28,11 @@ output "target_group_arn" {
   value       = aws_lb_target_group.this.arn
 }
 
+output "health_check" {
+  description = "The target group's health check as the provider has it (path, matcher, timings)."
+  value       = aws_lb_target_group.this.health_check[0]
+}
+
 output "target_group_arn_suffix" {
   description = "ARN suffix of the target group (CloudWatch's TargetGroup dimension)."
   value       = aws_lb_target_group.this.arn_suffix

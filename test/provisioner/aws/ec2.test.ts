@@ -108,6 +108,7 @@ describe('Ec2Compute.listInstances', () => {
       privateIp: '10.0.1.17',
       launchedAt: Date.parse('2026-11-27T05:00:00Z'),
       launchToken: 'tok-1',
+      market: 'on-demand',
     });
     expect(instances[0]!.bootstrappedAt).toBeUndefined();
     expect(instances[1]!.bootstrappedAt).toBe(1795000000000);
@@ -204,8 +205,8 @@ describe('Ec2Compute.launch', () => {
     const launched = await new Ec2Compute('us-east-1').launch(request);
     expect(ec2.commandCalls(DescribeInstancesCommand)).toHaveLength(0);
     expect(launched).toEqual([
-      { id: 'i-0aaaaaaaaaaaaaaa1', pool: 'awsDeploy', region: 'us-east-1', state: 'pending', subnetId: 'subnet-0aaa1111', privateIp: '10.0.1.5', launchedAt: 1_000, launchToken: request.clientToken },
-      { id: 'i-0aaaaaaaaaaaaaaa2', pool: 'awsDeploy', region: 'us-east-1', state: 'pending', subnetId: 'subnet-0aaa1111', launchedAt: 1_000, launchToken: request.clientToken },
+      { id: 'i-0aaaaaaaaaaaaaaa1', pool: 'awsDeploy', region: 'us-east-1', state: 'pending', subnetId: 'subnet-0aaa1111', privateIp: '10.0.1.5', launchedAt: 1_000, launchToken: request.clientToken, instanceType: 't3.large', market: 'on-demand' },
+      { id: 'i-0aaaaaaaaaaaaaaa2', pool: 'awsDeploy', region: 'us-east-1', state: 'pending', subnetId: 'subnet-0aaa1111', launchedAt: 1_000, launchToken: request.clientToken, instanceType: 't3.large', market: 'on-demand' },
     ]);
   });
 

@@ -95,6 +95,12 @@ describe('loading fleet.yaml', () => {
     ['a bad duration', `${valid}repair:\n  offlineAfter: soon\n`, /repair\.offlineAfter: expected a duration such as 90s, 5m or 1h, found "soon"/],
     ['a pool name used twice', valid + valid.slice(valid.indexOf('  - name')), /pools\[1\]\.name: expected a pool name used once, found 'awsDeploy' again \(first at pools\[0\]\)/],
     ['a token written in the file', valid.replace('  user: provisioner', '  user: provisioner\n  token: abc123'), /controller\.token: the API token is never read from the fleet file; set JENKINS_API_TOKEN or controller\.tokenFile/],
+    ['an unknown capacity', valid.replace('    instanceProfile', '    capacity: cheap\n    instanceProfile'), /pools\[0\]\.capacity: expected one of on-demand, spot, spot-then-on-demand, found "cheap"/],
+    ['both instanceType and instanceTypes', valid.replace('    instanceProfile', '    instanceTypes: [m5.large]\n    instanceProfile'), /pools\[0\]\.instanceTypes: expected either instanceType \(one type\) or instanceTypes \(a list\), found both/],
+    ['a type listed twice', valid.replace('    instanceType: t3.medium', '    instanceTypes: [m5.large, c5.large, m5.large]'), /pools\[0\]\.instanceTypes\[2\]: expected an instance type listed once, found m5.large again \(first at instanceTypes\[0\]\)/],
+    ['a malformed type in the list', valid.replace('    instanceType: t3.medium', '    instanceTypes: [m5.large, huge]'), /pools\[0\]\.instanceTypes\[1\]/],
+    ['executors of a type that are not a number', valid.replace('    instanceType: t3.medium', '    instanceTypes: [{ type: m5.large, executors: many }]'), /pools\[0\]\.instanceTypes\[0\]/],
+    ['an empty type list', valid.replace('    instanceType: t3.medium', '    instanceTypes: []'), /pools\[0\]\.instanceTypes: expected at least 1 item/],
     ['YAML that does not parse', 'fleet: [unclosed\n', /^fleet.yaml:\d+:\d+: not valid YAML/],
     ['a file that is a list', '- a\n- b\n', /^fleet.yaml: expected a mapping with fleet, region, controller and pools, found a list of 2$/],
   ];
@@ -103,6 +109,13 @@ describe('loading fleet.yaml', () => {
       expect(problems(text)).toEqual(expect.arrayContaining([expect.stringMatching(message)]));
     });
   }
+
+  it('reads capacity and instanceTypes with executors per type, and keeps instanceType working', () => {
+    const spot = parseFleet(valid.replace('    instanceType: t3.medium', '    capacity: spot-then-on-demand\n    executors: 2\n    instanceTypes: [m5.large, { type: m5.xlarge, executors: 4 }]'), 'fleet.yaml');
+    expect(spot.pools[0]).toMatchObject({ capacity: 'spot-then-on-demand', instanceType: 'm5.large', instanceTypes: [{ type: 'm5.large', executors: 2 }, { type: 'm5.xlarge', executors: 4 }] });
+    const plain = parseFleet(valid, 'fleet.yaml');
+    expect(plain.pools[0]).toMatchObject({ capacity: 'on-demand', instanceType: 't3.medium', instanceTypes: [{ type: 't3.medium', executors: 1 }] });
+  });
 
   it('reports every problem at once, one sentence each', () => {
     const text = valid.replace('count: 2', 'count: -3').replace('t3.medium', 'huge').replace('fleet: bank-ci', 'fleet: X');

@@ -11,6 +11,7 @@ import {
   TerminateInstancesCommand,
   type CreateFleetCommandInput,
 } from '@aws-sdk/client-ec2';
+import { Ec2Compute } from '../../../provisioner/src/aws/ec2.ts';
 import { startHarness, type Harness } from '../../support/sandbox.ts';
 
 let h: Harness;
@@ -147,5 +148,30 @@ describe('CreateFleet of type instant through the real SDK client', () => {
     await expect(h.ec2.send(new CreateFleetCommand(fleet(id, 1, { LaunchTemplateConfigs: [{ LaunchTemplateSpecification: { LaunchTemplateId: id, Version: '9' } }] }))))
       .rejects.toMatchObject({ name: 'InvalidLaunchTemplateId.VersionNotFound' });
     await expect(h.ec2.send(new CreateFleetCommand(fleet('lt-0123456789abcdef0', 1)))).rejects.toMatchObject({ name: 'InvalidLaunchTemplateId.NotFound' });
+  });
+});
+
+describe('the EC2 adapter on the stand-in: a pool\'s launch template and its Spot launch', () => {
+  it('keeps one template per pool, a version per distinct settings (the same settings, the same version), and deletes it', async () => {
+    const compute = new Ec2Compute(h.sandbox.env.AWS_REGION!, { ec2: h.ec2, ssm: h.ssm });
+    const imageId = await compute.resolveImage(image);
+    const spec = { fleet: 'bank-ci', pool: 'spotty', region: h.sandbox.env.AWS_REGION!, imageId, securityGroupIds: ['sg-0bbbbbbbbbbbbbbb1'], instanceProfile: 'jenkins-agent', rootVolumeGiB: 30, publicIp: false };
+    const first = await compute.ensureLaunchTemplate(spec);
+    expect(first).toMatchObject({ name: 'jenkins-fleet-bank-ci-spotty' });
+    expect(await compute.ensureLaunchTemplate(spec)).toEqual(first);
+    const bigger = await compute.ensureLaunchTemplate({ ...spec, rootVolumeGiB: 60 });
+    expect(bigger.version).toBe(first.version + 1);
+    expect(await compute.ensureLaunchTemplate(spec)).toEqual(first);
+    expect(await compute.listLaunchTemplates('bank-ci')).toContainEqual({ id: first.id, name: first.name, pool: 'spotty', region: spec.region });
+
+    const launched = await compute.launchFleet({ fleet: 'bank-ci', pool: 'spotty', region: spec.region, count: 2, clientToken: 'jf-spotty-1', template: first, market: 'spot', overrides: [{ instanceType: 'm5.large', subnetId: subnets[0]! }] });
+    expect(launched.errors).toEqual([]);
+    expect(launched.instances.map((i) => [i.instanceType, i.market, i.subnetId, i.state])).toEqual([['m5.large', 'spot', subnets[0], 'pending'], ['m5.large', 'spot', subnets[0], 'pending']]);
+    // The template told the adapter whose account this is: the agents' secrets name their instances' ARNs.
+    expect(compute.instanceArn(launched.instances[0]!.id)).toBe(`arn:aws:ec2:${spec.region}:${h.sandbox.sandbox.accountId}:instance/${launched.instances[0]!.id}`);
+
+    await compute.deleteLaunchTemplate(first.id);
+    await compute.deleteLaunchTemplate(first.id);
+    expect(await compute.listLaunchTemplates('bank-ci')).not.toContainEqual(expect.objectContaining({ id: first.id }));
   });
 });

@@ -214,6 +214,8 @@ function createFleetRequests(sb: Sandbox, form: URLSearchParams): AccessRequest[
     if (form.get(`TagSpecification.${i}.ResourceType`) === 'fleet') fleetTags.push(...tagsAt(form, `TagSpecification.${i}.Tag`));
   }
   const requests: AccessRequest[] = [{ action: 'ec2:CreateFleet', resource: arnOf(sb, 'ec2', 'fleet/*'), context: { ...region, ...requestTags(fleetTags) } }];
+  // Tagging the fleet as it is made is a CreateTags on it too.
+  if (fleetTags.length > 0) requests.push({ action: 'ec2:CreateTags', resource: arnOf(sb, 'ec2', 'fleet/*'), context: { ...region, ...requestTags(fleetTags), 'ec2:CreateAction': 'CreateFleet' } });
   for (const launch of fleetLaunchForms(sb, form)) {
     const template = (sb.store.world.launchTemplates ?? []).find((t) => t.id === launch.templateId);
     if (!template) continue;

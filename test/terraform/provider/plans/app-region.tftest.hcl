@@ -78,12 +78,13 @@ run "a_writers_task_manages_users_then_migrates_then_serves_as_its_dml_only_user
       DB_PORT                = "3306"
       DB_NAME                = "bank"
       DB_SSL_CA              = "/etc/bank/db-ca.pem"
+      BANK_BIND              = "0.0.0.0:8000"
       FORWARDED_ALLOW_IPS    = "10.50.0.0/20,10.50.16.0/20"
       BANK_PROXY_HOPS        = "1"
       BANK_MIGRATE_ON_START  = "0"
       DB_CREDENTIALS_VERSION = "db-app=v2,db-migrator=v2,secret-key=v1"
     }
-    error_message = "The plain environment holds no secret; TLS is verified against the image's CA bundle; the client is the address the load balancer saw; the app does not migrate itself; the secrets' versions roll the tasks when they change."
+    error_message = "The plain environment holds no secret; gunicorn listens on the target group's port; TLS is verified against the image's CA bundle; the client is the address the load balancer saw; the app does not migrate itself; the secrets' versions roll the tasks when they change."
   }
 
   assert {
@@ -208,5 +209,30 @@ run "the_load_balancer_terminates_tls_checks_liveness_and_the_service_scales" {
   assert {
     condition     = aws_appautoscaling_target.app.min_capacity == 2 && aws_appautoscaling_target.app.max_capacity == 10
     error_message = "Between 2 and 10 tasks by default."
+  }
+
+  assert {
+    condition     = module.load_balancer.health_check.path == "/health/live" && module.load_balancer.health_check.matcher == "200"
+    error_message = "The target group asks the app's liveness endpoint (no database) for 200; the database-deep /health is Route 53's."
+  }
+}
+
+run "another_container_port_is_where_gunicorn_listens_and_the_load_balancer_sends" {
+  command = plan
+
+  variables {
+    container_port = 8080
+  }
+
+  assert {
+    condition = [for c in jsondecode(aws_ecs_task_definition.app.container_definitions) : [
+      [for e in c.environment : e.value if e.name == "BANK_BIND"], [for p in c.portMappings : p.containerPort]
+    ] if c.name == "app"] == [[["0.0.0.0:8080"], [8080]]]
+    error_message = "gunicorn binds the port the task maps (BANK_BIND), or the load balancer would find nobody there: ${aws_ecs_task_definition.app.container_definitions}"
+  }
+
+  assert {
+    condition     = [for lb in aws_ecs_service.app.load_balancer : lb.container_port] == [8080]
+    error_message = "The service registers the app's port with the target group."
   }
 }
