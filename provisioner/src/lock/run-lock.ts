@@ -210,6 +210,7 @@ export async function acquireRunLock(fleet: Fleet, command: string, options: Run
   const started = now();
   let lastHolder: string | undefined;
   let lastReport = started;
+  let freeAgain = 0;
   let lease: HeldLease;
   for (;;) {
     const attempt = await leases.acquire(name, holderText(holder), duration, { ...holder }).catch((err: unknown) => {
@@ -229,6 +230,8 @@ export async function acquireRunLock(fleet: Fleet, command: string, options: Run
       lease = result.lease;
       break;
     }
+    // Let go between the refused write and the read that names its holder: try again at once.
+    if (!result.current.lockId && freeAgain++ < 3) continue;
     const waited = now() - started;
     if (waited >= timeout) throw new RunLockHeld(fleet.fleet, command, result.current, where(table), timeout > 0 ? waited : 0, now());
     if (result.current.lockId !== lastHolder) {
