@@ -12,7 +12,9 @@ keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
-# Client address from the ALB's X-Forwarded-For only when the proxy is the load balancer.
+# The scheme (X-Forwarded-Proto) is believed only from these proxies (the load balancer's subnets).
+# The client's address is BANK_PROXY_HOPS' business (the app's ProxyFix, which rewrites REMOTE_ADDR
+# before the access log line is written, so the log names the client, not the load balancer).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 

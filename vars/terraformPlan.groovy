@@ -16,6 +16,9 @@ Map call(Map args = [:]) {
   Map defaults = [
     // the Terraform root module, relative to the workspace
     dir: 'terraform/app',
+    // which of several plans of dir in one build this is, such as a region: its readable plan is archived as
+    // DIR/terraform-plan-NAME.txt and its stash carries the name (null: DIR/terraform-plan.txt)
+    name: null,
     // AWS credentials (the deploy role) main plans with, bound to AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
     // AWS_SESSION_TOKEN (null: the agent's instance role)
     credentialsId: 'aws-deploy',
@@ -45,6 +48,9 @@ Map call(Map args = [:]) {
     dir: [type: 'String',
       pattern: '(?!(.*/)?\\.\\.(/|$))(?!-)[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*',
       expected: 'a relative path of letters, digits, ".", "_", "-" and "/" without ".." and not starting with "-"'],
+    name: [type: 'String', nullable: true,
+      pattern: '[a-z0-9][a-z0-9-]*',
+      expected: 'a name of lower-case letters, digits and "-", such as us-west-2'],
     credentialsId: [type: 'String', nullable: true],
     planCredentialsId: [type: 'String', nullable: true],
     vars: [type: 'Map',
@@ -101,14 +107,17 @@ Map plan(Map opts, boolean deploying, String toolHint) {
   // A fresh directory beside the workspace for Terraform's data and the binary plan (which holds
   // the values of sensitive variables): nothing a commit adds is used, and nothing stays behind.
   String work = "${env.WORKSPACE_TMP}/bank-pipeline-terraform-${UUID.randomUUID()}"
-  String planText = "${opts.dir}/terraform-plan.txt"
+  // Several plans of one directory in a build (one a region) each keep their own text and stash.
+  String suffix = opts.name ? "-${opts.name}" : ''
+  String planText = "${opts.dir}/terraform-plan${suffix}.txt"
+  String what = opts.name ? "${opts.dir} (${opts.name})" : opts.dir
   String credentialsId = deploying ? opts.credentialsId : opts.planCredentialsId
   List<String> environment = terraformEnvironment(opts, deploying) + [
     "WORK_DIR=${work}".toString(),
     "PLAN_TEXT=${planText}".toString(),
     "TOOL_HINT=${toolHint}".toString(),
   ]
-  echo("terraformPlan: planning ${opts.dir} " + (deploying ?
+  echo("terraformPlan: planning ${what} " + (deploying ?
       "with ${credentialsId ?: 'the agent role'}, waiting up to ${opts.lockTimeout} for the state lock" :
       "for review with ${credentialsId ?: 'the agent role'}, without the state lock (-lock=false)"))
   Map result = [changes: false, stash: null, sha256: null]
@@ -116,7 +125,7 @@ Map plan(Map opts, boolean deploying, String toolHint) {
     int status = 1
     withCredentials(awsBinding(credentialsId)) {
       withEnv(environment) {
-        status = sh(label: "terraform plan ${opts.dir}", returnStatus: true,
+        status = sh(label: "terraform plan ${what}", returnStatus: true,
             script: 'bash .bank-pipeline/terraformPlan.sh')
       }
     }
@@ -124,13 +133,13 @@ Map plan(Map opts, boolean deploying, String toolHint) {
       archiveArtifacts(artifacts: planText)
     }
     if (status != 0 && status != 2) {
-      error("terraformPlan: terraform plan failed in ${opts.dir} (exit code ${status})")
+      error("terraformPlan: terraform plan failed in ${what} (exit code ${status})")
     }
     result.changes = status == 2
     result.sha256 = readFile("${work}/tfplan.sha256").trim()
     if (result.changes && deploying) {
       // Kept by Jenkins with the build until it ends, for the apply stage after the approval.
-      result.stash = "terraform-plan-${opts.dir.replace('/', '-')}".toString()
+      result.stash = "terraform-plan-${opts.dir.replace('/', '-')}${suffix}".toString()
       dir(work) {
         stash(name: result.stash, includes: 'tfplan')
       }
@@ -140,7 +149,7 @@ Map plan(Map opts, boolean deploying, String toolHint) {
       sh(label: 'terraformPlan: remove the plan', script: 'rm -rf "$WORK_DIR"')
     }
   }
-  echo("terraformPlan: ${result.changes ? 'changes' : 'no changes'} in ${opts.dir} (plan sha256 ${result.sha256})" +
+  echo("terraformPlan: ${result.changes ? 'changes' : 'no changes'} in ${what} (plan sha256 ${result.sha256})" +
       (result.stash ? '; kept for terraformApply' : ''))
   return result
 }
@@ -163,16 +172,23 @@ static List<String> missingInputs(Map opts) {
   for (Object name in opts.requiredVars) {
     if (!opts.vars.containsKey(name)) {
       missing << ("terraformPlan: ${opts.dir} needs the variable '${name}' (it has no default); give it in " +
-          "vars: (the bank's Jenkinsfile takes it from fleet.yaml library.jenkinsfile.vars.${name})").toString()
+          "vars: (the bank's Jenkinsfile takes it from fleet.yaml library.jenkinsfile.vars.${name}" +
+          "${fromRegion(opts)})").toString()
     }
   }
   for (Object name in opts.requiredBackendConfig) {
     if (!opts.backendConfig.containsKey(name)) {
       missing << ("terraformPlan: ${opts.dir} needs the backend setting '${name}'; give it in backendConfig: " +
-          "(the bank's Jenkinsfile takes it from fleet.yaml library.jenkinsfile.backendConfig.${name})").toString()
+          "(the bank's Jenkinsfile takes it from fleet.yaml library.jenkinsfile.backendConfig.${name}" +
+          "${fromRegion(opts)})").toString()
     }
   }
   return missing
+}
+
+@NonCPS
+static String fromRegion(Map opts) {
+  return opts.name ? ", or the same key of region ${opts.name} in library.jenkinsfile.regions" : ''
 }
 
 @NonCPS

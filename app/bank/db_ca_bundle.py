@@ -1,7 +1,9 @@
 """The image's build step that installs the database's CA bundle where DB_SSL_CA points
-(`python -m bank.db_ca_bundle DESTINATION`, app/Dockerfile's runtime stage): fetched from
-DB_CA_BUNDLE_URL (RDS's global bundle by default), kept only if its SHA-256 is DB_CA_BUNDLE_SHA256
-and it holds CA certificates and nothing else."""
+(`python -m bank.db_ca_bundle DESTINATION PIN_FILE`, app/Dockerfile's runtime stage): fetched from
+DB_CA_BUNDLE_URL (RDS's global bundle by default), kept only if its SHA-256 is the pinned one and it
+holds CA certificates and nothing else. The pin is the build argument DB_CA_BUNDLE_SHA256 when given,
+else the hash committed in PIN_FILE (app/db-ca-bundle.sha256), so that the bundle someone checked is
+a reviewed line of the repository and every build of it (the pipeline's too) installs exactly that."""
 import hashlib
 import os
 import re
@@ -11,23 +13,47 @@ import urllib.request
 
 from .db_tls import RDS_GLOBAL_BUNDLE_URL
 
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
-def install_bundle(destination, environ=os.environ):
-    """Downloads DB_CA_BUNDLE_URL, checks it against DB_CA_BUNDLE_SHA256 and that it is a bundle of
-    CA certificates, and writes it to `destination` (readable by everyone: it holds no secret)."""
+
+def pinned_sha256(environ, pin_file):
+    """The SHA-256 the bundle must have: DB_CA_BUNDLE_SHA256, else PIN_FILE's one line that is not a
+    comment. Raises SystemExit naming both when neither holds a hash."""
+    given = (environ.get("DB_CA_BUNDLE_SHA256") or "").strip().lower()
+    if given:
+        if not _SHA256.fullmatch(given):
+            raise SystemExit(f"db-ca-bundle: the build argument DB_CA_BUNDLE_SHA256 must be a SHA-256 (64 hex digits), "
+                             f"got {given!r}")
+        return given
+    if pin_file is None:
+        raise SystemExit("db-ca-bundle: the build argument DB_CA_BUNDLE_SHA256 must be the SHA-256 (64 hex digits) of "
+                         "the bundle; app/README.md says how to get and check it")
+    try:
+        with open(pin_file, encoding="ascii") as handle:
+            lines = [line.strip().lower() for line in handle if line.strip() and not line.lstrip().startswith("#")]
+    except (OSError, UnicodeDecodeError) as error:
+        raise SystemExit(f"db-ca-bundle: cannot read the pin file {pin_file}: {error}") from None
+    if len(lines) != 1 or not _SHA256.fullmatch(lines[0]):
+        found = "no hash" if not lines else f"{len(lines)} lines" if len(lines) > 1 else repr(lines[0])
+        raise SystemExit(f"db-ca-bundle: {pin_file} must hold the SHA-256 (64 hex digits, one line) of the bundle someone "
+                         f"checked, found {found}, and the build argument DB_CA_BUNDLE_SHA256 is not set either; "
+                         "app/README.md (\"The database's CA bundle\") says how to check the bundle and pin it")
+    return lines[0]
+
+
+def install_bundle(destination, pin_file=None, environ=os.environ):
+    """Downloads DB_CA_BUNDLE_URL, checks it against the pinned SHA-256 (pinned_sha256) and that it is
+    a bundle of CA certificates, and writes it to `destination` (readable by everyone: no secret)."""
     url = environ.get("DB_CA_BUNDLE_URL") or RDS_GLOBAL_BUNDLE_URL
-    expected = (environ.get("DB_CA_BUNDLE_SHA256") or "").strip().lower()
-    if not re.fullmatch(r"[0-9a-f]{64}", expected):
-        raise SystemExit(
-            f"db-ca-bundle: the build argument DB_CA_BUNDLE_SHA256 must be the SHA-256 (64 hex digits) of {url}, got "
-            f"{expected or 'nothing'!r}; app/README.md says how to get and check it")
+    expected = pinned_sha256(environ, pin_file)
     try:
         data = _fetch(url)
     except OSError as error:
         raise SystemExit(f"db-ca-bundle: cannot fetch DB_CA_BUNDLE_URL={url}: {error}") from None
     found = hashlib.sha256(data).hexdigest()
     if found != expected:
-        raise SystemExit(f"db-ca-bundle: {url} has SHA-256 {found}, not DB_CA_BUNDLE_SHA256={expected}: refusing it "
+        pin = f"DB_CA_BUNDLE_SHA256={expected}" if environ.get("DB_CA_BUNDLE_SHA256") else f"{expected}, pinned in {pin_file}"
+        raise SystemExit(f"db-ca-bundle: {url} has SHA-256 {found}, not {pin}: refusing it "
                          "(a changed bundle is reviewed and pinned anew, see app/README.md)")
     certificates = data.count(b"-----BEGIN CERTIFICATE-----")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -52,6 +78,6 @@ def _fetch(url):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        raise SystemExit("usage: python -m bank.db_ca_bundle DESTINATION")
-    install_bundle(sys.argv[1])
+    if len(sys.argv) not in (2, 3):
+        raise SystemExit("usage: python -m bank.db_ca_bundle DESTINATION [PIN_FILE]")
+    install_bundle(sys.argv[1], sys.argv[2] if len(sys.argv) == 3 else None)

@@ -209,10 +209,10 @@ def bundle_server(tmp_path):
     httpd.server_close()
 
 
-def install_bundle(url, sha256, destination):
+def install_bundle(url, sha256, destination, pin_file=None):
     env = {"PATH": "/usr/bin:/bin", "DB_CA_BUNDLE_URL": url, **({"DB_CA_BUNDLE_SHA256": sha256} if sha256 else {})}
-    return subprocess.run([PYTHON, "-m", "bank.db_ca_bundle", str(destination)], cwd=APP_DIR, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run([PYTHON, "-m", "bank.db_ca_bundle", str(destination), *([str(pin_file)] if pin_file else [])],
+                          cwd=APP_DIR, env=env, capture_output=True, text=True, timeout=120)
 
 
 def test_the_image_installs_the_bundle_only_with_its_pinned_sha256(bundle_server, database_ca, wrong_ca, tmp_path):
@@ -239,6 +239,47 @@ def test_the_image_installs_the_bundle_only_with_its_pinned_sha256(bundle_server
     assert missing.returncode == 1 and f"cannot fetch DB_CA_BUNDLE_URL={base}/nothing-here.pem: HTTP Error 404" in missing.stderr
 
 
+def test_the_hash_committed_in_the_pin_file_decides_unless_the_build_argument_overrides_it(bundle_server, database_ca,
+                                                                                           tmp_path):
+    import hashlib
+
+    served, base = bundle_server
+    bundle = database_ca.ca.read_bytes()
+    (served / "global-bundle.pem").write_bytes(bundle)
+    digest = hashlib.sha256(bundle).hexdigest()
+    url = f"{base}/global-bundle.pem"
+    pin = tmp_path / "db-ca-bundle.sha256"
+
+    pin.write_text(f"# checked by someone, as app/README.md says\n\n{digest}\n")
+    pinned = install_bundle(url, None, tmp_path / "pinned.pem", pin)
+    assert pinned.returncode == 0, pinned.stderr
+    assert (tmp_path / "pinned.pem").read_bytes() == bundle
+
+    pin.write_text("# a comment only: nobody has checked the bundle yet\n")
+    unpinned = install_bundle(url, None, tmp_path / "unpinned.pem", pin)
+    assert unpinned.returncode == 1 and not (tmp_path / "unpinned.pem").exists()
+    assert f"{pin} must hold the SHA-256 (64 hex digits, one line) of the bundle someone checked, found no hash" in unpinned.stderr
+    overridden = install_bundle(url, digest, tmp_path / "overridden.pem", pin)
+    assert overridden.returncode == 0, overridden.stderr
+
+    pin.write_text(f"{'0' * 64}\n")
+    stale = install_bundle(url, None, tmp_path / "stale.pem", pin)
+    assert stale.returncode == 1 and f"has SHA-256 {digest}, not {'0' * 64}, pinned in {pin}: refusing it" in stale.stderr
+    pin.write_text(f"{digest}\n{digest}\n")
+    twice = install_bundle(url, None, tmp_path / "twice.pem", pin)
+    assert twice.returncode == 1 and "found 2 lines" in twice.stderr
+    missing = install_bundle(url, None, tmp_path / "missing.pem", tmp_path / "no-such-pin")
+    assert missing.returncode == 1 and "cannot read the pin file" in missing.stderr
+
+
+def test_the_committed_pin_file_holds_comments_and_at_most_one_sha256():
+    import re
+
+    lines = [line.strip() for line in (APP_DIR / "db-ca-bundle.sha256").read_text(encoding="ascii").splitlines()
+             if line.strip() and not line.lstrip().startswith("#")]
+    assert len(lines) <= 1 and all(re.fullmatch(r"[0-9a-f]{64}", line) for line in lines), lines
+
+
 def test_the_image_refuses_a_bundle_that_holds_more_than_ca_certificates(bundle_server, database_ca, tmp_path):
     import hashlib
 
@@ -260,7 +301,8 @@ def test_the_runtime_image_installs_the_bundle_where_db_ssl_ca_points():
     from test_packaging import stages
 
     runtime = stages()["runtime"]
-    assert f"RUN python -m bank.db_ca_bundle {db_tls.IMAGE_CA_BUNDLE}" in runtime
+    assert "\nCOPY --chown=root:root db-ca-bundle.sha256 /etc/bank/db-ca-bundle.sha256\n" in runtime
+    assert f"RUN python -m bank.db_ca_bundle {db_tls.IMAGE_CA_BUNDLE} /etc/bank/db-ca-bundle.sha256" in runtime
     assert f"ARG DB_CA_BUNDLE_URL={db_tls.RDS_GLOBAL_BUNDLE_URL}" in runtime
-    assert "\nARG DB_CA_BUNDLE_SHA256\n" in runtime, "no default: the pipeline pins the bundle it reviewed"
+    assert "\nARG DB_CA_BUNDLE_SHA256\n" in runtime, "no default: the pin is the committed file's unless a build overrides it"
     assert runtime.index("bank.db_ca_bundle") < runtime.index("USER bank"), "installed by root, read-only for the app"

@@ -783,6 +783,30 @@ def raw_request(server, head, body=b"", wait=30):
     return answer.decode("latin-1")
 
 
+def test_behind_the_load_balancer_the_access_log_shows_the_client_not_the_balancer(tmp_path):
+    """The ALB appends the address it saw to X-Forwarded-For (after whatever the client sent): with
+    BANK_PROXY_HOPS=1, as terraform/modules/app-region sets it, gunicorn's access log names that
+    client; without it, the peer (here loopback, in AWS the load balancer), and a header a client
+    forged changes nothing."""
+    forwarded = "198.51.100.66, 203.0.113.9"  # a client's own claim, then the ALB's entry
+    for hops, expected in (("1", "203.0.113.9"), ("0", "127.0.0.1")):
+        folder = tmp_path / f"hops-{hops}"
+        folder.mkdir()
+        env = app_env(f"sqlite:///{folder / 'bank.sqlite'}", BANK_PROXY_HOPS=hops)
+        flask_cli(env, "migrate")
+        server = Gunicorn(env, workers=1, log_path=folder / "access.log").start()
+        try:
+            assert requests.get(server.url + "/health/live", headers={"X-Forwarded-For": forwarded}, timeout=30).ok
+            deadline = time.monotonic() + 60
+            lines = []
+            while not lines and time.monotonic() < deadline:
+                lines = [line for line in (folder / "access.log").read_text().splitlines() if "/health/live" in line]
+                time.sleep(0.1)
+        finally:
+            server.stop()
+        assert [line.split()[0] for line in lines] == [expected], (hops, lines)
+
+
 class TestUnderGunicorn:
     def test_no_server_banner(self, served):
         for path in ("/health", "/login", "/nowhere"):

@@ -33,6 +33,18 @@ export const Tags = {
   bootstrapped: 'jenkins-fleet:bootstrapped',
   /** On an agent's secret parameter: the ARN of the one instance that may read it (terraform/modules/agent-iam). */
   reader: 'jenkins-fleet:instance',
+  // How the instance was launched, where EC2 does not say it itself (DescribeInstances reports the
+  // type, image, subnet, security groups and instance profile): written at launch, read by the planner.
+  /** The root volume's size in GiB as asked (EC2 reports the volume, not its size). */
+  rootVolume: 'jenkins-fleet:root-volume-gib',
+  /** `true` or `false`: whether a public address was asked for (a running instance may lose one). */
+  publicIp: 'jenkins-fleet:public-ip',
+  /** The pool's tools, space-separated, as the bootstrap installed them. */
+  tools: 'jenkins-fleet:tools',
+  /** The pool's remoteFS, which the bootstrap made and runs the agent in. */
+  remoteFS: 'jenkins-fleet:remote-fs',
+  /** sha256 of the rendered bootstrap script (first 16 hex digits): anything else it depends on. */
+  bootstrap: 'jenkins-fleet:bootstrap',
 } as const;
 
 export const managedByValue = 'provisioner';
@@ -62,8 +74,9 @@ export function isStaticHostId(id: string): boolean {
 }
 
 /** The first words of every managed node's description: how a node is known to be ours. */
-export function nodeDescription(fleet: string, pool: string, instanceId: string): string {
-  return `Managed by jenkins-fleet (fleet ${fleet}, pool ${pool}); instance ${instanceId}. Changes made by hand are undone by 'provisioner up'.`;
+export function nodeDescription(fleet: string, pool: string, instanceId: string, poolDescription?: string): string {
+  const own = poolDescription ? ` ${poolDescription}` : '';
+  return `Managed by jenkins-fleet (fleet ${fleet}, pool ${pool}); instance ${instanceId}.${own} Changes made by hand are undone by 'provisioner up'.`;
 }
 
 /** The fleet and pool named in a managed node's description. */
@@ -123,8 +136,38 @@ export interface Instance {
   instanceType?: string;
   /** How it was bought (EC2's instanceLifecycle): Spot, or On-Demand. */
   market?: 'spot' | 'on-demand';
+  /** How it was launched, as far as EC2 reports it or the launch recorded it in tags. */
+  launched?: LaunchRecord;
   /** Set for a static pool's host: a machine that always exists, never launched or terminated. */
   host?: { address: string; port?: number; user?: string };
+}
+
+/**
+ * The settings an instance was launched with. Each is undefined where nothing says (an instance
+ * launched before the provisioner recorded it): the planner compares only what is known.
+ */
+export interface LaunchRecord {
+  instanceType?: string;
+  /** The AMI id it booted. */
+  imageId?: string;
+  securityGroups?: string[];
+  /** The instance profile's ARN, as EC2 reports it. */
+  instanceProfileArn?: string;
+  rootVolumeGiB?: number;
+  publicIp?: boolean;
+  tools?: string[];
+  remoteFS?: string;
+  /** sha256 of the rendered bootstrap, first 16 hex digits. */
+  bootstrap?: string;
+}
+
+/** What a node's config.xml says of the settings the fleet file gives a node. */
+export interface NodeSettings {
+  description: string;
+  remoteFS: string;
+  executors: number;
+  mode: 'NORMAL' | 'EXCLUSIVE';
+  labels: string[];
 }
 
 /** A Jenkins node as the controller reports it. */
@@ -154,6 +197,19 @@ export interface AgentNode {
   executors: number;
   /** Executors running a build or handed one, when Jenkins listed them (`idle` says only whether any is). */
   busyExecutors?: number;
+  /** Its configuration (config.xml), when it was read: what the planner compares with the pool. */
+  settings?: NodeSettings;
+  /** Its busy executors: the build each runs (when the account may see it) and how far it is. */
+  running?: RunningBuild[];
+}
+
+/** A build holding one of a node's executors. */
+export interface RunningBuild {
+  executor: number;
+  /** The build's full name (`bank-app » main #12`); undefined when the account may not read the job. */
+  build?: string;
+  /** Percent of its estimated duration, when Jenkins has an estimate. */
+  progress?: number;
 }
 
 /** An SSM parameter holding an agent's secret. */
@@ -188,4 +244,15 @@ export interface Observed {
   launchTemplates?: LaunchTemplate[];
   /** Epoch milliseconds when the observation was made. */
   now: number;
+  /**
+   * What each EC2 pool's settings come to now, by pool name: its image resolved to an AMI (a
+   * `resolve:ssm:` parameter may now name another) and the digest of its rendered bootstrap.
+   * Without it the planner does not compare images and bootstraps.
+   */
+  resolved?: Record<string, PoolResolution>;
+}
+
+export interface PoolResolution {
+  imageId?: string;
+  bootstrap: string;
 }

@@ -1,7 +1,7 @@
 // The contracts between the executor and the outside systems, in the provisioner's own words.
 // One adapter per system implements each (aws/ec2.ts, aws/ssm.ts, jenkins/controller.ts); they own
 // batching, pagination, retries and timeouts, and nothing else imports an SDK.
-import type { AgentNode, Instance, LaunchTemplate } from './model.ts';
+import type { AgentNode, Instance, LaunchTemplate, NodeSettings } from './model.ts';
 import type { QueueItem } from './plan/demand.ts';
 
 export interface LaunchRequest {
@@ -21,6 +21,8 @@ export interface LaunchRequest {
   instanceProfile: string;
   rootVolumeGiB: number;
   publicIp: boolean;
+  /** What the bootstrap will set up, recorded on the instance so that a later plan can tell it is out of date. */
+  bootstrap?: { tools: string[]; remoteFS: string; digest: string };
 }
 
 /** What a pool's launch template holds: every launch setting but the type, the subnet and the tags. */
@@ -203,6 +205,13 @@ export interface Controller {
   resume(name: string): Promise<void>;
   /** Deletes the node; `absent` if there was none. */
   deleteNode(name: string): Promise<'deleted' | 'absent'>;
+  /** The node's settings from its config.xml; undefined if there is no such node. */
+  nodeSettings(name: string): Promise<NodeSettings | undefined>;
+  /**
+   * Changes the node's settings in place (config.xml read, changed, posted back): everything else
+   * it holds (its offline cause, launcher, properties) stays, and so do its connection and builds.
+   */
+  reconfigureNode(name: string, settings: NodeSettings): Promise<void>;
   /**
    * The build queue (`queue/api/json`, asked in English). Jenkins shows a caller only the items of
    * jobs it may read (Job/Read): without it the queue looks empty.

@@ -11,11 +11,12 @@
 //             provider settings and data-source overrides (its own runs and variables dropped);
 //             a root without such a file is validated, and says so;
 //   output    the made-up outputs the test wrote for the root (in the region it was last applied
-//             or initialised for), since nothing was applied.
+//             or initialised for), since nothing was applied;
+//   state rm  that each address names a resource the configuration declares (no state to change).
 // Anything else fails, naming what is not modelled. Every line it adds starts with "[offline]".
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join, relative, resolve } from 'node:path';
 
 const real = process.env.GUIDE_TF_REAL;
 const plans = process.env.GUIDE_TF_PLANS;
@@ -52,6 +53,14 @@ const remember = (region) => {
   state[root] = region;
   writeFileSync(stateFile, JSON.stringify(state));
 };
+
+function tfFiles(at) {
+  return readdirSync(at).filter((f) => f.endsWith('.tf')).map((f) => readFileSync(join(at, f), 'utf8'));
+}
+
+function relativeDir(at) {
+  return relative(resolve(dir, '../..'), at) || '.';
+}
 
 function echo(result) {
   process.stdout.write(result.stdout ?? '');
@@ -155,6 +164,26 @@ if (command === 'output') {
     process.exit(0);
   }
   fail(`output ${args.join(' ')} is not modelled (-raw NAME or -json)`);
+}
+
+if (command === 'state' && args[0] === 'rm' && args.length >= 2) {
+  // Nothing to remove from: what can be checked offline is that each address names a resource the
+  // configuration declares (a renamed resource would leave the guide's command failing).
+  for (const address of args.slice(1)) {
+    const parts = address.split('.');
+    let where = dir;
+    while (parts[0] === 'module') {
+      const name = parts[1];
+      const source = tfFiles(where).map((text) => new RegExp(`module\\s+"${name}"\\s*\\{[^}]*?source\\s*=\\s*"([^"]+)"`, 's').exec(text)?.[1]).find(Boolean);
+      if (!source) fail(`state rm ${address}: ${relativeDir(where)} declares no module "${name}"`);
+      where = resolve(where, source);
+      parts.splice(0, 2);
+    }
+    const [type, name] = parts;
+    if (!tfFiles(where).some((text) => new RegExp(`resource\\s+"${type}"\\s+"${name}"`).test(text))) fail(`state rm ${address}: ${relativeDir(where)} declares no resource "${type}" "${name}"`);
+    console.log(`[offline] ${root}: ${address} is declared (${relativeDir(where)}); nothing removed from any state`);
+  }
+  process.exit(0);
 }
 
 fail(`terraform ${command} is not modelled by the offline walk`);

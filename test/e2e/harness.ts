@@ -46,7 +46,12 @@ export class Sandbox {
   private child?: ChildProcess;
   private stopping = false;
 
-  constructor(private readonly flags: string[] = [], private readonly extraEnv: Record<string, string> = {}) {
+  /**
+   * `iam: false` runs the sandbox without `--fleet`: its key is then the account's administrator,
+   * for a test that launches with settings the example fleet's provisioner-iam does not allow (another
+   * security group or instance profile). Every other end-to-end run evaluates IAM.
+   */
+  constructor(private readonly flags: string[] = [], private readonly extraEnv: Record<string, string> = {}, private readonly options: { iam?: boolean } = {}) {
     this.dir = mkdtempSync(join(tmpdir(), 'e2e-'));
   }
 
@@ -54,7 +59,7 @@ export class Sandbox {
     this.stopping = false;
     // IAM is evaluated in every end-to-end run: the provisioner's calls against provisioner-iam as
     // terraform/jenkins would apply it for the example fleet (unless a test gives its own --fleet).
-    const iam = this.flags.includes('--fleet') ? [] : ['--fleet', join(root, 'examples/fleet.yaml')];
+    const iam = this.flags.includes('--fleet') || this.options.iam === false ? [] : ['--fleet', join(root, 'examples/fleet.yaml')];
     const child = spawn(process.execPath, [bin, 'sandbox', '--state', join(this.dir, 'state'), '--agent-retry', '1s', ...iam, ...this.flags], {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: this.dir, ...this.extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -130,6 +135,13 @@ export class Sandbox {
   async mark(node: string, state: 'busy' | 'idle'): Promise<void> {
     const r = await fetch(`${this.url}/_sandbox/agents/${encodeURIComponent(node)}/${state}`, { method: 'POST' });
     if (!r.ok) throw new Error(`marking ${node} ${state}: ${await r.text()}`);
+  }
+
+  /** AWS publishes a new AMI under a public alias: the parameter resolves to another AMI from now on. */
+  async releaseImage(parameter: string): Promise<string> {
+    const r = await fetch(`${this.url}/_sandbox/images/release`, { method: 'POST', body: JSON.stringify({ parameter }) });
+    if (!r.ok) throw new Error(`images/release: ${await r.text()}`);
+    return ((await r.json()) as { imageId: string }).imageId;
   }
 
   async faults(patch: unknown): Promise<void> {

@@ -45,7 +45,7 @@ case "$name" in
       version) echo "Terraform v${HARNESS_TERRAFORM_VERSION:-1.11.4}"; echo "on linux_amd64" ;;
       plan)
         for arg in "$@"; do
-          case "$arg" in -out=*) printf 'recorded plan %s\n' "${HARNESS_PLAN_CONTENT:-1}" > "${arg#-out=}" ;; esac
+          case "$arg" in -out=*) printf 'recorded plan %s%s\n' "${HARNESS_PLAN_CONTENT:-1}" "${TF_VAR_region:+ of $TF_VAR_region}" > "${arg#-out=}" ;; esac
         done
         exit "${HARNESS_PLAN_EXIT:-2}" ;;
       show) echo "Terraform will perform the following actions: (recorded plan)" ;;

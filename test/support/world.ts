@@ -28,7 +28,7 @@ export class World {
   templates = new Map<string, { id: string; name: string; pool: string; region: string; versions: string[] }>();
   /** Spot instances each type may still get (a type not listed: unlimited). */
   spotCapacity = new Map<string, number>();
-  nodes = new Map<string, AgentNode & { secret: string }>();
+  nodes = new Map<string, AgentNode & { secret: string; remoteFS: string; mode: 'NORMAL' | 'EXCLUSIVE' }>();
   params = new Map<string, string>();
   calls: string[] = [];
   /** Subnets that answer InsufficientInstanceCapacity. */
@@ -75,7 +75,25 @@ export class World {
         const id = `i-${this.serial.toString(16).padStart(17, '0')}`;
         ids.push(id);
         if (this.hideNewInstances) this.hidden.add(id);
-        this.instances.set(id, { id, pool: request.pool, region, state: 'pending', subnetId: request.subnetId, privateIp: `10.0.0.${this.serial}`, launchedAt: this.now, launchToken: request.clientToken });
+        this.instances.set(id, {
+          id,
+          pool: request.pool,
+          region,
+          state: 'pending',
+          subnetId: request.subnetId,
+          privateIp: `10.0.0.${this.serial}`,
+          launchedAt: this.now,
+          launchToken: request.clientToken,
+          launched: {
+            instanceType: request.instanceType,
+            imageId: request.imageId,
+            securityGroups: request.securityGroupIds,
+            instanceProfileArn: `arn:aws:iam::123456789012:instance-profile/${request.instanceProfile}`,
+            rootVolumeGiB: request.rootVolumeGiB,
+            publicIp: request.publicIp,
+            ...(request.bootstrap ? { tools: request.bootstrap.tools, remoteFS: request.bootstrap.remoteFS, bootstrap: request.bootstrap.digest } : {}),
+          },
+        });
       }
       this.tokens.set(request.clientToken, { ids, parameters });
       return ids.map((id) => ({ ...(this.instances.get(id) as Instance) }));
@@ -192,7 +210,7 @@ export class World {
 
   readonly controller: Controller = {
     url: 'http://jenkins.test/',
-    listNodes: async () => [...this.nodes.values()].map(({ secret: _secret, ...node }) => ({ ...node })),
+    listNodes: async () => [...this.nodes.values()].map(({ secret: _secret, remoteFS: _remoteFS, mode: _mode, ...node }) => ({ ...node, labels: [...node.labels] })),
     createNode: async (spec: NodeSpec) => {
       if (this.nodes.has(spec.name)) return 'exists';
       this.mutate(`createNode ${spec.name}`);
@@ -204,9 +222,22 @@ export class World {
         idle: true,
         labels: spec.labels,
         executors: spec.executors,
+        remoteFS: spec.remoteFS,
+        mode: spec.mode,
         secret: `secret-for-${spec.name}`,
       });
       return 'created';
+    },
+    nodeSettings: async (name) => {
+      const node = this.nodes.get(name);
+      return node ? { description: node.description ?? '', remoteFS: node.remoteFS, executors: node.executors, mode: node.mode, labels: [...node.labels] } : undefined;
+    },
+    reconfigureNode: async (name, settings) => {
+      const node = this.nodes.get(name);
+      if (!node) throw new Error(`no node ${name}`);
+      // Like Computer.updateByXml on a node read back first: its offline state and builds stay.
+      this.mutate(`reconfigureNode ${name}`);
+      Object.assign(node, { description: settings.description, remoteFS: settings.remoteFS, executors: settings.executors, mode: settings.mode, labels: [...settings.labels] });
     },
     readSecret: async (name) => {
       const node = this.nodes.get(name);

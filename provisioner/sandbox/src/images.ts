@@ -144,11 +144,16 @@ const aliases: { shape: RegExp; family: (name: string) => ImageFamily }[] = [
   { shape: /^\/aws\/service\/debian\/release\/(12|bookworm)\/latest\/(amd64|arm64)$/, family: () => 'debian-12' },
 ];
 
-/** The AMI id a public alias stands for, with its image; undefined for any other name. */
-export function publicImage(name: string): { imageId: string; image: HostImage } | undefined {
+/**
+ * The AMI id a public alias stands for, with its image; undefined for any other name. `release`
+ * counts the new AMIs published under the alias since the first (AWS points the "latest" aliases
+ * at each new release): each one is another AMI of the same family.
+ */
+export function publicImage(name: string, release = 0): { imageId: string; image: HostImage } | undefined {
   const alias = aliases.find((a) => a.shape.test(name));
   if (!alias) return undefined;
-  const imageId = `ami-0${(stableHash(name) >>> 0).toString(16).padStart(8, '0')}${(stableHash(`${name}#`) >>> 0).toString(16).padStart(8, '0')}`;
+  const key = release > 0 ? `${name}@${release}` : name;
+  const imageId = `ami-0${(stableHash(key) >>> 0).toString(16).padStart(8, '0')}${(stableHash(`${key}#`) >>> 0).toString(16).padStart(8, '0')}`;
   return { imageId, image: imageOf(alias.family(name)) };
 }
 

@@ -15,7 +15,8 @@ import { delay, noFaults, seededRandom, updateFaults, type Faults, type Service 
 import { Hosts } from './hosts.ts';
 import { JenkinsStandIn, jenkinsVersion } from './jenkins.ts';
 import { Permission, permissionByTitle } from './jenkins-security.ts';
-import { handleSsm, type Caller } from './ssm.ts';
+import { handleSsm, resolvePublicParameter, type Caller } from './ssm.ts';
+import { publicImage } from './images.ts';
 import type { IamOptions } from './iam/fleet-iam.ts';
 import { ec2UnauthorizedMessage } from './iam/refusal.ts';
 import { Store, type World } from './state.ts';
@@ -313,6 +314,19 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       const result = jenkins.setFreeSpace(name, monitor, freeBytes as number, totalBytes as number);
       sb.log({ service: 'control', action: `agent free-space ${monitor}`, status: typeof result === 'string' ? 409 : 200, mutating: false, subject: name });
       return send(typeof result === 'string' ? 409 : 200, typeof result === 'string' ? { error: result } : result);
+    }
+    if (req.method === 'POST' && path === 'images/release') {
+      // AWS publishes a new AMI under a "latest" alias: from now on the parameter resolves to it.
+      let input: { parameter?: unknown };
+      try { input = JSON.parse(body.toString('utf8') || '{}') as typeof input; } catch { return send(400, { error: 'images/release: the body is not JSON' }); }
+      const name = typeof input.parameter === 'string' ? input.parameter : '';
+      const releases = (sb.store.world.imageReleases ??= {});
+      const next = (releases[name] ?? 0) + 1;
+      if (!publicImage(name, next)) return send(400, { error: `images/release: parameter must be a public image alias (/aws/service/...), found ${JSON.stringify(input.parameter ?? null)}` });
+      releases[name] = next;
+      const imageId = resolvePublicParameter(sb, name);
+      sb.log({ service: 'control', action: 'images release', status: 200, mutating: true, subject: name });
+      return send(200, { parameter: name, imageId, version: next + 1 });
     }
     if (req.method === 'GET' && path === 'state') return send(200, describe());
     if (path === 'faults') {

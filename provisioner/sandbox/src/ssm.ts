@@ -30,7 +30,7 @@ const mutatingOps = new Set(['PutParameter', 'DeleteParameter', 'DeleteParameter
  * RunInstances and DescribeImages know the image by its id afterwards.
  */
 export function resolvePublicParameter(sb: Sandbox, name: string): string | undefined {
-  const found = publicImage(name);
+  const found = publicImage(name, sb.store.world.imageReleases?.[name] ?? 0);
   if (!found) return undefined;
   const images = sb.store.world.images;
   if (!images.some((i) => i.id === found.imageId)) {
@@ -271,7 +271,7 @@ function getParameter(sb: Sandbox, input: Record<string, unknown>, caller: Calle
   const alias = resolvePublicParameter(sb, name);
   if (alias) {
     return {
-      body: { Parameter: { Name: name, Type: 'String', Value: alias, Version: 1, LastModifiedDate: seconds(Date.UTC(2026, 0, 1)), ARN: `arn:aws:ssm:${sb.region}::parameter${name}`, DataType: 'aws:ec2:image' } },
+      body: { Parameter: { Name: name, Type: 'String', Value: alias, Version: (sb.store.world.imageReleases?.[name] ?? 0) + 1, LastModifiedDate: seconds(Date.UTC(2026, 0, 1)), ARN: `arn:aws:ssm:${sb.region}::parameter${name}`, DataType: 'aws:ec2:image' } },
       subject: name,
     };
   }

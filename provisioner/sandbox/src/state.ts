@@ -215,6 +215,8 @@ export interface World {
   users: SandboxUser[];
   instances: Instance[];
   images: KnownImage[];
+  /** New AMIs published under a public alias (`POST /_sandbox/images/release`), by alias. */
+  imageReleases?: Record<string, number>;
   launches: Launch[];
   /** Launch templates (older state files have none). */
   launchTemplates?: LaunchTemplate[];

@@ -4,10 +4,10 @@
 // Every step is safe to repeat, so a run killed at any moment is finished by the next one.
 import { createHash } from 'node:crypto';
 import { executorsFor, isStaticPool } from '../config/schema.ts';
-import { agentName, lifeOf, nodeDescription, secretParameterName, staticHostId, type Fleet, type Instance, type Pool } from '../model.ts';
+import { agentName, lifeOf, nodeDescription, secretParameterName, staticHostId, type AgentNode, type Fleet, type Instance, type Pool, type RunningBuild } from '../model.ts';
 import { drainMessage, successorToken, usesLaunchTemplate, type Action, type Plan, type RemoveAction } from '../plan/plan.ts';
 import { CapacityError, LaunchTokenSpent, type Compute, type Controller, type FleetLaunchResult, type Parameters } from '../ports.ts';
-import { bootstrapValues, renderBootstrap } from '../transport/bootstrap.ts';
+import { bootstrapDigest, bootstrapValues, renderBootstrap } from '../transport/bootstrap.ts';
 import type { AgentTarget, Transport } from '../transport/transport.ts';
 import { Batcher, limiter } from './batch.ts';
 import { CapacityMemory } from './capacity-memory.ts';
@@ -27,6 +27,10 @@ export interface ApplyOptions {
   deadline: number;
   /** Remove busy agents without waiting for their builds. */
   force?: boolean;
+  /** What to tell about an agent still busy at the deadline: the ways on that the command has. */
+  busyAtTimeout?: string;
+  /** How often a wait for a busy agent says where it is (10 s by default). */
+  waitReportMs?: number;
   reporter: Reporter;
   watch?: NodeWatch;
   /** Jenkins calls in flight at once. */
@@ -210,6 +214,7 @@ class Execution {
               instanceProfile: pool.instanceProfile,
               rootVolumeGiB: pool.rootVolumeGiB,
               publicIp: pool.publicIp,
+              bootstrap: { tools: pool.tools, remoteFS: pool.remoteFS, digest: bootstrapDigest(this.fleet, pool) },
             });
           } catch (err) {
             // The same state came back (up, down, up) within the day EC2 keeps tokens: walk on.
@@ -324,7 +329,7 @@ class Execution {
       if (needsNode) {
         await this.systems.controller.createNode({
           name: target.name,
-          description: nodeDescription(this.fleet.fleet, pool.name, target.instanceId ?? target.name),
+          description: nodeDescription(this.fleet.fleet, pool.name, target.instanceId ?? target.name, pool.description),
           remoteFS: pool.remoteFS,
           executors: executorsFor(pool, target.instanceId ? this.instanceTypes.get(target.instanceId) : undefined),
           labels: pool.labels,
@@ -367,6 +372,28 @@ class Execution {
     this.fail({ pool: pool.name, agent: target.name, instanceId: target.instanceId, step: 'online', error: `not online before the timeout, ${why}` });
   }
 
+  /**
+   * Waits until the drained node has no build left, saying every few seconds which build it waits
+   * for and how long it has waited out of how long it may.
+   */
+  private async awaitIdle(pool: string, node: string): Promise<boolean> {
+    // The wall clock, as the watch measures the deadline with it.
+    const started = Date.now();
+    const allowed = Math.max(0, this.options.deadline - started);
+    const say = () => {
+      const seen = this.watch.last(node);
+      if (!seen || seen.idle) return;
+      const unnamed = (seen.running ?? []).some((b) => b.build === undefined) ? ' (Jenkins names a build only to an account with Job/Read)' : '';
+      this.report({ kind: 'note', pool, agent: node, message: `waiting for ${describeRunning(seen)} to end: ${formatWait(Date.now() - started)} of ${formatWait(allowed)}${unnamed}` });
+    };
+    const ticker = setInterval(say, this.options.waitReportMs ?? 10_000);
+    try {
+      return await this.watch.idle(node, this.options.deadline);
+    } finally {
+      clearInterval(ticker);
+    }
+  }
+
   /** One action that repairs or takes away; a failure is reported with the action's own step. */
   private async carryOut(action: TakeDownAction): Promise<void> {
     const controller = this.systems.controller;
@@ -377,6 +404,10 @@ class Execution {
         case 'resume':
           await this.jenkins(() => controller.resume(action.node));
           this.report({ kind: 'resumed', pool: action.pool, agent: action.node });
+          return;
+        case 'reconfigure':
+          await this.jenkins(() => controller.reconfigureNode(action.node, action.settings));
+          this.report({ kind: 'reconfigured', pool: action.pool, agent: action.node, fields: action.changes.map((c) => c.field) });
           return;
         case 'delete-node':
           await this.jenkins(() => controller.deleteNode(action.node));
@@ -410,8 +441,9 @@ class Execution {
       if (node) {
         await this.jenkins(() => this.systems.controller.drain(node, drainMessage(this.fleet.fleet, action.reason)));
         this.report({ kind: 'draining', pool: action.pool, agent: node });
-        if (!this.options.force && !(await this.watch.idle(node, this.options.deadline))) {
-          this.fail({ ...where, step, error: 'still running a build at the timeout: it stays drained (no new builds) and a later run removes it once idle, or use --force' });
+        if (!this.options.force && !(await this.awaitIdle(action.pool, node))) {
+          const running = describeRunning(this.watch.last(node));
+          this.fail({ ...where, step, error: `still running ${running} at the timeout: ${this.options.busyAtTimeout ?? 'it stays drained (no new builds), and a later run removes it once idle'}` });
           return;
         }
         step = 'delete-node';
@@ -459,6 +491,22 @@ const maxSuccessorTokens = 50;
 
 function derivedToken(token: string, subnetId: string): string {
   return `jf-${createHash('sha256').update(`${token}/${subnetId}`).digest('hex').slice(0, 48)}`;
+}
+
+/** The builds a node runs, in words: their names when the account may read the jobs, else their executors. */
+export function describeRunning(node: AgentNode | undefined): string {
+  const running = node?.running ?? [];
+  if (running.length === 0) return 'a build';
+  const one = (b: RunningBuild) => `${b.build ? `build ${b.build}` : `the build on executor #${b.executor}`}${b.progress !== undefined ? ` (${b.progress}% of its usual time)` : ''}`;
+  return `${running.length > 1 ? `${running.length} builds: ` : ''}${running.map(one).join(', ')}`;
+}
+
+/** 75 s -> `1m15s`. */
+function formatWait(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }
 
 function message(err: unknown): string {

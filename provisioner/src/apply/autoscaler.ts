@@ -31,6 +31,13 @@ export interface TickResult {
   /** Failures of the work carried out within the tick (the background bring-up reports its own as events). */
   failures: Failure[];
   plan: WatchPlan;
+  /** What each pool's launches since the last tick came to (its error code when some failed). */
+  launches: Map<string, LaunchOutcome>;
+  /**
+   * Nodes this process deleted whose computer Jenkins still lists with a build on it: a build
+   * ended by a removal. Each is named once; `watch` removes only idle agents, so this stays empty.
+   */
+  buildsEndedByRemoval: string[];
 }
 
 export interface AutoscalerOptions extends WatchOptions {
@@ -56,6 +63,11 @@ export class Autoscaler {
   /** Instances this process launched, by id, until the listing shows them. */
   private readonly launched = new Map<string, Instance>();
   private readonly background = new Set<Promise<unknown>>();
+  private readonly watches = new Set<NodeWatch>();
+  /** Nodes this process removed, and those of them already seen still running a build. */
+  private readonly removed = new Set<string>();
+  private readonly endedCounted = new Set<string>();
+  private stopped = false;
   /** Where capacity just failed, kept tick after tick (a new process starts knowing nothing). */
   private readonly capacity: CapacityMemory;
   private readonly systems: Systems;
@@ -68,7 +80,13 @@ export class Autoscaler {
   ) {
     this.now = options.now ?? Date.now;
     this.capacity = new CapacityMemory(this.now);
-    this.systems = { ...systems, compute: (region) => this.tracked(systems.compute(region)) };
+    const computes = new Map<string, Compute>();
+    const compute = (region: string): Compute => {
+      let tracked = computes.get(region);
+      if (!tracked) computes.set(region, (tracked = this.tracked(systems.compute(region))));
+      return tracked;
+    };
+    this.systems = { ...systems, compute };
   }
 
   /** One reconciliation: observe, plan, carry out (the bring-up goes on after it returns). */
@@ -83,11 +101,14 @@ export class Autoscaler {
       observed = { ...observed, nodes: await this.systems.controller.listNodes() };
     }
     const queue = await this.systems.controller.readQueue();
+    const buildsEndedByRemoval = observed.nodes.filter((n) => n.deleted === true && !n.idle && this.removed.has(n.name) && !this.endedCounted.has(n.name)).map((n) => n.name);
+    for (const name of buildsEndedByRemoval) this.endedCounted.add(name);
+    const launches = this.outcomes();
     const plan = planWatch(
       this.fleet,
       observed,
       queue,
-      { memory: this.memory, bringingUp: this.bringingUp, launching: this.launching, lastLaunch: this.outcomes() },
+      { memory: this.memory, bringingUp: this.bringingUp, launching: this.launching, lastLaunch: launches },
       this.options,
     );
     this.memory = plan.memory;
@@ -95,6 +116,7 @@ export class Autoscaler {
     const reporter: Reporter = {
       event: (e) => {
         if (e.kind === 'failed') failures.push(e);
+        if (e.kind === 'removed' && e.agent) this.removed.add(e.agent);
         this.options.reporter.event(e);
       },
     };
@@ -109,12 +131,21 @@ export class Autoscaler {
       if (decision.launch > 0) this.tallies.set(decision.pool, { requested: decision.launch, launched: 0, throttled: false });
     }
     await this.bringUp(plan);
-    return { at: observed.now, demand: plan.demand, decisions: plan.decisions, failures, plan };
+    return { at: observed.now, demand: plan.demand, decisions: plan.decisions, failures, plan, launches, buildsEndedByRemoval };
   }
 
   /** Waits for the bring-up under way (for `--once`, and before the process ends). */
   async settle(): Promise<void> {
     while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
+  /**
+   * Stops waiting for agents to come online (the process is asked to stop): what was under way is
+   * finished by the next watch or `up`, as after a crash. Nothing more is reported.
+   */
+  stop(): void {
+    this.stopped = true;
+    for (const watch of this.watches) watch.cancel();
   }
 
   /** Starts the tick's launches, registrations and bootstraps; returns once the launch calls are answered. */
@@ -139,11 +170,12 @@ export class Autoscaler {
     const reporter: Reporter = {
       event: (e: ProgressEvent) => {
         if (e.kind === 'launched') for (const id of e.instanceIds) claim(agentName(e.pool, id));
-        this.options.reporter.event(e);
+        if (!this.stopped) this.options.reporter.event(e);
       },
     };
     const deadline = this.now() + Math.max(0, ...this.fleet.pools.map((p) => p.scaling?.bootDeadline ?? defaultBringUpMs));
-    const watch = new NodeWatch(this.systems.controller, this.options.pollMs ?? 1_000);
+    const watch = new ConnectedWatch(this.systems.controller, this.options.pollMs ?? 1_000);
+    this.watches.add(watch);
     const run = applyPlan(this.fleet, plan.bringUp, this.systems, {
       deadline,
       reporter,
@@ -162,6 +194,7 @@ export class Autoscaler {
         for (const pool of launchPools) this.launching.delete(pool);
         answered();
         this.background.delete(run);
+        this.watches.delete(watch);
       });
     this.background.add(run);
     await allAnswered;
@@ -265,7 +298,15 @@ export class Autoscaler {
         throw err;
       }
     };
-    return Object.assign(Object.create(compute) as Compute, { launch, launchFleet, region: compute.region });
+    // Every other call goes to the adapter itself, so that what it learns (the account, for ARNs) stays there.
+    return new Proxy(compute, {
+      get(target, property, receiver) {
+        if (property === 'launch') return launch;
+        if (property === 'launchFleet') return launchFleet;
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
   }
 }
 
@@ -277,4 +318,14 @@ export function errorCode(err: unknown): string | undefined {
   if (match) return match[1];
   const name = (err as Error).name;
   return name && name !== 'Error' && name !== 'RemoteError' ? name : undefined;
+}
+
+/**
+ * The bring-up's wait: an agent is up once connected, even if a tick drained it meanwhile (an
+ * ephemeral agent that took a build at once, say): it is not online for new builds, but it came up.
+ */
+class ConnectedWatch extends NodeWatch {
+  override online(name: string, deadline: number): Promise<boolean> {
+    return this.until(name, (node) => node?.online === true || (node?.temporarilyOffline === true && node.connected === true), deadline);
+  }
 }

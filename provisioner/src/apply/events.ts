@@ -8,6 +8,8 @@ export type Step =
   | 'bootstrap'
   | 'online'
   | 'resume'
+  | 'reconfigure'
+  | 'replace'
   | 'drain'
   | 'delete-node'
   | 'delete-launch-template'
@@ -22,6 +24,8 @@ export type ProgressEvent =
   | { kind: 'bootstrapped'; pool: string; agent: string }
   | { kind: 'online'; pool: string; agent: string }
   | { kind: 'resumed'; pool: string; agent: string }
+  /** Its node's settings were changed in place (the named fields). */
+  | { kind: 'reconfigured'; pool: string; agent: string; fields: string[] }
   | { kind: 'draining'; pool: string; agent: string }
   | { kind: 'removed'; pool: string; agent?: string; instanceId?: string }
   | { kind: 'deleted'; what: 'node' | 'secret' | 'launch template'; name: string }

@@ -3,17 +3,29 @@
 // concurrently. The static pools'
 // hosts are not observed: the inventory (plan/inventory.ts) takes them from the fleet file.
 import { isStaticPool } from '../config/schema.ts';
-import { parseSecretParameterName, secretParameterPrefix, type Fleet, type Observed } from '../model.ts';
+import { parseSecretParameterName, secretParameterPrefix, type AgentNode, type Fleet, type Observed, type PoolResolution } from '../model.ts';
+import { inventory } from '../plan/inventory.ts';
+import { bootstrapDigest } from '../transport/bootstrap.ts';
 import type { Systems } from './apply.ts';
+import { limiter } from './batch.ts';
 
 /** Every region the fleet may have instances in: its own and its EC2 pools'. */
 export function fleetRegions(fleet: Fleet): string[] {
   return [...new Set([fleet.region, ...fleet.pools.filter((p) => !isStaticPool(p)).map((p) => p.region)])];
 }
 
-export async function observe(fleet: Fleet, systems: Systems, now: () => number = Date.now): Promise<Observed> {
+export interface ObserveOptions {
+  /**
+   * Also read each of the fleet's nodes' config.xml (one call per node) and resolve each pool's image,
+   * so that the planner can compare every setting with the file. On by default.
+   */
+  settings?: boolean;
+}
+
+export async function observe(fleet: Fleet, systems: Systems, now: () => number = Date.now, options: ObserveOptions = {}): Promise<Observed> {
   const regions = fleetRegions(fleet);
-  const [instances, nodes, secrets, launchTemplates] = await Promise.all([
+  const detailed = options.settings ?? true;
+  const [instances, nodes, secrets, launchTemplates, resolved] = await Promise.all([
     Promise.all(regions.map((region) => systems.compute(region).listInstances(fleet.fleet))).then((lists) => lists.flat()),
     systems.controller.listNodes(),
     Promise.all(
@@ -26,6 +38,42 @@ export async function observe(fleet: Fleet, systems: Systems, now: () => number 
       }),
     ).then((lists) => lists.flat()),
     Promise.all(regions.map((region) => systems.compute(region).listLaunchTemplates(fleet.fleet))).then((lists) => lists.flat()),
+    detailed ? resolvePools(fleet, systems) : Promise.resolve(undefined),
   ]);
-  return { instances, nodes, secrets, launchTemplates, now: now() };
+  const observed: Observed = { instances, nodes, secrets, launchTemplates, now: now() };
+  if (resolved) observed.resolved = resolved;
+  if (detailed) await readSettings(fleet, systems, observed);
+  return observed;
+}
+
+/** Each EC2 pool's image as an AMI now, and its bootstrap's digest. An image that cannot be resolved is left out (not compared); the launch reports why. */
+async function resolvePools(fleet: Fleet, systems: Systems): Promise<Record<string, PoolResolution>> {
+  const entries = await Promise.all(
+    fleet.pools.map(async (pool): Promise<[string, PoolResolution]> => {
+      const resolution: PoolResolution = { bootstrap: bootstrapDigest(fleet, pool) };
+      if (!isStaticPool(pool)) {
+        try {
+          resolution.imageId = await systems.compute(pool.region).resolveImage(pool.image);
+        } catch {
+          // Not compared this time; launching reports the failure with the remote's words.
+        }
+      }
+      return [pool.name, resolution];
+    }),
+  );
+  return Object.fromEntries(entries);
+}
+
+/** The config.xml of every node of a pool still in the file (their settings are compared with it), a few calls at a time. */
+async function readSettings(fleet: Fleet, systems: Systems, observed: Observed): Promise<void> {
+  const limit = limiter(8);
+  const ours = inventory(fleet, observed).agents.flatMap((agent): AgentNode[] => (agent.node && agent.wanted ? [agent.node] : []));
+  await Promise.all(
+    ours.map((node) =>
+      limit(async () => {
+        const settings = await systems.controller.nodeSettings(node.name);
+        if (settings) node.settings = settings;
+      }),
+    ),
+  );
 }

@@ -47,6 +47,11 @@ export class NodeWatch {
     return this.until(name, (node) => node === undefined || node.idle, deadline);
   }
 
+  /** Gives up every wait now (each resolves false), e.g. when the process is asked to stop. */
+  cancel(): void {
+    this.settle(() => false);
+  }
+
   /** The node as the last round saw it. */
   last(name: string): AgentNode | undefined {
     return this.seen.get(name);

@@ -1,10 +1,11 @@
 // The AWS SDK clients, one per service and region for the whole process, so that the adaptive
 // retry mode's client-side rate limiter sees every call to that service and region; and the
 // translation of SDK failures into RemoteErrors that name the endpoint and what AWS said.
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import { RemoteError } from '../errors.ts';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import { dynamoDbSdk, ec2Sdk, ssmSdk } from './sdk.ts';
 
 export type AwsService = 'EC2' | 'SSM' | 'DynamoDB';
 
@@ -35,7 +36,7 @@ function clientConfig(region: string) {
 export function ec2Client(region: string): EC2Client {
   let client = ec2Clients.get(region);
   if (!client) {
-    client = new EC2Client(clientConfig(region));
+    client = new ec2Sdk.EC2Client(clientConfig(region));
     ec2Clients.set(region, client);
   }
   return client;
@@ -44,7 +45,7 @@ export function ec2Client(region: string): EC2Client {
 export function ssmClient(region: string): SSMClient {
   let client = ssmClients.get(region);
   if (!client) {
-    client = new SSMClient(clientConfig(region));
+    client = new ssmSdk.SSMClient(clientConfig(region));
     ssmClients.set(region, client);
   }
   return client;
@@ -53,7 +54,7 @@ export function ssmClient(region: string): SSMClient {
 export function dynamoDbClient(region: string): DynamoDBClient {
   let client = dynamoDbClients.get(region);
   if (!client) {
-    client = new DynamoDBClient(clientConfig(region));
+    client = new (dynamoDbSdk().DynamoDBClient)(clientConfig(region));
     dynamoDbClients.set(region, client);
   }
   return client;

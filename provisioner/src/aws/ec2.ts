@@ -2,27 +2,10 @@
 // tagged and hardened instances idempotently, terminating, recording bootstrap, and resolving AMIs.
 // Owns paging, per-call limits and the mapping of EC2's answers to the domain and to errors.
 import { createHash } from 'node:crypto';
-import {
-  CreateFleetCommand,
-  CreateLaunchTemplateCommand,
-  CreateLaunchTemplateVersionCommand,
-  CreateTagsCommand,
-  DeleteLaunchTemplateCommand,
-  DescribeLaunchTemplatesCommand,
-  DescribeImagesCommand,
-  DescribeInstancesCommand,
-  GetConsoleOutputCommand,
-  RunInstancesCommand,
-  TerminateInstancesCommand,
-  type EC2Client,
-  type Instance as Ec2Instance,
-  type RequestLaunchTemplateData,
-  type _InstanceType,
-  type Tag,
-} from '@aws-sdk/client-ec2';
-import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import type { EC2Client, Instance as Ec2Instance, RequestLaunchTemplateData, _InstanceType, Tag } from '@aws-sdk/client-ec2';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { UserError } from '../errors.ts';
-import { Tags, launchTemplateName, managedByValue, type Instance, type InstanceState, type LaunchTemplate } from '../model.ts';
+import { Tags, launchTemplateName, managedByValue, type Instance, type InstanceState, type LaunchRecord, type LaunchTemplate } from '../model.ts';
 import {
   CapacityError,
   LaunchTokenSpent,
@@ -34,6 +17,22 @@ import {
   type LaunchTemplateVersion,
 } from '../ports.ts';
 import { awsErrorCode, awsRemoteError, describeFailure, describeIds, ec2Client, inGroupsOf, ssmClient } from './clients.ts';
+import { ec2Sdk, ssmSdk } from './sdk.ts';
+
+const {
+  CreateFleetCommand,
+  CreateLaunchTemplateCommand,
+  CreateLaunchTemplateVersionCommand,
+  CreateTagsCommand,
+  DeleteLaunchTemplateCommand,
+  DescribeLaunchTemplatesCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  GetConsoleOutputCommand,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+} = ec2Sdk;
+const { GetParameterCommand } = ssmSdk;
 
 /** DescribeInstances accepts MaxResults 5..1000 (without InstanceIds). */
 const describePageSize = 1000;
@@ -112,6 +111,15 @@ export class Ec2Compute implements Compute {
       { Key: Tags.pool, Value: request.pool },
       { Key: Tags.managedBy, Value: managedByValue },
       { Key: Tags.launch, Value: request.clientToken },
+      { Key: Tags.rootVolume, Value: String(request.rootVolumeGiB) },
+      { Key: Tags.publicIp, Value: String(request.publicIp) },
+      ...(request.bootstrap
+        ? [
+            { Key: Tags.tools, Value: request.bootstrap.tools.join(' ') },
+            { Key: Tags.remoteFS, Value: request.bootstrap.remoteFS },
+            { Key: Tags.bootstrap, Value: request.bootstrap.digest },
+          ]
+        : []),
     ];
     let reply;
     try {
@@ -472,8 +480,32 @@ export class Ec2Compute implements Compute {
     const instanceType = raw.InstanceType ?? launched?.instanceType;
     if (instanceType) instance.instanceType = instanceType;
     instance.market = raw.InstanceLifecycle === 'spot' ? 'spot' : 'on-demand';
+    instance.launched = launchRecord(raw, tags, launched);
     return instance;
   }
+}
+
+/** How an instance was launched: what EC2 reports of it, and what the launch wrote in its tags. */
+function launchRecord(raw: Ec2Instance, tags: Map<string, string>, launched?: LaunchRequest): LaunchRecord {
+  const record: LaunchRecord = {};
+  const instanceType = raw.InstanceType ?? launched?.instanceType;
+  if (instanceType) record.instanceType = instanceType;
+  const imageId = raw.ImageId ?? launched?.imageId;
+  if (imageId) record.imageId = imageId;
+  const groups = raw.SecurityGroups?.flatMap((g) => (g.GroupId ? [g.GroupId] : [])) ?? launched?.securityGroupIds;
+  if (groups && groups.length > 0) record.securityGroups = groups;
+  if (raw.IamInstanceProfile?.Arn) record.instanceProfileArn = raw.IamInstanceProfile.Arn;
+  const rootVolume = Number(tags.get(Tags.rootVolume) ?? launched?.rootVolumeGiB);
+  if (Number.isInteger(rootVolume) && rootVolume > 0) record.rootVolumeGiB = rootVolume;
+  const publicIp = tags.get(Tags.publicIp) ?? (launched ? String(launched.publicIp) : undefined);
+  if (publicIp === 'true' || publicIp === 'false') record.publicIp = publicIp === 'true';
+  const tools = tags.get(Tags.tools) ?? launched?.bootstrap?.tools.join(' ');
+  if (tools !== undefined) record.tools = tools.split(' ').filter(Boolean);
+  const remoteFS = tags.get(Tags.remoteFS) ?? launched?.bootstrap?.remoteFS;
+  if (remoteFS) record.remoteFS = remoteFS;
+  const bootstrap = tags.get(Tags.bootstrap) ?? launched?.bootstrap?.digest;
+  if (bootstrap) record.bootstrap = bootstrap;
+  return record;
 }
 
 function checkLaunchRequest(request: Pick<LaunchRequest, 'count' | 'clientToken' | 'imageId' | 'rootVolumeGiB'>): void {

@@ -8,7 +8,8 @@
 // (`expireItemAt`) by which DynamoDB may delete it (a retired fleet's lease). Losing the epoch then
 // is harmless: a holder is told apart by its lock ID, a fresh UUID per acquisition.
 import { randomUUID } from 'node:crypto';
-import { ConditionalCheckFailedException, GetItemCommand, type DynamoDBClient, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { dynamoDbSdk } from './sdk.ts';
 import { RemoteError } from '../errors.ts';
 import { describeFailure } from './clients.ts';
 
@@ -166,7 +167,7 @@ export class Leases {
     const lockId = this.newLockId();
     try {
       const answer = await this.client.send(
-        new UpdateItemCommand({
+        new (dynamoDbSdk().UpdateItemCommand)({
           TableName: this.table,
           Key: { [leaseKeyAttribute]: str(name) },
           // A held lease carries no TTL: DynamoDB must never delete it under its holder.
@@ -189,7 +190,7 @@ export class Leases {
       const state = readState(name, answer.Attributes);
       return { acquired: true, lease: { name, holder, ...(details ? { details } : {}), lockId, epoch: state.epoch, acquiredAt: now, expiresAt: now + duration } };
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw this.failure(`taking the lease ${name} for ${holder}`, err);
+      if (!(err instanceof dynamoDbSdk().ConditionalCheckFailedException)) throw this.failure(`taking the lease ${name} for ${holder}`, err);
       return { acquired: false, current: await this.describe(name) };
     }
   }
@@ -217,7 +218,7 @@ export class Leases {
     const now = this.clock();
     try {
       await this.client.send(
-        new UpdateItemCommand({
+        new (dynamoDbSdk().UpdateItemCommand)({
           TableName: this.table,
           Key: { [leaseKeyAttribute]: str(lease.name) },
           UpdateExpression: 'SET #renewedAt = :now, #expiresAt = :expiresAt',
@@ -228,7 +229,7 @@ export class Leases {
       );
       return { ...lease, expiresAt: now + duration };
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw this.failure(`renewing the lease ${lease.name}`, err);
+      if (!(err instanceof dynamoDbSdk().ConditionalCheckFailedException)) throw this.failure(`renewing the lease ${lease.name}`, err);
       const current = await this.describe(lease.name);
       throw new LeaseLostError(lease, current.lockId ? 'it was taken over' : 'it was released or broken', current);
     }
@@ -264,7 +265,7 @@ export class Leases {
   /** What the lease is now (a strongly consistent read). */
   async describe(name: string): Promise<LeaseState> {
     try {
-      const answer = await this.client.send(new GetItemCommand({ TableName: this.table, Key: { [leaseKeyAttribute]: str(name) }, ConsistentRead: true }));
+      const answer = await this.client.send(new (dynamoDbSdk().GetItemCommand)({ TableName: this.table, Key: { [leaseKeyAttribute]: str(name) }, ConsistentRead: true }));
       return readState(name, answer.Item);
     } catch (err) {
       throw this.failure(`reading the lease ${name}`, err);
@@ -275,7 +276,7 @@ export class Leases {
     const now = this.clock();
     try {
       await this.client.send(
-        new UpdateItemCommand({
+        new (dynamoDbSdk().UpdateItemCommand)({
           TableName: this.table,
           Key: { [leaseKeyAttribute]: str(name) },
           UpdateExpression: 'REMOVE #lockId, #holder, #details SET #expiresAt = :zero, #releasedAt = :now, #ttl = :ttl',
@@ -286,7 +287,7 @@ export class Leases {
       );
       return true;
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
+      if (err instanceof dynamoDbSdk().ConditionalCheckFailedException) return false;
       throw this.failure(doing, err);
     }
   }

@@ -1,21 +1,13 @@
 // SSM for one region: Parameter Store, where agents' secrets live, and Run Command, which carries
 // the bootstrap to the instances. Owns the per-call limits, paging, and the polling of command
 // invocations to their end; keeps secret values out of every message it produces.
-import {
-  AddTagsToResourceCommand,
-  DeleteParameterCommand,
-  DescribeInstanceInformationCommand,
-  GetCommandInvocationCommand,
-  DescribeParametersCommand,
-  ListCommandInvocationsCommand,
-  PutParameterCommand,
-  SendCommandCommand,
-  type CommandInvocation,
-  type SSMClient,
-} from '@aws-sdk/client-ssm';
+import type { CommandInvocation, SSMClient } from '@aws-sdk/client-ssm';
 import { Tags } from '../model.ts';
 import type { CommandResult, CommandStatus, Parameters, RunCommand } from '../ports.ts';
 import { awsErrorCode, awsRemoteError, describeIds, inGroupsOf, ssmClient } from './clients.ts';
+import { ssmSdk } from './sdk.ts';
+
+const { AddTagsToResourceCommand, DeleteParameterCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, DescribeParametersCommand, ListCommandInvocationsCommand, PutParameterCommand, SendCommandCommand } = ssmSdk;
 
 export type RunScriptOptions = { fleet: string; comment: string; timeoutSeconds: number };
 

@@ -3,6 +3,7 @@
 // applies after showing the plan.
 import { dirname } from 'node:path';
 import { applyPlan, type Systems } from '../apply/apply.ts';
+import { applyInRounds } from '../apply/rounds.ts';
 import type { Failure } from '../apply/events.ts';
 import { observe } from '../apply/observe.ts';
 import { NodeWatch } from '../apply/watch.ts';
@@ -56,7 +57,7 @@ export const planCommand: CommandModule = (command, context) => {
       const ctx = context(opts);
       const { fleet, systems } = await open(ctx);
       const plan = planUp(fleet, await observe(fleet, systems, ctx.now));
-      ctx.io.result(formatPlan(plan), { fleet: fleet.fleet, actions: plan.actions });
+      ctx.io.result(formatPlan(plan), { fleet: fleet.fleet, actions: plan.actions, drift: plan.drift, rollouts: plan.rollouts });
       if (opts.detailedExitcode && hasChanges(plan)) throw new ExitRequest(ExitCode.changesPending);
     });
 };
@@ -93,23 +94,32 @@ export const upCommand: CommandModule = (command, context) => {
       const watch = new NodeWatch(systems.controller);
       const progress = io.progress(fleet.pools.map((p) => p.name));
       const deadline = started + timeout;
-      const result = await applyPlan(fleet, plan, systems, { deadline, reporter: progress, watch, now });
+      const advice = 'it stays drained (no new builds); run `provisioner up` again once its build has ended (it goes on from where it is), or give it longer with --timeout';
+      const rounds = await applyInRounds(fleet, { plan, observed }, systems, {
+        deadline,
+        reporter: progress,
+        watch,
+        now,
+        busyAtTimeout: advice,
+        observe: () => observe(fleet, systems, now),
+      });
+      const { online, failures, applied } = rounds;
+      const roundObserved = rounds.last.observed;
+      const round = rounds.last.plan;
 
       // Agents the plan left alone may still be on their way (bootstrapped moments ago): wait for them too.
-      const touched = new Set([...result.online, ...result.failures.map((f) => f.agent)]);
-      const waiting = wantedAgents(fleet, observed, plan).filter((name) => !touched.has(name));
-      const late: Failure[] = [];
+      const touched = new Set([...online, ...failures.map((f) => f.agent)]);
+      const waiting = wantedAgents(fleet, roundObserved, round).filter((name) => !touched.has(name));
       await Promise.all(
         waiting.map(async (name) => {
           if (!(await watch.online(name, deadline))) {
             const node = watch.last(name);
-            late.push({ pool: parseAgentName(name)?.pool ?? '', agent: name, step: 'online', error: `not online before the timeout${node?.offlineReason ? `: ${node.offlineReason}` : ''}` });
+            failures.push({ pool: parseAgentName(name)?.pool ?? '', agent: name, step: 'online', error: `not online before the timeout${node?.offlineReason ? `: ${node.offlineReason}` : ''}` });
           }
         }),
       );
       progress.finish();
-      const failures = [...result.failures, ...late];
-      if (opts.json) io.result('', { fleet: fleet.fleet, actions: plan.actions, online: result.online, failures });
+      if (opts.json) io.result('', { fleet: fleet.fleet, actions: applied, drift: plan.drift, online, failures });
       else if (failures.length === 0) io.info(`Done in ${Math.round((now() - started) / 1000)}s: fleet ${fleet.fleet} matches fleet.yaml.`);
       if (failures.length > 0) throw applyFailed(failures);
     });
@@ -156,13 +166,14 @@ export const downCommand: CommandModule = (command, context) => {
       await using _lock = await holdRunLock(ctx, fleet, 'down', opts.lockTimeout);
       const started = now();
       const plan = planDown(fleet, await observe(fleet, systems, now), opts.pool);
-      io.info(hasChanges(plan) ? formatPlan(plan) : 'Nothing to remove.');
+      io.info(hasChanges(plan) ? formatPlan(plan, { force: opts.force }) : 'Nothing to remove.');
       if (!hasChanges(plan)) return;
       if (!opts.yes && !(await io.confirm(`Remove these agents from fleet ${fleet.fleet}${opts.force ? ', busy or not' : ''}?`))) {
         io.info('Nothing changed.');
         return;
       }
-      const result = await applyPlan(fleet, plan, systems, { deadline: started + timeout, force: opts.force, reporter: new LogReporter(io.info), now });
+      const busyAtTimeout = 'it stays drained (no new builds); run `provisioner down` again once its build has ended, give it longer with --timeout, or remove it at once with --force (its build is aborted)';
+      const result = await applyPlan(fleet, plan, systems, { deadline: started + timeout, force: opts.force, reporter: new LogReporter(io.info), now, busyAtTimeout });
       if (result.failures.length > 0) throw applyFailed(result.failures);
       io.info(`Done: ${opts.pool ? `pool ${opts.pool}` : `fleet ${fleet.fleet}`} removed.`);
     });

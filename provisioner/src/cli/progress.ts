@@ -33,6 +33,8 @@ function logLine(e: ProgressEvent): string | undefined {
       return `${e.agent}: online`;
     case 'resumed':
       return `${e.agent}: back online (drain lifted)`;
+    case 'reconfigured':
+      return `${e.agent}: node updated in place (${e.fields.join(', ')})`;
     case 'draining':
       return `${e.agent}: draining (no new builds)`;
     case 'removed':
@@ -58,6 +60,8 @@ interface PoolCounts {
 /** A table redrawn in place: per pool, launched / running / registered / online. */
 export class TableReporter implements Reporter {
   private readonly counts = new Map<string, PoolCounts>();
+  /** What each agent being waited for is waiting on (the latest note), shown under the table. */
+  private readonly waits = new Map<string, string>();
   private drawn = 0;
   private timer: NodeJS.Timeout | undefined;
 
@@ -74,6 +78,8 @@ export class TableReporter implements Reporter {
     if (!pool) return;
     const c = this.counts.get(pool) ?? { launched: 0, running: 0, registered: 0, online: 0, removed: 0, failed: 0 };
     this.counts.set(pool, c);
+    if (e.kind === 'note' && e.agent) this.waits.set(e.agent, e.message);
+    else if ('agent' in e && e.agent && e.kind !== 'note') this.waits.delete(e.agent);
     if (e.kind === 'launched') c.launched += e.instanceIds.length;
     else if (e.kind === 'ready') c.running += 1;
     else if (e.kind === 'registered') c.registered += 1;
@@ -114,6 +120,7 @@ export class TableReporter implements Reporter {
         `${pool.padEnd(16)} ${String(c.launched).padStart(8)}  ${String(c.running).padStart(7)}  ${String(c.registered).padStart(10)}  ${String(c.online).padStart(6)}  ${String(c.removed).padStart(7)}  ${String(c.failed).padStart(6)}`,
       );
     }
+    for (const [agent, note] of this.waits) lines.push(`${agent}: ${note}`);
     this.stream.write(`${lines.join('\n')}\n`);
     this.drawn = lines.length;
   }

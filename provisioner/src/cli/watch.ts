@@ -13,6 +13,7 @@ import type { PoolDecision } from '../plan/scale.ts';
 import { sshPreflight } from '../transport/ssh.ts';
 import type { CommandModule } from './command.ts';
 import type { IoHost } from './io.ts';
+import { WatchMetrics } from './metrics.ts';
 import { formatFailure, LogReporter } from './progress.ts';
 import { connect as connectAdapters } from './systems.ts';
 
@@ -20,6 +21,8 @@ interface WatchFlags {
   tick: string;
   once: boolean;
   json: boolean;
+  metricsPort?: string;
+  metricsAddress: string;
 }
 
 /** The shortest tick: Jenkins rebuilds its queue every 5 s, so faster only costs calls. */
@@ -30,19 +33,33 @@ export const watchCommand: CommandModule = (command, context) => {
     .option('--tick <duration>', 'how often to reconcile', '5s')
     .option('--once', 'one tick, wait for the agents it starts, then exit (for tests and cron)', false)
     .option('--json', 'one JSON object per line: each pool whose numbers changed, and each step', false)
+    .option('--metrics-port <port>', 'serve Prometheus metrics on GET /metrics at this port (0: any free one)')
+    .option('--metrics-address <address>', 'the address the metrics listen on', '127.0.0.1')
     .action(async (flags: WatchFlags) => {
       // The JSON lines are the output itself, not one document: the host writes them as plain lines.
       const ctx = context();
       const { io, env, now } = ctx;
       const tick = parseDuration(flags.tick);
       if (tick === undefined || tick < minTickMs) throw new UserError(`--tick: expected a duration of at least 1s such as 5s or 1m, found "${flags.tick}"`);
+      const metricsPort = flags.metricsPort === undefined ? undefined : Number(flags.metricsPort);
+      if (metricsPort !== undefined && (!/^\d+$/.test(flags.metricsPort!) || metricsPort > 65535)) {
+        throw new UserError(`--metrics-port: expected a TCP port from 0 to 65535, found "${flags.metricsPort}"`);
+      }
       const fleet = await loadFleet(ctx.globals.config, env);
       await sshPreflight(fleet.pools, { baseDir: dirname(fleet.source), env });
       const token = await readToken(fleet, env);
       const systems = (ctx.connect ?? connectAdapters)(fleet, token, { env });
-      const out = output(io, flags.json, now);
+      const metrics = new WatchMetrics();
+      const out = output(io, flags.json, now, metrics);
       const autoscaler = new Autoscaler(fleet, systems, { reporter: out.reporter, now });
       if (!flags.json) io.info(describeFleet(fleet, tick, flags.once));
+      if (metricsPort !== undefined) {
+        const served = await metrics.serve(metricsPort, flags.metricsAddress).catch((err: unknown) => {
+          throw new UserError(`--metrics-port: cannot listen on ${flags.metricsAddress}:${metricsPort}: ${(err as Error).message}`);
+        });
+        if (flags.json) io.result(JSON.stringify({ time: new Date(now()).toISOString(), type: 'metrics', url: served.url }));
+        else io.info(`watch: metrics at ${served.url}`);
+      }
 
       if (flags.once) {
         const result = await autoscaler.tick();
@@ -68,6 +85,7 @@ export const watchCommand: CommandModule = (command, context) => {
             out.tick(await autoscaler.tick());
           } catch (err) {
             // A tick that could not observe or plan changes nothing: say so and try again next tick.
+            metrics.failedTick();
             out.error(err);
           }
           const rest = Math.max(0, tick - (now() - started));
@@ -84,7 +102,11 @@ export const watchCommand: CommandModule = (command, context) => {
         process.off('SIGINT', stop);
       }
       // Whatever was under way is finished by the next watch (or `up`): nothing here needs waiting for.
+      autoscaler.stop();
       if (!flags.json) io.info('watch: stopped.');
+      // The bring-up's remote waits (an SSM agent coming online, a bootstrap's command) hold timers
+      // until their deadline: a stopped watch leaves them, as a crashed one would, once its output is out.
+      setTimeout(() => process.exit(), 200).unref();
     });
 };
 
@@ -95,7 +117,7 @@ function describeFleet(fleet: Fleet, tick: number, once: boolean): string {
 }
 
 /** Lines for people, or JSON lines; a pool's line only when its numbers changed. */
-function output(io: IoHost, json: boolean, now: () => number) {
+function output(io: IoHost, json: boolean, now: () => number, metrics: WatchMetrics) {
   const last = new Map<string, string>();
   let lastQueue = '';
   const background: Array<Extract<ProgressEvent, { kind: 'failed' }>> = [];
@@ -103,6 +125,7 @@ function output(io: IoHost, json: boolean, now: () => number) {
   const log = new LogReporter((line) => io.info(`${stamp()} ${line}`));
   const reporter: Reporter = {
     event(e) {
+      metrics.event(e);
       if (e.kind === 'failed') background.push(e);
       if (json) io.result(JSON.stringify({ time: stamp(), type: 'event', ...e }));
       else log.event(e);
@@ -112,8 +135,10 @@ function output(io: IoHost, json: boolean, now: () => number) {
     reporter,
     failures: () => background.splice(0),
     tick(result: TickResult) {
+      metrics.tick(result);
       // The tick's own failures were already reported as events as they happened.
       background.splice(0);
+      for (const name of result.buildsEndedByRemoval) io.warn(`${new Date(result.at).toISOString()} ${name}: removed while a build still ran there (a bug of watch: please report it)`);
       for (const decision of result.decisions) {
         const key = JSON.stringify(decision.numbers);
         if (last.get(decision.pool) === key) continue;

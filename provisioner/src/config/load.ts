@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, isMap, isSeq, type Node } from 'yaml';
-import { z } from 'zod';
+import type { z as zod } from 'zod';
 import { UserError } from '../errors.ts';
 import type { Fleet } from '../model.ts';
 import { fleetSchema, type FleetConfig } from './schema.ts';
@@ -150,7 +150,7 @@ function lineOf(root: unknown, path: readonly PropertyKey[], lines: LineCounter)
   return offset === undefined ? '' : `:${lines.linePos(offset).line}`;
 }
 
-function explain(issue: z.core.$ZodIssue): string {
+function explain(issue: zod.core.$ZodIssue): string {
   const found = 'input' in issue ? describe(issue.input) : 'nothing';
   switch (issue.code) {
     case 'invalid_type':

@@ -1,6 +1,7 @@
 // The shape of fleet.yaml: what a valid fleet file is, with the defaults a pool gets when a key is
 // left out. Strict everywhere: an unknown key is a typo until proven otherwise.
-import { z } from 'zod';
+import type { z as zod } from 'zod';
+import { z } from './zod.ts';
 import { librarySchema } from '../library/schema.ts';
 
 const durationPattern = /^(\d+)(ms|s|m|h)$/;
@@ -58,7 +59,7 @@ export const staticHostSchema = z.strictObject({
   port: port.optional(),
   user: sshUser.optional(),
 });
-export type StaticHost = z.infer<typeof staticHostSchema>;
+export type StaticHost = zod.infer<typeof staticHostSchema>;
 
 // What only EC2 pools have: a static pool (one with `hosts`) leaves these out, an EC2 pool needs all.
 const ec2Fields = ['instanceType', 'image', 'subnets', 'securityGroups', 'instanceProfile'] as const;
@@ -114,6 +115,12 @@ const poolObject = z.strictObject({
   mode: z.enum(['NORMAL', 'EXCLUSIVE']).default('NORMAL'),
   rootVolumeGiB: z.int().min(8).max(16384).default(30),
   publicIp: z.boolean().default(false),
+  /** Words of the pool's own added to each node's description, after the fleet's managed prefix. */
+  description: z.string().max(200).regex(/^[^\r\n]*$/, 'one line of text').optional(),
+  /** Rolling replacement: at most this many agents beyond `count` while out-of-date agents are replaced. */
+  maxSurge: z.int().min(0).max(1000).default(1),
+  /** Rolling replacement: at most this many of the `count` wanted agents out of service at once. */
+  maxUnavailable: z.int().min(0).max(1000).default(0),
   // Scaling with the build queue (`provisioner watch`): a pool with `max` follows demand between
   // `min` and `max`; one without is never scaled by watch (`count: N` is min = max = N).
   min: z.int().min(0).max(1000).optional(),
@@ -148,7 +155,7 @@ export interface PoolScaling {
 /** The defaults of a scaled pool's keys left out. */
 export const scalingDefaults: PoolScaling = { minIdle: 0, idleAfter: 600_000, minUptime: 0, ephemeral: false, bootDeadline: 600_000, retryBudget: 3 };
 
-type PoolObject = z.infer<typeof poolObject>;
+type PoolObject = zod.infer<typeof poolObject>;
 type PoolBase = Omit<PoolObject, (typeof ec2Fields)[number] | (typeof ec2OnlyFields)[number] | 'hosts' | 'count' | 'min' | 'max' | (typeof scalingOnlyFields)[number]> & {
   /** How many agents `up` keeps: `count`, or `min` for a pool `watch` scales. */
   count: number;
@@ -187,6 +194,9 @@ export type StaticPoolConfig = PoolBase & {
 export const poolSchema = poolObject
   .superRefine((pool, ctx) => {
     const problem = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (pool.maxSurge === 0 && pool.maxUnavailable === 0) {
+      problem('maxSurge', 'maxSurge or maxUnavailable above 0 (with both 0 no out-of-date agent could ever be replaced), found both 0');
+    }
     if (pool.hosts) {
       for (const field of [...ec2Fields, ...ec2OnlyFields]) {
         if (pool[field] !== undefined) problem(field, `no ${field} in a static pool (one with hosts): its machines already exist`);
@@ -378,7 +388,7 @@ export const fleetSchema = z
     });
   });
 
-export type PoolConfig = z.infer<typeof poolSchema>;
+export type PoolConfig = zod.infer<typeof poolSchema>;
 
 /** A pool whose machines always exist (`hosts`), as opposed to EC2 instances the provisioner launches. */
 /** The executors an agent of the pool gets on an instance of `instanceType` (the pool's, for a type it does not list). */
@@ -389,4 +399,4 @@ export function executorsFor(pool: PoolConfig, instanceType: string | undefined)
 export function isStaticPool<P extends PoolConfig>(pool: P): pool is Extract<P, { hosts: StaticHost[] }> {
   return pool.hosts !== undefined;
 }
-export type FleetConfig = z.infer<typeof fleetSchema>;
+export type FleetConfig = zod.infer<typeof fleetSchema>;

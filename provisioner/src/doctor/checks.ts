@@ -4,6 +4,7 @@ import { UserError } from '../errors.ts';
 import { staleFiles } from '../library/command.ts';
 import { renderLibrary } from '../library/render.ts';
 import { steps as librarySteps } from '../library/steps.ts';
+import { deployments } from '../library/schema.ts';
 import { callArgument, groovyBlocks, readJenkinsfile, type Block, type JenkinsfileFacts } from './jenkinsfile.ts';
 import { labelsSatisfy } from './labels.ts';
 import { paths, type Repository } from './repository.ts';
@@ -460,18 +461,28 @@ function deployCheck(repo: Repository): CheckResult {
   }
   const inputs = repo.terraform.value;
   const settings = library.jenkinsfile;
+  // Each region gets the shared settings and its own: a key is missing where neither has it.
+  const targets = deployments(settings);
+  const lacking = (has: (target: (typeof targets)[number]) => boolean) => {
+    const without = targets.filter((t) => !has(t));
+    if (without.length === 0) return undefined;
+    return without.length === targets.length ? '' : ` for region ${without.map((t) => t.name).join(' and ')} (give it there or shared)`;
+  };
   for (const name of inputs.requiredVars) {
-    if (name === settings.imageVariable || name in settings.vars) continue;
-    result.problems.push(`${repo.fleet.path} library.jenkinsfile.vars.${name} is missing: ${inputs.dir} declares variable ${name} without a default, so the deploy cannot plan`);
+    const missing = name === settings.imageVariable ? undefined : lacking((t) => name in t.vars);
+    if (missing === undefined) continue;
+    result.problems.push(`${repo.fleet.path} library.jenkinsfile.vars.${name} is missing${missing}: ${inputs.dir} declares variable ${name} without a default, so the deploy cannot plan`);
+  }
+  for (const name of inputs.requiredBackendConfig) {
+    const missing = lacking((t) => name in t.backendConfig);
+    if (missing === undefined) continue;
+    result.problems.push(`${repo.fleet.path} library.jenkinsfile.backendConfig.${name} is missing${missing}: ${inputs.dir}'s ${inputs.backend} backend leaves it to init`);
   }
   if (!inputs.requiredVars.includes(settings.imageVariable)) {
     result.problems.push(`${repo.fleet.path} library.jenkinsfile.imageVariable is ${settings.imageVariable}, which ${inputs.dir} does not declare (without a default): the pushed image would not reach the deploy`);
   }
-  for (const name of inputs.requiredBackendConfig) {
-    if (name in settings.backendConfig) continue;
-    result.problems.push(`${repo.fleet.path} library.jenkinsfile.backendConfig.${name} is missing: ${inputs.dir}'s ${inputs.backend} backend leaves it to init`);
-  }
-  result.notes.push(`${inputs.dir}: ${inputs.requiredVars.length} variables without a default, ${inputs.requiredBackendConfig.length} backend settings`);
+  const regions = settings.regions.length > 0 ? `, for each of ${settings.regions.length} regions (${settings.regions.map((r) => r.name).join(', ')})` : '';
+  result.notes.push(`${inputs.dir}: ${inputs.requiredVars.length} variables without a default, ${inputs.requiredBackendConfig.length} backend settings${regions}`);
   return result;
 }
 

@@ -25,7 +25,7 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 export const initCommand: CommandModule = (command, context) => {
   command
     .requiredOption('--outputs <file>', '`terraform output -json` of terraform/jenkins (and of terraform/bootstrap: repeat the option); - reads standard input', (file: string, all: string[] = []) => [...all, file])
-    .option('--deploy-var <name=value>', "an input of the deploy's Terraform no root outputs (certificate_arn=...): library.jenkinsfile.vars.NAME; repeatable", (pair: string, all: string[] = []) => [...all, pair], [])
+    .option('--deploy-var <name=value>', "an input of the deploy's Terraform no root outputs (backup_copy_vault_arn=...): library.jenkinsfile.vars.NAME; REGION.NAME=VALUE (us-west-2.certificate_arn=...) sets that region's own; repeatable", (pair: string, all: string[] = []) => [...all, pair], [])
     .option('--from <template>', 'the fleet file to start from when --config does not exist yet (default: examples/fleet.yaml)')
     .option('--force', 'overwrite an existing fleet file (its pools and settings are kept; only the values from the outputs change)', false)
     .action(async (options: InitOptions) => {
@@ -62,8 +62,8 @@ export const initCommand: CommandModule = (command, context) => {
       }
       const deployVars: Record<string, string> = {};
       for (const pair of options.deployVar) {
-        const match = /^([A-Za-z_][A-Za-z0-9_-]*)=(.+)$/s.exec(pair);
-        if (!match) throw new UserError(`--deploy-var: expected NAME=VALUE (a variable of the deploy's Terraform and its value), found ${JSON.stringify(pair)}`);
+        const match = /^((?:[a-z0-9][a-z0-9-]*\.)?[A-Za-z_][A-Za-z0-9_-]*)=(.+)$/s.exec(pair);
+        if (!match) throw new UserError(`--deploy-var: expected NAME=VALUE or REGION.NAME=VALUE (a variable of the deploy's Terraform and its value), found ${JSON.stringify(pair)}`);
         deployVars[match[1] as string] = match[2] as string;
       }
       const result = fillFleet(text, templateName, outputs, deployVars);

@@ -177,10 +177,28 @@ export function fillFleet(
   }
   // The deploy's inputs that no root of ours outputs (the app's certificate, the backup vault of
   // another account): given on the command line, written where the pipeline reads them.
-  for (const [variable, value] of Object.entries(deployVars)) {
-    if (!doc.hasIn(['library', 'jenkinsfile'])) throw new UserError(`--deploy-var ${variable}: ${name} has no library.jenkinsfile section to put it in`);
-    put(doc, ['library', 'jenkinsfile', 'vars', variable], value);
-    filled.push({ path: `library.jenkinsfile.vars.${variable}`, output: '--deploy-var', value });
+  // REGION.NAME goes to that entry of library.jenkinsfile.regions (one state per region).
+  const regions = doc.getIn(['library', 'jenkinsfile', 'regions'], true);
+  const regionNames = isSeq(regions) ? regions.items.map((item) => (isMap(item) ? String(item.get('name')) : '')) : [];
+  for (const [key, value] of Object.entries(deployVars)) {
+    if (!doc.hasIn(['library', 'jenkinsfile'])) throw new UserError(`--deploy-var ${key}: ${name} has no library.jenkinsfile section to put it in`);
+    const dot = key.indexOf('.');
+    if (dot < 0) {
+      // A shared value that every region overrides would never reach a plan.
+      if (regionNames.length > 0 && regionNames.every((_, i) => doc.hasIn(['library', 'jenkinsfile', 'regions', i, 'vars', key]))) {
+        throw new UserError(`--deploy-var ${key}: every region of ${name} library.jenkinsfile.regions gives its own ${key}, so a shared one would reach no plan; give it per region (--deploy-var ${regionNames[0]}.${key}=...)`);
+      }
+      put(doc, ['library', 'jenkinsfile', 'vars', key], value);
+      filled.push({ path: `library.jenkinsfile.vars.${key}`, output: '--deploy-var', value });
+      continue;
+    }
+    const [region, variable] = [key.slice(0, dot), key.slice(dot + 1)];
+    const index = regionNames.indexOf(region);
+    if (index < 0) {
+      throw new UserError(`--deploy-var ${key}: ${name} library.jenkinsfile.regions has no region ${region}${regionNames.length > 0 ? ` (it has ${regionNames.join(', ')})` : ''}`);
+    }
+    put(doc, ['library', 'jenkinsfile', 'regions', index, 'vars', variable], value);
+    filled.push({ path: `library.jenkinsfile.regions[${index}].vars.${variable}`, output: '--deploy-var', value });
   }
   return { text: doc.toString({ lineWidth: 0, flowCollectionPadding: false }), filled, left };
 }

@@ -5,8 +5,9 @@
 import Jenkins, { type JenkinsClientError } from 'jenkins';
 import { XMLParser } from 'fast-xml-parser';
 import { RemoteError } from '../errors.ts';
-import type { AgentNode } from '../model.ts';
+import type { AgentNode, NodeSettings, RunningBuild } from '../model.ts';
 import type { QueueItem } from '../plan/demand.ts';
+import { parseNodeSettings, withNodeSettings } from './node-xml.ts';
 import type { Controller, NodeSpec } from '../ports.ts';
 import { queueTree, QueueFormatError, readQueueItems } from './queue.ts';
 
@@ -28,7 +29,8 @@ export interface JenkinsControllerOptions {
  * SlaveComputer); the offline cause's class tells a person's (OfflineCause$UserCause) from Jenkins'
  * own (a node monitor's).
  */
-export const nodesTree = 'computer[displayName,description,offline,temporarilyOffline,idle,offlineCauseReason,offlineCause[_class,timestamp],absoluteRemotePath,numExecutors,executors[idle],assignedLabels[name]]';
+export const nodesTree =
+  'computer[displayName,description,offline,temporarilyOffline,idle,offlineCauseReason,offlineCause[_class,timestamp],absoluteRemotePath,numExecutors,executors[number,idle,progress,currentExecutable[fullDisplayName]],assignedLabels[name]]';
 
 /** Offline causes a person sets (toggleOffline, changeOfflineCause, the CLI): OfflineCause.UserCause and its ByCLI. */
 const personCause = /^hudson\.slaves\.OfflineCause\$(UserCause|ByCLI)$/;
@@ -167,6 +169,8 @@ export class JenkinsController implements Controller {
       // SlaveComputer.getAbsoluteRemotePath is set only while the agent's channel is up (shown to
       // Agent/Connect, which the service account has): whether a drained node's agent is there at all.
       if ('absoluteRemotePath' in computer) node.connected = typeof computer.absoluteRemotePath === 'string';
+      const running = runningBuilds(computer.executors);
+      if (running.length > 0) node.running = running;
       // Jenkins makes a computer only for a node with executors and keeps one with none only while
       // the builds of a deleted node finish (AbstractCIBase.updateComputerList).
       if (computer.numExecutors === 0) node.deleted = true;
@@ -277,6 +281,38 @@ export class JenkinsController implements Controller {
     }
   }
 
+  async nodeSettings(name: string): Promise<NodeSettings | undefined> {
+    const doing = `reading the configuration of node ${name}`;
+    let xml: string;
+    try {
+      // GET computer/NAME/config.xml needs Agent/ExtendedRead, which Agent/Configure implies.
+      xml = await this.call({ doing, permission: 'Agent/Configure', readOnly: true }, () => this.client.node.config({ name }));
+    } catch (err) {
+      if (err instanceof RemoteError && statusOf(err.cause as JenkinsClientError) === 404) return undefined;
+      throw err;
+    }
+    try {
+      return parseNodeSettings(xml);
+    } catch (err) {
+      throw new RemoteError(doing, this.endpoint, `answered a config.xml that is not an agent's: ${(err as Error).message}`);
+    }
+  }
+
+  async reconfigureNode(name: string, settings: NodeSettings): Promise<void> {
+    checkSpec({ name, ...settings });
+    const doing = `updating the configuration of node ${name}`;
+    // Posting replaces the whole node (Computer.updateByXml): read what it holds now and change only
+    // the fleet's settings, so its offline cause (a drain, a person's hold) and launcher stay.
+    const current = await this.call({ doing, permission: 'Agent/Configure', readOnly: true }, () => this.client.node.config({ name }));
+    let xml: string;
+    try {
+      xml = withNodeSettings(current, settings);
+    } catch (err) {
+      throw new RemoteError(doing, this.endpoint, `answered a config.xml that is not an agent's: ${(err as Error).message}`);
+    }
+    await this.call({ doing, permission: 'Agent/Configure', readOnly: false }, () => this.client.node.config({ name, xml }));
+  }
+
   /**
    * A GET of an endpoint the `jenkins` client has no call for, authenticated and bounded as its own
    * requests are. Fails as the client fails (JenkinsClientError: `res` when the controller answered
@@ -371,6 +407,20 @@ export class JenkinsController implements Controller {
     }
     return `answered ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}${said ? `: ${said}` : ''}`;
   }
+}
+
+/** The builds holding a computer's executors, as far as the account may see them (the job needs Job/Read). */
+function runningBuilds(executors: unknown): RunningBuild[] {
+  if (!Array.isArray(executors)) return [];
+  return executors.flatMap((raw): RunningBuild[] => {
+    const executor = raw as { number?: unknown; idle?: unknown; progress?: unknown; currentExecutable?: { fullDisplayName?: unknown } | null };
+    if (executor.idle !== false) return [];
+    const build: RunningBuild = { executor: typeof executor.number === 'number' ? executor.number : 0 };
+    const name = executor.currentExecutable?.fullDisplayName;
+    if (typeof name === 'string' && name) build.build = name;
+    if (typeof executor.progress === 'number' && executor.progress >= 0) build.progress = executor.progress;
+    return [build];
+  });
 }
 
 function checkSpec(spec: NodeSpec): void {

@@ -37,6 +37,9 @@ declare module 'jenkins' {
       changeOfflineCause(options: { name: string; message: string }): Promise<void>;
       toggleOffline(options: { name: string; message: string }): Promise<void>;
       destroy(options: { name: string }): Promise<void>;
+      /** GET computer/NAME/config.xml (the document), or POST it when `xml` is given. */
+      config(options: { name: string }): Promise<string>;
+      config(options: { name: string; xml: string }): Promise<void>;
     };
   }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { groovyComment, groovyGStringText, groovyLiteral, groovyString, groovyWrapped, type GroovyValue } from './groovy.ts';
-import type { Library } from './schema.ts';
+import { deployments, type Library } from './schema.ts';
 import { steps, toolHomes, type Param, type Step } from './steps.ts';
 import type { TerraformInputs } from './terraform-inputs.ts';
 
@@ -95,11 +95,34 @@ export function renderLibrary(
   // A long value continues on lines of its own, so generated lines stay under the lint's 120.
   const value = (text: string, indent: number) => (text.length > 60 ? groovyWrapped(text, ' '.repeat(indent + 4), 60) : groovyString(text));
   const entries = (map: Record<string, string>, indent: number) => Object.entries(map).map(([k, v]) => entry(k, value(v, indent)));
-  const backendConfig = (indent: number) => (Object.keys(deploy.backendConfig).length > 0 ? mapLiteral(entries(deploy.backendConfig, indent), indent) : '');
-  const fixedVars = (indent: number) => entries(deploy.vars, indent);
+  const backendConfig = (settings: Record<string, string>, indent: number) =>
+    Object.keys(settings).length > 0 ? mapLiteral(entries(settings, indent), indent) : '';
   const listLiteral = (items: string[], indent: number) =>
     items.length === 0 ? '[]' : `[\n${' '.repeat(indent + 2)}${items.map(groovyString).join(`,\n${' '.repeat(indent + 2)}`)}\n${' '.repeat(indent)}]`;
   const terraformDir = groovyGStringText(deploy.terraformDir);
+  const targets = deployments(deploy).map((target, index) => ({
+    ...target,
+    // The environment variables that carry this target's plan from its stage to the approval and the apply.
+    prefix: target.name === null ? 'PLAN' : `PLAN_${target.name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`,
+    named: target.name !== null,
+    nameArgument: target.name === null ? '' : `name: ${groovyString(target.name)}, `,
+    planStage: target.name === null ? `Plan ${deploy.terraformDir}` : `Plan ${target.name}`,
+    applyStage: target.name === null ? `Apply ${deploy.terraformDir}` : `Apply ${target.name}`,
+    // The approver's summary, built up region by region in the order applied.
+    summaryStart: index === 0
+      ? `env.PLAN_SUMMARY = ${groovyString(`${target.name}: `)} +`
+      : `env.PLAN_SUMMARY = env.PLAN_SUMMARY + ${groovyString(`; ${target.name}: `)} +`,
+    planText: `${terraformDir}/terraform-plan${target.name === null ? '' : `-${target.name}`}.txt`,
+    backendConfig: { pullRequest: backendConfig(target.backendConfig, 14), plan: backendConfig(target.backendConfig, 16), apply: backendConfig(target.backendConfig, 14) },
+    deployVars: mapLiteral([...entries(target.vars, 16), entry(deploy.imageVariable, 'env.IMAGE_REFERENCE')], 16),
+    pullRequestVars: mapLiteral([...entries(target.vars, 14), entry(deploy.imageVariable, pullRequestImage)], 14),
+  }));
+  // What the approver is shown, and the log keeps: each target's plan checksum in the order applied.
+  const single = targets.length === 1 && targets[0]?.name === null ? targets[0] : undefined;
+  const approvalMessage = single
+    ? `"Apply plan \${env.PLAN_SHA256} to ${terraformDir}? It is archived as ${single.planText}"`
+    : `"Apply to ${terraformDir}, in this order, \${env.PLAN_SUMMARY}?"`;
+  const approvedMessage = single ? '"Plan ${env.PLAN_SHA256} approved by ${env.APPROVED_BY}"' : '"Approved by ${env.APPROVED_BY}: ${env.PLAN_SUMMARY}"';
   files.push({
     path: 'Jenkinsfile',
     template: 'Jenkinsfile.hbs',
@@ -109,13 +132,13 @@ export function renderLibrary(
       pullRequestLabel: library.pullRequestLabel,
       required: {
         pullRequest: { vars: listLiteral(terraform.requiredVars, 14), backendConfig: listLiteral(terraform.requiredBackendConfig, 14) },
-        plan: { vars: listLiteral(terraform.requiredVars, 12), backendConfig: listLiteral(terraform.requiredBackendConfig, 12) },
+        plan: { vars: listLiteral(terraform.requiredVars, 16), backendConfig: listLiteral(terraform.requiredBackendConfig, 16) },
       },
       junitFile: `${appDir}/build/test-results/junit.xml`,
-      backendConfig: { pullRequest: backendConfig(14), plan: backendConfig(12), apply: backendConfig(10) },
-      deployVars: mapLiteral([...fixedVars(12), entry(deploy.imageVariable, 'env.IMAGE_REFERENCE')], 12),
-      pullRequestVars: mapLiteral([...fixedVars(14), entry(deploy.imageVariable, pullRequestImage)], 14),
-      approvalMessage: `"Apply plan \${env.PLAN_SHA256} to ${terraformDir}? It is archived as ${terraformDir}/terraform-plan.txt"`,
+      deployments: targets,
+      deploymentOrder: single ? deploy.terraformDir : targets.map((t) => t.name).join(', then '),
+      approvalMessage,
+      approvedMessage,
     }),
   });
   return files;

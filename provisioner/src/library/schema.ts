@@ -2,7 +2,8 @@
 // version, registry and image, credential ids, deploy branch, tool versions, cache
 // directories) that `provisioner library` renders into the shared library's steps and the
 // Jenkinsfile. Every value lands in generated Groovy, so each one is held to a strict pattern.
-import { z } from 'zod';
+import type { z as zod } from 'zod';
+import { z } from '../config/zod.ts';
 
 const relativePath = z
   .string()
@@ -22,6 +23,11 @@ const credentialsId = z
 
 const terraformName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'expected a Terraform variable name');
 const singleLine = z.string().regex(/^[^\n\r]*$/, 'expected a single line');
+
+const backendSettings = z
+  .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'expected a backend setting name'), singleLine.min(1, 'expected a value'))
+  .default({});
+const inputVariables = z.record(terraformName, singleLine.min(1, 'expected a value')).default({});
 
 /** A minimum version such as `3.11` or `1.5.0`. */
 const minVersion = z.string().regex(/^\d+(\.\d+){0,2}$/, 'expected a version such as 3.11 or 1.5.0');
@@ -136,16 +142,49 @@ export const librarySchema = z.strictObject({
        * operator gives them. `provisioner doctor` names each one terraformDir's backend leaves out
        * and this lacks; the deploy's first step fails naming it too, before `terraform init`.
        */
-      backendConfig: z
-        .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'expected a backend setting name'), singleLine.min(1, 'expected a value'))
-        .default({}),
+      backendConfig: backendSettings,
       /**
        * The deploy's input variables (not secrets: they are visible in the Jenkinsfile), checked the
        * same way against terraformDir's variables without a default.
        */
-      vars: z.record(terraformName, singleLine.min(1, 'expected a value')).default({}),
+      vars: inputVariables,
+      /**
+       * The deploy's targets, applied one after another in this order (for terraform/app: one state
+       * per region, the writer's region first). Each adds its own backendConfig and vars to the
+       * shared ones above, overriding a shared key it repeats. None: one deploy with the shared ones.
+       */
+      regions: z
+        .array(
+          z.strictObject({
+            /** Names the target's stages, plan file and stash: an AWS region such as us-west-2. */
+            name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a region name such as us-west-2 (lower-case letters, digits, "-")'),
+            backendConfig: backendSettings,
+            vars: inputVariables,
+          }),
+        )
+        .default([])
+        .refine((regions) => new Set(regions.map((r) => r.name)).size === regions.length, 'expected each region name once'),
     })
     .prefault({}),
 });
 
-export type Library = z.infer<typeof librarySchema>;
+export type Library = zod.infer<typeof librarySchema>;
+
+/** One target of the deploy: its name (null when fleet.yaml lists no regions) and its whole settings. */
+export interface Deployment {
+  name: string | null;
+  backendConfig: Record<string, string>;
+  vars: Record<string, string>;
+}
+
+/** The deploy's targets in the order they are applied, each with the shared settings merged in. */
+export function deployments(jenkinsfile: Library['jenkinsfile']): Deployment[] {
+  if (jenkinsfile.regions.length === 0) {
+    return [{ name: null, backendConfig: { ...jenkinsfile.backendConfig }, vars: { ...jenkinsfile.vars } }];
+  }
+  return jenkinsfile.regions.map((region) => ({
+    name: region.name,
+    backendConfig: { ...jenkinsfile.backendConfig, ...region.backendConfig },
+    vars: { ...jenkinsfile.vars, ...region.vars },
+  }));
+}

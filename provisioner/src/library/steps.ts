@@ -174,6 +174,7 @@ export function steps(library: Library): Step[] {
       tool: 'terraform',
       params: [
         { key: 'dir', type: 'String', default: library.jenkinsfile.terraformDir, doc: 'the Terraform root module, relative to the workspace', pattern: relativePath, expected: relativePathText },
+        { key: 'name', type: 'String', default: null, doc: 'which of several plans of dir in one build this is, such as a region: its readable plan is archived as DIR/terraform-plan-NAME.txt and its stash carries the name (null: DIR/terraform-plan.txt)', pattern: '[a-z0-9][a-z0-9-]*', expected: 'a name of lower-case letters, digits and "-", such as us-west-2', nullable: true },
         { key: 'credentialsId', type: 'String', default: library.terraform.credentialsId, doc: `AWS credentials (the deploy role) ${library.deployBranch} plans with, bound to AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (null: the agent's instance role)`, nullable: true },
         { key: 'planCredentialsId', type: 'String', default: library.terraform.planCredentialsId, doc: 'AWS credentials (a read-only role) pull requests and other branches plan with (null: the agent\'s instance role)', nullable: true },
         { key: 'vars', type: 'Map', default: {}, doc: 'input variables, passed as TF_VAR_name in the environment (not empty: withEnv drops an empty variable)', keyPattern: '[A-Za-z_][A-Za-z0-9_-]*', expected: 'a Terraform variable name', pattern: '(?s).+', valueExpected: 'a non-empty value (withEnv drops an empty variable, so Terraform would see none)' },

@@ -5,14 +5,20 @@
 // which machines the phases before it already took away.
 import { createHash } from 'node:crypto';
 import { isStaticPool } from '../config/schema.ts';
-import { isStaticHostId, type AgentNode, type Fleet, type Instance, type Observed, type Pool } from '../model.ts';
+import { isStaticHostId, type AgentNode, type Fleet, type Instance, type NodeSettings, type Observed, type Pool, type PoolResolution } from '../model.ts';
+import { instanceChanges, nodeChanges, wantedNodeSettings, type FieldChange } from './drift.ts';
 import { hasMachine, inventory, type Agent, type Inventory, type PoolInventory } from './inventory.ts';
 
-export type RemoveReason = 'scale-down' | 'pool-removed' | 'stray' | 'stopped' | 'down' | 'replace';
+export type { FieldChange } from './drift.ts';
+
+/** `outdated`: launched with settings its pool no longer has, replaced by a new agent (rolling). */
+export type RemoveReason = 'scale-down' | 'pool-removed' | 'stray' | 'stopped' | 'down' | 'replace' | 'outdated';
 
 export type Action =
-  /** Start `count` instances of a pool in one subnet with one idempotent RunInstances call. */
-  | { type: 'launch'; pool: string; region: string; subnetId: string; count: number; clientToken: string }
+  /** Start `count` instances of a pool in one subnet with one idempotent RunInstances call (`replacing`: for out-of-date agents). */
+  | { type: 'launch'; pool: string; region: string; subnetId: string; count: number; clientToken: string; capacity?: 'spot' | 'spot-then-on-demand'; replacing?: boolean }
+  /** A node whose settings differ from its pool's: change them in place (config.xml); its builds go on. */
+  | { type: 'reconfigure'; pool: string; node: string; settings: NodeSettings; changes: FieldChange[] }
   /** An instance with no Jenkins node: create the node, store its secret, bootstrap the host. */
   | { type: 'register'; pool: string; region: string; instanceId: string; node: string; reason: string; instanceType?: string }
   /** A node that is offline while its instance lives: store its secret again, bootstrap again. */
@@ -31,7 +37,7 @@ export type Action =
 /** What a removal takes away after the node: the three are carried out differently, and `apply` handles each. */
 export type RemoveAction =
   /** An EC2 instance: terminated, and its secret parameter deleted. */
-  | { type: 'remove'; target: 'instance'; pool: string; region: string; instanceId: string; node?: string; reason: RemoveReason; busy: boolean; detail?: string }
+  | { type: 'remove'; target: 'instance'; pool: string; region: string; instanceId: string; node?: string; reason: RemoveReason; busy: boolean; detail?: string; changes?: FieldChange[] }
   /** A static pool's host, which stays: what the bootstrap put there is cleaned over SSH while the file still names the host. */
   | { type: 'remove'; target: 'host'; pool: string; hostId: string; node?: string; reason: RemoveReason; busy: boolean }
   /** A busy node with no machine the fleet knows behind it: drained, and deleted once idle. */
@@ -39,13 +45,41 @@ export type RemoveAction =
 
 export type ActionType = Action['type'];
 
+/** An agent that differs from its pool, and how the difference is made right. */
+export interface AgentDrift {
+  pool: string;
+  agent: string;
+  instanceId?: string;
+  /** `update`: its node's settings change in place; `replace`: a new agent takes its place (rolling). */
+  how: 'update' | 'replace';
+  changes: FieldChange[];
+}
+
+/** A pool whose out-of-date agents are being replaced, a few at a time. */
+export interface Rollout {
+  pool: string;
+  /** Out-of-date agents left, this round's included. */
+  outdated: number;
+  maxSurge: number;
+  maxUnavailable: number;
+  /** Launched for it this round, and out-of-date agents taken away this round. */
+  launching: number;
+  retiring: number;
+  /** Why nothing more happens this round (waiting for new agents to come online, ...). */
+  waiting?: string;
+}
+
 export interface Plan {
   fleet: string;
   actions: Action[];
+  /** Every agent that differs from its pool, field by field (also those left for a later round); planUp always sets it. */
+  drift?: AgentDrift[];
+  /** Pools replacing out-of-date agents: `up` plans and applies again until none is left; planUp always sets it. */
+  rollouts?: Rollout[];
 }
 
 /** Launch, register, bootstrap and resume make or fix agents; the rest take things away. */
-export const actionOrder: ActionType[] = ['launch', 'register', 'bootstrap', 'resume', 'remove', 'delete-node', 'delete-secret', 'delete-launch-template'];
+export const actionOrder: ActionType[] = ['launch', 'register', 'bootstrap', 'resume', 'reconfigure', 'remove', 'delete-node', 'delete-secret', 'delete-launch-template'];
 
 /** How the drain message names us, so that our drains can be told from a person's. */
 export function drainMessage(fleet: string, reason: string): string {
@@ -93,11 +127,13 @@ export interface LaunchParameters {
  * IdempotentParameterMismatch; a state that comes back (up, down, up) does meet its old token,
  * which EC2 keeps >= 24 h after the instances end: see successorToken.
  */
-export function launchToken(fleet: string, pool: string, subnetId: string, count: number, liveIds: string[], parameters: LaunchParameters): string {
+export function launchToken(fleet: string, pool: string, subnetId: string, count: number, liveIds: string[], parameters: LaunchParameters, resolution?: PoolResolution): string {
   const settings: unknown[] = [parameters.region, parameters.image, parameters.instanceType, [...parameters.securityGroups].sort(), parameters.instanceProfile, parameters.rootVolumeGiB, parameters.publicIp];
   // Only where they say more than the one type on demand, so that an existing pool's tokens stay as they were.
   const types = (parameters.instanceTypes ?? []).map((t) => t.type);
   if ((parameters.capacity ?? 'on-demand') !== 'on-demand' || types.length > 1) settings.push(parameters.capacity ?? 'on-demand', types);
+  // What the image resolves to and the bootstrap go in too: the same file may launch other instances once they change.
+  if (resolution) settings.push(resolution.imageId ?? '', resolution.bootstrap);
   const digest = createHash('sha256')
     .update(JSON.stringify([fleet, pool, subnetId, count, [...liveIds].sort(), settings]))
     .digest('hex');
@@ -131,12 +167,19 @@ function leavingIds(actions: readonly Action[]): Set<string> {
 export function planUp(fleet: Fleet, observed: Observed): Plan {
   const world = inventory(fleet, observed);
   const actions: Action[] = [];
-  for (const pool of world.pools) actions.push(...planPool(fleet, pool, world.now));
+  const drift: AgentDrift[] = [];
+  const rollouts: Rollout[] = [];
+  for (const pool of world.pools) {
+    const planned = planPool(fleet, pool, world.now, observed.resolved?.[pool.pool.name]);
+    actions.push(...planned.actions);
+    drift.push(...planned.drift);
+    if (planned.rollout) rollouts.push(planned.rollout);
+  }
   actions.push(...removeUnwanted(world, leavingIds(actions)));
   actions.push(...removeNodesWithoutMachine(world, leavingIds(actions)));
   actions.push(...deleteStaleSecrets(world, leavingIds(actions)));
   actions.push(...deleteUnusedLaunchTemplates(fleet, observed));
-  return { fleet: fleet.fleet, actions: sortActions(actions) };
+  return { fleet: fleet.fleet, actions: sortActions(actions), drift, rollouts };
 }
 
 /** Whether a pool launches through CreateFleet from a launch template of its own. */
@@ -154,14 +197,119 @@ function deleteUnusedLaunchTemplates(fleet: Fleet, observed: Observed): Action[]
   });
 }
 
-/** One pool: replace what Jenkins holds offline too long, scale down, scale up, repair what stays. */
-function planPool(fleet: Fleet, { pool, members }: PoolInventory, now: number): Action[] {
+interface PoolPlan {
+  actions: Action[];
+  drift: AgentDrift[];
+  rollout?: Rollout;
+}
+
+/**
+ * One pool: replace what Jenkins holds offline too long; then either roll out replacements of
+ * out-of-date agents, or scale down and up; update the nodes of what stays in place and repair it.
+ */
+function planPool(fleet: Fleet, { pool, members }: PoolInventory, now: number, resolution: PoolResolution | undefined): PoolPlan {
   const live = members.filter((a) => a.life === 'live');
   const replaced = replaceHeldOffline(fleet, pool, live, now);
   const candidates = live.filter((a) => !leavingIds(replaced).has(a.instanceId ?? ''));
+  const outdated = new Map(candidates.flatMap((a) => {
+    const changes = a.instance ? instanceChanges(pool, a.instance, resolution) : [];
+    return changes.length > 0 ? [[a.name, changes] as const] : [];
+  }));
+  const drift: AgentDrift[] = [...outdated].map(([agent, changes]) => {
+    const member = candidates.find((a) => a.name === agent) as Agent;
+    return { pool: pool.name, agent, ...(member.instanceId ? { instanceId: member.instanceId } : {}), how: 'replace', changes };
+  });
+  if (outdated.size > 0) {
+    const rolled = rollOut(fleet, pool, candidates, outdated, resolution);
+    const keep = candidates.filter((a) => !outdated.has(a.name));
+    const updates = reconfigure(fleet, pool, keep);
+    drift.push(...updates.drift);
+    return { actions: [...replaced, ...rolled.actions, ...updates.actions, ...repair(fleet, pool, keep, now)], drift, rollout: rolled.rollout };
+  }
   const scaledDown = scaleDown(fleet, pool, candidates);
   const keep = candidates.filter((a) => !leavingIds(scaledDown).has(a.instanceId ?? ''));
-  return [...replaced, ...scaledDown, ...scaleUp(fleet, pool, keep), ...repair(fleet, pool, keep, now)];
+  const updates = reconfigure(fleet, pool, keep);
+  drift.push(...updates.drift);
+  return { actions: [...replaced, ...scaledDown, ...scaleUp(fleet, pool, keep, resolution), ...updates.actions, ...repair(fleet, pool, keep, now)], drift };
+}
+
+/** How an agent's node is named in its description: its instance id, or a static host's node name. */
+function describedId(pool: Pool, agent: Agent): string {
+  return isStaticPool(pool) ? agent.name : (agent.instanceId ?? agent.name);
+}
+
+/** Nodes that stay whose settings differ from the pool's (as read from their config.xml): updated in place. */
+function reconfigure(fleet: Fleet, pool: Pool, keep: readonly Agent[]): PoolPlan {
+  const actions: Action[] = [];
+  const drift: AgentDrift[] = [];
+  for (const agent of keep) {
+    const settings = agent.node?.settings;
+    if (!agent.node || !settings) continue;
+    const instanceType = agent.instance?.instanceType ?? agent.instance?.launched?.instanceType;
+    const changes = nodeChanges(fleet.fleet, pool, describedId(pool, agent), settings, instanceType);
+    if (changes.length === 0) continue;
+    const wanted = wantedNodeSettings(fleet.fleet, pool, describedId(pool, agent), instanceType);
+    actions.push({ type: 'reconfigure', pool: pool.name, node: agent.node.name, settings: wanted, changes });
+    drift.push({ pool: pool.name, agent: agent.name, ...(agent.instanceId ? { instanceId: agent.instanceId } : {}), how: 'update', changes });
+  }
+  return { actions, drift };
+}
+
+/** An agent taking builds now: its node online (not drained, not held offline). */
+function serving(agent: Agent): boolean {
+  return agent.node?.online === true;
+}
+
+/**
+ * One round of a rolling replacement. New agents are launched while the pool has fewer than
+ * `count` up-to-date ones, at most `maxSurge` beyond `count` in all; an out-of-date agent is taken
+ * away (drained, removed once its builds end) only while at least `count - maxUnavailable` agents
+ * would still be serving without it. Nothing is remembered between rounds: a run killed at any
+ * point plans the same from what it then observes, and the launch tokens come from that too.
+ */
+function rollOut(fleet: Fleet, pool: Pool, candidates: readonly Agent[], outdated: ReadonlyMap<string, FieldChange[]>, resolution: PoolResolution | undefined): { actions: Action[]; rollout: Rollout } {
+  const current = candidates.filter((a) => !outdated.has(a.name));
+  const old = candidates.filter((a) => outdated.has(a.name));
+  // `up` keeps a pool at `min` (its `count` unless `watch` scales it): the rollout aims there too.
+  const wanted = pool.min;
+  const launch = Math.max(0, Math.min(wanted - current.length, wanted + pool.maxSurge - candidates.length));
+  const launches = launch > 0 ? launchInto(fleet, pool, current, candidates, launch, resolution).map((a) => ({ ...a, replacing: true })) : [];
+
+  // Out-of-date agents: those serving no build first (free to take), then idle, then busy; oldest first.
+  const minServing = Math.max(0, wanted - pool.maxUnavailable);
+  let servingNow = candidates.filter(serving).length;
+  const retire: RemoveAction[] = [];
+  const launchedAt = (a: Agent) => a.instance?.launchedAt ?? 0;
+  const byCost = [...old].sort((a, b) => removalCost(a, fleet.fleet) - removalCost(b, fleet.fleet) || launchedAt(a) - launchedAt(b) || a.name.localeCompare(b.name));
+  let held = 0;
+  for (const agent of byCost) {
+    if (serving(agent)) {
+      if (servingNow - 1 < minServing) {
+        held += 1;
+        continue;
+      }
+      servingNow -= 1;
+    }
+    const changes = outdated.get(agent.name) ?? [];
+    const away = removal(agent, 'outdated', changes.map((c) => c.field).join(', '));
+    retire.push(away.target === 'instance' ? { ...away, changes } : away);
+  }
+  const waiting =
+    held === 0
+      ? undefined
+      : current.length < wanted
+        ? `${held} out-of-date agent(s) keep serving until new ones are online (maxUnavailable ${pool.maxUnavailable})`
+        : `${held} out-of-date agent(s) keep serving until ${wanted - pool.maxUnavailable} others are online`;
+  const rollout: Rollout = {
+    pool: pool.name,
+    outdated: old.length,
+    maxSurge: pool.maxSurge,
+    maxUnavailable: pool.maxUnavailable,
+    launching: launch,
+    retiring: retire.length,
+    ...(waiting ? { waiting } : {}),
+  };
+  return { actions: [...launches, ...retire], rollout };
 }
 
 /**
@@ -191,11 +339,20 @@ function scaleDown(fleet: Fleet, pool: Pool, live: readonly Agent[]): RemoveActi
 }
 
 /** Fill the subnets with the fewest of this pool's instances first, one launch per subnet. */
-function scaleUp(fleet: Fleet, pool: Pool, keep: readonly Agent[]): Action[] {
+function scaleUp(fleet: Fleet, pool: Pool, keep: readonly Agent[], resolution: PoolResolution | undefined): Action[] {
   const missing = pool.min - keep.length;
   if (missing <= 0 || isStaticPool(pool)) return [];
+  return launchInto(fleet, pool, keep, keep, missing, resolution);
+}
+
+/**
+ * `missing` launches, into the subnets where `spread` has the fewest of the pool's instances; the
+ * token names every live instance of the pool (`live`), so a rerun from the same state gets the same one.
+ */
+function launchInto(fleet: Fleet, pool: Pool, spread: readonly Agent[], live: readonly Agent[], missing: number, resolution: PoolResolution | undefined): Extract<Action, { type: 'launch' }>[] {
+  if (isStaticPool(pool)) return [];
   const perSubnet = new Map(pool.subnets.map((s) => [s, 0]));
-  for (const agent of keep) {
+  for (const agent of spread) {
     const subnet = agent.instance?.subnetId;
     if (subnet && perSubnet.has(subnet)) perSubnet.set(subnet, (perSubnet.get(subnet) ?? 0) + 1);
   }
@@ -206,10 +363,13 @@ function scaleUp(fleet: Fleet, pool: Pool, keep: readonly Agent[]): Action[] {
     perSubnet.set(best, (perSubnet.get(best) ?? 0) + 1);
     launches.set(best, (launches.get(best) ?? 0) + 1);
   }
-  const liveIds = keep.flatMap((a) => (a.instanceId ? [a.instanceId] : []));
-  return pool.subnets.flatMap((subnetId): Action[] => {
+  const liveIds = live.flatMap((a) => (a.instanceId ? [a.instanceId] : []));
+  return pool.subnets.flatMap((subnetId): Extract<Action, { type: 'launch' }>[] => {
     const count = launches.get(subnetId);
-    return count ? [{ type: 'launch', pool: pool.name, region: pool.region, subnetId, count, clientToken: launchToken(fleet.fleet, pool.name, subnetId, count, liveIds, pool) }] : [];
+    if (!count) return [];
+    // A Spot pool's launches go out together as one CreateFleet, which picks the subnets itself.
+    const spot = pool.capacity === 'spot' || pool.capacity === 'spot-then-on-demand' ? { capacity: pool.capacity } : {};
+    return [{ type: 'launch', pool: pool.name, region: pool.region, subnetId, count, clientToken: launchToken(fleet.fleet, pool.name, subnetId, count, liveIds, pool, resolution), ...spot }];
   });
 }
 
@@ -328,7 +488,7 @@ export function planDown(fleet: Fleet, observed: Observed, poolName?: string): P
   for (const t of observed.launchTemplates ?? []) {
     if (inScope(t.pool)) actions.push({ type: 'delete-launch-template', pool: t.pool, region: t.region, templateId: t.id, name: t.name, reason: 'down' });
   }
-  return { fleet: fleet.fleet, actions: sortActions(actions) };
+  return { fleet: fleet.fleet, actions: sortActions(actions), drift: [], rollouts: [] };
 }
 
 function sortActions(actions: Action[]): Action[] {
@@ -338,9 +498,9 @@ function sortActions(actions: Action[]): Action[] {
   return [...actions].sort((a, b) => actionOrder.indexOf(a.type) - actionOrder.indexOf(b.type) || byKey(a, b));
 }
 
-/** Does carrying out the plan change anything? */
+/** Does carrying out the plan change anything? (A difference left for a later round of a rollout counts.) */
 export function hasChanges(plan: Plan): boolean {
-  return plan.actions.length > 0;
+  return plan.actions.length > 0 || (plan.drift ?? []).length > 0;
 }
 
 export function formatAge(ms: number): string {

@@ -1,6 +1,7 @@
 // Renders the bootstrap script a pool's hosts run (provisioner/templates/bootstrap.sh.hbs). One
 // script serves every host of a pool: each host works out its own agent name, so one SendCommand
 // can carry up to 50 hosts. The script holds no secret.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Handlebars from 'handlebars';
 import { secretParameterPrefix, type Fleet, type Pool } from '../model.ts';
@@ -67,4 +68,13 @@ export function renderBootstrap(values: BootstrapValues): string {
   }
   compiled ??= Handlebars.compile(readFileSync(templatePath, 'utf8'), { noEscape: true, strict: true });
   return compiled(values);
+}
+
+/**
+ * What a pool's rendered bootstrap comes to (sha256, first 16 hex digits): recorded on each instance
+ * it is launched for, so that any change the script depends on (tools, remoteFS, the controller's
+ * URL, the library's Python, the template itself) shows the instance out of date.
+ */
+export function bootstrapDigest(fleet: Fleet, pool: Pool): string {
+  return createHash('sha256').update(renderBootstrap(bootstrapValues(fleet, pool))).digest('hex').slice(0, 16);
 }

@@ -57,6 +57,33 @@ test('buildApp makes a new virtualenv when the requirements change') {
   }
 }
 
+test('buildApp makes a new virtualenv when a file the requirements include (-r, -c, nested) changes') {
+  inBuild { Build b ->
+    b.file('app/requirements.txt', '-r base.txt  # shared pins\n--constraint=locks/constraints.txt\nflask\n')
+    b.file('app/base.txt', '-r locks/more.txt\nrequests\n')
+    b.file('app/locks/constraints.txt', 'flask==3.1.0\n')
+    b.file('app/locks/more.txt', 'click\n')
+    Map first = b.step('buildApp', [venvCache: venvCache(b)])
+    assert b.step('buildApp', [venvCache: venvCache(b)]).venv == first.venv
+    // Each include, however deep, is part of the key.
+    List<Map> changes = [['app/locks/constraints.txt', 'flask==3.1.1\n'], ['app/locks/more.txt', 'click==8.1.8\n'], ['app/base.txt', '-r locks/more.txt\n']]
+    Set<String> venvs = [first.venv] as Set
+    changes.each { List change ->
+      b.file(change[0], change[1])
+      venvs << b.step('buildApp', [venvCache: venvCache(b)]).venv
+    }
+    assert venvs.size() == 4
+  }
+}
+
+test('buildApp fails naming an included requirements file that does not exist') {
+  inBuild { Build b ->
+    b.file('app/requirements.txt', '-c missing.txt\nflask\n')
+    b.failure('buildApp', [venvCache: venvCache(b)])
+    assert b.log.contains('buildApp: app/requirements.txt names missing.txt, but there is no file app/missing.txt')
+  }
+}
+
 test('buildApp makes a new virtualenv when the Python version changes') {
   inBuild { Build b ->
     Map first = b.step('buildApp', [venvCache: venvCache(b)])

@@ -5,7 +5,9 @@
 
 File jenkinsfile = new File(Build.repo, 'Jenkinsfile')
 String pushed = 'docker.io/bankco/banking-app@sha256:' + 'a' * 64
-String planSha = 'b' * 64
+// terraform/app is one state per region: fleet.yaml's regions, applied in this order.
+List<String> regions = ['us-east-1', 'us-west-2']
+Map<String, String> planSha = ['us-east-1': 'b' * 64, 'us-west-2': 'c' * 64]
 
 Map<String, Map<String, Object>> builds = [
   main: [BRANCH_NAME: 'main', BUILD_NUMBER: '42', GIT_COMMIT: '0123456789abcdef0123456789abcdef01234567'],
@@ -15,11 +17,15 @@ Map<String, Map<String, Object>> builds = [
   fork: [BRANCH_NAME: 'PR-13', CHANGE_ID: '13', CHANGE_TARGET: 'main', CHANGE_FORK: 'mallory', BUILD_NUMBER: '1'],
 ]
 
-// Recorded steps; the plan has changes unless told otherwise; the input is answered by `approver`.
+// Recorded steps; each region's plan has changes unless told otherwise (changes: false, or a map
+// by region); the input is answered by `approver`.
 Closure recorded = { Map options = [:] ->
   return { String name, Object args ->
     if (name == 'dockerPush') return pushed
-    if (name == 'terraformPlan') return [changes: options.changes != false, stash: 'terraform-plan-terraform-app', sha256: planSha]
+    if (name == 'terraformPlan') {
+      boolean changes = options.changes instanceof Map ? options.changes[args.name] != false : options.changes != false
+      return [changes: changes, stash: changes ? "terraform-plan-terraform-app-${args.name}".toString() : null, sha256: planSha[args.name]]
+    }
     if (name == 'input') {
       Map person = options.approver ?: [id: 'dana', groups: ['deployers']]
       if (!Build.canSettle(args.submitter?.toString(), person)) throw new StepError('Timeout has been exceeded')
@@ -73,41 +79,65 @@ test('the Jenkinsfile allocates no agent for the whole pipeline, stamps times, b
   assert model.allStages().find { it.name == 'Approve' }.options.timeout == [time: 24, unit: 'HOURS']
 }
 
-test('on main the Jenkinsfile tests in the test container and pushes on docker, plans on terraform, asks deployers, and applies that plan') {
+test('on main the Jenkinsfile tests in the test container and pushes on docker, plans each region on terraform, asks deployers once, and applies those plans in order') {
   def (model, List<Declarative.StageRun> runs, Map env) = runFor('main')
   assert summary(runs) == [
     'Test on docker: testInContainer, junit',
     'Image on docker: dockerPush',
-    'Plan on terraform: terraformPlan',
+    'Plan us-east-1 on terraform: terraformPlan',
+    'Plan us-west-2 on terraform: terraformPlan',
     'Approve on null: echo',
-    'Apply on terraform: terraformApply',
+    'Apply us-east-1 on terraform: terraformApply',
+    'Apply us-west-2 on terraform: terraformApply',
   ]
   assert runs.find { it.name == 'Unmerged code' }.result == 'skipped by when'
-  Map plan = runs.find { it.name == 'Plan' }.steps[0].args
-  assert plan.vars.container_image == pushed
-  assert plan.requiredVars == ['backup_copy_vault_arn', 'certificate_arn', 'container_image', 'region']
-  assert plan.requiredBackendConfig == ['bucket', 'key', 'region']
-  assert plan.vars.keySet().containsAll(plan.requiredVars) && plan.backendConfig.keySet().containsAll(plan.requiredBackendConfig)
-  assert !plan.containsKey('credentialsId')
+  Map<String, Map> plans = regions.collectEntries { [it, runs.find { r -> r.name == "Plan ${it}".toString() }.steps[0].args] }
+  plans.each { String region, Map plan ->
+    assert plan.name == region
+    assert plan.vars.container_image == pushed
+    assert plan.vars.region == region
+    assert plan.vars.certificate_arn.startsWith("arn:aws:acm:${region}:")
+    assert plan.requiredVars == ['backup_copy_vault_arn', 'certificate_arn', 'container_image', 'region']
+    assert plan.requiredBackendConfig == ['bucket', 'key', 'region']
+    assert plan.vars.keySet().containsAll(plan.requiredVars) && plan.backendConfig.keySet().containsAll(plan.requiredBackendConfig)
+    // One state per region, in the one bucket the plan role may read.
+    assert plan.backendConfig == [bucket: 'bank-tfstate-use1', region: 'us-east-1', key: "app/${region}.tfstate".toString()]
+    assert !plan.containsKey('credentialsId')
+  }
+  assert plans['us-east-1'].vars.backup_copy_vault_arn == plans['us-west-2'].vars.backup_copy_vault_arn
   Declarative.StageRun approve = runs.find { it.name == 'Approve' }
   assert approve.input.submitter == 'deployers'
-  assert approve.input.message == "Apply plan ${planSha} to terraform/app? It is archived as terraform/app/terraform-plan.txt".toString()
+  String planned = "us-east-1: plan ${planSha['us-east-1']} (terraform/app/terraform-plan-us-east-1.txt); " +
+      "us-west-2: plan ${planSha['us-west-2']} (terraform/app/terraform-plan-us-west-2.txt)"
+  assert approve.input.message == "Apply to terraform/app, in this order, ${planned}?".toString()
   assert approve.agentDuringInput == null
-  assert approve.steps[0].args == "Plan ${planSha} approved by dana".toString()
-  assert runs.find { it.name == 'Apply' }.steps[0].args == [dir: 'terraform/app', plan: 'terraform-plan-terraform-app', sha256: planSha,
-    backendConfig: plan.backendConfig]
+  assert approve.steps[0].args == "Approved by dana: ${planned}".toString()
+  regions.each { String region ->
+    assert runs.find { it.name == "Apply ${region}".toString() }.steps[0].args == [dir: 'terraform/app',
+      plan: "terraform-plan-terraform-app-${region}".toString(), sha256: planSha[region], backendConfig: plans[region].backendConfig]
+  }
+}
+
+test('on main a region whose plan has no changes is not applied, and the approval says so') {
+  List<Declarative.StageRun> runs = runFor('main', [changes: ['us-east-1': false]])[1]
+  assert runs.find { it.name == 'Approve' }.input.message ==
+      "Apply to terraform/app, in this order, us-east-1: no changes; us-west-2: plan ${planSha['us-west-2']} (terraform/app/terraform-plan-us-west-2.txt)?".toString()
+  assert runs.find { it.name == 'Apply us-east-1' }.result == 'skipped by when'
+  assert runs.find { it.name == 'Apply us-west-2' }.steps*.step == ['terraformApply']
 }
 
 test('on main with no changes the Jenkinsfile neither asks nor applies') {
   List<Declarative.StageRun> runs = runFor('main', [changes: false])[1]
   assert runs.find { it.name == 'Approve' }.input == null
   assert runs.findAll { it.name in ['Approve', 'Apply'] }*.result == ['skipped by when', 'skipped by when']
+  assert runs.findAll { it.name.startsWith('Apply ') }.every { !it.ran }
 }
 
 test('on main an answer from someone not in deployers is refused: the wait ends at its timeout and nothing is applied') {
   List<Declarative.StageRun> runs = runFor('main', [approver: [id: 'mallory', groups: ['developers']]])[1]
   assert runs.find { it.name == 'Approve' }.result == 'ABORTED: Timeout has been exceeded'
   assert !runs.find { it.name == 'Apply' }.ran
+  assert runs.findAll { it.name.startsWith('Apply ') }.every { !it.ran }
 }
 
 test('on main a deployer who rejects the plan stops the build before the apply') {
@@ -133,12 +163,16 @@ test('on a pull request into main the Jenkinsfile tests, builds the image and pl
   assert summary(runs) == [
     'Test (unmerged) on pull-request: testInContainer, junit',
     'Image build (unmerged) on pull-request: dockerPush',
-    'Plan (pull request) on pull-request: terraformPlan',
+    'Plan (pull request) on pull-request: terraformPlan, terraformPlan',
   ]
-  Map plan = runs.find { it.name == 'Plan (pull request)' }.steps[0].args
-  assert plan.vars.container_image == 'docker.io/bankco/banking-app:pr-12'
-  // No credentials named: the step picks the read-only ones for a pull request.
-  assert !plan.containsKey('credentialsId')
+  List<Map> plans = runs.find { it.name == 'Plan (pull request)' }.steps*.args
+  assert plans*.name == regions
+  assert plans*.backendConfig*.key == ['app/us-east-1.tfstate', 'app/us-west-2.tfstate']
+  plans.each { Map plan ->
+    assert plan.vars.container_image == 'docker.io/bankco/banking-app:pr-12'
+    // No credentials named: the step picks the read-only ones for a pull request.
+    assert !plan.containsKey('credentialsId')
+  }
   assert runs.findAll { it.name in ['Test', 'Image', 'Plan', 'Approve', 'Apply'] }.every { !it.ran }
 }
 
@@ -209,26 +243,39 @@ Closure realBuild = { String kind, Closure body ->
 
 test('the Jenkinsfile on main runs through the real library steps: the approved plan is the one applied') {
   realBuild('main') { Build b, List<Declarative.StageRun> runs ->
-    assert runs.findAll { it.ran }*.result == ['SUCCESS'] * 5
+    assert runs.findAll { it.ran && it.steps }*.result == ['SUCCESS'] * 7
     List<Map> tf = b.toolCalls('terraform')
-    Map plan = tf.find { it.argv.contains('plan') }
-    assert plan.env.TF_VAR_container_image == 'docker.io/bankco/banking-app@sha256:4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a'
+    List<Map> plans = tf.findAll { it.argv.contains('plan') }
+    assert plans*.env*.TF_VAR_region == regions
+    assert plans.every { it.env.TF_VAR_container_image == 'docker.io/bankco/banking-app@sha256:4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a4d3c2b1a' }
     assert b.callsOf('input')*.args*.submitter == ['deployers']
-    String approved = b.callsOf('input')[0].args.message.find(/[0-9a-f]{64}/)
-    assert b.log.contains("terraformApply: applied plan ${approved} to terraform/app")
-    assert tf.any { it.argv.contains('apply') }
+    // One approval names both plans; each region applies its own, the writer's region first.
+    List<String> approved = b.callsOf('input')[0].args.message.findAll(/[0-9a-f]{64}/)
+    assert approved.size() == 2 && approved[0] != approved[1]
+    List<Map> applies = tf.findAll { it.argv.contains('apply') }
+    assert applies*.env*.PLAN_SHA256 == approved
+    assert applies.collect { it.env.BACKEND_CONFIG.readLines().find { it.startsWith('key=') } } == ['key=app/us-east-1.tfstate', 'key=app/us-west-2.tfstate']
+    approved.each { assert b.log.contains("terraformApply: applied plan ${it} to terraform/app") }
+    // The wait holds no lock: the apply's locks are taken after the answer, one per apply.
+    List<String> order = b.calls*.step.findAll { it in ['input', 'lock'] }
+    assert order == ['input', 'lock', 'lock']
+    // Nothing of the plans stays beside the workspace.
+    assert new File(b.env.WORKSPACE_TMP).list().toList() == []
+    assert b.callsOf('archiveArtifacts')*.args*.artifacts == ['terraform/app/terraform-plan-us-east-1.txt', 'terraform/app/terraform-plan-us-west-2.txt']
     assert b.callsOf('junit')*.args == [[testResults: 'app/build/test-results/junit.xml', allowEmptyResults: true]]
-    assert b.callsOf('withCredentials')*.args*.getAt(0)*.credentialsId == ['dockerhub', 'aws-deploy', 'aws-deploy']
+    assert b.callsOf('withCredentials')*.args*.getAt(0)*.credentialsId == ['dockerhub'] + ['aws-deploy'] * 4
   }
 }
 
 test('a pull request through the real library steps binds only the read-only AWS role: no registry or deploy credentials') {
   realBuild('pullRequest') { Build b, List<Declarative.StageRun> runs ->
     assert runs.findAll { it.ran && it.steps }*.result == ['SUCCESS'] * 3
-    assert b.callsOf('withCredentials')*.args*.getAt(0)*.credentialsId == ['aws-plan']
+    // Each region planned with the read-only role.
+    assert b.callsOf('withCredentials')*.args*.getAt(0)*.credentialsId == ['aws-plan', 'aws-plan']
     assert b.credentials['aws-deploy'].session == null
     assert !b.toolCalls('docker').any { it.argv[0] in ['login', 'push'] }
-    assert b.toolCalls('terraform').find { it.argv.contains('plan') }.argv.contains('-lock=false')
+    List<Map> plans = b.toolCalls('terraform').findAll { it.argv.contains('plan') }
+    assert plans*.env*.TF_VAR_region == regions && plans.every { it.argv.contains('-lock=false') }
     assert b.callsOf('input').isEmpty() && b.stashes.isEmpty()
   }
 }

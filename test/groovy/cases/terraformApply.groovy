@@ -42,6 +42,20 @@ test('terraformPlan on main plans terraform/app with the deploy role, waits for 
   }
 }
 
+test('terraformPlan with a name (a region) keeps its own readable plan and stash, so two plans of one directory in a build stay apart') {
+  inBuild { Build b ->
+    Map east = b.step('terraformPlan', [name: 'us-east-1', vars: [region: 'us-east-1']])
+    Map west = b.step('terraformPlan', [name: 'us-west-2', vars: [region: 'us-west-2']])
+    assert [east.stash, west.stash] == ['terraform-plan-terraform-app-us-east-1', 'terraform-plan-terraform-app-us-west-2']
+    assert east.sha256 != west.sha256
+    assert b.callsOf('archiveArtifacts')*.args*.artifacts == ['terraform/app/terraform-plan-us-east-1.txt', 'terraform/app/terraform-plan-us-west-2.txt']
+    assert b.stashes.keySet() == [east.stash, west.stash] as Set
+    assert b.log.contains("terraformPlan: changes in terraform/app (us-west-2) (plan sha256 ${west.sha256}); kept for terraformApply")
+    assert b.failure('terraformPlan', [name: 'US East']).message ==
+        "terraformPlan: parameter 'name' must be a name of lower-case letters, digits and \"-\", such as us-west-2, got 'US East'"
+  }
+}
+
 test('terraformPlan keeps Terraform\'s data and the binary plan in a fresh directory beside the workspace, removed afterwards') {
   inBuild { Build b ->
     // What a commit could add: a .terraform directory with its own providers.
@@ -132,6 +146,10 @@ test('terraformPlan fails naming every required variable and backend setting it 
       "terraformPlan: terraform/app needs the backend setting 'region'; give it in backendConfig: (the bank's Jenkinsfile takes it from fleet.yaml library.jenkinsfile.backendConfig.region)",
     ]
     assert b.toolCalls('terraform').isEmpty()
+    // A region's plan points at the region's own entry too.
+    assert b.failure('terraformPlan', [name: 'us-west-2', requiredVars: ['certificate_arn']]).message ==
+        "terraformPlan: terraform/app needs the variable 'certificate_arn' (it has no default); give it in vars: (the bank's Jenkinsfile " +
+        "takes it from fleet.yaml library.jenkinsfile.vars.certificate_arn, or the same key of region us-west-2 in library.jenkinsfile.regions)"
   }
 }
 

@@ -8,6 +8,7 @@ import type { ProgressEvent } from '../../../provisioner/src/apply/events.ts';
 import { observe } from '../../../provisioner/src/apply/observe.ts';
 import { NodeWatch } from '../../../provisioner/src/apply/watch.ts';
 import type { Fleet } from '../../../provisioner/src/model.ts';
+import { describeAction } from '../../../provisioner/src/cli/format.ts';
 import { planDown, planUp } from '../../../provisioner/src/plan/plan.ts';
 import { ec2Pool, fleetOf } from '../../support/fleet.ts';
 import { Crash, World } from '../../support/world.ts';
@@ -48,6 +49,14 @@ describe('Spot pools', () => {
     const before = world.calls.length;
     expect((await up(world, spotFleet('spot'))).plan.actions).toEqual([]);
     expect(world.calls.slice(before)).toEqual([]);
+  });
+
+  it('are planned as Spot launches, which the plan says go out as one CreateFleet', async () => {
+    const world = new World();
+    const fleet = spotFleet('spot-then-on-demand', 3);
+    const plan = planUp(fleet, await observe(fleet, world.systems(fleet), () => world.now));
+    expect(plan.actions.map((a) => (a.type === 'launch' ? [a.count, a.capacity] : a.type))).toEqual([[2, 'spot-then-on-demand'], [1, 'spot-then-on-demand']]);
+    expect(describeAction(plan.actions[0]!)).toBe('+ launch 2 instances of pool spot on Spot (us-east-1; CreateFleet across every type and subnet, On-Demand for what Spot cannot give)');
   });
 
   it('take the other types when one type has no Spot capacity', async () => {

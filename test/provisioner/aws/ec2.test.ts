@@ -108,6 +108,8 @@ describe('Ec2Compute.listInstances', () => {
       privateIp: '10.0.1.17',
       launchedAt: Date.parse('2026-11-27T05:00:00Z'),
       launchToken: 'tok-1',
+      // Nothing says how it was launched: the planner compares nothing of it.
+      launched: {},
       market: 'on-demand',
     });
     expect(instances[0]!.bootstrappedAt).toBeUndefined();
@@ -125,9 +127,9 @@ describe('Ec2Compute.listInstances', () => {
 });
 
 describe('Ec2Compute.launch', () => {
-  it('tags instance and volume at launch with fleet, pool, managed-by, launch token and Name', async () => {
+  it('tags instance and volume at launch with fleet, pool, managed-by, launch token, Name and the launch settings EC2 does not report', async () => {
     ec2.on(RunInstancesCommand).resolves({ Instances: [] });
-    await new Ec2Compute('us-east-1').launch(request);
+    await new Ec2Compute('us-east-1').launch({ ...request, bootstrap: { tools: ['python', 'docker'], remoteFS: '/home/jenkins/agent', digest: '0123456789abcdef' } });
     const input = runInput();
     const expected = [
       { Key: 'Name', Value: 'bank-ci-awsDeploy' },
@@ -135,6 +137,11 @@ describe('Ec2Compute.launch', () => {
       { Key: 'jenkins-fleet:pool', Value: 'awsDeploy' },
       { Key: 'jenkins-fleet:managed-by', Value: 'provisioner' },
       { Key: 'jenkins-fleet:launch', Value: request.clientToken },
+      { Key: 'jenkins-fleet:root-volume-gib', Value: '40' },
+      { Key: 'jenkins-fleet:public-ip', Value: 'false' },
+      { Key: 'jenkins-fleet:tools', Value: 'python docker' },
+      { Key: 'jenkins-fleet:remote-fs', Value: '/home/jenkins/agent' },
+      { Key: 'jenkins-fleet:bootstrap', Value: '0123456789abcdef' },
     ];
     expect(input.TagSpecifications).toEqual([
       { ResourceType: 'instance', Tags: expected },
@@ -204,10 +211,48 @@ describe('Ec2Compute.launch', () => {
     ec2.on(DescribeInstancesCommand).rejects(awsError('InvalidInstanceID.NotFound', "The instance ID 'i-0aaaaaaaaaaaaaaa1' does not exist"));
     const launched = await new Ec2Compute('us-east-1').launch(request);
     expect(ec2.commandCalls(DescribeInstancesCommand)).toHaveLength(0);
+    // How they were launched is what was asked: the answer may not say it yet.
+    const asked = { instanceType: 't3.large', imageId: 'ami-0123456789abcdef0', securityGroups: ['sg-0bbb2222'], rootVolumeGiB: 40, publicIp: false };
     expect(launched).toEqual([
-      { id: 'i-0aaaaaaaaaaaaaaa1', pool: 'awsDeploy', region: 'us-east-1', state: 'pending', subnetId: 'subnet-0aaa1111', privateIp: '10.0.1.5', launchedAt: 1_000, launchToken: request.clientToken, instanceType: 't3.large', market: 'on-demand' },
-      { id: 'i-0aaaaaaaaaaaaaaa2', pool: 'awsDeploy', region: 'us-east-1', state: 'pending', subnetId: 'subnet-0aaa1111', launchedAt: 1_000, launchToken: request.clientToken, instanceType: 't3.large', market: 'on-demand' },
+      { id: 'i-0aaaaaaaaaaaaaaa1', pool: 'awsDeploy', region: 'us-east-1', state: 'pending', subnetId: 'subnet-0aaa1111', privateIp: '10.0.1.5', launchedAt: 1_000, launchToken: request.clientToken, instanceType: 't3.large', market: 'on-demand', launched: asked },
+      { id: 'i-0aaaaaaaaaaaaaaa2', pool: 'awsDeploy', region: 'us-east-1', state: 'pending', subnetId: 'subnet-0aaa1111', launchedAt: 1_000, launchToken: request.clientToken, instanceType: 't3.large', market: 'on-demand', launched: asked },
     ]);
+  });
+
+  it('reads how an instance was launched from what EC2 reports and the launch tags', async () => {
+    ec2.on(DescribeInstancesCommand).resolves({
+      Reservations: [
+        {
+          Instances: [
+            {
+              ...taggedInstance('i-0000000000000001', [
+                { Key: Tags.rootVolume, Value: '64' },
+                { Key: Tags.publicIp, Value: 'true' },
+                { Key: Tags.tools, Value: 'python docker' },
+                { Key: Tags.remoteFS, Value: '/srv/agent' },
+                { Key: Tags.bootstrap, Value: 'fedcba9876543210' },
+              ]),
+              InstanceType: 'm5.xlarge',
+              ImageId: 'ami-0fedcba9876543210',
+              SecurityGroups: [{ GroupId: 'sg-0bbb2222', GroupName: 'agents' }],
+              IamInstanceProfile: { Arn: 'arn:aws:iam::123456789012:instance-profile/jenkins-agent', Id: 'AIPA1' },
+            },
+          ],
+        },
+      ],
+    });
+    const [instance] = await new Ec2Compute('us-east-1').listInstances('bank-ci');
+    expect(instance!.launched).toEqual({
+      instanceType: 'm5.xlarge',
+      imageId: 'ami-0fedcba9876543210',
+      securityGroups: ['sg-0bbb2222'],
+      instanceProfileArn: 'arn:aws:iam::123456789012:instance-profile/jenkins-agent',
+      rootVolumeGiB: 64,
+      publicIp: true,
+      tools: ['python', 'docker'],
+      remoteFS: '/srv/agent',
+      bootstrap: 'fedcba9876543210',
+    });
   });
 
   it('turns InsufficientInstanceCapacity into a CapacityError naming the subnet', async () => {

@@ -45,10 +45,49 @@ describe('the fleet commands', () => {
     const world = new World();
     const planned = await run(['plan', '--json', '--detailed-exitcode'], world);
     expect(planned.code).toBe(2);
-    expect(JSON.parse(planned.out)).toEqual({ fleet: 'bank-ci', actions: [expect.objectContaining({ type: 'launch', pool: 'awsDeploy', count: 2 })] });
+    expect(JSON.parse(planned.out)).toEqual({ fleet: 'bank-ci', actions: [expect.objectContaining({ type: 'launch', pool: 'awsDeploy', count: 2 })], drift: [], rollouts: [] });
     expect(world.calls).toEqual([]);
     await run(['up', '--yes', '--timeout', '5s'], world);
     expect((await run(['plan', '--detailed-exitcode'], world)).code).toBe(0);
+  });
+
+  it('plan shows each difference from the file field by field, in its output and under --json; up makes them right', async () => {
+    const world = new World();
+    await run(['up', '--yes', '--timeout', '5s'], world);
+    const changedPath = join(dir, 'changed.yaml');
+    const changed = fleetYaml([ec2Pool('awsDeploy', { count: 2, subnets: ['subnet-0000000a'], settings: { executors: 3, rootVolumeGiB: 64 } })], { url: 'http://jenkins.test/' });
+    writeFileSync(changedPath, changed);
+    const options = { fleetText: changed, configPath: changedPath };
+    const human = await run(['plan', '--detailed-exitcode'], world, options);
+    expect(human.code).toBe(2);
+    expect(human.out).toMatch(/-\/\+ replace awsDeploy-i-\w+\n {6}rootVolumeGiB: "30" -> "64"/);
+    expect(human.out).toContain('Rolling replacement:\n  pool awsDeploy: 2 out of date');
+    const json = JSON.parse((await run(['plan', '--json'], world, options)).out);
+    expect(json.drift).toEqual([
+      expect.objectContaining({ how: 'replace', changes: [{ field: 'rootVolumeGiB', from: '30', to: '64' }] }),
+      expect.objectContaining({ how: 'replace', changes: [{ field: 'rootVolumeGiB', from: '30', to: '64' }] }),
+    ]);
+    const up = await run(['up', '--yes', '--timeout', '10s'], world, options);
+    expect(up.code, up.err).toBe(0);
+    expect((await run(['plan', '--detailed-exitcode'], world, options)).code).toBe(0);
+    expect([...world.nodes.values()].map((n) => n.executors)).toEqual([3, 3]);
+  });
+
+  it('plan shows a node setting to update in place, and up updates it without replacing the agent', async () => {
+    const world = new World();
+    await run(['up', '--yes', '--timeout', '5s'], world);
+    const before = [...world.instances.keys()];
+    const changedPath = join(dir, 'labels.yaml');
+    const changed = fleetYaml([ec2Pool('awsDeploy', { count: 2, subnets: ['subnet-0000000a'], labels: ['awsDeploy', 'docker'], settings: { mode: 'EXCLUSIVE' } })], { url: 'http://jenkins.test/' });
+    writeFileSync(changedPath, changed);
+    const options = { fleetText: changed, configPath: changedPath };
+    const human = await run(['plan'], world, options);
+    expect(human.out).toMatch(/~ update in place awsDeploy-i-\w+\n {6}labels: "awsDeploy" -> "awsDeploy docker"\n {6}mode: "NORMAL" -> "EXCLUSIVE"/);
+    expect(human.out).toContain('to update in place');
+    expect((await run(['up', '--yes', '--timeout', '5s'], world, options)).code).toBe(0);
+    expect([...world.instances.keys()]).toEqual(before);
+    expect([...world.nodes.values()].map((n) => [n.labels, n.mode])).toEqual([[['awsDeploy', 'docker'], 'EXCLUSIVE'], [['awsDeploy', 'docker'], 'EXCLUSIVE']]);
+    expect((await run(['plan', '--detailed-exitcode'], world, options)).code).toBe(0);
   });
 
   it('up --json prints the actions, the agents online and no failures', async () => {

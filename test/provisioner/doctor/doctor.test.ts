@@ -87,15 +87,16 @@ describe('provisioner doctor on the repository', () => {
     expect(run.stdout).toMatch(/^todo values /m);
     expect(run.stdout).toContain('fleet.yaml controller.url (jenkins.bank.example: a domain reserved for examples), pools.awsDeploy.subnets, pools.awsDeploy.securityGroups,');
     expect(run.stdout).toContain('`provisioner init --outputs jenkins.outputs.json --force`');
-    expect(run.stdout).toMatch(/library\.jenkinsfile\.vars\.certificate_arn arn:aws:acm:us-east-1:123456789012:\S+ names AWS's example account 123456789012/);
-    expect(run.stdout).toMatch(/^doctor: no problems found; 2 things to fill in before a deploy\nnext: fill in what the todo lines name/m);
+    expect(run.stdout).toMatch(/library\.jenkinsfile\.regions\[0\]\.vars\.certificate_arn arn:aws:acm:us-east-1:123456789012:\S+ names AWS's example account 123456789012/);
+    expect(run.stdout).toMatch(/library\.jenkinsfile\.regions\[1\]\.vars\.certificate_arn arn:aws:acm:us-west-2:123456789012:\S+ names AWS's example account 123456789012/);
+    expect(run.stdout).toMatch(/^doctor: no problems found; 3 things to fill in before a deploy\nnext: fill in what the todo lines name/m);
   });
 
   it('has nothing to fill in once the values are this account\'s', async () => {
     edit('fleet.yaml', /subnet-0a1b2c3d4e5f6000([12])/g, 'subnet-0fedcba98765432$1');
     edit('fleet.yaml', /sg-0a1b2c3d4e5f60003/g, 'sg-0fedcba9876543210');
     edit('fleet.yaml', 'https://jenkins.bank.example/', 'https://jenkins.ci.bank.internal/');
-    edit('fleet.yaml', ':123456789012:', ':301234567890:');
+    edit('fleet.yaml', /:123456789012:/g, ':301234567890:');
     const values = (await doctor()).find((c) => c.name === 'values');
     expect(values?.todo).toEqual([]);
     expect(values?.problems).toEqual([]);
@@ -108,7 +109,7 @@ describe('provisioner doctor on the repository', () => {
     expect(report.problems).toBe(0);
     expect(report.checks.map((c) => c.name)).toEqual(['fleet', 'labels', 'tools', 'library', 'credentials', 'account', 'plugins', 'deploy', 'approval', 'isolation', 'fresh', 'values', 'controller']);
     expect(report.checks.find((c) => c.name === 'controller')).toMatchObject({ status: 'skip', skipped: 'JENKINS_URL is not set, so only the files were checked' });
-    expect(report.todo).toBe(2);
+    expect(report.todo).toBe(3);
     expect(run.status).toBe(0);
   });
 
@@ -138,7 +139,7 @@ describe('provisioner doctor on a broken copy', () => {
     const problems = await problemsOf('tools');
     expect(problems.length).toBeGreaterThanOrEqual(1);
     for (const problem of problems) {
-      expect(problem).toMatch(/stage '(Plan|Apply)' calls terraform(Plan|Apply), which needs terraform, but pool awsDeploy serves label 'terraform'/);
+      expect(problem).toMatch(/stage '(Plan|Apply) us-(east-1|west-2)' calls terraform(Plan|Apply), which needs terraform, but pool awsDeploy serves label 'terraform'/);
     }
   });
 
@@ -241,11 +242,12 @@ describe('provisioner doctor on a broken copy', () => {
     expect(problems).toContain('Jenkinsfile needs plugin timestamper for timestamps(), which jenkins/plugins.txt does not list');
   });
 
-  it('names each input and backend setting of terraform/app that fleet.yaml does not give', async () => {
-    edit('fleet.yaml', /\n +certificate_arn: .*/, '');
+  it('names each input and backend setting of terraform/app that fleet.yaml does not give, and the region that lacks it', async () => {
+    // us-west-2 loses its certificate; the shared backend settings lose the bucket's region.
+    edit('fleet.yaml', /\n +certificate_arn: arn:aws:acm:us-west-2.*/, '');
     edit('fleet.yaml', /\n +region: us-east-1\n(?= +vars:)/, '\n');
     expect(await problemsOf('deploy')).toEqual([
-      'fleet.yaml library.jenkinsfile.vars.certificate_arn is missing: terraform/app declares variable certificate_arn without a default, so the deploy cannot plan',
+      'fleet.yaml library.jenkinsfile.vars.certificate_arn is missing for region us-west-2 (give it there or shared): terraform/app declares variable certificate_arn without a default, so the deploy cannot plan',
       "fleet.yaml library.jenkinsfile.backendConfig.region is missing: terraform/app's s3 backend leaves it to init",
     ]);
   });
@@ -284,7 +286,8 @@ describe('provisioner doctor on a broken copy', () => {
     ]);
     edit('Jenkinsfile', /input \{[\s\S]*?submitterParameter 'APPROVED_BY'\n\s*\}\n/, '');
     expect(await problemsOf('approval')).toEqual([
-      expect.stringMatching(/^Jenkinsfile:\d+: stage 'Apply' calls terraformApply, but no stage before it asks for an approval/),
+      expect.stringMatching(/^Jenkinsfile:\d+: stage 'Apply us-east-1' calls terraformApply, but no stage before it asks for an approval/),
+      expect.stringMatching(/^Jenkinsfile:\d+: stage 'Apply us-west-2' calls terraformApply, but no stage before it asks for an approval/),
     ]);
   });
 

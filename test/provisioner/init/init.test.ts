@@ -156,16 +156,29 @@ describe('provisioner init', () => {
     );
   });
 
-  it("puts the deploy's inputs no root outputs where the pipeline reads them, and refuses a malformed one", async () => {
+  it("puts the deploy's inputs no root outputs where the pipeline reads them, shared or a region's own, and refuses a malformed one", async () => {
     write('jenkins.outputs.json', jenkinsOutputs());
     writeFileSync(join(dir, 'fleet.yaml'), readFileSync(join(root, 'fleet.yaml')));
-    const arn = 'arn:aws:acm:us-east-1:301234567890:certificate/5e6f7a8b-0000-4000-8000-000000000002';
-    const run = await init(['--outputs', 'jenkins.outputs.json', '--deploy-var', `certificate_arn=${arn}`, '--force']);
+    const east = 'arn:aws:acm:us-east-1:301234567890:certificate/5e6f7a8b-0000-4000-8000-000000000002';
+    const west = 'arn:aws:acm:us-west-2:301234567890:certificate/5e6f7a8b-0000-4000-8000-000000000003';
+    const vault = 'arn:aws:backup:us-east-2:409876543210:backup-vault:bank-app-copies';
+    const run = await init(['--outputs', 'jenkins.outputs.json', '--deploy-var', `us-east-1.certificate_arn=${east}`,
+      '--deploy-var', `us-west-2.certificate_arn=${west}`, '--deploy-var', `backup_copy_vault_arn=${vault}`, '--force']);
     expect(run.stderr).toBe('');
-    expect(run.stdout).toMatch(/^ {2}library\.jenkinsfile\.vars\.certificate_arn +arn:aws:acm:\S+ {2}\(--deploy-var\)$/m);
-    expect(parseFleet(readFileSync(join(dir, 'fleet.yaml'), 'utf8'), 'fleet.yaml').library?.jenkinsfile.vars.certificate_arn).toBe(arn);
+    expect(run.stdout).toMatch(/^ {2}library\.jenkinsfile\.regions\[1\]\.vars\.certificate_arn +arn:aws:acm:us-west-2:\S+ {2}\(--deploy-var\)$/m);
+    expect(run.stdout).toMatch(/^ {2}library\.jenkinsfile\.vars\.backup_copy_vault_arn +arn:aws:backup:\S+ {2}\(--deploy-var\)$/m);
+    const deploy = parseFleet(readFileSync(join(dir, 'fleet.yaml'), 'utf8'), 'fleet.yaml').library?.jenkinsfile;
+    expect(deploy?.regions.map((r) => [r.name, r.vars.certificate_arn])).toEqual([['us-east-1', east], ['us-west-2', west]]);
+    expect(deploy?.vars.backup_copy_vault_arn).toBe(vault);
     expect((await init(['--outputs', 'jenkins.outputs.json', '--deploy-var', 'certificate_arn', '--force'])).stderr).toBe(
-      'error: --deploy-var: expected NAME=VALUE (a variable of the deploy\'s Terraform and its value), found "certificate_arn"\n',
+      'error: --deploy-var: expected NAME=VALUE or REGION.NAME=VALUE (a variable of the deploy\'s Terraform and its value), found "certificate_arn"\n',
+    );
+    // Every region gives its own certificate: a shared one would reach no plan.
+    expect((await init(['--outputs', 'jenkins.outputs.json', '--deploy-var', `certificate_arn=${east}`, '--force'])).stderr).toBe(
+      'error: --deploy-var certificate_arn: every region of fleet.yaml library.jenkinsfile.regions gives its own certificate_arn, so a shared one would reach no plan; give it per region (--deploy-var us-east-1.certificate_arn=...)\n',
+    );
+    expect((await init(['--outputs', 'jenkins.outputs.json', '--deploy-var', `eu-west-1.certificate_arn=${east}`, '--force'])).stderr).toBe(
+      'error: --deploy-var eu-west-1.certificate_arn: fleet.yaml library.jenkinsfile.regions has no region eu-west-1 (it has us-east-1, us-west-2)\n',
     );
   });
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { UserError } from '../../../provisioner/src/errors.ts';
 import { groovyLiteral, groovyString, groovyWrapped } from '../../../provisioner/src/library/groovy.ts';
 import { renderLibrary, templatesDir } from '../../../provisioner/src/library/render.ts';
@@ -52,7 +53,7 @@ describe('the library: section', () => {
         lockTimeout: '10m', approvers: 'deployers', approvalHours: 24,
       },
       pullRequestLabel: 'pull-request',
-      jenkinsfile: { appDir: 'app', terraformDir: 'terraform/app', timeoutMinutes: 45, imageVariable: 'container_image', backendConfig: {}, vars: {} },
+      jenkinsfile: { appDir: 'app', terraformDir: 'terraform/app', timeoutMinutes: 45, imageVariable: 'container_image', backendConfig: {}, vars: {}, regions: [] },
     });
   });
 
@@ -196,9 +197,55 @@ describe('rendering', () => {
     const vars = (indent: number, image: string) => block(indent, ['vars: [', "  domain_name: 'app.bank.example',", "  hosted_zone_id: 'Z0123',", `  image: ${image}`, '],']);
     const required = (indent: number) => block(indent, ['requiredVars: [', "  'container_image',", "  'domain_name'", '],', 'requiredBackendConfig: [', "  'bucket',", "  'key',", "  'region'", '])']);
     // The deploy branch's plan gets the pushed image; a pull request's plan names the one it would have pushed.
-    expect(jenkinsfile).toContain([backend(12), vars(12, 'env.IMAGE_REFERENCE'), required(12)].join('\n'));
+    expect(jenkinsfile).toContain([backend(16), vars(16, 'env.IMAGE_REFERENCE'), required(16)].join('\n'));
     expect(jenkinsfile).toContain([backend(14), vars(14, "'docker.io/bankco/banking-app:pr-' + env.CHANGE_ID"), required(14)].join('\n'));
-    expect(jenkinsfile).toContain("terraformApply(dir: 'terraform/app', plan: env.PLAN_STASH, sha256: env.PLAN_SHA256,\n" + backend(10).replace(/,$/, ')'));
+    expect(jenkinsfile).toContain("terraformApply(dir: 'terraform/app', plan: env.PLAN_STASH, sha256: env.PLAN_SHA256,\n" + backend(14).replace(/,$/, ')'));
+    expect(jenkinsfile).toContain("message \"Apply plan ${env.PLAN_SHA256} to terraform/app? It is archived as terraform/app/terraform-plan.txt\"");
+  });
+
+  it('plans every region of the deploy with the shared settings and its own, asks once, and applies them in the order given', () => {
+    const twoRegions = librarySchema.parse({
+      docker: { image: 'bankco/banking-app' },
+      jenkinsfile: {
+        backendConfig: { bucket: 'bank-tfstate', region: 'us-east-1', key: 'shared' },
+        vars: { domain_name: 'app.bank.example' },
+        regions: [
+          { name: 'us-west-2', backendConfig: { key: 'app/us-west-2.tfstate' }, vars: { hosted_zone_id: 'Z2' } },
+          { name: 'us-east-1', backendConfig: { key: 'app/us-east-1.tfstate' }, vars: { hosted_zone_id: 'Z1', domain_name: 'east.bank.example' } },
+        ],
+      },
+    });
+    const jenkinsfile = renderLibrary(twoRegions, pools, terraform).find((f) => f.path === 'Jenkinsfile')?.text ?? '';
+    // In the order given: the first region's stages before the second's, for the plan and the apply.
+    const at = (text: string) => jenkinsfile.indexOf(text);
+    expect(at("stage('Plan us-west-2')")).toBeGreaterThan(0);
+    expect(at("stage('Plan us-west-2')")).toBeLessThan(at("stage('Plan us-east-1')"));
+    expect(at("stage('Apply us-west-2')")).toBeLessThan(at("stage('Apply us-east-1')"));
+    expect(at("stage('Plan us-east-1')")).toBeLessThan(at("stage('Approve')"));
+    expect(at("stage('Approve')")).toBeLessThan(at("stage('Apply us-west-2')"));
+    // A region's own key overrides the shared one; the shared ones reach every region.
+    expect(jenkinsfile).toContain("Map plan = terraformPlan(name: 'us-east-1', dir: 'terraform/app',\n                backendConfig: [\n                  bucket: 'bank-tfstate',\n                  region: 'us-east-1',\n                  key: 'app/us-east-1.tfstate'\n                ],\n                vars: [\n                  domain_name: 'east.bank.example',\n                  hosted_zone_id: 'Z1',");
+    expect(jenkinsfile).toContain("                vars: [\n                  domain_name: 'app.bank.example',\n                  hosted_zone_id: 'Z2',");
+    expect(jenkinsfile).toContain("terraformApply(dir: 'terraform/app', plan: env.PLAN_US_EAST_1_STASH, sha256: env.PLAN_US_EAST_1_SHA256,");
+    expect(jenkinsfile).toContain("when {\n            environment name: 'PLAN_US_EAST_1_CHANGES', value: 'true'\n          }");
+    expect(jenkinsfile).toContain('message "Apply to terraform/app, in this order, ${env.PLAN_SUMMARY}?"');
+    expect(jenkinsfile.match(/terraformPlan\(name: 'us-east-1'/g)).toHaveLength(2);
+    const twice = librarySchema.safeParse({ docker: { image: 'x' }, jenkinsfile: { regions: [{ name: 'us-east-1' }, { name: 'us-east-1' }] } });
+    expect(twice.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual(['jenkinsfile.regions: expected each region name once']);
+    const upper = librarySchema.safeParse({ docker: { image: 'x' }, jenkinsfile: { regions: [{ name: 'US-EAST-1' }] } });
+    expect(upper.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual(['jenkinsfile.regions.0.name: expected a region name such as us-west-2 (lower-case letters, digits, "-")']);
+  });
+
+  it('for the bank\'s fleet.yaml covers every region of terraform/app-topology.yaml, the writer\'s first (its tasks migrate the schema the others read)', () => {
+    const fleet = parse(readFileSync(join(repo, 'fleet.yaml'), 'utf8')) as { library: unknown };
+    const topology = parse(readFileSync(join(repo, 'terraform/app-topology.yaml'), 'utf8')) as { regions: Record<string, { role: string }> };
+    const regions = librarySchema.parse(fleet.library).jenkinsfile.regions;
+    const writer = Object.entries(topology.regions).find(([, r]) => r.role === 'writer')?.[0];
+    expect(regions.map((r) => r.name)).toEqual([writer, ...Object.keys(topology.regions).filter((name) => name !== writer)]);
+    for (const region of regions) {
+      expect(region.vars.region ?? '').toBe(region.name);
+      expect(region.backendConfig.key).toBe(`app/${region.name}.tfstate`);
+    }
   });
 
   it('names the approvers and the approval\'s own timeout from the fleet in the Jenkinsfile', () => {

@@ -1,0 +1,21 @@
+// The AWS SDK's clients and commands, loaded with require(). They are CommonJS bundles: imported
+// from an ES module, Node first scans each bundle for its export names and, with tsx's loader
+// hooks registered, sends every module of the SDK through those hooks, about 0.35 s of CPU at
+// each command's start-up (EC2 and SSM; measured in docs/BENCHMARKS.md). Types still come from
+// `import type`, which costs nothing at run time.
+import { createRequire } from 'node:module';
+import type * as DynamoDbSdk from '@aws-sdk/client-dynamodb';
+import type * as Ec2Sdk from '@aws-sdk/client-ec2';
+import type * as SsmSdk from '@aws-sdk/client-ssm';
+
+const require = createRequire(import.meta.url);
+
+export const ec2Sdk = require('@aws-sdk/client-ec2') as typeof Ec2Sdk;
+export const ssmSdk = require('@aws-sdk/client-ssm') as typeof SsmSdk;
+
+let dynamoDb: typeof DynamoDbSdk | undefined;
+
+/** DynamoDB's, for the run lock: loaded the first time a lock is taken, so that plan and status never load it. */
+export function dynamoDbSdk(): typeof DynamoDbSdk {
+  return (dynamoDb ??= require('@aws-sdk/client-dynamodb') as typeof DynamoDbSdk);
+}
