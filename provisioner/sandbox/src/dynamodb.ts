@@ -68,6 +68,14 @@ export class DynamoDbStandIn {
         BillingMode: 'PAY_PER_REQUEST',
       });
       if (created.status !== 200) throw new Error(`sandbox: dynalite answered CreateTable ${table} with ${created.status} ${JSON.stringify(created.body)}`);
+      // A table is CREATING for a moment (item calls on it are ResourceNotFoundException, as on
+      // DynamoDB); terraform waits for ACTIVE before it reports the table made, and so do we.
+      for (let tries = 0; ; tries++) {
+        const state = await call('DescribeTable', { TableName: table });
+        if ((state.body as { Table?: { TableStatus?: string } }).Table?.TableStatus === 'ACTIVE') break;
+        if (tries >= 200) throw new Error(`sandbox: table ${table} not ACTIVE after CreateTable: ${JSON.stringify(state.body)}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
     }
     return new DynamoDbStandIn(server, url);
   }
