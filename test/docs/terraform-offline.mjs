@@ -102,9 +102,11 @@ function hclValue(value) {
 }
 
 if (command === 'init') {
+  // Which region's outputs `output` answers with: the state's, named by its key where the key is
+  // per region (app/us-west-2.tfstate lives in the CI region's bucket), else the bucket's region.
+  const backend = Object.fromEntries(args.map((arg) => /^-backend-config=(\w+)=(.*)$/.exec(arg)).filter(Boolean).map((m) => [m[1], m[2]]));
+  remember(/(?:^|\/)([a-z]{2}(?:-gov)?-[a-z]+-\d)\.tfstate$/.exec(backend.key ?? '')?.[1] ?? backend.region);
   for (const arg of args) {
-    const region = /^-backend-config=region=(.+)$/.exec(arg)?.[1];
-    remember(region);
     if (!/^-(backend-config=|reconfigure$|migrate-state$|force-copy$|input=false$|no-color$)/.test(arg)) fail(`init ${arg} is not modelled`);
   }
   const status = echo(run(['init', '-backend=false', '-input=false', '-lockfile=readonly', '-no-color']));

@@ -137,7 +137,8 @@ export const statusCommand: CommandModule = (command, context) => {
   command.option('--json', 'print the status as JSON', false).action(async (opts: { json: boolean }) => {
     const ctx = context(opts);
     const { fleet, systems } = await open(ctx);
-    const status = fleetStatus(fleet, await observe(fleet, systems, ctx.now));
+    // status shows no settings: their config.xml (one call per node) is not read.
+    const status = fleetStatus(fleet, await observe(fleet, systems, ctx.now, { settings: false }));
     ctx.io.result(formatStatus(status), status);
   });
 };
@@ -165,7 +166,7 @@ export const downCommand: CommandModule = (command, context) => {
       const systems = await connect(ctx, fleet, { concurrency: hosts, env });
       await using _lock = await holdRunLock(ctx, fleet, 'down', opts.lockTimeout);
       const started = now();
-      const plan = planDown(fleet, await observe(fleet, systems, now), opts.pool);
+      const plan = planDown(fleet, await observe(fleet, systems, now, { settings: false }), opts.pool);
       io.info(hasChanges(plan) ? formatPlan(plan, { force: opts.force }) : 'Nothing to remove.');
       if (!hasChanges(plan)) return;
       if (!opts.yes && !(await io.confirm(`Remove these agents from fleet ${fleet.fleet}${opts.force ? ', busy or not' : ''}?`))) {

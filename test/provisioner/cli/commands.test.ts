@@ -120,6 +120,21 @@ describe('the fleet commands', () => {
     expect(status.orphans).toEqual({ instances: [], nodes: [] });
   });
 
+  it('down names --force when a busy agent outlasts the timeout, and down --force plans it as not waited for', async () => {
+    const world = new World();
+    await run(['up', '--yes', '--timeout', '5s'], world);
+    const busy = [...world.nodes.values()][0]!;
+    busy.idle = false;
+    const waited = await run(['down', '--yes', '--timeout', '1s'], world);
+    expect(waited.code).toBe(1);
+    expect(waited.out).toContain('busy: waits for its build');
+    expect(waited.err).toContain(`${busy.name} (pool awsDeploy): drain: still running a build at the timeout: it stays drained (no new builds); run \`provisioner down\` again once its build has ended, give it longer with --timeout, or remove it at once with --force`);
+    const forced = await run(['down', '--yes', '--force', '--timeout', '5s'], world);
+    expect(forced.code, forced.err).toBe(0);
+    expect(forced.out).toContain('busy: removed without waiting for its build (--force)');
+    expect(forced.out).not.toContain('waits for its build');
+  });
+
   it('down --pool removes that pool after showing what goes', async () => {
     const world = new World();
     await run(['up', '--yes', '--timeout', '5s'], world);
