@@ -58,6 +58,11 @@ export interface FleetLaunchRequest {
   /** Every (type, subnet) the fleet may draw on. */
   overrides: Array<{ instanceType: string; subnetId: string }>;
   market: Market;
+  /**
+   * The settings recorded on each instance as RunInstances records them (the template holds them
+   * too, but a later plan reads an instance's own tags to tell whether it is out of date).
+   */
+  recorded?: { rootVolumeGiB: number; publicIp: boolean; bootstrap?: { tools: string[]; remoteFS: string; digest: string } };
 }
 
 /** What CreateFleet could not launch from one override (it reports these instead of failing). */

@@ -112,6 +112,7 @@ function jenkinsOutputs(controllerUrl: string): Outputs {
     agent_instance_profile: 'bank-ci-agent',
     agent_kms_key_alias: 'alias/jenkins-fleet/bank-ci',
     agent_kms_key_id: '8d3f2e4a-0000-4000-8000-000000000004',
+    lock_table: 'jenkins-fleet-bank-ci-locks',
     provisioner_policy_arn: `arn:aws:iam::${account}:policy/bank-ci-provisioner`,
     provisioner_role_arn: null,
     controller_instance_id: 'i-0c4f2a7e9b1d30005',
@@ -282,6 +283,7 @@ describe('docs/GETTING-STARTED.md', () => {
         AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY,
         AWS_ENDPOINT_URL_EC2: env.AWS_ENDPOINT_URL_EC2,
         AWS_ENDPOINT_URL_SSM: env.AWS_ENDPOINT_URL_SSM,
+        AWS_ENDPOINT_URL_DYNAMODB: env.AWS_ENDPOINT_URL_DYNAMODB,
         npm_config_update_notifier: 'false',
       };
       const walk = spawn('bash', ['-c', script], { cwd: repo, env: walkEnv, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -91,7 +91,7 @@ describe('jenkins/casc.yaml', () => {
     expect(casc.unclassified.location.url).toBe('${JENKINS_URL}');
   });
 
-  it('has no sign-up, an admin, developers who read and build, deployers who read, and a provisioner with only agent rights', () => {
+  it('has no sign-up, an admin, developers who read and build, deployers who read, and a provisioner with only agent rights and the queue its fleet scales with', () => {
     expect(casc.jenkins.securityRealm.local.allowsSignup).toBe(false);
     const users = casc.jenkins.securityRealm.local.users.map((u: Yaml) => u.id);
     expect(users).toEqual(expect.arrayContaining(['admin', 'provisioner']));
@@ -102,8 +102,11 @@ describe('jenkins/casc.yaml', () => {
     expect(grant('group', 'developers')).toEqual(['Job/Build', 'Job/Read', 'Overall/Read', 'View/Read']);
     // Deployers approve applies (the Jenkinsfile's input names them); reading the build is all they need.
     expect(grant('group', 'deployers')).toEqual(['Job/Read', 'Overall/Read', 'View/Read']);
+    // The agent rights, and Job/Read because fleet.yaml's pullRequests pool follows the build queue
+    // (it has max): Jenkins shows `provisioner watch` the queue's items only of jobs it may read.
+    expect(parse(readFileSync(join(root, 'fleet.yaml'), 'utf8')).pools.some((p: Yaml) => p.max !== undefined)).toBe(true);
     expect(grant('user', 'provisioner')).toEqual(
-      ['Agent/Configure', 'Agent/Connect', 'Agent/Create', 'Agent/Delete', 'Agent/Disconnect', 'Overall/Read'],
+      ['Agent/Configure', 'Agent/Connect', 'Agent/Create', 'Agent/Delete', 'Agent/Disconnect', 'Job/Read', 'Overall/Read'],
     );
     // Nobody else holds anything: not anonymous, not every logged-in user.
     expect(entries).toHaveLength(4);

@@ -1,7 +1,9 @@
 // Fleet files for tests, as a user writes them: the fleet's head, EC2 pools and static SSH pools as
 // YAML text (so a test can still edit a line), and the parsed fleet. One place for what every
 // suite's fleet has in common, so a new required key changes one file.
+import { parseDocument, type YAMLMap, type YAMLSeq } from 'yaml';
 import { parseFleet } from '../../provisioner/src/config/load.ts';
+import { scalingOnlyFields } from '../../provisioner/src/config/schema.ts';
 import type { Fleet } from '../../provisioner/src/model.ts';
 
 /** A pool setting as YAML: a list is written `[a, b]`, anything else as it is. */
@@ -102,4 +104,24 @@ export function fleetYaml(pools: readonly string[], options: FleetOptions = {}):
 /** The parsed fleet of `fleetYaml`, as read from `source` (fleet.yaml by default). */
 export function fleetOf(pools: readonly string[], options: FleetOptions & { source?: string } = {}): Fleet {
   return parseFleet(fleetYaml(pools, options), options.source ?? 'fleet.yaml');
+}
+
+/**
+ * A fleet file's text with every pool `watch` scales (one with `max`) turned into a fixed pool of
+ * `count: max(min, 1)`, everything else kept: the repository's fleet.yaml as it would be with no
+ * pool following the build queue, for the checks whose answer depends on that (Job/Read).
+ */
+export function withoutScaledPools(text: string): string {
+  const doc = parseDocument(text);
+  const pools = doc.get('pools') as YAMLSeq<YAMLMap> | undefined;
+  let changed = 0;
+  for (const pool of pools?.items ?? []) {
+    if (!pool.has('max')) continue;
+    const min = Number(pool.get('min') ?? 0);
+    for (const field of ['max', ...scalingOnlyFields]) pool.delete(field);
+    pool.set('count', Math.max(min, 1));
+    changed += 1;
+  }
+  if (changed === 0) throw new Error('test setup: the fleet file has no pool with max');
+  return doc.toString();
 }

@@ -286,7 +286,17 @@ class Execution {
       try {
         for (let successors = 0; !result; successors++) {
           try {
-            result = await compute.launchFleet({ fleet: this.fleet.fleet, pool: pool.name, region: pool.region, count, clientToken, template, overrides, market: 'spot' });
+            result = await compute.launchFleet({
+              fleet: this.fleet.fleet,
+              pool: pool.name,
+              region: pool.region,
+              count,
+              clientToken,
+              template,
+              overrides,
+              market: 'spot',
+              recorded: { rootVolumeGiB: pool.rootVolumeGiB, publicIp: pool.publicIp, bootstrap: { tools: pool.tools, remoteFS: pool.remoteFS, digest: bootstrapDigest(this.fleet, pool) } },
+            });
           } catch (err) {
             if (!(err instanceof LaunchTokenSpent) || successors >= maxSuccessorTokens) throw err;
             clientToken = successorToken(clientToken);

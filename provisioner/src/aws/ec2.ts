@@ -111,15 +111,7 @@ export class Ec2Compute implements Compute {
       { Key: Tags.pool, Value: request.pool },
       { Key: Tags.managedBy, Value: managedByValue },
       { Key: Tags.launch, Value: request.clientToken },
-      { Key: Tags.rootVolume, Value: String(request.rootVolumeGiB) },
-      { Key: Tags.publicIp, Value: String(request.publicIp) },
-      ...(request.bootstrap
-        ? [
-            { Key: Tags.tools, Value: request.bootstrap.tools.join(' ') },
-            { Key: Tags.remoteFS, Value: request.bootstrap.remoteFS },
-            { Key: Tags.bootstrap, Value: request.bootstrap.digest },
-          ]
-        : []),
+      ...settingTags(request),
     ];
     let reply;
     try {
@@ -290,6 +282,7 @@ export class Ec2Compute implements Compute {
       { Key: Tags.pool, Value: request.pool },
       { Key: Tags.managedBy, Value: managedByValue },
       { Key: Tags.launch, Value: request.clientToken },
+      ...settingTags(request.recorded),
     ];
     const spot = request.market === 'spot';
     let reply;
@@ -483,6 +476,22 @@ export class Ec2Compute implements Compute {
     instance.launched = launchRecord(raw, tags, launched);
     return instance;
   }
+}
+
+/** The launch settings written on an instance as it is made (RunInstances and CreateFleet alike). */
+function settingTags(recorded: FleetLaunchRequest['recorded']): Tag[] {
+  if (!recorded) return [];
+  return [
+    { Key: Tags.rootVolume, Value: String(recorded.rootVolumeGiB) },
+    { Key: Tags.publicIp, Value: String(recorded.publicIp) },
+    ...(recorded.bootstrap
+      ? [
+          { Key: Tags.tools, Value: recorded.bootstrap.tools.join(' ') },
+          { Key: Tags.remoteFS, Value: recorded.bootstrap.remoteFS },
+          { Key: Tags.bootstrap, Value: recorded.bootstrap.digest },
+        ]
+      : []),
+  ];
 }
 
 /** How an instance was launched: what EC2 reports of it, and what the launch wrote in its tags. */

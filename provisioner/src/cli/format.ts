@@ -83,7 +83,8 @@ export function formatStatus(status: FleetStatus): string {
   const out: string[] = [`Fleet ${status.fleet}`];
   for (const pool of status.pools) {
     const online = pool.agents.filter((a) => a.online).length;
-    out.push('', `Pool ${pool.name}: ${pool.desired} wanted, ${pool.agents.length} present, ${online} online`);
+    const wanted = pool.scaled ? `${pool.scaled.min}..${pool.scaled.max} (scaled by watch)` : `${pool.desired} wanted`;
+    out.push('', `Pool ${pool.name}: ${wanted}, ${pool.agents.length} present, ${online} online`);
     if (pool.agents.length === 0) continue;
     const rows = pool.agents.map((a) => [
       a.name ?? '(no node)',

@@ -21,6 +21,8 @@ export interface AgentStatus {
 export interface PoolStatus {
   name: string;
   desired: number;
+  /** For a pool `watch` scales (one with max): the range it keeps the pool in. */
+  scaled?: { min: number; max: number };
   agents: AgentStatus[];
 }
 
@@ -35,6 +37,7 @@ export function fleetStatus(fleet: Fleet, observed: Observed): FleetStatus {
   const pools = world.pools.map(({ pool, members }) => ({
     name: pool.name,
     desired: pool.count,
+    ...(pool.scaling ? { scaled: { min: pool.min, max: pool.max } } : {}),
     agents: members.map((agent): AgentStatus => {
       const { node } = agent;
       const instance = agent.instance as Instance;

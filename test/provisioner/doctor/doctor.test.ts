@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkRepository, type CheckResult } from '../../../provisioner/src/doctor/checks.ts';
 import { readRepository } from '../../../provisioner/src/doctor/repository.ts';
 import type { DoctorReport } from '../../../provisioner/src/doctor/report.ts';
+import { withoutScaledPools } from '../../support/fleet.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const bin = join(root, 'bin/provisioner.mjs');
@@ -214,13 +215,15 @@ describe('provisioner doctor on a broken copy', () => {
   });
 
   it('asks for Job/Read exactly when a pool of fleet.yaml follows the queue (has max), and names it as too much otherwise', async () => {
-    edit('fleet.yaml', /(  - name: pullRequests\n)    count: 1\n/, '$1    min: 0\n    max: 4\n    ephemeral: true\n');
+    // As the repository has it: pullRequests has max, and casc.yaml grants Job/Read.
+    expect(await problemsOf('account')).toEqual([]);
+    edit('jenkins/casc.yaml', /( +)- "Job\/Read"\n(?=( +)- "Agent\/Create")/, '');
     expect(await problemsOf('account')).toEqual([
       'jenkins/casc.yaml jenkins.authorizationStrategy.globalMatrix.entries does not grant provisioner Job/Read, which watch needs to see the build queue (fleet.yaml scales pullRequests with max)',
     ]);
     edit('jenkins/casc.yaml', /( +)- "Agent\/Disconnect"\n/, '$1- "Agent/Disconnect"\n$1- "Job/Read"\n');
     expect(await problemsOf('account')).toEqual([]);
-    edit('fleet.yaml', /    min: 0\n    max: 4\n    ephemeral: true\n/, '    count: 1\n');
+    writeFileSync(join(repo, 'fleet.yaml'), withoutScaledPools(readFileSync(join(repo, 'fleet.yaml'), 'utf8')));
     expect(await problemsOf('account')).toEqual([
       'jenkins/casc.yaml jenkins.authorizationStrategy.globalMatrix.entries grants provisioner Job/Read directly: more than the provisioner needs (only a fleet with a pool that has max needs it, for watch to see the queue; fleet.yaml has none)',
     ]);
@@ -236,7 +239,12 @@ describe('provisioner doctor on a broken copy', () => {
 
   it('names the account fleet.yaml uses when casc.yaml gives it nothing', async () => {
     edit('fleet.yaml', 'user: provisioner', 'user: ci-bot');
-    expect(await problemsOf('account')).toHaveLength(6);
+    // Overall/Read, the five agent permissions, and Job/Read (pullRequests follows the queue).
+    const problems = await problemsOf('account');
+    expect(problems).toHaveLength(7);
+    expect(problems).toContain(
+      'jenkins/casc.yaml jenkins.authorizationStrategy.globalMatrix.entries does not grant ci-bot Job/Read, which watch needs to see the build queue (fleet.yaml scales pullRequests with max)',
+    );
   });
 
   it('names a plugin the library or the Jenkinsfile needs that plugins.txt lacks', async () => {

@@ -4,17 +4,30 @@
 // 403 for a missing permission, 302 after a node action).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { checkController } from '../../../provisioner/src/doctor/live.ts';
 import { readRepository } from '../../../provisioner/src/doctor/repository.ts';
+import { withoutScaledPools } from '../../support/fleet.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 const agentPermissions = ['Agent/Create', 'Agent/Configure', 'Agent/Connect', 'Agent/Delete', 'Agent/Disconnect'];
+// The repository's fleet.yaml scales pullRequests with the build queue (it has max), so its
+// service account also reads jobs, as jenkins/casc.yaml grants.
+const servicePermissions = ['Overall/Read', ...agentPermissions, 'Job/Read'];
+
+const repositoryFleet = join(root, 'fleet.yaml');
+// The same fleet with no pool following the queue: there Job/Read is more than the provisioner needs.
+const scratch = mkdtempSync(join(tmpdir(), 'doctor-live-'));
+const fixedFleet = join(scratch, 'fleet.yaml');
+writeFileSync(fixedFleet, withoutScaledPools(readFileSync(repositoryFleet, 'utf8')));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 interface Controller {
   version?: string;
@@ -106,18 +119,18 @@ afterEach(async () => {
   running = undefined;
 });
 
-async function check(url: string, user: string, token: string) {
+async function check(url: string, user: string, token: string, fleetFile = repositoryFleet) {
   const env = { JENKINS_URL: url, JENKINS_USER: user, JENKINS_API_TOKEN: token };
-  const repo = await readRepository(root, join(root, 'fleet.yaml'), env);
+  const repo = await readRepository(root, fleetFile, env);
   return checkController(repo, env);
 }
 
 describe('the live controller check', () => {
-  it('passes for a service account holding exactly the agent permissions, and removes its probe node', async () => {
+  it('passes for a service account holding exactly what the fleet needs (agent permissions, Job/Read for a pool with max), and removes its probe node', async () => {
     const jenkins = await startController({
       version: '2.580.1',
       jobs: ['bank-app'],
-      users: { provisioner: { token: 't0ken', permissions: ['Overall/Read', ...agentPermissions] } },
+      users: { provisioner: { token: 't0ken', permissions: servicePermissions } },
     });
     const result = await check(jenkins.url, 'provisioner', 't0ken');
     expect(result.problems).toEqual([]);
@@ -132,28 +145,45 @@ describe('the live controller check', () => {
     ]);
   });
 
+  it('passes for a service account holding exactly the agent permissions when no pool follows the queue', async () => {
+    const jenkins = await startController({
+      version: '2.580.1',
+      jobs: ['bank-app'],
+      users: { provisioner: { token: 't0ken', permissions: ['Overall/Read', ...agentPermissions] } },
+    });
+    const result = await check(jenkins.url, 'provisioner', 't0ken', fixedFleet);
+    expect(result.problems).toEqual([]);
+    expect(result.notes).toContain('exercised Agent/Create, Agent/Configure, Agent/Connect, Agent/Disconnect, Agent/Delete');
+    expect(jenkins.nodes.size).toBe(0);
+  });
+
   it('names each missing permission, and the probe node it could not delete', async () => {
     const jenkins = await startController({
       version: '2.580.1',
+      jobs: ['bank-app'],
       users: { provisioner: { token: 't', permissions: ['Overall/Read', 'Agent/Create', 'Agent/Connect', 'Agent/Disconnect'] } },
     });
     const result = await check(jenkins.url, 'provisioner', 't');
     expect(result.problems).toEqual([
+      'provisioner sees no job: it lacks Job/Read, without which watch sees an empty build queue and never scales pullRequests up',
       expect.stringMatching(/^provisioner lacks Agent\/Configure: reconfiguring the probe node doctor-probe-[0-9a-f]{8} was refused \(403\)/),
       expect.stringMatching(/^provisioner lacks Agent\/Delete: deleting the probe node doctor-probe-[0-9a-f]{8} was refused \(403\)/),
       expect.stringMatching(/^the probe node doctor-probe-[0-9a-f]{8} is left on the controller: delete it by hand$/),
     ]);
   });
 
-  it('names permissions beyond what the provisioner needs: administration and reading jobs', async () => {
+  it('names permissions beyond what the provisioner needs: administration, and reading jobs while no pool follows the queue', async () => {
     const jenkins = await startController({
       version: '2.580.1',
       jobs: ['bank-app'],
       users: { admin: { token: 'a', permissions: ['Overall/Administer'] } },
     });
-    const result = await check(jenkins.url, 'admin', 'a');
-    expect(result.problems).toEqual([
+    expect((await check(jenkins.url, 'admin', 'a', fixedFleet)).problems).toEqual([
       'admin can read jobs (bank-app): Job/Read is more than the provisioner needs',
+      'admin can open the script console (Overall/Administer): more than the provisioner needs',
+    ]);
+    // The repository's fleet scales pullRequests: reading jobs is then needed, administering is not.
+    expect((await check(jenkins.url, 'admin', 'a')).problems).toEqual([
       'admin can open the script console (Overall/Administer): more than the provisioner needs',
     ]);
   });
@@ -164,7 +194,8 @@ describe('the live controller check', () => {
       websocket: false,
       tcpPort: 50000,
       numExecutors: 2,
-      users: { provisioner: { token: 't', permissions: ['Overall/Read', ...agentPermissions] } },
+      jobs: ['bank-app'],
+      users: { provisioner: { token: 't', permissions: servicePermissions } },
     });
     const result = await check(jenkins.url, 'provisioner', 't');
     expect(result.problems).toEqual([
@@ -175,13 +206,13 @@ describe('the live controller check', () => {
   });
 
   it('names a TCP agent port the configuration opens even when nothing listens on it yet', async () => {
-    const jenkins = await startController({ version: '2.580.1', slaveAgentPort: 0, users: { provisioner: { token: 't', permissions: ['Overall/Read', ...agentPermissions] } } });
+    const jenkins = await startController({ version: '2.580.1', slaveAgentPort: 0, jobs: ['bank-app'], users: { provisioner: { token: 't', permissions: servicePermissions } } });
     const result = await check(jenkins.url, 'provisioner', 't');
     expect(result.problems).toEqual(['the TCP agent port is open (slaveAgentPort 0): casc.yaml sets slaveAgentPort: -1, agents use WebSocket']);
   });
 
   it('notes a version other than the one jenkins/Dockerfile pins', async () => {
-    const jenkins = await startController({ version: '2.479.3', users: { provisioner: { token: 't', permissions: ['Overall/Read', ...agentPermissions] } } });
+    const jenkins = await startController({ version: '2.479.3', jobs: ['bank-app'], users: { provisioner: { token: 't', permissions: servicePermissions } } });
     const result = await check(jenkins.url, 'provisioner', 't');
     expect(result.notes).toContain('Jenkins 2.479.3 (jenkins/Dockerfile pins 2.580.1)');
   });
@@ -204,7 +235,7 @@ describe('the live controller check', () => {
   });
 
   it('is part of provisioner doctor when JENKINS_URL is set', async () => {
-    const jenkins = await startController({ version: '2.580.1', users: { provisioner: { token: 't0k', permissions: ['Overall/Read', ...agentPermissions] } } });
+    const jenkins = await startController({ version: '2.580.1', jobs: ['bank-app'], users: { provisioner: { token: 't0k', permissions: servicePermissions } } });
     // Asynchronous: the controller answers from this process while the CLI runs. Its URL is on
     // loopback, so EC2 is too, as in the sandbox: otherwise the reach check names that URL as one
     // EC2 agents cannot reach (doctor.test.ts), and this test is about the live check.

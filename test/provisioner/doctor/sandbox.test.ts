@@ -7,25 +7,29 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkController } from '../../../provisioner/src/doctor/live.ts';
 import { jenkinsVersion } from '../../../provisioner/sandbox/src/jenkins.ts';
 import { readRepository } from '../../../provisioner/src/doctor/repository.ts';
+import { withoutScaledPools } from '../../support/fleet.ts';
 import { startHarness, type Harness } from '../../support/sandbox.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
+const repositoryFleet = join(root, 'fleet.yaml');
 let h: Harness;
 
 beforeAll(async () => {
-  h = await startHarness();
+  // The repository's fleet.yaml scales pullRequests with the build queue, so jenkins/casc.yaml gives
+  // the service account Job/Read; this sandbox's does too (`sandbox --fleet` decides it the same way).
+  h = await startHarness((o) => { o.serviceJobRead = true; });
 });
 afterAll(async () => {
   await h?.stop();
 });
 
-async function check(user: string, token: string, url = h.sandbox.env.JENKINS_URL!) {
+async function check(user: string, token: string, url = h.sandbox.env.JENKINS_URL!, fleetFile = repositoryFleet) {
   const env = { JENKINS_URL: url, JENKINS_USER: user, JENKINS_API_TOKEN: token };
-  return checkController(await readRepository(root, join(root, 'fleet.yaml'), env), env);
+  return checkController(await readRepository(root, fleetFile, env), env);
 }
 
 const nodesNow = async () => ((await (await fetch(`${h.sandbox.url}/_sandbox/state`)).json()) as { nodes: { name: string }[] }).nodes;
-const userOf = (name: string) => h.sandbox.sandbox.store.world.users.find((u) => u.name === name)!;
+const userOf = (name: string, harness = h) => harness.sandbox.sandbox.store.world.users.find((u) => u.name === name)!;
 
 describe("doctor's live check against the sandbox's Jenkins", () => {
   it('finds no problem at all with the sandbox as the provisioner reaches it (its service account and token)', async () => {
@@ -54,10 +58,9 @@ describe("doctor's live check against the sandbox's Jenkins", () => {
     expect(await nodesNow()).toEqual([]);
   });
 
-  it('names more than the provisioner needs when run as the administrator', async () => {
+  it('names more than the provisioner needs when run as the administrator: the script console (reading jobs watch needs)', async () => {
     const result = await check('admin', userOf('admin').token);
     expect(result.problems).toEqual([
-      'admin can read jobs (bank-app, sandbox-build): Job/Read is more than the provisioner needs',
       'admin can open the script console (Overall/Administer): more than the provisioner needs',
     ]);
   });
@@ -77,30 +80,34 @@ describe("doctor's live check against the sandbox's Jenkins", () => {
   });
 });
 
-describe("doctor's live check when a pool of the fleet follows the queue (has max)", () => {
-  let scaled: Harness;
-  let fleetFile: string;
+describe("doctor's live check when no pool of the fleet follows the queue (none has max)", () => {
+  let fixed: Harness;
+  let fixedFleet: string;
   beforeAll(async () => {
-    scaled = await startHarness((o) => { o.serviceJobRead = true; });
-    fleetFile = join(scaled.dir, 'fleet.yaml');
-    writeFileSync(fleetFile, readFileSync(join(root, 'fleet.yaml'), 'utf8').replace(/(  - name: pullRequests\n)    count: 1\n/, '$1    min: 0\n    max: 4\n    ephemeral: true\n'));
+    // The sandbox's default service account: exactly the six agent permissions, no Job/Read.
+    fixed = await startHarness();
+    fixedFleet = join(fixed.dir, 'fleet.yaml');
+    writeFileSync(fixedFleet, withoutScaledPools(readFileSync(repositoryFleet, 'utf8')));
   });
   afterAll(async () => {
-    await scaled?.stop();
+    await fixed?.stop();
   });
 
-  const checkScaled = async (user: string, token: string, url = scaled.sandbox.env.JENKINS_URL!) => {
-    const env = { JENKINS_URL: url, JENKINS_USER: user, JENKINS_API_TOKEN: token };
-    return checkController(await readRepository(root, fleetFile, env), env);
-  };
+  const checkFixed = (user: string, token: string, fleetFile = fixedFleet) => check(user, token, fixed.sandbox.env.JENKINS_URL!, fleetFile);
 
-  it('finds no problem with a service account that has Job/Read', async () => {
-    expect((await checkScaled(scaled.sandbox.env.JENKINS_USER!, scaled.sandbox.env.JENKINS_API_TOKEN!)).problems).toEqual([]);
+  it('finds no problem with a service account that has only the agent permissions', async () => {
+    expect((await checkFixed(fixed.sandbox.env.JENKINS_USER!, fixed.sandbox.env.JENKINS_API_TOKEN!)).problems).toEqual([]);
   });
 
-  it('names the missing Job/Read of an account that sees no job', async () => {
-    // The other sandbox's service account has exactly the six agent permissions.
-    const result = await checkScaled('provisioner', userOf('provisioner').token, h.sandbox.env.JENKINS_URL!);
+  it('names reading jobs as more than the provisioner needs, beside the script console, when run as the administrator', async () => {
+    expect((await checkFixed('admin', userOf('admin', fixed).token)).problems).toEqual([
+      'admin can read jobs (bank-app, sandbox-build): Job/Read is more than the provisioner needs',
+      'admin can open the script console (Overall/Administer): more than the provisioner needs',
+    ]);
+  });
+
+  it("names the missing Job/Read of an account that sees no job once the repository's fleet scales a pool", async () => {
+    const result = await checkFixed('provisioner', userOf('provisioner', fixed).token, repositoryFleet);
     expect(result.problems).toContain('provisioner sees no job: it lacks Job/Read, without which watch sees an empty build queue and never scales pullRequests up');
   });
 });

@@ -7,6 +7,8 @@ import { ephemeralDrainReason, placeholderDescription, placeholderName, planWatc
 import type { QueueItem } from '../../../provisioner/src/plan/demand.ts';
 import { drainMessage } from '../../../provisioner/src/plan/plan.ts';
 import { emptyMemory, type ScalingMemory } from '../../../provisioner/src/plan/scale.ts';
+import { fleetStatus } from '../../../provisioner/src/plan/status.ts';
+import { formatStatus } from '../../../provisioner/src/cli/format.ts';
 import { ec2Pool, fleetOf } from '../../support/fleet.ts';
 
 const NOW = Date.UTC(2026, 10, 28, 9, 0, 0);
@@ -147,5 +149,12 @@ describe('a tick of watch, planned', () => {
     const plan = planWatch(fleet, { ...observed([], []), instances: [prAgent], nodes: [node(prAgent), placeholder()] }, [], state());
     expect(plan.bringUp.actions).toEqual([expect.objectContaining({ type: 'launch', pool: 'fixed', count: 1 })]);
     expect(plan.decisions.map((d) => d.pool)).toEqual(['awsDeploy', 'pullRequests']);
+  });
+
+  it("shows in status the range a scaled pool is kept in, and the placeholder as no agent of it", () => {
+    const status = fleetStatus(fleet, observed([], []));
+    expect(status.pools.map((p) => [p.name, p.scaled, p.agents.length])).toEqual([['awsDeploy', { min: 0, max: 6 }, 0], ['pullRequests', { min: 1, max: 4 }, 1], ['fixed', undefined, 1]]);
+    expect(status.orphans).toEqual({ instances: [], nodes: [] });
+    expect(formatStatus(status)).toContain('Pool awsDeploy: 0..6 (scaled by watch), 0 present, 0 online');
   });
 });

@@ -164,9 +164,14 @@ describe('the EC2 adapter on the stand-in: a pool\'s launch template and its Spo
     expect(await compute.ensureLaunchTemplate(spec)).toEqual(first);
     expect(await compute.listLaunchTemplates('bank-ci')).toContainEqual({ id: first.id, name: first.name, pool: 'spotty', region: spec.region });
 
-    const launched = await compute.launchFleet({ fleet: 'bank-ci', pool: 'spotty', region: spec.region, count: 2, clientToken: 'jf-spotty-1', template: first, market: 'spot', overrides: [{ instanceType: 'm5.large', subnetId: subnets[0]! }] });
+    const recorded = { rootVolumeGiB: 30, publicIp: false, bootstrap: { tools: ['python'], remoteFS: '/home/jenkins/agent', digest: '0123456789abcdef' } };
+    const launched = await compute.launchFleet({ fleet: 'bank-ci', pool: 'spotty', region: spec.region, count: 2, clientToken: 'jf-spotty-1', template: first, market: 'spot', overrides: [{ instanceType: 'm5.large', subnetId: subnets[0]! }], recorded });
     expect(launched.errors).toEqual([]);
     expect(launched.instances.map((i) => [i.instanceType, i.market, i.subnetId, i.state])).toEqual([['m5.large', 'spot', subnets[0], 'pending'], ['m5.large', 'spot', subnets[0], 'pending']]);
+    // Recorded as RunInstances records them, so that a later plan can tell what the instance was launched with.
+    const listed = (await compute.listInstances('bank-ci')).find((i) => i.id === launched.instances[0]!.id);
+    expect(listed?.launched).toMatchObject({ instanceType: 'm5.large', imageId, rootVolumeGiB: 30, publicIp: false, tools: ['python'], remoteFS: '/home/jenkins/agent', bootstrap: '0123456789abcdef' });
+    expect(listed?.market).toBe('spot');
     // The template told the adapter whose account this is: the agents' secrets name their instances' ARNs.
     expect(compute.instanceArn(launched.instances[0]!.id)).toBe(`arn:aws:ec2:${spec.region}:${h.sandbox.sandbox.accountId}:instance/${launched.instances[0]!.id}`);
 
