@@ -7,10 +7,19 @@ import type { FleetConfig, PoolConfig } from './config/schema.ts';
 export type Pool = PoolConfig & { region: string };
 
 /** A validated fleet with the environment's overrides applied. */
-export interface Fleet extends Omit<FleetConfig, 'pools'> {
+export interface Fleet extends Omit<FleetConfig, 'pools' | 'lock'> {
   /** The file this fleet was read from (absolute). */
   source: string;
   pools: Pool[];
+  /** The run lock's table, its region filled in (the fleet's unless the file names another). */
+  lock?: RunLockTable;
+}
+
+export interface RunLockTable {
+  table: string;
+  region: string;
+  /** Milliseconds a lock outlives a holder that stopped renewing it. */
+  expireAfter: number;
 }
 
 /** EC2 tag keys on every managed instance and volume (the IAM policies in terraform/ match them). */

@@ -69,9 +69,40 @@ module "app_pipeline_roles" {
   state_kms_key_arn = var.app_state_kms_key_arn
 }
 
+# The provisioner's run lock (provisioner/src/lock/, fleet.yaml `lock:`): one item per fleet, taken
+# and renewed with conditional writes so that two `up`/`down`/`watch` runs never act at once. The
+# items name who holds the lock and since when, never a secret: encrypted under the AWS managed key
+# aws/dynamodb (KMS-logged in CloudTrail, and the provisioner needs no right on a key of ours).
+resource "aws_dynamodb_table" "run_lock" {
+  name                        = coalesce(var.lock_table_name, "jenkins-fleet-${var.fleet}-locks")
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "lease"
+  deletion_protection_enabled = true
+
+  attribute {
+    name = "lease"
+    type = "S"
+  }
+
+  # Set only on a lock nobody holds, 90 days out: a retired fleet's item goes away by itself.
+  ttl {
+    attribute_name = "expireItemAt"
+    enabled        = true
+  }
+
+  server_side_encryption {
+    enabled = true
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+}
+
 module "provisioner_iam" {
   source = "../modules/provisioner-iam"
 
+  lock_table_arn             = aws_dynamodb_table.run_lock.arn
   fleet                      = var.fleet
   regions                    = [var.region]
   agent_role_arn             = module.agent_iam.role_arn

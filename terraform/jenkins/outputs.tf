@@ -40,6 +40,11 @@ output "agent_kms_key_id" {
   value       = module.agent_iam.kms_key_id
 }
 
+output "lock_table" {
+  description = "fleet.yaml lock.table: the DynamoDB table of the provisioner's run lock (in `region`)."
+  value       = aws_dynamodb_table.run_lock.name
+}
+
 output "provisioner_policy_arn" {
   description = "The provisioner's least-privilege policy, to attach to whatever identity runs `provisioner up`."
   value       = module.provisioner_iam.policy_arn

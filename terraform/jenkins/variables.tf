@@ -212,3 +212,14 @@ variable "tags" {
     error_message = "tags must not use the jenkins-fleet: prefix; the provisioner owns those tag keys."
   }
 }
+
+variable "lock_table_name" {
+  type        = string
+  description = "Name of the DynamoDB table of the provisioner's run lock (fleet.yaml lock.table); null for jenkins-fleet-<fleet>-locks."
+  default     = null
+
+  validation {
+    condition     = var.lock_table_name == null || can(regex("^[A-Za-z0-9_.-]{3,255}$", var.lock_table_name))
+    error_message = "lock_table_name must be a DynamoDB table name: 3 to 255 letters, digits, _, - and ., or null."
+  }
+}

@@ -7,7 +7,7 @@
 // it. The blocks not walked (AWS CLI, Docker, git) must parse, and what they name must agree with
 // the repository: the secrets casc.yaml reads, the library's version, the estate's settings.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -112,6 +112,7 @@ function jenkinsOutputs(controllerUrl: string): Outputs {
     agent_instance_profile: 'bank-ci-agent',
     agent_kms_key_alias: 'alias/jenkins-fleet/bank-ci',
     agent_kms_key_id: '8d3f2e4a-0000-4000-8000-000000000004',
+    lock_table: 'jenkins-fleet-bank-ci-locks',
     provisioner_policy_arn: `arn:aws:iam::${account}:policy/bank-ci-provisioner`,
     provisioner_role_arn: null,
     controller_instance_id: 'i-0c4f2a7e9b1d30005',
@@ -158,6 +159,22 @@ describe('docs/GETTING-STARTED.md', () => {
     for (const m of fromOutputs) expect(declaredOutputs('jenkins')).toContain(m[2]);
   });
 
+  it("pins the database's CA bundle the image fetches, before the first build, and commits the pin", () => {
+    const dockerfile = readFileSync(join(repoRoot, 'app/Dockerfile'), 'utf8');
+    const url = /^ARG DB_CA_BUNDLE_URL=(\S+)$/m.exec(dockerfile)?.[1];
+    expect(url, 'app/Dockerfile ARG DB_CA_BUNDLE_URL').toBeDefined();
+    const fetched = notWalked.find((b) => b.body.includes(`curl -fsSo global-bundle.pem ${url}\n`));
+    expect(fetched, `a block that fetches ${url}`).toBeDefined();
+    const pin = notWalked.find((b) => b.body.includes('sha256sum global-bundle.pem | cut -d\' \' -f1 >> app/db-ca-bundle.sha256'));
+    expect(pin, 'a block that pins the hash').toBeDefined();
+    const commit = notWalked.find((b) => /git add [^&]*app\/db-ca-bundle\.sha256/.test(b.body));
+    expect(commit, 'a block that commits the pin').toBeDefined();
+    expect(blocks.indexOf(fetched!)).toBeLessThan(blocks.indexOf(pin!));
+    expect(blocks.indexOf(pin!)).toBeLessThan(blocks.indexOf(commit!));
+    // Before the first build, which is the step that first builds the app's image.
+    expect(guide.indexOf('sha256sum global-bundle.pem |')).toBeLessThan(guide.indexOf('Then the first build.'));
+  });
+
   it('tags the library at the version fleet.yaml renders and casc.yaml pins', () => {
     const fleet = parse(readFileSync(join(repoRoot, 'fleet.yaml'), 'utf8')) as { library: { version: string } };
     const casc = parse(readFileSync(join(repoRoot, 'jenkins/casc.yaml'), 'utf8')) as { unclassified: { globalLibraries: { libraries: { defaultVersion: string }[] } } };
@@ -197,6 +214,10 @@ describe('docs/GETTING-STARTED.md', () => {
       }
       symlinkSync(join(repoRoot, 'node_modules'), join(repo, 'node_modules'));
       writeFileSync(join(repo, 'estate.env'), estate);
+      // Step 7's pin of the database's CA bundle needs the internet: the walk pins a hash of its own,
+      // appended as the guide's command appends it.
+      const pinFile = join(repo, 'app/db-ca-bundle.sha256');
+      if (!/^[0-9a-f]{64}$/m.test(readFileSync(pinFile, 'utf8'))) appendFileSync(pinFile, `${'0'.repeat(64)}\n`);
 
       // The made-up outputs; the controller's URL is the sandbox's, known once it runs.
       const outputs = join(scratch, 'outputs');
@@ -262,6 +283,7 @@ describe('docs/GETTING-STARTED.md', () => {
         AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY,
         AWS_ENDPOINT_URL_EC2: env.AWS_ENDPOINT_URL_EC2,
         AWS_ENDPOINT_URL_SSM: env.AWS_ENDPOINT_URL_SSM,
+        AWS_ENDPOINT_URL_DYNAMODB: env.AWS_ENDPOINT_URL_DYNAMODB,
         npm_config_update_notifier: 'false',
       };
       const walk = spawn('bash', ['-c', script], { cwd: repo, env: walkEnv, stdio: ['ignore', 'pipe', 'pipe'] });

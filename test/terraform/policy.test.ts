@@ -802,6 +802,16 @@ describe('provisioner-iam', () => {
       sid       = "Pass"
       actions   = ["iam:PassRole"]
       resources = [var.agent_role_arn]
+    }
+    statement {
+      sid       = "RunLock"
+      actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+      resources = [var.lock_table_arn]
+      condition {
+        test     = "ForAllValues:StringEquals"
+        variable = "dynamodb:LeadingKeys"
+        values   = ["fleet/\${var.fleet}"]
+      }
     }`;
 
   it('accepts a policy that scopes every action to the fleet', async () => {
@@ -915,6 +925,21 @@ describe('provisioner-iam', () => {
   it('rejects a policy that forgets what the provisioner needs', async () => {
     const out = await findings('provisioner-iam', policy(complete.replace('"iam:PassRole"', '"iam:GetRole"')));
     expect(out.map((f) => f.message)).toEqual(['the policy never grants iam:PassRole, which the provisioner needs']);
+  });
+
+  it('lets the provisioner read and update only its fleet\'s item of the run lock\'s table, with no other DynamoDB action', async () => {
+    const widened = await findings('provisioner-iam', policy(complete.replace('"dynamodb:UpdateItem"]', '"dynamodb:UpdateItem", "dynamodb:Scan"]').replace('[var.lock_table_arn]', '["*"]').replace('values   = ["fleet/${var.fleet}"]', 'values   = ["fleet/*"]')));
+    expect(widened.map((f) => f.message)).toEqual([
+      'allows dynamodb:GetItem on *; only the run lock\'s table (var.lock_table_arn)',
+      expect.stringMatching(/^allows dynamodb:GetItem on other items than the fleet's own lock/),
+      'allows dynamodb:UpdateItem on *; only the run lock\'s table (var.lock_table_arn)',
+      expect.stringMatching(/^allows dynamodb:UpdateItem on other items/),
+      'allows dynamodb:Scan; the run lock needs only dynamodb:GetItem and dynamodb:UpdateItem',
+      'allows dynamodb:Scan on *; only the run lock\'s table (var.lock_table_arn)',
+      expect.stringMatching(/^allows dynamodb:Scan on other items/),
+    ]);
+    const forgotten = await findings('provisioner-iam', policy(complete.replace('"dynamodb:GetItem", ', '')));
+    expect(forgotten.map((f) => f.message)).toEqual(['the policy never grants dynamodb:GetItem, which the provisioner needs']);
   });
 
   it('lets the provisioner tag secrets with their reader only, never with any key', async () => {
@@ -1619,6 +1644,63 @@ describe('account-settings', () => {
   });
 });
 
+describe('run-lock-table', () => {
+  const JENKINS = 'terraform/jenkins/main.tf';
+  const table = (change: (t: string) => string = (t) => t) => ({
+    [JENKINS]: change(`resource "aws_dynamodb_table" "run_lock" {
+  name                        = "jenkins-fleet-bank-ci-locks"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "lease"
+  deletion_protection_enabled = true
+  attribute {
+    name = "lease"
+    type = "S"
+  }
+  ttl {
+    attribute_name = "expireItemAt"
+    enabled        = true
+  }
+  server_side_encryption {
+    enabled = true
+  }
+  point_in_time_recovery {
+    enabled = true
+  }
+}
+module "provisioner_iam" {
+  source         = "../modules/provisioner-iam"
+  lock_table_arn = aws_dynamodb_table.run_lock.arn
+}`),
+  });
+
+  it('accepts the table as the lease uses it, with its ARN handed to provisioner-iam', async () => {
+    expect(await findings('run-lock-table', table())).toEqual([]);
+  });
+
+  it('names each missing property of the table, and an ARN not handed on', async () => {
+    const out = await findings('run-lock-table', table((t) => t
+      .replace('"PAY_PER_REQUEST"', '"PROVISIONED"')
+      .replace('deletion_protection_enabled = true', 'deletion_protection_enabled = false')
+      .replace('attribute_name = "expireItemAt"', 'attribute_name = "ttl"')
+      .replace(/server_side_encryption \{\n    enabled = true/, 'server_side_encryption {\n    enabled = false')
+      .replace(/point_in_time_recovery \{\n    enabled = true\n  \}\n/, '')
+      .replace('aws_dynamodb_table.run_lock.arn', '"arn:aws:dynamodb:us-east-1:111122223333:table/other"')));
+    expect(out.map((f) => f.message)).toEqual([
+      expect.stringMatching(/^is not on-demand/),
+      expect.stringMatching(/^is not encrypted with a KMS key/),
+      'has no point-in-time recovery',
+      expect.stringMatching(/^has no deletion protection/),
+      expect.stringMatching(/^has no TTL on expireItemAt/),
+      'does not give provisioner-iam the run lock table\'s ARN (lock_table_arn)',
+    ]);
+  });
+
+  it('needs a string key named lease, and a table at all', async () => {
+    expect((await findings('run-lock-table', table((t) => t.replace('hash_key                    = "lease"', 'hash_key                    = "id"')))).map((f) => f.message)).toEqual([expect.stringMatching(/^has no string partition key named lease/)]);
+    expect((await findings('run-lock-table', { [JENKINS]: 'module "provisioner_iam" {\n  source = "../modules/provisioner-iam"\n}' })).map((f) => f.message)).toEqual([expect.stringMatching(/^creates no DynamoDB table for the run lock/)]);
+  });
+});
+
 describe('vpc-endpoints', () => {
   it('rejects a VPC without an S3 endpoint and a CI network without SSM and logs endpoints (as main had them)', async () => {
     const out = await findings('vpc-endpoints', {
@@ -1672,7 +1754,7 @@ describe('the repository\'s terraform/', () => {
 
   it('has a test above for every rule', () => {
     // Keeps a new rule from landing without the bad snippet that proves it can fail.
-    const tested = new Set(['open-ingress', 'ssh', 'database', 'imdsv2', 'encrypted-volumes', 'public-ip', 'variables', 'credentials', 'hard-coded-ids', 'region', 'app-regions', 'pinned-versions', 'backend', 'fleet-tags', 'iam-wildcards', 'provisioner-iam', 'agent-iam', 'load-balancers', 'controller-exposure', 'log-encryption', 'kms-key-policies', 'database-network', 'app-container', 'pipeline-roles', 'no-automatic-failover', 'database-controls', 'alarms', 'app-liveness', 'account-settings', 'vpc-endpoints']);
+    const tested = new Set(['open-ingress', 'ssh', 'database', 'imdsv2', 'encrypted-volumes', 'public-ip', 'variables', 'credentials', 'hard-coded-ids', 'region', 'app-regions', 'pinned-versions', 'backend', 'fleet-tags', 'iam-wildcards', 'provisioner-iam', 'agent-iam', 'load-balancers', 'controller-exposure', 'log-encryption', 'kms-key-policies', 'database-network', 'app-container', 'pipeline-roles', 'no-automatic-failover', 'database-controls', 'alarms', 'app-liveness', 'account-settings', 'vpc-endpoints', 'run-lock-table']);
     expect(RULES.map((r) => r.id).filter((id) => !tested.has(id))).toEqual([]);
   });
 });

@@ -52,7 +52,8 @@ export type RuleId =
   | 'alarms'
   | 'app-liveness'
   | 'account-settings'
-  | 'vpc-endpoints';
+  | 'vpc-endpoints'
+  | 'run-lock-table';
 
 export interface Rule {
   id: RuleId;
@@ -936,9 +937,12 @@ const FLEET_VALUE = '${var.fleet}';
 const FLEET_PARAMETERS = /:parameter\/jenkins-fleet\/\$\{var\.fleet\}(\/([a-z0-9_-]+\/)*\*)?$/;
 const PARAMETER_ACTIONS = /^ssm:(PutParameter|GetParameters?|GetParametersByPath|GetParameterHistory|DeleteParameters?|AddTagsToResource|LabelParameterVersion)$/;
 
+/** What provisioner/src/aws/lease.ts calls: GetItem to read the lock, UpdateItem (conditional) for the rest. */
+const RUN_LOCK_ACTIONS = ['dynamodb:GetItem', 'dynamodb:UpdateItem'];
+
 const provisionerIam = defineRule(
   'provisioner-iam',
-  'The provisioner\'s policy launches and tags only resources tagged jenkins-fleet:fleet = fleet at creation, terminates and runs AWS-RunShellScript only on instances carrying that tag, keeps parameters only under /jenkins-fleet/<fleet>/, and passes only the agent role.',
+  'The provisioner\'s policy launches and tags only resources tagged jenkins-fleet:fleet = fleet at creation, terminates and runs AWS-RunShellScript only on instances carrying that tag, keeps parameters only under /jenkins-fleet/<fleet>/, passes only the agent role, and reads and updates only its fleet\'s item of the run lock\'s table.',
   (tree, report) => {
     const dir = 'terraform/modules/provisioner-iam';
     if (!tree.configurations.some((c) => c.dir === dir)) return report(dir, `the ${dir} module is missing`);
@@ -999,10 +1003,17 @@ const provisionerIam = defineRule(
           }
         } else if (action === 'iam:PassRole') {
           if (st.resources.length !== 1 || st.resources[0] !== '${var.agent_role_arn}') flag(`allows PassRole on ${st.resources.join(', ')}; only the agent role`);
+        } else if (action.startsWith('dynamodb:')) {
+          // The run lock: read and conditionally update the fleet's own item of the lock table, nothing else.
+          if (!RUN_LOCK_ACTIONS.includes(action)) flag(`allows ${action}; the run lock needs only ${RUN_LOCK_ACTIONS.join(' and ')}`);
+          if (st.resources.length !== 1 || st.resources[0] !== '${var.lock_table_arn}') flag(`allows ${action} on ${st.resources.join(', ')}; only the run lock's table (var.lock_table_arn)`);
+          if (!hasCondition(st, 'ForAllValues:StringEquals', 'dynamodb:LeadingKeys', 'fleet/${var.fleet}') || st.conditions.filter((c) => c.variable === 'dynamodb:LeadingKeys').some((c) => c.values.length !== 1)) {
+            flag(`allows ${action} on other items than the fleet's own lock (ForAllValues:StringEquals dynamodb:LeadingKeys = fleet/\${var.fleet})`);
+          }
         }
       }
     }
-    for (const needed of ['ec2:RunInstances', 'ec2:TerminateInstances', 'ssm:SendCommand', 'ssm:PutParameter', 'ssm:AddTagsToResource', 'ssm:DeleteParameter', 'iam:PassRole']) {
+    for (const needed of ['ec2:RunInstances', 'ec2:TerminateInstances', 'ssm:SendCommand', 'ssm:PutParameter', 'ssm:AddTagsToResource', 'ssm:DeleteParameter', 'iam:PassRole', ...RUN_LOCK_ACTIONS]) {
       if (!granted.has(needed)) report(dir, `the policy never grants ${needed}, which the provisioner needs`);
     }
   },
@@ -1405,6 +1416,28 @@ const vpcEndpoints = defineRule(
   },
 );
 
+const runLockTable = defineRule(
+  'run-lock-table',
+  'terraform/jenkins creates the run lock\'s DynamoDB table as provisioner/src/aws/lease.ts uses it (partition key lease, a string), on-demand, encrypted with a KMS key, with point-in-time recovery, deletion protection, and TTL on expireItemAt, and hands its ARN to provisioner-iam.',
+  (tree, report) => {
+    const root = tree.configurations.find((c) => c.dir === 'terraform/jenkins');
+    if (!root) return;
+    const tables = declared(tree, 'resource', ['aws_dynamodb_table'], root);
+    if (tables.length === 0) return report('terraform/jenkins', 'creates no DynamoDB table for the run lock (fleet.yaml lock.table)');
+    for (const t of tables) {
+      const b = t.body;
+      if (b.hash_key !== 'lease' || !nested(b, 'attribute').some((a) => a.name === 'lease' && a.type === 'S')) report(t, 'has no string partition key named lease (aws/lease.ts writes its items under it)');
+      if (b.billing_mode !== 'PAY_PER_REQUEST') report(t, 'is not on-demand (billing_mode = "PAY_PER_REQUEST"): a few calls a minute need no provisioned capacity, and throttling would stall every run');
+      if (!nested(b, 'server_side_encryption').some((e) => asBool(e.enabled) === true)) report(t, 'is not encrypted with a KMS key (server_side_encryption { enabled = true })');
+      if (!nested(b, 'point_in_time_recovery').some((e) => asBool(e.enabled) === true)) report(t, 'has no point-in-time recovery');
+      if (asBool(b.deletion_protection_enabled) !== true) report(t, 'has no deletion protection: destroying it would drop every fleet\'s lock under running jobs');
+      if (!nested(b, 'ttl').some((e) => asBool(e.enabled) === true && e.attribute_name === 'expireItemAt')) report(t, 'has no TTL on expireItemAt (the attribute aws/lease.ts sets on a free lock)');
+    }
+    const call = labelled(root, 'module').find((m) => m.name === 'provisioner_iam');
+    if (call && !tables.some((t) => call.body.lock_table_arn === `\${aws_dynamodb_table.${t.name}.arn}`)) report(call, 'does not give provisioner-iam the run lock table\'s ARN (lock_table_arn)');
+  },
+);
+
 export const RULES: Rule[] = [
   openIngress,
   ssh,
@@ -1436,6 +1469,7 @@ export const RULES: Rule[] = [
   appLiveness,
   accountSettings,
   vpcEndpoints,
+  runLockTable,
 ];
 
 export function rule(id: RuleId): Rule {

@@ -40,10 +40,12 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
       fleet: 'bank-ci', regions: ['us-east-1', 'us-west-2'], agent_role_arn: ARN.role, agent_instance_profile_arn: ARN.profile,
       agent_subnet_ids: ['subnet-0a1b', 'subnet-0c2d'], agent_security_group_id: 'sg-0a1b2c',
       kms_key_arn: ARN.kms, ebs_kms_key_arn: ARN.kms, image_owners: ['amazon', '111122223333'], trusted_principal_arns: ['arn:aws:iam::111122223333:role/ci'],
+      lock_table_arn: 'arn:aws:dynamodb:us-east-1:111122223333:table/jenkins-fleet-bank-ci-locks',
     },
     bad: {
       fleet: '-x', regions: ['us-east'], agent_role_arn: ARN.profile, agent_instance_profile_arn: ARN.role, agent_subnet_ids: [],
       agent_security_group_id: 'default', kms_key_arn: 'key', ebs_kms_key_arn: 'alias/aws/ebs', image_owners: ['anyone'], trusted_principal_arns: ['*'],
+      lock_table_arn: 'arn:aws:dynamodb:us-east-1:111122223333:table/a b',
     },
   },
   'terraform/modules/jenkins-controller': {
@@ -114,9 +116,10 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
       controller_domain_name: 'jenkins.bank.example', controller_certificate_arn: ARN.cert, hosted_zone_id: 'Z0123456789ABC',
       controller_image: 'docker.io/bankco/jenkins:2.580.1', github_owner: 'bank-example',
       provisioner_principal_arns: ['arn:aws:iam::111122223333:role/ci'], tags: { CostCentre: 'ci' }, controller_allowed_cidrs: ['10.0.0.0/8'],
-      app_state_bucket: 'bank-tfstate-prod', app_state_kms_key_arn: ARN.kms,
+      app_state_bucket: 'bank-tfstate-prod', app_state_kms_key_arn: ARN.kms, lock_table_name: 'bank-ci-run-locks',
     },
     bad: {
+      lock_table_name: 'a b',
       region: 'mars-1', fleet: 'BANK', vpc_cidr_block: '10.0.0.0/8', controller_domain_name: 'localhost',
       controller_certificate_arn: 'cert', hosted_zone_id: 'zone', controller_instance_type: 'big', controller_home_gib: 5,
       provisioner_principal_arns: ['*'], tags: { 'jenkins-fleet:fleet': 'bank-ci' }, controller_allowed_cidrs: ['0.0.0.0/0'],

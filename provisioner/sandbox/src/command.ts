@@ -132,9 +132,9 @@ async function run(flags: SandboxFlags, io: IoHost): Promise<void> {
   });
   io.result(envLines(sandbox.env).replace(/\n$/, ''));
   io.warn(options.iam
-    ? `sandbox: the provisioner's EC2 and SSM calls are authorised against ${options.iam.modulesDir}/provisioner-iam for fleet ${options.iam.fleet.fleet}`
+    ? `sandbox: the provisioner's EC2, SSM and DynamoDB calls are authorised against ${options.iam.modulesDir}/provisioner-iam for fleet ${options.iam.fleet.fleet}`
     : 'sandbox: IAM is not evaluated (give --fleet FILE to authorise every call against terraform/modules/provisioner-iam)');
-  io.warn(`sandbox: EC2, SSM and Jenkins answer on ${sandbox.url} (state in ${options.stateDir}, requests in ${options.stateDir}/requests.log); the lines above are also in ${options.stateDir}/env. Ctrl-C stops it.`);
+  io.warn(`sandbox: EC2, SSM, DynamoDB and Jenkins answer on ${sandbox.url} (state in ${options.stateDir}, requests in ${options.stateDir}/requests.log); the lines above are also in ${options.stateDir}/env. Ctrl-C stops it.`);
   await new Promise<void>((done) => {
     const stop = () => { void Promise.resolve(sshHosts?.stop()).then(() => sandbox.stop()).then(done); };
     process.once('SIGINT', stop);

@@ -1,4 +1,5 @@
-// Starts the sandbox: one HTTP server on 127.0.0.1 that answers as EC2 (/ec2/), SSM (/ssm/), a
+// Starts the sandbox: one HTTP server on 127.0.0.1 that answers as EC2 (/ec2/), SSM (/ssm/),
+// DynamoDB (/dynamodb/, the run lock's table, served by dynalite behind IAM), a
 // Jenkins controller (/jenkins/, with the agents' WebSocket at /jenkins/wsagents/) and a small
 // control API (/_sandbox/) for tests: state, builds, busy agents, faults. Every request is appended to
 // DIR/requests.log (identifiers only, never bodies or headers, so no secret can land there).
@@ -8,6 +9,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
+import { DynamoDbStandIn, defaultLockTable, itemKeyOf } from './dynamodb.ts';
 import { ec2ErrorXml, handleEc2, newRequestId } from './ec2.ts';
 import { delay, noFaults, seededRandom, updateFaults, type Faults, type Service } from './faults.ts';
 import { Hosts } from './hosts.ts';
@@ -47,8 +49,10 @@ export interface SandboxOptions {
    * `max` (`watch` reads the build queue, which Jenkins filters by Job/Read).
    */
   serviceJobRead?: boolean;
-  /** Evaluate the provisioner's EC2 and SSM calls against terraform/modules/provisioner-iam for this fleet. */
+  /** Evaluate the provisioner's EC2, SSM and DynamoDB calls against terraform/modules/provisioner-iam for this fleet. */
   iam?: IamOptions;
+  /** The DynamoDB tables that exist (the run lock's, as terraform/jenkins creates it); default: the IAM fleet's lock.table, else jenkins-fleet-bank-ci-locks. */
+  lockTables?: string[];
   /** Hosts answer Run Command at once without running the script, and their agents connect (benchmarks). */
   instantHosts?: boolean;
   /** Write the state at most this often instead of before every reply (benchmarks; 0: before every reply). */
@@ -146,6 +150,9 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   // Loaded only when evaluating: the other commands never load the IAM evaluator.
   const iam = options.iam ? await (await import('./iam/fleet-iam.ts')).loadSandboxIam(sb, options.iam) : undefined;
 
+  // The run lock's table as terraform/jenkins creates it for the fleet IAM is evaluated for.
+  const dynamo = await DynamoDbStandIn.start(options.stateDir, options.region, options.lockTables ?? [options.iam?.fleet.lock?.table ?? defaultLockTable]);
+
   const throttled = (service: Service) => sb.faults[service].throttleRate > 0 && random() < sb.faults[service].throttleRate;
 
   async function handleAws(service: 'ec2' | 'ssm', req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -212,6 +219,40 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     }
     const r = handleSsm(sb, op, input, caller);
     return reply(r.status, JSON.stringify(r.body), { action: op, mutating: r.mutating && r.status === 200, ...(r.error ? { error: r.error } : {}), ...(r.subject ? { subject: r.subject } : {}), ...(caller.kind === 'instance' ? { subject: `${r.subject ?? ''} by ${caller.instanceId}`.trim() } : {}) });
+  }
+
+  // DynamoDB's JSON 1.0 protocol: the scope and IAM checked here, the rest by dynalite.
+  async function handleDynamo(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = Date.now();
+    const body = await readBody(req);
+    const scope = credentialScope(req);
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const op = target.startsWith('DynamoDB_20120810.') ? target.slice('DynamoDB_20120810.'.length) : '';
+    const fail = (type: string, message: string, subject?: string) => {
+      const payload = JSON.stringify({ __type: `com.amazon.coral.service#${type}`, message });
+      res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': newRequestId(), 'content-length': Buffer.byteLength(payload) });
+      res.end(payload);
+      sb.log({ service: 'dynamodb', action: op || '(none)', status: 400, mutating: false, error: type, ms: Date.now() - started, ...(subject ? { subject } : {}) });
+    };
+    if (!scope) return fail('MissingAuthenticationTokenException', 'Request is missing Authentication Token');
+    if (scope.service !== 'dynamodb') return fail('InvalidSignatureException', `Credential should be scoped to correct service: 'dynamodb'.`);
+    if (scope.region !== sb.region) return fail('InvalidSignatureException', `Credential should be scoped to a valid region, not '${scope.region}'. The sandbox serves ${sb.region}.`);
+    if (!op) return fail('UnknownOperationException', `X-Amz-Target must be DynamoDB_20120810.<Operation>, found ${JSON.stringify(target)}`);
+    let input: Record<string, unknown>;
+    try {
+      input = body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
+    } catch {
+      return fail('SerializationException', 'The request body is not valid JSON');
+    }
+    const subject = [input.TableName, itemKeyOf(input)].filter((x) => typeof x === 'string').join(' ') || undefined;
+    if (iam && scope.accessKey === provisionerAccessKey) {
+      const refusal = await iam.authorizeDynamoDb(op, input);
+      if (refusal) return fail('AccessDeniedException', refusal.message, subject);
+    }
+    const r = await dynamo.handle(req.headers, body, op);
+    res.writeHead(r.status, { ...r.headers, 'content-length': r.body.length });
+    res.end(r.body);
+    sb.log({ service: 'dynamodb', action: op, status: r.status, mutating: r.mutating, ms: Date.now() - started, ...(r.error ? { error: r.error } : {}), ...(subject ? { subject } : {}) });
   }
 
   async function handleJenkins(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -326,11 +367,12 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     });
     if (p === '/ec2' || p === '/ec2/') return void done(handleAws('ec2', req, res));
     if (p === '/ssm' || p === '/ssm/') return void done(handleAws('ssm', req, res));
+    if (p === '/dynamodb' || p === '/dynamodb/') return void done(handleDynamo(req, res));
     if (p.startsWith('/jenkins/')) return void done(handleJenkins(req, res, url));
     if (p === '/jenkins') { res.writeHead(302, { location: '/jenkins/' }); return void res.end(); }
     if (p.startsWith('/_sandbox/')) return void done(handleControl(req, res, url));
     res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end(`The sandbox answers on /ec2/, /ssm/, /jenkins/ and /_sandbox/, not ${p}\n`);
+    res.end(`The sandbox answers on /ec2/, /ssm/, /dynamodb/, /jenkins/ and /_sandbox/, not ${p}\n`);
   });
   server.on('upgrade', (req, socket, head) => {
     // An agent killed mid-handshake resets its socket: that ends the connection, not the sandbox.
@@ -375,6 +417,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     AWS_REGION: sb.region,
     AWS_ENDPOINT_URL_EC2: `${sb.baseUrl}/ec2/`,
     AWS_ENDPOINT_URL_SSM: `${sb.baseUrl}/ssm/`,
+    AWS_ENDPOINT_URL_DYNAMODB: `${sb.baseUrl}/dynamodb/`,
     AWS_ACCESS_KEY_ID: provisionerAccessKey,
     AWS_SECRET_ACCESS_KEY: 'sandbox-secret-access-key-not-a-real-one',
   };
@@ -396,6 +439,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       wss.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await dynamo.stop();
       store.close();
     },
   };

@@ -17,7 +17,7 @@ export interface Timing {
 }
 
 export interface RequestLogEntry {
-  service: 'ec2' | 'ssm' | 'jenkins' | 'control';
+  service: 'ec2' | 'ssm' | 'dynamodb' | 'jenkins' | 'control';
   action: string;
   status: number;
   mutating: boolean;

@@ -2,11 +2,12 @@
 // retry mode's client-side rate limiter sees every call to that service and region; and the
 // translation of SDK failures into RemoteErrors that name the endpoint and what AWS said.
 import { RemoteError } from '../errors.ts';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { ec2Sdk, ssmSdk } from './sdk.ts';
+import { dynamoDbSdk, ec2Sdk, ssmSdk } from './sdk.ts';
 
-export type AwsService = 'EC2' | 'SSM';
+export type AwsService = 'EC2' | 'SSM' | 'DynamoDB';
 
 /**
  * Throttling (`RequestLimitExceeded`, `ThrottlingException`) is normal under a fleet-wide burst;
@@ -19,6 +20,7 @@ export const timeouts = { connectionTimeout: 3_000, requestTimeout: 30_000 } as 
 
 const ec2Clients = new Map<string, EC2Client>();
 const ssmClients = new Map<string, SSMClient>();
+const dynamoDbClients = new Map<string, DynamoDBClient>();
 
 // Credentials, and endpoints from AWS_ENDPOINT_URL_EC2 / AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL,
 // come from the SDK's own default chains: nothing is passed here so that they keep working.
@@ -49,16 +51,25 @@ export function ssmClient(region: string): SSMClient {
   return client;
 }
 
+export function dynamoDbClient(region: string): DynamoDBClient {
+  let client = dynamoDbClients.get(region);
+  if (!client) {
+    client = new (dynamoDbSdk().DynamoDBClient)(clientConfig(region));
+    dynamoDbClients.set(region, client);
+  }
+  return client;
+}
+
 /**
  * Which endpoint a service's client talks to in `region`, for messages: the configured one (same
- * variables and order as the SDK: AWS_ENDPOINT_URL_<SERVICE>, then AWS_ENDPOINT_URL, unless
+ * variables and order as the SDK: AWS_ENDPOINT_URL_<SERVICE> (EC2, SSM, DYNAMODB), then AWS_ENDPOINT_URL, unless
  * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS) or AWS's regional endpoint.
  */
 export function describeEndpoint(service: AwsService, region: string, env: NodeJS.ProcessEnv = process.env): string {
   const ignore = /^true$/i.test(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ?? '');
-  const configured = ignore ? undefined : env[`AWS_ENDPOINT_URL_${service}`] || env.AWS_ENDPOINT_URL;
+  const configured = ignore ? undefined : env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`] || env.AWS_ENDPOINT_URL;
   if (configured) return `${service} at ${configured} (${region})`;
-  const client = service === 'EC2' ? ec2Client(region) : ssmClient(region);
+  const client = service === 'EC2' ? ec2Client(region) : service === 'SSM' ? ssmClient(region) : dynamoDbClient(region);
   try {
     const { url } = client.config.endpointProvider({ Region: region, UseFIPS: false, UseDualStack: false });
     return `${service} at ${url.origin}`;

@@ -3,15 +3,24 @@
 // tick; a follower takes it over once it expires) and the run lock of `up`/`down` (taken for the
 // run, waited for, broken by hand by its lock ID after a crash). Every acquisition raises the
 // lease's epoch, a fencing token: a holder checks before each mutating step that the lease is
-// still its own, under its epoch. The item is never deleted (a released lease keeps its epoch), so
-// the epoch only grows; the table needs no TTL on these items.
+// still its own, under its epoch. A released lease keeps its item and its epoch, so the epoch only
+// grows while the fleet is in use; only an item left free for `freeItemLifetime` carries a TTL
+// (`expireItemAt`) by which DynamoDB may delete it (a retired fleet's lease). Losing the epoch then
+// is harmless: a holder is told apart by its lock ID, a fresh UUID per acquisition.
 import { randomUUID } from 'node:crypto';
-import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { dynamoDbSdk } from './sdk.ts';
 import { RemoteError } from '../errors.ts';
-import { describeFailure, maxAttempts, timeouts } from './clients.ts';
+import { describeFailure } from './clients.ts';
 
 /** The table's partition key (a string): the lease's name, e.g. `fleet/bank-ci`. */
 export const leaseKeyAttribute = 'lease';
+
+/** The table's TTL attribute (epoch seconds, as DynamoDB's TTL reads it): set only on a free lease. */
+export const leaseTtlAttribute = 'expireItemAt';
+
+/** How long a lease's item is kept once free (no holder): 90 days, then DynamoDB's TTL may delete it. */
+export const freeItemLifetime = 90 * 24 * 3_600_000;
 
 /** What is known of a lease: free, or held by someone under a lock ID until a time. */
 export interface LeaseState {
@@ -20,6 +29,8 @@ export interface LeaseState {
   epoch: number;
   /** Absent when the lease is free (never taken, released, or broken). */
   holder?: string;
+  /** What the holder said of itself when it took the lease (e.g. command, who, host, pid). */
+  details?: Record<string, string>;
   lockId?: string;
   /** Epoch milliseconds, by the clocks of the processes that wrote them. */
   acquiredAt?: number;
@@ -31,6 +42,7 @@ export interface LeaseState {
 export interface HeldLease {
   name: string;
   holder: string;
+  details?: Record<string, string>;
   lockId: string;
   epoch: number;
   acquiredAt: number;
@@ -75,10 +87,8 @@ function describeHolder(state: LeaseState): string {
   return `${state.holder ?? 'nobody'} (lock ID ${state.lockId ?? '-'}, epoch ${state.epoch}, since ${at(state.acquiredAt)}, expires ${at(state.expiresAt)})`;
 }
 
-/** A DynamoDB client configured as the other AWS clients are (adaptive retries, timeouts, standard endpoint chain). */
-export function dynamoDbClient(region: string): DynamoDBClient {
-  return new DynamoDBClient({ region, retryMode: 'adaptive', maxAttempts, requestHandler: { ...timeouts, throwOnRequestTimeout: true } });
-}
+/** A DynamoDB client configured as the other AWS clients are (adaptive retries, timeouts, standard endpoint chain), one per region. */
+export { dynamoDbClient } from './clients.ts';
 
 export interface LeasesOptions {
   client: DynamoDBClient;
@@ -103,6 +113,8 @@ const names = {
   '#renewedAt': 'renewedAt',
   '#expiresAt': 'expiresAt',
   '#releasedAt': 'releasedAt',
+  '#details': 'details',
+  '#ttl': leaseTtlAttribute,
 };
 const pick = (...keys: Array<keyof typeof names>) => Object.fromEntries(keys.map((k) => [k, names[k]]));
 const num = (n: number): AttributeValue => ({ N: String(n) });
@@ -130,25 +142,55 @@ export class Leases {
    * Takes the lease for `duration` ms if it is free or its holder let it expire (a takeover);
    * each acquisition raises the epoch by one. Otherwise says who holds it.
    */
-  async acquire(name: string, holder: string, duration: number): Promise<{ acquired: true; lease: HeldLease } | { acquired: false; current: LeaseState }> {
+  async acquire(name: string, holder: string, duration: number, details?: Record<string, string>): Promise<{ acquired: true; lease: HeldLease } | { acquired: false; current: LeaseState }> {
+    return this.take(name, holder, duration, details, 'attribute_not_exists(#lockId) OR #expiresAt <= :now', {});
+  }
+
+  /**
+   * Takes the lease from the holder under `fromLockId` whatever its expiry, when that holder is
+   * known to be gone (a process no longer running on this host); raises the epoch. If someone else
+   * holds it by now, says who.
+   */
+  async takeOver(name: string, fromLockId: string, holder: string, duration: number, details?: Record<string, string>): Promise<{ acquired: true; lease: HeldLease } | { acquired: false; current: LeaseState }> {
+    return this.take(name, holder, duration, details, '#lockId = :from', { ':from': str(fromLockId) });
+  }
+
+  private async take(
+    name: string,
+    holder: string,
+    duration: number,
+    details: Record<string, string> | undefined,
+    condition: string,
+    conditionValues: Record<string, AttributeValue>,
+  ): Promise<{ acquired: true; lease: HeldLease } | { acquired: false; current: LeaseState }> {
     const now = this.clock();
     const lockId = this.newLockId();
     try {
       const answer = await this.client.send(
-        new UpdateItemCommand({
+        new (dynamoDbSdk().UpdateItemCommand)({
           TableName: this.table,
           Key: { [leaseKeyAttribute]: str(name) },
-          UpdateExpression: 'SET #lockId = :lockId, #holder = :holder, #epoch = if_not_exists(#epoch, :zero) + :one, #acquiredAt = :now, #renewedAt = :now, #expiresAt = :expiresAt',
-          ConditionExpression: 'attribute_not_exists(#lockId) OR #expiresAt <= :now',
-          ExpressionAttributeNames: pick('#lockId', '#holder', '#epoch', '#acquiredAt', '#renewedAt', '#expiresAt'),
-          ExpressionAttributeValues: { ':lockId': str(lockId), ':holder': str(holder), ':zero': num(0), ':one': num(1), ':now': num(now), ':expiresAt': num(now + duration) },
+          // A held lease carries no TTL: DynamoDB must never delete it under its holder.
+          UpdateExpression: `SET #lockId = :lockId, #holder = :holder, #epoch = if_not_exists(#epoch, :zero) + :one, #acquiredAt = :now, #renewedAt = :now, #expiresAt = :expiresAt${details ? ', #details = :details' : ''} REMOVE #ttl${details ? '' : ', #details'}`,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: pick('#lockId', '#holder', '#epoch', '#acquiredAt', '#renewedAt', '#expiresAt', '#details', '#ttl'),
+          ExpressionAttributeValues: {
+            ':lockId': str(lockId),
+            ':holder': str(holder),
+            ':zero': num(0),
+            ':one': num(1),
+            ':now': num(now),
+            ':expiresAt': num(now + duration),
+            ...(details ? { ':details': { M: Object.fromEntries(Object.entries(details).map(([k, v]) => [k, str(v)])) } } : {}),
+            ...conditionValues,
+          },
           ReturnValues: 'ALL_NEW',
         }),
       );
       const state = readState(name, answer.Attributes);
-      return { acquired: true, lease: { name, holder, lockId, epoch: state.epoch, acquiredAt: now, expiresAt: now + duration } };
+      return { acquired: true, lease: { name, holder, ...(details ? { details } : {}), lockId, epoch: state.epoch, acquiredAt: now, expiresAt: now + duration } };
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw this.failure(`taking the lease ${name} for ${holder}`, err);
+      if (!(err instanceof dynamoDbSdk().ConditionalCheckFailedException)) throw this.failure(`taking the lease ${name} for ${holder}`, err);
       return { acquired: false, current: await this.describe(name) };
     }
   }
@@ -157,10 +199,10 @@ export class Leases {
    * `acquire`, trying again every `pollEvery` ms for up to `timeout` ms (the run lock's
    * `--lock-timeout`); throws LeaseBusyError naming the holder when the time is up.
    */
-  async acquireWaiting(name: string, holder: string, duration: number, wait: { timeout: number; pollEvery: number }): Promise<HeldLease> {
+  async acquireWaiting(name: string, holder: string, duration: number, wait: { timeout: number; pollEvery: number }, details?: Record<string, string>): Promise<HeldLease> {
     const start = this.clock();
     for (;;) {
-      const result = await this.acquire(name, holder, duration);
+      const result = await this.acquire(name, holder, duration, details);
       if (result.acquired) return result.lease;
       const waited = this.clock() - start;
       if (waited >= wait.timeout) throw new LeaseBusyError(result.current, waited);
@@ -176,7 +218,7 @@ export class Leases {
     const now = this.clock();
     try {
       await this.client.send(
-        new UpdateItemCommand({
+        new (dynamoDbSdk().UpdateItemCommand)({
           TableName: this.table,
           Key: { [leaseKeyAttribute]: str(lease.name) },
           UpdateExpression: 'SET #renewedAt = :now, #expiresAt = :expiresAt',
@@ -187,7 +229,7 @@ export class Leases {
       );
       return { ...lease, expiresAt: now + duration };
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw this.failure(`renewing the lease ${lease.name}`, err);
+      if (!(err instanceof dynamoDbSdk().ConditionalCheckFailedException)) throw this.failure(`renewing the lease ${lease.name}`, err);
       const current = await this.describe(lease.name);
       throw new LeaseLostError(lease, current.lockId ? 'it was taken over' : 'it was released or broken', current);
     }
@@ -223,7 +265,7 @@ export class Leases {
   /** What the lease is now (a strongly consistent read). */
   async describe(name: string): Promise<LeaseState> {
     try {
-      const answer = await this.client.send(new GetItemCommand({ TableName: this.table, Key: { [leaseKeyAttribute]: str(name) }, ConsistentRead: true }));
+      const answer = await this.client.send(new (dynamoDbSdk().GetItemCommand)({ TableName: this.table, Key: { [leaseKeyAttribute]: str(name) }, ConsistentRead: true }));
       return readState(name, answer.Item);
     } catch (err) {
       throw this.failure(`reading the lease ${name}`, err);
@@ -231,20 +273,21 @@ export class Leases {
   }
 
   private async unlock(name: string, lockId: string, doing: string): Promise<boolean> {
+    const now = this.clock();
     try {
       await this.client.send(
-        new UpdateItemCommand({
+        new (dynamoDbSdk().UpdateItemCommand)({
           TableName: this.table,
           Key: { [leaseKeyAttribute]: str(name) },
-          UpdateExpression: 'REMOVE #lockId, #holder SET #expiresAt = :zero, #releasedAt = :now',
+          UpdateExpression: 'REMOVE #lockId, #holder, #details SET #expiresAt = :zero, #releasedAt = :now, #ttl = :ttl',
           ConditionExpression: '#lockId = :lockId',
-          ExpressionAttributeNames: pick('#lockId', '#holder', '#expiresAt', '#releasedAt'),
-          ExpressionAttributeValues: { ':lockId': str(lockId), ':zero': num(0), ':now': num(this.clock()) },
+          ExpressionAttributeNames: pick('#lockId', '#holder', '#details', '#expiresAt', '#releasedAt', '#ttl'),
+          ExpressionAttributeValues: { ':lockId': str(lockId), ':zero': num(0), ':now': num(now), ':ttl': num(Math.ceil((now + freeItemLifetime) / 1000)) },
         }),
       );
       return true;
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
+      if (err instanceof dynamoDbSdk().ConditionalCheckFailedException) return false;
       throw this.failure(doing, err);
     }
   }
@@ -261,6 +304,8 @@ function readState(name: string, item: Record<string, AttributeValue> | undefine
   const holder = s('holder');
   const lockId = s('lockId');
   if (holder !== undefined) state.holder = holder;
+  const details = item?.details?.M;
+  if (lockId !== undefined && details !== undefined) state.details = Object.fromEntries(Object.entries(details).map(([k, v]) => [k, v.S ?? '']));
   if (lockId !== undefined) state.lockId = lockId;
   const acquiredAt = n('acquiredAt');
   const renewedAt = n('renewedAt');

@@ -4,6 +4,7 @@
 // each command's start-up (EC2 and SSM; measured in docs/BENCHMARKS.md). Types still come from
 // `import type`, which costs nothing at run time.
 import { createRequire } from 'node:module';
+import type * as DynamoDbSdk from '@aws-sdk/client-dynamodb';
 import type * as Ec2Sdk from '@aws-sdk/client-ec2';
 import type * as SsmSdk from '@aws-sdk/client-ssm';
 
@@ -11,3 +12,10 @@ const require = createRequire(import.meta.url);
 
 export const ec2Sdk = require('@aws-sdk/client-ec2') as typeof Ec2Sdk;
 export const ssmSdk = require('@aws-sdk/client-ssm') as typeof SsmSdk;
+
+let dynamoDb: typeof DynamoDbSdk | undefined;
+
+/** DynamoDB's, for the run lock: loaded the first time a lock is taken, so that plan and status never load it. */
+export function dynamoDbSdk(): typeof DynamoDbSdk {
+  return (dynamoDb ??= require('@aws-sdk/client-dynamodb') as typeof DynamoDbSdk);
+}

@@ -17,6 +17,7 @@ import { fleetStatus } from '../plan/status.ts';
 import { sshPreflight } from '../transport/ssh.ts';
 import { ExitRequest, type CommandContext, type CommandModule, type ConnectOptions } from './command.ts';
 import { formatPlan, formatStatus, summarizePlan } from './format.ts';
+import { holdRunLock, lockTimeoutOption } from './lock.ts';
 import { formatFailure, LogReporter } from './progress.ts';
 import { connect as connectAdapters } from './systems.ts';
 
@@ -67,7 +68,8 @@ export const upCommand: CommandModule = (command, context) => {
     .option('--json', 'print the outcome as JSON', false)
     .option('--timeout <duration>', 'give up waiting after this long', '15m')
     .option('--concurrency <n>', 'hosts bootstrapped at once over SSH', '10')
-    .action(async (opts: { yes: boolean; json: boolean; timeout: string; concurrency: string }) => {
+    .option(...lockTimeoutOption)
+    .action(async (opts: { yes: boolean; json: boolean; timeout: string; concurrency: string; lockTimeout: string }) => {
       const ctx = context(opts);
       const { io, env, now } = ctx;
       const timeout = duration('--timeout', opts.timeout);
@@ -76,6 +78,7 @@ export const upCommand: CommandModule = (command, context) => {
       const fleet = await loadFleet(ctx.globals.config, env);
       await sshPreflight(fleet.pools, { baseDir: dirname(fleet.source), env });
       const systems = await connect(ctx, fleet, { concurrency: hosts, env });
+      await using _lock = await holdRunLock(ctx, fleet, 'up', opts.lockTimeout);
       const started = now();
       const observed = await observe(fleet, systems, now);
       const plan = planUp(fleet, observed);
@@ -147,7 +150,8 @@ export const downCommand: CommandModule = (command, context) => {
     .option('-y, --yes', 'remove without asking (needed when not on a terminal)', false)
     .option('--timeout <duration>', 'give up waiting for busy agents after this long', '30m')
     .option('--concurrency <n>', 'hosts cleaned at once over SSH', '10')
-    .action(async (opts: { pool?: string; force: boolean; yes: boolean; timeout: string; concurrency: string }) => {
+    .option(...lockTimeoutOption)
+    .action(async (opts: { pool?: string; force: boolean; yes: boolean; timeout: string; concurrency: string; lockTimeout: string }) => {
       const ctx = context();
       const { io, env, now } = ctx;
       const timeout = duration('--timeout', opts.timeout);
@@ -160,6 +164,7 @@ export const downCommand: CommandModule = (command, context) => {
       // Only static hosts are reached over SSH on the way down; EC2 instances are terminated.
       await sshPreflight(fleet.pools.filter((p) => isStaticPool(p) && (!opts.pool || p.name === opts.pool)), { baseDir: dirname(fleet.source), env });
       const systems = await connect(ctx, fleet, { concurrency: hosts, env });
+      await using _lock = await holdRunLock(ctx, fleet, 'down', opts.lockTimeout);
       const started = now();
       const plan = planDown(fleet, await observe(fleet, systems, now, { settings: false }), opts.pool);
       io.info(hasChanges(plan) ? formatPlan(plan, { force: opts.force }) : 'Nothing to remove.');

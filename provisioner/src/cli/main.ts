@@ -18,6 +18,7 @@ const commands: CommandEntry[] = [
   { name: 'watch', summary: 'reconcile on every tick; pools with max follow the build queue (scale up at once, scale in only idle agents)', load: async () => (await import('./watch.ts')).watchCommand },
   { name: 'status', summary: 'show each pool, its agents (node and instance side by side) and any orphans', load: async () => (await import('./fleet.ts')).statusCommand },
   { name: 'down', summary: "drain and remove every managed agent (or one pool's): no new builds, wait until idle, delete, terminate", load: async () => (await import('./fleet.ts')).downCommand },
+  { name: 'force-unlock', summary: 'break the run lock a crashed up or down left behind, by its lock ID', load: async () => (await import('./lock.ts')).forceUnlockCommand },
   { name: 'library', summary: "render the shared library (vars/) and the Jenkinsfile from the fleet file's library: section", load: async () => (await import('../library/command.ts')).libraryCommand },
   { name: 'doctor', summary: 'cross-check fleet.yaml, jenkins/, the Jenkinsfile and the library; with JENKINS_URL set, the live controller too', load: async () => (await import('../doctor/command.ts')).doctorCommand },
   { name: 'init', summary: 'write fleet.yaml from `terraform output -json` of terraform/jenkins (read from a file or standard input)', load: async () => (await import('../init/command.ts')).initCommand },

@@ -93,11 +93,12 @@ export function parseFleet(text: string, name: string, env: NodeJS.ProcessEnv = 
   }
   if (problems.length > 0) throw new UserError(problems);
 
-  const config = (parsed as { data: FleetConfig }).data;
+  const { lock, ...config } = (parsed as { data: FleetConfig }).data;
   return {
     ...config,
     source,
     pools: config.pools.map((pool) => ({ ...pool, region: pool.region ?? config.region })),
+    ...(lock ? { lock: { ...lock, region: lock.region ?? config.region } } : {}),
   };
 }
 

@@ -335,6 +335,20 @@ export const controllerSchema = z.strictObject({
   tokenFile: z.string().min(1).optional(),
 });
 
+/** The lock's lease outlives a holder that stopped renewing it (crashed, killed) by this much, at most. */
+export const defaultLockExpireAfter = 120_000;
+
+export const lockSchema = z.strictObject({
+  // DynamoDB's own rule for table names (API Reference, CreateTable: TableName).
+  table: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'a DynamoDB table name (3 to 255 letters, digits, _, - and .), such as jenkins-fleet-bank-ci-locks'),
+  region: region.optional(),
+  // Renewed every quarter of it; long enough to ride out a slow DynamoDB call, short enough that a
+  // crashed run does not block the next one for long.
+  expireAfter: duration
+    .refine((ms) => ms >= 10_000 && ms <= 3_600_000, 'a duration from 10s to 1h')
+    .default(defaultLockExpireAfter),
+});
+
 export const fleetSchema = z
   .strictObject({
     fleet: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'a fleet id of lowercase letters, digits and - (at most 32)'),
@@ -351,6 +365,11 @@ export const fleetSchema = z
         offlineAfter: duration.default(300_000),
       })
       .default({ offlineAfter: 300_000 }),
+    /**
+     * The run lock (provisioner/src/lock/): the DynamoDB table terraform/jenkins creates, in the
+     * fleet's region unless another is named. Without it, nothing keeps two runs apart.
+     */
+    lock: lockSchema.optional(),
     pools: z.array(poolSchema),
     /** Conventions the generated shared library is rendered with (`provisioner library`). */
     library: librarySchema.optional(),

@@ -1,5 +1,6 @@
 // The repository's cross-checks, as pure functions of the files `readRepository` read: each check
 // returns the problems it found, one sentence each naming the file, the thing and what disagrees.
+import { isStaticPool } from '../config/schema.ts';
 import { UserError } from '../errors.ts';
 import { staleFiles } from '../library/command.ts';
 import { renderLibrary } from '../library/render.ts';
@@ -11,6 +12,7 @@ import { paths, type Repository } from './repository.ts';
 
 export type CheckName =
   | 'fleet'
+  | 'reach'
   | 'labels'
   | 'tools'
   | 'library'
@@ -81,6 +83,65 @@ function fleetCheck(repo: Repository): CheckResult {
   const result: CheckResult = { name: 'fleet', title: `${repo.fleet.path} is valid`, problems: [], notes: [] };
   if (!repo.fleet.ok) result.problems.push(...repo.fleet.problems);
   else result.notes.push(`${repo.fleet.value.pools.length} pools: ${repo.fleet.value.pools.map((p) => p.name).join(', ')}`);
+  return result;
+}
+
+/** A host name that means this machine: an agent elsewhere that dials it reaches itself. */
+function isLoopback(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1' || host === '0.0.0.0' || host === '::';
+}
+
+function hostOf(url: string): string | undefined {
+  return URL.canParse(url) ? new URL(url).hostname : undefined;
+}
+
+/**
+ * An EC2 agent downloads agent.jar from the controller's root URL and connects back to it over
+ * WebSocket: the provisioner writes controller.url into its bootstrap, and Jenkins builds the agent's
+ * WebSocket URL from its own root URL (casc.yaml unclassified.location.url). Either on this machine's
+ * loopback, or the root URL unset, and no instance launched on EC2 ever comes online. The sandbox's
+ * EC2 (an endpoint on loopback) launches its agents on this machine, where loopback is right.
+ */
+function reachCheck(repo: Repository): CheckResult {
+  const result: CheckResult = { name: 'reach', title: "agents launched on EC2 can reach the controller's URL", problems: [], notes: [] };
+  if (!repo.fleet.ok) {
+    result.problems.push(`${repo.fleet.path} is not valid, so the pools are unknown`);
+    return result;
+  }
+  const fleet = repo.fleet.value;
+  const ec2Pools = fleet.pools.filter((pool) => !isStaticPool(pool)).map((pool) => pool.name);
+  const endpointHost = repo.ec2Endpoint === undefined ? undefined : hostOf(repo.ec2Endpoint);
+  if (ec2Pools.length === 0) {
+    result.notes.push('no pool launches on EC2');
+    return result;
+  }
+  if (endpointHost !== undefined && isLoopback(endpointHost)) {
+    result.notes.push(`EC2 at ${repo.ec2Endpoint} launches its agents on this machine`);
+    return result;
+  }
+  const pools = `pool${ec2Pools.length === 1 ? '' : 's'} ${ec2Pools.join(', ')}`;
+  const fix =
+    "put the controller's internal load balancer URL there (`terraform -chdir=terraform/jenkins output -raw controller_url`), or for a local try run the sandbox (`provisioner sandbox`, README.md)";
+  const controllerHost = hostOf(fleet.controller.url);
+  if (controllerHost !== undefined && isLoopback(controllerHost)) {
+    result.problems.push(
+      `${repo.fleet.path} controller.url is ${fleet.controller.url}, this machine's loopback: the agents of ${pools} launch on EC2 and connect back to that URL, which from there is the instance itself, so they never come online; ${fix}`,
+    );
+  }
+  if (repo.casc.ok) {
+    const location: unknown = repo.casc.value.data?.unclassified?.location?.url;
+    const at = `${paths.casc} unclassified.location.url`;
+    if (typeof location !== 'string' || location.trim() === '') {
+      result.problems.push(`${at} is not set: Jenkins then has no root URL to give the agents of ${pools} for their WebSocket connection; set it to the controller's URL as the agents reach it ("\${JENKINS_URL}")`);
+    } else {
+      const locationHost = location.includes('${') ? undefined : hostOf(location);
+      if (locationHost !== undefined && isLoopback(locationHost)) {
+        result.problems.push(`${at} is ${location}, this machine's loopback: Jenkins gives the agents of ${pools} that URL for their WebSocket connection, which they cannot reach from EC2; ${fix}`);
+      }
+    }
+  } else result.problems.push(...repo.casc.problems);
+  result.notes.push(`${pools} connect${ec2Pools.length === 1 ? 's' : ''} to ${fleet.controller.url}`);
   return result;
 }
 
@@ -674,6 +735,17 @@ function valuesCheck(repo: Repository): CheckResult {
   const { source: _source, pools: _pools, ...rest } = fleet;
   walk(rest, '');
   fleet.pools.forEach((pool) => walk({ ...pool, subnets: undefined, securityGroups: undefined }, `pools.${pool.name}`));
+  // The app's runtime image installs the database's CA bundle only with this hash (app/bank/db_ca_bundle.py
+  // reads it the same way): one line of 64 hex digits besides comments.
+  if (repo.caBundlePin !== undefined) {
+    const lines = repo.caBundlePin.split('\n').map((line) => line.trim().toLowerCase()).filter((line) => line !== '' && !line.startsWith('#'));
+    const howTo = `app/README.md ("The database's CA bundle") says how to check RDS's bundle and pin it`;
+    if (lines.length === 0) {
+      todo.push(`${paths.caBundlePin} holds no hash yet: the app's runtime image is not built (the pipeline's dockerPush(context: 'app') stops naming this file) until it holds the SHA-256 of the database's CA bundle; ${howTo}`);
+    } else if (lines.length !== 1 || !/^[0-9a-f]{64}$/.test(lines[0] as string)) {
+      result.problems.push(`${paths.caBundlePin} must hold one SHA-256 (64 hex digits, one line besides comments), found ${lines.length > 1 ? `${lines.length} lines` : `'${lines[0]}'`}: the app's runtime image refuses to build; ${howTo}`);
+    }
+  }
   result.notes.push(repo.example === undefined ? `${paths.example} not found, so only example domains and accounts are looked for` : `compared with ${paths.example}`);
   return result;
 }
@@ -684,6 +756,7 @@ export function checkRepository(repo: Repository): CheckResult[] {
   const [labels, tools] = labelsAndTools(repo, facts);
   return [
     fleetCheck(repo),
+    reachCheck(repo),
     labels,
     tools,
     libraryCheck(repo, facts),

@@ -27,6 +27,13 @@ export interface Repository {
   terraform: Read<TerraformInputs>;
   /** examples/fleet.yaml's text, whose ids are the documentation's and no account's (absent: undefined). */
   example: string | undefined;
+  /** app/db-ca-bundle.sha256's text, the pin of the database's CA bundle (absent: undefined). */
+  caBundlePin: string | undefined;
+  /**
+   * The EC2 endpoint configured in the environment (AWS_ENDPOINT_URL_EC2, then AWS_ENDPOINT_URL, as
+   * the SDK reads them), or undefined for AWS's own: where an EC2 pool's instances are launched.
+   */
+  ec2Endpoint: string | undefined;
 }
 
 export interface CascFile {
@@ -42,6 +49,7 @@ export const paths = {
   jenkinsfile: 'Jenkinsfile',
   vars: 'vars',
   example: 'examples/fleet.yaml',
+  caBundlePin: 'app/db-ca-bundle.sha256',
 } as const;
 
 async function readText(root: string, path: string): Promise<Read<string>> {
@@ -116,12 +124,13 @@ export async function readRepository(root: string, fleetPath: string, env: NodeJ
     if (!(err instanceof UserError)) throw err;
     fleet = { ok: false, path: shown, problems: err.problems };
   }
-  const [casc, plugins, jenkinsfile, steps, example] = await Promise.all([
+  const [casc, plugins, jenkinsfile, steps, example, caBundlePin] = await Promise.all([
     readText(root, paths.casc).then((r) => then(r, (text) => parseCasc(text, paths.casc))),
     readText(root, paths.plugins).then((r) => then(r, (text) => parsePlugins(text, paths.plugins))),
     readText(root, paths.jenkinsfile),
     readSteps(root),
     readText(root, paths.example),
+    readText(root, paths.caBundlePin),
   ]);
   const terraformDir = fleet.ok ? fleet.value.library?.jenkinsfile.terraformDir : undefined;
   let terraform: Read<TerraformInputs>;
@@ -134,5 +143,18 @@ export async function readRepository(root: string, fleetPath: string, env: NodeJ
       terraform = { ok: false, path: terraformDir, problems: [`${terraformDir}: cannot be read as a Terraform module (${(err as Error).message})`] };
     }
   }
-  return { root, fleet, casc, plugins, jenkinsfile, steps, terraform, example: example.ok ? example.value : undefined };
+  const ignoreEndpoints = /^true$/i.test(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ?? '');
+  const ec2Endpoint = ignoreEndpoints ? undefined : env.AWS_ENDPOINT_URL_EC2 || env.AWS_ENDPOINT_URL || undefined;
+  return {
+    root,
+    fleet,
+    casc,
+    plugins,
+    jenkinsfile,
+    steps,
+    terraform,
+    example: example.ok ? example.value : undefined,
+    caBundlePin: caBundlePin.ok ? caBundlePin.value : undefined,
+    ec2Endpoint,
+  };
 }

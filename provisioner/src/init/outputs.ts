@@ -61,8 +61,9 @@ export const requiredOutputs: { name: string; expect: Expect; goesTo: string }[]
   { name: 'agent_kms_key_alias', expect: 'string', goesTo: 'secrets.kmsKeyId' },
 ];
 
-/** Outputs of terraform/bootstrap that fill the deploy's backend when given. */
+/** Outputs that fill more when given: the run lock's table (terraform/jenkins), the deploy's backend (terraform/bootstrap). */
 export const optionalOutputs: { name: string; expect: Expect; goesTo: string }[] = [
+  { name: 'lock_table', expect: 'string', goesTo: 'lock.table' },
   { name: 'state_bucket', expect: 'string', goesTo: 'library.jenkinsfile.backendConfig.bucket' },
   { name: 'state_bucket_region', expect: 'string', goesTo: 'library.jenkinsfile.backendConfig.region' },
 ];
@@ -163,6 +164,8 @@ export function fillFleet(
       set(['pools', i, 'instanceProfile'], `pools.${poolName}.instanceProfile`, 'agent_instance_profile');
     });
   }
+
+  set(['lock', 'table'], 'lock.table', 'lock_table');
 
   if (values.has('state_bucket') || values.has('state_bucket_region')) {
     if (doc.hasIn(['library', 'jenkinsfile', 'backendConfig'])) {

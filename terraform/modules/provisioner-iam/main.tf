@@ -2,7 +2,8 @@
 # they carry the fleet's tag from birth, with IMDSv2, the agent profile, the agent subnets and
 # security group (with RunInstances, or CreateFleet from the fleet's own launch templates); touch
 # (terminate, run commands on, mark bootstrapped) only instances carrying that tag; keep parameters
-# only under /jenkins-fleet/<fleet>/; and pass only the agent role.
+# only under /jenkins-fleet/<fleet>/; pass only the agent role; and hold only its own fleet's item
+# of the run lock's table.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -331,6 +332,21 @@ data "aws_iam_policy_document" "provisioner" {
     sid       = "ResolvePublicAmiParameters"
     actions   = ["ssm:GetParameter", "ssm:GetParameters"]
     resources = ["arn:${local.partition}:ssm:*::parameter/aws/service/*"]
+  }
+
+  # The run lock (provisioner/src/lock/, aws/lease.ts): GetItem reads it, UpdateItem takes, renews,
+  # releases and breaks it, always with a condition. Only the fleet's own item (its key is
+  # fleet/<fleet>), so one fleet's provisioner cannot hold or break another's lock.
+  statement {
+    sid       = "HoldOwnFleetRunLock"
+    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    resources = [var.lock_table_arn]
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["fleet/${var.fleet}"]
+    }
   }
 
   # These calls have no resource-level permissions: they can only be granted on "*". They read,

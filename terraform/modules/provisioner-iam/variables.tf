@@ -107,3 +107,13 @@ variable "tags" {
   description = "Tags added to every resource."
   default     = {}
 }
+
+variable "lock_table_arn" {
+  type        = string
+  description = "ARN of the DynamoDB table of the run lock (terraform/jenkins creates it): the provisioner reads and writes only its own fleet's item there."
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]{3,255}$", var.lock_table_arn))
+    error_message = "lock_table_arn must be a DynamoDB table ARN (arn:aws:dynamodb:REGION:ACCOUNT:table/NAME)."
+  }
+}

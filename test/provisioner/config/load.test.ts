@@ -126,6 +126,22 @@ describe('loading fleet.yaml', () => {
     expect(problems(valid, { JENKINS_URL: 'not a url' })).toEqual([expect.stringMatching(/^JENKINS_URL \(which overrides controller\.url\): expected an http\(s\) URL, found "not a url"$/)]);
   });
 
+  it('reads the run lock\'s table, in the fleet\'s region unless another is named, and its expiry', () => {
+    expect(parseFleet(valid, 'fleet.yaml').lock).toBeUndefined();
+    expect(parseFleet(`${valid}lock:\n  table: jenkins-fleet-locks\n`, 'fleet.yaml').lock).toEqual({ table: 'jenkins-fleet-locks', region: 'us-east-1', expireAfter: 120_000 });
+    expect(parseFleet(`${valid}lock: { table: locks, region: eu-west-1, expireAfter: 5m }\n`, 'fleet.yaml').lock).toEqual({ table: 'locks', region: 'eu-west-1', expireAfter: 300_000 });
+  });
+
+  it('refuses a run lock without a table, with a bad table name, region or expiry, or an unknown key, naming the field', () => {
+    expect(problems(`${valid}lock: {}\n`)).toEqual(['fleet.yaml:15: lock.table: is required (expected a string)']);
+    expect(problems(`${valid}lock: { table: 'my locks' }\n`)).toEqual([
+      expect.stringMatching(/^fleet\.yaml:15(:\d+)?: lock\.table: expected a DynamoDB table name \(3 to 255 letters, digits, _, - and \.\), such as jenkins-fleet-bank-ci-locks, found "my locks"$/),
+    ]);
+    expect(problems(`${valid}lock: { table: locks, region: mars }\n`)).toEqual([expect.stringMatching(/lock\.region: expected an AWS region such as us-east-1, found "mars"$/)]);
+    expect(problems(`${valid}lock: { table: locks, expireAfter: 2s }\n`)).toEqual([expect.stringMatching(/lock\.expireAfter: expected a duration from 10s to 1h/)]);
+    expect(problems(`${valid}lock: { table: locks, ttl: 1h }\n`)).toEqual([expect.stringMatching(/^fleet\.yaml:15(:\d+)?: lock\.ttl: /)]);
+  });
+
   it('says when the file does not exist', async () => {
     await expect(loadFleet('/nonexistent/fleet.yaml', {})).rejects.toThrow(/\/nonexistent\/fleet.yaml: no such fleet file \(give another with --config PATH\)/);
   });

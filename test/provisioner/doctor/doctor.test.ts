@@ -22,7 +22,7 @@ const tfFiles = readdirSync(join(root, 'terraform/app')).filter((f) => f.endsWit
 /** Copies the files doctor reads into a temporary repository. */
 function copyRepository(): string {
   const dir = mkdtempSync(join(tmpdir(), 'doctor-'));
-  for (const file of ['jenkins/casc.yaml', 'jenkins/plugins.txt', 'jenkins/Dockerfile', 'Jenkinsfile', 'fleet.yaml', 'examples/fleet.yaml', ...tfFiles]) {
+  for (const file of ['jenkins/casc.yaml', 'jenkins/plugins.txt', 'jenkins/Dockerfile', 'Jenkinsfile', 'fleet.yaml', 'examples/fleet.yaml', 'app/db-ca-bundle.sha256', ...tfFiles]) {
     mkdirSync(dirname(join(dir, file)), { recursive: true });
     cpSync(join(root, file), join(dir, file), { dereference: true });
   }
@@ -39,9 +39,12 @@ function edit(file: string, from: string | RegExp, to: string) {
   writeFileSync(path, changed);
 }
 
-async function doctor(): Promise<CheckResult[]> {
-  return checkRepository(await readRepository(repo, join(repo, 'fleet.yaml'), {}));
+async function doctor(env: NodeJS.ProcessEnv = {}): Promise<CheckResult[]> {
+  return checkRepository(await readRepository(repo, join(repo, 'fleet.yaml'), env));
 }
+
+// A hash in the form `sha256sum` prints, as whoever checked the bundle would pin it.
+const pinnedHash = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 async function problemsOf(name: CheckResult['name']): Promise<string[]> {
   const checks = await doctor();
@@ -52,7 +55,7 @@ async function problemsOf(name: CheckResult['name']): Promise<string[]> {
 
 function cli(...args: string[]) {
   const env = { ...process.env };
-  delete env.JENKINS_URL;
+  for (const name of ['JENKINS_URL', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_EC2']) delete env[name];
   return spawnSync(process.execPath, [bin, '--config', join(repo, 'fleet.yaml'), 'doctor', '--root', repo, ...args], { encoding: 'utf8', env });
 }
 
@@ -66,7 +69,7 @@ describe('provisioner doctor on the repository', () => {
     const run = cli();
     expect(run.stderr).toBe('');
     expect(run.stdout).toContain('doctor: no problems found');
-    for (const name of ['fleet', 'labels', 'tools', 'library', 'credentials', 'account', 'plugins', 'deploy', 'approval', 'isolation', 'fresh']) expect(run.stdout).toMatch(new RegExp(`^ok +${name} `, 'm'));
+    for (const name of ['fleet', 'reach', 'labels', 'tools', 'library', 'credentials', 'account', 'plugins', 'deploy', 'approval', 'isolation', 'fresh']) expect(run.stdout).toMatch(new RegExp(`^ok +${name} `, 'm'));
     expect(run.status).toBe(0);
   });
 
@@ -90,7 +93,8 @@ describe('provisioner doctor on the repository', () => {
     expect(run.stdout).toContain('`provisioner init --outputs jenkins.outputs.json --force`');
     expect(run.stdout).toMatch(/library\.jenkinsfile\.regions\[0\]\.vars\.certificate_arn arn:aws:acm:us-east-1:123456789012:\S+ names AWS's example account 123456789012/);
     expect(run.stdout).toMatch(/library\.jenkinsfile\.regions\[1\]\.vars\.certificate_arn arn:aws:acm:us-west-2:123456789012:\S+ names AWS's example account 123456789012/);
-    expect(run.stdout).toMatch(/^doctor: no problems found; 3 things to fill in before a deploy\nnext: fill in what the todo lines name/m);
+    expect(run.stdout).toContain("- app/db-ca-bundle.sha256 holds no hash yet: the app's runtime image is not built (the pipeline's dockerPush(context: 'app') stops naming this file)");
+    expect(run.stdout).toMatch(/^doctor: no problems found; 4 things to fill in before a deploy\nnext: fill in what the todo lines name/m);
   });
 
   it('has nothing to fill in once the values are this account\'s', async () => {
@@ -98,6 +102,7 @@ describe('provisioner doctor on the repository', () => {
     edit('fleet.yaml', /sg-0a1b2c3d4e5f60003/g, 'sg-0fedcba9876543210');
     edit('fleet.yaml', 'https://jenkins.bank.example/', 'https://jenkins.ci.bank.internal/');
     edit('fleet.yaml', /:123456789012:/g, ':301234567890:');
+    edit('app/db-ca-bundle.sha256', /$/, `${pinnedHash}\n`);
     const values = (await doctor()).find((c) => c.name === 'values');
     expect(values?.todo).toEqual([]);
     expect(values?.problems).toEqual([]);
@@ -108,9 +113,9 @@ describe('provisioner doctor on the repository', () => {
     const report = JSON.parse(run.stdout) as DoctorReport;
     expect(report.ok).toBe(true);
     expect(report.problems).toBe(0);
-    expect(report.checks.map((c) => c.name)).toEqual(['fleet', 'labels', 'tools', 'library', 'credentials', 'account', 'plugins', 'deploy', 'approval', 'isolation', 'fresh', 'values', 'controller']);
+    expect(report.checks.map((c) => c.name)).toEqual(['fleet', 'reach', 'labels', 'tools', 'library', 'credentials', 'account', 'plugins', 'deploy', 'approval', 'isolation', 'fresh', 'values', 'controller']);
     expect(report.checks.find((c) => c.name === 'controller')).toMatchObject({ status: 'skip', skipped: 'JENKINS_URL is not set, so only the files were checked' });
-    expect(report.todo).toBe(3);
+    expect(report.todo).toBe(4);
     expect(run.status).toBe(0);
   });
 
@@ -361,6 +366,39 @@ describe('provisioner doctor on a broken copy', () => {
     const checks = await doctor();
     expect(checks.find((c) => c.name === 'fleet')?.problems[0]).toMatch(/pools\[0\]\.count/);
     expect(checks.find((c) => c.name === 'plugins')?.problems).toEqual([]);
+  });
+
+  it('names a controller.url on loopback when a pool launches on EC2, and says what to put there', async () => {
+    edit('fleet.yaml', 'https://jenkins.bank.example/', 'http://localhost:8080/');
+    const problems = await problemsOf('reach');
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^fleet\.yaml controller\.url is http:\/\/localhost:8080\/, this machine's loopback: the agents of pools awsDeploy, awsDeploy2, pullRequests launch on EC2/);
+    expect(problems[0]).toContain('`terraform -chdir=terraform/jenkins output -raw controller_url`');
+    expect(problems[0]).toContain('`provisioner sandbox`');
+    edit('fleet.yaml', 'http://localhost:8080/', 'http://127.0.0.1:8080/');
+    expect(await problemsOf('reach')).toHaveLength(1);
+    // The sandbox's EC2 answers on loopback and starts its agents on this machine, where loopback is right.
+    const sandboxed = (await doctor({ AWS_ENDPOINT_URL_EC2: 'http://127.0.0.1:4566' })).find((c) => c.name === 'reach');
+    expect(sandboxed?.problems).toEqual([]);
+    expect(sandboxed?.notes).toEqual(['EC2 at http://127.0.0.1:4566 launches its agents on this machine']);
+  });
+
+  it("names a casc.yaml that leaves Jenkins' root URL unset or on loopback", async () => {
+    edit('jenkins/casc.yaml', /\n  location:\n    url: "\$\{JENKINS_URL\}"/, '');
+    expect(await problemsOf('reach')).toEqual([
+      'jenkins/casc.yaml unclassified.location.url is not set: Jenkins then has no root URL to give the agents of pools awsDeploy, awsDeploy2, pullRequests for their WebSocket connection; set it to the controller\'s URL as the agents reach it ("${JENKINS_URL}")',
+    ]);
+    edit('jenkins/casc.yaml', 'unclassified:\n', 'unclassified:\n  location:\n    url: "http://localhost:8080/"\n');
+    expect((await problemsOf('reach'))[0]).toMatch(/^jenkins\/casc\.yaml unclassified\.location\.url is http:\/\/localhost:8080\/, this machine's loopback/);
+  });
+
+  it('names a CA bundle pin that is not one SHA-256, which the image would refuse', async () => {
+    edit('app/db-ca-bundle.sha256', /$/, 'not-a-hash\n');
+    const values = (await doctor()).find((c) => c.name === 'values');
+    expect(values?.problems).toEqual([
+      "app/db-ca-bundle.sha256 must hold one SHA-256 (64 hex digits, one line besides comments), found 'not-a-hash': the app's runtime image refuses to build; app/README.md (\"The database's CA bundle\") says how to check RDS's bundle and pin it",
+    ]);
+    expect(values?.todo?.some((t) => t.startsWith('app/db-ca-bundle.sha256'))).toBe(false);
   });
 
   it('names a missing file', async () => {

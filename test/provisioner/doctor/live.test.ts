@@ -236,9 +236,11 @@ describe('the live controller check', () => {
 
   it('is part of provisioner doctor when JENKINS_URL is set', async () => {
     const jenkins = await startController({ version: '2.580.1', jobs: ['bank-app'], users: { provisioner: { token: 't0k', permissions: servicePermissions } } });
-    // Asynchronous: the controller answers from this process while the CLI runs.
+    // Asynchronous: the controller answers from this process while the CLI runs. Its URL is on
+    // loopback, so EC2 is too, as in the sandbox: otherwise the reach check names that URL as one
+    // EC2 agents cannot reach (doctor.test.ts), and this test is about the live check.
     const child = spawn(process.execPath, [join(root, 'bin/provisioner.mjs'), '--config', join(root, 'fleet.yaml'), 'doctor', '--root', root, '--json'], {
-      env: { ...process.env, JENKINS_URL: jenkins.url, JENKINS_USER: 'provisioner', JENKINS_API_TOKEN: 't0k' },
+      env: { ...process.env, JENKINS_URL: jenkins.url, JENKINS_USER: 'provisioner', JENKINS_API_TOKEN: 't0k', AWS_ENDPOINT_URL_EC2: 'http://127.0.0.1:9/' },
     });
     let stdout = '';
     child.stdout.on('data', (chunk) => { stdout += chunk; });

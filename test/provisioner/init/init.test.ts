@@ -23,6 +23,7 @@ export function jenkinsOutputs(overrides: Record<string, unknown> = {}): Record<
     agent_kms_key_alias: 'alias/jenkins-fleet/bank-ci',
     agent_kms_key_id: '0b1c2d3e-0000-4000-8000-00000000000a',
     controller_secrets_path: '/jenkins-controller/bank-ci-jenkins',
+    lock_table: 'bank-ci-run-locks',
     ...overrides,
   };
   return Object.fromEntries(
@@ -69,6 +70,7 @@ describe('provisioner init', () => {
     const fleet = parseFleet(text, 'fleet.yaml');
     expect(fleet.controller.url).toBe('https://jenkins.ci.bank.internal/');
     expect(fleet.secrets?.kmsKeyId).toBe('alias/jenkins-fleet/bank-ci');
+    expect(fleet.lock).toEqual({ table: 'bank-ci-run-locks', region: 'us-east-1', expireAfter: 120_000 });
     for (const pool of fleet.pools) {
       expect(pool).toMatchObject({ subnets: ['subnet-0fedcba9876543201', 'subnet-0fedcba9876543202'], securityGroups: ['sg-0fedcba9876543210'], instanceProfile: 'bank-ci-agent' });
     }

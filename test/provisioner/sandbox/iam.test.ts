@@ -26,6 +26,7 @@ const bankCi = {
   agent_subnet_ids: ['subnet-0aaa', 'subnet-0bbb'],
   agent_security_group_id: 'sg-0ccc',
   kms_key_arn: 'arn:aws:kms:us-east-1:111122223333:key/fleet-key',
+  lock_table_arn: 'arn:aws:dynamodb:us-east-1:111122223333:table/jenkins-fleet-bank-ci-locks',
 };
 
 describe('provisioner-iam read from its HCL', () => {

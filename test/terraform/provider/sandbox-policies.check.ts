@@ -41,6 +41,7 @@ const cases: { module: string; document: string; inputs: ModuleInputs; variables
         agent_security_group_id: 'sg-0ccc',
         kms_key_arn: `arn:aws:kms:us-east-1:${account}:key/fleet-key`,
         ebs_kms_key_arn: `arn:aws:kms:us-east-1:${account}:key/ebs-key`,
+        lock_table_arn: `arn:aws:dynamodb:us-east-1:${account}:table/jenkins-fleet-bank-ci-locks`,
         image_owners: ['amazon', '099720109477'],
       },
       data,

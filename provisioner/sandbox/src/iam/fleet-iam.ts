@@ -1,6 +1,6 @@
 // IAM in the sandbox: the provisioner's credentials carry the policy terraform/modules/provisioner-iam
 // defines, instantiated with the values `terraform/jenkins` would give it for a fleet file, and
-// every EC2 and SSM call they sign is authorised against it before the stand-in acts.
+// every EC2, SSM and DynamoDB call they sign is authorised against it before the stand-in acts.
 import { join } from 'node:path';
 import type { Fleet } from '../../../src/model.ts';
 import { isStaticPool } from '../../../src/config/schema.ts';
@@ -9,7 +9,8 @@ import { kmsKeyOf } from '../ssm.ts';
 import type { Sandbox } from '../world.ts';
 import { authorize, type Principal, type Refusal } from './authorize.ts';
 import { TerraformModule, type PolicyDocument, type Value } from './hcl.ts';
-import { ec2Requests, instanceArn, sandboxVpcId, ssmRequests } from './requests.ts';
+import { defaultLockTable } from '../dynamodb.ts';
+import { dynamoDbRequests, ec2Requests, instanceArn, sandboxVpcId, ssmRequests, tableArn } from './requests.ts';
 
 export { defaultModulesDir } from './modules-dir.ts';
 
@@ -29,6 +30,7 @@ export interface SandboxIam {
   variables: Record<string, Value>;
   authorizeEc2(form: URLSearchParams): Promise<Refusal | undefined>;
   authorizeSsm(op: string, input: Record<string, unknown>): Promise<Refusal | undefined>;
+  authorizeDynamoDb(op: string, input: Record<string, unknown>): Promise<Refusal | undefined>;
   /** An SSM call a host's `aws` makes with its instance's role credentials. */
   authorizeInstance(instanceId: string, op: string, input: Record<string, unknown>): Promise<Refusal | undefined>;
 }
@@ -79,6 +81,8 @@ export function provisionerIamVariables(sb: Sandbox, options: IamOptions): Recor
     agent_subnet_ids: [...new Set(ec2Pools.flatMap((p) => p.subnets!))],
     agent_security_group_id: one(new Set(ec2Pools.flatMap((p) => p.securityGroups!)), 'agent security group', 'agent_security_group_id'),
     kms_key_arn: kmsKeyArn,
+    // terraform/jenkins creates the run lock's table; the sandbox serves the one the fleet file names.
+    lock_table_arn: tableArn(sb, fleet.lock?.table ?? defaultLockTable),
     ...(options.imageOwners ? { image_owners: options.imageOwners } : {}),
   };
 }
@@ -128,5 +132,6 @@ export async function loadSandboxIam(sb: Sandbox, options: IamOptions): Promise<
     authorizeInstance: (instanceId, op, input) => authorize(instancePrincipal(instanceId), sb.region, ssmRequests(sb, op, input), resourcePolicies),
     authorizeEc2: (form) => authorize(provisioner, sb.region, ec2Requests(sb, form), resourcePolicies),
     authorizeSsm: (op, input) => authorize(provisioner, sb.region, ssmRequests(sb, op, input), resourcePolicies),
+    authorizeDynamoDb: (op, input) => authorize(provisioner, sb.region, dynamoDbRequests(sb, op, input), resourcePolicies),
   };
 }

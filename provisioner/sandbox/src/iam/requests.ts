@@ -378,3 +378,27 @@ export function ssmRequests(sb: Sandbox, op: string, input: Record<string, unkno
       return [];
   }
 }
+
+// ---- DynamoDB (the run lock's table)
+
+export function tableArn(sb: Sandbox, table: string): string {
+  return `arn:aws:dynamodb:${sb.region}:${sb.accountId}:table/${table}`;
+}
+
+/**
+ * Item actions are authorised on the table, with the item's partition key as dynamodb:LeadingKeys
+ * (Service Authorization Reference, Amazon DynamoDB: GetItem, PutItem, UpdateItem, DeleteItem list
+ * that key). Table actions (CreateTable, DescribeTable...) on the table, with no keys.
+ */
+export function dynamoDbRequests(sb: Sandbox, op: string, input: Record<string, unknown>): AccessRequest[] {
+  const table = typeof input.TableName === 'string' ? input.TableName : undefined;
+  if (table === undefined) return [];
+  const resource = tableArn(sb, table);
+  if (['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'].includes(op)) {
+    const key = (op === 'PutItem' ? input.Item : input.Key) as Record<string, Record<string, unknown>> | undefined;
+    // The lock table's key is a string; a key of another type is named as DynamoDB writes it.
+    const leading = Object.values(key ?? {}).map((v) => (typeof v.S === 'string' ? v.S : JSON.stringify(v)));
+    return [{ action: `dynamodb:${op}`, resource, context: leading.length > 0 ? { 'dynamodb:LeadingKeys': leading.slice(0, 1) } : {} }];
+  }
+  return [{ action: `dynamodb:${op}`, resource }];
+}

@@ -107,6 +107,16 @@ run "the_ci_estate_plans_and_outputs_what_fleet_yaml_needs" {
   }
 
   assert {
+    condition     = output.lock_table == "jenkins-fleet-bank-ci-locks" && aws_dynamodb_table.run_lock.billing_mode == "PAY_PER_REQUEST" && aws_dynamodb_table.run_lock.hash_key == "lease"
+    error_message = "The run lock's table is named after the fleet, on-demand, keyed by lease (fleet.yaml lock.table)."
+  }
+
+  assert {
+    condition     = one(aws_dynamodb_table.run_lock.ttl).attribute_name == "expireItemAt" && one(aws_dynamodb_table.run_lock.point_in_time_recovery).enabled && one(aws_dynamodb_table.run_lock.server_side_encryption).enabled && aws_dynamodb_table.run_lock.deletion_protection_enabled
+    error_message = "The run lock's table has TTL on expireItemAt, point-in-time recovery, encryption and deletion protection."
+  }
+
+  assert {
     condition     = toset(output.vpc_endpoints) == toset(["ec2", "ec2messages", "ecr.api", "ecr.dkr", "kms", "logs", "ssm", "ssmmessages", "sts"])
     error_message = "The agents', the controller's and the provisioner's AWS calls stay inside the VPC."
   }

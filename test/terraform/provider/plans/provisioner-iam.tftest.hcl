@@ -21,6 +21,21 @@ variables {
   agent_subnet_ids           = ["subnet-0aaa", "subnet-0bbb"]
   agent_security_group_id    = "sg-0ccc"
   kms_key_arn                = "arn:aws:kms:us-east-1:111122223333:key/fleet-key"
+  lock_table_arn             = "arn:aws:dynamodb:us-east-1:111122223333:table/jenkins-fleet-bank-ci-locks"
+}
+
+run "the_run_lock_is_read_and_updated_only_on_the_fleets_own_item" {
+  command = plan
+
+  assert {
+    condition = [for s in jsondecode(output.policy_json).Statement : [s.Effect, toset(s.Action), s.Resource, s.Condition] if s.Sid == "HoldOwnFleetRunLock"] == [[
+      "Allow",
+      toset(["dynamodb:GetItem", "dynamodb:UpdateItem"]),
+      "arn:aws:dynamodb:us-east-1:111122223333:table/jenkins-fleet-bank-ci-locks",
+      { "ForAllValues:StringEquals" = { "dynamodb:LeadingKeys" = "fleet/bank-ci" } },
+    ]]
+    error_message = "The run lock: GetItem and UpdateItem on the lock table, item fleet/bank-ci only: ${jsonencode([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "HoldOwnFleetRunLock"])}"
+  }
 }
 
 run "launch_is_conditioned_on_the_fleet_tag_imdsv2_and_the_agent_profile" {
