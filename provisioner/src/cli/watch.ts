@@ -13,11 +13,13 @@ import type { PoolDecision } from '../plan/scale.ts';
 import { sshPreflight } from '../transport/ssh.ts';
 import type { CommandModule } from './command.ts';
 import type { IoHost } from './io.ts';
+import { holdRunLock, lockTimeoutOption } from './lock.ts';
 import { WatchMetrics } from './metrics.ts';
 import { formatFailure, LogReporter } from './progress.ts';
 import { connect as connectAdapters } from './systems.ts';
 
 interface WatchFlags {
+  lockTimeout: string;
   tick: string;
   once: boolean;
   json: boolean;
@@ -37,6 +39,7 @@ export const watchCommand: CommandModule = (command, context) => {
     .option('--json', 'one JSON object per line: each pool whose numbers changed, and each step', false)
     .option('--metrics-port <port>', 'serve Prometheus metrics on GET /metrics at this port (0: any free one)')
     .option('--metrics-address <address>', 'the address the metrics listen on', '127.0.0.1')
+    .option(...lockTimeoutOption)
     .action(async (flags: WatchFlags) => {
       // The JSON lines are the output itself, not one document: the host writes them as plain lines.
       const ctx = context();
@@ -50,6 +53,8 @@ export const watchCommand: CommandModule = (command, context) => {
       const fleet = await loadFleet(ctx.globals.config, env);
       await sshPreflight(fleet.pools, { baseDir: dirname(fleet.source), env });
       const token = await readToken(fleet, env);
+      // One up, down or watch at a time acts on the fleet; a standby watch waits (--lock-timeout).
+      await using _lock = await holdRunLock(ctx, fleet, 'watch', flags.lockTimeout);
       const systems = (ctx.connect ?? connectAdapters)(fleet, token, { env });
       const metrics = new WatchMetrics();
       const out = output(io, flags.json, now, metrics);
