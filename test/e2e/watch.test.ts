@@ -2,8 +2,7 @@
 // tick and runs there; a burst launches what it needs and no more; scale-in never ends a running
 // build and brings the pool back to min; an ephemeral agent runs one build only; a pool goes to zero
 // and comes back; watch killed with -9 and started again leaves no duplicate and no orphan.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,7 +44,10 @@ const config = scaledFleet(dir);
 // The sandbox's Jenkins grants Job/Read to the service account because this fleet scales (as casc.yaml must).
 const sandbox = new Sandbox(['--fleet', config, '--boot-delay', '1s', '--ssm-online-delay', '1s', '--queue-maintenance', '1s', '--terminated-linger', '5s', '--lost-agent-timeout', '3s']);
 beforeAll(async () => { await sandbox.start(); });
-afterAll(async () => sandbox.stop());
+afterAll(async () => {
+  await sandbox.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 async function queue(label: string, count: number, duration: string): Promise<Build[]> {
   const r = await fetch(`${sandbox.url}/_sandbox/builds`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ label, count, duration }) });
