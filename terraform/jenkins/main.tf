@@ -9,8 +9,8 @@ module "network" {
   flow_log_kms_key_arn = module.log_key.arn
 
   # What the agents (SSM, their secrets through SSM), the controller (SSM, logs, its image, the
-  # roles it assumes) and the provisioner (EC2, SSM) call.
-  interface_endpoints = ["ec2", "ec2messages", "ecr.api", "ecr.dkr", "kms", "logs", "ssm", "ssmmessages", "sts"]
+  # roles it assumes) and the provisioner (EC2, SSM; the watch task's token from Secrets Manager) call.
+  interface_endpoints = ["ec2", "ec2messages", "ecr.api", "ecr.dkr", "kms", "logs", "secretsmanager", "ssm", "ssmmessages", "sts"]
 }
 
 # The controller's, the WAF's and the flow logs' log groups are encrypted under this key.
@@ -111,6 +111,28 @@ module "provisioner_iam" {
   agent_security_group_id    = module.agent_iam.security_group_id
   kms_key_arn                = module.agent_iam.kms_key_arn
   trusted_principal_arns     = var.provisioner_principal_arns
+}
+
+# `provisioner watch` as an ECS service (Fargate, one task) beside the controller, when an image is
+# given: its task role has exactly the provisioner's policy above, its token comes from Secrets
+# Manager, and it reaches only Jenkins' internal load balancer and the VPC endpoints.
+module "fleet_watch" {
+  source = "../modules/fleet-watch"
+  count  = var.watch_image == null ? 0 : 1
+
+  name                                       = "${var.fleet}-fleet-watch"
+  image                                      = var.watch_image
+  token_secret_arn                           = var.watch_token_secret_arn
+  token_kms_key_arn                          = var.watch_token_kms_key_arn
+  provisioner_policy_arn                     = module.provisioner_iam.policy_arn
+  region                                     = var.region
+  vpc_id                                     = module.network.vpc_id
+  subnet_ids                                 = module.network.private_subnet_ids
+  controller_load_balancer_security_group_id = module.controller.load_balancer_security_group_id
+  endpoint_security_group_id                 = module.network.endpoint_security_group_id
+  gateway_prefix_list_ids                    = module.network.gateway_prefix_list_ids
+  log_kms_key_arn                            = module.log_key.arn
+  tags                                       = var.tags
 }
 
 # EBS encryption by default is an account setting: terraform/account owns it now. Forgotten here

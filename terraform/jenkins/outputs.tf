@@ -94,3 +94,13 @@ output "vpc_endpoints" {
   description = "AWS services reached through interface endpoints in the CI VPC (S3 through a gateway endpoint besides)."
   value       = module.network.interface_endpoints
 }
+
+output "watch_service" {
+  description = "The `provisioner watch` ECS service (cluster ARN, service name, log group, task role ARN), when watch_image is set; null otherwise."
+  value = length(module.fleet_watch) == 0 ? null : {
+    cluster_arn    = module.fleet_watch[0].cluster_arn
+    service_name   = module.fleet_watch[0].service_name
+    log_group_name = module.fleet_watch[0].log_group_name
+    task_role_arn  = module.fleet_watch[0].task_role_arn
+  }
+}

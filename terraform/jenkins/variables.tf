@@ -223,3 +223,36 @@ variable "lock_table_name" {
     error_message = "lock_table_name must be a DynamoDB table name: 3 to 255 letters, digits, _, - and ., or null."
   }
 }
+
+variable "watch_image" {
+  type        = string
+  description = "ECR image of `provisioner watch` with the fleet file baked in (terraform/README.md, \"provisioner watch on ECS\"); null runs no watch service."
+  default     = null
+
+  validation {
+    condition     = var.watch_image == null || can(regex("^[0-9]{12}\\.dkr\\.ecr\\.[a-z0-9-]+\\.amazonaws\\.com/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$", var.watch_image))
+    error_message = "watch_image must be an ECR image with a tag or digest (ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG), or null."
+  }
+}
+
+variable "watch_token_secret_arn" {
+  type        = string
+  description = "Secrets Manager secret holding the Jenkins service account's API token for the watch service (JENKINS_API_TOKEN); required with watch_image."
+  default     = null
+
+  validation {
+    condition     = var.watch_token_secret_arn == null ? var.watch_image == null : can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.watch_token_secret_arn))
+    error_message = "watch_token_secret_arn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-abcdef), and is required when watch_image is set."
+  }
+}
+
+variable "watch_token_kms_key_arn" {
+  type        = string
+  description = "Customer managed KMS key the watch token secret is encrypted with; null when it uses aws/secretsmanager."
+  default     = null
+
+  validation {
+    condition     = var.watch_token_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/", var.watch_token_kms_key_arn))
+    error_message = "watch_token_kms_key_arn must be a KMS key ARN, or null."
+  }
+}

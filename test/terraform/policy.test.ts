@@ -1736,6 +1736,83 @@ describe('vpc-endpoints', () => {
   });
 });
 
+describe('watch-service', () => {
+  const WATCH = 'terraform/modules/fleet-watch/main.tf';
+  const estate = (change: (t: string) => string = (t) => t, root = 'provisioner_policy_arn = module.provisioner_iam.policy_arn') => ({
+    'terraform/modules/provisioner-iam/main.tf': 'resource "aws_iam_policy" "provisioner" {\n  policy = "{}"\n}',
+    'terraform/jenkins/main.tf': `module "provisioner_iam" {
+  source = "../modules/provisioner-iam"
+}
+module "fleet_watch" {
+  source = "../modules/fleet-watch"
+  ${root}
+}`,
+    [WATCH]: change(`locals {
+  watch_container = {
+    name        = "watch"
+    command     = ["node", "/opt/jenkins-fleet/bin/provisioner.mjs", "watch"]
+    environment = [{ name = "AWS_REGION", value = var.region }]
+    secrets     = [{ name = "JENKINS_API_TOKEN", valueFrom = var.token_secret_arn }]
+  }
+}
+resource "aws_iam_role" "task" {
+  assume_role_policy = "{}"
+}
+resource "aws_iam_role_policy_attachment" "task_provisioner" {
+  role       = aws_iam_role.task.name
+  policy_arn = var.provisioner_policy_arn
+}
+resource "aws_ecs_task_definition" "watch" {
+  task_role_arn         = aws_iam_role.task.arn
+  container_definitions = jsonencode([local.watch_container])
+}`),
+  });
+
+  it('accepts a task role carrying provisioner-iam\'s policy alone and the token from a secret', async () => {
+    expect(await findings('watch-service', estate())).toEqual([]);
+  });
+
+  it('rejects a task role with more than provisioner-iam\'s policy', async () => {
+    const extra = await findings('watch-service', estate((t) => `${t}
+resource "aws_iam_role_policy" "more" {
+  role   = aws_iam_role.task.id
+  policy = "{}"
+}
+resource "aws_iam_role_policy_attachment" "admin" {
+  role       = aws_iam_role.task.name
+  policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"
+}`));
+    expect(extra.map((f) => f.message)).toEqual([
+      expect.stringMatching(/^adds an inline policy to the provisioner's task role/),
+      expect.stringMatching(/^attaches to the provisioner's task role a policy other than provisioner-iam's/),
+    ]);
+    const inlineOnRole = await findings('watch-service', estate((t) => t.replace('assume_role_policy = "{}"', 'assume_role_policy = "{}"\n  managed_policy_arns = [var.extra]')));
+    expect(inlineOnRole.map((f) => f.message)).toEqual([expect.stringMatching(/declares its own policies/)]);
+    // A caller that feeds the variable from somewhere else is not provisioner-iam.
+    const elsewhere = await findings('watch-service', estate(undefined, 'provisioner_policy_arn = "arn:aws:iam::111122223333:policy/wide"'));
+    expect(elsewhere.map((f) => f.message)).toEqual([expect.stringMatching(/policy other than provisioner-iam's/)]);
+    const none = await findings('watch-service', estate((t) => t.replace(/resource "aws_iam_role_policy_attachment"[^}]*\}\n/, '')));
+    expect(none.map((f) => f.message)).toEqual([expect.stringMatching(/has no policy attached/)]);
+  });
+
+  it('rejects the token, or any secret, in the plain environment', async () => {
+    const plain = await findings('watch-service', estate((t) => t.replace(
+      'environment = [{ name = "AWS_REGION", value = var.region }]',
+      'environment = [{ name = "AWS_REGION", value = var.region }, { name = "JENKINS_API_TOKEN", value = var.token }]',
+    ).replace(/\n    secrets .*\n/, '\n')));
+    expect(plain.map((f) => f.message)).toEqual([
+      expect.stringMatching(/^passes JENKINS_API_TOKEN in the plain environment/),
+      expect.stringMatching(/^runs the provisioner without JENKINS_API_TOKEN from a secret/),
+    ]);
+    const app = await findings('watch-service', {
+      'terraform/modules/app-region/main.tf': `resource "aws_ecs_task_definition" "app" {
+  container_definitions = jsonencode([{ name = "app", environment = [{ name = "DB_HOST", value = var.host }, { name = "DB_PASSWORD", value = var.password }] }])
+}`,
+    });
+    expect(app.map((f) => f.message)).toEqual([expect.stringMatching(/^passes DB_PASSWORD in the plain environment/)]);
+  });
+});
+
 describe('the repository\'s terraform/', () => {
   it('passes every rule', async () => {
     const tree = await loadTree(repoRoot, 'terraform');
@@ -1754,7 +1831,7 @@ describe('the repository\'s terraform/', () => {
 
   it('has a test above for every rule', () => {
     // Keeps a new rule from landing without the bad snippet that proves it can fail.
-    const tested = new Set(['open-ingress', 'ssh', 'database', 'imdsv2', 'encrypted-volumes', 'public-ip', 'variables', 'credentials', 'hard-coded-ids', 'region', 'app-regions', 'pinned-versions', 'backend', 'fleet-tags', 'iam-wildcards', 'provisioner-iam', 'agent-iam', 'load-balancers', 'controller-exposure', 'log-encryption', 'kms-key-policies', 'database-network', 'app-container', 'pipeline-roles', 'no-automatic-failover', 'database-controls', 'alarms', 'app-liveness', 'account-settings', 'vpc-endpoints', 'run-lock-table']);
+    const tested = new Set(['open-ingress', 'ssh', 'database', 'imdsv2', 'encrypted-volumes', 'public-ip', 'variables', 'credentials', 'hard-coded-ids', 'region', 'app-regions', 'pinned-versions', 'backend', 'fleet-tags', 'iam-wildcards', 'provisioner-iam', 'agent-iam', 'load-balancers', 'controller-exposure', 'log-encryption', 'kms-key-policies', 'database-network', 'app-container', 'pipeline-roles', 'no-automatic-failover', 'database-controls', 'alarms', 'app-liveness', 'account-settings', 'vpc-endpoints', 'run-lock-table', 'watch-service']);
     expect(RULES.map((r) => r.id).filter((id) => !tested.has(id))).toEqual([]);
   });
 });

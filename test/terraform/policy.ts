@@ -53,7 +53,8 @@ export type RuleId =
   | 'app-liveness'
   | 'account-settings'
   | 'vpc-endpoints'
-  | 'run-lock-table';
+  | 'run-lock-table'
+  | 'watch-service';
 
 export interface Rule {
   id: RuleId;
@@ -537,8 +538,12 @@ function hasCondition(st: Statement, test: string, variable: string, value: stri
   return st.conditions.some((c) => c.test === test && c.variable === variable && c.values.includes(value));
 }
 
-/** Actions that AWS authorises only on "*" and that read without changing anything. */
-const READ_ONLY_ON_ANY = /^[a-z0-9-]+:(Describe|List)[A-Za-z]*$|^ssm:GetCommandInvocation$/;
+/**
+ * Actions that AWS authorises only on "*" and that read without changing anything; and the
+ * registry login ecr:GetAuthorizationToken (no resource-level permission in the ECR actions table),
+ * which opens no repository by itself: pulling also needs ecr:BatchGetImage on the repository.
+ */
+const READ_ONLY_ON_ANY = /^[a-z0-9-]+:(Describe|List)[A-Za-z]*$|^ssm:GetCommandInvocation$|^ecr:GetAuthorizationToken$/;
 
 // ---------------------------------------------------------------------------------------------
 // The rules
@@ -916,7 +921,7 @@ function boundaryDocuments(tree: Tree): Set<string> {
 
 const iamWildcards = defineRule(
   'iam-wildcards',
-  'No IAM statement allows every action of a service ("*", "svc:*"), and an identity policy allows Resource "*" only for read-only Describe/List calls (in a resource policy "*" is the resource itself; a permissions boundary grants nothing and may allow "*").',
+  'No IAM statement allows every action of a service ("*", "svc:*"), and an identity policy allows Resource "*" only for read-only Describe/List calls and the ECR login (in a resource policy "*" is the resource itself; a permissions boundary grants nothing and may allow "*").',
   (tree, report) => {
     const boundaries = boundaryDocuments(tree);
     for (const st of policyStatements(tree)) {
@@ -1438,6 +1443,55 @@ const runLockTable = defineRule(
   },
 );
 
+/** A name that says its value is a credential (DB_PASSWORD, JENKINS_API_TOKEN; not DB_CREDENTIALS_VERSION): never in a plain `environment`. */
+const SECRET_NAME = /(^|_)(TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|PRIVATE_KEY|API_KEY|SECRET_KEY)$/i;
+
+const watchService = defineRule(
+  'watch-service',
+  'An ECS task that runs the provisioner (bin/provisioner.mjs) has a task role whose one permission is the provisioner-iam module\'s policy (a single aws_iam_role_policy_attachment fed by module.<provisioner-iam>.policy_arn, no inline or other policy) and gets JENKINS_API_TOKEN from secrets (valueFrom); no ECS task definition puts a token, secret, password or key in its plain environment.',
+  (tree, report) => {
+    const provisionerIam = tree.configurations.find((c) => c.dir === 'terraform/modules/provisioner-iam');
+    const isProvisionerPolicy = (value: unknown, config: Configuration): boolean => {
+      const m = /^\$\{module\.([A-Za-z0-9_-]+)(\[[^\]]*\])?\.policy_arn\}$/.exec(String(value));
+      if (!m) return false;
+      const call = labelled(config, 'module').find((c) => c.name === m[1]);
+      return call !== undefined && provisionerIam !== undefined && moduleTarget(tree, call) === provisionerIam;
+    };
+    // The policy attached: provisioner-iam's output here, or a variable every caller feeds from it.
+    const fromProvisionerIam = (value: unknown, config: Configuration): boolean => {
+      if (isProvisionerPolicy(value, config)) return true;
+      const v = /^\$\{var\.([A-Za-z0-9_-]+)\}$/.exec(String(value));
+      if (!v) return false;
+      const callers = callersOf(tree, config);
+      return callers.length > 0 && callers.every((c) => isProvisionerPolicy(c.body[v[1]!], c.config));
+    };
+    for (const task of declared(tree, 'resource', ['aws_ecs_task_definition'])) {
+      const text = String(task.body.container_definitions ?? '').replace(/\blocal\.([A-Za-z0-9_]+)/g, (whole, name: string) => localText(task.config, name) ?? whole);
+      for (const m of text.matchAll(/name"?\s*[=:]\s*\\?"([A-Za-z0-9_]+)\\?"\s*,\s*"?value"?\s*[=:]/g)) {
+        if (SECRET_NAME.test(m[1]!)) report(task, `passes ${m[1]} in the plain environment: inject it from Secrets Manager or Parameter Store (secrets, valueFrom)`);
+      }
+      if (!/provisioner\.mjs/.test(text)) continue;
+      if (!/name"?\s*[=:]\s*\\?"JENKINS_API_TOKEN\\?"\s*,\s*"?valueFrom"?\s*[=:]/.test(text)) report(task, 'runs the provisioner without JENKINS_API_TOKEN from a secret (secrets, valueFrom)');
+      const role = /^\$\{aws_iam_role\.([A-Za-z0-9_-]+)\.arn\}$/.exec(String(task.body.task_role_arn ?? ''))?.[1];
+      const roleBody = role === undefined ? undefined : declared(tree, 'resource', ['aws_iam_role'], task.config).find((r) => r.name === role);
+      if (!roleBody) {
+        report(task, 'runs the provisioner with a task role not declared beside it (task_role_arn = aws_iam_role.NAME.arn): its rights cannot be checked');
+        continue;
+      }
+      const onRole = (d: Declared) => [d.body.role, ...(Array.isArray(d.body.roles) ? d.body.roles : [])].some((r) => new RegExp(`^\\$\\{aws_iam_role\\.${role}\\.(name|id)\\}$`).test(String(r)));
+      if (nested(roleBody.body, 'inline_policy').length > 0 || roleBody.body.managed_policy_arns !== undefined) report(roleBody, 'the provisioner\'s task role declares its own policies (inline_policy, managed_policy_arns): it carries provisioner-iam\'s policy alone');
+      for (const inline of declared(tree, 'resource', ['aws_iam_role_policy'], task.config).filter(onRole)) report(inline, 'adds an inline policy to the provisioner\'s task role: it carries provisioner-iam\'s policy alone');
+      const attached = declared(tree, 'resource', ['aws_iam_role_policy_attachment', 'aws_iam_policy_attachment'], task.config).filter(onRole);
+      if (attached.length === 0) report(roleBody, 'the provisioner\'s task role has no policy attached: attach provisioner-iam\'s policy_arn');
+      for (const a of attached) {
+        if (a.body.count !== undefined || a.body.for_each !== undefined || !fromProvisionerIam(a.body.policy_arn, task.config)) {
+          report(a, 'attaches to the provisioner\'s task role a policy other than provisioner-iam\'s (module.<provisioner-iam>.policy_arn, passed in by every caller)');
+        }
+      }
+    }
+  },
+);
+
 export const RULES: Rule[] = [
   openIngress,
   ssh,
@@ -1470,6 +1524,7 @@ export const RULES: Rule[] = [
   accountSettings,
   vpcEndpoints,
   runLockTable,
+  watchService,
 ];
 
 export function rule(id: RuleId): Rule {

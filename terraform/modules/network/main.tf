@@ -142,6 +142,16 @@ resource "aws_vpc_endpoint" "s3" {
   tags = merge(var.tags, { Name = "${var.name}-s3" })
 }
 
+# DynamoDB (the provisioner's run lock, from the watch task): a free gateway endpoint likewise.
+resource "aws_vpc_endpoint" "dynamodb" {
+  vpc_id            = aws_vpc.this.id
+  service_name      = "com.amazonaws.${data.aws_region.current.name}.dynamodb"
+  vpc_endpoint_type = "Gateway"
+  route_table_ids   = aws_route_table.private[*].id
+
+  tags = merge(var.tags, { Name = "${var.name}-dynamodb" })
+}
+
 resource "aws_security_group" "endpoints" {
   count = length(var.interface_endpoints) > 0 ? 1 : 0
 

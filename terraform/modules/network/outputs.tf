@@ -37,3 +37,13 @@ output "interface_endpoints" {
   description = "Services reached through an interface endpoint in the private subnets (S3 through a gateway endpoint besides)."
   value       = keys(aws_vpc_endpoint.interface)
 }
+
+output "endpoint_security_group_id" {
+  description = "Security group of the interface endpoints (HTTPS from the VPC); null when there are none."
+  value       = length(aws_security_group.endpoints) > 0 ? aws_security_group.endpoints[0].id : null
+}
+
+output "gateway_prefix_list_ids" {
+  description = "Prefix lists of the S3 and DynamoDB gateway endpoints, for security group egress rules."
+  value       = { s3 = aws_vpc_endpoint.s3.prefix_list_id, dynamodb = aws_vpc_endpoint.dynamodb.prefix_list_id }
+}

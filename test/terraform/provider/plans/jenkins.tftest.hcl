@@ -117,7 +117,63 @@ run "the_ci_estate_plans_and_outputs_what_fleet_yaml_needs" {
   }
 
   assert {
-    condition     = toset(output.vpc_endpoints) == toset(["ec2", "ec2messages", "ecr.api", "ecr.dkr", "kms", "logs", "ssm", "ssmmessages", "sts"])
+    condition     = toset(output.vpc_endpoints) == toset(["ec2", "ec2messages", "ecr.api", "ecr.dkr", "kms", "logs", "secretsmanager", "ssm", "ssmmessages", "sts"])
     error_message = "The agents', the controller's and the provisioner's AWS calls stay inside the VPC."
+  }
+}
+
+run "no_watch_service_without_an_image" {
+  command = plan
+
+  assert {
+    condition     = output.watch_service == null && length(module.fleet_watch) == 0
+    error_message = "Without watch_image no ECS service is planned."
+  }
+}
+
+# The provisioner's policy ARN is only known after apply: given here so that the task role's
+# attachment can be compared with it.
+override_resource {
+  target          = module.provisioner_iam.aws_iam_policy.provisioner
+  values          = { arn = "arn:aws:iam::111122223333:policy/bank-ci-provisioner" }
+  override_during = plan
+}
+
+run "provisioner_watch_runs_as_a_fargate_service_with_the_provisioners_policy_alone" {
+  command = plan
+
+  variables {
+    watch_image            = "111122223333.dkr.ecr.us-east-1.amazonaws.com/bank-ci/fleet-watch:2026.11.28"
+    watch_token_secret_arn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:bank-ci/jenkins-fleet-token-AbCdEf"
+  }
+
+  assert {
+    condition     = module.fleet_watch[0].task_role_policy_arns == ["arn:aws:iam::111122223333:policy/bank-ci-provisioner"]
+    error_message = "The task role carries the provisioner's managed policy and nothing else."
+  }
+
+  assert {
+    condition     = module.fleet_watch[0].container.secrets == [{ name = "JENKINS_API_TOKEN", valueFrom = "arn:aws:secretsmanager:us-east-1:111122223333:secret:bank-ci/jenkins-fleet-token-AbCdEf" }]
+    error_message = "The Jenkins token is injected by ECS from the secret (valueFrom)."
+  }
+
+  assert {
+    condition     = alltrue([for e in module.fleet_watch[0].container.environment : !can(regex("(?i)token|secret|password", e.name))])
+    error_message = "No token, secret or password is in the task definition's plain environment."
+  }
+
+  assert {
+    condition     = join(" ", module.fleet_watch[0].container.command) == "node /opt/jenkins-fleet/bin/provisioner.mjs --config /opt/jenkins-fleet/fleet.yaml watch --tick 5s --json --lock-timeout 10m"
+    error_message = "The task runs `provisioner watch` on the baked-in fleet file, a second task waiting on the run lock."
+  }
+
+  assert {
+    condition     = join(",", module.fleet_watch[0].egress_ports) == "tcp/443-443"
+    error_message = "The task's only egress is HTTPS (Jenkins' load balancer, the VPC endpoints)."
+  }
+
+  assert {
+    condition     = output.watch_service.service_name == "bank-ci-fleet-watch" && output.watch_service.log_group_name == "/ecs/bank-ci-fleet-watch"
+    error_message = "The service and its log group are named after the fleet."
   }
 }

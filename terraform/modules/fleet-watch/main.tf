@@ -1,0 +1,237 @@
+# `provisioner watch` as an ECS service (Fargate, one task) in the controller's private subnets.
+# The task role carries the provisioner's policy (terraform/modules/provisioner-iam) and nothing
+# else; the execution role pulls the image, writes the log and reads the one token secret, which
+# ECS injects as JENKINS_API_TOKEN (never in the task definition). fleet.yaml is baked into the
+# image: a fleet change is a reviewed commit and a new image tag (see terraform/README.md).
+
+data "aws_partition" "current" {}
+
+locals {
+  # ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY[:TAG|@DIGEST] -> the repository's ARN.
+  image_parts    = regex("^([0-9]{12})\\.dkr\\.ecr\\.([a-z0-9-]+)\\.amazonaws\\.com/([^:@]+)", var.image)
+  repository_arn = "arn:${data.aws_partition.current.partition}:ecr:${local.image_parts[1]}:${local.image_parts[0]}:repository/${local.image_parts[2]}"
+
+  watch_container = {
+    name      = "watch"
+    image     = var.image
+    essential = true
+    # node and the CLI by their absolute paths: the image's entry point is not trusted to be ours.
+    command = [
+      "node", "/opt/jenkins-fleet/bin/provisioner.mjs", "--config", var.fleet_file, "watch",
+      "--tick", var.tick, "--json", "--lock-timeout", var.lock_timeout,
+    ]
+    readonlyRootFilesystem = true
+    user                   = "1000:1000"
+    environment = [
+      { name = "AWS_REGION", value = var.region },
+      { name = "NODE_ENV", value = "production" },
+    ]
+    secrets = [
+      { name = "JENKINS_API_TOKEN", valueFrom = var.token_secret_arn },
+    ]
+    logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = aws_cloudwatch_log_group.watch.name
+        awslogs-region        = var.region
+        awslogs-stream-prefix = "watch"
+      }
+    }
+    # SIGTERM stops the ticks; what was under way is finished by the next task, as after a crash.
+    stopTimeout = 30
+  }
+}
+
+resource "aws_ecs_cluster" "this" {
+  name = var.name
+
+  setting {
+    name  = "containerInsights"
+    value = "enabled"
+  }
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_log_group" "watch" {
+  name              = "/ecs/${var.name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.log_kms_key_arn
+
+  tags = var.tags
+}
+
+# --- Roles ----------------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "ecs_tasks_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+}
+
+# What `watch` may do in AWS: exactly the provisioner's policy, attached, never copied.
+resource "aws_iam_role" "task" {
+  name_prefix          = "${substr(var.name, 0, 24)}-task-"
+  assume_role_policy   = data.aws_iam_policy_document.ecs_tasks_assume.json
+  permissions_boundary = var.iam_permissions_boundary_arn
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "task_provisioner" {
+  role       = aws_iam_role.task.name
+  policy_arn = var.provisioner_policy_arn
+}
+
+resource "aws_iam_role" "execution" {
+  name_prefix          = "${substr(var.name, 0, 24)}-exec-"
+  assume_role_policy   = data.aws_iam_policy_document.ecs_tasks_assume.json
+  permissions_boundary = var.iam_permissions_boundary_arn
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "execution" {
+  # GetAuthorizationToken has no resource-level permission: it only opens the registry login.
+  statement {
+    sid       = "RegistryLogin"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "PullTheWatchImage"
+    actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    resources = [local.repository_arn]
+  }
+
+  statement {
+    sid       = "WriteItsLog"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.watch.arn}:*"]
+  }
+
+  statement {
+    sid       = "ReadTheJenkinsToken"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [var.token_secret_arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.token_kms_key_arn == null ? [] : [var.token_kms_key_arn]
+
+    content {
+      sid       = "DecryptTheJenkinsToken"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["secretsmanager.${var.region}.amazonaws.com"]
+      }
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "execution" {
+  name   = "pull-log-token"
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.execution.json
+}
+
+# --- Network: HTTPS to Jenkins' internal load balancer, the interface endpoints and the gateway
+# endpoints (S3 for image layers, DynamoDB for the run lock); nothing else, no ingress.
+
+resource "aws_security_group" "watch" {
+  name_prefix = "${var.name}-"
+  description = "${var.name}: provisioner watch task, HTTPS to Jenkins and the VPC endpoints only"
+  vpc_id      = var.vpc_id
+
+  tags = merge(var.tags, { Name = var.name })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_egress_rule" "jenkins" {
+  security_group_id            = aws_security_group.watch.id
+  description                  = "Jenkins through its internal load balancer"
+  ip_protocol                  = "tcp"
+  from_port                    = 443
+  to_port                      = 443
+  referenced_security_group_id = var.controller_load_balancer_security_group_id
+}
+
+resource "aws_vpc_security_group_egress_rule" "endpoints" {
+  security_group_id            = aws_security_group.watch.id
+  description                  = "EC2, SSM, logs, ECR, Secrets Manager, STS through the interface endpoints"
+  ip_protocol                  = "tcp"
+  from_port                    = 443
+  to_port                      = 443
+  referenced_security_group_id = var.endpoint_security_group_id
+}
+
+resource "aws_vpc_security_group_egress_rule" "gateways" {
+  for_each = var.gateway_prefix_list_ids
+
+  security_group_id = aws_security_group.watch.id
+  description       = "${each.key} through its gateway endpoint"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  prefix_list_id    = each.value
+}
+
+# --- The task and its service ---------------------------------------------------------------------
+
+resource "aws_ecs_task_definition" "watch" {
+  family                   = var.name
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = 256
+  memory                   = 512
+  task_role_arn            = aws_iam_role.task.arn
+  execution_role_arn       = aws_iam_role.execution.arn
+  container_definitions    = jsonencode([local.watch_container])
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = "X86_64"
+  }
+
+  tags = var.tags
+}
+
+# One task. A deployment starts the new task before stopping the old (maximum 200 %): the new one
+# waits on the run lock (--lock-timeout) until the old one lets it go, so two never act at once.
+resource "aws_ecs_service" "watch" {
+  name                               = var.name
+  cluster                            = aws_ecs_cluster.this.id
+  task_definition                    = aws_ecs_task_definition.watch.arn
+  desired_count                      = 1
+  launch_type                        = "FARGATE"
+  deployment_minimum_healthy_percent = 0
+  deployment_maximum_percent         = 200
+  enable_execute_command             = false
+  propagate_tags                     = "SERVICE"
+
+  network_configuration {
+    subnets          = var.subnet_ids
+    security_groups  = [aws_security_group.watch.id]
+    assign_public_ip = false
+  }
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
+  tags = var.tags
+}
