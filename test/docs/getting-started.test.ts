@@ -122,7 +122,9 @@ function jenkinsOutputs(controllerUrl: string): Outputs {
     app_deploy_role_arn: `arn:aws:iam::${account}:role/bank-app-deploy`,
     app_plan_role_arn: `arn:aws:iam::${account}:role/bank-app-plan`,
     app_permissions_boundary_arn: `arn:aws:iam::${account}:policy/bank-app-deploy-boundary`,
-    vpc_endpoints: ['ec2', 'ec2messages', 'ecr.api', 'ecr.dkr', 'kms', 'logs', 'ssm', 'ssmmessages', 'sts'],
+    vpc_endpoints: ['ec2', 'ec2messages', 'ecr.api', 'ecr.dkr', 'kms', 'logs', 'secretsmanager', 'ssm', 'ssmmessages', 'sts'],
+    // The guide applies terraform/jenkins without watch_image: no ECS watch service.
+    watch_service: null,
   };
 }
 
