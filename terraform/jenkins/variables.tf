@@ -241,9 +241,13 @@ variable "watch_token_secret_arn" {
   default     = null
 
   validation {
-    condition     = var.watch_token_secret_arn == null ? var.watch_image == null : can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.watch_token_secret_arn))
-    error_message = "watch_token_secret_arn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-abcdef), and is required when watch_image is set."
+    condition     = var.watch_token_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.watch_token_secret_arn))
+    error_message = "watch_token_secret_arn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-abcdef)."
   }
+
+  # That it is given whenever watch_image is, is checked by modules/fleet-watch (its token_secret_arn
+  # may not be null): a validation here that read var.watch_image would be skipped whenever
+  # watch_image itself is wrong, hiding a wrong token ARN in the same run.
 }
 
 variable "watch_token_kms_key_arn" {

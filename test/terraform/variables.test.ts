@@ -24,6 +24,7 @@ const ARN = {
 };
 const TOPOLOGY = { regions: { 'us-east-1': { role: 'writer', generation: 1, vpc_cidr_block: '10.50.0.0/16' }, 'us-west-2': { role: 'replica', generation: 1, vpc_cidr_block: '10.60.0.0/16' } }, traffic: 'us-east-1', secrets_home: 'us-east-1' };
 const IMAGE = 'docker.io/bankco/banking-app@sha256:' + 'a'.repeat(64);
+const WATCH_IMAGE = '111122223333.dkr.ecr.us-east-1.amazonaws.com/bank-ci/fleet-watch:2026.11.28';
 
 /** Per configuration: values that must pass (besides the defaults), and one wrong value per validated variable. */
 const CASES: Record<string, { good: Values; bad: Values }> = {
@@ -104,6 +105,19 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
     good: { alias: 'bank-app/logs', description: 'bank-app: CloudWatch log groups', cloudwatch_logs: true },
     bad: { alias: 'aws/logs', description: '', deletion_window_days: 3 },
   },
+  'terraform/modules/fleet-watch': {
+    good: {
+      name: 'bank-ci-fleet-watch', image: WATCH_IMAGE, token_secret_arn: ARN.secret, token_kms_key_arn: ARN.kms,
+      provisioner_policy_arn: 'arn:aws:iam::111122223333:policy/jenkins-fleet-bank-ci-provisioner', region: 'us-east-1',
+      vpc_id: 'vpc-0a1b2c3d4e5f60001', subnet_ids: ['subnet-0a1b2c3d4e5f60001'], controller_load_balancer_security_group_id: 'sg-0a1b2c3d4e5f60001',
+      endpoint_security_group_id: 'sg-0a1b2c3d4e5f60002', gateway_prefix_list_ids: { s3: 'pl-63a5400a', dynamodb: 'pl-02cd2c6b' },
+      log_kms_key_arn: ARN.kms,
+    },
+    bad: {
+      name: 'Fleet Watch', image: 'docker.io/bankco/fleet-watch:1', fleet_file: 'fleet.yaml', token_secret_arn: ARN.kms,
+      token_kms_key_arn: 'key', provisioner_policy_arn: ARN.role,
+    },
+  },
   'terraform/modules/pipeline-roles': {
     good: { name: 'bank-app', trusted_role_arns: [ARN.role], regions: ['us-east-1', 'us-west-2'], state_bucket: 'bank-tfstate-prod', state_kms_key_arn: ARN.kms },
     bad: {
@@ -117,9 +131,11 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
       controller_image: 'docker.io/bankco/jenkins:2.580.1', github_owner: 'bank-example',
       provisioner_principal_arns: ['arn:aws:iam::111122223333:role/ci'], tags: { CostCentre: 'ci' }, controller_allowed_cidrs: ['10.0.0.0/8'],
       app_state_bucket: 'bank-tfstate-prod', app_state_kms_key_arn: ARN.kms, lock_table_name: 'bank-ci-run-locks',
+      watch_image: WATCH_IMAGE, watch_token_secret_arn: ARN.secret, watch_token_kms_key_arn: ARN.kms,
     },
     bad: {
       lock_table_name: 'a b',
+      watch_image: 'docker.io/bankco/fleet-watch:latest', watch_token_secret_arn: 'token', watch_token_kms_key_arn: 'key',
       region: 'mars-1', fleet: 'BANK', vpc_cidr_block: '10.0.0.0/8', controller_domain_name: 'localhost',
       controller_certificate_arn: 'cert', hosted_zone_id: 'zone', controller_instance_type: 'big', controller_home_gib: 5,
       provisioner_principal_arns: ['*'], tags: { 'jenkins-fleet:fleet': 'bank-ci' }, controller_allowed_cidrs: ['0.0.0.0/0'],

@@ -32,6 +32,7 @@ variable "fleet_file" {
 variable "token_secret_arn" {
   type        = string
   description = "ARN of the Secrets Manager secret holding the Jenkins service account's API token (injected as JENKINS_API_TOKEN by ECS, never in the task definition)."
+  nullable    = false
 
   validation {
     condition     = can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.token_secret_arn))
