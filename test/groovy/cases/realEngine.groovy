@@ -13,6 +13,12 @@ test('docker: testInContainer builds app/\'s test target and runs the whole suit
   DockerEngine engine = DockerEngine.get()
   String mariadb = engine.mariadb()
   Build b = new Build().tool('docker', '/usr/bin/docker')
+  // The engine outlives a run (its state is cached between runs), so a run killed earlier may have
+  // left its own containers and tags: only what this run adds must be gone afterwards.
+  Closure<List<String>> containers = { engine.run(['docker', 'ps', '--all', '--format', '{{.Names}}']).readLines().findAll { it.startsWith('bank-pipeline-') } }
+  Closure<List<String>> testTags = { engine.run(['docker', 'images', '--format', '{{.Repository}}:{{.Tag}}']).readLines().findAll { it.startsWith('bank-pipeline-test:') } }
+  List<String> containersBefore = containers()
+  List<String> tagsBefore = testTags()
   try {
     copy(new File(Build.repo, 'app'), new File(b.workspace, 'app'))
     ['app/.venv', 'app/build', 'app/instance'].each { ['rm', '-rf', new File(b.workspace, it).path].execute().waitFor() }
@@ -31,8 +37,8 @@ test('docker: testInContainer builds app/\'s test target and runs the whole suit
     assert b.callsOf('junit')*.args == [[testResults: 'app/build/test-results/junit.xml']]
 
     // Nothing of the run is left in the engine: no container, no tag of the test image.
-    assert engine.run(['docker', 'ps', '--all', '--format', '{{.Names}}']).readLines().findAll { it.startsWith('bank-pipeline-') } == []
-    assert engine.run(['docker', 'images', '--format', '{{.Repository}}:{{.Tag}}']).readLines().findAll { it.startsWith('bank-pipeline-test:') } == []
+    assert containers() - containersBefore == []
+    assert testTags() - tagsBefore == []
   } finally {
     b.close()
   }
