@@ -48,7 +48,7 @@ export const watchCommand: CommandModule = (command, context) => {
     .option('--metrics-address <address>', 'the address the metrics listen on', '127.0.0.1')
     .option('--lease <duration>', "how long the leading watch's lease lasts without renewal: a follower takes over this long (plus a tick) after the leader dies (default: fleet.yaml lock.expireAfter)")
     .option(lockTimeoutOption[0], `with --once: ${lockTimeoutOption[1]}`, lockTimeoutOption[2])
-    .action(async (flags: WatchFlags) => {
+    .action(async (flags: WatchFlags, self: { getOptionValueSource(key: string): string | undefined }) => {
       // The JSON lines are the output itself, not one document: the host writes them as plain lines.
       const ctx = context();
       const { io, env, now } = ctx;
@@ -57,6 +57,9 @@ export const watchCommand: CommandModule = (command, context) => {
       const metricsPort = flags.metricsPort === undefined ? undefined : Number(flags.metricsPort);
       if (metricsPort !== undefined && (!/^\d+$/.test(flags.metricsPort!) || metricsPort > 65535)) {
         throw new UserError(`--metrics-port: expected a TCP port from 0 to 65535, found "${flags.metricsPort}"`);
+      }
+      if (!flags.once && self.getOptionValueSource('lockTimeout') === 'cli') {
+        throw new UserError(`--lock-timeout: only --once waits for the run lock; a watch that runs on follows the leading one and takes over when it can (see --lease)`);
       }
       const fleet = await loadFleet(ctx.globals.config, env);
       const lease = leaseTime(flags, fleet, tick);
