@@ -239,8 +239,11 @@ export interface QueueMessage {
 /** The queue EventBridge puts EC2's interruption notices in (SQS). */
 export interface InterruptionQueue {
   readonly url: string;
-  /** What waits now (up to `max`, at most 10 a call), hidden from other readers for a while; never waits long. */
-  receive(max?: number): Promise<QueueMessage[]>;
+  /**
+   * What waits now (at most 10 a call), hidden from other readers for a while. `briefly`: waits up to
+   * a second for a message when none is there (asks every server); otherwise answers at once.
+   */
+  receive(briefly: boolean): Promise<QueueMessage[]>;
   /** Deletes a message received: its notice was acted on and recorded, or it was none. */
   delete(message: QueueMessage): Promise<void>;
 }

@@ -191,7 +191,7 @@ export class Autoscaler {
   async noticesWaiting(): Promise<boolean> {
     const queue = this.systems.interruptions;
     if (!queue || this.stopped) return false;
-    const messages = await queue.receive();
+    const messages = await queue.receive(false);
     this.received.push(...messages);
     return messages.some((m) => m.notice !== undefined);
   }
@@ -202,7 +202,7 @@ export class Autoscaler {
     const messages = this.received.splice(0);
     if (!queue) return messages;
     for (let i = 0; i < maxReceivesPerTick; i++) {
-      const batch = await queue.receive();
+      const batch = await queue.receive(i === 0);
       messages.push(...batch);
       if (batch.length < 10) break;
     }

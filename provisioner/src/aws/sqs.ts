@@ -1,6 +1,6 @@
 // The interruption queue (SQS): EventBridge's EC2 Spot interruption warnings and rebalance
-// recommendations, received with a short wait so that `watch` reads it in its one-second look
-// between ticks without holding that look up, parsed into notices, deleted once acted on.
+// recommendations, received in every tick and in `watch`'s one-second look between ticks, parsed
+// into notices, deleted once acted on.
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { queueUrlPattern } from '../config/schema.ts';
 import { isNotice, parseNotice } from '../plan/interruptions.ts';
@@ -16,9 +16,10 @@ import { sqsSdk } from './sdk.ts';
 export const visibilitySeconds = 60;
 
 /**
- * Seconds a receive waits for a message when none is there: 1, long polling (SQS then asks every
- * server, where a wait of 0 samples only some and may answer empty while messages wait), yet short
- * enough that the look between ticks stays about a second.
+ * Seconds the tick's receive waits for a message when none is there: 1, long polling (SQS then asks
+ * every server, where a wait of 0 samples only some and may answer empty while messages wait), run
+ * beside the tick's observation so it adds nothing. The look between ticks asks without waiting, to
+ * keep its one-second cadence: a message one short poll misses, the next look or the tick finds.
  */
 export const waitSeconds = 1;
 
@@ -31,11 +32,11 @@ export class SqsInterruptionQueue implements InterruptionQueue {
     this.client = sqsClient(this.region);
   }
 
-  async receive(max = 10): Promise<QueueMessage[]> {
+  async receive(briefly: boolean): Promise<QueueMessage[]> {
     const sdk = sqsSdk();
     try {
       const answer = await this.client.send(
-        new sdk.ReceiveMessageCommand({ QueueUrl: this.url, MaxNumberOfMessages: Math.min(10, Math.max(1, max)), WaitTimeSeconds: waitSeconds, VisibilityTimeout: visibilitySeconds }),
+        new sdk.ReceiveMessageCommand({ QueueUrl: this.url, MaxNumberOfMessages: 10, WaitTimeSeconds: briefly ? waitSeconds : 0, VisibilityTimeout: visibilitySeconds }),
       );
       return (answer.Messages ?? []).flatMap((m: Message): QueueMessage[] => {
         if (!m.ReceiptHandle) return [];

@@ -67,13 +67,13 @@ describe('the interruption queue (SQS) in the sandbox', () => {
     Object.assign(process.env, { AWS_ENDPOINT_URL_SQS: h.sandbox.env.AWS_ENDPOINT_URL_SQS, AWS_ACCESS_KEY_ID: h.sandbox.env.AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: 'x' });
     try {
       const queue = new SqsInterruptionQueue(QUEUE, 'eu-west-1');
-      const messages = await queue.receive();
+      const messages = await queue.receive(true);
       expect(messages.map((m) => m.notice)).toEqual([
         { kind: 'rebalance', instanceId: id, at: expect.any(Number), region: 'us-east-1' },
         { kind: 'warning', instanceId: id, at: expect.any(Number), action: 'terminate', region: 'us-east-1' },
       ]);
       for (const m of messages) await queue.delete(m);
-      expect(await queue.receive()).toEqual([]);
+      expect(await queue.receive(true)).toEqual([]);
     } finally {
       process.env = previous;
     }
