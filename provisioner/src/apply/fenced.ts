@@ -2,9 +2,10 @@
 // lease (and its epoch, the fencing token) is still this process's. Launches, drains, take-backs,
 // node deletions and terminations read the lease back first (`verify`); the other writes of a
 // bring-up (a node, a secret, a bootstrap, a tag) check the holder's own clock (`assertHeld`).
-// Reads go through unchecked: a follower may look, only a leader acts.
+// Reads go through unchecked, except the interruption queue's: a receive hides its messages from
+// other readers for a while, so a deposed leader reading it would hide notices from the new one.
 import type { Fence } from '../lock/leadership.ts';
-import type { Compute, Controller, Parameters } from '../ports.ts';
+import type { Compute, Controller, InterruptionQueue, Parameters } from '../ports.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { Systems } from './apply.ts';
 
@@ -27,6 +28,7 @@ const controllerWrites: Partial<Record<keyof Controller, Check>> = {
 };
 const parameterWrites: Partial<Record<keyof Parameters, Check>> = { putSecret: 'assert', deleteSecret: 'assert' };
 const transportWrites: Partial<Record<keyof Transport, Check>> = { storeSecret: 'assert', bootstrap: 'assert', forget: 'assert' };
+const queueCalls: Partial<Record<keyof InterruptionQueue, Check>> = { receive: 'assert', delete: 'assert' };
 
 function fence<T extends object>(target: T, writes: Partial<Record<keyof T, Check>>, lease: Fence): T {
   return new Proxy(target, {
@@ -60,5 +62,6 @@ export function fencedSystems(systems: Systems, lease: Fence): Systems {
     compute: cache((region: string) => fence(systems.compute(region), computeWrites, lease)),
     parameters: cache((region: string) => fence(systems.parameters(region), parameterWrites, lease)),
     transport: cache((pool) => fence(systems.transport(pool), transportWrites, lease)),
+    ...(systems.interruptions ? { interruptions: fence(systems.interruptions, queueCalls, lease) } : {}),
   };
 }

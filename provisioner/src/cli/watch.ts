@@ -155,11 +155,14 @@ export const watchCommand: CommandModule = (command, context) => {
             metrics.failedTick();
             out.error(err);
           }
-          // Until the next tick, a look every second for ephemeral agents that took their build.
+          // Until the next tick, a look every second for ephemeral agents that took their build and for interruption notices.
           while (!stopping && autoscaler && now() - started < tick) {
             await pause(Math.min(ephemeralLookMs, Math.max(0, tick - (now() - started))));
             if (leadership && leadership.role !== 'leader') break;
-            if (!stopping && now() - started < tick) await autoscaler?.drainEphemeral().catch((err: unknown) => (err instanceof LeadershipLost ? undefined : out.error(err)));
+            const ignoreLost = (err: unknown) => (err instanceof LeadershipLost ? undefined : out.error(err));
+            if (!stopping && now() - started < tick) await autoscaler.drainEphemeral().catch(ignoreLost);
+            // An interruption notice does not wait for the tick: its agent is drained and replaced now.
+            if (!stopping && (await autoscaler.noticesWaiting().catch((err: unknown) => (ignoreLost(err), false)))) break;
           }
         }
       } finally {

@@ -55,7 +55,8 @@ function recordingSystems() {
   };
   const compute = { region: 'us-east-1', launch: record('launch'), terminate: record('terminate'), listInstances: record('listInstances'), markBootstrapped: record('markBootstrapped') };
   const controller = { drain: record('drain'), deleteNode: record('deleteNode'), createNode: record('createNode'), listNodes: record('listNodes') };
-  const systems = { controller, compute: () => compute, parameters: () => ({}), transport: () => ({}) } as unknown as Systems;
+  const interruptions = { url: 'https://sqs.us-east-1.amazonaws.com/111122223333/q', receive: record('receive'), delete: record('delete') };
+  const systems = { controller, compute: () => compute, parameters: () => ({}), transport: () => ({}), interruptions } as unknown as Systems;
   return { systems, calls };
 }
 
@@ -142,6 +143,8 @@ describe('a leader that lost its lease stops acting at once', () => {
     await expect(acting.compute('us-east-1').terminate(['i-1'])).rejects.toThrow(LeadershipLost);
     await expect(acting.controller.createNode({} as never)).rejects.toThrow(LeadershipLost);
     await expect(acting.controller.drain('a', 'b')).rejects.toThrow(LeadershipLost);
+    // Nor does it read the interruption queue: a receive would hide the notices from the new leader.
+    await expect(acting.interruptions!.receive(true)).rejects.toThrow(LeadershipLost);
     expect(calls).toEqual(['launch']);
     expect(term.aborted).toBe(true);
     expect(a.leadership.role).toBe('follower');
