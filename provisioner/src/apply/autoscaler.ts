@@ -5,7 +5,7 @@
 // starts them twice. What it remembers between ticks (the scaler's memory, the work under way, the
 // instances it launched) only makes it faster: a restarted process finds everything it needs in the
 // observation, and every rule that ends an agent waits for fresh observations.
-import { agentName, parseNodeDescription, type Fleet, type Instance, type Observed, type Pool } from '../model.ts';
+import { agentName, parseNodeDescription, type Fleet, type IdleMark, type Instance, type Observed, type Pool } from '../model.ts';
 import { drainMessage } from '../plan/plan.ts';
 import { emptyMemory, type LaunchOutcome, type PoolDecision, type ScalingMemory } from '../plan/scale.ts';
 import { ephemeralDrainReason, missingPlaceholders, placeholderDescription, placeholderName, planWatch, type WatchOptions, type WatchPlan } from '../plan/autoscale.ts';
@@ -128,6 +128,7 @@ export class Autoscaler {
       const watch = new NodeWatch(this.systems.controller, this.options.pollMs ?? 1_000);
       await applyPlan(this.fleet, plan.takeDown, this.systems, { deadline: this.now(), reporter, watch, now: this.now });
     }
+    await this.recordIdleness(plan);
     for (const decision of plan.decisions) {
       if (decision.launch > 0) this.tallies.set(decision.pool, { requested: decision.launch, launched: 0, throttled: false });
     }
@@ -250,6 +251,28 @@ export class Autoscaler {
         }
       }),
     ]);
+  }
+
+  /**
+   * Records on the instances what this tick saw of their idleness (plan/autoscale.ts says why there):
+   * one CreateTags per region and value. A failed write only leaves a later process less to go on.
+   */
+  private async recordIdleness(plan: WatchPlan): Promise<void> {
+    const groups = new Map<string, { region: string; mark: IdleMark; ids: string[] }>();
+    for (const write of plan.idleMarks) {
+      const key = `${write.region} ${write.mark}`;
+      const group = groups.get(key) ?? { region: write.region, mark: write.mark, ids: [] };
+      group.ids.push(write.instanceId);
+      groups.set(key, group);
+    }
+    await Promise.all(
+      [...groups.values()].map((g) =>
+        this.systems
+          .compute(g.region)
+          .markIdle(g.ids, g.mark)
+          .catch((err: unknown) => this.options.reporter.event({ kind: 'note', message: `could not record idleness on ${g.ids.length} instance(s): ${(err as Error).message}` })),
+      ),
+    );
   }
 
   private async drain(pool: string, node: string, message: string, reporter: Reporter): Promise<void> {
