@@ -55,6 +55,7 @@ interface SandboxFlags {
   seed?: string;
   sshHosts: string;
   instantHosts: boolean;
+  sshInstances: boolean;
   writeBehind: string;
   kmsKey: string[];
   fleet?: string;
@@ -113,6 +114,7 @@ async function run(flags: SandboxFlags, io: IoHost): Promise<void> {
   else if (/^\d+$/.test(flags.keepBuilds) && Number(flags.keepBuilds) >= 1) options.keepBuilds = Number(flags.keepBuilds);
   else throw new UserError(`--keep-builds: expected a whole number of builds of at least 1, or all, found ${JSON.stringify(flags.keepBuilds)}`);
   options.instantHosts = flags.instantHosts;
+  options.sshInstances = flags.sshInstances;
   options.writeBehindMs = parseDuration('--write-behind', flags.writeBehind);
   if (flags.fleet) {
     // The file's own values, as terraform/jenkins was applied with them: no environment overrides.
@@ -237,6 +239,7 @@ export const sandboxCommand: CommandModule = (sandbox, context) => {
     .option('--fleet <file>', "authorise the provisioner's EC2 and SSM calls against terraform/modules/provisioner-iam, instantiated with this fleet file's values (as terraform/jenkins applies it)")
     .option('--terraform-modules <dir>', 'where provisioner-iam and agent-iam are read from (with --fleet)', defaultModulesDir)
     .option('--image-owner <owner...>', "provisioner-iam's image_owners (with --fleet; default the module's: amazon)")
+    .option('--ssh-instances', "EC2 instances answer SSH: each gets a loopback private IP and, once booted, a real sshd there (pool settings in STATE/ssh-instances.yaml), for pools with transport: ssh", false)
     .option('--ssh-hosts <n>', 'also start N real sshd hosts on loopback for a static pool (settings in STATE/ssh-hosts.yaml)', '0')
     .action(async (flags: SandboxFlags) => run(flags, context().io));
   for (const state of ['busy', 'idle'] as const) {

@@ -280,7 +280,7 @@ export function createInstances(sb: Sandbox, form: URLSearchParams, origin: Laun
       subnetId,
       availabilityZone: zone,
       vpcId: sandboxVpc,
-      privateIp: `10.${block}.${Math.floor(serial / 250)}.${(serial % 250) + 4}`,
+      privateIp: sb.instanceSsh ? sb.instanceSsh.address(block, serial) : `10.${block}.${Math.floor(serial / 250)}.${(serial % 250) + 4}`,
       ...(publicIp ? { publicIp: `198.51.100.${(serial % 250) + 1}` } : {}),
       securityGroupIds: groups,
       ...(profileName || profileArn ? { instanceProfile: profileArn ?? `arn:aws:iam::${sb.accountId}:instance-profile/${profileName}` } : {}),
@@ -479,6 +479,7 @@ function keysPrintedAt(sb: Sandbox, i: Instance): number {
 
 /** The instance's ed25519 host key (made on first use, kept with the instance). */
 function hostKey(sb: Sandbox, i: Instance): { line: string; fingerprint: string } {
+  if (sb.instanceSsh) i.hostKey = sb.instanceSsh.hostKey(i);
   if (!i.hostKey) {
     const { publicKey } = generateKeyPairSync('ed25519');
     const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);

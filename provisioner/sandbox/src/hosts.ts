@@ -120,7 +120,8 @@ export class Hosts {
     };
   }
 
-  private prepare(instance: Instance): string {
+  /** Makes the instance's root as its image boots (once): what Run Command and an SSH session run in. */
+  prepare(instance: Instance): string {
     const root = this.root(instance.id);
     for (const d of ['root', 'tmp', 'usr/bin', 'usr/local/bin', 'etc/systemd/system', 'var/log', 'run/sandbox/units']) mkdirSync(join(root, d), { recursive: true });
     layHostImage(this.toolbox, root, imageOf(instance.platform ?? 'al2023'));

@@ -57,6 +57,8 @@ export interface SandboxOptions {
   lockTables?: string[];
   /** Hosts answer Run Command at once without running the script, and their agents connect (benchmarks). */
   instantHosts?: boolean;
+  /** EC2 instances answer SSH on loopback addresses (`--ssh-instances`), for pools with transport: ssh. */
+  sshInstances?: boolean;
   /** Write the state at most this often instead of before every reply (benchmarks; 0: before every reply). */
   writeBehindMs?: number;
 }
@@ -142,10 +144,14 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       if (stopping) return;
       appendFileSync(logFile, `${JSON.stringify({ t: new Date().toISOString(), ...entry })}\n`);
     },
-    onTerminate: (instance) => hosts.stopHost(instance.id, true),
+    onTerminate: (instance) => {
+      hosts.stopHost(instance.id, true);
+      sshInstances?.stopSshd(instance.id);
+    },
     runCommand: (commandId, instanceId) => hosts.run(commandId, instanceId),
   };
   const jenkins = new JenkinsStandIn(sb, '/jenkins', { lostAgentTimeoutMs: options.lostAgentTimeoutMs, maintenancePeriodMs: options.queueMaintenanceMs, executorStartMs: options.executorStartMs, keepBuilds: options.keepBuilds });
+  let sshInstances: import('./ssh-instances.ts').SshInstances | undefined;
   const hosts = new Hosts(sb, { agentRetrySeconds: options.agentRetrySeconds, concurrency: 32, instant: options.instantHosts ?? false });
 
   // Requests signed with other keys are the account administrator's (tests setting the scene).
@@ -410,6 +416,10 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   sb.baseUrl = `http://127.0.0.1:${port}`;
   hosts.install();
   hosts.resume();
+  if (options.sshInstances) {
+    sshInstances = await (await import('./ssh-instances.ts')).SshInstances.start(sb, hosts, options.stateDir);
+    sb.instanceSsh = sshInstances;
+  }
 
   const service = store.world.users.find((u) => u.name === serviceAccount)!;
   const env: Record<string, string> = {
@@ -437,6 +447,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       stopped = true;
       stopping = true;
       hosts.stopAll();
+      sshInstances?.stop();
       jenkins.closeAll();
       wss.close();
       server.closeAllConnections();
