@@ -14,7 +14,7 @@ import type { Compute, FleetLaunchRequest, FleetLaunchResult, LaunchRequest } fr
 import { applyPlan, type Systems } from './apply.ts';
 import { CapacityMemory } from './capacity-memory.ts';
 import type { Failure, ProgressEvent, Reporter } from './events.ts';
-import { observe } from './observe.ts';
+import { NodeSettingsCache, observe } from './observe.ts';
 import { NodeWatch } from './watch.ts';
 
 /** EC2's and SSM's throttling codes: wait and try again, the pool is not failing. */
@@ -69,6 +69,8 @@ export class Autoscaler {
   private readonly removed = new Set<string>();
   private readonly endedCounted = new Set<string>();
   private stopped = false;
+  /** The nodes' settings (config.xml) read by earlier ticks: see NodeSettingsCache for when they are read again. */
+  private readonly settings = new NodeSettingsCache();
   /** Where capacity just failed, kept tick after tick (a new process starts knowing nothing). */
   private readonly capacity: CapacityMemory;
   private readonly systems: Systems;
@@ -93,7 +95,7 @@ export class Autoscaler {
   /** One reconciliation: observe, plan, carry out (the bring-up goes on after it returns). */
   async tick(): Promise<TickResult> {
     // Nodes before the queue: a build that starts in between is then missed for one tick, never counted twice.
-    let observed = this.withLaunched(await observe(this.fleet, this.systems, this.now));
+    let observed = this.withLaunched(await observe(this.fleet, this.systems, this.now, { settingsCache: this.settings }));
     // With no node carrying a label (no agent node at all, even), Jenkins stops naming it in the
     // queue: the placeholders go in first, and the queue is read once they are there.
     const missing = missingPlaceholders(this.fleet, observed.nodes);
@@ -127,6 +129,7 @@ export class Autoscaler {
       // One look at the nodes right now: a removal goes ahead only if its node is still idle.
       const watch = new NodeWatch(this.systems.controller, this.options.pollMs ?? 1_000);
       await applyPlan(this.fleet, plan.takeDown, this.systems, { deadline: this.now(), reporter, watch, now: this.now });
+      for (const action of plan.takeDown.actions) if (action.type === 'reconfigure') this.settings.forget(action.node);
     }
     await this.recordIdleness(plan);
     for (const decision of plan.decisions) {
