@@ -219,6 +219,8 @@ export interface RunningBuild {
   executor: number;
   /** The build's full name (`bank-app » main #12`); undefined when the account may not read the job. */
   build?: string;
+  /** The build's URL, as Jenkins gives it (with its root URL), when the account may read the job. */
+  url?: string;
   /** Percent of its estimated duration, when Jenkins has an estimate. */
   progress?: number;
 }

@@ -550,7 +550,7 @@ function instanceXml(sb: Sandbox, i: Instance): string {
   const rootDevice = imageOf(i.platform ?? 'al2023').rootDevice;
   const launch = new Date(i.launchedAt).toISOString();
   const dns = `ip-${i.privateIp.replace(/\./g, '-')}.ec2.internal`;
-  const reason = i.terminatedAt !== undefined ? `User initiated (${new Date(i.terminatedAt).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' GMT')})` : '';
+  const reason = i.terminatedBy === 'spot-interruption' ? `Service initiated (${new Date(i.terminatedAt!).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' GMT')})` : i.terminatedAt !== undefined ? `User initiated (${new Date(i.terminatedAt).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' GMT')})` : '';
   const running = state === 'pending' || state === 'running';
   return [
     `<instanceId>${i.id}</instanceId>`,
@@ -570,7 +570,8 @@ function instanceXml(sb: Sandbox, i: Instance): string {
     running && i.publicIp ? `<ipAddress>${i.publicIp}</ipAddress>` : '',
     `<sourceDestCheck>true</sourceDestCheck>`,
     `<groupSet>${i.securityGroupIds.map((g) => `<item><groupId>${g}</groupId><groupName>${g}</groupName></item>`).join('')}</groupSet>`,
-    i.terminatedAt !== undefined ? `<stateReason><code>Client.UserInitiatedShutdown</code><message>Client.UserInitiatedShutdown: User initiated shutdown</message></stateReason>` : '',
+    i.terminatedBy === 'spot-interruption' ? `<stateReason><code>Server.SpotInstanceTermination</code><message>Server.SpotInstanceTermination: Spot instance termination</message></stateReason>` : '',
+    i.terminatedAt !== undefined && i.terminatedBy === undefined ? `<stateReason><code>Client.UserInitiatedShutdown</code><message>Client.UserInitiatedShutdown: User initiated shutdown</message></stateReason>` : '',
     `<architecture>x86_64</architecture>`,
     `<rootDeviceType>ebs</rootDeviceType>`,
     `<rootDeviceName>${rootDevice}</rootDeviceName>`,

@@ -24,7 +24,7 @@ export interface Timing {
 }
 
 export interface RequestLogEntry {
-  service: 'ec2' | 'ssm' | 'dynamodb' | 'jenkins' | 'control';
+  service: 'ec2' | 'ssm' | 'dynamodb' | 'sqs' | 'jenkins' | 'control';
   action: string;
   status: number;
   mutating: boolean;

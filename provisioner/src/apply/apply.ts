@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { executorsFor, isStaticPool } from '../config/schema.ts';
 import { agentName, lifeOf, nodeDescription, secretParameterName, staticHostId, type AgentNode, type Fleet, type Instance, type Pool, type RunningBuild } from '../model.ts';
 import { drainMessage, successorToken, usesLaunchTemplate, type Action, type Plan, type RemoveAction } from '../plan/plan.ts';
-import { CapacityError, LaunchTokenSpent, type Compute, type Controller, type FleetLaunchResult, type Parameters } from '../ports.ts';
+import { CapacityError, LaunchTokenSpent, type Compute, type Controller, type FleetLaunchResult, type InterruptionQueue, type Parameters } from '../ports.ts';
 import { bootstrapDigest, bootstrapValues, renderBootstrap } from '../transport/bootstrap.ts';
 import type { AgentTarget, Transport } from '../transport/transport.ts';
 import { Batcher, limiter } from './batch.ts';
@@ -20,6 +20,8 @@ export interface Systems {
   compute(region: string): Compute;
   parameters(region: string): Parameters;
   transport(pool: Pool): Transport;
+  /** The queue of EC2's interruption notices, when the fleet names one (`watch` reads it). */
+  interruptions?: InterruptionQueue;
 }
 
 export interface ApplyOptions {

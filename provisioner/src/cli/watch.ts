@@ -106,7 +106,7 @@ export const watchCommand: CommandModule = (command, context) => {
             metrics.failedTick();
             out.error(err);
           }
-          // Until the next tick, a look every second for ephemeral agents that took their build.
+          // Until the next tick, a look every second for ephemeral agents that took their build and for interruption notices.
           while (!stopping && now() - started < tick) {
             const rest = Math.min(ephemeralLookMs, Math.max(0, tick - (now() - started)));
             await new Promise<void>((resolve) => {
@@ -117,6 +117,8 @@ export const watchCommand: CommandModule = (command, context) => {
               };
             });
             if (!stopping && now() - started < tick) await autoscaler.drainEphemeral().catch((err: unknown) => out.error(err));
+            // An interruption notice does not wait for the tick: its agent is drained and replaced now.
+            if (!stopping && (await autoscaler.noticesWaiting().catch((err: unknown) => (out.error(err), false)))) break;
           }
         }
       } finally {

@@ -7,6 +7,7 @@ import { isStaticPool } from '../config/schema.ts';
 import type { AgentNode, Fleet, IdleMark, Instance, Observed, Pool } from '../model.ts';
 import { demandFromQueue, type Demand, type PoolServing, type QueueItem } from './demand.ts';
 import { inventory, nodePools, type Agent } from './inventory.ts';
+import { interruptionDrainReason, parseInterruptionReason, strongerNotice, type InterruptionNotice } from './interruptions.ts';
 import { drainMessage, planUp, type Action, type Plan, type RemoveAction } from './plan.ts';
 import { decideScaling, type AgentPhase, type LaunchOutcome, type ObservedAgent, type PoolDecision, type ScalingMemory, type ScalingPolicy } from './scale.ts';
 
@@ -57,6 +58,11 @@ export interface WatchState {
   launching: ReadonlySet<string>;
   /** What became of each pool's launches since the last tick. */
   lastLaunch: ReadonlyMap<string, LaunchOutcome>;
+  /**
+   * Notices this process received, by instance id (the ones whose drain Jenkins shows are also read
+   * from the node's offline cause, so a restarted process knows them too).
+   */
+  interruptions?: ReadonlyMap<string, InterruptionNotice>;
 }
 
 export interface WatchOptions {
@@ -120,7 +126,7 @@ function drainedByUs(fleet: string, node: AgentNode): boolean {
 }
 
 /** One agent of a scaled pool in the scaler's words. */
-export function observedAgent(fleet: Fleet, pool: Pool, agent: Agent, bringingUp: ReadonlySet<string>, now: number): ObservedAgent {
+export function observedAgent(fleet: Fleet, pool: Pool, agent: Agent, bringingUp: ReadonlySet<string>, now: number, interruptions?: ReadonlyMap<string, InterruptionNotice>): ObservedAgent {
   const instance = agent.instance as Instance;
   const node = agent.node;
   const bootDeadline = pool.scaling?.bootDeadline ?? 0;
@@ -135,7 +141,18 @@ export function observedAgent(fleet: Fleet, pool: Pool, agent: Agent, bringingUp
   const busy = node ? (node.busyExecutors ?? (node.idle ? 0 : executors)) : 0;
   // A drain of ours that says the agent's one build started outlives this process: it ran.
   const hasRun = node !== undefined && drainedByUs(fleet.fleet, node) && (node.offlineReason ?? '').includes(ephemeralDrainReason);
-  return { name: agent.name, phase, launchedAt: instance.launchedAt, executors, busy, hasRun, ...(instance.idleMark !== undefined ? { idleMark: instance.idleMark } : {}) };
+
+  const observed: ObservedAgent = { name: agent.name, phase, launchedAt: instance.launchedAt, executors, busy, hasRun, ...(instance.idleMark !== undefined ? { idleMark: instance.idleMark } : {}) };
+  const recorded = node && drainedByUs(fleet.fleet, node) ? parseInterruptionReason(node.offlineReason) : undefined;
+  const received = interruptions?.get(instance.id);
+  const interrupted = received ? strongerNotice(recorded, { kind: received.kind, at: received.at }) : recorded;
+  if (interrupted) observed.interrupted = { kind: interrupted.kind, at: interrupted.at };
+  return observed;
+}
+
+/** The drain a notice asks for: the words that record it on the node. */
+export function interruptionDrain(fleet: Fleet, pool: string, node: string, notice: InterruptionNotice): Drain {
+  return { pool, node, message: drainMessage(fleet.fleet, interruptionDrainReason(notice)) };
 }
 
 /** Plans one tick: what the scaler decides for each scaled pool, and `up`'s planner for everything else. */
@@ -155,7 +172,7 @@ export function planWatch(fleet: Fleet, observed: Observed, queue: readonly Queu
 
   const scaled = world.pools.filter(({ pool }) => isScaled(pool));
   const live = new Map(scaled.map(({ pool, members }) => [pool.name, members.filter((a) => a.life === 'live')]));
-  const seen = new Map(scaled.map(({ pool }) => [pool.name, (live.get(pool.name) ?? []).map((a) => observedAgent(fleet, pool, a, state.bringingUp, now))]));
+  const seen = new Map(scaled.map(({ pool }) => [pool.name, (live.get(pool.name) ?? []).map((a) => observedAgent(fleet, pool, a, state.bringingUp, now, state.interruptions))]));
   const { decisions, memory } = decideScaling(
     scaled.map(({ pool }) => {
       const lastLaunch = state.lastLaunch.get(pool.name);
@@ -244,13 +261,20 @@ export function planWatch(fleet: Fleet, observed: Observed, queue: readonly Queu
         region: instance.region,
         instanceId: instance.id,
         ...(agent.node ? { node: agent.node.name } : {}),
-        reason: why === 'stuck' ? 'replace' : 'scale-down',
+        reason: why === 'stuck' || why === 'interrupted' ? 'replace' : 'scale-down',
         busy: false,
-        ...(why === 'stuck' ? { detail: `not online ${formatMs(pool.scaling?.bootDeadline ?? 0)} after its launch` } : why === 'ephemeral' ? { detail: 'its one build ended' } : {}),
+        ...(why === 'stuck' ? { detail: `not online ${formatMs(pool.scaling?.bootDeadline ?? 0)} after its launch` } : why === 'ephemeral' ? { detail: 'its one build ended' } : why === 'interrupted' ? { detail: 'EC2 is interrupting it and no build runs there' } : {}),
       };
       takeDown.push(removal);
       removing.add(name);
     }
+  }
+
+  // A notice whose drain did not land yet (or failed): drained now, recording it on the node.
+  for (const agent of world.agents) {
+    const notice = agent.instance ? state.interruptions?.get(agent.instance.id) : undefined;
+    if (!notice || !agent.node || agent.node.temporarilyOffline || removing.has(agent.name) || !scaledNames.has(agent.pool)) continue;
+    if (!drains.some((d) => d.node === agent.node!.name)) drains.push(interruptionDrain(fleet, agent.pool, agent.node.name, notice));
   }
 
   const create = missingPlaceholders(fleet, observed.nodes);

@@ -426,7 +426,7 @@ describe('every pool on its own, and the memory kept between ticks', () => {
 
   it('gives the numbers the line of a tick is printed from', () => {
     const d = decide(policy(), 1, [agent('a1', 'online', { busy: 1 }), agent('b', 'launching', { launchedAt: NOW }), agent('d', 'drained', { busy: 2 }), agent('h', 'held'), agent('l', 'lost')]).decision;
-    expect(d.numbers).toEqual({ demand: 1, free: 1, booting: 1, online: 1, drained: 1, held: 1, lost: 1, agents: 5, launch: 0, drain: 0, resume: 0, remove: 0, failuresInRow: 0, stopped: false });
+    expect(d.numbers).toEqual({ demand: 1, free: 1, booting: 1, online: 1, drained: 1, held: 1, lost: 1, interrupted: 0, agents: 5, launch: 0, drain: 0, resume: 0, remove: 0, failuresInRow: 0, stopped: false });
   });
 });
 
