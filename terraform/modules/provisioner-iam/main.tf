@@ -21,6 +21,7 @@ locals {
   agent_groups     = [for g in compact([var.agent_security_group_id, var.review_agent_security_group_id]) : "${local.ec2_arn}:security-group/${g}"]
   fleet_tag        = "jenkins-fleet:fleet"
   bootstrapped_tag = "jenkins-fleet:bootstrapped"
+  idle_since_tag   = "jenkins-fleet:idle-since"
   reader_tag       = "jenkins-fleet:instance"
   parameter        = "arn:${local.partition}:ssm:*:${local.account}:parameter/jenkins-fleet/${var.fleet}"
   name             = "jenkins-fleet-${var.fleet}-provisioner"
@@ -238,6 +239,25 @@ data "aws_iam_policy_document" "provisioner" {
       test     = "ForAllValues:StringEquals"
       variable = "aws:TagKeys"
       values   = [local.bootstrapped_tag]
+    }
+  }
+
+  # `watch` records on its own instances since when each agent is idle (jenkins-fleet:idle-since),
+  # so that a later run (`watch --once` from cron) can remove one for idleness. That key only.
+  statement {
+    sid       = "RecordOwnInstancesIdleness"
+    actions   = ["ec2:CreateTags"]
+    resources = ["${local.ec2_arn}:instance/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:ResourceTag/${local.fleet_tag}"
+      values   = [var.fleet]
+    }
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = [local.idle_since_tag]
     }
   }
 

@@ -146,6 +146,18 @@ run "tags_terminate_commands_parameters_and_passrole_stay_within_the_fleet" {
   }
 
   assert {
+    condition = [for s in jsondecode(output.policy_json).Statement : [s.Action, s.Resource, s.Condition] if s.Sid == "RecordOwnInstancesIdleness"] == [[
+      "ec2:CreateTags",
+      "arn:aws:ec2:*:111122223333:instance/*",
+      {
+        StringEquals                = { "ec2:ResourceTag/jenkins-fleet:fleet" = "bank-ci" }
+        "ForAllValues:StringEquals" = { "aws:TagKeys" = "jenkins-fleet:idle-since" }
+      },
+    ]]
+    error_message = "watch's idleness record: only jenkins-fleet:idle-since, only on the fleet's instances."
+  }
+
+  assert {
     condition = one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "TerminateOwnFleetOnly"]).Condition == {
       StringEquals = { "ec2:ResourceTag/jenkins-fleet:fleet" = "bank-ci" }
     }
