@@ -148,6 +148,21 @@ describe('a tick of watch, planned', () => {
     expect(later.takeDown.actions).toEqual([expect.objectContaining({ type: 'remove', instanceId: prAgent.id, busy: false, detail: 'its one build ended' })]);
   });
 
+  it('replaces out-of-date agents in rounds without counting a replacement as growth: never beyond max + maxSurge', () => {
+    // Two busy agents of an older instance type, and the replacement of one already online beside them.
+    const old = [1, 2].map(() => instance('awsDeploy', { launched: { instanceType: 't3.small' } }));
+    const fresh = instance('awsDeploy', { launched: { instanceType: 't3.medium' } });
+    const nodes = [...old.map((i) => node(i, { executors: 2, idle: false, busyExecutors: 2 })), node(fresh, { executors: 2 })];
+    const round = planWatch(fleet, observed([...old, fresh], nodes), [], state());
+    // The pool's size stays 2 (two agents, one replaced): no second surge while one is out.
+    expect(round.bringUp.actions.filter((a) => a.type === 'launch')).toEqual([]);
+    // With its replacement online, one old agent is taken away: drained, as its builds run.
+    expect(round.drains.map((d) => d.node)).toEqual([agentName('awsDeploy', old[0]!.id)]);
+    // Before any replacement: one launch (maxSurge 1), not two.
+    const first = planWatch(fleet, observed(old, nodes.slice(0, 2)), [], state());
+    expect(first.bringUp.actions.filter((a) => a.type === 'launch').map((a) => (a.type === 'launch' ? a.count : 0))).toEqual([1]);
+  });
+
   it('replaces an agent not online within bootDeadline, and does not bootstrap the one it removes', () => {
     const stuck = instance('awsDeploy', { launchedAt: NOW - 6 * MIN, bootstrappedAt: undefined });
     const plan = planWatch(fleet, observed([stuck], [node(stuck, { online: false, executors: 2 })]), [waiting(1, 'All nodes of label ‘awsDeploy’ are offline')], state());
