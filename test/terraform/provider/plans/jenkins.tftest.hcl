@@ -117,7 +117,12 @@ run "the_ci_estate_plans_and_outputs_what_fleet_yaml_needs" {
   }
 
   assert {
-    condition     = toset(output.vpc_endpoints) == toset(["ec2", "ec2messages", "ecr.api", "ecr.dkr", "kms", "logs", "secretsmanager", "ssm", "ssmmessages", "sts"])
+    condition     = module.interruption_queue.queue_name == "jenkins-fleet-bank-ci-interruptions" && contains([for s in jsondecode(module.provisioner_iam.policy_json).Statement : s.Sid], "ReadOwnInterruptionNotices")
+    error_message = "The fleet's interruption queue is made (the name provisioner sandbox gives its stand-in), and the provisioner's policy reads it."
+  }
+
+  assert {
+    condition     = toset(output.vpc_endpoints) == toset(["ec2", "ec2messages", "ecr.api", "ecr.dkr", "kms", "logs", "secretsmanager", "sqs", "ssm", "ssmmessages", "sts"])
     error_message = "The agents', the controller's and the provisioner's AWS calls stay inside the VPC."
   }
 }
