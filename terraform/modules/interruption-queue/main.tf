@@ -7,9 +7,17 @@
 # messages of instances that are not its fleet's. That is why the queue is the fleet's own: a second
 # fleet gets its own queue and rules (EventBridge gives each matching rule its copy of the event).
 
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
 locals {
   # The queue's name is what `provisioner sandbox` names its stand-in of it.
   name = "jenkins-fleet-${var.fleet}-interruptions"
+  # The ARNs the queue policy names, from their names: known at plan time, so the policy can be reviewed in the plan.
+  arn_prefix = "arn:${data.aws_partition.current.partition}:%s:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}"
+  queue_arn  = "${format(local.arn_prefix, "sqs")}:${local.name}"
+  rule_arns  = [for suffix in keys(local.notices) : "${format(local.arn_prefix, "events")}:rule/jenkins-fleet-${var.fleet}-${suffix}"]
   # Rule name suffix => the event's detail-type, as the EC2 user guide names them.
   notices = {
     spot-warning = "EC2 Spot Instance Interruption Warning"
@@ -62,7 +70,7 @@ data "aws_iam_policy_document" "queue" {
   statement {
     sid       = "EventBridgeRulesOfThisFleet"
     actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.notices.arn]
+    resources = [local.queue_arn]
 
     principals {
       type        = "Service"
@@ -72,7 +80,7 @@ data "aws_iam_policy_document" "queue" {
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values   = [for rule in aws_cloudwatch_event_rule.notice : rule.arn]
+      values   = local.rule_arns
     }
   }
 
@@ -80,7 +88,7 @@ data "aws_iam_policy_document" "queue" {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"
     actions   = ["sqs:*"]
-    resources = [aws_sqs_queue.notices.arn]
+    resources = [local.queue_arn]
 
     principals {
       type        = "*"

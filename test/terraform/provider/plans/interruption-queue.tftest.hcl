@@ -13,20 +13,16 @@ variables {
   fleet = "bank-ci"
 }
 
-# What AWS would answer at creation: the ARNs the queue policy names.
-override_resource {
-  target = aws_sqs_queue.notices
-  values = { arn = "arn:aws:sqs:us-east-1:111122223333:jenkins-fleet-bank-ci-interruptions", url = "https://sqs.us-east-1.amazonaws.com/111122223333/jenkins-fleet-bank-ci-interruptions" }
+override_data {
+  target = data.aws_caller_identity.current
+  values = { account_id = "111122223333" }
 }
 
+# What AWS would answer at creation.
 override_resource {
-  target = aws_cloudwatch_event_rule.notice["spot-warning"]
-  values = { arn = "arn:aws:events:us-east-1:111122223333:rule/jenkins-fleet-bank-ci-spot-warning" }
-}
-
-override_resource {
-  target = aws_cloudwatch_event_rule.notice["rebalance"]
-  values = { arn = "arn:aws:events:us-east-1:111122223333:rule/jenkins-fleet-bank-ci-rebalance" }
+  target          = aws_sqs_queue.notices
+  override_during = plan
+  values          = { arn = "arn:aws:sqs:us-east-1:111122223333:jenkins-fleet-bank-ci-interruptions", url = "https://sqs.us-east-1.amazonaws.com/111122223333/jenkins-fleet-bank-ci-interruptions" }
 }
 
 run "one_queue_two_rules_only_they_send" {
@@ -51,7 +47,7 @@ run "one_queue_two_rules_only_they_send" {
   }
 
   assert {
-    condition     = [for s in jsondecode(data.aws_iam_policy_document.queue.json).Statement : [s.Sid, s.Effect, s.Action, s.Principal]] == [["EventBridgeRulesOfThisFleet", "Allow", "sqs:SendMessage", { Service = "events.amazonaws.com" }], ["DenyInsecureTransport", "Deny", "sqs:*", "*"]]
+    condition     = [for s in jsondecode(data.aws_iam_policy_document.queue.json).Statement : [s.Sid, s.Effect, s.Action, s.Principal, s.Resource]] == [["EventBridgeRulesOfThisFleet", "Allow", "sqs:SendMessage", { Service = "events.amazonaws.com" }, "arn:aws:sqs:us-east-1:111122223333:jenkins-fleet-bank-ci-interruptions"], ["DenyInsecureTransport", "Deny", "sqs:*", "*", "arn:aws:sqs:us-east-1:111122223333:jenkins-fleet-bank-ci-interruptions"]]
     error_message = "EventBridge may send, nothing else is granted by the queue, and plain HTTP is refused: ${data.aws_iam_policy_document.queue.json}"
   }
 
