@@ -1,7 +1,7 @@
 // The contracts between the executor and the outside systems, in the provisioner's own words.
 // One adapter per system implements each (aws/ec2.ts, aws/ssm.ts, jenkins/controller.ts); they own
 // batching, pagination, retries and timeouts, and nothing else imports an SDK.
-import type { AgentNode, Instance, LaunchTemplate, NodeSettings } from './model.ts';
+import type { AgentNode, IdleMark, Instance, LaunchTemplate, NodeSettings } from './model.ts';
 import type { QueueItem } from './plan/demand.ts';
 import type { InterruptionNotice } from './plan/interruptions.ts';
 
@@ -135,6 +135,8 @@ export interface Compute {
   terminate(instanceIds: string[]): Promise<void>;
   /** Records on the instances that their bootstrap succeeded at `at` (epoch ms). */
   markBootstrapped(instanceIds: string[], at: number): Promise<void>;
+  /** Records on the instances what `watch` saw of their idleness (Tags.idleSince), for a later process. */
+  markIdle(instanceIds: string[], mark: IdleMark): Promise<void>;
   /** `ami-...` as is; `resolve:ssm:/aws/service/...` through the public SSM parameter. */
   resolveImage(image: string): Promise<string>;
   /**

@@ -40,7 +40,7 @@ module "controller" {
 
   load_balancer_subnet_ids   = module.network.private_subnet_ids
   allowed_cidrs              = var.controller_allowed_cidrs
-  allowed_security_group_ids = { agents = module.agent_iam.security_group_id }
+  allowed_security_group_ids = { agents = module.agent_iam.security_group_id, pull_request_agents = module.agent_iam.review_security_group_id }
   log_kms_key_arn            = module.log_key.arn
   session_log_group_name     = var.session_log_group_name
 
@@ -121,7 +121,11 @@ module "provisioner_iam" {
   agent_subnet_ids           = module.network.private_subnet_ids
   agent_security_group_id    = module.agent_iam.security_group_id
   kms_key_arn                = module.agent_iam.kms_key_arn
-  trusted_principal_arns     = var.provisioner_principal_arns
+
+  review_agent_role_arn             = module.agent_iam.review_role_arn
+  review_agent_instance_profile_arn = module.agent_iam.review_instance_profile_arn
+  review_agent_security_group_id    = module.agent_iam.review_security_group_id
+  trusted_principal_arns            = var.provisioner_principal_arns
 }
 
 # `provisioner watch` as an ECS service (Fargate, one task) beside the controller, when an image is

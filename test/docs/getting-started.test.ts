@@ -110,6 +110,8 @@ function jenkinsOutputs(controllerUrl: string): Outputs {
     agent_subnet_ids: ['subnet-0c4f2a7e9b1d30001', 'subnet-0c4f2a7e9b1d30002'],
     agent_security_group_id: 'sg-0c4f2a7e9b1d30003',
     agent_instance_profile: 'bank-ci-agent',
+    review_agent_security_group_id: 'sg-0c4f2a7e9b1d30006',
+    review_agent_instance_profile: 'bank-ci-review-agent',
     agent_kms_key_alias: 'alias/jenkins-fleet/bank-ci',
     agent_kms_key_id: '8d3f2e4a-0000-4000-8000-000000000004',
     lock_table: 'jenkins-fleet-bank-ci-locks',

@@ -5,7 +5,7 @@
 // starts them twice. What it remembers between ticks (the scaler's memory, the work under way, the
 // instances it launched) only makes it faster: a restarted process finds everything it needs in the
 // observation, and every rule that ends an agent waits for fresh observations.
-import { agentName, parseNodeDescription, type AgentNode, type Fleet, type Instance, type Observed, type Pool } from '../model.ts';
+import { agentName, parseNodeDescription, type AgentNode, type Fleet, type IdleMark, type Instance, type Observed, type Pool } from '../model.ts';
 import { drainMessage } from '../plan/plan.ts';
 import { emptyMemory, type LaunchOutcome, type PoolDecision, type ScalingMemory } from '../plan/scale.ts';
 import { parseInterruptionReason, strongerNotice, type InterruptionNotice } from '../plan/interruptions.ts';
@@ -15,7 +15,7 @@ import type { Compute, FleetLaunchRequest, FleetLaunchResult, LaunchRequest, Que
 import { applyPlan, type Systems } from './apply.ts';
 import { CapacityMemory } from './capacity-memory.ts';
 import type { Failure, ProgressEvent, Reporter } from './events.ts';
-import { observe } from './observe.ts';
+import { NodeSettingsCache, observe } from './observe.ts';
 import { NodeWatch } from './watch.ts';
 
 /** EC2's and SSM's throttling codes: wait and try again, the pool is not failing. */
@@ -78,6 +78,8 @@ export class Autoscaler {
   /** The builds already reported for each interrupted agent (each is named once). */
   private readonly reportedBuilds = new Map<string, Set<string>>();
   private stopped = false;
+  /** The nodes' settings (config.xml) read by earlier ticks: see NodeSettingsCache for when they are read again. */
+  private readonly settings = new NodeSettingsCache();
   /** Where capacity just failed, kept tick after tick (a new process starts knowing nothing). */
   private readonly capacity: CapacityMemory;
   private readonly systems: Systems;
@@ -103,7 +105,7 @@ export class Autoscaler {
   async tick(): Promise<TickResult> {
     // Nodes before the queue: a build that starts in between is then missed for one tick, never counted twice.
     // The interruption queue is read meanwhile: its notices are acted on below, before the plan.
-    const [observedNow, messages] = await Promise.all([observe(this.fleet, this.systems, this.now), this.receiveAll()]);
+    const [observedNow, messages] = await Promise.all([observe(this.fleet, this.systems, this.now, { settingsCache: this.settings }), this.receiveAll()]);
     let observed = this.withLaunched(observedNow);
     const noticed = await this.takeNotices(observed, messages, this.options.reporter);
     // With no node carrying a label (no agent node at all, even), Jenkins stops naming it in the
@@ -141,7 +143,9 @@ export class Autoscaler {
       // One look at the nodes right now: a removal goes ahead only if its node is still idle.
       const watch = new NodeWatch(this.systems.controller, this.options.pollMs ?? 1_000);
       await applyPlan(this.fleet, plan.takeDown, this.systems, { deadline: this.now(), reporter, watch, now: this.now });
+      for (const action of plan.takeDown.actions) if (action.type === 'reconfigure') this.settings.forget(action.node);
     }
+    await this.recordIdleness(plan);
     for (const decision of plan.decisions) {
       if (decision.launch > 0) this.tallies.set(decision.pool, { requested: decision.launch, launched: 0, throttled: false });
     }
@@ -377,6 +381,28 @@ export class Autoscaler {
         }
       }),
     ]);
+  }
+
+  /**
+   * Records on the instances what this tick saw of their idleness (plan/autoscale.ts says why there):
+   * one CreateTags per region and value. A failed write only leaves a later process less to go on.
+   */
+  private async recordIdleness(plan: WatchPlan): Promise<void> {
+    const groups = new Map<string, { region: string; mark: IdleMark; ids: string[] }>();
+    for (const write of plan.idleMarks) {
+      const key = `${write.region} ${write.mark}`;
+      const group = groups.get(key) ?? { region: write.region, mark: write.mark, ids: [] };
+      group.ids.push(write.instanceId);
+      groups.set(key, group);
+    }
+    await Promise.all(
+      [...groups.values()].map((g) =>
+        this.systems
+          .compute(g.region)
+          .markIdle(g.ids, g.mark)
+          .catch((err: unknown) => this.options.reporter.event({ kind: 'note', message: `could not record idleness on ${g.ids.length} instance(s): ${(err as Error).message}` })),
+      ),
+    );
   }
 
   /** Resolves to whether the node is drained now (a failure is reported, never thrown). */

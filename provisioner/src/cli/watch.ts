@@ -9,7 +9,7 @@ import { parseDuration } from '../config/schema.ts';
 import { RemoteFailures, UserError } from '../errors.ts';
 import type { Fleet } from '../model.ts';
 import { isScaled } from '../plan/autoscale.ts';
-import type { PoolDecision } from '../plan/scale.ts';
+import { queueMaintenanceCycle, type PoolDecision } from '../plan/scale.ts';
 import { sshPreflight } from '../transport/ssh.ts';
 import type { CommandModule } from './command.ts';
 import type { IoHost } from './io.ts';
@@ -69,10 +69,21 @@ export const watchCommand: CommandModule = (command, context) => {
       }
 
       if (flags.once) {
-        const result = await autoscaler.tick();
-        out.tick(result);
+        let last = await autoscaler.tick();
+        out.tick(last);
+        const failures = [...last.failures];
+        // A drained agent is removed only by a look more than a queue-maintenance cycle after a look
+        // that saw it drained: one --once makes those looks itself (two more ticks at most) rather
+        // than leave them to the next run, whose memory of the drain would start anew. Idleness
+        // itself is remembered on the instances (plan/autoscale.ts).
+        for (let look = 0; look < 2 && last.decisions.some((d) => d.drain.length > 0 || d.numbers.drained > 0); look += 1) {
+          await new Promise((resolve) => setTimeout(resolve, queueMaintenanceCycle + 500));
+          last = await autoscaler.tick();
+          out.tick(last);
+          failures.push(...last.failures);
+        }
         await autoscaler.settle();
-        const failures = [...result.failures, ...out.failures()];
+        failures.push(...out.failures());
         if (failures.length > 0) throw new RemoteFailures(`${failures.length} step(s) of the tick failed`, failures.map(formatFailure));
         return;
       }

@@ -4,7 +4,7 @@
 // the scaler wants, plus the scaler's drains, take-backs and removals. Pure: the observation, the
 // queue and what the process remembers come in; actions and the memory to keep go out.
 import { isStaticPool } from '../config/schema.ts';
-import type { AgentNode, Fleet, Instance, Observed, Pool } from '../model.ts';
+import type { AgentNode, Fleet, IdleMark, Instance, Observed, Pool } from '../model.ts';
 import { demandFromQueue, type Demand, type PoolServing, type QueueItem } from './demand.ts';
 import { inventory, nodePools, type Agent } from './inventory.ts';
 import { interruptionDrainReason, parseInterruptionReason, strongerNotice, type InterruptionNotice } from './interruptions.ts';
@@ -88,6 +88,15 @@ export interface WatchPlan {
   drains: Drain[];
   /** Placeholder nodes to create (pools that may scale to zero) and to delete (no longer wanted). */
   placeholders: { create: Pool[]; remove: string[] };
+  /** Idleness to record on instances (Tags.idleSince) where it changed since the last record. */
+  idleMarks: IdleMarkWrite[];
+}
+
+export interface IdleMarkWrite {
+  region: string;
+  instanceId: string;
+  agent: string;
+  mark: IdleMark;
 }
 
 /** A pool `watch` scales: one with `max` in the file. */
@@ -132,7 +141,8 @@ export function observedAgent(fleet: Fleet, pool: Pool, agent: Agent, bringingUp
   const busy = node ? (node.busyExecutors ?? (node.idle ? 0 : executors)) : 0;
   // A drain of ours that says the agent's one build started outlives this process: it ran.
   const hasRun = node !== undefined && drainedByUs(fleet.fleet, node) && (node.offlineReason ?? '').includes(ephemeralDrainReason);
-  const observed: ObservedAgent = { name: agent.name, phase, launchedAt: instance.launchedAt, executors, busy, hasRun };
+
+  const observed: ObservedAgent = { name: agent.name, phase, launchedAt: instance.launchedAt, executors, busy, hasRun, ...(instance.idleMark !== undefined ? { idleMark: instance.idleMark } : {}) };
   const recorded = node && drainedByUs(fleet.fleet, node) ? parseInterruptionReason(node.offlineReason) : undefined;
   const received = interruptions?.get(instance.id);
   const interrupted = received ? strongerNotice(recorded, { kind: received.kind, at: received.at }) : recorded;
@@ -162,13 +172,14 @@ export function planWatch(fleet: Fleet, observed: Observed, queue: readonly Queu
 
   const scaled = world.pools.filter(({ pool }) => isScaled(pool));
   const live = new Map(scaled.map(({ pool, members }) => [pool.name, members.filter((a) => a.life === 'live')]));
+  const seen = new Map(scaled.map(({ pool }) => [pool.name, (live.get(pool.name) ?? []).map((a) => observedAgent(fleet, pool, a, state.bringingUp, now, state.interruptions))]));
   const { decisions, memory } = decideScaling(
     scaled.map(({ pool }) => {
       const lastLaunch = state.lastLaunch.get(pool.name);
       return {
         policy: scalingPolicy(pool as Pool & { scaling: NonNullable<Pool['scaling']> }, options),
         demand: demand.pools.get(pool.name)?.items ?? 0,
-        agents: (live.get(pool.name) ?? []).map((a) => observedAgent(fleet, pool, a, state.bringingUp, now, state.interruptions)),
+        agents: seen.get(pool.name) ?? [],
         ...(lastLaunch ? { lastLaunch } : {}),
       };
     }),
@@ -274,6 +285,21 @@ export function planWatch(fleet: Fleet, observed: Observed, queue: readonly Queu
     return wanted0.has(placeholder.pool) && node.name === placeholderName(placeholder.pool) ? [] : [node.name];
   });
 
+  // Idleness outlives this process on the instance (Tags.idleSince), written only when it changes kind
+  // (idle to busy, busy or unrecorded to idle): one tag write per agent per build at most, none while
+  // nothing changes. Why the instance and not the lock's item or the node: the observation already
+  // reads every instance's tags (no extra read), it works for a fleet without `lock:`, it goes with
+  // the instance when that is terminated, and a tag is a write IAM limits to this one key
+  // (terraform/modules/provisioner-iam); a static host is never removed for idleness, so needs none.
+  const idleMarks: IdleMarkWrite[] = [];
+  for (const agent of [...seen.values()].flat()) {
+    const instance = agents.get(agent.name)?.instance;
+    if (!instance || instance.host || removing.has(agent.name) || (agent.phase !== 'online' && agent.phase !== 'drained')) continue;
+    const idle = memory.agents[agent.name]?.idle;
+    const mark: IdleMark | undefined = agent.busy > 0 ? (instance.idleMark === 'busy' ? undefined : 'busy') : idle && typeof instance.idleMark !== 'number' ? idle.firstSeen : undefined;
+    if (mark !== undefined) idleMarks.push({ region: instance.region, instanceId: instance.id, agent: agent.name, mark });
+  }
+
   // Nothing is brought up that this tick takes away (a stuck agent's late registration, say).
   const kept = bringUp.filter((a) => !(a.type === 'register' || a.type === 'bootstrap') || !removing.has(a.node));
   return {
@@ -284,6 +310,7 @@ export function planWatch(fleet: Fleet, observed: Observed, queue: readonly Queu
     takeDown: { fleet: fleet.fleet, actions: takeDown },
     drains,
     placeholders: { create, remove },
+    idleMarks,
   };
 }
 

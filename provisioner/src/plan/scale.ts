@@ -87,6 +87,12 @@ export interface ObservedAgent {
    * recommendation), at `at`: it is leaving, drained and replaced; removed once no build runs there.
    */
   interrupted?: { kind: 'warning' | 'rebalance'; at: number };
+  /**
+   * What an earlier process recorded of its idleness (on the instance, Tags.idleSince): a number is
+   * the first observation of its current idle stretch. Read only when this process has no memory of
+   * the agent, so that `watch --once` from cron, and a restarted `watch`, count idleness from it.
+   */
+  idleMark?: number | 'busy';
 }
 
 /** What became of the launches the previous tick asked for. */
@@ -221,10 +227,14 @@ function decidePool(tick: PoolTick, memory: ScalingMemory, now: number): { decis
 
   // This observation, remembered.
   const seen: Seen[] = tick.agents.map((agent) => {
-    const before = memory.agents[agent.name] ?? {};
+    const remembered = memory.agents[agent.name];
+    const before = remembered ?? {};
     const m: AgentMemory = {};
     const connected = agent.phase === 'online' || agent.phase === 'drained';
-    if (connected && agent.busy === 0) m.idle = before.idle ?? { since: before.lastBusySeen ?? now, firstSeen: now };
+    // An earlier process's first idle observation counts as this one's (both since and firstSeen: it
+    // is an observation of idleness, and a build it missed in between only ended before this one).
+    const recorded = remembered === undefined && typeof agent.idleMark === 'number' && agent.idleMark <= now ? { since: agent.idleMark, firstSeen: agent.idleMark } : undefined;
+    if (connected && agent.busy === 0) m.idle = before.idle ?? recorded ?? { since: before.lastBusySeen ?? now, firstSeen: now };
     if (agent.busy > 0) m.lastBusySeen = now;
     if (agent.phase === 'drained') m.drainedSeen = before.drainedSeen ?? now;
     if (before.ranBuild || agent.busy > 0 || agent.hasRun) m.ranBuild = true;

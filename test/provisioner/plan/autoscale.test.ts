@@ -108,6 +108,25 @@ describe('a tick of watch, planned', () => {
     expect(fourth.takeDown.actions).toEqual([expect.objectContaining({ type: 'remove', target: 'instance', instanceId: idle.id, node: agentName('awsDeploy', idle.id), reason: 'scale-down', busy: false })]);
   });
 
+  it('records idleness on the instances only where it changed kind, and a later process drains from that record', () => {
+    const fresh = instance('awsDeploy');
+    const recorded = instance('awsDeploy', { idleMark: NOW - 2 * MIN });
+    const busyNow = instance('awsDeploy', { idleMark: NOW - 5 * MIN });
+    const stillBusy = instance('awsDeploy', { idleMark: 'busy' });
+    const nodes = [node(fresh, { executors: 2 }), node(recorded, { executors: 2 }), node(busyNow, { executors: 2, idle: false, busyExecutors: 1 }), node(stillBusy, { executors: 2, idle: false, busyExecutors: 2 })];
+    const plan = planWatch(fleet, observed([fresh, recorded, busyNow, stillBusy], nodes), [], state());
+    expect(plan.idleMarks).toEqual([
+      { region: 'us-east-1', instanceId: fresh.id, agent: agentName('awsDeploy', fresh.id), mark: NOW },
+      { region: 'us-east-1', instanceId: busyNow.id, agent: agentName('awsDeploy', busyNow.id), mark: 'busy' },
+      // The pull-request pool's idle agent at rest: its first idle observation.
+      { region: 'us-east-1', instanceId: prAgent.id, agent: agentName('pullRequests', prAgent.id), mark: NOW },
+    ]);
+    // The agent recorded idle 2 minutes ago (idleAfter 1m) is drained by this first tick of a new process.
+    expect(plan.drains.map((d) => d.node)).toEqual([agentName('awsDeploy', recorded.id)]);
+    // A pool watch does not scale gets no record.
+    expect(plan.idleMarks.map((m) => m.instanceId)).not.toContain(fixedAgent.id);
+  });
+
   it('takes a drained agent back online when demand returns instead of launching', () => {
     const agent = instance('awsDeploy');
     const plan = planWatch(fleet, observed([agent], [drained(agent, 'idle for 1m, not needed', { executors: 2 })]), [waiting(1, 'All nodes of label ‘awsDeploy’ are offline')], state());

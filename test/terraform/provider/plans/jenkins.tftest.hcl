@@ -97,6 +97,11 @@ run "the_ci_estate_plans_and_outputs_what_fleet_yaml_needs" {
   }
 
   assert {
+    condition     = output.review_agent_instance_profile == "jenkins-fleet-bank-ci-review-agent"
+    error_message = "The pull-request pool gets an instance profile of its own, not the deploy agents'."
+  }
+
+  assert {
     condition     = output.controller_secrets_path == "/jenkins-controller/bank-ci-jenkins"
     error_message = "The controller reads its secrets under its own path."
   }
