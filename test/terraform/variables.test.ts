@@ -119,11 +119,11 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
       provisioner_policy_arn: 'arn:aws:iam::111122223333:policy/jenkins-fleet-bank-ci-provisioner', region: 'us-east-1',
       vpc_id: 'vpc-0a1b2c3d4e5f60001', subnet_ids: ['subnet-0a1b2c3d4e5f60001'], controller_load_balancer_security_group_id: 'sg-0a1b2c3d4e5f60001',
       endpoint_security_group_id: 'sg-0a1b2c3d4e5f60002', gateway_prefix_list_ids: { s3: 'pl-63a5400a', dynamodb: 'pl-02cd2c6b' },
-      log_kms_key_arn: ARN.kms,
+      log_kms_key_arn: ARN.kms, lease: '30s', desired_count: 3,
     },
     bad: {
       name: 'Fleet Watch', image: 'docker.io/bankco/fleet-watch:1', fleet_file: 'fleet.yaml', token_secret_arn: ARN.kms,
-      token_kms_key_arn: 'key', provisioner_policy_arn: ARN.role,
+      token_kms_key_arn: 'key', provisioner_policy_arn: ARN.role, lease: '30 seconds', desired_count: 0,
     },
   },
   'terraform/modules/pipeline-roles': {
