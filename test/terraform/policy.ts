@@ -1008,7 +1008,9 @@ const provisionerIam = defineRule(
             if (!FLEET_PARAMETERS.test(r) && !publicAmi) flag(`allows ${action} on ${r}; only /jenkins-fleet/<fleet>/`);
           }
         } else if (action === 'iam:PassRole') {
-          if (st.resources.length !== 1 || st.resources[0] !== '${var.agent_role_arn}') flag(`allows PassRole on ${st.resources.join(', ')}; only the agent role`);
+          // The deploy agents' role, and the pull-request agents' own when the fleet gives one.
+          const agentRoles = ['${var.agent_role_arn}', '${compact([var.agent_role_arn, var.review_agent_role_arn])}'];
+          if (st.resources.length !== 1 || !agentRoles.includes(st.resources[0]!)) flag(`allows PassRole on ${st.resources.join(', ')}; only the agent role`);
         } else if (action.startsWith('dynamodb:')) {
           // The run lock: read and conditionally update the fleet's own item of the lock table, nothing else.
           if (!RUN_LOCK_ACTIONS.includes(action)) flag(`allows ${action}; the run lock needs only ${RUN_LOCK_ACTIONS.join(' and ')}`);

@@ -15,7 +15,7 @@ import type { Sandbox } from './world.ts';
 const here = new URL('./toolbox/', import.meta.url).pathname;
 
 /** Real utilities a minimal host has; anything else (java, python3, terraform...) must be installed. */
-const baseUtilities = [
+export const baseUtilities = [
   'bash', 'sh', 'cat', 'cp', 'mv', 'rm', 'ln', 'ls', 'mkdir', 'rmdir', 'chmod', 'touch', 'echo', 'printf', 'test', '[',
   'true', 'false', 'sleep', 'date', 'env', 'basename', 'dirname', 'readlink', 'realpath', 'mktemp', 'stat', 'head', 'tail',
   'tee', 'wc', 'cut', 'tr', 'sort', 'uniq', 'sed', 'awk', 'gawk', 'mawk', 'grep', 'egrep', 'fgrep', 'find', 'xargs', 'install',
