@@ -50,6 +50,11 @@ output "agent_kms_key_id" {
   value       = module.agent_iam.kms_key_id
 }
 
+output "interruption_queue_url" {
+  description = "fleet.yaml interruptions.queue: the SQS queue EventBridge puts EC2's Spot interruption warnings and rebalance recommendations in, for provisioner watch."
+  value       = module.interruption_queue.queue_url
+}
+
 output "lock_table" {
   description = "fleet.yaml lock.table: the DynamoDB table of the provisioner's run lock (in `region`)."
   value       = aws_dynamodb_table.run_lock.name

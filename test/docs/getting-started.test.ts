@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toolPath } from '../support/tools.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const guidePath = join(repoRoot, 'docs/GETTING-STARTED.md');
@@ -115,6 +116,7 @@ function jenkinsOutputs(controllerUrl: string): Outputs {
     agent_kms_key_alias: 'alias/jenkins-fleet/bank-ci',
     agent_kms_key_id: '8d3f2e4a-0000-4000-8000-000000000004',
     lock_table: 'jenkins-fleet-bank-ci-locks',
+    interruption_queue_url: `https://sqs.us-east-1.amazonaws.com/${account}/jenkins-fleet-bank-ci-interruptions`,
     provisioner_policy_arn: `arn:aws:iam::${account}:policy/bank-ci-provisioner`,
     provisioner_role_arn: null,
     controller_instance_id: 'i-0c4f2a7e9b1d30005',
@@ -124,7 +126,7 @@ function jenkinsOutputs(controllerUrl: string): Outputs {
     app_deploy_role_arn: `arn:aws:iam::${account}:role/bank-app-deploy`,
     app_plan_role_arn: `arn:aws:iam::${account}:role/bank-app-plan`,
     app_permissions_boundary_arn: `arn:aws:iam::${account}:policy/bank-app-deploy-boundary`,
-    vpc_endpoints: ['ec2', 'ec2messages', 'ecr.api', 'ecr.dkr', 'kms', 'logs', 'secretsmanager', 'ssm', 'ssmmessages', 'sts'],
+    vpc_endpoints: ['ec2', 'ec2messages', 'ecr.api', 'ecr.dkr', 'kms', 'logs', 'secretsmanager', 'sqs', 'ssm', 'ssmmessages', 'sts'],
     // The guide applies terraform/jenkins without watch_image: no ECS watch service.
     watch_service: null,
   };
@@ -259,6 +261,10 @@ describe('docs/GETTING-STARTED.md', () => {
 
       const shims = join(scratch, 'bin');
       mkdirSync(shims);
+      // The walk's PATH holds exactly what the walked blocks run (and this node): no other tool of
+      // this machine (a real aws, say) can answer for one the guide means the operator to have.
+      const tools = toolPath(join(scratch, 'tools'), ['bash', 'sh', 'env', 'sed', 'date', 'grep', 'cat', 'rm', 'mkdir', 'dirname', 'mktemp', 'npx']);
+      symlinkSync(process.execPath, join(tools, 'node'));
       const real = spawnSync('bash', ['-c', 'command -v terraform'], { encoding: 'utf8' }).stdout.trim();
       writeFileSync(join(shims, 'terraform'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(join(repoRoot, 'test/docs/terraform-offline.mjs'))} "$@"\n`);
       chmodSync(join(shims, 'terraform'), 0o755);
@@ -272,7 +278,7 @@ describe('docs/GETTING-STARTED.md', () => {
       // block tells their outputs apart.
       const script = ['set -euo pipefail', ...walked.flatMap((block, i) => [`printf '\\n@@step ${i}@@\\n'`, block.body])].join('\n');
       const walkEnv: NodeJS.ProcessEnv = {
-        PATH: [shims, dirname(process.execPath), process.env.PATH ?? '/usr/bin:/bin'].join(':'),
+        PATH: [shims, tools].join(':'),
         HOME: home,
         TMPDIR: scratch,
         LANG: 'C.UTF-8',
@@ -288,6 +294,7 @@ describe('docs/GETTING-STARTED.md', () => {
         AWS_ENDPOINT_URL_EC2: env.AWS_ENDPOINT_URL_EC2,
         AWS_ENDPOINT_URL_SSM: env.AWS_ENDPOINT_URL_SSM,
         AWS_ENDPOINT_URL_DYNAMODB: env.AWS_ENDPOINT_URL_DYNAMODB,
+        AWS_ENDPOINT_URL_SQS: env.AWS_ENDPOINT_URL_SQS,
         npm_config_update_notifier: 'false',
       };
       const walk = spawn('bash', ['-c', script], { cwd: repo, env: walkEnv, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -66,7 +66,7 @@ export interface SandboxOptions {
   writeBehindMs?: number;
   /** From a Spot interruption warning to EC2 reclaiming the instance (EC2: two minutes). */
   interruptionNoticeMs?: number;
-  /** The interruption queue's name, as terraform/jenkins names it for the fleet (jenkins-fleet-<fleet>-interruptions). */
+  /** The interruption queue's name or URL (default: --fleet's interruptions.queue, else jenkins-fleet-<fleet>-interruptions as terraform/jenkins names it). */
   interruptionQueue?: string;
 }
 
@@ -171,7 +171,8 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   const dynamo = await DynamoDbStandIn.start(options.stateDir, options.region, options.lockTables ?? [options.iam?.fleet.lock?.table ?? defaultLockTable]);
 
   const sqs = new SqsStandIn(sb);
-  const interruptionQueue = sqs.ensureQueue(options.interruptionQueue ?? `jenkins-fleet-${options.iam?.fleet.fleet ?? 'bank-ci'}-interruptions`);
+  // The queue --fleet's interruptions.queue names (as its terraform/jenkins made it), else the one it would make.
+  const interruptionQueue = sqs.ensureQueue(options.interruptionQueue ?? options.iam?.fleet.interruptions?.queue ?? `jenkins-fleet-${options.iam?.fleet.fleet ?? 'bank-ci'}-interruptions`);
   const interruptions = new Interruptions(sb, sqs, jenkins, interruptionQueue.url, options.interruptionNoticeMs ?? 120_000);
 
   const throttled = (service: Service) => sb.faults[service].throttleRate > 0 && random() < sb.faults[service].throttleRate;

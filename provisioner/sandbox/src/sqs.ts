@@ -65,9 +65,10 @@ export class SqsStandIn {
     return (this.sb.store.world.queues ??= []);
   }
 
-  /** A queue as terraform/jenkins makes it (60 s visibility, 1 h retention); an existing one is kept. */
-  ensureQueue(name: string): SqsQueue {
-    const url = queueUrl(this.sb.region, this.sb.accountId, name);
+  /** A queue as terraform/jenkins makes it (60 s visibility, 1 h retention), by name or URL; an existing one is kept. */
+  ensureQueue(nameOrUrl: string): SqsQueue {
+    const url = nameOrUrl.startsWith('https://') ? nameOrUrl : queueUrl(this.sb.region, this.sb.accountId, nameOrUrl);
+    const name = url.split('/').pop()!;
     let queue = this.queues.find((q) => q.url === url);
     if (!queue) {
       queue = { url, name, visibilityTimeout: 60, retention: 3600, messages: [] };

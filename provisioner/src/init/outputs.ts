@@ -66,6 +66,7 @@ export const requiredOutputs: { name: string; expect: Expect; goesTo: string }[]
 /** Outputs that fill more when given: the run lock's table (terraform/jenkins), the deploy's backend (terraform/bootstrap). */
 export const optionalOutputs: { name: string; expect: Expect; goesTo: string }[] = [
   { name: 'lock_table', expect: 'string', goesTo: 'lock.table' },
+  { name: 'interruption_queue_url', expect: 'string', goesTo: 'interruptions.queue' },
   { name: 'state_bucket', expect: 'string', goesTo: 'library.jenkinsfile.backendConfig.bucket' },
   { name: 'state_bucket_region', expect: 'string', goesTo: 'library.jenkinsfile.backendConfig.region' },
 ];
@@ -173,6 +174,7 @@ export function fillFleet(
   }
 
   set(['lock', 'table'], 'lock.table', 'lock_table');
+  set(['interruptions', 'queue'], 'interruptions.queue', 'interruption_queue_url');
 
   if (values.has('state_bucket') || values.has('state_bucket_region')) {
     if (doc.hasIn(['library', 'jenkinsfile', 'backendConfig'])) {

@@ -198,16 +198,23 @@ export function planWatch(fleet: Fleet, observed: Observed, queue: readonly Queu
   // `up`'s planner on the fleet as the scaler wants it: each scaled pool exactly its live agents plus
   // the launches, so the planner launches those and registers, bootstraps and repairs as in `up`.
   const byPool = new Map(decisions.map((d) => [d.pool, d]));
-  const wanted: Fleet = {
+  const sized = (replaced: ReadonlyMap<string, number>): Fleet => ({
     ...fleet,
     pools: fleet.pools.map((pool) => {
       const decision = byPool.get(pool.name);
       if (!decision) return pool;
-      const size = (live.get(pool.name)?.length ?? 0) + decision.launch;
+      const agents = (live.get(pool.name)?.length ?? 0) + decision.launch;
+      const size = replaced.has(pool.name) ? Math.min(pool.max, Math.max(pool.min, agents - (replaced.get(pool.name) ?? 0))) : agents;
       return { ...pool, count: size, min: size, max: size };
     }),
-  };
-  const planned = planUp(wanted, observed).actions;
+  });
+  let planned = planUp(sized(new Map()), observed);
+  // A rolling replacement (issue 19's rounds, one a tick): an up-to-date agent beside an out-of-date
+  // one is that one's replacement, not a wish for a bigger pool. Counted as such, the pool's size
+  // stays what the scaler wants (within min..max), so the rollout surges at most maxSurge beyond it;
+  // counted as agents, every replacement would raise the size and let the next tick surge again.
+  const rolling = new Map((planned.rollouts ?? []).filter((r) => r.outdated > 0 && byPool.has(r.pool)).map((r) => [r.pool, Math.min(r.outdated, Math.max(0, (live.get(r.pool)?.length ?? 0) - r.outdated))]));
+  if (rolling.size > 0) planned = planUp(sized(rolling), observed);
 
   const agents = new Map(world.agents.map((a) => [a.name, a]));
   const scaledNames = new Set(decisions.map((d) => d.pool));
@@ -215,7 +222,7 @@ export function planWatch(fleet: Fleet, observed: Observed, queue: readonly Queu
   const bringUp: Action[] = [];
   const takeDown: Action[] = [];
   const removing = new Set<string>();
-  for (const action of planned) {
+  for (const action of planned.actions) {
     switch (action.type) {
       case 'launch':
         if (!state.launching.has(action.pool)) bringUp.push(action);

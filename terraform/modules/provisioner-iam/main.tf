@@ -370,6 +370,17 @@ data "aws_iam_policy_document" "provisioner" {
     }
   }
 
+  # EC2's interruption notices (provisioner/src/aws/sqs.ts): ReceiveMessage and DeleteMessage on the
+  # fleet's queue only; the adapter reads no queue attribute, and sending is EventBridge's alone.
+  dynamic "statement" {
+    for_each = var.interruption_queue_arn == null ? [] : [var.interruption_queue_arn]
+    content {
+      sid       = "ReadOwnInterruptionNotices"
+      actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage"]
+      resources = [statement.value]
+    }
+  }
+
   # These calls have no resource-level permissions: they can only be granted on "*". They read,
   # never change (DescribeParameters lists names and metadata, never values: the provisioner
   # finds the secrets of instances that no longer exist with it).

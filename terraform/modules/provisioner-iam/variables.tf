@@ -141,6 +141,17 @@ variable "tags" {
   default     = {}
 }
 
+variable "interruption_queue_arn" {
+  type        = string
+  description = "ARN of the SQS queue of EC2's interruption notices (terraform/modules/interruption-queue): `watch` receives and deletes its messages, nothing more. null: no right on any queue."
+  default     = null
+
+  validation {
+    condition     = var.interruption_queue_arn == null || can(regex("^arn:aws[a-z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}$", var.interruption_queue_arn))
+    error_message = "interruption_queue_arn must be an SQS queue ARN (arn:aws:sqs:REGION:ACCOUNT:NAME) or null."
+  }
+}
+
 variable "lock_table_arn" {
   type        = string
   description = "ARN of the DynamoDB table of the run lock (terraform/jenkins creates it): the provisioner reads and writes only its own fleet's item there."

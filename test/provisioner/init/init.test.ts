@@ -26,6 +26,7 @@ export function jenkinsOutputs(overrides: Record<string, unknown> = {}): Record<
     agent_kms_key_id: '0b1c2d3e-0000-4000-8000-00000000000a',
     controller_secrets_path: '/jenkins-controller/bank-ci-jenkins',
     lock_table: 'bank-ci-run-locks',
+    interruption_queue_url: 'https://sqs.us-east-1.amazonaws.com/123456789012/jenkins-fleet-bank-ci-interruptions',
     ...overrides,
   };
   return Object.fromEntries(
@@ -73,6 +74,7 @@ describe('provisioner init', () => {
     expect(fleet.controller.url).toBe('https://jenkins.ci.bank.internal/');
     expect(fleet.secrets?.kmsKeyId).toBe('alias/jenkins-fleet/bank-ci');
     expect(fleet.lock).toEqual({ table: 'bank-ci-run-locks', region: 'us-east-1', expireAfter: 120_000 });
+    expect(fleet.interruptions).toEqual({ queue: 'https://sqs.us-east-1.amazonaws.com/123456789012/jenkins-fleet-bank-ci-interruptions' });
     for (const pool of fleet.pools) {
       expect(pool).toMatchObject({ subnets: ['subnet-0fedcba9876543201', 'subnet-0fedcba9876543202'], securityGroups: ['sg-0fedcba9876543210'], instanceProfile: 'bank-ci-agent' });
     }

@@ -50,6 +50,11 @@ override_data {
 }
 
 override_data {
+  target = module.interruption_queue.data.aws_caller_identity.current
+  values = { account_id = "111122223333" }
+}
+
+override_data {
   target = module.controller.data.aws_ssm_parameter.ami
   values = { insecure_value = "ami-00000000000000000", value = "ami-00000000000000000" }
 }
@@ -122,7 +127,12 @@ run "the_ci_estate_plans_and_outputs_what_fleet_yaml_needs" {
   }
 
   assert {
-    condition     = toset(output.vpc_endpoints) == toset(["ec2", "ec2messages", "ecr.api", "ecr.dkr", "kms", "logs", "secretsmanager", "ssm", "ssmmessages", "sts"])
+    condition     = module.interruption_queue.queue_name == "jenkins-fleet-bank-ci-interruptions"
+    error_message = "The fleet's interruption queue is made, under the name provisioner sandbox gives its stand-in (provisioner-iam's plan checks the right to read it)."
+  }
+
+  assert {
+    condition     = toset(output.vpc_endpoints) == toset(["ec2", "ec2messages", "ecr.api", "ecr.dkr", "kms", "logs", "secretsmanager", "sqs", "ssm", "ssmmessages", "sts"])
     error_message = "The agents', the controller's and the provisioner's AWS calls stay inside the VPC."
   }
 }

@@ -268,6 +268,32 @@ run "spot_fleets_launch_only_tagged_agents_from_the_fleets_own_templates" {
   }
 }
 
+run "the_interruption_queue_is_only_received_from_and_deleted_in" {
+  command = plan
+
+  assert {
+    condition     = length([for s in jsondecode(output.policy_json).Statement : s if can(regex("sqs:", jsonencode(s.Action)))]) == 0
+    error_message = "Without interruption_queue_arn, no right on any queue."
+  }
+}
+
+run "with_the_queue_receive_and_delete_on_it_alone" {
+  command = plan
+
+  variables {
+    interruption_queue_arn = "arn:aws:sqs:us-east-1:111122223333:jenkins-fleet-bank-ci-interruptions"
+  }
+
+  assert {
+    condition = [for s in jsondecode(output.policy_json).Statement : [s.Effect, toset(s.Action), s.Resource] if can(regex("sqs:", jsonencode(s.Action)))] == [[
+      "Allow",
+      toset(["sqs:DeleteMessage", "sqs:ReceiveMessage"]),
+      "arn:aws:sqs:us-east-1:111122223333:jenkins-fleet-bank-ci-interruptions",
+    ]]
+    error_message = "sqs:ReceiveMessage and sqs:DeleteMessage on the fleet's queue, nothing else of SQS: ${output.policy_json}"
+  }
+}
+
 run "the_pull_request_agents_own_profile_group_and_role_are_allowed_beside_the_deploy_agents" {
   command = plan
 
