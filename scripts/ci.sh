@@ -19,11 +19,12 @@ fi
 
 npm ci --no-audit --no-fund
 
-# The Docker suite's engine and base image (scripts/docker/), made before the tests so that a failure
+# The Docker suite's engine and base images (scripts/docker/), made before the tests so that a failure
 # to reach Debian's archive is reported as such; the suite reuses both (and the engine's layer cache).
 docker_state=${BANK_DOCKER_STATE:-$HOME/.cache/jenkins-fleet/docker-engine}
 export "$(bash scripts/docker/engine.sh start "$docker_state")"
 bash scripts/docker/base-image.sh python:3.11-slim-bookworm
+bash scripts/docker/base-image.sh node:22-bookworm-slim   # provisioner/Dockerfile, the watch image
 bash scripts/docker/engine.sh stop "$docker_state"
 unset DOCKER_HOST
 

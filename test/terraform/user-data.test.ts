@@ -2,10 +2,11 @@
 // it is valid bash, and its secrets script, run against stand-ins for `aws` and `docker`, writes
 // each secret to its own 0400 file and hands the ECR password to docker on stdin, never in argv.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toolPath } from '../support/tools.ts';
 
 const repoRoot = new URL('../..', import.meta.url).pathname;
 const template = join(repoRoot, 'terraform/modules/jenkins-controller/user-data.sh.tftpl');
@@ -82,23 +83,21 @@ describe('the controller user data', () => {
     const bin = join(scratch, 'bin');
     const secrets = join(scratch, 'secrets');
     const calls = join(scratch, 'calls.log');
-    mkdirSync(bin, { recursive: true });
     const parameters = {
       Parameters: [
         { Name: `${values.secrets_path}/JENKINS_ADMIN_PASSWORD`, Value: 'canary-admin-3f9a' },
         { Name: `${values.secrets_path}/GITHUB_TOKEN`, Value: 'canary-github 7b2e\twith tab' },
       ],
     };
-    // Stand-ins that record their argv (and stdin for docker), as the real ones would see them.
-    writeFileSync(
-      join(bin, 'aws'),
-      `#!/bin/bash\necho "aws $*" >>${calls}\nif [ "$1 $2" = "ssm get-parameters-by-path" ]; then cat <<'JSON'\n${JSON.stringify(parameters)}\nJSON\nelif [ "$1 $2" = "ecr get-login-password" ]; then echo canary-ecr-token-51c0; fi\n`,
-    );
-    writeFileSync(join(bin, 'docker'), `#!/bin/bash\necho "docker $* stdin=$(cat)" >>${calls}\n`);
-    for (const f of ['aws', 'docker']) chmodSync(join(bin, f), 0o755);
+    // The script's PATH is exactly: the commands it runs besides aws and docker, and stand-ins for
+    // those two that record their argv (and stdin for docker), as the real ones would see them.
+    const path = toolPath(bin, ['bash', 'rm', 'install', 'python3', 'cut', 'cat'], {
+      aws: `#!/bin/bash\necho "aws $*" >>${calls}\nif [ "$1 $2" = "ssm get-parameters-by-path" ]; then cat <<'JSON'\n${JSON.stringify(parameters)}\nJSON\nelif [ "$1 $2" = "ecr get-login-password" ]; then echo canary-ecr-token-51c0; fi\n`,
+      docker: `#!/bin/bash\necho "docker $* stdin=$(cat)" >>${calls}\n`,
+    });
 
     const run = spawnSync('bash', ['-c', heredoc('SCRIPT')], {
-      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, SECRETS_DIR: secrets, SECRETS_PATH: values.secrets_path, IMAGE: values.image },
+      env: { PATH: path, LANG: 'C.UTF-8', SECRETS_DIR: secrets, SECRETS_PATH: values.secrets_path, IMAGE: values.image },
       encoding: 'utf8',
     });
     expect(run.status, run.stderr).toBe(0);

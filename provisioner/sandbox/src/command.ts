@@ -9,7 +9,7 @@ import type { CommandModule } from '../../src/cli/command.ts';
 import type { IoHost } from '../../src/cli/io.ts';
 import { UserError } from '../../src/errors.ts';
 import type { BuildView } from './jenkins-queue.ts';
-import { readDuration } from './world.ts';
+import { defaultKeepBuilds, readDuration } from './world.ts';
 import { loadFleet } from '../../src/config/load.ts';
 import { defaultModulesDir } from './iam/modules-dir.ts';
 
@@ -51,6 +51,7 @@ interface SandboxFlags {
   lostAgentTimeout: string;
   queueMaintenance: string;
   executorStart: string;
+  keepBuilds: string;
   seed?: string;
   sshHosts: string;
   instantHosts: boolean;
@@ -108,6 +109,9 @@ async function run(flags: SandboxFlags, io: IoHost): Promise<void> {
   options.queueMaintenanceMs = parseDuration('--queue-maintenance', flags.queueMaintenance);
   if (options.queueMaintenanceMs < 10) throw new UserError(`--queue-maintenance: expected a period of at least 10ms (Jenkins: 5s), found ${JSON.stringify(flags.queueMaintenance)}`);
   options.executorStartMs = parseDuration('--executor-start', flags.executorStart);
+  if (flags.keepBuilds === 'all') options.keepBuilds = null;
+  else if (/^\d+$/.test(flags.keepBuilds) && Number(flags.keepBuilds) >= 1) options.keepBuilds = Number(flags.keepBuilds);
+  else throw new UserError(`--keep-builds: expected a whole number of builds of at least 1, or all, found ${JSON.stringify(flags.keepBuilds)}`);
   options.instantHosts = flags.instantHosts;
   options.writeBehindMs = parseDuration('--write-behind', flags.writeBehind);
   if (flags.fleet) {
@@ -227,6 +231,7 @@ export const sandboxCommand: CommandModule = (sandbox, context) => {
     .option('--lost-agent-timeout <duration>', 'how long a build whose agent dropped or was deleted keeps its executor before it aborts (Pipeline: 5m)', '5m')
     .option('--queue-maintenance <duration>', "Jenkins' queue maintenance period (Queue.MaintainTask; it also runs when a build is queued or ends, an agent connects, a node changes)", '5s')
     .option('--executor-start <duration>', 'how long an executor takes to start a build handed to it (the queue item is pending meanwhile)', '0')
+    .option('--keep-builds <n>', "how many of the newest builds the sandbox's job keeps, as a build discarder's numToKeep (the last successful one stays too), or all", String(defaultKeepBuilds))
     .option('--seed <n>', 'seed of the fault generator')
     .option('--kms-key <alias...>', "the account's customer managed KMS keys, by alias (beside aws/ssm); SecureStrings naming any other key fail InvalidKeyId", ['alias/jenkins-fleet/bank-ci'])
     .option('--fleet <file>', "authorise the provisioner's EC2 and SSM calls against terraform/modules/provisioner-iam, instantiated with this fleet file's values (as terraform/jenkins applies it)")

@@ -26,6 +26,8 @@ export interface BuildQueueOptions {
   executorStartMs: number;
   /** ExecutorStepExecution.TIMEOUT_WAITING_FOR_NODE_MILLIS: how long a build waits for a lost agent. */
   lostAgentTimeoutMs: number;
+  /** The job's build discarder (LogRotator's numToKeep): how many of the newest runs are kept; null keeps every run. */
+  keepBuilds: number | null;
 }
 
 /** What the queue needs to know of the agents beyond the stored nodes: whether each holds its channel. */
@@ -231,6 +233,7 @@ export class BuildQueue {
       build.result = 'SUCCESS';
       delete build.agentLostAt;
     }
+    if (here.length > 0) this.discardOldBuilds();
     this.sb.store.save();
     if (here.length > 0) this.scheduleMaintenance();
     return undefined;
@@ -326,8 +329,26 @@ export class BuildQueue {
       this.nextPeriodicAt = now + this.options.maintenancePeriodMs;
     }
     if (maintain) changed = this.maintain(now) || changed;
-    if (changed) this.sb.store.save();
+    if (changed) {
+      this.discardOldBuilds();
+      this.sb.store.save();
+    }
     this.arm(now);
+  }
+
+  /**
+   * LogRotator.perform with numToKeep, as WorkflowRun.finish calls it (Job.logRotate) when a run
+   * ends: beyond the newest `keepBuilds` runs (running and waiting ones count), each finished run is
+   * deleted unless it is the last successful one (which is also the last stable one here). Without
+   * it the state file would grow by every build a long-lived sandbox ever ran.
+   */
+  private discardOldBuilds(): void {
+    const keep = this.options.keepBuilds;
+    if (keep === null || this.builds.length <= keep) return;
+    let lastSuccessful: SandboxBuild | undefined;
+    for (let i = this.builds.length - 1; i >= 0 && !lastSuccessful; i--) if (this.builds[i]!.result === 'SUCCESS') lastSuccessful = this.builds[i];
+    const newest = this.builds.length - keep;
+    this.sb.store.world.builds = this.builds.filter((b, i) => i >= newest || isActive(b) || b === lastSuccessful);
   }
 
   /** One timer for the next moment something is due. */

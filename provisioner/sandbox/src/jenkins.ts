@@ -67,6 +67,8 @@ export interface JenkinsStandInOptions {
   maintenancePeriodMs: number;
   /** How long an executor takes to start what it was handed (the item is pending meanwhile). */
   executorStartMs: number;
+  /** How many of the newest builds the job keeps (its build discarder); null: every one. */
+  keepBuilds: number | null;
 }
 
 const escapeHtml = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);

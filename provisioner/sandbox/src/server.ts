@@ -20,7 +20,7 @@ import { publicImage } from './images.ts';
 import type { IamOptions } from './iam/fleet-iam.ts';
 import { ec2UnauthorizedMessage } from './iam/refusal.ts';
 import { Store, type World } from './state.ts';
-import { instanceState, readDuration, ssmOnline, type RequestLogEntry, type Sandbox, type Timing } from './world.ts';
+import { defaultKeepBuilds, instanceState, readDuration, ssmOnline, type RequestLogEntry, type Sandbox, type Timing } from './world.ts';
 
 export interface SandboxOptions {
   stateDir: string;
@@ -39,6 +39,8 @@ export interface SandboxOptions {
   queueMaintenanceMs: number;
   /** How long an executor takes to start a build handed to it (the queue item is pending meanwhile). */
   executorStartMs: number;
+  /** How many of the newest builds the sandbox's job keeps (a build discarder's numToKeep); null: every one. */
+  keepBuilds: number | null;
   /**
    * The service account's API token (what JENKINS_API_TOKEN is set to); generated and kept in the
    * state directory when not given.
@@ -75,7 +77,7 @@ export interface RunningSandbox {
 export const defaultTiming: Timing = { bootMs: 2000, ssmOnlineMs: 3000, shutdownMs: 1000, lingerMs: 60_000 };
 
 export function defaultOptions(stateDir: string): SandboxOptions {
-  return { stateDir, port: 0, region: 'us-east-1', timing: { ...defaultTiming }, faults: noFaults(), seed: Date.now() % 2 ** 31, agentRetrySeconds: 5, lostAgentTimeoutMs: 5 * 60_000, queueMaintenanceMs: 5000, executorStartMs: 0, kmsAliases: ['alias/jenkins-fleet/bank-ci'] };
+  return { stateDir, port: 0, region: 'us-east-1', timing: { ...defaultTiming }, faults: noFaults(), seed: Date.now() % 2 ** 31, agentRetrySeconds: 5, lostAgentTimeoutMs: 5 * 60_000, queueMaintenanceMs: 5000, executorStartMs: 0, keepBuilds: defaultKeepBuilds, kmsAliases: ['alias/jenkins-fleet/bank-ci'] };
 }
 
 /** The account JENKINS_USER names: exactly what `provisioner doctor` asks casc.yaml to grant it. */
@@ -143,7 +145,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     onTerminate: (instance) => hosts.stopHost(instance.id, true),
     runCommand: (commandId, instanceId) => hosts.run(commandId, instanceId),
   };
-  const jenkins = new JenkinsStandIn(sb, '/jenkins', { lostAgentTimeoutMs: options.lostAgentTimeoutMs, maintenancePeriodMs: options.queueMaintenanceMs, executorStartMs: options.executorStartMs });
+  const jenkins = new JenkinsStandIn(sb, '/jenkins', { lostAgentTimeoutMs: options.lostAgentTimeoutMs, maintenancePeriodMs: options.queueMaintenanceMs, executorStartMs: options.executorStartMs, keepBuilds: options.keepBuilds });
   const hosts = new Hosts(sb, { agentRetrySeconds: options.agentRetrySeconds, concurrency: 32, instant: options.instantHosts ?? false });
 
   // Requests signed with other keys are the account administrator's (tests setting the scene).

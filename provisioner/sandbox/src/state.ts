@@ -225,7 +225,7 @@ export interface World {
   parameters: Parameter[];
   commands: CommandRecord[];
   nodes: JenkinsNode[];
-  /** Every build the sandbox queued, oldest first (finished ones stay: `sandbox builds` lists them). */
+  /** The builds the sandbox's job keeps, oldest first: every one not finished, and the newest finished ones (`--keep-builds`). */
   builds: SandboxBuild[];
   nextBuild: number;
   nextQueueId: number;

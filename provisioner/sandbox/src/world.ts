@@ -5,6 +5,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Faults } from './faults.ts';
 import type { Instance, Store } from './state.ts';
 
+/**
+ * The builds a sandbox keeps: above the most one call of `sandbox build` queues (1,000), so that a
+ * test or benchmark reading its own builds back finds every one of them.
+ */
+export const defaultKeepBuilds = 2000;
+
+
 export interface Timing {
   /** pending -> running. */
   bootMs: number;

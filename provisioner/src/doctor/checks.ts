@@ -6,8 +6,8 @@ import { staleFiles } from '../library/command.ts';
 import { renderLibrary } from '../library/render.ts';
 import { steps as librarySteps } from '../library/steps.ts';
 import { deployments } from '../library/schema.ts';
+import { labelMatches, parseLabelExpression } from '../plan/labels.ts';
 import { callArgument, groovyBlocks, readJenkinsfile, type Block, type JenkinsfileFacts } from './jenkinsfile.ts';
-import { labelsSatisfy } from './labels.ts';
 import { paths, type Repository } from './repository.ts';
 
 export type CheckName =
@@ -191,7 +191,8 @@ function labelsAndTools(repo: Repository, facts: JenkinsfileFacts | undefined): 
     }
     let serving;
     try {
-      serving = pools.filter((pool) => labelsSatisfy(stage.label as string, pool.labels));
+      const asked = parseLabelExpression(stage.label);
+      serving = pools.filter((pool) => labelMatches(asked, pool.labels));
     } catch (err) {
       labels.problems.push(`${where}: ${(err as Error).message}`);
       continue;
@@ -624,14 +625,14 @@ function isolationCheck(repo: Repository, facts: JenkinsfileFacts | undefined): 
   }
   if (facts) {
     for (const stage of facts.stages.filter((s) => s.label !== undefined && s.label !== label && s.label !== 'any')) {
+      let asked;
+      try {
+        asked = parseLabelExpression(stage.label as string);
+      } catch {
+        continue; // the labels check names a label expression that does not parse
+      }
       for (const pool of reviewPools) {
-        let serves: boolean;
-        try {
-          serves = labelsSatisfy(stage.label as string, pool.labels);
-        } catch {
-          continue; // the labels check names a label expression that does not parse
-        }
-        if (serves) {
+        if (labelMatches(asked, pool.labels)) {
           result.problems.push(`${repo.fleet.path} pools.${pool.name} builds pull requests (label '${label}') and also serves '${stage.label}', the label of stage '${stage.name}': unmerged code would share its agents`);
         }
       }

@@ -10,7 +10,7 @@ variable "name" {
 
 variable "image" {
   type        = string
-  description = "The watch image in ECR (REGISTRY/REPOSITORY:TAG or @sha256:...): this repository with `npm ci --omit=dev` and the fleet file at fleet_file, built and pushed by the operator."
+  description = "The watch image in ECR (REGISTRY/REPOSITORY:TAG or @sha256:...): provisioner/Dockerfile built from this repository (its runtime packages and the fleet file at fleet_file), pushed by the operator."
 
   validation {
     condition     = can(regex("^[0-9]{12}\\.dkr\\.ecr\\.[a-z0-9-]+\\.amazonaws\\.com/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$", var.image))

@@ -1,10 +1,11 @@
 // Reading a Jenkinsfile's stages, labels and step calls, and matching Jenkins label expressions.
 import { describe, expect, it } from 'vitest';
 import { readJenkinsfile } from '../../../provisioner/src/doctor/jenkinsfile.ts';
-import { labelsSatisfy, parseLabelExpression } from '../../../provisioner/src/doctor/labels.ts';
+import { labelMatches, parseLabelExpression } from '../../../provisioner/src/plan/labels.ts';
 
 const steps = ['buildApp', 'test', 'dockerPush', 'terraformApply'];
 
+// Doctor matches stage labels against pools with the planner's reading of Jenkins label expressions.
 describe('label expressions', () => {
   const pool = ['awsDeploy', 'terraform', 'python'];
   it.each([
@@ -20,11 +21,11 @@ describe('label expressions', () => {
     ['terraform -> windows', false],
     ['python <-> terraform', true],
   ])('%s on [awsDeploy terraform python] is %s', (expression, expected) => {
-    expect(labelsSatisfy(expression, pool)).toBe(expected);
+    expect(labelMatches(parseLabelExpression(expression), pool)).toBe(expected);
   });
 
   it.each([['awsDeploy &&'], ['(docker'], ['&& docker'], [''], ['a b']])('rejects the malformed %j naming it', (expression) => {
-    expect(() => parseLabelExpression(expression)).toThrow(`cannot read the label expression '${expression}'`);
+    expect(() => parseLabelExpression(expression)).toThrow(`the label expression '${expression}' cannot be read`);
   });
 });
 

@@ -383,6 +383,31 @@ describe('builds end: successfully, or aborted when their node goes', () => {
   });
 });
 
+describe('the job keeps its newest builds, as a build discarder does', () => {
+  let h: Harness;
+  const w = world(() => h);
+  beforeAll(async () => { h = await startHarness((o) => { o.queueMaintenanceMs = 200; o.keepBuilds = 3; }); });
+  afterAll(async () => { w.closeAll(); await h.stop(); });
+
+  it('deletes finished builds beyond the newest three when one ends, never one still waiting or the last successful one', async () => {
+    const name = 'keep-i-00000000000000001';
+    await w.node(name, 'keep', 'EXCLUSIVE', 1);
+    await w.connect(name);
+    const [first] = await w.queue({ label: 'keep', duration: '100ms' });
+    await eventually('the first build finished', async () => (await w.build(first!.id))?.result ?? undefined);
+    // Three builds no node can take: they count among the newest three and are never deleted.
+    const waiting = await w.queue({ label: 'nobody', count: 3 });
+    const [second] = await w.queue({ label: 'keep', duration: '100ms' });
+    const ids = (builds: BuildView[]) => builds.map((b) => b.id);
+    // Before the second ends, the first is beyond the newest three but is the last successful build.
+    expect(ids(await w.builds())).toEqual([first!.id, ...ids(waiting), second!.id]);
+    await eventually('the second build finished', async () => (await w.build(second!.id))?.result ?? undefined);
+    expect(ids(await w.builds())).toEqual([...ids(waiting), second!.id]);
+    // The state file holds what is kept, nothing more.
+    expect(h.sandbox.sandbox.store.world.builds.map((b) => b.id)).toEqual([...ids(waiting), second!.id]);
+  });
+});
+
 describe('builds survive a sandbox restart', () => {
   let h: Harness;
   const w = world(() => h);

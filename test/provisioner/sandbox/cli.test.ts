@@ -62,6 +62,8 @@ describe('provisioner sandbox', () => {
     expect(r.stderr).toContain('--throttle-ec2: expected a rate from 0 to 1 (or a percentage such as 10%), found "lots"');
     const d = spawnSync(process.execPath, [bin, 'sandbox', '--state', join(dir, 'x'), '--boot-delay', 'soon'], { encoding: 'utf8' });
     expect(d.stderr).toContain('--boot-delay: expected a duration such as 1500, 1500ms, 1.5s or 2m, found "soon"');
+    const k = spawnSync(process.execPath, [bin, 'sandbox', '--state', join(dir, 'x'), '--keep-builds', '0'], { encoding: 'utf8' });
+    expect(k.stderr).toContain('--keep-builds: expected a whole number of builds of at least 1, or all, found "0"');
   });
 });
 

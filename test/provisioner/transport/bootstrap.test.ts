@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { toolPath } from '../../support/tools.ts';
 import { parseFleet } from '../../../provisioner/src/config/load.ts';
 import { bootstrapValues, renderBootstrap } from '../../../provisioner/src/transport/bootstrap.ts';
 import { readFileSync } from 'node:fs';
@@ -53,16 +54,16 @@ describe('the bootstrap script', () => {
   it('refuses a Java older than 21, naming both versions, when no newer one can be installed', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bootstrap-java-'));
     try {
-      const bin = join(dir, 'bin');
-      mkdirSync(bin);
-      // A host whose package manager installs nothing new and whose only JVM is 17.
-      const stub = (name: string, body: string) => { writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`); chmodSync(join(bin, name), 0o755); };
-      stub('dnf', 'exit 0');
-      stub('java', 'echo \'openjdk version "17.0.15" 2025-04-15 LTS\' >&2');
+      // A host whose package manager installs nothing new and whose only JVM is 17: exactly the
+      // commands the script runs up to its Java check, so no JVM or apt-get of this machine answers.
+      const path = toolPath(join(dir, 'bin'), ['bash', 'mkdir', 'flock', 'sed'], {
+        dnf: 'exit 0',
+        java: 'echo \'openjdk version "17.0.15" 2025-04-15 LTS\' >&2',
+      });
       const script = renderBootstrap(bootstrapValues(fleet, fleet.pools[0]!));
       const run = spawnSync('bash', ['-s'], {
         input: script, encoding: 'utf8',
-        env: { PATH: `${bin}:/usr/bin:/bin`, AGENT_INSTALL_ROOT: join(dir, 'root'), AGENT_NAME: 'awsDeploy-i-0123456789abcdef0' },
+        env: { PATH: path, AGENT_INSTALL_ROOT: join(dir, 'root'), AGENT_NAME: 'awsDeploy-i-0123456789abcdef0' },
       });
       expect(run.status).toBe(1);
       expect(run.stderr).toMatch(/bootstrap: error: Java 21 or later is needed .*found Java 17 at /);
