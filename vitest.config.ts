@@ -12,6 +12,7 @@ const ssh = [
   'test/provisioner/transport/ssh.test.ts',
   'test/provisioner/sandbox/ssh-hosts.test.ts',
   'test/e2e/ssh.test.ts',
+  'test/e2e/spot-ssh.test.ts',
 ];
 
 function project(name: string, include: string[], exclude: string[] = [], extra: TestProjectInlineConfiguration['test'] = {}): TestProjectInlineConfiguration {

@@ -10,6 +10,10 @@
 //
 //   node bench/provision/watch.mjs [--boot 2s] [--ssm 2s] [--tick 5s] [--samples 6] [--burst 100]
 //        [--executors 4] [--churn 180s] [--only cold,warm,burst,churn] [--json FILE]
+//        [--idle-after 10s] [--builds 2-21s] [--arrivals 1-7s] [--decisions N] [--instant-hosts]
+// --decisions N runs the churn until N scale-in decisions (drains of idle or ephemeral agents) were
+// made, --churn then being its upper bound; with a short --idle-after and --tick, short --builds and
+// --instant-hosts (the sandbox's hosts skip the bootstrap script) that takes minutes, not an hour.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +29,11 @@ const samples = Number(args.samples ?? 6);
 const burst = Number(args.burst ?? 100);
 const executors = Number(args.executors ?? 4);
 const churnMs = seconds(args.churn ?? '180s') * 1000;
-const idleAfter = '10s';
+const idleAfter = args['idle-after'] ?? '10s';
+const [buildMin, buildMax] = (args.builds ?? '2-21s').replace(/s$/, '').split('-').map(Number);
+const wantedDecisions = Number(args.decisions ?? 0);
+const [gapMin, gapMax] = (args.arrivals ?? '1-7s').replace(/s$/, '').split('-').map(Number);
+const instantHosts = args['instant-hosts'] !== undefined;
 /** Which parts to run (`--only cold,warm,burst,churn`). */
 const only = new Set((args.only ?? 'cold,warm,burst,churn').split(','));
 
@@ -50,7 +58,7 @@ async function world(scaling, extra = []) {
   const dir = mkdtempSync(join(tmpdir(), 'bench-watch-'));
   const config = fleetFile(dir, scaling);
   const state = join(dir, 'state');
-  const sandbox = await startSandbox(state, ['--fleet', config, '--boot-delay', boot, '--ssm-online-delay', ssm, '--lost-agent-timeout', '10s', '--terminated-linger', '10s', ...extra]);
+  const sandbox = await startSandbox(state, ['--fleet', config, '--boot-delay', boot, '--ssm-online-delay', ssm, '--lost-agent-timeout', '10s', '--terminated-linger', '10s', ...(instantHosts ? ['--instant-hosts'] : []), ...extra]);
   const url = sandbox.env.JENKINS_URL.replace(/\/jenkins\/$/, '');
   return {
     config,
@@ -94,6 +102,16 @@ async function until(what, probe, timeoutMs = 300_000) {
 }
 
 const results = {};
+
+/**
+ * Scale-in decisions in watch's output: each drain it made (an idle agent, or an ephemeral one that
+ * took its build, by a tick or by the look between ticks), one `AGENT: draining` line each. A
+ * killed watch may drain an agent again after its restart only if the drain was lost, so each agent
+ * counts once.
+ */
+function drainsIn(output) {
+  return new Set([...output.matchAll(/ (\S+): draining \(no new builds\)/g)].map((m) => m[1])).size;
+}
 
 // Cold: a pool at zero, one build at a time.
 if (only.has('cold')) {
@@ -170,11 +188,12 @@ if (only.has('churn')) {
   let kills = 0;
   const began = Date.now();
   let nextKill = began + 20_000 + random() * 40_000;
+  const duration = (max) => `${buildMin + Math.floor(random() * Math.min(max, buildMax - buildMin + 1))}s`;
   try {
-    while (Date.now() - began < churnMs) {
-      if (random() < 0.7) await w.queue('awsDeploy', 1 + Math.floor(random() * 6), `${2 + Math.floor(random() * 20)}s`);
-      else await w.queue('pull-request', 1 + Math.floor(random() * 3), `${2 + Math.floor(random() * 10)}s`);
-      await sleep(1000 + random() * 6000);
+    while (Date.now() - began < churnMs && (wantedDecisions === 0 || drainsIn(output + run.output()) < wantedDecisions)) {
+      if (random() < 0.7) await w.queue('awsDeploy', 1 + Math.floor(random() * 6), duration(20));
+      else await w.queue('pull-request', 1 + Math.floor(random() * 3), duration(10));
+      await sleep((gapMin + random() * (gapMax - gapMin)) * 1000);
       if (Date.now() > nextKill) {
         await run.stop('SIGKILL');
         output += run.output();
@@ -195,7 +214,7 @@ if (only.has('churn')) {
   await w.close();
   const perNode = new Map();
   for (const b of all.filter((x) => x.label === 'pull-request')) perNode.set(b.node, (perNode.get(b.node) ?? 0) + 1);
-  const decisions = [...output.matchAll(/awsDeploy: .*drain (\d+): idle/g)].reduce((n, m) => n + Number(m[1]), 0) + [...output.matchAll(/pullRequests: .*drain (\d+) that ran their build/g)].reduce((n, m) => n + Number(m[1]), 0);
+  const decisions = drainsIn(output);
   Object.assign(results.churn, {
     seconds: churnMs / 1000,
     builds: all.length,

@@ -31,6 +31,12 @@ export const Tags = {
   launch: 'jenkins-fleet:launch',
   /** Set once the bootstrap command succeeded, as epoch milliseconds. */
   bootstrapped: 'jenkins-fleet:bootstrapped',
+  /**
+   * `watch`'s memory of a scaled pool's agent that outlives the process (so that `watch --once` from
+   * cron can remove for idleness): the first observation that saw its current idle stretch, as epoch
+   * milliseconds, or `busy` when the last observation that looked saw it running a build.
+   */
+  idleSince: 'jenkins-fleet:idle-since',
   /** On an agent's secret parameter: the ARN of the one instance that may read it (terraform/modules/agent-iam). */
   reader: 'jenkins-fleet:instance',
   // How the instance was launched, where EC2 does not say it itself (DescribeInstances reports the
@@ -118,6 +124,9 @@ export function lifeOf(state: InstanceState): InstanceLife {
 }
 
 /** An EC2 instance carrying the fleet's tag. */
+/** Idle since this observation (epoch milliseconds), or last seen running a build. */
+export type IdleMark = number | 'busy';
+
 export interface Instance {
   id: string;
   /** From the pool tag; may name a pool no longer in the file. */
@@ -131,6 +140,8 @@ export interface Instance {
   launchedAt: number;
   /** Epoch milliseconds of the last successful bootstrap (from its tag), if any. */
   bootstrappedAt?: number;
+  /** What `watch` last recorded of its idleness (Tags.idleSince): idle since then, or seen busy. */
+  idleMark?: IdleMark;
   launchToken?: string;
   /** Its EC2 instance type, when EC2 said (DescribeInstances, or the launch's answer). */
   instanceType?: string;
@@ -208,6 +219,8 @@ export interface RunningBuild {
   executor: number;
   /** The build's full name (`bank-app » main #12`); undefined when the account may not read the job. */
   build?: string;
+  /** The build's URL, as Jenkins gives it (with its root URL), when the account may read the job. */
+  url?: string;
   /** Percent of its estimated duration, when Jenkins has an estimate. */
   progress?: number;
 }

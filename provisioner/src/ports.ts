@@ -1,8 +1,9 @@
 // The contracts between the executor and the outside systems, in the provisioner's own words.
 // One adapter per system implements each (aws/ec2.ts, aws/ssm.ts, jenkins/controller.ts); they own
 // batching, pagination, retries and timeouts, and nothing else imports an SDK.
-import type { AgentNode, Instance, LaunchTemplate, NodeSettings } from './model.ts';
+import type { AgentNode, IdleMark, Instance, LaunchTemplate, NodeSettings } from './model.ts';
 import type { QueueItem } from './plan/demand.ts';
+import type { InterruptionNotice } from './plan/interruptions.ts';
 
 export interface LaunchRequest {
   fleet: string;
@@ -134,6 +135,8 @@ export interface Compute {
   terminate(instanceIds: string[]): Promise<void>;
   /** Records on the instances that their bootstrap succeeded at `at` (epoch ms). */
   markBootstrapped(instanceIds: string[], at: number): Promise<void>;
+  /** Records on the instances what `watch` saw of their idleness (Tags.idleSince), for a later process. */
+  markIdle(instanceIds: string[], mark: IdleMark): Promise<void>;
   /** `ami-...` as is; `resolve:ssm:/aws/service/...` through the public SSM parameter. */
   resolveImage(image: string): Promise<string>;
   /**
@@ -222,4 +225,27 @@ export interface Controller {
    * jobs it may read (Job/Read): without it the queue looks empty.
    */
   readQueue(): Promise<QueueItem[]>;
+}
+
+/** One message of the interruption queue: a notice, or something else the queue was sent. */
+export interface QueueMessage {
+  /** What deletes this receipt of the message (SQS's receipt handle). */
+  receipt: string;
+  /** SQS's message id, for messages. */
+  id: string;
+  notice?: InterruptionNotice;
+  /** Why the message is no notice (its body is not one of the two EventBridge events). */
+  ignored?: string;
+}
+
+/** The queue EventBridge puts EC2's interruption notices in (SQS). */
+export interface InterruptionQueue {
+  readonly url: string;
+  /**
+   * What waits now (at most 10 a call), hidden from other readers for a while. `briefly`: waits up to
+   * a second for a message when none is there (asks every server); otherwise answers at once.
+   */
+  receive(briefly: boolean): Promise<QueueMessage[]>;
+  /** Deletes a message received: its notice was acted on and recorded, or it was none. */
+  delete(message: QueueMessage): Promise<void>;
 }

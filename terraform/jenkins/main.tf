@@ -9,8 +9,9 @@ module "network" {
   flow_log_kms_key_arn = module.log_key.arn
 
   # What the agents (SSM, their secrets through SSM), the controller (SSM, logs, its image, the
-  # roles it assumes) and the provisioner (EC2, SSM; the watch task's token from Secrets Manager) call.
-  interface_endpoints = ["ec2", "ec2messages", "ecr.api", "ecr.dkr", "kms", "logs", "secretsmanager", "ssm", "ssmmessages", "sts"]
+  # roles it assumes) and the provisioner (EC2, SSM, SQS for the interruption notices; the watch
+  # task's token from Secrets Manager) call.
+  interface_endpoints = ["ec2", "ec2messages", "ecr.api", "ecr.dkr", "kms", "logs", "secretsmanager", "sqs", "ssm", "ssmmessages", "sts"]
 }
 
 # The controller's, the WAF's and the flow logs' log groups are encrypted under this key.
@@ -39,7 +40,7 @@ module "controller" {
 
   load_balancer_subnet_ids   = module.network.private_subnet_ids
   allowed_cidrs              = var.controller_allowed_cidrs
-  allowed_security_group_ids = { agents = module.agent_iam.security_group_id }
+  allowed_security_group_ids = { agents = module.agent_iam.security_group_id, pull_request_agents = module.agent_iam.review_security_group_id }
   log_kms_key_arn            = module.log_key.arn
   session_log_group_name     = var.session_log_group_name
 
@@ -99,10 +100,20 @@ resource "aws_dynamodb_table" "run_lock" {
   }
 }
 
+# EC2's Spot interruption notices for `watch` (fleet.yaml interruptions.queue). Made whether or not
+# watch runs on ECS here: a watch on a host (systemd) reads it with the same provisioner policy.
+module "interruption_queue" {
+  source = "../modules/interruption-queue"
+
+  fleet = var.fleet
+  tags  = var.tags
+}
+
 module "provisioner_iam" {
   source = "../modules/provisioner-iam"
 
   lock_table_arn             = aws_dynamodb_table.run_lock.arn
+  interruption_queue_arn     = module.interruption_queue.queue_arn
   fleet                      = var.fleet
   regions                    = [var.region]
   agent_role_arn             = module.agent_iam.role_arn
@@ -110,7 +121,11 @@ module "provisioner_iam" {
   agent_subnet_ids           = module.network.private_subnet_ids
   agent_security_group_id    = module.agent_iam.security_group_id
   kms_key_arn                = module.agent_iam.kms_key_arn
-  trusted_principal_arns     = var.provisioner_principal_arns
+
+  review_agent_role_arn             = module.agent_iam.review_role_arn
+  review_agent_instance_profile_arn = module.agent_iam.review_instance_profile_arn
+  review_agent_security_group_id    = module.agent_iam.review_security_group_id
+  trusted_principal_arns            = var.provisioner_principal_arns
 }
 
 # `provisioner watch` as an ECS service (Fargate, one task) beside the controller, when an image is

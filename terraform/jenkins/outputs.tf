@@ -21,13 +21,23 @@ output "agent_subnet_ids" {
 }
 
 output "agent_security_group_id" {
-  description = "fleet.yaml pools[].securityGroups: the agents' group, which has no inbound rule."
+  description = "fleet.yaml pools[].securityGroups of every pool but the pull-request one: the deploy agents' group, which has no inbound rule."
   value       = module.agent_iam.security_group_id
 }
 
 output "agent_instance_profile" {
-  description = "fleet.yaml pools[].instanceProfile."
+  description = "fleet.yaml pools[].instanceProfile of every pool but the pull-request one."
   value       = module.agent_iam.instance_profile_name
+}
+
+output "review_agent_security_group_id" {
+  description = "fleet.yaml pools[].securityGroups of the pool carrying library.pullRequestLabel: the pull-request agents' own group (no inbound rule), which nothing opened to the deploy agents names."
+  value       = module.agent_iam.review_security_group_id
+}
+
+output "review_agent_instance_profile" {
+  description = "fleet.yaml pools[].instanceProfile of the pool carrying library.pullRequestLabel: a role of its own, without what the deploy agents' role is given."
+  value       = module.agent_iam.review_instance_profile_name
 }
 
 output "agent_kms_key_alias" {
@@ -38,6 +48,11 @@ output "agent_kms_key_alias" {
 output "agent_kms_key_id" {
   description = "Id of the same key (secrets.kmsKeyId accepts either)."
   value       = module.agent_iam.kms_key_id
+}
+
+output "interruption_queue_url" {
+  description = "fleet.yaml interruptions.queue: the SQS queue EventBridge puts EC2's Spot interruption warnings and rebalance recommendations in, for provisioner watch."
+  value       = module.interruption_queue.queue_url
 }
 
 output "lock_table" {

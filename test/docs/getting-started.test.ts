@@ -110,9 +110,12 @@ function jenkinsOutputs(controllerUrl: string): Outputs {
     agent_subnet_ids: ['subnet-0c4f2a7e9b1d30001', 'subnet-0c4f2a7e9b1d30002'],
     agent_security_group_id: 'sg-0c4f2a7e9b1d30003',
     agent_instance_profile: 'bank-ci-agent',
+    review_agent_security_group_id: 'sg-0c4f2a7e9b1d30006',
+    review_agent_instance_profile: 'bank-ci-review-agent',
     agent_kms_key_alias: 'alias/jenkins-fleet/bank-ci',
     agent_kms_key_id: '8d3f2e4a-0000-4000-8000-000000000004',
     lock_table: 'jenkins-fleet-bank-ci-locks',
+    interruption_queue_url: `https://sqs.us-east-1.amazonaws.com/${account}/jenkins-fleet-bank-ci-interruptions`,
     provisioner_policy_arn: `arn:aws:iam::${account}:policy/bank-ci-provisioner`,
     provisioner_role_arn: null,
     controller_instance_id: 'i-0c4f2a7e9b1d30005',
@@ -122,7 +125,7 @@ function jenkinsOutputs(controllerUrl: string): Outputs {
     app_deploy_role_arn: `arn:aws:iam::${account}:role/bank-app-deploy`,
     app_plan_role_arn: `arn:aws:iam::${account}:role/bank-app-plan`,
     app_permissions_boundary_arn: `arn:aws:iam::${account}:policy/bank-app-deploy-boundary`,
-    vpc_endpoints: ['ec2', 'ec2messages', 'ecr.api', 'ecr.dkr', 'kms', 'logs', 'secretsmanager', 'ssm', 'ssmmessages', 'sts'],
+    vpc_endpoints: ['ec2', 'ec2messages', 'ecr.api', 'ecr.dkr', 'kms', 'logs', 'secretsmanager', 'sqs', 'ssm', 'ssmmessages', 'sts'],
     // The guide applies terraform/jenkins without watch_image: no ECS watch service.
     watch_service: null,
   };
@@ -286,6 +289,7 @@ describe('docs/GETTING-STARTED.md', () => {
         AWS_ENDPOINT_URL_EC2: env.AWS_ENDPOINT_URL_EC2,
         AWS_ENDPOINT_URL_SSM: env.AWS_ENDPOINT_URL_SSM,
         AWS_ENDPOINT_URL_DYNAMODB: env.AWS_ENDPOINT_URL_DYNAMODB,
+        AWS_ENDPOINT_URL_SQS: env.AWS_ENDPOINT_URL_SQS,
         npm_config_update_notifier: 'false',
       };
       const walk = spawn('bash', ['-c', script], { cwd: repo, env: walkEnv, stdio: ['ignore', 'pipe', 'pipe'] });

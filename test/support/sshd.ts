@@ -7,7 +7,9 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Fleet } from '../../provisioner/src/model.ts';
+import { baseUtilities } from '../../provisioner/sandbox/src/hosts.ts';
 import { startSshHosts, sshdPath, type SshHosts } from '../../provisioner/sandbox/src/ssh-hosts.ts';
+import { systemDirs, toolPath } from './tools.ts';
 import { fleetOf, staticPool, type Setting } from './fleet.ts';
 
 export const toolbox = new URL('./sshd-toolbox', import.meta.url).pathname;
@@ -25,10 +27,14 @@ export function requireTools(): void {
 
 export async function startTestHosts(count: number, dir = mkdtempSync(join(tmpdir(), 'ssh-hosts-'))): Promise<SshHosts & { dir: string }> {
   requireTools();
+  // A session's PATH holds this directory's stand-ins and a minimal host's utilities, as the
+  // sandbox's hosts have them: no JVM, package manager or build tool of this machine answers.
+  const base = join(dir, 'base-utilities');
+  if (!existsSync(base)) toolPath(base, baseUtilities.filter((tool) => systemDirs.some((d) => existsSync(join(d, tool)))));
   const hosts = await startSshHosts({
     dir,
     count,
-    env: (root) => ({ PATH: `${toolbox}:/usr/local/bin:/usr/bin:/bin`, AGENT_INSTALL_ROOT: root, HOME: join(root, 'root'), LANG: 'C.UTF-8' }),
+    env: (root) => ({ PATH: `${toolbox}:${base}`, AGENT_INSTALL_ROOT: root, HOME: join(root, 'root'), LANG: 'C.UTF-8' }),
   });
   return Object.assign(hosts, { dir });
 }

@@ -6,7 +6,7 @@ import { accessSync, chmodSync, constants, mkdirSync, symlinkSync, writeFileSync
 import { delimiter, join } from 'node:path';
 
 /** Where the real tools are looked for: the system's directories first, so that python3 is the system's, not a version manager's shim. */
-const systemDirs = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+export const systemDirs = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
 function findTool(name: string): string {
   for (const dir of [...systemDirs, ...(process.env.PATH ?? '').split(delimiter).filter(Boolean)]) {

@@ -112,6 +112,13 @@ export class World {
         if (i) i.bootstrappedAt = at;
       }
     },
+    markIdle: async (ids, mark) => {
+      this.mutate(`CreateTags ${Tags.idleSince}=${mark} ${ids.join(',')}`);
+      for (const id of ids) {
+        const i = this.instances.get(id);
+        if (i) i.idleMark = mark;
+      }
+    },
     resolveImage: async (image) => (image.startsWith('ami-') ? image : 'ami-0123456789abcdef0'),
     consoleOutput: async () => undefined,
     ensureLaunchTemplate: async (spec) => {

@@ -918,6 +918,8 @@ describe('provisioner-iam', () => {
         }
       }`;
     expect(await findings('provisioner-iam', policy(mark('"jenkins-fleet:bootstrapped"')))).toEqual([]);
+    expect(await findings('provisioner-iam', policy(mark('"jenkins-fleet:idle-since"')))).toEqual([]);
+    expect((await findings('provisioner-iam', policy(mark('"jenkins-fleet:idle-since", "jenkins-fleet:fleet"')))).map((f) => f.message)).toEqual([expect.stringMatching(/CreateTags other than at creation/)]);
     const widened = await findings('provisioner-iam', policy(mark('"jenkins-fleet:bootstrapped", "jenkins-fleet:pool"')));
     expect(widened.map((f) => f.message)).toEqual([expect.stringMatching(/CreateTags other than at creation/)]);
   });

@@ -978,13 +978,14 @@ const provisionerIam = defineRule(
           // Tagging at creation: by the launch (RunInstances, CreateFleet) or as the pool's launch template is made.
           const creating = st.conditions.filter((c) => c.variable === 'ec2:CreateAction');
           const atLaunch = creating.length > 0 && creating.every((c) => c.test === 'StringEquals' && c.values.length > 0 && c.values.every((v) => ['RunInstances', 'CreateFleet', 'CreateLaunchTemplate'].includes(v))) && requestTagged(st);
-          // After a bootstrap the provisioner marks the fleet's own instance, with that one key only.
-          const bootstrapMark =
+          // Later the provisioner marks the fleet's own instance, one key a statement: after a bootstrap
+          // (jenkins-fleet:bootstrapped), and watch's record of idleness (jenkins-fleet:idle-since).
+          const ownMark =
             hasCondition(st, 'StringEquals', `ec2:ResourceTag/${FLEET_TAG}`, FLEET_VALUE) &&
-            hasCondition(st, 'ForAllValues:StringEquals', 'aws:TagKeys', 'jenkins-fleet:bootstrapped') &&
+            ['jenkins-fleet:bootstrapped', 'jenkins-fleet:idle-since'].some((key) => hasCondition(st, 'ForAllValues:StringEquals', 'aws:TagKeys', key)) &&
             st.conditions.filter((c) => c.variable === 'aws:TagKeys').every((c) => c.values.length === 1);
-          if (!atLaunch && !bootstrapMark) {
-            flag('allows CreateTags other than at creation (ec2:CreateAction = RunInstances, CreateFleet or CreateLaunchTemplate) with the fleet tag, or than the jenkins-fleet:bootstrapped key on the fleet\'s instances');
+          if (!atLaunch && !ownMark) {
+            flag('allows CreateTags other than at creation (ec2:CreateAction = RunInstances, CreateFleet or CreateLaunchTemplate) with the fleet tag, or than the jenkins-fleet:bootstrapped or jenkins-fleet:idle-since key on the fleet\'s instances');
           }
         } else if (/^ec2:(TerminateInstances|StopInstances|RebootInstances|ModifyInstanceAttribute|DeleteTags)$/.test(action)) {
           if (!hasCondition(st, 'StringEquals', `ec2:ResourceTag/${FLEET_TAG}`, FLEET_VALUE)) flag(`allows ${action} on instances without ec2:ResourceTag/${FLEET_TAG} = fleet`);
@@ -1007,7 +1008,9 @@ const provisionerIam = defineRule(
             if (!FLEET_PARAMETERS.test(r) && !publicAmi) flag(`allows ${action} on ${r}; only /jenkins-fleet/<fleet>/`);
           }
         } else if (action === 'iam:PassRole') {
-          if (st.resources.length !== 1 || st.resources[0] !== '${var.agent_role_arn}') flag(`allows PassRole on ${st.resources.join(', ')}; only the agent role`);
+          // The deploy agents' role, and the pull-request agents' own when the fleet gives one.
+          const agentRoles = ['${var.agent_role_arn}', '${compact([var.agent_role_arn, var.review_agent_role_arn])}'];
+          if (st.resources.length !== 1 || !agentRoles.includes(st.resources[0]!)) flag(`allows PassRole on ${st.resources.join(', ')}; only the agent role`);
         } else if (action.startsWith('dynamodb:')) {
           // The run lock: read and conditionally update the fleet's own item of the lock table, nothing else.
           if (!RUN_LOCK_ACTIONS.includes(action)) flag(`allows ${action}; the run lock needs only ${RUN_LOCK_ACTIONS.join(' and ')}`);

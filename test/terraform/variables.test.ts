@@ -40,14 +40,22 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
     good: {
       fleet: 'bank-ci', regions: ['us-east-1', 'us-west-2'], agent_role_arn: ARN.role, agent_instance_profile_arn: ARN.profile,
       agent_subnet_ids: ['subnet-0a1b', 'subnet-0c2d'], agent_security_group_id: 'sg-0a1b2c',
+      review_agent_role_arn: ARN.role, review_agent_instance_profile_arn: ARN.profile, review_agent_security_group_id: 'sg-0d4e5f',
       kms_key_arn: ARN.kms, ebs_kms_key_arn: ARN.kms, image_owners: ['amazon', '111122223333'], trusted_principal_arns: ['arn:aws:iam::111122223333:role/ci'],
       lock_table_arn: 'arn:aws:dynamodb:us-east-1:111122223333:table/jenkins-fleet-bank-ci-locks',
+      interruption_queue_arn: 'arn:aws:sqs:us-east-1:111122223333:jenkins-fleet-bank-ci-interruptions',
     },
     bad: {
       fleet: '-x', regions: ['us-east'], agent_role_arn: ARN.profile, agent_instance_profile_arn: ARN.role, agent_subnet_ids: [],
-      agent_security_group_id: 'default', kms_key_arn: 'key', ebs_kms_key_arn: 'alias/aws/ebs', image_owners: ['anyone'], trusted_principal_arns: ['*'],
+      agent_security_group_id: 'default', review_agent_role_arn: ARN.profile, review_agent_instance_profile_arn: ARN.role, review_agent_security_group_id: 'sg-review',
+      kms_key_arn: 'key', ebs_kms_key_arn: 'alias/aws/ebs', image_owners: ['anyone'], trusted_principal_arns: ['*'],
       lock_table_arn: 'arn:aws:dynamodb:us-east-1:111122223333:table/a b',
+      interruption_queue_arn: 'https://sqs.us-east-1.amazonaws.com/111122223333/jenkins-fleet-bank-ci-interruptions',
     },
+  },
+  'terraform/modules/interruption-queue': {
+    good: { fleet: 'bank-ci', message_retention_seconds: 3600, tags: { CostCentre: 'ci' } },
+    bad: { fleet: 'Bank CI', message_retention_seconds: 30 },
   },
   'terraform/modules/jenkins-controller': {
     good: {
@@ -111,11 +119,11 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
       provisioner_policy_arn: 'arn:aws:iam::111122223333:policy/jenkins-fleet-bank-ci-provisioner', region: 'us-east-1',
       vpc_id: 'vpc-0a1b2c3d4e5f60001', subnet_ids: ['subnet-0a1b2c3d4e5f60001'], controller_load_balancer_security_group_id: 'sg-0a1b2c3d4e5f60001',
       endpoint_security_group_id: 'sg-0a1b2c3d4e5f60002', gateway_prefix_list_ids: { s3: 'pl-63a5400a', dynamodb: 'pl-02cd2c6b' },
-      log_kms_key_arn: ARN.kms,
+      log_kms_key_arn: ARN.kms, lease: '30s', desired_count: 3,
     },
     bad: {
       name: 'Fleet Watch', image: 'docker.io/bankco/fleet-watch:1', fleet_file: 'fleet.yaml', token_secret_arn: ARN.kms,
-      token_kms_key_arn: 'key', provisioner_policy_arn: ARN.role,
+      token_kms_key_arn: 'key', provisioner_policy_arn: ARN.role, lease: '30 seconds', desired_count: 0,
     },
   },
   'terraform/modules/pipeline-roles': {

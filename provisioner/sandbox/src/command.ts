@@ -55,7 +55,9 @@ interface SandboxFlags {
   seed?: string;
   sshHosts: string;
   instantHosts: boolean;
+  sshInstances: boolean;
   writeBehind: string;
+  interruptionNotice: string;
   kmsKey: string[];
   fleet?: string;
   terraformModules: string;
@@ -113,7 +115,9 @@ async function run(flags: SandboxFlags, io: IoHost): Promise<void> {
   else if (/^\d+$/.test(flags.keepBuilds) && Number(flags.keepBuilds) >= 1) options.keepBuilds = Number(flags.keepBuilds);
   else throw new UserError(`--keep-builds: expected a whole number of builds of at least 1, or all, found ${JSON.stringify(flags.keepBuilds)}`);
   options.instantHosts = flags.instantHosts;
+  options.sshInstances = flags.sshInstances;
   options.writeBehindMs = parseDuration('--write-behind', flags.writeBehind);
+  options.interruptionNoticeMs = parseDuration('--interruption-notice', flags.interruptionNotice);
   if (flags.fleet) {
     // The file's own values, as terraform/jenkins was applied with them: no environment overrides.
     const fleet = await loadFleet(flags.fleet, {});
@@ -138,7 +142,8 @@ async function run(flags: SandboxFlags, io: IoHost): Promise<void> {
   io.warn(options.iam
     ? `sandbox: the provisioner's EC2, SSM and DynamoDB calls are authorised against ${options.iam.modulesDir}/provisioner-iam for fleet ${options.iam.fleet.fleet}`
     : 'sandbox: IAM is not evaluated (give --fleet FILE to authorise every call against terraform/modules/provisioner-iam)');
-  io.warn(`sandbox: EC2, SSM, DynamoDB and Jenkins answer on ${sandbox.url} (state in ${options.stateDir}, requests in ${options.stateDir}/requests.log); the lines above are also in ${options.stateDir}/env. Ctrl-C stops it.`);
+  io.warn(`sandbox: Spot interruption notices go to the SQS queue ${sandbox.interruptionQueue} (fleet.yaml: interruptions: { queue: ${sandbox.interruptionQueue} })`);
+  io.warn(`sandbox: EC2, SSM, DynamoDB, SQS and Jenkins answer on ${sandbox.url} (state in ${options.stateDir}, requests in ${options.stateDir}/requests.log); the lines above are also in ${options.stateDir}/env. Ctrl-C stops it.`);
   await new Promise<void>((done) => {
     const stop = () => { void Promise.resolve(sshHosts?.stop()).then(() => sandbox.stop()).then(done); };
     process.once('SIGINT', stop);
@@ -169,6 +174,20 @@ async function control<T>(stateDir: string, doing: string, path: string, init?: 
 async function mark(io: IoHost, name: string, state: 'busy' | 'idle', stateDir: string): Promise<void> {
   await control(stateDir, `${state} ${name}`, `agents/${encodeURIComponent(name)}/${state}`, { method: 'POST' });
   io.result(`${name} is now ${state}`);
+}
+
+async function interrupt(io: IoHost, instanceId: string, rebalance: boolean, stateDir: string): Promise<void> {
+  if (!/^i-[0-9a-f]{8,17}$/.test(instanceId)) throw new UserError(`INSTANCE: expected an instance id such as i-0abc12345678def01, found ${JSON.stringify(instanceId)}`);
+  const notice = rebalance ? 'rebalance' : 'warning';
+  const answer = await control<{ event: Record<string, unknown>; terminateAt?: number }>(stateDir, `interrupt ${instanceId}`, `instances/${instanceId}/interrupt`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ notice }),
+  });
+  if (io.json) return io.result('', answer);
+  io.result(answer.terminateAt === undefined
+    ? `${instanceId}: rebalance recommendation sent to the interruption queue`
+    : `${instanceId}: interruption warning sent to the interruption queue; EC2 reclaims it at ${new Date(answer.terminateAt).toISOString()}`);
 }
 
 interface BuildFlags {
@@ -237,6 +256,8 @@ export const sandboxCommand: CommandModule = (sandbox, context) => {
     .option('--fleet <file>', "authorise the provisioner's EC2 and SSM calls against terraform/modules/provisioner-iam, instantiated with this fleet file's values (as terraform/jenkins applies it)")
     .option('--terraform-modules <dir>', 'where provisioner-iam and agent-iam are read from (with --fleet)', defaultModulesDir)
     .option('--image-owner <owner...>', "provisioner-iam's image_owners (with --fleet; default the module's: amazon)")
+    .option('--interruption-notice <duration>', 'from a Spot interruption warning (`sandbox interrupt`) to EC2 reclaiming the instance (EC2: 2m)', '2m')
+    .option('--ssh-instances', "EC2 instances answer SSH: each gets a loopback private IP and, once booted, a real sshd there (pool settings in STATE/ssh-instances.yaml), for pools with transport: ssh", false)
     .option('--ssh-hosts <n>', 'also start N real sshd hosts on loopback for a static pool (settings in STATE/ssh-hosts.yaml)', '0')
     .action(async (flags: SandboxFlags) => run(flags, context().io));
   for (const state of ['busy', 'idle'] as const) {
@@ -247,6 +268,13 @@ export const sandboxCommand: CommandModule = (sandbox, context) => {
       // --state is the parent's option (commander hands it to `sandbox` wherever it appears).
       .action(async (name: string, _flags: unknown, command: Command) => mark(context().io, name, state, command.optsWithGlobals<{ state: string }>().state));
   }
+  sandbox
+    .command('interrupt')
+    .description("Issue EC2's Spot interruption warning for an instance (EventBridge's event into the interruption queue; the instance is reclaimed --interruption-notice later), or with --rebalance a rebalance recommendation.")
+    .argument('<instance>', 'a Spot instance id, e.g. i-0abc...')
+    .option('--rebalance', 'a rebalance recommendation instead (nothing is reclaimed)', false)
+    .option('--json', 'the event sent, as JSON', false)
+    .action(async (instanceId: string, flags: { rebalance: boolean; json: boolean }, command: Command) => interrupt(context(flags).io, instanceId, flags.rebalance, command.optsWithGlobals<{ state: string }>().state));
   sandbox
     .command('build')
     .description("Queue builds in the sandbox's Jenkins: each a Pipeline node step that waits for an executor of an agent matching LABEL, then runs for --duration.")

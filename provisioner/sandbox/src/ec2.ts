@@ -280,7 +280,7 @@ export function createInstances(sb: Sandbox, form: URLSearchParams, origin: Laun
       subnetId,
       availabilityZone: zone,
       vpcId: sandboxVpc,
-      privateIp: `10.${block}.${Math.floor(serial / 250)}.${(serial % 250) + 4}`,
+      privateIp: sb.instanceSsh ? sb.instanceSsh.address(block, serial) : `10.${block}.${Math.floor(serial / 250)}.${(serial % 250) + 4}`,
       ...(publicIp ? { publicIp: `198.51.100.${(serial % 250) + 1}` } : {}),
       securityGroupIds: groups,
       ...(profileName || profileArn ? { instanceProfile: profileArn ?? `arn:aws:iam::${sb.accountId}:instance-profile/${profileName}` } : {}),
@@ -479,6 +479,7 @@ function keysPrintedAt(sb: Sandbox, i: Instance): number {
 
 /** The instance's ed25519 host key (made on first use, kept with the instance). */
 function hostKey(sb: Sandbox, i: Instance): { line: string; fingerprint: string } {
+  if (sb.instanceSsh) i.hostKey = sb.instanceSsh.hostKey(i);
   if (!i.hostKey) {
     const { publicKey } = generateKeyPairSync('ed25519');
     const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
@@ -549,7 +550,7 @@ function instanceXml(sb: Sandbox, i: Instance): string {
   const rootDevice = imageOf(i.platform ?? 'al2023').rootDevice;
   const launch = new Date(i.launchedAt).toISOString();
   const dns = `ip-${i.privateIp.replace(/\./g, '-')}.ec2.internal`;
-  const reason = i.terminatedAt !== undefined ? `User initiated (${new Date(i.terminatedAt).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' GMT')})` : '';
+  const reason = i.terminatedBy === 'spot-interruption' ? `Service initiated (${new Date(i.terminatedAt!).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' GMT')})` : i.terminatedAt !== undefined ? `User initiated (${new Date(i.terminatedAt).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' GMT')})` : '';
   const running = state === 'pending' || state === 'running';
   return [
     `<instanceId>${i.id}</instanceId>`,
@@ -569,7 +570,8 @@ function instanceXml(sb: Sandbox, i: Instance): string {
     running && i.publicIp ? `<ipAddress>${i.publicIp}</ipAddress>` : '',
     `<sourceDestCheck>true</sourceDestCheck>`,
     `<groupSet>${i.securityGroupIds.map((g) => `<item><groupId>${g}</groupId><groupName>${g}</groupName></item>`).join('')}</groupSet>`,
-    i.terminatedAt !== undefined ? `<stateReason><code>Client.UserInitiatedShutdown</code><message>Client.UserInitiatedShutdown: User initiated shutdown</message></stateReason>` : '',
+    i.terminatedBy === 'spot-interruption' ? `<stateReason><code>Server.SpotInstanceTermination</code><message>Server.SpotInstanceTermination: Spot instance termination</message></stateReason>` : '',
+    i.terminatedAt !== undefined && i.terminatedBy === undefined ? `<stateReason><code>Client.UserInitiatedShutdown</code><message>Client.UserInitiatedShutdown: User initiated shutdown</message></stateReason>` : '',
     `<architecture>x86_64</architecture>`,
     `<rootDeviceType>ebs</rootDeviceType>`,
     `<rootDeviceName>${rootDevice}</rootDeviceName>`,

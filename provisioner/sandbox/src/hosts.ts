@@ -15,7 +15,7 @@ import type { Sandbox } from './world.ts';
 const here = new URL('./toolbox/', import.meta.url).pathname;
 
 /** Real utilities a minimal host has; anything else (java, python3, terraform...) must be installed. */
-const baseUtilities = [
+export const baseUtilities = [
   'bash', 'sh', 'cat', 'cp', 'mv', 'rm', 'ln', 'ls', 'mkdir', 'rmdir', 'chmod', 'touch', 'echo', 'printf', 'test', '[',
   'true', 'false', 'sleep', 'date', 'env', 'basename', 'dirname', 'readlink', 'realpath', 'mktemp', 'stat', 'head', 'tail',
   'tee', 'wc', 'cut', 'tr', 'sort', 'uniq', 'sed', 'awk', 'gawk', 'mawk', 'grep', 'egrep', 'fgrep', 'find', 'xargs', 'install',
@@ -120,7 +120,8 @@ export class Hosts {
     };
   }
 
-  private prepare(instance: Instance): string {
+  /** Makes the instance's root as its image boots (once): what Run Command and an SSH session run in. */
+  prepare(instance: Instance): string {
     const root = this.root(instance.id);
     for (const d of ['root', 'tmp', 'usr/bin', 'usr/local/bin', 'etc/systemd/system', 'var/log', 'run/sandbox/units']) mkdirSync(join(root, d), { recursive: true });
     layHostImage(this.toolbox, root, imageOf(instance.platform ?? 'al2023'));

@@ -45,7 +45,7 @@ export interface BuildView {
   finishedAt: number | null;
   node: string | null;
   result: 'SUCCESS' | 'ABORTED' | null;
-  abortedBy?: 'node-removed';
+  abortedBy?: 'node-removed' | 'spot-interruption';
 }
 
 /** One executor of a computer as Executor exports it: idle, or holding a build (pending or running). */
@@ -244,6 +244,19 @@ export class BuildQueue {
     for (const build of this.builds) if (isRunning(build) && build.node === name && build.nodeRemovedAt === undefined) build.agentLostAt ??= now;
   }
 
+  /**
+   * EC2 reclaimed the agent's instance (a Spot interruption): its builds lose the agent now and
+   * abort as a lost agent's do, recorded as ended by the interruption.
+   */
+  instanceInterrupted(name: string, now = Date.now()): void {
+    for (const build of this.builds) {
+      if (!isRunning(build) || build.node !== name) continue;
+      build.agentLostAt ??= now;
+      build.instanceInterrupted = true;
+    }
+    this.sb.store.save();
+  }
+
   /** The agent is back: builds still waiting for it carry on. */
   agentBack(name: string): void {
     for (const build of this.builds) if (isRunning(build) && build.node === name && build.nodeRemovedAt === undefined) delete build.agentLostAt;
@@ -313,7 +326,7 @@ export class BuildQueue {
         if (now >= build.agentLostAt + this.options.lostAgentTimeoutMs) {
           build.finishedAt = build.agentLostAt + this.options.lostAgentTimeoutMs;
           build.result = 'ABORTED';
-          build.abortedBy = 'node-removed';
+          build.abortedBy = build.instanceInterrupted ? 'spot-interruption' : 'node-removed';
           changed = maintain = true;
         }
         continue;

@@ -1,6 +1,7 @@
 // Starts the sandbox: one HTTP server on 127.0.0.1 that answers as EC2 (/ec2/), SSM (/ssm/),
 // DynamoDB (/dynamodb/, the run lock's table, served by dynalite behind IAM), a
-// Jenkins controller (/jenkins/, with the agents' WebSocket at /jenkins/wsagents/) and a small
+// Jenkins controller (/jenkins/, with the agents' WebSocket at /jenkins/wsagents/), SQS (/sqs/, the
+// queue of EC2's interruption notices, which /_sandbox/instances/ID/interrupt issues) and a small
 // control API (/_sandbox/) for tests: state, builds, busy agents, faults. Every request is appended to
 // DIR/requests.log (identifiers only, never bodies or headers, so no secret can land there).
 import { randomBytes } from 'node:crypto';
@@ -19,6 +20,8 @@ import { handleSsm, resolvePublicParameter, type Caller } from './ssm.ts';
 import { publicImage } from './images.ts';
 import type { IamOptions } from './iam/fleet-iam.ts';
 import { ec2UnauthorizedMessage } from './iam/refusal.ts';
+import { Interruptions, type NoticeKind } from './interruptions.ts';
+import { SqsStandIn } from './sqs.ts';
 import { Store, type World } from './state.ts';
 import { defaultKeepBuilds, instanceState, readDuration, ssmOnline, type RequestLogEntry, type Sandbox, type Timing } from './world.ts';
 
@@ -57,8 +60,14 @@ export interface SandboxOptions {
   lockTables?: string[];
   /** Hosts answer Run Command at once without running the script, and their agents connect (benchmarks). */
   instantHosts?: boolean;
+  /** EC2 instances answer SSH on loopback addresses (`--ssh-instances`), for pools with transport: ssh. */
+  sshInstances?: boolean;
   /** Write the state at most this often instead of before every reply (benchmarks; 0: before every reply). */
   writeBehindMs?: number;
+  /** From a Spot interruption warning to EC2 reclaiming the instance (EC2: two minutes). */
+  interruptionNoticeMs?: number;
+  /** The interruption queue's name or URL (default: --fleet's interruptions.queue, else jenkins-fleet-<fleet>-interruptions as terraform/jenkins names it). */
+  interruptionQueue?: string;
 }
 
 /** The access key the sandbox exports: requests signed with it are the provisioner's (its role under IAM). */
@@ -70,6 +79,8 @@ export interface RunningSandbox {
   env: Record<string, string>;
   sandbox: Sandbox;
   jenkins: JenkinsStandIn;
+  /** The URL of the queue interruption notices go to (fleet.yaml's interruptions.queue). */
+  interruptionQueue: string;
   hosts: Hosts;
   stop(): Promise<void>;
 }
@@ -142,10 +153,14 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       if (stopping) return;
       appendFileSync(logFile, `${JSON.stringify({ t: new Date().toISOString(), ...entry })}\n`);
     },
-    onTerminate: (instance) => hosts.stopHost(instance.id, true),
+    onTerminate: (instance) => {
+      hosts.stopHost(instance.id, true);
+      sshInstances?.stopSshd(instance.id);
+    },
     runCommand: (commandId, instanceId) => hosts.run(commandId, instanceId),
   };
   const jenkins = new JenkinsStandIn(sb, '/jenkins', { lostAgentTimeoutMs: options.lostAgentTimeoutMs, maintenancePeriodMs: options.queueMaintenanceMs, executorStartMs: options.executorStartMs, keepBuilds: options.keepBuilds });
+  let sshInstances: import('./ssh-instances.ts').SshInstances | undefined;
   const hosts = new Hosts(sb, { agentRetrySeconds: options.agentRetrySeconds, concurrency: 32, instant: options.instantHosts ?? false });
 
   // Requests signed with other keys are the account administrator's (tests setting the scene).
@@ -154,6 +169,11 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
 
   // The run lock's table as terraform/jenkins creates it for the fleet IAM is evaluated for.
   const dynamo = await DynamoDbStandIn.start(options.stateDir, options.region, options.lockTables ?? [options.iam?.fleet.lock?.table ?? defaultLockTable]);
+
+  const sqs = new SqsStandIn(sb);
+  // The queue --fleet's interruptions.queue names (as its terraform/jenkins made it), else the one it would make.
+  const interruptionQueue = sqs.ensureQueue(options.interruptionQueue ?? options.iam?.fleet.interruptions?.queue ?? `jenkins-fleet-${options.iam?.fleet.fleet ?? 'bank-ci'}-interruptions`);
+  const interruptions = new Interruptions(sb, sqs, jenkins, interruptionQueue.url, options.interruptionNoticeMs ?? 120_000);
 
   const throttled = (service: Service) => sb.faults[service].throttleRate > 0 && random() < sb.faults[service].throttleRate;
 
@@ -257,6 +277,35 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     sb.log({ service: 'dynamodb', action: op, status: r.status, mutating: r.mutating, ms: Date.now() - started, ...(r.error ? { error: r.error } : {}), ...(subject ? { subject } : {}) });
   }
 
+  // SQS's JSON 1.0 protocol (awsQueryCompatible): scope checked here, the operations in sqs.ts.
+  async function handleSqs(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = Date.now();
+    const body = await readBody(req);
+    const scope = credentialScope(req);
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const op = target.startsWith('AmazonSQS.') ? target.slice('AmazonSQS.'.length) : '';
+    const answer = (status: number, payload: Record<string, unknown>, headers: Record<string, string>, entry: { mutating: boolean; error?: string; subject?: string }) => {
+      const text = JSON.stringify(payload);
+      res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': newRequestId(), 'content-length': Buffer.byteLength(text), ...headers });
+      res.end(text);
+      sb.log({ service: 'sqs', action: op || '(none)', status, ms: Date.now() - started, mutating: entry.mutating && status === 200, ...(entry.error ? { error: entry.error } : {}), ...(entry.subject ? { subject: entry.subject } : {}) });
+    };
+    const fail = (status: number, type: string, queryCode: string, message: string) => answer(status, { __type: `com.amazonaws.sqs#${type}`, message }, { 'x-amzn-query-error': `${queryCode};Sender` }, { mutating: false, error: queryCode });
+    if (!scope) return fail(403, 'MissingAuthenticationTokenException', 'MissingClientTokenId', 'Request is missing Authentication Token');
+    if (scope.service !== 'sqs') return fail(403, 'InvalidSignatureException', 'SignatureDoesNotMatch', `Credential should be scoped to correct service: 'sqs'.`);
+    if (scope.region !== sb.region) return fail(403, 'InvalidSignatureException', 'SignatureDoesNotMatch', `Credential should be scoped to a valid region, not '${scope.region}'. The sandbox serves ${sb.region}.`);
+    if (!op) return fail(400, 'UnknownOperationException', 'UnknownOperationException', `X-Amz-Target must be AmazonSQS.<Operation>, found ${JSON.stringify(target)}`);
+    if (!String(req.headers['content-type'] ?? '').startsWith('application/x-amz-json-1.0')) return fail(400, 'SerializationException', 'SerializationException', 'Content-Type must be application/x-amz-json-1.0');
+    let input: Record<string, unknown>;
+    try {
+      input = body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
+    } catch {
+      return fail(400, 'SerializationException', 'SerializationException', 'The request body is not valid JSON');
+    }
+    const r = await sqs.handle(op, input);
+    return answer(r.status, r.body, r.headers, r);
+  }
+
   async function handleJenkins(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const started = Date.now();
     const body = await readBody(req);
@@ -330,6 +379,18 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       sb.log({ service: 'control', action: 'images release', status: 200, mutating: true, subject: name });
       return send(200, { parameter: name, imageId, version: next + 1 });
     }
+    if (req.method === 'GET' && path === 'interruptions') return send(200, { queue: interruptions.queueUrl, noticeMs: interruptions.noticeMs });
+    const interrupt = /^instances\/([^/]+)\/interrupt$/.exec(path);
+    if (req.method === 'POST' && interrupt) {
+      let input: { notice?: unknown };
+      try { input = JSON.parse(body.toString('utf8') || '{}') as typeof input; } catch { return send(400, { error: 'interrupt: the body is not JSON' }); }
+      const notice = input.notice ?? 'warning';
+      if (notice !== 'warning' && notice !== 'rebalance') return send(400, { error: `interrupt: notice must be warning or rebalance, found ${JSON.stringify(notice)}` });
+      const id = decodeURIComponent(interrupt[1]!);
+      const result = interruptions.interrupt(id, notice as NoticeKind);
+      sb.log({ service: 'control', action: `instance interrupt ${notice}`, status: 'status' in result ? result.status : 200, mutating: !('status' in result), subject: id });
+      return 'status' in result ? send(result.status, { error: result.error }) : send(200, result);
+    }
     if (req.method === 'GET' && path === 'state') return send(200, describe());
     if (path === 'faults') {
       if (req.method === 'POST') {
@@ -370,11 +431,12 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     if (p === '/ec2' || p === '/ec2/') return void done(handleAws('ec2', req, res));
     if (p === '/ssm' || p === '/ssm/') return void done(handleAws('ssm', req, res));
     if (p === '/dynamodb' || p === '/dynamodb/') return void done(handleDynamo(req, res));
+    if (p === '/sqs' || p === '/sqs/') return void done(handleSqs(req, res));
     if (p.startsWith('/jenkins/')) return void done(handleJenkins(req, res, url));
     if (p === '/jenkins') { res.writeHead(302, { location: '/jenkins/' }); return void res.end(); }
     if (p.startsWith('/_sandbox/')) return void done(handleControl(req, res, url));
     res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end(`The sandbox answers on /ec2/, /ssm/, /dynamodb/, /jenkins/ and /_sandbox/, not ${p}\n`);
+    res.end(`The sandbox answers on /ec2/, /ssm/, /dynamodb/, /sqs/, /jenkins/ and /_sandbox/, not ${p}\n`);
   });
   server.on('upgrade', (req, socket, head) => {
     // An agent killed mid-handshake resets its socket: that ends the connection, not the sandbox.
@@ -410,6 +472,11 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   sb.baseUrl = `http://127.0.0.1:${port}`;
   hosts.install();
   hosts.resume();
+  interruptions.resume();
+  if (options.sshInstances) {
+    sshInstances = await (await import('./ssh-instances.ts')).SshInstances.start(sb, hosts, options.stateDir);
+    sb.instanceSsh = sshInstances;
+  }
 
   const service = store.world.users.find((u) => u.name === serviceAccount)!;
   const env: Record<string, string> = {
@@ -420,6 +487,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     AWS_ENDPOINT_URL_EC2: `${sb.baseUrl}/ec2/`,
     AWS_ENDPOINT_URL_SSM: `${sb.baseUrl}/ssm/`,
     AWS_ENDPOINT_URL_DYNAMODB: `${sb.baseUrl}/dynamodb/`,
+    AWS_ENDPOINT_URL_SQS: `${sb.baseUrl}/sqs/`,
     AWS_ACCESS_KEY_ID: provisionerAccessKey,
     AWS_SECRET_ACCESS_KEY: 'sandbox-secret-access-key-not-a-real-one',
   };
@@ -431,12 +499,16 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     env,
     sandbox: sb,
     jenkins,
+    interruptionQueue: interruptionQueue.url,
     hosts,
     async stop() {
       if (stopped) return;
       stopped = true;
       stopping = true;
+      interruptions.stop();
+      sqs.close();
       hosts.stopAll();
+      sshInstances?.stop();
       jenkins.closeAll();
       wss.close();
       server.closeAllConnections();

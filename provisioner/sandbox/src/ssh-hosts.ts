@@ -100,19 +100,19 @@ export function requireSshd(): void {
   }
 }
 
-function keygen(path: string, comment: string): void {
+export function keygen(path: string, comment: string): void {
   const result = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path], { encoding: 'utf8' });
   if (result.error || result.status !== 0) {
     throw new Error(`ssh-keygen could not make ${path}: ${result.error?.message ?? result.stderr.trim()} (apt-get install openssh-client)`);
   }
 }
 
-function publicKeyBlob(pubFile: string): Buffer {
+export function publicKeyBlob(pubFile: string): Buffer {
   const [, blob] = readFileSync(pubFile, 'utf8').trim().split(/\s+/);
   return Buffer.from(blob ?? '', 'base64');
 }
 
-async function freePort(preferred?: number): Promise<number> {
+export async function freePort(preferred?: number): Promise<number> {
   const tryPort = (port: number) =>
     new Promise<number | undefined>((resolve) => {
       const server = createServer();
@@ -132,12 +132,12 @@ async function freePort(preferred?: number): Promise<number> {
 }
 
 /** Resolves once the port answers with an SSH banner; rejects when the deadline passes. */
-async function waitForBanner(port: number, deadline: number, exited: () => string | undefined): Promise<void> {
+export async function waitForBanner(port: number, deadline: number, exited: () => string | undefined, address = '127.0.0.1'): Promise<void> {
   for (;;) {
     const failure = exited();
     if (failure) throw new Error(failure);
     const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
+      const socket = connect(port, address);
       socket.setTimeout(1_000);
       socket.once('data', (data) => {
         socket.destroy();
@@ -150,12 +150,42 @@ async function waitForBanner(port: number, deadline: number, exited: () => strin
       });
     });
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`sshd on 127.0.0.1:${port} did not answer within 10 s`);
+    if (Date.now() > deadline) throw new Error(`sshd on ${address}:${port} did not answer within 10 s`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
-function quoteYaml(value: string): string {
+/** The sshd_config of one sandbox host: key login of `user` only, sftp, the host's environment through SetEnv. */
+export function sshdConfig(host: { about: string; address: string; port: number; hostKeyFile: string; authorizedKeys: string; pidFile: string; user: string; setEnv: string[] }): string {
+  return [
+    `# sshd of ${host.about}`,
+    `ListenAddress ${host.address}`,
+    `Port ${host.port}`,
+    `HostKey ${host.hostKeyFile}`,
+    `AuthorizedKeysFile ${host.authorizedKeys}`,
+    `PidFile ${host.pidFile}`,
+    `AllowUsers ${host.user}`,
+    'PermitRootLogin prohibit-password',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'UsePAM no',
+    'StrictModes no',
+    'PrintMotd no',
+    'Subsystem sftp internal-sftp',
+    `SetEnv ${host.setEnv.join(' ')}`,
+    '',
+  ].join('\n');
+}
+
+/** sshd's SetEnv words for a session environment; refuses a value sshd could not carry. */
+export function setEnvWords(env: Record<string, string>, host: string): string[] {
+  return Object.entries(env).map(([k, v]) => {
+    if (/[\s"]/.test(v)) throw new Error(`${host}: ${k} holds a space or quote, which sshd's SetEnv cannot carry`);
+    return `${k}=${v}`;
+  });
+}
+
+export function quoteYaml(value: string): string {
   return JSON.stringify(value);
 }
 
@@ -195,32 +225,11 @@ export async function startSshHosts(options: SshHostsOptions): Promise<SshHosts>
 
   const configFor = (host: SshHost): string => {
     const hostDir = join(base, `host-${host.index + 1}`);
-    const env = options.env(host.root);
-    const setEnv = Object.entries(env).map(([k, v]) => {
-      if (/[\s"]/.test(v)) throw new Error(`SSH host ${host.index + 1}: ${k} holds a space or quote, which sshd's SetEnv cannot carry`);
-      return `${k}=${v}`;
-    });
+    const setEnv = setEnvWords(options.env(host.root), `SSH host ${host.index + 1}`);
     const config = join(hostDir, 'sshd_config');
     writeFileSync(
       config,
-      [
-        `# sshd of sandbox SSH host ${host.index + 1}; written by provisioner sandbox --ssh-hosts`,
-        'ListenAddress 127.0.0.1',
-        `Port ${host.port}`,
-        `HostKey ${host.hostKeyFile}`,
-        `AuthorizedKeysFile ${authorizedKeys}`,
-        `PidFile ${join(hostDir, 'sshd.pid')}`,
-        `AllowUsers ${user}`,
-        'PermitRootLogin prohibit-password',
-        'PasswordAuthentication no',
-        'KbdInteractiveAuthentication no',
-        'UsePAM no',
-        'StrictModes no',
-        'PrintMotd no',
-        'Subsystem sftp internal-sftp',
-        `SetEnv ${setEnv.join(' ')}`,
-        '',
-      ].join('\n'),
+      sshdConfig({ about: `sandbox SSH host ${host.index + 1}; written by provisioner sandbox --ssh-hosts`, address: host.address, port: host.port, hostKeyFile: host.hostKeyFile, authorizedKeys, pidFile: join(hostDir, 'sshd.pid'), user, setEnv }),
     );
     return config;
   };

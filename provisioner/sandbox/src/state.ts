@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ImageFamily } from './images.ts';
+import type { SqsQueue } from './sqs.ts';
 
 export interface Tag {
   key: string;
@@ -37,6 +38,12 @@ export interface Instance {
   /** Epoch ms. State is derived from these times and the boot delay, so it survives restarts. */
   launchedAt: number;
   terminatedAt?: number;
+  /** EC2 reclaimed it (a Spot interruption), rather than a TerminateInstances call. */
+  terminatedBy?: 'spot-interruption';
+  /** A Spot interruption warning was issued at `warnedAt`; EC2 terminates it at `terminateAt`. */
+  interruption?: { warnedAt: number; terminateAt: number };
+  /** When a rebalance recommendation was issued for it. */
+  rebalancedAt?: number;
 }
 
 /** One RunInstances call that carried a ClientToken: replayed when the same token comes again. */
@@ -163,12 +170,14 @@ export interface SandboxBuild {
   executor?: number;
   result: 'SUCCESS' | 'ABORTED' | null;
   /** Why it was aborted: its node was deleted, or its agent went and did not come back in time. */
-  abortedBy?: 'node-removed';
+  abortedBy?: 'node-removed' | 'spot-interruption';
   /**
    * When the agent under it dropped or its node was deleted: the Pipeline waits the lost-agent
    * timeout for it to come back, then aborts (the executor is busy until then).
    */
   agentLostAt?: number;
+  /** EC2 reclaimed its agent's Spot instance while it ran. */
+  instanceInterrupted?: boolean;
   /** Its node was deleted while it ran: its executor is on the leftover computer (AbstractCIBase.updateComputerList). */
   nodeRemovedAt?: number;
   /** That leftover computer was deleted from the list (Computer.doDoDelete with no node). */
@@ -229,6 +238,8 @@ export interface World {
   builds: SandboxBuild[];
   nextBuild: number;
   nextQueueId: number;
+  /** SQS queues and their messages (older state files have none). */
+  queues?: SqsQueue[];
 }
 
 export class Store {

@@ -24,7 +24,7 @@ export interface Timing {
 }
 
 export interface RequestLogEntry {
-  service: 'ec2' | 'ssm' | 'dynamodb' | 'jenkins' | 'control';
+  service: 'ec2' | 'ssm' | 'dynamodb' | 'sqs' | 'jenkins' | 'control';
   action: string;
   status: number;
   mutating: boolean;
@@ -50,6 +50,15 @@ export interface Sandbox {
   onTerminate(instance: Instance): void;
   /** Called when the SSM agent of a host runs a command. */
   runCommand(commandId: string, instanceId: string): void;
+  /** With `--ssh-instances`: the instances' loopback addresses and the host keys their sshd serve. */
+  instanceSsh?: InstanceSsh;
+}
+
+export interface InstanceSsh {
+  /** The private IP of the `serial`th instance launched into a subnet (`block` from the subnet's id). */
+  address(block: number, serial: number): string;
+  /** The instance's host key line, as its console prints it and its sshd serves it. */
+  hostKey(instance: Instance): string;
 }
 
 export type InstanceStateName = 'pending' | 'running' | 'shutting-down' | 'terminated';

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { executorsFor, isStaticPool } from '../config/schema.ts';
 import { agentName, lifeOf, nodeDescription, secretParameterName, staticHostId, type AgentNode, type Fleet, type Instance, type Pool, type RunningBuild } from '../model.ts';
 import { drainMessage, successorToken, usesLaunchTemplate, type Action, type Plan, type RemoveAction } from '../plan/plan.ts';
-import { CapacityError, LaunchTokenSpent, type Compute, type Controller, type FleetLaunchResult, type Parameters } from '../ports.ts';
+import { CapacityError, LaunchTokenSpent, type Compute, type Controller, type FleetLaunchResult, type InterruptionQueue, type Parameters } from '../ports.ts';
 import { bootstrapDigest, bootstrapValues, renderBootstrap } from '../transport/bootstrap.ts';
 import type { AgentTarget, Transport } from '../transport/transport.ts';
 import { Batcher, limiter } from './batch.ts';
@@ -20,6 +20,8 @@ export interface Systems {
   compute(region: string): Compute;
   parameters(region: string): Parameters;
   transport(pool: Pool): Transport;
+  /** The queue of EC2's interruption notices, when the fleet names one (`watch` reads it). */
+  interruptions?: InterruptionQueue;
 }
 
 export interface ApplyOptions {
@@ -139,6 +141,7 @@ class Execution {
       }
     }
     if (targets.length === 0) return;
+    if (pool.transport === 'ssh' && !isStaticPool(pool)) await this.findAddresses(pool, targets.map((t) => t.target));
 
     const transport = this.systems.transport(pool);
     const prepared = await Promise.all(targets.map(({ target, needsNode }) => this.jenkins(() => this.prepare(pool, transport, target, needsNode))));
@@ -163,6 +166,34 @@ class Execution {
       },
     });
     await Promise.all(waits);
+  }
+
+  /**
+   * The addresses of an SSH pool's instances that the run does not know yet: CreateFleet answers
+   * instance ids only, and a register or bootstrap action names just the instance. EC2 lists a new
+   * instance (and its private IP) a moment after launching it, so the listing is asked again until
+   * every address is known or the run's deadline nears; one still unknown then fails on its own.
+   */
+  private async findAddresses(pool: Pool, targets: AgentTarget[]): Promise<void> {
+    const compute = this.systems.compute(pool.region);
+    let missing = targets.filter((t) => !t.address && t.instanceId);
+    for (let attempt = 0; missing.length > 0; attempt++) {
+      let listed: Instance[];
+      try {
+        listed = await compute.listInstances(this.fleet.fleet);
+      } catch (err) {
+        this.report({ kind: 'note', pool: pool.name, message: `looking up the addresses of ${missing.map((t) => t.name).join(', ')}: ${message(err)}` });
+        return;
+      }
+      const byId = new Map(listed.map((i) => [i.id, i]));
+      for (const target of missing) {
+        const instance = byId.get(target.instanceId as string);
+        if (instance) Object.assign(target, this.target(pool, instance.id, instance));
+      }
+      missing = missing.filter((t) => !t.address);
+      if (missing.length === 0 || this.now() + 2_000 > this.options.deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(500 * 2 ** attempt, 5_000)));
+    }
   }
 
   /** Where an agent lives: a static pool's host, or an instance (its address for SSH). */

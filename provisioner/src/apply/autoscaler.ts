@@ -5,16 +5,17 @@
 // starts them twice. What it remembers between ticks (the scaler's memory, the work under way, the
 // instances it launched) only makes it faster: a restarted process finds everything it needs in the
 // observation, and every rule that ends an agent waits for fresh observations.
-import { agentName, parseNodeDescription, type Fleet, type Instance, type Observed, type Pool } from '../model.ts';
+import { agentName, parseNodeDescription, type AgentNode, type Fleet, type IdleMark, type Instance, type Observed, type Pool } from '../model.ts';
 import { drainMessage } from '../plan/plan.ts';
 import { emptyMemory, type LaunchOutcome, type PoolDecision, type ScalingMemory } from '../plan/scale.ts';
-import { ephemeralDrainReason, missingPlaceholders, placeholderDescription, placeholderName, planWatch, type WatchOptions, type WatchPlan } from '../plan/autoscale.ts';
+import { parseInterruptionReason, strongerNotice, type InterruptionNotice } from '../plan/interruptions.ts';
+import { ephemeralDrainReason, interruptionDrain, missingPlaceholders, placeholderDescription, placeholderName, planWatch, type WatchOptions, type WatchPlan } from '../plan/autoscale.ts';
 import type { Demand } from '../plan/demand.ts';
-import type { Compute, FleetLaunchRequest, FleetLaunchResult, LaunchRequest } from '../ports.ts';
+import type { Compute, FleetLaunchRequest, FleetLaunchResult, LaunchRequest, QueueMessage } from '../ports.ts';
 import { applyPlan, type Systems } from './apply.ts';
 import { CapacityMemory } from './capacity-memory.ts';
 import type { Failure, ProgressEvent, Reporter } from './events.ts';
-import { observe } from './observe.ts';
+import { NodeSettingsCache, observe } from './observe.ts';
 import { NodeWatch } from './watch.ts';
 
 /** EC2's and SSM's throttling codes: wait and try again, the pool is not failing. */
@@ -23,6 +24,8 @@ const throttlingCodes = new Set(['RequestLimitExceeded', 'Throttling', 'Throttli
 const launchedMemoryMs = 120_000;
 /** The bring-up of agents of pools watch does not scale: as long as `up` waits by default. */
 const defaultBringUpMs = 15 * 60_000;
+/** Receives in a row within one tick while each returns a full batch (10): a burst of notices is read in one tick. */
+const maxReceivesPerTick = 10;
 
 export interface TickResult {
   /** When the tick's observation was made. */
@@ -68,7 +71,15 @@ export class Autoscaler {
   /** Nodes this process removed, and those of them already seen still running a build. */
   private readonly removed = new Set<string>();
   private readonly endedCounted = new Set<string>();
+  /** Interruption notices received for this fleet's instances, by instance id, until the instance is gone. */
+  private readonly notices = new Map<string, InterruptionNotice>();
+  /** Messages received between ticks, acted on by the next tick. */
+  private readonly received: QueueMessage[] = [];
+  /** The builds already reported for each interrupted agent (each is named once). */
+  private readonly reportedBuilds = new Map<string, Set<string>>();
   private stopped = false;
+  /** The nodes' settings (config.xml) read by earlier ticks: see NodeSettingsCache for when they are read again. */
+  private readonly settings = new NodeSettingsCache();
   /** Where capacity just failed, kept tick after tick (a new process starts knowing nothing). */
   private readonly capacity: CapacityMemory;
   private readonly systems: Systems;
@@ -93,7 +104,10 @@ export class Autoscaler {
   /** One reconciliation: observe, plan, carry out (the bring-up goes on after it returns). */
   async tick(): Promise<TickResult> {
     // Nodes before the queue: a build that starts in between is then missed for one tick, never counted twice.
-    let observed = this.withLaunched(await observe(this.fleet, this.systems, this.now));
+    // The interruption queue is read meanwhile: its notices are acted on below, before the plan.
+    const [observedNow, messages] = await Promise.all([observe(this.fleet, this.systems, this.now, { settingsCache: this.settings }), this.receiveAll()]);
+    let observed = this.withLaunched(observedNow);
+    const noticed = await this.takeNotices(observed, messages, this.options.reporter);
     // With no node carrying a label (no agent node at all, even), Jenkins stops naming it in the
     // queue: the placeholders go in first, and the queue is read once they are there.
     const missing = missingPlaceholders(this.fleet, observed.nodes);
@@ -102,14 +116,16 @@ export class Autoscaler {
       observed = { ...observed, nodes: await this.systems.controller.listNodes() };
     }
     const queue = await this.systems.controller.readQueue();
-    const buildsEndedByRemoval = observed.nodes.filter((n) => n.deleted === true && !n.idle && this.removed.has(n.name) && !this.endedCounted.has(n.name)).map((n) => n.name);
+    this.reportInterruptedBuilds(observed);
+    // Builds on an agent EC2 interrupted were named when it was; its removal does not end them, EC2 does.
+    const buildsEndedByRemoval = observed.nodes.filter((n) => n.deleted === true && !n.idle && this.removed.has(n.name) && !this.endedCounted.has(n.name) && !this.reportedBuilds.has(n.name)).map((n) => n.name);
     for (const name of buildsEndedByRemoval) this.endedCounted.add(name);
     const launches = this.outcomes();
     const plan = planWatch(
       this.fleet,
       observed,
       queue,
-      { memory: this.memory, bringingUp: this.bringingUp, launching: this.launching, lastLaunch: launches },
+      { memory: this.memory, bringingUp: this.bringingUp, launching: this.launching, lastLaunch: launches, interruptions: this.notices },
       this.options,
     );
     this.memory = plan.memory;
@@ -127,11 +143,16 @@ export class Autoscaler {
       // One look at the nodes right now: a removal goes ahead only if its node is still idle.
       const watch = new NodeWatch(this.systems.controller, this.options.pollMs ?? 1_000);
       await applyPlan(this.fleet, plan.takeDown, this.systems, { deadline: this.now(), reporter, watch, now: this.now });
+      for (const action of plan.takeDown.actions) if (action.type === 'reconfigure') this.settings.forget(action.node);
     }
+    await this.recordIdleness(plan);
     for (const decision of plan.decisions) {
       if (decision.launch > 0) this.tallies.set(decision.pool, { requested: decision.launch, launched: 0, throttled: false });
     }
     await this.bringUp(plan);
+    // Acted on (drained, with the notice in the drain's words, and the replacement's launch asked
+    // for): the messages can go. A drain that failed keeps its message, which SQS shows again.
+    await this.deleteMessages(noticed, reporter);
     return { at: observed.now, demand: plan.demand, decisions: plan.decisions, failures, plan, launches, buildsEndedByRemoval };
   }
 
@@ -165,6 +186,116 @@ export class Autoscaler {
     });
     await Promise.all(busy.map((n) => this.drain(parseNodeDescription(n.description)!.pool, n.name, drainMessage(this.fleet.fleet, ephemeralDrainReason), this.options.reporter)));
     return busy.map((n) => n.name);
+  }
+
+  /**
+   * Between ticks, one look at the interruption queue: whether a notice waits, so that the caller
+   * ticks now rather than at the next tick. What it received is acted on by that tick.
+   */
+  async noticesWaiting(): Promise<boolean> {
+    const queue = this.systems.interruptions;
+    if (!queue || this.stopped) return false;
+    const messages = await queue.receive(false);
+    this.received.push(...messages);
+    return messages.some((m) => m.notice !== undefined);
+  }
+
+  /** The queue's messages: those received between ticks, and what waits now (a burst in a few calls). */
+  private async receiveAll(): Promise<QueueMessage[]> {
+    const queue = this.systems.interruptions;
+    const messages = this.received.splice(0);
+    if (!queue) return messages;
+    for (let i = 0; i < maxReceivesPerTick; i++) {
+      const batch = await queue.receive(i === 0);
+      messages.push(...batch);
+      if (batch.length < 10) break;
+    }
+    return messages;
+  }
+
+  /**
+   * The notices for this fleet's agents: remembered, the agent drained at once (its drain message
+   * records the notice for any later process) and the builds running there reported. Messages of
+   * no instance of this fleet are deleted at once: the queue is this fleet's own (terraform/jenkins
+   * makes one per fleet), and EventBridge cannot filter by tag, so the rules send every Spot
+   * instance of the account and region. Resolves to the messages to delete once the tick acted.
+   */
+  private async takeNotices(observed: Observed, messages: QueueMessage[], reporter: Reporter): Promise<Array<{ message: QueueMessage; drained: Promise<boolean> }>> {
+    const instances = new Map(observed.instances.map((i) => [i.id, i]));
+    const nodes = new Map(observed.nodes.map((n) => [n.name, n]));
+    const acted: Array<{ message: QueueMessage; drained: Promise<boolean> }> = [];
+    for (const message of messages) {
+      const instance = message.notice ? instances.get(message.notice.instanceId) : undefined;
+      if (!message.notice || !instance || instance.host) {
+        acted.push({ message, drained: Promise.resolve(true) });
+        continue;
+      }
+      const notice = message.notice;
+      const before = this.notices.get(instance.id);
+      const stronger = strongerNotice(before, notice);
+      this.notices.set(instance.id, stronger);
+      const name = agentName(instance.pool, instance.id);
+      const node = nodes.get(name);
+      if (before?.kind === stronger.kind) {
+        acted.push({ message, drained: Promise.resolve(true) }); // seen already (SQS delivers at least once)
+        continue;
+      }
+      this.report(name, instance.pool, instance.id, stronger, node, reporter, true);
+      // A node already held offline keeps its cause (the adapter leaves it): the notice is then in this process only.
+      const drained = !node || node.temporarilyOffline
+        ? Promise.resolve(true)
+        : this.drain(instance.pool, name, interruptionDrain(this.fleet, instance.pool, name, stronger).message, reporter);
+      acted.push({ message, drained });
+    }
+    await Promise.all(acted.map((a) => a.drained));
+    // An instance no longer listed is gone: its notice with it.
+    for (const id of this.notices.keys()) if (!instances.has(id)) this.notices.delete(id);
+    return acted;
+  }
+
+  private async deleteMessages(acted: Array<{ message: QueueMessage; drained: Promise<boolean> }>, reporter: Reporter): Promise<void> {
+    const queue = this.systems.interruptions;
+    if (!queue) return;
+    await Promise.all(
+      acted.map(async ({ message, drained }) => {
+        if (!(await drained)) return;
+        try {
+          await queue.delete(message);
+        } catch (err) {
+          reporter.event({ kind: 'note', message: `interruption queue: ${(err as Error).message} (the notice comes again, and is recognised)` });
+        }
+      }),
+    );
+  }
+
+  /**
+   * Builds on interrupted agents not named yet: those running at the notice were named with it;
+   * one Jenkins handed the agent just before its drain shows up later and is named then.
+   */
+  private reportInterruptedBuilds(observed: Observed): void {
+    const instances = new Map(observed.instances.map((i) => [i.id, i]));
+    const listed = new Set(observed.nodes.map((n) => n.name));
+    for (const name of this.reportedBuilds.keys()) if (!listed.has(name)) this.reportedBuilds.delete(name);
+    for (const node of observed.nodes) {
+      const instanceId = /(i-[0-9a-f]{8,17})$/.exec(node.name)?.[1];
+      const instance = instanceId ? instances.get(instanceId) : undefined;
+      if (!instance || agentName(instance.pool, instance.id) !== node.name) continue;
+      const recorded = node.temporarilyOffline ? parseInterruptionReason(node.offlineReason) : undefined;
+      const notice = this.notices.get(instance.id) ?? (recorded ? { ...recorded, instanceId: instance.id } : undefined);
+      if (notice) this.report(node.name, instance.pool, instance.id, notice, node, this.options.reporter, false);
+    }
+  }
+
+  /** One event naming the builds on an interrupted agent not named before (always at the notice itself). */
+  private report(name: string, pool: string, instanceId: string, notice: Pick<InterruptionNotice, 'kind' | 'at'>, node: AgentNode | undefined, reporter: Reporter, atNotice: boolean): void {
+    const reported = this.reportedBuilds.get(name) ?? new Set<string>();
+    this.reportedBuilds.set(name, reported);
+    const builds = (node?.running ?? [])
+      .map((b) => ({ name: b.build ?? `a build on executor #${b.executor} (the account may not read its job)`, ...(b.url ? { url: b.url } : {}) }))
+      .filter((b) => !reported.has(b.url ?? b.name));
+    if (builds.length === 0 && !atNotice) return;
+    for (const b of builds) reported.add(b.url ?? b.name);
+    reporter.event({ kind: 'interrupted', pool, agent: name, instanceId, notice: notice.kind, noticeAt: new Date(notice.at).toISOString(), builds });
   }
 
   /** Starts the tick's launches, registrations and bootstraps; returns once the launch calls are answered. */
@@ -252,13 +383,38 @@ export class Autoscaler {
     ]);
   }
 
-  private async drain(pool: string, node: string, message: string, reporter: Reporter): Promise<void> {
+  /**
+   * Records on the instances what this tick saw of their idleness (plan/autoscale.ts says why there):
+   * one CreateTags per region and value. A failed write only leaves a later process less to go on.
+   */
+  private async recordIdleness(plan: WatchPlan): Promise<void> {
+    const groups = new Map<string, { region: string; mark: IdleMark; ids: string[] }>();
+    for (const write of plan.idleMarks) {
+      const key = `${write.region} ${write.mark}`;
+      const group = groups.get(key) ?? { region: write.region, mark: write.mark, ids: [] };
+      group.ids.push(write.instanceId);
+      groups.set(key, group);
+    }
+    await Promise.all(
+      [...groups.values()].map((g) =>
+        this.systems
+          .compute(g.region)
+          .markIdle(g.ids, g.mark)
+          .catch((err: unknown) => this.options.reporter.event({ kind: 'note', message: `could not record idleness on ${g.ids.length} instance(s): ${(err as Error).message}` })),
+      ),
+    );
+  }
+
+  /** Resolves to whether the node is drained now (a failure is reported, never thrown). */
+  private async drain(pool: string, node: string, message: string, reporter: Reporter): Promise<boolean> {
     try {
       // Once only: the adapter leaves a node already held offline as it is, so its drain time stands.
       await this.systems.controller.drain(node, message);
       reporter.event({ kind: 'draining', pool, agent: node });
+      return true;
     } catch (err) {
       reporter.event({ kind: 'failed', pool, agent: node, step: 'drain', error: (err as Error).message });
+      return false;
     }
   }
 

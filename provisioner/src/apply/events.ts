@@ -30,7 +30,13 @@ export type ProgressEvent =
   | { kind: 'removed'; pool: string; agent?: string; instanceId?: string }
   | { kind: 'deleted'; what: 'node' | 'secret' | 'launch template'; name: string }
   | { kind: 'failed'; pool: string; agent?: string; instanceId?: string; step: Step; error: string }
-  | { kind: 'note'; pool?: string; agent?: string; message: string };
+  | { kind: 'note'; pool?: string; agent?: string; message: string }
+  /**
+   * EC2 said the agent's Spot instance goes in two minutes (`warning`) or is at risk (`rebalance`):
+   * it is drained and replaced; `builds` are those running there (Jenkins' names and URLs), each
+   * named once, the later ones in a later event.
+   */
+  | { kind: 'interrupted'; pool: string; agent: string; instanceId: string; notice: 'warning' | 'rebalance'; noticeAt: string; builds: Array<{ name: string; url?: string }> };
 
 export interface Reporter {
   event(event: ProgressEvent): void;

@@ -4,10 +4,11 @@
 import { RemoteError } from '../errors.ts';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { dynamoDbSdk, ec2Sdk, ssmSdk } from './sdk.ts';
+import { dynamoDbSdk, ec2Sdk, sqsSdk, ssmSdk } from './sdk.ts';
 
-export type AwsService = 'EC2' | 'SSM' | 'DynamoDB';
+export type AwsService = 'EC2' | 'SSM' | 'DynamoDB' | 'SQS';
 
 /**
  * Throttling (`RequestLimitExceeded`, `ThrottlingException`) is normal under a fleet-wide burst;
@@ -21,6 +22,7 @@ export const timeouts = { connectionTimeout: 3_000, requestTimeout: 30_000 } as 
 const ec2Clients = new Map<string, EC2Client>();
 const ssmClients = new Map<string, SSMClient>();
 const dynamoDbClients = new Map<string, DynamoDBClient>();
+const sqsClients = new Map<string, SQSClient>();
 
 // Credentials, and endpoints from AWS_ENDPOINT_URL_EC2 / AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL,
 // come from the SDK's own default chains: nothing is passed here so that they keep working.
@@ -60,16 +62,27 @@ export function dynamoDbClient(region: string): DynamoDBClient {
   return client;
 }
 
+export function sqsClient(region: string): SQSClient {
+  let client = sqsClients.get(region);
+  if (!client) {
+    // The queue URL names its region's endpoint, which the client is made for; left on, the SDK
+    // would send every call to the URL's host instead of AWS_ENDPOINT_URL_SQS (and warn each time).
+    client = new (sqsSdk().SQSClient)({ ...clientConfig(region), useQueueUrlAsEndpoint: false });
+    sqsClients.set(region, client);
+  }
+  return client;
+}
+
 /**
  * Which endpoint a service's client talks to in `region`, for messages: the configured one (same
- * variables and order as the SDK: AWS_ENDPOINT_URL_<SERVICE> (EC2, SSM, DYNAMODB), then AWS_ENDPOINT_URL, unless
+ * variables and order as the SDK: AWS_ENDPOINT_URL_<SERVICE> (EC2, SSM, DYNAMODB, SQS), then AWS_ENDPOINT_URL, unless
  * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS) or AWS's regional endpoint.
  */
 export function describeEndpoint(service: AwsService, region: string, env: NodeJS.ProcessEnv = process.env): string {
   const ignore = /^true$/i.test(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ?? '');
   const configured = ignore ? undefined : env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`] || env.AWS_ENDPOINT_URL;
   if (configured) return `${service} at ${configured} (${region})`;
-  const client = service === 'EC2' ? ec2Client(region) : service === 'SSM' ? ssmClient(region) : dynamoDbClient(region);
+  const client = service === 'EC2' ? ec2Client(region) : service === 'SSM' ? ssmClient(region) : service === 'SQS' ? sqsClient(region) : dynamoDbClient(region);
   try {
     const { url } = client.config.endpointProvider({ Region: region, UseFIPS: false, UseDualStack: false });
     return `${service} at ${url.origin}`;

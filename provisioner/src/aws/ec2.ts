@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { EC2Client, Instance as Ec2Instance, RequestLaunchTemplateData, _InstanceType, Tag } from '@aws-sdk/client-ec2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { UserError } from '../errors.ts';
-import { Tags, launchTemplateName, managedByValue, type Instance, type InstanceState, type LaunchRecord, type LaunchTemplate } from '../model.ts';
+import { Tags, launchTemplateName, managedByValue, type IdleMark, type Instance, type InstanceState, type LaunchRecord, type LaunchTemplate } from '../model.ts';
 import {
   CapacityError,
   LaunchTokenSpent,
@@ -384,6 +384,16 @@ export class Ec2Compute implements Compute {
     }
   }
 
+  async markIdle(instanceIds: string[], mark: IdleMark): Promise<void> {
+    for (const group of inGroupsOf(unique(instanceIds), idsPerCall)) {
+      try {
+        await this.ec2.send(new CreateTagsCommand({ Resources: group, Tags: [{ Key: Tags.idleSince, Value: String(mark) }] }));
+      } catch (err) {
+        throw awsRemoteError(`recording the idleness of ${describeIds(group)}`, 'EC2', this.region, err);
+      }
+    }
+  }
+
   resolveImage(image: string): Promise<string> {
     if (/^ami-[0-9a-f]{8,17}$/.test(image)) return Promise.resolve(image);
     if (!image.startsWith(ssmImagePrefix) || image.length === ssmImagePrefix.length) {
@@ -468,6 +478,9 @@ export class Ec2Compute implements Compute {
     if (raw.PrivateIpAddress) instance.privateIp = raw.PrivateIpAddress;
     if (raw.PublicIpAddress) instance.publicIp = raw.PublicIpAddress;
     if (Number.isFinite(bootstrapped) && bootstrapped > 0) instance.bootstrappedAt = bootstrapped;
+    const idleMark = tags.get(Tags.idleSince);
+    if (idleMark === 'busy') instance.idleMark = 'busy';
+    else if (idleMark !== undefined && /^\d{1,15}$/.test(idleMark)) instance.idleMark = Number(idleMark);
     const launchToken = tags.get(Tags.launch) ?? launched?.clientToken;
     if (launchToken) instance.launchToken = launchToken;
     const instanceType = raw.InstanceType ?? launched?.instanceType;

@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import type * as DynamoDbSdk from '@aws-sdk/client-dynamodb';
 import type * as Ec2Sdk from '@aws-sdk/client-ec2';
+import type * as SqsSdk from '@aws-sdk/client-sqs';
 import type * as SsmSdk from '@aws-sdk/client-ssm';
 
 const require = createRequire(import.meta.url);
@@ -18,4 +19,11 @@ let dynamoDb: typeof DynamoDbSdk | undefined;
 /** DynamoDB's, for the run lock: loaded the first time a lock is taken, so that plan and status never load it. */
 export function dynamoDbSdk(): typeof DynamoDbSdk {
   return (dynamoDb ??= require('@aws-sdk/client-dynamodb') as typeof DynamoDbSdk);
+}
+
+let sqs: typeof SqsSdk | undefined;
+
+/** SQS's, for the interruption notices: loaded the first time `watch` reads the queue, never by the other commands. */
+export function sqsSdk(): typeof SqsSdk {
+  return (sqs ??= require('@aws-sdk/client-sqs') as typeof SqsSdk);
 }

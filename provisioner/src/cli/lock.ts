@@ -3,7 +3,7 @@
 import { describeError } from '../errors.ts';
 import { loadFleet } from '../config/load.ts';
 import type { Fleet } from '../model.ts';
-import { acquireRunLock, describeLock, forceUnlockRun, notHeldUnder, parseLockTimeout, readRunLock, runLockName } from '../lock/run-lock.ts';
+import { acquireRunLock, describeLock, forceUnlockRun, notHeldUnder, parseLockTimeout, readRunLock, runLockName, type RunLock } from '../lock/run-lock.ts';
 import { UserError } from '../errors.ts';
 import type { CommandContext, CommandModule } from './command.ts';
 
@@ -15,7 +15,7 @@ export const lockTimeoutOption = ['--lock-timeout <duration>', 'wait this long f
  * that it is released however the command ends. A lost lock ends the process: `up` and `down` are
  * safe to run again from any point, and going on would act beside the lock's new holder.
  */
-export async function holdRunLock(context: CommandContext, fleet: Fleet, command: string, lockTimeout: string): Promise<AsyncDisposable> {
+export async function holdRunLock(context: CommandContext, fleet: Fleet, command: string, lockTimeout: string): Promise<RunLock | AsyncDisposable> {
   const timeout = parseLockTimeout(lockTimeout);
   if (!fleet.lock) {
     context.io.warn(`warning: ${fleet.source} has no lock: section, so nothing keeps another up or down on fleet ${fleet.fleet} from acting at the same time (see "The run lock" in README.md)`);

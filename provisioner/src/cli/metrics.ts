@@ -17,12 +17,26 @@ export class WatchMetrics {
   private readonly stepFailures = new Counter({ name: 'jenkins_fleet_step_failures_total', help: 'Steps of an agent that failed (register, bootstrap, online, drain, ...)', labelNames: ['pool', 'step'], registers: [this.registry] });
   private readonly endedByRemoval = new Counter({ name: 'jenkins_fleet_builds_ended_by_removal_total', help: 'Builds still running on a node watch removed (watch removes only idle agents: always 0)', registers: [this.registry] });
   private readonly ticks = new Counter({ name: 'jenkins_fleet_ticks_total', help: 'Ticks, by whether they could observe and plan', labelNames: ['result'], registers: [this.registry] });
+  private readonly leader = new Gauge({ name: 'jenkins_fleet_watch_leader', help: "1 while this watch leads the fleet (holds its lease and acts), 0 while it follows", registers: [this.registry] });
+  private readonly epoch = new Gauge({ name: 'jenkins_fleet_watch_lease_epoch', help: "The fleet lease's epoch (fencing token) this watch leads under, or the last one it saw another hold", registers: [this.registry] });
+  private readonly leadershipChanges = new Counter({ name: 'jenkins_fleet_watch_leadership_changes_total', help: 'Times this watch began to lead (to="leader") or stopped leading (to="follower")', labelNames: ['to'], registers: [this.registry] });
 
   constructor() {
     // Present from the start, so that a scrape before the first tick shows them at 0.
     this.endedByRemoval.inc(0);
     this.ticks.inc({ result: 'ok' }, 0);
     this.ticks.inc({ result: 'failed' }, 0);
+    this.leader.set(0);
+    this.epoch.set(0);
+    this.leadershipChanges.inc({ to: 'leader' }, 0);
+    this.leadershipChanges.inc({ to: 'follower' }, 0);
+  }
+
+  /** This process's part: leading under `epoch`, or following a holder at `epoch`. */
+  role(leading: boolean, epoch: number, changed: boolean): void {
+    this.leader.set(leading ? 1 : 0);
+    this.epoch.set(epoch);
+    if (changed) this.leadershipChanges.inc({ to: leading ? 'leader' : 'follower' });
   }
 
   tick(result: TickResult): void {

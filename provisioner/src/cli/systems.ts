@@ -3,6 +3,7 @@
 import { dirname } from 'node:path';
 import type { Systems } from '../apply/apply.ts';
 import { Ec2Compute } from '../aws/ec2.ts';
+import { SqsInterruptionQueue } from '../aws/sqs.ts';
 import { SsmParameters, SsmRunCommand } from '../aws/ssm.ts';
 import type { Fleet, Pool } from '../model.ts';
 import { JenkinsController } from '../jenkins/controller.ts';
@@ -29,6 +30,7 @@ export function connect(fleet: Fleet, token: string, options: ConnectOptions = {
   let ssh: SshTransport | undefined;
   return {
     controller: new JenkinsController({ url: fleet.controller.url, user: fleet.controller.user, token }),
+    ...(fleet.interruptions ? { interruptions: new SqsInterruptionQueue(fleet.interruptions.queue, fleet.region) } : {}),
     compute,
     parameters,
     transport: (pool: Pool) => {

@@ -8,18 +8,23 @@ import { loadFleet, readToken } from '../config/load.ts';
 import { parseDuration } from '../config/schema.ts';
 import { RemoteFailures, UserError } from '../errors.ts';
 import type { Fleet } from '../model.ts';
+import type { LeaseState } from '../aws/lease.ts';
 import { isScaled } from '../plan/autoscale.ts';
-import type { PoolDecision } from '../plan/scale.ts';
+import { queueMaintenanceCycle, type PoolDecision } from '../plan/scale.ts';
 import { sshPreflight } from '../transport/ssh.ts';
 import type { CommandModule } from './command.ts';
 import type { IoHost } from './io.ts';
 import { holdRunLock, lockTimeoutOption } from './lock.ts';
+import { fencedSystems } from '../apply/fenced.ts';
+import { Leadership, LeadershipLost, type LeadershipChange } from '../lock/leadership.ts';
+import { fleetLeases } from '../lock/run-lock.ts';
 import { WatchMetrics } from './metrics.ts';
 import { formatFailure, LogReporter } from './progress.ts';
 import { connect as connectAdapters } from './systems.ts';
 
 interface WatchFlags {
   lockTimeout: string;
+  lease?: string;
   tick: string;
   once: boolean;
   json: boolean;
@@ -31,6 +36,8 @@ interface WatchFlags {
 const minTickMs = 1_000;
 /** How often, between ticks, the nodes are looked at for ephemeral agents that took their build (one call). */
 const ephemeralLookMs = 1_000;
+/** A leader renews once a tick and stops acting a quarter of the lease before it ends: a lease of three ticks at least leaves room for a slow one. */
+const minLeaseTicks = 3;
 
 export const watchCommand: CommandModule = (command, context) => {
   command
@@ -39,8 +46,9 @@ export const watchCommand: CommandModule = (command, context) => {
     .option('--json', 'one JSON object per line: each pool whose numbers changed, and each step', false)
     .option('--metrics-port <port>', 'serve Prometheus metrics on GET /metrics at this port (0: any free one)')
     .option('--metrics-address <address>', 'the address the metrics listen on', '127.0.0.1')
-    .option(...lockTimeoutOption)
-    .action(async (flags: WatchFlags) => {
+    .option('--lease <duration>', "how long the leading watch's lease lasts without renewal: a follower takes over this long (plus a tick) after the leader dies (default: fleet.yaml lock.expireAfter)")
+    .option(lockTimeoutOption[0], `with --once: ${lockTimeoutOption[1]}`, lockTimeoutOption[2])
+    .action(async (flags: WatchFlags, self: { getOptionValueSource(key: string): string | undefined }) => {
       // The JSON lines are the output itself, not one document: the host writes them as plain lines.
       const ctx = context();
       const { io, env, now } = ctx;
@@ -50,15 +58,16 @@ export const watchCommand: CommandModule = (command, context) => {
       if (metricsPort !== undefined && (!/^\d+$/.test(flags.metricsPort!) || metricsPort > 65535)) {
         throw new UserError(`--metrics-port: expected a TCP port from 0 to 65535, found "${flags.metricsPort}"`);
       }
+      if (!flags.once && self.getOptionValueSource('lockTimeout') === 'cli') {
+        throw new UserError(`--lock-timeout: only --once waits for the run lock; a watch that runs on follows the leading one and takes over when it can (see --lease)`);
+      }
       const fleet = await loadFleet(ctx.globals.config, env);
+      const lease = leaseTime(flags, fleet, tick);
       await sshPreflight(fleet.pools, { baseDir: dirname(fleet.source), env });
       const token = await readToken(fleet, env);
-      // One up, down or watch at a time acts on the fleet; a standby watch waits (--lock-timeout).
-      await using _lock = await holdRunLock(ctx, fleet, 'watch', flags.lockTimeout);
       const systems = (ctx.connect ?? connectAdapters)(fleet, token, { env });
       const metrics = new WatchMetrics();
-      const out = output(io, flags.json, now, metrics);
-      const autoscaler = new Autoscaler(fleet, systems, { reporter: out.reporter, now });
+      const out = output(io, flags.json, now, metrics, fleet.fleet);
       if (!flags.json) io.info(describeFleet(fleet, tick, flags.once));
       if (metricsPort !== undefined) {
         const served = await metrics.serve(metricsPort, flags.metricsAddress).catch((err: unknown) => {
@@ -69,13 +78,43 @@ export const watchCommand: CommandModule = (command, context) => {
       }
 
       if (flags.once) {
-        const result = await autoscaler.tick();
-        out.tick(result);
+        // One tick under the run lock, as `up` takes it (--lock-timeout waits for another holder).
+        await using lock = await holdRunLock(ctx, fleet, 'watch', flags.lockTimeout);
+        const autoscaler = new Autoscaler(fleet, 'verify' in lock ? fencedSystems(systems, lock) : systems, { reporter: out.reporter, now });
+        let last = await autoscaler.tick();
+        out.tick(last);
+        const failures = [...last.failures];
+        // A drained agent is removed only by a look more than a queue-maintenance cycle after a look
+        // that saw it drained: one --once makes those looks itself (two more ticks at most) rather
+        // than leave them to the next run, whose memory of the drain would start anew. Idleness
+        // itself is remembered on the instances (plan/autoscale.ts).
+        for (let look = 0; look < 2 && last.decisions.some((d) => d.drain.length > 0 || d.numbers.drained > 0); look += 1) {
+          await new Promise((resolve) => setTimeout(resolve, queueMaintenanceCycle + 500));
+          last = await autoscaler.tick();
+          out.tick(last);
+          failures.push(...last.failures);
+        }
         await autoscaler.settle();
-        const failures = [...result.failures, ...out.failures()];
+        failures.push(...out.failures());
         if (failures.length > 0) throw new RemoteFailures(`${failures.length} step(s) of the tick failed`, failures.map(formatFailure));
         return;
       }
+
+      // Several watches may run: the one holding the fleet's lease acts, the others follow.
+      let leadership: Leadership | undefined;
+      if (fleet.lock) {
+        leadership = new Leadership(fleet, { leases: fleetLeases(fleet.lock), duration: lease!, now, notify: (change) => out.leadership(change) });
+      } else {
+        io.warn(`warning: ${fleet.source} has no lock: section, so nothing keeps a second watch, up or down on fleet ${fleet.fleet} from acting at the same time (see "The run lock" in README.md)`);
+      }
+      let autoscaler: Autoscaler | undefined;
+      /** The term the autoscaler acts under: a new term starts a new one, which knows only what it observes. */
+      let term: AbortSignal | undefined;
+      const follow = () => {
+        autoscaler?.stop();
+        autoscaler = undefined;
+        term = undefined;
+      };
 
       let stopping = false;
       let wake: () => void = () => undefined;
@@ -83,43 +122,94 @@ export const watchCommand: CommandModule = (command, context) => {
         stopping = true;
         wake();
       };
+      const pause = (ms: number) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
       try {
+        if (!leadership) autoscaler = new Autoscaler(fleet, systems, { reporter: out.reporter, now });
         while (!stopping) {
           const started = now();
+          if (leadership) {
+            const before = leadership.role;
+            await leadership.step();
+            metrics.role(leadership.role === 'leader', leadership.epoch, before !== leadership.role);
+            if (leadership.role === 'leader' && term !== leadership.signal) {
+              follow();
+              term = leadership.signal;
+              // A takeover starts from the observation alone, as a restarted watch does: launch
+              // tokens and tags make what the last leader left half done look finished or to finish.
+              autoscaler = new Autoscaler(fleet, fencedSystems(systems, leadership), { reporter: out.reporter, now });
+            } else if (leadership.role === 'follower' && autoscaler) {
+              follow();
+            }
+          }
+          if (!autoscaler) {
+            await pause(leadership!.nextTry(tick));
+            continue;
+          }
           try {
             out.tick(await autoscaler.tick());
           } catch (err) {
+            if (err instanceof LeadershipLost) {
+              // The leadership said so as it stepped down; the next step follows.
+              follow();
+              continue;
+            }
             // A tick that could not observe or plan changes nothing: say so and try again next tick.
             metrics.failedTick();
             out.error(err);
           }
-          // Until the next tick, a look every second for ephemeral agents that took their build.
-          while (!stopping && now() - started < tick) {
-            const rest = Math.min(ephemeralLookMs, Math.max(0, tick - (now() - started)));
-            await new Promise<void>((resolve) => {
-              const timer = setTimeout(resolve, rest);
-              wake = () => {
-                clearTimeout(timer);
-                resolve();
-              };
-            });
-            if (!stopping && now() - started < tick) await autoscaler.drainEphemeral().catch((err: unknown) => out.error(err));
+          // Until the next tick, a look every second for ephemeral agents that took their build and for interruption notices.
+          while (!stopping && autoscaler && now() - started < tick) {
+            await pause(Math.min(ephemeralLookMs, Math.max(0, tick - (now() - started))));
+            if (leadership && leadership.role !== 'leader') break;
+            const ignoreLost = (err: unknown) => (err instanceof LeadershipLost ? undefined : out.error(err));
+            if (!stopping && now() - started < tick) await autoscaler.drainEphemeral().catch(ignoreLost);
+            // An interruption notice does not wait for the tick: its agent is drained and replaced now.
+            if (!stopping && (await autoscaler.noticesWaiting().catch((err: unknown) => (ignoreLost(err), false)))) break;
           }
         }
       } finally {
         process.off('SIGTERM', stop);
         process.off('SIGINT', stop);
       }
-      // Whatever was under way is finished by the next watch (or `up`): nothing here needs waiting for.
-      autoscaler.stop();
+      // Whatever was under way is finished by the next leader (or `up`): nothing here needs waiting for.
+      follow();
+      if (leadership) {
+        // Let the lease go so that a follower takes over at its next try, not after the lease time.
+        const bounded = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5_000).unref());
+        await Promise.race([leadership.release().catch(() => false), bounded]);
+      }
       if (!flags.json) io.info('watch: stopped.');
       // The bring-up's remote waits (an SSM agent coming online, a bootstrap's command) hold timers
       // until their deadline: a stopped watch leaves them, as a crashed one would, once its output is out.
       setTimeout(() => process.exit(), 200).unref();
     });
 };
+
+/** The lease time: --lease, else fleet.yaml's lock.expireAfter; room for three ticks at least. */
+function leaseTime(flags: WatchFlags, fleet: Fleet, tick: number): number | undefined {
+  if (flags.lease === undefined) {
+    if (!fleet.lock) return undefined;
+    if (!flags.once && fleet.lock.expireAfter < minLeaseTicks * tick) {
+      throw new UserError(`${fleet.source}: lock.expireAfter: expected at least ${minLeaseTicks} ticks (${(minLeaseTicks * tick) / 1000}s with --tick ${flags.tick}) so that the leading watch renews well within it, found ${fleet.lock.expireAfter / 1000}s; raise it, or give watch --lease`);
+    }
+    return fleet.lock.expireAfter;
+  }
+  const ms = parseDuration(flags.lease);
+  if (ms === undefined || ms < 10_000 || ms > 3_600_000) throw new UserError(`--lease: expected a duration from 10s to 1h such as 30s, found "${flags.lease}"`);
+  if (ms < minLeaseTicks * tick) throw new UserError(`--lease: expected at least ${minLeaseTicks} ticks (${(minLeaseTicks * tick) / 1000}s with --tick ${flags.tick}) so that the leading watch renews well within it, found "${flags.lease}"`);
+  if (!fleet.lock) throw new UserError(`--lease: ${fleet.source} has no lock: section, so there is no lease to take (lock: { table: NAME }, the lock_table output of terraform/jenkins)`);
+  if (flags.once) throw new UserError('--lease: --once takes the run lock as up does (for lock.expireAfter); --lease is for a watch that runs on');
+  return ms;
+}
 
 function describeFleet(fleet: Fleet, tick: number, once: boolean): string {
   const scaled = fleet.pools.filter(isScaled).map((p) => `${p.name} (${p.min}..${p.max})`);
@@ -128,7 +218,7 @@ function describeFleet(fleet: Fleet, tick: number, once: boolean): string {
 }
 
 /** Lines for people, or JSON lines; a pool's line only when its numbers changed. */
-function output(io: IoHost, json: boolean, now: () => number, metrics: WatchMetrics) {
+function output(io: IoHost, json: boolean, now: () => number, metrics: WatchMetrics, fleet: string) {
   const last = new Map<string, string>();
   let lastQueue = '';
   const background: Array<Extract<ProgressEvent, { kind: 'failed' }>> = [];
@@ -163,6 +253,29 @@ function output(io: IoHost, json: boolean, now: () => number, metrics: WatchMetr
         const waiting = [...result.demand.unattributed.values()].reduce((a, b) => a + b, 0);
         if (json) io.result(JSON.stringify({ time: new Date(result.at).toISOString(), type: 'queue', unattributed: Object.fromEntries(result.demand.unattributed) }));
         else io.info(`${new Date(result.at).toISOString()} queue: ${waiting === 0 ? 'every waiting build is for a pool of this fleet, or none waits' : `${waiting} waiting build(s) no pool of this fleet serves (${unattributed})`}`);
+      }
+    },
+    leadership(change: LeadershipChange) {
+      const time = stamp();
+      const who = (s: LeaseState) => ({ holder: s.holder ?? null, host: s.details?.host ?? null, pid: s.details?.pid ?? null, epoch: s.epoch, expires: s.expiresAt ? new Date(s.expiresAt).toISOString() : null });
+      const whoText = (s: LeaseState) => `${s.holder ?? 'another run'} (host ${s.details?.host ?? '?'}, pid ${s.details?.pid ?? '?'}, epoch ${s.epoch}, expires ${s.expiresAt ? new Date(s.expiresAt).toISOString() : '?'})`;
+      switch (change.kind) {
+        case 'leading':
+          if (json) io.result(JSON.stringify({ time, type: 'leadership', role: 'leader', epoch: change.epoch, lockId: change.lockId, expires: new Date(change.expiresAt).toISOString(), ...(change.tookOverFrom ? { tookOverFrom: who(change.tookOverFrom) } : {}) }));
+          else io.info(`${time} watch: leading fleet ${fleet} (epoch ${change.epoch}, lock ID ${change.lockId})${change.tookOverFrom ? `, taken over from ${whoText(change.tookOverFrom)}` : ''}`);
+          break;
+        case 'following':
+          if (json) io.result(JSON.stringify({ time, type: 'leadership', role: 'follower', ...who(change.current) }));
+          else io.info(`${time} watch: following ${whoText(change.current)}; acts only once it leads, and tries to every tick`);
+          break;
+        case 'lost':
+          if (json) io.result(JSON.stringify({ time, type: 'leadership', role: 'follower', lost: change.epoch, reason: change.why }));
+          else io.warn(`${time} watch: stopped leading fleet ${fleet} (epoch ${change.epoch}): ${change.why}; following from now on`);
+          break;
+        case 'unreachable':
+          if (json) io.result(JSON.stringify({ time, type: 'error', error: `the fleet's lease: ${change.error}` }));
+          else io.warn(`${time} watch: the fleet's lease could not be ${change.role === 'leader' ? 'renewed' : 'read or taken'} (will try again next tick): ${change.error}`);
+          break;
       }
     },
     error(err: unknown) {

@@ -349,6 +349,17 @@ export const lockSchema = z.strictObject({
     .default(defaultLockExpireAfter),
 });
 
+/**
+ * An SQS queue URL as SQS hands it out (CreateQueue, GetQueueUrl, terraform's aws_sqs_queue.url):
+ * https://sqs.REGION.amazonaws.com[.cn]/ACCOUNT/NAME, a standard queue (EventBridge rules into a
+ * FIFO queue need a message group id, which terraform/jenkins does not set).
+ */
+export const queueUrlPattern = /^https:\/\/sqs\.([a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d)\.amazonaws\.com(?:\.cn)?\/(\d{12})\/([A-Za-z0-9_-]{1,80})$/;
+
+export const interruptionsSchema = z.strictObject({
+  queue: z.string().regex(queueUrlPattern, 'an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/jenkins-fleet-bank-ci-interruptions (terraform/jenkins output interruption_queue_url)'),
+});
+
 export const fleetSchema = z
   .strictObject({
     fleet: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'a fleet id of lowercase letters, digits and - (at most 32)'),
@@ -370,6 +381,11 @@ export const fleetSchema = z
      * fleet's region unless another is named. Without it, nothing keeps two runs apart.
      */
     lock: lockSchema.optional(),
+    /**
+     * Where EventBridge puts EC2's Spot interruption warnings and rebalance recommendations
+     * (terraform/jenkins makes the queue and its rules): `watch` drains and replaces the agents named.
+     */
+    interruptions: interruptionsSchema.optional(),
     pools: z.array(poolSchema),
     /** Conventions the generated shared library is rendered with (`provisioner library`). */
     library: librarySchema.optional(),

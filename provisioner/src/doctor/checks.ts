@@ -623,6 +623,19 @@ function isolationCheck(repo: Repository, facts: JenkinsfileFacts | undefined): 
   if (reviewPools.length === 0) {
     result.problems.push(`${repo.fleet.path}: no pool carries the label '${label}' (library.pullRequestLabel), so pull requests and other branches have no agent`);
   }
+  // Unmerged code gets neither the deploy agents' role nor what their security group may reach.
+  const deployPools = repo.fleet.value.pools.filter((pool) => !pool.labels.includes(label));
+  for (const pool of reviewPools) {
+    for (const other of deployPools) {
+      if (pool.instanceProfile !== undefined && pool.instanceProfile === other.instanceProfile) {
+        result.problems.push(`${repo.fleet.path} pools.${pool.name} builds pull requests (label '${label}') with instanceProfile ${pool.instanceProfile}, the role of pools.${other.name}: give it the pull-request agents' own (terraform/jenkins output review_agent_instance_profile)`);
+      }
+      const sharedGroups = (pool.securityGroups ?? []).filter((g) => (other.securityGroups ?? []).includes(g));
+      if (sharedGroups.length > 0) {
+        result.problems.push(`${repo.fleet.path} pools.${pool.name} builds pull requests (label '${label}') in security group ${sharedGroups.join(', ')}, as pools.${other.name} does: give it the pull-request agents' own (terraform/jenkins output review_agent_security_group_id)`);
+      }
+    }
+  }
   if (facts) {
     for (const stage of facts.stages.filter((s) => s.label !== undefined && s.label !== label && s.label !== 'any')) {
       let asked;

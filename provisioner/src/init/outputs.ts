@@ -1,7 +1,7 @@
 // What `provisioner init` fills into a fleet file from `terraform output -json`: reading that
 // document, and putting each output where fleet.yaml takes it (terraform/jenkins/outputs.tf names
 // its outputs after these places). Pure: the command reads and writes the files.
-import { isMap, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
 import { UserError } from '../errors.ts';
 
 /** One root's outputs, by name: the `value` of each entry of `terraform output -json`. */
@@ -58,12 +58,15 @@ export const requiredOutputs: { name: string; expect: Expect; goesTo: string }[]
   { name: 'agent_subnet_ids', expect: 'strings', goesTo: 'pools[].subnets' },
   { name: 'agent_security_group_id', expect: 'string', goesTo: 'pools[].securityGroups' },
   { name: 'agent_instance_profile', expect: 'string', goesTo: 'pools[].instanceProfile' },
+  { name: 'review_agent_security_group_id', expect: 'string', goesTo: 'pools[].securityGroups of the pull-request pool' },
+  { name: 'review_agent_instance_profile', expect: 'string', goesTo: 'pools[].instanceProfile of the pull-request pool' },
   { name: 'agent_kms_key_alias', expect: 'string', goesTo: 'secrets.kmsKeyId' },
 ];
 
 /** Outputs that fill more when given: the run lock's table (terraform/jenkins), the deploy's backend (terraform/bootstrap). */
 export const optionalOutputs: { name: string; expect: Expect; goesTo: string }[] = [
   { name: 'lock_table', expect: 'string', goesTo: 'lock.table' },
+  { name: 'interruption_queue_url', expect: 'string', goesTo: 'interruptions.queue' },
   { name: 'state_bucket', expect: 'string', goesTo: 'library.jenkinsfile.backendConfig.bucket' },
   { name: 'state_bucket_region', expect: 'string', goesTo: 'library.jenkinsfile.backendConfig.region' },
 ];
@@ -103,7 +106,7 @@ function put(doc: Document, path: (string | number)[], value: string | string[])
 /**
  * Fills the fleet file `text` (named `name`) with the outputs: the fleet's id, region, controller
  * URL and key, and every EC2 pool of the fleet's region's subnets, security group and instance
- * profile; the deploy's backend bucket when the bootstrap root's outputs are given. Everything else
+ * profile (the pull-request pool, carrying library.pullRequestLabel, its own group and profile); the deploy's backend bucket when the bootstrap root's outputs are given. Everything else
  * (pools, counts, labels, the library's settings) is kept as written. Throws naming every missing
  * or malformed output at once.
  */
@@ -146,6 +149,8 @@ export function fillFleet(
   set(['secrets', 'kmsKeyId'], 'secrets.kmsKeyId', 'agent_kms_key_alias');
 
   const region = values.get('region') as string;
+  // The pool that builds unmerged code gets the pull-request agents' own group and profile.
+  const pullRequestLabel = String(doc.getIn(['library', 'pullRequestLabel']) ?? 'pull-request');
   const pools = doc.get('pools', true);
   if (isSeq(pools)) {
     pools.items.forEach((pool, i) => {
@@ -157,15 +162,19 @@ export function fillFleet(
         left.push(`pools.${poolName} runs in ${own}, not in ${region} where terraform/jenkins made the subnets: its subnets, securityGroups and instanceProfile are left as they are`);
         return;
       }
+      const labels = pool.get('labels');
+      const review = isSeq(labels) && labels.items.some((label) => String(isScalar(label) ? label.value : label) === pullRequestLabel);
+      const [groupOutput, profileOutput] = review ? ['review_agent_security_group_id', 'review_agent_instance_profile'] : ['agent_security_group_id', 'agent_instance_profile'];
       set(['pools', i, 'subnets'], `pools.${poolName}.subnets`, 'agent_subnet_ids');
-      const group = values.get('agent_security_group_id') as string;
+      const group = values.get(groupOutput) as string;
       put(doc, ['pools', i, 'securityGroups'], [group]);
-      filled.push({ path: `pools.${poolName}.securityGroups`, output: 'agent_security_group_id', value: [group] });
-      set(['pools', i, 'instanceProfile'], `pools.${poolName}.instanceProfile`, 'agent_instance_profile');
+      filled.push({ path: `pools.${poolName}.securityGroups`, output: groupOutput, value: [group] });
+      set(['pools', i, 'instanceProfile'], `pools.${poolName}.instanceProfile`, profileOutput);
     });
   }
 
   set(['lock', 'table'], 'lock.table', 'lock_table');
+  set(['interruptions', 'queue'], 'interruptions.queue', 'interruption_queue_url');
 
   if (values.has('state_bucket') || values.has('state_bucket_region')) {
     if (doc.hasIn(['library', 'jenkinsfile', 'backendConfig'])) {

@@ -30,7 +30,7 @@ export interface JenkinsControllerOptions {
  * own (a node monitor's).
  */
 export const nodesTree =
-  'computer[displayName,description,offline,temporarilyOffline,idle,offlineCauseReason,offlineCause[_class,timestamp],absoluteRemotePath,numExecutors,executors[number,idle,progress,currentExecutable[fullDisplayName]],assignedLabels[name]]';
+  'computer[displayName,description,offline,temporarilyOffline,idle,offlineCauseReason,offlineCause[_class,timestamp],absoluteRemotePath,numExecutors,executors[number,idle,progress,currentExecutable[fullDisplayName,url]],assignedLabels[name]]';
 
 /** Offline causes a person sets (toggleOffline, changeOfflineCause, the CLI): OfflineCause.UserCause and its ByCLI. */
 const personCause = /^hudson\.slaves\.OfflineCause\$(UserCause|ByCLI)$/;
@@ -413,11 +413,13 @@ export class JenkinsController implements Controller {
 function runningBuilds(executors: unknown): RunningBuild[] {
   if (!Array.isArray(executors)) return [];
   return executors.flatMap((raw): RunningBuild[] => {
-    const executor = raw as { number?: unknown; idle?: unknown; progress?: unknown; currentExecutable?: { fullDisplayName?: unknown } | null };
+    const executor = raw as { number?: unknown; idle?: unknown; progress?: unknown; currentExecutable?: { fullDisplayName?: unknown; url?: unknown } | null };
     if (executor.idle !== false) return [];
     const build: RunningBuild = { executor: typeof executor.number === 'number' ? executor.number : 0 };
     const name = executor.currentExecutable?.fullDisplayName;
     if (typeof name === 'string' && name) build.build = name;
+    const url = executor.currentExecutable?.url;
+    if (typeof url === 'string' && url) build.url = url;
     if (typeof executor.progress === 'number' && executor.progress >= 0) build.progress = executor.progress;
     return [build];
   });

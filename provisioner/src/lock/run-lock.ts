@@ -67,7 +67,7 @@ export function holderIsGoneHere(details: Record<string, string> | undefined, he
   }
 }
 
-function holderText(h: RunLockHolder): string {
+export function holderText(h: RunLockHolder): string {
   return `${h.command} by ${h.who}@${h.host} (pid ${h.pid})`;
 }
 

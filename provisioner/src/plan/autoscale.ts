@@ -4,9 +4,10 @@
 // the scaler wants, plus the scaler's drains, take-backs and removals. Pure: the observation, the
 // queue and what the process remembers come in; actions and the memory to keep go out.
 import { isStaticPool } from '../config/schema.ts';
-import type { AgentNode, Fleet, Instance, Observed, Pool } from '../model.ts';
+import type { AgentNode, Fleet, IdleMark, Instance, Observed, Pool } from '../model.ts';
 import { demandFromQueue, type Demand, type PoolServing, type QueueItem } from './demand.ts';
 import { inventory, nodePools, type Agent } from './inventory.ts';
+import { interruptionDrainReason, parseInterruptionReason, strongerNotice, type InterruptionNotice } from './interruptions.ts';
 import { drainMessage, planUp, type Action, type Plan, type RemoveAction } from './plan.ts';
 import { decideScaling, type AgentPhase, type LaunchOutcome, type ObservedAgent, type PoolDecision, type ScalingMemory, type ScalingPolicy } from './scale.ts';
 
@@ -57,6 +58,11 @@ export interface WatchState {
   launching: ReadonlySet<string>;
   /** What became of each pool's launches since the last tick. */
   lastLaunch: ReadonlyMap<string, LaunchOutcome>;
+  /**
+   * Notices this process received, by instance id (the ones whose drain Jenkins shows are also read
+   * from the node's offline cause, so a restarted process knows them too).
+   */
+  interruptions?: ReadonlyMap<string, InterruptionNotice>;
 }
 
 export interface WatchOptions {
@@ -82,6 +88,15 @@ export interface WatchPlan {
   drains: Drain[];
   /** Placeholder nodes to create (pools that may scale to zero) and to delete (no longer wanted). */
   placeholders: { create: Pool[]; remove: string[] };
+  /** Idleness to record on instances (Tags.idleSince) where it changed since the last record. */
+  idleMarks: IdleMarkWrite[];
+}
+
+export interface IdleMarkWrite {
+  region: string;
+  instanceId: string;
+  agent: string;
+  mark: IdleMark;
 }
 
 /** A pool `watch` scales: one with `max` in the file. */
@@ -111,7 +126,7 @@ function drainedByUs(fleet: string, node: AgentNode): boolean {
 }
 
 /** One agent of a scaled pool in the scaler's words. */
-export function observedAgent(fleet: Fleet, pool: Pool, agent: Agent, bringingUp: ReadonlySet<string>, now: number): ObservedAgent {
+export function observedAgent(fleet: Fleet, pool: Pool, agent: Agent, bringingUp: ReadonlySet<string>, now: number, interruptions?: ReadonlyMap<string, InterruptionNotice>): ObservedAgent {
   const instance = agent.instance as Instance;
   const node = agent.node;
   const bootDeadline = pool.scaling?.bootDeadline ?? 0;
@@ -126,7 +141,18 @@ export function observedAgent(fleet: Fleet, pool: Pool, agent: Agent, bringingUp
   const busy = node ? (node.busyExecutors ?? (node.idle ? 0 : executors)) : 0;
   // A drain of ours that says the agent's one build started outlives this process: it ran.
   const hasRun = node !== undefined && drainedByUs(fleet.fleet, node) && (node.offlineReason ?? '').includes(ephemeralDrainReason);
-  return { name: agent.name, phase, launchedAt: instance.launchedAt, executors, busy, hasRun };
+
+  const observed: ObservedAgent = { name: agent.name, phase, launchedAt: instance.launchedAt, executors, busy, hasRun, ...(instance.idleMark !== undefined ? { idleMark: instance.idleMark } : {}) };
+  const recorded = node && drainedByUs(fleet.fleet, node) ? parseInterruptionReason(node.offlineReason) : undefined;
+  const received = interruptions?.get(instance.id);
+  const interrupted = received ? strongerNotice(recorded, { kind: received.kind, at: received.at }) : recorded;
+  if (interrupted) observed.interrupted = { kind: interrupted.kind, at: interrupted.at };
+  return observed;
+}
+
+/** The drain a notice asks for: the words that record it on the node. */
+export function interruptionDrain(fleet: Fleet, pool: string, node: string, notice: InterruptionNotice): Drain {
+  return { pool, node, message: drainMessage(fleet.fleet, interruptionDrainReason(notice)) };
 }
 
 /** Plans one tick: what the scaler decides for each scaled pool, and `up`'s planner for everything else. */
@@ -146,13 +172,14 @@ export function planWatch(fleet: Fleet, observed: Observed, queue: readonly Queu
 
   const scaled = world.pools.filter(({ pool }) => isScaled(pool));
   const live = new Map(scaled.map(({ pool, members }) => [pool.name, members.filter((a) => a.life === 'live')]));
+  const seen = new Map(scaled.map(({ pool }) => [pool.name, (live.get(pool.name) ?? []).map((a) => observedAgent(fleet, pool, a, state.bringingUp, now, state.interruptions))]));
   const { decisions, memory } = decideScaling(
     scaled.map(({ pool }) => {
       const lastLaunch = state.lastLaunch.get(pool.name);
       return {
         policy: scalingPolicy(pool as Pool & { scaling: NonNullable<Pool['scaling']> }, options),
         demand: demand.pools.get(pool.name)?.items ?? 0,
-        agents: (live.get(pool.name) ?? []).map((a) => observedAgent(fleet, pool, a, state.bringingUp, now)),
+        agents: seen.get(pool.name) ?? [],
         ...(lastLaunch ? { lastLaunch } : {}),
       };
     }),
@@ -171,16 +198,23 @@ export function planWatch(fleet: Fleet, observed: Observed, queue: readonly Queu
   // `up`'s planner on the fleet as the scaler wants it: each scaled pool exactly its live agents plus
   // the launches, so the planner launches those and registers, bootstraps and repairs as in `up`.
   const byPool = new Map(decisions.map((d) => [d.pool, d]));
-  const wanted: Fleet = {
+  const sized = (replaced: ReadonlyMap<string, number>): Fleet => ({
     ...fleet,
     pools: fleet.pools.map((pool) => {
       const decision = byPool.get(pool.name);
       if (!decision) return pool;
-      const size = (live.get(pool.name)?.length ?? 0) + decision.launch;
+      const agents = (live.get(pool.name)?.length ?? 0) + decision.launch;
+      const size = replaced.has(pool.name) ? Math.min(pool.max, Math.max(pool.min, agents - (replaced.get(pool.name) ?? 0))) : agents;
       return { ...pool, count: size, min: size, max: size };
     }),
-  };
-  const planned = planUp(wanted, observed).actions;
+  });
+  let planned = planUp(sized(new Map()), observed);
+  // A rolling replacement (issue 19's rounds, one a tick): an up-to-date agent beside an out-of-date
+  // one is that one's replacement, not a wish for a bigger pool. Counted as such, the pool's size
+  // stays what the scaler wants (within min..max), so the rollout surges at most maxSurge beyond it;
+  // counted as agents, every replacement would raise the size and let the next tick surge again.
+  const rolling = new Map((planned.rollouts ?? []).filter((r) => r.outdated > 0 && byPool.has(r.pool)).map((r) => [r.pool, Math.min(r.outdated, Math.max(0, (live.get(r.pool)?.length ?? 0) - r.outdated))]));
+  if (rolling.size > 0) planned = planUp(sized(rolling), observed);
 
   const agents = new Map(world.agents.map((a) => [a.name, a]));
   const scaledNames = new Set(decisions.map((d) => d.pool));
@@ -188,7 +222,7 @@ export function planWatch(fleet: Fleet, observed: Observed, queue: readonly Queu
   const bringUp: Action[] = [];
   const takeDown: Action[] = [];
   const removing = new Set<string>();
-  for (const action of planned) {
+  for (const action of planned.actions) {
     switch (action.type) {
       case 'launch':
         if (!state.launching.has(action.pool)) bringUp.push(action);
@@ -234,13 +268,20 @@ export function planWatch(fleet: Fleet, observed: Observed, queue: readonly Queu
         region: instance.region,
         instanceId: instance.id,
         ...(agent.node ? { node: agent.node.name } : {}),
-        reason: why === 'stuck' ? 'replace' : 'scale-down',
+        reason: why === 'stuck' || why === 'interrupted' ? 'replace' : 'scale-down',
         busy: false,
-        ...(why === 'stuck' ? { detail: `not online ${formatMs(pool.scaling?.bootDeadline ?? 0)} after its launch` } : why === 'ephemeral' ? { detail: 'its one build ended' } : {}),
+        ...(why === 'stuck' ? { detail: `not online ${formatMs(pool.scaling?.bootDeadline ?? 0)} after its launch` } : why === 'ephemeral' ? { detail: 'its one build ended' } : why === 'interrupted' ? { detail: 'EC2 is interrupting it and no build runs there' } : {}),
       };
       takeDown.push(removal);
       removing.add(name);
     }
+  }
+
+  // A notice whose drain did not land yet (or failed): drained now, recording it on the node.
+  for (const agent of world.agents) {
+    const notice = agent.instance ? state.interruptions?.get(agent.instance.id) : undefined;
+    if (!notice || !agent.node || agent.node.temporarilyOffline || removing.has(agent.name) || !scaledNames.has(agent.pool)) continue;
+    if (!drains.some((d) => d.node === agent.node!.name)) drains.push(interruptionDrain(fleet, agent.pool, agent.node.name, notice));
   }
 
   const create = missingPlaceholders(fleet, observed.nodes);
@@ -250,6 +291,21 @@ export function planWatch(fleet: Fleet, observed: Observed, queue: readonly Queu
     if (!placeholder || placeholder.fleet !== fleet.fleet) return [];
     return wanted0.has(placeholder.pool) && node.name === placeholderName(placeholder.pool) ? [] : [node.name];
   });
+
+  // Idleness outlives this process on the instance (Tags.idleSince), written only when it changes kind
+  // (idle to busy, busy or unrecorded to idle): one tag write per agent per build at most, none while
+  // nothing changes. Why the instance and not the lock's item or the node: the observation already
+  // reads every instance's tags (no extra read), it works for a fleet without `lock:`, it goes with
+  // the instance when that is terminated, and a tag is a write IAM limits to this one key
+  // (terraform/modules/provisioner-iam); a static host is never removed for idleness, so needs none.
+  const idleMarks: IdleMarkWrite[] = [];
+  for (const agent of [...seen.values()].flat()) {
+    const instance = agents.get(agent.name)?.instance;
+    if (!instance || instance.host || removing.has(agent.name) || (agent.phase !== 'online' && agent.phase !== 'drained')) continue;
+    const idle = memory.agents[agent.name]?.idle;
+    const mark: IdleMark | undefined = agent.busy > 0 ? (instance.idleMark === 'busy' ? undefined : 'busy') : idle && typeof instance.idleMark !== 'number' ? idle.firstSeen : undefined;
+    if (mark !== undefined) idleMarks.push({ region: instance.region, instanceId: instance.id, agent: agent.name, mark });
+  }
 
   // Nothing is brought up that this tick takes away (a stuck agent's late registration, say).
   const kept = bringUp.filter((a) => !(a.type === 'register' || a.type === 'bootstrap') || !removing.has(a.node));
@@ -261,6 +317,7 @@ export function planWatch(fleet: Fleet, observed: Observed, queue: readonly Queu
     takeDown: { fleet: fleet.fleet, actions: takeDown },
     drains,
     placeholders: { create, remove },
+    idleMarks,
   };
 }
 

@@ -82,6 +82,17 @@ export interface ObservedAgent {
    * controller's clock); without it, the first observation that saw it drained counts.
    */
   drainedAt?: number;
+  /**
+   * EC2 said the instance is about to go (a Spot interruption warning) or at risk (a rebalance
+   * recommendation), at `at`: it is leaving, drained and replaced; removed once no build runs there.
+   */
+  interrupted?: { kind: 'warning' | 'rebalance'; at: number };
+  /**
+   * What an earlier process recorded of its idleness (on the instance, Tags.idleSince): a number is
+   * the first observation of its current idle stretch. Read only when this process has no memory of
+   * the agent, so that `watch --once` from cron, and a restarted `watch`, count idleness from it.
+   */
+  idleMark?: number | 'busy';
 }
 
 /** What became of the launches the previous tick asked for. */
@@ -139,7 +150,7 @@ export interface ScalingMemory {
 export const emptyMemory = (): ScalingMemory => ({ agents: {}, pools: {} });
 
 export type DrainWhy = 'scale-in' | 'ephemeral';
-export type RemoveWhy = 'scale-in' | 'ephemeral' | 'stuck';
+export type RemoveWhy = 'scale-in' | 'ephemeral' | 'stuck' | 'interrupted';
 
 /** The pool's figures this tick, for the one line `watch` prints when they change. */
 export interface PoolNumbers {
@@ -151,6 +162,8 @@ export interface PoolNumbers {
   drained: number;
   held: number;
   lost: number;
+  /** Agents EC2 is taking away (or may): drained, replaced, removed once idle. */
+  interrupted: number;
   /** Every agent the pool has, stuck ones included. */
   agents: number;
   launch: number;
@@ -214,10 +227,14 @@ function decidePool(tick: PoolTick, memory: ScalingMemory, now: number): { decis
 
   // This observation, remembered.
   const seen: Seen[] = tick.agents.map((agent) => {
-    const before = memory.agents[agent.name] ?? {};
+    const remembered = memory.agents[agent.name];
+    const before = remembered ?? {};
     const m: AgentMemory = {};
     const connected = agent.phase === 'online' || agent.phase === 'drained';
-    if (connected && agent.busy === 0) m.idle = before.idle ?? { since: before.lastBusySeen ?? now, firstSeen: now };
+    // An earlier process's first idle observation counts as this one's (both since and firstSeen: it
+    // is an observation of idleness, and a build it missed in between only ended before this one).
+    const recorded = remembered === undefined && typeof agent.idleMark === 'number' && agent.idleMark <= now ? { since: agent.idleMark, firstSeen: agent.idleMark } : undefined;
+    if (connected && agent.busy === 0) m.idle = before.idle ?? recorded ?? { since: before.lastBusySeen ?? now, firstSeen: now };
     if (agent.busy > 0) m.lastBusySeen = now;
     if (agent.phase === 'drained') m.drainedSeen = before.drainedSeen ?? now;
     if (before.ranBuild || agent.busy > 0 || agent.hasRun) m.ranBuild = true;
@@ -240,6 +257,7 @@ function decidePool(tick: PoolTick, memory: ScalingMemory, now: number): { decis
   const booting: Seen[] = [];
   for (const s of seen) {
     if (s.agent.phase !== 'launching' && s.agent.phase !== 'connecting') continue;
+    if (s.agent.interrupted) continue;
     if (now - s.agent.launchedAt > policy.bootDeadline) {
       remove.push({ agent: s.agent.name, why: 'stuck' });
       if (!s.memory.stuck) {
@@ -254,7 +272,9 @@ function decidePool(tick: PoolTick, memory: ScalingMemory, now: number): { decis
 
   // Ephemeral agents that ran a build are on their way out: drained at once, removed once idle.
   const outgoing = (s: Seen) => policy.ephemeral && s.memory.ranBuild === true;
-  const inPhase = (phase: AgentPhase) => seen.filter((s) => s.agent.phase === phase);
+  // Interrupted agents are leaving: never counted, resumed or scaled in; each has its replacement.
+  const leaving = seen.filter((s) => s.agent.interrupted !== undefined);
+  const inPhase = (phase: AgentPhase) => seen.filter((s) => s.agent.phase === phase && s.agent.interrupted === undefined);
   const online = inPhase('online').filter((s) => !outgoing(s));
   const drained = inPhase('drained').filter((s) => !outgoing(s));
   const held = inPhase('held');
@@ -266,6 +286,12 @@ function decidePool(tick: PoolTick, memory: ScalingMemory, now: number): { decis
     return s.agent.busy === 0 && drainedAt !== undefined && now - drainedAt > queueMaintenanceCycle;
   };
   for (const s of inPhase('drained').filter(outgoing)) if (settled(s)) remove.push({ agent: s.agent.name, why: 'ephemeral' });
+  // An interrupted agent goes once nothing runs there: at once if its agent never came or is gone,
+  // else once drained past a maintenance cycle (nothing was handed to it before the drain).
+  for (const s of leaving) {
+    const connected = s.agent.phase === 'online' || s.agent.phase === 'drained' || s.agent.phase === 'held';
+    if (!connected || settled(s)) remove.push({ agent: s.agent.name, why: 'interrupted' });
+  }
 
   const freeOf = (s: Seen) => Math.max(0, s.agent.executors - s.agent.busy);
   const free = sum(online.map(freeOf));
@@ -286,12 +312,14 @@ function decidePool(tick: PoolTick, memory: ScalingMemory, now: number): { decis
   }
   if (resume.length > 0) notes.push(`take back ${resume.length} drained`);
 
-  // Launch: executors missing for demand and minIdle, agents missing for min; within max, the rate, backoff and budget.
+  // Launch: executors missing for demand and minIdle, agents missing for min, a replacement for each
+  // interrupted agent; within max (which the leaving agents do not count against), the rate, backoff and budget.
   const forDemand = Math.max(0, Math.ceil(missing / policy.executorsPerAgent));
   const forMin = Math.max(0, policy.min - staying);
-  let launch = Math.max(forDemand, forMin);
+  const forReplacement = unreplaced(leaving.map((s) => s.agent), seen.filter((s) => s.agent.interrupted === undefined).map((s) => s.agent));
+  let launch = Math.max(forDemand, forMin, forReplacement);
   const removing = new Set(remove.map((r) => r.agent));
-  const total = seen.filter((s) => !removing.has(s.agent.name)).length;
+  const total = seen.filter((s) => !removing.has(s.agent.name) && s.agent.interrupted === undefined).length;
   if (launch > 0) {
     const wish = launch;
     const room = Math.max(0, policy.max - total);
@@ -310,7 +338,7 @@ function decidePool(tick: PoolTick, memory: ScalingMemory, now: number): { decis
       launch = 0;
       notes.push(`launches throttled: next at ${new Date(pool.backoffUntil).toISOString()}`);
     }
-    const why = forMin > forDemand ? `${forMin} below min ${policy.min}` : `demand ${demand} + minIdle ${policy.minIdle} > ${free} free + ${bootingExecutors} booting`;
+    const why = forReplacement >= Math.max(forMin, forDemand) ? `replacing ${forReplacement} interrupted` : forMin > forDemand ? `${forMin} below min ${policy.min}` : `demand ${demand} + minIdle ${policy.minIdle} > ${free} free + ${bootingExecutors} booting`;
     if (launch > 0) notes.push(`launch ${launch}: ${why}`);
     if (launch < wish && room < wish) notes.push(`held at max ${policy.max}`);
     else if (launch < wish && launch > 0 && policy.launchesPerTick < wish) notes.push(`at most ${policy.launchesPerTick} a tick`);
@@ -346,6 +374,7 @@ function decidePool(tick: PoolTick, memory: ScalingMemory, now: number): { decis
   if (removals('stuck') > 0) notes.push(`replace ${removals('stuck')} stuck (not online ${formatDuration(policy.bootDeadline)} after launch)`);
   if (removals('ephemeral') > 0) notes.push(`remove ${removals('ephemeral')} whose build ended`);
   if (removals('scale-in') > 0) notes.push(`remove ${removals('scale-in')} drained and idle`);
+  if (removals('interrupted') > 0) notes.push(`remove ${removals('interrupted')} interrupted, no build left there`);
 
   const stopped = pool.failuresInRow >= policy.retryBudget;
   const numbers: PoolNumbers = {
@@ -356,6 +385,7 @@ function decidePool(tick: PoolTick, memory: ScalingMemory, now: number): { decis
     drained: inPhase('drained').length,
     held: held.length,
     lost: lost.length,
+    interrupted: leaving.length,
     agents: seen.length,
     launch,
     drain: drain.length,
@@ -367,6 +397,23 @@ function decidePool(tick: PoolTick, memory: ScalingMemory, now: number): { decis
   const reason = notes.length > 0 ? notes.join('; ') : `steady: demand ${demand}, ${free} free, ${booting.length} booting, minIdle ${policy.minIdle}, min ${policy.min}, max ${policy.max}`;
   const agents = Object.fromEntries(seen.map((s) => [s.agent.name, s.memory]));
   return { decision: { pool: policy.pool, launch, drain, resume, remove, numbers, reason }, pool, agents };
+}
+
+/**
+ * How many interrupted agents have no replacement yet: an agent launched at or after an agent's
+ * notice stands in for it (each for one, earliest notices first). Read from the observation alone,
+ * so a restarted process neither forgets a replacement nor launches a second.
+ */
+export function unreplaced(interrupted: readonly ObservedAgent[], others: readonly ObservedAgent[]): number {
+  const candidates = [...others].sort((a, b) => a.launchedAt - b.launchedAt);
+  const used = new Set<ObservedAgent>();
+  let missing = 0;
+  for (const agent of [...interrupted].sort((a, b) => a.interrupted!.at - b.interrupted!.at)) {
+    const replacement = candidates.find((c) => !used.has(c) && c.launchedAt >= agent.interrupted!.at);
+    if (replacement) used.add(replacement);
+    else missing += 1;
+  }
+  return missing;
 }
 
 function sum(values: number[]): number {

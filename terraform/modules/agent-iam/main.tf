@@ -1,6 +1,10 @@
 # What a build agent of one fleet may do: its instance profile (SSM management, read of its own
 # fleet's parameters, decryption with the fleet's key), the key itself, and the agents' security
 # group, which accepts no inbound connection (agents dial out to the controller over WebSocket).
+# Two kinds of agents get a role, instance profile and security group each: the deploy pools'
+# (`deploy`) and the pull-request pool's (`review`), which runs unmerged code from branches. They
+# hold the same rights today; being apart, what is granted to or opened for the deploy agents (a
+# role's policy, an ingress rule naming their group) never reaches the agents of unmerged code.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -17,6 +21,11 @@ locals {
   # The provisioner tags each agent's secret with the ARN of the instance it is for.
   reader_tag = "jenkins-fleet:instance"
   name       = "jenkins-fleet-${var.fleet}-agent"
+
+  kinds = {
+    deploy = { name = local.name, who = "Build agents", group = "agents" }
+    review = { name = "jenkins-fleet-${var.fleet}-review-agent", who = "Pull-request agents (unmerged code)", group = "pull-request agents" }
+  }
 }
 
 module "key" {
@@ -51,15 +60,19 @@ data "aws_iam_policy_document" "assume_ec2" {
 }
 
 resource "aws_iam_role" "agent" {
-  name               = local.name
-  description        = "Build agents of Jenkins fleet ${var.fleet}"
+  for_each = local.kinds
+
+  name               = each.value.name
+  description        = "${each.value.who} of Jenkins fleet ${var.fleet}"
   assume_role_policy = data.aws_iam_policy_document.assume_ec2.json
 
   tags = merge(var.tags, { JenkinsFleet = var.fleet })
 }
 
 resource "aws_iam_role_policy_attachment" "ssm_core" {
-  role       = aws_iam_role.agent.name
+  for_each = local.kinds
+
+  role       = aws_iam_role.agent[each.key].name
   policy_arn = "arn:${local.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
 }
 
@@ -146,31 +159,39 @@ data "aws_iam_policy_document" "session_logs" {
 }
 
 resource "aws_iam_role_policy" "session_logs" {
+  for_each = local.kinds
+
   name   = "session-manager-logs"
-  role   = aws_iam_role.agent.id
+  role   = aws_iam_role.agent[each.key].id
   policy = data.aws_iam_policy_document.session_logs.json
 }
 
 resource "aws_iam_role_policy" "agent" {
+  for_each = local.kinds
+
   name   = "fleet-parameters"
-  role   = aws_iam_role.agent.id
+  role   = aws_iam_role.agent[each.key].id
   policy = data.aws_iam_policy_document.agent.json
 }
 
 resource "aws_iam_instance_profile" "agent" {
-  name = local.name
-  role = aws_iam_role.agent.name
+  for_each = local.kinds
+
+  name = each.value.name
+  role = aws_iam_role.agent[each.key].name
 
   tags = merge(var.tags, { JenkinsFleet = var.fleet })
 }
 
 # No ingress rule at all: SSM and the Jenkins WebSocket connection are both outbound.
 resource "aws_security_group" "agent" {
-  name_prefix = "${local.name}-"
-  description = "Jenkins fleet ${var.fleet} agents: no inbound, HTTP(S) outbound"
+  for_each = local.kinds
+
+  name_prefix = "${each.value.name}-"
+  description = "Jenkins fleet ${var.fleet} ${each.value.group}: no inbound, HTTP(S) outbound"
   vpc_id      = var.vpc_id
 
-  tags = merge(var.tags, { Name = local.name, JenkinsFleet = var.fleet })
+  tags = merge(var.tags, { Name = each.value.name, JenkinsFleet = var.fleet })
 
   lifecycle {
     create_before_destroy = true
@@ -180,7 +201,9 @@ resource "aws_security_group" "agent" {
 # HTTPS reaches SSM, the controller, package and tool downloads; HTTP only the distributions'
 # package mirrors that still serve it.
 resource "aws_vpc_security_group_egress_rule" "agent_http" {
-  security_group_id = aws_security_group.agent.id
+  for_each = local.kinds
+
+  security_group_id = aws_security_group.agent[each.key].id
   description       = "outbound TCP 80"
   ip_protocol       = "tcp"
   from_port         = 80
@@ -189,10 +212,55 @@ resource "aws_vpc_security_group_egress_rule" "agent_http" {
 }
 
 resource "aws_vpc_security_group_egress_rule" "agent_https" {
-  security_group_id = aws_security_group.agent.id
+  for_each = local.kinds
+
+  security_group_id = aws_security_group.agent[each.key].id
   description       = "outbound TCP 443"
   ip_protocol       = "tcp"
   from_port         = 443
   to_port           = 443
   cidr_ipv4         = "0.0.0.0/0"
+}
+
+# The deploy agents' resources kept their place in the state when the pull-request agents got
+# their own: an existing estate updates in place rather than replacing its agents' role and group.
+
+moved {
+  from = aws_iam_role.agent
+  to   = aws_iam_role.agent["deploy"]
+}
+
+moved {
+  from = aws_iam_role_policy_attachment.ssm_core
+  to   = aws_iam_role_policy_attachment.ssm_core["deploy"]
+}
+
+moved {
+  from = aws_iam_role_policy.session_logs
+  to   = aws_iam_role_policy.session_logs["deploy"]
+}
+
+moved {
+  from = aws_iam_role_policy.agent
+  to   = aws_iam_role_policy.agent["deploy"]
+}
+
+moved {
+  from = aws_iam_instance_profile.agent
+  to   = aws_iam_instance_profile.agent["deploy"]
+}
+
+moved {
+  from = aws_security_group.agent
+  to   = aws_security_group.agent["deploy"]
+}
+
+moved {
+  from = aws_vpc_security_group_egress_rule.agent_http
+  to   = aws_vpc_security_group_egress_rule.agent_http["deploy"]
+}
+
+moved {
+  from = aws_vpc_security_group_egress_rule.agent_https
+  to   = aws_vpc_security_group_egress_rule.agent_https["deploy"]
 }

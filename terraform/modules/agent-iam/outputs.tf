@@ -1,21 +1,41 @@
 output "role_arn" {
-  description = "ARN of the agents' IAM role (the provisioner may pass only this role)."
-  value       = aws_iam_role.agent.arn
+  description = "ARN of the deploy agents' IAM role (the provisioner may pass only this role and review_role_arn)."
+  value       = aws_iam_role.agent["deploy"].arn
 }
 
 output "instance_profile_name" {
-  description = "Instance profile of the agents: fleet.yaml pools[].instanceProfile."
-  value       = aws_iam_instance_profile.agent.name
+  description = "Instance profile of the deploy agents: fleet.yaml pools[].instanceProfile of every pool but the pull-request one."
+  value       = aws_iam_instance_profile.agent["deploy"].name
 }
 
 output "instance_profile_arn" {
-  description = "ARN of the agents' instance profile."
-  value       = aws_iam_instance_profile.agent.arn
+  description = "ARN of the deploy agents' instance profile."
+  value       = aws_iam_instance_profile.agent["deploy"].arn
 }
 
 output "security_group_id" {
-  description = "The agents' security group (no inbound rule): fleet.yaml pools[].securityGroups."
-  value       = aws_security_group.agent.id
+  description = "The deploy agents' security group (no inbound rule): fleet.yaml pools[].securityGroups of every pool but the pull-request one."
+  value       = aws_security_group.agent["deploy"].id
+}
+
+output "review_role_arn" {
+  description = "ARN of the pull-request agents' IAM role."
+  value       = aws_iam_role.agent["review"].arn
+}
+
+output "review_instance_profile_name" {
+  description = "Instance profile of the pull-request agents: fleet.yaml pools[].instanceProfile of the pool carrying library.pullRequestLabel."
+  value       = aws_iam_instance_profile.agent["review"].name
+}
+
+output "review_instance_profile_arn" {
+  description = "ARN of the pull-request agents' instance profile."
+  value       = aws_iam_instance_profile.agent["review"].arn
+}
+
+output "review_security_group_id" {
+  description = "The pull-request agents' security group (no inbound rule), apart from the deploy agents': fleet.yaml pools[].securityGroups of the pool carrying library.pullRequestLabel."
+  value       = aws_security_group.agent["review"].id
 }
 
 output "kms_key_arn" {

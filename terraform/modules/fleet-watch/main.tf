@@ -1,4 +1,5 @@
-# `provisioner watch` as an ECS service (Fargate, one task) in the controller's private subnets.
+# `provisioner watch` as an ECS service (Fargate, two tasks: one leads, one follows) in the
+# controller's private subnets.
 # The task role carries the provisioner's policy (terraform/modules/provisioner-iam) and nothing
 # else; the execution role pulls the image, writes the log and reads the one token secret, which
 # ECS injects as JENKINS_API_TOKEN (never in the task definition). fleet.yaml is baked into the
@@ -16,10 +17,10 @@ locals {
     image     = var.image
     essential = true
     # node and the CLI by their absolute paths: the image's entry point is not trusted to be ours.
-    command = [
+    command = concat([
       "node", "/opt/jenkins-fleet/bin/provisioner.mjs", "--config", var.fleet_file, "watch",
-      "--tick", var.tick, "--json", "--lock-timeout", var.lock_timeout,
-    ]
+      "--tick", var.tick, "--json",
+    ], var.lease == null ? [] : ["--lease", var.lease])
     readonlyRootFilesystem = true
     user                   = "1000:1000"
     environment = [
@@ -209,15 +210,17 @@ resource "aws_ecs_task_definition" "watch" {
   tags = var.tags
 }
 
-# One task. A deployment starts the new task before stopping the old (maximum 200 %): the new one
-# waits on the run lock (--lock-timeout) until the old one lets it go, so two never act at once.
+# Two tasks by default: the one holding the fleet's lease acts, the other follows and takes over
+# within the lease time plus one tick if the leader dies, without waiting for ECS to start a new
+# one. A deployment starts the new tasks as followers before stopping the old (maximum 200 %); a
+# stopped leader lets the lease go and a follower leads at its next tick; two never act at once.
 resource "aws_ecs_service" "watch" {
   name                               = var.name
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.watch.arn
-  desired_count                      = 1
+  desired_count                      = var.desired_count
   launch_type                        = "FARGATE"
-  deployment_minimum_healthy_percent = 0
+  deployment_minimum_healthy_percent = var.desired_count > 1 ? 50 : 0
   deployment_maximum_percent         = 200
   enable_execute_command             = false
   propagate_tags                     = "SERVICE"

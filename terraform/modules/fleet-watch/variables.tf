@@ -108,10 +108,26 @@ variable "tick" {
   default     = "5s"
 }
 
-variable "lock_timeout" {
+variable "lease" {
   type        = string
-  description = "`provisioner watch --lock-timeout`: how long a second task (a deployment's new one) waits for the run lock the old one holds."
-  default     = "10m"
+  description = "`provisioner watch --lease`: how long the leading task's lease lasts without renewal (a follower takes over this long plus a tick after the leader dies); null for fleet.yaml's lock.expireAfter."
+  default     = null
+
+  validation {
+    condition     = var.lease == null || can(regex("^[1-9][0-9]*(s|m|h)$", var.lease))
+    error_message = "lease must be a duration such as 30s or 2m (10s to 1h, at least three ticks), or null for fleet.yaml's lock.expireAfter."
+  }
+}
+
+variable "desired_count" {
+  type        = number
+  description = "How many `provisioner watch` tasks run: one leads through the fleet's lease, the others follow and take over if it dies. 1 leaves the fleet without a watch until ECS has started a new task."
+  default     = 2
+
+  validation {
+    condition     = var.desired_count >= 1 && var.desired_count <= 3 && floor(var.desired_count) == var.desired_count
+    error_message = "desired_count must be 1, 2 or 3 (more followers add DynamoDB reads, not availability)."
+  }
 }
 
 variable "iam_permissions_boundary_arn" {

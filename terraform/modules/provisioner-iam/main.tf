@@ -2,8 +2,9 @@
 # they carry the fleet's tag from birth, with IMDSv2, the agent profile, the agent subnets and
 # security group (with RunInstances, or CreateFleet from the fleet's own launch templates); touch
 # (terminate, run commands on, mark bootstrapped) only instances carrying that tag; keep parameters
-# only under /jenkins-fleet/<fleet>/; pass only the agent role; and hold only its own fleet's item
-# of the run lock's table.
+# only under /jenkins-fleet/<fleet>/; pass only the agent roles; and hold only its own fleet's item
+# of the run lock's table. The agents are the deploy pools' and, apart, the pull-request pool's
+# (review_agent_*): each its own role, instance profile and security group.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -16,8 +17,11 @@ locals {
   # statement StayInFleetRegions refuses every EC2 and SSM call outside var.regions.
   ec2_arn          = "arn:${local.partition}:ec2:*:${local.account}"
   subnet_arns      = [for s in var.agent_subnet_ids : "${local.ec2_arn}:subnet/${s}"]
+  agent_profiles   = compact([var.agent_instance_profile_arn, var.review_agent_instance_profile_arn])
+  agent_groups     = [for g in compact([var.agent_security_group_id, var.review_agent_security_group_id]) : "${local.ec2_arn}:security-group/${g}"]
   fleet_tag        = "jenkins-fleet:fleet"
   bootstrapped_tag = "jenkins-fleet:bootstrapped"
+  idle_since_tag   = "jenkins-fleet:idle-since"
   reader_tag       = "jenkins-fleet:instance"
   parameter        = "arn:${local.partition}:ssm:*:${local.account}:parameter/jenkins-fleet/${var.fleet}"
   name             = "jenkins-fleet-${var.fleet}-provisioner"
@@ -46,7 +50,7 @@ data "aws_iam_policy_document" "provisioner" {
     condition {
       test     = "ArnEquals"
       variable = "ec2:InstanceProfile"
-      values   = [var.agent_instance_profile_arn]
+      values   = local.agent_profiles
     }
   }
 
@@ -63,11 +67,9 @@ data "aws_iam_policy_document" "provisioner" {
   }
 
   statement {
-    sid     = "LaunchIntoAgentNetworkOnly"
-    actions = ["ec2:RunInstances"]
-    resources = concat(local.subnet_arns, [
-      "${local.ec2_arn}:security-group/${var.agent_security_group_id}",
-    ])
+    sid       = "LaunchIntoAgentNetworkOnly"
+    actions   = ["ec2:RunInstances"]
+    resources = concat(local.subnet_arns, local.agent_groups)
   }
 
   statement {
@@ -148,7 +150,7 @@ data "aws_iam_policy_document" "provisioner" {
     condition {
       test     = "ArnEquals"
       variable = "ec2:InstanceProfile"
-      values   = [var.agent_instance_profile_arn]
+      values   = local.agent_profiles
     }
   }
 
@@ -240,6 +242,25 @@ data "aws_iam_policy_document" "provisioner" {
     }
   }
 
+  # `watch` records on its own instances since when each agent is idle (jenkins-fleet:idle-since),
+  # so that a later run (`watch --once` from cron) can remove one for idleness. That key only.
+  statement {
+    sid       = "RecordOwnInstancesIdleness"
+    actions   = ["ec2:CreateTags"]
+    resources = ["${local.ec2_arn}:instance/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:ResourceTag/${local.fleet_tag}"
+      values   = [var.fleet]
+    }
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = [local.idle_since_tag]
+    }
+  }
+
   # SSH pools with hostKeyPolicy accept-new trust only the host keys an instance printed to its
   # console: reading it is allowed on the fleet's own instances only.
   statement {
@@ -269,7 +290,7 @@ data "aws_iam_policy_document" "provisioner" {
   statement {
     sid       = "PassAgentRoleOnly"
     actions   = ["iam:PassRole"]
-    resources = [var.agent_role_arn]
+    resources = compact([var.agent_role_arn, var.review_agent_role_arn])
 
     condition {
       test     = "StringEquals"
@@ -346,6 +367,17 @@ data "aws_iam_policy_document" "provisioner" {
       test     = "ForAllValues:StringEquals"
       variable = "dynamodb:LeadingKeys"
       values   = ["fleet/${var.fleet}"]
+    }
+  }
+
+  # EC2's interruption notices (provisioner/src/aws/sqs.ts): ReceiveMessage and DeleteMessage on the
+  # fleet's queue only; the adapter reads no queue attribute, and sending is EventBridge's alone.
+  dynamic "statement" {
+    for_each = var.interruption_queue_arn == null ? [] : [var.interruption_queue_arn]
+    content {
+      sid       = "ReadOwnInterruptionNotices"
+      actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage"]
+      resources = [statement.value]
     }
   }
 

@@ -69,6 +69,39 @@ variable "agent_security_group_id" {
   }
 }
 
+variable "review_agent_role_arn" {
+  type        = string
+  description = "ARN of the pull-request agents' IAM role (agent-iam's review_role_arn), the other role the provisioner may pass; null when the fleet has no pull-request pool of its own."
+  default     = null
+
+  validation {
+    condition     = var.review_agent_role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]+:role/", var.review_agent_role_arn))
+    error_message = "review_agent_role_arn must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME) or null."
+  }
+}
+
+variable "review_agent_instance_profile_arn" {
+  type        = string
+  description = "ARN of the pull-request agents' instance profile, the other profile instances may be launched with; null when the fleet has no pull-request pool of its own."
+  default     = null
+
+  validation {
+    condition     = var.review_agent_instance_profile_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]+:instance-profile/", var.review_agent_instance_profile_arn))
+    error_message = "review_agent_instance_profile_arn must be an instance profile ARN (arn:aws:iam::ACCOUNT:instance-profile/NAME) or null."
+  }
+}
+
+variable "review_agent_security_group_id" {
+  type        = string
+  description = "The pull-request agents' security group, the other group agents may be launched with; null when the fleet has no pull-request pool of its own."
+  default     = null
+
+  validation {
+    condition     = var.review_agent_security_group_id == null || can(regex("^sg-[0-9a-f]+$", var.review_agent_security_group_id))
+    error_message = "review_agent_security_group_id must look like sg-0123abcd, or be null."
+  }
+}
+
 variable "kms_key_arn" {
   type        = string
   description = "ARN of the key that encrypts the fleet's agent secrets (fleet.yaml secrets.kmsKeyId); null when they use the account's aws/ssm key."
@@ -106,6 +139,17 @@ variable "tags" {
   type        = map(string)
   description = "Tags added to every resource."
   default     = {}
+}
+
+variable "interruption_queue_arn" {
+  type        = string
+  description = "ARN of the SQS queue of EC2's interruption notices (terraform/modules/interruption-queue): `watch` receives and deletes its messages, nothing more. null: no right on any queue."
+  default     = null
+
+  validation {
+    condition     = var.interruption_queue_arn == null || can(regex("^arn:aws[a-z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}$", var.interruption_queue_arn))
+    error_message = "interruption_queue_arn must be an SQS queue ARN (arn:aws:sqs:REGION:ACCOUNT:NAME) or null."
+  }
 }
 
 variable "lock_table_arn" {

@@ -116,6 +116,23 @@ describe('Ec2Compute.listInstances', () => {
     expect(instances[1]!.bootstrappedAt).toBe(1795000000000);
   });
 
+  it("reads watch's record of idleness: a time, busy, or nothing for a value it did not write", async () => {
+    ec2.on(DescribeInstancesCommand).resolves({
+      Reservations: [
+        {
+          Instances: [
+            taggedInstance('i-0000000000000001', [{ Key: Tags.idleSince, Value: '1795000000000' }]),
+            taggedInstance('i-0000000000000002', [{ Key: Tags.idleSince, Value: 'busy' }]),
+            taggedInstance('i-0000000000000003', [{ Key: Tags.idleSince, Value: 'yesterday' }]),
+            taggedInstance('i-0000000000000004'),
+          ],
+        },
+      ],
+    });
+    const instances = await new Ec2Compute('us-east-1').listInstances('bank-ci');
+    expect(instances.map((i) => i.idleMark)).toEqual([1795000000000, 'busy', undefined, undefined]);
+  });
+
   it('names the endpoint and what EC2 said when the call fails', async () => {
     ec2.on(DescribeInstancesCommand).rejects(awsError('UnauthorizedOperation', 'You are not authorized to perform this operation.', 403));
     const error = await new Ec2Compute('us-east-1').listInstances('bank-ci').catch((e: unknown) => e);
@@ -346,6 +363,21 @@ describe('Ec2Compute.terminate and markBootstrapped', () => {
       Resources: ['i-0000000000000001', 'i-0000000000000002'],
       Tags: [{ Key: 'jenkins-fleet:bootstrapped', Value: '1795000000000' }],
     });
+  });
+});
+
+describe('Ec2Compute.markIdle', () => {
+  it("records watch's idleness as one tag, a time or busy, in batches of at most 500 ids", async () => {
+    ec2.on(CreateTagsCommand).resolves({});
+    const ids = Array.from({ length: 501 }, (_, n) => `i-${n.toString(16).padStart(17, '0')}`);
+    await new Ec2Compute('us-east-1').markIdle(ids, 1795000000000);
+    await new Ec2Compute('us-east-1').markIdle(['i-0000000000000001'], 'busy');
+    const calls = ec2.commandCalls(CreateTagsCommand).map((c) => [c.args[0].input.Resources?.length, c.args[0].input.Tags]);
+    expect(calls).toEqual([
+      [500, [{ Key: 'jenkins-fleet:idle-since', Value: '1795000000000' }]],
+      [1, [{ Key: 'jenkins-fleet:idle-since', Value: '1795000000000' }]],
+      [1, [{ Key: 'jenkins-fleet:idle-since', Value: 'busy' }]],
+    ]);
   });
 });
 

@@ -15,7 +15,7 @@ function decision(pool: string, numbers: Partial<PoolDecision['numbers']>): Pool
     resume: [],
     remove: [],
     reason: 'test',
-    numbers: { demand: 0, free: 0, booting: 0, online: 0, drained: 0, held: 0, lost: 0, agents: 0, launch: 0, drain: 0, resume: 0, remove: 0, failuresInRow: 0, stopped: false, ...numbers },
+    numbers: { demand: 0, free: 0, booting: 0, online: 0, drained: 0, held: 0, lost: 0, interrupted: 0, agents: 0, launch: 0, drain: 0, resume: 0, remove: 0, failuresInRow: 0, stopped: false, ...numbers },
   };
 }
 

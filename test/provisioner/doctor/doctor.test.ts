@@ -100,6 +100,7 @@ describe('provisioner doctor on the repository', () => {
   it('has nothing to fill in once the values are this account\'s', async () => {
     edit('fleet.yaml', /subnet-0a1b2c3d4e5f6000([12])/g, 'subnet-0fedcba98765432$1');
     edit('fleet.yaml', /sg-0a1b2c3d4e5f60003/g, 'sg-0fedcba9876543210');
+    edit('fleet.yaml', 'sg-0a1b2c3d4e5f60004', 'sg-0fedcba9876543211');
     edit('fleet.yaml', 'https://jenkins.bank.example/', 'https://jenkins.ci.bank.internal/');
     edit('fleet.yaml', /:123456789012:/g, ':301234567890:');
     edit('app/db-ca-bundle.sha256', /$/, `${pinnedHash}\n`);
@@ -318,6 +319,14 @@ describe('provisioner doctor on a broken copy', () => {
     edit('fleet.yaml', 'labels: [pull-request]', 'labels: [pull-request, docker]');
     const problems = await problemsOf('isolation');
     expect(problems).toContain("fleet.yaml pools.pullRequests builds pull requests (label 'pull-request') and also serves 'docker', the label of stage 'Test': unmerged code would share its agents");
+  });
+
+  it("names a pull-request pool with a deploy pool's instance profile or security group", async () => {
+    edit('fleet.yaml', 'securityGroups: [sg-0a1b2c3d4e5f60004]', 'securityGroups: [sg-0a1b2c3d4e5f60003]');
+    edit('fleet.yaml', 'instanceProfile: jenkins-fleet-review-agent', 'instanceProfile: jenkins-fleet-agent');
+    const problems = await problemsOf('isolation');
+    expect(problems).toContain("fleet.yaml pools.pullRequests builds pull requests (label 'pull-request') with instanceProfile jenkins-fleet-agent, the role of pools.awsDeploy: give it the pull-request agents' own (terraform/jenkins output review_agent_instance_profile)");
+    expect(problems).toContain("fleet.yaml pools.pullRequests builds pull requests (label 'pull-request') in security group sg-0a1b2c3d4e5f60003, as pools.awsDeploy2 does: give it the pull-request agents' own (terraform/jenkins output review_agent_security_group_id)");
   });
 
   it('names a missing pull-request pool', async () => {

@@ -20,10 +20,13 @@ export function jenkinsOutputs(overrides: Record<string, unknown> = {}): Record<
     agent_subnet_ids: ['subnet-0fedcba9876543201', 'subnet-0fedcba9876543202'],
     agent_security_group_id: 'sg-0fedcba9876543210',
     agent_instance_profile: 'bank-ci-agent',
+    review_agent_security_group_id: 'sg-0fedcba9876543211',
+    review_agent_instance_profile: 'bank-ci-review-agent',
     agent_kms_key_alias: 'alias/jenkins-fleet/bank-ci',
     agent_kms_key_id: '0b1c2d3e-0000-4000-8000-00000000000a',
     controller_secrets_path: '/jenkins-controller/bank-ci-jenkins',
     lock_table: 'bank-ci-run-locks',
+    interruption_queue_url: 'https://sqs.us-east-1.amazonaws.com/123456789012/jenkins-fleet-bank-ci-interruptions',
     ...overrides,
   };
   return Object.fromEntries(
@@ -71,6 +74,7 @@ describe('provisioner init', () => {
     expect(fleet.controller.url).toBe('https://jenkins.ci.bank.internal/');
     expect(fleet.secrets?.kmsKeyId).toBe('alias/jenkins-fleet/bank-ci');
     expect(fleet.lock).toEqual({ table: 'bank-ci-run-locks', region: 'us-east-1', expireAfter: 120_000 });
+    expect(fleet.interruptions).toEqual({ queue: 'https://sqs.us-east-1.amazonaws.com/123456789012/jenkins-fleet-bank-ci-interruptions' });
     for (const pool of fleet.pools) {
       expect(pool).toMatchObject({ subnets: ['subnet-0fedcba9876543201', 'subnet-0fedcba9876543202'], securityGroups: ['sg-0fedcba9876543210'], instanceProfile: 'bank-ci-agent' });
     }
@@ -105,6 +109,13 @@ describe('provisioner init', () => {
     expect(after.pools.map(({ subnets: _s, securityGroups: _g, instanceProfile: _i, ...rest }) => rest)).toEqual(
       before.pools.map(({ subnets: _s, securityGroups: _g, instanceProfile: _i, ...rest }) => rest),
     );
+    // The pool that builds unmerged code (library.pullRequestLabel) gets the pull-request agents' own group and profile.
+    expect(after.pools.map((p) => [p.name, p.securityGroups, p.instanceProfile])).toEqual([
+      ['awsDeploy', ['sg-0fedcba9876543210'], 'bank-ci-agent'],
+      ['awsDeploy2', ['sg-0fedcba9876543210'], 'bank-ci-agent'],
+      ['pullRequests', ['sg-0fedcba9876543211'], 'bank-ci-review-agent'],
+    ]);
+    expect(forced.stdout).toMatch(/^ {2}pools\.pullRequests\.securityGroups +sg-0fedcba9876543211 {2}\(review_agent_security_group_id\)$/m);
   });
 
   it('names every output that is missing, and what it is for, writing nothing', async () => {

@@ -130,7 +130,7 @@ describe('JenkinsController.listNodes', () => {
     expect(seen[0]!.method).toBe('GET');
     expect(seen[0]!.path).toBe('/jenkins/computer/api/json');
     expect(seen[0]!.query.get('tree')).toBe(
-      'computer[displayName,description,offline,temporarilyOffline,idle,offlineCauseReason,offlineCause[_class,timestamp],absoluteRemotePath,numExecutors,executors[number,idle,progress,currentExecutable[fullDisplayName]],assignedLabels[name]]',
+      'computer[displayName,description,offline,temporarilyOffline,idle,offlineCauseReason,offlineCause[_class,timestamp],absoluteRemotePath,numExecutors,executors[number,idle,progress,currentExecutable[fullDisplayName,url]],assignedLabels[name]]',
     );
     expect(nodesTree).toBe(seen[0]!.query.get('tree'));
     expect(seen[0]!.headers.authorization).toBe(basic);

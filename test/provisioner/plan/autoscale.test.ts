@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { agentName, nodeDescription, type AgentNode, type Instance, type Observed } from '../../../provisioner/src/model.ts';
 import { ephemeralDrainReason, placeholderDescription, placeholderName, planWatch, type WatchState } from '../../../provisioner/src/plan/autoscale.ts';
 import type { QueueItem } from '../../../provisioner/src/plan/demand.ts';
+import { interruptionDrainReason } from '../../../provisioner/src/plan/interruptions.ts';
 import { drainMessage } from '../../../provisioner/src/plan/plan.ts';
 import { emptyMemory, type ScalingMemory } from '../../../provisioner/src/plan/scale.ts';
 import { fleetStatus } from '../../../provisioner/src/plan/status.ts';
@@ -108,6 +109,25 @@ describe('a tick of watch, planned', () => {
     expect(fourth.takeDown.actions).toEqual([expect.objectContaining({ type: 'remove', target: 'instance', instanceId: idle.id, node: agentName('awsDeploy', idle.id), reason: 'scale-down', busy: false })]);
   });
 
+  it('records idleness on the instances only where it changed kind, and a later process drains from that record', () => {
+    const fresh = instance('awsDeploy');
+    const recorded = instance('awsDeploy', { idleMark: NOW - 2 * MIN });
+    const busyNow = instance('awsDeploy', { idleMark: NOW - 5 * MIN });
+    const stillBusy = instance('awsDeploy', { idleMark: 'busy' });
+    const nodes = [node(fresh, { executors: 2 }), node(recorded, { executors: 2 }), node(busyNow, { executors: 2, idle: false, busyExecutors: 1 }), node(stillBusy, { executors: 2, idle: false, busyExecutors: 2 })];
+    const plan = planWatch(fleet, observed([fresh, recorded, busyNow, stillBusy], nodes), [], state());
+    expect(plan.idleMarks).toEqual([
+      { region: 'us-east-1', instanceId: fresh.id, agent: agentName('awsDeploy', fresh.id), mark: NOW },
+      { region: 'us-east-1', instanceId: busyNow.id, agent: agentName('awsDeploy', busyNow.id), mark: 'busy' },
+      // The pull-request pool's idle agent at rest: its first idle observation.
+      { region: 'us-east-1', instanceId: prAgent.id, agent: agentName('pullRequests', prAgent.id), mark: NOW },
+    ]);
+    // The agent recorded idle 2 minutes ago (idleAfter 1m) is drained by this first tick of a new process.
+    expect(plan.drains.map((d) => d.node)).toEqual([agentName('awsDeploy', recorded.id)]);
+    // A pool watch does not scale gets no record.
+    expect(plan.idleMarks.map((m) => m.instanceId)).not.toContain(fixedAgent.id);
+  });
+
   it('takes a drained agent back online when demand returns instead of launching', () => {
     const agent = instance('awsDeploy');
     const plan = planWatch(fleet, observed([agent], [drained(agent, 'idle for 1m, not needed', { executors: 2 })]), [waiting(1, 'All nodes of label ‘awsDeploy’ are offline')], state());
@@ -127,6 +147,21 @@ describe('a tick of watch, planned', () => {
     // Idle past a maintenance cycle after it was first seen drained: removed.
     const later = planWatch(fleet, { ...after, now: NOW + 6 * S }, [], state(restarted.memory));
     expect(later.takeDown.actions).toEqual([expect.objectContaining({ type: 'remove', instanceId: prAgent.id, busy: false, detail: 'its one build ended' })]);
+  });
+
+  it('replaces out-of-date agents in rounds without counting a replacement as growth: never beyond max + maxSurge', () => {
+    // Two busy agents of an older instance type, and the replacement of one already online beside them.
+    const old = [1, 2].map(() => instance('awsDeploy', { launched: { instanceType: 't3.small' } }));
+    const fresh = instance('awsDeploy', { launched: { instanceType: 't3.medium' } });
+    const nodes = [...old.map((i) => node(i, { executors: 2, idle: false, busyExecutors: 2 })), node(fresh, { executors: 2 })];
+    const round = planWatch(fleet, observed([...old, fresh], nodes), [], state());
+    // The pool's size stays 2 (two agents, one replaced): no second surge while one is out.
+    expect(round.bringUp.actions.filter((a) => a.type === 'launch')).toEqual([]);
+    // With its replacement online, one old agent is taken away: drained, as its builds run.
+    expect(round.drains.map((d) => d.node)).toEqual([agentName('awsDeploy', old[0]!.id)]);
+    // Before any replacement: one launch (maxSurge 1), not two.
+    const first = planWatch(fleet, observed(old, nodes.slice(0, 2)), [], state());
+    expect(first.bringUp.actions.filter((a) => a.type === 'launch').map((a) => (a.type === 'launch' ? a.count : 0))).toEqual([1]);
   });
 
   it('replaces an agent not online within bootDeadline, and does not bootstrap the one it removes', () => {
@@ -156,5 +191,31 @@ describe('a tick of watch, planned', () => {
     expect(status.pools.map((p) => [p.name, p.scaled, p.agents.length])).toEqual([['awsDeploy', { min: 0, max: 6 }, 0], ['pullRequests', { min: 1, max: 4 }, 1], ['fixed', undefined, 1]]);
     expect(status.orphans).toEqual({ instances: [], nodes: [] });
     expect(formatStatus(status)).toContain('Pool awsDeploy: 0..6 (scaled by watch), 0 present, 0 online');
+  });
+
+  it('replaces an agent whose drain records an interruption warning (a restarted watch), and removes it once idle, its instance terminated', () => {
+    const warned = instance('awsDeploy');
+    const noticeAt = NOW - 20 * S;
+    const busy = drained(warned, interruptionDrainReason({ kind: 'warning', at: noticeAt, action: 'terminate' }), { executors: 2, idle: false, busyExecutors: 2, offlineSince: noticeAt });
+    const first = planWatch(fleet, observed([warned], [busy]), [], state());
+    expect(first.decisions.find((d) => d.pool === 'awsDeploy')).toMatchObject({ launch: 1, remove: [], numbers: { interrupted: 1 } });
+    expect(first.bringUp.actions.filter((a) => a.type === 'launch')).toHaveLength(1);
+    expect(first.takeDown.actions).toEqual([]);
+    // Its replacement launched after the notice: none more; idle now, the warned agent goes.
+    const replacement = instance('awsDeploy', { state: 'pending', launchedAt: NOW - 15 * S, bootstrappedAt: undefined });
+    const idle = { ...busy, idle: true, busyExecutors: 0 };
+    // Idle in two observations a queue-maintenance cycle apart: nothing was handed to it before the drain.
+    const between = planWatch(fleet, observed([warned, replacement], [idle]), [], state(first.memory));
+    const second = planWatch(fleet, observed([warned, replacement], [idle], NOW + 6 * S), [], state(between.memory));
+    expect(second.decisions.find((d) => d.pool === 'awsDeploy')).toMatchObject({ launch: 0, remove: [{ agent: agentName('awsDeploy', warned.id), why: 'interrupted' }] });
+    expect(second.takeDown.actions).toContainEqual(expect.objectContaining({ type: 'remove', instanceId: warned.id, reason: 'replace', detail: 'EC2 is interrupting it and no build runs there' }));
+  });
+
+  it('drains an agent named by a notice this process received whose drain is not in Jenkins yet', () => {
+    const warned = instance('awsDeploy');
+    const notice = { kind: 'rebalance' as const, instanceId: warned.id, at: NOW - 2 * S };
+    const plan = planWatch(fleet, observed([warned], [node(warned, { executors: 2 })]), [], state(emptyMemory(), { interruptions: new Map([[warned.id, notice]]) }));
+    expect(plan.drains).toEqual([{ pool: 'awsDeploy', node: agentName('awsDeploy', warned.id), message: drainMessage('bank-ci', interruptionDrainReason(notice)) }]);
+    expect(plan.decisions.find((d) => d.pool === 'awsDeploy')).toMatchObject({ launch: 1 });
   });
 });

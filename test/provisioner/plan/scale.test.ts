@@ -199,6 +199,32 @@ describe('scale-in: idle for idleAfter in two observations a maintenance cycle a
     expect(seen[2]?.reason).toBe('remove 1 drained and idle');
   });
 
+  it('counts idleness from what an earlier process recorded on the instance when it has no memory of the agent (watch --once from cron)', () => {
+    // Each run is a new process: no memory, only the instance's record of its first idle observation.
+    const run = (at: number, observed: ObservedAgent) => decide(p, 0, [observed], emptyMemory(), at);
+    expect(drained(run(NOW + 10 * MIN, agent('a1', 'online', { idleMark: NOW })).decision)).toEqual(['a1:scale-in']);
+    expect(drained(run(NOW + 10 * MIN - 1, agent('a1', 'online', { idleMark: NOW })).decision)).toEqual([]);
+    // The record is one observation: a second, a maintenance cycle later, is still wanted.
+    expect(drained(decide(policy({ idleAfter: 0 }), 0, [agent('a1', 'online', { idleMark: NOW })], emptyMemory(), NOW + 4_999).decision)).toEqual([]);
+    expect(drained(decide(policy({ idleAfter: 0 }), 0, [agent('a1', 'online', { idleMark: NOW })], emptyMemory(), NOW + 5_000).decision)).toEqual(['a1:scale-in']);
+    // Seen busy last, or busy now, or recorded in the future (another clock): no idle stretch to count.
+    expect(drained(run(NOW + HOUR, agent('a1', 'online', { idleMark: 'busy' })).decision)).toEqual([]);
+    expect(drained(run(NOW + HOUR, agent('a1', 'online', { idleMark: NOW, busy: 1 })).decision)).toEqual([]);
+    expect(drained(run(NOW + HOUR, agent('a1', 'online', { idleMark: NOW + 2 * HOUR })).decision)).toEqual([]);
+    // minUptime still holds.
+    expect(drained(decide(policy({ minUptime: 2 * HOUR }), 0, [agent('a1', 'online', { idleMark: NOW - HOUR })], emptyMemory(), NOW + 10 * MIN).decision)).toEqual([]);
+  });
+
+  it("prefers its own memory to the instance's record: a build this process saw restarts the idle time", () => {
+    const seen = ticks(p, [
+      [NOW, 0, [agent('a1', 'online', { busy: 1, idleMark: NOW - HOUR })]],
+      [NOW + 5 * MIN, 0, [agent('a1', 'online', { idleMark: NOW - HOUR })]],
+      [NOW + 10 * MIN - 1, 0, [agent('a1', 'online', { idleMark: NOW - HOUR })]],
+      [NOW + 10 * MIN, 0, [agent('a1', 'online', { idleMark: NOW - HOUR })]],
+    ]);
+    expect(seen.map(drained)).toEqual([[], [], [], ['a1:scale-in']]);
+  });
+
   it('keeps a drained agent that became busy until it is idle again', () => {
     const seen = ticks(p, [
       [NOW, 0, [agent('a1', 'drained')]],
@@ -400,7 +426,7 @@ describe('every pool on its own, and the memory kept between ticks', () => {
 
   it('gives the numbers the line of a tick is printed from', () => {
     const d = decide(policy(), 1, [agent('a1', 'online', { busy: 1 }), agent('b', 'launching', { launchedAt: NOW }), agent('d', 'drained', { busy: 2 }), agent('h', 'held'), agent('l', 'lost')]).decision;
-    expect(d.numbers).toEqual({ demand: 1, free: 1, booting: 1, online: 1, drained: 1, held: 1, lost: 1, agents: 5, launch: 0, drain: 0, resume: 0, remove: 0, failuresInRow: 0, stopped: false });
+    expect(d.numbers).toEqual({ demand: 1, free: 1, booting: 1, online: 1, drained: 1, held: 1, lost: 1, interrupted: 0, agents: 5, launch: 0, drain: 0, resume: 0, remove: 0, failuresInRow: 0, stopped: false });
   });
 });
 

@@ -31,7 +31,7 @@ describe('provisioner sandbox', () => {
   it('prints the exports, writes DIR/env, answers, marks agents busy and stops on SIGTERM', async () => {
     const state = join(dir, 'state');
     const { child, env, stdout } = await startCli(['--state', state, '--boot-delay', '0.5s']);
-    expect(Object.keys(env)).toEqual(['JENKINS_URL', 'JENKINS_USER', 'JENKINS_API_TOKEN', 'AWS_REGION', 'AWS_ENDPOINT_URL_EC2', 'AWS_ENDPOINT_URL_SSM', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']);
+    expect(Object.keys(env)).toEqual(['JENKINS_URL', 'JENKINS_USER', 'JENKINS_API_TOKEN', 'AWS_REGION', 'AWS_ENDPOINT_URL_EC2', 'AWS_ENDPOINT_URL_SSM', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SQS', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']);
     expect(readFileSync(join(state, 'env'), 'utf8')).toBe(stdout);
     const jenkins = jenkinsClient(env.JENKINS_URL!, env.JENKINS_USER!, env.JENKINS_API_TOKEN!);
     await jenkins.node.create({ name: 'awsDeploy-i-00000000000000001', launcher: { 'stapler-class': 'hudson.slaves.JNLPLauncher', webSocket: true } });

@@ -210,6 +210,21 @@ describe('policy values from the sandbox flags and the fleet file', () => {
     }
   });
 
+  it("lets the pull-request pool launch with its own profile and group, and no pool with another's", async () => {
+    // The bank's fleet.yaml: its pull-request pool has the review agents' profile and group (terraform/jenkins' review_agent_* outputs).
+    const bank = parseFleet(readFileSync(join(root, 'fleet.yaml'), 'utf8'), 'fleet.yaml', {});
+    const h = await startHarness((o) => { o.iam = { fleet: bank, modulesDir: defaultModulesDir }; });
+    try {
+      const review = { NetworkInterfaces: [{ DeviceIndex: 0, SubnetId: 'subnet-0a1b2c3d4e5f60001', Groups: ['sg-0a1b2c3d4e5f60004'], AssociatePublicIpAddress: false }], IamInstanceProfile: { Name: 'jenkins-fleet-review-agent' } };
+      expect((await h.ec2.send(new RunInstancesCommand(launch(review)))).Instances).toHaveLength(1);
+      expect((await h.ec2.send(new RunInstancesCommand(launch()))).Instances).toHaveLength(1);
+      const other = await refusal(h.ec2.send(new RunInstancesCommand(launch({ ...review, IamInstanceProfile: { Name: 'jenkins-fleet-something-else' } }))));
+      expect(other.name).toBe('UnauthorizedOperation');
+    } finally {
+      await h.stop();
+    }
+  });
+
   it('says which value the module cannot take from the fleet', async () => {
     await expect(startHarness((o) => { o.iam = { fleet: example((t) => t.replace('securityGroups: [sg-0a1b2c3d4e5f60003]\n', 'securityGroups: [sg-0a1b2c3d4e5f60009]\n')), modulesDir: defaultModulesDir }; }))
       .rejects.toThrow(/terraform\/modules\/provisioner-iam takes one agent security group \(agent_security_group_id\); the fleet's EC2 pools name sg-0a1b2c3d4e5f60003, sg-0a1b2c3d4e5f60009/);

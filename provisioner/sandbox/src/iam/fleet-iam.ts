@@ -53,19 +53,35 @@ export const amazonSsmManagedInstanceCore: PolicyDocument = {
   }],
 };
 
-function one(values: Set<string>, what: string, variable: string): string {
+function one(values: Set<string>, what: string, variable: string, pools = "the fleet's EC2 pools"): string {
   if (values.size !== 1) {
-    throw new UserError(`--fleet: terraform/modules/provisioner-iam takes one ${what} (${variable}); the fleet's EC2 pools name ${values.size === 0 ? 'none' : [...values].join(', ')}`);
+    throw new UserError(`--fleet: terraform/modules/provisioner-iam takes one ${what} (${variable}); ${pools} name ${values.size === 0 ? 'none' : [...values].join(', ')}`);
   }
   return [...values][0]!;
 }
+
+/** The sandbox names each instance profile's role after it. */
+const roleOf = (profileArn: string) => profileArn.replace(/:instance-profile\//, ':role/');
 
 /** The module's variables as terraform/jenkins fills them for this fleet in the sandbox's account. */
 export function provisionerIamVariables(sb: Sandbox, options: IamOptions): Record<string, Value> {
   const fleet = options.fleet;
   const ec2Pools = fleet.pools.filter((p) => !isStaticPool(p));
-  const profiles = new Set(ec2Pools.map((p) => p.instanceProfile!).map((p) => (p.startsWith('arn:') ? p : `arn:aws:iam::${sb.accountId}:instance-profile/${p}`)));
-  const profileArn = one(profiles, 'agent instance profile', 'agent_instance_profile_arn');
+  const profileOf = (p: (typeof ec2Pools)[number]) => (p.instanceProfile!.startsWith('arn:') ? p.instanceProfile! : `arn:aws:iam::${sb.accountId}:instance-profile/${p.instanceProfile}`);
+  // terraform/jenkins gives the pull-request pool (library.pullRequestLabel) a profile and group of
+  // its own, the review_agent_* inputs; a fleet file whose pull-request pool shares the deploy
+  // pools' fills agent_* alone, as terraform/jenkins did before.
+  const reviewLabel = fleet.library?.pullRequestLabel;
+  const isReview = (p: (typeof ec2Pools)[number]) => reviewLabel !== undefined && p.labels.includes(reviewLabel);
+  const deployPools = ec2Pools.filter((p) => !isReview(p));
+  const reviewPools = ec2Pools.filter(isReview);
+  const shared = reviewPools.every((p) => deployPools.some((d) => profileOf(d) === profileOf(p) && d.securityGroups!.join() === p.securityGroups!.join()));
+  const agentPools = shared ? ec2Pools : deployPools;
+  const profileArn = one(new Set(agentPools.map(profileOf)), 'agent instance profile', 'agent_instance_profile_arn');
+  const review = shared || reviewPools.length === 0 ? undefined : {
+    profile: one(new Set(reviewPools.map(profileOf)), 'pull-request agent instance profile', 'review_agent_instance_profile_arn', `the pools labelled ${reviewLabel}`),
+    group: one(new Set(reviewPools.flatMap((p) => p.securityGroups!)), 'pull-request agent security group', 'review_agent_security_group_id', `the pools labelled ${reviewLabel}`),
+  };
   let kmsKeyArn: string | null = null;
   if (fleet.secrets?.kmsKeyId) {
     const key = kmsKeyOf(sb, fleet.secrets.kmsKeyId);
@@ -75,11 +91,11 @@ export function provisionerIamVariables(sb: Sandbox, options: IamOptions): Recor
   return {
     fleet: fleet.fleet,
     regions: [...new Set([fleet.region, ...fleet.pools.map((p) => p.region)])],
-    // The sandbox names each instance profile's role after it.
-    agent_role_arn: `arn:aws:iam::${sb.accountId}:role/${profileArn.split('/').pop()}`,
+    agent_role_arn: roleOf(profileArn),
     agent_instance_profile_arn: profileArn,
     agent_subnet_ids: [...new Set(ec2Pools.flatMap((p) => p.subnets!))],
-    agent_security_group_id: one(new Set(ec2Pools.flatMap((p) => p.securityGroups!)), 'agent security group', 'agent_security_group_id'),
+    agent_security_group_id: one(new Set(agentPools.flatMap((p) => p.securityGroups!)), 'agent security group', 'agent_security_group_id'),
+    ...(review ? { review_agent_role_arn: roleOf(review.profile), review_agent_instance_profile_arn: review.profile, review_agent_security_group_id: review.group } : {}),
     kms_key_arn: kmsKeyArn,
     // terraform/jenkins creates the run lock's table; the sandbox serves the one the fleet file names.
     lock_table_arn: tableArn(sb, fleet.lock?.table ?? defaultLockTable),
@@ -111,7 +127,7 @@ export async function loadSandboxIam(sb: Sandbox, options: IamOptions): Promise<
   const fleetKey = kmsKeyOf(sb, `alias/jenkins-fleet/${options.fleet.fleet}`) ?? kmsKeyOf(sb, 'alias/aws/ssm')!;
   const agentInputs = { variables: { fleet: options.fleet.fleet, vpc_id: sandboxVpcId }, data, modules: { key: { arn: fleetKey.arn } } };
   const agentPolicy = agentModule.policyDocument('agent', agentInputs);
-  const agentRole = variables.agent_role_arn as string;
+  const agentRoles = [variables.agent_role_arn, variables.review_agent_role_arn].filter((r): r is string => typeof r === 'string');
   const instancePrincipal = (instanceId: string): Principal => {
     const instance = sb.store.world.instances.find((i) => i.id === instanceId);
     const profile = instance?.instanceProfile;
@@ -120,8 +136,8 @@ export async function loadSandboxIam(sb: Sandbox, options: IamOptions): Promise<
       arn: `arn:aws:sts::${sb.accountId}:assumed-role/${role.split('/').pop()}/${instanceId}`,
       roleArn: role,
       accountId: sb.accountId,
-      // Only the fleet's agent role carries agent-iam's policies; any other profile has none here.
-      policies: role === agentRole ? [{ name: 'fleet-parameters', policy: agentPolicy }, { name: 'AmazonSSMManagedInstanceCore', policy: amazonSsmManagedInstanceCore }] : [],
+      // Only the fleet's agent roles carry agent-iam's policies; any other profile has none here.
+      policies: agentRoles.includes(role) ? [{ name: 'fleet-parameters', policy: agentPolicy }, { name: 'AmazonSSMManagedInstanceCore', policy: amazonSsmManagedInstanceCore }] : [],
       // Instance role credentials carry the instance's ARN (EC2 User Guide, "IAM roles for Amazon EC2").
       context: { 'ec2:SourceInstanceARN': instanceArn(sb, instanceId) },
     };

@@ -229,7 +229,7 @@ class ExpressionParser {
   constructor(private readonly text: string, private readonly scope: Scope) {}
 
   fail(message: string): never {
-    throw new HclError(`${this.scope.dir}: ${message} in ${JSON.stringify(this.text)} (the sandbox's HCL reader knows templates, references, [for ...], concat() and == null ? :)`);
+    throw new HclError(`${this.scope.dir}: ${message} in ${JSON.stringify(this.text)} (the sandbox's HCL reader knows templates, references, [for ...], concat(), compact() and == null ? :)`);
   }
 
   /** The whole text as a template: a lone `${expr}` keeps the expression's type, as in HCL. */
@@ -430,6 +430,12 @@ class ExpressionParser {
     if (name === 'concat') {
       if (!args.every(Array.isArray)) this.fail('concat takes lists');
       return (args as Value[][]).flat(1);
+    }
+    if (name === 'compact') {
+      // Terraform's compact: the list of strings without its nulls and empty strings.
+      const [list] = args;
+      if (args.length !== 1 || !Array.isArray(list) || !list.every((v) => v === null || typeof v === 'string')) this.fail('compact takes one list of strings');
+      return (list as (string | null)[]).filter((v) => v !== null && v !== '');
     }
     return this.fail(`the function ${name}() is not understood`);
   }

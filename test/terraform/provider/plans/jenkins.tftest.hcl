@@ -50,6 +50,11 @@ override_data {
 }
 
 override_data {
+  target = module.interruption_queue.data.aws_caller_identity.current
+  values = { account_id = "111122223333" }
+}
+
+override_data {
   target = module.controller.data.aws_ssm_parameter.ami
   values = { insecure_value = "ami-00000000000000000", value = "ami-00000000000000000" }
 }
@@ -92,6 +97,11 @@ run "the_ci_estate_plans_and_outputs_what_fleet_yaml_needs" {
   }
 
   assert {
+    condition     = output.review_agent_instance_profile == "jenkins-fleet-bank-ci-review-agent"
+    error_message = "The pull-request pool gets an instance profile of its own, not the deploy agents'."
+  }
+
+  assert {
     condition     = output.controller_secrets_path == "/jenkins-controller/bank-ci-jenkins"
     error_message = "The controller reads its secrets under its own path."
   }
@@ -117,7 +127,12 @@ run "the_ci_estate_plans_and_outputs_what_fleet_yaml_needs" {
   }
 
   assert {
-    condition     = toset(output.vpc_endpoints) == toset(["ec2", "ec2messages", "ecr.api", "ecr.dkr", "kms", "logs", "secretsmanager", "ssm", "ssmmessages", "sts"])
+    condition     = module.interruption_queue.queue_name == "jenkins-fleet-bank-ci-interruptions"
+    error_message = "The fleet's interruption queue is made, under the name provisioner sandbox gives its stand-in (provisioner-iam's plan checks the right to read it)."
+  }
+
+  assert {
+    condition     = toset(output.vpc_endpoints) == toset(["ec2", "ec2messages", "ecr.api", "ecr.dkr", "kms", "logs", "secretsmanager", "sqs", "ssm", "ssmmessages", "sts"])
     error_message = "The agents', the controller's and the provisioner's AWS calls stay inside the VPC."
   }
 }
@@ -163,8 +178,8 @@ run "provisioner_watch_runs_as_a_fargate_service_with_the_provisioners_policy_al
   }
 
   assert {
-    condition     = join(" ", module.fleet_watch[0].container.command) == "node /opt/jenkins-fleet/bin/provisioner.mjs --config /opt/jenkins-fleet/fleet.yaml watch --tick 5s --json --lock-timeout 10m"
-    error_message = "The task runs `provisioner watch` on the baked-in fleet file, a second task waiting on the run lock."
+    condition     = join(" ", module.fleet_watch[0].container.command) == "node /opt/jenkins-fleet/bin/provisioner.mjs --config /opt/jenkins-fleet/fleet.yaml watch --tick 5s --json"
+    error_message = "The task runs `provisioner watch` on the baked-in fleet file (its lease time from the file's lock.expireAfter)."
   }
 
   assert {

@@ -146,6 +146,18 @@ run "tags_terminate_commands_parameters_and_passrole_stay_within_the_fleet" {
   }
 
   assert {
+    condition = [for s in jsondecode(output.policy_json).Statement : [s.Action, s.Resource, s.Condition] if s.Sid == "RecordOwnInstancesIdleness"] == [[
+      "ec2:CreateTags",
+      "arn:aws:ec2:*:111122223333:instance/*",
+      {
+        StringEquals                = { "ec2:ResourceTag/jenkins-fleet:fleet" = "bank-ci" }
+        "ForAllValues:StringEquals" = { "aws:TagKeys" = "jenkins-fleet:idle-since" }
+      },
+    ]]
+    error_message = "watch's idleness record: only jenkins-fleet:idle-since, only on the fleet's instances."
+  }
+
+  assert {
     condition = one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "TerminateOwnFleetOnly"]).Condition == {
       StringEquals = { "ec2:ResourceTag/jenkins-fleet:fleet" = "bank-ci" }
     }
@@ -253,5 +265,67 @@ run "spot_fleets_launch_only_tagged_agents_from_the_fleets_own_templates" {
   assert {
     condition     = toset(flatten([one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "CreateFleetsInAgentSubnetsOnly"]).Resource])) == toset(["arn:aws:ec2:*:111122223333:subnet/subnet-0aaa", "arn:aws:ec2:*:111122223333:subnet/subnet-0bbb"])
     error_message = "CreateFleet may name only the agent subnets."
+  }
+}
+
+run "the_interruption_queue_is_only_received_from_and_deleted_in" {
+  command = plan
+
+  assert {
+    condition     = length([for s in jsondecode(output.policy_json).Statement : s if can(regex("sqs:", jsonencode(s.Action)))]) == 0
+    error_message = "Without interruption_queue_arn, no right on any queue."
+  }
+}
+
+run "with_the_queue_receive_and_delete_on_it_alone" {
+  command = plan
+
+  variables {
+    interruption_queue_arn = "arn:aws:sqs:us-east-1:111122223333:jenkins-fleet-bank-ci-interruptions"
+  }
+
+  assert {
+    condition = [for s in jsondecode(output.policy_json).Statement : [s.Effect, toset(s.Action), s.Resource] if can(regex("sqs:", jsonencode(s.Action)))] == [[
+      "Allow",
+      toset(["sqs:DeleteMessage", "sqs:ReceiveMessage"]),
+      "arn:aws:sqs:us-east-1:111122223333:jenkins-fleet-bank-ci-interruptions",
+    ]]
+    error_message = "sqs:ReceiveMessage and sqs:DeleteMessage on the fleet's queue, nothing else of SQS: ${output.policy_json}"
+  }
+}
+
+run "the_pull_request_agents_own_profile_group_and_role_are_allowed_beside_the_deploy_agents" {
+  command = plan
+
+  variables {
+    review_agent_role_arn             = "arn:aws:iam::111122223333:role/jenkins-fleet-bank-ci-review-agent"
+    review_agent_instance_profile_arn = "arn:aws:iam::111122223333:instance-profile/jenkins-fleet-bank-ci-review-agent"
+    review_agent_security_group_id    = "sg-0ddd"
+  }
+
+  assert {
+    condition = toset(flatten([one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "LaunchOnlyTaggedHardenedAgents"]).Condition.ArnEquals["ec2:InstanceProfile"]])) == toset([
+      "arn:aws:iam::111122223333:instance-profile/jenkins-fleet-bank-ci-agent",
+      "arn:aws:iam::111122223333:instance-profile/jenkins-fleet-bank-ci-review-agent",
+    ])
+    error_message = "Launches may use the deploy agents' or the pull-request agents' profile, no other."
+  }
+
+  assert {
+    condition = toset(flatten([one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "LaunchIntoAgentNetworkOnly"]).Resource])) == toset([
+      "arn:aws:ec2:*:111122223333:subnet/subnet-0aaa",
+      "arn:aws:ec2:*:111122223333:subnet/subnet-0bbb",
+      "arn:aws:ec2:*:111122223333:security-group/sg-0ccc",
+      "arn:aws:ec2:*:111122223333:security-group/sg-0ddd",
+    ])
+    error_message = "Launches may use the agent subnets and the two agent security groups only."
+  }
+
+  assert {
+    condition = toset(flatten([one([for s in jsondecode(output.policy_json).Statement : s if s.Sid == "PassAgentRoleOnly"]).Resource])) == toset([
+      "arn:aws:iam::111122223333:role/jenkins-fleet-bank-ci-agent",
+      "arn:aws:iam::111122223333:role/jenkins-fleet-bank-ci-review-agent",
+    ])
+    error_message = "The provisioner may pass the two agent roles only."
   }
 }

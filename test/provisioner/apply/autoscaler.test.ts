@@ -1,0 +1,81 @@
+// What one tick of `watch` asks of the controller: at rest, the node list and the queue whatever the
+// fleet's size; each node's config.xml only when the node is new, after watch changed it, or on the
+// periodic re-read that bounds how long a hand edit in Jenkins goes unseen.
+import { describe, expect, it } from 'vitest';
+import { applyPlan } from '../../../provisioner/src/apply/apply.ts';
+import { Autoscaler } from '../../../provisioner/src/apply/autoscaler.ts';
+import { NodeSettingsCache, observe } from '../../../provisioner/src/apply/observe.ts';
+import { NodeWatch } from '../../../provisioner/src/apply/watch.ts';
+import type { Fleet } from '../../../provisioner/src/model.ts';
+import { planUp } from '../../../provisioner/src/plan/plan.ts';
+import type { Controller } from '../../../provisioner/src/ports.ts';
+import { ec2Pool, fleetOf } from '../../support/fleet.ts';
+import { World } from '../../support/world.ts';
+
+const agents = 40;
+const fleet: Fleet = fleetOf([ec2Pool('awsDeploy', { count: agents, settings: { tools: ['python'] } })], { url: 'http://jenkins.test/' });
+
+/** The world with the fleet up, and a controller that counts each call by method. */
+async function running() {
+  const world = new World();
+  const systems = world.systems(fleet);
+  const plan = planUp(fleet, await observe(fleet, systems, () => world.now));
+  await applyPlan(fleet, plan, systems, { deadline: Date.now() + 5_000, reporter: { event: () => undefined }, watch: new NodeWatch(systems.controller, 1, async () => {}), now: () => world.now });
+  expect([...world.nodes.values()].filter((n) => n.online)).toHaveLength(agents);
+  const calls: string[] = [];
+  const controller = new Proxy(world.controller, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        calls.push(String(property));
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  }) as Controller;
+  const autoscaler = new Autoscaler(fleet, { ...systems, controller }, { reporter: { event: () => undefined }, now: () => world.now, pollMs: 1 });
+  /** One tick (and the bring-up it started); resolves to the controller calls it made, by method. */
+  const tick = async () => {
+    const from = calls.length;
+    await autoscaler.tick();
+    await autoscaler.settle();
+    world.now += 5_000;
+    const made: Record<string, number> = {};
+    for (const call of calls.slice(from)) made[call] = (made[call] ?? 0) + 1;
+    return made;
+  };
+  return { world, tick };
+}
+
+describe("watch's calls to the controller per tick", () => {
+  it(`reads each node's config.xml on the first tick, then only the node list and the queue until the re-read (${agents} agents)`, async () => {
+    const { tick } = await running();
+    expect(await tick()).toEqual({ listNodes: 1, readQueue: 1, nodeSettings: agents });
+    const refresh = new NodeSettingsCache().refreshEvery;
+    for (let n = 2; n <= refresh; n += 1) expect(await tick(), `tick ${n}`).toEqual({ listNodes: 1, readQueue: 1 });
+    // Every refreshEvery-th tick reads every node again: a hand edit in Jenkins is seen within that.
+    expect(await tick()).toEqual({ listNodes: 1, readQueue: 1, nodeSettings: agents });
+    expect(await tick()).toEqual({ listNodes: 1, readQueue: 1 });
+  });
+
+  it('reads a node new to the list at once, and one it reconfigured again on the next tick', async () => {
+    const { world, tick } = await running();
+    await tick();
+    // A person deletes a node: watch registers it again (a new node), and reads only its settings next tick.
+    const [gone, edited] = [...world.nodes.keys()];
+    world.nodes.delete(gone!);
+    const registered = await tick();
+    expect(registered.createNode).toBe(1);
+    expect(registered.nodeSettings).toBeUndefined();
+    expect((await tick()).nodeSettings).toBe(1);
+    // A hand edit is seen at the re-read, reconfigured, and that node read once more on the next tick.
+    world.nodes.get(edited!)!.labels = ['by-hand'];
+    const refresh = new NodeSettingsCache().refreshEvery;
+    let reconfiguredAt = 0;
+    for (let n = 4; n <= refresh + 1 && reconfiguredAt === 0; n += 1) if ((await tick()).reconfigureNode === 1) reconfiguredAt = n;
+    expect(reconfiguredAt).toBe(refresh + 1);
+    expect(world.nodes.get(edited!)!.labels).not.toContain('by-hand');
+    expect(await tick()).toEqual({ listNodes: 1, readQueue: 1, nodeSettings: 1 });
+    expect(await tick()).toEqual({ listNodes: 1, readQueue: 1 });
+  });
+});
