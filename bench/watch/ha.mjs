@@ -13,7 +13,9 @@
 //                than the boot deadline plus one tick (sampled every second);
 //   builds       every build queued ended SUCCESS, none aborted.
 //
-//   node bench/watch/ha.mjs [--kills 100] [--lease 10s] [--tick 1s] [--boot-deadline 30s] [--json FILE]
+//   node bench/watch/ha.mjs [--kills 100] [--lease 10s] [--tick 1s] [--boot-deadline 30s] [--tenure 4s] [--json FILE]
+// --tenure: a leader is killed a random moment up to this long after it took over; long enough
+// (30s) and the pool scales in between kills, so that later kills land in launches.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, cpus, tmpdir } from 'node:os';
@@ -27,6 +29,7 @@ const kills = Number(args.kills ?? 100);
 const leaseMs = seconds(args.lease ?? '10s') * 1000;
 const tickMs = seconds(args.tick ?? '1s') * 1000;
 const bootDeadlineMs = seconds(args['boot-deadline'] ?? '30s') * 1000;
+const tenureMs = seconds(args.tenure ?? '4s') * 1000;
 const executors = 2;
 const max = 6;
 
@@ -135,7 +138,7 @@ const takeovers = [];
 const pastExpiry = [];
 let noLeader = 0;
 const startedAt = Date.now();
-log(`3 watches, lease ${leaseMs / 1000}s, tick ${tickMs / 1000}s, ${kills} kills; load ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores`);
+log(`3 watches, lease ${leaseMs / 1000}s, tick ${tickMs / 1000}s, ${kills} kills after up to ${tenureMs / 1000}s of leadership; load ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores`);
 try {
   for (let k = 0; k < kills; k++) {
     // The leader: the watch that said it leads under the lease's current lock ID.
@@ -150,7 +153,7 @@ try {
       await sleep(100);
     }
     // A random moment of its leadership: mid-tick, mid-launch, mid-bootstrap, or between ticks.
-    await sleep(Math.random() * 4000);
+    await sleep(Math.random() * tenureMs);
     held = await lease();
     if (!leader.lockIds.has(held.lockId)) { k--; continue; }
     const killedAt = Date.now();
@@ -225,7 +228,7 @@ const report = {
   orphans: { olderThanBound: orphansOld.length, bound: orphanBound, longest: Math.max(0, ...orphanLongest.values()), seen: orphanLongest.size },
   builds: { queued: builds.length, success: builds.filter((b) => b.result === 'SUCCESS' && !b.abortedBy).length, other: builds.filter((b) => b.result !== 'SUCCESS' || b.abortedBy).map((b) => `${b.id} ${b.result}`) },
 };
-console.log(`HA watch: 3 processes, ${killsDone} kill -9 of the leader in ${report.minutes.toFixed(1)} min (lease ${leaseMs / 1000}s, tick ${tickMs / 1000}s; load ${report.load.map((l) => l.toFixed(2)).join(' ')} on ${report.cores} cores)`);
+console.log(`HA watch: 3 processes, ${killsDone} kill -9 of the leader (up to ${tenureMs / 1000}s into its leadership) in ${report.minutes.toFixed(1)} min (lease ${leaseMs / 1000}s, tick ${tickMs / 1000}s; load ${report.load.map((l) => l.toFixed(2)).join(' ')} on ${report.cores} cores)`);
 console.log(`  takeover after the kill   p50 ${f(report.takeover.p50)}  p95 ${f(report.takeover.p95)}  max ${f(report.takeover.max)}  (bound lease + tick = ${f(bound)}; ${report.takeover.over} over, ${noLeader} without a new leader)`);
 console.log(`  after the lease expired   p50 ${f(report.pastExpiry.p50)}  p95 ${f(report.pastExpiry.p95)}  max ${f(report.pastExpiry.max)}  min ${f(report.pastExpiry.min)}`);
 console.log(`  duplicate launches        ${duplicateTokens} ClientToken(s) launched twice, ${namesTwice} agent name(s) registered twice (${replays.length} launches replayed under their token)`);
