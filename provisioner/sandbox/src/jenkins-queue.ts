@@ -512,7 +512,8 @@ export class BuildQueue {
     if (label && this.labelNodes(label).every((n) => n !== 'built-in' && !this.online(n))) return true;
     const estimate = this.estimatedDuration();
     const waited = now - build.buildableAt!;
-    return estimate >= 0 ? waited > Math.max(estimate, 60_000) * 10 : waited > 24 * 3_600_000;
+    // Without an estimate, "more than a day": TimeUnit.MILLISECONDS.toHours(elapsed) > 24, so whole hours past 24.
+    return estimate >= 0 ? waited > Math.max(estimate, 60_000) * 10 : Math.floor(waited / 3_600_000) > 24;
   }
 
   /**
@@ -584,7 +585,8 @@ export class BuildQueue {
       _class: 'hudson.model.Executor',
       currentExecutable: executable,
       idle: !build,
-      likelyStuck: started !== undefined && (estimate >= 0 ? elapsed > Math.max(estimate, 60_000) * 10 : elapsed > 24 * 3_600_000),
+      // Executor.isLikelyStuck: ten estimates with no one-minute floor (unlike the queue's isStuck); without one, whole hours past 24.
+      likelyStuck: started !== undefined && (estimate >= 0 ? estimate * 10 < elapsed : Math.floor(elapsed / 3_600_000) > 24),
       number: slot.number,
       progress: started !== undefined && estimate > 0 ? Math.min(99, Math.floor((elapsed * 100) / estimate)) : -1,
     };
