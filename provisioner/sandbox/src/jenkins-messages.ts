@@ -16,7 +16,8 @@ export type QueueMessageKey =
   | 'InQuietPeriod'
   | 'FinishedWaiting'
   | 'LabelMissing'
-  | 'BecauseNodeIsReserved';
+  | 'BecauseNodeIsReserved'
+  | 'BuiltInNodeDisplayName';
 
 /** A cause of blockage as Jenkins keeps it: a message key and its arguments, worded later. */
 export interface QueueMessage {
@@ -34,6 +35,8 @@ const english: Record<QueueMessageKey, string> = {
   FinishedWaiting: 'Finished waiting',
   LabelMissing: '‘{0}’ doesn’t have label ‘{1}’',
   BecauseNodeIsReserved: '‘{0}’ is reserved for jobs with matching label expression',
+  // Hudson.Computer.DisplayName: Jenkins.MasterComputer.getDisplayName.
+  BuiltInNodeDisplayName: 'Built-In Node',
 };
 
 // Messages_de.properties has no Queue.FinishedWaiting: the base bundle's English answers for it.
@@ -46,6 +49,8 @@ const german: Partial<Record<QueueMessageKey, string>> = {
   InQuietPeriod: 'In Ruhe-Periode. Endet in {0}',
   LabelMissing: '„{0}“ hat nicht das Label „{1}“',
   BecauseNodeIsReserved: '„{0}“ ist für Projekte mit passendem Label-Ausdruck reserviert',
+  // Not translated since the rename: the German bundle still says master.
+  BuiltInNodeDisplayName: 'master',
 };
 
 export const message = (key: QueueMessageKey, ...args: string[]): QueueMessage => ({ key, args });

@@ -17,7 +17,6 @@ const placeholderTaskClass = 'org.jenkinsci.plugins.workflow.support.steps.Execu
 const placeholderExecutableClass = `${placeholderTaskClass}$PlaceholderExecutable`;
 
 /** The built-in node's computer name (MasterComputer.getDisplayName) and its only label (Jenkins.getSelfLabel). */
-const builtInDisplayName = 'Built-In Node';
 const builtInLabel = 'built-in';
 
 export interface BuildQueueOptions {
@@ -494,7 +493,8 @@ export class BuildQueue {
     const label = this.nodes.length === 0 ? null : this.assignedLabel(build);
     if (label) {
       const nodes = this.labelNodes(label);
-      const display = (n: JenkinsNode | 'built-in') => (n === 'built-in' ? builtInDisplayName : n.name);
+      // The built-in node's computer is named by Hudson.Computer.DisplayName, worded in the request's locale too.
+      const display = (n: JenkinsNode | 'built-in') => (n === 'built-in' ? say('BuiltInNodeDisplayName') : n.name);
       if (nodes.every((n) => n !== 'built-in' && !this.online(n))) {
         if (nodes.length === 1) return say('NodeOffline', display(nodes[0]!));
         return nodes.length === 0 ? say('LabelHasNoNodes', labelName(label)) : say('AllNodesOffline', labelName(label));

@@ -187,9 +187,9 @@ describe('the queue says why a build waits, in Jenkins\' words', () => {
       const r = await fetch(w.url('queue/api/json?tree=items[why]'), { headers: { ...w.asUser('admin'), ...(language ? { 'accept-language': language } : {}) } });
       return ((await r.json()) as { items: { why: string }[] }).items.map((i) => i.why);
     };
-    expect(await whys('de-DE,de;q=0.9')).toContain('Warte auf den nächsten freien Build-Prozessor auf Built-In Node');
+    expect(await whys('de-DE,de;q=0.9')).toContain('Warte auf den nächsten freien Build-Prozessor auf master');
     expect(await whys('de-DE,de;q=0.9')).toContain('Alle Knoten des Labels „python“ sind offline');
-    expect(await whys('en-GB;q=0.4, de;q=0.8')).toContain('Warte auf den nächsten freien Build-Prozessor auf Built-In Node');
+    expect(await whys('en-GB;q=0.4, de;q=0.8')).toContain('Warte auf den nächsten freien Build-Prozessor auf master');
     for (const english of [undefined, 'en-US,en;q=0.9', 'de;q=0.2, en;q=0.7']) {
       expect(await whys(english)).toContain('Waiting for next available executor on ‘Built-In Node’');
     }
