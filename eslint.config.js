@@ -38,7 +38,7 @@ const ioPatterns = [
 const restrict = (except, ...patterns) => ['error', { paths: sdkPaths(except), patterns: [...sdkPatterns(except), ...patterns] }];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '**/node_modules/**', 'app/**', '.sandbox/**', 'coverage/**'] },
+  { ignores: ['node_modules/**', '**/node_modules/**', 'app/**', '.sandbox/**', 'coverage/**', 'provisioner/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

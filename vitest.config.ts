@@ -11,6 +11,7 @@ const ssh = [
   'test/provisioner/transport/ssh-host-keys.test.ts',
   'test/provisioner/transport/ssh.test.ts',
   'test/provisioner/sandbox/ssh-hosts.test.ts',
+  'test/provisioner/sandbox/ssh-instances.test.ts',
   'test/e2e/ssh.test.ts',
   'test/e2e/spot-ssh.test.ts',
 ];
@@ -25,6 +26,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // The suites spawn the built CLI (bin/provisioner.mjs): built first when a source is newer.
+    globalSetup: ['test/support/build-cli.ts'],
     projects: [
       // The provisioner's modules, each beside its source's mirror; no server beyond a stand-in it starts itself.
       project('unit', ['test/provisioner/**/*.test.ts', 'test/*.test.ts'], ['test/provisioner/sandbox/**', 'test/provisioner/doctor/**', 'test/provisioner/library/**', ...ssh]),

@@ -31,7 +31,7 @@ unset DOCKER_HOST
 # The current Node LTS (scripts/node-lts.sh: node@26 from the npm registry) beside this machine's
 # Node 20, installed before the tests so that a failure to reach the registry is reported as such.
 # On it run the suites `test:node-lts` names (npm test -- --ci adds it to every other suite):
-#   unit     every module of the provisioner in-process, and the CLI spawned through tsx's loader;
+#   unit     every module of the provisioner in-process, and the built CLI spawned;
 #   sandbox  the real AWS SDK and jenkins clients over HTTP and WebSocket against the stand-ins;
 #   ssh      ssh2's crypto against real sshd.
 # These are where a Node release shows (fetch and http, crypto, child processes, the ESM loader

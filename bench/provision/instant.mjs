@@ -90,7 +90,7 @@ if (planSize > 0) {
 
 // ---- figures
 const f2 = (x) => x.toFixed(2);
-console.log(`Instant hosts; B = ${results.boot} s, S = ${results.ssm} s; CLI start-up (node + tsx, --help) = ${f2(results.startupSeconds)} s\n`);
+console.log(`Instant hosts; B = ${results.boot} s, S = ${results.ssm} s; CLI start-up (node and the built CLI, --help) = ${f2(results.startupSeconds)} s\n`);
 const [first] = sizes;
 if (results.rounds.length > 0) {
   console.log(`| round | ${sizes.map((n) => `T(${n})`).join(' | ')} | ${sizes.slice(1).map((n) => `T(${n}) / T(${first})`).join(' | ')} |`);

@@ -4,9 +4,12 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { build, stale } from '../../scripts/build.mjs';
 
 export const root = new URL('../../', import.meta.url).pathname;
+/** The CLI as users run it: the build of provisioner/src (made anew first if a source is newer). */
 export const bin = join(root, 'bin/provisioner.mjs');
+if (stale()) await build();
 
 /** `--name value` pairs of argv. */
 export function flags(argv) {

@@ -101,7 +101,7 @@ if (planSize > 0) {
 
 // ---- figures
 const t1 = results.up.find((u) => u.n === 1)?.seconds;
-console.log(`B = ${results.boot} s, S = ${results.ssm} s, CLI start-up (node + tsx, no network) = ${results.startupSeconds.toFixed(2)} s\n`);
+console.log(`B = ${results.boot} s, S = ${results.ssm} s, CLI start-up (node and the built CLI, no network) = ${results.startupSeconds.toFixed(2)} s\n`);
 console.log('| agents N | wall time T(N) | T(N) / T(1) | RunInstances | SendCommand | DescribeInstances | DescribeInstanceInformation | computer/api/json | doCreateItem | all calls |');
 console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const u of results.up) {

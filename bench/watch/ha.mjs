@@ -6,8 +6,9 @@
 // (as ECS or systemd restarts it). Prints:
 //   takeover     from the kill to a follower's acquisition (p50/p95/max), against lease + tick, and
 //                how long after the dead leader's lease expired (the part that is not the lease);
-//   duplicates   instances per ClientToken beyond one launch, agent names registered twice, and
-//                the instances launched against what the builds needed at most;
+//   duplicates   ClientTokens whose instances came from more than one RunInstances, agent names
+//                registered twice, launches replayed under their token, and the most instances
+//                alive at once against the pool's max (a second leader's launch would go over it);
 //   orphans      an instance without its node, or a node without its instance, seen so for longer
 //                than the boot deadline plus one tick (sampled every second);
 //   builds       every build queued ended SUCCESS, none aborted.
@@ -82,12 +83,15 @@ const terminate = (w) => {
   }
 };
 
-// Builds at random: 0..3 every 1.5 s on average, 2..8 s long, so that launches, drains and removals never stop.
+// Builds at random: 0..3 every 1.5 s on average, 2..8 s long, for 20 s, then 15 s of none (the
+// pool scales in), again and again: launches, drains and removals go on all along.
 let arriving = true;
 const queued = [];
+const arrivalsFrom = Date.now();
 const arrivals = (async () => {
   while (arriving) {
-    const count = Math.floor(Math.random() * 4);
+    const quiet = Math.floor((Date.now() - arrivalsFrom) / 1000) % 35 >= 20;
+    const count = quiet ? 0 : Math.floor(Math.random() * 4);
     if (count > 0) {
       const r = await fetch(`${url}/_sandbox/builds`, { method: 'POST', body: JSON.stringify({ label: 'awsDeploy', count, duration: `${2 + Math.floor(Math.random() * 7)}s` }) });
       if (r.ok) queued.push(...(await r.json()).builds.map((b) => b.id));
@@ -98,6 +102,9 @@ const arrivals = (async () => {
 
 // Orphans, sampled every second: first seen, and the longest any lasted.
 const orphanSince = new Map();
+/** Every instance of the fleet seen alive, with its ClientToken; the most alive at once. */
+const tokenOf = new Map();
+let peakAlive = 0;
 const orphanLongest = new Map();
 let sampling = true;
 const sampler = (async () => {
@@ -107,6 +114,8 @@ const sampler = (async () => {
       const now = Date.now();
       const live = s.instances.filter((i) => (i.state === 'pending' || i.state === 'running') && i.tags['jenkins-fleet:fleet'] === fleet.fleet);
       const nodes = s.nodes.filter((n) => n.name.startsWith('awsDeploy-i-'));
+      for (const i of live) tokenOf.set(i.id, i.clientToken);
+      peakAlive = Math.max(peakAlive, live.length);
       const current = new Set([
         ...live.filter((i) => !nodes.some((n) => n.name === `awsDeploy-${i.id}`)).map((i) => `instance ${i.id} without node`),
         ...nodes.filter((n) => !live.some((i) => n.name === `awsDeploy-${i.id}`)).map((n) => `node ${n.name} without instance`),
@@ -180,16 +189,20 @@ await Promise.all(watches.map((w) => w.exited));
 
 const builds = await ended();
 const final = await state();
-const ours = final.instances.filter((i) => i.tags['jenkins-fleet:fleet'] === fleet.fleet);
-const perToken = new Map();
-for (const i of ours) perToken.set(i.clientToken, (perToken.get(i.clientToken) ?? 0) + 1);
 const launchRequests = readFileSync(join(dir, 'state', 'requests.log'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
 const launches = launchRequests.filter((e) => e.action === 'RunInstances' && e.status === 200 && !String(e.subject ?? '').startsWith('replay'));
 const replays = launchRequests.filter((e) => e.action === 'RunInstances' && e.status === 200 && String(e.subject ?? '').startsWith('replay'));
+const launchedIds = launches.flatMap((e) => String(e.subject).split(' ').filter(Boolean));
+for (const i of final.instances.filter((i) => i.tags['jenkins-fleet:fleet'] === fleet.fleet)) tokenOf.set(i.id, i.clientToken);
 // A ClientToken whose instances came from more than one RunInstances that created instances.
-const tokenLaunches = new Map();
-for (const i of ours) tokenLaunches.set(i.clientToken, new Set([...(tokenLaunches.get(i.clientToken) ?? []), ...launches.filter((e) => String(e.subject).split(' ').includes(i.id)).map((e) => e.t)]));
-const duplicateTokens = [...tokenLaunches].filter(([, ts]) => ts.size > 1).length;
+const launchesOfToken = new Map();
+for (const [index, e] of launches.entries()) {
+  for (const id of String(e.subject).split(' ')) {
+    const token = tokenOf.get(id);
+    if (token !== undefined) launchesOfToken.set(token, new Set([...(launchesOfToken.get(token) ?? []), index]));
+  }
+}
+const duplicateTokens = [...launchesOfToken.values()].filter((set) => set.size > 1).length;
 const nodeCreates = new Map();
 for (const e of launchRequests.filter((e) => e.service === 'jenkins' && e.mutating && /createItem|doCreateItem/.test(e.action) && e.status === 200)) nodeCreates.set(e.subject, (nodeCreates.get(e.subject) ?? 0) + 1);
 const namesTwice = [...nodeCreates].filter(([, n]) => n > 1).length;
@@ -208,7 +221,7 @@ const report = {
   takeover: { p50: pct(takeovers, 50), p95: pct(takeovers, 95), max: Math.max(...takeovers), bound, over: takeovers.filter((t) => t > bound).length, noLeader },
   pastExpiry: { p50: pct(pastExpiry, 50), p95: pct(pastExpiry, 95), max: Math.max(...pastExpiry), min: Math.min(...pastExpiry) },
   duplicates: { tokensLaunchedTwice: duplicateTokens, namesRegisteredTwice: namesTwice, replays: replays.length },
-  instances: { launched: ours.length, launchCalls: launches.length, builds: builds.length },
+  instances: { launched: launchedIds.length, launchCalls: launches.length, withToken: tokenOf.size, peakAlive, max, builds: builds.length },
   orphans: { olderThanBound: orphansOld.length, bound: orphanBound, longest: Math.max(0, ...orphanLongest.values()), seen: orphanLongest.size },
   builds: { queued: builds.length, success: builds.filter((b) => b.result === 'SUCCESS' && !b.abortedBy).length, other: builds.filter((b) => b.result !== 'SUCCESS' || b.abortedBy).map((b) => `${b.id} ${b.result}`) },
 };
@@ -216,7 +229,7 @@ console.log(`HA watch: 3 processes, ${killsDone} kill -9 of the leader in ${repo
 console.log(`  takeover after the kill   p50 ${f(report.takeover.p50)}  p95 ${f(report.takeover.p95)}  max ${f(report.takeover.max)}  (bound lease + tick = ${f(bound)}; ${report.takeover.over} over, ${noLeader} without a new leader)`);
 console.log(`  after the lease expired   p50 ${f(report.pastExpiry.p50)}  p95 ${f(report.pastExpiry.p95)}  max ${f(report.pastExpiry.max)}  min ${f(report.pastExpiry.min)}`);
 console.log(`  duplicate launches        ${duplicateTokens} ClientToken(s) launched twice, ${namesTwice} agent name(s) registered twice (${replays.length} launches replayed under their token)`);
-console.log(`  instances                 ${ours.length} launched by ${launches.length} RunInstances for ${builds.length} builds`);
+console.log(`  instances                 ${launchedIds.length} launched by ${launches.length} RunInstances for ${builds.length} builds; at most ${peakAlive} alive at once (max ${max})`);
 console.log(`  orphans                   ${orphansOld.length} older than boot deadline + tick (${f(orphanBound)}); ${orphanLongest.size} seen in passing, the longest ${f(report.orphans.longest)}`);
 console.log(`  builds                    ${report.builds.success}/${builds.length} SUCCESS${report.builds.other.length ? `; others: ${report.builds.other.join(', ')}` : ''}`);
 if (args.json) writeFileSync(args.json, JSON.stringify(report, null, 2));

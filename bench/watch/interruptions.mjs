@@ -117,11 +117,21 @@ try {
   const reportedUrls = new Set(events.flatMap((e) => e.builds.map((b) => b.url)));
   const builds = await get('builds');
   const done = warned.filter((w) => !w.skipped);
-  // Affected: builds that ran on a warned agent at some moment between its warning and its reclaim.
-  const affected = builds.filter((b) => {
+  // Affected: builds the reclaim aborted, and builds still running on a warned agent when watch
+  // reported it (one that ended in between finished unharmed, and is counted apart).
+  const reportAt = (w) => {
+    const e = events.find((x) => x.agent === w.node);
+    return e ? Date.parse(e.time) : w.terminateAt;
+  };
+  const ranAfterWarning = builds.filter((b) => {
     const w = done.find((x) => x.node === b.node);
     return w && b.startedAt !== null && b.startedAt <= w.terminateAt && (b.finishedAt === null || b.finishedAt > w.warnedAt);
   });
+  const affected = ranAfterWarning.filter((b) => {
+    const w = done.find((x) => x.node === b.node);
+    return b.abortedBy === 'spot-interruption' || b.finishedAt === null || b.finishedAt > reportAt(w);
+  });
+  const endedBeforeReport = ranAfterWarning.length - affected.length;
   const reported = affected.filter((b) => reportedUrls.has(`${url}/jenkins/job/sandbox-build/${b.id}/`));
   // Replacements: agents launched after a warning, paired with warnings earliest first, online before its reclaim.
   const used = new Set();
@@ -159,7 +169,9 @@ try {
     hosts: realHosts ? 'real' : 'instant',
     affectedBuilds: affected.length,
     reportedBuilds: reported.length,
-    unreported: affected.filter((b) => !reported.includes(b)).map((b) => `#${b.id} on ${b.node}`),
+    endedBeforeReport,
+    abortedByInterruption: builds.filter((b) => b.abortedBy === 'spot-interruption').length,
+    unreported: affected.filter((b) => !reported.includes(b)).map((b) => `#${b.id} on ${b.node} (started ${b.startedAt}, finished ${b.finishedAt}, ${b.result ?? 'running'}${b.abortedBy ? ` ${b.abortedBy}` : ''}; warned ${done.find((w) => w.node === b.node).warnedAt}, reported ${reportAt(done.find((w) => w.node === b.node))})`),
     replacementsOnTime: onTime,
     replacementOnlineSeconds: { median: quantile([...lateness].sort((a, b) => a - b), 0.5), max: Math.max(...lateness) },
     reportSeconds: { median: quantile(reportLatency, 0.5), max: reportLatency.at(-1) },
@@ -168,7 +180,7 @@ try {
     buildsEndedByRemovalWarnings: (errors.match(/removed while a build still ran there/g) ?? []).length,
   };
   console.log(`Spot interruptions under watch: ${done.length} warnings at random over ${over / 1000} s (${result.skipped} moments found no agent to warn), pool of ${agents} Spot agents x 2 executors kept busy; notice ${notice}, tick ${tick}, B=${boot}, S=${ssm}, ${result.hosts} hosts`);
-  console.log(`affected builds reported by name: ${reported.length} / ${affected.length}${result.unreported.length ? ` (not: ${result.unreported.join(', ')})` : ''}`);
+  console.log(`affected builds reported by name: ${reported.length} / ${affected.length}${result.unreported.length ? ` (not: ${result.unreported.join(', ')})` : ''}; ${result.abortedByInterruption} of them aborted by a reclaim; ${endedBeforeReport} more ended unharmed between a warning and watch's report`);
   console.log(`replacements online before the instance went: ${onTime} / ${done.length} (online ${result.replacementOnlineSeconds.median.toFixed(1)} s after the warning at the median, ${result.replacementOnlineSeconds.max.toFixed(1)} s at most)`);
   console.log(`warning to watch's report: ${result.reportSeconds.median?.toFixed(2)} s median, ${result.reportSeconds.max?.toFixed(2)} s max`);
   console.log(`orphans: ${nodesWithoutInstance.length + instancesWithoutNode.length} (nodes without a live instance: ${nodesWithoutInstance.length}, live instances without a node: ${instancesWithoutNode.length}); live agents at the end: ${live.length} of ${agents}`);

@@ -10,9 +10,17 @@
 
 export type ErrorKind = 'user' | 'remote' | 'internal';
 
+/**
+ * Marks the provisioner's errors whichever copy of this module made them: `provisioner sandbox` runs
+ * the sandbox package's TypeScript (and its copy of this module) beside the CLI's build, and a user
+ * error of the sandbox's must still be told as one.
+ */
+const provisionerErrorMark = Symbol.for('jenkins-fleet.ProvisionerError');
+
 /** A failure the provisioner expected and can explain; anything that is not one is internal. */
 export abstract class ProvisionerError extends Error {
   abstract readonly kind: Exclude<ErrorKind, 'internal'>;
+  readonly [provisionerErrorMark] = true;
 
   /** The lines the CLI prints after `error: `, one per problem. */
   get lines(): string[] {
@@ -93,14 +101,18 @@ function isSystemError(err: unknown): err is NodeJS.ErrnoException {
   return err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string';
 }
 
+function isProvisionerError(err: unknown): err is ProvisionerError {
+  return err instanceof ProvisionerError || (err instanceof Error && (err as Error & { [provisionerErrorMark]?: unknown })[provisionerErrorMark] === true);
+}
+
 export function errorKind(err: unknown): ErrorKind {
-  if (err instanceof ProvisionerError) return err.kind;
+  if (isProvisionerError(err)) return err.kind;
   return isSystemError(err) ? 'user' : 'internal';
 }
 
 /** How the CLI tells `err`: the lines for standard error, without a trailing newline. */
 export function describeError(err: unknown, debug: boolean): string[] {
-  if (err instanceof ProvisionerError) {
+  if (isProvisionerError(err)) {
     const lines = err.lines.map((line) => `error: ${line}`);
     if (debug) lines.push(...stackOf(err));
     return lines;

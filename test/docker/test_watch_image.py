@@ -121,7 +121,7 @@ def test_the_watch_image_runs_as_uid_1000_with_the_runtime_packages_only(docker_
     files = in_image(docker_env, watch_image, "sh", "-c", "cd /opt/jenkins-fleet && ls -A && ls provisioner").stdout.split()
     assert "fleet.yaml" in files and "sandbox" not in files and "test" not in files and ".git" not in files
     assert in_image(docker_env, watch_image, "cat", "/opt/jenkins-fleet/fleet.yaml").stdout == (REPO / "fleet.yaml").read_text()
-    # A read-only root: the CLI starts without writing anything (tsx keeps no cache).
+    # A read-only root: the CLI starts without writing anything (its build is made in the image; no compile cache).
     assert "--once" in in_image(docker_env, watch_image, *CLI, "watch", "--help").stdout
 
 

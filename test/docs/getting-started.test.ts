@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toolPath } from '../support/tools.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const guidePath = join(repoRoot, 'docs/GETTING-STARTED.md');
@@ -260,6 +261,10 @@ describe('docs/GETTING-STARTED.md', () => {
 
       const shims = join(scratch, 'bin');
       mkdirSync(shims);
+      // The walk's PATH holds exactly what the walked blocks run (and this node): no other tool of
+      // this machine (a real aws, say) can answer for one the guide means the operator to have.
+      const tools = toolPath(join(scratch, 'tools'), ['bash', 'sh', 'env', 'sed', 'date', 'grep', 'cat', 'rm', 'mkdir', 'dirname', 'mktemp', 'npx']);
+      symlinkSync(process.execPath, join(tools, 'node'));
       const real = spawnSync('bash', ['-c', 'command -v terraform'], { encoding: 'utf8' }).stdout.trim();
       writeFileSync(join(shims, 'terraform'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(join(repoRoot, 'test/docs/terraform-offline.mjs'))} "$@"\n`);
       chmodSync(join(shims, 'terraform'), 0o755);
@@ -273,7 +278,7 @@ describe('docs/GETTING-STARTED.md', () => {
       // block tells their outputs apart.
       const script = ['set -euo pipefail', ...walked.flatMap((block, i) => [`printf '\\n@@step ${i}@@\\n'`, block.body])].join('\n');
       const walkEnv: NodeJS.ProcessEnv = {
-        PATH: [shims, dirname(process.execPath), process.env.PATH ?? '/usr/bin:/bin'].join(':'),
+        PATH: [shims, tools].join(':'),
         HOME: home,
         TMPDIR: scratch,
         LANG: 'C.UTF-8',

@@ -77,7 +77,7 @@ interface Watch {
 /** `watch --json` in its own PID namespace; killing unshare kills it (--kill-child). */
 function watch(): Watch {
   const unprivileged = process.getuid?.() === 0 ? [] : ['--user', '--map-root-user'];
-  const child = spawn('unshare', [...unprivileged, '--pid', '--fork', '--mount-proc', '--kill-child=SIGKILL', process.execPath, bin, '--config', config, 'watch', '--tick', `${TICK_MS / 1000}s`, '--lease', `${LEASE_MS / 1000}s`, '--json'], {
+  const child = spawn('unshare', [...unprivileged, '--pid', '--fork', '--mount-proc', '--kill-child=SIGKILL', process.execPath, bin, '--config', config, 'watch', '--tick', `${TICK_MS / 1000}s`, '--lease', `${LEASE_MS / 1000}s`, '--json', '--metrics-port', '0'], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: sandbox.dir, ...sandbox.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -97,6 +97,14 @@ function watch(): Watch {
   w.text = () => out;
   started.push(w);
   return w;
+}
+
+/** `jenkins_fleet_watch_leader` and `jenkins_fleet_watch_lease_epoch` as the watch serves them. */
+async function leaderMetrics(w: Watch): Promise<{ leader: number; epoch: number }> {
+  const url = await eventually('the metrics URL', () => w.lines.find((l) => l.type === 'metrics')?.url as string | undefined, 60_000);
+  const text = await (await fetch(url)).text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+  return { leader: value('jenkins_fleet_watch_leader'), epoch: value('jenkins_fleet_watch_lease_epoch') };
 }
 
 const leads = (w: Watch) => w.lines.filter((l) => l.type === 'leadership' && l.role === 'leader');
@@ -144,6 +152,9 @@ describe('three watches, one leads', () => {
     }
     // A follower makes no call but the lease's: it says so by its output (no pool line, no event).
     expect(followers.flatMap((f) => f.lines.filter((l) => l.type === 'event' || l.type === 'pool')), outputs(ws)).toEqual([]);
+    // Each serves its metrics: the leader 1, the followers 0, all naming the epoch.
+    expect(await leaderMetrics(leader)).toEqual({ leader: 1, epoch: held.epoch });
+    for (const f of followers) expect(await leaderMetrics(f)).toEqual({ leader: 0, epoch: held.epoch });
 
     const queued = await queue('awsDeploy', 6, '5s');
     step('the leader to launch');
@@ -159,6 +170,7 @@ describe('three watches, one leads', () => {
     expect(after.acquiredAt! - last.expiresAt!, outputs(ws)).toBeGreaterThanOrEqual(0);
     expect(after.acquiredAt! - last.expiresAt!, outputs(ws)).toBeLessThanOrEqual(TICK_MS + SLACK_MS);
     expect(leads(next)[0]!.tookOverFrom, outputs(ws)).toMatchObject({ epoch: last.epoch });
+    expect(await leaderMetrics(next)).toEqual({ leader: 1, epoch: after.epoch });
     // The killed one comes back (as ECS restarts a task) and follows.
     const restarted = watch();
     step('the restarted watch to follow');

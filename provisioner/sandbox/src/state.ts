@@ -240,6 +240,8 @@ export interface World {
   nextQueueId: number;
   /** SQS queues and their messages (older state files have none). */
   queues?: SqsQueue[];
+  /** The key SQS's receipt handles are signed with (hex). */
+  sqsHandleKey?: string;
 }
 
 export class Store {

@@ -108,6 +108,7 @@ export const watchCommand: CommandModule = (command, context) => {
         io.warn(`warning: ${fleet.source} has no lock: section, so nothing keeps a second watch, up or down on fleet ${fleet.fleet} from acting at the same time (see "The run lock" in README.md)`);
       }
       let autoscaler: Autoscaler | undefined;
+      let shownRole: 'leader' | 'follower' = 'follower';
       /** The term the autoscaler acts under: a new term starts a new one, which knows only what it observes. */
       let term: AbortSignal | undefined;
       const follow = () => {
@@ -137,9 +138,10 @@ export const watchCommand: CommandModule = (command, context) => {
         while (!stopping) {
           const started = now();
           if (leadership) {
-            const before = leadership.role;
             await leadership.step();
-            metrics.role(leadership.role === 'leader', leadership.epoch, before !== leadership.role);
+            // Counted against the role last shown: a term can also end within a tick (a fenced call).
+            metrics.role(leadership.role === 'leader', leadership.epoch, shownRole !== leadership.role);
+            shownRole = leadership.role;
             if (leadership.role === 'leader' && term !== leadership.signal) {
               follow();
               term = leadership.signal;

@@ -95,10 +95,14 @@ export class Leadership implements Fence {
     return this.lastSeen;
   }
 
-  /** When a follower should try again: at the next tick, or sooner if the lease expires before it. */
+  /**
+   * When a follower should try again: at the next tick, or sooner if the lease expires before it.
+   * A lease already expired by this clock that it could not take (DynamoDB did not answer, or
+   * another follower was quicker) is tried again a tick later, never in a tight loop.
+   */
   nextTry(tick: number): number {
-    const expires = this.lastSeen?.lockId ? (this.lastSeen.expiresAt ?? 0) - this.now() : tick;
-    return Math.max(0, Math.min(tick, expires));
+    const untilExpiry = this.lastSeen?.lockId ? (this.lastSeen.expiresAt ?? 0) - this.now() : tick;
+    return untilExpiry > 0 ? Math.min(tick, untilExpiry) : tick;
   }
 
   /** Once per tick: a leader renews its lease, a follower tries to take it. Resolves to the role after. */

@@ -16,8 +16,8 @@ import { defaultKnownHostsFile, expandPath, HostKeyError, hostCheck, hostKeysFro
 import type { AgentTarget, BootstrapOptions, BootstrapResult, Transport } from './transport.ts';
 
 // node-ssh and ssh2 load when an SSH pool needs them, with require() (CommonJS: no scan of their
-// exports, nothing through tsx's hooks): a fleet without SSH pools does not pay ~0.06 s for them
-// at each command's start-up.
+// exports; outside the CLI's bundle, since ssh2 loads native add-ons beside itself): a fleet without
+// SSH pools does not pay ~0.06 s for them at each command's start-up.
 const require = createRequire(import.meta.url);
 const ssh2 = (): typeof Ssh2 => require('ssh2') as typeof Ssh2;
 const nodeSsh = (): typeof import('node-ssh') => require('node-ssh') as typeof import('node-ssh');

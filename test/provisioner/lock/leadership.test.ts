@@ -113,6 +113,29 @@ describe('one watch leads, the others follow', () => {
     expect(b.changes.at(-1)).toEqual(expect.objectContaining({ kind: 'leading', epoch: 2, tookOverFrom: expect.objectContaining({ epoch: 1, details: expect.objectContaining({ pid: '301' }) }) }));
   });
 
+  it('a follower that cannot take an expired lease (DynamoDB does not answer) tries again a tick later, not in a tight loop', async () => {
+    const w = world();
+    const a = w.watch(311);
+    let down = false;
+    class Unreachable extends Leases {
+      override async acquire(...args: Parameters<Leases['acquire']>): ReturnType<Leases['acquire']> {
+        if (down) throw new RemoteError('taking the lease', 'DynamoDB', 'connect ECONNREFUSED 127.0.0.1:1');
+        return super.acquire(...args);
+      }
+    }
+    const b = w.watch(312, new Unreachable({ client, table: TABLE, clock: () => w.clock.t }));
+    await a.leadership.step();
+    await b.leadership.step();
+    expect(b.leadership.nextTry(TICK)).toBe(TICK);
+    w.clock.t += LEASE - 1_000;
+    expect(b.leadership.nextTry(TICK)).toBe(1_000);
+    w.clock.t += 1_000;
+    down = true;
+    expect(await b.leadership.step()).toBe('follower');
+    expect(b.changes.at(-1)).toEqual({ kind: 'unreachable', role: 'follower', error: expect.stringContaining('ECONNREFUSED') });
+    expect(b.leadership.nextTry(TICK)).toBe(TICK);
+  });
+
   it('a leader known dead on this machine (kill -9) is taken over at the next try, not after the lease time', async () => {
     const w = world();
     const a = w.watch(401);

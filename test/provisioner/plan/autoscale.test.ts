@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { agentName, nodeDescription, type AgentNode, type Instance, type Observed } from '../../../provisioner/src/model.ts';
 import { ephemeralDrainReason, placeholderDescription, placeholderName, planWatch, type WatchState } from '../../../provisioner/src/plan/autoscale.ts';
 import type { QueueItem } from '../../../provisioner/src/plan/demand.ts';
+import { interruptionDrainReason } from '../../../provisioner/src/plan/interruptions.ts';
 import { drainMessage } from '../../../provisioner/src/plan/plan.ts';
 import { emptyMemory, type ScalingMemory } from '../../../provisioner/src/plan/scale.ts';
 import { fleetStatus } from '../../../provisioner/src/plan/status.ts';
@@ -191,4 +192,40 @@ describe('a tick of watch, planned', () => {
     expect(status.orphans).toEqual({ instances: [], nodes: [] });
     expect(formatStatus(status)).toContain('Pool awsDeploy: 0..6 (scaled by watch), 0 present, 0 online');
   });
+
+  it('replaces an agent whose drain records an interruption warning (a restarted watch), and removes it once idle, its instance terminated', () => {
+    const warned = instance('awsDeploy');
+    const noticeAt = NOW - 20 * S;
+    const busy = drained(warned, interruptionDrainReason({ kind: 'warning', at: noticeAt, action: 'terminate' }), { executors: 2, idle: false, busyExecutors: 2, offlineSince: noticeAt });
+    const first = planWatch(fleet, observed([warned], [busy]), [], state());
+    expect(first.decisions.find((d) => d.pool === 'awsDeploy')).toMatchObject({ launch: 1, remove: [], numbers: { interrupted: 1 } });
+    expect(first.bringUp.actions.filter((a) => a.type === 'launch')).toHaveLength(1);
+    expect(first.takeDown.actions).toEqual([]);
+    // Its replacement launched after the notice: none more; idle now, the warned agent goes.
+    const replacement = instance('awsDeploy', { state: 'pending', launchedAt: NOW - 15 * S, bootstrappedAt: undefined });
+    const idle = { ...busy, idle: true, busyExecutors: 0 };
+    // Idle in two observations a queue-maintenance cycle apart: nothing was handed to it before the drain.
+    const between = planWatch(fleet, observed([warned, replacement], [idle]), [], state(first.memory));
+    const second = planWatch(fleet, observed([warned, replacement], [idle], NOW + 6 * S), [], state(between.memory));
+    expect(second.decisions.find((d) => d.pool === 'awsDeploy')).toMatchObject({ launch: 0, remove: [{ agent: agentName('awsDeploy', warned.id), why: 'interrupted' }] });
+    expect(second.takeDown.actions).toContainEqual(expect.objectContaining({ type: 'remove', instanceId: warned.id, reason: 'replace', detail: 'EC2 is interrupting it and no build runs there' }));
+  });
+
+  it('drains an agent named by a notice this process received whose drain is not in Jenkins yet', () => {
+    const warned = instance('awsDeploy');
+    const notice = { kind: 'rebalance' as const, instanceId: warned.id, at: NOW - 2 * S };
+    const plan = planWatch(fleet, observed([warned], [node(warned, { executors: 2 })]), [], state(emptyMemory(), { interruptions: new Map([[warned.id, notice]]) }));
+    expect(plan.drains).toEqual([{ pool: 'awsDeploy', node: agentName('awsDeploy', warned.id), message: drainMessage('bank-ci', interruptionDrainReason(notice)) }]);
+    expect(plan.decisions.find((d) => d.pool === 'awsDeploy')).toMatchObject({ launch: 1 });
+  });
+
+  it("never takes a fixed pool's agent drained for a warning back online (its instance goes), but does one drained for a rebalance recommendation", () => {
+    const warnedNode = drained(fixedAgent, interruptionDrainReason({ kind: 'warning', at: NOW - 5 * S, action: 'terminate' }));
+    const warned = planWatch(fleet, { ...observed([], []), nodes: [warnedNode, node(prAgent), placeholder()] }, [], state());
+    expect(warned.takeDown.actions.filter((a) => a.type === 'resume')).toEqual([]);
+    const rebalancedNode = drained(fixedAgent, interruptionDrainReason({ kind: 'rebalance', at: NOW - 5 * S }));
+    const rebalanced = planWatch(fleet, { ...observed([], []), nodes: [rebalancedNode, node(prAgent), placeholder()] }, [], state());
+    expect(rebalanced.takeDown.actions.filter((a) => a.type === 'resume').map((a) => (a.type === 'resume' ? a.node : ''))).toEqual([agentName('fixed', fixedAgent.id)]);
+  });
 });
+

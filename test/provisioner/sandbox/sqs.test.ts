@@ -3,9 +3,15 @@
 // for a Spot instance issued on the control endpoint, and the instance reclaimed when its time is up.
 import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DescribeInstancesCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqsInterruptionQueue } from '../../../provisioner/src/aws/sqs.ts';
+import { parseFleet } from '../../../provisioner/src/config/load.ts';
+import { defaultModulesDir } from '../../../provisioner/sandbox/src/iam/fleet-iam.ts';
 import { startHarness, type Harness } from '../../support/sandbox.ts';
+
+const root = new URL('../../../', import.meta.url).pathname;
 
 const QUEUE = 'https://sqs.us-east-1.amazonaws.com/123456789012/jenkins-fleet-bank-ci-interruptions';
 
@@ -26,7 +32,7 @@ describe('the interruption queue (SQS) in the sandbox', () => {
     expect(h.sandbox.env.AWS_ENDPOINT_URL_SQS).toBe(`${h.sandbox.url}/sqs/`);
   });
 
-  it('hides a received message for its visibility timeout, deletes it only by its latest receipt handle, and checks MD5OfBody as the SDK does', async () => {
+  it('hides a received message for its visibility timeout, deletes it only by its latest receipt handle (an older one is answered 200 and deletes nothing), and checks MD5OfBody as the SDK does', async () => {
     await sqs.send(new SendMessageCommand({ QueueUrl: QUEUE, MessageBody: '{"hello":"world"}' }));
     const first = await sqs.send(new ReceiveMessageCommand({ QueueUrl: QUEUE, MaxNumberOfMessages: 10, VisibilityTimeout: 1 }));
     expect(first.Messages?.map((m) => m.Body)).toEqual(['{"hello":"world"}']);
@@ -36,7 +42,9 @@ describe('the interruption queue (SQS) in the sandbox', () => {
     const again = await sqs.send(new ReceiveMessageCommand({ QueueUrl: QUEUE, WaitTimeSeconds: 5 }));
     expect(Date.now() - started).toBeLessThan(4_500);
     expect(again.Messages?.[0]?.MessageId).toBe(first.Messages![0]!.MessageId);
-    await expect(sqs.send(new DeleteMessageCommand({ QueueUrl: QUEUE, ReceiptHandle: first.Messages![0]!.ReceiptHandle }))).rejects.toMatchObject({ name: 'ReceiptHandleIsInvalid' });
+    // The first receive's handle: SQS answers 200 and deletes nothing.
+    await sqs.send(new DeleteMessageCommand({ QueueUrl: QUEUE, ReceiptHandle: first.Messages![0]!.ReceiptHandle }));
+    expect((await sqs.send(new GetQueueAttributesCommand({ QueueUrl: QUEUE, AttributeNames: ['ApproximateNumberOfMessagesNotVisible'] }))).Attributes).toEqual({ ApproximateNumberOfMessagesNotVisible: '1' });
     await sqs.send(new DeleteMessageCommand({ QueueUrl: QUEUE, ReceiptHandle: again.Messages![0]!.ReceiptHandle }));
     const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: QUEUE, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
     expect(attributes.Attributes).toEqual({ ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' });
@@ -82,5 +90,35 @@ describe('the interruption queue (SQS) in the sandbox', () => {
     const instance = described.Reservations![0]!.Instances![0]!;
     expect(instance.State?.Name).toMatch(/shutting-down|terminated/);
     expect(instance.StateReason).toEqual({ Code: 'Server.SpotInstanceTermination', Message: 'Server.SpotInstanceTermination: Spot instance termination' });
+  });
+});
+
+describe('the interruption queue under IAM (provisioner-iam for the fleet)', () => {
+  const example = readFileSync(join(root, 'examples/fleet.yaml'), 'utf8');
+  const client = (h: Harness) => new SQSClient({ region: 'us-east-1', endpoint: h.sandbox.env.AWS_ENDPOINT_URL_SQS, credentials: { accessKeyId: h.sandbox.env.AWS_ACCESS_KEY_ID!, secretAccessKey: 'x' }, maxAttempts: 1 });
+
+  it("lets the provisioner receive from and delete in its fleet's queue, and nothing else", async () => {
+    const fleet = parseFleet(`${example}\ninterruptions:\n  queue: ${QUEUE}\n`, 'fleet.yaml', {});
+    const h = await startHarness((o) => { o.iam = { fleet, modulesDir: defaultModulesDir }; });
+    const sqs = client(h);
+    try {
+      expect((await sqs.send(new ReceiveMessageCommand({ QueueUrl: QUEUE }))).Messages).toBeUndefined();
+      await expect(sqs.send(new SendMessageCommand({ QueueUrl: QUEUE, MessageBody: 'x' }))).rejects.toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+      await expect(sqs.send(new GetQueueAttributesCommand({ QueueUrl: QUEUE, AttributeNames: ['All'] }))).rejects.toMatchObject({ name: 'AccessDenied' });
+    } finally {
+      sqs.destroy();
+      await h.stop();
+    }
+  });
+
+  it('gives a fleet without interruptions.queue no right on any queue', async () => {
+    const h = await startHarness((o) => { o.iam = { fleet: parseFleet(example, 'fleet.yaml', {}), modulesDir: defaultModulesDir }; });
+    const sqs = client(h);
+    try {
+      await expect(sqs.send(new ReceiveMessageCommand({ QueueUrl: QUEUE }))).rejects.toMatchObject({ name: 'AccessDenied' });
+    } finally {
+      sqs.destroy();
+      await h.stop();
+    }
   });
 });
