@@ -11,6 +11,7 @@ const ssh = [
   'test/provisioner/transport/ssh-host-keys.test.ts',
   'test/provisioner/transport/ssh.test.ts',
   'test/provisioner/sandbox/ssh-hosts.test.ts',
+  'test/provisioner/sandbox/ssh-instances.test.ts',
   'test/e2e/ssh.test.ts',
   'test/e2e/spot-ssh.test.ts',
 ];

@@ -24,7 +24,7 @@ npm ci --no-audit --no-fund
 docker_state=${BANK_DOCKER_STATE:-$HOME/.cache/jenkins-fleet/docker-engine}
 export "$(bash scripts/docker/engine.sh start "$docker_state")"
 bash scripts/docker/base-image.sh python:3.11-slim-bookworm
-bash scripts/docker/base-image.sh node:22-bookworm-slim   # provisioner/Dockerfile, the watch image
+bash scripts/docker/base-image.sh node:26-bookworm-slim   # provisioner/Dockerfile, the watch image
 bash scripts/docker/engine.sh stop "$docker_state"
 unset DOCKER_HOST
 

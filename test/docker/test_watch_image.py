@@ -1,5 +1,5 @@
 """provisioner/Dockerfile (the `provisioner watch` image terraform/modules/fleet-watch runs) built by the
-real engine from the node:22-bookworm-slim stand-in (scripts/docker/base-image.sh), its packages from
+real engine from the node:26-bookworm-slim stand-in (scripts/docker/base-image.sh), its packages from
 this machine's npm registry served on loopback (scripts/docker/npm-registry.mjs): it runs as uid 1000
 on a read-only root file system as the task definition runs it, carries the product's runtime packages
 only and no token, and its `watch --once` against a sandbox on the host (loopback, --network host)
@@ -14,7 +14,7 @@ import requests
 
 from conftest import REPO, run
 
-BASE_IMAGE = "node:22-bookworm-slim"
+BASE_IMAGE = "node:26-bookworm-slim"
 WATCH_TAG = "jenkins-fleet-watch:docker-suite"
 # Where the task definition (terraform/modules/fleet-watch) finds the CLI and the fleet file.
 CLI = ["node", "/opt/jenkins-fleet/bin/provisioner.mjs", "--config", "/opt/jenkins-fleet/fleet.yaml"]

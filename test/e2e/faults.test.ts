@@ -86,15 +86,7 @@ describe('faults', () => {
       counts(f, wanted);
       f.pools = f.pools.filter((p: { name: string }) => p.name === 'awsDeploy');
     });
-    for (let n = 0; n < 3; n++) {
-      const run = sandbox.provisioner(config, ['up', '--yes', '--timeout', '90s']);
-      let out = '';
-      run.child.stdout!.on('data', (c: Buffer) => {
-        out += c;
-        if (/: launched i-/.test(out)) run.child.kill('SIGKILL');
-      });
-      await run;
-    }
+    await sandbox.upKilledAtLaunch(config, ['--timeout', '90s'], 3);
     const final = await sandbox.provisioner(config, ['up', '--yes', '--timeout', '90s']);
     expect(final.code, final.stdout + final.stderr).toBe(0);
     const state = await sandbox.state();

@@ -128,6 +128,25 @@ export class Sandbox {
     return done;
   }
 
+  /**
+   * Runs `up` and kills it (SIGKILL) as soon as it reports its first launch, `times` times over: a
+   * crash between EC2's answer and anything `up` would do next (register, tag, bootstrap). Resolves
+   * to what each killed run printed.
+   */
+  async upKilledAtLaunch(config: string, args: string[], times = 1): Promise<Run[]> {
+    const runs: Run[] = [];
+    for (let n = 0; n < times; n++) {
+      const run = this.provisioner(config, ['up', '--yes', ...args]);
+      let out = '';
+      run.child.stdout!.on('data', (c: Buffer) => {
+        out += c;
+        if (/: launched i-/.test(out)) run.child.kill('SIGKILL');
+      });
+      runs.push(await run);
+    }
+    return runs;
+  }
+
   async state(): Promise<SandboxState> {
     return (await (await fetch(`${this.url}/_sandbox/state`)).json()) as SandboxState;
   }

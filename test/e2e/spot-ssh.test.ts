@@ -77,13 +77,7 @@ describe('a Spot pool over SSH', () => {
     // An up killed right after its launch leaves instances without nodes: the rerun registers and
     // bootstraps them, finding their addresses in EC2's listing (its actions name only the instance).
     const bigger = spotOverSsh(3, 'fleet-3.yaml');
-    const killed = sandbox.provisioner(bigger, ['up', '--yes', '--timeout', '120s']);
-    let out = '';
-    killed.child.stdout!.on('data', (c: Buffer) => {
-      out += c;
-      if (/: launched i-/.test(out)) killed.child.kill('SIGKILL');
-    });
-    await killed;
+    await sandbox.upKilledAtLaunch(bigger, ['--timeout', '120s']);
     const rerun = await sandbox.provisioner(bigger, ['up', '--yes', '--timeout', '120s']);
     expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
     expect(converged(await sandbox.state(), { awsDeploy: 3 })).toEqual([]);

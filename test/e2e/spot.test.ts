@@ -80,15 +80,7 @@ describe('Spot pools', () => {
     // A lag longer than a rerun takes to start on a loaded machine: the rerun must not see what the killed run launched.
     const sandbox = await sandboxWith(['--consistency-lag', '10s', '--spot-capacity', 'm5.large=1']);
     const config = spotPool(sandbox, 4);
-    for (let n = 0; n < 3; n++) {
-      const run = sandbox.provisioner(config, ['up', '--yes', '--timeout', '90s']);
-      let out = '';
-      run.child.stdout!.on('data', (c: Buffer) => {
-        out += c;
-        if (/: launched i-/.test(out)) run.child.kill('SIGKILL');
-      });
-      await run;
-    }
+    await sandbox.upKilledAtLaunch(config, ['--timeout', '90s'], 3);
     const final = await sandbox.provisioner(config, ['up', '--yes', '--timeout', '90s']);
     expect(final.code, final.stdout + final.stderr).toBe(0);
     expect(converged(await sandbox.state(), { awsDeploy: 4 })).toEqual([]);

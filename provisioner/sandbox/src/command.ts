@@ -140,7 +140,7 @@ async function run(flags: SandboxFlags, io: IoHost): Promise<void> {
   });
   io.result(envLines(sandbox.env).replace(/\n$/, ''));
   io.warn(options.iam
-    ? `sandbox: the provisioner's EC2, SSM and DynamoDB calls are authorised against ${options.iam.modulesDir}/provisioner-iam for fleet ${options.iam.fleet.fleet}`
+    ? `sandbox: the provisioner's EC2, SSM, DynamoDB and SQS calls are authorised against ${options.iam.modulesDir}/provisioner-iam for fleet ${options.iam.fleet.fleet}`
     : 'sandbox: IAM is not evaluated (give --fleet FILE to authorise every call against terraform/modules/provisioner-iam)');
   io.warn(`sandbox: Spot interruption notices go to the SQS queue ${sandbox.interruptionQueue} (fleet.yaml: interruptions: { queue: ${sandbox.interruptionQueue} })`);
   io.warn(`sandbox: EC2, SSM, DynamoDB, SQS and Jenkins answer on ${sandbox.url} (state in ${options.stateDir}, requests in ${options.stateDir}/requests.log); the lines above are also in ${options.stateDir}/env. Ctrl-C stops it.`);

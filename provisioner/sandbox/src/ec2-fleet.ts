@@ -290,9 +290,33 @@ export function fleetLaunchForms(sb: Sandbox, form: URLSearchParams): Array<{ fo
   }
 }
 
+/**
+ * The CreateFleet parameters the stand-in acts on (and the few it refuses by name below). Any other
+ * (an override's ImageId, MaxPrice or InstanceRequirements, SingleInstanceType, capacity
+ * reservations, ValidUntil…) would change what EC2 launches, so it is refused rather than ignored:
+ * a request that passes here launches what it would launch on EC2.
+ */
+const modelledFleetParameters = [
+  /^(Action|Version|Type|ClientToken)$/,
+  /^LaunchTemplateConfigs\.\d+\.LaunchTemplateSpecification\.(LaunchTemplateId|LaunchTemplateName|Version)$/,
+  /^LaunchTemplateConfigs\.\d+\.Overrides\.\d+\.(InstanceType|SubnetId|AvailabilityZone|AvailabilityZoneId|Priority|WeightedCapacity)$/,
+  /^TargetCapacitySpecification\.(TotalTargetCapacity|OnDemandTargetCapacity|SpotTargetCapacity|DefaultTargetCapacityType)$/,
+  /^(SpotOptions|OnDemandOptions)\.(AllocationStrategy|MinTargetCapacity|SingleInstanceType|SingleAvailabilityZone)$/,
+  /^(ExcessCapacityTerminationPolicy|ReplaceUnhealthyInstances)$/,
+  /^TagSpecification\.\d+\.(ResourceType|Tag\.\d+\.(Key|Value))$/,
+];
+
 function readFleetRequest(sb: Sandbox, form: URLSearchParams) {
   const type = form.get('Type') ?? 'maintain';
   if (type !== 'instant') throw new Ec2Error('InvalidParameterValue', `The sandbox implements CreateFleet of Type instant only, found Type ${type}`);
+  for (const key of form.keys()) {
+    if (!modelledFleetParameters.some((p) => p.test(key))) throw new Ec2Error('InvalidParameterValue', `${key}: not modelled by the sandbox's CreateFleet (it would change what EC2 launches)`);
+  }
+  for (const options of ['SpotOptions', 'OnDemandOptions']) {
+    for (const single of ['SingleInstanceType', 'SingleAvailabilityZone']) {
+      if (form.get(`${options}.${single}`) === 'true' && !form.has(`${options}.MinTargetCapacity`)) throw new Ec2Error('InvalidParameterValue', `${options}.${single}: not modelled by the sandbox`);
+    }
+  }
   const configs = count(form, 'LaunchTemplateConfigs');
   if (configs === 0) throw new Ec2Error('MissingParameter', 'The request must contain the parameter LaunchTemplateConfigs');
   if (configs > 50) throw new Ec2Error('InvalidParameterValue', 'LaunchTemplateConfigs: at most 50 launch template configurations');
@@ -320,6 +344,7 @@ function readFleetRequest(sb: Sandbox, form: URLSearchParams) {
       if (subnetId !== undefined && !/^subnet-[0-9a-f]{8,17}$/.test(subnetId)) throw new Ec2Error('InvalidSubnetID.Malformed', `Invalid id: "${subnetId}" (expecting "subnet-...")`);
       const zoneGiven = form.get(`${o}.AvailabilityZone`) ?? undefined;
       if (zoneGiven !== undefined && form.has(`${o}.AvailabilityZoneId`)) throw new Ec2Error('InvalidParameterCombination', `${o}: either AvailabilityZone or AvailabilityZoneId, but not both`);
+      if (form.has(`${o}.AvailabilityZoneId`)) throw new Ec2Error('InvalidParameterValue', `${o}.AvailabilityZoneId: not modelled by the sandbox (give AvailabilityZone or SubnetId)`);
       const weight = form.get(`${o}.WeightedCapacity`);
       if (weight !== null && Number(weight) !== 1) throw new Ec2Error('InvalidParameterValue', `${o}.WeightedCapacity: the sandbox models a weight of 1 only, found ${weight}`);
       const zone = subnetId ? availabilityZone(sb, subnetId) : zoneGiven;

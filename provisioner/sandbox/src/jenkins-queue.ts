@@ -4,6 +4,7 @@
 // (pending), the executor starts it, it runs for its duration and finishes. Why an item waits is
 // worded from the live state as BuildableItem.getCauseOfBlockage words it. Each behaviour and its
 // source are in docs/FIDELITY.md ("Builds and the queue").
+import { message, render, timeSpan, type QueueLocale, type QueueMessage, type QueueMessageKey } from './jenkins-messages.ts';
 import { createHash } from 'node:crypto';
 import { labelMatches, labelName, readLabel, type Label } from '../../src/plan/labels.ts';
 import type { JenkinsNode, SandboxBuild } from './state.ts';
@@ -16,7 +17,6 @@ const placeholderTaskClass = 'org.jenkinsci.plugins.workflow.support.steps.Execu
 const placeholderExecutableClass = `${placeholderTaskClass}$PlaceholderExecutable`;
 
 /** The built-in node's computer name (MasterComputer.getDisplayName) and its only label (Jenkins.getSelfLabel). */
-const builtInDisplayName = 'Built-In Node';
 const builtInLabel = 'built-in';
 
 export interface BuildQueueOptions {
@@ -78,9 +78,9 @@ export function nodeLabels(node: JenkinsNode): string[] {
   return [...new Set(node.labelString.split(/\s+/).filter(Boolean)), node.name];
 }
 
-/** CompositeCauseOfBlockage.getShortDescription: unique reasons in String order, at most five shown. */
-function composite(reasons: string[]): string {
-  const unique = [...new Set(reasons)].sort();
+/** CompositeCauseOfBlockage.getShortDescription: unique reasons (each worded in the request's locale) in String order, at most five shown. */
+function composite(reasons: QueueMessage[], locale: QueueLocale): string {
+  const unique = [...new Set(reasons.map((r) => render(r, locale)))].sort();
   if (unique.length <= 5) return unique.join('; ');
   return `${unique.slice(0, 5).join('; ')}; ... and ${unique.length - 5} more`;
 }
@@ -93,7 +93,7 @@ function unitHash(text: string): number {
 
 export class BuildQueue {
   /** Queue.BuildableItem.transientCausesOfBlockage: why the last maintenance could not hand it out (not persisted). */
-  private readonly transientCauses = new Map<number, string[]>();
+  private readonly transientCauses = new Map<number, QueueMessage[]>();
   private timer?: NodeJS.Timeout;
   private maintenanceScheduled = false;
   private nextPeriodicAt: number;
@@ -394,10 +394,10 @@ export class BuildQueue {
    * (Node.LabelMissing), EXCLUSIVE mode for work without a label (Node.BecauseNodeIsReserved), then
    * whether its computer is online (BecauseNodeIsOffline; temporarily offline counts).
    */
-  private refusal(node: JenkinsNode, label: Label | null): string | null {
-    if (label && !labelMatches(label, nodeLabels(node))) return `‘${node.name}’ doesn’t have label ‘${labelName(label)}’`;
-    if (!label && node.mode === 'EXCLUSIVE') return `‘${node.name}’ is reserved for jobs with matching label expression`;
-    if (!this.online(node)) return `‘${node.name}’ is offline`;
+  private refusal(node: JenkinsNode, label: Label | null): QueueMessage | null {
+    if (label && !labelMatches(label, nodeLabels(node))) return message('LabelMissing', node.name, labelName(label));
+    if (!label && node.mode === 'EXCLUSIVE') return message('BecauseNodeIsReserved', node.name);
+    if (!this.online(node)) return message('NodeOffline', node.name);
     return null;
   }
 
@@ -423,7 +423,7 @@ export class BuildQueue {
     const buildables = this.builds.filter((b) => isQueued(b) && b.buildableAt !== undefined && !isPending(b)).sort((a, b) => a.buildableAt! - b.buildableAt! || a.queueId - b.queueId);
     for (const build of buildables) {
       const label = this.assignedLabel(build);
-      const reasons: string[] = [];
+      const reasons: QueueMessage[] = [];
       const candidates: Offer[] = [];
       for (const offer of offers) {
         if (offer.free.length === 0) continue;
@@ -480,27 +480,30 @@ export class BuildQueue {
    * with no agent node at all the label is dropped ("pointless to talk about nodes"); a label whose
    * nodes are all offline is BecauseLabelIsOffline (no node: "There are no nodes with the label")
    * or, with one node, BecauseNodeIsOffline; otherwise the reasons of the last maintenance when an
-   * idle executor exists, else BecauseLabelIsBusy or, with one node, BecauseNodeIsBusy.
+   * idle executor exists, else BecauseLabelIsBusy or, with one node, BecauseNodeIsBusy. Worded in
+   * the request's locale (jenkins-messages.ts).
    */
-  why(build: SandboxBuild, now = Date.now()): string {
+  why(build: SandboxBuild, now = Date.now(), locale: QueueLocale = 'en'): string {
+    const say = (key: QueueMessageKey, ...args: string[]) => render(message(key, ...args), locale);
     if (build.buildableAt === undefined) {
       const diff = build.queuedAt - now;
-      return diff >= 0 ? `In the quiet period. Expires in ${diff} ms` : 'Finished waiting';
+      return diff >= 0 ? say('InQuietPeriod', timeSpan(diff, locale)) : say('FinishedWaiting');
     }
     const transient = this.transientCauses.get(build.queueId);
     const label = this.nodes.length === 0 ? null : this.assignedLabel(build);
     if (label) {
       const nodes = this.labelNodes(label);
-      const display = (n: JenkinsNode | 'built-in') => (n === 'built-in' ? builtInDisplayName : n.name);
+      // The built-in node's computer is named by Hudson.Computer.DisplayName, worded in the request's locale too.
+      const display = (n: JenkinsNode | 'built-in') => (n === 'built-in' ? say('BuiltInNodeDisplayName') : n.name);
       if (nodes.every((n) => n !== 'built-in' && !this.online(n))) {
-        if (nodes.length === 1) return `‘${display(nodes[0]!)}’ is offline`;
-        return nodes.length === 0 ? `There are no nodes with the label ‘${labelName(label)}’` : `All nodes of label ‘${labelName(label)}’ are offline`;
+        if (nodes.length === 1) return say('NodeOffline', display(nodes[0]!));
+        return nodes.length === 0 ? say('LabelHasNoNodes', labelName(label)) : say('AllNodesOffline', labelName(label));
       }
-      if (transient && this.idleExecutors(nodes) > 0) return composite(transient);
-      return `Waiting for next available executor on ‘${nodes.length === 1 ? display(nodes[0]!) : labelName(label)}’`;
+      if (transient && this.idleExecutors(nodes) > 0) return composite(transient, locale);
+      return say('WaitingForNextAvailableExecutorOn', nodes.length === 1 ? display(nodes[0]!) : labelName(label));
     }
-    if (transient && this.idleExecutors(this.nodes) > 0) return composite(transient);
-    return 'Waiting for next available executor';
+    if (transient && this.idleExecutors(this.nodes) > 0) return composite(transient, locale);
+    return say('WaitingForNextAvailableExecutor');
   }
 
   /** BuildableItem.isStuck: its label has no online node, or it has waited ten estimated durations (a day without one). */
@@ -509,7 +512,8 @@ export class BuildQueue {
     if (label && this.labelNodes(label).every((n) => n !== 'built-in' && !this.online(n))) return true;
     const estimate = this.estimatedDuration();
     const waited = now - build.buildableAt!;
-    return estimate >= 0 ? waited > Math.max(estimate, 60_000) * 10 : waited > 24 * 3_600_000;
+    // Without an estimate, "more than a day": TimeUnit.MILLISECONDS.toHours(elapsed) > 24, so whole hours past 24.
+    return estimate >= 0 ? waited > Math.max(estimate, 60_000) * 10 : Math.floor(waited / 3_600_000) > 24;
   }
 
   /**
@@ -539,12 +543,12 @@ export class BuildQueue {
   }
 
   /** One Queue.Item as queue/api/json exports it (WaitingItem, BuildableItem). */
-  private itemJson(build: SandboxBuild, now: number): Record<string, unknown> {
+  private itemJson(build: SandboxBuild, now: number, locale: QueueLocale): Record<string, unknown> {
     const common = { actions: [], blocked: false, buildable: build.buildableAt !== undefined, id: build.queueId, inQueueSince: build.queuedAt, params: '' };
     if (build.buildableAt === undefined) {
-      return { _class: 'hudson.model.Queue$WaitingItem', ...common, stuck: false, task: this.taskJson(build), url: `queue/item/${build.queueId}/`, why: this.why(build, now), timestamp: build.queuedAt };
+      return { _class: 'hudson.model.Queue$WaitingItem', ...common, stuck: false, task: this.taskJson(build), url: `queue/item/${build.queueId}/`, why: this.why(build, now, locale), timestamp: build.queuedAt };
     }
-    return { _class: 'hudson.model.Queue$BuildableItem', ...common, stuck: this.stuck(build, now), task: this.taskJson(build), url: `queue/item/${build.queueId}/`, why: this.why(build, now), buildableStartMilliseconds: build.buildableAt, pending: isPending(build) };
+    return { _class: 'hudson.model.Queue$BuildableItem', ...common, stuck: this.stuck(build, now), task: this.taskJson(build), url: `queue/item/${build.queueId}/`, why: this.why(build, now, locale), buildableStartMilliseconds: build.buildableAt, pending: isPending(build) };
   }
 
   /**
@@ -552,14 +556,14 @@ export class BuildQueue {
    * ("items most likely to be built sooner are at the end"), each only to a caller with Job/Read on
    * its task (the run's ACL). A placeholder task is no Item, so never in discoverableItems.
    */
-  queueJson(mayRead: boolean, now = Date.now()): Record<string, unknown> {
+  queueJson(mayRead: boolean, locale: QueueLocale = 'en', now = Date.now()): Record<string, unknown> {
     this.advance(now);
     const queued = this.builds.filter(isQueued);
     const waiting = queued.filter((b) => b.buildableAt === undefined).sort((a, b) => a.queuedAt - b.queuedAt || a.queueId - b.queueId);
     const order = (a: SandboxBuild, b: SandboxBuild) => b.buildableAt! - a.buildableAt! || b.queueId - a.queueId;
     const buildable = queued.filter((b) => b.buildableAt !== undefined && !isPending(b)).sort(order);
     const pending = queued.filter(isPending).sort(order);
-    const items = mayRead ? [...waiting, ...buildable, ...pending].map((b) => this.itemJson(b, now)) : [];
+    const items = mayRead ? [...waiting, ...buildable, ...pending].map((b) => this.itemJson(b, now, locale)) : [];
     return { _class: 'hudson.model.Queue', discoverableItems: [], items };
   }
 
@@ -581,7 +585,8 @@ export class BuildQueue {
       _class: 'hudson.model.Executor',
       currentExecutable: executable,
       idle: !build,
-      likelyStuck: started !== undefined && (estimate >= 0 ? elapsed > Math.max(estimate, 60_000) * 10 : elapsed > 24 * 3_600_000),
+      // Executor.isLikelyStuck: ten estimates with no one-minute floor (unlike the queue's isStuck); without one, whole hours past 24.
+      likelyStuck: started !== undefined && (estimate >= 0 ? estimate * 10 < elapsed : Math.floor(elapsed / 3_600_000) > 24),
       number: slot.number,
       progress: started !== undefined && estimate > 0 ? Math.min(99, Math.floor((elapsed * 100) / estimate)) : -1,
     };

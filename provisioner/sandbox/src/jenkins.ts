@@ -13,6 +13,7 @@ import type { WebSocket } from 'ws';
 import { XMLParser } from 'fast-xml-parser';
 import { authenticate, crumbAccepted, crumbFor, hasPermission, Permission, permissions, type Caller } from './jenkins-security.ts';
 import { BuildQueue, nodeLabels, type ExecutorSlot, type LeftoverComputer } from './jenkins-queue.ts';
+import { requestLocale } from './jenkins-messages.ts';
 import type { JenkinsNode, OfflineCause } from './state.ts';
 import type { Sandbox } from './world.ts';
 
@@ -441,7 +442,7 @@ export class JenkinsStandIn {
       return reply;
     }
     // Queue.getItems lists an item only to a caller with Job/Read on its task.
-    if (path === 'queue/api/json' && method === 'GET') return this.withTree(req, this.queue.queueJson(hasPermission(caller, Permission.jobRead)), 'GET queue/api/json');
+    if (path === 'queue/api/json' && method === 'GET') return this.withTree(req, this.queue.queueJson(hasPermission(caller, Permission.jobRead), requestLocale([req.headers['accept-language']].flat()[0])), 'GET queue/api/json');
     if (segments[0] === 'computer') {
       if (segments.length === 3 && segments[1] === 'api' && segments[2] === 'json') {
         if (method !== 'GET' && method !== 'HEAD') return failure(405, 'This URL requires GET', `${method} computer/api/json`, false);

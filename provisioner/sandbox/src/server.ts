@@ -302,6 +302,11 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     } catch {
       return fail(400, 'SerializationException', 'SerializationException', 'The request body is not valid JSON');
     }
+    if (iam && scope.accessKey === provisionerAccessKey) {
+      const refusal = await iam.authorizeSqs(op, input);
+      // SQS's AccessDenied (403), in the JSON protocol's query-compatible form.
+      if (refusal) return answer(403, { __type: 'com.amazonaws.sqs#AccessDenied', message: refusal.message }, { 'x-amzn-query-error': 'AccessDenied;Sender' }, { mutating: false, error: 'AccessDenied', subject: String(input.QueueUrl ?? '').split('/').pop() });
+    }
     const r = await sqs.handle(op, input);
     return answer(r.status, r.body, r.headers, r);
   }

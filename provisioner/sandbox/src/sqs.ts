@@ -91,11 +91,11 @@ export class SqsStandIn {
   }
 
   /** What a rule target does with a matched event: the event JSON becomes one message's body. */
-  send(url: string, body: string): SqsMessage {
+  send(url: string, body: string, delaySeconds = 0): SqsMessage {
     const queue = this.queues.find((q) => q.url === url);
     if (!queue) throw new Error(`no queue ${url}`);
     const now = Date.now();
-    const message: SqsMessage = { id: randomUUID(), body, sentAt: now, visibleAt: now, receiveCount: 0 };
+    const message: SqsMessage = { id: randomUUID(), body, sentAt: now, visibleAt: now + delaySeconds * 1000, receiveCount: 0 };
     queue.messages.push(message);
     this.sb.store.save();
     this.wake(url);
@@ -307,7 +307,9 @@ export class SqsStandIn {
     const queue = this.queue(input);
     const body = this.string(input, 'MessageBody', true)!;
     if (Buffer.byteLength(body) > 1024 * 1024) throw invalid('One or more parameters are invalid. Reason: Message must be shorter than 1048576 bytes.');
-    const message = this.send(queue.url, body);
+    // A delayed message stays hidden until its delay is over (the queue's own DelaySeconds is terraform's 0).
+    const delay = this.integer(input, 'DelaySeconds', 0, 900, 0);
+    const message = this.send(queue.url, body, delay);
     return { status: 200, body: { MessageId: message.id, MD5OfMessageBody: createHash('md5').update(message.body, 'utf8').digest('hex') }, headers: {}, mutating: true, subject: `${queue.name} ${message.id}` };
   }
 
@@ -321,6 +323,7 @@ export class SqsStandIn {
       MessageRetentionPeriod: String(queue.retention),
       QueueArn: `arn:aws:sqs:${this.sb.region}:${this.sb.accountId}:${queue.name}`,
     };
+    if (input.AttributeNames !== undefined && input.AttributeNames !== null && !Array.isArray(input.AttributeNames)) throw new SqsError('SerializationException', 'SerializationException', 400, 'AttributeNames must be a list of strings');
     const names = Array.isArray(input.AttributeNames) ? (input.AttributeNames as unknown[]) : [];
     for (const n of names) if (typeof n !== 'string' || (n !== 'All' && !(n in all))) throw new SqsError('InvalidAttributeName', 'InvalidAttributeName', 400, `Unknown Attribute ${String(n)}.`);
     const picked = names.includes('All') ? all : Object.fromEntries(Object.entries(all).filter(([k]) => names.includes(k)));

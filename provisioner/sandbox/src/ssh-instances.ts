@@ -1,6 +1,6 @@
 // The sandbox's EC2 instances reachable over SSH (`provisioner sandbox --ssh-instances`), for pools
 // with `transport: ssh`: each instance gets a loopback private IP (127.B.x.y, any of which this
-// machine answers on) and, from the moment it has booted until it is terminated, a real sshd there
+// machine answers on) and, from a while into its boot (sshdListensAt) until it is terminated, a real sshd there
 // on one port shared by all instances (the pool's `port`), whose host key is the one the instance's
 // console prints. A session runs in the instance's host root with the sandbox's stand-ins, as Run
 // Command does. Keys and the port live under DIR/ssh-instances/; the pool settings to paste are
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Hosts } from './hosts.ts';
 import { freePort, keygen, quoteYaml, requireSshd, sandboxHostEnv, setEnvWords, sshdConfig, sshdPath } from './ssh-hosts.ts';
 import type { Instance } from './state.ts';
-import { instanceState, type InstanceSsh, type Sandbox } from './world.ts';
+import { instanceState, sshdListensAt, type InstanceSsh, type Sandbox } from './world.ts';
 
 export class SshInstances implements InstanceSsh {
   readonly port: number;
@@ -85,8 +85,9 @@ export class SshInstances implements InstanceSsh {
   sweep(now = Date.now()): void {
     for (const instance of this.sb.store.world.instances) {
       const state = instanceState(this.sb, instance, now);
-      if (state === 'running' && !this.sshd.has(instance.id)) this.startSshd(instance);
-      else if (state !== 'running' && this.sshd.has(instance.id)) this.stopSshd(instance.id);
+      const listens = state === 'running' && now >= sshdListensAt(this.sb, instance);
+      if (listens && !this.sshd.has(instance.id)) this.startSshd(instance);
+      else if (!listens && this.sshd.has(instance.id)) this.stopSshd(instance.id);
     }
   }
 

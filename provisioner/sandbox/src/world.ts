@@ -85,6 +85,16 @@ export function ssmOnline(sb: Sandbox, instance: Instance, now = Date.now()): bo
   return now >= instance.launchedAt + sb.timing.bootMs + sb.timing.ssmOnlineMs;
 }
 
+/**
+ * When an instance's sshd starts listening (`--ssh-instances`): not when EC2 calls it running but a
+ * while into its boot, once cloud-init's init stage has generated the host keys (cc_ssh), and before
+ * its final stage prints them to the console (cc_keys_to_console, at half the SSM delay here) and
+ * the SSM agent registers: a quarter of the SSM delay after running.
+ */
+export function sshdListensAt(sb: Sandbox, instance: Instance): number {
+  return instance.launchedAt + sb.timing.bootMs + Math.max(1, sb.timing.ssmOnlineMs / 4);
+}
+
 export function resourceId(prefix: string): string {
   return `${prefix}-${randomBytes(9).toString('hex').slice(0, 17)}`;
 }

@@ -9,7 +9,7 @@ import { agentName, parseNodeDescription, type AgentNode, type Fleet, type IdleM
 import { drainMessage } from '../plan/plan.ts';
 import { emptyMemory, type LaunchOutcome, type PoolDecision, type ScalingMemory } from '../plan/scale.ts';
 import { parseInterruptionReason, strongerNotice, type InterruptionNotice } from '../plan/interruptions.ts';
-import { ephemeralDrainReason, interruptionDrain, missingPlaceholders, placeholderDescription, placeholderName, planWatch, type WatchOptions, type WatchPlan } from '../plan/autoscale.ts';
+import { ephemeralDrainReason, interruptionDrain, isScaled, missingPlaceholders, placeholderDescription, placeholderName, planWatch, type WatchOptions, type WatchPlan } from '../plan/autoscale.ts';
 import type { Demand } from '../plan/demand.ts';
 import type { Compute, FleetLaunchRequest, FleetLaunchResult, LaunchRequest, QueueMessage } from '../ports.ts';
 import { applyPlan, type Systems } from './apply.ts';
@@ -242,7 +242,10 @@ export class Autoscaler {
       }
       this.report(name, instance.pool, instance.id, stronger, node, reporter, true);
       // A node already held offline keeps its cause (the adapter leaves it): the notice is then in this process only.
-      const drained = !node || node.temporarilyOffline
+      // A fixed pool's agent stays in service for a rebalance recommendation: nothing would replace it.
+      const pool = this.fleet.pools.find((p) => p.name === instance.pool);
+      const keep = stronger.kind === 'rebalance' && (!pool || !isScaled(pool));
+      const drained = !node || node.temporarilyOffline || keep
         ? Promise.resolve(true)
         : this.drain(instance.pool, name, interruptionDrain(this.fleet, instance.pool, name, stronger).message, reporter);
       acted.push({ message, drained });
@@ -282,7 +285,7 @@ export class Autoscaler {
       if (!instance || agentName(instance.pool, instance.id) !== node.name) continue;
       const recorded = node.temporarilyOffline ? parseInterruptionReason(node.offlineReason) : undefined;
       const notice = this.notices.get(instance.id) ?? (recorded ? { ...recorded, instanceId: instance.id } : undefined);
-      if (notice) this.report(node.name, instance.pool, instance.id, notice, node, this.options.reporter, false);
+      if (notice && node.temporarilyOffline) this.report(node.name, instance.pool, instance.id, notice, node, this.options.reporter, false);
     }
   }
 

@@ -9,35 +9,51 @@ import type { Compute, Controller, InterruptionQueue, Parameters } from '../port
 import type { Transport } from '../transport/transport.ts';
 import type { Systems } from './apply.ts';
 
-type Check = 'verify' | 'assert';
+/**
+ * How each call of a port is checked: `verify` reads the lease back, `assert` checks the holder's
+ * own clock, `read` passes. Every method is named (a complete Record, not a partial one), so a
+ * method added to a port does not compile until someone decides whether it writes.
+ */
+type Check = 'verify' | 'assert' | 'read';
+type Calls<T> = Record<{ [K in keyof T]-?: T[K] extends (...args: never[]) => unknown ? K : never }[keyof T], Check>;
 
-const computeWrites: Partial<Record<keyof Compute, Check>> = {
+const computeCalls: Calls<Compute> = {
+  listInstances: 'read',
   launch: 'verify',
+  ensureLaunchTemplate: 'assert',
+  listLaunchTemplates: 'read',
+  deleteLaunchTemplate: 'assert',
   launchFleet: 'verify',
   terminate: 'verify',
   markBootstrapped: 'assert',
-  ensureLaunchTemplate: 'assert',
-  deleteLaunchTemplate: 'assert',
+  // The idle mark decides a later removal (by a `watch --once` that finds no memory of its own).
+  markIdle: 'assert',
+  resolveImage: 'read',
+  consoleOutput: 'read',
 };
-const controllerWrites: Partial<Record<keyof Controller, Check>> = {
+const controllerCalls: Calls<Controller> = {
+  listNodes: 'read',
+  createNode: 'assert',
+  readSecret: 'read',
   drain: 'verify',
   resume: 'verify',
   deleteNode: 'verify',
-  createNode: 'assert',
+  nodeSettings: 'read',
   reconfigureNode: 'assert',
+  readQueue: 'read',
 };
-const parameterWrites: Partial<Record<keyof Parameters, Check>> = { putSecret: 'assert', deleteSecret: 'assert' };
-const transportWrites: Partial<Record<keyof Transport, Check>> = { storeSecret: 'assert', bootstrap: 'assert', forget: 'assert' };
-const queueCalls: Partial<Record<keyof InterruptionQueue, Check>> = { receive: 'assert', delete: 'assert' };
+const parameterCalls: Calls<Parameters> = { putSecret: 'assert', deleteSecret: 'assert', listNames: 'read' };
+const transportCalls: Calls<Transport> = { storeSecret: 'assert', bootstrap: 'assert', forget: 'assert' };
+const queueCalls: Calls<InterruptionQueue> = { receive: 'assert', delete: 'assert' };
 
-function fence<T extends object>(target: T, writes: Partial<Record<keyof T, Check>>, lease: Fence): T {
+function fence<T extends object>(target: T, calls: Calls<T>, lease: Fence): T {
   return new Proxy(target, {
     get(object, property, receiver) {
       const value: unknown = Reflect.get(object, property, receiver);
       if (typeof value !== 'function') return value;
       const method = (value as (...args: unknown[]) => unknown).bind(object);
-      const check = writes[property as keyof T];
-      if (!check) return method;
+      const check = (calls as Record<PropertyKey, Check | undefined>)[property];
+      if (check === undefined || check === 'read') return method;
       return async (...args: unknown[]) => {
         if (check === 'verify') await lease.verify();
         else lease.assertHeld();
@@ -58,10 +74,10 @@ export function fencedSystems(systems: Systems, lease: Fence): Systems {
   };
   return {
     ...systems,
-    controller: fence(systems.controller, controllerWrites, lease),
-    compute: cache((region: string) => fence(systems.compute(region), computeWrites, lease)),
-    parameters: cache((region: string) => fence(systems.parameters(region), parameterWrites, lease)),
-    transport: cache((pool) => fence(systems.transport(pool), transportWrites, lease)),
+    controller: fence(systems.controller, controllerCalls, lease),
+    compute: cache((region: string) => fence(systems.compute(region), computeCalls, lease)),
+    parameters: cache((region: string) => fence(systems.parameters(region), parameterCalls, lease)),
+    transport: cache((pool) => fence(systems.transport(pool), transportCalls, lease)),
     ...(systems.interruptions ? { interruptions: fence(systems.interruptions, queueCalls, lease) } : {}),
   };
 }

@@ -48,7 +48,7 @@ function logLine(e: ProgressEvent): string | undefined {
     case 'interrupted': {
       const what = e.notice === 'warning' ? 'EC2 Spot interruption warning' : 'EC2 rebalance recommendation';
       const builds = e.builds.length === 0 ? 'no build running there' : `build(s) running there: ${e.builds.map((b) => (b.url ? `${b.name} (${b.url})` : b.name)).join(', ')}`;
-      return `${e.agent}: ${what} at ${e.noticeAt}: drained, replacement launching; ${builds}`;
+      return `${e.agent}: ${what} at ${e.noticeAt}: drained; ${builds}`;
     }
   }
 }

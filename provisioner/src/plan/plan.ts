@@ -8,6 +8,7 @@ import { isStaticPool } from '../config/schema.ts';
 import { isStaticHostId, type AgentNode, type Fleet, type Instance, type NodeSettings, type Observed, type Pool, type PoolResolution } from '../model.ts';
 import { instanceChanges, nodeChanges, wantedNodeSettings, type FieldChange } from './drift.ts';
 import { hasMachine, inventory, type Agent, type Inventory, type PoolInventory } from './inventory.ts';
+import { parseInterruptionReason } from './interruptions.ts';
 
 export type { FieldChange } from './drift.ts';
 
@@ -393,6 +394,9 @@ function repair(fleet: Fleet, pool: Pool, keep: readonly Agent[], now: number): 
       continue;
     }
     if (node.temporarilyOffline) {
+      // Drained for EC2's interruption warning: its instance goes within two minutes, so it never
+      // comes back (it is replaced once EC2 has taken it; `watch` replaces a scaled pool's at once).
+      if (drainedByUs(fleet.fleet, node) && parseInterruptionReason(node.offlineReason)?.kind === 'warning') continue;
       if (drainedByUs(fleet.fleet, node)) {
         actions.push({ type: 'resume', pool: pool.name, node: agent.name, reason: 'drained earlier, wanted again' });
         // Drained before its agent ever connected (a run killed between register and bootstrap,

@@ -53,7 +53,7 @@ function recordingSystems() {
     calls.push(what);
     return [];
   };
-  const compute = { region: 'us-east-1', launch: record('launch'), terminate: record('terminate'), listInstances: record('listInstances'), markBootstrapped: record('markBootstrapped') };
+  const compute = { region: 'us-east-1', launch: record('launch'), terminate: record('terminate'), listInstances: record('listInstances'), markBootstrapped: record('markBootstrapped'), markIdle: record('markIdle') };
   const controller = { drain: record('drain'), deleteNode: record('deleteNode'), createNode: record('createNode'), listNodes: record('listNodes') };
   const interruptions = { url: 'https://sqs.us-east-1.amazonaws.com/111122223333/q', receive: record('receive'), delete: record('delete') };
   const systems = { controller, compute: () => compute, parameters: () => ({}), transport: () => ({}), interruptions } as unknown as Systems;
@@ -166,6 +166,8 @@ describe('a leader that lost its lease stops acting at once', () => {
     await expect(acting.compute('us-east-1').terminate(['i-1'])).rejects.toThrow(LeadershipLost);
     await expect(acting.controller.createNode({} as never)).rejects.toThrow(LeadershipLost);
     await expect(acting.controller.drain('a', 'b')).rejects.toThrow(LeadershipLost);
+    // Nor mark an instance idle: a mark decides a later removal by a `watch --once`.
+    await expect(acting.compute('us-east-1').markIdle(['i-1'], { kind: 'busy' } as never)).rejects.toThrow(LeadershipLost);
     // Nor does it read the interruption queue: a receive would hide the notices from the new leader.
     await expect(acting.interruptions!.receive(true)).rejects.toThrow(LeadershipLost);
     expect(calls).toEqual(['launch']);

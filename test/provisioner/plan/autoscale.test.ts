@@ -218,4 +218,14 @@ describe('a tick of watch, planned', () => {
     expect(plan.drains).toEqual([{ pool: 'awsDeploy', node: agentName('awsDeploy', warned.id), message: drainMessage('bank-ci', interruptionDrainReason(notice)) }]);
     expect(plan.decisions.find((d) => d.pool === 'awsDeploy')).toMatchObject({ launch: 1 });
   });
+
+  it("never takes a fixed pool's agent drained for a warning back online (its instance goes), but does one drained for a rebalance recommendation", () => {
+    const warnedNode = drained(fixedAgent, interruptionDrainReason({ kind: 'warning', at: NOW - 5 * S, action: 'terminate' }));
+    const warned = planWatch(fleet, { ...observed([], []), nodes: [warnedNode, node(prAgent), placeholder()] }, [], state());
+    expect(warned.takeDown.actions.filter((a) => a.type === 'resume')).toEqual([]);
+    const rebalancedNode = drained(fixedAgent, interruptionDrainReason({ kind: 'rebalance', at: NOW - 5 * S }));
+    const rebalanced = planWatch(fleet, { ...observed([], []), nodes: [rebalancedNode, node(prAgent), placeholder()] }, [], state());
+    expect(rebalanced.takeDown.actions.filter((a) => a.type === 'resume').map((a) => (a.type === 'resume' ? a.node : ''))).toEqual([agentName('fixed', fixedAgent.id)]);
+  });
 });
+

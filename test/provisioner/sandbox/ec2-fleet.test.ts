@@ -149,6 +149,21 @@ describe('CreateFleet of type instant through the real SDK client', () => {
       .rejects.toMatchObject({ name: 'InvalidLaunchTemplateId.VersionNotFound' });
     await expect(h.ec2.send(new CreateFleetCommand(fleet('lt-0123456789abcdef0', 1)))).rejects.toMatchObject({ name: 'InvalidLaunchTemplateId.NotFound' });
   });
+
+  it('refuses, naming it, a parameter it does not model rather than launch as if it were not there', async () => {
+    const id = await template('jf-bank-ci-unmodelled');
+    const refused = async (extra: Partial<CreateFleetCommandInput>, key: string) => {
+      const err = await h.ec2.send(new CreateFleetCommand(fleet(id, 1, extra))).then(() => undefined, (e: Error) => e);
+      expect(err, key).toMatchObject({ name: 'InvalidParameterValue' });
+      expect(err!.message).toContain(key);
+    };
+    await refused({ LaunchTemplateConfigs: [{ LaunchTemplateSpecification: { LaunchTemplateId: id, Version: '1' }, Overrides: [{ InstanceType: 'm5.large', SubnetId: subnets[0], ImageId: 'ami-0123456789abcdef0' }] }] }, 'Overrides.1.ImageId');
+    await refused({ LaunchTemplateConfigs: [{ LaunchTemplateSpecification: { LaunchTemplateId: id, Version: '1' }, Overrides: [{ InstanceType: 'm5.large', SubnetId: subnets[0], MaxPrice: '0.01' }] }] }, 'Overrides.1.MaxPrice');
+    await refused({ ValidUntil: new Date(Date.now() + 3_600_000) }, 'ValidUntil');
+    await refused({ SpotOptions: { AllocationStrategy: 'price-capacity-optimized', SingleInstanceType: true } }, 'SpotOptions.SingleInstanceType');
+    await refused({ LaunchTemplateConfigs: [{ LaunchTemplateSpecification: { LaunchTemplateId: id, Version: '1' }, Overrides: [{ InstanceType: 'm5.large', AvailabilityZoneId: 'use1-az1' }] }] }, 'AvailabilityZoneId');
+    expect((await h.ec2.send(new CreateFleetCommand(fleet(id, 1)))).Instances).toHaveLength(1);
+  });
 });
 
 describe('the EC2 adapter on the stand-in: a pool\'s launch template and its Spot launch', () => {

@@ -74,6 +74,17 @@ describe('the SQS stand-in answers as SQS does', () => {
     await expect(sqs.send(new ReceiveMessageCommand({ QueueUrl: 'https://sqs.us-east-1.amazonaws.com/210987654321/jenkins-fleet-bank-ci-interruptions' }))).rejects.toMatchObject({ name: 'QueueDoesNotExist', $metadata: { httpStatusCode: 400 } });
   });
 
+  it('hides a message sent with DelaySeconds until the delay is over, and refuses a delay above 900', async () => {
+    const sent = Date.now();
+    await sqs.send(new SendMessageCommand({ QueueUrl: QUEUE, MessageBody: 'delayed', DelaySeconds: 1 }));
+    expect((await sqs.send(new ReceiveMessageCommand({ QueueUrl: QUEUE }))).Messages).toBeUndefined();
+    const later = (await sqs.send(new ReceiveMessageCommand({ QueueUrl: QUEUE, WaitTimeSeconds: 10 }))).Messages![0]!;
+    expect(later.Body).toBe('delayed');
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(900);
+    await sqs.send(new DeleteMessageCommand({ QueueUrl: QUEUE, ReceiptHandle: later.ReceiptHandle }));
+    await expect(sqs.send(new SendMessageCommand({ QueueUrl: QUEUE, MessageBody: 'x', DelaySeconds: 901 }))).rejects.toMatchObject({ name: 'InvalidParameterValue' });
+  });
+
   it('refuses VisibilityTimeout above 43200 and below 0, WaitTimeSeconds below 0, and a number that is no integer', async () => {
     for (const bad of [{ VisibilityTimeout: 43_201 }, { VisibilityTimeout: -1 }, { WaitTimeSeconds: -1 }]) {
       await expect(sqs.send(new ReceiveMessageCommand({ QueueUrl: QUEUE, ...bad }))).rejects.toMatchObject({ name: 'InvalidParameterValue', $metadata: { httpStatusCode: 400 } });

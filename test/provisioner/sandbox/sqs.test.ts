@@ -3,9 +3,15 @@
 // for a Spot instance issued on the control endpoint, and the instance reclaimed when its time is up.
 import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DescribeInstancesCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqsInterruptionQueue } from '../../../provisioner/src/aws/sqs.ts';
+import { parseFleet } from '../../../provisioner/src/config/load.ts';
+import { defaultModulesDir } from '../../../provisioner/sandbox/src/iam/fleet-iam.ts';
 import { startHarness, type Harness } from '../../support/sandbox.ts';
+
+const root = new URL('../../../', import.meta.url).pathname;
 
 const QUEUE = 'https://sqs.us-east-1.amazonaws.com/123456789012/jenkins-fleet-bank-ci-interruptions';
 
@@ -84,5 +90,35 @@ describe('the interruption queue (SQS) in the sandbox', () => {
     const instance = described.Reservations![0]!.Instances![0]!;
     expect(instance.State?.Name).toMatch(/shutting-down|terminated/);
     expect(instance.StateReason).toEqual({ Code: 'Server.SpotInstanceTermination', Message: 'Server.SpotInstanceTermination: Spot instance termination' });
+  });
+});
+
+describe('the interruption queue under IAM (provisioner-iam for the fleet)', () => {
+  const example = readFileSync(join(root, 'examples/fleet.yaml'), 'utf8');
+  const client = (h: Harness) => new SQSClient({ region: 'us-east-1', endpoint: h.sandbox.env.AWS_ENDPOINT_URL_SQS, credentials: { accessKeyId: h.sandbox.env.AWS_ACCESS_KEY_ID!, secretAccessKey: 'x' }, maxAttempts: 1 });
+
+  it("lets the provisioner receive from and delete in its fleet's queue, and nothing else", async () => {
+    const fleet = parseFleet(`${example}\ninterruptions:\n  queue: ${QUEUE}\n`, 'fleet.yaml', {});
+    const h = await startHarness((o) => { o.iam = { fleet, modulesDir: defaultModulesDir }; });
+    const sqs = client(h);
+    try {
+      expect((await sqs.send(new ReceiveMessageCommand({ QueueUrl: QUEUE }))).Messages).toBeUndefined();
+      await expect(sqs.send(new SendMessageCommand({ QueueUrl: QUEUE, MessageBody: 'x' }))).rejects.toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+      await expect(sqs.send(new GetQueueAttributesCommand({ QueueUrl: QUEUE, AttributeNames: ['All'] }))).rejects.toMatchObject({ name: 'AccessDenied' });
+    } finally {
+      sqs.destroy();
+      await h.stop();
+    }
+  });
+
+  it('gives a fleet without interruptions.queue no right on any queue', async () => {
+    const h = await startHarness((o) => { o.iam = { fleet: parseFleet(example, 'fleet.yaml', {}), modulesDir: defaultModulesDir }; });
+    const sqs = client(h);
+    try {
+      await expect(sqs.send(new ReceiveMessageCommand({ QueueUrl: QUEUE }))).rejects.toMatchObject({ name: 'AccessDenied' });
+    } finally {
+      sqs.destroy();
+      await h.stop();
+    }
   });
 });

@@ -10,7 +10,7 @@ import type { Sandbox } from '../world.ts';
 import { authorize, type Principal, type Refusal } from './authorize.ts';
 import { TerraformModule, type PolicyDocument, type Value } from './hcl.ts';
 import { defaultLockTable } from '../dynamodb.ts';
-import { dynamoDbRequests, ec2Requests, instanceArn, sandboxVpcId, ssmRequests, tableArn } from './requests.ts';
+import { dynamoDbRequests, ec2Requests, instanceArn, queueArn, sandboxVpcId, sqsRequests, ssmRequests, tableArn } from './requests.ts';
 
 export { defaultModulesDir } from './modules-dir.ts';
 
@@ -31,6 +31,7 @@ export interface SandboxIam {
   authorizeEc2(form: URLSearchParams): Promise<Refusal | undefined>;
   authorizeSsm(op: string, input: Record<string, unknown>): Promise<Refusal | undefined>;
   authorizeDynamoDb(op: string, input: Record<string, unknown>): Promise<Refusal | undefined>;
+  authorizeSqs(op: string, input: Record<string, unknown>): Promise<Refusal | undefined>;
   /** An SSM call a host's `aws` makes with its instance's role credentials. */
   authorizeInstance(instanceId: string, op: string, input: Record<string, unknown>): Promise<Refusal | undefined>;
 }
@@ -99,6 +100,8 @@ export function provisionerIamVariables(sb: Sandbox, options: IamOptions): Recor
     kms_key_arn: kmsKeyArn,
     // terraform/jenkins creates the run lock's table; the sandbox serves the one the fleet file names.
     lock_table_arn: tableArn(sb, fleet.lock?.table ?? defaultLockTable),
+    // terraform/jenkins makes the interruption queue and passes its ARN; a fleet file without one gets no SQS right.
+    interruption_queue_arn: fleet.interruptions ? queueArn(sb, fleet.interruptions.queue) : null,
     ...(options.imageOwners ? { image_owners: options.imageOwners } : {}),
   };
 }
@@ -149,5 +152,6 @@ export async function loadSandboxIam(sb: Sandbox, options: IamOptions): Promise<
     authorizeEc2: (form) => authorize(provisioner, sb.region, ec2Requests(sb, form), resourcePolicies),
     authorizeSsm: (op, input) => authorize(provisioner, sb.region, ssmRequests(sb, op, input), resourcePolicies),
     authorizeDynamoDb: (op, input) => authorize(provisioner, sb.region, dynamoDbRequests(sb, op, input), resourcePolicies),
+    authorizeSqs: (op, input) => authorize(provisioner, sb.region, sqsRequests(sb, op, input), resourcePolicies),
   };
 }

@@ -390,6 +390,17 @@ export function tableArn(sb: Sandbox, table: string): string {
  * (Service Authorization Reference, Amazon DynamoDB: GetItem, PutItem, UpdateItem, DeleteItem list
  * that key). Table actions (CreateTable, DescribeTable...) on the table, with no keys.
  */
+/** The ARN of the sandbox's queue a queue URL names (the sandbox's account serves it, as it serves the lock table). */
+export function queueArn(sb: Sandbox, queueUrl: string): string {
+  return `arn:aws:sqs:${sb.region}:${sb.accountId}:${queueUrl.split('/').pop() ?? ''}`;
+}
+
+/** An SQS call as IAM sees it: the action on the queue its QueueUrl names (Service Authorization Reference, Amazon SQS: resource type queue). */
+export function sqsRequests(sb: Sandbox, op: string, input: Record<string, unknown>): AccessRequest[] {
+  if (typeof input.QueueUrl !== 'string') return [];
+  return [{ action: `sqs:${op}`, resource: queueArn(sb, input.QueueUrl) }];
+}
+
 export function dynamoDbRequests(sb: Sandbox, op: string, input: Record<string, unknown>): AccessRequest[] {
   const table = typeof input.TableName === 'string' ? input.TableName : undefined;
   if (table === undefined) return [];
