@@ -1,7 +1,8 @@
 // The repository's cross-checks, as pure functions of the files `readRepository` read: each check
 // returns the problems it found, one sentence each naming the file, the thing and what disagrees.
-import { isStaticPool } from '../config/schema.ts';
+import { isStaticPool, queueUrlPattern } from '../config/schema.ts';
 import { UserError } from '../errors.ts';
+import type { Fleet } from '../model.ts';
 import { staleFiles } from '../library/command.ts';
 import { renderLibrary } from '../library/render.ts';
 import { steps as librarySteps } from '../library/steps.ts';
@@ -81,9 +82,29 @@ function code(source: string): string {
 
 function fleetCheck(repo: Repository): CheckResult {
   const result: CheckResult = { name: 'fleet', title: `${repo.fleet.path} is valid`, problems: [], notes: [] };
-  if (!repo.fleet.ok) result.problems.push(...repo.fleet.problems);
-  else result.notes.push(`${repo.fleet.value.pools.length} pools: ${repo.fleet.value.pools.map((p) => p.name).join(', ')}`);
+  if (!repo.fleet.ok) {
+    result.problems.push(...repo.fleet.problems);
+    return result;
+  }
+  const fleet = repo.fleet.value;
+  result.notes.push(`${fleet.pools.length} pools: ${fleet.pools.map((p) => p.name).join(', ')}`);
+  result.problems.push(...interruptionReach(repo.fleet.path, fleet));
   return result;
+}
+
+/**
+ * EC2 sends a Spot instance's interruption notices to EventBridge in the instance's own region, and
+ * terraform/modules/interruption-queue's rules forward them from the queue's region only: a Spot pool
+ * elsewhere would be reclaimed without `watch` hearing of it, builds and all.
+ */
+function interruptionReach(path: string, fleet: Fleet): string[] {
+  const queue = fleet.interruptions?.queue;
+  const queueRegion = queue?.match(queueUrlPattern)?.[1];
+  if (queue === undefined || queueRegion === undefined) return [];
+  const unheard = fleet.pools.filter((p) => (p.capacity === 'spot' || p.capacity === 'spot-then-on-demand') && p.region !== queueRegion);
+  return unheard.map(
+    (p) => `${path} pool ${p.name} launches Spot instances in ${p.region}, but interruptions.queue is in ${queueRegion}: EC2 sends the notices to EventBridge in the instance's region, so watch would not hear of this pool's interruptions; watch reads one queue, so keep Spot pools in ${queueRegion}, or give this pool capacity: on-demand`,
+  );
 }
 
 /** A host name that means this machine: an agent elsewhere that dials it reaches itself. */

@@ -377,6 +377,17 @@ describe('provisioner doctor on a broken copy', () => {
     expect(checks.find((c) => c.name === 'plugins')?.problems).toEqual([]);
   });
 
+  it('names a Spot pool outside the interruption queue\'s region: its notices would never reach watch', async () => {
+    edit('fleet.yaml', 'fleet: bank-ci\n', 'fleet: bank-ci\ninterruptions:\n  queue: https://sqs.us-west-2.amazonaws.com/123456789012/jenkins-fleet-bank-ci-interruptions\n');
+    edit('fleet.yaml', 'instanceType: t3.large\n', 'instanceType: t3.large\n    capacity: spot-then-on-demand\n');
+    const problems = await problemsOf('fleet');
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^fleet\.yaml pool awsDeploy2 launches Spot instances in us-east-1, but interruptions\.queue is in us-west-2: /);
+    // On-demand pools elsewhere get no notices to hear; a queue in the pools' region hears them all.
+    edit('fleet.yaml', 'us-west-2.amazonaws.com', 'us-east-1.amazonaws.com');
+    expect(await problemsOf('fleet')).toEqual([]);
+  });
+
   it('names a controller.url on loopback when a pool launches on EC2, and says what to put there', async () => {
     edit('fleet.yaml', 'https://jenkins.bank.example/', 'http://localhost:8080/');
     const problems = await problemsOf('reach');
