@@ -9,7 +9,7 @@ import { agentName, parseNodeDescription, type AgentNode, type Fleet, type IdleM
 import { drainMessage } from '../plan/plan.ts';
 import { emptyMemory, type LaunchOutcome, type PoolDecision, type ScalingMemory } from '../plan/scale.ts';
 import { parseInterruptionReason, strongerNotice, type InterruptionNotice } from '../plan/interruptions.ts';
-import { ephemeralDrainReason, interruptionDrain, isScaled, missingPlaceholders, placeholderDescription, placeholderName, planWatch, type WatchOptions, type WatchPlan } from '../plan/autoscale.ts';
+import { ephemeralDrainReason, interruptionDrain, isScaled, missingPlaceholders, placeholderDescription, placeholderName, planWatch, unplannedDemand, type WatchOptions, type WatchPlan } from '../plan/autoscale.ts';
 import type { Demand } from '../plan/demand.ts';
 import type { Compute, FleetLaunchRequest, FleetLaunchResult, LaunchRequest, QueueMessage } from '../ports.ts';
 import { applyPlan, type Systems } from './apply.ts';
@@ -61,6 +61,8 @@ interface LaunchTally {
 
 export class Autoscaler {
   private memory: ScalingMemory = emptyMemory();
+  /** The last tick's observation and the queue items its plan counted, for the look between ticks. */
+  private planned: { observed: Observed; items: ReadonlySet<number> } | undefined;
   private readonly bringingUp = new Set<string>();
   private readonly launching = new Set<string>();
   private readonly tallies = new Map<string, LaunchTally>();
@@ -129,6 +131,7 @@ export class Autoscaler {
       this.options,
     );
     this.memory = plan.memory;
+    this.planned = { observed, items: new Set(plan.demand.items.map((item) => item.id)) };
     const failures: Failure[] = [];
     const reporter: Reporter = {
       event: (e) => {
@@ -186,6 +189,17 @@ export class Autoscaler {
     });
     await Promise.all(busy.map((n) => this.drain(parseNodeDescription(n.description)!.pool, n.name, drainMessage(this.fleet.fleet, ephemeralDrainReason), this.options.reporter)));
     return busy.map((n) => n.name);
+  }
+
+  /**
+   * Between ticks, one look at the build queue: whether a build waits for a scaled pool that the last
+   * tick did not plan for, so that the caller ticks now rather than at the next tick (scale-up within
+   * about a second of the build being queued, whatever --tick is). One call; none without a scaled pool.
+   */
+  async demandWaiting(): Promise<boolean> {
+    const planned = this.planned;
+    if (!planned || this.stopped || !this.fleet.pools.some(isScaled)) return false;
+    return unplannedDemand(this.fleet, planned.observed, planned.items, await this.systems.controller.readQueue());
   }
 
   /**

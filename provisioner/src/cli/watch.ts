@@ -34,8 +34,12 @@ interface WatchFlags {
 
 /** The shortest tick: Jenkins rebuilds its queue every 5 s, so faster only costs calls. */
 const minTickMs = 1_000;
-/** How often, between ticks, the nodes are looked at for ephemeral agents that took their build (one call). */
-const ephemeralLookMs = 1_000;
+/**
+ * How often, between ticks, watch looks at the nodes for ephemeral agents that took their build, at
+ * the interruption queue, and at the build queue for builds queued since the tick (a call each, and
+ * only when the fleet has such pools or a queue).
+ */
+const lookMs = 1_000;
 /** A leader renews once a tick and stops acting a quarter of the lease before it ends: a lease of three ticks at least leaves room for a slow one. */
 const minLeaseTicks = 3;
 
@@ -168,14 +172,17 @@ export const watchCommand: CommandModule = (command, context) => {
             metrics.failedTick();
             out.error(err);
           }
-          // Until the next tick, a look every second for ephemeral agents that took their build and for interruption notices.
+          // Until the next tick, a look every second for ephemeral agents that took their build, for
+          // interruption notices and for builds queued since the tick.
           while (!stopping && autoscaler && now() - started < tick) {
-            await pause(Math.min(ephemeralLookMs, Math.max(0, tick - (now() - started))));
+            await pause(Math.min(lookMs, Math.max(0, tick - (now() - started))));
             if (leadership && leadership.role !== 'leader') break;
             const ignoreLost = (err: unknown) => (err instanceof LeadershipLost ? undefined : out.error(err));
             if (!stopping && now() - started < tick) await autoscaler.drainEphemeral().catch(ignoreLost);
             // An interruption notice does not wait for the tick: its agent is drained and replaced now.
             if (!stopping && (await autoscaler.noticesWaiting().catch((err: unknown) => (ignoreLost(err), false)))) break;
+            // Nor does a build queued for a scaled pool since the tick: its agent launches now.
+            if (!stopping && (await autoscaler.demandWaiting().catch((err: unknown) => (ignoreLost(err), false)))) break;
           }
         }
       } finally {

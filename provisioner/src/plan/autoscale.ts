@@ -155,20 +155,41 @@ export function interruptionDrain(fleet: Fleet, pool: string, node: string, noti
   return { pool, node, message: drainMessage(fleet.fleet, interruptionDrainReason(notice)) };
 }
 
-/** Plans one tick: what the scaler decides for each scaled pool, and `up`'s planner for everything else. */
-export function planWatch(fleet: Fleet, observed: Observed, queue: readonly QueueItem[], state: WatchState, options: WatchOptions = {}): WatchPlan {
-  const world = inventory(fleet, observed);
-  const now = observed.now;
-
-  // Demand: every node Jenkins has, with its pool when it is the fleet's (placeholders count for theirs).
+/** Every node Jenkins has, with its pool when it is the fleet's (placeholders count for theirs). */
+function nodeOwners(fleet: Fleet, observed: Observed, world = inventory(fleet, observed)): Map<string, string | undefined> {
   const owners = new Map<string, string | undefined>(observed.nodes.map((n) => [n.name, undefined]));
   for (const [name, pool] of nodePools(world)) owners.set(name, pool);
   for (const node of observed.nodes) {
     const placeholder = parsePlaceholderDescription(node.description);
     if (placeholder?.fleet === fleet.fleet) owners.set(node.name, placeholder.pool);
   }
-  const serving: PoolServing[] = fleet.pools.map((p) => ({ name: p.name, labels: p.labels, scaled: isScaled(p) }));
-  const demand = demandFromQueue(queue, serving, owners);
+  return owners;
+}
+
+function servingPools(fleet: Fleet): PoolServing[] {
+  return fleet.pools.map((p) => ({ name: p.name, labels: p.labels, scaled: isScaled(p) }));
+}
+
+/**
+ * Whether the queue holds demand for a scaled pool that the last tick did not plan for: an item
+ * waiting for an executor, attributed to a pool `watch` scales, whose id is not among `planned` (the
+ * last tick's demand). Read between ticks, so that a build queued just after a tick launches its
+ * agent within a second rather than at the next tick; `observed` is the last tick's observation
+ * (a node born since is not known yet: its items count for no pool until the next tick).
+ */
+export function unplannedDemand(fleet: Fleet, observed: Observed, planned: ReadonlySet<number>, queue: readonly QueueItem[]): boolean {
+  const scaled = new Set(fleet.pools.filter(isScaled).map((p) => p.name));
+  if (scaled.size === 0) return false;
+  const demand = demandFromQueue(queue, servingPools(fleet), nodeOwners(fleet, observed));
+  return demand.items.some((item) => item.pool !== undefined && scaled.has(item.pool) && !planned.has(item.id));
+}
+
+/** Plans one tick: what the scaler decides for each scaled pool, and `up`'s planner for everything else. */
+export function planWatch(fleet: Fleet, observed: Observed, queue: readonly QueueItem[], state: WatchState, options: WatchOptions = {}): WatchPlan {
+  const world = inventory(fleet, observed);
+  const now = observed.now;
+
+  const demand = demandFromQueue(queue, servingPools(fleet), nodeOwners(fleet, observed, world));
 
   const scaled = world.pools.filter(({ pool }) => isScaled(pool));
   const live = new Map(scaled.map(({ pool, members }) => [pool.name, members.filter((a) => a.life === 'live')]));

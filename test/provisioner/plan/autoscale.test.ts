@@ -3,7 +3,7 @@
 // of its own), from a fleet file, an observation and a queue.
 import { describe, expect, it } from 'vitest';
 import { agentName, nodeDescription, type AgentNode, type Instance, type Observed } from '../../../provisioner/src/model.ts';
-import { ephemeralDrainReason, placeholderDescription, placeholderName, planWatch, type WatchState } from '../../../provisioner/src/plan/autoscale.ts';
+import { ephemeralDrainReason, placeholderDescription, placeholderName, planWatch, unplannedDemand, type WatchState } from '../../../provisioner/src/plan/autoscale.ts';
 import type { QueueItem } from '../../../provisioner/src/plan/demand.ts';
 import { interruptionDrainReason } from '../../../provisioner/src/plan/interruptions.ts';
 import { drainMessage } from '../../../provisioner/src/plan/plan.ts';
@@ -229,3 +229,29 @@ describe('a tick of watch, planned', () => {
   });
 });
 
+
+describe('between ticks: a build queued since the last tick', () => {
+  const seen = observed([], []);
+  const forScaled = waiting(7, `‘${placeholderName('awsDeploy')}’ is offline`);
+
+  it('for a scaled pool, not counted by the last tick: tick now', () => {
+    const last = planWatch(fleet, seen, [], state());
+    const planned = new Set(last.demand.items.map((i) => i.id));
+    expect(unplannedDemand(fleet, seen, planned, [forScaled])).toBe(true);
+  });
+
+  it('already counted by the last tick (launched for, or held at max): no early tick', () => {
+    const last = planWatch(fleet, seen, [forScaled], state());
+    const planned = new Set(last.demand.items.map((i) => i.id));
+    expect(planned.has(7)).toBe(true);
+    expect(unplannedDemand(fleet, seen, planned, [forScaled])).toBe(false);
+  });
+
+  it('for a fixed pool, for no pool of the fleet, or not waiting for an executor: no early tick', () => {
+    const forFixed = waiting(8, `Waiting for next available executor on ‘${node(fixedAgent).name}’`);
+    const forNobody = waiting(9, 'There are no nodes with the label ‘windows’');
+    const blocked = { ...waiting(10, `‘${placeholderName('awsDeploy')}’ is offline`), blocked: true, buildable: false };
+    const quiet = { ...waiting(11, 'In the quiet period. Expires in 4.9 sec'), buildable: false };
+    expect(unplannedDemand(fleet, seen, new Set(), [forFixed, forNobody, blocked, quiet])).toBe(false);
+  });
+});
