@@ -61,8 +61,8 @@ interface LaunchTally {
 
 export class Autoscaler {
   private memory: ScalingMemory = emptyMemory();
-  /** The last tick's observation and the queue items its plan counted, for the look between ticks. */
-  private planned: { observed: Observed; items: ReadonlySet<number> } | undefined;
+  /** The last tick's attribution of nodes to pools and the queue items its plan counted, for the look between ticks. */
+  private planned: { owners: ReadonlyMap<string, string | undefined>; items: ReadonlySet<number> } | undefined;
   private readonly bringingUp = new Set<string>();
   private readonly launching = new Set<string>();
   private readonly tallies = new Map<string, LaunchTally>();
@@ -131,7 +131,7 @@ export class Autoscaler {
       this.options,
     );
     this.memory = plan.memory;
-    this.planned = { observed, items: new Set(plan.demand.items.map((item) => item.id)) };
+    this.planned = { owners: plan.nodeOwners, items: new Set(plan.demand.items.map((item) => item.id)) };
     const failures: Failure[] = [];
     const reporter: Reporter = {
       event: (e) => {
@@ -199,7 +199,7 @@ export class Autoscaler {
   async demandWaiting(): Promise<boolean> {
     const planned = this.planned;
     if (!planned || this.stopped || !this.fleet.pools.some(isScaled)) return false;
-    return unplannedDemand(this.fleet, planned.observed, planned.items, await this.systems.controller.readQueue());
+    return unplannedDemand(this.fleet, planned.owners, planned.items, await this.systems.controller.readQueue());
   }
 
   /**

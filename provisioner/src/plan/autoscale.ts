@@ -6,7 +6,7 @@
 import { isStaticPool } from '../config/schema.ts';
 import type { AgentNode, Fleet, IdleMark, Instance, Observed, Pool } from '../model.ts';
 import { demandFromQueue, type Demand, type PoolServing, type QueueItem } from './demand.ts';
-import { inventory, nodePools, type Agent } from './inventory.ts';
+import { inventory, nodePools, type Agent, type Inventory } from './inventory.ts';
 import { interruptionDrainReason, parseInterruptionReason, strongerNotice, type InterruptionNotice } from './interruptions.ts';
 import { drainMessage, planUp, type Action, type Plan, type RemoveAction } from './plan.ts';
 import { decideScaling, type AgentPhase, type LaunchOutcome, type ObservedAgent, type PoolDecision, type ScalingMemory, type ScalingPolicy } from './scale.ts';
@@ -90,6 +90,8 @@ export interface WatchPlan {
   placeholders: { create: Pool[]; remove: string[] };
   /** Idleness to record on instances (Tags.idleSince) where it changed since the last record. */
   idleMarks: IdleMarkWrite[];
+  /** Every node Jenkins has, with its pool when it is the fleet's: how the demand was attributed. */
+  nodeOwners: ReadonlyMap<string, string | undefined>;
 }
 
 export interface IdleMarkWrite {
@@ -156,7 +158,7 @@ export function interruptionDrain(fleet: Fleet, pool: string, node: string, noti
 }
 
 /** Every node Jenkins has, with its pool when it is the fleet's (placeholders count for theirs). */
-function nodeOwners(fleet: Fleet, observed: Observed, world = inventory(fleet, observed)): Map<string, string | undefined> {
+function nodeOwners(fleet: Fleet, observed: Observed, world: Inventory): Map<string, string | undefined> {
   const owners = new Map<string, string | undefined>(observed.nodes.map((n) => [n.name, undefined]));
   for (const [name, pool] of nodePools(world)) owners.set(name, pool);
   for (const node of observed.nodes) {
@@ -174,13 +176,14 @@ function servingPools(fleet: Fleet): PoolServing[] {
  * Whether the queue holds demand for a scaled pool that the last tick did not plan for: an item
  * waiting for an executor, attributed to a pool `watch` scales, whose id is not among `planned` (the
  * last tick's demand). Read between ticks, so that a build queued just after a tick launches its
- * agent within a second rather than at the next tick; `observed` is the last tick's observation
- * (a node born since is not known yet: its items count for no pool until the next tick).
+ * agent within a second rather than at the next tick; `owners` is the last tick's attribution of
+ * nodes (WatchPlan.nodeOwners: a node born since is not known yet, its items count for no pool until
+ * the next tick), so a look costs the queue's call and no inventory of the fleet.
  */
-export function unplannedDemand(fleet: Fleet, observed: Observed, planned: ReadonlySet<number>, queue: readonly QueueItem[]): boolean {
+export function unplannedDemand(fleet: Fleet, owners: ReadonlyMap<string, string | undefined>, planned: ReadonlySet<number>, queue: readonly QueueItem[]): boolean {
   const scaled = new Set(fleet.pools.filter(isScaled).map((p) => p.name));
   if (scaled.size === 0) return false;
-  const demand = demandFromQueue(queue, servingPools(fleet), nodeOwners(fleet, observed));
+  const demand = demandFromQueue(queue, servingPools(fleet), owners);
   return demand.items.some((item) => item.pool !== undefined && scaled.has(item.pool) && !planned.has(item.id));
 }
 
@@ -189,7 +192,8 @@ export function planWatch(fleet: Fleet, observed: Observed, queue: readonly Queu
   const world = inventory(fleet, observed);
   const now = observed.now;
 
-  const demand = demandFromQueue(queue, servingPools(fleet), nodeOwners(fleet, observed, world));
+  const owners = nodeOwners(fleet, observed, world);
+  const demand = demandFromQueue(queue, servingPools(fleet), owners);
 
   const scaled = world.pools.filter(({ pool }) => isScaled(pool));
   const live = new Map(scaled.map(({ pool, members }) => [pool.name, members.filter((a) => a.life === 'live')]));
@@ -339,6 +343,7 @@ export function planWatch(fleet: Fleet, observed: Observed, queue: readonly Queu
     drains,
     placeholders: { create, remove },
     idleMarks,
+    nodeOwners: owners,
   };
 }
 

@@ -237,14 +237,14 @@ describe('between ticks: a build queued since the last tick', () => {
   it('for a scaled pool, not counted by the last tick: tick now', () => {
     const last = planWatch(fleet, seen, [], state());
     const planned = new Set(last.demand.items.map((i) => i.id));
-    expect(unplannedDemand(fleet, seen, planned, [forScaled])).toBe(true);
+    expect(unplannedDemand(fleet, last.nodeOwners, planned, [forScaled])).toBe(true);
   });
 
   it('already counted by the last tick (launched for, or held at max): no early tick', () => {
     const last = planWatch(fleet, seen, [forScaled], state());
     const planned = new Set(last.demand.items.map((i) => i.id));
     expect(planned.has(7)).toBe(true);
-    expect(unplannedDemand(fleet, seen, planned, [forScaled])).toBe(false);
+    expect(unplannedDemand(fleet, last.nodeOwners, planned, [forScaled])).toBe(false);
   });
 
   it('for a fixed pool, for no pool of the fleet, or not waiting for an executor: no early tick', () => {
@@ -252,6 +252,7 @@ describe('between ticks: a build queued since the last tick', () => {
     const forNobody = waiting(9, 'There are no nodes with the label ‘windows’');
     const blocked = { ...waiting(10, `‘${placeholderName('awsDeploy')}’ is offline`), blocked: true, buildable: false };
     const quiet = { ...waiting(11, 'In the quiet period. Expires in 4.9 sec'), buildable: false };
-    expect(unplannedDemand(fleet, seen, new Set(), [forFixed, forNobody, blocked, quiet])).toBe(false);
+    const owners = planWatch(fleet, seen, [], state()).nodeOwners;
+    expect(unplannedDemand(fleet, owners, new Set(), [forFixed, forNobody, blocked, quiet])).toBe(false);
   });
 });
