@@ -290,13 +290,11 @@ export class Autoscaler {
    * one Jenkins handed the agent just before its drain shows up later and is named then.
    */
   private reportInterruptedBuilds(observed: Observed): void {
-    const instances = new Map(observed.instances.map((i) => [i.id, i]));
-    const listed = new Set(observed.nodes.map((n) => n.name));
-    for (const name of this.reportedBuilds.keys()) if (!listed.has(name)) this.reportedBuilds.delete(name);
-    for (const node of observed.nodes) {
-      const instanceId = /(i-[0-9a-f]{8,17})$/.exec(node.name)?.[1];
-      const instance = instanceId ? instances.get(instanceId) : undefined;
-      if (!instance || agentName(instance.pool, instance.id) !== node.name) continue;
+    const nodes = new Map(observed.nodes.map((n) => [n.name, n]));
+    for (const name of this.reportedBuilds.keys()) if (!nodes.has(name)) this.reportedBuilds.delete(name);
+    for (const instance of observed.instances) {
+      const node = nodes.get(agentName(instance.pool, instance.id));
+      if (!node) continue;
       const recorded = node.temporarilyOffline ? parseInterruptionReason(node.offlineReason) : undefined;
       const notice = this.notices.get(instance.id) ?? (recorded ? { ...recorded, instanceId: instance.id } : undefined);
       if (notice && node.temporarilyOffline) this.report(node.name, instance.pool, instance.id, notice, node, this.options.reporter, false);
