@@ -979,9 +979,8 @@ export function goodNameProblem(name: string): string | undefined {
   if (name === '') return 'No name is specified';
   if (name.trim() === '.' || name.trim() === '..') return `“${name.trim()}” is not an allowed name`;
   for (const c of name) {
-    // Character.isISOControl: U+0000-U+001F and U+007F-U+009F.
-    if (/[\u0000-\u001f\u007f-\u009f]/.test(c)) {
-      const printable = [...name].map((ch) => (/[\u0000-\u001f\u007f-\u009f]/.test(ch) ? `\\u${ch.charCodeAt(0)};` : ch)).join('');
+    if (isIsoControl(c)) {
+      const printable = [...name].map((ch) => (isIsoControl(ch) ? `\\u${ch.charCodeAt(0)};` : ch)).join('');
       return `No control code is allowed: ${printable}`;
     }
     if (unsafeNameChars.includes(c)) return `‘${c}’ is an unsafe character`;
@@ -989,6 +988,12 @@ export function goodNameProblem(name: string): string | undefined {
   // SECURITY-2424: jenkins.model.Jenkins.nameValidationRejectsTrailingDot, on by default.
   if (name.trim().endsWith('.')) return 'A name cannot end with ‘.’';
   return undefined;
+}
+
+/** Character.isISOControl: U+0000-U+001F and U+007F-U+009F. */
+function isIsoControl(c: string): boolean {
+  const code = c.charCodeAt(0);
+  return code <= 0x1f || (code >= 0x7f && code <= 0x9f);
 }
 
 /** Util.fixEmptyAndTrim. */
