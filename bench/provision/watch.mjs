@@ -188,6 +188,8 @@ if (only.has('churn')) {
   let output = '';
   let kills = 0;
   const began = Date.now();
+  /** Each watch process: when it was started and when killed, to tell what led while a second build ran. */
+  const runs = [{ from: began }];
   let nextKill = began + 20_000 + random() * 40_000;
   let lastArrival = began;
   const duration = (max) => `${buildMin + Math.floor(random() * Math.min(max, buildMax - buildMin + 1))}s`;
@@ -199,9 +201,11 @@ if (only.has('churn')) {
       await sleep((gapMin + random() * (gapMax - gapMin)) * 1000);
       if (Date.now() > nextKill) {
         await run.stop('SIGKILL');
+        runs.at(-1).killed = Date.now();
         output += run.output();
         kills += 1;
         run = w.watch();
+        runs.push({ from: Date.now() });
         nextKill = Date.now() + 20_000 + random() * 40_000;
       }
     }
@@ -230,6 +234,22 @@ if (only.has('churn')) {
     ephemeralSecondBuilds: [...perNode.values()].filter((n) => n > 1).length,
     bound: seconds(idleAfter) * 1000 + 2 * seconds(tick) * 1000,
   });
+  // Each agent with a second build: its builds, which watch process ran meanwhile, and what watch said of it.
+  const iso = (ms) => (ms ? new Date(ms).toISOString() : '-');
+  const ledAt = (t) => {
+    const r = runs.findIndex((x) => x.from <= t && (x.killed === undefined || t < x.killed));
+    return r < 0 ? 'no watch running' : `watch #${r + 1} (started ${iso(runs[r].from)}${runs[r].killed ? `, killed ${iso(runs[r].killed)}` : ''})`;
+  };
+  results.churn.secondBuilds = [...perNode].filter(([, n]) => n > 1).map(([node]) => ({
+    node,
+    builds: all.filter((b) => b.node === node).sort((a, b) => a.startedAt - b.startedAt).map((b) => ({ id: b.id, started: iso(b.startedAt), finished: iso(b.finishedAt), startedUnder: ledAt(b.startedAt), finishedUnder: ledAt(b.finishedAt) })),
+    said: output.split('\n').filter((l) => l.includes(node)).slice(0, 12),
+  }));
+  for (const s of results.churn.secondBuilds) {
+    console.log(`second build on ${s.node}:`);
+    for (const b of s.builds) console.log(`  build ${b.id}: ${b.started} -> ${b.finished}; started under ${b.startedUnder}; ended under ${b.finishedUnder}`);
+    for (const line of s.said) console.log(`  watch: ${line}`);
+  }
   const c = results.churn;
   console.log(`churn: ${c.seconds} s of random arrivals, ${c.builds} builds, ${c.kills} kill -9 of watch: ${c.scaleInDecisions} scale-in decisions (drains), ${c.endedByRemoval} builds ended by a removal (watch saw ${c.removedWhileRunning}), ${c.notSuccess} not SUCCESS, ${c.ephemeralSecondBuilds} ephemeral agents with a second build; back at min ${f(c.backAtMinAfter)} after the last build ended (idleAfter + 2 ticks = ${f(c.bound)})`);
 }
