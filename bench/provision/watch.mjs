@@ -11,6 +11,7 @@
 //   node bench/provision/watch.mjs [--boot 2s] [--ssm 2s] [--tick 5s] [--samples 6] [--burst 100]
 //        [--executors 4] [--churn 180s] [--only cold,warm,burst,churn] [--json FILE]
 //        [--idle-after 10s] [--builds 2-21s] [--arrivals 1-7s] [--decisions N] [--instant-hosts]
+//        [--seed 20261128]
 // --decisions N runs the churn until N scale-in decisions (drains of idle or ephemeral agents) were
 // made, --churn then being its upper bound; with a short --idle-after and --tick, short --builds and
 // --instant-hosts (the sandbox's hosts skip the bootstrap script) that takes minutes, not an hour.
@@ -182,7 +183,8 @@ if (only.has('burst')) {
 if (only.has('churn')) {
   // Every build kept (the sandbox's job discards all but the newest 2000 by default): each is counted.
   const w = await world({ min: 1, max: 8 }, ['--queue-maintenance', '5s', '--keep-builds', 'all']);
-  let seed = 20261128;
+  // The arrivals, durations and kill times: the same for the same --seed.
+  let seed = Number(args.seed ?? 20261128);
   const random = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31; };
   let run = w.watch();
   let output = '';
