@@ -149,7 +149,12 @@ export function observedAgent(fleet: Fleet, pool: Pool, agent: Agent, bringingUp
   const executors = node?.executors ?? pool.executors;
   const busy = node ? (node.busyExecutors ?? (node.idle ? 0 : executors)) : 0;
   // A drain of ours that says the agent's one build started (or may have run unseen) outlives this process: it ran.
-  const hasRun = node !== undefined && drainedByUs(fleet.fleet, node) && [ephemeralDrainReason, ephemeralUnwatchedReason].some((words) => (node.offlineReason ?? '').includes(words));
+  const drainSaysRun = node !== undefined && drainedByUs(fleet.fleet, node) && [ephemeralDrainReason, ephemeralUnwatchedReason].some((words) => (node.offlineReason ?? '').includes(words));
+  // An ephemeral agent bootstrapped once whose node is gone had a node, and may have run its build
+  // there: the node (and the drain's words with it) was deleted by a removal cut short before the
+  // termination (a kill -9 between the two), or by a person. A new node would give it a second build.
+  const nodeLost = node === undefined && pool.scaling?.ephemeral === true && instance.bootstrappedAt !== undefined;
+  const hasRun = drainSaysRun || nodeLost;
 
   const observed: ObservedAgent = { name: agent.name, phase, launchedAt: instance.launchedAt, executors, busy, hasRun, ...(instance.idleMark !== undefined ? { idleMark: instance.idleMark } : {}) };
   const recorded = node && drainedByUs(fleet.fleet, node) ? parseInterruptionReason(node.offlineReason) : undefined;
@@ -303,7 +308,7 @@ export function planWatch(fleet: Fleet, observed: Observed, queue: readonly Queu
         ...(agent.node ? { node: agent.node.name } : {}),
         reason: why === 'stuck' || why === 'interrupted' ? 'replace' : 'scale-down',
         busy: false,
-        ...(why === 'stuck' ? { detail: `not online ${formatMs(pool.scaling?.bootDeadline ?? 0)} after its launch` } : why === 'ephemeral' ? { detail: (agent.node?.offlineReason ?? '').includes(ephemeralUnwatchedReason) ? 'it may have run a build while no watch led' : 'its one build ended' } : why === 'interrupted' ? { detail: 'EC2 is interrupting it and no build runs there' } : {}),
+        ...(why === 'stuck' ? { detail: `not online ${formatMs(pool.scaling?.bootDeadline ?? 0)} after its launch` } : why === 'ephemeral' ? { detail: !agent.node ? 'its node was deleted after its bootstrap: it may have run its build' : agent.node.offlineReason?.includes(ephemeralUnwatchedReason) ? 'it may have run a build while no watch led' : 'its one build ended' } : why === 'interrupted' ? { detail: 'EC2 is interrupting it and no build runs there' } : {}),
       };
       takeDown.push(removal);
       removing.add(name);

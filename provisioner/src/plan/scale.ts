@@ -273,11 +273,19 @@ function decidePool(tick: PoolTick, memory: ScalingMemory, now: number): { decis
   const drain: PoolDecision['drain'] = [];
   const resume: string[] = [];
 
+  // Ephemeral agents that ran a build are on their way out: drained at once, removed once idle.
+  const outgoing = (s: Seen) => policy.ephemeral && s.memory.ranBuild === true;
+
   // Stuck: not online within the boot deadline. Replaced (the count below no longer has it).
   const booting: Seen[] = [];
   for (const s of seen) {
     if (s.agent.phase !== 'launching' && s.agent.phase !== 'connecting') continue;
     if (s.agent.interrupted) continue;
+    // Not connected, nothing running, and it ran its build (its node lost after it did): it goes now.
+    if (outgoing(s) && s.agent.busy === 0) {
+      remove.push({ agent: s.agent.name, why: 'ephemeral' });
+      continue;
+    }
     if (now - s.agent.launchedAt > policy.bootDeadline) {
       remove.push({ agent: s.agent.name, why: 'stuck' });
       if (!s.memory.stuck) {
@@ -290,8 +298,6 @@ function decidePool(tick: PoolTick, memory: ScalingMemory, now: number): { decis
     }
   }
 
-  // Ephemeral agents that ran a build are on their way out: drained at once, removed once idle.
-  const outgoing = (s: Seen) => policy.ephemeral && s.memory.ranBuild === true;
   // Interrupted agents are leaving: never counted, resumed or scaled in; each has its replacement.
   const leaving = seen.filter((s) => s.agent.interrupted !== undefined);
   const inPhase = (phase: AgentPhase) => seen.filter((s) => s.agent.phase === phase && s.agent.interrupted === undefined);

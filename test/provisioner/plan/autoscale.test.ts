@@ -167,6 +167,18 @@ describe('a tick of watch, planned', () => {
     expect(later.takeDown.actions).toEqual([expect.objectContaining({ type: 'remove', instanceId: prAgent.id, busy: false, detail: 'it may have run a build while no watch led' })]);
   });
 
+  it("removes an ephemeral agent bootstrapped once whose node is gone (a removal cut short after the node's deletion) instead of registering it again", () => {
+    const orphan = instance('pullRequests', { bootstrappedAt: NOW - 20 * S });
+    const plan = planWatch(fleet, observed([orphan], []), [], state());
+    expect(plan.bringUp.actions.filter((a) => (a.type === 'register' || a.type === 'bootstrap') && a.node === agentName('pullRequests', orphan.id))).toEqual([]);
+    expect(plan.takeDown.actions).toEqual([expect.objectContaining({ type: 'remove', instanceId: orphan.id, busy: false, detail: 'its node was deleted after its bootstrap: it may have run its build' })]);
+    // Never bootstrapped (a launch whose bring-up was cut short): registered and bootstrapped as up does.
+    const fresh = instance('pullRequests', { bootstrappedAt: undefined, launchedAt: NOW - 20 * S });
+    const resumed = planWatch(fleet, observed([fresh], []), [], state());
+    expect(resumed.bringUp.actions).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'register', node: agentName('pullRequests', fresh.id) })]));
+    expect(resumed.takeDown.actions).toEqual([]);
+  });
+
   it('replaces out-of-date agents in rounds without counting a replacement as growth: never beyond max + maxSurge', () => {
     // Two busy agents of an older instance type, and the replacement of one already online beside them.
     const old = [1, 2].map(() => instance('awsDeploy', { launched: { instanceType: 't3.small' } }));

@@ -324,6 +324,15 @@ describe('ephemeral pools: one build per agent', () => {
     expect(seen[1]?.launch).toBe(2);
   });
 
+  it('removes at once an agent not connected that ran its build (its node lost), and launches in its stead', () => {
+    const d = decide(policy({ ephemeral: true, executorsPerAgent: 1, minIdle: 1 }), 0, [one('e1', 'connecting', { hasRun: true })]).decision;
+    expect(removed(d)).toEqual(['e1:ephemeral']);
+    expect(d.numbers.booting).toBe(0);
+    expect(d.launch).toBe(1);
+    // One still booting that never ran a build counts as what it will bring.
+    expect(decide(policy({ ephemeral: true, executorsPerAgent: 1, minIdle: 1 }), 0, [one('b1', 'connecting', { launchedAt: NOW - S })]).decision).toMatchObject({ remove: [], launch: 0 });
+  });
+
   it('takes back an agent drained for scale-in that never ran a build', () => {
     expect(decide(p, 1, [one('e1', 'drained')]).decision.resume).toEqual(['e1']);
   });
