@@ -174,10 +174,11 @@ describe('Spot interruptions under watch', () => {
       }, 120_000);
       const warned = agents[0]!;
       const warnedId = warned.slice('fixedSpot-'.length);
+      const seenBefore = first.lines().length;
       const { terminateAt } = await interrupt(warnedId, 'warning');
 
       // At the notice: drained, and its replacement launched in the same tick; watch is then killed.
-      const launched = await eventually('the replacement launched', () => first.lines().find((l) => l.kind === 'launched' && l.pool === 'fixedSpot' && (l.instanceIds?.length ?? 0) > 0), 30_000);
+      const launched = await eventually('the replacement launched', () => first.lines().slice(seenBefore).find((l) => l.kind === 'launched' && l.pool === 'fixedSpot' && (l.instanceIds?.length ?? 0) > 0), 30_000);
       expect(Date.parse(launched.time)).toBeLessThan(terminateAt!);
       first.run.child.kill('SIGKILL');
       await first.run;
