@@ -3,6 +3,7 @@
 import type { z as zod } from 'zod';
 import { z } from './zod.ts';
 import { librarySchema } from '../library/schema.ts';
+import { hostWithoutRoot } from '../model.ts';
 
 const durationPattern = /^(\d+)(ms|s|m|h)$/;
 
@@ -111,7 +112,8 @@ const poolObject = z.strictObject({
   port: port.optional(),
   region: region.optional(),
   tools: z.array(z.enum(tools)).default([]),
-  remoteFS: z.string().regex(/^\/[^\s]*$/, 'an absolute path without spaces').default('/home/jenkins/agent'),
+  // Recorded on each instance as the value of an EC2 tag, which holds at most 256 characters.
+  remoteFS: z.string().regex(/^\/[^\s]{0,255}$/, 'an absolute path without spaces, at most 256 characters').default('/home/jenkins/agent'),
   mode: z.enum(['NORMAL', 'EXCLUSIVE']).default('NORMAL'),
   rootVolumeGiB: z.int().min(8).max(16384).default(30),
   publicIp: z.boolean().default(false),
@@ -208,7 +210,7 @@ export const poolSchema = poolObject
       if (pool.sshAddress !== undefined) problem('sshAddress', 'sshAddress only in an EC2 pool (a static host is reached at its address)');
       const seen = new Map<string, number>();
       pool.hosts.forEach((host, index) => {
-        const key = `${host.address.toLowerCase()}:${host.port ?? pool.port ?? 22}`;
+        const key = `${hostWithoutRoot(host.address).toLowerCase()}:${host.port ?? pool.port ?? 22}`;
         const first = seen.get(key);
         if (first !== undefined) {
           ctx.addIssue({ code: 'custom', path: ['hosts', index, 'address'], message: `a host listed once, found ${key} again (first at hosts[${first}])` });
