@@ -68,11 +68,18 @@ export function parseAgentName(name: string): { pool: string; instanceId: string
 
 /**
  * A static host's stand-in for an instance id: `h-` and its address (and port unless 22), in the
- * characters Jenkins allows in a node name.
+ * characters Jenkins allows in a node name. A fully qualified name's final dot (the DNS root,
+ * `build1.bank.internal.`) is dropped: Jenkins refuses a node name ending in a dot
+ * (Jenkins.checkGoodName, SECURITY-2424), and the name without it is the same host.
  */
 export function staticHostId(address: string, port?: number): string {
-  const clean = address.replace(/[^A-Za-z0-9_.-]/g, '-');
+  const clean = hostWithoutRoot(address).replace(/[^A-Za-z0-9_.-]/g, '-');
   return `h-${clean}${port && port !== 22 ? `-${port}` : ''}`;
+}
+
+/** A host name without the DNS root's dot(s) at its end: `a.example.` and `a.example` are one host. */
+export function hostWithoutRoot(address: string): string {
+  return address.replace(/\.+$/, '');
 }
 
 export function isStaticHostId(id: string): boolean {

@@ -1797,6 +1797,67 @@ resource "aws_iam_role_policy_attachment" "admin" {
     expect(none.map((f) => f.message)).toEqual([expect.stringMatching(/has no policy attached/)]);
   });
 
+  // The layout of terraform/: the roles made by modules/ecs-workload, their rights given beside the task.
+  const WORKLOAD = 'terraform/modules/ecs-workload/main.tf';
+  const viaModule = (change: (t: string) => string = (t) => t, workload = '') => {
+    const tree = estate((t) => change(t
+      .replace('resource "aws_iam_role" "task" {\n  assume_role_policy = "{}"\n}\n', 'module "ecs" {\n  source = "../ecs-workload"\n}\n')
+      .replace('role       = aws_iam_role.task.name', 'role       = module.ecs.task_role_name')
+      .replace('task_role_arn         = aws_iam_role.task.arn', 'task_role_arn         = module.ecs.task_role_arn')));
+    return {
+      ...tree,
+      [WORKLOAD]: `resource "aws_iam_role" "task" {
+  assume_role_policy = "{}"
+}
+resource "aws_iam_role" "execution" {
+  assume_role_policy = "{}"
+}
+${workload}`,
+      'terraform/modules/ecs-workload/outputs.tf': `output "task_role_arn" {
+  value = aws_iam_role.task.arn
+}
+output "task_role_name" {
+  value = aws_iam_role.task.name
+}
+output "execution_role_name" {
+  value = aws_iam_role.execution.name
+}`,
+    };
+  };
+
+  it('follows a task role made by a module called beside the task, and its rights given on either side', async () => {
+    expect(await findings('watch-service', viaModule())).toEqual([]);
+    // The execution role's policy is not the task role's.
+    expect(await findings('watch-service', viaModule((t) => `${t}
+resource "aws_iam_role_policy" "execution" {
+  role   = module.ecs.execution_role_name
+  policy = "{}"
+}`))).toEqual([]);
+    const inCaller = await findings('watch-service', viaModule((t) => `${t}
+resource "aws_iam_role_policy" "more" {
+  role   = module.ecs.task_role_name
+  policy = "{}"
+}`));
+    expect(inCaller.map((f) => f.message)).toEqual([expect.stringMatching(/^adds an inline policy to the provisioner's task role/)]);
+    const inModule = await findings('watch-service', viaModule(undefined, `resource "aws_iam_role_policy" "more" {
+  role   = aws_iam_role.task.id
+  policy = "{}"
+}
+resource "aws_iam_role_policy_attachment" "admin" {
+  role       = aws_iam_role.task.name
+  policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"
+}`));
+    expect(inModule.map((f) => f.message)).toEqual([
+      expect.stringMatching(/^adds an inline policy to the provisioner's task role/),
+      expect.stringMatching(/^attaches to the provisioner's task role a policy other than provisioner-iam's/),
+    ]);
+    const none = await findings('watch-service', viaModule((t) => t.replace(/resource "aws_iam_role_policy_attachment"[^}]*\}\n/, '')));
+    expect(none.map((f) => f.message)).toEqual([expect.stringMatching(/has no policy attached/)]);
+    // An output that is not one of the module's roles cannot be checked.
+    const unknown = await findings('watch-service', viaModule((t) => t.replace('module.ecs.task_role_arn', 'module.ecs.execution_role_name')));
+    expect(unknown.map((f) => f.message)).toEqual([expect.stringMatching(/^runs the provisioner with a task role neither declared beside it/)]);
+  });
+
   it('rejects the token, or any secret, in the plain environment', async () => {
     const plain = await findings('watch-service', estate((t) => t.replace(
       'environment = [{ name = "AWS_REGION", value = var.region }]',

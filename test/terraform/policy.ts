@@ -1449,9 +1449,39 @@ const runLockTable = defineRule(
 /** A name that says its value is a credential (DB_PASSWORD, JENKINS_API_TOKEN; not DB_CREDENTIALS_VERSION): never in a plain `environment`. */
 const SECRET_NAME = /(^|_)(TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|PRIVATE_KEY|API_KEY|SECRET_KEY)$/i;
 
+/**
+ * The role a task definition's task_role_arn names, and how each configuration that can grant it
+ * rights refers to it by name: `aws_iam_role.R.arn` declared beside the task, or
+ * `module.M.OUTPUT` of a module called beside it whose output is `aws_iam_role.R.arn` there (then
+ * both the module, as `aws_iam_role.R.name|id`, and the caller, as `module.M.<an output that is
+ * that role's name or id>`, may attach policies, and both are looked at). `undefined` otherwise.
+ */
+function taskRoleOf(tree: Tree, task: Declared): { roleBody: Declared; references: { config: Configuration; pattern: RegExp }[] } | undefined {
+  const value = String(task.body.task_role_arn ?? '');
+  const byName = (config: Configuration, role: string) => declared(tree, 'resource', ['aws_iam_role'], config).find((r) => r.name === role);
+  const roleRef = (role: string) => new RegExp(`^\\$\\{aws_iam_role\\.${role}\\.(name|id)\\}$`);
+  const local = /^\$\{aws_iam_role\.([A-Za-z0-9_-]+)\.arn\}$/.exec(value)?.[1];
+  if (local !== undefined) {
+    const roleBody = byName(task.config, local);
+    return roleBody && { roleBody, references: [{ config: task.config, pattern: roleRef(local) }] };
+  }
+  const viaModule = /^\$\{module\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\}$/.exec(value);
+  if (!viaModule) return undefined;
+  const call = labelled(task.config, 'module').find((c) => c.name === viaModule[1]);
+  const target = call && call.body.count === undefined && call.body.for_each === undefined ? moduleTarget(tree, call) : undefined;
+  if (!target) return undefined;
+  const outputs = labelled(target, 'output');
+  const role = /^\$\{aws_iam_role\.([A-Za-z0-9_-]+)\.arn\}$/.exec(String(outputs.find((o) => o.name === viaModule[2])?.body.value ?? ''))?.[1];
+  const roleBody = role === undefined ? undefined : byName(target, role);
+  if (!roleBody) return undefined;
+  const names = outputs.filter((o) => roleRef(role!).test(String(o.body.value ?? ''))).map((o) => o.name);
+  const callerRef = names.length === 0 ? /(?!)/ : new RegExp(`^\\$\\{module\\.${call!.name}\\.(${names.join('|')})\\}$`);
+  return { roleBody, references: [{ config: target, pattern: roleRef(role!) }, { config: task.config, pattern: callerRef }] };
+}
+
 const watchService = defineRule(
   'watch-service',
-  'An ECS task that runs the provisioner (bin/provisioner.mjs) has a task role whose one permission is the provisioner-iam module\'s policy (a single aws_iam_role_policy_attachment fed by module.<provisioner-iam>.policy_arn, no inline or other policy) and gets JENKINS_API_TOKEN from secrets (valueFrom); no ECS task definition puts a token, secret, password or key in its plain environment.',
+  'An ECS task that runs the provisioner (bin/provisioner.mjs) has a task role (declared beside it, or made by a module called beside it) whose one permission is the provisioner-iam module\'s policy (a single aws_iam_role_policy_attachment fed by module.<provisioner-iam>.policy_arn, no inline or other policy, in the task\'s configuration or the role\'s) and gets JENKINS_API_TOKEN from secrets (valueFrom); no ECS task definition puts a token, secret, password or key in its plain environment.',
   (tree, report) => {
     const provisionerIam = tree.configurations.find((c) => c.dir === 'terraform/modules/provisioner-iam');
     const isProvisionerPolicy = (value: unknown, config: Configuration): boolean => {
@@ -1475,19 +1505,23 @@ const watchService = defineRule(
       }
       if (!/provisioner\.mjs/.test(text)) continue;
       if (!/name"?\s*[=:]\s*\\?"JENKINS_API_TOKEN\\?"\s*,\s*"?valueFrom"?\s*[=:]/.test(text)) report(task, 'runs the provisioner without JENKINS_API_TOKEN from a secret (secrets, valueFrom)');
-      const role = /^\$\{aws_iam_role\.([A-Za-z0-9_-]+)\.arn\}$/.exec(String(task.body.task_role_arn ?? ''))?.[1];
-      const roleBody = role === undefined ? undefined : declared(tree, 'resource', ['aws_iam_role'], task.config).find((r) => r.name === role);
-      if (!roleBody) {
-        report(task, 'runs the provisioner with a task role not declared beside it (task_role_arn = aws_iam_role.NAME.arn): its rights cannot be checked');
+      const taskRole = taskRoleOf(tree, task);
+      if (!taskRole) {
+        report(task, 'runs the provisioner with a task role neither declared beside it (task_role_arn = aws_iam_role.NAME.arn) nor made by a module called beside it (module.NAME.OUTPUT, an output naming that module\'s aws_iam_role): its rights cannot be checked');
         continue;
       }
-      const onRole = (d: Declared) => [d.body.role, ...(Array.isArray(d.body.roles) ? d.body.roles : [])].some((r) => new RegExp(`^\\$\\{aws_iam_role\\.${role}\\.(name|id)\\}$`).test(String(r)));
+      const { roleBody, references } = taskRole;
+      const onRole = (d: Declared) => {
+        const pattern = references.find((r) => r.config === d.config)?.pattern;
+        return pattern !== undefined && [d.body.role, ...(Array.isArray(d.body.roles) ? d.body.roles : [])].some((r) => pattern.test(String(r)));
+      };
+      const beside = (types: string[]) => references.flatMap((r) => declared(tree, 'resource', types, r.config)).filter(onRole);
       if (nested(roleBody.body, 'inline_policy').length > 0 || roleBody.body.managed_policy_arns !== undefined) report(roleBody, 'the provisioner\'s task role declares its own policies (inline_policy, managed_policy_arns): it carries provisioner-iam\'s policy alone');
-      for (const inline of declared(tree, 'resource', ['aws_iam_role_policy'], task.config).filter(onRole)) report(inline, 'adds an inline policy to the provisioner\'s task role: it carries provisioner-iam\'s policy alone');
-      const attached = declared(tree, 'resource', ['aws_iam_role_policy_attachment', 'aws_iam_policy_attachment'], task.config).filter(onRole);
+      for (const inline of beside(['aws_iam_role_policy'])) report(inline, 'adds an inline policy to the provisioner\'s task role: it carries provisioner-iam\'s policy alone');
+      const attached = beside(['aws_iam_role_policy_attachment', 'aws_iam_policy_attachment']);
       if (attached.length === 0) report(roleBody, 'the provisioner\'s task role has no policy attached: attach provisioner-iam\'s policy_arn');
       for (const a of attached) {
-        if (a.body.count !== undefined || a.body.for_each !== undefined || !fromProvisionerIam(a.body.policy_arn, task.config)) {
+        if (a.body.count !== undefined || a.body.for_each !== undefined || !fromProvisionerIam(a.body.policy_arn, a.config)) {
           report(a, 'attaches to the provisioner\'s task role a policy other than provisioner-iam\'s (module.<provisioner-iam>.policy_arn, passed in by every caller)');
         }
       }

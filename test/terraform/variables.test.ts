@@ -126,6 +126,13 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
       token_kms_key_arn: 'key', provisioner_policy_arn: ARN.role, lease: '30 seconds', desired_count: 0,
     },
   },
+  'terraform/modules/ecs-workload': {
+    good: {
+      name: 'bank-ci-fleet-watch', log_kms_key_arn: ARN.kms, log_retention_days: 400, permissions_boundary_arn: ARN.boundary,
+      execution_role_description: 'Starts the bank-app-pri app tasks', task_role_description: 'The bank-app-pri app itself (no AWS permissions)',
+    },
+    bad: { name: 'Bank App', log_kms_key_arn: 'alias/logs', log_retention_days: 10, permissions_boundary_arn: ARN.role },
+  },
   'terraform/modules/pipeline-roles': {
     good: { name: 'bank-app', trusted_role_arns: [ARN.role], regions: ['us-east-1', 'us-west-2'], state_bucket: 'bank-tfstate-prod', state_kms_key_arn: ARN.kms },
     bad: {

@@ -547,12 +547,13 @@ export class JenkinsStandIn {
       this.sb.store.save();
       return redirect(`${this.rootUrl()}computer/`, action, computer.name);
     }
-    if ((rest === 'changeOfflineCause' || rest === 'toggleOffline') && req.method === 'POST') {
+    // Computer.doToggleOffline answers 404 for a computer without a node before checking anything.
+    if (rest === 'toggleOffline' && req.method === 'POST') return tagged(notFound(action, true));
+    if (rest === 'changeOfflineCause' && req.method === 'POST') {
       const refused = denied(Permission.agentDisconnect, action, computer.name);
       if (refused) return refused;
       // Computer.setTemporaryOfflineCause throws IllegalStateException once the node is gone.
-      if (rest === 'changeOfflineCause') return tagged(failure(500, "java.lang.IllegalStateException: Can't set a temporary offline cause if the node has been removed", action, true));
-      return tagged(notFound(action, true));
+      return tagged(failure(500, "java.lang.IllegalStateException: Can't set a temporary offline cause if the node has been removed", action, true));
     }
     return tagged(notFound(action, req.method === 'POST'));
   }
@@ -569,12 +570,15 @@ export class JenkinsStandIn {
 
   // ---- creating and reconfiguring nodes
 
+  /**
+   * ComputerSet.checkName, which doDoCreateItem calls with Util.fixEmptyAndTrim(name) (so a blank
+   * name is a missing one): Jenkins.checkGoodName, then the name must be free.
+   */
   private checkName(raw: string | null, action: string): string | JenkinsReply {
-    if (raw === null) return failure(400, "Query parameter 'name' is required", action, true);
+    if (raw === null || raw.trim() === '') return failure(400, "Query parameter 'name' is required", action, true);
     const name = raw.trim();
-    if (!name) return failure(400, 'No name is specified', action, true);
-    for (const c of name) if (unsafeNameChars.includes(c)) return failure(400, `‘${c}’ is an unsafe character`, action, true);
-    if (name === '.' || name === '..') return failure(400, `“${name}” is not an allowed name`, action, true);
+    const bad = goodNameProblem(name);
+    if (bad) return failure(400, bad, action, true);
     if (this.node(name) || name === '(built-in)') return { ...failure(400, `Agent called ‘${name}’ already exists`, action, true), subject: name };
     return name;
   }
@@ -659,8 +663,12 @@ export class JenkinsStandIn {
   private createFromXml(req: Request, action: string): JenkinsReply {
     const parsed = this.parseNodeXml(req, action);
     if ('status' in parsed) return parsed;
-    const name = this.checkName(req.query.get('name') || parsed.fields.name, action);
-    if (typeof name !== 'string') return name.status === 400 && name.error?.includes('already exists') ? failure(400, `Node '${String(req.query.get('name') || parsed.fields.name)}' already exists`, action, true) : name;
+    // ComputerSet.doCreateItem (XML): the query's name, trimmed, over the document's; a taken name is
+    // refused first, then Nodes.addNode applies Jenkins.checkGoodName.
+    const name = fixEmptyAndTrim(req.query.get('name')) ?? parsed.fields.name;
+    if (this.node(name) || name === '(built-in)') return { ...failure(400, `Node '${name}' already exists`, action, true), subject: name };
+    const bad = goodNameProblem(name);
+    if (bad) return failure(400, bad, action, true);
     return this.addNode({ ...parsed.fields, name, ...(parsed.cause ? { temporaryOfflineCause: parsed.cause } : {}) }, undefined, action);
   }
 
@@ -672,9 +680,12 @@ export class JenkinsStandIn {
    */
   private updateByXml(node: JenkinsNode, req: Request, action: string): JenkinsReply {
     const parsed = this.parseNodeXml(req, action);
-    if ('status' in parsed) return parsed;
+    // Computer.updateByXml: another node class is HttpResponses.errorWithoutStack (plain text, no X-Error).
+    if ('status' in parsed) return parsed.error?.includes('Node types do not match') ? { ...plainError(400, 'Node types do not match', action), mutating: true } : parsed;
     const { fields, cause } = parsed;
-    if (!fields.name) return failure(500, 'java.lang.NullPointerException: the node has no <name>', action, true);
+    // Nodes.replaceNode applies Jenkins.checkGoodName to the posted name (a missing <name> included).
+    const bad = goodNameProblem(fields.name);
+    if (bad) return failure(400, bad, action, true);
     if (fields.name !== node.name && (this.node(fields.name) || fields.name === '(built-in)')) {
       // Nodes.replaceNode would put the new node over the other one; the sandbox refuses instead.
       return failure(400, `Agent called ‘${fields.name}’ already exists`, action, true);
@@ -957,6 +968,32 @@ export class JenkinsStandIn {
       removedComputers: this.queue.leftoverComputers().map((c) => ({ name: c.name, busy: true })),
     };
   }
+}
+
+/**
+ * Jenkins.checkGoodName, which ComputerSet.checkName and Nodes.addNode / replaceNode apply to every
+ * node name (Nodes.enforceNameRestrictions is on by default): the problem in Jenkins' words
+ * (hudson/model/Messages.properties), or undefined for a good name.
+ */
+export function goodNameProblem(name: string): string | undefined {
+  if (name === '') return 'No name is specified';
+  if (name.trim() === '.' || name.trim() === '..') return `“${name.trim()}” is not an allowed name`;
+  for (const c of name) {
+    if (isIsoControl(c)) {
+      const printable = [...name].map((ch) => (isIsoControl(ch) ? `\\u${ch.charCodeAt(0)};` : ch)).join('');
+      return `No control code is allowed: ${printable}`;
+    }
+    if (unsafeNameChars.includes(c)) return `‘${c}’ is an unsafe character`;
+  }
+  // SECURITY-2424: jenkins.model.Jenkins.nameValidationRejectsTrailingDot, on by default.
+  if (name.trim().endsWith('.')) return 'A name cannot end with ‘.’';
+  return undefined;
+}
+
+/** Character.isISOControl: U+0000-U+001F and U+007F-U+009F. */
+function isIsoControl(c: string): boolean {
+  const code = c.charCodeAt(0);
+  return code <= 0x1f || (code >= 0x7f && code <= 0x9f);
 }
 
 /** Util.fixEmptyAndTrim. */

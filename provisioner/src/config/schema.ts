@@ -3,6 +3,7 @@
 import type { z as zod } from 'zod';
 import { z } from './zod.ts';
 import { librarySchema } from '../library/schema.ts';
+import { hostWithoutRoot } from '../model.ts';
 
 const durationPattern = /^(\d+)(ms|s|m|h)$/;
 
@@ -208,7 +209,7 @@ export const poolSchema = poolObject
       if (pool.sshAddress !== undefined) problem('sshAddress', 'sshAddress only in an EC2 pool (a static host is reached at its address)');
       const seen = new Map<string, number>();
       pool.hosts.forEach((host, index) => {
-        const key = `${host.address.toLowerCase()}:${host.port ?? pool.port ?? 22}`;
+        const key = `${hostWithoutRoot(host.address).toLowerCase()}:${host.port ?? pool.port ?? 22}`;
         const first = seen.get(key);
         if (first !== undefined) {
           ctx.addIssue({ code: 'custom', path: ['hosts', index, 'address'], message: `a host listed once, found ${key} again (first at hosts[${first}])` });

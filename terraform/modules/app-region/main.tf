@@ -184,37 +184,43 @@ resource "aws_db_subnet_group" "database" {
 
 # --- Tasks ------------------------------------------------------------------------------------
 
-resource "aws_cloudwatch_log_group" "app" {
-  name              = "/ecs/${var.name}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.log_kms_key_arn
+# The cluster, the log group and the two roles, as every Fargate workload of the estate has them.
+module "ecs" {
+  source = "../ecs-workload"
+
+  name                       = var.name
+  log_kms_key_arn            = var.log_kms_key_arn
+  log_retention_days         = var.log_retention_days
+  permissions_boundary_arn   = var.permissions_boundary_arn
+  execution_role_description = "Starts the ${var.name} app tasks"
+  task_role_description      = "The ${var.name} app itself (no AWS permissions)"
 
   tags = var.tags
 }
 
-data "aws_iam_policy_document" "assume_ecs_tasks" {
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["ecs-tasks.amazonaws.com"]
-    }
-  }
+moved {
+  from = aws_ecs_cluster.this
+  to   = module.ecs.aws_ecs_cluster.this
 }
 
-# The execution role is ECS's, at task start: pull the image, write logs, read the two secrets.
-resource "aws_iam_role" "execution" {
-  name_prefix          = "${var.name}-exec-"
-  permissions_boundary = var.permissions_boundary_arn
-  description          = "Starts the ${var.name} app tasks"
-  assume_role_policy   = data.aws_iam_policy_document.assume_ecs_tasks.json
-
-  tags = var.tags
+moved {
+  from = aws_cloudwatch_log_group.app
+  to   = module.ecs.aws_cloudwatch_log_group.this
 }
 
+moved {
+  from = aws_iam_role.execution
+  to   = module.ecs.aws_iam_role.execution
+}
+
+moved {
+  from = aws_iam_role.task
+  to   = module.ecs.aws_iam_role.task
+}
+
+# The execution role is ECS's, at task start: pull the image, write logs, read the secrets.
 resource "aws_iam_role_policy_attachment" "execution" {
-  role       = aws_iam_role.execution.name
+  role       = module.ecs.execution_role_name
   policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 }
 
@@ -251,30 +257,12 @@ data "aws_iam_policy_document" "read_secrets" {
 
 resource "aws_iam_role_policy" "execution_secrets" {
   name   = "read-app-secrets"
-  role   = aws_iam_role.execution.id
+  role   = module.ecs.execution_role_name
   policy = data.aws_iam_policy_document.read_secrets.json
 }
 
-# The task role is the app's own identity: it calls no AWS API, so it has no permission.
-resource "aws_iam_role" "task" {
-  name_prefix          = "${var.name}-task-"
-  permissions_boundary = var.permissions_boundary_arn
-  description          = "The ${var.name} app itself (no AWS permissions)"
-  assume_role_policy   = data.aws_iam_policy_document.assume_ecs_tasks.json
-
-  tags = var.tags
-}
-
-resource "aws_ecs_cluster" "this" {
-  name = var.name
-
-  setting {
-    name  = "containerInsights"
-    value = "enabled"
-  }
-
-  tags = var.tags
-}
+# The task role (module.ecs.task_role_arn) is the app's own identity: it calls no AWS API, so it is
+# given no permission.
 
 locals {
   # The database requires TLS (modules/database); every container verifies its certificate and name.
@@ -288,7 +276,7 @@ locals {
   logs = {
     logDriver = "awslogs"
     options = {
-      awslogs-group         = aws_cloudwatch_log_group.app.name
+      awslogs-group         = module.ecs.log_group_name
       awslogs-region        = local.region
       awslogs-stream-prefix = "app"
     }
@@ -379,8 +367,8 @@ resource "aws_ecs_task_definition" "app" {
   network_mode             = "awsvpc"
   cpu                      = var.task_cpu
   memory                   = var.task_memory
-  execution_role_arn       = aws_iam_role.execution.arn
-  task_role_arn            = aws_iam_role.task.arn
+  execution_role_arn       = module.ecs.execution_role_arn
+  task_role_arn            = module.ecs.task_role_arn
 
   runtime_platform {
     operating_system_family = "LINUX"
@@ -401,7 +389,7 @@ resource "aws_ecs_task_definition" "app" {
 
 resource "aws_ecs_service" "app" {
   name                              = "app"
-  cluster                           = aws_ecs_cluster.this.id
+  cluster                           = module.ecs.cluster_id
   task_definition                   = aws_ecs_task_definition.app.arn
   launch_type                       = "FARGATE"
   platform_version                  = "LATEST"
@@ -440,7 +428,7 @@ resource "aws_ecs_service" "app" {
 
 resource "aws_appautoscaling_target" "app" {
   service_namespace  = "ecs"
-  resource_id        = "service/${aws_ecs_cluster.this.name}/${aws_ecs_service.app.name}"
+  resource_id        = "service/${module.ecs.cluster_name}/${aws_ecs_service.app.name}"
   scalable_dimension = "ecs:service:DesiredCount"
   # A fenced region runs nothing: scaling to zero stops its tasks and keeps them stopped.
   min_capacity = local.fenced ? 0 : var.min_tasks

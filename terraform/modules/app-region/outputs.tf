@@ -25,7 +25,7 @@ output "database_subnet_group_name" {
 
 output "cluster_name" {
   description = "Name of the ECS cluster."
-  value       = aws_ecs_cluster.this.name
+  value       = module.ecs.cluster_name
 }
 
 output "service_name" {
@@ -35,7 +35,7 @@ output "service_name" {
 
 output "log_group_name" {
   description = "CloudWatch log group of the app's containers."
-  value       = aws_cloudwatch_log_group.app.name
+  value       = module.ecs.log_group_name
 }
 
 output "load_balancer_arn_suffix" {

@@ -33,7 +33,7 @@ locals {
     logConfiguration = {
       logDriver = "awslogs"
       options = {
-        awslogs-group         = aws_cloudwatch_log_group.watch.name
+        awslogs-group         = module.ecs.log_group_name
         awslogs-region        = var.region
         awslogs-stream-prefix = "watch"
       }
@@ -43,58 +43,44 @@ locals {
   }
 }
 
-resource "aws_ecs_cluster" "this" {
-  name = var.name
+# The cluster, the log group and the two roles, as every Fargate workload of the estate has them.
+module "ecs" {
+  source = "../ecs-workload"
 
-  setting {
-    name  = "containerInsights"
-    value = "enabled"
-  }
-
-  tags = var.tags
-}
-
-resource "aws_cloudwatch_log_group" "watch" {
-  name              = "/ecs/${var.name}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.log_kms_key_arn
+  name                     = var.name
+  log_kms_key_arn          = var.log_kms_key_arn
+  log_retention_days       = var.log_retention_days
+  permissions_boundary_arn = var.iam_permissions_boundary_arn
 
   tags = var.tags
 }
 
-# --- Roles ----------------------------------------------------------------------------------------
-
-data "aws_iam_policy_document" "ecs_tasks_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["ecs-tasks.amazonaws.com"]
-    }
-  }
+moved {
+  from = aws_ecs_cluster.this
+  to   = module.ecs.aws_ecs_cluster.this
 }
+
+moved {
+  from = aws_cloudwatch_log_group.watch
+  to   = module.ecs.aws_cloudwatch_log_group.this
+}
+
+moved {
+  from = aws_iam_role.task
+  to   = module.ecs.aws_iam_role.task
+}
+
+moved {
+  from = aws_iam_role.execution
+  to   = module.ecs.aws_iam_role.execution
+}
+
+# --- What the roles may do (modules/ecs-workload makes them with no permission) ------------------
 
 # What `watch` may do in AWS: exactly the provisioner's policy, attached, never copied.
-resource "aws_iam_role" "task" {
-  name_prefix          = "${substr(var.name, 0, 24)}-task-"
-  assume_role_policy   = data.aws_iam_policy_document.ecs_tasks_assume.json
-  permissions_boundary = var.iam_permissions_boundary_arn
-
-  tags = var.tags
-}
-
 resource "aws_iam_role_policy_attachment" "task_provisioner" {
-  role       = aws_iam_role.task.name
+  role       = module.ecs.task_role_name
   policy_arn = var.provisioner_policy_arn
-}
-
-resource "aws_iam_role" "execution" {
-  name_prefix          = "${substr(var.name, 0, 24)}-exec-"
-  assume_role_policy   = data.aws_iam_policy_document.ecs_tasks_assume.json
-  permissions_boundary = var.iam_permissions_boundary_arn
-
-  tags = var.tags
 }
 
 data "aws_iam_policy_document" "execution" {
@@ -114,7 +100,7 @@ data "aws_iam_policy_document" "execution" {
   statement {
     sid       = "WriteItsLog"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.watch.arn}:*"]
+    resources = ["${module.ecs.log_group_arn}:*"]
   }
 
   statement {
@@ -142,7 +128,7 @@ data "aws_iam_policy_document" "execution" {
 
 resource "aws_iam_role_policy" "execution" {
   name   = "pull-log-token"
-  role   = aws_iam_role.execution.id
+  role   = module.ecs.execution_role_name
   policy = data.aws_iam_policy_document.execution.json
 }
 
@@ -198,8 +184,8 @@ resource "aws_ecs_task_definition" "watch" {
   network_mode             = "awsvpc"
   cpu                      = 256
   memory                   = 512
-  task_role_arn            = aws_iam_role.task.arn
-  execution_role_arn       = aws_iam_role.execution.arn
+  task_role_arn            = module.ecs.task_role_arn
+  execution_role_arn       = module.ecs.execution_role_arn
   container_definitions    = jsonencode([local.watch_container])
 
   runtime_platform {
@@ -216,7 +202,7 @@ resource "aws_ecs_task_definition" "watch" {
 # stopped leader lets the lease go and a follower leads at its next tick; two never act at once.
 resource "aws_ecs_service" "watch" {
   name                               = var.name
-  cluster                            = aws_ecs_cluster.this.id
+  cluster                            = module.ecs.cluster_id
   task_definition                    = aws_ecs_task_definition.watch.arn
   desired_count                      = var.desired_count
   launch_type                        = "FARGATE"

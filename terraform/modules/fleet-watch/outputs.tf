@@ -1,6 +1,6 @@
 output "cluster_arn" {
   description = "ARN of the ECS cluster the watch service runs in."
-  value       = aws_ecs_cluster.this.arn
+  value       = module.ecs.cluster_arn
 }
 
 output "service_name" {
@@ -10,17 +10,17 @@ output "service_name" {
 
 output "task_role_arn" {
   description = "ARN of the task role: the provisioner's policy and nothing else."
-  value       = aws_iam_role.task.arn
+  value       = module.ecs.task_role_arn
 }
 
 output "execution_role_arn" {
   description = "ARN of the execution role: pulls the image, writes the log, reads the token secret."
-  value       = aws_iam_role.execution.arn
+  value       = module.ecs.execution_role_arn
 }
 
 output "log_group_name" {
   description = "CloudWatch log group of the watch task (one JSON line per pool change)."
-  value       = aws_cloudwatch_log_group.watch.name
+  value       = module.ecs.log_group_name
 }
 
 output "security_group_id" {

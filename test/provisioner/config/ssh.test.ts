@@ -77,6 +77,7 @@ describe('SSH settings in fleet.yaml', () => {
     ['a static pool with sshAddress', staticPool.replace('    hosts:', '    sshAddress: public\n    hosts:'), /pools\[0\]\.sshAddress: expected sshAddress only in an EC2 pool/],
     ['an empty host list', staticPool.slice(0, staticPool.indexOf('    hosts:')) + '    hosts: []\n', /pools\[0\]\.hosts: expected at least 1 item\(s\), found a list of 0/],
     ['a host listed twice', `${staticPool}      - address: 10.1.0.5\n        port: 22\n`, /pools\[0\]\.hosts\[2\]\.address: expected a host listed once, found 10\.1\.0\.5:22 again \(first at hosts\[0\]\)/],
+    ['a host listed twice, once with the DNS root\'s dot', `${staticPool}      - address: build2.bank.example.\n        port: 2222\n`, /pools\[0\]\.hosts\[2\]\.address: expected a host listed once, found build2\.bank\.example:2222 again \(first at hosts\[1\]\)/],
     ['a host with a bad address', staticPool.replace('10.1.0.5', '"10.1.0.5; rm -rf /"'), /pools\[0\]\.hosts\[0\]\.address: expected a host name or an IP address, found "10\.1\.0\.5; rm -rf \/"/],
     ['a host with a bad port', staticPool.replace('port: 2222', 'port: 70000'), /pools\[0\]\.hosts\[1\]\.port: expected a number <= 65535, found 70000/],
     ['an unknown key in a host', staticPool.replace('port: 2222', 'prot: 2222'), /pools\[0\]\.hosts\[1\]\.prot: is not a known key/],

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { agentName, nodeDescription, type AgentNode, type Instance, type SecretParameter } from '../../../provisioner/src/model.ts';
 import { hasMachine, inventory, nodePools } from '../../../provisioner/src/plan/inventory.ts';
 import { ec2Pool, fleetOf, staticPool } from '../../support/fleet.ts';
+import { goodNameProblem } from '../../../provisioner/sandbox/src/jenkins.ts';
 
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
 const fleet = fleetOf([ec2Pool('awsDeploy', { count: 2 }), staticPool('rack', [{ address: '10.1.0.5' }])]);
@@ -32,6 +33,15 @@ describe('the inventory', () => {
   it("takes the static pools' hosts from the fleet file, as machines that always run", () => {
     const world = inventory(fleet, { instances: [], nodes: [], secrets: [], now: NOW });
     expect(world.agents).toEqual([expect.objectContaining({ name: 'rack-h-10.1.0.5', pool: 'rack', instanceId: 'h-10.1.0.5', life: 'live', instance: expect.objectContaining({ host: { address: '10.1.0.5' } }) })]);
+  });
+
+  it("names a host given by its fully qualified name with the root's dot as Jenkins accepts a node name", () => {
+    // Jenkins.checkGoodName refuses a name ending in '.': the sandbox's Jenkins refused
+    // 'rack-h-build1.bank.internal.' once it applied that rule, as the real controller would.
+    const fqdn = fleetOf([staticPool('rack', [{ address: 'build1.bank.internal.' }])]);
+    const [agent] = inventory(fqdn, { instances: [], nodes: [], secrets: [], now: NOW }).agents;
+    expect(agent).toMatchObject({ name: 'rack-h-build1.bank.internal', instanceId: 'h-build1.bank.internal', instance: { host: { address: 'build1.bank.internal.' } } });
+    expect(goodNameProblem(agent!.name)).toBeUndefined();
   });
 
   it.each([

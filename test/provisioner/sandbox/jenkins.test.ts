@@ -264,8 +264,30 @@ describe('Jenkins stand-in: node configuration and offline causes', () => {
     expect(after).toContain('<mode>NORMAL</mode>');
     expect(after).toContain('<remoteFS>/var/lib/jenkins-agent</remoteFS>');
     const other = await post(`computer/${name}/config.xml`, jenkinsAuth(h), { 'content-type': 'application/xml', body: '<project><name>x</name></project>' });
+    // HttpResponses.errorWithoutStack: plain text, no X-Error.
     expect(other.status).toBe(400);
-    expect(other.headers.get('x-error')).toContain('Node types do not match');
+    expect(other.headers.get('x-error')).toBeNull();
+    expect(await other.text()).toBe('Node types do not match\n');
+  });
+
+  it('refuses names Jenkins.checkGoodName refuses, on doCreateItem, createItem and a renaming config.xml alike', async () => {
+    // The npm client puts the X-Error header in its message, Jetty's '?' for a curly quote as '"'.
+    await expect(h.jenkins.node.create(inbound('awsDeploy-h-build1.bank.internal.'))).rejects.toThrow('A name cannot end with "."');
+    await expect(h.jenkins.node.create(inbound('tab\there'))).rejects.toThrow('No control code is allowed: tab\\u9;here');
+    await expect(h.jenkins.node.create(inbound('..'))).rejects.toThrow('is not an allowed name');
+    // doDoCreateItem trims the name first (Util.fixEmptyAndTrim): a blank one is a missing one.
+    const blank = await post(`computer/doCreateItem?name=%20&type=hudson.slaves.DumbSlave%24DescriptorImpl`, jenkinsAuth(h), form({ json: JSON.stringify(inbound(' ')) }));
+    expect(blank.headers.get('x-error')).toBe("Query parameter 'name' is required");
+    const xml = (name: string) => ({ 'content-type': 'application/xml', body: `<slave><name>${name}</name><numExecutors>1</numExecutors><mode>NORMAL</mode><remoteFS>/a</remoteFS><launcher class="hudson.slaves.JNLPLauncher"/><label/></slave>` });
+    const created = await post('computer/createItem', jenkinsAuth(h), xml('trailing.'));
+    expect([created.status, created.headers.get('x-error')]).toEqual([400, 'A name cannot end with ?.?']);
+    const name = 'rename-i-00000000000000001';
+    await makeNode(name);
+    const current = await (await fetch(url(`computer/${name}/config.xml`), { headers: jenkinsAuth(h) })).text();
+    const renamed = await post(`computer/${name}/config.xml`, jenkinsAuth(h), { 'content-type': 'application/xml', body: current.replace(`<name>${name}</name>`, '<name>renamed.</name>') });
+    expect([renamed.status, renamed.headers.get('x-error')]).toEqual([400, 'A name cannot end with ?.?']);
+    expect((await computer(name)).displayName).toBe(name);
+    await h.jenkins.node.destroy(name);
   });
 
   it('replaces the node as a whole: a config.xml without its temporary offline cause brings a drained node back', async () => {
@@ -365,6 +387,10 @@ describe('Jenkins stand-in: builds outlive their agent for the lost-agent timeou
     // Nothing can be set on it any more; deleting it again takes it off the list.
     const change = await fetch(`${short.sandbox.env.JENKINS_URL}computer/${name}/changeOfflineCause`, { method: 'POST', headers: jenkinsAuth(short), redirect: 'manual' });
     expect(change.status).toBe(500);
+    // doToggleOffline answers a computer without a node 404 before any permission check.
+    const reader = short.sandbox.sandbox.store.world.users.find((u) => u.name === 'reader')!;
+    const toggle = await fetch(`${short.sandbox.env.JENKINS_URL}computer/${name}/toggleOffline`, { method: 'POST', headers: jenkinsAuth(short, 'reader', reader.token), redirect: 'manual' });
+    expect(toggle.status).toBe(404);
     await eventually('the build aborted and the computer gone', async () => !(await short.jenkins.node.list()).some((c) => c.displayName === name), 60_000);
 
     const again = 'gone-i-00000000000000002';

@@ -121,12 +121,12 @@ run "a_writers_task_manages_users_then_migrates_then_serves_as_its_dml_only_user
   }
 
   assert {
-    condition     = aws_iam_role.execution.permissions_boundary == "arn:aws:iam::111122223333:policy/bank-app-deploy-boundary" && aws_iam_role.task.permissions_boundary == aws_iam_role.execution.permissions_boundary
+    condition     = module.ecs.role_permissions_boundaries == { execution = "arn:aws:iam::111122223333:policy/bank-app-deploy-boundary", task = "arn:aws:iam::111122223333:policy/bank-app-deploy-boundary" }
     error_message = "The tasks' roles carry the pipeline's boundary."
   }
 
   assert {
-    condition     = aws_cloudwatch_log_group.app.kms_key_id == "arn:aws:kms:us-east-1:111122223333:key/log-key"
+    condition     = module.ecs.log_group_kms_key_id == "arn:aws:kms:us-east-1:111122223333:key/log-key"
     error_message = "The app's log group is encrypted under the customer-managed log key."
   }
 }

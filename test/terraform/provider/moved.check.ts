@@ -1,0 +1,57 @@
+// The `moved` blocks that took the cluster, the log group and the two roles of fleet-watch and
+// app-region into modules/ecs-workload, met as an estate meets them: each module as it was before
+// (its commit, BEFORE, laid out from git under before/) is applied with a mocked provider, then
+// today's module is planned on that state (moved/<module>.tftest.hcl). The plan must move those
+// four resources and add, change or destroy nothing. The mocked provider stands in for AWS's
+// answers only; what is checked is Terraform's own plan.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openWorkspace, repoRoot, type Workspace } from './offline.ts';
+
+/** The last commit of main with fleet-watch and app-region declaring those resources themselves. */
+const BEFORE = '365825ece37964304b2308207e412f16640141e2';
+
+const MOVES: Record<string, string[]> = {
+  'fleet-watch': ['aws_cloudwatch_log_group.watch', 'aws_ecs_cluster.this', 'aws_iam_role.execution', 'aws_iam_role.task'],
+  'app-region': ['aws_cloudwatch_log_group.app', 'aws_ecs_cluster.this', 'aws_iam_role.execution', 'aws_iam_role.task'],
+};
+const TARGET: Record<string, string> = {
+  aws_cloudwatch_log_group: 'module.ecs.aws_cloudwatch_log_group.this',
+  aws_ecs_cluster: 'module.ecs.aws_ecs_cluster.this',
+};
+
+let workspace: Workspace;
+
+beforeAll(() => {
+  workspace = openWorkspace();
+  const archive = spawnSync('git', ['archive', '--format=tar', BEFORE, 'terraform'], { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 });
+  if (archive.status !== 0) {
+    throw new Error(`git archive ${BEFORE} failed (a shallow clone? fetch main's history): ${archive.stderr.toString()}`);
+  }
+  mkdirSync(workspace.path('before'), { recursive: true });
+  const untar = spawnSync('tar', ['-x', '-C', workspace.path('before')], { input: archive.stdout });
+  if (untar.status !== 0) throw new Error(`tar -x failed: ${untar.stderr.toString()}`);
+});
+
+afterAll(() => workspace?.remove());
+
+describe('state of the layout before modules/ecs-workload', () => {
+  for (const [name, moved] of Object.entries(MOVES)) {
+    it(`terraform/modules/${name} plans on it by moving ${moved.length} resources and nothing else`, () => {
+      const dir = `terraform/modules/${name}`;
+      mkdirSync(join(workspace.path(dir), 'tests'), { recursive: true });
+      copyFileSync(join(repoRoot, 'test/terraform/provider/moved', `${name}.tftest.hcl`), join(workspace.path(dir), 'tests', `${name}.tftest.hcl`));
+      const init = workspace.run(dir, ['init', '-backend=false', '-input=false', '-no-color']);
+      expect(init.status, init.output).toBe(0);
+      const test = workspace.run(dir, ['test', '-verbose', `-filter=tests/${name}.tftest.hcl`, '-no-color']);
+      expect(test.status, test.output).toBe(0);
+      expect(test.output).toMatch(/Success! 2 passed, 0 failed\./);
+      const after = test.output.slice(test.output.indexOf('run "after"'));
+      expect(after, after).toContain('Plan: 0 to add, 0 to change, 0 to destroy.');
+      const moves = [...after.matchAll(/# (\S+) has moved to (\S+)/g)].map((m) => `${m[1]} -> ${m[2]}`).sort();
+      expect(moves).toEqual(moved.map((from) => `${from} -> ${TARGET[from.split('.')[0]!] ?? `module.ecs.${from}`}`).sort());
+    });
+  }
+});
