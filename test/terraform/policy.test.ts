@@ -1770,24 +1770,28 @@ resource "aws_ecs_task_definition" "watch" {
 }`),
   });
 
-  it('accepts a task role carrying provisioner-iam\'s policy alone and the token from a secret', async () => {
-    expect(await findings('watch-service', estate())).toEqual([]);
-  });
-
-  it('rejects a task role with more than provisioner-iam\'s policy', async () => {
-    const extra = await findings('watch-service', estate((t) => `${t}
-resource "aws_iam_role_policy" "more" {
+  // An inline policy and a second attachment on the task role, where the role is declared.
+  const MORE_ON_TASK_ROLE = `resource "aws_iam_role_policy" "more" {
   role   = aws_iam_role.task.id
   policy = "{}"
 }
 resource "aws_iam_role_policy_attachment" "admin" {
   role       = aws_iam_role.task.name
   policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"
-}`));
-    expect(extra.map((f) => f.message)).toEqual([
-      expect.stringMatching(/^adds an inline policy to the provisioner's task role/),
-      expect.stringMatching(/^attaches to the provisioner's task role a policy other than provisioner-iam's/),
-    ]);
+}`;
+  const MORE_FINDINGS = [
+    expect.stringMatching(/^adds an inline policy to the provisioner's task role/),
+    expect.stringMatching(/^attaches to the provisioner's task role a policy other than provisioner-iam's/),
+  ];
+
+  it('accepts a task role carrying provisioner-iam\'s policy alone and the token from a secret', async () => {
+    expect(await findings('watch-service', estate())).toEqual([]);
+  });
+
+  it('rejects a task role with more than provisioner-iam\'s policy', async () => {
+    const extra = await findings('watch-service', estate((t) => `${t}
+${MORE_ON_TASK_ROLE}`));
+    expect(extra.map((f) => f.message)).toEqual(MORE_FINDINGS);
     const inlineOnRole = await findings('watch-service', estate((t) => t.replace('assume_role_policy = "{}"', 'assume_role_policy = "{}"\n  managed_policy_arns = [var.extra]')));
     expect(inlineOnRole.map((f) => f.message)).toEqual([expect.stringMatching(/declares its own policies/)]);
     // A caller that feeds the variable from somewhere else is not provisioner-iam.
@@ -1839,18 +1843,8 @@ resource "aws_iam_role_policy" "more" {
   policy = "{}"
 }`));
     expect(inCaller.map((f) => f.message)).toEqual([expect.stringMatching(/^adds an inline policy to the provisioner's task role/)]);
-    const inModule = await findings('watch-service', viaModule(undefined, `resource "aws_iam_role_policy" "more" {
-  role   = aws_iam_role.task.id
-  policy = "{}"
-}
-resource "aws_iam_role_policy_attachment" "admin" {
-  role       = aws_iam_role.task.name
-  policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"
-}`));
-    expect(inModule.map((f) => f.message)).toEqual([
-      expect.stringMatching(/^adds an inline policy to the provisioner's task role/),
-      expect.stringMatching(/^attaches to the provisioner's task role a policy other than provisioner-iam's/),
-    ]);
+    const inModule = await findings('watch-service', viaModule(undefined, MORE_ON_TASK_ROLE));
+    expect(inModule.map((f) => f.message)).toEqual(MORE_FINDINGS);
     const none = await findings('watch-service', viaModule((t) => t.replace(/resource "aws_iam_role_policy_attachment"[^}]*\}\n/, '')));
     expect(none.map((f) => f.message)).toEqual([expect.stringMatching(/has no policy attached/)]);
     // An output that is not one of the module's roles cannot be checked.

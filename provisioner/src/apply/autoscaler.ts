@@ -17,6 +17,8 @@ import { CapacityMemory } from './capacity-memory.ts';
 import type { Failure, ProgressEvent, Reporter } from './events.ts';
 import { NodeSettingsCache, observe } from './observe.ts';
 import { NodeWatch } from './watch.ts';
+import { LeadershipLost } from '../lock/leadership.ts';
+import { RunLockLost } from '../lock/run-lock.ts';
 
 /** EC2's and SSM's throttling codes: wait and try again, the pool is not failing. */
 const throttlingCodes = new Set(['RequestLimitExceeded', 'Throttling', 'ThrottlingException', 'TooManyRequestsException']);
@@ -80,6 +82,11 @@ export class Autoscaler {
   /** The builds already reported for each interrupted agent (each is named once). */
   private readonly reportedBuilds = new Map<string, Set<string>>();
   private stopped = false;
+  /**
+   * Until a tick has planned: this process has just begun to lead (an Autoscaler lives for one term),
+   * and builds may have run that no watch saw (PoolTick.takeover says what is done about it).
+   */
+  private takingOver = true;
   /** The nodes' settings (config.xml) read by earlier ticks: see NodeSettingsCache for when they are read again. */
   private readonly settings = new NodeSettingsCache();
   /** Where capacity just failed, kept tick after tick (a new process starts knowing nothing). */
@@ -127,10 +134,12 @@ export class Autoscaler {
       this.fleet,
       observed,
       queue,
-      { memory: this.memory, bringingUp: this.bringingUp, launching: this.launching, lastLaunch: launches, interruptions: this.notices },
+      { memory: this.memory, bringingUp: this.bringingUp, launching: this.launching, lastLaunch: launches, interruptions: this.notices, takeover: this.takingOver },
       this.options,
     );
     this.memory = plan.memory;
+    // The memory now holds every agent the takeover retired (ranBuild): a failed drain is tried again next tick.
+    this.takingOver = false;
     this.planned = { owners: plan.nodeOwners, items: new Set(plan.demand.items.map((item) => item.id)) };
     const failures: Failure[] = [];
     const reporter: Reporter = {
@@ -174,12 +183,38 @@ export class Autoscaler {
   }
 
   /**
-   * Between ticks, one look at the nodes: an ephemeral agent seen busy and not drained yet is drained
-   * now. A build that starts and ends between two looks is never seen (Jenkins exports no count of
-   * builds a node ran), so the shorter the time between looks, the fewer agents get a second one.
-   * Resolves to the agents it drained.
+   * Between ticks, one look (a call each, only where there is something to look at): at the nodes,
+   * draining every ephemeral agent seen busy and not drained yet; at the interruption queue, for a
+   * notice; at the build queue, for a build of a scaled pool the last tick did not plan for. Resolves
+   * to the drained agents and to why the caller should tick now rather than at the next tick (a
+   * notice: its agent is drained and replaced; a build: its agent launches within about a second).
+   * A failed call is reported through `failed` and the look goes on, except a lost lease, which ends it.
    */
-  async drainEphemeral(): Promise<string[]> {
+  async look(failed: (err: unknown) => void): Promise<{ drained: string[]; tickNow?: 'notice' | 'build' }> {
+    const attempt = async <T>(call: () => Promise<T>, otherwise: T): Promise<{ value: T; lost?: true }> => {
+      try {
+        return { value: await call() };
+      } catch (err) {
+        if (err instanceof LeadershipLost || err instanceof RunLockLost) return { value: otherwise, lost: true };
+        failed(err);
+        return { value: otherwise };
+      }
+    };
+    const drained = await attempt(() => this.drainEphemeral(), []);
+    if (drained.lost) return { drained: [] };
+    const notice = await attempt(() => this.noticesWaiting(), false);
+    if (notice.lost) return { drained: drained.value };
+    if (notice.value) return { drained: drained.value, tickNow: 'notice' };
+    const build = await attempt(() => this.demandWaiting(), false);
+    return build.value ? { drained: drained.value, tickNow: 'build' } : { drained: drained.value };
+  }
+
+  /**
+   * An ephemeral agent seen busy and not drained yet is drained now. A build that starts and ends
+   * between two looks is never seen (Jenkins exports no count of builds a node ran), so the shorter
+   * the time between looks, the fewer agents get a second one.
+   */
+  private async drainEphemeral(): Promise<string[]> {
     const pools = new Set(this.fleet.pools.filter((p) => p.scaling?.ephemeral).map((p) => p.name));
     if (pools.size === 0 || this.stopped) return [];
     const nodes = await this.systems.controller.listNodes();
@@ -191,22 +226,15 @@ export class Autoscaler {
     return busy.map((n) => n.name);
   }
 
-  /**
-   * Between ticks, one look at the build queue: whether a build waits for a scaled pool that the last
-   * tick did not plan for, so that the caller ticks now rather than at the next tick (scale-up within
-   * about a second of the build being queued, whatever --tick is). One call; none without a scaled pool.
-   */
-  async demandWaiting(): Promise<boolean> {
+  /** Whether a build waits for a scaled pool that the last tick did not plan for (unplannedDemand). */
+  private async demandWaiting(): Promise<boolean> {
     const planned = this.planned;
     if (!planned || this.stopped || !this.fleet.pools.some(isScaled)) return false;
     return unplannedDemand(this.fleet, planned.owners, planned.items, await this.systems.controller.readQueue());
   }
 
-  /**
-   * Between ticks, one look at the interruption queue: whether a notice waits, so that the caller
-   * ticks now rather than at the next tick. What it received is acted on by that tick.
-   */
-  async noticesWaiting(): Promise<boolean> {
+  /** Whether an interruption notice waits: what it received is acted on by the next tick. */
+  private async noticesWaiting(): Promise<boolean> {
     const queue = this.systems.interruptions;
     if (!queue || this.stopped) return false;
     const messages = await queue.receive(false);

@@ -16,6 +16,7 @@ export class WatchMetrics {
   private readonly launchErrors = new Counter({ name: 'jenkins_fleet_launch_errors_total', help: 'Launches of each pool that failed, by the remote error code', labelNames: ['pool', 'code'], registers: [this.registry] });
   private readonly stepFailures = new Counter({ name: 'jenkins_fleet_step_failures_total', help: 'Steps of an agent that failed (register, bootstrap, online, drain, ...)', labelNames: ['pool', 'step'], registers: [this.registry] });
   private readonly endedByRemoval = new Counter({ name: 'jenkins_fleet_builds_ended_by_removal_total', help: 'Builds still running on a node watch removed (watch removes only idle agents: always 0)', registers: [this.registry] });
+  private readonly unwatched = new Counter({ name: 'jenkins_fleet_ephemeral_unwatched_retired_total', help: 'Idle ephemeral agents a watch retired as it began to lead, since they may have run a build while no watch led', labelNames: ['pool'], registers: [this.registry] });
   private readonly ticks = new Counter({ name: 'jenkins_fleet_ticks_total', help: 'Ticks, by whether they could observe and plan', labelNames: ['result'], registers: [this.registry] });
   private readonly leader = new Gauge({ name: 'jenkins_fleet_watch_leader', help: "1 while this watch leads the fleet (holds its lease and acts), 0 while it follows", registers: [this.registry] });
   private readonly epoch = new Gauge({ name: 'jenkins_fleet_watch_lease_epoch', help: "The fleet lease's epoch (fencing token) this watch leads under, or the last one it saw another hold", registers: [this.registry] });
@@ -65,6 +66,8 @@ export class WatchMetrics {
       this.agents.set({ pool: d.pool, state: 'desired' }, n.agents - n.remove + n.launch);
       this.agents.set({ pool: d.pool, state: 'launching' }, n.booting);
       this.agents.set({ pool: d.pool, state: 'draining' }, n.drained);
+      // Present at 0 for every pool from the first tick, so that a rate over it is defined.
+      this.unwatched.inc({ pool: d.pool }, n.unwatched);
     }
     for (const [pool, outcome] of result.launches) {
       if (outcome.launched < outcome.requested) this.launchErrors.inc({ pool, code: outcome.error ?? 'unknown' }, outcome.requested - outcome.launched);

@@ -177,12 +177,10 @@ export const watchCommand: CommandModule = (command, context) => {
           while (!stopping && autoscaler && now() - started < tick) {
             await pause(Math.min(lookMs, Math.max(0, tick - (now() - started))));
             if (leadership && leadership.role !== 'leader') break;
-            const ignoreLost = (err: unknown) => (err instanceof LeadershipLost ? undefined : out.error(err));
-            if (!stopping && now() - started < tick) await autoscaler.drainEphemeral().catch(ignoreLost);
-            // An interruption notice does not wait for the tick: its agent is drained and replaced now.
-            if (!stopping && (await autoscaler.noticesWaiting().catch((err: unknown) => (ignoreLost(err), false)))) break;
-            // Nor does a build queued for a scaled pool since the tick: its agent launches now.
-            if (!stopping && (await autoscaler.demandWaiting().catch((err: unknown) => (ignoreLost(err), false)))) break;
+            if (stopping || now() - started >= tick) break;
+            // An interruption notice does not wait for the tick (its agent is drained and replaced now),
+            // nor does a build queued for a scaled pool since the tick (its agent launches now).
+            if ((await autoscaler.look((err) => out.error(err))).tickNow) break;
           }
         }
       } finally {
@@ -253,7 +251,7 @@ function output(io: IoHost, json: boolean, now: () => number, metrics: WatchMetr
         const key = JSON.stringify(decision.numbers);
         if (last.get(decision.pool) === key) continue;
         last.set(decision.pool, key);
-        if (json) io.result(JSON.stringify({ time: new Date(result.at).toISOString(), type: 'pool', pool: decision.pool, ...decision.numbers, drained: decision.drain.map((d) => d.agent), resumed: decision.resume, removed: decision.remove.map((r) => r.agent), reason: decision.reason }));
+        if (json) io.result(JSON.stringify({ time: new Date(result.at).toISOString(), type: 'pool', pool: decision.pool, ...decision.numbers, drained: decision.drain.map((d) => d.agent), resumed: decision.resume, removed: decision.remove.map((r) => r.agent), unwatched: decision.unwatched, reason: decision.reason }));
         else io.info(`${new Date(result.at).toISOString()} ${poolLine(decision)}`);
       }
       const unattributed = [...result.demand.unattributed].map(([why, n]) => `${n} ${why}`).join(', ');

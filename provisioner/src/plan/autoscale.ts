@@ -21,6 +21,11 @@ export const defaultRetryAfter = 300_000;
  * restarted `watch` knows that agent ran its build: Jenkins exports no count of builds a node ran.
  */
 export const ephemeralDrainReason = 'ephemeral agent, its one build has started';
+/**
+ * The words of a drain by a process that just began to lead, of an ephemeral agent it found idle: a
+ * build may have started and ended on it while no watch led, so it is treated as having run one.
+ */
+export const ephemeralUnwatchedReason = 'ephemeral agent, may have run a build while no watch led';
 
 /** The placeholder node of a pool that may scale to zero: Jenkins keeps naming its labels in `why`. */
 export function placeholderName(pool: string): string {
@@ -63,6 +68,8 @@ export interface WatchState {
    * from the node's offline cause, so a restarted process knows them too).
    */
   interruptions?: ReadonlyMap<string, InterruptionNotice>;
+  /** This process has just begun to lead (startup or takeover): see PoolTick.takeover. */
+  takeover?: boolean;
 }
 
 export interface WatchOptions {
@@ -141,8 +148,8 @@ export function observedAgent(fleet: Fleet, pool: Pool, agent: Agent, bringingUp
   else phase = 'lost';
   const executors = node?.executors ?? pool.executors;
   const busy = node ? (node.busyExecutors ?? (node.idle ? 0 : executors)) : 0;
-  // A drain of ours that says the agent's one build started outlives this process: it ran.
-  const hasRun = node !== undefined && drainedByUs(fleet.fleet, node) && (node.offlineReason ?? '').includes(ephemeralDrainReason);
+  // A drain of ours that says the agent's one build started (or may have run unseen) outlives this process: it ran.
+  const hasRun = node !== undefined && drainedByUs(fleet.fleet, node) && [ephemeralDrainReason, ephemeralUnwatchedReason].some((words) => (node.offlineReason ?? '').includes(words));
 
   const observed: ObservedAgent = { name: agent.name, phase, launchedAt: instance.launchedAt, executors, busy, hasRun, ...(instance.idleMark !== undefined ? { idleMark: instance.idleMark } : {}) };
   const recorded = node && drainedByUs(fleet.fleet, node) ? parseInterruptionReason(node.offlineReason) : undefined;
@@ -206,6 +213,7 @@ export function planWatch(fleet: Fleet, observed: Observed, queue: readonly Queu
         demand: demand.pools.get(pool.name)?.items ?? 0,
         agents: seen.get(pool.name) ?? [],
         ...(lastLaunch ? { lastLaunch } : {}),
+        ...(state.takeover ? { takeover: true } : {}),
       };
     }),
     state.memory,
@@ -277,7 +285,7 @@ export function planWatch(fleet: Fleet, observed: Observed, queue: readonly Queu
   for (const decision of decisions) {
     const pool = fleet.pools.find((p) => p.name === decision.pool) as Pool;
     for (const { agent, why } of decision.drain) {
-      const reason = why === 'ephemeral' ? ephemeralDrainReason : `idle for ${formatMs(pool.scaling?.idleAfter ?? 0)}, not needed`;
+      const reason = why === 'ephemeral' ? ephemeralDrainReason : why === 'unwatched' ? ephemeralUnwatchedReason : `idle for ${formatMs(pool.scaling?.idleAfter ?? 0)}, not needed`;
       drains.push({ pool: pool.name, node: agent, message: drainMessage(fleet.fleet, reason) });
     }
     for (const name of decision.resume) takeDown.push({ type: 'resume', pool: pool.name, node: name, reason: 'drained by watch, wanted again' });
@@ -295,7 +303,7 @@ export function planWatch(fleet: Fleet, observed: Observed, queue: readonly Queu
         ...(agent.node ? { node: agent.node.name } : {}),
         reason: why === 'stuck' || why === 'interrupted' ? 'replace' : 'scale-down',
         busy: false,
-        ...(why === 'stuck' ? { detail: `not online ${formatMs(pool.scaling?.bootDeadline ?? 0)} after its launch` } : why === 'ephemeral' ? { detail: 'its one build ended' } : why === 'interrupted' ? { detail: 'EC2 is interrupting it and no build runs there' } : {}),
+        ...(why === 'stuck' ? { detail: `not online ${formatMs(pool.scaling?.bootDeadline ?? 0)} after its launch` } : why === 'ephemeral' ? { detail: (agent.node?.offlineReason ?? '').includes(ephemeralUnwatchedReason) ? 'it may have run a build while no watch led' : 'its one build ended' } : why === 'interrupted' ? { detail: 'EC2 is interrupting it and no build runs there' } : {}),
       };
       takeDown.push(removal);
       removing.add(name);

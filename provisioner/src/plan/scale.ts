@@ -112,6 +112,13 @@ export interface PoolTick {
   demand: number;
   agents: ObservedAgent[];
   lastLaunch?: LaunchOutcome;
+  /**
+   * This process has just begun to lead the fleet (its first tick, at startup or at a takeover): it
+   * saw nothing of the time before, when an ephemeral agent may have run a build that started and
+   * ended unseen. Jenkins exports no record of that (Computer.getBuilds() keeps only freestyle
+   * builds, getIdleStartMilliseconds() is not exported), so every such agent idle now is retired.
+   */
+  takeover?: boolean;
 }
 
 export interface AgentMemory {
@@ -149,7 +156,8 @@ export interface ScalingMemory {
 
 export const emptyMemory = (): ScalingMemory => ({ agents: {}, pools: {} });
 
-export type DrainWhy = 'scale-in' | 'ephemeral';
+/** `unwatched`: an ephemeral agent found idle by a process that just began to lead (PoolTick.takeover). */
+export type DrainWhy = 'scale-in' | 'ephemeral' | 'unwatched';
 export type RemoveWhy = 'scale-in' | 'ephemeral' | 'stuck' | 'interrupted';
 
 /** The pool's figures this tick, for the one line `watch` prints when they change. */
@@ -166,6 +174,8 @@ export interface PoolNumbers {
   interrupted: number;
   /** Every agent the pool has, stuck ones included. */
   agents: number;
+  /** Ephemeral agents retired by this tick because they may have run a build while no watch led. */
+  unwatched: number;
   launch: number;
   drain: number;
   resume: number;
@@ -181,6 +191,8 @@ export interface PoolDecision {
   /** Drained agents wanted again: take them back online. */
   resume: string[];
   remove: Array<{ agent: string; why: RemoveWhy }>;
+  /** Ephemeral agents retired (drained now, or never taken back) because they may have run a build while no watch led. */
+  unwatched: string[];
   numbers: PoolNumbers;
   /** One sentence: why these numbers. */
   reason: string;
@@ -225,6 +237,7 @@ function decidePool(tick: PoolTick, memory: ScalingMemory, now: number): { decis
     delete pool.backoffUntil;
   }
 
+  const unwatched: string[] = [];
   // This observation, remembered.
   const seen: Seen[] = tick.agents.map((agent) => {
     const remembered = memory.agents[agent.name];
@@ -238,6 +251,13 @@ function decidePool(tick: PoolTick, memory: ScalingMemory, now: number): { decis
     if (agent.busy > 0) m.lastBusySeen = now;
     if (agent.phase === 'drained') m.drainedSeen = before.drainedSeen ?? now;
     if (before.ranBuild || agent.busy > 0 || agent.hasRun) m.ranBuild = true;
+    // A new leader cannot know what ran before it led: an idle agent, or one drained (for scale-in,
+    // which a build handed to it just before may have outlived), may have run its one build.
+    // Agents launching or connecting cannot have run one; a busy one is outgoing anyway.
+    else if (tick.takeover && policy.ephemeral && agent.interrupted === undefined && (agent.phase === 'online' || agent.phase === 'drained')) {
+      m.ranBuild = true;
+      unwatched.push(agent.name);
+    }
     if (agent.phase === 'launching' || agent.phase === 'connecting') m.wasBooting = true;
     else if (before.wasBooting && connected) {
       // A launch that worked: the pool's failures are behind it.
@@ -279,7 +299,7 @@ function decidePool(tick: PoolTick, memory: ScalingMemory, now: number): { decis
   const drained = inPhase('drained').filter((s) => !outgoing(s));
   const held = inPhase('held');
   const lost = inPhase('lost');
-  for (const s of inPhase('online').filter(outgoing)) drain.push({ agent: s.agent.name, why: 'ephemeral' });
+  for (const s of inPhase('online').filter(outgoing)) drain.push({ agent: s.agent.name, why: unwatched.includes(s.agent.name) ? 'unwatched' : 'ephemeral' });
   // Drained longer than a maintenance cycle and idle now: nothing was handed to it before the drain.
   const settled = (s: Seen) => {
     const drainedAt = s.agent.drainedAt ?? s.memory.drainedSeen;
@@ -370,6 +390,7 @@ function decidePool(tick: PoolTick, memory: ScalingMemory, now: number): { decis
 
   const ephemeralDrains = drain.filter((d) => d.why === 'ephemeral').length;
   if (ephemeralDrains > 0) notes.push(`drain ${ephemeralDrains} that ran their build`);
+  if (unwatched.length > 0) notes.push(`retire ${unwatched.length} idle that may have run a build while no watch led`);
   const removals = (why: RemoveWhy) => remove.filter((r) => r.why === why).length;
   if (removals('stuck') > 0) notes.push(`replace ${removals('stuck')} stuck (not online ${formatDuration(policy.bootDeadline)} after launch)`);
   if (removals('ephemeral') > 0) notes.push(`remove ${removals('ephemeral')} whose build ended`);
@@ -387,6 +408,7 @@ function decidePool(tick: PoolTick, memory: ScalingMemory, now: number): { decis
     lost: lost.length,
     interrupted: leaving.length,
     agents: seen.length,
+    unwatched: unwatched.length,
     launch,
     drain: drain.length,
     resume: resume.length,
@@ -396,7 +418,7 @@ function decidePool(tick: PoolTick, memory: ScalingMemory, now: number): { decis
   };
   const reason = notes.length > 0 ? notes.join('; ') : `steady: demand ${demand}, ${free} free, ${booting.length} booting, minIdle ${policy.minIdle}, min ${policy.min}, max ${policy.max}`;
   const agents = Object.fromEntries(seen.map((s) => [s.agent.name, s.memory]));
-  return { decision: { pool: policy.pool, launch, drain, resume, remove, numbers, reason }, pool, agents };
+  return { decision: { pool: policy.pool, launch, drain, resume, remove, unwatched, numbers, reason }, pool, agents };
 }
 
 /**

@@ -79,3 +79,38 @@ describe("watch's calls to the controller per tick", () => {
     expect(await tick()).toEqual({ listNodes: 1, readQueue: 1 });
   });
 });
+
+describe('a watch that begins to lead', () => {
+  /** An ephemeral pool's two agents online and idle, brought up while no watch led (by `up` with count 2). */
+  async function leaderless() {
+    const world = new World();
+    const up = fleetOf([ec2Pool('pullRequests', { count: 2, labels: ['pull-request'], settings: { executors: 1 } })], { url: 'http://jenkins.test/' });
+    const systems = world.systems(up);
+    await applyPlan(up, planUp(up, await observe(up, systems, () => world.now)), systems, { deadline: Date.now() + 5_000, reporter: { event: () => undefined }, watch: new NodeWatch(systems.controller, 1, async () => {}), now: () => world.now });
+    const scaled = fleetOf([ec2Pool('pullRequests', { count: null, labels: ['pull-request'], settings: { executors: 1, min: 0, max: 4, minIdle: 1, ephemeral: true } })], { url: 'http://jenkins.test/' });
+    const term = () => new Autoscaler(scaled, world.systems(scaled), { reporter: { event: () => undefined }, now: () => world.now, pollMs: 1 });
+    return { world, term };
+  }
+  const offline = (world: World) => [...world.nodes.values()].filter((n) => n.temporarilyOffline).map((n) => [n.name, n.offlineReason]);
+
+  it('retires every idle ephemeral agent at its first tick only, and a new term does it again', async () => {
+    const { world, term } = await leaderless();
+    const before = [...world.nodes.keys()];
+    const first = term();
+    const tick = await first.tick();
+    await first.settle();
+    expect(tick.decisions[0]).toMatchObject({ unwatched: before, reason: expect.stringContaining('retire 2 idle that may have run a build while no watch led') });
+    expect(offline(world).filter(([name]) => before.includes(name!)).map(([, why]) => why)).toEqual(before.map(() => expect.stringContaining('may have run a build while no watch led')));
+    // The same term's next tick sees the agent it launched for minIdle come online: that one stays.
+    world.now += 1_000;
+    const second = await first.tick();
+    await first.settle();
+    expect(second.decisions[0]?.unwatched).toEqual([]);
+    const launched = [...world.nodes.values()].filter((n) => !before.includes(n.name) && !n.name.endsWith('-placeholder'));
+    expect(launched.map((n) => n.temporarilyOffline)).toEqual([false]);
+    // A new term (a takeover) knows nothing of it: retired too.
+    world.now += 1_000;
+    const next = await term().tick();
+    expect(next.decisions[0]?.unwatched).toEqual(launched.map((n) => n.name));
+  });
+});

@@ -14,8 +14,9 @@ function decision(pool: string, numbers: Partial<PoolDecision['numbers']>): Pool
     drain: [],
     resume: [],
     remove: [],
+    unwatched: [],
     reason: 'test',
-    numbers: { demand: 0, free: 0, booting: 0, online: 0, drained: 0, held: 0, lost: 0, interrupted: 0, agents: 0, launch: 0, drain: 0, resume: 0, remove: 0, failuresInRow: 0, stopped: false, ...numbers },
+    numbers: { demand: 0, free: 0, booting: 0, online: 0, drained: 0, held: 0, lost: 0, interrupted: 0, agents: 0, unwatched: 0, launch: 0, drain: 0, resume: 0, remove: 0, failuresInRow: 0, stopped: false, ...numbers },
   };
 }
 
@@ -35,7 +36,7 @@ describe('watch metrics', () => {
       const result = {
         at: NOW,
         demand,
-        decisions: [decision('awsDeploy', { demand: 2, agents: 3, booting: 1, drained: 1, launch: 2, remove: 1 })],
+        decisions: [decision('awsDeploy', { demand: 2, agents: 3, booting: 1, drained: 1, launch: 2, remove: 1 }), decision('pullRequests', { agents: 2, drained: 2, unwatched: 2 })],
         failures: [],
         launches: new Map([['awsDeploy', { requested: 3, launched: 1, error: 'InsufficientInstanceCapacity', throttled: false }]]),
         buildsEndedByRemoval: [],
@@ -55,6 +56,8 @@ describe('watch metrics', () => {
       expect(text).toMatch(/^jenkins_fleet_launch_errors_total\{pool="awsDeploy",code="InsufficientInstanceCapacity"\} 2$/m);
       expect(text).toMatch(/^jenkins_fleet_step_failures_total\{pool="awsDeploy",step="bootstrap"\} 1$/m);
       expect(text).toMatch(/^jenkins_fleet_builds_ended_by_removal_total 0$/m);
+      expect(text).toMatch(/^jenkins_fleet_ephemeral_unwatched_retired_total\{pool="pullRequests"\} 2$/m);
+      expect(text).toMatch(/^jenkins_fleet_ephemeral_unwatched_retired_total\{pool="awsDeploy"\} 0$/m);
       expect((await fetch(served.url.replace('/metrics', '/other'))).status).toBe(404);
     } finally {
       await served.close();

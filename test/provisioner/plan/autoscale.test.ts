@@ -3,7 +3,7 @@
 // of its own), from a fleet file, an observation and a queue.
 import { describe, expect, it } from 'vitest';
 import { agentName, nodeDescription, type AgentNode, type Instance, type Observed } from '../../../provisioner/src/model.ts';
-import { ephemeralDrainReason, placeholderDescription, placeholderName, planWatch, unplannedDemand, type WatchState } from '../../../provisioner/src/plan/autoscale.ts';
+import { ephemeralDrainReason, ephemeralUnwatchedReason, placeholderDescription, placeholderName, planWatch, unplannedDemand, type WatchState } from '../../../provisioner/src/plan/autoscale.ts';
 import type { QueueItem } from '../../../provisioner/src/plan/demand.ts';
 import { interruptionDrainReason } from '../../../provisioner/src/plan/interruptions.ts';
 import { drainMessage } from '../../../provisioner/src/plan/plan.ts';
@@ -147,6 +147,24 @@ describe('a tick of watch, planned', () => {
     // Idle past a maintenance cycle after it was first seen drained: removed.
     const later = planWatch(fleet, { ...after, now: NOW + 6 * S }, [], state(restarted.memory));
     expect(later.takeDown.actions).toEqual([expect.objectContaining({ type: 'remove', instanceId: prAgent.id, busy: false, detail: 'its one build ended' })]);
+  });
+
+  it('at a takeover, drains an idle ephemeral agent with words that say why, which a later process reads as a build run: never taken back, removed once settled', () => {
+    const booting = instance('pullRequests', { state: 'pending', launchedAt: NOW - 10 * S, bootstrappedAt: undefined });
+    const plan = planWatch(fleet, observed([booting], []), [], state(emptyMemory(), { takeover: true }));
+    expect(plan.drains).toEqual([{ pool: 'pullRequests', node: agentName('pullRequests', prAgent.id), message: drainMessage('bank-ci', ephemeralUnwatchedReason) }]);
+    const decision = plan.decisions.find((d) => d.pool === 'pullRequests')!;
+    expect(decision.unwatched).toEqual([agentName('pullRequests', prAgent.id)]);
+    // min 1: the booting agent already stands in for the retired one.
+    expect(decision.launch).toBe(0);
+    // Not at a takeover: the same observation keeps the idle agent.
+    expect(planWatch(fleet, observed([booting], []), [], state()).drains).toEqual([]);
+    // A process started afresh later (no memory, no takeover), demand for the label waiting: not taken back.
+    const after = { ...observed([], []), nodes: [node(fixedAgent), drained(prAgent, ephemeralUnwatchedReason), placeholder()] };
+    const restarted = planWatch(fleet, after, [waiting(9, 'All nodes of label ‘pull-request’ are offline')], state());
+    expect(restarted.takeDown.actions.filter((a) => a.type === 'resume')).toEqual([]);
+    const later = planWatch(fleet, { ...after, now: NOW + 6 * S }, [], state(restarted.memory));
+    expect(later.takeDown.actions).toEqual([expect.objectContaining({ type: 'remove', instanceId: prAgent.id, busy: false, detail: 'it may have run a build while no watch led' })]);
   });
 
   it('replaces out-of-date agents in rounds without counting a replacement as growth: never beyond max + maxSurge', () => {

@@ -328,6 +328,76 @@ describe('ephemeral pools: one build per agent', () => {
     expect(decide(p, 1, [one('e1', 'drained')]).decision.resume).toEqual(['e1']);
   });
 
+  describe('a process that just began to lead (startup or takeover) retires what may have run a build unseen', () => {
+    /** The first tick of a new leader: nothing remembered, `takeover` set. */
+    const takeover = (pol: ScalingPolicy, demand: number, agents: ObservedAgent[], now = NOW) => {
+      const { decisions, memory } = decideScaling([{ policy: pol, demand, agents, takeover: true }], emptyMemory(), now);
+      return { decision: decisions[0] as PoolDecision, memory };
+    };
+
+    it('drains every idle online agent, says why, and launches replacements for minIdle as for any agent on its way out', () => {
+      const warm = policy({ ephemeral: true, executorsPerAgent: 1, minIdle: 2 });
+      const d = takeover(warm, 0, [one('e1', 'online'), one('e2', 'online')]).decision;
+      expect(drained(d)).toEqual(['e1:unwatched', 'e2:unwatched']);
+      expect(d.unwatched).toEqual(['e1', 'e2']);
+      expect(d.numbers).toMatchObject({ unwatched: 2, online: 0, free: 0, launch: 2 });
+      expect(d.reason).toBe('launch 2: demand 0 + minIdle 2 > 0 free + 0 booting; retire 2 idle that may have run a build while no watch led');
+    });
+
+    it('leaves agents launching or connecting alone: they cannot have run a build', () => {
+      const d = takeover(p, 0, [one('b1', 'launching', { launchedAt: NOW - S }), one('b2', 'connecting', { launchedAt: NOW - S })]).decision;
+      expect(d.drain).toEqual([]);
+      expect(d.unwatched).toEqual([]);
+      expect(d.remove).toEqual([]);
+    });
+
+    it('leaves agents held by a person and interrupted agents to their own rules, and drains a busy one as ever', () => {
+      const d = takeover(p, 0, [one('h', 'held'), one('x', 'online', { interrupted: { kind: 'rebalance', at: NOW - S } }), one('busy', 'online', { busy: 1 })]).decision;
+      expect(drained(d)).toEqual(['busy:ephemeral']);
+      expect(d.unwatched).toEqual([]);
+    });
+
+    it('never takes back an agent drained for scale-in (a build handed to it before the drain may have ended unseen): removes it once settled', () => {
+      const d = takeover(p, 1, [one('e1', 'drained')], NOW).decision;
+      expect(d.resume).toEqual([]);
+      expect(d.unwatched).toEqual(['e1']);
+      expect(d.launch).toBe(1);
+      expect(removed(d)).toEqual([]);
+      expect(removed(takeover(p, 0, [one('e1', 'drained', { drainedAt: NOW - 6 * S })]).decision)).toEqual(['e1:ephemeral']);
+    });
+
+    it('removes a retired agent only once drained past a maintenance cycle and idle; one that turned busy stays drained until its build ends', () => {
+      const first = takeover(p, 0, [one('e1', 'online'), one('e2', 'online')]);
+      let memory = first.memory;
+      expect(drained(first.decision)).toEqual(['e1:unwatched', 'e2:unwatched']);
+      const step = (at: number, agents: ObservedAgent[]) => {
+        const next = decide(p, 0, agents, memory, at);
+        memory = next.memory;
+        return next.decision;
+      };
+      // e2 was handed a build before its drain landed.
+      expect(removed(step(NOW + 2 * S, [one('e1', 'drained'), one('e2', 'drained', { busy: 1 })]))).toEqual([]);
+      expect(removed(step(NOW + 8 * S, [one('e1', 'drained'), one('e2', 'drained', { busy: 1 })]))).toEqual(['e1:ephemeral']);
+      const later = step(NOW + 30 * S, [one('e2', 'drained', { busy: 1 })]);
+      expect(later.remove).toEqual([]);
+      expect(later.resume).toEqual([]);
+      expect(removed(step(NOW + 40 * S, [one('e2', 'drained')]))).toEqual(['e2:ephemeral']);
+    });
+
+    it('is done once, at the first tick: a later tick of the same leader keeps an agent it saw come online and stay idle', () => {
+      const first = takeover(p, 0, [one('b1', 'connecting', { launchedAt: NOW - S })]);
+      const next = decide(p, 0, [one('b1', 'online')], first.memory, NOW + S).decision;
+      expect(next.drain).toEqual([]);
+      expect(next.unwatched).toEqual([]);
+    });
+
+    it('concerns ephemeral pools only: an idle agent of another pool is kept', () => {
+      const d = takeover(policy(), 0, [agent('a1', 'online')]).decision;
+      expect(d.drain).toEqual([]);
+      expect(d.unwatched).toEqual([]);
+    });
+  });
+
   it('keeps minIdle agents warm and scales them in like any pool', () => {
     expect(decide(policy({ ephemeral: true, executorsPerAgent: 1, minIdle: 2 }), 0, [one('e1', 'online', { busy: 1 })]).decision.launch).toBe(2);
     const seen = ticks(p, [
@@ -426,7 +496,7 @@ describe('every pool on its own, and the memory kept between ticks', () => {
 
   it('gives the numbers the line of a tick is printed from', () => {
     const d = decide(policy(), 1, [agent('a1', 'online', { busy: 1 }), agent('b', 'launching', { launchedAt: NOW }), agent('d', 'drained', { busy: 2 }), agent('h', 'held'), agent('l', 'lost')]).decision;
-    expect(d.numbers).toEqual({ demand: 1, free: 1, booting: 1, online: 1, drained: 1, held: 1, lost: 1, interrupted: 0, agents: 5, launch: 0, drain: 0, resume: 0, remove: 0, failuresInRow: 0, stopped: false });
+    expect(d.numbers).toEqual({ demand: 1, free: 1, booting: 1, online: 1, drained: 1, held: 1, lost: 1, interrupted: 0, agents: 5, unwatched: 0, launch: 0, drain: 0, resume: 0, remove: 0, failuresInRow: 0, stopped: false });
   });
 });
 
