@@ -260,3 +260,19 @@ variable "watch_token_kms_key_arn" {
     error_message = "watch_token_kms_key_arn must be a KMS key ARN, or null."
   }
 }
+
+variable "spot_regions" {
+  type        = list(string)
+  description = "Further regions with Spot pools of the fleet (fleet.yaml pools[].region), each with its interruption queue made by terraform/interruptions there: the provisioner may receive from and delete in those queues too. EC2 sends a Spot instance's notices to EventBridge in the instance's own region, so each region needs its own queue. This root's region has its queue already."
+  default     = []
+
+  validation {
+    condition     = alltrue([for r in var.spot_regions : can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", r))]) && length(distinct(var.spot_regions)) == length(var.spot_regions)
+    error_message = "spot_regions must list AWS region names such as us-west-2, each once."
+  }
+
+  validation {
+    condition     = !contains(var.spot_regions, var.region)
+    error_message = "spot_regions lists the regions beside `region`, whose queue this root makes itself."
+  }
+}

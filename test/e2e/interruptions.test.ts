@@ -57,6 +57,8 @@ const withFixedPool = (() => {
   fleet.pools.push(fixed);
   // The killed watch's lease lapses soon, so the restarted one leads within seconds.
   fleet.lock.expireAfter = '10s';
+  // The form with a queue per region (the sandbox is one region: one queue here).
+  fleet.interruptions = { queues: [queue] };
   const path = join(dir, 'fleet-fixed.yaml');
   writeFileSync(path, stringify(fleet));
   return path;
@@ -167,7 +169,7 @@ describe('Spot interruptions under watch', () => {
       run.child.stdout!.on('data', (c: Buffer) => { out += c; });
       return { run, lines: () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as WatchLine & { pool?: string; instanceIds?: string[] }) };
     };
-    let first = watchJson();
+    const first = watchJson();
     let second: ReturnType<typeof watchJson> | undefined;
     try {
       const agents = await eventually('the fixed pool\'s two agents online', async () => {

@@ -43,14 +43,14 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
       review_agent_role_arn: ARN.role, review_agent_instance_profile_arn: ARN.profile, review_agent_security_group_id: 'sg-0d4e5f',
       kms_key_arn: ARN.kms, ebs_kms_key_arn: ARN.kms, image_owners: ['amazon', '111122223333'], trusted_principal_arns: ['arn:aws:iam::111122223333:role/ci'],
       lock_table_arn: 'arn:aws:dynamodb:us-east-1:111122223333:table/jenkins-fleet-bank-ci-locks',
-      interruption_queue_arn: 'arn:aws:sqs:us-east-1:111122223333:jenkins-fleet-bank-ci-interruptions',
+      interruption_queue_arns: ['arn:aws:sqs:us-east-1:111122223333:jenkins-fleet-bank-ci-interruptions', 'arn:aws:sqs:us-west-2:111122223333:jenkins-fleet-bank-ci-interruptions'],
     },
     bad: {
       fleet: '-x', regions: ['us-east'], agent_role_arn: ARN.profile, agent_instance_profile_arn: ARN.role, agent_subnet_ids: [],
       agent_security_group_id: 'default', review_agent_role_arn: ARN.profile, review_agent_instance_profile_arn: ARN.role, review_agent_security_group_id: 'sg-review',
       kms_key_arn: 'key', ebs_kms_key_arn: 'alias/aws/ebs', image_owners: ['anyone'], trusted_principal_arns: ['*'],
       lock_table_arn: 'arn:aws:dynamodb:us-east-1:111122223333:table/a b',
-      interruption_queue_arn: 'https://sqs.us-east-1.amazonaws.com/111122223333/jenkins-fleet-bank-ci-interruptions',
+      interruption_queue_arns: ['https://sqs.us-east-1.amazonaws.com/111122223333/jenkins-fleet-bank-ci-interruptions'],
     },
   },
   'terraform/modules/interruption-queue': {

@@ -171,8 +171,11 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   const dynamo = await DynamoDbStandIn.start(options.stateDir, options.region, options.lockTables ?? [options.iam?.fleet.lock?.table ?? defaultLockTable]);
 
   const sqs = new SqsStandIn(sb);
-  // The queue --fleet's interruptions.queue names (as its terraform/jenkins made it), else the one it would make.
-  const interruptionQueue = sqs.ensureQueue(options.interruptionQueue ?? options.iam?.fleet.interruptions?.queue ?? `jenkins-fleet-${options.iam?.fleet.fleet ?? 'bank-ci'}-interruptions`);
+  // The queue --fleet's interruptions names (as its terraform/jenkins made it), else the one it would
+  // make. The sandbox is one region: a fleet with queues in several is refused (ensureQueue names it).
+  const fleetQueues = options.iam?.fleet.interruptions?.queues ?? [];
+  for (const url of fleetQueues.slice(1)) sqs.ensureQueue(url);
+  const interruptionQueue = sqs.ensureQueue(options.interruptionQueue ?? fleetQueues[0] ?? `jenkins-fleet-${options.iam?.fleet.fleet ?? 'bank-ci'}-interruptions`);
   const interruptions = new Interruptions(sb, sqs, jenkins, interruptionQueue.url, options.interruptionNoticeMs ?? 120_000);
 
   const throttled = (service: Service) => sb.faults[service].throttleRate > 0 && random() < sb.faults[service].throttleRate;

@@ -134,6 +134,24 @@ describe('loading fleet.yaml', () => {
     expect(parseFleet(`${valid}lock: { table: locks, region: eu-west-1, expireAfter: 5m }\n`, 'fleet.yaml').lock).toEqual({ table: 'locks', region: 'eu-west-1', expireAfter: 300_000 });
   });
 
+  it('reads the interruption queue, one (queue) or one per region (queues), as the list of queues', () => {
+    const east = 'https://sqs.us-east-1.amazonaws.com/123456789012/jenkins-fleet-bank-ci-interruptions';
+    const west = 'https://sqs.us-west-2.amazonaws.com/123456789012/jenkins-fleet-bank-ci-interruptions';
+    expect(parseFleet(`${valid}interruptions:\n  queue: ${east}\n`, 'fleet.yaml').interruptions).toEqual({ queues: [east] });
+    expect(parseFleet(`${valid}interruptions:\n  queues: [${east}, ${west}]\n`, 'fleet.yaml').interruptions).toEqual({ queues: [east, west] });
+  });
+
+  it('refuses interruption queues that are not one per region, both forms at once, neither, or no queue URL, naming the field', () => {
+    const east = 'https://sqs.us-east-1.amazonaws.com/123456789012/jenkins-fleet-bank-ci-interruptions';
+    expect(problems(`${valid}interruptions:\n  queues: [${east}, ${east.replace('bank-ci', 'other')}]\n`)).toEqual([
+      expect.stringMatching(/^fleet\.yaml:16(:\d+)?: interruptions\.queues\[1\]: .*one queue per region, found a second in us-east-1 \(first at interruptions\.queues\[0\]\)/),
+    ]);
+    expect(problems(`${valid}interruptions:\n  queue: ${east}\n  queues: [${east}]\n`)).toEqual([expect.stringMatching(/interruptions\.queues: .*either queue \(the one queue of a fleet in one region\) or queues \(one per region\), found both/)]);
+    expect(problems(`${valid}interruptions: {}\n`)).toEqual([expect.stringMatching(/^fleet\.yaml:15(:\d+)?: interruptions\.queue: .*an SQS queue URL in queue \(or a list in queues, one per region with Spot pools\), found neither/)]);
+    expect(problems(`${valid}interruptions:\n  queues: [jenkins-fleet-bank-ci-interruptions]\n`)).toEqual([expect.stringMatching(/interruptions\.queues\[0\]: expected an SQS queue URL such as https:\/\/sqs\.us-east-1\.amazonaws\.com\//)]);
+    expect(problems(`${valid}interruptions:\n  queues: []\n`)).toEqual([expect.stringMatching(/interruptions\.queues: /)]);
+  });
+
   it('refuses a run lock without a table, with a bad table name, region or expiry, or an unknown key, naming the field', () => {
     expect(problems(`${valid}lock: {}\n`)).toEqual(['fleet.yaml:15: lock.table: is required (expected a string)']);
     expect(problems(`${valid}lock: { table: 'my locks' }\n`)).toEqual([

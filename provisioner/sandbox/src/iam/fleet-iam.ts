@@ -107,8 +107,9 @@ export function provisionerIamVariables(sb: Sandbox, options: IamOptions): Recor
     kms_key_arn: kmsKeyArn,
     // terraform/jenkins creates the run lock's table; the sandbox serves the one the fleet file names.
     lock_table_arn: tableArn(sb, fleet.lock?.table ?? defaultLockTable),
-    // terraform/jenkins makes the interruption queue and passes its ARN; a fleet file without one gets no SQS right.
-    interruption_queue_arn: fleet.interruptions ? queueArnOf(fleet.interruptions.queue) : null,
+    // terraform/jenkins makes the interruption queue (terraform/interruptions one in each further
+    // region) and passes their ARNs; a fleet file without one gets no SQS right.
+    interruption_queue_arns: fleet.interruptions ? fleet.interruptions.queues.map(queueArnOf) : null,
     ...(options.imageOwners ? { image_owners: options.imageOwners } : {}),
   };
 }
