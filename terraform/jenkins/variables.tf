@@ -270,9 +270,4 @@ variable "spot_regions" {
     condition     = alltrue([for r in var.spot_regions : can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", r))]) && length(distinct(var.spot_regions)) == length(var.spot_regions)
     error_message = "spot_regions must list AWS region names such as us-west-2, each once."
   }
-
-  validation {
-    condition     = !contains(var.spot_regions, var.region)
-    error_message = "spot_regions lists the regions beside `region`, whose queue this root makes itself."
-  }
 }

@@ -147,6 +147,7 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
       provisioner_principal_arns: ['arn:aws:iam::111122223333:role/ci'], tags: { CostCentre: 'ci' }, controller_allowed_cidrs: ['10.0.0.0/8'],
       app_state_bucket: 'bank-tfstate-prod', app_state_kms_key_arn: ARN.kms, lock_table_name: 'bank-ci-run-locks',
       watch_image: WATCH_IMAGE, watch_token_secret_arn: ARN.secret, watch_token_kms_key_arn: ARN.kms,
+      spot_regions: ['us-west-2'],
     },
     bad: {
       lock_table_name: 'a b',
@@ -157,7 +158,12 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
       app_name: 'Bank App', app_regions: ['east'], app_state_bucket: 'S3://x', app_state_key_prefix: '/app', app_state_kms_key_arn: 'key',
       session_log_group_name: 'sessions?',
       controller_image: 'jenkins:latest:x', github_owner: '-bank', github_repository: 'two words',
+      spot_regions: ['west', 'west'],
     },
+  },
+  'terraform/interruptions': {
+    good: { region: 'us-west-2', fleet: 'bank-ci', tags: { CostCentre: 'ci' } },
+    bad: { region: 'west', fleet: 'Bank CI' },
   },
   'terraform/account': {
     good: { region: 'us-west-2', session_log_group_name: '/aws/ssm/sessions', idle_session_timeout_minutes: 15 },
