@@ -204,13 +204,19 @@ function putParameter(sb: Sandbox, input: Record<string, unknown>): { body: unkn
   const type = str(input, 'Type');
   const overwrite = input.Overwrite === true;
   const keyId = str(input, 'KeyId');
-  const tier = str(input, 'Tier') ?? 'Standard';
+  // Without Tier, the account's default tier configuration decides: Standard, the default, here.
+  const askedTier = str(input, 'Tier') ?? 'Standard';
   if (type !== undefined && type !== 'String' && type !== 'StringList' && type !== 'SecureString') {
     throw new SsmError('ValidationException', `1 validation error detected: Value '${type}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [SecureString, StringList, String]`);
   }
-  if (tier !== 'Standard' && tier !== 'Advanced' && tier !== 'Intelligent-Tiering') throw new SsmError('ValidationException', `Tier ${tier} is not one of Standard, Advanced, Intelligent-Tiering`);
-  if (tier === 'Standard' && value.length > 4096) throw new SsmError('ValidationException', 'Standard tier parameters support a maximum parameter value of 4096 characters. To create a larger parameter value, upgrade the parameter to use the advanced-parameter tier.');
+  if (askedTier !== 'Standard' && askedTier !== 'Advanced' && askedTier !== 'Intelligent-Tiering') throw new SsmError('ValidationException', `Tier ${askedTier} is not one of Standard, Advanced, Intelligent-Tiering`);
   if (value.length === 0) throw new SsmError('ValidationException', "1 validation error detected: Value at 'value' failed to satisfy constraint: Member must have length greater than or equal to 1");
+  // PutParameterRequest.Value: "Standard parameters have a value limit of 4 KB. Advanced parameters
+  // have a value limit of 8 KB."; Intelligent-Tiering makes a parameter advanced only when it must be.
+  if (value.length > 8192) throw new SsmError('ValidationException', 'Advanced tier parameters support a maximum parameter value of 8192 characters.');
+  if (askedTier === 'Standard' && value.length > 4096) throw new SsmError('ValidationException', 'Standard tier parameters support a maximum parameter value of 4096 characters. To create a larger parameter value, upgrade the parameter to use the advanced-parameter tier.');
+  // PutParameterRequest.Value: "You can't include values wrapped in double brackets {{}} or {{ssm:parameter-name}}".
+  if (/\{\{[\s\S]*\}\}/.test(value)) throw new SsmError('ValidationException', 'Parameter value can\'t nest another parameter. Do not use "{{}}" in the value.');
   if (keyId !== undefined && type !== 'SecureString') throw new SsmError('ValidationException', 'KeyId is required for SecureString type parameter only.');
   if (keyId !== undefined && !kmsKeyOf(sb, keyId)) throw new SsmError('InvalidKeyId', `The query key ID isn't valid: ${keyId} names no KMS key of account ${sb.accountId} in ${sb.region}.`);
   if (overwrite && input.Tags !== undefined) throw new SsmError('ValidationException', 'Invalid request: tags and overwrite can\'t be used together. To create a parameter with tags, please remove overwrite flag. To update tags for an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.');
@@ -218,6 +224,12 @@ function putParameter(sb: Sandbox, input: Record<string, unknown>): { body: unkn
   const existing = world.parameters.find((p) => p.name === name);
   if (existing && !overwrite) throw new SsmError('ParameterAlreadyExists', 'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.');
   if (!existing && type === undefined) throw new SsmError('ValidationException', 'A parameter type is required when you create a parameter.');
+  // PutParameterRequest.Tier: "you can't revert an advanced parameter to a standard parameter"
+  // (a request without Tier asks for the default tier, Standard).
+  if (existing?.tier === 'Advanced' && askedTier === 'Standard') {
+    throw new SsmError('ValidationException', 'This parameter uses the advanced-parameter tier. You can\'t downgrade a parameter from the advanced-parameter tier to the standard-parameter tier. If necessary, you can delete the advanced parameter and recreate it as a standard parameter.');
+  }
+  const tier = askedTier === 'Intelligent-Tiering' ? (existing?.tier === 'Advanced' || value.length > 4096 ? 'Advanced' : 'Standard') : askedTier;
   const description = str(input, 'Description');
   const tags = input.Tags === undefined ? undefined : parameterTags(input.Tags);
   const record: Parameter = {

@@ -112,7 +112,8 @@ const poolObject = z.strictObject({
   port: port.optional(),
   region: region.optional(),
   tools: z.array(z.enum(tools)).default([]),
-  remoteFS: z.string().regex(/^\/[^\s]*$/, 'an absolute path without spaces').default('/home/jenkins/agent'),
+  // Recorded on each instance as the value of an EC2 tag, which holds at most 256 characters.
+  remoteFS: z.string().regex(/^\/[^\s]{0,255}$/, 'an absolute path without spaces, at most 256 characters').default('/home/jenkins/agent'),
   mode: z.enum(['NORMAL', 'EXCLUSIVE']).default('NORMAL'),
   rootVolumeGiB: z.int().min(8).max(16384).default(30),
   publicIp: z.boolean().default(false),

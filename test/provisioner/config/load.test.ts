@@ -88,6 +88,8 @@ describe('loading fleet.yaml', () => {
     ['an unknown tool', valid.replace('    instanceProfile', '    tools: [python, maven]\n    instanceProfile'), /pools\[0\]\.tools\[1\]: expected one of python, docker, terraform, found "maven"/],
     ['an unknown transport', valid.replace('    instanceProfile', '    transport: telnet\n    instanceProfile'), /pools\[0\]\.transport: expected one of ssm/],
     ['a relative remoteFS', valid.replace('    instanceProfile', '    remoteFS: agent\n    instanceProfile'), /pools\[0\]\.remoteFS: expected an absolute path/],
+    // EC2 refuses a tag value over 256 characters at launch (the jenkins-fleet:remote-fs tag).
+    ['a remoteFS too long for its EC2 tag', valid.replace('    instanceProfile', `    remoteFS: /${'a'.repeat(256)}\n    instanceProfile`), /pools\[0\]\.remoteFS: expected an absolute path without spaces, at most 256 characters/],
     ['a label with a space', valid.replace('[awsDeploy, terraform]', '["aws deploy"]'), /pools\[0\]\.labels\[0\]: expected a Jenkins label/],
     ['a bad fleet id', valid.replace('fleet: bank-ci', 'fleet: Bank_CI'), /^fleet.yaml:1: fleet: expected a fleet id/],
     ['a non-http controller URL', valid.replace('https://jenkins.example/', 'ftp://jenkins'), /controller\.url: expected an http\(s\) URL, found "ftp:\/\/jenkins"/],
