@@ -303,7 +303,11 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       return fail(400, 'SerializationException', 'SerializationException', 'The request body is not valid JSON');
     }
     if (iam && scope.accessKey === provisionerAccessKey) {
-      const refusal = await iam.authorizeSqs(op, input);
+      // SQS finds the queue the URL names (in the URL's account) before it asks IAM about it: no such
+      // queue is QueueDoesNotExist whatever the caller may do, and IAM judges the URL's own queue.
+      const located = sqs.locate(input);
+      if (!('arn' in located)) return answer(located.status, located.body, located.headers, located);
+      const refusal = await iam.authorizeSqs(op, located.arn);
       // SQS's AccessDenied (403), in the JSON protocol's query-compatible form.
       if (refusal) return answer(403, { __type: 'com.amazonaws.sqs#AccessDenied', message: refusal.message }, { 'x-amzn-query-error': 'AccessDenied;Sender' }, { mutating: false, error: 'AccessDenied', subject: String(input.QueueUrl ?? '').split('/').pop() });
     }
