@@ -445,10 +445,12 @@ function changeTags(sb: Sandbox, form: URLSearchParams, how: 'create' | 'delete'
   const newTags = tags(form, 'Tag');
   if (how === 'create' && newTags.length === 0) throw new Ec2Error('MissingParameter', 'The request must contain the parameter Tag');
   const world = sb.store.world;
+  // An instance no longer listed (past --terminated-linger) is unknown to EC2, as to TerminateInstances.
+  const known = (i: Instance) => visibleYet(sb, i) && instanceState(sb, i) !== undefined;
   const targets = ids.map((id) => {
-    const instance = world.instances.find((i) => i.id === id && visibleYet(sb, i));
+    const instance = world.instances.find((i) => i.id === id && known(i));
     if (instance) return { id, target: instance as { tags: Tag[] } };
-    const owner = world.instances.find((i) => i.volume.id === id && visibleYet(sb, i));
+    const owner = world.instances.find((i) => i.volume.id === id && known(i));
     if (owner) return { id, target: owner.volume as { tags: Tag[] } };
     if (id.startsWith('i-')) throw new Ec2Error('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
     if (id.startsWith('vol-')) throw new Ec2Error('InvalidVolume.NotFound', `The volume '${id}' does not exist.`);

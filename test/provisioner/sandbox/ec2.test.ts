@@ -156,6 +156,7 @@ describe('EC2 stand-in through the real SDK client', () => {
       return d.Reservations!.length === 0;
     });
     await expect(h.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }))).rejects.toMatchObject({ name: 'InvalidInstanceID.NotFound' });
+    await expect(h.ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: 'k', Value: 'v' }] }))).rejects.toMatchObject({ name: 'InvalidInstanceID.NotFound' });
   });
 
   it('keeps each resource at 50 tags and deletes tags by value as DeleteTags does', async () => {
