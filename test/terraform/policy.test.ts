@@ -1870,6 +1870,112 @@ resource "aws_iam_role_policy" "more" {
   });
 });
 
+describe('execution-roles', () => {
+  const APP = 'terraform/modules/app-region/main.tf';
+  const REPOSITORY = '"arn:${local.partition}:ecr:${local.image.region}:${local.image.account}:repository/${local.image.repository}"';
+  const LOG_GROUP = '"${aws_cloudwatch_log_group.app.arn}:*"';
+  const task = (pull = REPOSITORY, log = LOG_GROUP, more = '') => ({
+    [APP]: `resource "aws_cloudwatch_log_group" "app" {
+  name = "/ecs/app"
+}
+resource "aws_iam_role" "execution" {
+  assume_role_policy = "{}"
+}
+resource "aws_ecs_task_definition" "app" {
+  execution_role_arn    = aws_iam_role.execution.arn
+  container_definitions = "[]"
+}
+data "aws_iam_policy_document" "pull_and_log" {
+  statement {
+    sid       = "RegistryLogin"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+  statement {
+    sid       = "PullTheAppImage"
+    actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    resources = [${pull}]
+  }
+  statement {
+    sid       = "WriteItsLog"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = [${log}]
+  }
+}
+resource "aws_iam_role_policy" "execution" {
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.pull_and_log.json
+}
+${more}`,
+  });
+  // What main had: the managed policy beside the task's own grants.
+  const MANAGED = `resource "aws_iam_role_policy_attachment" "execution" {
+  role       = aws_iam_role.execution.name
+  policy_arn = "arn:\${local.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+}`;
+
+  it('accepts an execution role that pulls its image\'s one repository and writes its own log group', async () => {
+    expect(await findings('execution-roles', task())).toEqual([]);
+    expect(await findings('execution-roles', task('"arn:aws:ecr:us-east-1:111122223333:repository/bank/banking-app"', '"arn:aws:logs:us-east-1:111122223333:log-group:/ecs/app:*"'))).toEqual([]);
+  });
+
+  it('rejects AmazonECSTaskExecutionRolePolicy, attached or listed on the role', async () => {
+    const attached = await findings('execution-roles', task(undefined, undefined, MANAGED));
+    expect(attached.map((f) => [f.where, f.message])).toEqual([[`${APP}: aws_iam_role_policy_attachment.execution`, expect.stringMatching(/^attaches the AWS-managed policy AmazonECSTaskExecutionRolePolicy to the execution role of aws_ecs_task_definition\.app/)]]);
+    const listed = await findings('execution-roles', { [APP]: task()[APP].replace('assume_role_policy = "{}"', 'assume_role_policy = "{}"\n  managed_policy_arns = ["arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"]') });
+    expect(listed.map((f) => f.message)).toEqual([expect.stringMatching(/AWS-managed policy AmazonECSTaskExecutionRolePolicy/)]);
+  });
+
+  it('rejects a wildcard repository', async () => {
+    for (const pull of ['"*"', '"arn:aws:ecr:us-east-1:111122223333:repository/*"', '"arn:aws:ecr:${var.region}:${var.account}:repository/bank/*"', '"arn:aws:ecr:us-east-1:111122223333:*"']) {
+      const out = await findings('execution-roles', task(pull));
+      expect(out.map((f) => [f.where, f.message]), pull).toEqual([[`${APP}: data.aws_iam_policy_document.pull_and_log statement PullTheAppImage`, expect.stringMatching(/^lets the execution role of aws_ecs_task_definition\.app pull \(ecr:BatchGetImage, ecr:GetDownloadUrlForLayer\) from .*no wildcard$/)]]);
+    }
+  });
+
+  it('rejects a wildcard log group', async () => {
+    for (const log of ['"*"', '"arn:aws:logs:us-east-1:111122223333:log-group:*"', '"arn:aws:logs:*:*:log-group:/ecs/*:*"', '"arn:aws:logs:us-east-1:111122223333:*"']) {
+      const out = await findings('execution-roles', task(undefined, log));
+      expect(out.map((f) => [f.where, f.message]), log).toEqual([[`${APP}: data.aws_iam_policy_document.pull_and_log statement WriteItsLog`, expect.stringMatching(/^lets the execution role of aws_ecs_task_definition\.app write logs \(logs:CreateLogStream, logs:PutLogEvents\) to .*no wildcard group$/)]]);
+    }
+  });
+
+  it('rejects what it cannot read: a policy not written as a document, a role it cannot follow', async () => {
+    const json = await findings('execution-roles', { [APP]: task()[APP].replace('policy = data.aws_iam_policy_document.pull_and_log.json', 'policy = jsonencode({ Statement = [] })') });
+    expect(json.map((f) => f.message)).toEqual([expect.stringMatching(/not written as an aws_iam_policy_document/)]);
+    const unknown = await findings('execution-roles', { [APP]: task()[APP].replace('execution_role_arn    = aws_iam_role.execution.arn', 'execution_role_arn    = var.execution_role_arn') });
+    expect(unknown.map((f) => f.message)).toEqual([expect.stringMatching(/^has an execution role neither declared beside it/)]);
+  });
+
+  it('follows the execution role modules/ecs-workload makes, whichever side grants it', async () => {
+    const layout = (caller: string, workload = '') => ({
+      [APP]: `module "ecs" {
+  source = "../ecs-workload"
+}
+resource "aws_ecs_task_definition" "app" {
+  execution_role_arn    = module.ecs.execution_role_arn
+  container_definitions = "[]"
+}
+${caller}`,
+      'terraform/modules/ecs-workload/main.tf': `resource "aws_iam_role" "execution" {
+  assume_role_policy = "{}"
+}
+${workload}`,
+      'terraform/modules/ecs-workload/outputs.tf': `output "execution_role_arn" {
+  value = aws_iam_role.execution.arn
+}
+output "execution_role_name" {
+  value = aws_iam_role.execution.name
+}`,
+    });
+    const inCaller = await findings('execution-roles', layout(MANAGED.replace('aws_iam_role.execution.name', 'module.ecs.execution_role_name')));
+    expect(inCaller.map((f) => f.where)).toEqual([`${APP}: aws_iam_role_policy_attachment.execution`]);
+    const inModule = await findings('execution-roles', layout('', MANAGED));
+    expect(inModule.map((f) => f.where)).toEqual(['terraform/modules/ecs-workload/main.tf: aws_iam_role_policy_attachment.execution']);
+    expect(await findings('execution-roles', layout(''))).toEqual([]);
+  });
+});
+
 describe('the repository\'s terraform/', () => {
   it('passes every rule', async () => {
     const tree = await loadTree(repoRoot, 'terraform');
@@ -1888,7 +1994,7 @@ describe('the repository\'s terraform/', () => {
 
   it('has a test above for every rule', () => {
     // Keeps a new rule from landing without the bad snippet that proves it can fail.
-    const tested = new Set(['open-ingress', 'ssh', 'database', 'imdsv2', 'encrypted-volumes', 'public-ip', 'variables', 'credentials', 'hard-coded-ids', 'region', 'app-regions', 'pinned-versions', 'backend', 'fleet-tags', 'iam-wildcards', 'provisioner-iam', 'agent-iam', 'load-balancers', 'controller-exposure', 'log-encryption', 'kms-key-policies', 'database-network', 'app-container', 'pipeline-roles', 'no-automatic-failover', 'database-controls', 'alarms', 'app-liveness', 'account-settings', 'vpc-endpoints', 'run-lock-table', 'watch-service']);
+    const tested = new Set(['open-ingress', 'ssh', 'database', 'imdsv2', 'encrypted-volumes', 'public-ip', 'variables', 'credentials', 'hard-coded-ids', 'region', 'app-regions', 'pinned-versions', 'backend', 'fleet-tags', 'iam-wildcards', 'provisioner-iam', 'agent-iam', 'load-balancers', 'controller-exposure', 'log-encryption', 'kms-key-policies', 'database-network', 'app-container', 'pipeline-roles', 'no-automatic-failover', 'database-controls', 'alarms', 'app-liveness', 'account-settings', 'vpc-endpoints', 'run-lock-table', 'watch-service', 'execution-roles']);
     expect(RULES.map((r) => r.id).filter((id) => !tested.has(id))).toEqual([]);
   });
 });

@@ -54,7 +54,8 @@ export type RuleId =
   | 'account-settings'
   | 'vpc-endpoints'
   | 'run-lock-table'
-  | 'watch-service';
+  | 'watch-service'
+  | 'execution-roles';
 
 export interface Rule {
   id: RuleId;
@@ -1450,14 +1451,14 @@ const runLockTable = defineRule(
 const SECRET_NAME = /(^|_)(TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|PRIVATE_KEY|API_KEY|SECRET_KEY)$/i;
 
 /**
- * The role a task definition's task_role_arn names, and how each configuration that can grant it
+ * The role a task definition's task_role_arn (or execution_role_arn) names, and how each configuration that can grant it
  * rights refers to it by name: `aws_iam_role.R.arn` declared beside the task, or
  * `module.M.OUTPUT` of a module called beside it whose output is `aws_iam_role.R.arn` there (then
  * both the module, as `aws_iam_role.R.name|id`, and the caller, as `module.M.<an output that is
  * that role's name or id>`, may attach policies, and both are looked at). `undefined` otherwise.
  */
-function taskRoleOf(tree: Tree, task: Declared): { roleBody: Declared; references: { config: Configuration; pattern: RegExp }[] } | undefined {
-  const value = String(task.body.task_role_arn ?? '');
+function taskRoleOf(tree: Tree, task: Declared, attribute: 'task_role_arn' | 'execution_role_arn' = 'task_role_arn'): { roleBody: Declared; references: { config: Configuration; pattern: RegExp }[] } | undefined {
+  const value = String(task.body[attribute] ?? '');
   const byName = (config: Configuration, role: string) => declared(tree, 'resource', ['aws_iam_role'], config).find((r) => r.name === role);
   const roleRef = (role: string) => new RegExp(`^\\$\\{aws_iam_role\\.${role}\\.(name|id)\\}$`);
   const local = /^\$\{aws_iam_role\.([A-Za-z0-9_-]+)\.arn\}$/.exec(value)?.[1];
@@ -1529,6 +1530,74 @@ const watchService = defineRule(
   },
 );
 
+/** AWS-managed policies are written for every account: none names this task's repository or log group. */
+const AWS_MANAGED_POLICY = /:iam::aws:policy\/(?:[A-Za-z0-9_+=,.@-]+\/)*([A-Za-z0-9_+=,.@-]+)$/;
+/** What pulling an image from ECR takes (BatchCheckLayerAvailability is a push's question, listed to be checked if granted). */
+const ECR_PULL = /^ecr:(BatchGetImage|GetDownloadUrlForLayer|BatchCheckLayerAvailability)$/;
+/** What the awslogs driver calls. */
+const LOG_WRITE = /^logs:(CreateLogStream|PutLogEvents)$/;
+
+/** The text of an ARN with its `${...}` interpolations taken out: what is written literally. */
+function literalPart(arn: string): string {
+  return arn.replace(/\$\{[^}]*\}/g, '');
+}
+
+const executionRoles = defineRule(
+  'execution-roles',
+  'The execution role of every ECS task (declared beside it, or made by a module called beside it) carries no AWS-managed policy (AmazonECSTaskExecutionRolePolicy pulls from any repository and writes any log group), and its own policies, written as aws_iam_policy_document, pull images (ecr:BatchGetImage, GetDownloadUrlForLayer) only from named repositories and write logs (logs:CreateLogStream, PutLogEvents) only to the streams of a named log group: no wildcard in either.',
+  (tree, report) => {
+    for (const task of declared(tree, 'resource', ['aws_ecs_task_definition'])) {
+      if (task.body.execution_role_arn === undefined) continue;
+      const role = taskRoleOf(tree, task, 'execution_role_arn');
+      if (!role) {
+        report(task, 'has an execution role neither declared beside it (execution_role_arn = aws_iam_role.NAME.arn) nor made by a module called beside it (module.NAME.OUTPUT, an output naming that module\'s aws_iam_role): its rights cannot be checked');
+        continue;
+      }
+      const onRole = (d: Declared) => {
+        const pattern = role.references.find((r) => r.config === d.config)?.pattern;
+        return pattern !== undefined && [d.body.role, ...(Array.isArray(d.body.roles) ? d.body.roles : [])].some((r) => pattern.test(String(r)));
+      };
+      const beside = (types: string[]) => role.references.flatMap((r) => declared(tree, 'resource', types, r.config)).filter(onRole);
+      const managed = [...strings(role.roleBody.body.managed_policy_arns).map((x) => ({ at: role.roleBody, arn: x.value })), ...beside(['aws_iam_role_policy_attachment', 'aws_iam_policy_attachment']).map((a) => ({ at: a, arn: String(a.body.policy_arn ?? '') }))];
+      const documents: Array<{ at: Declared; policy: string }> = [
+        ...beside(['aws_iam_role_policy']).map((p) => ({ at: p, policy: String(p.body.policy ?? '') })),
+        ...nested(role.roleBody.body, 'inline_policy').map((p) => ({ at: role.roleBody, policy: String(p.policy ?? '') })),
+      ];
+      for (const { at, arn } of managed) {
+        const name = AWS_MANAGED_POLICY.exec(arn)?.[1];
+        if (name !== undefined) {
+          report(at, `attaches the AWS-managed policy ${name} to the execution role of ${task.address}: written for every account, it names none of this task's repositories or log groups (AmazonECSTaskExecutionRolePolicy allows ECR pulls and log writes on "*"); grant the task's own repository and log group in a policy of its own`);
+          continue;
+        }
+        const own = /^\$\{aws_iam_policy\.([A-Za-z0-9_-]+)\.arn\}$/.exec(arn)?.[1];
+        const policy = own === undefined ? undefined : declared(tree, 'resource', ['aws_iam_policy'], at.config).find((p) => p.name === own);
+        if (!policy) report(at, `attaches ${arn} to the execution role of ${task.address}: a policy this rule cannot read, so its repositories and log groups cannot be checked`);
+        else documents.push({ at: policy, policy: String(policy.body.policy ?? '') });
+      }
+      for (const { at, policy } of documents) {
+        const document = /^\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)\.json\}$/.exec(policy)?.[1];
+        if (document === undefined) {
+          report(at, `gives the execution role of ${task.address} a policy not written as an aws_iam_policy_document: its repositories and log groups cannot be checked`);
+          continue;
+        }
+        for (const st of policyStatements(tree).filter((x) => x.owner.config === at.config && x.owner.name === document && x.effect === 'Allow')) {
+          const pulls = st.actions.filter((a) => ECR_PULL.test(a));
+          for (const r of pulls.length > 0 ? st.resources : []) {
+            if (r === '*' || literalPart(r).includes('*') || !/:repository\/./.test(r)) report(st, `lets the execution role of ${task.address} pull (${pulls.join(', ')}) from ${r}: name the one repository its image is in (arn:...:ecr:REGION:ACCOUNT:repository/NAME), no wildcard`);
+          }
+          const writes = st.actions.filter((a) => LOG_WRITE.test(a));
+          for (const r of writes.length > 0 ? st.resources : []) {
+            const group = r.replace(/:(log-stream:)?\*$/, '');
+            if (r === '*' || literalPart(group).includes('*') || !/log_group_arn|aws_cloudwatch_log_group\.|:log-group:./.test(group)) {
+              report(st, `lets the execution role of ${task.address} write logs (${writes.join(', ')}) to ${r}: only the streams of the task's own log group (its ARN followed by :*), no wildcard group`);
+            }
+          }
+        }
+      }
+    }
+  },
+);
+
 export const RULES: Rule[] = [
   openIngress,
   ssh,
@@ -1562,6 +1631,7 @@ export const RULES: Rule[] = [
   vpcEndpoints,
   runLockTable,
   watchService,
+  executionRoles,
 ];
 
 export function rule(id: RuleId): Rule {
