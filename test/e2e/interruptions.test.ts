@@ -167,7 +167,7 @@ describe('Spot interruptions under watch', () => {
       run.child.stdout!.on('data', (c: Buffer) => { out += c; });
       return { run, lines: () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as WatchLine & { pool?: string; instanceIds?: string[] }) };
     };
-    let first = watchJson();
+    const first = watchJson();
     let second: ReturnType<typeof watchJson> | undefined;
     try {
       const agents = await eventually('the fixed pool\'s two agents online', async () => {

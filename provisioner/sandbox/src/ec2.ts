@@ -417,6 +417,8 @@ export function visibleYet(sb: Sandbox, instance: Instance, now = Date.now()): b
 function terminateInstances(sb: Sandbox, form: URLSearchParams): { inner: string; subject: string } {
   const ids = list(form, 'InstanceId');
   if (ids.length === 0) throw new Ec2Error('MissingParameter', 'The request must contain the parameter InstanceId');
+  // TerminateInstancesRequest.InstanceIds: "Up to 1000 instance IDs".
+  if (ids.length > 1000) throw new Ec2Error('InvalidParameterValue', `Up to 1000 instance IDs in one request, found ${ids.length}`);
   for (const id of ids) if (!/^i-[0-9a-f]{8,17}$/.test(id)) throw new Ec2Error('InvalidInstanceID.Malformed', `Invalid id: "${id}"`);
   const world = sb.store.world;
   const found = ids.map((id) => world.instances.find((i) => i.id === id && instanceState(sb, i) !== undefined && visibleYet(sb, i)));

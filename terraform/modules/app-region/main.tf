@@ -224,11 +224,13 @@ moved {
 # secrets it injects. Not AmazonECSTaskExecutionRolePolicy: that managed policy allows
 # ecr:GetAuthorizationToken, ecr:BatchCheckLayerAvailability, ecr:GetDownloadUrlForLayer,
 # ecr:BatchGetImage, logs:CreateLogStream and logs:PutLogEvents on "*" (the ECS developer guide,
-# "Amazon ECS task execution IAM role"): any image of any repository the account can read, any log
-# group of the account. These tasks need one repository at most and one log group. The guide's
-# Fargate cases are the ones here: an image from an ECR private repository, the awslogs driver,
-# secrets from Secrets Manager. BatchCheckLayerAvailability is left out: it asks whether layers are
-# already in the registry, which only a push needs (modules/fleet-watch pulls without it too).
+# "Amazon ECS task execution IAM role",
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html): any
+# image of any repository the account can read, any log group of the account. These tasks need
+# one repository at most and one log group. The guide's Fargate cases are the ones here: an image
+# from an ECR private repository, the awslogs driver, secrets from Secrets Manager.
+# BatchCheckLayerAvailability is left out: it asks whether layers are already in the registry,
+# which only a push needs (modules/fleet-watch pulls without it too).
 
 locals {
   # ACCOUNT.dkr.ecr.REGION.amazonaws.com[.cn]/REPOSITORY[:TAG][@DIGEST]: an ECR private image, and the
@@ -249,7 +251,8 @@ data "aws_iam_policy_document" "pull_and_log" {
 
     content {
       # GetAuthorizationToken has no resource type in the ECR actions table (Service Authorization
-      # Reference, "Actions, resources, and condition keys for Amazon Elastic Container Registry"),
+      # Reference, "Actions, resources, and condition keys for Amazon Elastic Container Registry",
+      # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html),
       # so IAM accepts it only on "*". It is the registry login and opens no repository by itself:
       # the image's layers still need the statement below.
       sid       = "RegistryLogin"
