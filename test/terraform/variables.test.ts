@@ -71,7 +71,7 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
       domain_name: 'Jenkins', hosted_zone_id: 'zone', certificate_arn: 'cert', instance_type: 'large',
       ami_parameter: '/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id',
       root_volume_gib: 8, home_volume_gib: 1, home_snapshot_retention: 0, kms_key_arn: 'alias/aws/ebs',
-      controller_image: 'Jenkins Latest', github_owner: 'bank example', github_repository: 'a/b',
+      controller_image: '111122223333.dkr.ecr-fips.us-east-1.amazonaws.com/bank-ci/jenkins:2.580.1', github_owner: 'bank example', github_repository: 'a/b',
     },
   },
   'terraform/modules/app-region': {
