@@ -55,15 +55,6 @@ class Scenario {
   }
 }
 
-async function builds(sandbox: Sandbox): Promise<Array<{ id: number; node: string | null; result: string | null; abortedBy?: string; startedAt: number | null }>> {
-  return (await (await fetch(`${sandbox.url}/_sandbox/builds`)).json()) as never;
-}
-
-async function queueBuild(sandbox: Sandbox, label: string, duration: string): Promise<number> {
-  const r = await fetch(`${sandbox.url}/_sandbox/builds`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ label, duration }) });
-  return ((await r.json()) as { builds: Array<{ id: number }> }).builds[0]!.id;
-}
-
 /** Changes one instance setting, checks plan names exactly it, converges, and returns the run. */
 async function replaceFor(s: Scenario, field: string, change: () => void | Promise<void>): Promise<{ run: Run; before: string[] }> {
   const before = await s.agents();
@@ -150,12 +141,12 @@ describe('drift against the sandbox, provisioner-iam evaluated', () => {
   });
 
   it('instanceType: the old agent keeps its running build to the end while the new one comes online, then goes; up says what it waits for', async () => {
-    const build = await queueBuild(sandbox, 'awsDeploy', '30s');
-    await eventually('the build running on the old agent', async () => (await builds(sandbox)).find((b) => b.id === build)?.startedAt ?? undefined);
+    const build = (await sandbox.queueBuilds('awsDeploy', 1, '30s'))[0]!.id;
+    await eventually('the build running on the old agent', async () => (await sandbox.builds()).find((b) => b.id === build)?.startedAt ?? undefined);
     const { run, before } = await replaceFor(s, 'instanceType', () => {
       s.pool.instanceType = 't3.large';
     });
-    const ended = (await builds(sandbox)).find((b) => b.id === build)!;
+    const ended = (await sandbox.builds()).find((b) => b.id === build)!;
     expect(ended).toMatchObject({ node: `awsDeploy-${before[0]}`, result: 'SUCCESS' });
     expect(ended.abortedBy).toBeUndefined();
     expect(run.stdout, run.stdout).toMatch(new RegExp(`awsDeploy-${before[0]}: waiting for the build on executor #\\d to end: \\d+s of \\d+m\\d+s \\(Jenkins names a build only to an account with Job/Read\\)`));
