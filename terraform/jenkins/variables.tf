@@ -75,7 +75,7 @@ variable "hosted_zone_id" {
 
 variable "controller_image" {
   type        = string
-  description = "The controller image built from jenkins/Dockerfile, by tag or digest (ECR or another registry)."
+  description = "The controller image built from jenkins/Dockerfile, by tag or digest: in ECR as ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY (the controller's role may pull that one repository), or public in another registry (no ECR permission)."
 
   validation {
     condition     = can(regex("^[a-z0-9][a-z0-9./_-]*(:[A-Za-z0-9._-]+)?(@sha256:[0-9a-f]{64})?$", var.controller_image))

@@ -71,7 +71,7 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
       domain_name: 'Jenkins', hosted_zone_id: 'zone', certificate_arn: 'cert', instance_type: 'large',
       ami_parameter: '/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id',
       root_volume_gib: 8, home_volume_gib: 1, home_snapshot_retention: 0, kms_key_arn: 'alias/aws/ebs',
-      controller_image: 'Jenkins Latest', github_owner: 'bank example', github_repository: 'a/b',
+      controller_image: '111122223333.dkr.ecr-fips.us-east-1.amazonaws.com/bank-ci/jenkins:2.580.1', github_owner: 'bank example', github_repository: 'a/b',
     },
   },
   'terraform/modules/app-region': {
@@ -85,7 +85,7 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
     },
     bad: {
       name: 'x', vpc_id: 'v', public_subnet_ids: ['subnet-01'], public_subnet_cidr_blocks: ['ten'], private_subnet_ids: ['s', 't'],
-      certificate_arn: ARN.kms, container_image: 'Not An Image', container_port: 80, task_cpu: 300, task_memory: 100,
+      certificate_arn: ARN.kms, container_image: '1111.dkr.ecr.us-east-1.amazonaws.com/bank/banking-app:1.0.0', container_port: 80, task_cpu: 300, task_memory: 100,
       min_tasks: 0, max_tasks: 0, cpu_target_percent: 99, requests_per_task: 1, db_host: '', db_name: '1bank', role: 'primary',
       db_app_secret_arn: ARN.kms, db_migrator_secret_arn: 'secret', secret_key_arn: 'secret', shared_secrets_kms_key_arn: ARN.secret,
       master_user_secret_arn: ARN.kms, master_user_secret_kms_key_arn: 'key', credentials_version: '', db_ssl_ca: 'etc/bank/db-ca.pem', db_users_command: [], migrate_command: [],

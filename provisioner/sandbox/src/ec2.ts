@@ -417,6 +417,8 @@ export function visibleYet(sb: Sandbox, instance: Instance, now = Date.now()): b
 function terminateInstances(sb: Sandbox, form: URLSearchParams): { inner: string; subject: string } {
   const ids = list(form, 'InstanceId');
   if (ids.length === 0) throw new Ec2Error('MissingParameter', 'The request must contain the parameter InstanceId');
+  // TerminateInstancesRequest.InstanceIds: "Up to 1000 instance IDs".
+  if (ids.length > 1000) throw new Ec2Error('InvalidParameterValue', `Up to 1000 instance IDs in one request, found ${ids.length}`);
   for (const id of ids) if (!/^i-[0-9a-f]{8,17}$/.test(id)) throw new Ec2Error('InvalidInstanceID.Malformed', `Invalid id: "${id}"`);
   const world = sb.store.world;
   const found = ids.map((id) => world.instances.find((i) => i.id === id && instanceState(sb, i) !== undefined && visibleYet(sb, i)));
@@ -445,10 +447,12 @@ function changeTags(sb: Sandbox, form: URLSearchParams, how: 'create' | 'delete'
   const newTags = tags(form, 'Tag');
   if (how === 'create' && newTags.length === 0) throw new Ec2Error('MissingParameter', 'The request must contain the parameter Tag');
   const world = sb.store.world;
+  // An instance no longer listed (past --terminated-linger) is unknown to EC2, as to TerminateInstances.
+  const known = (i: Instance) => visibleYet(sb, i) && instanceState(sb, i) !== undefined;
   const targets = ids.map((id) => {
-    const instance = world.instances.find((i) => i.id === id && visibleYet(sb, i));
+    const instance = world.instances.find((i) => i.id === id && known(i));
     if (instance) return { id, target: instance as { tags: Tag[] } };
-    const owner = world.instances.find((i) => i.volume.id === id && visibleYet(sb, i));
+    const owner = world.instances.find((i) => i.volume.id === id && known(i));
     if (owner) return { id, target: owner.volume as { tags: Tag[] } };
     if (id.startsWith('i-')) throw new Ec2Error('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
     if (id.startsWith('vol-')) throw new Ec2Error('InvalidVolume.NotFound', `The volume '${id}' does not exist.`);

@@ -387,29 +387,48 @@ function deleteParameters(sb: Sandbox, input: Record<string, unknown>): { body: 
 
 // ---- Fleet Manager: which hosts' agents are registered
 
+/** The values the SDK model lists for the enumerated InstanceInformation filter keys. */
+const enumFilterValues: Record<string, string[]> = {
+  PingStatus: ['Online', 'ConnectionLost', 'Inactive'],
+  PlatformTypes: ['Windows', 'Linux', 'MacOS'],
+  ResourceType: ['EC2Instance', 'ManagedInstance'],
+};
+
 function describeInstanceInformation(sb: Sandbox, input: Record<string, unknown>): unknown {
   if (input.Filters !== undefined && input.InstanceInformationFilterList !== undefined) {
     throw new SsmError('ValidationException', 'Filters and InstanceInformationFilterList cannot be used together.');
   }
   let wantedIds: string[] | undefined;
   let wantedPing: string[] | undefined;
+  let wantedPlatforms: string[] | undefined;
+  let wantedResourceTypes: string[] | undefined;
   const tagFilters: { key: string; values: string[] }[] = [];
+  // InstanceInformationStringFilter.Key's valid values for each key (the SDK model): another value
+  // is refused rather than matching nothing (a Linux host under PlatformTypes Windows, 'online').
+  const checked = (key: string, values: string[]): string[] => {
+    const valid = enumFilterValues[key]!;
+    const bad = values.find((v) => !valid.includes(v));
+    if (values.length === 0 || bad !== undefined) throw new SsmError('InvalidInstanceInformationFilterValue', `The filter value ${JSON.stringify(bad ?? '')} of ${key} is not valid: expected one of ${valid.join(', ')}.`);
+    return values;
+  };
+  const take = (key: string | undefined, values: string[], unknown: () => SsmError) => {
+    if (key === 'InstanceIds') wantedIds = values;
+    else if (key === 'PingStatus') wantedPing = checked(key, values);
+    else if (key === 'PlatformTypes') wantedPlatforms = checked(key, values);
+    else if (key === 'ResourceType') wantedResourceTypes = checked(key, values);
+    else throw unknown();
+  };
   for (const f of (input.Filters ?? []) as { Key?: string; Values?: string[] }[]) {
     const values = f.Values ?? [];
-    if (f.Key === 'InstanceIds') wantedIds = values;
-    else if (f.Key === 'PingStatus') wantedPing = values;
-    else if (f.Key?.startsWith('tag:')) tagFilters.push({ key: f.Key.slice(4), values });
-    else if (f.Key !== 'ResourceType' && f.Key !== 'PlatformTypes') throw new SsmError('InvalidFilterKey', `The filter key ${f.Key} is not supported by the sandbox (InstanceIds, PingStatus, tag:KEY, ResourceType, PlatformTypes)`);
+    if (f.Key?.startsWith('tag:')) tagFilters.push({ key: f.Key.slice(4), values });
+    else take(f.Key, values, () => new SsmError('InvalidFilterKey', `The filter key ${f.Key} is not supported by the sandbox (InstanceIds, PingStatus, tag:KEY, ResourceType, PlatformTypes)`));
   }
   for (const f of (input.InstanceInformationFilterList ?? []) as { key?: string; valueSet?: string[] }[]) {
-    const values = f.valueSet ?? [];
-    if (f.key === 'InstanceIds') wantedIds = values;
-    else if (f.key === 'PingStatus') wantedPing = values;
-    else if (f.key !== 'ResourceType' && f.key !== 'PlatformTypes') throw new SsmError('InvalidInstanceInformationFilterValue', `The filter key ${f.key} is not supported by the sandbox`);
+    take(f.key, f.valueSet ?? [], () => new SsmError('InvalidInstanceInformationFilterValue', `The filter key ${f.key} is not supported by the sandbox`));
   }
   for (const id of wantedIds ?? []) if (!/^(i|mi)-[0-9a-f]{8,17}$/.test(id)) throw new SsmError('InvalidInstanceId', `Instance id ${id} is not valid`);
   const now = Date.now();
-  const listed = sb.store.world.instances
+  const registered = sb.store.world.instances
     .map((instance) => {
       const state = instanceState(sb, instance, now);
       if (state === undefined) return undefined;
@@ -419,14 +438,19 @@ function describeInstanceInformation(sb: Sandbox, input: Record<string, unknown>
       else return undefined; // never registered yet
       return { instance, ping };
     })
-    .filter((x): x is NonNullable<typeof x> => x !== undefined)
+    .filter((x): x is NonNullable<typeof x> => x !== undefined);
+  const listed = registered
     .filter(({ instance, ping }) =>
       (!wantedIds || wantedIds.includes(instance.id)) &&
       (!wantedPing || wantedPing.includes(ping)) &&
+      // Every sandbox host is a Linux EC2 instance.
+      (!wantedPlatforms || wantedPlatforms.includes('Linux')) &&
+      (!wantedResourceTypes || wantedResourceTypes.includes('EC2Instance')) &&
       tagFilters.every((f) => instance.tags.some((t) => t.key === f.key && f.values.includes(t.value))));
-  // An id whose agent never registered is an error, not an empty answer (as SSM says it).
+  // An id whose agent never registered is an error, not an empty answer (as SSM says it); one the
+  // other filters leave out is simply not listed.
   if (wantedIds) {
-    const unknown = wantedIds.filter((id) => !listed.some((x) => x.instance.id === id));
+    const unknown = wantedIds.filter((id) => !registered.some((x) => x.instance.id === id));
     if (unknown.length > 0) throw new SsmError('InvalidInstanceId', `Instances [[${unknown.join(', ')}]] not in a valid state for account ${sb.accountId}`);
   }
   // The real default page size is not documented; 50 (the maximum) keeps callers that forget

@@ -156,6 +156,11 @@ describe('EC2 stand-in through the real SDK client', () => {
       return d.Reservations!.length === 0;
     });
     await expect(h.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }))).rejects.toMatchObject({ name: 'InvalidInstanceID.NotFound' });
+    await expect(h.ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: 'k', Value: 'v' }] }))).rejects.toMatchObject({ name: 'InvalidInstanceID.NotFound' });
+    // At most 1000 ids a call, for TerminateInstances and CreateTags alike (the SDK model's constraint).
+    const ids = Array.from({ length: 1001 }, (_, n) => `i-${n.toString(16).padStart(17, '0')}`);
+    await expect(h.ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }))).rejects.toMatchObject({ name: 'InvalidParameterValue' });
+    await expect(h.ec2.send(new CreateTagsCommand({ Resources: ids, Tags: [{ Key: 'k', Value: 'v' }] }))).rejects.toMatchObject({ name: 'InvalidParameterValue' });
   });
 
   it('keeps each resource at 50 tags and deletes tags by value as DeleteTags does', async () => {

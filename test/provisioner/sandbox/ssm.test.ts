@@ -81,6 +81,16 @@ describe('SSM stand-in through the real SDK client', () => {
       const info = await h.ssm.send(new DescribeInstanceInformationCommand({ InstanceInformationFilterList: [{ key: 'InstanceIds', valueSet: [id] }] })).catch(() => undefined);
       return info?.InstanceInformationList?.[0]?.PingStatus === 'Online';
     });
+    // The enumerated filters match as SSM's do, and a value outside the model's list is refused.
+    const listed = async (filter: { Key: string; Values: string[] }) =>
+      (await h.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [id] }, filter] }))).InstanceInformationList!.map((i) => i.InstanceId);
+    expect(await listed({ Key: 'PlatformTypes', Values: ['Linux'] })).toEqual([id]);
+    expect(await listed({ Key: 'PlatformTypes', Values: ['Windows'] })).toEqual([]);
+    expect(await listed({ Key: 'ResourceType', Values: ['ManagedInstance'] })).toEqual([]);
+    expect(await listed({ Key: 'PingStatus', Values: ['ConnectionLost'] })).toEqual([]);
+    await expect(listed({ Key: 'PingStatus', Values: ['online'] })).rejects.toMatchObject({ name: 'InvalidInstanceInformationFilterValue' });
+    await expect(h.ssm.send(new DescribeInstanceInformationCommand({ InstanceInformationFilterList: [{ key: 'PlatformTypes', valueSet: ['linux'] }] })))
+      .rejects.toMatchObject({ name: 'InvalidInstanceInformationFilterValue' });
   });
 
   it('runs AWS-RunShellScript with bash in the host root and reports output and exit codes', async () => {
