@@ -22,10 +22,20 @@ variable "message_retention_seconds" {
   type        = number
   description = "How long a notice stays in the queue if `watch` does not delete it (see terraform/modules/interruption-queue)."
   default     = 3600
+
+  validation {
+    condition     = var.message_retention_seconds >= 60 && var.message_retention_seconds <= 1209600 && floor(var.message_retention_seconds) == var.message_retention_seconds
+    error_message = "message_retention_seconds must be a whole number of seconds from 60 to 1209600 (14 days)."
+  }
 }
 
 variable "tags" {
   type        = map(string)
   description = "Tags for the queue and the rules (beside JenkinsFleet and ManagedBy)."
   default     = {}
+
+  validation {
+    condition     = alltrue([for k in keys(var.tags) : !startswith(k, "jenkins-fleet:")])
+    error_message = "tags must not use the jenkins-fleet: prefix; the provisioner owns those tag keys."
+  }
 }

@@ -163,7 +163,7 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
   },
   'terraform/interruptions': {
     good: { region: 'us-west-2', fleet: 'bank-ci', tags: { CostCentre: 'ci' } },
-    bad: { region: 'west', fleet: 'Bank CI' },
+    bad: { region: 'west', fleet: 'Bank CI', message_retention_seconds: 30, tags: { 'jenkins-fleet:fleet': 'bank-ci' } },
   },
   'terraform/account': {
     good: { region: 'us-west-2', session_log_group_name: '/aws/ssm/sessions', idle_session_timeout_minutes: 15 },
