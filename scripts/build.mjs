@@ -8,8 +8,9 @@
 //
 // One bundle, split per command (each command's module stays loaded only when that command runs),
 // so a command reads a few files instead of resolving and loading ~100 TypeScript modules through
-// a loader at every start. Left outside the bundle, and loaded from node_modules as before: the
-// AWS SDK and zod (the adapters load them with require(): see provisioner/src/aws/sdk.ts), ssh2 and
+// a loader at every start. zod is bundled from its ES build (below). Left outside the bundle, and
+// loaded from node_modules as before: the AWS SDK (the adapters load it with require(): see
+// provisioner/src/aws/sdk.ts), ssh2 and
 // node-ssh (native add-ons, loaded only for SSH pools), @cdktf/hcl2json (reads its .wasm beside
 // itself), and the sandbox (its own package, never part of the product).
 import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
@@ -46,6 +47,19 @@ export function stale() {
   });
 }
 
+/**
+ * provisioner/src/config/zod.ts loads zod's CommonJS build with require(), which is what suits the
+ * sources run through tsx (the sandbox). In the bundle zod's ES build is cheaper still: one chunk
+ * compiled at once instead of ~95 CommonJS files resolved and wrapped one by one (`plan` of 1,000
+ * agents: ~0.05 s of CPU; docs/BENCHMARKS.md).
+ */
+const zodFromItsEsBuild = {
+  name: 'zod-from-its-es-build',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]provisioner[\\/]src[\\/]config[\\/]zod\.ts$/ }, () => ({ contents: "export { z } from 'zod';\n", loader: 'ts', resolveDir: join(root, 'provisioner/src/config') }));
+  },
+};
+
 export async function build() {
   const esbuild = await import('esbuild');
   const result = await esbuild.build({
@@ -59,7 +73,8 @@ export async function build() {
     write: false,
     outdir: out,
     chunkNames: 'chunk-[hash]',
-    external: ['@aws-sdk/*', 'zod', 'ssh2', 'node-ssh', '@cdktf/hcl2json', '@jenkins-fleet/sandbox', '@jenkins-fleet/sandbox/*'],
+    plugins: [zodFromItsEsBuild],
+    external: ['@aws-sdk/*', 'ssh2', 'node-ssh', '@cdktf/hcl2json', '@jenkins-fleet/sandbox', '@jenkins-fleet/sandbox/*'],
     // The CommonJS packages in the bundle (the jenkins client, handlebars, ...) require Node's own
     // modules; an ES module has no `require` of its own to give them.
     banner: { js: "import { createRequire as __bundleCreateRequire } from 'node:module';\nconst require = __bundleCreateRequire(import.meta.url);" },

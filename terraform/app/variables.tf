@@ -50,7 +50,7 @@ variable "certificate_arn" {
 
 variable "container_image" {
   type        = string
-  description = "The app's image, preferably by digest (what the pipeline's dockerPush returned)."
+  description = "The app's image, preferably by digest (what the pipeline's dockerPush returned): public on docker.io, or in ECR in this account and region (modules/app-region lets the tasks pull that one repository)."
 
   validation {
     condition     = can(regex("^[a-z0-9][a-z0-9./_-]*(:[A-Za-z0-9._-]+)?(@sha256:[0-9a-f]{64})?$", var.container_image))

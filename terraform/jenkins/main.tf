@@ -109,11 +109,20 @@ module "interruption_queue" {
   tags  = var.tags
 }
 
+# The queues terraform/interruptions makes in spot_regions have this queue's name: the same ARN in
+# another region.
+locals {
+  interruption_queue_arns = concat(
+    [module.interruption_queue.queue_arn],
+    [for r in var.spot_regions : replace(module.interruption_queue.queue_arn, ":sqs:${var.region}:", ":sqs:${r}:")],
+  )
+}
+
 module "provisioner_iam" {
   source = "../modules/provisioner-iam"
 
   lock_table_arn             = aws_dynamodb_table.run_lock.arn
-  interruption_queue_arn     = module.interruption_queue.queue_arn
+  interruption_queue_arns    = local.interruption_queue_arns
   fleet                      = var.fleet
   regions                    = [var.region]
   agent_role_arn             = module.agent_iam.role_arn

@@ -75,7 +75,7 @@ variable "hosted_zone_id" {
 
 variable "controller_image" {
   type        = string
-  description = "The controller image built from jenkins/Dockerfile, by tag or digest (ECR or another registry)."
+  description = "The controller image built from jenkins/Dockerfile, by tag or digest: in ECR as ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY (the controller's role may pull that one repository), or public in another registry (no ECR permission)."
 
   validation {
     condition     = can(regex("^[a-z0-9][a-z0-9./_-]*(:[A-Za-z0-9._-]+)?(@sha256:[0-9a-f]{64})?$", var.controller_image))
@@ -258,5 +258,16 @@ variable "watch_token_kms_key_arn" {
   validation {
     condition     = var.watch_token_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/", var.watch_token_kms_key_arn))
     error_message = "watch_token_kms_key_arn must be a KMS key ARN, or null."
+  }
+}
+
+variable "spot_regions" {
+  type        = list(string)
+  description = "Further regions with Spot pools of the fleet (fleet.yaml pools[].region), each with its interruption queue made by terraform/interruptions there: the provisioner may receive from and delete in those queues too. EC2 sends a Spot instance's notices to EventBridge in the instance's own region, so each region needs its own queue. This root's region has its queue already."
+  default     = []
+
+  validation {
+    condition     = alltrue([for r in var.spot_regions : can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", r))]) && length(distinct(var.spot_regions)) == length(var.spot_regions)
+    error_message = "spot_regions must list AWS region names such as us-west-2, each once."
   }
 }

@@ -1,5 +1,6 @@
-// Drift: every setting of a pool changed in the file shows in `plan` field by field, `up` makes it
-// right (node settings in place through config.xml, instance settings by rolling replacement) and
+// Drift: every setting of a pool changed in the file, and a node's changed by hand in Jenkins, shows
+// in `plan` field by field, `up` makes it right (node settings in place through config.xml, instance
+// settings by rolling replacement) and
 // the next `plan` shows nothing; builds on the old agents finish undisturbed; a run killed in the
 // middle of a replacement is finished by the next without duplicates or orphans.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,15 +55,6 @@ class Scenario {
   }
 }
 
-async function builds(sandbox: Sandbox): Promise<Array<{ id: number; node: string | null; result: string | null; abortedBy?: string; startedAt: number | null }>> {
-  return (await (await fetch(`${sandbox.url}/_sandbox/builds`)).json()) as never;
-}
-
-async function queueBuild(sandbox: Sandbox, label: string, duration: string): Promise<number> {
-  const r = await fetch(`${sandbox.url}/_sandbox/builds`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ label, duration }) });
-  return ((await r.json()) as { builds: Array<{ id: number }> }).builds[0]!.id;
-}
-
 /** Changes one instance setting, checks plan names exactly it, converges, and returns the run. */
 async function replaceFor(s: Scenario, field: string, change: () => void | Promise<void>): Promise<{ run: Run; before: string[] }> {
   const before = await s.agents();
@@ -87,6 +79,42 @@ describe('drift against the sandbox, provisioner-iam evaluated', () => {
     expect(run.code, run.stdout + run.stderr).toBe(0);
   });
   afterAll(async () => sandbox.stop());
+
+  it("a node changed by hand in Jenkins (its config.xml posted with other labels, executors, mode and description): plan reads each back from the node, up puts the pool's back in place", async () => {
+    const before = await s.agents();
+    const node = `awsDeploy-${before[0]}`;
+    const configXml = `${sandbox.env.JENKINS_URL}computer/${node}/config.xml`;
+    const original = await (await fetch(configXml, { headers: sandbox.jenkinsAuth() })).text();
+    const byHand = original
+      .replace(/<label>[^<]*<\/label>/, '<label>by-hand  other</label>')
+      .replace(/<numExecutors>[^<]*<\/numExecutors>/, '<numExecutors>5</numExecutors>')
+      .replace(/<mode>[^<]*<\/mode>/, '<mode>NORMAL</mode>')
+      .replace(/<description>[^<]*<\/description>/, '<description>edited &amp; kept &lt;by hand&gt;</description>');
+    expect(byHand).not.toBe(original);
+    const posted = await fetch(configXml, { method: 'POST', headers: { ...sandbox.jenkinsAuth(), 'content-type': 'application/xml' }, body: byHand });
+    expect(posted.status, await posted.text()).toBe(200);
+
+    const planned = await s.plan();
+    expect(planned.drift).toEqual([
+      expect.objectContaining({
+        agent: node,
+        how: 'update',
+        changes: [
+          { field: 'labels', from: 'by-hand other', to: 'awsDeploy terraform python' },
+          { field: 'executors', from: '5', to: '2' },
+          { field: 'mode', from: 'NORMAL', to: 'EXCLUSIVE' },
+          expect.objectContaining({ field: 'description', from: 'edited & kept <by hand>' }),
+        ],
+      }),
+    ]);
+    expect(planned.actions.map((a) => a.type)).toEqual(['reconfigure']);
+    await s.converge();
+    expect(await s.agents()).toEqual(before);
+    const after = await (await fetch(configXml, { headers: sandbox.jenkinsAuth() })).text();
+    expect(after).toContain('<mode>EXCLUSIVE</mode>');
+    expect(after).toContain('<label>awsDeploy terraform python</label>');
+    expect(after).toContain('<numExecutors>2</numExecutors>');
+  });
 
   it('node settings (labels, executors, mode, description): plan shows each field, up changes the node in place, the next plan shows none', async () => {
     const before = await s.agents();
@@ -113,12 +141,12 @@ describe('drift against the sandbox, provisioner-iam evaluated', () => {
   });
 
   it('instanceType: the old agent keeps its running build to the end while the new one comes online, then goes; up says what it waits for', async () => {
-    const build = await queueBuild(sandbox, 'awsDeploy', '30s');
-    await eventually('the build running on the old agent', async () => (await builds(sandbox)).find((b) => b.id === build)?.startedAt ?? undefined);
+    const build = (await sandbox.queueBuilds('awsDeploy', 1, '30s'))[0]!.id;
+    await eventually('the build running on the old agent', async () => (await sandbox.builds()).find((b) => b.id === build)?.startedAt ?? undefined);
     const { run, before } = await replaceFor(s, 'instanceType', () => {
       s.pool.instanceType = 't3.large';
     });
-    const ended = (await builds(sandbox)).find((b) => b.id === build)!;
+    const ended = (await sandbox.builds()).find((b) => b.id === build)!;
     expect(ended).toMatchObject({ node: `awsDeploy-${before[0]}`, result: 'SUCCESS' });
     expect(ended.abortedBy).toBeUndefined();
     expect(run.stdout, run.stdout).toMatch(new RegExp(`awsDeploy-${before[0]}: waiting for the build on executor #\\d to end: \\d+s of \\d+m\\d+s \\(Jenkins names a build only to an account with Job/Read\\)`));

@@ -111,15 +111,6 @@ const leads = (w: Watch) => w.lines.filter((l) => l.type === 'leadership' && l.r
 const lease = (): Promise<LeaseState> => leases.describe('fleet/bank-ci');
 const outputs = (ws: Watch[]) => ws.map((w, i) => `--- watch ${i} ---\n${w.text()}`).join('\n');
 
-async function queue(label: string, count: number, duration: string): Promise<{ id: number }[]> {
-  const r = await fetch(`${sandbox.url}/_sandbox/builds`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ label, count, duration }) });
-  if (!r.ok) throw new Error(`queueing builds: ${await r.text()}`);
-  return ((await r.json()) as { builds: { id: number }[] }).builds;
-}
-async function builds(): Promise<{ id: number; result: string | null; abortedBy?: string }[]> {
-  return (await (await fetch(`${sandbox.url}/_sandbox/builds`)).json()) as { id: number; result: string | null }[];
-}
-
 async function stopAll(ws: Watch[]): Promise<void> {
   for (const w of ws) w.signal('SIGTERM');
   await Promise.all(ws.map((w) => w.exited));
@@ -156,7 +147,7 @@ describe('three watches, one leads', () => {
     expect(await leaderMetrics(leader)).toEqual({ leader: 1, epoch: held.epoch });
     for (const f of followers) expect(await leaderMetrics(f)).toEqual({ leader: 0, epoch: held.epoch });
 
-    const queued = await queue('awsDeploy', 6, '5s');
+    const queued = await sandbox.queueBuilds('awsDeploy', 6, '5s');
     step('the leader to launch');
     await eventually('the leader to launch', () => leader.lines.some((l) => l.type === 'event' && l.kind === 'launched'), 60_000);
     const last = await lease();
@@ -179,10 +170,10 @@ describe('three watches, one leads', () => {
     step('the six builds ended');
 
     await eventually('the six builds ended', async () => {
-      const ours = (await builds()).filter((b) => queued.some((q) => q.id === b.id));
+      const ours = (await sandbox.builds()).filter((b) => queued.some((q) => q.id === b.id));
       return ours.every((b) => b.result !== null) ? ours : undefined;
     }, 150_000);
-    expect((await builds()).filter((b) => queued.some((q) => q.id === b.id) && (b.result !== 'SUCCESS' || b.abortedBy)), outputs(ws)).toEqual([]);
+    expect((await sandbox.builds()).filter((b) => queued.some((q) => q.id === b.id) && (b.result !== 'SUCCESS' || b.abortedBy)), outputs(ws)).toEqual([]);
     // Six builds on two-executor agents: three instances at most, whoever launched them.
     await settled(before, 3, outputs([...ws, restarted]));
     await stopAll([...followers, restarted]);
@@ -196,7 +187,7 @@ describe('three watches, one leads', () => {
       const a = watch();
       step('a to lead');
       await eventually('a to lead', () => leads(a).length > 0, 60_000);
-      const queued = await queue('awsDeploy', 2, '3s');
+      const queued = await sandbox.queueBuilds('awsDeploy', 2, '3s');
       await new Promise((r) => setTimeout(r, 300));
       a.signal('SIGSTOP');
       const b = watch();
@@ -219,7 +210,7 @@ describe('three watches, one leads', () => {
       expect(calls.filter((c) => c.mutating), `${outputs([a, b])}\n${JSON.stringify(calls)}`).toEqual([]);
       expect(calls.filter((c) => c.service === 'dynamodb').length, JSON.stringify(calls)).toBeGreaterThan(0);
       step('the two builds ended');
-      await eventually('the two builds ended', async () => (await builds()).filter((x) => queued.some((q) => q.id === x.id)).every((x) => x.result === 'SUCCESS'), 120_000);
+      await eventually('the two builds ended', async () => (await sandbox.builds()).filter((x) => queued.some((q) => q.id === x.id)).every((x) => x.result === 'SUCCESS'), 120_000);
       await sandbox.faults({ jenkins: { latencyMs: 0 } });
       await settled(before, 1, outputs([a, b]));
       await stopAll([a, b]);

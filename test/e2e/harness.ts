@@ -39,6 +39,19 @@ export interface Run {
   stderr: string;
 }
 
+/** A build of the sandbox's Jenkins, as `provisioner sandbox builds --json` prints it. */
+export interface SandboxBuild {
+  id: number;
+  label: string | null;
+  queuedAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  node: string | null;
+  result: 'SUCCESS' | 'ABORTED' | null;
+  /** `node-removed` when the node it ran on was deleted or its agent killed. */
+  abortedBy?: string;
+}
+
 export class Sandbox {
   readonly dir: string;
   env: Record<string, string> = {};
@@ -154,6 +167,18 @@ export class Sandbox {
   async mark(node: string, state: 'busy' | 'idle'): Promise<void> {
     const r = await fetch(`${this.url}/_sandbox/agents/${encodeURIComponent(node)}/${state}`, { method: 'POST' });
     if (!r.ok) throw new Error(`marking ${node} ${state}: ${await r.text()}`);
+  }
+
+  /** Queues builds for a label, as `provisioner sandbox build` does. */
+  async queueBuilds(label: string, count: number, duration: string): Promise<SandboxBuild[]> {
+    const r = await fetch(`${this.url}/_sandbox/builds`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ label, count, duration }) });
+    if (!r.ok) throw new Error(`queueing builds: ${await r.text()}`);
+    return ((await r.json()) as { builds: SandboxBuild[] }).builds;
+  }
+
+  /** Every build the sandbox's Jenkins has queued, run or finished. */
+  async builds(): Promise<SandboxBuild[]> {
+    return (await (await fetch(`${this.url}/_sandbox/builds`)).json()) as SandboxBuild[];
   }
 
   /** AWS publishes a new AMI under a public alias: the parameter resolves to another AMI from now on. */

@@ -48,6 +48,21 @@ const config = (() => {
   writeFileSync(path, stringify(fleet));
   return path;
 })();
+/** The same fleet with a second Spot pool of fixed size (count: 2, not scaled by watch). */
+const withFixedPool = (() => {
+  const fleet = parse(readFileSync(config, 'utf8')) as Record<string, any>;
+  const scaledPool = fleet.pools[0] as Record<string, unknown>;
+  const fixed: Record<string, unknown> = { ...scaledPool, name: 'fixedSpot', labels: ['fixedSpot'], count: 2, executors: 1 };
+  for (const key of ['min', 'max', 'idleAfter', 'bootDeadline']) delete fixed[key];
+  fleet.pools.push(fixed);
+  // The killed watch's lease lapses soon, so the restarted one leads within seconds.
+  fleet.lock.expireAfter = '10s';
+  // The form with a queue per region (the sandbox is one region: one queue here).
+  fleet.interruptions = { queues: [queue] };
+  const path = join(dir, 'fleet-fixed.yaml');
+  writeFileSync(path, stringify(fleet));
+  return path;
+})();
 // With this fleet the sandbox's Jenkins grants Job/Read (a pool has max), as casc.yaml does: builds have names.
 const sandbox = new Sandbox(['--fleet', config, '--boot-delay', '1s', '--ssm-online-delay', '1s', '--queue-maintenance', '1s', '--terminated-linger', '60s', '--lost-agent-timeout', '3s', '--interruption-notice', `${noticeMs / 1000}s`]);
 beforeAll(async () => { await sandbox.start(); });
@@ -91,12 +106,14 @@ describe('Spot interruptions under watch', () => {
       const { terminateAt } = await interrupt(idOf(warned), 'warning');
       await interrupt(idOf(rebalanced), 'rebalance');
 
-      // Each interrupted agent is reported once with the builds running there, by name and URL.
-      const reported = await eventually('both agents reported', () => {
+      // Each interrupted agent is reported with the builds running there, by name and URL, each build
+      // once: at the notice, or in a later event when the tick's look at the nodes predates the
+      // build's start (the notice can arrive while the tick waits on the queue).
+      const urls = (agent: string) => lines().filter((e) => e.kind === 'interrupted' && e.agent === agent).flatMap((e) => e.builds!.map((b) => b.url)).sort();
+      const reported = await eventually('both agents reported with their builds', () => {
         const events = lines().filter((l) => l.kind === 'interrupted');
-        return events.length >= 2 ? events : undefined;
+        return urls(warned).length >= 2 && urls(rebalanced).length >= 2 ? events : undefined;
       }, 30_000);
-      const urls = (agent: string) => reported.filter((e) => e.agent === agent).flatMap((e) => e.builds!.map((b) => b.url)).sort();
       expect(urls(warned)).toEqual(on(warned).map((id) => `${sandbox.url}/jenkins/job/sandbox-build/${id}/`).sort());
       expect(urls(rebalanced)).toEqual(on(rebalanced).map((id) => `${sandbox.url}/jenkins/job/sandbox-build/${id}/`).sort());
       expect(reported.find((e) => e.agent === warned)).toMatchObject({ notice: 'warning' });
@@ -141,6 +158,64 @@ describe('Spot interruptions under watch', () => {
       run.child.kill('SIGTERM');
       const end = await run;
       expect(end.stderr).not.toMatch(/removed while a build still ran there/);
+    }
+  });
+
+  it("give a fixed-count pool's agent its replacement at the warning too: one only, across a kill -9 of watch, and plan sees no surplus while the pool holds count + 1", { timeout: 300_000 }, async () => {
+    const fixedAgents = (s: Awaited<ReturnType<typeof sandbox.state>>) => alive(s, 'fixedSpot').map((i) => i.id);
+    const watchJson = () => {
+      const run = sandbox.provisioner(withFixedPool, ['watch', '--tick', '2s', '--json']);
+      let out = '';
+      run.child.stdout!.on('data', (c: Buffer) => { out += c; });
+      return { run, lines: () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as WatchLine & { pool?: string; instanceIds?: string[] }) };
+    };
+    const first = watchJson();
+    let second: ReturnType<typeof watchJson> | undefined;
+    try {
+      const agents = await eventually('the fixed pool\'s two agents online', async () => {
+        const online = (await sandbox.state()).nodes.filter((n) => n.name.startsWith('fixedSpot-i-') && n.online);
+        return online.length === 2 ? online.map((n) => n.name).sort() : undefined;
+      }, 120_000);
+      const warned = agents[0]!;
+      const warnedId = warned.slice('fixedSpot-'.length);
+      const seenBefore = first.lines().length;
+      const { terminateAt } = await interrupt(warnedId, 'warning');
+
+      // At the notice: drained, and its replacement launched in the same tick; watch is then killed.
+      const launched = await eventually('the replacement launched', () => first.lines().slice(seenBefore).find((l) => l.kind === 'launched' && l.pool === 'fixedSpot' && (l.instanceIds?.length ?? 0) > 0), 30_000);
+      expect(Date.parse(launched.time)).toBeLessThan(terminateAt!);
+      first.run.child.kill('SIGKILL');
+      await first.run;
+      expect(launched.instanceIds).toHaveLength(1);
+      expect((await sandbox.state()).nodes.find((n) => n.name === warned)).toMatchObject({ temporarilyOffline: true });
+
+      // count + 1 while the warned instance lives: neither a surplus to remove nor a want of more.
+      const planned = await sandbox.provisioner(withFixedPool, ['plan', '--json']);
+      expect(planned.code).toBe(0);
+      const actions = (JSON.parse(planned.stdout) as { actions: Array<{ type: string; pool: string }> }).actions.filter((a) => a.pool === 'fixedSpot');
+      expect(actions.filter((a) => a.type === 'remove' || a.type === 'launch')).toEqual([]);
+
+      // A restarted watch finds the replacement (launched after the notice) and launches no second.
+      second = watchJson();
+      const replacement = `fixedSpot-${launched.instanceIds![0]}`;
+      // Its bring-up, cut short by the kill, is finished by the new leader once the lease lapsed.
+      await eventually('the replacement online', async () => (await sandbox.state()).nodes.some((n) => n.name === replacement && n.online) || undefined, 90_000);
+
+      // EC2 reclaims the warned instance: its node goes, and the pool is count again, with nothing more launched.
+      await eventually('the warned agent gone, node and all', async () => {
+        const s = await sandbox.state();
+        return !s.nodes.some((n) => n.name === warned) && !fixedAgents(s).includes(warnedId);
+      }, noticeMs + 60_000);
+      await new Promise((r) => setTimeout(r, 5_000));
+      const final = await sandbox.state();
+      expect(fixedAgents(final).sort()).toEqual([agents[1]!.slice('fixedSpot-'.length), launched.instanceIds![0]!].sort());
+      expect(second.lines().filter((l) => l.kind === 'launched' && l.pool === 'fixedSpot' && (l.instanceIds?.length ?? 0) > 0)).toEqual([]);
+      expect(second.lines().filter((l) => l.type === 'error')).toEqual([]);
+    } finally {
+      first.run.child.kill('SIGTERM');
+      second?.run.child.kill('SIGTERM');
+      await first.run;
+      if (second) await second.run;
     }
   });
 });

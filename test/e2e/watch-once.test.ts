@@ -7,19 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { alive, eventually, Sandbox } from './harness.ts';
+import { alive, eventually, Sandbox, type SandboxBuild } from './harness.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
-
-interface Build {
-  id: number;
-  label: string | null;
-  startedAt: number | null;
-  finishedAt: number | null;
-  node: string | null;
-  result: 'SUCCESS' | 'ABORTED' | null;
-  abortedBy?: string;
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'e2e-watch-once-'));
 const config = (() => {
@@ -37,15 +27,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function queue(label: string, count: number, duration: string): Promise<Build[]> {
-  const r = await fetch(`${sandbox.url}/_sandbox/builds`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ label, count, duration }) });
-  if (!r.ok) throw new Error(`queueing builds: ${await r.text()}`);
-  return ((await r.json()) as { builds: Build[] }).builds;
-}
-
-async function build(id: number): Promise<Build> {
-  return ((await (await fetch(`${sandbox.url}/_sandbox/builds`)).json()) as Build[]).find((b) => b.id === id)!;
-}
+const build = async (id: number): Promise<SandboxBuild> => (await sandbox.builds()).find((b) => b.id === id)!;
 
 async function once(): Promise<string> {
   const run = await sandbox.provisioner(config, ['watch', '--once']);
@@ -58,7 +40,7 @@ const idleTags = async () => Object.fromEntries(alive(await sandbox.state(), 'aw
 describe('watch --once from cron', () => {
   it('removes an agent idle past idleAfter across two runs, and keeps the one that took a build in between', { timeout: 240_000 }, async () => {
     // Run 1 launches two agents for two short builds, and waits for them to come online.
-    const first = await queue('awsDeploy', 2, '1s');
+    const first = await sandbox.queueBuilds('awsDeploy', 2, '1s');
     await once();
     for (const b of first) await eventually(`build ${b.id} ended`, async () => (await build(b.id)).result !== null);
     const agents = alive(await sandbox.state(), 'awsDeploy').map((i) => `awsDeploy-${i.id}`);
@@ -72,7 +54,7 @@ describe('watch --once from cron', () => {
     for (const name of agents) expect(Number(tags[name]), JSON.stringify(tags)).toBeGreaterThan(recordedAt - 60_000);
 
     // One agent takes a long build in between; the other stays idle.
-    const [long] = await queue('awsDeploy', 1, '40s');
+    const [long] = await sandbox.queueBuilds('awsDeploy', 1, '40s');
     const busy = (await eventually('the long build started', async () => (await build(long!.id)).node ?? undefined))!;
     const idle = agents.find((n) => n !== busy)!;
     await new Promise((r) => setTimeout(r, 6_000)); // past idleAfter (3s), minUptime (2s) and a maintenance cycle (5s)

@@ -11,14 +11,6 @@ import { alive, eventually, Sandbox } from './harness.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 
-interface Build {
-  id: number;
-  node: string | null;
-  startedAt: number | null;
-  result: 'SUCCESS' | 'ABORTED' | null;
-  abortedBy?: string;
-}
-
 const dir = mkdtempSync(join(tmpdir(), 'e2e-watch-rollout-'));
 const pool = { min: 2, max: 3, maxSurge: 1, maxUnavailable: 0 };
 function fleetFile(name: string, instanceType: string): string {
@@ -38,24 +30,14 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function queue(count: number, duration: string): Promise<Build[]> {
-  const r = await fetch(`${sandbox.url}/_sandbox/builds`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ label: 'awsDeploy', count, duration }) });
-  if (!r.ok) throw new Error(`queueing builds: ${await r.text()}`);
-  return ((await r.json()) as { builds: Build[] }).builds;
-}
-
-async function builds(): Promise<Build[]> {
-  return (await (await fetch(`${sandbox.url}/_sandbox/builds`)).json()) as Build[];
-}
-
 describe('a rolling replacement under watch', () => {
   it('replaces agents running builds in rounds of maxSurge, ends no build, and stays within max + maxSurge', { timeout: 300_000 }, async () => {
     const first = sandbox.provisioner(before, ['watch', '--tick', '1s']);
     await eventually('two agents online', async () => (await sandbox.state()).nodes.filter((n) => n.online && n.name.startsWith('awsDeploy-i-')).length === 2, 90_000);
     const old = alive(await sandbox.state(), 'awsDeploy').map((i) => i.id);
     // Both agents busy with long builds while the setting changes.
-    const long = await queue(2, '25s');
-    await eventually('both long builds running', async () => (await builds()).filter((b) => long.some((l) => l.id === b.id) && b.startedAt !== null).length === 2);
+    const long = await sandbox.queueBuilds('awsDeploy', 2, '25s');
+    await eventually('both long builds running', async () => (await sandbox.builds()).filter((b) => long.some((l) => l.id === b.id) && b.startedAt !== null).length === 2);
 
     // The new fleet file reaches a new watch (ECS: a new task, the old one stopped).
     first.child.kill('SIGTERM');
@@ -69,12 +51,12 @@ describe('a rolling replacement under watch', () => {
     try {
       // More builds arrive meanwhile: the pool keeps serving.
       await new Promise((r) => setTimeout(r, 3_000));
-      const more = await queue(2, '3s');
+      const more = await sandbox.queueBuilds('awsDeploy', 2, '3s');
       await eventually('every old agent replaced by a t3.large one', async () => {
         const live = alive(await sandbox.state(), 'awsDeploy');
-        return live.length >= pool.min && live.every((i) => !old.includes(i.id)) && (await builds()).every((b) => b.result !== null);
+        return live.length >= pool.min && live.every((i) => !old.includes(i.id)) && (await sandbox.builds()).every((b) => b.result !== null);
       }, 180_000);
-      const all = (await builds()).filter((b) => [...long, ...more].some((x) => x.id === b.id));
+      const all = (await sandbox.builds()).filter((b) => [...long, ...more].some((x) => x.id === b.id));
       expect(all.map((b) => [b.result, b.abortedBy ?? null])).toEqual(all.map(() => ['SUCCESS', null]));
       // The long builds ran to their end on the old agents.
       expect(all.filter((b) => long.some((l) => l.id === b.id)).map((b) => b.node)).toEqual(expect.arrayContaining(old.map((id) => `awsDeploy-${id}`)));

@@ -7,20 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { alive, converged, eventually, Sandbox, type Run } from './harness.ts';
+import { alive, converged, eventually, type Run, Sandbox, type SandboxBuild } from './harness.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
-
-interface Build {
-  id: number;
-  label: string | null;
-  queuedAt: number;
-  startedAt: number | null;
-  finishedAt: number | null;
-  node: string | null;
-  result: 'SUCCESS' | 'ABORTED' | null;
-  abortedBy?: string;
-}
 
 /** examples/fleet.yaml with its pools replaced: `awsDeploy` scaled 0..6 with two executors, `pullRequests` ephemeral 0..3, `flaky` with a short boot deadline. */
 function scaledFleet(dir: string, change: (pools: Record<string, any>[]) => void = () => undefined): string {
@@ -49,16 +38,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function queue(label: string, count: number, duration: string): Promise<Build[]> {
-  const r = await fetch(`${sandbox.url}/_sandbox/builds`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ label, count, duration }) });
-  if (!r.ok) throw new Error(`queueing builds: ${await r.text()}`);
-  return ((await r.json()) as { builds: Build[] }).builds;
-}
-
-async function builds(): Promise<Build[]> {
-  return (await (await fetch(`${sandbox.url}/_sandbox/builds`)).json()) as Build[];
-}
-
 const launchesSince = (from: number) => sandbox.requests(from).filter((e) => e.action === 'RunInstances' && e.status === 200);
 
 /** `watch` running in the background with a short tick, stopped with SIGTERM (or killed). */
@@ -74,13 +53,13 @@ async function stop(run: ReturnType<typeof watching>): Promise<Run> {
 describe('provisioner watch', () => {
   it('launches within one tick for a queued build, and the build runs on the new agent', { timeout: 120_000 }, async () => {
     const from = sandbox.requests().length;
-    const [build] = await queue('awsDeploy', 1, '2s');
+    const [build] = await sandbox.queueBuilds('awsDeploy', 1, '2s');
     // The placeholder comes with the first tick; the build's why names the label's only node until then.
     const run = await sandbox.provisioner(config, ['watch', '--once']);
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toMatch(/awsDeploy: demand 1, 0 free, 0 online, 0 booting, 0 drained: launch 1: demand 1/);
     expect(launchesSince(from)).toHaveLength(1);
-    const done = await eventually('the build ran and ended', async () => (await builds()).find((b) => b.id === build!.id && b.result !== null));
+    const done = await eventually('the build ran and ended', async () => (await sandbox.builds()).find((b) => b.id === build!.id && b.result !== null));
     expect(done).toMatchObject({ result: 'SUCCESS', node: expect.stringMatching(/^awsDeploy-i-/) });
     expect(alive(await sandbox.state(), 'awsDeploy')).toHaveLength(1);
   });
@@ -88,10 +67,10 @@ describe('provisioner watch', () => {
   it('launches ceil(builds / executors) for a burst, counting agents booting and free executors, and no more', { timeout: 180_000 }, async () => {
     const from = sandbox.requests().length;
     const before = alive(await sandbox.state(), 'awsDeploy').length;
-    await queue('awsDeploy', 10, '15s');
+    await sandbox.queueBuilds('awsDeploy', 10, '15s');
     const run = watching();
     try {
-      await eventually('all ten builds running', async () => (await builds()).filter((b) => b.label === 'awsDeploy' && b.startedAt !== null && b.result === null).length === 10, 90_000);
+      await eventually('all ten builds running', async () => (await sandbox.builds()).filter((b) => b.label === 'awsDeploy' && b.startedAt !== null && b.result === null).length === 10, 90_000);
       // A few more ticks with everything running: nothing more is launched.
       await new Promise((r) => setTimeout(r, 3000));
     } finally {
@@ -115,14 +94,14 @@ describe('provisioner watch', () => {
     try {
       // Twenty seconds of arrivals at random moments, each a build of 1 to 6 s: agents come and go meanwhile.
       while (Date.now() - started < 20_000) {
-        await queue('awsDeploy', 1 + Math.floor(random() * 3), `${1 + Math.floor(random() * 6)}s`);
+        await sandbox.queueBuilds('awsDeploy', 1 + Math.floor(random() * 3), `${1 + Math.floor(random() * 6)}s`);
         await new Promise((r) => setTimeout(r, 500 + random() * 2500));
       }
-      const ours = (all: Build[]) => all.filter((b) => b.label === 'awsDeploy' && b.queuedAt >= started);
-      await eventually('every build ended', async () => ours(await builds()).every((b) => b.result !== null), 120_000);
+      const ours = (all: SandboxBuild[]) => all.filter((b) => b.label === 'awsDeploy' && b.queuedAt >= started);
+      await eventually('every build ended', async () => ours(await sandbox.builds()).every((b) => b.result !== null), 120_000);
       // min 0: idleAfter (3 s), the drain's wait past a maintenance cycle (5 s) and a few ticks.
       await eventually('the pool back at min (0)', async () => alive(await sandbox.state(), 'awsDeploy').length === 0, 60_000);
-      const ended = ours(await builds());
+      const ended = ours(await sandbox.builds());
       expect(ended.length).toBeGreaterThan(10);
       expect(ended.filter((b) => b.result !== 'SUCCESS' || b.abortedBy), 'builds ended by a removal').toEqual([]);
       // The tick after the last removal counts the pool at 0.
@@ -143,7 +122,7 @@ describe('provisioner watch', () => {
     const state = await sandbox.state();
     expect(alive(state, 'awsDeploy')).toEqual([]);
     expect(state.nodes.map((n) => n.name)).toContain('awsDeploy-placeholder');
-    const [build] = await queue('awsDeploy', 1, '1s');
+    const [build] = await sandbox.queueBuilds('awsDeploy', 1, '1s');
     const why = await eventually('the build waits for the placeholder', async () => {
       const r = await fetch(`${sandbox.env.JENKINS_URL}queue/api/json?tree=items[why]`, { headers: { ...sandbox.jenkinsAuth(), 'accept-language': 'en' } });
       return ((await r.json()) as { items: { why: string }[] }).items[0]?.why;
@@ -151,7 +130,7 @@ describe('provisioner watch', () => {
     expect(why).toBe('‘awsDeploy-placeholder’ is offline');
     const run = await sandbox.provisioner(config, ['watch', '--once']);
     expect(run.code, run.stdout + run.stderr).toBe(0);
-    const done = await eventually('the build ran', async () => (await builds()).find((b) => b.id === build!.id && b.result !== null));
+    const done = await eventually('the build ran', async () => (await sandbox.builds()).find((b) => b.id === build!.id && b.result !== null));
     expect(done).toMatchObject({ result: 'SUCCESS', node: expect.stringMatching(/^awsDeploy-i-/) });
   });
 
@@ -159,10 +138,10 @@ describe('provisioner watch', () => {
     const started = Date.now();
     const run = watching();
     try {
-      await queue('pull-request', 5, '3s');
-      const ours = (all: Build[]) => all.filter((b) => b.label === 'pull-request' && b.queuedAt >= started);
-      await eventually('the five builds ended', async () => ours(await builds()).every((b) => b.result !== null), 120_000);
-      const ended = ours(await builds());
+      await sandbox.queueBuilds('pull-request', 5, '3s');
+      const ours = (all: SandboxBuild[]) => all.filter((b) => b.label === 'pull-request' && b.queuedAt >= started);
+      await eventually('the five builds ended', async () => ours(await sandbox.builds()).every((b) => b.result !== null), 120_000);
+      const ended = ours(await sandbox.builds());
       expect(ended.filter((b) => b.result !== 'SUCCESS')).toEqual([]);
       const perNode = new Map<string, number>();
       for (const b of ended) perNode.set(b.node!, (perNode.get(b.node!) ?? 0) + 1);
@@ -178,11 +157,11 @@ describe('provisioner watch', () => {
     // A tick far longer than the builds: only the looks between ticks can see them run.
     const run = sandbox.provisioner(config, ['watch', '--tick', '20s']);
     try {
-      await queue('pull-request', 4, '3s');
-      const ours = (all: Build[]) => all.filter((b) => b.label === 'pull-request' && b.queuedAt >= started);
-      await eventually('the four builds ended', async () => ours(await builds()).every((b) => b.result !== null), 150_000);
+      await sandbox.queueBuilds('pull-request', 4, '3s');
+      const ours = (all: SandboxBuild[]) => all.filter((b) => b.label === 'pull-request' && b.queuedAt >= started);
+      await eventually('the four builds ended', async () => ours(await sandbox.builds()).every((b) => b.result !== null), 150_000);
       const perNode = new Map<string, number>();
-      for (const b of ours(await builds())) perNode.set(b.node!, (perNode.get(b.node!) ?? 0) + 1);
+      for (const b of ours(await sandbox.builds())) perNode.set(b.node!, (perNode.get(b.node!) ?? 0) + 1);
       expect([...perNode.values()].filter((n) => n > 1), `builds per agent: ${JSON.stringify([...perNode])}`).toEqual([]);
       await eventually('the pool back at 0', async () => alive(await sandbox.state(), 'pullRequests').length === 0, 90_000);
     } finally {
@@ -193,7 +172,7 @@ describe('provisioner watch', () => {
   it('launches no duplicate and leaves no orphan when watch is killed with -9 and started again', { timeout: 240_000 }, async () => {
     const started = Date.now();
     const before = new Set((await sandbox.state()).instances.map((i) => i.id));
-    await queue('awsDeploy', 8, '6s');
+    await sandbox.queueBuilds('awsDeploy', 8, '6s');
     const history: string[] = [];
     // Kills mid-tick, mid-launch and mid-bootstrap: after 0.7, 1.5 and 2.5 s of each run.
     for (const after of [700, 1500, 2500]) {
@@ -205,9 +184,9 @@ describe('provisioner watch', () => {
     }
     const run = watching();
     try {
-      const ours = (all: Build[]) => all.filter((b) => b.label === 'awsDeploy' && b.queuedAt >= started);
-      await eventually('the eight builds ended', async () => ours(await builds()).every((b) => b.result !== null), 150_000);
-      expect(ours(await builds()).filter((b) => b.result !== 'SUCCESS' || b.abortedBy), history.join('\n')).toEqual([]);
+      const ours = (all: SandboxBuild[]) => all.filter((b) => b.label === 'awsDeploy' && b.queuedAt >= started);
+      await eventually('the eight builds ended', async () => ours(await sandbox.builds()).every((b) => b.result !== null), 150_000);
+      expect(ours(await sandbox.builds()).filter((b) => b.result !== 'SUCCESS' || b.abortedBy), history.join('\n')).toEqual([]);
       await eventually('the pool back at 0', async () => alive(await sandbox.state(), 'awsDeploy').length === 0, 60_000);
     } finally {
       await stop(run);
@@ -228,7 +207,7 @@ describe('provisioner watch', () => {
     run.child.stdout!.on('data', (c: Buffer) => { seen += c; });
     const flakyLines = () => seen.split('\n').filter((l) => / flaky: /.test(l));
     try {
-      await queue('flaky', 1, '1s');
+      await sandbox.queueBuilds('flaky', 1, '1s');
       // Two agents stuck in a row (the retry budget): the first replaced, the second ends the growing.
       await eventually('the pool stopped growing', async () => flakyLines().some((l) => /stopped growing/.test(l)), 120_000);
       await new Promise((r) => setTimeout(r, 2500));

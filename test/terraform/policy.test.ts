@@ -1770,24 +1770,28 @@ resource "aws_ecs_task_definition" "watch" {
 }`),
   });
 
-  it('accepts a task role carrying provisioner-iam\'s policy alone and the token from a secret', async () => {
-    expect(await findings('watch-service', estate())).toEqual([]);
-  });
-
-  it('rejects a task role with more than provisioner-iam\'s policy', async () => {
-    const extra = await findings('watch-service', estate((t) => `${t}
-resource "aws_iam_role_policy" "more" {
+  // An inline policy and a second attachment on the task role, where the role is declared.
+  const MORE_ON_TASK_ROLE = `resource "aws_iam_role_policy" "more" {
   role   = aws_iam_role.task.id
   policy = "{}"
 }
 resource "aws_iam_role_policy_attachment" "admin" {
   role       = aws_iam_role.task.name
   policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"
-}`));
-    expect(extra.map((f) => f.message)).toEqual([
-      expect.stringMatching(/^adds an inline policy to the provisioner's task role/),
-      expect.stringMatching(/^attaches to the provisioner's task role a policy other than provisioner-iam's/),
-    ]);
+}`;
+  const MORE_FINDINGS = [
+    expect.stringMatching(/^adds an inline policy to the provisioner's task role/),
+    expect.stringMatching(/^attaches to the provisioner's task role a policy other than provisioner-iam's/),
+  ];
+
+  it('accepts a task role carrying provisioner-iam\'s policy alone and the token from a secret', async () => {
+    expect(await findings('watch-service', estate())).toEqual([]);
+  });
+
+  it('rejects a task role with more than provisioner-iam\'s policy', async () => {
+    const extra = await findings('watch-service', estate((t) => `${t}
+${MORE_ON_TASK_ROLE}`));
+    expect(extra.map((f) => f.message)).toEqual(MORE_FINDINGS);
     const inlineOnRole = await findings('watch-service', estate((t) => t.replace('assume_role_policy = "{}"', 'assume_role_policy = "{}"\n  managed_policy_arns = [var.extra]')));
     expect(inlineOnRole.map((f) => f.message)).toEqual([expect.stringMatching(/declares its own policies/)]);
     // A caller that feeds the variable from somewhere else is not provisioner-iam.
@@ -1839,18 +1843,8 @@ resource "aws_iam_role_policy" "more" {
   policy = "{}"
 }`));
     expect(inCaller.map((f) => f.message)).toEqual([expect.stringMatching(/^adds an inline policy to the provisioner's task role/)]);
-    const inModule = await findings('watch-service', viaModule(undefined, `resource "aws_iam_role_policy" "more" {
-  role   = aws_iam_role.task.id
-  policy = "{}"
-}
-resource "aws_iam_role_policy_attachment" "admin" {
-  role       = aws_iam_role.task.name
-  policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"
-}`));
-    expect(inModule.map((f) => f.message)).toEqual([
-      expect.stringMatching(/^adds an inline policy to the provisioner's task role/),
-      expect.stringMatching(/^attaches to the provisioner's task role a policy other than provisioner-iam's/),
-    ]);
+    const inModule = await findings('watch-service', viaModule(undefined, MORE_ON_TASK_ROLE));
+    expect(inModule.map((f) => f.message)).toEqual(MORE_FINDINGS);
     const none = await findings('watch-service', viaModule((t) => t.replace(/resource "aws_iam_role_policy_attachment"[^}]*\}\n/, '')));
     expect(none.map((f) => f.message)).toEqual([expect.stringMatching(/has no policy attached/)]);
     // An output that is not one of the module's roles cannot be checked.
@@ -1876,6 +1870,187 @@ resource "aws_iam_role_policy_attachment" "admin" {
   });
 });
 
+describe('execution-roles', () => {
+  const APP = 'terraform/modules/app-region/main.tf';
+  const REPOSITORY = '"arn:${local.partition}:ecr:${local.image.region}:${local.image.account}:repository/${local.image.repository}"';
+  const LOG_GROUP = '"${aws_cloudwatch_log_group.app.arn}:*"';
+  const task = (pull = REPOSITORY, log = LOG_GROUP, more = '') => ({
+    [APP]: `resource "aws_cloudwatch_log_group" "app" {
+  name = "/ecs/app"
+}
+resource "aws_iam_role" "execution" {
+  assume_role_policy = "{}"
+}
+resource "aws_ecs_task_definition" "app" {
+  execution_role_arn    = aws_iam_role.execution.arn
+  container_definitions = "[]"
+}
+data "aws_iam_policy_document" "pull_and_log" {
+  statement {
+    sid       = "RegistryLogin"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+  statement {
+    sid       = "PullTheAppImage"
+    actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    resources = [${pull}]
+  }
+  statement {
+    sid       = "WriteItsLog"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = [${log}]
+  }
+}
+resource "aws_iam_role_policy" "execution" {
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.pull_and_log.json
+}
+${more}`,
+  });
+  // What main had: the managed policy beside the task's own grants.
+  const MANAGED = `resource "aws_iam_role_policy_attachment" "execution" {
+  role       = aws_iam_role.execution.name
+  policy_arn = "arn:\${local.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+}`;
+
+  it('accepts an execution role that pulls its image\'s one repository and writes its own log group', async () => {
+    expect(await findings('execution-roles', task())).toEqual([]);
+    expect(await findings('execution-roles', task('"arn:aws:ecr:us-east-1:111122223333:repository/bank/banking-app"', '"arn:aws:logs:us-east-1:111122223333:log-group:/ecs/app:*"'))).toEqual([]);
+  });
+
+  it('rejects AmazonECSTaskExecutionRolePolicy, attached or listed on the role', async () => {
+    const attached = await findings('execution-roles', task(undefined, undefined, MANAGED));
+    expect(attached.map((f) => [f.where, f.message])).toEqual([[`${APP}: aws_iam_role_policy_attachment.execution`, expect.stringMatching(/^attaches the AWS-managed policy AmazonECSTaskExecutionRolePolicy to the execution role of aws_ecs_task_definition\.app/)]]);
+    const listed = await findings('execution-roles', { [APP]: task()[APP].replace('assume_role_policy = "{}"', 'assume_role_policy = "{}"\n  managed_policy_arns = ["arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"]') });
+    expect(listed.map((f) => f.message)).toEqual([expect.stringMatching(/AWS-managed policy AmazonECSTaskExecutionRolePolicy/)]);
+  });
+
+  it('rejects a wildcard repository', async () => {
+    for (const pull of ['"*"', '"arn:aws:ecr:us-east-1:111122223333:repository/*"', '"arn:aws:ecr:${var.region}:${var.account}:repository/bank/*"', '"arn:aws:ecr:us-east-1:111122223333:*"']) {
+      const out = await findings('execution-roles', task(pull));
+      expect(out.map((f) => [f.where, f.message]), pull).toEqual([[`${APP}: data.aws_iam_policy_document.pull_and_log statement PullTheAppImage`, expect.stringMatching(/^lets the execution role of aws_ecs_task_definition\.app pull \(ecr:BatchGetImage, ecr:GetDownloadUrlForLayer\) from .*no wildcard$/)]]);
+    }
+  });
+
+  it('rejects a wildcard log group', async () => {
+    for (const log of ['"*"', '"arn:aws:logs:us-east-1:111122223333:log-group:*"', '"arn:aws:logs:*:*:log-group:/ecs/*:*"', '"arn:aws:logs:us-east-1:111122223333:*"']) {
+      const out = await findings('execution-roles', task(undefined, log));
+      expect(out.map((f) => [f.where, f.message]), log).toEqual([[`${APP}: data.aws_iam_policy_document.pull_and_log statement WriteItsLog`, expect.stringMatching(/^lets the execution role of aws_ecs_task_definition\.app write logs \(logs:CreateLogStream, logs:PutLogEvents\) to .*no wildcard group$/)]]);
+    }
+  });
+
+  it('rejects what it cannot read: a policy not written as a document, a role it cannot follow', async () => {
+    const json = await findings('execution-roles', { [APP]: task()[APP].replace('policy = data.aws_iam_policy_document.pull_and_log.json', 'policy = jsonencode({ Statement = [] })') });
+    expect(json.map((f) => f.message)).toEqual([expect.stringMatching(/not written as an aws_iam_policy_document/)]);
+    const unknown = await findings('execution-roles', { [APP]: task()[APP].replace('execution_role_arn    = aws_iam_role.execution.arn', 'execution_role_arn    = var.execution_role_arn') });
+    expect(unknown.map((f) => f.message)).toEqual([expect.stringMatching(/^has an execution role neither declared beside it/)]);
+  });
+
+  it('follows the execution role modules/ecs-workload makes, whichever side grants it', async () => {
+    const layout = (caller: string, workload = '') => ({
+      [APP]: `module "ecs" {
+  source = "../ecs-workload"
+}
+resource "aws_ecs_task_definition" "app" {
+  execution_role_arn    = module.ecs.execution_role_arn
+  container_definitions = "[]"
+}
+${caller}`,
+      'terraform/modules/ecs-workload/main.tf': `resource "aws_iam_role" "execution" {
+  assume_role_policy = "{}"
+}
+${workload}`,
+      'terraform/modules/ecs-workload/outputs.tf': `output "execution_role_arn" {
+  value = aws_iam_role.execution.arn
+}
+output "execution_role_name" {
+  value = aws_iam_role.execution.name
+}`,
+    });
+    const inCaller = await findings('execution-roles', layout(MANAGED.replace('aws_iam_role.execution.name', 'module.ecs.execution_role_name')));
+    expect(inCaller.map((f) => f.where)).toEqual([`${APP}: aws_iam_role_policy_attachment.execution`]);
+    const inModule = await findings('execution-roles', layout('', MANAGED));
+    expect(inModule.map((f) => f.where)).toEqual(['terraform/modules/ecs-workload/main.tf: aws_iam_role_policy_attachment.execution']);
+    expect(await findings('execution-roles', layout(''))).toEqual([]);
+  });
+});
+
+describe('controller-role', () => {
+  const CONTROLLER = 'terraform/modules/jenkins-controller/main.tf';
+  const REPOSITORY = '"arn:${local.partition}:ecr:${local.controller_ecr_image.region}:${local.controller_ecr_image.account}:repository/${local.controller_ecr_image.repository}"';
+  const controller = (pull = REPOSITORY, more = '', actions = '"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"') => ({
+    [CONTROLLER]: `resource "aws_iam_role" "controller" {
+  assume_role_policy = "{}"
+}
+resource "aws_iam_role_policy_attachment" "ssm_core" {
+  role       = aws_iam_role.controller.name
+  policy_arn = "arn:\${local.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
+}
+data "aws_iam_policy_document" "controller_image_pull" {
+  count = local.controller_ecr_image == null ? 0 : 1
+  statement {
+    sid       = "RegistryLogin"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+  statement {
+    sid       = "PullTheControllerImage"
+    actions   = [${actions}]
+    resources = [${pull}]
+  }
+}
+resource "aws_iam_role_policy" "controller_image_pull" {
+  count  = local.controller_ecr_image == null ? 0 : 1
+  role   = aws_iam_role.controller.id
+  policy = data.aws_iam_policy_document.controller_image_pull[0].json
+}
+resource "aws_iam_instance_profile" "controller" {
+  role = aws_iam_role.controller.name
+}
+resource "aws_instance" "controller" {
+  iam_instance_profile = aws_iam_instance_profile.controller.name
+}
+${more}`,
+  });
+  // What main had before: every repository of the account, and Describe*/List* on all.
+  const READ_ONLY = `resource "aws_iam_role_policy_attachment" "ecr_read" {
+  role       = aws_iam_role.controller.name
+  policy_arn = "arn:\${local.partition}:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"
+}`;
+
+  it('accepts a role that has Session Manager and pulls the controller image\'s one repository', async () => {
+    expect(await findings('controller-role', controller())).toEqual([]);
+    expect(await findings('controller-role', controller('"arn:aws:ecr:us-east-1:111122223333:repository/bank-ci/jenkins"'))).toEqual([]);
+  });
+
+  it('rejects AmazonEC2ContainerRegistryReadOnly, attached or listed on the role', async () => {
+    const attached = await findings('controller-role', controller(undefined, READ_ONLY));
+    expect(attached.map((f) => [f.where, f.message])).toEqual([[`${CONTROLLER}: aws_iam_role_policy_attachment.ecr_read`, expect.stringMatching(/^attaches the AWS-managed policy AmazonEC2ContainerRegistryReadOnly to the controller's instance role/)]]);
+    const listed = await findings('controller-role', { [CONTROLLER]: controller()[CONTROLLER].replace('assume_role_policy = "{}"', 'assume_role_policy = "{}"\n  managed_policy_arns = ["arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPowerUser"]') });
+    expect(listed.map((f) => f.message)).toEqual([expect.stringMatching(/AWS-managed policy AmazonEC2ContainerRegistryPowerUser/)]);
+  });
+
+  it('rejects a wildcard repository', async () => {
+    for (const pull of ['"*"', '"arn:aws:ecr:us-east-1:111122223333:repository/*"', '"arn:aws:ecr:${var.region}:${var.account}:repository/bank-ci/*"', '"arn:aws:ecr:us-east-1:111122223333:*"']) {
+      const out = await findings('controller-role', controller(pull));
+      expect(out.map((f) => [f.where, f.message]), pull).toEqual([[`${CONTROLLER}: data.aws_iam_policy_document.controller_image_pull statement PullTheControllerImage`, expect.stringMatching(/^lets the controller's instance role pull \(ecr:BatchGetImage, ecr:GetDownloadUrlForLayer\) from .*no wildcard$/)]]);
+    }
+  });
+
+  it('rejects ECR actions beyond the login and the pull, in its own policy too', async () => {
+    const out = await findings('controller-role', controller(undefined, '', '"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages", "ecr:ListImages"'));
+    expect(out.map((f) => f.message)).toEqual([expect.stringMatching(/^lets the controller's instance role call ecr:DescribeImages, ecr:ListImages: it only logs in to ECR and pulls its own image/)]);
+  });
+
+  it('rejects what it cannot read: a policy not written as a document, a role it cannot follow', async () => {
+    const json = await findings('controller-role', { [CONTROLLER]: controller()[CONTROLLER].replace('policy = data.aws_iam_policy_document.controller_image_pull[0].json', 'policy = jsonencode({ Statement = [] })') });
+    expect(json.map((f) => f.message)).toEqual([expect.stringMatching(/a policy not written as an aws_iam_policy_document/)]);
+    const unknown = await findings('controller-role', { [CONTROLLER]: controller()[CONTROLLER].replace('iam_instance_profile = aws_iam_instance_profile.controller.name', 'iam_instance_profile = var.profile') });
+    expect(unknown.map((f) => f.message)).toEqual([expect.stringMatching(/^has an instance role this rule cannot follow/)]);
+  });
+});
+
 describe('the repository\'s terraform/', () => {
   it('passes every rule', async () => {
     const tree = await loadTree(repoRoot, 'terraform');
@@ -1894,7 +2069,7 @@ describe('the repository\'s terraform/', () => {
 
   it('has a test above for every rule', () => {
     // Keeps a new rule from landing without the bad snippet that proves it can fail.
-    const tested = new Set(['open-ingress', 'ssh', 'database', 'imdsv2', 'encrypted-volumes', 'public-ip', 'variables', 'credentials', 'hard-coded-ids', 'region', 'app-regions', 'pinned-versions', 'backend', 'fleet-tags', 'iam-wildcards', 'provisioner-iam', 'agent-iam', 'load-balancers', 'controller-exposure', 'log-encryption', 'kms-key-policies', 'database-network', 'app-container', 'pipeline-roles', 'no-automatic-failover', 'database-controls', 'alarms', 'app-liveness', 'account-settings', 'vpc-endpoints', 'run-lock-table', 'watch-service']);
+    const tested = new Set(['open-ingress', 'ssh', 'database', 'imdsv2', 'encrypted-volumes', 'public-ip', 'variables', 'credentials', 'hard-coded-ids', 'region', 'app-regions', 'pinned-versions', 'backend', 'fleet-tags', 'iam-wildcards', 'provisioner-iam', 'agent-iam', 'load-balancers', 'controller-exposure', 'log-encryption', 'kms-key-policies', 'database-network', 'app-container', 'pipeline-roles', 'no-automatic-failover', 'database-controls', 'alarms', 'app-liveness', 'account-settings', 'vpc-endpoints', 'run-lock-table', 'watch-service', 'execution-roles', 'controller-role']);
     expect(RULES.map((r) => r.id).filter((id) => !tested.has(id))).toEqual([]);
   });
 });

@@ -54,7 +54,9 @@ export type RuleId =
   | 'account-settings'
   | 'vpc-endpoints'
   | 'run-lock-table'
-  | 'watch-service';
+  | 'watch-service'
+  | 'execution-roles'
+  | 'controller-role';
 
 export interface Rule {
   id: RuleId;
@@ -1450,14 +1452,14 @@ const runLockTable = defineRule(
 const SECRET_NAME = /(^|_)(TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|PRIVATE_KEY|API_KEY|SECRET_KEY)$/i;
 
 /**
- * The role a task definition's task_role_arn names, and how each configuration that can grant it
+ * The role a task definition's task_role_arn (or execution_role_arn) names, and how each configuration that can grant it
  * rights refers to it by name: `aws_iam_role.R.arn` declared beside the task, or
  * `module.M.OUTPUT` of a module called beside it whose output is `aws_iam_role.R.arn` there (then
  * both the module, as `aws_iam_role.R.name|id`, and the caller, as `module.M.<an output that is
  * that role's name or id>`, may attach policies, and both are looked at). `undefined` otherwise.
  */
-function taskRoleOf(tree: Tree, task: Declared): { roleBody: Declared; references: { config: Configuration; pattern: RegExp }[] } | undefined {
-  const value = String(task.body.task_role_arn ?? '');
+function taskRoleOf(tree: Tree, task: Declared, attribute: 'task_role_arn' | 'execution_role_arn' = 'task_role_arn'): { roleBody: Declared; references: { config: Configuration; pattern: RegExp }[] } | undefined {
+  const value = String(task.body[attribute] ?? '');
   const byName = (config: Configuration, role: string) => declared(tree, 'resource', ['aws_iam_role'], config).find((r) => r.name === role);
   const roleRef = (role: string) => new RegExp(`^\\$\\{aws_iam_role\\.${role}\\.(name|id)\\}$`);
   const local = /^\$\{aws_iam_role\.([A-Za-z0-9_-]+)\.arn\}$/.exec(value)?.[1];
@@ -1529,6 +1531,165 @@ const watchService = defineRule(
   },
 );
 
+/** AWS-managed policies are written for every account: none names this task's repository or log group. */
+const AWS_MANAGED_POLICY = /:iam::aws:policy\/(?:[A-Za-z0-9_+=,.@-]+\/)*([A-Za-z0-9_+=,.@-]+)$/;
+/** What pulling an image from ECR takes (BatchCheckLayerAvailability is a push's question, listed to be checked if granted). */
+const ECR_PULL = /^ecr:(BatchGetImage|GetDownloadUrlForLayer|BatchCheckLayerAvailability)$/;
+/** What the awslogs driver calls. */
+const LOG_WRITE = /^logs:(CreateLogStream|PutLogEvents)$/;
+
+/** The text of an ARN with its `${...}` interpolations taken out: what is written literally. */
+function literalPart(arn: string): string {
+  return arn.replace(/\$\{[^}]*\}/g, '');
+}
+
+/** A role, and how each configuration that can grant it rights refers to it by name. */
+interface RoleReferences {
+  roleBody: Declared;
+  references: { config: Configuration; pattern: RegExp }[];
+}
+
+/**
+ * What a role is given, sorted by whether its statements can be read: AWS-managed policies (by
+ * name), policies written as `data.aws_iam_policy_document.NAME.json` (attached through an
+ * `aws_iam_policy` of the same configuration, inline beside the role or in its `inline_policy`,
+ * `count`-indexed or not), and anything else, which no statement-by-statement rule can check.
+ */
+function grantsOf(tree: Tree, role: RoleReferences): { awsManaged: Array<{ at: Declared; name: string }>; documents: Array<{ at: Declared; document: string }>; unreadable: Array<{ at: Declared; attached?: string }> } {
+  const onRole = (d: Declared) => {
+    const pattern = role.references.find((r) => r.config === d.config)?.pattern;
+    return pattern !== undefined && [d.body.role, ...(Array.isArray(d.body.roles) ? d.body.roles : [])].some((r) => pattern.test(String(r)));
+  };
+  const beside = (types: string[]) => role.references.flatMap((r) => declared(tree, 'resource', types, r.config)).filter(onRole);
+  const out = { awsManaged: [] as Array<{ at: Declared; name: string }>, documents: [] as Array<{ at: Declared; document: string }>, unreadable: [] as Array<{ at: Declared; attached?: string }> };
+  const policies: Array<{ at: Declared; policy: string }> = [
+    ...beside(['aws_iam_role_policy']).map((p) => ({ at: p, policy: String(p.body.policy ?? '') })),
+    ...nested(role.roleBody.body, 'inline_policy').map((p) => ({ at: role.roleBody, policy: String(p.policy ?? '') })),
+  ];
+  const attached = [...strings(role.roleBody.body.managed_policy_arns).map((x) => ({ at: role.roleBody, arn: x.value })), ...beside(['aws_iam_role_policy_attachment', 'aws_iam_policy_attachment']).map((a) => ({ at: a, arn: String(a.body.policy_arn ?? '') }))];
+  for (const { at, arn } of attached) {
+    const name = AWS_MANAGED_POLICY.exec(arn)?.[1];
+    if (name !== undefined) {
+      out.awsManaged.push({ at, name });
+      continue;
+    }
+    const own = /^\$\{aws_iam_policy\.([A-Za-z0-9_-]+)(\[0\])?\.arn\}$/.exec(arn)?.[1];
+    const policy = own === undefined ? undefined : declared(tree, 'resource', ['aws_iam_policy'], at.config).find((p) => p.name === own);
+    if (!policy) out.unreadable.push({ at, attached: arn });
+    else policies.push({ at: policy, policy: String(policy.body.policy ?? '') });
+  }
+  for (const { at, policy } of policies) {
+    const document = /^\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)(\[0\])?\.json\}$/.exec(policy)?.[1];
+    if (document === undefined) out.unreadable.push({ at });
+    else out.documents.push({ at, document });
+  }
+  return out;
+}
+
+/** The Allow statements of the policy document `document` declared in `at`'s configuration. */
+function allowsOf(tree: Tree, at: Declared, document: string): Statement[] {
+  return policyStatements(tree).filter((x) => x.owner.config === at.config && x.owner.name === document && x.effect === 'Allow');
+}
+
+/** Whether a resource names one ECR repository: an ARN ending in :repository/NAME with no wildcard written in it. */
+function namesOneRepository(resource: string): boolean {
+  return resource !== '*' && !literalPart(resource).includes('*') && /:repository\/./.test(resource);
+}
+
+const executionRoles = defineRule(
+  'execution-roles',
+  'The execution role of every ECS task (declared beside it, or made by a module called beside it) carries no AWS-managed policy (AmazonECSTaskExecutionRolePolicy pulls from any repository and writes any log group), and its own policies, written as aws_iam_policy_document, pull images (ecr:BatchGetImage, GetDownloadUrlForLayer) only from named repositories and write logs (logs:CreateLogStream, PutLogEvents) only to the streams of a named log group: no wildcard in either.',
+  (tree, report) => {
+    for (const task of declared(tree, 'resource', ['aws_ecs_task_definition'])) {
+      if (task.body.execution_role_arn === undefined) continue;
+      const role = taskRoleOf(tree, task, 'execution_role_arn');
+      if (!role) {
+        report(task, 'has an execution role neither declared beside it (execution_role_arn = aws_iam_role.NAME.arn) nor made by a module called beside it (module.NAME.OUTPUT, an output naming that module\'s aws_iam_role): its rights cannot be checked');
+        continue;
+      }
+      const grants = grantsOf(tree, role);
+      for (const { at, name } of grants.awsManaged) {
+        report(at, `attaches the AWS-managed policy ${name} to the execution role of ${task.address}: written for every account, it names none of this task's repositories or log groups (AmazonECSTaskExecutionRolePolicy allows ECR pulls and log writes on "*"); grant the task's own repository and log group in a policy of its own`);
+      }
+      for (const { at, attached } of grants.unreadable) {
+        if (attached === undefined) report(at, `gives the execution role of ${task.address} a policy not written as an aws_iam_policy_document: its repositories and log groups cannot be checked`);
+        else report(at, `attaches ${attached} to the execution role of ${task.address}: a policy this rule cannot read, so its repositories and log groups cannot be checked`);
+      }
+      for (const { at, document } of grants.documents) {
+        for (const st of allowsOf(tree, at, document)) {
+          const pulls = st.actions.filter((a) => ECR_PULL.test(a));
+          for (const r of pulls.length > 0 ? st.resources : []) {
+            if (!namesOneRepository(r)) report(st, `lets the execution role of ${task.address} pull (${pulls.join(', ')}) from ${r}: name the one repository its image is in (arn:...:ecr:REGION:ACCOUNT:repository/NAME), no wildcard`);
+          }
+          const writes = st.actions.filter((a) => LOG_WRITE.test(a));
+          for (const r of writes.length > 0 ? st.resources : []) {
+            const group = r.replace(/:(log-stream:)?\*$/, '');
+            if (r === '*' || literalPart(group).includes('*') || !/log_group_arn|aws_cloudwatch_log_group\.|:log-group:./.test(group)) {
+              report(st, `lets the execution role of ${task.address} write logs (${writes.join(', ')}) to ${r}: only the streams of the task's own log group (its ARN followed by :*), no wildcard group`);
+            }
+          }
+        }
+      }
+    }
+  },
+);
+
+/** The AWS-managed policies the controller's instance role may carry: Session Manager and Run Command, instead of SSH. */
+const CONTROLLER_MANAGED_POLICIES = new Set(['AmazonSSMManagedInstanceCore']);
+/** What of ECR the controller calls: the registry login and the pull of its own image (user-data.sh.tftpl). */
+const CONTROLLER_ECR_ACTIONS = new Set(['ecr:GetAuthorizationToken', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer']);
+
+/**
+ * The instance role of the controller module's aws_instance: its iam_instance_profile names an
+ * aws_iam_instance_profile of the module, whose role names an aws_iam_role of the module.
+ */
+function controllerRoleOf(tree: Tree, instance: Declared): RoleReferences | undefined {
+  const profile = /^\$\{aws_iam_instance_profile\.([A-Za-z0-9_-]+)\.(name|id)\}$/.exec(String(instance.body.iam_instance_profile ?? ''))?.[1];
+  const profileBody = declared(tree, 'resource', ['aws_iam_instance_profile'], instance.config).find((p) => p.name === profile);
+  const role = /^\$\{aws_iam_role\.([A-Za-z0-9_-]+)\.(name|id)\}$/.exec(String(profileBody?.body.role ?? ''))?.[1];
+  const roleBody = declared(tree, 'resource', ['aws_iam_role'], instance.config).find((r) => r.name === role);
+  return roleBody && { roleBody, references: [{ config: instance.config, pattern: new RegExp(`^\\$\\{aws_iam_role\\.${role}\\.(name|id)\\}$`) }] };
+}
+
+const controllerRole = defineRule(
+  'controller-role',
+  'The Jenkins controller\'s instance role (terraform/modules/jenkins-controller) carries no AWS-managed policy but AmazonSSMManagedInstanceCore (AmazonEC2ContainerRegistryReadOnly reads every repository of the account), its own policies are written as aws_iam_policy_document, and of ECR they allow only the registry login and the pull of named repositories (ecr:GetAuthorizationToken, BatchGetImage, GetDownloadUrlForLayer), no wildcard repository.',
+  (tree, report) => {
+    const dir = 'terraform/modules/jenkins-controller';
+    const config = tree.configurations.find((c) => c.dir === dir);
+    if (!config) return report(dir, `the ${dir} module is missing`);
+    const instances = declared(tree, 'resource', ['aws_instance'], config);
+    if (instances.length === 0) report(dir, 'the controller module has no aws_instance: its instance role cannot be found');
+    for (const instance of instances) {
+      const role = controllerRoleOf(tree, instance);
+      if (!role) {
+        report(instance, 'has an instance role this rule cannot follow (iam_instance_profile = aws_iam_instance_profile.NAME.name of this module, whose role is aws_iam_role.NAME.name): its rights cannot be checked');
+        continue;
+      }
+      const grants = grantsOf(tree, role);
+      for (const { at, name } of grants.awsManaged) {
+        if (CONTROLLER_MANAGED_POLICIES.has(name)) continue;
+        report(at, `attaches the AWS-managed policy ${name} to the controller's instance role: written for every account, it names none of the controller's own resources (AmazonEC2ContainerRegistryReadOnly reads every repository of the account); grant what the controller uses in a policy of its own`);
+      }
+      for (const { at, attached } of grants.unreadable) {
+        if (attached === undefined) report(at, 'gives the controller\'s instance role a policy not written as an aws_iam_policy_document: its repositories cannot be checked');
+        else report(at, `attaches ${attached} to the controller's instance role: a policy this rule cannot read, so its repositories cannot be checked`);
+      }
+      for (const { at, document } of grants.documents) {
+        for (const st of allowsOf(tree, at, document)) {
+          const ecr = st.actions.filter((a) => a.toLowerCase().startsWith('ecr:'));
+          const other = ecr.filter((a) => !CONTROLLER_ECR_ACTIONS.has(a));
+          if (other.length > 0) report(st, `lets the controller's instance role call ${other.join(', ')}: it only logs in to ECR and pulls its own image (ecr:GetAuthorizationToken, BatchGetImage, GetDownloadUrlForLayer)`);
+          const pulls = ecr.filter((a) => a !== 'ecr:GetAuthorizationToken');
+          for (const r of pulls.length > 0 ? st.resources : []) {
+            if (!namesOneRepository(r)) report(st, `lets the controller's instance role pull (${pulls.join(', ')}) from ${r}: name the one repository its image is in (arn:...:ecr:REGION:ACCOUNT:repository/NAME), no wildcard`);
+          }
+        }
+      }
+    }
+  },
+);
+
 export const RULES: Rule[] = [
   openIngress,
   ssh,
@@ -1562,6 +1723,8 @@ export const RULES: Rule[] = [
   vpcEndpoints,
   runLockTable,
   watchService,
+  executionRoles,
+  controllerRole,
 ];
 
 export function rule(id: RuleId): Rule {

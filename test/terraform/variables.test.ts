@@ -43,14 +43,14 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
       review_agent_role_arn: ARN.role, review_agent_instance_profile_arn: ARN.profile, review_agent_security_group_id: 'sg-0d4e5f',
       kms_key_arn: ARN.kms, ebs_kms_key_arn: ARN.kms, image_owners: ['amazon', '111122223333'], trusted_principal_arns: ['arn:aws:iam::111122223333:role/ci'],
       lock_table_arn: 'arn:aws:dynamodb:us-east-1:111122223333:table/jenkins-fleet-bank-ci-locks',
-      interruption_queue_arn: 'arn:aws:sqs:us-east-1:111122223333:jenkins-fleet-bank-ci-interruptions',
+      interruption_queue_arns: ['arn:aws:sqs:us-east-1:111122223333:jenkins-fleet-bank-ci-interruptions', 'arn:aws:sqs:us-west-2:111122223333:jenkins-fleet-bank-ci-interruptions'],
     },
     bad: {
       fleet: '-x', regions: ['us-east'], agent_role_arn: ARN.profile, agent_instance_profile_arn: ARN.role, agent_subnet_ids: [],
       agent_security_group_id: 'default', review_agent_role_arn: ARN.profile, review_agent_instance_profile_arn: ARN.role, review_agent_security_group_id: 'sg-review',
       kms_key_arn: 'key', ebs_kms_key_arn: 'alias/aws/ebs', image_owners: ['anyone'], trusted_principal_arns: ['*'],
       lock_table_arn: 'arn:aws:dynamodb:us-east-1:111122223333:table/a b',
-      interruption_queue_arn: 'https://sqs.us-east-1.amazonaws.com/111122223333/jenkins-fleet-bank-ci-interruptions',
+      interruption_queue_arns: ['https://sqs.us-east-1.amazonaws.com/111122223333/jenkins-fleet-bank-ci-interruptions'],
     },
   },
   'terraform/modules/interruption-queue': {
@@ -71,7 +71,7 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
       domain_name: 'Jenkins', hosted_zone_id: 'zone', certificate_arn: 'cert', instance_type: 'large',
       ami_parameter: '/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id',
       root_volume_gib: 8, home_volume_gib: 1, home_snapshot_retention: 0, kms_key_arn: 'alias/aws/ebs',
-      controller_image: 'Jenkins Latest', github_owner: 'bank example', github_repository: 'a/b',
+      controller_image: '111122223333.dkr.ecr-fips.us-east-1.amazonaws.com/bank-ci/jenkins:2.580.1', github_owner: 'bank example', github_repository: 'a/b',
     },
   },
   'terraform/modules/app-region': {
@@ -85,7 +85,7 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
     },
     bad: {
       name: 'x', vpc_id: 'v', public_subnet_ids: ['subnet-01'], public_subnet_cidr_blocks: ['ten'], private_subnet_ids: ['s', 't'],
-      certificate_arn: ARN.kms, container_image: 'Not An Image', container_port: 80, task_cpu: 300, task_memory: 100,
+      certificate_arn: ARN.kms, container_image: '1111.dkr.ecr.us-east-1.amazonaws.com/bank/banking-app:1.0.0', container_port: 80, task_cpu: 300, task_memory: 100,
       min_tasks: 0, max_tasks: 0, cpu_target_percent: 99, requests_per_task: 1, db_host: '', db_name: '1bank', role: 'primary',
       db_app_secret_arn: ARN.kms, db_migrator_secret_arn: 'secret', secret_key_arn: 'secret', shared_secrets_kms_key_arn: ARN.secret,
       master_user_secret_arn: ARN.kms, master_user_secret_kms_key_arn: 'key', credentials_version: '', db_ssl_ca: 'etc/bank/db-ca.pem', db_users_command: [], migrate_command: [],
@@ -147,6 +147,7 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
       provisioner_principal_arns: ['arn:aws:iam::111122223333:role/ci'], tags: { CostCentre: 'ci' }, controller_allowed_cidrs: ['10.0.0.0/8'],
       app_state_bucket: 'bank-tfstate-prod', app_state_kms_key_arn: ARN.kms, lock_table_name: 'bank-ci-run-locks',
       watch_image: WATCH_IMAGE, watch_token_secret_arn: ARN.secret, watch_token_kms_key_arn: ARN.kms,
+      spot_regions: ['us-west-2'],
     },
     bad: {
       lock_table_name: 'a b',
@@ -157,7 +158,12 @@ const CASES: Record<string, { good: Values; bad: Values }> = {
       app_name: 'Bank App', app_regions: ['east'], app_state_bucket: 'S3://x', app_state_key_prefix: '/app', app_state_kms_key_arn: 'key',
       session_log_group_name: 'sessions?',
       controller_image: 'jenkins:latest:x', github_owner: '-bank', github_repository: 'two words',
+      spot_regions: ['west', 'west'],
     },
+  },
+  'terraform/interruptions': {
+    good: { region: 'us-west-2', fleet: 'bank-ci', tags: { CostCentre: 'ci' } },
+    bad: { region: 'west', fleet: 'Bank CI', message_retention_seconds: 30, tags: { 'jenkins-fleet:fleet': 'bank-ci' } },
   },
   'terraform/account': {
     good: { region: 'us-west-2', session_log_group_name: '/aws/ssm/sessions', idle_session_timeout_minutes: 15 },

@@ -96,13 +96,25 @@ export function tags(form: URLSearchParams, prefix: string): Tag[] {
     const key = form.get(`${prefix}.${i}.Key`);
     if (key === null) throw new Ec2Error('InvalidParameterValue', `Tag ${i}: the Key is missing`);
     if (key.toLowerCase().startsWith('aws:')) throw new Ec2Error('InvalidParameterValue', `Tag keys starting with 'aws:' are reserved for internal use`);
-    if (key.length > 128) throw new Ec2Error('InvalidParameterValue', `Tag key exceeds the maximum length of 128 characters`);
+    // The SDK model's Tag.Key: "a maximum of 127 Unicode characters" (the user guide says 128: the stricter one).
+    if ([...key].length > 127) throw new Ec2Error('InvalidParameterValue', `Tag key exceeds the maximum length of 127 characters`);
     const value = form.get(`${prefix}.${i}.Value`) ?? '';
-    if (value.length > 256) throw new Ec2Error('InvalidParameterValue', `Tag value exceeds the maximum length of 256 characters`);
+    if ([...value].length > 256) throw new Ec2Error('InvalidParameterValue', `Tag value exceeds the maximum length of 256 characters`);
     out.push({ key, value });
   }
-  if (out.length > 50) throw new Ec2Error('TagLimitExceeded', 'The maximum number of tags per resource is 50');
+  if (out.length > 50) throw tagLimit();
   return out;
+}
+
+export const tagsPerResource = 50;
+
+export function tagLimit(resourceId?: string): Ec2Error {
+  return new Ec2Error('TagLimitExceeded', `The maximum number of tags per resource is ${tagsPerResource}${resourceId ? `: ${resourceId} would have more` : ''}`);
+}
+
+/** The tags that count against a resource's 50: EC2's own `aws:` tags do not ("Tag restrictions"). */
+export function userTagCount(list: Tag[]): number {
+  return list.filter((t) => !t.key.toLowerCase().startsWith('aws:')).length;
 }
 
 export function integer(form: URLSearchParams, name: string): number | undefined {
@@ -257,6 +269,7 @@ export function createInstances(sb: Sandbox, form: URLSearchParams, origin: Laun
     else if (type === 'volume') volumeTags = [...volumeTags, ...specTags];
     else if (type !== 'network-interface') throw new Ec2Error('InvalidParameterValue', `'${type}' is not a valid taggable resource type for this operation.`);
   }
+  if (userTagCount(instanceTags) > tagsPerResource || userTagCount(volumeTags) > tagsPerResource) throw tagLimit();
   const profileName = form.get('IamInstanceProfile.Name') ?? undefined;
   const profileArn = form.get('IamInstanceProfile.Arn') ?? undefined;
   const publicIp = form.get('NetworkInterface.1.AssociatePublicIpAddress') === 'true';
@@ -404,6 +417,8 @@ export function visibleYet(sb: Sandbox, instance: Instance, now = Date.now()): b
 function terminateInstances(sb: Sandbox, form: URLSearchParams): { inner: string; subject: string } {
   const ids = list(form, 'InstanceId');
   if (ids.length === 0) throw new Ec2Error('MissingParameter', 'The request must contain the parameter InstanceId');
+  // TerminateInstancesRequest.InstanceIds: "Up to 1000 instance IDs".
+  if (ids.length > 1000) throw new Ec2Error('InvalidParameterValue', `Up to 1000 instance IDs in one request, found ${ids.length}`);
   for (const id of ids) if (!/^i-[0-9a-f]{8,17}$/.test(id)) throw new Ec2Error('InvalidInstanceID.Malformed', `Invalid id: "${id}"`);
   const world = sb.store.world;
   const found = ids.map((id) => world.instances.find((i) => i.id === id && instanceState(sb, i) !== undefined && visibleYet(sb, i)));
@@ -427,24 +442,39 @@ function terminateInstances(sb: Sandbox, form: URLSearchParams): { inner: string
 function changeTags(sb: Sandbox, form: URLSearchParams, how: 'create' | 'delete'): { inner: string; subject: string } {
   const ids = list(form, 'ResourceId');
   if (ids.length === 0) throw new Ec2Error('MissingParameter', 'The request must contain the parameter ResourceId');
+  // CreateTagsRequest / DeleteTagsRequest.Resources: "Up to 1000 resource IDs".
+  if (ids.length > 1000) throw new Ec2Error('InvalidParameterValue', `Up to 1000 resource IDs in one request, found ${ids.length}`);
   const newTags = tags(form, 'Tag');
   if (how === 'create' && newTags.length === 0) throw new Ec2Error('MissingParameter', 'The request must contain the parameter Tag');
   const world = sb.store.world;
+  // An instance no longer listed (past --terminated-linger) is unknown to EC2, as to TerminateInstances.
+  const known = (i: Instance) => visibleYet(sb, i) && instanceState(sb, i) !== undefined;
   const targets = ids.map((id) => {
-    const instance = world.instances.find((i) => i.id === id && visibleYet(sb, i));
-    if (instance) return instance;
-    const owner = world.instances.find((i) => i.volume.id === id && visibleYet(sb, i));
-    if (owner) return owner.volume;
+    const instance = world.instances.find((i) => i.id === id && known(i));
+    if (instance) return { id, target: instance as { tags: Tag[] } };
+    const owner = world.instances.find((i) => i.volume.id === id && known(i));
+    if (owner) return { id, target: owner.volume as { tags: Tag[] } };
     if (id.startsWith('i-')) throw new Ec2Error('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
     if (id.startsWith('vol-')) throw new Ec2Error('InvalidVolume.NotFound', `The volume '${id}' does not exist.`);
     throw new Ec2Error('InvalidID', `The ID '${id}' is not valid`);
   });
-  for (const target of targets) {
-    for (const tag of newTags) {
-      target.tags = target.tags.filter((t) => t.key !== tag.key);
-      if (how === 'create') target.tags.push(tag);
+  const changed = targets.map(({ id, target }) => {
+    if (how === 'create') {
+      const after = [...target.tags.filter((t) => !newTags.some((n) => n.key === t.key)), ...newTags];
+      // The limit holds after the call, per resource; nothing is written when one would exceed it.
+      if (userTagCount(after) > tagsPerResource) throw tagLimit(id);
+      return { target, after };
     }
-  }
+    // DeleteTags: a key with a value deletes the tag only when its value is that one (an empty
+    // value only an empty one); a key alone deletes it whatever its value; no Tag at all deletes
+    // every tag but EC2's own aws: ones.
+    const asked = newTags.map((t, n) => ({ ...t, valueGiven: form.has(`Tag.${n + 1}.Value`) }));
+    const after = asked.length === 0
+      ? target.tags.filter((t) => t.key.toLowerCase().startsWith('aws:'))
+      : target.tags.filter((t) => !asked.some((a) => a.key === t.key && (!a.valueGiven || a.value === t.value)));
+    return { target, after };
+  });
+  for (const { target, after } of changed) target.tags = after;
   sb.store.save();
   return { inner: '<return>true</return>', subject: ids.join(' ') };
 }

@@ -171,8 +171,11 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   const dynamo = await DynamoDbStandIn.start(options.stateDir, options.region, options.lockTables ?? [options.iam?.fleet.lock?.table ?? defaultLockTable]);
 
   const sqs = new SqsStandIn(sb);
-  // The queue --fleet's interruptions.queue names (as its terraform/jenkins made it), else the one it would make.
-  const interruptionQueue = sqs.ensureQueue(options.interruptionQueue ?? options.iam?.fleet.interruptions?.queue ?? `jenkins-fleet-${options.iam?.fleet.fleet ?? 'bank-ci'}-interruptions`);
+  // The queue --fleet's interruptions names (as its terraform/jenkins made it), else the one it would
+  // make. The sandbox is one region: a fleet with queues in several is refused (ensureQueue names it).
+  const fleetQueues = options.iam?.fleet.interruptions?.queues ?? [];
+  for (const url of fleetQueues.slice(1)) sqs.ensureQueue(url);
+  const interruptionQueue = sqs.ensureQueue(options.interruptionQueue ?? fleetQueues[0] ?? `jenkins-fleet-${options.iam?.fleet.fleet ?? 'bank-ci'}-interruptions`);
   const interruptions = new Interruptions(sb, sqs, jenkins, interruptionQueue.url, options.interruptionNoticeMs ?? 120_000);
 
   const throttled = (service: Service) => sb.faults[service].throttleRate > 0 && random() < sb.faults[service].throttleRate;
@@ -303,7 +306,11 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       return fail(400, 'SerializationException', 'SerializationException', 'The request body is not valid JSON');
     }
     if (iam && scope.accessKey === provisionerAccessKey) {
-      const refusal = await iam.authorizeSqs(op, input);
+      // SQS finds the queue the URL names (in the URL's account) before it asks IAM about it: no such
+      // queue is QueueDoesNotExist whatever the caller may do, and IAM judges the URL's own queue.
+      const located = sqs.locate(input);
+      if (!('arn' in located)) return answer(located.status, located.body, located.headers, located);
+      const refusal = await iam.authorizeSqs(op, located.arn);
       // SQS's AccessDenied (403), in the JSON protocol's query-compatible form.
       if (refusal) return answer(403, { __type: 'com.amazonaws.sqs#AccessDenied', message: refusal.message }, { 'x-amzn-query-error': 'AccessDenied;Sender' }, { mutating: false, error: 'AccessDenied', subject: String(input.QueueUrl ?? '').split('/').pop() });
     }

@@ -7,6 +7,7 @@
 // Receipt handles are self-describing and signed, as SQS's are opaque tokens it can check without
 // a lookup: a restart keeps them valid, and a made-up one is told from an old one.
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { UserError } from '../../src/errors.ts';
 import type { Sandbox } from './world.ts';
 
 export interface SqsMessage {
@@ -67,6 +68,18 @@ export function queueUrl(region: string, accountId: string, name: string): strin
   return `https://sqs.${region}.amazonaws.com/${accountId}/${name}`;
 }
 
+/**
+ * What a QueueUrl addresses on the endpoint of `region`: the account and queue name of its path,
+ * on one of SQS's host forms for that region; undefined for anything else (InvalidAddress).
+ */
+export function queueAddress(url: string, region: string): { region: string; account: string; name: string } | undefined {
+  const address = /^https?:\/\/([^/]+)\/(\d{12})\/([A-Za-z0-9_-]{1,80}(?:\.fifo)?)$/.exec(url);
+  const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
+  const hosts = [`sqs.${region}.${suffix}`, `${region}.queue.${suffix}`, ...(region === 'us-east-1' ? ['queue.amazonaws.com'] : [])];
+  if (!address || !hosts.includes(address[1]!.toLowerCase())) return undefined;
+  return { region, account: address[2]!, name: address[3]! };
+}
+
 export class SqsStandIn {
   /** Long polls waiting for a message, by queue URL. */
   private readonly waiting = new Map<string, Set<() => void>>();
@@ -80,7 +93,13 @@ export class SqsStandIn {
   /** A queue as terraform/jenkins makes it (60 s visibility, 1 h retention), by name or URL; an existing one is kept. */
   ensureQueue(nameOrUrl: string): SqsQueue {
     const url = nameOrUrl.startsWith('https://') ? nameOrUrl : queueUrl(this.sb.region, this.sb.accountId, nameOrUrl);
-    const name = url.split('/').pop()!;
+    const address = queueAddress(url, this.sb.region);
+    // The sandbox is one account in one region: a queue elsewhere could never be reached (or would
+    // be judged as this account's), so it is refused rather than made.
+    if (!address || address.account !== this.sb.accountId) {
+      throw new UserError(`--fleet's interruptions: the queue ${url} is not in the sandbox's account ${this.sb.accountId} and region ${this.sb.region} (https://sqs.${this.sb.region}.amazonaws.com/${this.sb.accountId}/NAME)`);
+    }
+    const name = address.name;
     let queue = this.queues.find((q) => q.url === url);
     if (!queue) {
       queue = { url, name, visibilityTimeout: 60, retention: 3600, messages: [] };
@@ -131,36 +150,57 @@ export class SqsStandIn {
       }
     } catch (err) {
       if (!(err instanceof SqsError)) throw err;
-      // awsQueryCompatible: the SDK reads the code from x-amzn-query-error, the shape from __type.
-      return {
-        status: err.status,
-        body: { __type: `com.amazonaws.sqs#${err.type}`, message: err.message },
-        headers: { 'x-amzn-query-error': `${err.queryCode};Sender` },
-        mutating: false,
-        error: err.queryCode,
-        ...(typeof input.QueueUrl === 'string' ? { subject: input.QueueUrl.split('/').pop() } : {}),
-      };
+      return this.failure(err, input);
     }
+  }
+
+  /** awsQueryCompatible: the SDK reads the code from x-amzn-query-error, the shape from __type. */
+  private failure(err: SqsError, input: Record<string, unknown>): SqsAnswer {
+    return {
+      status: err.status,
+      body: { __type: `com.amazonaws.sqs#${err.type}`, message: err.message },
+      headers: { 'x-amzn-query-error': `${err.queryCode};Sender` },
+      mutating: false,
+      error: err.queryCode,
+      ...(typeof input.QueueUrl === 'string' ? { subject: input.QueueUrl.split('/').pop() } : {}),
+    };
   }
 
   /**
    * The queue a QueueUrl names. SQS finds a queue by the account and name in the URL's path, on
    * any of its host forms for this region (sqs.REGION.amazonaws.com, the legacy
    * REGION.queue.amazonaws.com, and queue.amazonaws.com for us-east-1); anything else is no
-   * address of this endpoint (InvalidAddress, 404).
+   * address of this endpoint (InvalidAddress, 404). A queue is looked for in the account the URL
+   * names, never in the caller's: another account's name is that account's queue, and the sandbox
+   * holds none there.
    */
   private queue(input: Record<string, unknown>): SqsQueue {
     const url = this.string(input, 'QueueUrl', true)!;
-    const address = /^https?:\/\/([^/]+)\/(\d{12})\/([A-Za-z0-9_-]{1,80}(?:\.fifo)?)$/.exec(url);
-    const region = this.sb.region;
-    const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
-    const hosts = [`sqs.${region}.${suffix}`, `${region}.queue.${suffix}`, ...(region === 'us-east-1' ? ['queue.amazonaws.com'] : [])];
-    if (!address || !hosts.includes(address[1]!.toLowerCase())) throw new SqsError('InvalidAddress', 'InvalidAddress', 404, `The address ${url} is not valid for this endpoint.`);
-    const queue = this.queues.find((q) => q.url === queueUrl(region, address[2]!, address[3]!));
+    const address = queueAddress(url, this.sb.region);
+    if (!address) throw new SqsError('InvalidAddress', 'InvalidAddress', 404, `The address ${url} is not valid for this endpoint.`);
+    const queue = this.queues.find((q) => q.url === queueUrl(address.region, address.account, address.name));
     if (!queue) throw new SqsError('QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue', 400, 'The specified queue does not exist.');
     const now = Date.now();
     queue.messages = queue.messages.filter((m) => now < m.sentAt + queue.retention * 1000);
     return queue;
+  }
+
+  /**
+   * The ARN of the queue a request names, for IAM to judge, or SQS's answer when it names none: a
+   * missing or malformed QueueUrl, or a queue that does not exist in the account the URL names
+   * (QueueDoesNotExist, before any question of rights, as SQS answers for a queue that is not
+   * there). The ARN is the URL's own account's and region's: a URL of another account is never
+   * judged as if it named a queue of the caller's.
+   */
+  locate(input: Record<string, unknown>): { arn: string } | SqsAnswer {
+    try {
+      const queue = this.queue(input);
+      const address = queueAddress(queue.url, this.sb.region)!;
+      return { arn: `arn:aws:sqs:${address.region}:${address.account}:${address.name}` };
+    } catch (err) {
+      if (!(err instanceof SqsError)) throw err;
+      return this.failure(err, input);
+    }
   }
 
   /** A string member: of another JSON type the request does not deserialise; a required one left out or empty is MissingParameter. */

@@ -204,13 +204,19 @@ function putParameter(sb: Sandbox, input: Record<string, unknown>): { body: unkn
   const type = str(input, 'Type');
   const overwrite = input.Overwrite === true;
   const keyId = str(input, 'KeyId');
-  const tier = str(input, 'Tier') ?? 'Standard';
+  // Without Tier, the account's default tier configuration decides: Standard, the default, here.
+  const askedTier = str(input, 'Tier') ?? 'Standard';
   if (type !== undefined && type !== 'String' && type !== 'StringList' && type !== 'SecureString') {
     throw new SsmError('ValidationException', `1 validation error detected: Value '${type}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [SecureString, StringList, String]`);
   }
-  if (tier !== 'Standard' && tier !== 'Advanced' && tier !== 'Intelligent-Tiering') throw new SsmError('ValidationException', `Tier ${tier} is not one of Standard, Advanced, Intelligent-Tiering`);
-  if (tier === 'Standard' && value.length > 4096) throw new SsmError('ValidationException', 'Standard tier parameters support a maximum parameter value of 4096 characters. To create a larger parameter value, upgrade the parameter to use the advanced-parameter tier.');
+  if (askedTier !== 'Standard' && askedTier !== 'Advanced' && askedTier !== 'Intelligent-Tiering') throw new SsmError('ValidationException', `Tier ${askedTier} is not one of Standard, Advanced, Intelligent-Tiering`);
   if (value.length === 0) throw new SsmError('ValidationException', "1 validation error detected: Value at 'value' failed to satisfy constraint: Member must have length greater than or equal to 1");
+  // PutParameterRequest.Value: "Standard parameters have a value limit of 4 KB. Advanced parameters
+  // have a value limit of 8 KB."; Intelligent-Tiering makes a parameter advanced only when it must be.
+  if (value.length > 8192) throw new SsmError('ValidationException', 'Advanced tier parameters support a maximum parameter value of 8192 characters.');
+  if (askedTier === 'Standard' && value.length > 4096) throw new SsmError('ValidationException', 'Standard tier parameters support a maximum parameter value of 4096 characters. To create a larger parameter value, upgrade the parameter to use the advanced-parameter tier.');
+  // PutParameterRequest.Value: "You can't include values wrapped in double brackets {{}} or {{ssm:parameter-name}}".
+  if (/\{\{[\s\S]*\}\}/.test(value)) throw new SsmError('ValidationException', 'Parameter value can\'t nest another parameter. Do not use "{{}}" in the value.');
   if (keyId !== undefined && type !== 'SecureString') throw new SsmError('ValidationException', 'KeyId is required for SecureString type parameter only.');
   if (keyId !== undefined && !kmsKeyOf(sb, keyId)) throw new SsmError('InvalidKeyId', `The query key ID isn't valid: ${keyId} names no KMS key of account ${sb.accountId} in ${sb.region}.`);
   if (overwrite && input.Tags !== undefined) throw new SsmError('ValidationException', 'Invalid request: tags and overwrite can\'t be used together. To create a parameter with tags, please remove overwrite flag. To update tags for an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.');
@@ -218,6 +224,12 @@ function putParameter(sb: Sandbox, input: Record<string, unknown>): { body: unkn
   const existing = world.parameters.find((p) => p.name === name);
   if (existing && !overwrite) throw new SsmError('ParameterAlreadyExists', 'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.');
   if (!existing && type === undefined) throw new SsmError('ValidationException', 'A parameter type is required when you create a parameter.');
+  // PutParameterRequest.Tier: "you can't revert an advanced parameter to a standard parameter"
+  // (a request without Tier asks for the default tier, Standard).
+  if (existing?.tier === 'Advanced' && askedTier === 'Standard') {
+    throw new SsmError('ValidationException', 'This parameter uses the advanced-parameter tier. You can\'t downgrade a parameter from the advanced-parameter tier to the standard-parameter tier. If necessary, you can delete the advanced parameter and recreate it as a standard parameter.');
+  }
+  const tier = askedTier === 'Intelligent-Tiering' ? (existing?.tier === 'Advanced' || value.length > 4096 ? 'Advanced' : 'Standard') : askedTier;
   const description = str(input, 'Description');
   const tags = input.Tags === undefined ? undefined : parameterTags(input.Tags);
   const record: Parameter = {
@@ -375,29 +387,48 @@ function deleteParameters(sb: Sandbox, input: Record<string, unknown>): { body: 
 
 // ---- Fleet Manager: which hosts' agents are registered
 
+/** The values the SDK model lists for the enumerated InstanceInformation filter keys. */
+const enumFilterValues: Record<string, string[]> = {
+  PingStatus: ['Online', 'ConnectionLost', 'Inactive'],
+  PlatformTypes: ['Windows', 'Linux', 'MacOS'],
+  ResourceType: ['EC2Instance', 'ManagedInstance'],
+};
+
 function describeInstanceInformation(sb: Sandbox, input: Record<string, unknown>): unknown {
   if (input.Filters !== undefined && input.InstanceInformationFilterList !== undefined) {
     throw new SsmError('ValidationException', 'Filters and InstanceInformationFilterList cannot be used together.');
   }
   let wantedIds: string[] | undefined;
   let wantedPing: string[] | undefined;
+  let wantedPlatforms: string[] | undefined;
+  let wantedResourceTypes: string[] | undefined;
   const tagFilters: { key: string; values: string[] }[] = [];
+  // InstanceInformationStringFilter.Key's valid values for each key (the SDK model): another value
+  // is refused rather than matching nothing (a Linux host under PlatformTypes Windows, 'online').
+  const checked = (key: string, values: string[]): string[] => {
+    const valid = enumFilterValues[key]!;
+    const bad = values.find((v) => !valid.includes(v));
+    if (values.length === 0 || bad !== undefined) throw new SsmError('InvalidInstanceInformationFilterValue', `The filter value ${JSON.stringify(bad ?? '')} of ${key} is not valid: expected one of ${valid.join(', ')}.`);
+    return values;
+  };
+  const take = (key: string | undefined, values: string[], unknown: () => SsmError) => {
+    if (key === 'InstanceIds') wantedIds = values;
+    else if (key === 'PingStatus') wantedPing = checked(key, values);
+    else if (key === 'PlatformTypes') wantedPlatforms = checked(key, values);
+    else if (key === 'ResourceType') wantedResourceTypes = checked(key, values);
+    else throw unknown();
+  };
   for (const f of (input.Filters ?? []) as { Key?: string; Values?: string[] }[]) {
     const values = f.Values ?? [];
-    if (f.Key === 'InstanceIds') wantedIds = values;
-    else if (f.Key === 'PingStatus') wantedPing = values;
-    else if (f.Key?.startsWith('tag:')) tagFilters.push({ key: f.Key.slice(4), values });
-    else if (f.Key !== 'ResourceType' && f.Key !== 'PlatformTypes') throw new SsmError('InvalidFilterKey', `The filter key ${f.Key} is not supported by the sandbox (InstanceIds, PingStatus, tag:KEY, ResourceType, PlatformTypes)`);
+    if (f.Key?.startsWith('tag:')) tagFilters.push({ key: f.Key.slice(4), values });
+    else take(f.Key, values, () => new SsmError('InvalidFilterKey', `The filter key ${f.Key} is not supported by the sandbox (InstanceIds, PingStatus, tag:KEY, ResourceType, PlatformTypes)`));
   }
   for (const f of (input.InstanceInformationFilterList ?? []) as { key?: string; valueSet?: string[] }[]) {
-    const values = f.valueSet ?? [];
-    if (f.key === 'InstanceIds') wantedIds = values;
-    else if (f.key === 'PingStatus') wantedPing = values;
-    else if (f.key !== 'ResourceType' && f.key !== 'PlatformTypes') throw new SsmError('InvalidInstanceInformationFilterValue', `The filter key ${f.key} is not supported by the sandbox`);
+    take(f.key, f.valueSet ?? [], () => new SsmError('InvalidInstanceInformationFilterValue', `The filter key ${f.key} is not supported by the sandbox`));
   }
   for (const id of wantedIds ?? []) if (!/^(i|mi)-[0-9a-f]{8,17}$/.test(id)) throw new SsmError('InvalidInstanceId', `Instance id ${id} is not valid`);
   const now = Date.now();
-  const listed = sb.store.world.instances
+  const registered = sb.store.world.instances
     .map((instance) => {
       const state = instanceState(sb, instance, now);
       if (state === undefined) return undefined;
@@ -407,14 +438,19 @@ function describeInstanceInformation(sb: Sandbox, input: Record<string, unknown>
       else return undefined; // never registered yet
       return { instance, ping };
     })
-    .filter((x): x is NonNullable<typeof x> => x !== undefined)
+    .filter((x): x is NonNullable<typeof x> => x !== undefined);
+  const listed = registered
     .filter(({ instance, ping }) =>
       (!wantedIds || wantedIds.includes(instance.id)) &&
       (!wantedPing || wantedPing.includes(ping)) &&
+      // Every sandbox host is a Linux EC2 instance.
+      (!wantedPlatforms || wantedPlatforms.includes('Linux')) &&
+      (!wantedResourceTypes || wantedResourceTypes.includes('EC2Instance')) &&
       tagFilters.every((f) => instance.tags.some((t) => t.key === f.key && f.values.includes(t.value))));
-  // An id whose agent never registered is an error, not an empty answer (as SSM says it).
+  // An id whose agent never registered is an error, not an empty answer (as SSM says it); one the
+  // other filters leave out is simply not listed.
   if (wantedIds) {
-    const unknown = wantedIds.filter((id) => !listed.some((x) => x.instance.id === id));
+    const unknown = wantedIds.filter((id) => !registered.some((x) => x.instance.id === id));
     if (unknown.length > 0) throw new SsmError('InvalidInstanceId', `Instances [[${unknown.join(', ')}]] not in a valid state for account ${sb.accountId}`);
   }
   // The real default page size is not documented; 50 (the maximum) keeps callers that forget

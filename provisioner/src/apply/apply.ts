@@ -20,8 +20,8 @@ export interface Systems {
   compute(region: string): Compute;
   parameters(region: string): Parameters;
   transport(pool: Pool): Transport;
-  /** The queue of EC2's interruption notices, when the fleet names one (`watch` reads it). */
-  interruptions?: InterruptionQueue;
+  /** The queues of EC2's interruption notices, one per region the fleet names (`watch` reads every one). */
+  interruptions?: InterruptionQueue[];
 }
 
 export interface ApplyOptions {

@@ -11,7 +11,7 @@ import { emptyMemory, type LaunchOutcome, type PoolDecision, type ScalingMemory 
 import { parseInterruptionReason, strongerNotice, type InterruptionNotice } from '../plan/interruptions.ts';
 import { ephemeralDrainReason, interruptionDrain, isScaled, missingPlaceholders, placeholderDescription, placeholderName, planWatch, unplannedDemand, type WatchOptions, type WatchPlan } from '../plan/autoscale.ts';
 import type { Demand } from '../plan/demand.ts';
-import type { Compute, FleetLaunchRequest, FleetLaunchResult, LaunchRequest, QueueMessage } from '../ports.ts';
+import type { Compute, FleetLaunchRequest, FleetLaunchResult, InterruptionQueue, LaunchRequest, QueueMessage } from '../ports.ts';
 import { applyPlan, type Systems } from './apply.ts';
 import { CapacityMemory } from './capacity-memory.ts';
 import type { Failure, ProgressEvent, Reporter } from './events.ts';
@@ -79,6 +79,8 @@ export class Autoscaler {
   private readonly notices = new Map<string, InterruptionNotice>();
   /** Messages received between ticks, acted on by the next tick. */
   private readonly received: QueueMessage[] = [];
+  /** The queue each message came from (a queue per region), which alone can delete it. */
+  private readonly origin = new WeakMap<QueueMessage, InterruptionQueue>();
   /** The builds already reported for each interrupted agent (each is named once). */
   private readonly reportedBuilds = new Map<string, Set<string>>();
   private stopped = false;
@@ -235,23 +237,37 @@ export class Autoscaler {
 
   /** Whether an interruption notice waits: what it received is acted on by the next tick. */
   private async noticesWaiting(): Promise<boolean> {
-    const queue = this.systems.interruptions;
-    if (!queue || this.stopped) return false;
-    const messages = await queue.receive(false);
+    const queues = this.systems.interruptions ?? [];
+    if (queues.length === 0 || this.stopped) return false;
+    // Every region's queue at once: one call's time, however many regions.
+    const settled = await Promise.allSettled(queues.map(async (queue) => this.from(queue, await queue.receive(false))));
+    const messages = settled.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
     this.received.push(...messages);
+    // What the other queues gave is kept for the next tick; the failure is the look's to report.
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     return messages.some((m) => m.notice !== undefined);
   }
 
-  /** The queue's messages: those received between ticks, and what waits now (a burst in a few calls). */
+  /** The queues' messages: those received between ticks, and what waits now in each (a burst in a few calls). */
   private async receiveAll(): Promise<QueueMessage[]> {
-    const queue = this.systems.interruptions;
     const messages = this.received.splice(0);
-    if (!queue) return messages;
-    for (let i = 0; i < maxReceivesPerTick; i++) {
-      const batch = await queue.receive(i === 0);
-      messages.push(...batch);
-      if (batch.length < 10) break;
-    }
+    const perQueue = await Promise.all(
+      (this.systems.interruptions ?? []).map(async (queue) => {
+        const received: QueueMessage[] = [];
+        for (let i = 0; i < maxReceivesPerTick; i++) {
+          const batch = this.from(queue, await queue.receive(i === 0));
+          received.push(...batch);
+          if (batch.length < 10) break;
+        }
+        return received;
+      }),
+    );
+    return [...messages, ...perQueue.flat()];
+  }
+
+  private from(queue: InterruptionQueue, messages: QueueMessage[]): QueueMessage[] {
+    for (const m of messages) this.origin.set(m, queue);
     return messages;
   }
 
@@ -299,11 +315,10 @@ export class Autoscaler {
   }
 
   private async deleteMessages(acted: Array<{ message: QueueMessage; drained: Promise<boolean> }>, reporter: Reporter): Promise<void> {
-    const queue = this.systems.interruptions;
-    if (!queue) return;
     await Promise.all(
       acted.map(async ({ message, drained }) => {
-        if (!(await drained)) return;
+        const queue = this.origin.get(message);
+        if (!queue || !(await drained)) return;
         try {
           await queue.delete(message);
         } catch (err) {

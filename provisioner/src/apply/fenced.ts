@@ -78,6 +78,6 @@ export function fencedSystems(systems: Systems, lease: Fence): Systems {
     compute: cache((region: string) => fence(systems.compute(region), computeCalls, lease)),
     parameters: cache((region: string) => fence(systems.parameters(region), parameterCalls, lease)),
     transport: cache((pool) => fence(systems.transport(pool), transportCalls, lease)),
-    ...(systems.interruptions ? { interruptions: fence(systems.interruptions, queueCalls, lease) } : {}),
+    ...(systems.interruptions ? { interruptions: systems.interruptions.map((queue) => fence(queue, queueCalls, lease)) } : {}),
   };
 }

@@ -30,7 +30,7 @@ export function connect(fleet: Fleet, token: string, options: ConnectOptions = {
   let ssh: SshTransport | undefined;
   return {
     controller: new JenkinsController({ url: fleet.controller.url, user: fleet.controller.user, token }),
-    ...(fleet.interruptions ? { interruptions: new SqsInterruptionQueue(fleet.interruptions.queue, fleet.region) } : {}),
+    ...(fleet.interruptions ? { interruptions: fleet.interruptions.queues.map((url) => new SqsInterruptionQueue(url, fleet.region)) } : {}),
     compute,
     parameters,
     transport: (pool: Pool) => {

@@ -112,7 +112,8 @@ const poolObject = z.strictObject({
   port: port.optional(),
   region: region.optional(),
   tools: z.array(z.enum(tools)).default([]),
-  remoteFS: z.string().regex(/^\/[^\s]*$/, 'an absolute path without spaces').default('/home/jenkins/agent'),
+  // Recorded on each instance as the value of an EC2 tag, which holds at most 256 characters.
+  remoteFS: z.string().regex(/^\/[^\s]{0,255}$/, 'an absolute path without spaces, at most 256 characters').default('/home/jenkins/agent'),
   mode: z.enum(['NORMAL', 'EXCLUSIVE']).default('NORMAL'),
   rootVolumeGiB: z.int().min(8).max(16384).default(30),
   publicIp: z.boolean().default(false),
@@ -357,9 +358,42 @@ export const lockSchema = z.strictObject({
  */
 export const queueUrlPattern = /^https:\/\/sqs\.([a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d)\.amazonaws\.com(?:\.cn)?\/(\d{12})\/([A-Za-z0-9_-]{1,80})$/;
 
-export const interruptionsSchema = z.strictObject({
-  queue: z.string().regex(queueUrlPattern, 'an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/jenkins-fleet-bank-ci-interruptions (terraform/jenkins output interruption_queue_url)'),
-});
+/** The region an SQS queue URL names (its host's). */
+export function queueRegion(url: string): string | undefined {
+  return queueUrlPattern.exec(url)?.[1];
+}
+
+const queueUrl = z.string().regex(queueUrlPattern, 'an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/jenkins-fleet-bank-ci-interruptions (terraform/jenkins output interruption_queue_url)');
+
+/**
+ * EventBridge rules are regional: EC2 sends a Spot instance's notices to EventBridge in the
+ * instance's own region, so a fleet with Spot pools in several regions has a queue in each. One
+ * queue is `queue: URL`; several are `queues: [URL, ...]`, one per region. Either way the result
+ * is `queues`, each region at most once.
+ */
+export const interruptionsSchema = z
+  .strictObject({
+    queue: queueUrl.optional(),
+    queues: z.array(queueUrl).min(1).optional(),
+  })
+  .superRefine((value, ctx) => {
+    if (value.queue !== undefined && value.queues !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['queues'], message: 'either queue (the one queue of a fleet in one region) or queues (one per region), found both' });
+    }
+    if (value.queue === undefined && value.queues === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['queue'], message: 'an SQS queue URL in queue (or a list in queues, one per region with Spot pools), found neither' });
+    }
+    const seen = new Map<string, number>();
+    (value.queues ?? []).forEach((url, index) => {
+      const region = queueRegion(url);
+      if (region === undefined) return;
+      const first = seen.get(region);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['queues', index], message: `one queue per region, found a second in ${region} (first at interruptions.queues[${first}])` });
+      } else seen.set(region, index);
+    });
+  })
+  .transform((value) => ({ queues: value.queues ?? (value.queue === undefined ? [] : [value.queue]) }));
 
 export const fleetSchema = z
   .strictObject({
@@ -384,7 +418,8 @@ export const fleetSchema = z
     lock: lockSchema.optional(),
     /**
      * Where EventBridge puts EC2's Spot interruption warnings and rebalance recommendations
-     * (terraform/jenkins makes the queue and its rules): `watch` drains and replaces the agents named.
+     * (terraform/jenkins makes the queue and its rules; terraform/interruptions one in another
+     * region): `watch` drains and replaces the agents named.
      */
     interruptions: interruptionsSchema.optional(),
     pools: z.array(poolSchema),

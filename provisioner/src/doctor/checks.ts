@@ -1,6 +1,6 @@
 // The repository's cross-checks, as pure functions of the files `readRepository` read: each check
 // returns the problems it found, one sentence each naming the file, the thing and what disagrees.
-import { isStaticPool, queueUrlPattern } from '../config/schema.ts';
+import { isStaticPool, queueRegion } from '../config/schema.ts';
 import { UserError } from '../errors.ts';
 import type { Fleet } from '../model.ts';
 import { staleFiles } from '../library/command.ts';
@@ -95,15 +95,16 @@ function fleetCheck(repo: Repository): CheckResult {
 /**
  * EC2 sends a Spot instance's interruption notices to EventBridge in the instance's own region, and
  * terraform/modules/interruption-queue's rules forward them from the queue's region only: a Spot pool
- * elsewhere would be reclaimed without `watch` hearing of it, builds and all.
+ * in a region without a queue would be reclaimed without `watch` hearing of it, builds and all.
  */
 function interruptionReach(path: string, fleet: Fleet): string[] {
-  const queue = fleet.interruptions?.queue;
-  const queueRegion = queue?.match(queueUrlPattern)?.[1];
-  if (queue === undefined || queueRegion === undefined) return [];
-  const unheard = fleet.pools.filter((p) => (p.capacity === 'spot' || p.capacity === 'spot-then-on-demand') && p.region !== queueRegion);
+  const queues = fleet.interruptions?.queues ?? [];
+  if (queues.length === 0) return [];
+  const regions = new Set(queues.flatMap((url) => queueRegion(url) ?? []));
+  const field = queues.length === 1 ? 'interruptions.queue' : 'interruptions.queues';
+  const unheard = fleet.pools.filter((p) => (p.capacity === 'spot' || p.capacity === 'spot-then-on-demand') && !regions.has(p.region));
   return unheard.map(
-    (p) => `${path} pool ${p.name} launches Spot instances in ${p.region}, but interruptions.queue is in ${queueRegion}: EC2 sends the notices to EventBridge in the instance's region, so watch would not hear of this pool's interruptions; watch reads one queue, so keep Spot pools in ${queueRegion}, or give this pool capacity: on-demand`,
+    (p) => `${path} pool ${p.name} launches Spot instances in ${p.region}, but ${field} has no queue in ${p.region} (only in ${[...regions].join(', ')}): EC2 sends the notices to EventBridge in the instance's region, so watch would not hear of this pool's interruptions; add that region's queue to interruptions.queues (terraform/interruptions makes it there; terraform/jenkins's spot_regions lets the provisioner read it), or give this pool capacity: on-demand`,
   );
 }
 

@@ -2,6 +2,7 @@
 // document, and putting each output where fleet.yaml takes it (terraform/jenkins/outputs.tf names
 // its outputs after these places). Pure: the command reads and writes the files.
 import { isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import { queueRegion } from '../config/schema.ts';
 import { UserError } from '../errors.ts';
 
 /** One root's outputs, by name: the `value` of each entry of `terraform output -json`. */
@@ -31,13 +32,24 @@ export function parseOutputs(text: string, name: string): Outputs {
   return outputs;
 }
 
-/** Several roots' outputs as one; a name two of them give differently is an error. */
+/**
+ * Outputs that each region's root gives for its own region (terraform/jenkins's queue, and
+ * terraform/interruptions's in each further region): gathered from every document, not merged.
+ */
+const perRegionOutputs = new Set(['interruption_queue_url']);
+
+/** Several roots' outputs as one; a name two of them give differently is an error, but for the per-region ones, which are gathered. */
 export function mergeOutputs(all: Outputs[]): Outputs {
   const merged: Outputs = new Map();
   const problems: string[] = [];
   for (const outputs of all) {
     for (const [key, output] of outputs) {
       const before = merged.get(key);
+      if (before && perRegionOutputs.has(key)) {
+        const values = [...(Array.isArray(before.value) ? before.value : [before.value]), output.value];
+        merged.set(key, { value: values.filter((v, i) => values.findIndex((w) => JSON.stringify(w) === JSON.stringify(v)) === i), from: `${before.from}, ${output.from}` });
+        continue;
+      }
       if (before && JSON.stringify(before.value) !== JSON.stringify(output.value)) {
         problems.push(`output ${key} is ${JSON.stringify(before.value)} in ${before.from} but ${JSON.stringify(output.value)} in ${output.from}`);
       }
@@ -48,7 +60,8 @@ export function mergeOutputs(all: Outputs[]): Outputs {
   return merged;
 }
 
-type Expect = 'string' | 'strings';
+/** `per-region`: one string per root that gave it (a string, or the list mergeOutputs gathered). */
+type Expect = 'string' | 'strings' | 'per-region';
 
 /** The outputs of terraform/jenkins that every fleet file needs. */
 export const requiredOutputs: { name: string; expect: Expect; goesTo: string }[] = [
@@ -66,7 +79,7 @@ export const requiredOutputs: { name: string; expect: Expect; goesTo: string }[]
 /** Outputs that fill more when given: the run lock's table (terraform/jenkins), the deploy's backend (terraform/bootstrap). */
 export const optionalOutputs: { name: string; expect: Expect; goesTo: string }[] = [
   { name: 'lock_table', expect: 'string', goesTo: 'lock.table' },
-  { name: 'interruption_queue_url', expect: 'string', goesTo: 'interruptions.queue' },
+  { name: 'interruption_queue_url', expect: 'per-region', goesTo: 'interruptions.queue, or interruptions.queues with a queue per region' },
   { name: 'state_bucket', expect: 'string', goesTo: 'library.jenkinsfile.backendConfig.bucket' },
   { name: 'state_bucket_region', expect: 'string', goesTo: 'library.jenkinsfile.backendConfig.region' },
 ];
@@ -77,7 +90,11 @@ function valueOf(outputs: Outputs, name: string, expect: Expect, problems: strin
   const { value, from } = output;
   if (expect === 'string' && typeof value === 'string' && value !== '') return value;
   if (expect === 'strings' && Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string' && v !== '')) return value as string[];
-  problems.push(`${from}: output ${name} is ${JSON.stringify(value)}, expected ${expect === 'string' ? 'a string' : 'a non-empty list of strings'} (has the root been applied?)`);
+  if (expect === 'per-region') {
+    const values = Array.isArray(value) ? value : [value];
+    if (values.every((v) => typeof v === 'string' && v !== '')) return values as string[];
+  }
+  problems.push(`${from}: output ${name} is ${JSON.stringify(value)}, expected ${expect === 'strings' ? 'a non-empty list of strings' : 'a string'} (has the root been applied?)`);
   return undefined;
 }
 
@@ -174,7 +191,7 @@ export function fillFleet(
   }
 
   set(['lock', 'table'], 'lock.table', 'lock_table');
-  set(['interruptions', 'queue'], 'interruptions.queue', 'interruption_queue_url');
+  fillQueues(doc, values.get('interruption_queue_url') as string[] | undefined, outputs.get('interruption_queue_url')?.from ?? '', filled);
 
   if (values.has('state_bucket') || values.has('state_bucket_region')) {
     if (doc.hasIn(['library', 'jenkinsfile', 'backendConfig'])) {
@@ -210,4 +227,39 @@ export function fillFleet(
     filled.push({ path: `library.jenkinsfile.regions[${index}].vars.${variable}`, output: '--deploy-var', value });
   }
   return { text: doc.toString({ lineWidth: 0, flowCollectionPadding: false }), filled, left };
+}
+
+/**
+ * The interruption queues given (one per region's root) in place of the file's queue of the same
+ * region; the file's queues of other regions stay. One queue is written as `interruptions.queue`,
+ * several as `interruptions.queues`.
+ */
+function fillQueues(doc: Document, given: string[] | undefined, from: string, filled: Filled[]): void {
+  if (!given) return;
+  const regions = new Map<string, string>();
+  for (const url of given) {
+    const region = queueRegion(url) ?? url;
+    const other = regions.get(region);
+    if (other !== undefined) throw new UserError(`${from}: output interruption_queue_url names two queues in ${region} (${other} and ${url}); give one root's outputs per region`);
+    regions.set(region, url);
+  }
+  const single = doc.getIn(['interruptions', 'queue']);
+  const list = doc.getIn(['interruptions', 'queues'], true);
+  const existing = [...(typeof single === 'string' ? [single] : []), ...(isSeq(list) ? list.items.map((item) => String(isScalar(item) ? item.value : item)) : [])];
+  const queues = existing.map((url) => {
+    const region = queueRegion(url);
+    const replacement = region === undefined ? undefined : regions.get(region);
+    if (region !== undefined) regions.delete(region);
+    return replacement ?? url;
+  });
+  queues.push(...regions.values());
+  if (queues.length === 1) {
+    if (doc.hasIn(['interruptions', 'queues'])) doc.deleteIn(['interruptions', 'queues']);
+    put(doc, ['interruptions', 'queue'], queues[0] as string);
+    filled.push({ path: 'interruptions.queue', output: 'interruption_queue_url', value: queues[0] as string });
+  } else {
+    if (doc.hasIn(['interruptions', 'queue'])) doc.deleteIn(['interruptions', 'queue']);
+    put(doc, ['interruptions', 'queues'], queues);
+    filled.push({ path: 'interruptions.queues', output: 'interruption_queue_url', value: queues });
+  }
 }

@@ -2,6 +2,8 @@
 // WebSocket agent, read its secret, drain it, delete it. Owns authentication (user + API token,
 // never shown), timeouts, retries of transient failures, and errors that say what was being done,
 // to which controller, and what it answered (with the missing permission on a 403).
+import http from 'node:http';
+import https from 'node:https';
 import Jenkins, { type JenkinsClientError } from 'jenkins';
 import { XMLParser } from 'fast-xml-parser';
 import { RemoteError } from '../errors.ts';
@@ -285,8 +287,9 @@ export class JenkinsController implements Controller {
     const doing = `reading the configuration of node ${name}`;
     let xml: string;
     try {
-      // GET computer/NAME/config.xml needs Agent/ExtendedRead, which Agent/Configure implies.
-      xml = await this.call({ doing, permission: 'Agent/Configure', readOnly: true }, () => this.client.node.config({ name }));
+      // GET computer/NAME/config.xml needs Agent/ExtendedRead, which Agent/Configure implies. A plan
+      // reads one per node, so it is a typed GET of our own, without the client's middleware.
+      xml = (await this.call({ doing, permission: 'Agent/Configure', readOnly: true }, () => this.get(`computer/${encodeURIComponent(name)}/config.xml`))).body.toString('utf8');
     } catch (err) {
       if (err instanceof RemoteError && statusOf(err.cause as JenkinsClientError) === 404) return undefined;
       throw err;
@@ -314,34 +317,49 @@ export class JenkinsController implements Controller {
   }
 
   /**
-   * A GET of an endpoint the `jenkins` client has no call for, authenticated and bounded as its own
-   * requests are. Fails as the client fails (JenkinsClientError: `res` when the controller answered
-   * other than 2xx, `code` or `isTimeout` when it did not), so `call` treats both alike.
+   * A GET the `jenkins` client has no call for (or is too slow for: a plan reads 1,000 config.xml),
+   * authenticated and bounded as its own requests are, on the same keep-alive connections (Node's
+   * global agent, which the client uses too). Fails as the client fails (JenkinsClientError: `res`
+   * when the controller answered other than 2xx, `code` or `isTimeout` when it did not), so `call`
+   * treats both alike. Redirects are not followed: an answer elsewhere is an answer to report.
    */
-  private async get(path: string, headers: Record<string, string> = {}): Promise<{ statusCode: number; body: Buffer }> {
-    let response: Response;
-    try {
-      response = await fetch(new URL(path, this.url), {
-        headers: { ...headers, authorization: this.authorization },
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.timeoutMs),
+  private get(path: string, headers: Record<string, string> = {}): Promise<{ statusCode: number; body: Buffer }> {
+    const target = new URL(path, this.url);
+    const transport = target.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const fail = (err: Error & { code?: string }, isTimeout = false) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        const clientError = new Error(err.message) as JenkinsClientError;
+        if (err.code) clientError.code = err.code;
+        if (isTimeout) clientError.isTimeout = true;
+        reject(clientError);
+      };
+      const request = transport.get(target, { headers: { ...headers, authorization: this.authorization } }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', (err) => fail(err));
+        response.on('end', () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          const body = Buffer.concat(chunks);
+          const statusCode = response.statusCode ?? 0;
+          if (statusCode >= 200 && statusCode <= 299) return resolve({ statusCode, body });
+          const clientError = new Error(`${statusCode} ${response.statusMessage ?? ''}`.trim()) as JenkinsClientError;
+          clientError.res = { statusCode, statusMessage: response.statusMessage, headers: response.headers, body } as JenkinsClientError['res'];
+          reject(clientError);
+        });
       });
-    } catch (err) {
-      const failure = err as Error & { cause?: { code?: string } };
-      const clientError = new Error(failure.cause?.code ?? failure.message) as JenkinsClientError;
-      if (failure.name === 'TimeoutError') clientError.isTimeout = true;
-      if (failure.cause?.code) clientError.code = failure.cause.code;
-      throw clientError;
-    }
-    const body = Buffer.from(await response.arrayBuffer());
-    if (response.status < 200 || response.status > 299) {
-      const clientError = new Error(`${response.status} ${response.statusText}`) as JenkinsClientError;
-      const headers: Record<string, string> = {};
-      response.headers.forEach((value, name) => (headers[name] = value));
-      clientError.res = { statusCode: response.status, statusMessage: response.statusText, headers, body } as JenkinsClientError['res'];
-      throw clientError;
-    }
-    return { statusCode: response.status, body };
+      // One bound on the whole exchange, the answer's last byte included, as the client's timeout.
+      const timer = setTimeout(() => {
+        fail(new Error(`no answer within ${this.timeoutMs} ms`), true);
+        request.destroy();
+      }, this.timeoutMs);
+      request.on('error', (err) => fail(err));
+    });
   }
 
   private get endpoint(): string {

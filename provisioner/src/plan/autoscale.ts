@@ -8,7 +8,7 @@ import type { AgentNode, Fleet, IdleMark, Instance, Observed, Pool } from '../mo
 import { demandFromQueue, type Demand, type PoolServing, type QueueItem } from './demand.ts';
 import { inventory, nodePools, type Agent, type Inventory } from './inventory.ts';
 import { interruptionDrainReason, parseInterruptionReason, strongerNotice, type InterruptionNotice } from './interruptions.ts';
-import { drainMessage, planUp, type Action, type Plan, type RemoveAction } from './plan.ts';
+import { drainMessage, leavingAgents, planUp, type Action, type Plan, type RemoveAction } from './plan.ts';
 import { decideScaling, type AgentPhase, type LaunchOutcome, type ObservedAgent, type PoolDecision, type ScalingMemory, type ScalingPolicy } from './scale.ts';
 
 /** Launches one pool may start in one tick, whatever its demand: a burst grows the pool over a few ticks. */
@@ -235,24 +235,29 @@ export function planWatch(fleet: Fleet, observed: Observed, queue: readonly Queu
 
   // `up`'s planner on the fleet as the scaler wants it: each scaled pool exactly its live agents plus
   // the launches, so the planner launches those and registers, bootstraps and repairs as in `up`.
+  // Agents leaving for an interruption warning count for no pool there (leavingAgents): the
+  // scaler's replacements for them are among its launches, and a fixed pool's is the planner's own.
+  const context = { ...(state.interruptions ? { notices: state.interruptions } : {}) };
+  const leaving = leavingAgents(fleet, world.agents, context.notices);
+  const staying = (pool: string) => (live.get(pool) ?? []).filter((a) => !leaving.has(a.name)).length;
   const byPool = new Map(decisions.map((d) => [d.pool, d]));
   const sized = (replaced: ReadonlyMap<string, number>): Fleet => ({
     ...fleet,
     pools: fleet.pools.map((pool) => {
       const decision = byPool.get(pool.name);
       if (!decision) return pool;
-      const agents = (live.get(pool.name)?.length ?? 0) + decision.launch;
+      const agents = staying(pool.name) + decision.launch;
       const size = replaced.has(pool.name) ? Math.min(pool.max, Math.max(pool.min, agents - (replaced.get(pool.name) ?? 0))) : agents;
       return { ...pool, count: size, min: size, max: size };
     }),
   });
-  let planned = planUp(sized(new Map()), observed);
+  let planned = planUp(sized(new Map()), observed, context);
   // A rolling replacement (issue 19's rounds, one a tick): an up-to-date agent beside an out-of-date
   // one is that one's replacement, not a wish for a bigger pool. Counted as such, the pool's size
   // stays what the scaler wants (within min..max), so the rollout surges at most maxSurge beyond it;
   // counted as agents, every replacement would raise the size and let the next tick surge again.
-  const rolling = new Map((planned.rollouts ?? []).filter((r) => r.outdated > 0 && byPool.has(r.pool)).map((r) => [r.pool, Math.min(r.outdated, Math.max(0, (live.get(r.pool)?.length ?? 0) - r.outdated))]));
-  if (rolling.size > 0) planned = planUp(sized(rolling), observed);
+  const rolling = new Map((planned.rollouts ?? []).filter((r) => r.outdated > 0 && byPool.has(r.pool)).map((r) => [r.pool, Math.min(r.outdated, Math.max(0, staying(r.pool) - r.outdated))]));
+  if (rolling.size > 0) planned = planUp(sized(rolling), observed, context);
 
   const agents = new Map(world.agents.map((a) => [a.name, a]));
   const scaledNames = new Set(decisions.map((d) => d.pool));
@@ -315,10 +320,12 @@ export function planWatch(fleet: Fleet, observed: Observed, queue: readonly Queu
     }
   }
 
-  // A notice whose drain did not land yet (or failed): drained now, recording it on the node.
+  // A notice whose drain did not land yet (or failed): drained now, recording it on the node. A
+  // fixed pool's agent is drained for a warning only (it stays in service for a recommendation).
   for (const agent of world.agents) {
     const notice = agent.instance ? state.interruptions?.get(agent.instance.id) : undefined;
-    if (!notice || !agent.node || agent.node.temporarilyOffline || removing.has(agent.name) || !scaledNames.has(agent.pool)) continue;
+    if (!notice || !agent.node || agent.node.temporarilyOffline || removing.has(agent.name)) continue;
+    if (!scaledNames.has(agent.pool) && (notice.kind !== 'warning' || !fleet.pools.some((p) => p.name === agent.pool))) continue;
     if (!drains.some((d) => d.node === agent.node!.name)) drains.push(interruptionDrain(fleet, agent.pool, agent.node.name, notice));
   }
 

@@ -8,7 +8,7 @@ import { isStaticPool } from '../config/schema.ts';
 import { isStaticHostId, type AgentNode, type Fleet, type Instance, type NodeSettings, type Observed, type Pool, type PoolResolution } from '../model.ts';
 import { instanceChanges, nodeChanges, wantedNodeSettings, type FieldChange } from './drift.ts';
 import { hasMachine, inventory, type Agent, type Inventory, type PoolInventory } from './inventory.ts';
-import { parseInterruptionReason } from './interruptions.ts';
+import { parseInterruptionReason, type NoticeKind } from './interruptions.ts';
 
 export type { FieldChange } from './drift.ts';
 
@@ -165,13 +165,41 @@ function leavingIds(actions: readonly Action[]): Set<string> {
   return new Set(actions.flatMap((a) => (a.type !== 'remove' ? [] : a.target === 'instance' ? [a.instanceId] : a.target === 'host' ? [a.hostId] : [])));
 }
 
-export function planUp(fleet: Fleet, observed: Observed): Plan {
+/** What a planner's caller knows beyond the observation. */
+export interface PlanContext {
+  /**
+   * Interruption notices received by `watch`, by instance id, whose drain Jenkins may not show
+   * yet: a warning's agent is leaving (see `leavingAgents`) from the moment it is received.
+   */
+  notices?: ReadonlyMap<string, { kind: NoticeKind; at: number }>;
+}
+
+/**
+ * The agents EC2 is taking away: those warned of a Spot interruption, as their node's drain records
+ * it (so `up`, `plan` and a restarted `watch` know it from the observation) or as `notices` say.
+ * They count for none of their pool's agents: the pool gets a replacement for each at the notice,
+ * as EC2 Fleet's capacity rebalancing launches one before the old instance goes, so it holds one
+ * more for a while, which is no surplus to remove; nothing is bootstrapped or rolled on them
+ * either. EC2 takes them within two minutes. A rebalance recommendation alone takes nothing away.
+ */
+export function leavingAgents(fleet: Fleet, agents: readonly Agent[], notices?: PlanContext['notices']): Set<string> {
+  const leaving = new Set<string>();
+  for (const agent of agents) {
+    const instance = agent.instance;
+    if (!instance || instance.host) continue;
+    const recorded = agent.node && drainedByUs(fleet.fleet, agent.node) ? parseInterruptionReason(agent.node.offlineReason) : undefined;
+    if (recorded?.kind === 'warning' || notices?.get(instance.id)?.kind === 'warning') leaving.add(agent.name);
+  }
+  return leaving;
+}
+
+export function planUp(fleet: Fleet, observed: Observed, context: PlanContext = {}): Plan {
   const world = inventory(fleet, observed);
   const actions: Action[] = [];
   const drift: AgentDrift[] = [];
   const rollouts: Rollout[] = [];
   for (const pool of world.pools) {
-    const planned = planPool(fleet, pool, world.now, observed.resolved?.[pool.pool.name]);
+    const planned = planPool(fleet, pool, world.now, observed.resolved?.[pool.pool.name], context);
     actions.push(...planned.actions);
     drift.push(...planned.drift);
     if (planned.rollout) rollouts.push(planned.rollout);
@@ -208,8 +236,9 @@ interface PoolPlan {
  * One pool: replace what Jenkins holds offline too long; then either roll out replacements of
  * out-of-date agents, or scale down and up; update the nodes of what stays in place and repair it.
  */
-function planPool(fleet: Fleet, { pool, members }: PoolInventory, now: number, resolution: PoolResolution | undefined): PoolPlan {
-  const live = members.filter((a) => a.life === 'live');
+function planPool(fleet: Fleet, { pool, members }: PoolInventory, now: number, resolution: PoolResolution | undefined, context: PlanContext): PoolPlan {
+  const leaving = leavingAgents(fleet, members, context.notices);
+  const live = members.filter((a) => a.life === 'live' && !leaving.has(a.name));
   const replaced = replaceHeldOffline(fleet, pool, live, now);
   const candidates = live.filter((a) => !leavingIds(replaced).has(a.instanceId ?? ''));
   const outdated = new Map(candidates.flatMap((a) => {
@@ -394,9 +423,6 @@ function repair(fleet: Fleet, pool: Pool, keep: readonly Agent[], now: number): 
       continue;
     }
     if (node.temporarilyOffline) {
-      // Drained for EC2's interruption warning: its instance goes within two minutes, so it never
-      // comes back (it is replaced once EC2 has taken it; `watch` replaces a scaled pool's at once).
-      if (drainedByUs(fleet.fleet, node) && parseInterruptionReason(node.offlineReason)?.kind === 'warning') continue;
       if (drainedByUs(fleet.fleet, node)) {
         actions.push({ type: 'resume', pool: pool.name, node: agent.name, reason: 'drained earlier, wanted again' });
         // Drained before its agent ever connected (a run killed between register and bootstrap,

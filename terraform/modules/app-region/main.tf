@@ -218,10 +218,80 @@ moved {
   to   = module.ecs.aws_iam_role.task
 }
 
-# The execution role is ECS's, at task start: pull the image, write logs, read the secrets.
-resource "aws_iam_role_policy_attachment" "execution" {
-  role       = module.ecs.execution_role_name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+# --- What the execution role may do (modules/ecs-workload makes it with no permission) --------
+#
+# The execution role is ECS's, at task start: pull the image, write the containers' log, read the
+# secrets it injects. Not AmazonECSTaskExecutionRolePolicy: that managed policy allows
+# ecr:GetAuthorizationToken, ecr:BatchCheckLayerAvailability, ecr:GetDownloadUrlForLayer,
+# ecr:BatchGetImage, logs:CreateLogStream and logs:PutLogEvents on "*" (the ECS developer guide,
+# "Amazon ECS task execution IAM role",
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html): any
+# image of any repository the account can read, any log group of the account. These tasks need
+# one repository at most and one log group. The guide's Fargate cases are the ones here: an image
+# from an ECR private repository, the awslogs driver, secrets from Secrets Manager.
+# BatchCheckLayerAvailability is left out: it asks whether layers are already in the registry,
+# which only a push needs (modules/fleet-watch pulls without it too).
+
+locals {
+  # ACCOUNT.dkr.ecr.REGION.amazonaws.com[.cn]/REPOSITORY[:TAG][@DIGEST]: an ECR private image, and the
+  # repository its ARN is made of. null for any other registry (docker.io by default: the bank's
+  # dockerPush pushes there; public.ecr.aws too), whose public images Fargate pulls with no AWS
+  # permission at all. variables.tf refuses a reference to an AWS registry in any other shape.
+  ecr_image = try(regex("^(?P<account>[0-9]{12})\\.dkr\\.ecr\\.(?P<region>[a-z0-9-]+)\\.amazonaws\\.com(?:\\.cn)?/(?P<repository>[a-z0-9._/-]+)(?::[A-Za-z0-9._-]+)?(?:@sha256:[0-9a-f]{64})?$", var.container_image), null)
+}
+
+# The account is asked only when an ECR image has to be compared with it.
+data "aws_caller_identity" "current" {
+  count = local.ecr_image == null ? 0 : 1
+}
+
+data "aws_iam_policy_document" "pull_and_log" {
+  dynamic "statement" {
+    for_each = local.ecr_image == null ? [] : [local.ecr_image]
+
+    content {
+      # GetAuthorizationToken has no resource type in the ECR actions table (Service Authorization
+      # Reference, "Actions, resources, and condition keys for Amazon Elastic Container Registry",
+      # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html),
+      # so IAM accepts it only on "*". It is the registry login and opens no repository by itself:
+      # the image's layers still need the statement below.
+      sid       = "RegistryLogin"
+      actions   = ["ecr:GetAuthorizationToken"]
+      resources = ["*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.ecr_image == null ? [] : [local.ecr_image]
+
+    content {
+      sid       = "PullTheAppImage"
+      actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+      resources = ["arn:${local.partition}:ecr:${statement.value.region}:${statement.value.account}:repository/${statement.value.repository}"]
+    }
+  }
+
+  # The awslogs driver makes one stream per container and writes to it: in this log group only.
+  statement {
+    sid       = "WriteItsLog"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${module.ecs.log_group_arn}:*"]
+  }
+}
+
+resource "aws_iam_role_policy" "execution_pull_and_log" {
+  name   = "pull-image-write-log"
+  role   = module.ecs.execution_role_name
+  policy = data.aws_iam_policy_document.pull_and_log.json
+
+  lifecycle {
+    # The standby region must start its tasks while the other region is down, through its own VPC
+    # endpoints: its image is in its own region's registry (ECR replication puts it there).
+    precondition {
+      condition     = local.ecr_image == null || try(local.ecr_image.region == local.region && local.ecr_image.account == data.aws_caller_identity.current[0].account_id, false)
+      error_message = "container_image ${var.container_image} is in the ECR registry of account ${try(local.ecr_image.account, "")} in ${try(local.ecr_image.region, "")}; the tasks of ${var.name} pull only from their own account's registry in their own region (${local.region}): replicate the repository here and name this region's copy."
+    }
+  }
 }
 
 locals {

@@ -60,11 +60,18 @@ variable "certificate_arn" {
 
 variable "container_image" {
   type        = string
-  description = "The app's image, by tag or digest (what the pipeline's dockerPush pushed), e.g. docker.io/bankco/banking-app@sha256:..."
+  description = "The app's image, by tag or digest (what the pipeline's dockerPush pushed), e.g. docker.io/bankco/banking-app@sha256:... (a public image: Fargate pulls it with no AWS permission), or ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG in this account and region (the execution role may pull that one repository)."
 
   validation {
     condition     = can(regex("^[a-z0-9][a-z0-9./_-]*(:[A-Za-z0-9._-]+)?(@sha256:[0-9a-f]{64})?$", var.container_image))
     error_message = "container_image must be an image reference such as registry/repo:tag or registry/repo@sha256:<64 hex>."
+  }
+
+  # The execution role's ECR pull is granted on the repository read off this reference (main.tf,
+  # local.ecr_image): an AWS registry named any other way would leave the tasks unable to pull.
+  validation {
+    condition     = !can(regex("^[^/]*\\.(amazonaws\\.com|amazonaws\\.com\\.cn|on\\.aws)/", var.container_image)) || can(regex("^[0-9]{12}\\.dkr\\.ecr\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?/[a-z0-9._/-]+(:[A-Za-z0-9._-]+)?(@sha256:[0-9a-f]{64})?$", var.container_image))
+    error_message = "container_image names an AWS registry but not as ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG (or @sha256:<64 hex>), the one form whose repository the execution role can be allowed to pull (a 12-digit account, no FIPS or dual-stack host)."
   }
 }
 

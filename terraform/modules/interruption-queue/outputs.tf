@@ -4,7 +4,7 @@ output "queue_url" {
 }
 
 output "queue_arn" {
-  description = "The queue's ARN: what provisioner-iam's interruption_queue_arn grants receiving from and deleting in."
+  description = "The queue's ARN: one of what provisioner-iam's interruption_queue_arns grants receiving from and deleting in."
   value       = aws_sqs_queue.notices.arn
 }
 

@@ -53,10 +53,53 @@ resource "aws_iam_role_policy_attachment" "ssm_core" {
   policy_arn = "arn:${local.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
 }
 
-# Image pulls from the account's ECR repositories (no effect for a public registry).
-resource "aws_iam_role_policy_attachment" "ecr_read" {
-  role       = aws_iam_role.controller.name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"
+# --- What the controller pulls from ECR: its own image, nothing else ---------------------------
+#
+# The one image this instance pulls is controller_image: user-data.sh.tftpl logs docker in to the
+# image's registry (aws ecr get-login-password) and `docker run` pulls it. Builds never run here
+# (jenkins/casc.yaml: numExecutors 0), so no pipeline step pulls or lists images with this role;
+# the agents pull with their own roles (modules/agent-iam). Not AmazonEC2ContainerRegistryReadOnly:
+# that managed policy (v3, AWS Managed Policy Reference,
+# https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonEC2ContainerRegistryReadOnly.html)
+# allows pulling every repository of the account, and DescribeRepositories, DescribeImages,
+# ListImages, GetRepositoryPolicy, GetLifecyclePolicy(Preview), ListTagsForResource and
+# DescribeImageScanFindings, all on "*". BatchCheckLayerAvailability is left out too: it asks
+# whether layers are already in the registry, which only a push needs (as in modules/fleet-watch).
+
+locals {
+  # ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY[:TAG][@DIGEST], the registry host the user data
+  # logs in to, and the repository its ARN is made of. null for any other registry (docker.io,
+  # public.ecr.aws: public images, pulled with no AWS permission). variables.tf refuses an AWS
+  # registry named in any other shape, which the user data would not log in to.
+  controller_ecr_image = try(regex("^(?P<account>[0-9]{12})\\.dkr\\.ecr\\.(?P<region>[a-z0-9-]+)\\.amazonaws\\.com/(?P<repository>[a-z0-9._/-]+)(?::[A-Za-z0-9._-]+)?(?:@sha256:[0-9a-f]{64})?$", var.controller_image), null)
+}
+
+data "aws_iam_policy_document" "controller_image_pull" {
+  count = local.controller_ecr_image == null ? 0 : 1
+
+  # GetAuthorizationToken has no resource type in the ECR actions table (Service Authorization
+  # Reference, "Actions, resources, and condition keys for Amazon Elastic Container Registry",
+  # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html),
+  # so IAM accepts it only on "*". It is the registry login and opens no repository by itself.
+  statement {
+    sid       = "RegistryLogin"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "PullTheControllerImage"
+    actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    resources = ["arn:${local.partition}:ecr:${local.controller_ecr_image.region}:${local.controller_ecr_image.account}:repository/${local.controller_ecr_image.repository}"]
+  }
+}
+
+resource "aws_iam_role_policy" "controller_image_pull" {
+  count = local.controller_ecr_image == null ? 0 : 1
+
+  name   = "pull-controller-image"
+  role   = aws_iam_role.controller.id
+  policy = data.aws_iam_policy_document.controller_image_pull[0].json
 }
 
 data "aws_iam_policy_document" "controller_secrets" {

@@ -208,11 +208,19 @@ variable "tags" {
 
 variable "controller_image" {
   type        = string
-  description = "The controller image built from jenkins/Dockerfile (pinned plugins, casc.yaml), by tag or digest, e.g. ACCOUNT.dkr.ecr.REGION.amazonaws.com/bank-ci/jenkins@sha256:..."
+  description = "The controller image built from jenkins/Dockerfile (pinned plugins, casc.yaml), by tag or digest, e.g. ACCOUNT.dkr.ecr.REGION.amazonaws.com/bank-ci/jenkins@sha256:... (the instance role may pull that one repository), or a public image elsewhere (no ECR permission)."
 
   validation {
     condition     = can(regex("^[a-z0-9][a-z0-9./_-]*(:[A-Za-z0-9._-]+)?(@sha256:[0-9a-f]{64})?$", var.controller_image))
     error_message = "controller_image must be an image reference such as registry/repo:tag or registry/repo@sha256:<64 hex>."
+  }
+
+  # The instance role's ECR pull is granted on the repository read off this reference (main.tf,
+  # local.controller_ecr_image), and the user data logs docker in only to a registry of this form:
+  # an AWS registry named any other way would leave the controller unable to pull its image.
+  validation {
+    condition     = !can(regex("^[^/]*\\.(amazonaws\\.com|amazonaws\\.com\\.cn|on\\.aws)/", var.controller_image)) || can(regex("^[0-9]{12}\\.dkr\\.ecr\\.[a-z0-9-]+\\.amazonaws\\.com/[a-z0-9._/-]+(:[A-Za-z0-9._-]+)?(@sha256:[0-9a-f]{64})?$", var.controller_image))
+    error_message = "controller_image names an AWS registry but not as ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG (or @sha256:<64 hex>), the one form the controller's user data logs docker in to and whose repository its instance role can be allowed to pull (a 12-digit account; no FIPS, dual-stack or China host)."
   }
 }
 

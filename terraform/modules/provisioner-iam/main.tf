@@ -371,13 +371,14 @@ data "aws_iam_policy_document" "provisioner" {
   }
 
   # EC2's interruption notices (provisioner/src/aws/sqs.ts): ReceiveMessage and DeleteMessage on the
-  # fleet's queue only; the adapter reads no queue attribute, and sending is EventBridge's alone.
+  # fleet's queues only (one per region with Spot pools); the adapter reads no queue attribute, and
+  # sending is EventBridge's alone.
   dynamic "statement" {
-    for_each = var.interruption_queue_arn == null ? [] : [var.interruption_queue_arn]
+    for_each = var.interruption_queue_arns == null ? [] : [var.interruption_queue_arns]
     content {
       sid       = "ReadOwnInterruptionNotices"
       actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage"]
-      resources = [statement.value]
+      resources = statement.value
     }
   }
 

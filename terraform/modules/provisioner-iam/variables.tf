@@ -141,14 +141,14 @@ variable "tags" {
   default     = {}
 }
 
-variable "interruption_queue_arn" {
-  type        = string
-  description = "ARN of the SQS queue of EC2's interruption notices (terraform/modules/interruption-queue): `watch` receives and deletes its messages, nothing more. null: no right on any queue."
+variable "interruption_queue_arns" {
+  type        = list(string)
+  description = "ARNs of the SQS queues of EC2's interruption notices (terraform/modules/interruption-queue), one per region with Spot pools: `watch` receives and deletes their messages, nothing more. null: no right on any queue."
   default     = null
 
   validation {
-    condition     = var.interruption_queue_arn == null || can(regex("^arn:aws[a-z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}$", var.interruption_queue_arn))
-    error_message = "interruption_queue_arn must be an SQS queue ARN (arn:aws:sqs:REGION:ACCOUNT:NAME) or null."
+    condition     = var.interruption_queue_arns == null || (try(length(var.interruption_queue_arns), 0) > 0 && alltrue([for arn in coalesce(var.interruption_queue_arns, []) : can(regex("^arn:aws[a-z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}$", arn))]))
+    error_message = "interruption_queue_arns must list SQS queue ARNs (arn:aws:sqs:REGION:ACCOUNT:NAME), at least one, or be null."
   }
 }
 

@@ -8,7 +8,7 @@ import { NodeSettingsCache, observe } from '../../../provisioner/src/apply/obser
 import { NodeWatch } from '../../../provisioner/src/apply/watch.ts';
 import type { Fleet } from '../../../provisioner/src/model.ts';
 import { planUp } from '../../../provisioner/src/plan/plan.ts';
-import type { Controller } from '../../../provisioner/src/ports.ts';
+import type { Controller, InterruptionQueue, QueueMessage } from '../../../provisioner/src/ports.ts';
 import { ec2Pool, fleetOf } from '../../support/fleet.ts';
 import { World } from '../../support/world.ts';
 
@@ -112,5 +112,50 @@ describe('a watch that begins to lead', () => {
     world.now += 1_000;
     const next = await term().tick();
     expect(next.decisions[0]?.unwatched).toEqual(launched.map((n) => n.name));
+  });
+});
+
+describe('the interruption queues, one per region', () => {
+  /** A queue of one region holding `messages` until they are deleted, each receive and delete recorded. */
+  function regionQueue(region: string, messages: QueueMessage[]): InterruptionQueue & { deleted: string[]; receives: number } {
+    const waiting = [...messages];
+    return {
+      url: `https://sqs.${region}.amazonaws.com/111122223333/jenkins-fleet-bank-ci-interruptions`,
+      deleted: [],
+      receives: 0,
+      async receive() {
+        this.receives += 1;
+        return waiting.splice(0);
+      },
+      async delete(message) {
+        this.deleted.push(message.id);
+      },
+    };
+  }
+
+  it('reads every region\'s queue in a tick and in the look between ticks, acts on a notice from any, and deletes each message in the queue it came from', async () => {
+    const small: Fleet = fleetOf([ec2Pool('awsDeploy', { count: 2 })], { url: 'http://jenkins.test/' });
+    const world = new World();
+    const systems = world.systems(small);
+    await applyPlan(small, planUp(small, await observe(small, systems, () => world.now)), systems, { deadline: world.now + 60_000, reporter: { event: () => undefined }, watch: new NodeWatch(world.controller, 1), now: () => world.now });
+    const [warned] = [...world.instances.keys()] as [string];
+    const notice = (id: string): QueueMessage => ({ receipt: `r-${id}`, id, notice: { kind: 'warning', instanceId: warned, at: world.now, action: 'terminate' } });
+    const east = regionQueue('us-east-1', [{ receipt: 'r-other', id: 'other', ignored: 'detail-type "EC2 Instance State-change Notification"' }]);
+    const west = regionQueue('us-west-2', []);
+    const autoscaler = new Autoscaler(small, { ...systems, interruptions: [east, west] }, { reporter: { event: () => undefined }, now: () => world.now, pollMs: 1 });
+
+    await autoscaler.tick();
+    await autoscaler.settle();
+    expect([east.receives, west.receives]).toEqual([1, 1]);
+    expect([east.deleted, west.deleted]).toEqual([['other'], []]);
+
+    // Between ticks a notice waits in the other region's queue: the look finds it, the tick acts on it.
+    (west as unknown as { receive: () => Promise<QueueMessage[]> }).receive = async () => [notice('w1')];
+    expect(await autoscaler.look((err) => { throw err; })).toMatchObject({ tickNow: 'notice' });
+    west.receive = async () => [];
+    await autoscaler.tick();
+    await autoscaler.settle();
+    expect(world.nodes.get(`awsDeploy-${warned}`)).toMatchObject({ temporarilyOffline: true, offlineReason: expect.stringContaining('EC2 Spot interruption warning') });
+    expect([east.deleted, west.deleted]).toEqual([['other'], ['w1']]);
   });
 });

@@ -88,6 +88,8 @@ describe('loading fleet.yaml', () => {
     ['an unknown tool', valid.replace('    instanceProfile', '    tools: [python, maven]\n    instanceProfile'), /pools\[0\]\.tools\[1\]: expected one of python, docker, terraform, found "maven"/],
     ['an unknown transport', valid.replace('    instanceProfile', '    transport: telnet\n    instanceProfile'), /pools\[0\]\.transport: expected one of ssm/],
     ['a relative remoteFS', valid.replace('    instanceProfile', '    remoteFS: agent\n    instanceProfile'), /pools\[0\]\.remoteFS: expected an absolute path/],
+    // EC2 refuses a tag value over 256 characters at launch (the jenkins-fleet:remote-fs tag).
+    ['a remoteFS too long for its EC2 tag', valid.replace('    instanceProfile', `    remoteFS: /${'a'.repeat(256)}\n    instanceProfile`), /pools\[0\]\.remoteFS: expected an absolute path without spaces, at most 256 characters/],
     ['a label with a space', valid.replace('[awsDeploy, terraform]', '["aws deploy"]'), /pools\[0\]\.labels\[0\]: expected a Jenkins label/],
     ['a bad fleet id', valid.replace('fleet: bank-ci', 'fleet: Bank_CI'), /^fleet.yaml:1: fleet: expected a fleet id/],
     ['a non-http controller URL', valid.replace('https://jenkins.example/', 'ftp://jenkins'), /controller\.url: expected an http\(s\) URL, found "ftp:\/\/jenkins"/],
@@ -130,6 +132,24 @@ describe('loading fleet.yaml', () => {
     expect(parseFleet(valid, 'fleet.yaml').lock).toBeUndefined();
     expect(parseFleet(`${valid}lock:\n  table: jenkins-fleet-locks\n`, 'fleet.yaml').lock).toEqual({ table: 'jenkins-fleet-locks', region: 'us-east-1', expireAfter: 120_000 });
     expect(parseFleet(`${valid}lock: { table: locks, region: eu-west-1, expireAfter: 5m }\n`, 'fleet.yaml').lock).toEqual({ table: 'locks', region: 'eu-west-1', expireAfter: 300_000 });
+  });
+
+  it('reads the interruption queue, one (queue) or one per region (queues), as the list of queues', () => {
+    const east = 'https://sqs.us-east-1.amazonaws.com/123456789012/jenkins-fleet-bank-ci-interruptions';
+    const west = 'https://sqs.us-west-2.amazonaws.com/123456789012/jenkins-fleet-bank-ci-interruptions';
+    expect(parseFleet(`${valid}interruptions:\n  queue: ${east}\n`, 'fleet.yaml').interruptions).toEqual({ queues: [east] });
+    expect(parseFleet(`${valid}interruptions:\n  queues: [${east}, ${west}]\n`, 'fleet.yaml').interruptions).toEqual({ queues: [east, west] });
+  });
+
+  it('refuses interruption queues that are not one per region, both forms at once, neither, or no queue URL, naming the field', () => {
+    const east = 'https://sqs.us-east-1.amazonaws.com/123456789012/jenkins-fleet-bank-ci-interruptions';
+    expect(problems(`${valid}interruptions:\n  queues: [${east}, ${east.replace('bank-ci', 'other')}]\n`)).toEqual([
+      expect.stringMatching(/^fleet\.yaml:16(:\d+)?: interruptions\.queues\[1\]: .*one queue per region, found a second in us-east-1 \(first at interruptions\.queues\[0\]\)/),
+    ]);
+    expect(problems(`${valid}interruptions:\n  queue: ${east}\n  queues: [${east}]\n`)).toEqual([expect.stringMatching(/interruptions\.queues: .*either queue \(the one queue of a fleet in one region\) or queues \(one per region\), found both/)]);
+    expect(problems(`${valid}interruptions: {}\n`)).toEqual([expect.stringMatching(/^fleet\.yaml:15(:\d+)?: interruptions\.queue: .*an SQS queue URL in queue \(or a list in queues, one per region with Spot pools\), found neither/)]);
+    expect(problems(`${valid}interruptions:\n  queues: [jenkins-fleet-bank-ci-interruptions]\n`)).toEqual([expect.stringMatching(/interruptions\.queues\[0\]: expected an SQS queue URL such as https:\/\/sqs\.us-east-1\.amazonaws\.com\//)]);
+    expect(problems(`${valid}interruptions:\n  queues: []\n`)).toEqual([expect.stringMatching(/interruptions\.queues: /)]);
   });
 
   it('refuses a run lock without a table, with a bad table name, region or expiry, or an unknown key, naming the field', () => {

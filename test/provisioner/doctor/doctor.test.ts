@@ -382,9 +382,12 @@ describe('provisioner doctor on a broken copy', () => {
     edit('fleet.yaml', 'instanceType: t3.large\n', 'instanceType: t3.large\n    capacity: spot-then-on-demand\n');
     const problems = await problemsOf('fleet');
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(/^fleet\.yaml pool awsDeploy2 launches Spot instances in us-east-1, but interruptions\.queue is in us-west-2: /);
+    expect(problems[0]).toMatch(/^fleet\.yaml pool awsDeploy2 launches Spot instances in us-east-1, but interruptions\.queue has no queue in us-east-1 \(only in us-west-2\): .*add that region's queue to interruptions\.queues/);
+    // A queue per region: every Spot pool's region has one.
+    edit('fleet.yaml', '  queue: https://sqs.us-west-2.amazonaws.com/123456789012/jenkins-fleet-bank-ci-interruptions\n', '  queues:\n    - https://sqs.us-west-2.amazonaws.com/123456789012/jenkins-fleet-bank-ci-interruptions\n    - https://sqs.us-east-1.amazonaws.com/123456789012/jenkins-fleet-bank-ci-interruptions\n');
+    expect(await problemsOf('fleet')).toEqual([]);
     // On-demand pools elsewhere get no notices to hear; a queue in the pools' region hears them all.
-    edit('fleet.yaml', 'us-west-2.amazonaws.com', 'us-east-1.amazonaws.com');
+    edit('fleet.yaml', '    - https://sqs.us-west-2.amazonaws.com/123456789012/jenkins-fleet-bank-ci-interruptions\n', '');
     expect(await problemsOf('fleet')).toEqual([]);
   });
 

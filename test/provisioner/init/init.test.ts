@@ -74,7 +74,8 @@ describe('provisioner init', () => {
     expect(fleet.controller.url).toBe('https://jenkins.ci.bank.internal/');
     expect(fleet.secrets?.kmsKeyId).toBe('alias/jenkins-fleet/bank-ci');
     expect(fleet.lock).toEqual({ table: 'bank-ci-run-locks', region: 'us-east-1', expireAfter: 120_000 });
-    expect(fleet.interruptions).toEqual({ queue: 'https://sqs.us-east-1.amazonaws.com/123456789012/jenkins-fleet-bank-ci-interruptions' });
+    expect(fleet.interruptions).toEqual({ queues: ['https://sqs.us-east-1.amazonaws.com/123456789012/jenkins-fleet-bank-ci-interruptions'] });
+    expect(text).toMatch(/^interruptions:\n {2}queue: https:\/\/sqs\.us-east-1\.amazonaws\.com\/123456789012\/jenkins-fleet-bank-ci-interruptions$/m);
     for (const pool of fleet.pools) {
       expect(pool).toMatchObject({ subnets: ['subnet-0fedcba9876543201', 'subnet-0fedcba9876543202'], securityGroups: ['sg-0fedcba9876543210'], instanceProfile: 'bank-ci-agent' });
     }
@@ -150,6 +151,26 @@ describe('provisioner init', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^error: fleet\.yaml:\d+: pools\[0\]\.securityGroups\[0\]: expected a security group id \(sg-\.\.\.\), found "default" \(as filled from the outputs; nothing was written\)$/m);
     expect(() => readFileSync(join(dir, 'fleet.yaml'))).toThrow();
+  });
+
+  it("writes a queue per region from terraform/jenkins's outputs and each further region's terraform/interruptions, and keeps a region's queue it is not given", async () => {
+    const east = 'https://sqs.us-east-1.amazonaws.com/123456789012/jenkins-fleet-bank-ci-interruptions';
+    const west = 'https://sqs.us-west-2.amazonaws.com/123456789012/jenkins-fleet-bank-ci-interruptions';
+    write('jenkins.outputs.json', jenkinsOutputs());
+    write('interruptions-us-west-2.json', { interruption_queue_url: { sensitive: false, type: 'string', value: west } });
+    const run = await init(['--outputs', 'jenkins.outputs.json', '--outputs', 'interruptions-us-west-2.json']);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(/^ {2}interruptions\.queues +https:\/\/sqs\.us-east-1\..*, https:\/\/sqs\.us-west-2\..* {2}\(interruption_queue_url\)$/m);
+    expect(parseFleet(readFileSync(join(dir, 'fleet.yaml'), 'utf8'), 'fleet.yaml').interruptions).toEqual({ queues: [east, west] });
+    // Again with terraform/jenkins's outputs alone: its region's queue is replaced, the other region's stays.
+    write('jenkins.outputs.json', jenkinsOutputs({ interruption_queue_url: east.replace('123456789012', '210987654321') }));
+    expect((await init(['--outputs', 'jenkins.outputs.json', '--force'])).stderr).toBe('');
+    expect(parseFleet(readFileSync(join(dir, 'fleet.yaml'), 'utf8'), 'fleet.yaml').interruptions).toEqual({ queues: [east.replace('123456789012', '210987654321'), west] });
+    // Two roots' queues in one region: which is the fleet's cannot be told.
+    write('interruptions-again.json', { interruption_queue_url: { sensitive: false, type: 'string', value: east } });
+    const twice = await init(['--outputs', 'jenkins.outputs.json', '--outputs', 'interruptions-again.json', '--force']);
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toMatch(/jenkins\.outputs\.json, interruptions-again\.json: output interruption_queue_url names two queues in us-east-1 \(.*\); give one root's outputs per region/);
   });
 
   it('fills the deploy\'s state bucket from the bootstrap root\'s outputs, and refuses two roots that disagree', async () => {

@@ -486,3 +486,80 @@ describe('JenkinsController.readQueue', () => {
     expect((error as Error).message).toMatch(/reading the build queue.*Jenkins at http:\/\/127\.0\.0\.1:\d+\/jenkins\/.*items\[0\]\.id: expected an integer/);
   });
 });
+
+describe('JenkinsController.nodeSettings', () => {
+  const name = 'awsDeploy-i-0123456789abcdef0';
+  const configXml = `<?xml version="1.1" encoding="UTF-8"?>
+<slave>
+  <name>${name}</name>
+  <description>${spec.description.replace(/'/g, '&apos;')}</description>
+  <remoteFS>/home/jenkins/agent</remoteFS>
+  <numExecutors>2</numExecutors>
+  <mode>EXCLUSIVE</mode>
+  <retentionStrategy class="hudson.slaves.RetentionStrategy$Always"/>
+  <launcher class="hudson.slaves.JNLPLauncher"><webSocket>true</webSocket></launcher>
+  <label>awsDeploy terraform python</label>
+  <nodeProperties/>
+</slave>`;
+  const xml = (status: number, body: string): Handler => (_req, res) => {
+    res.writeHead(status, { 'content-type': 'application/xml;charset=utf-8' });
+    res.end(body);
+  };
+
+  it("GETs computer/NAME/config.xml with the API token and reads the node's settings", async () => {
+    handlers = [xml(200, configXml)];
+    await expect(controller().nodeSettings(name)).resolves.toEqual({ description: spec.description, remoteFS: spec.remoteFS, executors: 2, mode: 'EXCLUSIVE', labels: spec.labels });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.method).toBe('GET');
+    expect(seen[0]!.path).toBe(`/jenkins/computer/${name}/config.xml`);
+    expect(seen[0]!.headers.authorization).toBe(basic);
+  });
+
+  it('answers undefined for a node that is gone (404)', async () => {
+    handlers = [html(404, 'Not Found')];
+    await expect(controller().nodeSettings(name)).resolves.toBeUndefined();
+  });
+
+  it("refuses a config.xml that is not an agent's, naming the call and the controller", async () => {
+    handlers = [xml(200, '<?xml version="1.1"?><hudson.model.FreeStyleProject><description>a job</description></hudson.model.FreeStyleProject>')];
+    const error = await controller().nodeSettings(name).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RemoteError);
+    expect((error as Error).message).toBe(
+      `reading the configuration of node ${name}: Jenkins at ${url} answered a config.xml that is not an agent's: config.xml describes a <hudson.model.FreeStyleProject>, not an agent (<slave>)`,
+    );
+  });
+
+  it('names the missing permission on a 403 and the token on a 401, without showing it', async () => {
+    handlers = [html(403, 'denied', { 'X-Required-Permission': 'hudson.model.Computer.ExtendedRead', 'X-You-Are-Authenticated-As': 'fleet-bot' })];
+    await expect(controller().nodeSettings(name)).rejects.toThrow(`reading the configuration of node ${name}: Jenkins at ${url} answered 403 Forbidden: user fleet-bot lacks the Agent/ExtendedRead permission`);
+    handlers = [html(401, 'Unauthorized')];
+    const error = await controller().nodeSettings(name).catch((e: unknown) => e);
+    expect((error as Error).message).toContain('answered 401 Unauthorized: the user name or API token was not accepted');
+    expectNoCredentials(error);
+  });
+
+  it('retries a 503 and quotes what the controller said when it keeps failing', async () => {
+    handlers = [html(503, 'Jenkins is getting ready to work'), xml(200, configXml)];
+    await expect(controller().nodeSettings(name)).resolves.toMatchObject({ executors: 2 });
+    expect(seen).toHaveLength(2);
+    handlers = [0, 1].map(() => html(500, 'boom', { 'X-Error': 'something broke' }));
+    await expect(controller({ retries: 1 }).nodeSettings(name)).rejects.toThrow(`answered 500 Internal Server Error: something broke`);
+  });
+
+  it('bounds a read that gets no answer, retries it, and names the endpoint when nothing listens', async () => {
+    handlers = [() => undefined, () => undefined];
+    const started = Date.now();
+    const error = await controller({ timeoutMs: 200, retries: 1 }).nodeSettings(name).catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(seen).toHaveLength(2);
+    expect((error as Error).message).toBe(`reading the configuration of node ${name}: Jenkins at ${url} did not answer within 0.2 s (after 2 attempts)`);
+
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const dead = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/`;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const refused = await new JenkinsController({ url: dead, user, token, retries: 0 }).nodeSettings(name).catch((e: unknown) => e);
+    expect((refused as Error).message).toBe(`reading the configuration of node ${name}: Jenkins at ${dead} refused the connection`);
+    expectNoCredentials(refused);
+  });
+});

@@ -55,7 +55,7 @@ function recordingSystems() {
   };
   const compute = { region: 'us-east-1', launch: record('launch'), terminate: record('terminate'), listInstances: record('listInstances'), markBootstrapped: record('markBootstrapped'), markIdle: record('markIdle') };
   const controller = { drain: record('drain'), deleteNode: record('deleteNode'), createNode: record('createNode'), listNodes: record('listNodes') };
-  const interruptions = { url: 'https://sqs.us-east-1.amazonaws.com/111122223333/q', receive: record('receive'), delete: record('delete') };
+  const interruptions = [{ url: 'https://sqs.us-east-1.amazonaws.com/111122223333/q', receive: record('receive'), delete: record('delete') }];
   const systems = { controller, compute: () => compute, parameters: () => ({}), transport: () => ({}), interruptions } as unknown as Systems;
   return { systems, calls };
 }
@@ -169,7 +169,7 @@ describe('a leader that lost its lease stops acting at once', () => {
     // Nor mark an instance idle: a mark decides a later removal by a `watch --once`.
     await expect(acting.compute('us-east-1').markIdle(['i-1'], { kind: 'busy' } as never)).rejects.toThrow(LeadershipLost);
     // Nor does it read the interruption queue: a receive would hide the notices from the new leader.
-    await expect(acting.interruptions!.receive(true)).rejects.toThrow(LeadershipLost);
+    await expect(acting.interruptions![0]!.receive(true)).rejects.toThrow(LeadershipLost);
     expect(calls).toEqual(['launch']);
     expect(term.aborted).toBe(true);
     expect(a.leadership.role).toBe('follower');

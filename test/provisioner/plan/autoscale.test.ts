@@ -6,7 +6,7 @@ import { agentName, nodeDescription, type AgentNode, type Instance, type Observe
 import { ephemeralDrainReason, ephemeralUnwatchedReason, placeholderDescription, placeholderName, planWatch, unplannedDemand, type WatchState } from '../../../provisioner/src/plan/autoscale.ts';
 import type { QueueItem } from '../../../provisioner/src/plan/demand.ts';
 import { interruptionDrainReason } from '../../../provisioner/src/plan/interruptions.ts';
-import { drainMessage } from '../../../provisioner/src/plan/plan.ts';
+import { drainMessage, planUp, type Action } from '../../../provisioner/src/plan/plan.ts';
 import { emptyMemory, type ScalingMemory } from '../../../provisioner/src/plan/scale.ts';
 import { fleetStatus } from '../../../provisioner/src/plan/status.ts';
 import { formatStatus } from '../../../provisioner/src/cli/format.ts';
@@ -259,6 +259,64 @@ describe('a tick of watch, planned', () => {
   });
 });
 
+
+describe("a fixed pool's agent warned of a Spot interruption (count: N, not scaled by watch)", () => {
+  const warningAt = NOW - 5 * S;
+  const notice = { kind: 'warning' as const, instanceId: fixedAgent.id, at: warningAt, action: 'terminate' as const };
+  const warnedNode = () => drained(fixedAgent, interruptionDrainReason(notice), { idle: false, busyExecutors: 1, offlineSince: warningAt });
+  const launches = (actions: readonly Action[]) => actions.filter((a) => a.type === 'launch');
+
+  it('gets its replacement at the notice, in the tick that receives it, before Jenkins shows the drain: the pool holds N + 1 for a while', () => {
+    const plan = planWatch(fleet, observed([], []), [], state(emptyMemory(), { interruptions: new Map([[fixedAgent.id, notice]]) }));
+    expect(launches(plan.bringUp.actions)).toEqual([expect.objectContaining({ type: 'launch', pool: 'fixed', count: 1 })]);
+    expect(plan.drains).toEqual([{ pool: 'fixed', node: agentName('fixed', fixedAgent.id), message: drainMessage('bank-ci', interruptionDrainReason(notice)) }]);
+    expect(plan.takeDown.actions).toEqual([]);
+  });
+
+  it('a restarted watch, reading the notice from the drain, plans the very same launch (its token too), so EC2 gives back the instance already launched', () => {
+    const atNotice = planWatch(fleet, observed([], []), [], state(emptyMemory(), { interruptions: new Map([[fixedAgent.id, notice]]) }));
+    const restarted = planWatch(fleet, { ...observed([], []), nodes: [warnedNode(), node(prAgent), placeholder()] }, [], state());
+    expect(launches(restarted.bringUp.actions)).toHaveLength(1);
+    expect(launches(restarted.bringUp.actions)).toEqual(launches(atNotice.bringUp.actions));
+    expect(planUp(fleet, { ...observed([], []), nodes: [warnedNode(), node(prAgent), placeholder()] }).actions.filter((a) => a.type === 'launch')).toEqual(launches(atNotice.bringUp.actions));
+  });
+
+  it('launches no second replacement once the first is there, and neither watch nor up nor plan sees N + 1 as a surplus to remove while the warned instance lives', () => {
+    const replacement = instance('fixed', { state: 'pending', launchedAt: warningAt + 1 * S, bootstrappedAt: undefined });
+    const world = { ...observed([replacement], []), nodes: [warnedNode(), node(prAgent), placeholder()] };
+    const tick = planWatch(fleet, world, [], state());
+    expect(launches(tick.bringUp.actions)).toEqual([]);
+    expect(tick.takeDown.actions.filter((a) => a.type === 'remove')).toEqual([]);
+    const up = planUp(fleet, world);
+    expect(up.actions.filter((a) => a.type === 'remove' || a.type === 'launch')).toEqual([]);
+    // The replacement is brought up as any new agent is; the warned one is left for EC2 to take.
+    expect(up.actions.map((a) => [a.type, 'node' in a ? a.node : ''])).toEqual([['register', agentName('fixed', replacement.id)]]);
+  });
+
+  it('once EC2 took the instance: its node is deleted, and the pool is back at N with nothing launched', () => {
+    const replacement = instance('fixed', { launchedAt: warningAt + 1 * S });
+    const taken = { ...fixedAgent, state: 'terminated' as const };
+    const world: Observed = { instances: [taken, prAgent, replacement], nodes: [{ ...warnedNode(), idle: true, busyExecutors: 0 }, node(prAgent), node(replacement), placeholder()], secrets: [], now: NOW };
+    const up = planUp(fleet, world);
+    expect(up.actions.map((a) => a.type)).toEqual(['delete-node']);
+  });
+
+  it('a rebalance recommendation alone takes nothing away: no replacement, the agent stays in service', () => {
+    const rebalance = { kind: 'rebalance' as const, instanceId: fixedAgent.id, at: warningAt };
+    const plan = planWatch(fleet, observed([], []), [], state(emptyMemory(), { interruptions: new Map([[fixedAgent.id, rebalance]]) }));
+    expect(launches(plan.bringUp.actions)).toEqual([]);
+    expect(plan.drains).toEqual([]);
+  });
+
+  it("a scaled pool at max: up does not remove the replacement, nor the warned agent, as a surplus", () => {
+    const atMax = fleetOf([ec2Pool('awsDeploy', { count: null, settings: { min: 0, max: 1 } })], { offlineAfter: '5m' });
+    const warned = instance('awsDeploy');
+    const replacement = instance('awsDeploy', { launchedAt: NOW - 2 * S });
+    const warnedAt = drained(warned, interruptionDrainReason({ kind: 'warning', at: NOW - 4 * S, action: 'terminate' }), { idle: false, busyExecutors: 1 });
+    const world: Observed = { instances: [warned, replacement], nodes: [warnedAt, node(replacement)], secrets: [], now: NOW };
+    expect(planUp(atMax, world).actions).toEqual([]);
+  });
+});
 
 describe('between ticks: a build queued since the last tick', () => {
   const seen = observed([], []);

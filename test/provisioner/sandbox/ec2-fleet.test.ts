@@ -5,6 +5,7 @@ import {
   CreateFleetCommand,
   CreateLaunchTemplateCommand,
   CreateLaunchTemplateVersionCommand,
+  CreateTagsCommand,
   DeleteLaunchTemplateCommand,
   DescribeInstancesCommand,
   DescribeLaunchTemplatesCommand,
@@ -101,6 +102,11 @@ describe('CreateFleet of type instant through the real SDK client', () => {
       { Key: 'aws:ec2launchtemplate:version', Value: '1' },
       { Key: 'aws:ec2:fleet-id', Value: out.FleetId },
     ]));
+    // EC2's own aws: tags do not count against the 50 a resource may carry.
+    const own = described[0]!.Tags!.filter((t) => !t.Key!.startsWith('aws:')).length;
+    const more = (n: number, from: number) => Array.from({ length: n }, (_, i) => ({ Key: `k${from + i}`, Value: 'v' }));
+    await h.ec2.send(new CreateTagsCommand({ Resources: [ids[0]!], Tags: more(50 - own, 0) }));
+    await expect(h.ec2.send(new CreateTagsCommand({ Resources: [ids[0]!], Tags: more(1, 50) }))).rejects.toMatchObject({ name: 'TagLimitExceeded' });
     const again = await h.ec2.send(new CreateFleetCommand(fleet(id, 3, { ClientToken: 'fleet-1' })));
     expect(again.FleetId).toBe(out.FleetId);
     expect(again.Instances!.flatMap((i) => i.InstanceIds!)).toEqual(ids);

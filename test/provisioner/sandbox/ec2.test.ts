@@ -1,7 +1,7 @@
 // The EC2 stand-in, exercised only through the real @aws-sdk/client-ec2.
 import { fingerprint, hostKeysFromConsole } from '../../../provisioner/src/transport/ssh-host-keys.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateTagsCommand, DescribeInstancesCommand, GetConsoleOutputCommand, paginateDescribeInstances, RunInstancesCommand, TerminateInstancesCommand, EC2Client, type RunInstancesCommandInput } from '@aws-sdk/client-ec2';
+import { CreateTagsCommand, DeleteTagsCommand, DescribeInstancesCommand, GetConsoleOutputCommand, paginateDescribeInstances, RunInstancesCommand, TerminateInstancesCommand, EC2Client, type RunInstancesCommandInput } from '@aws-sdk/client-ec2';
 import { eventually, startHarness, type Harness } from '../../support/sandbox.ts';
 
 let h: Harness;
@@ -148,11 +148,44 @@ describe('EC2 stand-in through the real SDK client', () => {
     });
     expect(gone.Tags).toContainEqual({ Key: 'jenkins-fleet:generation', Value: '2' });
     expect(gone.StateReason?.Code).toBe('Client.UserInitiatedShutdown');
+    // Terminating a terminated instance, while it is still listed, succeeds and changes nothing.
+    const again = await h.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+    expect(again.TerminatingInstances![0]).toMatchObject({ InstanceId: id, CurrentState: { Name: 'terminated', Code: 48 }, PreviousState: { Name: 'terminated', Code: 48 } });
     await eventually('vanished', async () => {
       const d = await h.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: [id] }] }));
       return d.Reservations!.length === 0;
     });
     await expect(h.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }))).rejects.toMatchObject({ name: 'InvalidInstanceID.NotFound' });
+    await expect(h.ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: 'k', Value: 'v' }] }))).rejects.toMatchObject({ name: 'InvalidInstanceID.NotFound' });
+    // At most 1000 ids a call, for TerminateInstances and CreateTags alike (the SDK model's constraint).
+    const ids = Array.from({ length: 1001 }, (_, n) => `i-${n.toString(16).padStart(17, '0')}`);
+    await expect(h.ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }))).rejects.toMatchObject({ name: 'InvalidParameterValue' });
+    await expect(h.ec2.send(new CreateTagsCommand({ Resources: ids, Tags: [{ Key: 'k', Value: 'v' }] }))).rejects.toMatchObject({ name: 'InvalidParameterValue' });
+  });
+
+  it('keeps each resource at 50 tags and deletes tags by value as DeleteTags does', async () => {
+    const out = await h.ec2.send(new RunInstancesCommand(launch()));
+    const id = out.Instances![0]!.InstanceId!;
+    const volume = out.Instances![0]!.BlockDeviceMappings?.[0]?.Ebs?.VolumeId;
+    const many = (n: number, from = 0) => Array.from({ length: n }, (_, i) => ({ Key: `k${from + i}`, Value: 'v' }));
+    // Three at launch (tags()), 47 more make 50; one more would make 51.
+    await h.ec2.send(new CreateTagsCommand({ Resources: [id], Tags: many(47) }));
+    await expect(h.ec2.send(new CreateTagsCommand({ Resources: [id], Tags: many(1, 47) }))).rejects.toMatchObject({ name: 'TagLimitExceeded' });
+    // Replacing a value adds no tag; a failed call writes nothing, on any of its resources.
+    await h.ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: 'k0', Value: 'changed' }] }));
+    if (volume) await expect(h.ec2.send(new CreateTagsCommand({ Resources: [volume, id], Tags: many(1, 90) }))).rejects.toMatchObject({ name: 'TagLimitExceeded' });
+    const describe = async () => (await h.ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0]!.Instances![0]!.Tags ?? [];
+    expect(await describe()).toHaveLength(50);
+    expect(await describe()).toContainEqual({ Key: 'k0', Value: 'changed' });
+    await expect(h.ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: 'x'.repeat(128), Value: '' }] }))).rejects.toMatchObject({ name: 'InvalidParameterValue' });
+    // A value deletes only a tag of that value; a key alone whatever its value.
+    await h.ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: [{ Key: 'k0', Value: 'v' }, { Key: 'k1', Value: '' }] }));
+    expect((await describe()).filter((t) => t.Key === 'k0' || t.Key === 'k1').sort((a, b) => a.Key!.localeCompare(b.Key!))).toEqual([{ Key: 'k0', Value: 'changed' }, { Key: 'k1', Value: 'v' }]);
+    await h.ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: [{ Key: 'k0' }, { Key: 'k1', Value: 'v' }] }));
+    expect((await describe()).filter((t) => t.Key === 'k0' || t.Key === 'k1')).toEqual([]);
+    // No Tag at all: every tag the account set goes.
+    await h.ec2.send(new DeleteTagsCommand({ Resources: [id] }));
+    expect(await describe()).toEqual([]);
   });
 
   it('hides new instances from reads for the consistency lag, as EC2 may', async () => {

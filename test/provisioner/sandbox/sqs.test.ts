@@ -111,6 +111,39 @@ describe('the interruption queue under IAM (provisioner-iam for the fleet)', () 
     }
   });
 
+  it("judges a QueueUrl of another account as that account's queue: one that does not exist there is QueueDoesNotExist, never the caller's queue of that name", async () => {
+    const fleet = parseFleet(`${example}\ninterruptions:\n  queue: ${QUEUE}\n`, 'fleet.yaml', {});
+    const h = await startHarness((o) => { o.iam = { fleet, modulesDir: defaultModulesDir }; });
+    const sqs = client(h);
+    try {
+      const elsewhere = QUEUE.replace('123456789012', '210987654321');
+      for (const call of [
+        new ReceiveMessageCommand({ QueueUrl: elsewhere }),
+        new DeleteMessageCommand({ QueueUrl: elsewhere, ReceiptHandle: 'AQEB' }),
+        new SendMessageCommand({ QueueUrl: elsewhere, MessageBody: 'x' }),
+      ]) {
+        // The SDK reads the code from x-amzn-query-error and names the error after the modelled shape.
+        await expect(sqs.send(call as ReceiveMessageCommand)).rejects.toMatchObject({ name: 'QueueDoesNotExist', Code: 'AWS.SimpleQueueService.NonExistentQueue', $metadata: { httpStatusCode: 400 } });
+      }
+      // A queue of the caller's own account that does not exist: the same answer, before any question of rights.
+      await expect(sqs.send(new SendMessageCommand({ QueueUrl: `${QUEUE}-other`, MessageBody: 'x' }))).rejects.toMatchObject({ name: 'QueueDoesNotExist' });
+      // The fleet's own queue, which exists: IAM decides (provisioner-iam grants no SendMessage).
+      await expect(sqs.send(new SendMessageCommand({ QueueUrl: QUEUE, MessageBody: 'x' }))).rejects.toMatchObject({ name: 'AccessDenied' });
+      const log = readFileSync(join(h.dir, 'requests.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { service: string; error?: string });
+      expect(log.filter((e) => e.service === 'sqs').map((e) => e.error)).toEqual(['AWS.SimpleQueueService.NonExistentQueue', 'AWS.SimpleQueueService.NonExistentQueue', 'AWS.SimpleQueueService.NonExistentQueue', 'AWS.SimpleQueueService.NonExistentQueue', 'AccessDenied']);
+    } finally {
+      sqs.destroy();
+      await h.stop();
+    }
+  });
+
+  it("refuses to start with a fleet whose queue is in another account or region than the sandbox's, naming the queue", async () => {
+    for (const queue of [QUEUE.replace('123456789012', '210987654321'), QUEUE.replace('us-east-1', 'eu-west-1')]) {
+      const fleet = parseFleet(`${example}\ninterruptions:\n  queue: ${queue}\n`, 'fleet.yaml', {});
+      await expect(startHarness((o) => { o.iam = { fleet, modulesDir: defaultModulesDir }; })).rejects.toThrow(`the queue ${queue} is not in the sandbox's account 123456789012 and region us-east-1`);
+    }
+  });
+
   it('gives a fleet without interruptions.queue no right on any queue', async () => {
     const h = await startHarness((o) => { o.iam = { fleet: parseFleet(example, 'fleet.yaml', {}), modulesDir: defaultModulesDir }; });
     const sqs = client(h);

@@ -47,6 +47,23 @@ describe('SSM stand-in through the real SDK client', () => {
     await expect(h.ssm.send(new DeleteParameterCommand({ Name: name }))).rejects.toMatchObject({ name: 'ParameterNotFound' });
   });
 
+  it('keeps the tier rules of PutParameter: 4 KB Standard, 8 KB Advanced, no way back from Advanced, no {{}} in a value', async () => {
+    const name = '/jenkins-fleet/bank-ci/tiers';
+    const put = (value: string, extra: Record<string, unknown> = {}) => h.ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'SecureString', Overwrite: true, ...extra }));
+    await expect(put('x'.repeat(4097))).rejects.toMatchObject({ name: 'ValidationException' });
+    expect(await put('x'.repeat(4096))).toMatchObject({ Tier: 'Standard' });
+    // Intelligent-Tiering answers the tier it chose.
+    expect(await put('x'.repeat(10), { Tier: 'Intelligent-Tiering' })).toMatchObject({ Tier: 'Standard' });
+    expect(await put('x'.repeat(5000), { Tier: 'Intelligent-Tiering' })).toMatchObject({ Tier: 'Advanced' });
+    await expect(put('x'.repeat(8193), { Tier: 'Advanced' })).rejects.toMatchObject({ name: 'ValidationException' });
+    // Advanced stays advanced: Standard, asked or by default, is refused; Intelligent-Tiering keeps it.
+    await expect(put('small', { Tier: 'Standard' })).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringContaining("can't downgrade") });
+    await expect(put('small')).rejects.toMatchObject({ name: 'ValidationException' });
+    expect(await put('small', { Tier: 'Intelligent-Tiering' })).toMatchObject({ Tier: 'Advanced' });
+    await expect(put('a {{ssm:/other}} b', { Tier: 'Advanced' })).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringContaining('{{}}') });
+    await h.ssm.send(new DeleteParameterCommand({ Name: name }));
+  });
+
   it('answers the public AMI aliases', async () => {
     const p = await h.ssm.send(new GetParameterCommand({ Name: '/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id' }));
     expect(p.Parameter).toMatchObject({ Type: 'String', DataType: 'aws:ec2:image' });
@@ -64,6 +81,16 @@ describe('SSM stand-in through the real SDK client', () => {
       const info = await h.ssm.send(new DescribeInstanceInformationCommand({ InstanceInformationFilterList: [{ key: 'InstanceIds', valueSet: [id] }] })).catch(() => undefined);
       return info?.InstanceInformationList?.[0]?.PingStatus === 'Online';
     });
+    // The enumerated filters match as SSM's do, and a value outside the model's list is refused.
+    const listed = async (filter: { Key: string; Values: string[] }) =>
+      (await h.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [id] }, filter] }))).InstanceInformationList!.map((i) => i.InstanceId);
+    expect(await listed({ Key: 'PlatformTypes', Values: ['Linux'] })).toEqual([id]);
+    expect(await listed({ Key: 'PlatformTypes', Values: ['Windows'] })).toEqual([]);
+    expect(await listed({ Key: 'ResourceType', Values: ['ManagedInstance'] })).toEqual([]);
+    expect(await listed({ Key: 'PingStatus', Values: ['ConnectionLost'] })).toEqual([]);
+    await expect(listed({ Key: 'PingStatus', Values: ['online'] })).rejects.toMatchObject({ name: 'InvalidInstanceInformationFilterValue' });
+    await expect(h.ssm.send(new DescribeInstanceInformationCommand({ InstanceInformationFilterList: [{ key: 'PlatformTypes', valueSet: ['linux'] }] })))
+      .rejects.toMatchObject({ name: 'InvalidInstanceInformationFilterValue' });
   });
 
   it('runs AWS-RunShellScript with bash in the host root and reports output and exit codes', async () => {

@@ -3,14 +3,14 @@
 // every EC2, SSM and DynamoDB call they sign is authorised against it before the stand-in acts.
 import { join } from 'node:path';
 import type { Fleet } from '../../../src/model.ts';
-import { isStaticPool } from '../../../src/config/schema.ts';
+import { isStaticPool, queueUrlPattern } from '../../../src/config/schema.ts';
 import { UserError } from '../../../src/errors.ts';
 import { kmsKeyOf } from '../ssm.ts';
 import type { Sandbox } from '../world.ts';
 import { authorize, type Principal, type Refusal } from './authorize.ts';
 import { TerraformModule, type PolicyDocument, type Value } from './hcl.ts';
 import { defaultLockTable } from '../dynamodb.ts';
-import { dynamoDbRequests, ec2Requests, instanceArn, queueArn, sandboxVpcId, sqsRequests, ssmRequests, tableArn } from './requests.ts';
+import { dynamoDbRequests, ec2Requests, instanceArn, sandboxVpcId, sqsRequests, ssmRequests, tableArn } from './requests.ts';
 
 export { defaultModulesDir } from './modules-dir.ts';
 
@@ -31,7 +31,8 @@ export interface SandboxIam {
   authorizeEc2(form: URLSearchParams): Promise<Refusal | undefined>;
   authorizeSsm(op: string, input: Record<string, unknown>): Promise<Refusal | undefined>;
   authorizeDynamoDb(op: string, input: Record<string, unknown>): Promise<Refusal | undefined>;
-  authorizeSqs(op: string, input: Record<string, unknown>): Promise<Refusal | undefined>;
+  /** An SQS call on the queue of `queueArn` (the stand-in found it from the QueueUrl: the URL's account, not the caller's). */
+  authorizeSqs(op: string, queueArn: string): Promise<Refusal | undefined>;
   /** An SSM call a host's `aws` makes with its instance's role credentials. */
   authorizeInstance(instanceId: string, op: string, input: Record<string, unknown>): Promise<Refusal | undefined>;
 }
@@ -59,6 +60,12 @@ function one(values: Set<string>, what: string, variable: string, pools = "the f
     throw new UserError(`--fleet: terraform/modules/provisioner-iam takes one ${what} (${variable}); ${pools} name ${values.size === 0 ? 'none' : [...values].join(', ')}`);
   }
   return [...values][0]!;
+}
+
+/** A queue URL's ARN, as terraform's aws_sqs_queue.arn is to its url: the URL's own region, account and name. */
+function queueArnOf(url: string): string {
+  const [, region, account, name] = queueUrlPattern.exec(url) as RegExpExecArray;
+  return `arn:aws:sqs:${region}:${account}:${name}`;
 }
 
 /** The sandbox names each instance profile's role after it. */
@@ -100,8 +107,9 @@ export function provisionerIamVariables(sb: Sandbox, options: IamOptions): Recor
     kms_key_arn: kmsKeyArn,
     // terraform/jenkins creates the run lock's table; the sandbox serves the one the fleet file names.
     lock_table_arn: tableArn(sb, fleet.lock?.table ?? defaultLockTable),
-    // terraform/jenkins makes the interruption queue and passes its ARN; a fleet file without one gets no SQS right.
-    interruption_queue_arn: fleet.interruptions ? queueArn(sb, fleet.interruptions.queue) : null,
+    // terraform/jenkins makes the interruption queue (terraform/interruptions one in each further
+    // region) and passes their ARNs; a fleet file without one gets no SQS right.
+    interruption_queue_arns: fleet.interruptions ? fleet.interruptions.queues.map(queueArnOf) : null,
     ...(options.imageOwners ? { image_owners: options.imageOwners } : {}),
   };
 }
@@ -152,6 +160,6 @@ export async function loadSandboxIam(sb: Sandbox, options: IamOptions): Promise<
     authorizeEc2: (form) => authorize(provisioner, sb.region, ec2Requests(sb, form), resourcePolicies),
     authorizeSsm: (op, input) => authorize(provisioner, sb.region, ssmRequests(sb, op, input), resourcePolicies),
     authorizeDynamoDb: (op, input) => authorize(provisioner, sb.region, dynamoDbRequests(sb, op, input), resourcePolicies),
-    authorizeSqs: (op, input) => authorize(provisioner, sb.region, sqsRequests(sb, op, input), resourcePolicies),
+    authorizeSqs: (op, arn) => authorize(provisioner, sb.region, sqsRequests(op, arn), resourcePolicies),
   };
 }

@@ -390,15 +390,13 @@ export function tableArn(sb: Sandbox, table: string): string {
  * (Service Authorization Reference, Amazon DynamoDB: GetItem, PutItem, UpdateItem, DeleteItem list
  * that key). Table actions (CreateTable, DescribeTable...) on the table, with no keys.
  */
-/** The ARN of the sandbox's queue a queue URL names (the sandbox's account serves it, as it serves the lock table). */
-export function queueArn(sb: Sandbox, queueUrl: string): string {
-  return `arn:aws:sqs:${sb.region}:${sb.accountId}:${queueUrl.split('/').pop() ?? ''}`;
-}
-
-/** An SQS call as IAM sees it: the action on the queue its QueueUrl names (Service Authorization Reference, Amazon SQS: resource type queue). */
-export function sqsRequests(sb: Sandbox, op: string, input: Record<string, unknown>): AccessRequest[] {
-  if (typeof input.QueueUrl !== 'string') return [];
-  return [{ action: `sqs:${op}`, resource: queueArn(sb, input.QueueUrl) }];
+/**
+ * An SQS call as IAM sees it: the action on the queue (Service Authorization Reference, Amazon SQS:
+ * resource type queue, arn:aws:sqs:REGION:ACCOUNT:NAME) whose ARN the stand-in found from the
+ * QueueUrl: the URL's own account and region, not the caller's.
+ */
+export function sqsRequests(op: string, queueArn: string): AccessRequest[] {
+  return [{ action: `sqs:${op}`, resource: queueArn }];
 }
 
 export function dynamoDbRequests(sb: Sandbox, op: string, input: Record<string, unknown>): AccessRequest[] {

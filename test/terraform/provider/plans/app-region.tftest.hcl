@@ -1,6 +1,7 @@
 # Plans terraform/modules/app-region offline with the real aws provider and checks what the
 # provider will be asked to create: the task's secrets and command, no public IP, the database's
-# network path, the load balancer (liveness check, TLS, HSTS, WAF, access logs), scaling.
+# network path, the load balancer (liveness check, TLS, HSTS, WAF, access logs), scaling, and what
+# the execution role may pull and write for an image on docker.io and for one in ECR.
 
 provider "aws" {
   region                      = "us-east-1"
@@ -12,6 +13,13 @@ provider "aws" {
 override_data {
   target = module.load_balancer.data.aws_caller_identity.current
   values = { account_id = "111122223333" }
+}
+
+# Its ARN is known at plan time here, so that the execution role's policy document is too.
+override_resource {
+  target          = module.ecs.aws_cloudwatch_log_group.this
+  override_during = plan
+  values          = { arn = "arn:aws:logs:us-east-1:111122223333:log-group:/ecs/bank-app-pri" }
 }
 
 variables {
@@ -235,4 +243,89 @@ run "another_container_port_is_where_gunicorn_listens_and_the_load_balancer_send
     condition     = [for lb in aws_ecs_service.app.load_balancer : lb.container_port] == [8080]
     error_message = "The service registers the app's port with the target group."
   }
+}
+
+# --- The execution role: its image's one repository at most, its own log group ---------------
+
+run "a_docker_hub_image_gives_the_execution_role_no_ecr_permission_and_its_own_log_group_only" {
+  command = plan
+
+  assert {
+    condition = jsonencode({ for s in jsondecode(data.aws_iam_policy_document.pull_and_log.json).Statement : s.Sid => { actions = sort(flatten([s.Action])), resources = sort(flatten([s.Resource])) } }) == jsonencode({
+      WriteItsLog = { actions = ["logs:CreateLogStream", "logs:PutLogEvents"], resources = ["arn:aws:logs:us-east-1:111122223333:log-group:/ecs/bank-app-pri:*"] }
+    })
+    error_message = "A public image on docker.io needs no AWS permission to pull; the log is written to the app's log group only: ${data.aws_iam_policy_document.pull_and_log.json}"
+  }
+
+  assert {
+    condition     = length(data.aws_caller_identity.current) == 0
+    error_message = "The account is not asked when no ECR image needs comparing with it."
+  }
+}
+
+run "an_ecr_image_of_this_account_and_region_is_pulled_from_its_one_repository" {
+  command = plan
+
+  variables {
+    container_image = "111122223333.dkr.ecr.us-east-1.amazonaws.com/bank/banking-app@sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+  }
+
+  override_data {
+    target = data.aws_caller_identity.current
+    values = { account_id = "111122223333" }
+  }
+
+  assert {
+    condition = jsonencode({ for s in jsondecode(data.aws_iam_policy_document.pull_and_log.json).Statement : s.Sid => { actions = sort(flatten([s.Action])), resources = sort(flatten([s.Resource])) } }) == jsonencode({
+      RegistryLogin   = { actions = ["ecr:GetAuthorizationToken"], resources = ["*"] }
+      PullTheAppImage = { actions = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], resources = ["arn:aws:ecr:us-east-1:111122223333:repository/bank/banking-app"] }
+      WriteItsLog     = { actions = ["logs:CreateLogStream", "logs:PutLogEvents"], resources = ["arn:aws:logs:us-east-1:111122223333:log-group:/ecs/bank-app-pri:*"] }
+    })
+    error_message = "The execution role logs in to ECR, pulls the image's own repository (bank/banking-app, read off the reference) and no other, and writes its own log group: ${data.aws_iam_policy_document.pull_and_log.json}"
+  }
+
+  assert {
+    condition     = toset([for c in jsondecode(aws_ecs_task_definition.app.container_definitions) : c.image]) == toset(["111122223333.dkr.ecr.us-east-1.amazonaws.com/bank/banking-app@sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"])
+    error_message = "Every container runs the image the role may pull."
+  }
+}
+
+run "an_ecr_image_of_another_region_is_refused" {
+  command = plan
+
+  variables {
+    container_image = "111122223333.dkr.ecr.us-west-2.amazonaws.com/bank/banking-app:1.0.0"
+  }
+
+  override_data {
+    target = data.aws_caller_identity.current
+    values = { account_id = "111122223333" }
+  }
+
+  expect_failures = [aws_iam_role_policy.execution_pull_and_log]
+}
+
+run "an_ecr_image_of_another_account_is_refused" {
+  command = plan
+
+  variables {
+    container_image = "444455556666.dkr.ecr.us-east-1.amazonaws.com/bank/banking-app:1.0.0"
+  }
+
+  override_data {
+    target = data.aws_caller_identity.current
+    values = { account_id = "111122223333" }
+  }
+
+  expect_failures = [aws_iam_role_policy.execution_pull_and_log]
+}
+
+run "an_aws_registry_named_in_another_shape_is_refused" {
+  command = plan
+
+  variables {
+    container_image = "111122223333.dkr.ecr-fips.us-east-1.amazonaws.com/bank/banking-app:1.0.0"
+  }
+
+  expect_failures = [var.container_image]
 }

@@ -273,7 +273,7 @@ run "the_interruption_queue_is_only_received_from_and_deleted_in" {
 
   assert {
     condition     = length([for s in jsondecode(output.policy_json).Statement : s if can(regex("sqs:", jsonencode(s.Action)))]) == 0
-    error_message = "Without interruption_queue_arn, no right on any queue."
+    error_message = "Without interruption_queue_arns, no right on any queue."
   }
 }
 
@@ -281,7 +281,7 @@ run "with_the_queue_receive_and_delete_on_it_alone" {
   command = plan
 
   variables {
-    interruption_queue_arn = "arn:aws:sqs:us-east-1:111122223333:jenkins-fleet-bank-ci-interruptions"
+    interruption_queue_arns = ["arn:aws:sqs:us-east-1:111122223333:jenkins-fleet-bank-ci-interruptions"]
   }
 
   assert {
@@ -292,6 +292,33 @@ run "with_the_queue_receive_and_delete_on_it_alone" {
     ]]
     error_message = "sqs:ReceiveMessage and sqs:DeleteMessage on the fleet's queue, nothing else of SQS: ${output.policy_json}"
   }
+}
+
+run "with_a_queue_per_region_receive_and_delete_on_those_alone_in_one_statement" {
+  command = plan
+
+  variables {
+    interruption_queue_arns = ["arn:aws:sqs:us-east-1:111122223333:jenkins-fleet-bank-ci-interruptions", "arn:aws:sqs:us-west-2:111122223333:jenkins-fleet-bank-ci-interruptions"]
+  }
+
+  assert {
+    condition = [for s in jsondecode(output.policy_json).Statement : [s.Sid, toset(s.Action), toset(s.Resource)] if can(regex("sqs:", jsonencode(s.Action)))] == [[
+      "ReadOwnInterruptionNotices",
+      toset(["sqs:DeleteMessage", "sqs:ReceiveMessage"]),
+      toset(["arn:aws:sqs:us-east-1:111122223333:jenkins-fleet-bank-ci-interruptions", "arn:aws:sqs:us-west-2:111122223333:jenkins-fleet-bank-ci-interruptions"]),
+    ]]
+    error_message = "One statement, both regions' queues, nothing else of SQS: ${output.policy_json}"
+  }
+}
+
+run "an_empty_list_of_queues_is_refused" {
+  command = plan
+
+  variables {
+    interruption_queue_arns = []
+  }
+
+  expect_failures = [var.interruption_queue_arns]
 }
 
 run "the_pull_request_agents_own_profile_group_and_role_are_allowed_beside_the_deploy_agents" {
