@@ -12,16 +12,6 @@ import { alive, eventually, Sandbox } from './harness.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 
-interface Build {
-  id: number;
-  label: string | null;
-  startedAt: number | null;
-  finishedAt: number | null;
-  node: string | null;
-  result: 'SUCCESS' | 'ABORTED' | null;
-  abortedBy?: string;
-}
-
 interface WatchLine {
   time: string;
   type: string;
@@ -71,10 +61,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function builds(): Promise<Build[]> {
-  return (await (await fetch(`${sandbox.url}/_sandbox/builds`)).json()) as Build[];
-}
-
 async function interrupt(instanceId: string, notice: 'warning' | 'rebalance'): Promise<{ terminateAt?: number }> {
   const r = await fetch(`${sandbox.url}/_sandbox/instances/${instanceId}/interrupt`, { method: 'POST', body: JSON.stringify({ notice }) });
   if (!r.ok) throw new Error(`interrupt ${instanceId}: ${await r.text()}`);
@@ -94,12 +80,11 @@ describe('Spot interruptions under watch', () => {
         const online = state.nodes.filter((n) => n.name.startsWith('awsDeploy-i-') && n.online);
         return online.length === 2 ? online.map((n) => n.name).sort() : undefined;
       }, 120_000);
-      const r = await fetch(`${sandbox.url}/_sandbox/builds`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ label: 'awsDeploy', count: 4, duration: '10m' }) });
-      expect(r.ok).toBe(true);
-      await eventually('four builds running', async () => (await builds()).filter((b) => b.startedAt !== null && b.result === null).length === 4 || undefined, 60_000);
+      await sandbox.queueBuilds('awsDeploy', 4, '10m');
+      await eventually('four builds running', async () => (await sandbox.builds()).filter((b) => b.startedAt !== null && b.result === null).length === 4 || undefined, 60_000);
       const [warned, rebalanced] = first as [string, string];
       const idOf = (node: string) => node.slice('awsDeploy-'.length);
-      const running = await builds();
+      const running = await sandbox.builds();
       const on = (node: string) => running.filter((b) => b.node === node && b.result === null).map((b) => b.id).sort();
       expect(on(warned)).toHaveLength(2);
 
@@ -119,9 +104,12 @@ describe('Spot interruptions under watch', () => {
       expect(reported.find((e) => e.agent === warned)).toMatchObject({ notice: 'warning' });
       expect(reported.find((e) => e.agent === rebalanced)).toMatchObject({ notice: 'rebalance' });
 
-      // Drained at once, and two replacements (max 2 does not hold them back) online before the reclaim.
-      const state = await sandbox.state();
-      for (const name of first) expect(state.nodes.find((n) => n.name === name)).toMatchObject({ temporarilyOffline: true });
+      // Drained at once (the event is written as the drain is sent, so its answer may come a moment
+      // later), and two replacements (max 2 does not hold them back) online before the reclaim.
+      await eventually('both interrupted agents drained', async () => {
+        const nodes = (await sandbox.state()).nodes;
+        return first.every((name) => nodes.find((n) => n.name === name)?.temporarilyOffline) || undefined;
+      }, 10_000);
       const replacements = await eventually('two replacements online', async () => {
         const online = (await sandbox.state()).nodes.filter((n) => n.name.startsWith('awsDeploy-i-') && n.online && !first.includes(n.name));
         return online.length === 2 ? online.map((n) => n.name) : undefined;
@@ -134,8 +122,8 @@ describe('Spot interruptions under watch', () => {
         const s = await sandbox.state();
         return !s.nodes.some((n) => n.name === warned) && !alive(s).some((i) => i.id === idOf(warned));
       }, noticeMs + 60_000);
-      const after = await builds();
-      await eventually('its builds aborted by the interruption', async () => (await builds()).filter((b) => on(warned).includes(b.id)).every((b) => b.result === 'ABORTED' && b.abortedBy === 'spot-interruption') || undefined, 30_000);
+      const after = await sandbox.builds();
+      await eventually('its builds aborted by the interruption', async () => (await sandbox.builds()).filter((b) => on(warned).includes(b.id)).every((b) => b.result === 'ABORTED' && b.abortedBy === 'spot-interruption') || undefined, 30_000);
 
       // The rebalanced agent keeps its builds until they end, then goes.
       expect(after.filter((b) => b.node === rebalanced).every((b) => b.result === null)).toBe(true);
@@ -145,7 +133,7 @@ describe('Spot interruptions under watch', () => {
         const s = await sandbox.state();
         return !s.nodes.some((n) => n.name === rebalanced) && !alive(s).some((i) => i.id === idOf(rebalanced));
       }, 60_000);
-      expect((await builds()).filter((b) => on(rebalanced).includes(b.id)).map((b) => b.result)).toEqual(['SUCCESS', 'SUCCESS']);
+      expect((await sandbox.builds()).filter((b) => on(rebalanced).includes(b.id)).map((b) => b.result)).toEqual(['SUCCESS', 'SUCCESS']);
 
       // No orphan, no second replacement: the two replacements are the pool, every node has its instance.
       await new Promise((r) => setTimeout(r, 5_000));

@@ -10,16 +10,6 @@ import { alive, eventually, Sandbox } from './harness.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 
-interface Build {
-  id: number;
-  label: string | null;
-  startedAt: number | null;
-  finishedAt: number | null;
-  node: string | null;
-  result: 'SUCCESS' | 'ABORTED' | null;
-  abortedBy?: string;
-}
-
 const dir = mkdtempSync(join(tmpdir(), 'e2e-watch-takeover-'));
 /** An ephemeral pool kept warm (one idle agent waits for the next build), beside a deploy pool at rest (terraform/jenkins wants one). */
 const config = (() => {
@@ -36,16 +26,6 @@ afterAll(async () => {
   await sandbox.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function queue(label: string, count: number, duration: string): Promise<Build[]> {
-  const r = await fetch(`${sandbox.url}/_sandbox/builds`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ label, count, duration }) });
-  if (!r.ok) throw new Error(`queueing builds: ${await r.text()}`);
-  return ((await r.json()) as { builds: Build[] }).builds;
-}
-
-async function builds(): Promise<Build[]> {
-  return (await (await fetch(`${sandbox.url}/_sandbox/builds`)).json()) as Build[];
-}
 
 /** `watch --json` in the background, its output read as it comes. */
 function watching() {
@@ -67,8 +47,8 @@ describe('watch taking over an ephemeral pool', () => {
     await first.run;
 
     // With no watch running, a build starts and ends on it: nobody drains it.
-    const [unseen] = await queue('pull-request', 1, '2s');
-    const ran = await eventually('the unseen build ended', async () => (await builds()).find((b) => b.id === unseen!.id && b.result !== null), 60_000);
+    const [unseen] = await sandbox.queueBuilds('pull-request', 1, '2s');
+    const ran = await eventually('the unseen build ended', async () => (await sandbox.builds()).find((b) => b.id === unseen!.id && b.result !== null), 60_000);
     expect(ran).toMatchObject({ node: warm, result: 'SUCCESS' });
     expect(await warmAgents(), 'the agent that ran the unseen build is still online and idle').toContain(warm);
 
@@ -78,16 +58,16 @@ describe('watch taking over an ephemeral pool', () => {
       const line = await eventually('the retirement in a pool line', () => second.lines().find((l) => l.type === 'pool' && (l.unwatched as string[] | undefined)?.includes(warm!)), 60_000);
       expect(line!.reason).toContain('retire 1 idle that may have run a build while no watch led');
       // The next build runs elsewhere: never a second one on that agent.
-      const [next] = await queue('pull-request', 1, '2s');
-      const done = await eventually('the next build ended', async () => (await builds()).find((b) => b.id === next!.id && b.result !== null), 120_000);
+      const [next] = await sandbox.queueBuilds('pull-request', 1, '2s');
+      const done = await eventually('the next build ended', async () => (await sandbox.builds()).find((b) => b.id === next!.id && b.result !== null), 120_000);
       expect(done).toMatchObject({ result: 'SUCCESS' });
       expect(done!.node).not.toBe(warm);
       await eventually('the retired agent removed: node deleted, instance terminated', async () => {
         const state = await sandbox.state();
         return !state.nodes.some((n) => n.name === warm) && !alive(state, 'pullRequests').some((i) => `pullRequests-${i.id}` === warm);
       }, 60_000);
-      expect((await builds()).filter((b) => b.node === warm).map((b) => b.id), second.output()).toEqual([unseen!.id]);
-      expect((await builds()).filter((b) => b.result !== null && b.result !== 'SUCCESS')).toEqual([]);
+      expect((await sandbox.builds()).filter((b) => b.node === warm).map((b) => b.id), second.output()).toEqual([unseen!.id]);
+      expect((await sandbox.builds()).filter((b) => b.result !== null && b.result !== 'SUCCESS')).toEqual([]);
     } finally {
       second.run.child.kill('SIGTERM');
       await second.run;
