@@ -257,6 +257,8 @@ export class World {
       this.mutate(`drain ${name}`);
       node.temporarilyOffline = true;
       node.offlineReason = message;
+      // OfflineCause.timestamp: when the cause was set, in the controller's clock.
+      node.offlineSince = this.now;
       node.online = false;
     },
     resume: async (name) => {
@@ -265,6 +267,7 @@ export class World {
       this.mutate(`resume ${name}`);
       node.temporarilyOffline = false;
       node.offlineReason = undefined;
+      node.offlineSince = undefined;
     },
     deleteNode: async (name) => {
       if (!this.nodes.has(name)) return 'absent';

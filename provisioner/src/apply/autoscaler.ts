@@ -7,7 +7,7 @@
 // observation, and every rule that ends an agent waits for fresh observations.
 import { agentName, parseNodeDescription, type AgentNode, type Fleet, type IdleMark, type Instance, type Observed, type Pool } from '../model.ts';
 import { drainMessage } from '../plan/plan.ts';
-import { emptyMemory, type LaunchOutcome, type PoolDecision, type ScalingMemory } from '../plan/scale.ts';
+import { emptyMemory, queueMaintenanceCycle, type LaunchOutcome, type PoolDecision, type ScalingMemory } from '../plan/scale.ts';
 import { parseInterruptionReason, strongerNotice, type InterruptionNotice } from '../plan/interruptions.ts';
 import { ephemeralDrainReason, interruptionDrain, isScaled, missingPlaceholders, placeholderDescription, placeholderName, planWatch, unplannedDemand, type WatchOptions, type WatchPlan } from '../plan/autoscale.ts';
 import type { Demand } from '../plan/demand.ts';
@@ -28,6 +28,11 @@ const launchedMemoryMs = 120_000;
 const defaultBringUpMs = 15 * 60_000;
 /** Receives in a row within one tick while each returns a full batch (10): a burst of notices is read in one tick. */
 const maxReceivesPerTick = 10;
+/**
+ * How long after a drain's answer a look finds the drain settled (the scaler removes an agent
+ * drained for longer than a queue-maintenance cycle): the cycle and a margin for the look's own calls.
+ */
+export const drainSettledAfter = queueMaintenanceCycle + 500;
 
 export interface TickResult {
   /** When the tick's observation was made. */
@@ -83,6 +88,10 @@ export class Autoscaler {
   private readonly origin = new WeakMap<QueueMessage, InterruptionQueue>();
   /** The builds already reported for each interrupted agent (each is named once). */
   private readonly reportedBuilds = new Map<string, Set<string>>();
+  /** When this process's drain calls were answered, by node, while the node stays drained (WatchState.drainsAnswered). */
+  private readonly drainsAnswered = new Map<string, number>();
+  /** When a look should find a drain of this process settled: the next tick is then not waited for (removalDue). */
+  private readonly settles = new Set<number>();
   private stopped = false;
   /**
    * Until a tick has planned: this process has just begun to lead (an Autoscaler lives for one term),
@@ -114,10 +123,16 @@ export class Autoscaler {
 
   /** One reconciliation: observe, plan, carry out (the bring-up goes on after it returns). */
   async tick(): Promise<TickResult> {
+    // This tick looks at every drain settled by now (a tick that fails does not make the next one come sooner).
+    const start = this.now();
+    for (const at of this.settles) if (at <= start) this.settles.delete(at);
     // Nodes before the queue: a build that starts in between is then missed for one tick, never counted twice.
     // The interruption queue is read meanwhile: its notices are acted on below, before the plan.
     const [observedNow, messages] = await Promise.all([observe(this.fleet, this.systems, this.now, { settingsCache: this.settings }), this.receiveAll()]);
     let observed = this.withLaunched(observedNow);
+    // A drain remembered only while the node is seen drained: taken back online, or gone, it is over.
+    const offline = new Set(observedNow.nodes.filter((n) => n.temporarilyOffline).map((n) => n.name));
+    for (const name of this.drainsAnswered.keys()) if (!offline.has(name)) this.drainsAnswered.delete(name);
     const noticed = await this.takeNotices(observed, messages, this.options.reporter);
     // With no node carrying a label (no agent node at all, even), Jenkins stops naming it in the
     // queue: the placeholders go in first, and the queue is read once they are there.
@@ -136,7 +151,7 @@ export class Autoscaler {
       this.fleet,
       observed,
       queue,
-      { memory: this.memory, bringingUp: this.bringingUp, launching: this.launching, lastLaunch: launches, interruptions: this.notices, takeover: this.takingOver },
+      { memory: this.memory, bringingUp: this.bringingUp, launching: this.launching, lastLaunch: launches, interruptions: this.notices, takeover: this.takingOver, drainsAnswered: this.drainsAnswered },
       this.options,
     );
     this.memory = plan.memory;
@@ -168,6 +183,16 @@ export class Autoscaler {
     // for): the messages can go. A drain that failed keeps its message, which SQS shows again.
     await this.deleteMessages(noticed, reporter);
     return { at: observed.now, demand: plan.demand, decisions: plan.decisions, failures, plan, launches, buildsEndedByRemoval };
+  }
+
+  /**
+   * The earliest moment a tick would find a drain this process made settled (drained longer than a
+   * queue-maintenance cycle) that no tick has looked at since: `watch` ticks then rather than at its
+   * next tick, which at a 5-s tick comes just before that moment and would leave the removal to the
+   * tick after. Undefined when no drain waits.
+   */
+  removalDue(): number | undefined {
+    return this.settles.size > 0 ? Math.min(...this.settles) : undefined;
   }
 
   /** Waits for the bring-up under way (for `--once`, and before the process ends). */
@@ -224,7 +249,7 @@ export class Autoscaler {
       const ours = parseNodeDescription(n.description);
       return ours?.fleet === this.fleet.fleet && pools.has(ours.pool) && !n.temporarilyOffline && !n.idle && !n.deleted;
     });
-    await Promise.all(busy.map((n) => this.drain(parseNodeDescription(n.description)!.pool, n.name, drainMessage(this.fleet.fleet, ephemeralDrainReason), this.options.reporter)));
+    await Promise.all(busy.map((n) => this.drain(parseNodeDescription(n.description)!.pool, n.name, drainMessage(this.fleet.fleet, ephemeralDrainReason), this.options.reporter, false)));
     return busy.map((n) => n.name);
   }
 
@@ -463,11 +488,21 @@ export class Autoscaler {
     );
   }
 
-  /** Resolves to whether the node is drained now (a failure is reported, never thrown). */
-  private async drain(pool: string, node: string, message: string, reporter: Reporter): Promise<boolean> {
+  /**
+   * Resolves to whether the node is drained now (a failure is reported, never thrown). `lookWhenSettled`:
+   * the agent may be idle, so a look once the drain settles may remove it (removalDue); an ephemeral
+   * agent drained because it took its build waits for that build instead.
+   */
+  private async drain(pool: string, node: string, message: string, reporter: Reporter, lookWhenSettled = true): Promise<boolean> {
     try {
       // Once only: the adapter leaves a node already held offline as it is, so its drain time stands.
       await this.systems.controller.drain(node, message);
+      // The drain took effect by now; the latest answer counts (a node taken back online by someone
+      // and drained again since an earlier one). A node already held offline was left as it was,
+      // with an earlier drain time: counting from now only waits longer.
+      const answered = this.now();
+      this.drainsAnswered.set(node, answered);
+      if (lookWhenSettled) this.settles.add(answered + drainSettledAfter);
       reporter.event({ kind: 'draining', pool, agent: node });
       return true;
     } catch (err) {

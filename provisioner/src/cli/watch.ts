@@ -3,14 +3,14 @@
 // `--once` does a single tick, waits for the agents it started, and exits.
 import { dirname } from 'node:path';
 import type { ProgressEvent, Reporter } from '../apply/events.ts';
-import { Autoscaler, type TickResult } from '../apply/autoscaler.ts';
+import { Autoscaler, drainSettledAfter, type TickResult } from '../apply/autoscaler.ts';
 import { loadFleet, readToken } from '../config/load.ts';
 import { parseDuration } from '../config/schema.ts';
 import { RemoteFailures, UserError } from '../errors.ts';
 import type { Fleet } from '../model.ts';
 import type { LeaseState } from '../aws/lease.ts';
 import { isScaled } from '../plan/autoscale.ts';
-import { queueMaintenanceCycle, type PoolDecision } from '../plan/scale.ts';
+import type { PoolDecision } from '../plan/scale.ts';
 import { sshPreflight } from '../transport/ssh.ts';
 import type { CommandModule } from './command.ts';
 import type { IoHost } from './io.ts';
@@ -93,7 +93,7 @@ export const watchCommand: CommandModule = (command, context) => {
         // than leave them to the next run, whose memory of the drain would start anew. Idleness
         // itself is remembered on the instances (plan/autoscale.ts).
         for (let look = 0; look < 2 && last.decisions.some((d) => d.drain.length > 0 || d.numbers.drained > 0); look += 1) {
-          await new Promise((resolve) => setTimeout(resolve, queueMaintenanceCycle + 500));
+          await new Promise((resolve) => setTimeout(resolve, drainSettledAfter));
           last = await autoscaler.tick();
           out.tick(last);
           failures.push(...last.failures);
@@ -173,11 +173,16 @@ export const watchCommand: CommandModule = (command, context) => {
             out.error(err);
           }
           // Until the next tick, a look every second for ephemeral agents that took their build, for
-          // interruption notices and for builds queued since the tick.
+          // interruption notices and for builds queued since the tick. A drain this tick (or an
+          // earlier one) made that settles before the next tick is looked at when it settles: at the
+          // default tick, the next tick comes just before that, and the removal would wait a tick more.
           while (!stopping && autoscaler && now() - started < tick) {
-            await pause(Math.min(lookMs, Math.max(0, tick - (now() - started))));
+            const due = autoscaler.removalDue();
+            if (due !== undefined && now() >= due) break;
+            await pause(Math.min(lookMs, Math.max(0, tick - (now() - started)), due === undefined ? lookMs : Math.max(0, due - now())));
             if (leadership && leadership.role !== 'leader') break;
             if (stopping || now() - started >= tick) break;
+            if (due !== undefined && now() >= due) break;
             // An interruption notice does not wait for the tick (its agent is drained and replaced now),
             // nor does a build queued for a scaled pool since the tick (its agent launches now).
             if ((await autoscaler.look((err) => out.error(err))).tickNow) break;

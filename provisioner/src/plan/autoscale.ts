@@ -70,6 +70,11 @@ export interface WatchState {
   interruptions?: ReadonlyMap<string, InterruptionNotice>;
   /** This process has just begun to lead (startup or takeover): see PoolTick.takeover. */
   takeover?: boolean;
+  /**
+   * When this process's own drain calls were answered, by node name: the drain took effect no later
+   * (ObservedAgent.drainedAt). A drain this process did not make is known from Jenkins' offline cause.
+   */
+  drainsAnswered?: ReadonlyMap<string, number>;
 }
 
 export interface WatchOptions {
@@ -135,7 +140,7 @@ function drainedByUs(fleet: string, node: AgentNode): boolean {
 }
 
 /** One agent of a scaled pool in the scaler's words. */
-export function observedAgent(fleet: Fleet, pool: Pool, agent: Agent, bringingUp: ReadonlySet<string>, now: number, interruptions?: ReadonlyMap<string, InterruptionNotice>): ObservedAgent {
+export function observedAgent(fleet: Fleet, pool: Pool, agent: Agent, bringingUp: ReadonlySet<string>, now: number, interruptions?: ReadonlyMap<string, InterruptionNotice>, drainsAnswered?: ReadonlyMap<string, number>): ObservedAgent {
   const instance = agent.instance as Instance;
   const node = agent.node;
   const bootDeadline = pool.scaling?.bootDeadline ?? 0;
@@ -161,6 +166,15 @@ export function observedAgent(fleet: Fleet, pool: Pool, agent: Agent, bringingUp
   const received = interruptions?.get(instance.id);
   const interrupted = received ? strongerNotice(recorded, { kind: received.kind, at: received.at }) : recorded;
   if (interrupted) observed.interrupted = { kind: interrupted.kind, at: interrupted.at };
+  // The drain wait is counted from the drain itself, not from the first tick that saw it (a tick
+  // later at most): from this process's own drain when it made it (the answer came after the drain
+  // took effect), else from the offline cause's timestamp, which a drain by an earlier process (one
+  // killed since, or a leader before a takeover) leaves in Jenkins. Jenkins' clock is taken as this
+  // one, as the repair's offlineAfter takes it (plan.ts).
+  if (phase === 'drained' && node) {
+    const drainedAt = drainsAnswered?.get(node.name) ?? node.offlineSince;
+    if (drainedAt !== undefined) observed.drainedAt = drainedAt;
+  }
   return observed;
 }
 
@@ -209,7 +223,7 @@ export function planWatch(fleet: Fleet, observed: Observed, queue: readonly Queu
 
   const scaled = world.pools.filter(({ pool }) => isScaled(pool));
   const live = new Map(scaled.map(({ pool, members }) => [pool.name, members.filter((a) => a.life === 'live')]));
-  const seen = new Map(scaled.map(({ pool }) => [pool.name, (live.get(pool.name) ?? []).map((a) => observedAgent(fleet, pool, a, state.bringingUp, now, state.interruptions))]));
+  const seen = new Map(scaled.map(({ pool }) => [pool.name, (live.get(pool.name) ?? []).map((a) => observedAgent(fleet, pool, a, state.bringingUp, now, state.interruptions, state.drainsAnswered))]));
   const { decisions, memory } = decideScaling(
     scaled.map(({ pool }) => {
       const lastLaunch = state.lastLaunch.get(pool.name);

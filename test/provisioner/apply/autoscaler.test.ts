@@ -3,7 +3,7 @@
 // periodic re-read that bounds how long a hand edit in Jenkins goes unseen.
 import { describe, expect, it } from 'vitest';
 import { applyPlan } from '../../../provisioner/src/apply/apply.ts';
-import { Autoscaler } from '../../../provisioner/src/apply/autoscaler.ts';
+import { Autoscaler, drainSettledAfter } from '../../../provisioner/src/apply/autoscaler.ts';
 import { NodeSettingsCache, observe } from '../../../provisioner/src/apply/observe.ts';
 import { NodeWatch } from '../../../provisioner/src/apply/watch.ts';
 import type { Fleet } from '../../../provisioner/src/model.ts';
@@ -157,5 +157,82 @@ describe('the interruption queues, one per region', () => {
     await autoscaler.settle();
     expect(world.nodes.get(`awsDeploy-${warned}`)).toMatchObject({ temporarilyOffline: true, offlineReason: expect.stringContaining('EC2 Spot interruption warning') });
     expect([east.deleted, west.deleted]).toEqual([['other'], ['w1']]);
+  });
+});
+
+describe('scale-in: the removal after a drain', () => {
+  /** A scaled pool's one agent online and idle (min 0, idleAfter 10s), and a watch term over it. */
+  async function oneIdle() {
+    const world = new World();
+    const up = fleetOf([ec2Pool('awsDeploy', { count: 1 })], { url: 'http://jenkins.test/' });
+    const systems = world.systems(up);
+    await applyPlan(up, planUp(up, await observe(up, systems, () => world.now)), systems, { deadline: Date.now() + 5_000, reporter: { event: () => undefined }, watch: new NodeWatch(systems.controller, 1, async () => {}), now: () => world.now });
+    const scaled = fleetOf([ec2Pool('awsDeploy', { count: null, settings: { min: 0, max: 2, idleAfter: '10s' } })], { url: 'http://jenkins.test/' });
+    const term = () => new Autoscaler(scaled, world.systems(scaled), { reporter: { event: () => undefined }, now: () => world.now, pollMs: 1 });
+    const agent = [...world.nodes.keys()].find((n) => n.startsWith('awsDeploy-'))!;
+    return { world, term, agent };
+  }
+
+  it("removes the agent at its own drain + a maintenance cycle + the look's margin, not at the tick after the next", async () => {
+    const { world, term, agent } = await oneIdle();
+    const watch = term();
+    await watch.tick();
+    world.now += 5_000;
+    await watch.tick();
+    world.now += 5_000;
+    // Idle for idleAfter in two observations a cycle apart: drained now.
+    const drainTick = await watch.tick();
+    expect(drainTick.decisions[0]?.drain).toEqual([{ agent, why: 'scale-in' }]);
+    const drainedAt = world.now;
+    expect(watch.removalDue()).toBe(drainedAt + drainSettledAfter);
+    // The next tick, a tick (5 s) after the drain: not longer than a cycle yet.
+    world.now = drainedAt + 5_000;
+    expect((await watch.tick()).decisions[0]?.remove).toEqual([]);
+    expect(world.nodes.has(agent)).toBe(true);
+    // That tick came before the drain settled: the look still waits for it.
+    expect(watch.removalDue()).toBe(drainedAt + drainSettledAfter);
+    world.now = drainedAt + drainSettledAfter;
+    expect((await watch.tick()).decisions[0]?.remove).toEqual([{ agent, why: 'scale-in' }]);
+    expect(world.nodes.has(agent)).toBe(false);
+    expect(watch.removalDue()).toBeUndefined();
+  });
+
+  it("counts a drain made by an earlier process from Jenkins' offline cause time", async () => {
+    const { world, term, agent } = await oneIdle();
+    const first = term();
+    await first.tick();
+    world.now += 5_000;
+    await first.tick();
+    world.now += 5_000;
+    await first.tick();
+    const drainedAt = world.now;
+    expect(world.nodes.get(agent)?.temporarilyOffline).toBe(true);
+    // That process is killed; the next one's first tick 4 s after the drain removes nothing ...
+    world.now = drainedAt + 4_000;
+    const restarted = term();
+    expect((await restarted.tick()).decisions[0]?.remove).toEqual([]);
+    expect(restarted.removalDue()).toBeUndefined();
+    // ... and its next, just past a cycle after the drain Jenkins reports (not after its own first sight of it), does.
+    world.now = drainedAt + 5_001;
+    expect((await restarted.tick()).decisions[0]?.remove).toEqual([{ agent, why: 'scale-in' }]);
+    expect(world.nodes.has(agent)).toBe(false);
+  });
+
+  it('never removes a drained agent that took a build before its drain', async () => {
+    const { world, term, agent } = await oneIdle();
+    const watch = term();
+    await watch.tick();
+    world.now += 5_000;
+    await watch.tick();
+    world.now += 5_000;
+    await watch.tick();
+    const drainedAt = world.now;
+    // Jenkins had handed it a build in the maintenance cycle before the drain: it shows busy now.
+    Object.assign(world.nodes.get(agent)!, { idle: false, busyExecutors: 1 });
+    world.now = drainedAt + drainSettledAfter;
+    expect((await watch.tick()).decisions[0]?.remove).toEqual([]);
+    world.now += 60_000;
+    expect((await watch.tick()).decisions[0]?.remove).toEqual([]);
+    expect(world.nodes.get(agent)?.temporarilyOffline).toBe(true);
   });
 });

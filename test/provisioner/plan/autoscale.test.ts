@@ -109,6 +109,32 @@ describe('a tick of watch, planned', () => {
     expect(fourth.takeDown.actions).toEqual([expect.objectContaining({ type: 'remove', target: 'instance', instanceId: idle.id, node: agentName('awsDeploy', idle.id), reason: 'scale-down', busy: false })]);
   });
 
+  it("counts the drain wait from this process's own drain when it made it, else from Jenkins' offline cause time, not from the first tick that saw the drain", () => {
+    const idle = instance('awsDeploy');
+    const name = agentName('awsDeploy', idle.id);
+    const removes = (plan: ReturnType<typeof planWatch>) => plan.takeDown.actions.filter((a) => a.type === 'remove').map((a) => (a.type === 'remove' && a.target === 'instance' ? a.instanceId : ''));
+    // Drained by this process at NOW (its call answered then); Jenkins' time says a moment before.
+    const mine = (at: number) => observed([idle], [drained(idle, 'idle for 1m, not needed', { executors: 2, offlineSince: NOW - 200 })], at);
+    const own = new Map([[name, NOW]]);
+    // The first tick that sees the drain is the one that may remove it: no second observation is waited for.
+    expect(removes(planWatch(fleet, mine(NOW + 5 * S), [], state(emptyMemory(), { drainsAnswered: own })))).toEqual([]);
+    expect(removes(planWatch(fleet, mine(NOW + 5 * S + 1), [], state(emptyMemory(), { drainsAnswered: own })))).toEqual([idle.id]);
+    // Its own answer counts over Jenkins' time (NOW - 200 would have allowed NOW + 5 s).
+    expect(removes(planWatch(fleet, mine(NOW + 5 * S - 100), [], state(emptyMemory(), { drainsAnswered: own })))).toEqual([]);
+    // A drain by an earlier process (killed, or the leader before a takeover): Jenkins' offline cause time.
+    expect(removes(planWatch(fleet, mine(NOW + 4 * S), [], state()))).toEqual([]);
+    expect(removes(planWatch(fleet, mine(NOW + 5 * S - 199), [], state()))).toEqual([idle.id]);
+    // Without a time from Jenkins, the first observation that saw the drain counts, as before.
+    const untimed = (at: number) => observed([idle], [drained(idle, 'idle for 1m, not needed', { executors: 2 })], at);
+    const first = planWatch(fleet, untimed(NOW + 60 * S), [], state());
+    expect(removes(first)).toEqual([]);
+    expect(removes(planWatch(fleet, untimed(NOW + 65 * S), [], state(first.memory)))).toEqual([]);
+    expect(removes(planWatch(fleet, untimed(NOW + 65 * S + 1), [], state(first.memory)))).toEqual([idle.id]);
+    // Busy, however long drained: stays drained.
+    const busy = observed([idle], [drained(idle, 'idle for 1m, not needed', { executors: 2, offlineSince: NOW - MIN, idle: false, busyExecutors: 1 })], NOW);
+    expect(removes(planWatch(fleet, busy, [], state(emptyMemory(), { drainsAnswered: new Map([[name, NOW - MIN]]) })))).toEqual([]);
+  });
+
   it('records idleness on the instances only where it changed kind, and a later process drains from that record', () => {
     const fresh = instance('awsDeploy');
     const recorded = instance('awsDeploy', { idleMark: NOW - 2 * MIN });
