@@ -1,10 +1,11 @@
 // A node's config.xml (XStream's form of a hudson.slaves.DumbSlave) as far as the fleet sets it:
-// the settings read out of it (by a scan of the text: every plan reads every node's), and the same
+// the settings read out of it (in one streaming pass: every plan reads every node's), and the same
 // document with those settings changed and everything else (offline cause, launcher, retention
 // strategy, node properties) kept as Jenkins wrote it.
 // Posting a document back replaces the whole node (Computer.updateByXml -> Nodes.replaceNode), so
 // what is left out would be lost: a drained node would come back online.
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+import { SaxesParser } from 'saxes';
 import type { NodeSettings } from '../model.ts';
 
 type Ordered = Array<Record<string, unknown>>;
@@ -34,101 +35,55 @@ function rootOf(document: Ordered): { name: string; children: Ordered } {
 }
 
 const wanted: ReadonlySet<string> = new Set(Object.values(fields));
-const predefined: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-
-/** A text's references resolved: XML's five entities and character references (XStream writes control characters as `&#x1b;`). */
-function decode(text: string): string {
-  if (!text.includes('&')) return text;
-  return text.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[A-Za-z][\w.-]*);/g, (whole, ref: string) => {
-    if (ref[0] !== '#') return predefined[ref] ?? whole;
-    const code = ref[1] === 'x' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
-    return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
-  });
-}
-
-/** Where the tag opened at `from` ends (its `>`), past any `>` inside a quoted attribute value. */
-function tagEnd(xml: string, from: number): number {
-  let quote = '';
-  for (let i = from + 1; i < xml.length; i++) {
-    const c = xml[i];
-    if (quote) {
-      if (c === quote) quote = '';
-    } else if (c === '"' || c === "'") quote = c;
-    else if (c === '>') return i;
-  }
-  throw new Error('config.xml ends inside a tag');
-}
-
-const elementName = /[^\s/>]+/y;
 
 /**
- * The root element's name and the texts of its first direct children of the names in `fields`, read
- * in one pass over the text. Planning reads every node's config.xml: building a whole document of
- * each (launcher, retention strategy, node properties) only to look at five elements cost more than
- * the request that fetched it. Elements are matched open to close, so a document cut short or
- * mismatched is refused, not half read; a nested element of the same name (a node property's own
- * `<description>`) is not the node's.
+ * The root element's name and the texts of its first direct children of the names in `fields`, in
+ * one streaming pass (saxes: strict, XML 1.1 as Jenkins writes it). Planning reads every node's
+ * config.xml: building a whole document of each (launcher, retention strategy, node properties)
+ * only to look at five elements cost more than the request that fetched it. A document cut short
+ * or not well-formed is refused, not half read; a nested element of the same name (a node
+ * property's own `<description>`) is not the node's.
  */
 function scanFields(xml: string): { root: string; texts: Map<string, string> } {
-  const open: string[] = [];
   const texts = new Map<string, string>();
   let root: string | undefined;
+  let depth = 0;
   let field: string | undefined;
   let text = '';
-  let at = 0;
-  for (;;) {
-    const lt = xml.indexOf('<', at);
-    if (field !== undefined && open.length === 2) text += decode(lt === -1 ? xml.slice(at) : xml.slice(at, lt));
-    if (lt === -1) break;
-    if (xml.startsWith('<!--', lt)) {
-      const end = xml.indexOf('-->', lt + 4);
-      if (end === -1) throw new Error('config.xml ends inside a comment');
-      at = end + 3;
-    } else if (xml.startsWith('<![CDATA[', lt)) {
-      const end = xml.indexOf(']]>', lt + 9);
-      if (end === -1) throw new Error('config.xml ends inside a CDATA section');
-      if (field !== undefined && open.length === 2) text += xml.slice(lt + 9, end);
-      at = end + 3;
-    } else if (xml.startsWith('<?', lt)) {
-      const end = xml.indexOf('?>', lt + 2);
-      if (end === -1) throw new Error('config.xml ends inside a processing instruction');
-      at = end + 2;
-    } else if (xml.startsWith('<!', lt)) {
-      // XStream writes none, and one could declare entities that a scan cannot resolve.
-      throw new Error('config.xml has a document type declaration, which Jenkins does not write');
-    } else if (xml[lt + 1] === '/') {
-      const end = xml.indexOf('>', lt);
-      if (end === -1) throw new Error('config.xml ends inside a tag');
-      const name = xml.slice(lt + 2, end).trim();
-      const expected = open.pop();
-      if (name !== expected) throw new Error(`config.xml is not well-formed: </${name}> where ${expected ? `</${expected}>` : 'no element'} was open`);
-      if (field !== undefined && open.length === 1) {
-        texts.set(field, text);
-        field = undefined;
-      }
-      at = end + 1;
-      if (open.length === 0) break;
-    } else {
-      const end = tagEnd(xml, lt);
-      elementName.lastIndex = lt + 1;
-      const name = elementName.exec(xml)?.[0];
-      if (!name) throw new Error(`config.xml is not well-formed: a tag without a name at offset ${lt}`);
-      const empty = xml[end - 1] === '/';
-      if (open.length === 0) root ??= name;
-      else if (open.length === 1 && wanted.has(name) && !texts.has(name) && field === undefined) {
-        if (empty) texts.set(name, '');
-        else {
-          field = name;
-          text = '';
-        }
-      }
-      if (!empty) open.push(name);
-      at = end + 1;
-      if (empty && open.length === 0) break;
+  const parser = new SaxesParser();
+  parser.on('doctype', () => {
+    // XStream writes none, and one could declare entities that this reading would not resolve.
+    throw new Error('config.xml has a document type declaration, which Jenkins does not write');
+  });
+  parser.on('opentag', (tag) => {
+    depth++;
+    if (depth === 1) root = tag.name;
+    else if (depth === 2 && wanted.has(tag.name) && !texts.has(tag.name)) {
+      field = tag.name;
+      text = '';
     }
+  });
+  const append = (t: string) => {
+    if (field !== undefined && depth === 2) text += t;
+  };
+  parser.on('text', append);
+  parser.on('cdata', append);
+  parser.on('closetag', (tag) => {
+    if (depth === 2 && field === tag.name) {
+      texts.set(field, text);
+      field = undefined;
+    }
+    depth--;
+  });
+  try {
+    parser.write(xml).close();
+  } catch (err) {
+    const message = (err as Error).message;
+    if (message.startsWith('config.xml ')) throw err;
+    // saxes names the line and column, and what it met there.
+    throw new Error(root === undefined && /document must contain a root element/.test(message) ? 'config.xml holds no element' : `config.xml is not well-formed: ${message}`, { cause: err });
   }
   if (root === undefined) throw new Error('config.xml holds no element');
-  if (open.length > 0) throw new Error(`config.xml ends inside <${open[open.length - 1]}>`);
   return { root, texts };
 }
 

@@ -113,10 +113,12 @@ describe('parseNodeSettings', () => {
   });
 
   it('refuses a document cut short or not well-formed instead of reading half of it', () => {
-    expect(() => parseNodeSettings(asJenkinsWritesIt.slice(0, asJenkinsWritesIt.indexOf('<label>')))).toThrow('config.xml ends inside <slave>');
-    expect(() => parseNodeSettings('<slave><label>a</mode></slave>')).toThrow('config.xml is not well-formed: </mode> where </label> was open');
-    expect(() => parseNodeSettings('<slave><label class="a>')).toThrow('config.xml ends inside a tag');
-    expect(() => parseNodeSettings('<slave><!-- open')).toThrow('config.xml ends inside a comment');
+    // saxes' words, after the line and column where it met the fault.
+    expect(() => parseNodeSettings(asJenkinsWritesIt.slice(0, asJenkinsWritesIt.indexOf('<label>')))).toThrow(/^config\.xml is not well-formed: \d+:\d+: unclosed tag: slave$/);
+    expect(() => parseNodeSettings('<slave><label>a</mode></slave>')).toThrow(/^config\.xml is not well-formed: 1:22: unexpected close tag/);
+    expect(() => parseNodeSettings('<slave><label class="a>')).toThrow(/^config\.xml is not well-formed: /);
+    expect(() => parseNodeSettings('<slave><!-- open')).toThrow(/^config\.xml is not well-formed: /);
+    expect(() => parseNodeSettings('<slave><label>&bogus;</label></slave>')).toThrow(/^config\.xml is not well-formed: 1:21: undefined entity/);
     expect(() => parseNodeSettings('<!DOCTYPE slave [<!ENTITY x "y">]><slave><label>&x;</label></slave>')).toThrow('document type declaration');
   });
 });
