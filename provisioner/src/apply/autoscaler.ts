@@ -33,6 +33,8 @@ const maxReceivesPerTick = 10;
  * drained for longer than a queue-maintenance cycle): the cycle and a margin for the look's own calls.
  */
 export const drainSettledAfter = queueMaintenanceCycle + 500;
+/** How long after an idle agent becomes a scale-in candidate the tick that drains it comes. */
+const candidateMargin = 100;
 
 export interface TickResult {
   /** When the tick's observation was made. */
@@ -90,8 +92,10 @@ export class Autoscaler {
   private readonly reportedBuilds = new Map<string, Set<string>>();
   /** When this process's drain calls were answered, by node, while the node stays drained (WatchState.drainsAnswered). */
   private readonly drainsAnswered = new Map<string, number>();
-  /** When a look should find a drain of this process settled: the next tick is then not waited for (removalDue). */
+  /** When a drain of this process settles: a tick is then due (removalDue). */
   private readonly settles = new Set<number>();
+  /** When the next idle agent becomes a scale-in candidate, as the last tick saw it: a tick is then due. */
+  private candidateDue: number | undefined;
   private stopped = false;
   /**
    * Until a tick has planned: this process has just begun to lead (an Autoscaler lives for one term),
@@ -126,6 +130,7 @@ export class Autoscaler {
     // This tick looks at every drain settled by now (a tick that fails does not make the next one come sooner).
     const start = this.now();
     for (const at of this.settles) if (at <= start) this.settles.delete(at);
+    if (this.candidateDue !== undefined && this.candidateDue <= start) this.candidateDue = undefined;
     // Nodes before the queue: a build that starts in between is then missed for one tick, never counted twice.
     // The interruption queue is read meanwhile: its notices are acted on below, before the plan.
     const [observedNow, messages] = await Promise.all([observe(this.fleet, this.systems, this.now, { settingsCache: this.settings }), this.receiveAll()]);
@@ -174,6 +179,11 @@ export class Autoscaler {
       await applyPlan(this.fleet, plan.takeDown, this.systems, { deadline: this.now(), reporter, watch, now: this.now });
       for (const action of plan.takeDown.actions) if (action.type === 'reconfigure') this.settings.forget(action.node);
     }
+    // An idle agent that becomes a scale-in candidate before the next tick: a tick then (a margin
+    // past the moment, as the observation's time is taken once its calls are answered).
+    // Each tick says anew: what a later tick would drain depends on what it sees.
+    const candidates = plan.decisions.flatMap((d) => (d.candidateAt !== undefined ? [d.candidateAt + candidateMargin] : []));
+    this.candidateDue = candidates.length > 0 ? Math.min(...candidates) : undefined;
     await this.recordIdleness(plan);
     for (const decision of plan.decisions) {
       if (decision.launch > 0) this.tallies.set(decision.pool, { requested: decision.launch, launched: 0, throttled: false });
@@ -187,12 +197,14 @@ export class Autoscaler {
 
   /**
    * The earliest moment a tick would find a drain this process made settled (drained longer than a
-   * queue-maintenance cycle) that no tick has looked at since: `watch` ticks then rather than at its
-   * next tick, which at a 5-s tick comes just before that moment and would leave the removal to the
-   * tick after. Undefined when no drain waits.
+   * queue-maintenance cycle), or an idle agent become a scale-in candidate (PoolDecision.candidateAt),
+   * that no tick has looked at since: `watch` ticks then rather than at its next tick, which at a 5-s
+   * tick comes just before that moment and would leave the step to the tick after. Undefined when
+   * nothing waits.
    */
   removalDue(): number | undefined {
-    return this.settles.size > 0 ? Math.min(...this.settles) : undefined;
+    const due = [...this.settles, ...(this.candidateDue !== undefined ? [this.candidateDue] : [])];
+    return due.length > 0 ? Math.min(...due) : undefined;
   }
 
   /** Waits for the bring-up under way (for `--once`, and before the process ends). */

@@ -196,6 +196,12 @@ export interface PoolDecision {
   numbers: PoolNumbers;
   /** One sentence: why these numbers. */
   reason: string;
+  /**
+   * The next moment an idle agent not drained now becomes a scale-in candidate (idle for idleAfter,
+   * seen idle a cycle before, run minUptime), when that is still to come: a tick then drains it at
+   * once, rather than at the first tick after (a tick's observation time varies with its calls).
+   */
+  candidateAt?: number;
 }
 
 /** Decides every pool; memory of agents no longer observed is dropped. */
@@ -374,6 +380,7 @@ function decidePool(tick: PoolTick, memory: ScalingMemory, now: number): { decis
 
   // Scale in: only with nothing missing, agents idle for idleAfter (seen idle twice, a queue
   // maintenance cycle apart) that have run minUptime, while the rest still cover demand + minIdle and min.
+  let candidateAt: number | undefined;
   if (launch === 0 && missing <= 0 && resume.length === 0) {
     let surplus = free - wanted;
     const idleFor = (s: Seen) => (s.memory.idle ? now - s.memory.idle.since : 0);
@@ -390,6 +397,12 @@ function decidePool(tick: PoolTick, memory: ScalingMemory, now: number): { decis
       staying -= 1;
     }
     if (drain.some((d) => d.why === 'scale-in')) notes.push(`drain ${drain.filter((d) => d.why === 'scale-in').length}: idle ${formatDuration(policy.idleAfter)}, not needed for demand ${demand} + minIdle ${policy.minIdle} or min ${policy.min}`);
+    const draining = new Set(drain.map((d) => d.agent));
+    const upcoming = online
+      .filter((s) => s.agent.busy === 0 && s.memory.idle !== undefined && !draining.has(s.agent.name))
+      .map((s) => Math.max(s.memory.idle!.since + policy.idleAfter, s.memory.idle!.firstSeen + queueMaintenanceCycle, s.agent.launchedAt + policy.minUptime))
+      .filter((at) => at > now);
+    if (upcoming.length > 0) candidateAt = Math.min(...upcoming);
     // Drained agents not taken back: removed once drained past a maintenance cycle and still idle.
     for (const s of drained) if (settled(s)) remove.push({ agent: s.agent.name, why: 'scale-in' });
   }
@@ -424,7 +437,7 @@ function decidePool(tick: PoolTick, memory: ScalingMemory, now: number): { decis
   };
   const reason = notes.length > 0 ? notes.join('; ') : `steady: demand ${demand}, ${free} free, ${booting.length} booting, minIdle ${policy.minIdle}, min ${policy.min}, max ${policy.max}`;
   const agents = Object.fromEntries(seen.map((s) => [s.agent.name, s.memory]));
-  return { decision: { pool: policy.pool, launch, drain, resume, remove, unwatched, numbers, reason }, pool, agents };
+  return { decision: { pool: policy.pool, launch, drain, resume, remove, unwatched, numbers, reason, ...(candidateAt !== undefined ? { candidateAt } : {}) }, pool, agents };
 }
 
 /**

@@ -197,6 +197,24 @@ describe('scale-in: the removal after a drain', () => {
     expect(watch.removalDue()).toBeUndefined();
   });
 
+  it('ticks when an idle agent becomes a candidate: a tick that reads 9.9 s of idleness does not leave the drain to the tick after', async () => {
+    const { world, term, agent } = await oneIdle();
+    const watch = term();
+    const firstIdle = world.now;
+    await watch.tick();
+    // Idle for idleAfter (10 s) from its first idle sighting, seen idle a cycle before that.
+    expect(watch.removalDue()).toBe(firstIdle + 10_100);
+    world.now = firstIdle + 5_000;
+    await watch.tick();
+    world.now = firstIdle + 9_900;
+    expect((await watch.tick()).decisions[0]?.drain).toEqual([]);
+    expect(watch.removalDue()).toBe(firstIdle + 10_100);
+    world.now = firstIdle + 10_100;
+    expect((await watch.tick()).decisions[0]?.drain).toEqual([{ agent, why: 'scale-in' }]);
+    // Now the drain's own wait.
+    expect(watch.removalDue()).toBe(firstIdle + 10_100 + drainSettledAfter);
+  });
+
   it("counts a drain made by an earlier process from Jenkins' offline cause time", async () => {
     const { world, term, agent } = await oneIdle();
     const first = term();
