@@ -116,7 +116,9 @@ function jenkinsOutputs(controllerUrl: string): Outputs {
     agent_kms_key_alias: 'alias/jenkins-fleet/bank-ci',
     agent_kms_key_id: '8d3f2e4a-0000-4000-8000-000000000004',
     lock_table: 'jenkins-fleet-bank-ci-locks',
-    interruption_queue_url: `https://sqs.us-east-1.amazonaws.com/${account}/jenkins-fleet-bank-ci-interruptions`,
+    // The one output the sandbox serves as it is named: its SQS is one account (123456789012) and
+    // refuses a queue elsewhere, as a queue in another account is not this account's to read.
+    interruption_queue_url: 'https://sqs.us-east-1.amazonaws.com/123456789012/jenkins-fleet-bank-ci-interruptions',
     provisioner_policy_arn: `arn:aws:iam::${account}:policy/bank-ci-provisioner`,
     provisioner_role_arn: null,
     controller_instance_id: 'i-0c4f2a7e9b1d30005',

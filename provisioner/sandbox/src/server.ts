@@ -159,6 +159,14 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     },
     runCommand: (commandId, instanceId) => hosts.run(commandId, instanceId),
   };
+  // First, before any stand-in starts a timer or a server: a queue refused here ends the start
+  // instead of leaving a process that never serves.
+  const sqs = new SqsStandIn(sb);
+  // The queue --fleet's interruptions names (as its terraform/jenkins made it), else the one it would
+  // make. The sandbox is one region: a fleet with queues in several is refused (ensureQueue names it).
+  const fleetQueues = options.iam?.fleet.interruptions?.queues ?? [];
+  for (const url of fleetQueues.slice(1)) sqs.ensureQueue(url);
+  const interruptionQueue = sqs.ensureQueue(options.interruptionQueue ?? fleetQueues[0] ?? `jenkins-fleet-${options.iam?.fleet.fleet ?? 'bank-ci'}-interruptions`);
   const jenkins = new JenkinsStandIn(sb, '/jenkins', { lostAgentTimeoutMs: options.lostAgentTimeoutMs, maintenancePeriodMs: options.queueMaintenanceMs, executorStartMs: options.executorStartMs, keepBuilds: options.keepBuilds });
   let sshInstances: import('./ssh-instances.ts').SshInstances | undefined;
   const hosts = new Hosts(sb, { agentRetrySeconds: options.agentRetrySeconds, concurrency: 32, instant: options.instantHosts ?? false });
@@ -170,12 +178,6 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   // The run lock's table as terraform/jenkins creates it for the fleet IAM is evaluated for.
   const dynamo = await DynamoDbStandIn.start(options.stateDir, options.region, options.lockTables ?? [options.iam?.fleet.lock?.table ?? defaultLockTable]);
 
-  const sqs = new SqsStandIn(sb);
-  // The queue --fleet's interruptions names (as its terraform/jenkins made it), else the one it would
-  // make. The sandbox is one region: a fleet with queues in several is refused (ensureQueue names it).
-  const fleetQueues = options.iam?.fleet.interruptions?.queues ?? [];
-  for (const url of fleetQueues.slice(1)) sqs.ensureQueue(url);
-  const interruptionQueue = sqs.ensureQueue(options.interruptionQueue ?? fleetQueues[0] ?? `jenkins-fleet-${options.iam?.fleet.fleet ?? 'bank-ci'}-interruptions`);
   const interruptions = new Interruptions(sb, sqs, jenkins, interruptionQueue.url, options.interruptionNoticeMs ?? 120_000);
 
   const throttled = (service: Service) => sb.faults[service].throttleRate > 0 && random() < sb.faults[service].throttleRate;
