@@ -173,15 +173,20 @@ describe('scale-in: the removal after a drain', () => {
     return { world, term, agent };
   }
 
+  /** Ticks 5 s apart until the agent has been seen idle for idleAfter twice a cycle apart: the third tick drains it. */
+  async function tickUntilDrained(watch: Autoscaler, world: World): Promise<Awaited<ReturnType<Autoscaler['tick']>>> {
+    await watch.tick();
+    world.now += 5_000;
+    await watch.tick();
+    world.now += 5_000;
+    return watch.tick();
+  }
+
   it("removes the agent at its own drain + a maintenance cycle + the look's margin, not at the tick after the next", async () => {
     const { world, term, agent } = await oneIdle();
     const watch = term();
-    await watch.tick();
-    world.now += 5_000;
-    await watch.tick();
-    world.now += 5_000;
-    // Idle for idleAfter in two observations a cycle apart: drained now.
-    const drainTick = await watch.tick();
+    // Idle for idleAfter in two observations a cycle apart: drained by the third tick.
+    const drainTick = await tickUntilDrained(watch, world);
     expect(drainTick.decisions[0]?.drain).toEqual([{ agent, why: 'scale-in' }]);
     const drainedAt = world.now;
     expect(watch.removalDue()).toBe(drainedAt + drainSettledAfter);
@@ -218,11 +223,7 @@ describe('scale-in: the removal after a drain', () => {
   it("counts a drain made by an earlier process from Jenkins' offline cause time", async () => {
     const { world, term, agent } = await oneIdle();
     const first = term();
-    await first.tick();
-    world.now += 5_000;
-    await first.tick();
-    world.now += 5_000;
-    await first.tick();
+    await tickUntilDrained(first, world);
     const drainedAt = world.now;
     expect(world.nodes.get(agent)?.temporarilyOffline).toBe(true);
     // That process is killed; the next one's first tick 4 s after the drain removes nothing ...
@@ -239,11 +240,7 @@ describe('scale-in: the removal after a drain', () => {
   it('never removes a drained agent that took a build before its drain', async () => {
     const { world, term, agent } = await oneIdle();
     const watch = term();
-    await watch.tick();
-    world.now += 5_000;
-    await watch.tick();
-    world.now += 5_000;
-    await watch.tick();
+    await tickUntilDrained(watch, world);
     const drainedAt = world.now;
     // Jenkins had handed it a build in the maintenance cycle before the drain: it shows busy now.
     Object.assign(world.nodes.get(agent)!, { idle: false, busyExecutors: 1 });
